@@ -1,0 +1,54 @@
+package dev.clpool;
+
+/**
+ * The resolved geometry of one spatial axis (rows or columns) of a pooling operation: sizes,
+ * window, stride, dilation and the padding actually applied. Produced only by
+ * {@link PoolSpec#geometry(Shape)}, which has checked that every window covers input.
+ *
+ * <p>Output {@code o}'s window has taps {@code j = 0..window-1} at input positions
+ * {@code start(o) + j*dilation}; those inside {@code [0, in)} are {@link #firstTap(int)} (inclusive)
+ * to {@link #endTap(int)} (exclusive).
+ */
+public record Axis(int in, int out, int window, int stride, int dilation, int padBegin, int padEnd) {
+
+    /** The window's extent in input positions, {@code (window-1)*dilation + 1}. */
+    public int effectiveWindow() {
+        return effectiveWindow(window, dilation);
+    }
+
+    static int effectiveWindow(int window, int dilation) {
+        return (int) Math.min(Integer.MAX_VALUE, (long) (window - 1) * dilation + 1);
+    }
+
+    /** Input position of tap 0 of output {@code o} (negative inside the leading padding). */
+    public long start(int o) {
+        return (long) o * stride - padBegin;
+    }
+
+    /** First tap of output {@code o} that lies inside the input. */
+    public int firstTap(int o) {
+        long s = start(o);
+        return s >= 0 ? 0 : (int) Math.min(window, (-s + dilation - 1) / dilation);
+    }
+
+    /** One past the last tap of output {@code o} that lies inside the input. */
+    public int endTap(int o) {
+        long last = in - 1 - start(o);
+        return last < 0 ? 0 : (int) Math.min(window, last / dilation + 1);
+    }
+
+    /** Number of input elements output {@code o}'s window covers on this axis. */
+    public int count(int o) {
+        return Math.max(0, endTap(o) - firstTap(o));
+    }
+
+    /**
+     * The window's extent for {@code count_include_pad}: from its start to its end clipped at the
+     * end of the trailing padding (PyTorch's rule; a ceil-mode overhang does not count).
+     */
+    public int extentIncludingPad(int o) {
+        long s = start(o);
+        long e = Math.min(s + effectiveWindow(), (long) in + padEnd);
+        return (int) (e - s);
+    }
+}

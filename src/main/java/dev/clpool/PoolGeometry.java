@@ -1,0 +1,22 @@
+package dev.clpool;
+
+/**
+ * A pooling spec applied to an input shape: everything a backend needs, already validated.
+ * Obtain one from {@link PoolSpec#geometry(Shape)}.
+ */
+public record PoolGeometry(PoolSpec spec, Shape input, Shape output, Axis rows, Axis cols) {
+
+    public PoolMode mode() {
+        return spec.mode();
+    }
+
+    /**
+     * The divisor of an average for output (oy, ox): the number of input elements in the window,
+     * or with {@code count_include_pad} the window's extent clipped at the end padding.
+     */
+    public int divisor(int oy, int ox) {
+        return spec.countIncludePad()
+                ? rows.extentIncludingPad(oy) * cols.extentIncludingPad(ox)
+                : rows.count(oy) * cols.count(ox);
+    }
+}

@@ -1,0 +1,44 @@
+package dev.clpool.opencl;
+
+import java.nio.ByteBuffer;
+
+/** An in-order command queue. */
+public final class ClQueue extends ClObject {
+    private final ClBinding.QueueHandle handle;
+
+    ClQueue(ClBinding binding, NativeObjects objects, ClBinding.QueueHandle handle) {
+        super(binding, objects);
+        this.handle = handle;
+    }
+
+    /** Enqueues {@code kernel} over {@code global} work items; {@code local} may be null. */
+    public void run(ClKernel kernel, long[] global, long[] local) {
+        ensureOpen();
+        binding.enqueueKernel(handle, kernel.handle(), global, local);
+    }
+
+    public void write(ClBuffer dst, ByteBuffer src, boolean blocking) {
+        ensureOpen();
+        binding.write(handle, dst.handle(), 0, src, blocking);
+    }
+
+    public void read(ClBuffer src, ByteBuffer dst, boolean blocking) {
+        ensureOpen();
+        binding.read(handle, src.handle(), 0, dst, blocking);
+    }
+
+    public void copy(ClBuffer src, ClBuffer dst, long bytes) {
+        ensureOpen();
+        binding.copy(handle, src.handle(), dst.handle(), bytes);
+    }
+
+    public void finish() {
+        ensureOpen();
+        binding.finish(handle);
+    }
+
+    @Override
+    protected void release() {
+        binding.release(handle);
+    }
+}
