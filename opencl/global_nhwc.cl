@@ -1,0 +1,111 @@
+/*
+ * clpool: global pooling (avg, max) over the whole H x W plane of NHWC float32 tensors, as a
+ * two-pass reduction. Pass 1 (global_partial): the plane's pixels are split into `chunks`
+ * contiguous runs; one work item reduces VEC channels over one run, so there are enough work
+ * items to fill every compute unit even when N * C is small. Pass 2 (global_final): one work
+ * item combines the runs of VEC channels in order and writes the result.
+ *
+ * The host prepends common.cl. Required macros:
+ *   MODE_MAX | MODE_AVG   exactly one
+ *   VEC, ACC_DOUBLE       see common.cl; C % VEC == 0
+ *
+ * Accuracy (SEMANTICS.md): avg sums in double when the device has fp64; otherwise each run is a
+ * Neumaier-compensated float sum and the runs are combined the same way. max keeps the first
+ * NaN and the first maximum, so the chunked result equals a sequential scan bit for bit.
+ *
+ * global_partial(in, partial, HW, C, chunk, chunks): range (C / VEC, chunks, N)
+ * global_final(partial, out, HW, C, chunks):         range (C / VEC, N)
+ */
+
+#if defined(MODE_MAX)
+typedef floatv partv;
+typedef float part_t;
+#elif defined(MODE_AVG)
+typedef accv partv;
+#if ACC_DOUBLE
+typedef double part_t;
+#else
+typedef float part_t;
+#endif
+#else
+#error "define MODE_MAX or MODE_AVG"
+#endif
+
+#if VEC == 1
+#define LOADP(p, off) ((p)[off])
+#define STOREP(v, p, off) ((p)[off] = (v))
+#else
+#define LOADP(p, off) CAT(vload, VEC)(0, (p) + (off))
+#define STOREP(v, p, off) CAT(vstore, VEC)((v), 0, (p) + (off))
+#endif
+
+__kernel void global_partial(__global const float *restrict in, __global part_t *restrict partial,
+                             const int HW, const int C, const int chunk, const int chunks)
+{
+    const int c = (int)get_global_id(0) * VEC;
+    const int k = (int)get_global_id(1);
+    const int n = (int)get_global_id(2);
+    const int p0 = k * chunk;
+    const int p1 = min(p0 + chunk, HW);
+    const int base = n * HW * C + c;
+
+#if defined(MODE_MAX)
+    floatv m = (floatv)(-INFINITY);
+    for (int p = p0; p < p1; ++p) {
+        const floatv v = LOADV(in, base + p * C);
+        MAX_UPDATE(m, v);
+    }
+    STOREP(m, partial, (n * chunks + k) * C + c);
+#else
+    accv sum = (accv)(0);
+#if !ACC_DOUBLE
+    accv comp = (accv)(0);
+#endif
+    for (int p = p0; p < p1; ++p) {
+        const accv v = TO_ACC(LOADV(in, base + p * C));
+#if ACC_DOUBLE
+        sum += v;
+#else
+        COMPENSATED_ADD(sum, comp, v);
+#endif
+    }
+#if !ACC_DOUBLE
+    sum += comp;
+#endif
+    STOREP(sum, partial, (n * chunks + k) * C + c);
+#endif
+}
+
+__kernel void global_final(__global const part_t *restrict partial, __global float *restrict out,
+                           const int HW, const int C, const int chunks)
+{
+    const int c = (int)get_global_id(0) * VEC;
+    const int n = (int)get_global_id(1);
+    const int base = n * chunks * C + c;
+
+#if defined(MODE_MAX)
+    floatv m = (floatv)(-INFINITY);
+    for (int k = 0; k < chunks; ++k) {
+        const floatv v = LOADP(partial, base + k * C);
+        MAX_UPDATE(m, v);
+    }
+    STOREV(m, out, n * C + c);
+#else
+    accv sum = (accv)(0);
+#if !ACC_DOUBLE
+    accv comp = (accv)(0);
+#endif
+    for (int k = 0; k < chunks; ++k) {
+        const accv v = LOADP(partial, base + k * C);
+#if ACC_DOUBLE
+        sum += v;
+#else
+        COMPENSATED_ADD(sum, comp, v);
+#endif
+    }
+#if !ACC_DOUBLE
+    sum += comp;
+#endif
+    STOREV(TO_FLOAT(sum / (accv)(HW)), out, n * C + c);
+#endif
+}

@@ -1,0 +1,199 @@
+package dev.clpool;
+
+import dev.clpool.DeviceUnavailableException.Reason;
+import dev.clpool.backend.PoolingBackend;
+import dev.clpool.cpu.CpuBackend;
+import dev.clpool.opencl.ClBuildException;
+import dev.clpool.opencl.ClException;
+import dev.clpool.opencl.OpenClBackend;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The entry point: validates each request, runs it on the chosen backend and returns the result.
+ *
+ * <pre>{@code
+ * try (PoolingEngine engine = PoolingEngine.builder().backend(BackendChoice.AUTO).build()) {
+ *     Tensor x = Tensor.of(Shape.of(1, 4, 4, 1), values);
+ *     Tensor y = engine.pool(x, PoolSpec.max(3, 3).stride(2).padding(Padding.of(1)).build());
+ * }
+ * }</pre>
+ *
+ * <p>With {@link BackendChoice#AUTO} the engine uses an OpenCL device when one is usable and
+ * otherwise the CPU path; it logs why, once. If the device fails later (a kernel does not build,
+ * the device runs out of resources) the engine switches to the CPU path for good, logs why, and
+ * the operation still completes. With {@link BackendChoice#OPENCL} it never falls back: it throws
+ * {@link DeviceUnavailableException}.
+ *
+ * <p>Thread-safe: one engine may be shared by many threads.
+ */
+public final class PoolingEngine implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(PoolingEngine.class);
+
+    private final BackendChoice choice;
+    private final int cpuThreads;
+    private volatile PoolingBackend backend;
+    private volatile String fallbackReason;
+    private PoolingBackend retired;
+
+    private PoolingEngine(Builder b) {
+        this.choice = b.backend;
+        this.cpuThreads = b.cpuThreads;
+        switch (b.backend) {
+            case CPU:
+                backend = cpu();
+                break;
+            case OPENCL:
+                backend = OpenClBackend.open(b.binding, b.device, b.openClOptions);
+                break;
+            default:
+                try {
+                    backend = OpenClBackend.open(b.binding, b.device, b.openClOptions);
+                } catch (DeviceUnavailableException | ClException e) {
+                    fallbackReason = e.getMessage();
+                    LOG.info("OpenCL not used, running on the CPU path: {}", e.getMessage());
+                    backend = cpu();
+                }
+                break;
+        }
+        LOG.debug("pooling engine on {}", backend.description());
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** An engine with the default choice: an OpenCL device if usable, else the CPU. */
+    public static PoolingEngine create() {
+        return builder().build();
+    }
+
+    /** {@code cpu} or {@code opencl}: where operations run now. */
+    public String backendKind() {
+        return backend.kind();
+    }
+
+    /** Where operations run now, for people (device, binding or thread count). */
+    public String backendDescription() {
+        return backend.description();
+    }
+
+    /** Why the engine runs on the CPU although OpenCL was allowed ({@code auto}), if it does. */
+    public Optional<String> fallbackReason() {
+        return Optional.ofNullable(fallbackReason);
+    }
+
+    /** Windowed pooling; the output shape is {@code spec.outputShape(in.shape())}. */
+    public Tensor pool(Tensor in, PoolSpec spec) {
+        PoolGeometry g = spec.geometry(in.shape());
+        Tensor out = Tensor.allocate(g.output());
+        run(b -> b.pool(g, in, out));
+        return out;
+    }
+
+    /** Average over each H×W plane: output (N, 1, 1, C). */
+    public Tensor globalAvg(Tensor in) {
+        return global(PoolMode.AVG, in);
+    }
+
+    /** Maximum over each H×W plane: output (N, 1, 1, C). */
+    public Tensor globalMax(Tensor in) {
+        return global(PoolMode.MAX, in);
+    }
+
+    /** Global pooling with {@code mode} MAX or AVG. */
+    public Tensor global(PoolMode mode, Tensor in) {
+        Objects.requireNonNull(mode, "mode");
+        if (mode == PoolMode.LP) {
+            throw new InvalidSpecException("mode", mode.word(), "global pooling supports max and avg");
+        }
+        Shape s = in.shape();
+        Tensor out = Tensor.allocate(Shape.of(s.n(), 1, 1, s.c()));
+        run(b -> b.global(mode, in, out));
+        return out;
+    }
+
+    private void run(Consumer<PoolingBackend> op) {
+        PoolingBackend b = backend;
+        try {
+            op.accept(b);
+        } catch (ClException e) {
+            Reason reason = e instanceof ClBuildException ? Reason.BUILD_FAILED : Reason.DEVICE_ERROR;
+            if (choice != BackendChoice.AUTO) {
+                throw new DeviceUnavailableException(reason, b.description() + ": " + e.getMessage(), e);
+            }
+            op.accept(fallBack(b, e));
+        }
+    }
+
+    private synchronized PoolingBackend fallBack(PoolingBackend failed, ClException e) {
+        if (backend == failed) {
+            fallbackReason = failed.description() + " failed (" + e.getMessage() + ")";
+            LOG.warn("switching to the CPU path: {}", fallbackReason);
+            retired = failed;
+            backend = cpu();
+        }
+        return backend;
+    }
+
+    private CpuBackend cpu() {
+        return cpuThreads > 0 ? new CpuBackend(cpuThreads) : new CpuBackend();
+    }
+
+    @Override
+    public synchronized void close() {
+        backend.close();
+        if (retired != null) {
+            retired.close();
+        }
+    }
+
+    /** Configures a {@link PoolingEngine}. */
+    public static final class Builder {
+        private BackendChoice backend = BackendChoice.AUTO;
+        private BindingChoice binding = BindingChoice.AUTO;
+        private int device = -1;
+        private int cpuThreads;
+        private OpenClBackend.Options openClOptions = OpenClBackend.Options.DEFAULT;
+
+        public Builder backend(BackendChoice backend) {
+            this.backend = Objects.requireNonNull(backend, "backend");
+            return this;
+        }
+
+        public Builder binding(BindingChoice binding) {
+            this.binding = Objects.requireNonNull(binding, "binding");
+            return this;
+        }
+
+        /** The OpenCL device by its number in {@code clpool probe}; by default the best suitable one. */
+        public Builder device(int index) {
+            if (index < 0) {
+                throw new IllegalArgumentException("device index must be >= 0, got " + index);
+            }
+            this.device = index;
+            return this;
+        }
+
+        /** Threads of the CPU path; by default one per available processor. */
+        public Builder cpuThreads(int threads) {
+            if (threads < 1) {
+                throw new IllegalArgumentException("cpu threads must be >= 1, got " + threads);
+            }
+            this.cpuThreads = threads;
+            return this;
+        }
+
+        public Builder openClOptions(OpenClBackend.Options options) {
+            this.openClOptions = Objects.requireNonNull(options, "options");
+            return this;
+        }
+
+        public PoolingEngine build() {
+            return new PoolingEngine(this);
+        }
+    }
+}

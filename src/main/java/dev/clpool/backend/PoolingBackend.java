@@ -1,0 +1,29 @@
+package dev.clpool.backend;
+
+import dev.clpool.PoolGeometry;
+import dev.clpool.PoolMode;
+import dev.clpool.Tensor;
+
+/**
+ * A place pooling runs: the CPU path or one OpenCL device. The engine validates every request
+ * (through {@link dev.clpool.PoolSpec#geometry}) and allocates the output before calling a
+ * backend, so backends only compute. Implementations are thread-safe.
+ */
+public interface PoolingBackend extends AutoCloseable {
+
+    /** {@code cpu} or {@code opencl}. */
+    String kind();
+
+    /** A one-line description for people: the device, the binding, the thread count. */
+    String description();
+
+    /** Windowed pooling: {@code out} has shape {@code g.output()}. */
+    void pool(PoolGeometry g, Tensor in, Tensor out);
+
+    /** Global pooling over each H×W plane: {@code mode} is MAX or AVG, {@code out} is (N, 1, 1, C). */
+    void global(PoolMode mode, Tensor in, Tensor out);
+
+    /** Releases every resource; idempotent, never throws. */
+    @Override
+    void close();
+}

@@ -1,0 +1,59 @@
+package dev.clpool.opencl;
+
+import dev.clpool.PoolGeometry;
+import dev.clpool.PoolMode;
+import java.util.Locale;
+
+/**
+ * The {@code -D} options that specialise a kernel: the small, finite set of pooling parameters
+ * (mode, window, stride, dilation, padding, vector width, accumulator). Tensor sizes are runtime
+ * arguments, so a new size never triggers a compile. Each op file's header lists its macros.
+ */
+final class KernelOptions {
+    private KernelOptions() {
+    }
+
+    /** Channels per work item: the widest of 8, 4, 2, 1 that divides C. */
+    static int vectorWidth(int channels) {
+        for (int v = 8; v > 1; v /= 2) {
+            if (channels % v == 0) {
+                return v;
+            }
+        }
+        return 1;
+    }
+
+    static String pool(PoolGeometry g, int vec, boolean accDouble) {
+        StringBuilder s = new StringBuilder();
+        s.append("-D MODE_").append(g.mode().name());
+        define(s, "KH", g.rows().window());
+        define(s, "KW", g.cols().window());
+        define(s, "SH", g.rows().stride());
+        define(s, "SW", g.cols().stride());
+        define(s, "DH", g.rows().dilation());
+        define(s, "DW", g.cols().dilation());
+        define(s, "PAD_T", g.rows().padBegin());
+        define(s, "PAD_B", g.rows().padEnd());
+        define(s, "PAD_L", g.cols().padBegin());
+        define(s, "PAD_R", g.cols().padEnd());
+        define(s, "COUNT_INCLUDE_PAD", g.spec().countIncludePad() ? 1 : 0);
+        define(s, "VEC", vec);
+        define(s, "ACC_DOUBLE", accDouble ? 1 : 0);
+        if (g.mode() == PoolMode.LP) {
+            // A float literal that reads back as the same double value.
+            s.append(" -D LP_P=").append(String.format(Locale.ROOT, "%.17g", g.spec().p()));
+        }
+        return s.toString();
+    }
+
+    static String global(PoolMode mode, int vec, boolean accDouble) {
+        StringBuilder s = new StringBuilder("-D MODE_").append(mode.name());
+        define(s, "VEC", vec);
+        define(s, "ACC_DOUBLE", accDouble ? 1 : 0);
+        return s.toString();
+    }
+
+    private static void define(StringBuilder s, String name, int value) {
+        s.append(" -D ").append(name).append('=').append(value);
+    }
+}

@@ -1,0 +1,37 @@
+package dev.clpool.opencl;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The kernel sources, read from this jar only ({@code opencl/*.cl} in the repository, packaged
+ * under {@code dev/clpool/opencl/kernels/}). Each program is {@code common.cl} followed by one
+ * op file.
+ */
+public final class KernelSources {
+    private static final String ROOT = "/dev/clpool/opencl/kernels/";
+    private static final Map<String, String> PROGRAMS = new ConcurrentHashMap<>();
+
+    private KernelSources() {
+    }
+
+    /** The full program text for an op file such as {@code pool2d_nhwc.cl}. */
+    public static String program(String file) {
+        return PROGRAMS.computeIfAbsent(file, f -> read("common.cl") + "\n" + read(f));
+    }
+
+    private static String read(String file) {
+        try (InputStream in = KernelSources.class.getResourceAsStream(ROOT + file)) {
+            if (in == null) {
+                throw new IllegalStateException("kernel source " + file + " is missing from the jar");
+            }
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read kernel source " + file, e);
+        }
+    }
+}
