@@ -1,0 +1,354 @@
+package dev.clpool.npy;
+
+import dev.clpool.Shape;
+import dev.clpool.Tensor;
+import java.io.IOException;
+import java.math.BigInteger;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.LongBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.SeekableByteChannel;
+import java.nio.channels.WritableByteChannel;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.ThreadLocalRandom;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Reads and writes NumPy {@code .npy} files: 4-D NHWC float32 tensors in, float32 tensors and
+ * int64 indices out (see SEMANTICS.md, "Tensors").
+ *
+ * <p>Reading accepts format versions 1.0, 2.0 and 3.0, dtype {@code <f4}, C order, rank 4, and
+ * nothing else; every refusal is an {@link NpyFormatException} whose message names the file and
+ * the problem. Sizes in the header are checked against the file's size before any memory is
+ * allocated, so a damaged or hostile header cannot exhaust memory.
+ *
+ * <p>Writing produces what {@code numpy.save} produces (format 1.0, header padded to a multiple of
+ * 64 bytes), atomically: the data goes to a temporary file in the target's directory, is forced
+ * to disk and then renamed over the target. On failure the temporary file is removed and the
+ * target is left as it was.
+ */
+public final class Npy {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Npy.class);
+
+    static final byte[] MAGIC = {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y'};
+
+    /** Largest header read: a 4-D header needs about 128 bytes; this only bounds a hostile one. */
+    static final int MAX_HEADER_BYTES = 1 << 20;
+
+    static final String FLOAT32 = "<f4";
+    static final String INT64 = "<i8";
+
+    private static final String[] AXES = {"N", "H", "W", "C"};
+
+    /** Scratch size for byte-order conversion while writing. */
+    private static final int CHUNK_BYTES = 1 << 20;
+
+    private Npy() {
+    }
+
+    /**
+     * Reads a 4-D float32 NHWC tensor.
+     *
+     * @throws NpyFormatException the file is not a {@code .npy} file clpool supports; the message
+     *                            names the file and the problem
+     * @throws IOException        the file cannot be read (for example it does not exist)
+     */
+    public static Tensor readTensor(Path file) throws IOException {
+        Objects.requireNonNull(file, "file");
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            return readTensor(displayName(file), ch);
+        }
+    }
+
+    /** {@link #readTensor(Path)} from a channel; {@code name} appears in error messages. */
+    static Tensor readTensor(String name, SeekableByteChannel ch) throws IOException {
+        long fileSize = ch.size();
+        ch.position(0);
+
+        ByteBuffer preamble = ByteBuffer.allocate(12).order(ByteOrder.LITTLE_ENDIAN);
+        preamble.limit(8);
+        int got = readFully(ch, preamble);
+        if (got == 0) {
+            throw new NpyFormatException(name, "not a .npy file (file is empty)");
+        }
+        for (int i = 0; i < Math.min(got, MAGIC.length); i++) {
+            if (preamble.get(i) != MAGIC[i]) {
+                throw new NpyFormatException(name, "not a .npy file (bad magic)");
+            }
+        }
+        if (got < 8) {
+            throw new NpyFormatException(name, "header truncated: the file has only " + got + " bytes");
+        }
+        int major = Byte.toUnsignedInt(preamble.get(6));
+        int minor = Byte.toUnsignedInt(preamble.get(7));
+        if (minor != 0 || major < 1 || major > 3) {
+            throw new NpyFormatException(name, "unsupported .npy format version " + major + "." + minor
+                    + ", expected 1.0, 2.0 or 3.0");
+        }
+        int prefix = major == 1 ? 10 : 12;
+        preamble.limit(prefix);
+        got += readFully(ch, preamble);
+        if (got < prefix) {
+            throw new NpyFormatException(name, "header truncated: the file has only " + got + " bytes");
+        }
+        long headerLength = major == 1
+                ? Short.toUnsignedInt(preamble.getShort(8))
+                : Integer.toUnsignedLong(preamble.getInt(8));
+        if (prefix + headerLength > fileSize) {
+            throw new NpyFormatException(name, "header length " + headerLength
+                    + " points beyond the end of the file (" + fileSize + " bytes)");
+        }
+        if (headerLength > MAX_HEADER_BYTES) {
+            throw new NpyFormatException(name, "header length " + headerLength
+                    + " exceeds the limit of " + MAX_HEADER_BYTES + " bytes");
+        }
+
+        ByteBuffer headerBytes = ByteBuffer.allocate((int) headerLength);
+        if (readFully(ch, headerBytes) < headerLength) {
+            throw new NpyFormatException(name, "header truncated: the file ended while reading it");
+        }
+        headerBytes.flip();
+        NpyHeader header = NpyHeader.parse(name, decode(name, headerBytes, major));
+
+        Shape shape = checkTensorHeader(name, header, FLOAT32);
+        long dataOffset = prefix + headerLength;
+        long expected = shape.elementCount() * Float.BYTES;
+        long available = fileSize - dataOffset;
+        if (available < expected) {
+            throw new NpyFormatException(name, "data truncated: expected " + expected + " bytes, found " + available);
+        }
+        if (available > expected) {
+            throw new NpyFormatException(name, "trailing data after the array: expected " + expected
+                    + " bytes, found " + available);
+        }
+
+        Tensor tensor = Tensor.allocate(shape);
+        ByteBuffer data = tensor.buffer();
+        ch.position(dataOffset);
+        int read = readFully(ch, data);
+        if (read < expected) {
+            // The file shrank after size() was taken.
+            throw new NpyFormatException(name, "data truncated: expected " + expected + " bytes, found " + read);
+        }
+        if (ByteOrder.nativeOrder() != ByteOrder.LITTLE_ENDIAN) {
+            swap32(data);
+        }
+        LOG.debug("read {} ({}, format {}.0)", name, shape, major);
+        return tensor;
+    }
+
+    /**
+     * Writes {@code tensor} as a float32 ({@code <f4}) C-order array of shape (N, H, W, C),
+     * atomically: either the complete file replaces {@code file}, or {@code file} is unchanged.
+     */
+    public static void writeTensor(Path file, Tensor tensor) throws IOException {
+        Objects.requireNonNull(tensor, "tensor");
+        ByteBuffer data = tensor.buffer();
+        write(file, FLOAT32, tensor.shape(), ch -> {
+            if (ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN) {
+                writeFully(ch, data);
+                return;
+            }
+            ByteBuffer scratch = ByteBuffer.allocateDirect(Math.min(CHUNK_BYTES, data.remaining()));
+            while (data.hasRemaining()) {
+                scratch.clear();
+                int n = Math.min(scratch.remaining(), data.remaining());
+                scratch.put(data.slice().limit(n)).flip();
+                data.position(data.position() + n);
+                swap32(scratch);
+                writeFully(ch, scratch);
+            }
+        });
+    }
+
+    /**
+     * Writes {@code values} (from their position to their limit, which must be exactly
+     * {@code shape.elementCount()} values; the buffer's position is not changed) as an int64
+     * ({@code <i8}) C-order array of shape (N, H, W, C), atomically like {@link #writeTensor}.
+     */
+    public static void writeInt64(Path file, Shape shape, LongBuffer values) throws IOException {
+        Objects.requireNonNull(shape, "shape");
+        Objects.requireNonNull(values, "values");
+        if (values.remaining() != shape.elementCount()) {
+            throw new IllegalArgumentException("shape " + shape + " needs " + shape.elementCount()
+                    + " values, got " + values.remaining());
+        }
+        LongBuffer src = values.duplicate();
+        write(file, INT64, shape, ch -> {
+            ByteBuffer scratch = ByteBuffer.allocateDirect((int) Math.min(CHUNK_BYTES, (long) src.remaining() * Long.BYTES))
+                    .order(ByteOrder.LITTLE_ENDIAN);
+            int perChunk = scratch.capacity() / Long.BYTES;
+            while (src.hasRemaining()) {
+                int n = Math.min(perChunk, src.remaining());
+                scratch.clear();
+                scratch.asLongBuffer().put(src.slice().limit(n));
+                src.position(src.position() + n);
+                scratch.limit(n * Long.BYTES);
+                writeFully(ch, scratch);
+            }
+        });
+    }
+
+    /** Writes the array data after the header; package-private so tests can make it fail. */
+    @FunctionalInterface
+    interface Body {
+        void writeTo(WritableByteChannel ch) throws IOException;
+    }
+
+    /**
+     * Writes header and {@code body} to a temporary file beside {@code file}, forces it to disk
+     * and renames it over {@code file}. The body must write exactly the shape's data.
+     */
+    static void write(Path file, String descr, Shape shape, Body body) throws IOException {
+        Objects.requireNonNull(file, "file");
+        Path target = file.toAbsolutePath();
+        Path fileName = target.getFileName();
+        if (fileName == null) {
+            throw new IllegalArgumentException("not a file path: " + file);
+        }
+        byte[] header = NpyHeader.encode(descr, shape);
+        long expected = header.length + shape.elementCount() * itemSize(descr);
+        Path dir = target.getParent();
+        Path tmp = dir.resolve(tempName(fileName.toString()));
+        boolean created = false;
+        try {
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                created = true;
+                writeFully(ch, ByteBuffer.wrap(header));
+                body.writeTo(ch);
+                if (ch.position() != expected) {
+                    throw new IOException("wrote " + ch.position() + " bytes to " + tmp + ", expected " + expected);
+                }
+                ch.force(true);
+            }
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (Throwable e) {
+            if (created) {
+                try {
+                    Files.deleteIfExists(tmp);
+                } catch (IOException | RuntimeException d) {
+                    e.addSuppressed(d);
+                }
+            }
+            throw e;
+        }
+        syncDirectory(dir);
+        LOG.debug("wrote {} ({} {}, {} bytes)", target, descr, shape, expected);
+    }
+
+    /** The file name alone, as it appears in error messages. */
+    static String displayName(Path file) {
+        Path name = file.getFileName();
+        return name == null ? file.toString() : name.toString();
+    }
+
+    /** Byte-swaps every 4-byte word of {@code buf} from its position to its limit, in place. */
+    static void swap32(ByteBuffer buf) {
+        for (int i = buf.position(); i + 3 < buf.limit(); i += 4) {
+            buf.putInt(i, Integer.reverseBytes(buf.getInt(i)));
+        }
+    }
+
+    /** Checks dtype, order, rank and size; returns the shape of a tensor that can hold the data. */
+    private static Shape checkTensorHeader(String name, NpyHeader header, String descr) throws NpyFormatException {
+        Object found = header.descr();
+        if (!descr.equals(found)) {
+            String shown = found instanceof String s ? s : NpyHeader.repr(found);
+            String why = shown.startsWith(">") ? " (big-endian byte order)" : "";
+            throw new NpyFormatException(name, "dtype " + shown + " not supported" + why + ", expected " + descr);
+        }
+        if (header.fortranOrder()) {
+            throw new NpyFormatException(name, "Fortran order not supported, expected C order");
+        }
+        List<BigInteger> dims = header.shape();
+        if (dims.size() != 4) {
+            throw new NpyFormatException(name, "rank " + dims.size() + " not supported, expected a 4-D NHWC array");
+        }
+        String shapeText = NpyHeader.repr(new NpyHeader.Tuple(List.copyOf(dims)));
+        BigInteger count = BigInteger.ONE;
+        for (int i = 0; i < 4; i++) {
+            BigInteger d = dims.get(i);
+            if (d.signum() <= 0) {
+                throw new NpyFormatException(name, "dimension " + AXES[i] + " of shape " + shapeText + " is " + d
+                        + ", expected >= 1");
+            }
+            count = count.multiply(d);
+        }
+        if (count.compareTo(BigInteger.valueOf(Tensor.MAX_ELEMENTS)) > 0) {
+            throw new NpyFormatException(name, "shape " + shapeText + " has " + count
+                    + " elements, more than the limit of " + Tensor.MAX_ELEMENTS + " per tensor");
+        }
+        return new Shape(dims.get(0).intValueExact(), dims.get(1).intValueExact(),
+                dims.get(2).intValueExact(), dims.get(3).intValueExact());
+    }
+
+    private static String decode(String name, ByteBuffer bytes, int major) throws NpyFormatException {
+        if (major < 3) {
+            return StandardCharsets.ISO_8859_1.decode(bytes).toString();
+        }
+        try {
+            return StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(bytes)
+                    .toString();
+        } catch (CharacterCodingException e) {
+            NpyFormatException ex = new NpyFormatException(name, "malformed header: not valid UTF-8 (format 3.0)");
+            ex.initCause(e);
+            throw ex;
+        }
+    }
+
+    private static int itemSize(String descr) {
+        return switch (descr) {
+            case FLOAT32 -> Float.BYTES;
+            case INT64 -> Long.BYTES;
+            default -> throw new IllegalArgumentException("unsupported dtype " + descr);
+        };
+    }
+
+    /** {@code .<name>.tmp-<random>}: hidden, in the same directory (so the rename is atomic), unique. */
+    private static String tempName(String name) {
+        String base = name.length() > 100 ? name.substring(0, 100) : name;
+        return "." + base + ".tmp-" + Long.toUnsignedString(ThreadLocalRandom.current().nextLong(), 36);
+    }
+
+    /** Makes the rename durable where the platform allows it; a failure here loses nothing written. */
+    private static void syncDirectory(Path dir) {
+        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+            d.force(true);
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("could not sync directory {}: {}", dir, e.toString());
+        }
+    }
+
+    /** Reads until {@code buf} is full or the channel ends; returns the number of bytes read. */
+    private static int readFully(SeekableByteChannel ch, ByteBuffer buf) throws IOException {
+        int total = 0;
+        while (buf.hasRemaining()) {
+            int n = ch.read(buf);
+            if (n < 0) {
+                break;
+            }
+            total += n;
+        }
+        return total;
+    }
+
+    private static void writeFully(WritableByteChannel ch, ByteBuffer buf) throws IOException {
+        while (buf.hasRemaining()) {
+            ch.write(buf);
+        }
+    }
+}
