@@ -1,0 +1,43 @@
+package dev.clpool.cli;
+
+import dev.clpool.PoolGeometry;
+import dev.clpool.PoolSpec;
+import dev.clpool.PoolingEngine;
+import dev.clpool.Tensor;
+import java.util.concurrent.Callable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+
+/** {@code clpool pool}: windowed max, avg or lp pooling of a .npy tensor. */
+@Command(name = "pool", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Windowed pooling (max, avg, lp) of an NHWC float32 .npy file.",
+        footer = {"", "Example:", "  clpool pool --input x.npy --output y.npy --mode max --window 3 --stride 2 --pad 1"})
+final class PoolCommand implements Callable<Integer> {
+    private static final Logger LOG = LoggerFactory.getLogger(PoolCommand.class);
+
+    @Mixin
+    TensorIo io;
+
+    @Mixin
+    SpecOptions spec;
+
+    @Mixin
+    BackendOptions backend;
+
+    @Override
+    public Integer call() throws Exception {
+        PoolSpec s = spec.spec();
+        Tensor x = io.read();
+        PoolGeometry g = s.geometry(x.shape()); // refuse before any device work
+        try (PoolingEngine engine = backend.open()) {
+            long t0 = System.nanoTime();
+            Tensor y = engine.pool(x, s);
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            io.write(y);
+            LOG.info("{} {} -> {} on {} in {} ms", s, x.shape(), g.output(), engine.backendDescription(), ms);
+        }
+        return ExitCodes.OK;
+    }
+}

@@ -1,0 +1,37 @@
+package dev.clpool.cli;
+
+import dev.clpool.Tensor;
+import dev.clpool.npy.Npy;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import picocli.CommandLine.Option;
+
+/** {@code --input} and {@code --output}: .npy files, read strictly and written atomically. */
+final class TensorIo {
+    @Option(names = "--input", required = true, paramLabel = "X.npy", description = "Input: float32 NHWC .npy.")
+    Path input;
+
+    @Option(names = "--output", required = true, paramLabel = "Y.npy",
+            description = "Output .npy, written atomically (never left half-written).")
+    Path output;
+
+    Tensor read() throws IOException {
+        return read(input);
+    }
+
+    static Tensor read(Path file) throws IOException {
+        if (Files.isDirectory(file)) {
+            throw CliException.badInput(file + ": is a directory, expected a .npy file");
+        }
+        return Npy.readTensor(file);
+    }
+
+    void write(Tensor t) throws IOException {
+        Path parent = output.toAbsolutePath().getParent();
+        if (parent != null && !Files.isDirectory(parent)) {
+            throw CliException.badInput(output + ": directory " + parent + " does not exist");
+        }
+        Npy.writeTensor(output, t);
+    }
+}
