@@ -49,10 +49,14 @@ typedef floatv accv;
    in scan order is kept), and the first NaN replaces anything and is never replaced. */
 #define MAX_UPDATE(m, v) ((m) = select((m), (v), (intv)(((v) > (m)) | (isnan(v) & !isnan(m)))))
 
-/* sum += v with Neumaier compensation in comp (float accumulators; add comp at the end). */
+/* sum += v with Neumaier compensation in comp (float accumulators); COMPENSATED_TOTAL adds
+   comp at the end. Once the sum is infinite or NaN, comp is meaningless (inf - inf): the plain
+   sum is the answer then. */
 #define COMPENSATED_ADD(sum, comp, v)                                                        \
     do {                                                                                      \
         const accv t_ = (sum) + (v);                                                          \
         (comp) += select((v) - t_ + (sum), (sum) - t_ + (v), (intv)(fabs(sum) >= fabs(v)));  \
         (sum) = t_;                                                                           \
     } while (0)
+
+#define COMPENSATED_TOTAL(sum, comp) select((sum) + (comp), (sum), (intv)(!isfinite(sum)))

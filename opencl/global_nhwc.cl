@@ -70,7 +70,7 @@ __kernel void global_partial(__global const float *restrict in, __global part_t 
 #endif
     }
 #if !ACC_DOUBLE
-    sum += comp;
+    sum = COMPENSATED_TOTAL(sum, comp);
 #endif
     STOREP(sum, partial, (n * chunks + k) * C + c);
 #endif
@@ -104,7 +104,7 @@ __kernel void global_final(__global const part_t *restrict partial, __global flo
 #endif
     }
 #if !ACC_DOUBLE
-    sum += comp;
+    sum = COMPENSATED_TOTAL(sum, comp);
 #endif
     STOREV(TO_FLOAT(sum / (accv)(HW)), out, n * C + c);
 #endif

@@ -81,7 +81,7 @@ __kernel void pool2d(__global const float *restrict in, __global float *restrict
         }
     }
 #if !ACC_DOUBLE
-    sum += comp;
+    sum = COMPENSATED_TOTAL(sum, comp);
 #endif
 #if COUNT_INCLUDE_PAD
     const int div = (min(y0 + EH, H + PAD_B) - y0) * (min(x0 + EW, W + PAD_R) - x0);

@@ -4,6 +4,7 @@ import dev.clpool.DeviceUnavailableException.Reason;
 import dev.clpool.backend.PoolingBackend;
 import dev.clpool.cpu.CpuBackend;
 import dev.clpool.opencl.ClBuildException;
+import dev.clpool.opencl.ClDevice;
 import dev.clpool.opencl.ClException;
 import dev.clpool.opencl.OpenClBackend;
 import java.util.Objects;
@@ -47,11 +48,11 @@ public final class PoolingEngine implements AutoCloseable {
                 backend = cpu();
                 break;
             case OPENCL:
-                backend = OpenClBackend.open(b.binding, b.device, b.openClOptions);
+                backend = openCl(b);
                 break;
             default:
                 try {
-                    backend = OpenClBackend.open(b.binding, b.device, b.openClOptions);
+                    backend = openCl(b);
                 } catch (DeviceUnavailableException | ClException e) {
                     fallbackReason = e.getMessage();
                     LOG.info("OpenCL not used, running on the CPU path: {}", e.getMessage());
@@ -60,6 +61,11 @@ public final class PoolingEngine implements AutoCloseable {
                 break;
         }
         LOG.debug("pooling engine on {}", backend.description());
+    }
+
+    private static OpenClBackend openCl(Builder b) {
+        return b.clDevice != null ? OpenClBackend.open(b.clDevice, b.openClOptions)
+                : OpenClBackend.open(b.binding, b.device, b.openClOptions);
     }
 
     public static Builder builder() {
@@ -157,6 +163,7 @@ public final class PoolingEngine implements AutoCloseable {
         private BindingChoice binding = BindingChoice.AUTO;
         private int device = -1;
         private int cpuThreads;
+        private ClDevice clDevice;
         private OpenClBackend.Options openClOptions = OpenClBackend.Options.DEFAULT;
 
         public Builder backend(BackendChoice backend) {
@@ -175,6 +182,15 @@ public final class PoolingEngine implements AutoCloseable {
                 throw new IllegalArgumentException("device index must be >= 0, got " + index);
             }
             this.device = index;
+            return this;
+        }
+
+        /**
+         * Exactly this OpenCL device (as found by {@link dev.clpool.opencl.OpenClDevices}), for
+         * runtimes that choose devices themselves; overrides {@link #binding} and {@link #device(int)}.
+         */
+        public Builder device(ClDevice device) {
+            this.clDevice = Objects.requireNonNull(device, "device");
             return this;
         }
 

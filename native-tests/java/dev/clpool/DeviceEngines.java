@@ -1,0 +1,45 @@
+package dev.clpool;
+
+import dev.clpool.opencl.OpenClBackend;
+import java.util.EnumMap;
+import java.util.Map;
+
+/**
+ * One OpenCL engine per binding (and accumulation mode) for a test class, so each kernel variant
+ * is built once per class; {@link #close()} releases them all.
+ */
+public final class DeviceEngines implements AutoCloseable {
+    private final Map<BindingChoice, PoolingEngine> engines = new EnumMap<>(BindingChoice.class);
+    private final Map<BindingChoice, PoolingEngine> floatEngines = new EnumMap<>(BindingChoice.class);
+    private PoolingEngine cpu;
+
+    /** The device engine through {@code binding} (skips, or fails on CI, without a device). */
+    public synchronized PoolingEngine device(BindingChoice binding) {
+        DeviceAvailability.requireDevice(binding);
+        return engines.computeIfAbsent(binding, b -> PoolingEngine.builder()
+                .backend(BackendChoice.OPENCL).binding(b).build());
+    }
+
+    /** As {@link #device}, but accumulating in compensated float even where the device has fp64. */
+    public synchronized PoolingEngine deviceWithoutDouble(BindingChoice binding) {
+        DeviceAvailability.requireDevice(binding);
+        return floatEngines.computeIfAbsent(binding, b -> PoolingEngine.builder()
+                .backend(BackendChoice.OPENCL).binding(b).openClOptions(OpenClBackend.Options.DEFAULT.withoutDouble()).build());
+    }
+
+    public synchronized PoolingEngine cpu() {
+        if (cpu == null) {
+            cpu = PoolingEngine.builder().backend(BackendChoice.CPU).build();
+        }
+        return cpu;
+    }
+
+    @Override
+    public synchronized void close() {
+        engines.values().forEach(PoolingEngine::close);
+        floatEngines.values().forEach(PoolingEngine::close);
+        if (cpu != null) {
+            cpu.close();
+        }
+    }
+}

@@ -1,0 +1,81 @@
+package dev.clpool;
+
+import dev.clpool.testing.NaiveReference;
+import dev.clpool.testing.OnnxCases;
+import dev.clpool.testing.RandomCases;
+import dev.clpool.testing.Tolerance;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The CPU path's random sweep on the device, through every binding: max bit-identical to the
+ * CPU, avg and lp within SEMANTICS.md's tolerance of the float64 reference; every binding gives
+ * bit-identical results to every other; and the ONNX conformance cases on the device.
+ */
+class DeviceSweepIT {
+    /** The same seed as the CPU sweep (CpuBackendTest), so both run the same cases. */
+    static final long SEED = 20261128L;
+    static final List<RandomCases.Case> CASES = RandomCases.generate(SEED, 300);
+    private static final DeviceEngines ENGINES = new DeviceEngines();
+    /** First binding's output per case, to compare the bindings bit for bit. */
+    private static final Map<String, float[]> FIRST_BINDING = new ConcurrentHashMap<>();
+
+    @AfterAll
+    static void close() {
+        ENGINES.close();
+    }
+
+    static Stream<Arguments> sweep() {
+        return DeviceAvailability.bindings().stream()
+                .flatMap(b -> CASES.stream().map(c -> Arguments.of(b, c)));
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("sweep")
+    void randomSpec_onDevice_matchesCpuAndReference(BindingChoice binding, RandomCases.Case c) {
+        PoolingEngine device = ENGINES.device(binding);
+        float[] got = device.pool(c.input(), c.spec()).toArray();
+        float[] cpu = ENGINES.cpu().pool(c.input(), c.spec()).toArray();
+        if (c.spec().mode() == PoolMode.MAX) {
+            Tolerance.assertBitIdentical(got, cpu, binding + " vs cpu: " + c.name());
+        } else {
+            double[] want = NaiveReference.pool(c.input().toArray(), c.input().shape(), c.spec());
+            Tolerance.assertClose(got, want, binding + " vs reference: " + c.name());
+        }
+        float[] other = FIRST_BINDING.putIfAbsent(c.name(), got);
+        if (other != null) {
+            Tolerance.assertBitIdentical(got, other, "bindings disagree: " + c.name());
+        }
+    }
+
+    static Stream<Arguments> floatAccumulation() {
+        return CASES.stream().filter(c -> c.spec().mode() != PoolMode.MAX).limit(60)
+                .map(c -> Arguments.of(DeviceAvailability.bindings().get(0), c));
+    }
+
+    /** The path for devices without fp64 (compensated float sums), exercised on this device. */
+    @ParameterizedTest(name = "float accumulation {0} {1}")
+    @MethodSource("floatAccumulation")
+    void randomSpec_withFloatAccumulation_withinTolerance(BindingChoice binding, RandomCases.Case c) {
+        float[] got = ENGINES.deviceWithoutDouble(binding).pool(c.input(), c.spec()).toArray();
+        double[] want = NaiveReference.pool(c.input().toArray(), c.input().shape(), c.spec());
+        Tolerance.assertClose(got, want, "float accumulation " + c.name());
+    }
+
+    static Stream<Arguments> onnx() {
+        List<OnnxCases.Case> cases = OnnxCases.runnable().toList();
+        return DeviceAvailability.bindings().stream().flatMap(b -> cases.stream().map(c -> Arguments.of(b, c)));
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("onnx")
+    void onnxCase_onDevice(BindingChoice binding, OnnxCases.Case c) {
+        c.check(c.run(ENGINES.device(binding)), binding.name().toLowerCase());
+    }
+}
