@@ -4,9 +4,11 @@ import dev.clpool.BindingChoice;
 import dev.clpool.DeviceUnavailableException;
 import dev.clpool.DeviceUnavailableException.Reason;
 import dev.clpool.opencl.jocl.JoclBinding;
+import dev.clpool.opencl.lwjgl.LwjglBinding;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
@@ -31,6 +33,7 @@ public final class Bindings {
 
     static {
         FACTORIES.put("jocl", JoclBinding::new);
+        FACTORIES.put("lwjgl", LwjglBinding::new);
     }
 
     private static final Map<String, Outcome> OUTCOMES = new ConcurrentHashMap<>();
@@ -89,13 +92,33 @@ public final class Bindings {
 
     static Outcome failure(String name, Throwable e) {
         String text = describe(e);
-        String lower = text.toLowerCase();
-        if (lower.contains("opencl") || lower.contains("libopencl")) {
+        if (missingLibrary(e, text)) {
             return new Outcome(name, null, Reason.NO_LIBRARY, "libOpenCL.so could not be loaded (" + text
                     + "); install an OpenCL loader, e.g. `apt-get install ocl-icd-opencl-dev` on Debian/Ubuntu,"
                     + " plus a driver such as pocl-opencl-icd");
         }
         return new Outcome(name, null, Reason.BINDING_FAILED, "the " + name + " binding failed to initialise: " + text);
+    }
+
+    /**
+     * Whether {@code e} says the OpenCL loader library itself could not be loaded: a
+     * {@link LinkageError} in the chain whose text names that library. Seen (Linux):
+     * JOCL "UnsatisfiedLinkError: Could not initialize native OpenCL library. Implementation library
+     * could not be loaded"; LWJGL "UnsatisfiedLinkError: Failed to locate library: libOpenCL.so".
+     * Merely mentioning OpenCL is not enough: the binding's own failures (missing JOCL or LWJGL
+     * natives, an LWJGL "OpenCL library has not been loaded." IllegalStateException, a package
+     * name such as org.lwjgl.opencl) are BINDING_FAILED.
+     */
+    private static boolean missingLibrary(Throwable e, String text) {
+        boolean linkage = false;
+        for (Throwable t = e; t != null && !linkage; t = t.getCause() == t ? null : t.getCause()) {
+            linkage = t instanceof LinkageError;
+        }
+        String lower = text.toLowerCase(Locale.ROOT);
+        return linkage && (lower.contains("libopencl") // libOpenCL.so, libOpenCL.so.1
+                || lower.contains("opencl.dll")
+                || lower.contains("opencl.framework") // macOS
+                || lower.contains("opencl library"));
     }
 
     private static String describe(Throwable e) {

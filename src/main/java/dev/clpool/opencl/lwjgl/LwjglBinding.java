@@ -1,0 +1,447 @@
+package dev.clpool.opencl.lwjgl;
+
+import static org.lwjgl.opencl.CL10.CL_CONTEXT_PLATFORM;
+import static org.lwjgl.opencl.CL10.clBuildProgram;
+import static org.lwjgl.opencl.CL10.clCreateBuffer;
+import static org.lwjgl.opencl.CL10.clCreateCommandQueue;
+import static org.lwjgl.opencl.CL10.clCreateContext;
+import static org.lwjgl.opencl.CL10.clCreateKernel;
+import static org.lwjgl.opencl.CL10.clCreateProgramWithSource;
+import static org.lwjgl.opencl.CL10.clEnqueueCopyBuffer;
+import static org.lwjgl.opencl.CL10.clEnqueueNDRangeKernel;
+import static org.lwjgl.opencl.CL10.clEnqueueReadBuffer;
+import static org.lwjgl.opencl.CL10.clEnqueueWriteBuffer;
+import static org.lwjgl.opencl.CL10.clFinish;
+import static org.lwjgl.opencl.CL10.clGetDeviceIDs;
+import static org.lwjgl.opencl.CL10.clGetPlatformIDs;
+import static org.lwjgl.opencl.CL10.clReleaseCommandQueue;
+import static org.lwjgl.opencl.CL10.clReleaseContext;
+import static org.lwjgl.opencl.CL10.clReleaseKernel;
+import static org.lwjgl.opencl.CL10.clReleaseMemObject;
+import static org.lwjgl.opencl.CL10.clReleaseProgram;
+import static org.lwjgl.opencl.CL10.clSetKernelArg1f;
+import static org.lwjgl.opencl.CL10.clSetKernelArg1i;
+import static org.lwjgl.opencl.CL10.clSetKernelArg1p;
+import static org.lwjgl.opencl.CL10.nclGetDeviceInfo;
+import static org.lwjgl.opencl.CL10.nclGetPlatformInfo;
+import static org.lwjgl.opencl.CL10.nclGetProgramBuildInfo;
+
+import dev.clpool.opencl.Cl;
+import dev.clpool.opencl.ClBinding;
+import dev.clpool.opencl.ClBuildException;
+import dev.clpool.opencl.ClException;
+import java.nio.ByteBuffer;
+import java.nio.IntBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import org.lwjgl.PointerBuffer;
+import org.lwjgl.opencl.CL;
+import org.lwjgl.system.Configuration;
+import org.lwjgl.system.Library;
+import org.lwjgl.system.MemoryStack;
+import org.lwjgl.system.MemoryUtil;
+import org.lwjgl.system.SharedLibrary;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@link ClBinding} over LWJGL 3 (org.lwjgl:lwjgl-opencl). OpenCL handles are {@code long}s,
+ * wrapped in private records; scratch native memory comes from the thread's {@link MemoryStack}
+ * (or {@link MemoryUtil#memAlloc} for large info queries), always freed before a method returns.
+ *
+ * <p>Loading: LWJGL's {@link CL} creates itself from its static initialiser, looking for the
+ * unversioned {@code libOpenCL.so}, which Debian/Ubuntu ship only in {@code ocl-icd-opencl-dev};
+ * a failure there poisons the class for the rest of the JVM. This binding instead keeps the
+ * static initialiser from loading anything ({@code OPENCL_EXPLICIT_INIT}, restored at once) and
+ * creates CL itself: on Linux with the first of {@code libOpenCL.so}, {@code libOpenCL.so.1}
+ * (the runtime name every loader package ships) that LWJGL can load, elsewhere with LWJGL's
+ * default. No LWJGL configuration is left changed: a library name the user chose
+ * ({@code org.lwjgl.opencl.libname} or {@code Configuration.OPENCL_LIBRARY_NAME}) is used as is,
+ * with no fallback; an OpenCL the application already created is reused; and if the application
+ * set {@code OPENCL_EXPLICIT_INIT} but has not created CL yet, the binding fails to load rather
+ * than take that decision from it.
+ */
+public final class LwjglBinding implements ClBinding {
+
+    private static final Logger LOG = LoggerFactory.getLogger(LwjglBinding.class);
+
+    /** LWJGL's default: on Debian/Ubuntu only the ocl-icd-opencl-dev package provides it. */
+    static final String UNVERSIONED_LINUX_NAME = "libOpenCL.so";
+
+    /** The runtime soname of the ICD loader (ocl-icd-libopencl1 and equivalents). */
+    static final String VERSIONED_LINUX_NAME = "libOpenCL.so.1";
+
+    /** Info results up to this size are read into the stack; larger ones into the heap. */
+    private static final long STACK_INFO_LIMIT = 1024;
+
+    private static final int CL_DEVICE_NOT_FOUND = -1;
+
+    private record Platform(long id) implements PlatformId { }
+
+    private record Device(long id) implements DeviceId { }
+
+    private record Context(long ctx) implements ContextHandle { }
+
+    private record Queue(long q) implements QueueHandle { }
+
+    private record Mem(long mem) implements MemHandle { }
+
+    private record Program(long program) implements ProgramHandle { }
+
+    private record Kernel(long kernel) implements KernelHandle { }
+
+    /**
+     * Loads LWJGL's natives and the OpenCL loader and asks for the platform count once. Throws
+     * {@link UnsatisfiedLinkError} (or another {@link LinkageError}) when either is missing; the
+     * caller turns that into a reason.
+     */
+    public LwjglBinding() {
+        loadOpenCl();
+        try (MemoryStack stack = MemoryStack.stackPush()) {
+            clGetPlatformIDs(null, stack.mallocInt(1));
+        }
+    }
+
+    /** Creates LWJGL's OpenCL function provider unless the application already has. */
+    private static synchronized void loadOpenCl() {
+        // LWJGL's own natives (liblwjgl.so) first, so that their absence is not mistaken below
+        // for a missing OpenCL library.
+        Library.initialize();
+        Boolean explicitInit = Configuration.OPENCL_EXPLICIT_INIT.get();
+        // Run CL's static initialiser without letting it load the library: a load failure there
+        // could not be retried (NoClassDefFoundError) and would hide the fallback below.
+        boolean created;
+        Configuration.OPENCL_EXPLICIT_INIT.set(Boolean.TRUE);
+        try {
+            created = created();
+        } finally {
+            Configuration.OPENCL_EXPLICIT_INIT.set(explicitInit);
+        }
+        if (created) {
+            LOG.debug("lwjgl: OpenCL already created by the application; reusing it");
+            return;
+        }
+        if (Boolean.TRUE.equals(explicitInit)) {
+            throw new IllegalStateException("Configuration.OPENCL_EXPLICIT_INIT is set but the application has not"
+                    + " called CL.create() yet; create it before using the lwjgl binding, or unset the option");
+        }
+        String chosen = userLibraryName();
+        if (chosen != null) {
+            try {
+                CL.create(chosen);
+            } catch (UnsatisfiedLinkError e) {
+                throw linkError("the OpenCL library configured in " + Configuration.OPENCL_LIBRARY_NAME.getProperty()
+                        + " (" + chosen + ") could not be loaded", e);
+            }
+            LOG.debug("lwjgl: loaded the OpenCL library {} (user setting)", chosen);
+            return;
+        }
+        if (org.lwjgl.system.Platform.get() != org.lwjgl.system.Platform.LINUX) {
+            CL.create();
+            LOG.debug("lwjgl: loaded the OpenCL library by LWJGL's default name");
+            return;
+        }
+        // Find which name loads with LWJGL's own search (org.lwjgl.librarypath, the system, then
+        // java.library.path). Only the last attempt prints LWJGL's "[LWJGL] Failed to load a
+        // library" advice to stderr, so a working libOpenCL.so.1 fallback stays quiet.
+        SharedLibrary found;
+        try {
+            found = Library.loadNative(CL.class, "org.lwjgl.opencl", (Configuration<String>) null, UNVERSIONED_LINUX_NAME,
+                    VERSIONED_LINUX_NAME);
+        } catch (UnsatisfiedLinkError e) {
+            throw linkError("neither " + UNVERSIONED_LINUX_NAME + " nor " + VERSIONED_LINUX_NAME
+                    + " (the OpenCL library) could be loaded", e);
+        }
+        String name = found.getName();
+        String path = found.getPath();
+        found.free();
+        CL.create(name);
+        LOG.debug("lwjgl: loaded the OpenCL library {} ({})", name, path);
+    }
+
+    private static UnsatisfiedLinkError linkError(String message, UnsatisfiedLinkError cause) {
+        UnsatisfiedLinkError e = new UnsatisfiedLinkError(message);
+        e.initCause(cause);
+        return e;
+    }
+
+    /** Whether CL has a function provider; the first call runs CL's static initialiser. */
+    private static boolean created() {
+        try {
+            CL.getFunctionProvider();
+            return true;
+        } catch (IllegalStateException e) { // "OpenCL library has not been loaded."
+            return false;
+        }
+    }
+
+    /** The library name the user configured for LWJGL, or null to use the defaults. */
+    private static String userLibraryName() {
+        String name = Configuration.OPENCL_LIBRARY_NAME.get();
+        if (name == null) {
+            // Configuration reads the property once; a later System.setProperty is honoured too.
+            name = System.getProperty(Configuration.OPENCL_LIBRARY_NAME.getProperty());
+        }
+        return name == null || name.isBlank() ? null : name;
+    }
+
+    @Override
+    public String name() {
+        return "lwjgl";
+    }
+
+    @Override
+    public List<PlatformId> platforms() {
+        try (MemoryStack stack = MemoryStack.stackPush()) {
+            IntBuffer n = stack.mallocInt(1);
+            int rc = clGetPlatformIDs(null, n);
+            if (rc == Cl.CL_PLATFORM_NOT_FOUND_KHR) {
+                return List.of();
+            }
+            ClException.check("clGetPlatformIDs", rc);
+            List<PlatformId> out = new ArrayList<>();
+            if (n.get(0) > 0) {
+                PointerBuffer ids = stack.mallocPointer(n.get(0));
+                ClException.check("clGetPlatformIDs", clGetPlatformIDs(ids, (IntBuffer) null));
+                for (int i = 0; i < ids.capacity(); i++) {
+                    out.add(new Platform(ids.get(i)));
+                }
+            }
+            return out;
+        }
+    }
+
+    @Override
+    public List<DeviceId> devices(PlatformId platform) {
+        long p = ((Platform) platform).id();
+        try (MemoryStack stack = MemoryStack.stackPush()) {
+            IntBuffer n = stack.mallocInt(1);
+            int rc = clGetDeviceIDs(p, Cl.CL_DEVICE_TYPE_ALL, null, n);
+            if (rc == CL_DEVICE_NOT_FOUND) {
+                return List.of();
+            }
+            ClException.check("clGetDeviceIDs", rc);
+            PointerBuffer ids = stack.mallocPointer(n.get(0));
+            ClException.check("clGetDeviceIDs", clGetDeviceIDs(p, Cl.CL_DEVICE_TYPE_ALL, ids, (IntBuffer) null));
+            List<DeviceId> out = new ArrayList<>();
+            for (int i = 0; i < ids.capacity(); i++) {
+                out.add(new Device(ids.get(i)));
+            }
+            return out;
+        }
+    }
+
+    /** One {@code clGet*Info} call: {@code (size, valueAddress, sizeRetAddress) -> error code}. */
+    @FunctionalInterface
+    private interface InfoCall {
+        int call(long size, long value, long sizeRet);
+    }
+
+    /** Asks for the size, then reads the value into stack or heap memory, and copies it out. */
+    private static byte[] info(String call, InfoCall info) {
+        try (MemoryStack stack = MemoryStack.stackPush()) {
+            PointerBuffer sizeRet = stack.mallocPointer(1);
+            ClException.check(call, info.call(0, MemoryUtil.NULL, MemoryUtil.memAddress(sizeRet)));
+            long size = sizeRet.get(0);
+            if (size == 0) {
+                return new byte[0];
+            }
+            if (size > Integer.MAX_VALUE) {
+                throw new IllegalStateException(call + " reported an implausible size " + size);
+            }
+            boolean onStack = size <= STACK_INFO_LIMIT;
+            ByteBuffer value = onStack ? stack.malloc((int) size) : MemoryUtil.memAlloc((int) size);
+            try {
+                ClException.check(call, info.call(size, MemoryUtil.memAddress(value), MemoryUtil.NULL));
+                byte[] out = new byte[(int) size];
+                value.get(0, out);
+                return out;
+            } finally {
+                if (!onStack) {
+                    MemoryUtil.memFree(value);
+                }
+            }
+        }
+    }
+
+    @Override
+    public byte[] platformInfo(PlatformId platform, int param) {
+        long p = ((Platform) platform).id();
+        return info("clGetPlatformInfo", (size, value, sizeRet) -> nclGetPlatformInfo(p, param, size, value, sizeRet));
+    }
+
+    @Override
+    public byte[] deviceInfo(DeviceId device, int param) {
+        long d = ((Device) device).id();
+        return info("clGetDeviceInfo", (size, value, sizeRet) -> nclGetDeviceInfo(d, param, size, value, sizeRet));
+    }
+
+    @Override
+    public ContextHandle createContext(PlatformId platform, DeviceId device) {
+        try (MemoryStack stack = MemoryStack.stackPush()) {
+            PointerBuffer props = stack.pointers(CL_CONTEXT_PLATFORM, ((Platform) platform).id(), 0L);
+            IntBuffer err = stack.mallocInt(1);
+            long ctx = clCreateContext(props, ((Device) device).id(), null, MemoryUtil.NULL, err);
+            ClException.check("clCreateContext", err.get(0));
+            return new Context(ctx);
+        }
+    }
+
+    @Override
+    public QueueHandle createQueue(ContextHandle context, DeviceId device) {
+        // clCreateCommandQueue: the OpenCL 1.2 entry point (deprecated in 2.0), kept for 1.2 devices.
+        try (MemoryStack stack = MemoryStack.stackPush()) {
+            IntBuffer err = stack.mallocInt(1);
+            long q = clCreateCommandQueue(((Context) context).ctx(), ((Device) device).id(), 0L, err);
+            ClException.check("clCreateCommandQueue", err.get(0));
+            return new Queue(q);
+        }
+    }
+
+    @Override
+    public MemHandle createBuffer(ContextHandle context, long flags, long size) {
+        try (MemoryStack stack = MemoryStack.stackPush()) {
+            IntBuffer err = stack.mallocInt(1);
+            long mem = clCreateBuffer(((Context) context).ctx(), flags, size, err);
+            ClException.check("clCreateBuffer", err.get(0));
+            return new Mem(mem);
+        }
+    }
+
+    @Override
+    public MemHandle createBuffer(ContextHandle context, long flags, ByteBuffer host) {
+        ByteBuffer region = direct(host, "createBuffer").slice();
+        try (MemoryStack stack = MemoryStack.stackPush()) {
+            IntBuffer err = stack.mallocInt(1);
+            long mem = clCreateBuffer(((Context) context).ctx(), flags, region, err);
+            ClException.check("clCreateBuffer", err.get(0));
+            return new Mem(mem);
+        }
+    }
+
+    @Override
+    public ProgramHandle buildProgram(ContextHandle context, DeviceId device, String source, String options) {
+        long program;
+        try (MemoryStack stack = MemoryStack.stackPush()) {
+            IntBuffer err = stack.mallocInt(1);
+            program = clCreateProgramWithSource(((Context) context).ctx(), source, err);
+            ClException.check("clCreateProgramWithSource", err.get(0));
+        }
+        long d = ((Device) device).id();
+        int rc = clBuildProgram(program, d, options == null ? "" : options, null, MemoryUtil.NULL);
+        if (rc != Cl.CL_SUCCESS) {
+            String log = buildLog(program, d);
+            clReleaseProgram(program);
+            throw new ClBuildException(rc, options, log);
+        }
+        return new Program(program);
+    }
+
+    private static String buildLog(long program, long device) {
+        byte[] log;
+        try {
+            log = info("clGetProgramBuildInfo", (size, value, sizeRet) ->
+                    nclGetProgramBuildInfo(program, device, Cl.CL_PROGRAM_BUILD_LOG, size, value, sizeRet));
+        } catch (ClException e) {
+            return "(no build log)";
+        }
+        return new String(log, StandardCharsets.UTF_8).replace("\0", "");
+    }
+
+    @Override
+    public KernelHandle createKernel(ProgramHandle program, String name) {
+        try (MemoryStack stack = MemoryStack.stackPush()) {
+            IntBuffer err = stack.mallocInt(1);
+            long k = clCreateKernel(((Program) program).program(), name, err);
+            ClException.check("clCreateKernel(" + name + ")", err.get(0));
+            return new Kernel(k);
+        }
+    }
+
+    @Override
+    public void setArg(KernelHandle kernel, int index, MemHandle value) {
+        ClException.check("clSetKernelArg", clSetKernelArg1p(((Kernel) kernel).kernel(), index, ((Mem) value).mem()));
+    }
+
+    @Override
+    public void setArg(KernelHandle kernel, int index, int value) {
+        ClException.check("clSetKernelArg", clSetKernelArg1i(((Kernel) kernel).kernel(), index, value));
+    }
+
+    @Override
+    public void setArg(KernelHandle kernel, int index, float value) {
+        ClException.check("clSetKernelArg", clSetKernelArg1f(((Kernel) kernel).kernel(), index, value));
+    }
+
+    @Override
+    public void enqueueKernel(QueueHandle queue, KernelHandle kernel, long[] global, long[] local) {
+        try (MemoryStack stack = MemoryStack.stackPush()) {
+            PointerBuffer g = stack.pointers(global);
+            PointerBuffer l = local == null ? null : stack.pointers(local);
+            ClException.check("clEnqueueNDRangeKernel", clEnqueueNDRangeKernel(((Queue) queue).q(),
+                    ((Kernel) kernel).kernel(), global.length, null, g, l, null, null));
+        }
+    }
+
+    @Override
+    public void write(QueueHandle queue, MemHandle mem, long offset, ByteBuffer src, boolean blocking) {
+        ByteBuffer region = direct(src, "write").slice();
+        ClException.check("clEnqueueWriteBuffer", clEnqueueWriteBuffer(((Queue) queue).q(), ((Mem) mem).mem(),
+                blocking, offset, region, null, null));
+    }
+
+    @Override
+    public void read(QueueHandle queue, MemHandle mem, long offset, ByteBuffer dst, boolean blocking) {
+        ByteBuffer region = direct(dst, "read").slice();
+        ClException.check("clEnqueueReadBuffer", clEnqueueReadBuffer(((Queue) queue).q(), ((Mem) mem).mem(),
+                blocking, offset, region, null, null));
+    }
+
+    /**
+     * LWJGL passes a buffer's raw address: for a heap buffer that is not a valid pointer (JOCL
+     * copes; here it would corrupt memory), so refuse it.
+     */
+    private static ByteBuffer direct(ByteBuffer b, String what) {
+        if (!b.isDirect()) {
+            throw new IllegalArgumentException(what + ": the lwjgl binding needs a direct ByteBuffer");
+        }
+        return b;
+    }
+
+    @Override
+    public void copy(QueueHandle queue, MemHandle src, MemHandle dst, long bytes) {
+        ClException.check("clEnqueueCopyBuffer", clEnqueueCopyBuffer(((Queue) queue).q(), ((Mem) src).mem(),
+                ((Mem) dst).mem(), 0, 0, bytes, null, null));
+    }
+
+    @Override
+    public void finish(QueueHandle queue) {
+        ClException.check("clFinish", clFinish(((Queue) queue).q()));
+    }
+
+    @Override
+    public void release(ContextHandle handle) {
+        ClException.check("clReleaseContext", clReleaseContext(((Context) handle).ctx()));
+    }
+
+    @Override
+    public void release(QueueHandle handle) {
+        ClException.check("clReleaseCommandQueue", clReleaseCommandQueue(((Queue) handle).q()));
+    }
+
+    @Override
+    public void release(MemHandle handle) {
+        ClException.check("clReleaseMemObject", clReleaseMemObject(((Mem) handle).mem()));
+    }
+
+    @Override
+    public void release(ProgramHandle handle) {
+        ClException.check("clReleaseProgram", clReleaseProgram(((Program) handle).program()));
+    }
+
+    @Override
+    public void release(KernelHandle handle) {
+        ClException.check("clReleaseKernel", clReleaseKernel(((Kernel) handle).kernel()));
+    }
+}
