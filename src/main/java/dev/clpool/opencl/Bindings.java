@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 
@@ -83,11 +84,27 @@ public final class Bindings {
         if (factory == null) {
             return new Outcome(name, null, Reason.BINDING_FAILED, "unknown binding (known: " + names() + ")");
         }
+        Optional<String> missing = OpenClLibrary.definitelyMissing(libraryNames(name));
+        if (missing.isPresent()) {
+            return new Outcome(name, null, Reason.NO_LIBRARY, missing.get());
+        }
         try {
             return new Outcome(name, factory.get(), null, null);
         } catch (LinkageError | RuntimeException e) {
             return failure(name, e);
         }
+    }
+
+    /**
+     * The library file names a binding can load: JOCL only the unversioned name; LWJGL also the
+     * runtime's {@code .so.1} (none to check when the user named the library for LWJGL).
+     */
+    private static List<String> libraryNames(String binding) {
+        if (binding.equals("lwjgl")) {
+            return System.getProperty("org.lwjgl.opencl.libname") != null ? List.of()
+                    : List.of("libOpenCL.so", "libOpenCL.so.1");
+        }
+        return List.of("libOpenCL.so");
     }
 
     static Outcome failure(String name, Throwable e) {
