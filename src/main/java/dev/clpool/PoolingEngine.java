@@ -9,6 +9,7 @@ import dev.clpool.opencl.ClException;
 import dev.clpool.opencl.OpenClBackend;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,7 +30,14 @@ import org.slf4j.LoggerFactory;
  * the operation still completes. With {@link BackendChoice#OPENCL} it never falls back: it throws
  * {@link DeviceUnavailableException}.
  *
- * <p>Thread-safe: one engine may be shared by many threads.
+ * <p><b>Thread safety.</b> One engine may be shared by any number of threads. Operations on the
+ * CPU path run concurrently (each on the engine's fork-join pool); on a device they are
+ * serialised (one command queue, and a {@code cl_kernel} is not thread-safe). Every result is the
+ * same, bit for bit, as when the operations run one at a time. A fallback to the CPU path made by
+ * one thread applies to all. {@link #close()} waits for operations in flight to finish, then
+ * releases everything; an operation started after (or while waiting for) {@code close()} throws
+ * {@link IllegalStateException}. Tensors are not synchronised: do not write an input while an
+ * operation reads it.
  */
 public final class PoolingEngine implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(PoolingEngine.class);
@@ -39,6 +47,9 @@ public final class PoolingEngine implements AutoCloseable {
     private volatile PoolingBackend backend;
     private volatile String fallbackReason;
     private PoolingBackend retired;
+    /** Operations hold the read lock; close() takes the write lock, so it waits for them. */
+    private final ReentrantReadWriteLock inFlight = new ReentrantReadWriteLock();
+    private boolean closed;
 
     private PoolingEngine(Builder b) {
         this.choice = b.backend;
@@ -48,7 +59,13 @@ public final class PoolingEngine implements AutoCloseable {
                 backend = cpu();
                 break;
             case OPENCL:
-                backend = openCl(b);
+                try {
+                    backend = openCl(b);
+                } catch (ClException e) {
+                    // Context or queue creation failed: typed like a failure during an operation.
+                    Reason reason = e instanceof ClBuildException ? Reason.BUILD_FAILED : Reason.DEVICE_ERROR;
+                    throw new DeviceUnavailableException(reason, "OpenCL device could not be opened: " + e.getMessage(), e);
+                }
                 break;
             default:
                 try {
@@ -123,15 +140,23 @@ public final class PoolingEngine implements AutoCloseable {
     }
 
     private void run(Consumer<PoolingBackend> op) {
-        PoolingBackend b = backend;
+        inFlight.readLock().lock();
         try {
-            op.accept(b);
-        } catch (ClException e) {
-            Reason reason = e instanceof ClBuildException ? Reason.BUILD_FAILED : Reason.DEVICE_ERROR;
-            if (choice != BackendChoice.AUTO) {
-                throw new DeviceUnavailableException(reason, b.description() + ": " + e.getMessage(), e);
+            if (closed) {
+                throw new IllegalStateException("the pooling engine is closed");
             }
-            op.accept(fallBack(b, e));
+            PoolingBackend b = backend;
+            try {
+                op.accept(b);
+            } catch (ClException e) {
+                Reason reason = e instanceof ClBuildException ? Reason.BUILD_FAILED : Reason.DEVICE_ERROR;
+                if (choice != BackendChoice.AUTO) {
+                    throw new DeviceUnavailableException(reason, b.description() + ": " + e.getMessage(), e);
+                }
+                op.accept(fallBack(b, e));
+            }
+        } finally {
+            inFlight.readLock().unlock();
         }
     }
 
@@ -149,11 +174,26 @@ public final class PoolingEngine implements AutoCloseable {
         return cpuThreads > 0 ? new CpuBackend(cpuThreads) : new CpuBackend();
     }
 
+    /**
+     * Waits for the operations in flight, then releases the device (or the CPU threads).
+     * Idempotent; later operations throw {@link IllegalStateException}.
+     */
     @Override
-    public synchronized void close() {
-        backend.close();
-        if (retired != null) {
-            retired.close();
+    public void close() {
+        inFlight.writeLock().lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            synchronized (this) {
+                backend.close();
+                if (retired != null) {
+                    retired.close();
+                }
+            }
+        } finally {
+            inFlight.writeLock().unlock();
         }
     }
 
