@@ -83,12 +83,14 @@ __kernel void pool2d(__global const float *restrict in, __global float *restrict
 #if !ACC_DOUBLE
     sum = COMPENSATED_TOTAL(sum, comp);
 #endif
+    /* The divisor is a product of two axis extents: formed in the accumulator type, since it can
+       exceed 2^31 even for a one-element input (a huge window with count_include_pad). */
 #if COUNT_INCLUDE_PAD
-    const int div = (min(y0 + EH, H + PAD_B) - y0) * (min(x0 + EW, W + PAD_R) - x0);
+    const accv div = (accv)(min(y0 + EH, H + PAD_B) - y0) * (accv)(min(x0 + EW, W + PAD_R) - x0);
 #else
-    const int div = (jy1 - jy0) * (jx1 - jx0);
+    const accv div = (accv)(jy1 - jy0) * (accv)(jx1 - jx0);
 #endif
-    STOREV(TO_FLOAT(sum / (accv)(div)), out, ((n * OH + oy) * OW + ox) * C + c);
+    STOREV(TO_FLOAT(sum / div), out, ((n * OH + oy) * OW + ox) * C + c);
 
 #elif defined(MODE_LP)
 #if VEC != 1

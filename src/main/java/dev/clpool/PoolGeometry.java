@@ -12,11 +12,12 @@ public record PoolGeometry(PoolSpec spec, Shape input, Shape output, Axis rows, 
 
     /**
      * The divisor of an average for output (oy, ox): the number of input elements in the window,
-     * or with {@code count_include_pad} the window's extent clipped at the end padding.
+     * or with {@code count_include_pad} the window's extent clipped at the end padding. A long:
+     * the product of two axis extents can exceed 2<sup>31</sup> even for a one-element input.
      */
-    public int divisor(int oy, int ox) {
+    public long divisor(int oy, int ox) {
         return spec.countIncludePad()
-                ? rows.extentIncludingPad(oy) * cols.extentIncludingPad(ox)
-                : rows.count(oy) * cols.count(ox);
+                ? (long) rows.extentIncludingPad(oy) * cols.extentIncludingPad(ox)
+                : (long) rows.count(oy) * cols.count(ox);
     }
 }

@@ -37,6 +37,13 @@ public final class PoolSpec {
         this.sw = b.sw == 0 ? kw : positive("stride", b.sh, b.sw, b.sw);
         this.dh = positive("dilation", b.dh, b.dw, b.dh);
         this.dw = positive("dilation", b.dh, b.dw, b.dw);
+        long reachH = (long) (kh - 1) * dh + 1;
+        long reachW = (long) (kw - 1) * dw + 1;
+        if (reachH > Integer.MAX_VALUE || reachW > Integer.MAX_VALUE) {
+            // Axis.effectiveWindow would saturate and accept windows larger than the input.
+            throw new InvalidSpecException("dilation", dh + "x" + dw, "the effective window (window-1)*dilation+1 = "
+                    + reachH + "x" + reachW + " exceeds 2^31-1");
+        }
         this.padding = Objects.requireNonNull(b.padding, "padding");
         this.ceilMode = b.ceilMode;
         this.countIncludePad = b.countIncludePad;
@@ -139,8 +146,8 @@ public final class PoolSpec {
 
     private Axis axis(String name, int in, int k, int s, int d, int explicitBegin, int explicitEnd) {
         int e = Axis.effectiveWindow(k, d);
-        int begin;
-        int end;
+        long begin;
+        long end;
         long out;
         switch (padding.kind()) {
             case SAME:
@@ -148,17 +155,17 @@ public final class PoolSpec {
                 out = ((long) in + s - 1) / s;
                 long total = Math.max((out - 1) * s + e - in, 0);
                 long half = total / 2;
-                begin = (int) (padding.kind() == Padding.Kind.SAME ? half : total - half);
-                end = (int) (total - begin);
+                begin = padding.kind() == Padding.Kind.SAME ? half : total - half;
+                end = total - begin;
                 break;
             }
             default: {
                 begin = explicitBegin;
                 end = explicitEnd;
-                long span = (long) in + begin + end - e;
+                long span = in + begin + end - e;
                 if (span < 0) {
                     throw new InvalidSpecException("window", k + " (effective " + e + ")",
-                            "larger than the padded " + name + " " + (in + (long) begin + end)
+                            "larger than the padded " + name + " " + (in + begin + end)
                                     + ": the output would be empty");
                 }
                 if (ceilMode) {
@@ -175,7 +182,12 @@ public final class PoolSpec {
         if (out < 1 || out > Integer.MAX_VALUE) {
             throw new InvalidSpecException("window", k, "gives an output " + name + " of " + out);
         }
-        Axis axis = new Axis(in, (int) out, k, s, d, begin, end);
+        if (in + begin + end > Integer.MAX_VALUE) {
+            // Positions and extents on an axis are ints (Axis, the kernels): keep them exact.
+            throw new InvalidSpecException("padding", padding, "the padded " + name + " " + (in + begin + end)
+                    + " exceeds 2^31-1");
+        }
+        Axis axis = new Axis(in, (int) out, k, s, d, (int) begin, (int) end);
         for (int o = 0; o < axis.out(); o++) {
             if (axis.count(o) == 0) {
                 throw new InvalidSpecException("padding", padding,

@@ -1,5 +1,6 @@
 package dev.clpool.opencl;
 
+import dev.clpool.Axis;
 import dev.clpool.PoolGeometry;
 import dev.clpool.PoolMode;
 import java.util.Locale;
@@ -24,6 +25,8 @@ final class KernelOptions {
     }
 
     static String pool(PoolGeometry g, int vec, boolean accDouble) {
+        checkIntPositions(g.rows(), "height");
+        checkIntPositions(g.cols(), "width");
         StringBuilder s = new StringBuilder();
         s.append("-D MODE_").append(g.mode().name());
         define(s, "KH", g.rows().window());
@@ -51,6 +54,20 @@ final class KernelOptions {
         define(s, "VEC", vec);
         define(s, "ACC_DOUBLE", accDouble ? 1 : 0);
         return s.toString();
+    }
+
+    /**
+     * The pool kernel computes window positions in 32-bit ints (for example {@code y0 + EH} and
+     * {@code H + PAD_B}); refuses, before any device work, an axis whose padded size plus the
+     * effective window would not fit, so that the engine can run it on the CPU path instead.
+     */
+    static void checkIntPositions(Axis a, String name) {
+        long reach = (long) a.in() + a.padBegin() + a.padEnd() + a.effectiveWindow();
+        if (reach > Integer.MAX_VALUE) {
+            throw new ClException("clEnqueueNDRangeKernel", -63 /* CL_INVALID_GLOBAL_WORK_SIZE */,
+                    "the " + name + " axis (size " + a.in() + ", padding " + a.padBegin() + "+" + a.padEnd()
+                            + ", effective window " + a.effectiveWindow() + ") exceeds the 32-bit positions of the kernels");
+        }
     }
 
     private static void define(StringBuilder s, String name, int value) {

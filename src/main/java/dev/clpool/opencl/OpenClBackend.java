@@ -21,20 +21,36 @@ import org.slf4j.LoggerFactory;
  */
 public final class OpenClBackend implements PoolingBackend {
     private static final Logger LOG = LoggerFactory.getLogger(OpenClBackend.class);
-    private static final int PROGRAM_CACHE_CAPACITY = 64;
+    static final int PROGRAM_CACHE_CAPACITY = 64;
 
-    /** Knobs for tests and tuning; the defaults are right for normal use. */
-    public record Options(boolean allowDoubleAccumulation, long maxAllocOverride) {
-        public static final Options DEFAULT = new Options(true, 0);
+    /**
+     * Knobs for tests and tuning; the defaults are right for normal use.
+     *
+     * @param maxKernelElements the most elements one device buffer may hold: the kernels index
+     *                          with 32-bit ints, so the default is 2<sup>31</sup>−1; tests lower it
+     */
+    public record Options(boolean allowDoubleAccumulation, long maxAllocOverride, long maxKernelElements) {
+        public static final Options DEFAULT = new Options(true, 0, Integer.MAX_VALUE);
+
+        public Options {
+            if (maxKernelElements < 1 || maxKernelElements > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("maxKernelElements must be in [1, 2^31-1], got " + maxKernelElements);
+            }
+        }
 
         /** Float (compensated) accumulation even where the device has fp64: tests the no-fp64 path. */
         public Options withoutDouble() {
-            return new Options(false, maxAllocOverride);
+            return new Options(false, maxAllocOverride, maxKernelElements);
         }
 
         /** Pretend the device's largest allocation is {@code bytes}: tests batch chunking cheaply. */
         public Options withMaxAlloc(long bytes) {
-            return new Options(allowDoubleAccumulation, bytes);
+            return new Options(allowDoubleAccumulation, bytes, maxKernelElements);
+        }
+
+        /** Pretend the kernels' offsets reach only {@code elements}: tests the 32-bit guard cheaply. */
+        public Options withMaxKernelElements(long elements) {
+            return new Options(allowDoubleAccumulation, maxAllocOverride, elements);
         }
     }
 
@@ -49,7 +65,7 @@ public final class OpenClBackend implements PoolingBackend {
     private final ReentrantLock lock = new ReentrantLock();
     private boolean closed;
 
-    private OpenClBackend(ClDevice device, Options options) {
+    private OpenClBackend(ClDevice device, Options options, int programCacheCapacity) {
         this.device = device;
         this.options = options;
         this.context = new ClContext(device, objects);
@@ -59,7 +75,7 @@ public final class OpenClBackend implements PoolingBackend {
             context.close();
             throw e;
         }
-        this.programs = new ProgramCache(context, PROGRAM_CACHE_CAPACITY);
+        this.programs = new ProgramCache(context, programCacheCapacity);
         this.accDouble = options.allowDoubleAccumulation() && device.info().fp64();
         this.maxAlloc = options.maxAllocOverride() > 0 ? options.maxAllocOverride() : device.info().maxAllocBytes();
     }
@@ -79,7 +95,12 @@ public final class OpenClBackend implements PoolingBackend {
     }
 
     public static OpenClBackend open(ClDevice device, Options options) {
-        OpenClBackend backend = new OpenClBackend(device, options);
+        return open(device, options, PROGRAM_CACHE_CAPACITY);
+    }
+
+    /** As {@link #open(ClDevice, Options)} with a smaller program cache: the soak test churns it. */
+    static OpenClBackend open(ClDevice device, Options options, int programCacheCapacity) {
+        OpenClBackend backend = new OpenClBackend(device, options, programCacheCapacity);
         LOG.debug("opened {}", backend.description());
         return backend;
     }
@@ -91,6 +112,16 @@ public final class OpenClBackend implements PoolingBackend {
     /** Native objects created and not released: zero after {@link #close()}. */
     public NativeObjects nativeObjects() {
         return objects;
+    }
+
+    /** Programs held by the cache now (never more than its capacity): for tests. */
+    int cachedPrograms() {
+        lock.lock();
+        try {
+            return programs.size();
+        } finally {
+            lock.unlock();
+        }
     }
 
     @Override
@@ -167,7 +198,8 @@ public final class OpenClBackend implements PoolingBackend {
 
     /**
      * Runs {@code op} over slices of whole batch items whose input and output each fit in one
-     * device allocation (usually a single slice: the whole batch).
+     * device allocation and hold at most {@link Options#maxKernelElements()} elements, the reach
+     * of the kernels' 32-bit offsets (usually a single slice: the whole batch).
      */
     private void forEachBatchChunk(Tensor in, Tensor out, ChunkOp op) {
         int n = in.shape().n();
@@ -179,6 +211,14 @@ public final class OpenClBackend implements PoolingBackend {
                     "one batch item (" + Math.max(inItem, outItem) + " bytes) exceeds the device's largest allocation ("
                             + maxAlloc + " bytes)");
         }
+        long itemElements = Math.max(in.shape().itemSize(), out.shape().itemSize());
+        long perChunkOffsets = options.maxKernelElements() / itemElements;
+        if (perChunkOffsets < 1) {
+            throw new ClException("clCreateBuffer", -61 /* CL_INVALID_BUFFER_SIZE */,
+                    "one batch item (" + itemElements + " elements) exceeds the " + options.maxKernelElements()
+                            + " elements the kernels' 32-bit offsets reach");
+        }
+        perChunk = Math.min(perChunk, perChunkOffsets);
         int step = (int) Math.min(n, perChunk);
         ByteBuffer src = in.buffer();
         ByteBuffer dst = out.buffer();
