@@ -215,9 +215,9 @@ public final class PoolSpec {
                 case "k": { int[] v = pair("window", val); b.window(v[0], v[1]); window = true; break; }
                 case "s": { int[] v = pair("stride", val); b.stride(v[0], v[1]); break; }
                 case "d": { int[] v = pair("dilation", val); b.dilation(v[0], v[1]); break; }
-                case "pad": b.padding(Padding.parse(require("pad", val))); break;
-                case "ceil": b.ceilMode(true); break;
-                case "include-pad": b.countIncludePad(true); break;
+                case "pad": b.padding(Padding.parse(require("padding", val))); break;
+                case "ceil": b.ceilMode(word(t, val)); break;
+                case "include-pad": b.countIncludePad(word(t, val)); break;
                 case "p": {
                     try {
                         b.p(Double.parseDouble(require("p", val)));
@@ -233,6 +233,14 @@ public final class PoolSpec {
             throw new InvalidSpecException("window", "(missing)", "k=KHxKW is required");
         }
         return b.build();
+    }
+
+    /** A setting that is a bare word ({@code ceil}): {@code ceil=0} must not turn ceil mode on. */
+    private static boolean word(String token, String val) {
+        if (val != null) {
+            throw new InvalidSpecException("setting", token, "takes no value (write the word alone to turn it on)");
+        }
+        return true;
     }
 
     private static String require(String key, String val) {

@@ -28,6 +28,10 @@ final class TensorIo {
     }
 
     void write(Tensor t) throws IOException {
+        if (Files.isDirectory(output)) {
+            // Else the rename over it fails with a FileSystemException: exit 1 instead of 2.
+            throw CliException.badInput(output + ": is a directory, expected a file name for the output");
+        }
         Path parent = output.toAbsolutePath().getParent();
         if (parent != null && !Files.isDirectory(parent)) {
             throw CliException.badInput(output + ": directory " + parent + " does not exist");

@@ -120,7 +120,7 @@ public final class CpuBackend implements PoolingBackend {
                     for (int r = 0; r < runs; r++) {
                         total += sums[n * runs + r][ch];
                     }
-                    result = (float) (total / hw);
+                    result = canonicalNaN((float) (total / hw));
                 } else {
                     float m = Float.NEGATIVE_INFINITY;
                     for (int r = 0; r < runs; r++) {
@@ -139,6 +139,16 @@ public final class CpuBackend implements PoolingBackend {
      */
     static float max(float m, float v) {
         return (v > m || (v != v && m == m)) ? v : m;
+    }
+
+    /**
+     * A NaN sum comes out with a sign and payload that depend on the JIT tier (HotSpot may swap
+     * the operands of an add, and x86 keeps the first NaN operand): the same call gave 0x7fc00000
+     * interpreted and 0xffc00000 compiled. Averages (whose NaN SEMANTICS does not specify) return
+     * the one canonical NaN, so that results repeat bit for bit, serially and concurrently.
+     */
+    static float canonicalNaN(float v) {
+        return v != v ? Float.NaN : v;
     }
 
     private static void maxRow(PoolGeometry g, Taps rows, Taps cols, FloatBuffer src, FloatBuffer dst,
@@ -184,7 +194,7 @@ public final class CpuBackend implements PoolingBackend {
             double div = g.divisor(oy, ox);
             int o = outBase + ox * c;
             for (int ch = 0; ch < c; ch++) {
-                dst.put(o + ch, (float) (acc[ch] / div));
+                dst.put(o + ch, canonicalNaN((float) (acc[ch] / div)));
             }
         }
     }
