@@ -5,21 +5,55 @@ import dev.clpool.opencl.ClBuildException;
 import dev.clpool.opencl.ClException;
 import java.nio.ByteBuffer;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A {@link ClBinding} that delegates to a real one, makes the named calls fail, and counts the
  * native objects created and released through it (so a test can assert none leaked).
+ *
+ * <p>The calls that can fail: {@code createContext}, {@code createQueue}, {@code createBuffer},
+ * {@code buildProgram} (a {@link ClBuildException}), {@code createKernel}, {@code enqueueKernel},
+ * {@code write}, {@code read}, {@code copy}. By default a named call fails every time with
+ * {@code CL_OUT_OF_RESOURCES}; {@link #failFrom} picks the invocation to start failing at and the
+ * error code (for example -9999, an unnamed driver code of the kind a lost device returns).
+ * {@link #calls} tells whether a call was reached at all.
  */
 final class FaultInjectingBinding implements ClBinding {
+    /** Every call {@link #failFrom} accepts. */
+    static final Set<String> CALLS = Set.of("createContext", "createQueue", "createBuffer", "buildProgram",
+            "createKernel", "enqueueKernel", "write", "read", "copy");
+
+    private record Fault(int fromCall, int code) { }
+
     private final ClBinding real;
-    private final Set<String> failing;
+    private final Map<String, Fault> faults = new ConcurrentHashMap<>();
+    private final Map<String, AtomicInteger> calls = new ConcurrentHashMap<>();
     private final AtomicLong live = new AtomicLong();
 
     FaultInjectingBinding(ClBinding real, String... failingCalls) {
         this.real = real;
-        this.failing = Set.of(failingCalls);
+        for (String call : failingCalls) {
+            failFrom(call, 1, call.equals("buildProgram") ? -11 /* CL_BUILD_PROGRAM_FAILURE */ : -5 /* CL_OUT_OF_RESOURCES */);
+        }
+    }
+
+    /** Makes {@code call} fail with {@code code} from its {@code nth} invocation on (1: from the first). */
+    FaultInjectingBinding failFrom(String call, int nth, int code) {
+        if (!CALLS.contains(call)) {
+            throw new IllegalArgumentException("no such call to fail: " + call + " (known: " + CALLS + ")");
+        }
+        faults.put(call, new Fault(nth, code));
+        return this;
+    }
+
+    /** How many times {@code call} was invoked (failed invocations included). */
+    int calls(String call) {
+        AtomicInteger n = calls.get(call);
+        return n == null ? 0 : n.get();
     }
 
     /** Objects created through this binding and not yet released. */
@@ -27,9 +61,17 @@ final class FaultInjectingBinding implements ClBinding {
         return live.get();
     }
 
+    /** Counts the invocation; returns the error code to fail with, or 0. */
+    private int fault(String call) {
+        int n = calls.computeIfAbsent(call, k -> new AtomicInteger()).incrementAndGet();
+        Fault f = faults.get(call);
+        return f != null && n >= f.fromCall() ? f.code() : 0;
+    }
+
     private void maybeFail(String call) {
-        if (failing.contains(call)) {
-            throw new ClException(call + " (injected)", -5 /* CL_OUT_OF_RESOURCES */);
+        int code = fault(call);
+        if (code != 0) {
+            throw new ClException(call + " (injected)", code);
         }
     }
 
@@ -40,7 +82,7 @@ final class FaultInjectingBinding implements ClBinding {
 
     @Override
     public String name() {
-        return real.name() + "+faults" + failing;
+        return real.name() + (faults.isEmpty() ? "" : "+faults" + faults.keySet());
     }
 
     @Override
@@ -89,8 +131,9 @@ final class FaultInjectingBinding implements ClBinding {
 
     @Override
     public ProgramHandle buildProgram(ContextHandle context, DeviceId device, String source, String options) {
-        if (failing.contains("buildProgram")) {
-            throw new ClBuildException(-11, options, "injected build failure");
+        int code = fault("buildProgram");
+        if (code != 0) {
+            throw new ClBuildException(code, options, "injected build failure");
         }
         return created(real.buildProgram(context, device, source, options));
     }

@@ -1,0 +1,164 @@
+package dev.clpool;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.clpool.cpu.CpuBackend;
+import dev.clpool.opencl.ClException;
+import dev.clpool.opencl.OpenClBackend;
+import dev.clpool.testing.RandomCases;
+import dev.clpool.testing.Tolerance;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Numerical safety on the device, every binding: global average of a 4096x4096 plane of values
+ * near 1e4 (both accumulators) against float64; the host guard for the kernels' 32-bit offsets
+ * (batches chunked under a small fake limit, a batch item beyond it refused: CPU path under auto,
+ * typed error under opencl); window positions beyond 32 bits refused the same way; and a divisor
+ * beyond 2^31 exact.
+ */
+class DeviceNumericsIT {
+    private static final DeviceEngines ENGINES = new DeviceEngines();
+    private static Tensor plane;
+    private static double[] planeSums;
+
+    @AfterAll
+    static void close() {
+        ENGINES.close();
+    }
+
+    static Stream<Arguments> accumulators() {
+        return DeviceAvailability.bindings().stream().flatMap(b -> Stream.of(Arguments.of(b, true), Arguments.of(b, false)));
+    }
+
+    static Iterable<BindingChoice> bindings() {
+        return DeviceAvailability.bindings();
+    }
+
+    private static synchronized Tensor plane() {
+        if (plane == null) {
+            plane = Tensor.allocate(Shape.of(1, 4096, 4096, 2));
+            planeSums = NumericalSafetyTest.fillNear1e4(plane);
+        }
+        return plane;
+    }
+
+    @ParameterizedTest(name = "{0} fp64={1}")
+    @MethodSource("accumulators")
+    void globalAvg_4096x4096_near1e4_isWithinTolerance_ofFloat64(BindingChoice binding, boolean fp64) {
+        PoolingEngine device = fp64 ? ENGINES.device(binding) : ENGINES.deviceWithoutDouble(binding);
+        Tensor x = plane();
+        double hw = 4096.0 * 4096.0;
+        float[] got = device.globalAvg(x).toArray();
+        Tolerance.assertClose(got, new double[] {planeSums[0] / hw, planeSums[1] / hw},
+                "global avg 4096x4096x2 near 1e4 on " + device.backendDescription() + " fp64=" + fp64);
+        assertEquals("opencl", device.backendKind());
+    }
+
+    @ParameterizedTest
+    @MethodSource("bindings")
+    void kernelOffsetLimit_chunksWholeBatchItems_andMatchesCpu(BindingChoice binding) {
+        DeviceAvailability.requireDevice(binding);
+        Shape s = Shape.of(5, 5, 5, 4); // 100 elements per batch item
+        Tensor x = RandomCases.values(new SplittableRandom(5), s, true);
+        OpenClBackend.Options limit = OpenClBackend.Options.DEFAULT.withMaxKernelElements(250); // 2 items per chunk
+        try (OpenClBackend device = OpenClBackend.open(binding, -1, limit); CpuBackend cpu = new CpuBackend(1)) {
+            for (PoolMode mode : PoolMode.values()) {
+                PoolGeometry g = PoolSpec.builder(mode).window(2).stride(1).build().geometry(s);
+                Tensor a = Tensor.allocate(g.output());
+                Tensor b = Tensor.allocate(g.output());
+                device.pool(g, x, a);
+                cpu.pool(g, x, b);
+                assertMatches(mode, a, b, "chunked " + mode);
+            }
+            for (PoolMode mode : new PoolMode[] {PoolMode.AVG, PoolMode.MAX}) {
+                Tensor a = Tensor.allocate(Shape.of(5, 1, 1, 4));
+                Tensor b = Tensor.allocate(Shape.of(5, 1, 1, 4));
+                device.global(mode, x, a);
+                cpu.global(mode, x, b);
+                assertMatches(mode, a, b, "chunked global " + mode);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("bindings")
+    void batchItemBeyondTheKernelOffsetLimit_fallsBackUnderAuto_andIsTypedUnderOpencl(BindingChoice binding) {
+        DeviceAvailability.requireDevice(binding);
+        Shape s = Shape.of(2, 5, 5, 4);
+        Tensor x = RandomCases.values(new SplittableRandom(6), s, false);
+        PoolSpec spec = PoolSpec.max(2, 2).build();
+        OpenClBackend.Options limit = OpenClBackend.Options.DEFAULT.withMaxKernelElements(50); // an item has 100
+        float[] want;
+        try (PoolingEngine cpu = PoolingEngine.builder().backend(BackendChoice.CPU).build()) {
+            want = cpu.pool(x, spec).toArray();
+        }
+        try (OpenClBackend device = OpenClBackend.open(binding, -1, limit)) {
+            PoolGeometry g = spec.geometry(s);
+            ClException e = assertThrows(ClException.class, () -> device.pool(g, x, Tensor.allocate(g.output())));
+            assertTrue(e.getMessage().contains("32-bit offsets"), e.getMessage());
+            assertEquals(4, device.nativeObjects().live(), "context, queue, the cached program and kernel: no buffer left");
+        }
+        try (PoolingEngine auto = PoolingEngine.builder().binding(binding).openClOptions(limit).build()) {
+            assertEquals("opencl", auto.backendKind());
+            assertArrayEquals(want, auto.pool(x, spec).toArray());
+            assertEquals("cpu", auto.backendKind());
+            assertTrue(auto.fallbackReason().orElseThrow().contains("32-bit offsets"), auto.fallbackReason().get());
+        }
+        try (PoolingEngine opencl = PoolingEngine.builder().backend(BackendChoice.OPENCL).binding(binding)
+                .openClOptions(limit).build()) {
+            DeviceUnavailableException e = assertThrows(DeviceUnavailableException.class, () -> opencl.pool(x, spec));
+            assertEquals(DeviceUnavailableException.Reason.DEVICE_ERROR, e.reason());
+            assertTrue(e.getMessage().contains("32-bit offsets"), e.getMessage());
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("bindings")
+    void windowPositionsBeyond32bits_fallBackUnderAuto_insteadOfOverflowingInTheKernel(BindingChoice binding) {
+        DeviceAvailability.requireDevice(binding);
+        // Window 2 with dilation 1.08e9 and as much leading padding, on one pixel: a valid spec whose
+        // second tap is the pixel, but the kernel's (-y0 + DH - 1) would pass 2^31 - 1.
+        PoolSpec spec = PoolSpec.max(2, 1).dilation(1_080_000_000, 1).padding(Padding.of(1_080_000_000, 0, 0, 0)).build();
+        Tensor x = Tensor.of(Shape.of(1, 1, 1, 3), 1.5f, -2f, 7f);
+        try (PoolingEngine auto = PoolingEngine.builder().binding(binding).build()) {
+            assertArrayEquals(new float[] {1.5f, -2f, 7f}, auto.pool(x, spec).toArray());
+            assertEquals("cpu", auto.backendKind());
+            assertTrue(auto.fallbackReason().orElseThrow().contains("32-bit positions"), auto.fallbackReason().get());
+        }
+        try (PoolingEngine opencl = PoolingEngine.builder().backend(BackendChoice.OPENCL).binding(binding).build()) {
+            DeviceUnavailableException e = assertThrows(DeviceUnavailableException.class, () -> opencl.pool(x, spec));
+            assertTrue(e.getMessage().contains("32-bit positions"), e.getMessage());
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("accumulators")
+    void countIncludePadDivisorBeyond2pow31_isExactOnTheDevice(BindingChoice binding, boolean fp64) {
+        PoolingEngine device = fp64 ? ENGINES.device(binding) : ENGINES.deviceWithoutDouble(binding);
+        PoolSpec spec = PoolSpec.avg(50_000, 50_000).stride(50_000).padding(Padding.of(49_999)).countIncludePad(true).build();
+        float got = device.pool(Tensor.of(Shape.of(1, 1, 1, 1), 1e9f), spec).toArray()[0];
+        Tolerance.assertClose(new float[] {got}, new double[] {0.4}, "1e9 / 2.5e9 on " + device.backendDescription());
+        assertEquals("opencl", device.backendKind());
+    }
+
+    private static void assertMatches(PoolMode mode, Tensor got, Tensor want, String what) {
+        if (mode == PoolMode.MAX) {
+            Tolerance.assertBitIdentical(got.toArray(), want.toArray(), what);
+        } else {
+            float[] w = want.toArray();
+            double[] wd = new double[w.length];
+            for (int i = 0; i < w.length; i++) {
+                wd[i] = w[i];
+            }
+            Tolerance.assertClose(got.toArray(), wd, 2 * Tolerance.REL, what);
+        }
+    }
+}
