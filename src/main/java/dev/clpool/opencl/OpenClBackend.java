@@ -105,21 +105,39 @@ public final class OpenClBackend implements PoolingBackend {
 
     @Override
     public void pool(PoolGeometry g, Tensor in, Tensor out) {
+        locked(() -> forEachBatchChunk(in, out, (n0, nb, src, dst) -> {
+            try (ClBuffer din = context.createBuffer(Cl.CL_MEM_READ_ONLY | Cl.CL_MEM_COPY_HOST_PTR, src);
+                 ClBuffer dout = context.createBuffer(Cl.CL_MEM_WRITE_ONLY, dst.remaining())) {
+                enqueuePool(g, din, dout, nb);
+                queue.read(dout, dst, true);
+            }
+        }));
+    }
+
+    /**
+     * Enqueues the pool kernel over {@code nb} batch items of {@code g.input()} already on the
+     * device, writing {@code nb} items of {@code g.output()} to {@code out}; does not wait. The one
+     * dispatch path: {@link #pool} calls it per batch chunk, {@link SelfTest} on resident buffers.
+     */
+    void enqueuePool(PoolGeometry g, ClBuffer in, ClBuffer out, int nb) {
         Shape is = g.input();
+        Shape os = g.output();
         int vec = g.mode() == PoolMode.LP ? 1 : KernelOptions.vectorWidth(is.c());
         String opts = KernelOptions.pool(g, vec, accDouble);
-        Shape os = g.output();
         locked(() -> {
             ClKernel kernel = programs.kernel("pool2d_nhwc.cl", opts, "pool2d");
-            forEachBatchChunk(in, out, (n0, nb, src, dst) -> {
-                try (ClBuffer din = context.createBuffer(Cl.CL_MEM_READ_ONLY | Cl.CL_MEM_COPY_HOST_PTR, src);
-                     ClBuffer dout = context.createBuffer(Cl.CL_MEM_WRITE_ONLY, dst.remaining())) {
-                    kernel.args(din, dout, is.h(), is.w(), is.c(), os.h(), os.w());
-                    queue.run(kernel, new long[] {is.c() / vec, os.w(), (long) nb * os.h()}, null);
-                    queue.read(dout, dst, true);
-                }
-            });
+            kernel.args(in, out, is.h(), is.w(), is.c(), os.h(), os.w());
+            queue.run(kernel, new long[] {is.c() / vec, os.w(), (long) nb * os.h()}, null);
         });
+    }
+
+    /** This backend's context and in-order queue, for device-resident work in this package. */
+    ClContext context() {
+        return context;
+    }
+
+    ClQueue queue() {
+        return queue;
     }
 
     @Override
