@@ -65,30 +65,19 @@ __kernel void pool2d(__global const float *restrict in, __global float *restrict
     STOREV(m, out, ((n * OH + oy) * OW + ox) * C + c);
 
 #elif defined(MODE_AVG)
-    accv sum = (accv)(0);
-#if !ACC_DOUBLE
-    accv comp = (accv)(0); /* Neumaier compensation */
-#endif
+    ACC_INIT(sum);
     for (int jy = jy0; jy < jy1; ++jy) {
         const int rowBase = (plane + y0 + jy * DH) * rowStride + c;
         for (int jx = jx0; jx < jx1; ++jx) {
-            const accv v = TO_ACC(LOADV(in, rowBase + (x0 + jx * DW) * C));
-#if ACC_DOUBLE
-            sum += v;
-#else
-            COMPENSATED_ADD(sum, comp, v);
-#endif
+            ACC_ADD(sum, TO_ACC(LOADV(in, rowBase + (x0 + jx * DW) * C)));
         }
     }
-#if !ACC_DOUBLE
-    sum = COMPENSATED_TOTAL(sum, comp);
-#endif
 #if COUNT_INCLUDE_PAD
     const int div = (min(y0 + EH, H + PAD_B) - y0) * (min(x0 + EW, W + PAD_R) - x0);
 #else
     const int div = (jy1 - jy0) * (jx1 - jx0);
 #endif
-    STOREV(TO_FLOAT(sum / (accv)(div)), out, ((n * OH + oy) * OW + ox) * C + c);
+    STOREV(TO_FLOAT(ACC_TOTAL(sum) / (accv)(div)), out, ((n * OH + oy) * OW + ox) * C + c);
 
 #elif defined(MODE_LP)
 #if VEC != 1

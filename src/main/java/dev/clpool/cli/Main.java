@@ -16,7 +16,7 @@ import picocli.CommandLine.ScopeType;
         description = "2-D pooling of NHWC float32 tensors on OpenCL devices, with a multithreaded CPU fallback.",
         subcommands = {PoolCommand.class, GlobalCommand.class, ProbeCommand.class, DemoCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Exit codes: 0 success; 2 usage error or bad input; 3 the requested device or binding is"
-                + " not available; 1 anything unexpected."})
+                + " not available; 4 (probe --self-test) a device disagreed with the CPU; 1 anything unexpected."})
 public final class Main {
 
     @Option(names = {"-v", "--verbose"}, scope = ScopeType.INHERIT,

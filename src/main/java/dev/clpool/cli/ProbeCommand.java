@@ -46,7 +46,6 @@ import picocli.CommandLine.Spec;
 final class ProbeCommand implements Callable<Integer> {
 
     /** Exit code: a self-test disagreed with the CPU path (or failed on the device). */
-    static final int SELF_TEST_FAILED = 4;
 
     private static final int LABEL = 22;
 
@@ -94,7 +93,7 @@ final class ProbeCommand implements Callable<Integer> {
                 err.println("clpool: self-test failed: " + failures(report, tests));
                 err.flush();
             }
-            return SELF_TEST_FAILED;
+            return ExitCodes.SELF_TEST_FAILED;
         }
         return ExitCodes.OK;
     }
