@@ -122,6 +122,33 @@ public final class PoolingEngine implements AutoCloseable {
         return out;
     }
 
+    /**
+     * Backward of windowed max or avg pooling: the gradient with respect to {@code input}, shape
+     * {@code input.shape()}, given {@code gradOutput}, whose shape must be
+     * {@code spec.outputShape(input.shape())}. Max routes each output's gradient to its argmax (the
+     * first maximum in scan order, or the first NaN); avg spreads it, divided by the divisor, over
+     * the window's input elements. Overlapping windows add up. Avg reads only {@code input}'s shape.
+     *
+     * @throws InvalidSpecException for LP (no backward), a spec that cannot run on the input, or a
+     *                              {@code gradOutput} of the wrong shape
+     */
+    public Tensor backward(Tensor input, Tensor gradOutput, PoolSpec spec) {
+        Objects.requireNonNull(input, "input");
+        Objects.requireNonNull(gradOutput, "gradOutput");
+        Objects.requireNonNull(spec, "spec");
+        if (spec.mode() == PoolMode.LP) {
+            throw new InvalidSpecException("mode", spec.mode().word(), "backward supports max and avg");
+        }
+        PoolGeometry g = spec.geometry(input.shape());
+        if (!gradOutput.shape().equals(g.output())) {
+            throw new InvalidSpecException("gradOutput shape", gradOutput.shape(), "must equal the output shape "
+                    + g.output() + " of input " + input.shape() + " under " + spec);
+        }
+        Tensor gradInput = Tensor.allocate(input.shape());
+        run(b -> b.backward(g, input, gradOutput, gradInput));
+        return gradInput;
+    }
+
     private void run(Consumer<PoolingBackend> op) {
         PoolingBackend b = backend;
         try {

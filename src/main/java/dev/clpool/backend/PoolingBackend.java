@@ -23,6 +23,15 @@ public interface PoolingBackend extends AutoCloseable {
     /** Global pooling over each H×W plane: {@code mode} is MAX or AVG, {@code out} is (N, 1, 1, C). */
     void global(PoolMode mode, Tensor in, Tensor out);
 
+    /**
+     * Backward of windowed max or avg pooling: {@code gradIn} (shape {@code g.input()}) receives the
+     * gradient with respect to {@code in}, given {@code gradOut} (shape {@code g.output()}). Every
+     * element of {@code gradIn} is written. A default so that backends without it still compile.
+     */
+    default void backward(PoolGeometry g, Tensor in, Tensor gradOut, Tensor gradIn) {
+        throw new UnsupportedOperationException(description() + ": backward pooling is not implemented");
+    }
+
     /** Releases every resource; idempotent, never throws. */
     @Override
     void close();

@@ -70,6 +70,11 @@ public final class CpuBackend implements PoolingBackend {
     }
 
     @Override
+    public void backward(PoolGeometry g, Tensor in, Tensor gradOut, Tensor gradIn) {
+        CpuBackward.run(g, in, gradOut, gradIn, this::parallel);
+    }
+
+    @Override
     public void global(PoolMode mode, Tensor in, Tensor out) {
         if (mode != PoolMode.MAX && mode != PoolMode.AVG) {
             throw new IllegalArgumentException("global pooling supports max and avg, not " + mode.word());

@@ -141,6 +141,11 @@ public final class OpenClBackend implements PoolingBackend {
     }
 
     @Override
+    public void backward(PoolGeometry g, Tensor in, Tensor gradOut, Tensor gradIn) {
+        OpenClBackward.run(this, g, in, gradOut, gradIn);
+    }
+
+    @Override
     public void global(PoolMode mode, Tensor in, Tensor out) {
         if (mode != PoolMode.MAX && mode != PoolMode.AVG) {
             throw new IllegalArgumentException("global pooling supports max and avg, not " + mode.word());
@@ -179,7 +184,7 @@ public final class OpenClBackend implements PoolingBackend {
         return (int) Math.max(1, Math.min(wanted, (hw + 31) / 32));
     }
 
-    private interface ChunkOp {
+    interface ChunkOp {
         void run(int n0, int nb, ByteBuffer src, ByteBuffer dst);
     }
 
@@ -187,7 +192,7 @@ public final class OpenClBackend implements PoolingBackend {
      * Runs {@code op} over slices of whole batch items whose input and output each fit in one
      * device allocation (usually a single slice: the whole batch).
      */
-    private void forEachBatchChunk(Tensor in, Tensor out, ChunkOp op) {
+    void forEachBatchChunk(Tensor in, Tensor out, ChunkOp op) {
         int n = in.shape().n();
         long inItem = in.byteSize() / n;
         long outItem = out.byteSize() / n;
@@ -206,11 +211,11 @@ public final class OpenClBackend implements PoolingBackend {
         }
     }
 
-    private static ByteBuffer slice(ByteBuffer b, long offset, long length) {
+    static ByteBuffer slice(ByteBuffer b, long offset, long length) {
         return b.slice(Math.toIntExact(offset), Math.toIntExact(length));
     }
 
-    private void locked(Runnable body) {
+    void locked(Runnable body) {
         lock.lock();
         try {
             if (closed) {
@@ -220,6 +225,24 @@ public final class OpenClBackend implements PoolingBackend {
         } finally {
             lock.unlock();
         }
+    }
+
+    // For op classes in this package (OpenClBackward): use these inside locked(...) only.
+
+    ClContext context() {
+        return context;
+    }
+
+    ClQueue queue() {
+        return queue;
+    }
+
+    ProgramCache programs() {
+        return programs;
+    }
+
+    boolean accDouble() {
+        return accDouble;
     }
 
     @Override
