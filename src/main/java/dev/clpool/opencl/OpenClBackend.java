@@ -131,15 +131,6 @@ public final class OpenClBackend implements PoolingBackend {
         });
     }
 
-    /** This backend's context and in-order queue, for device-resident work in this package. */
-    ClContext context() {
-        return context;
-    }
-
-    ClQueue queue() {
-        return queue;
-    }
-
     @Override
     public void backward(PoolGeometry g, Tensor in, Tensor gradOut, Tensor gradIn) {
         OpenClBackward.run(this, g, in, gradOut, gradIn);
@@ -227,7 +218,8 @@ public final class OpenClBackend implements PoolingBackend {
         }
     }
 
-    // For op classes in this package (OpenClBackward): use these inside locked(...) only.
+    // For op classes and device-resident work in this package (OpenClBackward, SelfTest):
+    // use these inside locked(...) only.
 
     ClContext context() {
         return context;
