@@ -20,6 +20,7 @@ import picocli.CommandLine.ScopeType;
             BackwardCommand.class,
             DemoCommand.class,
             ProbeCommand.class,
+            ExplainCommand.class,
             CommandLine.HelpCommand.class,
         },
         footer = {"", "Exit codes: 0 success; 2 usage error or bad input; 3 the requested device or binding is"
