@@ -149,6 +149,50 @@ public final class PoolingEngine implements AutoCloseable {
         return gradInput;
     }
 
+    /** Adaptive average to (oh, ow): output (N, oh, ow, C); see {@link AdaptiveGeometry} for the regions. */
+    public Tensor adaptiveAvg(Tensor in, int oh, int ow) {
+        return adaptive(PoolMode.AVG, in, oh, ow);
+    }
+
+    /** Adaptive maximum to (oh, ow): output (N, oh, ow, C); see {@link AdaptiveGeometry} for the regions. */
+    public Tensor adaptiveMax(Tensor in, int oh, int ow) {
+        return adaptive(PoolMode.MAX, in, oh, ow);
+    }
+
+    /**
+     * Adaptive pooling with {@code mode} MAX or AVG to (oh, ow), which may exceed (H, W).
+     *
+     * @throws InvalidSpecException oh or ow below 1, or mode LP
+     */
+    public Tensor adaptive(PoolMode mode, Tensor in, int oh, int ow) {
+        AdaptiveGeometry g = AdaptiveGeometry.of(mode, in.shape(), oh, ow);
+        Tensor out = Tensor.allocate(g.output());
+        run(b -> b.adaptive(g, in, out));
+        return out;
+    }
+
+    /** Max pooling with indices in the default {@link IndexConvention#NHWC} convention. */
+    public PooledWithIndices poolWithIndices(Tensor in, PoolSpec spec) {
+        return poolWithIndices(in, spec, IndexConvention.NHWC);
+    }
+
+    /**
+     * Max pooling ({@code spec.mode()} must be MAX) that also returns, for each output element,
+     * the index of the input element it came from: the first maximum in window scan order, or the
+     * first NaN; never padding. The values equal {@link #pool(Tensor, PoolSpec)}'s bit for bit.
+     */
+    public PooledWithIndices poolWithIndices(Tensor in, PoolSpec spec, IndexConvention convention) {
+        Objects.requireNonNull(convention, "convention");
+        if (spec.mode() != PoolMode.MAX) {
+            throw new InvalidSpecException("mode", spec.mode().word(), "indices come with max pooling only");
+        }
+        PoolGeometry g = spec.geometry(in.shape());
+        Indices indices = Indices.allocate(g.output(), convention);
+        Tensor out = Tensor.allocate(g.output());
+        run(b -> b.maxWithIndices(g, in, out, indices));
+        return new PooledWithIndices(out, indices);
+    }
+
     private void run(Consumer<PoolingBackend> op) {
         PoolingBackend b = backend;
         try {

@@ -1,5 +1,7 @@
 package dev.clpool.backend;
 
+import dev.clpool.AdaptiveGeometry;
+import dev.clpool.Indices;
 import dev.clpool.PoolGeometry;
 import dev.clpool.PoolMode;
 import dev.clpool.Tensor;
@@ -30,6 +32,20 @@ public interface PoolingBackend extends AutoCloseable {
      */
     default void backward(PoolGeometry g, Tensor in, Tensor gradOut, Tensor gradIn) {
         throw new UnsupportedOperationException(description() + ": backward pooling is not implemented");
+    }
+
+    /** Adaptive pooling to an output size: {@code out} has shape {@code g.output()}. A default, like backward. */
+    default void adaptive(AdaptiveGeometry g, Tensor in, Tensor out) {
+        throw new UnsupportedOperationException(description() + ": adaptive pooling is not implemented");
+    }
+
+    /**
+     * Max pooling ({@code g.mode()} is MAX) that also writes, for each output element, where its
+     * value came from, as {@code indices.convention()} says; {@code out} and {@code indices} have
+     * shape {@code g.output()}. A default, like backward.
+     */
+    default void maxWithIndices(PoolGeometry g, Tensor in, Tensor out, Indices indices) {
+        throw new UnsupportedOperationException(description() + ": max pooling with indices is not implemented");
     }
 
     /** Releases every resource; idempotent, never throws. */

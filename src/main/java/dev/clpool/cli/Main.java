@@ -17,6 +17,7 @@ import picocli.CommandLine.ScopeType;
         subcommands = {
             PoolCommand.class,
             GlobalCommand.class,
+            AdaptiveCommand.class,
             BackwardCommand.class,
             DemoCommand.class,
             ProbeCommand.class,

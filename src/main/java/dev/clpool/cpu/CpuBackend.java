@@ -1,6 +1,8 @@
 package dev.clpool.cpu;
 
+import dev.clpool.AdaptiveGeometry;
 import dev.clpool.Axis;
+import dev.clpool.Indices;
 import dev.clpool.PoolGeometry;
 import dev.clpool.PoolMode;
 import dev.clpool.Shape;
@@ -136,6 +138,16 @@ public final class CpuBackend implements PoolingBackend {
                 dst.put(n * c + ch, result);
             }
         }
+    }
+
+    @Override
+    public void adaptive(AdaptiveGeometry g, Tensor in, Tensor out) {
+        CpuAdaptive.run(g, in, out, this::parallel);
+    }
+
+    @Override
+    public void maxWithIndices(PoolGeometry g, Tensor in, Tensor out, Indices indices) {
+        CpuMaxIndices.run(g, in, out, indices, this::parallel);
     }
 
     /**

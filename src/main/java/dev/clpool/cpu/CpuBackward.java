@@ -82,11 +82,12 @@ final class CpuBackward {
     }
 
     /**
-     * For every output element, the pixel {@code y*W + x} of its batch item that max pooling picks.
+     * For every output element, the pixel {@code y*W + x} of its batch item that max pooling picks
+     * (also the source of max pooling's indices, {@link CpuMaxIndices}).
      * The running maximum starts at -inf with the window's first tap as its position, so a window
      * of -inf values picks its first element, as the first-maximum rule says.
      */
-    private static int[] argmax(PoolGeometry g, FloatBuffer src, Parallel parallel) {
+    static int[] argmax(PoolGeometry g, FloatBuffer src, Parallel parallel) {
         Shape is = g.input();
         Shape os = g.output();
         Axis ra = g.rows();

@@ -1,6 +1,8 @@
 package dev.clpool.opencl;
 
+import dev.clpool.AdaptiveGeometry;
 import dev.clpool.BindingChoice;
+import dev.clpool.Indices;
 import dev.clpool.PoolGeometry;
 import dev.clpool.PoolMode;
 import dev.clpool.Shape;
@@ -168,6 +170,16 @@ public final class OpenClBackend implements PoolingBackend {
         });
     }
 
+    @Override
+    public void adaptive(AdaptiveGeometry g, Tensor in, Tensor out) {
+        AdaptiveAndIndices.adaptive(this, g, in, out);
+    }
+
+    @Override
+    public void maxWithIndices(PoolGeometry g, Tensor in, Tensor out, Indices indices) {
+        AdaptiveAndIndices.maxWithIndices(this, g, in, out, indices);
+    }
+
     /** Pixel runs per plane: enough work items to fill the device, runs of at least 32 pixels. */
     private int chunks(int n, int lanes, int hw) {
         long target = Math.max(1, device.info().computeUnits()) * 256L;
@@ -235,6 +247,11 @@ public final class OpenClBackend implements PoolingBackend {
 
     boolean accDouble() {
         return accDouble;
+    }
+
+    /** The largest allocation batch chunks must fit (AdaptiveAndIndices sizes its index buffer by it). */
+    long maxAlloc() {
+        return maxAlloc;
     }
 
     @Override
