@@ -52,11 +52,24 @@ typedef floatv accv;
 /* sum += v with Neumaier compensation in comp (float accumulators); COMPENSATED_TOTAL adds
    comp at the end. Once the sum is infinite or NaN, comp is meaningless (inf - inf): the plain
    sum is the answer then. */
-#define COMPENSATED_ADD(sum, comp, v)                                                        \
-    do {                                                                                      \
-        const accv t_ = (sum) + (v);                                                          \
-        (comp) += select((v) - t_ + (sum), (sum) - t_ + (v), (intv)(fabs(sum) >= fabs(v)));  \
-        (sum) = t_;                                                                           \
+#define COMPENSATED_ADD(sum, comp, v)                                                          \
+    do {                                                                                        \
+        const accv v_ = (v);                                                                    \
+        const accv t_ = (sum) + v_;                                                             \
+        (comp) += select(v_ - t_ + (sum), (sum) - t_ + v_, (intv)(fabs(sum) >= fabs(v_)));      \
+        (sum) = t_;                                                                             \
     } while (0)
 
 #define COMPENSATED_TOTAL(sum, comp) select((sum) + (comp), (sum), (intv)(!isfinite(sum)))
+
+/* An accumulator that hides the choice above: ACC_INIT(s) declares sum s (and, for float, its
+   compensation), ACC_ADD(s, v) adds an accv, ACC_TOTAL(s) is the finished sum. */
+#if ACC_DOUBLE
+#define ACC_INIT(s) accv s = (accv)(0)
+#define ACC_ADD(s, v) ((s) += (v))
+#define ACC_TOTAL(s) (s)
+#else
+#define ACC_INIT(s) accv s = (accv)(0), s##_comp = (accv)(0)
+#define ACC_ADD(s, v) COMPENSATED_ADD(s, s##_comp, v)
+#define ACC_TOTAL(s) COMPENSATED_TOTAL(s, s##_comp)
+#endif

@@ -57,22 +57,11 @@ __kernel void global_partial(__global const float *restrict in, __global part_t 
     }
     STOREP(m, partial, (n * chunks + k) * C + c);
 #else
-    accv sum = (accv)(0);
-#if !ACC_DOUBLE
-    accv comp = (accv)(0);
-#endif
+    ACC_INIT(sum);
     for (int p = p0; p < p1; ++p) {
-        const accv v = TO_ACC(LOADV(in, base + p * C));
-#if ACC_DOUBLE
-        sum += v;
-#else
-        COMPENSATED_ADD(sum, comp, v);
-#endif
+        ACC_ADD(sum, TO_ACC(LOADV(in, base + p * C)));
     }
-#if !ACC_DOUBLE
-    sum = COMPENSATED_TOTAL(sum, comp);
-#endif
-    STOREP(sum, partial, (n * chunks + k) * C + c);
+    STOREP(ACC_TOTAL(sum), partial, (n * chunks + k) * C + c);
 #endif
 }
 
@@ -91,21 +80,10 @@ __kernel void global_final(__global const part_t *restrict partial, __global flo
     }
     STOREV(m, out, n * C + c);
 #else
-    accv sum = (accv)(0);
-#if !ACC_DOUBLE
-    accv comp = (accv)(0);
-#endif
+    ACC_INIT(sum);
     for (int k = 0; k < chunks; ++k) {
-        const accv v = LOADP(partial, base + k * C);
-#if ACC_DOUBLE
-        sum += v;
-#else
-        COMPENSATED_ADD(sum, comp, v);
-#endif
+        ACC_ADD(sum, LOADP(partial, base + k * C));
     }
-#if !ACC_DOUBLE
-    sum = COMPENSATED_TOTAL(sum, comp);
-#endif
-    STOREV(TO_FLOAT(sum / (accv)(HW)), out, n * C + c);
+    STOREV(TO_FLOAT(ACC_TOTAL(sum) / (accv)(HW)), out, n * C + c);
 #endif
 }

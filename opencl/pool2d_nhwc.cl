@@ -65,24 +65,13 @@ __kernel void pool2d(__global const float *restrict in, __global float *restrict
     STOREV(m, out, ((n * OH + oy) * OW + ox) * C + c);
 
 #elif defined(MODE_AVG)
-    accv sum = (accv)(0);
-#if !ACC_DOUBLE
-    accv comp = (accv)(0); /* Neumaier compensation */
-#endif
+    ACC_INIT(sum);
     for (int jy = jy0; jy < jy1; ++jy) {
         const int rowBase = (plane + y0 + jy * DH) * rowStride + c;
         for (int jx = jx0; jx < jx1; ++jx) {
-            const accv v = TO_ACC(LOADV(in, rowBase + (x0 + jx * DW) * C));
-#if ACC_DOUBLE
-            sum += v;
-#else
-            COMPENSATED_ADD(sum, comp, v);
-#endif
+            ACC_ADD(sum, TO_ACC(LOADV(in, rowBase + (x0 + jx * DW) * C)));
         }
     }
-#if !ACC_DOUBLE
-    sum = COMPENSATED_TOTAL(sum, comp);
-#endif
     /* The divisor is a product of two axis extents: formed in the accumulator type, since it can
        exceed 2^31 even for a one-element input (a huge window with count_include_pad). */
 #if COUNT_INCLUDE_PAD
@@ -90,7 +79,7 @@ __kernel void pool2d(__global const float *restrict in, __global float *restrict
 #else
     const accv div = (accv)(jy1 - jy0) * (accv)(jx1 - jx0);
 #endif
-    STOREV(TO_FLOAT(sum / div), out, ((n * OH + oy) * OW + ox) * C + c);
+    STOREV(TO_FLOAT(ACC_TOTAL(sum) / div), out, ((n * OH + oy) * OW + ox) * C + c);
 
 #elif defined(MODE_LP)
 #if VEC != 1

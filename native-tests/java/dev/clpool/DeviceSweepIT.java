@@ -77,5 +77,6 @@ class DeviceSweepIT {
     @MethodSource("onnx")
     void onnxCase_onDevice(BindingChoice binding, OnnxCases.Case c) {
         c.check(c.run(ENGINES.device(binding)), binding.name().toLowerCase());
+        OnnxCases.checkIndices(c, ENGINES.device(binding), binding.name().toLowerCase());
     }
 }

@@ -139,6 +139,77 @@ public final class PoolingEngine implements AutoCloseable {
         return out;
     }
 
+    /**
+     * Backward of windowed max or avg pooling: the gradient with respect to {@code input}, shape
+     * {@code input.shape()}, given {@code gradOutput}, whose shape must be
+     * {@code spec.outputShape(input.shape())}. Max routes each output's gradient to its argmax (the
+     * first maximum in scan order, or the first NaN); avg spreads it, divided by the divisor, over
+     * the window's input elements. Overlapping windows add up. Avg reads only {@code input}'s shape.
+     *
+     * @throws InvalidSpecException for LP (no backward), a spec that cannot run on the input, or a
+     *                              {@code gradOutput} of the wrong shape
+     */
+    public Tensor backward(Tensor input, Tensor gradOutput, PoolSpec spec) {
+        Objects.requireNonNull(input, "input");
+        Objects.requireNonNull(gradOutput, "gradOutput");
+        Objects.requireNonNull(spec, "spec");
+        if (spec.mode() == PoolMode.LP) {
+            throw new InvalidSpecException("mode", spec.mode().word(), "backward supports max and avg");
+        }
+        PoolGeometry g = spec.geometry(input.shape());
+        if (!gradOutput.shape().equals(g.output())) {
+            throw new InvalidSpecException("gradOutput shape", gradOutput.shape(), "must equal the output shape "
+                    + g.output() + " of input " + input.shape() + " under " + spec);
+        }
+        Tensor gradInput = Tensor.allocate(input.shape());
+        run(b -> b.backward(g, input, gradOutput, gradInput));
+        return gradInput;
+    }
+
+    /** Adaptive average to (oh, ow): output (N, oh, ow, C); see {@link AdaptiveGeometry} for the regions. */
+    public Tensor adaptiveAvg(Tensor in, int oh, int ow) {
+        return adaptive(PoolMode.AVG, in, oh, ow);
+    }
+
+    /** Adaptive maximum to (oh, ow): output (N, oh, ow, C); see {@link AdaptiveGeometry} for the regions. */
+    public Tensor adaptiveMax(Tensor in, int oh, int ow) {
+        return adaptive(PoolMode.MAX, in, oh, ow);
+    }
+
+    /**
+     * Adaptive pooling with {@code mode} MAX or AVG to (oh, ow), which may exceed (H, W).
+     *
+     * @throws InvalidSpecException oh or ow below 1, or mode LP
+     */
+    public Tensor adaptive(PoolMode mode, Tensor in, int oh, int ow) {
+        AdaptiveGeometry g = AdaptiveGeometry.of(mode, in.shape(), oh, ow);
+        Tensor out = Tensor.allocate(g.output());
+        run(b -> b.adaptive(g, in, out));
+        return out;
+    }
+
+    /** Max pooling with indices in the default {@link IndexConvention#NHWC} convention. */
+    public PooledWithIndices poolWithIndices(Tensor in, PoolSpec spec) {
+        return poolWithIndices(in, spec, IndexConvention.NHWC);
+    }
+
+    /**
+     * Max pooling ({@code spec.mode()} must be MAX) that also returns, for each output element,
+     * the index of the input element it came from: the first maximum in window scan order, or the
+     * first NaN; never padding. The values equal {@link #pool(Tensor, PoolSpec)}'s bit for bit.
+     */
+    public PooledWithIndices poolWithIndices(Tensor in, PoolSpec spec, IndexConvention convention) {
+        Objects.requireNonNull(convention, "convention");
+        if (spec.mode() != PoolMode.MAX) {
+            throw new InvalidSpecException("mode", spec.mode().word(), "indices come with max pooling only");
+        }
+        PoolGeometry g = spec.geometry(in.shape());
+        Indices indices = Indices.allocate(g.output(), convention);
+        Tensor out = Tensor.allocate(g.output());
+        run(b -> b.maxWithIndices(g, in, out, indices));
+        return new PooledWithIndices(out, indices);
+    }
+
     private void run(Consumer<PoolingBackend> op) {
         inFlight.readLock().lock();
         try {

@@ -29,5 +29,6 @@ class OnnxConformanceTest {
     @MethodSource("cases")
     void onnxCase_matchesOnCpu(OnnxCases.Case c) {
         c.check(c.run(engine), "cpu");
+        OnnxCases.checkIndices(c, engine, "cpu");
     }
 }

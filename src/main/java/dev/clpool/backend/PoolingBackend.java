@@ -1,5 +1,7 @@
 package dev.clpool.backend;
 
+import dev.clpool.AdaptiveGeometry;
+import dev.clpool.Indices;
 import dev.clpool.PoolGeometry;
 import dev.clpool.PoolMode;
 import dev.clpool.Tensor;
@@ -22,6 +24,29 @@ public interface PoolingBackend extends AutoCloseable {
 
     /** Global pooling over each H×W plane: {@code mode} is MAX or AVG, {@code out} is (N, 1, 1, C). */
     void global(PoolMode mode, Tensor in, Tensor out);
+
+    /**
+     * Backward of windowed max or avg pooling: {@code gradIn} (shape {@code g.input()}) receives the
+     * gradient with respect to {@code in}, given {@code gradOut} (shape {@code g.output()}). Every
+     * element of {@code gradIn} is written. A default so that backends without it still compile.
+     */
+    default void backward(PoolGeometry g, Tensor in, Tensor gradOut, Tensor gradIn) {
+        throw new UnsupportedOperationException(description() + ": backward pooling is not implemented");
+    }
+
+    /** Adaptive pooling to an output size: {@code out} has shape {@code g.output()}. A default, like backward. */
+    default void adaptive(AdaptiveGeometry g, Tensor in, Tensor out) {
+        throw new UnsupportedOperationException(description() + ": adaptive pooling is not implemented");
+    }
+
+    /**
+     * Max pooling ({@code g.mode()} is MAX) that also writes, for each output element, where its
+     * value came from, as {@code indices.convention()} says; {@code out} and {@code indices} have
+     * shape {@code g.output()}. A default, like backward.
+     */
+    default void maxWithIndices(PoolGeometry g, Tensor in, Tensor out, Indices indices) {
+        throw new UnsupportedOperationException(description() + ": max pooling with indices is not implemented");
+    }
 
     /** Releases every resource; idempotent, never throws. */
     @Override

@@ -12,6 +12,8 @@ final class ExitCodes {
     static final int UNEXPECTED = 1;
     static final int BAD_INPUT = 2;
     static final int NO_DEVICE = 3;
+    /** probe --self-test: a device disagreed with the CPU path. */
+    static final int SELF_TEST_FAILED = 4;
 
     private ExitCodes() {
     }

@@ -14,9 +14,18 @@ import picocli.CommandLine.ScopeType;
 /** {@code java -jar clpool.jar COMMAND ...}: the command line of SEMANTICS.md. */
 @Command(name = "clpool", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "2-D pooling of NHWC float32 tensors on OpenCL devices, with a multithreaded CPU fallback.",
-        subcommands = {PoolCommand.class, GlobalCommand.class, DemoCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {
+            PoolCommand.class,
+            GlobalCommand.class,
+            AdaptiveCommand.class,
+            BackwardCommand.class,
+            DemoCommand.class,
+            ProbeCommand.class,
+            ExplainCommand.class,
+            CommandLine.HelpCommand.class,
+        },
         footer = {"", "Exit codes: 0 success; 2 usage error or bad input; 3 the requested device or binding is"
-                + " not available; 1 anything unexpected."})
+                + " not available; 4 (probe --self-test) a device disagreed with the CPU; 1 anything unexpected."})
 public final class Main {
 
     @Option(names = {"-v", "--verbose"}, scope = ScopeType.INHERIT,

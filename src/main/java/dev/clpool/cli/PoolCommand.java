@@ -2,6 +2,7 @@ package dev.clpool.cli;
 
 import dev.clpool.PoolGeometry;
 import dev.clpool.PoolSpec;
+import dev.clpool.PooledWithIndices;
 import dev.clpool.PoolingEngine;
 import dev.clpool.Tensor;
 import java.util.concurrent.Callable;
@@ -24,18 +25,28 @@ final class PoolCommand implements Callable<Integer> {
     SpecOptions spec;
 
     @Mixin
+    IndexOptions indices;
+
+    @Mixin
     BackendOptions backend;
 
     @Override
     public Integer call() throws Exception {
         PoolSpec s = spec.spec();
+        indices.check(s.mode(), io.output);
         Tensor x = io.read();
         PoolGeometry g = s.geometry(x.shape()); // refuse before any device work
         try (PoolingEngine engine = backend.open()) {
             long t0 = System.nanoTime();
-            Tensor y = engine.pool(x, s);
+            PooledWithIndices withIndices = indices.requested()
+                    ? engine.poolWithIndices(x, s, indices.convention()) : null;
+            Tensor y = withIndices != null ? withIndices.values() : engine.pool(x, s);
             long ms = (System.nanoTime() - t0) / 1_000_000;
-            io.write(y);
+            if (withIndices != null) {
+                indices.write(io.output, withIndices);
+            } else {
+                io.write(y);
+            }
             LOG.info("{} {} -> {} on {} in {} ms", s, x.shape(), g.output(), engine.backendDescription(), ms);
         }
         return ExitCodes.OK;

@@ -1,6 +1,8 @@
 package dev.clpool.cpu;
 
+import dev.clpool.AdaptiveGeometry;
 import dev.clpool.Axis;
+import dev.clpool.Indices;
 import dev.clpool.PoolGeometry;
 import dev.clpool.PoolMode;
 import dev.clpool.Shape;
@@ -70,6 +72,11 @@ public final class CpuBackend implements PoolingBackend {
     }
 
     @Override
+    public void backward(PoolGeometry g, Tensor in, Tensor gradOut, Tensor gradIn) {
+        CpuBackward.run(g, in, gradOut, gradIn, this::parallel);
+    }
+
+    @Override
     public void global(PoolMode mode, Tensor in, Tensor out) {
         if (mode != PoolMode.MAX && mode != PoolMode.AVG) {
             throw new IllegalArgumentException("global pooling supports max and avg, not " + mode.word());
@@ -131,6 +138,16 @@ public final class CpuBackend implements PoolingBackend {
                 dst.put(n * c + ch, result);
             }
         }
+    }
+
+    @Override
+    public void adaptive(AdaptiveGeometry g, Tensor in, Tensor out) {
+        CpuAdaptive.run(g, in, out, this::parallel);
+    }
+
+    @Override
+    public void maxWithIndices(PoolGeometry g, Tensor in, Tensor out, Indices indices) {
+        CpuMaxIndices.run(g, in, out, indices, this::parallel);
     }
 
     /**

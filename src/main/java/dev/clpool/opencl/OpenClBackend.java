@@ -1,6 +1,8 @@
 package dev.clpool.opencl;
 
+import dev.clpool.AdaptiveGeometry;
 import dev.clpool.BindingChoice;
+import dev.clpool.Indices;
 import dev.clpool.PoolGeometry;
 import dev.clpool.PoolMode;
 import dev.clpool.Shape;
@@ -136,21 +138,35 @@ public final class OpenClBackend implements PoolingBackend {
 
     @Override
     public void pool(PoolGeometry g, Tensor in, Tensor out) {
+        locked(() -> forEachBatchChunk(in, out, (n0, nb, src, dst) -> {
+            try (ClBuffer din = context.createBuffer(Cl.CL_MEM_READ_ONLY | Cl.CL_MEM_COPY_HOST_PTR, src);
+                 ClBuffer dout = context.createBuffer(Cl.CL_MEM_WRITE_ONLY, dst.remaining())) {
+                enqueuePool(g, din, dout, nb);
+                queue.read(dout, dst, true);
+            }
+        }));
+    }
+
+    /**
+     * Enqueues the pool kernel over {@code nb} batch items of {@code g.input()} already on the
+     * device, writing {@code nb} items of {@code g.output()} to {@code out}; does not wait. The one
+     * dispatch path: {@link #pool} calls it per batch chunk, {@link SelfTest} on resident buffers.
+     */
+    void enqueuePool(PoolGeometry g, ClBuffer in, ClBuffer out, int nb) {
         Shape is = g.input();
+        Shape os = g.output();
         int vec = g.mode() == PoolMode.LP ? 1 : KernelOptions.vectorWidth(is.c());
         String opts = KernelOptions.pool(g, vec, accDouble);
-        Shape os = g.output();
         locked(() -> {
             ClKernel kernel = programs.kernel("pool2d_nhwc.cl", opts, "pool2d");
-            forEachBatchChunk(in, out, (n0, nb, src, dst) -> {
-                try (ClBuffer din = context.createBuffer(Cl.CL_MEM_READ_ONLY | Cl.CL_MEM_COPY_HOST_PTR, src);
-                     ClBuffer dout = context.createBuffer(Cl.CL_MEM_WRITE_ONLY, dst.remaining())) {
-                    kernel.args(din, dout, is.h(), is.w(), is.c(), os.h(), os.w());
-                    queue.run(kernel, new long[] {is.c() / vec, os.w(), (long) nb * os.h()}, null);
-                    queue.read(dout, dst, true);
-                }
-            });
+            kernel.args(in, out, is.h(), is.w(), is.c(), os.h(), os.w());
+            queue.run(kernel, new long[] {is.c() / vec, os.w(), (long) nb * os.h()}, null);
         });
+    }
+
+    @Override
+    public void backward(PoolGeometry g, Tensor in, Tensor gradOut, Tensor gradIn) {
+        OpenClBackward.run(this, g, in, gradOut, gradIn);
     }
 
     @Override
@@ -185,6 +201,16 @@ public final class OpenClBackend implements PoolingBackend {
         });
     }
 
+    @Override
+    public void adaptive(AdaptiveGeometry g, Tensor in, Tensor out) {
+        AdaptiveAndIndices.adaptive(this, g, in, out);
+    }
+
+    @Override
+    public void maxWithIndices(PoolGeometry g, Tensor in, Tensor out, Indices indices) {
+        AdaptiveAndIndices.maxWithIndices(this, g, in, out, indices);
+    }
+
     /** Pixel runs per plane: enough work items to fill the device, runs of at least 32 pixels. */
     private int chunks(int n, int lanes, int hw) {
         long target = Math.max(1, device.info().computeUnits()) * 256L;
@@ -192,7 +218,7 @@ public final class OpenClBackend implements PoolingBackend {
         return (int) Math.max(1, Math.min(wanted, (hw + 31) / 32));
     }
 
-    private interface ChunkOp {
+    interface ChunkOp {
         void run(int n0, int nb, ByteBuffer src, ByteBuffer dst);
     }
 
@@ -201,7 +227,7 @@ public final class OpenClBackend implements PoolingBackend {
      * device allocation and hold at most {@link Options#maxKernelElements()} elements, the reach
      * of the kernels' 32-bit offsets (usually a single slice: the whole batch).
      */
-    private void forEachBatchChunk(Tensor in, Tensor out, ChunkOp op) {
+    void forEachBatchChunk(Tensor in, Tensor out, ChunkOp op) {
         int n = in.shape().n();
         long inItem = in.byteSize() / n;
         long outItem = out.byteSize() / n;
@@ -228,11 +254,11 @@ public final class OpenClBackend implements PoolingBackend {
         }
     }
 
-    private static ByteBuffer slice(ByteBuffer b, long offset, long length) {
+    static ByteBuffer slice(ByteBuffer b, long offset, long length) {
         return b.slice(Math.toIntExact(offset), Math.toIntExact(length));
     }
 
-    private void locked(Runnable body) {
+    void locked(Runnable body) {
         lock.lock();
         try {
             if (closed) {
@@ -242,6 +268,30 @@ public final class OpenClBackend implements PoolingBackend {
         } finally {
             lock.unlock();
         }
+    }
+
+    // For op classes and device-resident work in this package (OpenClBackward, SelfTest):
+    // use these inside locked(...) only.
+
+    ClContext context() {
+        return context;
+    }
+
+    ClQueue queue() {
+        return queue;
+    }
+
+    ProgramCache programs() {
+        return programs;
+    }
+
+    boolean accDouble() {
+        return accDouble;
+    }
+
+    /** The largest allocation batch chunks must fit (AdaptiveAndIndices sizes its index buffer by it). */
+    long maxAlloc() {
+        return maxAlloc;
     }
 
     @Override

@@ -4,9 +4,11 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import dev.clpool.IndexConvention;
 import dev.clpool.Padding;
 import dev.clpool.PoolMode;
 import dev.clpool.PoolSpec;
+import dev.clpool.PooledWithIndices;
 import dev.clpool.PoolingEngine;
 import dev.clpool.Shape;
 import dev.clpool.Tensor;
@@ -31,14 +33,15 @@ public final class OnnxCases {
     /** Cases (or parts of cases) clpool cannot run yet, by name, with the reason. */
     public static final Map<String, String> NOT_RUN = Map.of(
             "test_maxunpool_export_with_output_shape", "MaxUnpool is not a clpool operation",
-            "test_maxunpool_export_without_output_shape", "MaxUnpool is not a clpool operation",
-            "test_maxpool_with_argmax_2d_precomputed_pads#Indices",
-            "argmax indices (and ONNX's index convention) come with issue 4; the Y output is checked",
-            "test_maxpool_with_argmax_2d_precomputed_strides#Indices",
-            "argmax indices (and ONNX's index convention) come with issue 4; the Y output is checked");
+            "test_maxunpool_export_without_output_shape", "MaxUnpool is not a clpool operation");
 
-    /** One case: its name, NHWC input and expected output, and how to run it. */
-    public record Case(String name, String op, Tensor input, Tensor expected, PoolSpec spec, double rtol, double atol) {
+    /**
+     * One case: its name, NHWC input and expected output, and how to run it. MaxPool cases with an
+     * {@code Indices} output also carry the expected indices (in NHWC order, like the values; each
+     * in ONNX's numbering) and the matching convention (storage_order 0 or 1); otherwise null.
+     */
+    public record Case(String name, String op, Tensor input, Tensor expected, PoolSpec spec, double rtol, double atol,
+                       long[] expectedIndices, IndexConvention indexConvention) {
         @Override
         public String toString() {
             return name;
@@ -73,6 +76,21 @@ public final class OnnxCases {
     }
 
     private OnnxCases() {
+    }
+
+    /**
+     * For cases with an {@code Indices} output: runs max pooling with indices on {@code engine}
+     * in the case's ONNX convention and checks values and indices exactly. Does nothing otherwise.
+     */
+    public static void checkIndices(Case c, PoolingEngine engine, String where) {
+        if (c.expectedIndices() == null) {
+            return;
+        }
+        PooledWithIndices r = engine.poolWithIndices(c.input(), c.spec(), c.indexConvention());
+        c.check(r.values(), where + " (with indices)");
+        Assertions.assertEquals(c.indexConvention(), r.indices().convention());
+        Assertions.assertArrayEquals(c.expectedIndices(), r.indices().toArray(),
+                c.name() + " on " + where + ": Indices (" + c.indexConvention().word() + ")");
     }
 
     /** The conformance directory, or null when ../shared is absent. */
@@ -151,7 +169,16 @@ public final class OnnxCases {
             }
             spec = b.build();
         }
-        return new Case(name, op, x, y, spec, tol.get("rtol").getAsDouble(), tol.get("atol").getAsDouble());
+        long[] indices = null;
+        IndexConvention convention = null;
+        JsonArray outputs = root.getAsJsonArray("outputs");
+        if (outputs.size() > 1 && "Indices".equals(outputs.get(1).getAsJsonObject().get("param").getAsString())) {
+            indices = nhwcLongs(outputs.get(1).getAsJsonObject());
+            boolean columnMajor = a.has("storage_order") && a.get("storage_order").getAsInt() == 1;
+            convention = columnMajor ? IndexConvention.ONNX_COLUMN_MAJOR : IndexConvention.ONNX;
+        }
+        return new Case(name, op, x, y, spec, tol.get("rtol").getAsDouble(), tol.get("atol").getAsDouble(),
+                indices, convention);
     }
 
     /** An NCHW JSON tensor as an NHWC tensor (uint8 and float32 data both become float32 exactly). */
@@ -166,6 +193,25 @@ public final class OnnxCases {
                 for (int y = 0; y < h; y++) {
                     for (int x = 0; x < w; x++) {
                         out.set(b, y, x, ch, number(data.get(i++)));
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    /** An NCHW JSON int64 tensor's values in NHWC order (the values are kept as they are). */
+    private static long[] nhwcLongs(JsonObject t) {
+        int[] s = ints(t.getAsJsonArray("shape"));
+        int n = s[0], c = s[1], h = s[2], w = s[3];
+        JsonArray data = t.getAsJsonArray("data");
+        long[] out = new long[n * h * w * c];
+        int i = 0;
+        for (int b = 0; b < n; b++) {
+            for (int ch = 0; ch < c; ch++) {
+                for (int y = 0; y < h; y++) {
+                    for (int x = 0; x < w; x++) {
+                        out[((b * h + y) * w + x) * c + ch] = data.get(i++).getAsLong();
                     }
                 }
             }

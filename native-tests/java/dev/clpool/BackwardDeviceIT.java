@@ -1,0 +1,89 @@
+package dev.clpool;
+
+import dev.clpool.cpu.CpuBackend;
+import dev.clpool.opencl.OpenClBackend;
+import dev.clpool.testing.BackwardCases;
+import dev.clpool.testing.RandomCases;
+import dev.clpool.testing.Tolerance;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Backward pooling on the device, through every binding: the CPU sweep's cases (the same seed),
+ * each within SEMANTICS.md's tolerance of the CPU path and of the float64 reference (backends may
+ * add overlapping windows' gradients in different orders, so even max is compared within
+ * tolerance); the compensated-float path of devices without fp64; and batch chunking.
+ */
+class BackwardDeviceIT {
+    /** The first cases of the CPU sweep (CpuBackwardTest runs 300): each is a kernel build on PoCL. */
+    static final List<BackwardCases.Case> CASES = BackwardCases.generate(BackwardCases.SEED, 120);
+    private static final DeviceEngines ENGINES = new DeviceEngines();
+
+    @AfterAll
+    static void close() {
+        ENGINES.close();
+    }
+
+    static Stream<Arguments> sweep() {
+        return DeviceAvailability.bindings().stream().flatMap(b -> CASES.stream().map(c -> Arguments.of(b, c)));
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("sweep")
+    void randomSpec_backwardOnDevice_matchesCpuAndReference(BindingChoice binding, BackwardCases.Case c) {
+        float[] got = ENGINES.device(binding).backward(c.input(), c.gradOutput(), c.spec()).toArray();
+        float[] cpu = ENGINES.cpu().backward(c.input(), c.gradOutput(), c.spec()).toArray();
+        Tolerance.assertClose(got, widen(cpu), binding + " vs cpu: " + c.name());
+        Tolerance.assertClose(got, c.reference(), binding + " vs reference: " + c.name());
+    }
+
+    static Stream<Arguments> floatAccumulation() {
+        return CASES.stream().limit(40).map(c -> Arguments.of(DeviceAvailability.bindings().get(0), c));
+    }
+
+    /** The path for devices without fp64 (compensated float sums), exercised on this device. */
+    @ParameterizedTest(name = "float accumulation {0} {1}")
+    @MethodSource("floatAccumulation")
+    void randomSpec_backwardWithFloatAccumulation_withinTolerance(BindingChoice binding, BackwardCases.Case c) {
+        float[] got = ENGINES.deviceWithoutDouble(binding).backward(c.input(), c.gradOutput(), c.spec()).toArray();
+        Tolerance.assertClose(got, c.reference(), "float accumulation " + c.name());
+    }
+
+    static Iterable<BindingChoice> bindings() {
+        return DeviceAvailability.bindings();
+    }
+
+    @ParameterizedTest
+    @MethodSource("bindings")
+    void tensorLargerThanMaxAllocation_backwardRunsInBatchChunks(BindingChoice binding) {
+        DeviceAvailability.requireDevice(binding);
+        Shape s = Shape.of(7, 9, 11, 5);
+        Tensor x = RandomCases.values(new SplittableRandom(5), s, true);
+        long twoItems = 2L * s.itemSize() * Float.BYTES; // chunks of 2, 2, 2 and 1 batch items
+        try (OpenClBackend device = OpenClBackend.open(binding, -1, OpenClBackend.Options.DEFAULT.withMaxAlloc(twoItems));
+             CpuBackend cpu = new CpuBackend()) {
+            for (PoolMode mode : List.of(PoolMode.MAX, PoolMode.AVG)) {
+                PoolGeometry g = PoolSpec.builder(mode).window(3).stride(2).padding(Padding.of(1)).build().geometry(s);
+                Tensor dy = RandomCases.values(new SplittableRandom(6), g.output(), false);
+                Tensor a = Tensor.allocate(s);
+                Tensor b = Tensor.allocate(s);
+                device.backward(g, x, dy, a);
+                cpu.backward(g, x, dy, b);
+                Tolerance.assertClose(a.toArray(), widen(b.toArray()), "chunked backward " + mode);
+            }
+        }
+    }
+
+    private static double[] widen(float[] v) {
+        double[] d = new double[v.length];
+        for (int i = 0; i < v.length; i++) {
+            d[i] = v[i];
+        }
+        return d;
+    }
+}

@@ -1,0 +1,66 @@
+/*
+ * clpool: adaptive 2-D pooling (avg, max) of NHWC float32 tensors to an output size (OH, OW).
+ *
+ * Output i of an axis of IN positions pooled to OUT covers the input positions
+ * floor(i*IN/OUT) .. ceil((i+1)*IN/OUT) - 1 (SEMANTICS.md); OUT may exceed IN. The bounds are
+ * computed in long: i*IN overflows int for large sizes. Every region holds at least one position.
+ *
+ * One work item computes VEC adjacent channels of one output pixel, as in pool2d_nhwc.cl. Sizes
+ * are runtime arguments, so a new size never recompiles.
+ *
+ * Required macros (the host passes every one; see dev.clpool.opencl.AdaptiveAndIndices):
+ *   MODE_MAX | MODE_AVG   exactly one is defined
+ *   VEC                   channels per work item: 1, 2, 4 or 8; the host ensures C % VEC == 0
+ *   ACC_DOUBLE            1: accumulate in double (device has cl_khr_fp64); 0: compensated float
+ *
+ * The host prepends common.cl (vector types, MAX_UPDATE, ACC_INIT / ACC_ADD / ACC_TOTAL).
+ *
+ * Kernel arguments: in, out, H, W, C, OH, OW. Global range: (C / VEC, OW, N * OH).
+ *
+ * max: MAX_UPDATE (a strictly larger value replaces, the first NaN wins and stays), so the
+ * result is bit-identical to the CPU path. avg: the sum divided by the region's element count.
+ */
+
+#define REGION_START(i, in, out) ((int)(((long)(i) * (long)(in)) / (long)(out)))
+#define REGION_END(i, in, out) ((int)((((long)(i) + 1) * (long)(in) + (long)(out) - 1) / (long)(out)))
+
+__kernel void adaptive2d(__global const float *restrict in, __global float *restrict out,
+                         const int H, const int W, const int C, const int OH, const int OW)
+{
+    const int c = (int)get_global_id(0) * VEC;
+    const int ox = (int)get_global_id(1);
+    const int noy = (int)get_global_id(2);
+    const int n = noy / OH;
+    const int oy = noy - n * OH;
+
+    const int y0 = REGION_START(oy, H, OH);
+    const int y1 = REGION_END(oy, H, OH);
+    const int x0 = REGION_START(ox, W, OW);
+    const int x1 = REGION_END(ox, W, OW);
+
+#if defined(MODE_MAX)
+    floatv m = (floatv)(-INFINITY);
+    for (int y = y0; y < y1; ++y) {
+        const int rowBase = (n * H + y) * W;
+        for (int x = x0; x < x1; ++x) {
+            const floatv v = LOADV(in, (rowBase + x) * C + c);
+            MAX_UPDATE(m, v);
+        }
+    }
+    STOREV(m, out, ((n * OH + oy) * OW + ox) * C + c);
+
+#elif defined(MODE_AVG)
+    ACC_INIT(sum);
+    for (int y = y0; y < y1; ++y) {
+        const int rowBase = (n * H + y) * W;
+        for (int x = x0; x < x1; ++x) {
+            ACC_ADD(sum, TO_ACC(LOADV(in, (rowBase + x) * C + c)));
+        }
+    }
+    const int div = (y1 - y0) * (x1 - x0);
+    STOREV(TO_FLOAT(ACC_TOTAL(sum) / (accv)(div)), out, ((n * OH + oy) * OW + ox) * C + c);
+
+#else
+#error "define one of MODE_MAX, MODE_AVG"
+#endif
+}

@@ -1,0 +1,156 @@
+/*
+ * clpool: backward of windowed 2-D max and avg pooling over NHWC float32 tensors: the gradient
+ * with respect to the input, given the gradient with respect to the output.
+ *
+ * Gather, not scatter: one work item owns VEC adjacent channels of one INPUT pixel and loops over
+ * the outputs whose windows contain it (output oy has tap ty at row y when
+ * oy*SH - PAD_T + ty*DH == y; the same for columns), summing their contributions. Every input
+ * element is written by exactly one work item: no atomics, no races, and elements no window
+ * reaches get 0. Sizes are runtime arguments, so a new tensor size never recompiles.
+ *
+ * Required macros (the host passes KernelOptions.pool's set; LP_P is not used):
+ *   MODE_MAX | MODE_AVG     exactly one is defined (LP has no backward)
+ *   KH, KW        window
+ *   SH, SW        stride
+ *   DH, DW        dilation
+ *   PAD_T, PAD_L  leading padding (rows, columns)
+ *   PAD_B, PAD_R  trailing padding (used by the count_include_pad divisor)
+ *   COUNT_INCLUDE_PAD  0 or 1 (avg)
+ *   VEC           channels per work item: 1, 2, 4 or 8; the host ensures C % VEC == 0
+ *   ACC_DOUBLE    1: accumulate in double (device has cl_khr_fp64); 0: compensated float sums
+ *
+ * The host prepends common.cl (vector types, MAX_UPDATE, accumulators).
+ *
+ * Kernel arguments: in (the forward input; read by max only), gout (N, OH, OW, C),
+ * gin (N, H, W, C), H, W, C, OH, OW. Global range: (C / VEC, W, N * H).
+ *
+ * Semantics (SEMANTICS.md, "Backward"):
+ *   max: each candidate output's argmax is recomputed with MAX_UPDATE itself, the forward rule
+ *        (a strictly larger value, or the first NaN, replaces), over the same scan order (rows,
+ *        then columns), so it is the first maximum, or the first NaN; the output's gradient is
+ *        added where that argmax is this element. A window of -inf picks its first element.
+ *   avg: each candidate output adds gradient / divisor, the divisor as in pool2d_nhwc.cl.
+ *
+ * Cost: an input element has about ceil(KH/SH)*ceil(KW/SW) candidate outputs, and for max each
+ * candidate's KH*KW-tap argmax is recomputed: about KH*KW*ceil(KH/SH)*ceil(KW/SW) loads per
+ * element. Cheap for the usual windows (2x2 to 7x7); a window as large as an H x W plane costs
+ * O((H*W)^2) per plane (global max backward wants its own kernel).
+ */
+
+#if !defined(MODE_MAX) && !defined(MODE_AVG)
+#error "define MODE_MAX or MODE_AVG"
+#endif
+
+/* Effective window extents. */
+#define EH ((KH - 1) * DH + 1)
+#define EW ((KW - 1) * DW + 1)
+
+/* Raw bits of a floatv as intv: MAX_UPDATE replaces m only by a different value, so a change
+   of bits says "this tap won". */
+#if VEC == 1
+#define AS_INTV(x) as_int(x)
+#else
+#define AS_INTV(x) CAT(as_int, VEC)(x)
+#endif
+
+/* The argmax (tap index jy*KW + jx, per lane) follows m through MAX_UPDATE. */
+#define ARGMAX_UPDATE(m, arg, v, tap)                                                     \
+    do {                                                                                  \
+        const intv before_ = AS_INTV(m);                                                  \
+        MAX_UPDATE(m, v);                                                                 \
+        (arg) = select((arg), (intv)(tap), (intv)(AS_INTV(m) != before_));               \
+    } while (0)
+
+#if ACC_DOUBLE
+#define ACC_ADD(v) (sum += (v))
+#else
+#define ACC_ADD(v) COMPENSATED_ADD(sum, comp, (v))
+#endif
+
+__kernel void pool2d_backward(__global const float *restrict in, __global const float *restrict gout,
+                              __global float *restrict gin,
+                              const int H, const int W, const int C, const int OH, const int OW)
+{
+    const int c = (int)get_global_id(0) * VEC;
+    const int x = (int)get_global_id(1);
+    const int ny = (int)get_global_id(2);
+    const int n = ny / H;
+    const int y = ny - n * H;
+#if defined(MODE_MAX)
+    const int plane = n * H;
+    const int rowStride = W * C;
+#endif
+
+    accv sum = (accv)(0);
+#if !ACC_DOUBLE
+    accv comp = (accv)(0); /* Neumaier compensation */
+#endif
+
+    /* ty: this row's tap in the candidate output's window. py = oy * SH falls as ty grows. */
+    for (int ty = 0; ty < KH; ++ty) {
+        const int py = y + PAD_T - ty * DH;
+        if (py < 0) {
+            break;
+        }
+        if (py % SH != 0 || py / SH >= OH) {
+            continue;
+        }
+        const int oy = py / SH;
+        const int y0 = oy * SH - PAD_T;
+        const int jy0 = y0 >= 0 ? 0 : (-y0 + DH - 1) / DH;
+        const int jy1 = min(KH, (H - 1 - y0) / DH + 1);
+
+        for (int tx = 0; tx < KW; ++tx) {
+            const int px = x + PAD_L - tx * DW;
+            if (px < 0) {
+                break;
+            }
+            if (px % SW != 0 || px / SW >= OW) {
+                continue;
+            }
+            const int ox = px / SW;
+            const int x0 = ox * SW - PAD_L;
+            const int jx0 = x0 >= 0 ? 0 : (-x0 + DW - 1) / DW;
+            const int jx1 = min(KW, (W - 1 - x0) / DW + 1);
+            const floatv g = LOADV(gout, ((n * OH + oy) * OW + ox) * C + c);
+
+#if defined(MODE_MAX)
+            floatv m = (floatv)(-INFINITY);
+            intv arg = (intv)(jy0 * KW + jx0);
+            for (int jy = jy0; jy < jy1; ++jy) {
+                const int rowBase = (plane + y0 + jy * DH) * rowStride + c;
+                for (int jx = jx0; jx < jx1; ++jx) {
+                    const floatv v = LOADV(in, rowBase + (x0 + jx * DW) * C);
+                    ARGMAX_UPDATE(m, arg, v, jy * KW + jx);
+                }
+            }
+            /* Only the winner's gradient is added: a NaN or infinite gradient of an output whose
+               argmax lies elsewhere does not reach this element. */
+            const floatv mine = select((floatv)(0.0f), g, (intv)(arg == (intv)(ty * KW + tx)));
+            ACC_ADD(TO_ACC(mine));
+
+#else /* MODE_AVG */
+#if COUNT_INCLUDE_PAD
+            const int div = (min(y0 + EH, H + PAD_B) - y0) * (min(x0 + EW, W + PAD_R) - x0);
+#else
+            const int div = (jy1 - jy0) * (jx1 - jx0);
+#endif
+#if ACC_DOUBLE
+            ACC_ADD(TO_ACC(g) / (accv)(div));
+#else
+            /* g / div rounded, plus the exact remainder g - q*div (an fma) divided by div: the
+               quotient's rounding error is compensated too. A non-finite q makes the sum
+               non-finite, and COMPENSATED_TOTAL then ignores comp. */
+            const floatv q = g / (floatv)(div);
+            ACC_ADD(q);
+            comp += fma(-q, (floatv)(div), g) / (floatv)(div);
+#endif
+#endif
+        }
+    }
+
+#if !ACC_DOUBLE
+    sum = COMPENSATED_TOTAL(sum, comp);
+#endif
+    STOREV(TO_FLOAT(sum), gin, ((n * H + y) * W + x) * C + c);
+}

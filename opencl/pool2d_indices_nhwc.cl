@@ -1,0 +1,102 @@
+/*
+ * clpool: windowed max pooling with indices over NHWC float32 tensors: the values of pool2d
+ * (MODE_MAX) and, per output element, the int64 index of the input element they came from.
+ *
+ * Each work item keeps, per lane, the running maximum and the position y*W + x it came from.
+ * The maximum is updated with common.cl's MAX_UPDATE (a strictly larger value replaces, the
+ * first NaN wins and stays); the position follows exactly when MAX_UPDATE changed the maximum's
+ * bits, which is exactly when the rule chose the new value. So values and indices agree, the
+ * values equal pool2d's bit for bit, and the indices equal the CPU path's. The position starts at
+ * the window's first tap inside the input: the answer when no tap is strictly larger (a window of
+ * -inf); padding never wins. At the end the position becomes the requested index convention.
+ *
+ * Required macros (the host passes every one; see dev.clpool.opencl.KernelOptions.pool):
+ *   KH, KW, SH, SW, DH, DW, PAD_T, PAD_L   window, stride, dilation, leading padding
+ *   VEC               channels per work item: 1, 2, 4 or 8; the host ensures C % VEC == 0
+ *   INDEX_CONVENTION  0 NHWC:      (y*W + x)*C + c
+ *                     1 PyTorch:   y*W + x
+ *                     2 ONNX:      ((n*C + c)*H + y)*W + x          (storage_order 0)
+ *                     3 ONNX col.: ((n*C + c)*W + x)*H + y          (storage_order 1)
+ * (The host's pool options also define MODE_MAX, PAD_B, PAD_R, COUNT_INCLUDE_PAD, ACC_DOUBLE:
+ * unused here.)
+ *
+ * The host prepends common.cl.
+ *
+ * Kernel arguments: in, out, idx, H, W, C, OH, OW, N0 (the batch index of this launch's first
+ * item: ONNX indices count from the start of the whole tensor). Global range: (C / VEC, OW, N * OH).
+ */
+
+#if VEC == 1
+typedef long longv;
+#define LANES ((longv)(0))
+#define CONVERT_LONGV(x) convert_long(x)
+#define AS_INTV(x) as_int(x)
+#define STOREL(v, p, off) ((p)[off] = (v))
+#else
+typedef CAT(long, VEC) longv;
+#define CONVERT_LONGV(x) CAT(convert_long, VEC)(x)
+#define AS_INTV(x) CAT(as_int, VEC)(x)
+#define STOREL(v, p, off) CAT(vstore, VEC)((v), 0, (p) + (off))
+#if VEC == 2
+#define LANES ((longv)(0, 1))
+#elif VEC == 4
+#define LANES ((longv)(0, 1, 2, 3))
+#elif VEC == 8
+#define LANES ((longv)(0, 1, 2, 3, 4, 5, 6, 7))
+#else
+#error "VEC must be 1, 2, 4 or 8"
+#endif
+#endif
+
+__kernel void pool2d_indices(__global const float *restrict in, __global float *restrict out,
+                             __global long *restrict idx, const int H, const int W, const int C,
+                             const int OH, const int OW, const int N0)
+{
+    const int c = (int)get_global_id(0) * VEC;
+    const int ox = (int)get_global_id(1);
+    const int noy = (int)get_global_id(2);
+    const int n = noy / OH;
+    const int oy = noy - n * OH;
+
+    /* Window origin and the taps inside the input, as in pool2d. */
+    const int y0 = oy * SH - PAD_T;
+    const int x0 = ox * SW - PAD_L;
+    const int jy0 = y0 >= 0 ? 0 : (-y0 + DH - 1) / DH;
+    const int jy1 = min(KH, (H - 1 - y0) / DH + 1);
+    const int jx0 = x0 >= 0 ? 0 : (-x0 + DW - 1) / DW;
+    const int jx1 = min(KW, (W - 1 - x0) / DW + 1);
+
+    floatv m = (floatv)(-INFINITY);
+    intv pos = (intv)((y0 + jy0 * DH) * W + x0 + jx0 * DW);
+    for (int jy = jy0; jy < jy1; ++jy) {
+        const int y = y0 + jy * DH;
+        for (int jx = jx0; jx < jx1; ++jx) {
+            const int x = x0 + jx * DW;
+            const floatv v = LOADV(in, ((n * H + y) * W + x) * C + c);
+            const floatv before = m;
+            MAX_UPDATE(m, v);
+            pos = select(pos, (intv)(y * W + x), AS_INTV(m) != AS_INTV(before));
+        }
+    }
+
+    const int o = ((n * OH + oy) * OW + ox) * C + c;
+    STOREV(m, out, o);
+    const longv p = CONVERT_LONGV(pos);
+    const longv lane = (longv)((long)c) + LANES;
+#if INDEX_CONVENTION == 0
+    const longv index = p * (long)C + lane;
+#elif INDEX_CONVENTION == 1
+    const longv index = p;
+#elif INDEX_CONVENTION == 2
+    const longv plane = (longv)((long)(N0 + n) * (long)C) + lane;
+    const longv index = plane * ((long)H * (long)W) + p;
+#elif INDEX_CONVENTION == 3
+    const longv py = CONVERT_LONGV(pos / W);
+    const longv px = p - py * (long)W;
+    const longv plane = (longv)((long)(N0 + n) * (long)C) + lane;
+    const longv index = (plane * (long)W + px) * (long)H + py;
+#else
+#error "INDEX_CONVENTION must be 0, 1, 2 or 3"
+#endif
+    STOREL(index, idx, o);
+}

@@ -1,0 +1,18 @@
+package dev.clpool;
+
+import java.util.Objects;
+
+/**
+ * The result of {@link PoolingEngine#poolWithIndices}: the max-pooled values and, for each, the
+ * index of the input element it came from. Both have the output shape.
+ */
+public record PooledWithIndices(Tensor values, Indices indices) {
+    public PooledWithIndices {
+        Objects.requireNonNull(values, "values");
+        Objects.requireNonNull(indices, "indices");
+        if (!values.shape().equals(indices.shape())) {
+            throw new IllegalArgumentException("values " + values.shape() + " and indices " + indices.shape()
+                    + " must have the same shape");
+        }
+    }
+}

@@ -1,0 +1,60 @@
+package dev.clpool.cli;
+
+import dev.clpool.PoolGeometry;
+import dev.clpool.PoolMode;
+import dev.clpool.PoolSpec;
+import dev.clpool.PoolingEngine;
+import dev.clpool.Tensor;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code clpool backward}: the gradient of windowed max or avg pooling with respect to its input. */
+@Command(name = "backward", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Backward of windowed max or avg pooling: given the forward input X and the gradient DY"
+                + " of the pooled output, writes DX, the gradient with respect to X (same shape as X).",
+        footer = {"", "Example:", "  clpool backward --input x.npy --grad-output dy.npy --output dx.npy --mode max"
+                + " --window 3 --stride 2 --pad 1"})
+final class BackwardCommand implements Callable<Integer> {
+    private static final Logger LOG = LoggerFactory.getLogger(BackwardCommand.class);
+
+    @Mixin
+    TensorIo io;
+
+    @Option(names = "--grad-output", required = true, paramLabel = "DY.npy",
+            description = "Gradient of the pooled output: float32 NHWC .npy, shape of `clpool pool`'s output for X.")
+    Path gradOutput;
+
+    @Mixin
+    SpecOptions spec;
+
+    @Mixin
+    BackendOptions backend;
+
+    @Override
+    public Integer call() throws Exception {
+        PoolSpec s = spec.spec();
+        if (s.mode() == PoolMode.LP) {
+            throw CliException.badInput("--mode lp: backward supports max and avg");
+        }
+        Tensor x = io.read();
+        Tensor dy = TensorIo.read(gradOutput);
+        PoolGeometry g = s.geometry(x.shape()); // refuse before any device work
+        if (!dy.shape().equals(g.output())) {
+            throw CliException.badInput(gradOutput + ": shape " + dy.shape() + " does not match the pooled output shape "
+                    + g.output() + " of " + io.input + " (" + s + ")");
+        }
+        try (PoolingEngine engine = backend.open()) {
+            long t0 = System.nanoTime();
+            Tensor dx = engine.backward(x, dy, s);
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            io.write(dx);
+            LOG.info("backward {} {} <- {} on {} in {} ms", s, x.shape(), dy.shape(), engine.backendDescription(), ms);
+        }
+        return ExitCodes.OK;
+    }
+}

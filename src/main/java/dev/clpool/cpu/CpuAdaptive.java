@@ -1,0 +1,91 @@
+package dev.clpool.cpu;
+
+import dev.clpool.AdaptiveGeometry;
+import dev.clpool.PoolMode;
+import dev.clpool.Shape;
+import dev.clpool.Tensor;
+import java.nio.FloatBuffer;
+import java.util.Arrays;
+
+/**
+ * Adaptive avg and max pooling on the CPU path, organised like {@link CpuBackend#pool}: work is
+ * split over output rows (n, oy), the region bounds of each axis are computed once per operation,
+ * and the innermost loop runs over the contiguous channels. Max uses {@link CpuBackend#max} (the
+ * kernels' rule, so results are bit-identical); avg sums in double and divides by the region's
+ * element count.
+ */
+final class CpuAdaptive {
+    private CpuAdaptive() {
+    }
+
+    static void run(AdaptiveGeometry g, Tensor in, Tensor out, CpuBackward.Parallel parallel) {
+        Shape is = g.input();
+        Shape os = g.output();
+        int[] y0 = new int[os.h()];
+        int[] y1 = new int[os.h()];
+        int[] x0 = new int[os.w()];
+        int[] x1 = new int[os.w()];
+        for (int oy = 0; oy < os.h(); oy++) {
+            y0[oy] = g.rowStart(oy);
+            y1[oy] = g.rowEnd(oy);
+        }
+        for (int ox = 0; ox < os.w(); ox++) {
+            x0[ox] = g.colStart(ox);
+            x1[ox] = g.colEnd(ox);
+        }
+        FloatBuffer src = in.floats();
+        FloatBuffer dst = out.floats();
+        boolean max = g.mode() == PoolMode.MAX;
+        parallel.run(os.n() * os.h(), task -> {
+            int n = task / os.h();
+            int oy = task % os.h();
+            if (max) {
+                maxRow(is, os, src, dst, n, oy, y0[oy], y1[oy], x0, x1);
+            } else {
+                avgRow(is, os, src, dst, n, oy, y0[oy], y1[oy], x0, x1);
+            }
+        });
+    }
+
+    private static void maxRow(Shape is, Shape os, FloatBuffer src, FloatBuffer dst, int n, int oy,
+                               int ys, int ye, int[] x0, int[] x1) {
+        int c = is.c();
+        float[] acc = new float[c];
+        int outBase = Math.toIntExact(os.offset(n, oy, 0, 0));
+        for (int ox = 0; ox < os.w(); ox++) {
+            Arrays.fill(acc, Float.NEGATIVE_INFINITY);
+            for (int y = ys; y < ye; y++) {
+                for (int x = x0[ox]; x < x1[ox]; x++) {
+                    int off = Math.toIntExact(is.offset(n, y, x, 0));
+                    for (int ch = 0; ch < c; ch++) {
+                        acc[ch] = CpuBackend.max(acc[ch], src.get(off + ch));
+                    }
+                }
+            }
+            dst.put(outBase + ox * c, acc);
+        }
+    }
+
+    private static void avgRow(Shape is, Shape os, FloatBuffer src, FloatBuffer dst, int n, int oy,
+                               int ys, int ye, int[] x0, int[] x1) {
+        int c = is.c();
+        double[] acc = new double[c];
+        int outBase = Math.toIntExact(os.offset(n, oy, 0, 0));
+        for (int ox = 0; ox < os.w(); ox++) {
+            Arrays.fill(acc, 0.0);
+            for (int y = ys; y < ye; y++) {
+                for (int x = x0[ox]; x < x1[ox]; x++) {
+                    int off = Math.toIntExact(is.offset(n, y, x, 0));
+                    for (int ch = 0; ch < c; ch++) {
+                        acc[ch] += src.get(off + ch);
+                    }
+                }
+            }
+            double div = (double) (ye - ys) * (x1[ox] - x0[ox]);
+            int o = outBase + ox * c;
+            for (int ch = 0; ch < c; ch++) {
+                dst.put(o + ch, (float) (acc[ch] / div));
+            }
+        }
+    }
+}
