@@ -130,20 +130,22 @@ __kernel void pool2d_backward(__global const float *restrict in, __global const 
             ACC_ADD(TO_ACC(mine));
 
 #else /* MODE_AVG */
+            /* In the accumulator type, as in pool2d_nhwc.cl: the product of two axis extents can
+               exceed 2^31 (with count_include_pad even for a one-element input). */
 #if COUNT_INCLUDE_PAD
-            const int div = (min(y0 + EH, H + PAD_B) - y0) * (min(x0 + EW, W + PAD_R) - x0);
+            const accv div = (accv)(min(y0 + EH, H + PAD_B) - y0) * (accv)(min(x0 + EW, W + PAD_R) - x0);
 #else
-            const int div = (jy1 - jy0) * (jx1 - jx0);
+            const accv div = (accv)(jy1 - jy0) * (accv)(jx1 - jx0);
 #endif
 #if ACC_DOUBLE
-            ACC_ADD(TO_ACC(g) / (accv)(div));
+            ACC_ADD(TO_ACC(g) / div);
 #else
             /* g / div rounded, plus the exact remainder g - q*div (an fma) divided by div: the
                quotient's rounding error is compensated too. A non-finite q makes the sum
                non-finite, and COMPENSATED_TOTAL then ignores comp. */
-            const floatv q = g / (floatv)(div);
+            const floatv q = g / div;
             ACC_ADD(q);
-            comp += fma(-q, (floatv)(div), g) / (floatv)(div);
+            comp += fma(-q, div, g) / div;
 #endif
 #endif
         }

@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -27,7 +28,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Each OpenCL call clpool makes fails in turn (out of resources, allocation failure, build
- * failure, a lost device's unnamed error code), on every binding: under {@code auto} every
+ * failure, a lost device's unnamed error code), on every binding, during a script of pooling
+ * (max, avg, lp, global), adaptive pooling, max with indices and backward: under {@code auto} every
  * operation still completes, on the CPU path, with the reason in {@link PoolingEngine#fallbackReason()};
  * under {@code opencl} a typed {@link DeviceUnavailableException}; the backend itself throws a
  * {@link ClException}. In every case every native object created so far is released: the binding's
@@ -95,6 +97,44 @@ class DeviceFaultIT {
         return ops;
     }
 
+    /** One engine-level operation: its name, whether it compares exactly, and how it runs. */
+    record Step(String name, boolean exact, Function<PoolingEngine, float[]> run) {
+        @Override
+        public String toString() {
+            return name;
+        }
+    }
+
+    /** The script through the engine, plus adaptive pooling, max with indices and backward. */
+    private static List<Step> steps() {
+        List<Step> steps = new ArrayList<>();
+        for (Op op : script()) {
+            boolean max = op.spec() != null ? op.spec().mode() == PoolMode.MAX : op.globalMode() == PoolMode.MAX;
+            steps.add(new Step(op.name(), max, e -> op.run(e).toArray()));
+        }
+        SplittableRandom r = new SplittableRandom(12);
+        Tensor x = RandomCases.values(r, Shape.of(2, 6, 7, 4), true);
+        PoolSpec max = PoolSpec.max(3, 3).stride(2).padding(Padding.of(1)).build();
+        PoolSpec avg = PoolSpec.avg(2, 2).stride(1).build();
+        Tensor dyMax = RandomCases.values(r, max.outputShape(x.shape()), false);
+        Tensor dyAvg = RandomCases.values(r, avg.outputShape(x.shape()), false);
+        steps.add(new Step("adaptive avg 3x4", false, e -> e.adaptiveAvg(x, 3, 4).toArray()));
+        steps.add(new Step("max with indices", true, e -> {
+            PooledWithIndices p = e.poolWithIndices(x, max);
+            float[] v = p.values().toArray();
+            long[] idx = new long[Math.toIntExact(p.indices().shape().elementCount())];
+            p.indices().longs().get(idx);
+            float[] both = java.util.Arrays.copyOf(v, v.length + idx.length);
+            for (int i = 0; i < idx.length; i++) {
+                both[v.length + i] = idx[i]; // small indices: exact in a float
+            }
+            return both;
+        }));
+        steps.add(new Step("backward max", false, e -> e.backward(x, dyMax, max).toArray()));
+        steps.add(new Step("backward avg", false, e -> e.backward(x, dyAvg, avg).toArray()));
+        return steps;
+    }
+
     private static FaultInjectingBinding faulty(ClDevice real, FaultCase c) {
         FaultInjectingBinding f = new FaultInjectingBinding(real.binding());
         for (Fault fault : c.faults()) {
@@ -114,7 +154,7 @@ class DeviceFaultIT {
         ClDevice real = OpenClDevices.choose(Bindings.require(binding), -1);
         FaultInjectingBinding f = faulty(real, c);
         ClDevice device = new ClDevice(f, real.platform(), real.id(), real.info(), real.index());
-        List<Op> ops = script();
+        List<Step> ops = steps();
         List<float[]> want = cpuResults(ops);
 
         try (PoolingEngine auto = PoolingEngine.builder().device(device).build()) {
@@ -123,7 +163,7 @@ class DeviceFaultIT {
                 assertTrue(auto.fallbackReason().orElseThrow().contains("injected"), auto.fallbackReason().get());
             }
             for (int i = 0; i < ops.size(); i++) {
-                assertSame(ops.get(i), want.get(i), ops.get(i).run(auto).toArray(), c + " auto");
+                assertSame(ops.get(i), want.get(i), ops.get(i).run().apply(auto), c + " auto");
             }
             if (reached(f, c)) {
                 assertEquals("cpu", auto.backendKind(), c + ": after the fault the engine runs on the CPU path");
@@ -149,7 +189,7 @@ class DeviceFaultIT {
         ClDevice real = OpenClDevices.choose(Bindings.require(binding), -1);
         FaultInjectingBinding f = faulty(real, c);
         ClDevice device = new ClDevice(f, real.platform(), real.id(), real.info(), real.index());
-        List<Op> ops = script();
+        List<Step> ops = steps();
         List<float[]> want = cpuResults(ops);
 
         if (c.atConstruction()) {
@@ -162,7 +202,7 @@ class DeviceFaultIT {
                 DeviceUnavailableException thrown = null;
                 for (int i = 0; i < ops.size() && thrown == null; i++) {
                     try {
-                        assertSame(ops.get(i), want.get(i), ops.get(i).run(opencl).toArray(), c + " opencl");
+                        assertSame(ops.get(i), want.get(i), ops.get(i).run().apply(opencl), c + " opencl");
                     } catch (DeviceUnavailableException e) {
                         thrown = e;
                     }
@@ -222,27 +262,26 @@ class DeviceFaultIT {
         }
     }
 
-    private static List<float[]> cpuResults(List<Op> ops) {
+    private static List<float[]> cpuResults(List<Step> steps) {
         try (PoolingEngine cpu = PoolingEngine.builder().backend(BackendChoice.CPU).build()) {
             List<float[]> out = new ArrayList<>();
-            for (Op op : ops) {
-                out.add(op.run(cpu).toArray());
+            for (Step step : steps) {
+                out.add(step.run().apply(cpu));
             }
             return out;
         }
     }
 
-    /** Max bit-identical, the rest within tolerance: the result may come from the device or the CPU. */
-    private static void assertSame(Op op, float[] want, float[] got, String what) {
-        boolean max = op.spec() != null ? op.spec().mode() == PoolMode.MAX : op.globalMode() == PoolMode.MAX;
-        if (max) {
-            Tolerance.assertBitIdentical(got, want, what + " " + op);
+    /** Max (and indices) bit-identical, the rest within tolerance: the result may come from the device or the CPU. */
+    private static void assertSame(Step step, float[] want, float[] got, String what) {
+        if (step.exact()) {
+            Tolerance.assertBitIdentical(got, want, what + " " + step);
         } else {
             double[] w = new double[want.length];
             for (int i = 0; i < w.length; i++) {
                 w[i] = want[i];
             }
-            Tolerance.assertClose(got, w, 2 * Tolerance.REL, what + " " + op);
+            Tolerance.assertClose(got, w, 2 * Tolerance.REL, what + " " + step);
         }
     }
 }

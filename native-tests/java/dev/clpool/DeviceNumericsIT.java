@@ -100,12 +100,14 @@ class DeviceNumericsIT {
         try (PoolingEngine cpu = PoolingEngine.builder().backend(BackendChoice.CPU).build()) {
             want = cpu.pool(x, spec).toArray();
         }
-        try (OpenClBackend device = OpenClBackend.open(binding, -1, limit)) {
-            PoolGeometry g = spec.geometry(s);
-            ClException e = assertThrows(ClException.class, () -> device.pool(g, x, Tensor.allocate(g.output())));
-            assertTrue(e.getMessage().contains("32-bit offsets"), e.getMessage());
-            assertEquals(4, device.nativeObjects().live(), "context, queue, the cached program and kernel: no buffer left");
-        }
+        OpenClBackend device = OpenClBackend.open(binding, -1, limit);
+        PoolGeometry g = spec.geometry(s);
+        ClException e0 = assertThrows(ClException.class, () -> device.pool(g, x, Tensor.allocate(g.output())));
+        assertTrue(e0.getMessage().contains("32-bit offsets"), e0.getMessage());
+        // refused before any buffer: context and queue, at most a cached program and its kernel
+        assertTrue(device.nativeObjects().live() <= 4, device.nativeObjects().toString());
+        device.close();
+        assertEquals(0, device.nativeObjects().live(), device.nativeObjects().toString());
         try (PoolingEngine auto = PoolingEngine.builder().binding(binding).openClOptions(limit).build()) {
             assertEquals("opencl", auto.backendKind());
             assertArrayEquals(want, auto.pool(x, spec).toArray());
@@ -146,6 +148,18 @@ class DeviceNumericsIT {
         PoolSpec spec = PoolSpec.avg(50_000, 50_000).stride(50_000).padding(Padding.of(49_999)).countIncludePad(true).build();
         float got = device.pool(Tensor.of(Shape.of(1, 1, 1, 1), 1e9f), spec).toArray()[0];
         Tolerance.assertClose(new float[] {got}, new double[] {0.4}, "1e9 / 2.5e9 on " + device.backendDescription());
+        assertEquals("opencl", device.backendKind());
+    }
+
+    @ParameterizedTest(name = "{0} fp64={1}")
+    @MethodSource("accumulators")
+    void countIncludePadDivisorBeyond2pow31_inBackward_isExactOnTheDevice(BindingChoice binding, boolean fp64) {
+        // Regression: backward_nhwc.cl formed the divisor as an int product too (2.5e9 wrapped).
+        PoolingEngine device = fp64 ? ENGINES.device(binding) : ENGINES.deviceWithoutDouble(binding);
+        PoolSpec spec = PoolSpec.avg(50_000, 50_000).stride(50_000).padding(Padding.of(49_999)).countIncludePad(true).build();
+        Tensor x = Tensor.of(Shape.of(1, 1, 1, 1), 3f);
+        float got = device.backward(x, Tensor.of(Shape.of(1, 1, 1, 1), 1e9f), spec).toArray()[0];
+        Tolerance.assertClose(new float[] {got}, new double[] {0.4}, "backward 1e9 / 2.5e9 on " + device.backendDescription());
         assertEquals("opencl", device.backendKind());
     }
 

@@ -5,7 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import dev.clpool.testing.Fuzz;
 import dev.clpool.testing.MixedOps;
 import dev.clpool.testing.MixedOps.Op;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -31,6 +33,88 @@ class EngineConcurrencyTest {
                         + PER_THREAD + " mixed ops, bit-identical to serial, " + ms + " ms (seed " + seed + ")");
             }
         }
+    }
+
+    @Test
+    void sharedCpuEngine_adaptiveIndicesAndBackward_fromManyThreads_bitIdenticalToSerial() throws Exception {
+        long seed = Fuzz.caseSeed("concurrency/cpu-newer-ops", 0);
+        List<Function<PoolingEngine, long[]>> jobs = newerOps(seed, THREADS * 50);
+        try (PoolingEngine serial = PoolingEngine.builder().backend(BackendChoice.CPU).build();
+             PoolingEngine shared = PoolingEngine.builder().backend(BackendChoice.CPU).build()) {
+            List<long[]> want = new ArrayList<>();
+            for (Function<PoolingEngine, long[]> job : jobs) {
+                want.add(job.apply(serial));
+            }
+            long[][] got = new long[jobs.size()][];
+            List<Thread> threads = new ArrayList<>();
+            java.util.Queue<Throwable> failures = new java.util.concurrent.ConcurrentLinkedQueue<>();
+            for (int t = 0; t < THREADS; t++) {
+                int first = t;
+                Thread w = new Thread(() -> {
+                    try {
+                        for (int i = first; i < jobs.size(); i += THREADS) {
+                            got[i] = jobs.get(i).apply(shared);
+                        }
+                    } catch (Throwable e) {
+                        failures.add(e);
+                    }
+                });
+                threads.add(w);
+                w.start();
+            }
+            for (Thread w : threads) {
+                w.join();
+            }
+            if (!failures.isEmpty()) {
+                throw new AssertionError("a thread failed", failures.peek());
+            }
+            for (int i = 0; i < jobs.size(); i++) {
+                org.junit.jupiter.api.Assertions.assertArrayEquals(want.get(i), got[i], "job " + i + " (seed " + seed + ")");
+            }
+            System.out.println("concurrency: cpu engine, " + THREADS + " threads x 50 adaptive/indices/backward ops,"
+                    + " bit-identical to serial (seed " + seed + ")");
+        }
+    }
+
+    /**
+     * Adaptive avg and max, max with indices and max/avg backward on random inputs with NaN and
+     * infinities: each job returns its result's raw bits (and indices).
+     */
+    static List<Function<PoolingEngine, long[]>> newerOps(long seed, int count) {
+        java.util.SplittableRandom r = new java.util.SplittableRandom(seed);
+        List<Function<PoolingEngine, long[]>> jobs = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            Shape s = Shape.of(1 + r.nextInt(2), 2 + r.nextInt(12), 2 + r.nextInt(12), 1 + r.nextInt(9));
+            Tensor x = dev.clpool.testing.RandomCases.values(r, s, true);
+            PoolSpec spec = PoolSpec.builder(r.nextBoolean() ? PoolMode.MAX : PoolMode.AVG).window(2).stride(1)
+                    .padding(Padding.of(1)).countIncludePad(false).build();
+            Tensor dy = dev.clpool.testing.RandomCases.values(r, spec.outputShape(s), true);
+            int oh = 1 + r.nextInt(s.h() + 3);
+            int ow = 1 + r.nextInt(s.w() + 3);
+            switch (i % 4) {
+                case 0 -> jobs.add(e -> longs(MixedOps.bits(e.adaptive(PoolMode.AVG, x, oh, ow)), null));
+                case 1 -> jobs.add(e -> longs(MixedOps.bits(e.adaptive(PoolMode.MAX, x, oh, ow)), null));
+                case 2 -> jobs.add(e -> {
+                    PooledWithIndices p = e.poolWithIndices(x, PoolSpec.max(2, 2).stride(1).padding(Padding.of(1)).build());
+                    long[] idx = new long[Math.toIntExact(p.indices().shape().elementCount())];
+                    p.indices().longs().get(idx);
+                    return longs(MixedOps.bits(p.values()), idx);
+                });
+                default -> jobs.add(e -> longs(MixedOps.bits(e.backward(x, dy, spec)), null));
+            }
+        }
+        return jobs;
+    }
+
+    private static long[] longs(int[] bits, long[] more) {
+        long[] out = new long[bits.length + (more == null ? 0 : more.length)];
+        for (int i = 0; i < bits.length; i++) {
+            out[i] = bits[i];
+        }
+        if (more != null) {
+            System.arraycopy(more, 0, out, bits.length, more.length);
+        }
+        return out;
     }
 
     @Test

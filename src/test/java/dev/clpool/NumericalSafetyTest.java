@@ -34,6 +34,15 @@ class NumericalSafetyTest {
     }
 
     @Test
+    void countIncludePad_divisorBeyond2pow31_inBackward_isExact() {
+        PoolSpec spec = PoolSpec.avg(50_000, 50_000).stride(50_000).padding(Padding.of(49_999)).countIncludePad(true).build();
+        try (PoolingEngine cpu = PoolingEngine.builder().backend(BackendChoice.CPU).build()) {
+            float got = cpu.backward(Tensor.of(Shape.of(1, 1, 1, 1), 3f), Tensor.of(Shape.of(1, 1, 1, 1), 1e9f), spec).toArray()[0];
+            Tolerance.assertClose(new float[] {got}, new double[] {0.4}, "backward 1e9 / 2.5e9");
+        }
+    }
+
+    @Test
     void divisors_ofHugeShapes_areLongs() {
         // Shapes only: 2^40 elements, windows of 65536 and more.
         Shape huge = Shape.of(1, 1 << 20, 1 << 20, 1);

@@ -84,7 +84,7 @@ final class CpuAdaptive {
             double div = (double) (ye - ys) * (x1[ox] - x0[ox]);
             int o = outBase + ox * c;
             for (int ch = 0; ch < c; ch++) {
-                dst.put(o + ch, (float) (acc[ch] / div));
+                dst.put(o + ch, CpuBackend.canonicalNaN((float) (acc[ch] / div)));
             }
         }
     }

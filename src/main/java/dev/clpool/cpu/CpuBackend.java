@@ -161,8 +161,9 @@ public final class CpuBackend implements PoolingBackend {
     /**
      * A NaN sum comes out with a sign and payload that depend on the JIT tier (HotSpot may swap
      * the operands of an add, and x86 keeps the first NaN operand): the same call gave 0x7fc00000
-     * interpreted and 0xffc00000 compiled. Averages (whose NaN SEMANTICS does not specify) return
-     * the one canonical NaN, so that results repeat bit for bit, serially and concurrently.
+     * interpreted and 0xffc00000 compiled. Sums (averages, adaptive averages, gradients: SEMANTICS
+     * says only "NaN" for them) return the one canonical NaN, so that results repeat bit for bit,
+     * serially and concurrently.
      */
     static float canonicalNaN(float v) {
         return v != v ? Float.NaN : v;

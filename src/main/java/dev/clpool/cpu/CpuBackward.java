@@ -75,7 +75,7 @@ final class CpuBackward {
                 }
                 int off = Math.toIntExact(is.offset(n, y, x, 0));
                 for (int ch = 0; ch < c; ch++) {
-                    dx.put(off + ch, (float) acc[ch]);
+                    dx.put(off + ch, CpuBackend.canonicalNaN((float) acc[ch]));
                 }
             }
         });
