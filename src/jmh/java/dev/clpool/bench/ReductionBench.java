@@ -38,6 +38,8 @@ public class ReductionBench {
     private final float[] acc = new float[N];
     private final double[] dacc = new double[N];
     private final float[] comp = new float[N];
+    private final float[] lanes = new float[16];
+    private final double[][] staged = new double[4][N];
 
     @Setup
     public void setUp() {
@@ -120,6 +122,122 @@ public class ReductionBench {
             }
         }
         return acc;
+    }
+
+    /** As maxMathMaxFixupHeap, but the zero-or-NaN test is a vectorisable min-of-|x| reduction. */
+    @Benchmark
+    public float[] maxMathMaxMinCheckHeap() {
+        float[] a = rows[0];
+        float[] b = rows[1];
+        float[] c = rows[2];
+        float[] d = rows[3];
+        for (int i = 0; i < N; i++) {
+            acc[i] = Math.max(Math.max(Math.max(a[i], b[i]), c[i]), d[i]);
+        }
+        float least = Float.POSITIVE_INFINITY;
+        for (int i = 0; i < N; i++) {
+            least = Math.min(least, Math.abs(acc[i]));
+        }
+        if (!(least > 0)) {
+            for (int i = 0; i < N; i++) {
+                float m = acc[i];
+                if (!(m > 0 || m < 0)) {
+                    acc[i] = exact(exact(exact(a[i], b[i]), c[i]), d[i]);
+                }
+            }
+        }
+        return acc;
+    }
+
+    /** The zero-or-NaN test as sixteen lanes of min(|x|), so the loop body is one vector. */
+    @Benchmark
+    public float[] maxMathMaxLaneCheckHeap() {
+        float[] a = rows[0];
+        float[] b = rows[1];
+        float[] c = rows[2];
+        float[] d = rows[3];
+        for (int i = 0; i < N; i++) {
+            acc[i] = Math.max(Math.max(Math.max(a[i], b[i]), c[i]), d[i]);
+        }
+        float[] w = lanes;
+        java.util.Arrays.fill(w, Float.POSITIVE_INFINITY);
+        int i = 0;
+        for (; i + 16 <= N; i += 16) {
+            for (int j = 0; j < 16; j++) {
+                w[j] = Math.min(w[j], Math.abs(acc[i + j]));
+            }
+        }
+        boolean bad = false;
+        for (int j = 0; j < 16; j++) {
+            bad |= !(w[j] > 0);
+        }
+        for (; i < N; i++) {
+            bad |= !(acc[i] > 0 || acc[i] < 0);
+        }
+        if (bad) {
+            for (int k = 0; k < N; k++) {
+                float m = acc[k];
+                if (!(m > 0 || m < 0)) {
+                    acc[k] = exact(exact(exact(a[k], b[k]), c[k]), d[k]);
+                }
+            }
+        }
+        return acc;
+    }
+
+    /** The check fused: the last tap's pass also folds min(|x|) into sixteen lanes. */
+    @Benchmark
+    public float[] maxMathMaxFusedLaneCheckHeap() {
+        float[] a = rows[0];
+        float[] b = rows[1];
+        float[] c = rows[2];
+        float[] d = rows[3];
+        float[] w = lanes;
+        java.util.Arrays.fill(w, Float.POSITIVE_INFINITY);
+        int i = 0;
+        for (; i + 16 <= N; i += 16) {
+            for (int j = 0; j < 16; j++) {
+                float m = Math.max(Math.max(Math.max(a[i + j], b[i + j]), c[i + j]), d[i + j]);
+                acc[i + j] = m;
+                w[j] = Math.min(w[j], Math.abs(m));
+            }
+        }
+        boolean bad = false;
+        for (int j = 0; j < 16; j++) {
+            bad |= !(w[j] > 0);
+        }
+        if (bad) {
+            for (int k = 0; k < N; k++) {
+                float m = acc[k];
+                if (!(m > 0 || m < 0)) {
+                    acc[k] = exact(exact(exact(a[k], b[k]), c[k]), d[k]);
+                }
+            }
+        }
+        return acc;
+    }
+
+    @Benchmark
+    public double[] widenToDouble() {
+        float[] a = rows[0];
+        for (int i = 0; i < N; i++) {
+            dacc[i] = a[i];
+        }
+        return dacc;
+    }
+
+    @Benchmark
+    public double[] sumDoubleStagedHeap() {
+        for (int i = 0; i < N; i++) {
+            dacc[i] = 0;
+        }
+        for (int k = 0; k < 4; k++) {
+            double[] a = staged[k];
+            for (int i = 0; i < N; i++) {
+                dacc[i] += a[i];
+            }
+        }
+        return dacc;
     }
 
     @Benchmark
