@@ -107,18 +107,22 @@ public final class CpuBackend implements PoolingBackend {
             Scratch scratch = Scratch.get();
             int stagePixels = Math.max(1, Math.min(chunk, STAGE_FLOATS / c));
             float[] stage = scratch.floats(0, stagePixels * c);
+            // Max: one lane per staged element, so the fold is one same-index loop that C2
+            // vectorises; the lanes of each channel are folded at the end of the run.
+            float[] lanes = avg ? null : scratch.floats(1, stagePixels * c);
             for (int task = from; task < to; task++) {
                 int n = task / runs;
                 int p0 = (task % runs) * chunk;
                 int p1 = Math.min(p0 + chunk, hw);
                 double[] dacc = avg ? new double[c] : null;
-                float[] facc = avg ? null : new float[c];
                 if (!avg) {
-                    Arrays.fill(facc, Float.NEGATIVE_INFINITY);
+                    Arrays.fill(lanes, 0, stagePixels * c, Float.NEGATIVE_INFINITY);
                 }
+                int used = 0;
                 for (int p = p0; p < p1; p += stagePixels) {
                     int pixels = Math.min(stagePixels, p1 - p);
                     int len = pixels * c;
+                    used = Math.max(used, len);
                     src.get(Math.toIntExact(n * plane + (long) p * c), stage, 0, len);
                     if (avg) {
                         for (int q = 0; q < len; q += c) {
@@ -127,16 +131,21 @@ public final class CpuBackend implements PoolingBackend {
                             }
                         }
                     } else {
-                        for (int q = 0; q < len; q += c) {
-                            for (int ch = 0; ch < c; ch++) {
-                                facc[ch] = Math.max(facc[ch], stage[q + ch]);
-                            }
+                        for (int i = 0; i < len; i++) {
+                            lanes[i] = Math.max(lanes[i], stage[i]);
                         }
                     }
                 }
                 if (avg) {
                     sums[task] = dacc;
                 } else {
+                    float[] facc = new float[c];
+                    Arrays.fill(facc, Float.NEGATIVE_INFINITY);
+                    for (int q = 0; q < used; q += c) {
+                        for (int ch = 0; ch < c; ch++) {
+                            facc[ch] = Math.max(facc[ch], lanes[q + ch]);
+                        }
+                    }
                     maxima[task] = facc;
                 }
             }

@@ -10,27 +10,32 @@ import java.util.Arrays;
 /**
  * The fast path of windowed max and average pooling over a range of output rows.
  *
- * <p>Input rows are staged into heap arrays with bulk copies (a direct {@link FloatBuffer} read
- * element by element is about ten times slower, as C2 does not vectorise it); a small ring keeps the
- * rows that consecutive output rows share, so each input row is staged once. A row is handled in
- * blocks of output columns that bound the scratch memory. Within a block the interior columns, whose
- * window lies wholly inside the input, run branch-free over all taps with channels innermost (one
- * flat loop when the stride is 1); only border columns consult the per-column tap ranges. Rows
- * outside the input are never visited (the per-row tap range).
+ * <p>Separable: each input row is first reduced across the column taps of every output column of
+ * a block (the "horizontal" pass), and the result kept in a small ring so that output rows sharing
+ * an input row reduce it once; each output row then folds its window's rows. Input is staged from
+ * the direct buffer into heap arrays with bulk copies, because C2 (JDK 17) vectorises heap-array
+ * loops only, and only when every array in the loop has the same index expression: each column tap
+ * is therefore staged into an array of its own, and ring slots are separate arrays. Interior columns,
+ * whose window lies inside the input, are reduced with flat loops and no tap-range lookups (at every
+ * column position, then every stride-th column kept); border columns use the per-column tap ranges.
+ * Rows outside the input are never visited (the per-row tap range). A row is handled in blocks of
+ * output columns that bound the scratch memory.
  *
  * <p><b>Max</b> is reduced with {@link Math#max(float, float)}, which C2 vectorises, and then made
  * exact: clpool's rule (a later value replaces the maximum only if strictly greater; the first NaN
  * wins) can differ from {@code Math.max} only where the result is zero (the sign of the first zero
  * in scan order) or NaN (the payload of the first NaN). Everywhere else the result equals the
- * largest value, and equal non-zero floats have equal bits, so both rules give the same bits.
- * Results that are zero or NaN are recomputed with the exact rule, in scan order
- * ({@link #exactMax}). <b>Average</b> sums in double: rows are widened to double once when staged,
- * so the per-tap additions vectorise.
+ * largest value, and equal non-zero floats have equal bits, so both rules give the same bits; and
+ * {@code Math.max} is associative and commutative on values, so the separable order does not change
+ * them. Results that are zero or NaN (found by a min(|x|) reduction per output row) are recomputed
+ * with the exact rule in scan order ({@link #exactMax}). <b>Average</b> sums in double: rows are
+ * widened once when staged, so the per-tap additions vectorise; the order of the additions differs
+ * from a plain scan only by double rounding, far inside SEMANTICS.md's tolerance.
  */
 final class WindowedPool {
-    /** Floats of one staged row segment (bounds the column block). */
+    /** Floats of one staged input segment (bounds the column block). */
     private static final int SEGMENT_FLOATS = 1 << 15;
-    /** Floats the ring of staged rows may hold before rows are staged again. */
+    /** Floats the ring of horizontal results may hold (beyond it, rows of a window are reduced again). */
     private static final int RING_FLOATS = 1 << 17;
 
     private final boolean max;
@@ -129,7 +134,7 @@ final class WindowedPool {
     private void block(FloatBuffer src, FloatBuffer dst, int from, int to, int b0, int b1, int xs, int xe,
                        Scratch s) {
         int width = (b1 - b0) * c;
-        int slots = (int) Math.max(1, Math.min(rowsAxis.effectiveWindow(), RING_FLOATS / Math.max(1, width)));
+        int slots = Math.max(1, Math.min(rowsAxis.effectiveWindow(), RING_FLOATS / Math.max(1, width)));
         int lo = Math.max(b0, Math.min(interiorLo, b1));
         int hi = Math.max(lo, Math.min(interiorHi, b1));
         // The interior's horizontal results at every column position, before keeping every
