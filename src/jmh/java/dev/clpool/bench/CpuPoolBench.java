@@ -34,6 +34,10 @@ public class CpuPoolBench {
             "globalavg_32x7x7x2048", "globalavg_8x224x224x64", "tinymax2x2s2_1x8x8x16"})
     public String op;
 
+    /** CPU threads; 0 = one per core (the default, and what the README's table uses). */
+    @Param({"0"})
+    public int threads;
+
     private Suite suite;
     private CpuBackend backend;
     private PoolGeometry geometry;
@@ -43,7 +47,7 @@ public class CpuPoolBench {
     @Setup
     public void setUp() {
         suite = Suite.valueOf(op);
-        backend = new CpuBackend();
+        backend = threads == 0 ? new CpuBackend() : new CpuBackend(threads);
         in = Data.nhwc(suite.input(), 42);
         out = Tensor.allocate(suite.output());
         geometry = suite.global() ? null : suite.spec().geometry(suite.input());
