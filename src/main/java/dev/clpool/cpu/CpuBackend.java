@@ -16,15 +16,26 @@ import java.util.stream.IntStream;
 /**
  * The multithreaded CPU path: the fallback, and the reference the device tests compare with.
  *
- * <p>Work is split over output rows (n, oy) on a private fork-join pool. For each output pixel
- * only the window taps inside the input are visited (the tap ranges are precomputed per axis, so
- * the inner loops carry no bounds checks), and the innermost loop runs over the contiguous
- * channels. Per-row scratch arrays are allocated once per task, never per element.
+ * <p>Work is split into contiguous ranges of output rows (or, for global pooling, of pixel runs)
+ * on a private fork-join pool, several ranges per thread; problems too small to be worth waking
+ * the pool run in the calling thread. Max and average pooling run in {@link WindowedPool}: input
+ * rows staged into heap arrays by bulk copies, an interior/border split so that interior windows
+ * carry no bounds checks, channels innermost. LP pooling visits only the window taps inside the
+ * input (tap ranges precomputed per axis). Scratch arrays are per thread and reused.
  *
- * <p>Max uses the same comparison as the kernels (a strictly larger value, or the first NaN),
- * so results are bit-identical; averages and LP accumulate in double.
+ * <p>Max gives the same bits as the kernels (a strictly larger value, or the first NaN, wins; see
+ * {@link #max}); averages and LP accumulate in double.
  */
 public final class CpuBackend implements PoolingBackend {
+
+    /** Ranges per thread in {@link #chunks}. */
+    private static final int CHUNKS_PER_THREAD = 4;
+    /** Below this many element visits a range is not worth a task of its own. */
+    private static final long MIN_TASK_WORK = 1 << 15;
+    /** Global pooling: the smallest run of one plane given to a task, in floats. */
+    private static final long MIN_RUN_FLOATS = 1 << 14;
+    /** Global pooling: floats staged per bulk copy. */
+    private static final int STAGE_FLOATS = 1 << 14;
 
     private final ForkJoinPool pool;
     private final int threads;
@@ -54,18 +65,22 @@ public final class CpuBackend implements PoolingBackend {
 
     @Override
     public void pool(PoolGeometry g, Tensor in, Tensor out) {
-        Taps rows = new Taps(g.rows());
-        Taps cols = new Taps(g.cols());
         FloatBuffer src = in.floats();
         FloatBuffer dst = out.floats();
         Shape os = g.output();
-        parallel(os.n() * os.h(), task -> {
+        int rows = os.n() * os.h();
+        if (g.mode() == PoolMode.MAX || g.mode() == PoolMode.AVG) {
+            WindowedPool kernel = new WindowedPool(g);
+            chunks(rows, kernel.workPerRow(), (from, to) -> kernel.run(src, dst, from, to, Scratch.get()));
+            return;
+        }
+        Taps taps = new Taps(g.rows());
+        Taps cols = new Taps(g.cols());
+        parallel(rows, task -> {
             int n = task / os.h();
             int oy = task % os.h();
             switch (g.mode()) {
-                case MAX: maxRow(g, rows, cols, src, dst, n, oy); break;
-                case AVG: avgRow(g, rows, cols, src, dst, n, oy); break;
-                case LP: lpRow(g, rows, cols, src, dst, n, oy); break;
+                case LP: lpRow(g, taps, cols, src, dst, n, oy); break;
                 default: throw new IllegalStateException("mode " + g.mode());
             }
         });
@@ -84,59 +99,90 @@ public final class CpuBackend implements PoolingBackend {
         Shape s = in.shape();
         int hw = s.h() * s.w();
         int c = s.c();
-        // Enough contiguous pixel runs to keep every thread busy even when N is 1.
-        int chunks = Math.max(1, Math.min(hw, (4 * threads + s.n() - 1) / s.n()));
-        int chunk = (hw + chunks - 1) / chunks;
+        long plane = (long) hw * c;
+        // Enough contiguous pixel runs to keep every thread busy even when N is 1, but runs of
+        // at least MIN_RUN_FLOATS so that small planes are not split into slivers.
+        int wanted = (int) Math.min(hw, Math.max(1, Math.min((4L * threads + s.n() - 1) / s.n(), plane / MIN_RUN_FLOATS)));
+        int chunk = (hw + wanted - 1) / wanted;
         int runs = (hw + chunk - 1) / chunk;
         FloatBuffer src = in.floats();
         FloatBuffer dst = out.floats();
-        double[][] sums = mode == PoolMode.AVG ? new double[s.n() * runs][] : null;
-        float[][] maxima = mode == PoolMode.MAX ? new float[s.n() * runs][] : null;
-        parallel(s.n() * runs, task -> {
-            int n = task / runs;
-            int p0 = (task % runs) * chunk;
-            int p1 = Math.min(p0 + chunk, hw);
-            long base = (long) n * hw * c;
-            if (sums != null) {
-                double[] acc = new double[c];
-                for (int p = p0; p < p1; p++) {
-                    int off = Math.toIntExact(base + (long) p * c);
-                    for (int ch = 0; ch < c; ch++) {
-                        acc[ch] += src.get(off + ch);
+        boolean avg = mode == PoolMode.AVG;
+        double[][] sums = avg ? new double[s.n() * runs][] : null;
+        float[][] maxima = avg ? null : new float[s.n() * runs][];
+        chunks(s.n() * runs, (long) chunk * c, (from, to) -> {
+            Scratch scratch = Scratch.get();
+            int stagePixels = Math.max(1, Math.min(chunk, STAGE_FLOATS / c));
+            float[] stage = scratch.floats(0, stagePixels * c);
+            // Max: one lane per staged element, so the fold is one same-index loop that C2
+            // vectorises; the lanes of each channel are folded at the end of the run.
+            float[] lanes = avg ? null : scratch.floats(1, stagePixels * c);
+            for (int task = from; task < to; task++) {
+                int n = task / runs;
+                int p0 = (task % runs) * chunk;
+                int p1 = Math.min(p0 + chunk, hw);
+                double[] dacc = avg ? new double[c] : null;
+                if (!avg) {
+                    Arrays.fill(lanes, 0, stagePixels * c, Float.NEGATIVE_INFINITY);
+                }
+                int used = 0;
+                for (int p = p0; p < p1; p += stagePixels) {
+                    int pixels = Math.min(stagePixels, p1 - p);
+                    int len = pixels * c;
+                    used = Math.max(used, len);
+                    src.get(Math.toIntExact(n * plane + (long) p * c), stage, 0, len);
+                    if (avg) {
+                        for (int q = 0; q < len; q += c) {
+                            for (int ch = 0; ch < c; ch++) {
+                                dacc[ch] += stage[q + ch];
+                            }
+                        }
+                    } else {
+                        for (int i = 0; i < len; i++) {
+                            lanes[i] = Math.max(lanes[i], stage[i]);
+                        }
                     }
                 }
-                sums[task] = acc;
-            } else {
-                float[] acc = new float[c];
-                Arrays.fill(acc, Float.NEGATIVE_INFINITY);
-                for (int p = p0; p < p1; p++) {
-                    int off = Math.toIntExact(base + (long) p * c);
-                    for (int ch = 0; ch < c; ch++) {
-                        acc[ch] = max(acc[ch], src.get(off + ch));
+                if (avg) {
+                    sums[task] = dacc;
+                } else {
+                    float[] facc = new float[c];
+                    Arrays.fill(facc, Float.NEGATIVE_INFINITY);
+                    for (int q = 0; q < used; q += c) {
+                        for (int ch = 0; ch < c; ch++) {
+                            facc[ch] = Math.max(facc[ch], lanes[q + ch]);
+                        }
                     }
+                    maxima[task] = facc;
                 }
-                maxima[task] = acc;
             }
         });
-        // Combine the runs in order: for max this equals one sequential scan bit for bit.
+        // Combine the runs in order. Max as in WindowedPool: Math.max is exact except where the
+        // result is zero or NaN, and those channels are scanned again with clpool's rule.
+        float[] result = new float[c];
         for (int n = 0; n < s.n(); n++) {
             for (int ch = 0; ch < c; ch++) {
-                float result;
-                if (sums != null) {
+                if (avg) {
                     double total = 0;
                     for (int r = 0; r < runs; r++) {
                         total += sums[n * runs + r][ch];
                     }
-                    result = canonicalNaN((float) (total / hw));
+                    result[ch] = canonicalNaN((float) (total / hw));
                 } else {
                     float m = Float.NEGATIVE_INFINITY;
                     for (int r = 0; r < runs; r++) {
-                        m = max(m, maxima[n * runs + r][ch]);
+                        m = Math.max(m, maxima[n * runs + r][ch]);
                     }
-                    result = m;
+                    if (!(m > 0 || m < 0)) {
+                        m = Float.NEGATIVE_INFINITY;
+                        for (int p = 0; p < hw; p++) {
+                            m = max(m, src.get(Math.toIntExact(n * plane + (long) p * c + ch)));
+                        }
+                    }
+                    result[ch] = m;
                 }
-                dst.put(n * c + ch, result);
             }
+            dst.put(n * c, result, 0, c);
         }
     }
 
@@ -167,54 +213,6 @@ public final class CpuBackend implements PoolingBackend {
      */
     static float canonicalNaN(float v) {
         return v != v ? Float.NaN : v;
-    }
-
-    private static void maxRow(PoolGeometry g, Taps rows, Taps cols, FloatBuffer src, FloatBuffer dst,
-                               int n, int oy) {
-        Shape is = g.input();
-        int c = is.c();
-        float[] acc = new float[c];
-        int outBase = Math.toIntExact(g.output().offset(n, oy, 0, 0));
-        for (int ox = 0; ox < cols.count; ox++) {
-            Arrays.fill(acc, Float.NEGATIVE_INFINITY);
-            for (int jy = rows.first[oy]; jy < rows.end[oy]; jy++) {
-                int y = rows.start[oy] + jy * rows.dilation;
-                for (int jx = cols.first[ox]; jx < cols.end[ox]; jx++) {
-                    int x = cols.start[ox] + jx * cols.dilation;
-                    int off = Math.toIntExact(is.offset(n, y, x, 0));
-                    for (int ch = 0; ch < c; ch++) {
-                        acc[ch] = max(acc[ch], src.get(off + ch));
-                    }
-                }
-            }
-            dst.put(outBase + ox * c, acc);
-        }
-    }
-
-    private static void avgRow(PoolGeometry g, Taps rows, Taps cols, FloatBuffer src, FloatBuffer dst,
-                               int n, int oy) {
-        Shape is = g.input();
-        int c = is.c();
-        double[] acc = new double[c];
-        int outBase = Math.toIntExact(g.output().offset(n, oy, 0, 0));
-        for (int ox = 0; ox < cols.count; ox++) {
-            Arrays.fill(acc, 0.0);
-            for (int jy = rows.first[oy]; jy < rows.end[oy]; jy++) {
-                int y = rows.start[oy] + jy * rows.dilation;
-                for (int jx = cols.first[ox]; jx < cols.end[ox]; jx++) {
-                    int x = cols.start[ox] + jx * cols.dilation;
-                    int off = Math.toIntExact(is.offset(n, y, x, 0));
-                    for (int ch = 0; ch < c; ch++) {
-                        acc[ch] += src.get(off + ch);
-                    }
-                }
-            }
-            double div = g.divisor(oy, ox);
-            int o = outBase + ox * c;
-            for (int ch = 0; ch < c; ch++) {
-                dst.put(o + ch, canonicalNaN((float) (acc[ch] / div)));
-            }
-        }
     }
 
     private static void lpRow(PoolGeometry g, Taps rows, Taps cols, FloatBuffer src, FloatBuffer dst,
@@ -276,6 +274,27 @@ public final class CpuBackend implements PoolingBackend {
             return;
         }
         pool.submit(() -> IntStream.range(0, tasks).parallel().forEach(body)).join();
+    }
+
+    /**
+     * Runs {@code body} over {@code [0, items)} split into contiguous ranges: several per thread so
+     * that a thread slowed by other work on the machine does not hold up the rest, or in the
+     * calling thread alone when the whole job is too small to be worth waking the pool.
+     */
+    private void chunks(int items, long workPerItem, RangeBody body) {
+        long work = items * Math.max(1, workPerItem);
+        int parts = (int) Math.min(items, Math.min(CHUNKS_PER_THREAD * threads, Math.max(1, work / MIN_TASK_WORK)));
+        if (parts <= 1 || threads == 1) {
+            body.run(0, items);
+            return;
+        }
+        pool.submit(() -> IntStream.range(0, parts).parallel()
+                .forEach(p -> body.run((int) ((long) items * p / parts), (int) ((long) items * (p + 1) / parts)))).join();
+    }
+
+    @FunctionalInterface
+    private interface RangeBody {
+        void run(int from, int to);
     }
 
     @Override

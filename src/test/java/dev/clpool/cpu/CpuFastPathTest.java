@@ -1,0 +1,134 @@
+package dev.clpool.cpu;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.clpool.Padding;
+import dev.clpool.PoolMode;
+import dev.clpool.PoolSpec;
+import dev.clpool.Shape;
+import dev.clpool.Tensor;
+import dev.clpool.testing.NaiveReference;
+import dev.clpool.testing.Tolerance;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The parts of the CPU fast path the small random sweep does not reach: several threads and ranges,
+ * rows split into column blocks, a ring of staged rows too small for the window, and data where
+ * {@code Math.max} and clpool's max rule differ (windows whose maximum is a signed zero, NaNs with
+ * distinct payloads) — the case the fast path's exact fix-up exists for.
+ */
+class CpuFastPathTest {
+    private static CpuBackend cpu;
+
+    @BeforeAll
+    static void open() {
+        cpu = new CpuBackend(3);
+    }
+
+    @AfterAll
+    static void close() {
+        cpu.close();
+    }
+
+    /**
+     * Mostly negative values and zeros of both signs, so that many windows have a zero maximum;
+     * with {@code nan}, about one value in a hundred is a NaN with its own payload.
+     */
+    static Tensor zerosAndNans(Shape s, long seed, boolean nan) {
+        SplittableRandom r = new SplittableRandom(seed);
+        float[] v = new float[Math.toIntExact(s.elementCount())];
+        for (int i = 0; i < v.length; i++) {
+            int k = r.nextInt(100);
+            if (nan && k == 0) {
+                v[i] = Float.intBitsToFloat(0x7fc00000 | r.nextInt(1 << 22));
+            } else if (k < 25) {
+                v[i] = 0.0f;
+            } else if (k < 50) {
+                v[i] = -0.0f;
+            } else if (k < 53) {
+                v[i] = (float) r.nextDouble() * 8;
+            } else {
+                v[i] = (float) -r.nextDouble() * 8;
+            }
+        }
+        return Tensor.of(s, v);
+    }
+
+    record Case(String name, Shape shape, PoolSpec spec, boolean nan) {
+        @Override
+        public String toString() {
+            return name;
+        }
+    }
+
+    static Stream<Case> cases() {
+        PoolSpec max2 = PoolSpec.max(2, 2).stride(2).build();
+        PoolSpec max3 = PoolSpec.max(3, 3).stride(2).padding(Padding.of(1)).build();
+        PoolSpec max3s1 = PoolSpec.max(3, 3).stride(1).padding(Padding.of(1)).build();
+        PoolSpec avg3 = PoolSpec.avg(3, 3).stride(1).padding(Padding.of(1)).build();
+        PoolSpec avg3incl = PoolSpec.avg(3, 3).stride(2).padding(Padding.of(1)).countIncludePad(true).ceilMode(true).build();
+        PoolSpec dilated = PoolSpec.max(5, 4).stride(1, 3).dilation(2, 3).padding(Padding.of(2, 3, 4, 1)).build();
+        PoolSpec dilatedAvg = PoolSpec.avg(5, 4).stride(2, 1).dilation(2, 2).padding(Padding.SAME).build();
+        return Stream.of(
+                new Case("max 2x2 s2, two column blocks", Shape.of(2, 12, 700, 70), max2, true),
+                new Case("max 2x2 s2, zeros only", Shape.of(1, 8, 64, 16), max2, false),
+                new Case("max 3x3 s2 p1, many rows", Shape.of(3, 41, 37, 64), max3, true),
+                new Case("max 3x3 s1 p1, column blocks", Shape.of(1, 9, 600, 64), max3s1, true),
+                new Case("max dilated, ring smaller than the window", Shape.of(1, 30, 300, 64), dilated, true),
+                new Case("max dilated, odd channels", Shape.of(2, 19, 23, 3), dilated, true),
+                new Case("avg 3x3 s1 p1, column blocks", Shape.of(2, 10, 600, 64), avg3, true),
+                new Case("avg 3x3 s2 include pad ceil", Shape.of(2, 33, 31, 17), avg3incl, true),
+                new Case("avg dilated same, ring smaller than the window", Shape.of(1, 30, 300, 64), dilatedAvg, false));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void fastPath_matchesNaiveReference(Case c) {
+        Tensor x = zerosAndNans(c.shape(), c.name().hashCode(), c.nan());
+        Tensor y = Tensor.allocate(c.spec().outputShape(c.shape()));
+        cpu.pool(c.spec().geometry(c.shape()), x, y);
+        double[] want = NaiveReference.pool(x.toArray(), c.shape(), c.spec());
+        if (c.spec().mode() == PoolMode.MAX) {
+            Tolerance.assertExact(y.toArray(), want, c.name());
+        } else {
+            Tolerance.assertClose(y.toArray(), want, c.name());
+        }
+    }
+
+    @Test
+    void maxPool_zeroWindows_keepTheSignOfTheFirstZero() {
+        // Row 0: -0, +0; row 1: +0, -0. Scan order gives -0 (the first zero), Math.max would give +0.
+        Tensor x = Tensor.of(Shape.of(1, 2, 2, 1), -0.0f, 0.0f, 0.0f, -0.0f);
+        Tensor y = Tensor.allocate(Shape.of(1, 1, 1, 1));
+        cpu.pool(PoolSpec.max(2, 2).build().geometry(x.shape()), x, y);
+        assertEquals(Float.floatToRawIntBits(-0.0f), Float.floatToRawIntBits(y.toArray()[0]));
+    }
+
+    @ParameterizedTest(name = "global {0}")
+    @MethodSource("globalShapes")
+    void global_zerosAndNans_matchNaiveReference(Shape s) {
+        for (boolean nan : new boolean[] {false, true}) {
+            Tensor x = zerosAndNans(s, s.hashCode() + (nan ? 1 : 0), nan);
+            for (PoolMode m : new PoolMode[] {PoolMode.MAX, PoolMode.AVG}) {
+                Tensor y = Tensor.allocate(Shape.of(s.n(), 1, 1, s.c()));
+                cpu.global(m, x, y);
+                double[] want = NaiveReference.global(x.toArray(), s, m);
+                if (m == PoolMode.MAX) {
+                    Tolerance.assertExact(y.toArray(), want, "global max " + s);
+                } else {
+                    Tolerance.assertClose(y.toArray(), want, "global avg " + s);
+                }
+            }
+        }
+    }
+
+    static Stream<Shape> globalShapes() {
+        return Stream.of(Shape.of(1, 200, 150, 7), Shape.of(5, 7, 7, 300), Shape.of(2, 1, 1, 3));
+    }
+}
