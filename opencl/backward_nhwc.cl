@@ -67,8 +67,8 @@
 #define ACC_ADD(v) COMPENSATED_ADD(sum, comp, (v))
 #endif
 
-__kernel void pool2d_backward(__global const float *restrict in, __global const float *restrict gout,
-                              __global float *restrict gin,
+__kernel void pool2d_backward(__global const storage_t *restrict in, __global const storage_t *restrict gout,
+                              __global storage_t *restrict gin,
                               const int H, const int W, const int C, const int OH, const int OW)
 {
     const int c = (int)get_global_id(0) * VEC;

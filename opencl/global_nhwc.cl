@@ -39,7 +39,7 @@ typedef float part_t;
 #define STOREP(v, p, off) CAT(vstore, VEC)((v), 0, (p) + (off))
 #endif
 
-__kernel void global_partial(__global const float *restrict in, __global part_t *restrict partial,
+__kernel void global_partial(__global const storage_t *restrict in, __global part_t *restrict partial,
                              const int HW, const int C, const int chunk, const int chunks)
 {
     const int c = (int)get_global_id(0) * VEC;
@@ -65,7 +65,7 @@ __kernel void global_partial(__global const float *restrict in, __global part_t 
 #endif
 }
 
-__kernel void global_final(__global const part_t *restrict partial, __global float *restrict out,
+__kernel void global_final(__global const part_t *restrict partial, __global storage_t *restrict out,
                            const int HW, const int C, const int chunks)
 {
     const int c = (int)get_global_id(0) * VEC;

@@ -1,5 +1,6 @@
 /*
- * clpool: windowed 2-D pooling (max, avg, lp) over NHWC float32 tensors.
+ * clpool: windowed 2-D pooling (max, avg, lp) over NHWC tensors (float storage, or half/bfloat16:
+ * common.cl's STORAGE).
  *
  * One work item computes VEC adjacent channels of one output pixel, so neighbouring work items
  * read neighbouring channels (contiguous in NHWC). Only the window taps that lie inside the input
@@ -32,7 +33,7 @@
 #define EH ((KH - 1) * DH + 1)
 #define EW ((KW - 1) * DW + 1)
 
-__kernel void pool2d(__global const float *restrict in, __global float *restrict out,
+__kernel void pool2d(__global const storage_t *restrict in, __global storage_t *restrict out,
                      const int H, const int W, const int C, const int OH, const int OW)
 {
     const int c = (int)get_global_id(0) * VEC;
@@ -90,7 +91,7 @@ __kernel void pool2d(__global const float *restrict in, __global float *restrict
     for (int jy = jy0; jy < jy1; ++jy) {
         const int rowBase = (plane + y0 + jy * DH) * rowStride + c;
         for (int jx = jx0; jx < jx1; ++jx) {
-            const float a = fabs(in[rowBase + (x0 + jx * DW) * C]);
+            const float a = fabs(LOADV(in, rowBase + (x0 + jx * DW) * C));
             nan |= isnan(a);
             amax = fmax(amax, a);
         }
@@ -106,12 +107,12 @@ __kernel void pool2d(__global const float *restrict in, __global float *restrict
         for (int jy = jy0; jy < jy1; ++jy) {
             const int rowBase = (plane + y0 + jy * DH) * rowStride + c;
             for (int jx = jx0; jx < jx1; ++jx) {
-                sum += pow(TO_ACC(fabs(in[rowBase + (x0 + jx * DW) * C])) / scale, (accv)(LP_P));
+                sum += pow(TO_ACC(fabs(LOADV(in, rowBase + (x0 + jx * DW) * C))) / scale, (accv)(LP_P));
             }
         }
         r = TO_FLOAT(scale * pow(sum, (accv)(1) / (accv)(LP_P)));
     }
-    out[((n * OH + oy) * OW + ox) * C + c] = r;
+    STOREV(r, out, ((n * OH + oy) * OW + ox) * C + c);
 #else
 #error "define one of MODE_MAX, MODE_AVG, MODE_LP"
 #endif

@@ -29,6 +29,9 @@ import org.slf4j.LoggerFactory;
  * the operation still completes. With {@link BackendChoice#OPENCL} it never falls back: it throws
  * {@link DeviceUnavailableException}.
  *
+ * <p>Every output has its input's {@link DType}: float32, float16 or bfloat16 storage, computed in
+ * float32 and rounded once to the storage type (see {@link DType}). Index outputs are int64.
+ *
  * <p>Thread-safe: one engine may be shared by many threads.
  */
 public final class PoolingEngine implements AutoCloseable {
@@ -95,7 +98,7 @@ public final class PoolingEngine implements AutoCloseable {
     /** Windowed pooling; the output shape is {@code spec.outputShape(in.shape())}. */
     public Tensor pool(Tensor in, PoolSpec spec) {
         PoolGeometry g = spec.geometry(in.shape());
-        Tensor out = Tensor.allocate(g.output());
+        Tensor out = Tensor.allocate(g.output(), in.dtype());
         run(b -> b.pool(g, in, out));
         return out;
     }
@@ -117,7 +120,7 @@ public final class PoolingEngine implements AutoCloseable {
             throw new InvalidSpecException("mode", mode.word(), "global pooling supports max and avg");
         }
         Shape s = in.shape();
-        Tensor out = Tensor.allocate(Shape.of(s.n(), 1, 1, s.c()));
+        Tensor out = Tensor.allocate(Shape.of(s.n(), 1, 1, s.c()), in.dtype());
         run(b -> b.global(mode, in, out));
         return out;
     }
@@ -129,8 +132,10 @@ public final class PoolingEngine implements AutoCloseable {
      * first maximum in scan order, or the first NaN); avg spreads it, divided by the divisor, over
      * the window's input elements. Overlapping windows add up. Avg reads only {@code input}'s shape.
      *
+     * {@code gradOutput} must have {@code input}'s dtype, and so has the result.
+     *
      * @throws InvalidSpecException for LP (no backward), a spec that cannot run on the input, or a
-     *                              {@code gradOutput} of the wrong shape
+     *                              {@code gradOutput} of the wrong shape or dtype
      */
     public Tensor backward(Tensor input, Tensor gradOutput, PoolSpec spec) {
         Objects.requireNonNull(input, "input");
@@ -144,7 +149,11 @@ public final class PoolingEngine implements AutoCloseable {
             throw new InvalidSpecException("gradOutput shape", gradOutput.shape(), "must equal the output shape "
                     + g.output() + " of input " + input.shape() + " under " + spec);
         }
-        Tensor gradInput = Tensor.allocate(input.shape());
+        if (gradOutput.dtype() != input.dtype()) {
+            throw new InvalidSpecException("gradOutput dtype", gradOutput.dtype(), "must equal the input's dtype "
+                    + input.dtype() + " (the input gradient has that dtype too)");
+        }
+        Tensor gradInput = Tensor.allocate(input.shape(), input.dtype());
         run(b -> b.backward(g, input, gradOutput, gradInput));
         return gradInput;
     }
@@ -166,7 +175,7 @@ public final class PoolingEngine implements AutoCloseable {
      */
     public Tensor adaptive(PoolMode mode, Tensor in, int oh, int ow) {
         AdaptiveGeometry g = AdaptiveGeometry.of(mode, in.shape(), oh, ow);
-        Tensor out = Tensor.allocate(g.output());
+        Tensor out = Tensor.allocate(g.output(), in.dtype());
         run(b -> b.adaptive(g, in, out));
         return out;
     }
@@ -188,7 +197,7 @@ public final class PoolingEngine implements AutoCloseable {
         }
         PoolGeometry g = spec.geometry(in.shape());
         Indices indices = Indices.allocate(g.output(), convention);
-        Tensor out = Tensor.allocate(g.output());
+        Tensor out = Tensor.allocate(g.output(), in.dtype());
         run(b -> b.maxWithIndices(g, in, out, indices));
         return new PooledWithIndices(out, indices);
     }
@@ -216,8 +225,9 @@ public final class PoolingEngine implements AutoCloseable {
         return backend;
     }
 
-    private CpuBackend cpu() {
-        return cpuThreads > 0 ? new CpuBackend(cpuThreads) : new CpuBackend();
+    private PoolingBackend cpu() {
+        // The CPU path computes in float32; WideningBackend gives it 16-bit storage.
+        return new WideningBackend(cpuThreads > 0 ? new CpuBackend(cpuThreads) : new CpuBackend());
     }
 
     @Override

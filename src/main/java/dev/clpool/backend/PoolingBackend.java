@@ -10,6 +10,10 @@ import dev.clpool.Tensor;
  * A place pooling runs: the CPU path or one OpenCL device. The engine validates every request
  * (through {@link dev.clpool.PoolSpec#geometry}) and allocates the output before calling a
  * backend, so backends only compute. Implementations are thread-safe.
+ *
+ * <p>The tensors of one call share a {@link dev.clpool.DType} (the engine allocates outputs with
+ * the input's); the output is the float32 result rounded once to it. The CPU path computes in
+ * float32 only and is given 16-bit storage by the engine, which converts at the edges.
  */
 public interface PoolingBackend extends AutoCloseable {
 

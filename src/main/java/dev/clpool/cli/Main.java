@@ -13,7 +13,7 @@ import picocli.CommandLine.ScopeType;
 
 /** {@code java -jar clpool.jar COMMAND ...}: the command line of SEMANTICS.md. */
 @Command(name = "clpool", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-        description = "2-D pooling of NHWC float32 tensors on OpenCL devices, with a multithreaded CPU fallback.",
+        description = "2-D pooling of NHWC float32 and float16 tensors on OpenCL devices, with a multithreaded CPU fallback.",
         subcommands = {
             PoolCommand.class,
             GlobalCommand.class,

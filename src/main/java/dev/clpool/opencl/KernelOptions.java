@@ -1,5 +1,6 @@
 package dev.clpool.opencl;
 
+import dev.clpool.DType;
 import dev.clpool.PoolGeometry;
 import dev.clpool.PoolMode;
 import java.util.Locale;
@@ -51,6 +52,19 @@ final class KernelOptions {
         define(s, "VEC", vec);
         define(s, "ACC_DOUBLE", accDouble ? 1 : 0);
         return s.toString();
+    }
+
+    /**
+     * {@code -D STORAGE=n}, common.cl's storage of the tensors: 0 float32, 1 half, 2 bfloat16.
+     * Appended to an op's options at each dispatch (the tensors' dtype, not the pooling
+     * parameters, decides it).
+     */
+    static String storage(DType dtype) {
+        return switch (dtype) {
+            case FLOAT32 -> " -D STORAGE=0";
+            case FLOAT16 -> " -D STORAGE=1";
+            case BFLOAT16 -> " -D STORAGE=2";
+        };
     }
 
     private static void define(StringBuilder s, String name, int value) {

@@ -2,6 +2,7 @@ package dev.clpool.opencl;
 
 import dev.clpool.AdaptiveGeometry;
 import dev.clpool.BindingChoice;
+import dev.clpool.DType;
 import dev.clpool.Indices;
 import dev.clpool.PoolGeometry;
 import dev.clpool.PoolMode;
@@ -110,7 +111,7 @@ public final class OpenClBackend implements PoolingBackend {
         locked(() -> forEachBatchChunk(in, out, (n0, nb, src, dst) -> {
             try (ClBuffer din = context.createBuffer(Cl.CL_MEM_READ_ONLY | Cl.CL_MEM_COPY_HOST_PTR, src);
                  ClBuffer dout = context.createBuffer(Cl.CL_MEM_WRITE_ONLY, dst.remaining())) {
-                enqueuePool(g, din, dout, nb);
+                enqueuePool(g, in.dtype(), din, dout, nb);
                 queue.read(dout, dst, true);
             }
         }));
@@ -118,14 +119,15 @@ public final class OpenClBackend implements PoolingBackend {
 
     /**
      * Enqueues the pool kernel over {@code nb} batch items of {@code g.input()} already on the
-     * device, writing {@code nb} items of {@code g.output()} to {@code out}; does not wait. The one
-     * dispatch path: {@link #pool} calls it per batch chunk, {@link SelfTest} on resident buffers.
+     * device, writing {@code nb} items of {@code g.output()} to {@code out}, both stored as
+     * {@code dtype}; does not wait. The one dispatch path: {@link #pool} calls it per batch chunk,
+     * {@link SelfTest} on resident buffers.
      */
-    void enqueuePool(PoolGeometry g, ClBuffer in, ClBuffer out, int nb) {
+    void enqueuePool(PoolGeometry g, DType dtype, ClBuffer in, ClBuffer out, int nb) {
         Shape is = g.input();
         Shape os = g.output();
         int vec = g.mode() == PoolMode.LP ? 1 : KernelOptions.vectorWidth(is.c());
-        String opts = KernelOptions.pool(g, vec, accDouble);
+        String opts = KernelOptions.pool(g, vec, accDouble) + KernelOptions.storage(dtype);
         locked(() -> {
             ClKernel kernel = programs.kernel("pool2d_nhwc.cl", opts, "pool2d");
             kernel.args(in, out, is.h(), is.w(), is.c(), os.h(), os.w());
@@ -146,7 +148,7 @@ public final class OpenClBackend implements PoolingBackend {
         Shape s = in.shape();
         int vec = KernelOptions.vectorWidth(s.c());
         boolean dbl = accDouble && mode == PoolMode.AVG;
-        String opts = KernelOptions.global(mode, vec, accDouble);
+        String opts = KernelOptions.global(mode, vec, accDouble) + KernelOptions.storage(in.dtype());
         int hw = s.h() * s.w();
         locked(() -> {
             ClKernel partial = programs.kernel("global_nhwc.cl", opts, "global_partial");
