@@ -96,6 +96,20 @@ final class FaultInjectingBinding implements ClBinding {
     }
 
     @Override
+    public ProgramHandle buildProgramFromBinary(ContextHandle context, DeviceId device, byte[] binary, String options) {
+        if (failing.contains("buildProgram")) {
+            throw new ClBuildException(-11, options, "injected build failure");
+        }
+        return created(real.buildProgramFromBinary(context, device, binary, options));
+    }
+
+    @Override
+    public byte[] programBinary(ProgramHandle program) {
+        maybeFail("programBinary");
+        return real.programBinary(program);
+    }
+
+    @Override
     public KernelHandle createKernel(ProgramHandle program, String name) {
         maybeFail("createKernel");
         return created(real.createKernel(program, name));
@@ -138,6 +152,17 @@ final class FaultInjectingBinding implements ClBinding {
     public void copy(QueueHandle queue, MemHandle src, MemHandle dst, long bytes) {
         maybeFail("copy");
         real.copy(queue, src, dst, bytes);
+    }
+
+    @Override
+    public ByteBuffer map(QueueHandle queue, MemHandle mem, long flags, long offset, long size) {
+        maybeFail("map");
+        return real.map(queue, mem, flags, offset, size);
+    }
+
+    @Override
+    public void unmap(QueueHandle queue, MemHandle mem, ByteBuffer mapped) {
+        real.unmap(queue, mem, mapped);
     }
 
     @Override
