@@ -13,7 +13,8 @@
  * Neumaier-compensated float sum and the runs are combined the same way. max keeps the first
  * NaN and the first maximum, so the chunked result equals a sequential scan bit for bit.
  *
- * global_partial(in, partial, HW, C, chunk, chunks): range (C / VEC, chunks, N)
+ * global_partial(in, partial, HW, C, chunk, chunks): range (C / VEC, chunks rounded up to the
+ *                                                   work group, N); the rounding returns at once
  * global_final(partial, out, HW, C, chunks):         range (C / VEC, N)
  */
 
@@ -45,6 +46,9 @@ __kernel void global_partial(__global const float *restrict in, __global part_t 
     const int c = (int)get_global_id(0) * VEC;
     const int k = (int)get_global_id(1);
     const int n = (int)get_global_id(2);
+    if (k >= chunks) {
+        return;
+    }
     const int p0 = k * chunk;
     const int p1 = min(p0 + chunk, HW);
     const int base = n * HW * C + c;

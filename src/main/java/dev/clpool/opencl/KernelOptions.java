@@ -23,7 +23,24 @@ final class KernelOptions {
         return 1;
     }
 
+    /** Channels per step for the tuned kernels: the widest of 16, 8, 4, 2, 1 that divides C. */
+    static int wideVectorWidth(int channels) {
+        return channels % 16 == 0 ? 16 : vectorWidth(channels);
+    }
+
     static String pool(PoolGeometry g, int vec, boolean accDouble) {
+        return pool(g, vec, accDouble, false, 1);
+    }
+
+    /**
+     * The pool kernel's options for a layout: {@code channelLoop} (one work item loops over C,
+     * {@code opx} output pixels per work item) or channel lanes (one work item per VEC channels).
+     */
+    static String pool(PoolGeometry g, int vec, boolean accDouble, boolean channelLoop, int opx) {
+        return poolParameters(g, vec, accDouble) + " -D CLOOP=" + (channelLoop ? 1 : 0) + " -D OPX=" + opx;
+    }
+
+    private static String poolParameters(PoolGeometry g, int vec, boolean accDouble) {
         StringBuilder s = new StringBuilder();
         s.append("-D MODE_").append(g.mode().name());
         define(s, "KH", g.rows().window());
