@@ -452,6 +452,11 @@ public final class OpenClBackend implements PoolingBackend {
         });
     }
 
+    /** A kernel of this backend's program cache (the caller holds no lock: single-threaded use). */
+    ClKernel kernel(String file, String options, String name) {
+        return locked(() -> programs.kernel(file, options, name));
+    }
+
     /** This backend's context and in-order queue, for device-resident work in this package. */
     ClContext context() {
         return context;

@@ -1,0 +1,268 @@
+package dev.clpool.bench;
+
+import dev.clpool.BackendChoice;
+import dev.clpool.BindingChoice;
+import dev.clpool.DeviceTensor;
+import dev.clpool.DeviceUnavailableException;
+import dev.clpool.PoolingEngine;
+import dev.clpool.Shape;
+import dev.clpool.Tensor;
+import dev.clpool.opencl.Bindings;
+import dev.clpool.opencl.ClDevice;
+import dev.clpool.opencl.DeviceCopy;
+import dev.clpool.opencl.OpenClBackend;
+import dev.clpool.opencl.OpenClDevices;
+import java.nio.ByteBuffer;
+import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.SplittableRandom;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * Runs a benchmark suite on every backend asked for: the CPU path (end to end: it works on host
+ * memory) and, through each OpenCL binding, its device, device-resident (input uploaded once,
+ * outputs left on the device, operations pipelined with one wait per repetition) and end to end
+ * (host tensor to host tensor, as {@link PoolingEngine#pool(Tensor, dev.clpool.PoolSpec, Tensor)}).
+ *
+ * <p>Each figure has a copy reference measured in the same run: on a device the faster of
+ * {@code clEnqueueCopyBuffer} and a float16 copy kernel ({@link DeviceCopy}), on the host the
+ * faster of a one-thread and an all-threads direct-buffer copy, each copying half the case's
+ * input-plus-output bytes, so that it too moves (reads plus writes) that many bytes. GB/s are
+ * 10^9 bytes per second. Prints nothing; {@link Listener} hears about progress.
+ */
+public final class Benchmark {
+
+    /**
+     * What to run.
+     *
+     * @param quick    fewer repetitions (the suite's shapes never change)
+     * @param cpu      run the CPU path
+     * @param opencl   run OpenCL devices
+     * @param binding  {@code AUTO}: every binding that loads; else only that one
+     * @param device   the device number as in {@code clpool probe}, or -1 for the best one
+     * @param reps     timed repetitions per figure; 0 for the default (3 quick, 11 otherwise)
+     */
+    public record Config(boolean quick, boolean cpu, boolean opencl, BindingChoice binding, int device, int reps) {
+        public Config {
+            Objects.requireNonNull(binding, "binding");
+            if (reps < 0) {
+                throw new IllegalArgumentException("reps must be >= 0, got " + reps);
+            }
+        }
+
+        public static Config defaults() {
+            return new Config(false, true, true, BindingChoice.AUTO, -1, 0);
+        }
+
+        int timedReps() {
+            return reps > 0 ? reps : quick ? 3 : 11;
+        }
+
+        int warmups() {
+            return quick ? 1 : 2;
+        }
+
+        /** A repetition of a short operation runs it back to back for about this long. */
+        double targetMs() {
+            return quick ? 2 : 10;
+        }
+
+        /** A quick run spends at most about this on one figure (fewer repetitions, noted). */
+        double budgetMs() {
+            return quick ? 1500 : 0;
+        }
+    }
+
+    /** Hears about progress; every method has a do-nothing default. */
+    public interface Listener {
+        /** A backend (or one of its figures) is about to be measured. */
+        default void started(String what) {
+        }
+
+        default void measured(Measurement m) {
+        }
+
+        /** A backend asked for cannot run here, and why. */
+        default void skipped(String backend, String reason) {
+        }
+    }
+
+    private final Config config;
+    private final List<BenchCase> cases;
+    private final Listener listener;
+    private final Map<Shape, Tensor> inputs = new HashMap<>();
+    private final Map<Long, Double> hostCopyGbps = new HashMap<>();
+
+    private Benchmark(Config config, List<BenchCase> cases, Listener listener) {
+        this.config = config;
+        this.cases = List.copyOf(cases);
+        this.listener = listener;
+    }
+
+    /** Runs {@code cases} as {@code config} says and returns every figure, in order. */
+    public static List<Measurement> run(Config config, List<BenchCase> cases, Listener listener) {
+        return new Benchmark(config, cases, listener).run();
+    }
+
+    private List<Measurement> run() {
+        List<Measurement> out = new ArrayList<>();
+        if (config.cpu()) {
+            listener.started("cpu");
+            try (PoolingEngine cpu = PoolingEngine.builder().backend(BackendChoice.CPU).build()) {
+                for (BenchCase c : cases) {
+                    out.add(measureHost(cpu, c));
+                }
+            }
+        }
+        if (config.opencl()) {
+            for (BindingChoice b : bindings()) {
+                String name = b.name().toLowerCase(Locale.ROOT);
+                ClDevice device;
+                try {
+                    device = OpenClDevices.choose(Bindings.require(b), config.device());
+                } catch (DeviceUnavailableException e) {
+                    listener.skipped("opencl " + name, e.getMessage());
+                    continue;
+                }
+                listener.started("opencl " + name + ": " + device.info().summary());
+                try (PoolingEngine engine = PoolingEngine.builder().backend(BackendChoice.OPENCL).device(device).build();
+                     OpenClBackend copyBackend = OpenClBackend.open(device, OpenClBackend.Options.DEFAULT)) {
+                    for (BenchCase c : cases) {
+                        double copy = deviceCopyGbps(copyBackend, c.bytes());
+                        out.add(measureResident(engine, c, name, device, copy));
+                        out.add(measureEndToEnd(engine, c, name, device, copy));
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    private List<BindingChoice> bindings() {
+        if (config.binding() != BindingChoice.AUTO) {
+            return List.of(config.binding());
+        }
+        List<BindingChoice> all = new ArrayList<>();
+        for (String n : Bindings.names()) {
+            all.add(BindingChoice.valueOf(n.toUpperCase(Locale.ROOT)));
+        }
+        return all;
+    }
+
+    private Measurement measureHost(PoolingEngine cpu, BenchCase c) {
+        Tensor x = input(c.shape());
+        Tensor y = Tensor.allocate(c.outputShape());
+        Timing.Result r = time(() -> runHost(cpu, c, x, y), () -> { });
+        double copy = hostCopyGbps.computeIfAbsent(c.bytes(), this::measureHostCopy);
+        return emit(new Measurement(c, "cpu", null, cpu.backendDescription(), Measurement.END_TO_END, r.ms(),
+                r.reps(), r.opsPerRep(), copy, note(r)));
+    }
+
+    private Measurement measureEndToEnd(PoolingEngine engine, BenchCase c, String binding, ClDevice device, double copy) {
+        Tensor x = input(c.shape());
+        Tensor y = Tensor.allocate(c.outputShape());
+        Timing.Result r = time(() -> runHost(engine, c, x, y), () -> { });
+        return emit(new Measurement(c, "opencl", binding, device.info().summary(), Measurement.END_TO_END, r.ms(),
+                r.reps(), r.opsPerRep(), copy, note(r)));
+    }
+
+    private Measurement measureResident(PoolingEngine engine, BenchCase c, String binding, ClDevice device, double copy) {
+        try (DeviceTensor x = engine.upload(input(c.shape()))) {
+            Timing.Result r = time(() -> {
+                // Each output goes back to the engine's buffer pool at once and is reused by the
+                // next operation (safe: one in-order queue).
+                try (DeviceTensor y = c.isGlobal() ? engine.global(c.globalMode(), x) : engine.pool(x, c.spec())) {
+                    Objects.requireNonNull(y);
+                }
+            }, engine::finish);
+            return emit(new Measurement(c, "opencl", binding, device.info().summary(), Measurement.DEVICE_RESIDENT,
+                    r.ms(), r.reps(), r.opsPerRep(), copy, note(r)));
+        }
+    }
+
+    private static void runHost(PoolingEngine engine, BenchCase c, Tensor x, Tensor y) {
+        if (c.isGlobal()) {
+            engine.global(c.globalMode(), x, y);
+        } else {
+            engine.pool(x, c.spec(), y);
+        }
+    }
+
+    private Timing.Result time(Runnable op, Runnable sync) {
+        return Timing.median(op, sync, config.warmups(), config.timedReps(), config.targetMs(), config.budgetMs());
+    }
+
+    private String note(Timing.Result r) {
+        return r.reps() < config.timedReps() ? r.reps() + " of " + config.timedReps() + " reps (quick run: too slow here)"
+                : null;
+    }
+
+    private Measurement emit(Measurement m) {
+        listener.measured(m);
+        return m;
+    }
+
+    /** The faster of clEnqueueCopyBuffer and the copy kernel, copying half of {@code bytes}. */
+    private double deviceCopyGbps(OpenClBackend backend, long bytes) {
+        try (DeviceCopy copy = DeviceCopy.open(backend, bytes / 2)) {
+            Timing.Result a = time(copy::enqueueCopyBuffer, copy::finish);
+            Timing.Result k = time(copy::enqueueCopyKernel, copy::finish);
+            return 2.0 * copy.bytes() / (Math.min(a.ms(), k.ms()) * 1e6);
+        }
+    }
+
+    /** The faster of a one-thread and an all-threads direct-buffer copy of half of {@code bytes}. */
+    private double measureHostCopy(long bytes) {
+        int size = (int) Math.max(64, bytes / 2 / 64 * 64);
+        ByteBuffer src = ByteBuffer.allocateDirect(size);
+        ByteBuffer dst = ByteBuffer.allocateDirect(size);
+        Timing.Result one = time(() -> dst.slice(0, size).put(src.slice(0, size)), () -> { });
+        int threads = Runtime.getRuntime().availableProcessors();
+        double best = one.ms();
+        if (threads > 1 && size >= (1 << 20)) {
+            ExecutorService pool = Executors.newFixedThreadPool(threads);
+            try {
+                int part = size / threads / 64 * 64;
+                Runnable parallel = () -> {
+                    List<Future<?>> fs = new ArrayList<>();
+                    for (int t = 0; t < threads; t++) {
+                        int from = t * part;
+                        int to = t == threads - 1 ? size : from + part;
+                        fs.add(pool.submit(() -> dst.slice(from, to - from).put(src.slice(from, to - from))));
+                    }
+                    for (Future<?> f : fs) {
+                        try {
+                            f.get();
+                        } catch (Exception e) {
+                            throw new IllegalStateException(e);
+                        }
+                    }
+                };
+                best = Math.min(best, time(parallel, () -> { }).ms());
+            } finally {
+                pool.shutdownNow();
+            }
+        }
+        return 2.0 * size / (best * 1e6);
+    }
+
+    /** The input for a shape: seeded values in [-4, 4), made once per shape and shared. */
+    private Tensor input(Shape s) {
+        return inputs.computeIfAbsent(s, shape -> {
+            Tensor t = Tensor.allocate(shape);
+            FloatBuffer f = t.floats();
+            SplittableRandom r = new SplittableRandom(shape.hashCode());
+            for (int i = 0, n = f.capacity(); i < n; i++) {
+                f.put(i, (float) (r.nextDouble() * 8 - 4));
+            }
+            return t;
+        });
+    }
+}
