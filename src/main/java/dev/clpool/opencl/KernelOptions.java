@@ -64,9 +64,21 @@ final class KernelOptions {
     }
 
     static String global(PoolMode mode, int vec, boolean accDouble) {
+        return global(mode, vec, accDouble, 1);
+    }
+
+    /** Global pooling with {@code blocks} channel vectors per work item in the first pass. */
+    static String global(PoolMode mode, int vec, boolean accDouble, int blocks) {
+        return global(mode, vec, accDouble, blocks, false);
+    }
+
+    /** ... and {@code single}: one pixel run per plane, so the first pass writes the results. */
+    static String global(PoolMode mode, int vec, boolean accDouble, int blocks, boolean single) {
         StringBuilder s = new StringBuilder("-D MODE_").append(mode.name());
         define(s, "VEC", vec);
         define(s, "ACC_DOUBLE", accDouble ? 1 : 0);
+        define(s, "CB", blocks);
+        define(s, "FINAL", single ? 1 : 0);
         return s.toString();
     }
 

@@ -428,15 +428,26 @@ public final class OpenClBackend implements PoolingBackend {
     void enqueueGlobal(PoolMode mode, Shape s, ClBuffer in, ClBuffer out, int nb) {
         int vec = KernelOptions.wideVectorWidth(s.c());
         boolean dbl = accDouble && mode == PoolMode.AVG;
-        String opts = KernelOptions.global(mode, vec, accDouble);
-        int hw = s.h() * s.w();
         int lanes = s.c() / vec;
-        int chunks = chunks(nb, lanes, hw);
+        int blocks = groups.globalBlocks(lanes);
+        int hw = s.h() * s.w();
+        int chunks = chunks(nb, lanes / blocks, hw);
         int chunk = (hw + chunks - 1) / chunks;
         int runs = (hw + chunk - 1) / chunk;
         long partBytes = (long) nb * runs * s.c() * (dbl ? Double.BYTES : Float.BYTES);
-        long[][] partialRange = groups.globalPartial(lanes, runs, nb);
+        long[][] partialRange = groups.globalPartial(lanes / blocks, runs, nb);
         long[][] finalRange = groups.globalFinal(lanes, nb);
+        if (runs == 1) {
+            // One run per plane: the first pass writes the results; no partials, one launch.
+            String single = KernelOptions.global(mode, vec, accDouble, blocks, true);
+            locked(() -> {
+                ClKernel partial = programs.kernel("global_nhwc.cl", single, "global_partial");
+                partial.args(in, out, hw, s.c(), chunk, runs);
+                queue.run(partial, partialRange[0], partialRange[1]);
+            });
+            return;
+        }
+        String opts = KernelOptions.global(mode, vec, accDouble, blocks);
         locked(() -> {
             ClKernel partial = programs.kernel("global_nhwc.cl", opts, "global_partial");
             ClKernel fin = programs.kernel("global_nhwc.cl", opts, "global_final");
@@ -474,7 +485,7 @@ public final class OpenClBackend implements PoolingBackend {
 
     /** Pixel runs per plane: enough work items to fill the device, runs of at least 32 pixels. */
     private int chunks(int n, int lanes, int hw) {
-        long target = Math.max(1, device.info().computeUnits()) * 256L;
+        long target = Math.max(1, device.info().computeUnits()) * (long) groups.globalItemsPerUnit();
         long wanted = (target + (long) n * lanes - 1) / ((long) n * lanes);
         return (int) Math.max(1, Math.min(wanted, (hw + 31) / 32));
     }
