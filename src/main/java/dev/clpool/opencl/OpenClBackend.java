@@ -8,6 +8,7 @@ import dev.clpool.Tensor;
 import dev.clpool.backend.PoolingBackend;
 import dev.clpool.backend.ResidentTensor;
 import java.nio.ByteBuffer;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -61,10 +62,13 @@ public final class OpenClBackend implements PoolingBackend {
      * <li>{@code workGroupSize} ({@code clpool.opencl.workGroupSize}, default 0 = chosen from the
      *     device type): work items per group;</li>
      * <li>{@code pixelsPerItem} ({@code clpool.opencl.pixelsPerItem}, default 0 = chosen from the
-     *     window): output pixels per work item on CPU devices.</li>
+     *     window): output pixels per work item on CPU devices;</li>
+     * <li>{@code kernelCache} ({@code clpool.kernelCache} or {@code CLPOOL_KERNEL_CACHE}, default
+     *     {@code ${XDG_CACHE_HOME:-~/.cache}/clpool/kernels}; {@code off} or null: none): where
+     *     built program binaries are kept between runs.</li>
      * </ul>
      */
-    public record Tuning(boolean zeroCopy, int workGroupSize, int pixelsPerItem) {
+    public record Tuning(boolean zeroCopy, int workGroupSize, int pixelsPerItem, Path kernelCache) {
         public Tuning {
             if (workGroupSize < 0 || pixelsPerItem < 0 || pixelsPerItem > 16) {
                 throw new IllegalArgumentException("workGroupSize must be >= 0 and pixelsPerItem in [0, 16], got "
@@ -72,23 +76,29 @@ public final class OpenClBackend implements PoolingBackend {
             }
         }
 
-        /** The defaults, with any overrides from system properties. */
+        /** The defaults, with any overrides from system properties (and the environment, for the cache). */
         public static Tuning fromSystem() {
             return new Tuning(!"false".equalsIgnoreCase(System.getProperty("clpool.opencl.zeroCopy")),
                     Integer.getInteger("clpool.opencl.workGroupSize", 0),
-                    Integer.getInteger("clpool.opencl.pixelsPerItem", 0));
+                    Integer.getInteger("clpool.opencl.pixelsPerItem", 0),
+                    ProgramBinaryCache.defaultDirectory());
         }
 
         public Tuning withZeroCopy(boolean on) {
-            return new Tuning(on, workGroupSize, pixelsPerItem);
+            return new Tuning(on, workGroupSize, pixelsPerItem, kernelCache);
         }
 
         public Tuning withWorkGroupSize(int items) {
-            return new Tuning(zeroCopy, items, pixelsPerItem);
+            return new Tuning(zeroCopy, items, pixelsPerItem, kernelCache);
         }
 
         public Tuning withPixelsPerItem(int pixels) {
-            return new Tuning(zeroCopy, workGroupSize, pixels);
+            return new Tuning(zeroCopy, workGroupSize, pixels, kernelCache);
+        }
+
+        /** Program binaries kept in {@code dir} between runs; null: not kept. */
+        public Tuning withKernelCache(Path dir) {
+            return new Tuning(zeroCopy, workGroupSize, pixelsPerItem, dir);
         }
     }
 
@@ -121,7 +131,7 @@ public final class OpenClBackend implements PoolingBackend {
             throw e;
         }
         DeviceInfo info = device.info();
-        this.programs = new ProgramCache(context, PROGRAM_CACHE_CAPACITY);
+        this.programs = new ProgramCache(context, PROGRAM_CACHE_CAPACITY, new ProgramBinaryCache(tuning.kernelCache()));
         this.buffers = new BufferPool(context, Math.min(BUFFER_POOL_BYTES, info.globalMemBytes() / 8));
         this.groups = WorkGroups.of(info, tuning.workGroupSize());
         this.accDouble = options.allowDoubleAccumulation() && info.fp64();
