@@ -41,10 +41,14 @@ public final class PoolingEngine implements AutoCloseable {
     private volatile PoolingBackend backend;
     private volatile String fallbackReason;
     private PoolingBackend retired;
+    /** Under auto: small host operations on the CPU path where faster; else null. */
+    private final SmallOps smallOps;
+    private PoolingBackend smallOpsCpu;
 
     private PoolingEngine(Builder b) {
         this.choice = b.backend;
         this.cpuThreads = b.cpuThreads;
+        this.smallOps = b.backend == BackendChoice.AUTO && b.smallOpsOnCpu ? new SmallOps(this::smallOpsCpu) : null;
         switch (b.backend) {
             case CPU:
                 backend = cpu();
@@ -99,7 +103,7 @@ public final class PoolingEngine implements AutoCloseable {
     public Tensor pool(Tensor in, PoolSpec spec) {
         PoolGeometry g = spec.geometry(in.shape());
         Tensor out = Tensor.allocate(g.output());
-        run(b -> b.pool(g, in, out));
+        run(b -> small(b, new SmallOps.Kind("pool", spec, in.shape()), in, out, x -> x.pool(g, in, out)));
         return out;
     }
 
@@ -121,7 +125,7 @@ public final class PoolingEngine implements AutoCloseable {
         }
         Shape s = in.shape();
         Tensor out = Tensor.allocate(Shape.of(s.n(), 1, 1, s.c()));
-        run(b -> b.global(mode, in, out));
+        run(b -> small(b, new SmallOps.Kind("global", mode, s), in, out, x -> x.global(mode, in, out)));
         return out;
     }
 
@@ -132,7 +136,7 @@ public final class PoolingEngine implements AutoCloseable {
     public Tensor pool(Tensor in, PoolSpec spec, Tensor out) {
         PoolGeometry g = spec.geometry(in.shape());
         requireShape(out, g.output());
-        run(b -> b.pool(g, in, out));
+        run(b -> small(b, new SmallOps.Kind("pool", spec, in.shape()), in, out, x -> x.pool(g, in, out)));
         return out;
     }
 
@@ -141,7 +145,7 @@ public final class PoolingEngine implements AutoCloseable {
         checkGlobalMode(mode);
         Shape s = in.shape();
         requireShape(out, Shape.of(s.n(), 1, 1, s.c()));
-        run(b -> b.global(mode, in, out));
+        run(b -> small(b, new SmallOps.Kind("global", mode, s), in, out, x -> x.global(mode, in, out)));
         return out;
     }
 
@@ -276,6 +280,25 @@ public final class PoolingEngine implements AutoCloseable {
         }
     }
 
+    /**
+     * Runs a host-tensor operation on {@code b}, except that under {@code auto} a small one may run
+     * on the CPU path where that measured faster ({@link SmallOps}).
+     */
+    private void small(PoolingBackend b, SmallOps.Kind kind, Tensor in, Tensor out, Consumer<PoolingBackend> op) {
+        if (smallOps == null) {
+            op.accept(b);
+        } else {
+            smallOps.run(b, kind, in.byteSize() + out.byteSize(), op);
+        }
+    }
+
+    private synchronized PoolingBackend smallOpsCpu() {
+        if (smallOpsCpu == null) {
+            smallOpsCpu = cpu();
+        }
+        return smallOpsCpu;
+    }
+
     private static void checkGlobalMode(PoolMode mode) {
         Objects.requireNonNull(mode, "mode");
         if (mode == PoolMode.LP) {
@@ -319,6 +342,9 @@ public final class PoolingEngine implements AutoCloseable {
 
     @Override
     public synchronized void close() {
+        if (smallOpsCpu != null) {
+            smallOpsCpu.close();
+        }
         backend.close();
         if (retired != null) {
             retired.close();
@@ -334,6 +360,7 @@ public final class PoolingEngine implements AutoCloseable {
         private ClDevice clDevice;
         private OpenClBackend.Options openClOptions = OpenClBackend.Options.DEFAULT;
         private OpenClBackend.Tuning openClTuning;
+        private boolean smallOpsOnCpu = true;
 
         public Builder backend(BackendChoice backend) {
             this.backend = Objects.requireNonNull(backend, "backend");
@@ -378,6 +405,15 @@ public final class PoolingEngine implements AutoCloseable {
         }
 
         /** Performance knobs of the OpenCL backend (same results whatever they are); by default from system properties. */
+        /**
+         * Under {@code AUTO} (the default: true), whether small host-tensor operations may run on the
+         * CPU path where that measures faster than the device's launch and synchronisation costs.
+         */
+        public Builder smallOpsOnCpu(boolean allowed) {
+            this.smallOpsOnCpu = allowed;
+            return this;
+        }
+
         public Builder openClTuning(OpenClBackend.Tuning tuning) {
             this.openClTuning = Objects.requireNonNull(tuning, "tuning");
             return this;

@@ -94,6 +94,9 @@ public final class Benchmark {
         }
     }
 
+    /** Cases this small also run through an auto engine (which may choose the CPU path for them). */
+    static final long SMALL_AUTO_BYTES = 1 << 20;
+
     private final Config config;
     private final List<BenchCase> cases;
     private final Listener listener;
@@ -142,7 +145,39 @@ public final class Benchmark {
                 }
             }
         }
+        if (config.cpu() && config.opencl()) {
+            measureAuto(out);
+        }
         return out;
+    }
+
+    /**
+     * The small cases once more through an {@code auto} engine, end to end: it picks the device
+     * or the CPU path per kind of operation by measuring both, so it should be no slower than the
+     * faster of the two.
+     */
+    private void measureAuto(List<Measurement> out) {
+        List<BenchCase> small = cases.stream().filter(c -> c.bytes() <= SMALL_AUTO_BYTES).toList();
+        if (small.isEmpty()) {
+            return;
+        }
+        try (PoolingEngine auto = PoolingEngine.builder().binding(config.binding()).build()) {
+            if (!"opencl".equals(auto.backendKind())) {
+                return; // no device: auto is the CPU path, measured above
+            }
+            listener.started("auto: " + auto.backendDescription());
+            for (BenchCase c : small) {
+                Tensor x = input(c.shape());
+                Tensor y = Tensor.allocate(c.outputShape());
+                for (int i = 0; i < 8; i++) {
+                    runHost(auto, c, x, y); // lets the engine measure both sides and decide
+                }
+                Timing.Result r = time(() -> runHost(auto, c, x, y), () -> { });
+                double copy = hostCopyGbps.computeIfAbsent(c.bytes(), this::measureHostCopy);
+                out.add(emit(new Measurement(c, "auto", null, auto.backendDescription(), Measurement.END_TO_END,
+                        r.ms(), r.reps(), r.opsPerRep(), copy, note(r))));
+            }
+        }
     }
 
     private List<BindingChoice> bindings() {
