@@ -162,19 +162,25 @@ class DeviceResidentIT {
         }
     }
 
-    /** Every work-group size and pixels-per-item setting: ragged row ends, borders, the interior path. */
+    /**
+     * Every work-group size and pixels-per-item setting, in both layouts (the channel-lanes layout
+     * is what GPUs run; forced here so that a CPU device tests it too): ragged row ends, borders,
+     * the interior path.
+     */
     static Stream<Arguments> tunings() {
-        return DeviceAvailability.bindings().stream().flatMap(b -> Stream.of(
-                Arguments.of(b, 1, 1), Arguments.of(b, 8, 3), Arguments.of(b, 16, 5), Arguments.of(b, 64, 2),
-                Arguments.of(b, 32, 16)));
+        return DeviceAvailability.bindings().stream().flatMap(b -> Stream.of(OpenClBackend.Layout.CHANNEL_LOOP,
+                OpenClBackend.Layout.CHANNEL_LANES).flatMap(l -> Stream.of(
+                Arguments.of(b, l, 1, 1), Arguments.of(b, l, 8, 3), Arguments.of(b, l, 16, 5), Arguments.of(b, l, 64, 2),
+                Arguments.of(b, l, 32, 16))));
     }
 
-    @ParameterizedTest(name = "{0} workGroup={1} pixelsPerItem={2}")
+    @ParameterizedTest(name = "{0} {1} workGroup={2} pixelsPerItem={3}")
     @MethodSource("tunings")
-    void everyTuning_givesTheSameResults(BindingChoice binding, int workGroup, int pixels) {
+    void everyTuning_givesTheSameResults(BindingChoice binding, OpenClBackend.Layout layout, int workGroup, int pixels) {
         Shape s = Shape.of(2, 19, 27, 80);
         Tensor x = RandomCases.values(new SplittableRandom(workGroup * 31L + pixels), s, true);
-        OpenClBackend.Tuning tuning = OpenClBackend.Tuning.fromSystem().withWorkGroupSize(workGroup).withPixelsPerItem(pixels);
+        OpenClBackend.Tuning tuning = OpenClBackend.Tuning.fromSystem().withWorkGroupSize(workGroup)
+                .withPixelsPerItem(pixels).withLayout(layout);
         try (PoolingEngine device = engine(binding, tuning);
              PoolingEngine cpu = PoolingEngine.builder().backend(BackendChoice.CPU).build()) {
             for (PoolSpec spec : List.of(PoolSpec.max(3, 3).stride(1).padding(Padding.of(1)).build(),
@@ -185,6 +191,40 @@ class DeviceResidentIT {
                 assertSame(spec.mode(), device.pool(x, spec), cpu.pool(x, spec), spec + " " + tuning);
             }
             Tolerance.assertBitIdentical(device.globalMax(x).toArray(), cpu.globalMax(x).toArray(), "global max " + tuning);
+            Tolerance.assertClose(device.globalAvg(x).toArray(), NaiveReference.global(x.toArray(), s, PoolMode.AVG),
+                    "global avg " + tuning);
         }
+    }
+
+    /** The random sweep's first cases in the channel-lanes layout (what GPUs run), on this device. */
+    static Stream<Arguments> lanesSweep() {
+        return DeviceAvailability.bindings().stream().flatMap(b -> DeviceSweepIT.CASES.stream().limit(80)
+                .map(c -> Arguments.of(b, c)));
+    }
+
+    @ParameterizedTest(name = "lanes {0} {1}")
+    @MethodSource("lanesSweep")
+    void randomSpec_inLanesLayout_matchesCpuAndReference(BindingChoice binding, RandomCases.Case c) {
+        if (LANES.isEmpty()) {
+            DeviceAvailability.requireDevice(binding);
+        }
+        PoolingEngine device = LANES.computeIfAbsent(binding, b -> engine(b,
+                OpenClBackend.Tuning.fromSystem().withLayout(OpenClBackend.Layout.CHANNEL_LANES)));
+        try (PoolingEngine cpu = PoolingEngine.builder().backend(BackendChoice.CPU).build()) {
+            float[] got = device.pool(c.input(), c.spec()).toArray();
+            if (c.spec().mode() == PoolMode.MAX) {
+                Tolerance.assertBitIdentical(got, cpu.pool(c.input(), c.spec()).toArray(), "lanes " + c.name());
+            } else {
+                Tolerance.assertClose(got, NaiveReference.pool(c.input().toArray(), c.input().shape(), c.spec()),
+                        "lanes " + c.name());
+            }
+        }
+    }
+
+    private static final java.util.Map<BindingChoice, PoolingEngine> LANES = new java.util.concurrent.ConcurrentHashMap<>();
+
+    @org.junit.jupiter.api.AfterAll
+    static void closeLanes() {
+        LANES.values().forEach(PoolingEngine::close);
     }
 }

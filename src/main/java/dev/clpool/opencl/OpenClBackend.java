@@ -65,40 +65,59 @@ public final class OpenClBackend implements PoolingBackend {
      *     window): output pixels per work item on CPU devices;</li>
      * <li>{@code kernelCache} ({@code clpool.kernelCache} or {@code CLPOOL_KERNEL_CACHE}, default
      *     {@code ${XDG_CACHE_HOME:-~/.cache}/clpool/kernels}; {@code off} or null: none): where
-     *     built program binaries are kept between runs.</li>
+     *     built program binaries are kept between runs;</li>
+     * <li>{@code layout} ({@code clpool.opencl.layout}: {@code auto}, {@code loop} or {@code lanes}):
+     *     see {@link Layout}.</li>
      * </ul>
      */
-    public record Tuning(boolean zeroCopy, int workGroupSize, int pixelsPerItem, Path kernelCache) {
+    /** How the kernels spread work over work items: chosen from the device type, or forced (tests, tuning). */
+    public enum Layout {
+        /** CPU devices: channel loop; others: channel lanes. */
+        AUTO,
+        /** One work item loops over all channels of its output pixels. */
+        CHANNEL_LOOP,
+        /** One work item per VEC channels of one output pixel. */
+        CHANNEL_LANES
+    }
+
+    public record Tuning(boolean zeroCopy, int workGroupSize, int pixelsPerItem, Path kernelCache, Layout layout) {
         public Tuning {
             if (workGroupSize < 0 || pixelsPerItem < 0 || pixelsPerItem > 16) {
                 throw new IllegalArgumentException("workGroupSize must be >= 0 and pixelsPerItem in [0, 16], got "
                         + workGroupSize + " and " + pixelsPerItem);
             }
+            java.util.Objects.requireNonNull(layout, "layout");
         }
 
         /** The defaults, with any overrides from system properties (and the environment, for the cache). */
         public static Tuning fromSystem() {
+            String layout = System.getProperty("clpool.opencl.layout", "auto").strip().toLowerCase(java.util.Locale.ROOT);
             return new Tuning(!"false".equalsIgnoreCase(System.getProperty("clpool.opencl.zeroCopy")),
                     Integer.getInteger("clpool.opencl.workGroupSize", 0),
                     Integer.getInteger("clpool.opencl.pixelsPerItem", 0),
-                    ProgramBinaryCache.defaultDirectory());
+                    ProgramBinaryCache.defaultDirectory(),
+                    layout.equals("loop") ? Layout.CHANNEL_LOOP : layout.equals("lanes") ? Layout.CHANNEL_LANES : Layout.AUTO);
         }
 
         public Tuning withZeroCopy(boolean on) {
-            return new Tuning(on, workGroupSize, pixelsPerItem, kernelCache);
+            return new Tuning(on, workGroupSize, pixelsPerItem, kernelCache, layout);
         }
 
         public Tuning withWorkGroupSize(int items) {
-            return new Tuning(zeroCopy, items, pixelsPerItem, kernelCache);
+            return new Tuning(zeroCopy, items, pixelsPerItem, kernelCache, layout);
         }
 
         public Tuning withPixelsPerItem(int pixels) {
-            return new Tuning(zeroCopy, workGroupSize, pixels, kernelCache);
+            return new Tuning(zeroCopy, workGroupSize, pixels, kernelCache, layout);
         }
 
         /** Program binaries kept in {@code dir} between runs; null: not kept. */
         public Tuning withKernelCache(Path dir) {
-            return new Tuning(zeroCopy, workGroupSize, pixelsPerItem, dir);
+            return new Tuning(zeroCopy, workGroupSize, pixelsPerItem, dir, layout);
+        }
+
+        public Tuning withLayout(Layout l) {
+            return new Tuning(zeroCopy, workGroupSize, pixelsPerItem, kernelCache, l);
         }
     }
 
@@ -133,7 +152,7 @@ public final class OpenClBackend implements PoolingBackend {
         DeviceInfo info = device.info();
         this.programs = new ProgramCache(context, PROGRAM_CACHE_CAPACITY, new ProgramBinaryCache(tuning.kernelCache()));
         this.buffers = new BufferPool(context, Math.min(BUFFER_POOL_BYTES, info.globalMemBytes() / 8));
-        this.groups = WorkGroups.of(info, tuning.workGroupSize());
+        this.groups = WorkGroups.of(info, tuning.workGroupSize(), tuning.layout());
         this.accDouble = options.allowDoubleAccumulation() && info.fp64();
         this.zeroCopy = tuning.zeroCopy() && info.hostUnifiedMemory();
         this.maxAlloc = options.maxAllocOverride() > 0 ? options.maxAllocOverride() : info.maxAllocBytes();

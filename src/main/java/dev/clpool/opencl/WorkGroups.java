@@ -31,9 +31,15 @@ final class WorkGroups {
 
     /** For {@code info}'s device; {@code override} &gt; 0 sets the work items per group. */
     static WorkGroups of(DeviceInfo info, int override) {
+        return of(info, override, OpenClBackend.Layout.AUTO);
+    }
+
+    /** ... with the layout forced unless {@code AUTO}. */
+    static WorkGroups of(DeviceInfo info, int override, OpenClBackend.Layout layout) {
         boolean cpu = (info.type() & Cl.CL_DEVICE_TYPE_CPU) != 0;
-        int target = override > 0 ? override : cpu ? CPU_DEFAULT : GPU_DEFAULT;
-        return new WorkGroups(cpu, target, info.maxWorkGroupSize(), info.maxWorkItemSizes());
+        boolean loop = layout == OpenClBackend.Layout.AUTO ? cpu : layout == OpenClBackend.Layout.CHANNEL_LOOP;
+        int target = override > 0 ? override : loop ? CPU_DEFAULT : GPU_DEFAULT;
+        return new WorkGroups(loop, target, info.maxWorkGroupSize(), info.maxWorkItemSizes());
     }
 
     /** Whether the pool kernel runs the channel-loop layout (CPU devices). */
