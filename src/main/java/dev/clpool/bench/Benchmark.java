@@ -139,8 +139,9 @@ public final class Benchmark {
                      OpenClBackend copyBackend = OpenClBackend.open(device, OpenClBackend.Options.DEFAULT)) {
                     for (BenchCase c : cases) {
                         double copy = deviceCopyGbps(copyBackend, c.bytes());
-                        out.add(measureResident(engine, c, name, device, copy));
-                        out.add(measureEndToEnd(engine, c, name, device, copy));
+                        String read = c.isGlobal() ? readOnlyNote(copyBackend, c) : null;
+                        out.add(measureResident(engine, c, name, device, copy, read));
+                        out.add(measureEndToEnd(engine, c, name, device, copy, read));
                     }
                 }
             }
@@ -200,15 +201,17 @@ public final class Benchmark {
                 r.reps(), r.opsPerRep(), copy, note(r)));
     }
 
-    private Measurement measureEndToEnd(PoolingEngine engine, BenchCase c, String binding, ClDevice device, double copy) {
+    private Measurement measureEndToEnd(PoolingEngine engine, BenchCase c, String binding, ClDevice device, double copy,
+                                        String read) {
         Tensor x = input(c.shape());
         Tensor y = Tensor.allocate(c.outputShape());
         Timing.Result r = time(() -> runHost(engine, c, x, y), () -> { });
         return emit(new Measurement(c, "opencl", binding, device.info().summary(), Measurement.END_TO_END, r.ms(),
-                r.reps(), r.opsPerRep(), copy, note(r)));
+                r.reps(), r.opsPerRep(), copy, join(ratio(c, r, read), note(r))));
     }
 
-    private Measurement measureResident(PoolingEngine engine, BenchCase c, String binding, ClDevice device, double copy) {
+    private Measurement measureResident(PoolingEngine engine, BenchCase c, String binding, ClDevice device, double copy,
+                                        String read) {
         try (DeviceTensor x = engine.upload(input(c.shape()))) {
             Timing.Result r = time(() -> {
                 // Each output goes back to the engine's buffer pool at once and is reused by the
@@ -218,7 +221,7 @@ public final class Benchmark {
                 }
             }, engine::finish);
             return emit(new Measurement(c, "opencl", binding, device.info().summary(), Measurement.DEVICE_RESIDENT,
-                    r.ms(), r.reps(), r.opsPerRep(), copy, note(r)));
+                    r.ms(), r.reps(), r.opsPerRep(), copy, join(ratio(c, r, read), note(r))));
         }
     }
 
@@ -237,6 +240,32 @@ public final class Benchmark {
     private String note(Timing.Result r) {
         return r.reps() < config.timedReps() ? r.reps() + " of " + config.timedReps() + " reps (quick run: too slow here)"
                 : null;
+    }
+
+    /**
+     * For a reduction: the read-only pass over its input, measured in this run, as
+     * {@code "read-only pass G GB/s"}; the figure's ratio to it is added by {@link #ratio}.
+     */
+    private String readOnlyNote(OpenClBackend backend, BenchCase c) {
+        long bytes = c.shape().elementCount() * Float.BYTES;
+        try (DeviceCopy copy = DeviceCopy.open(backend, bytes)) {
+            Timing.Result r = time(copy::enqueueReadOnly, copy::finish);
+            return String.format(Locale.ROOT, "%.1f", copy.bytes() / (r.ms() * 1e6));
+        }
+    }
+
+    /** {@code "N% of a read-only pass (G GB/s)"}: the input bytes per second over the read-only pass's. */
+    private static String ratio(BenchCase c, Timing.Result r, String readGbps) {
+        if (readGbps == null) {
+            return null;
+        }
+        double inGbps = c.shape().elementCount() * Float.BYTES / (r.ms() * 1e6);
+        return String.format(Locale.ROOT, "%.0f%% of a read-only pass (%s GB/s)", 100 * inGbps / Double.parseDouble(readGbps),
+                readGbps);
+    }
+
+    private static String join(String a, String b) {
+        return a == null ? b : b == null ? a : a + "; " + b;
     }
 
     private Measurement emit(Measurement m) {
