@@ -153,8 +153,7 @@ public final class PoolingEngine implements AutoCloseable {
 
     /**
      * A copy of {@code t} where this engine computes (its device, or host memory on the CPU
-     * path). The copy may still be in flight when this returns; {@code t} must not change until
-     * the next {@link DeviceTensor#download()} or {@link #finish()}.
+     * path), taken before this returns: later changes to {@code t} do not show in it.
      */
     public DeviceTensor upload(Tensor t) {
         Objects.requireNonNull(t, "tensor");
