@@ -2,7 +2,7 @@
  * clpool: definitions shared by every kernel file; the host prepends this file to each program.
  *
  * Required macros:
- *   VEC         elements per work item along C: 1, 2, 4 or 8
+ *   VEC         elements per work item along C: 1, 2, 4, 8 or 16
  *   ACC_DOUBLE  1: accumulate in double (the device has cl_khr_fp64); 0: float with compensation
  * Optional:
  *   STORAGE     how tensors are stored: 0 float (default), 1 half (IEEE binary16), 2 bfloat16
@@ -165,8 +165,11 @@ inline st_ushortv bf16_round(const floatv v)
 
 
 /* m = max(m, v) under clpool's rule: a strictly larger value replaces m (so the first maximum
-   in scan order is kept), and the first NaN replaces anything and is never replaced. */
-#define MAX_UPDATE(m, v) ((m) = select((m), (v), (intv)(((v) > (m)) | (isnan(v) & !isnan(m)))))
+   in scan order is kept), and the first NaN replaces anything and is never replaced.
+   Written as "v is not <= m (greater, or v is NaN), and m is not NaN": two compares and a
+   select, where the spelled-out (v > m) | (isnan(v) & !isnan(m)) costs three compares more.
+   The rule is associative, so any grouping that keeps the scan order gives the same bits. */
+#define MAX_UPDATE(m, v) ((m) = select((m), (v), (intv)(!((v) <= (m)) & ((m) == (m)))))
 
 /* sum += v with Neumaier compensation in comp (float accumulators); COMPENSATED_TOTAL adds
    comp at the end. Once the sum is infinite or NaN, comp is meaningless (inf - inf): the plain

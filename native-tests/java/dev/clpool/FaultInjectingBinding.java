@@ -5,21 +5,36 @@ import dev.clpool.opencl.ClBuildException;
 import dev.clpool.opencl.ClException;
 import java.nio.ByteBuffer;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A {@link ClBinding} that delegates to a real one, makes the named calls fail, and counts the
- * native objects created and released through it (so a test can assert none leaked).
+ * native objects created and released through it (so a test can assert none leaked) and the
+ * program builds. {@code buildProgram} fails both kinds of build; {@code buildProgramFromSource}
+ * and {@code buildProgramFromBinary} only one.
  */
 final class FaultInjectingBinding implements ClBinding {
     private final ClBinding real;
     private final Set<String> failing;
     private final AtomicLong live = new AtomicLong();
+    private final Map<String, AtomicLong> calls = new ConcurrentHashMap<>();
 
     FaultInjectingBinding(ClBinding real, String... failingCalls) {
         this.real = real;
         this.failing = Set.of(failingCalls);
+    }
+
+    /** How many times the call was made (program builds only: buildProgram, buildProgramFromBinary). */
+    long calls(String call) {
+        AtomicLong n = calls.get(call);
+        return n == null ? 0 : n.get();
+    }
+
+    private void count(String call) {
+        calls.computeIfAbsent(call, k -> new AtomicLong()).incrementAndGet();
     }
 
     /** Objects created through this binding and not yet released. */
@@ -89,10 +104,26 @@ final class FaultInjectingBinding implements ClBinding {
 
     @Override
     public ProgramHandle buildProgram(ContextHandle context, DeviceId device, String source, String options) {
-        if (failing.contains("buildProgram")) {
+        count("buildProgram");
+        if (failing.contains("buildProgram") || failing.contains("buildProgramFromSource")) {
             throw new ClBuildException(-11, options, "injected build failure");
         }
         return created(real.buildProgram(context, device, source, options));
+    }
+
+    @Override
+    public ProgramHandle buildProgramFromBinary(ContextHandle context, DeviceId device, byte[] binary, String options) {
+        count("buildProgramFromBinary");
+        if (failing.contains("buildProgram") || failing.contains("buildProgramFromBinary")) {
+            throw new ClBuildException(-11, options, "injected build failure");
+        }
+        return created(real.buildProgramFromBinary(context, device, binary, options));
+    }
+
+    @Override
+    public byte[] programBinary(ProgramHandle program) {
+        maybeFail("programBinary");
+        return real.programBinary(program);
     }
 
     @Override
@@ -138,6 +169,17 @@ final class FaultInjectingBinding implements ClBinding {
     public void copy(QueueHandle queue, MemHandle src, MemHandle dst, long bytes) {
         maybeFail("copy");
         real.copy(queue, src, dst, bytes);
+    }
+
+    @Override
+    public ByteBuffer map(QueueHandle queue, MemHandle mem, long flags, long offset, long size) {
+        maybeFail("map");
+        return real.map(queue, mem, flags, offset, size);
+    }
+
+    @Override
+    public void unmap(QueueHandle queue, MemHandle mem, ByteBuffer mapped) {
+        real.unmap(queue, mem, mapped);
     }
 
     @Override

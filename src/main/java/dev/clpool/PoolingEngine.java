@@ -2,6 +2,7 @@ package dev.clpool;
 
 import dev.clpool.DeviceUnavailableException.Reason;
 import dev.clpool.backend.PoolingBackend;
+import dev.clpool.backend.ResidentTensor;
 import dev.clpool.cpu.CpuBackend;
 import dev.clpool.opencl.ClBuildException;
 import dev.clpool.opencl.ClDevice;
@@ -10,6 +11,7 @@ import dev.clpool.opencl.OpenClBackend;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -42,10 +44,14 @@ public final class PoolingEngine implements AutoCloseable {
     private volatile PoolingBackend backend;
     private volatile String fallbackReason;
     private PoolingBackend retired;
+    /** Under auto: small host operations on the CPU path where faster; else null. */
+    private final SmallOps smallOps;
+    private PoolingBackend smallOpsCpu;
 
     private PoolingEngine(Builder b) {
         this.choice = b.backend;
         this.cpuThreads = b.cpuThreads;
+        this.smallOps = b.backend == BackendChoice.AUTO && b.smallOpsOnCpu ? new SmallOps(this::smallOpsCpu) : null;
         switch (b.backend) {
             case CPU:
                 backend = cpu();
@@ -67,8 +73,9 @@ public final class PoolingEngine implements AutoCloseable {
     }
 
     private static OpenClBackend openCl(Builder b) {
-        return b.clDevice != null ? OpenClBackend.open(b.clDevice, b.openClOptions)
-                : OpenClBackend.open(b.binding, b.device, b.openClOptions);
+        OpenClBackend.Tuning tuning = b.openClTuning != null ? b.openClTuning : OpenClBackend.Tuning.fromSystem();
+        return b.clDevice != null ? OpenClBackend.open(b.clDevice, b.openClOptions, tuning)
+                : OpenClBackend.open(b.binding, b.device, b.openClOptions, tuning);
     }
 
     public static Builder builder() {
@@ -99,7 +106,7 @@ public final class PoolingEngine implements AutoCloseable {
     public Tensor pool(Tensor in, PoolSpec spec) {
         PoolGeometry g = spec.geometry(in.shape());
         Tensor out = Tensor.allocate(g.output(), in.dtype());
-        run(b -> b.pool(g, in, out));
+        run(b -> small(b, new SmallOps.Kind("pool", spec, in.shape()), in, out, x -> x.pool(g, in, out)));
         return out;
     }
 
@@ -121,7 +128,7 @@ public final class PoolingEngine implements AutoCloseable {
         }
         Shape s = in.shape();
         Tensor out = Tensor.allocate(Shape.of(s.n(), 1, 1, s.c()), in.dtype());
-        run(b -> b.global(mode, in, out));
+        run(b -> small(b, new SmallOps.Kind("global", mode, s), in, out, x -> x.global(mode, in, out)));
         return out;
     }
 
@@ -202,6 +209,196 @@ public final class PoolingEngine implements AutoCloseable {
         return new PooledWithIndices(out, indices);
     }
 
+    /**
+     * Windowed pooling into {@code out}, which must have shape {@code spec.outputShape(in.shape())}:
+     * reuses the output's memory (no allocation per call); returns {@code out}.
+     */
+    public Tensor pool(Tensor in, PoolSpec spec, Tensor out) {
+        PoolGeometry g = spec.geometry(in.shape());
+        requireShape(in, out, g.output());
+        run(b -> small(b, new SmallOps.Kind("pool", spec, in.shape()), in, out, x -> x.pool(g, in, out)));
+        return out;
+    }
+
+    /** Global pooling into {@code out} of shape (N, 1, 1, C); returns {@code out}. */
+    public Tensor global(PoolMode mode, Tensor in, Tensor out) {
+        checkGlobalMode(mode);
+        Shape s = in.shape();
+        requireShape(in, out, Shape.of(s.n(), 1, 1, s.c()));
+        run(b -> small(b, new SmallOps.Kind("global", mode, s), in, out, x -> x.global(mode, in, out)));
+        return out;
+    }
+
+    // ---- device-resident tensors: upload once, chain operations, download once ----
+
+    /**
+     * A copy of {@code t} where this engine computes (its device, or host memory on the CPU
+     * path), taken before this returns: later changes to {@code t} do not show in it.
+     */
+    public DeviceTensor upload(Tensor t) {
+        Objects.requireNonNull(t, "tensor");
+        if (t.dtype() != DType.FLOAT32) {
+            throw new IllegalArgumentException("device tensors hold float32 for now, got " + t.dtype()
+                    + ": convert first (Tensor.convert) or pool the host tensor directly");
+        }
+        return resident(b -> new DeviceTensor(this, b, b.upload(t)));
+    }
+
+    /**
+     * Windowed pooling of a device tensor into a new one, without waiting for the device. The
+     * result has shape {@code spec.outputShape(in.shape())}; close it when done.
+     */
+    public DeviceTensor pool(DeviceTensor in, PoolSpec spec) {
+        PoolGeometry g = spec.geometry(in.shape());
+        return resident(b -> {
+            ResidentTensor src = residentOn(in, b);
+            ResidentTensor dst = b.allocate(g.output());
+            try {
+                b.pool(g, src, dst);
+            } catch (RuntimeException e) {
+                dst.close();
+                throw e;
+            } finally {
+                if (src != in.storage) {
+                    src.close();
+                }
+            }
+            return new DeviceTensor(this, b, dst);
+        });
+    }
+
+    /** Average over each H×W plane of a device tensor: a new (N, 1, 1, C) device tensor. */
+    public DeviceTensor globalAvg(DeviceTensor in) {
+        return global(PoolMode.AVG, in);
+    }
+
+    /** Maximum over each H×W plane of a device tensor: a new (N, 1, 1, C) device tensor. */
+    public DeviceTensor globalMax(DeviceTensor in) {
+        return global(PoolMode.MAX, in);
+    }
+
+    /** Global pooling ({@code mode} MAX or AVG) of a device tensor, without waiting for the device. */
+    public DeviceTensor global(PoolMode mode, DeviceTensor in) {
+        checkGlobalMode(mode);
+        Shape s = in.shape();
+        Shape os = Shape.of(s.n(), 1, 1, s.c());
+        return resident(b -> {
+            ResidentTensor src = residentOn(in, b);
+            ResidentTensor dst = b.allocate(os);
+            try {
+                b.global(mode, src, dst);
+            } catch (RuntimeException e) {
+                dst.close();
+                throw e;
+            } finally {
+                if (src != in.storage) {
+                    src.close();
+                }
+            }
+            return new DeviceTensor(this, b, dst);
+        });
+    }
+
+    /** Waits until every operation submitted so far has completed on the device. */
+    public void finish() {
+        PoolingBackend b = backend;
+        try {
+            b.finish();
+        } catch (ClException e) {
+            throw new DeviceUnavailableException(Reason.DEVICE_ERROR, b.description() + ": " + e.getMessage(), e);
+        }
+    }
+
+    void download(DeviceTensor t, Tensor into) {
+        checkOwner(t);
+        t.requireOpen();
+        try {
+            t.storage.download(into);
+        } catch (ClException e) {
+            // The data lives on the device: there is nothing to fall back to.
+            throw new DeviceUnavailableException(Reason.DEVICE_ERROR, t.backend.description() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Runs a device-tensor operation on the current backend. Under {@code auto}, a device failure
+     * switches the engine to the CPU path (as for host tensors) and the operation runs again
+     * there, its inputs downloaded from the failed device if it can still read them.
+     */
+    private DeviceTensor resident(Function<PoolingBackend, DeviceTensor> op) {
+        PoolingBackend b = backend;
+        try {
+            return op.apply(b);
+        } catch (ClException e) {
+            Reason reason = e instanceof ClBuildException ? Reason.BUILD_FAILED : Reason.DEVICE_ERROR;
+            if (choice != BackendChoice.AUTO) {
+                throw new DeviceUnavailableException(reason, b.description() + ": " + e.getMessage(), e);
+            }
+            PoolingBackend cpu = fallBack(b, e);
+            try {
+                return op.apply(cpu);
+            } catch (ClException again) {
+                throw new DeviceUnavailableException(Reason.DEVICE_ERROR, "the device failed (" + e.getMessage()
+                        + ") and its data could not be read back: " + again.getMessage(), again);
+            }
+        }
+    }
+
+    /** {@code t}'s storage if it lives on {@code b}; else a temporary copy there (after a fallback). */
+    private ResidentTensor residentOn(DeviceTensor t, PoolingBackend b) {
+        checkOwner(t);
+        t.requireOpen();
+        if (t.backend == b) {
+            return t.storage;
+        }
+        Tensor host = Tensor.allocate(t.shape());
+        t.storage.download(host);
+        return b.upload(host);
+    }
+
+    private void checkOwner(DeviceTensor t) {
+        Objects.requireNonNull(t, "device tensor");
+        if (t.engine() != this) {
+            throw new IllegalArgumentException(t + " belongs to another engine");
+        }
+    }
+
+    /**
+     * Runs a host-tensor operation on {@code b}, except that under {@code auto} a small one may run
+     * on the CPU path where that measured faster ({@link SmallOps}).
+     */
+    private void small(PoolingBackend b, SmallOps.Kind kind, Tensor in, Tensor out, Consumer<PoolingBackend> op) {
+        if (smallOps == null) {
+            op.accept(b);
+        } else {
+            smallOps.run(b, kind, in.byteSize() + out.byteSize(), op);
+        }
+    }
+
+    private synchronized PoolingBackend smallOpsCpu() {
+        if (smallOpsCpu == null) {
+            smallOpsCpu = cpu();
+        }
+        return smallOpsCpu;
+    }
+
+    private static void checkGlobalMode(PoolMode mode) {
+        Objects.requireNonNull(mode, "mode");
+        if (mode == PoolMode.LP) {
+            throw new InvalidSpecException("mode", mode.word(), "global pooling supports max and avg");
+        }
+    }
+
+    private static void requireShape(Tensor in, Tensor out, Shape want) {
+        Objects.requireNonNull(out, "out");
+        if (!out.shape().equals(want)) {
+            throw new IllegalArgumentException("output tensor " + out.shape() + ": expected " + want);
+        }
+        if (out.dtype() != in.dtype()) {
+            throw new IllegalArgumentException("output tensor dtype " + out.dtype() + ": expected the input's " + in.dtype());
+        }
+    }
+
     private void run(Consumer<PoolingBackend> op) {
         PoolingBackend b = backend;
         try {
@@ -232,6 +429,9 @@ public final class PoolingEngine implements AutoCloseable {
 
     @Override
     public synchronized void close() {
+        if (smallOpsCpu != null) {
+            smallOpsCpu.close();
+        }
         backend.close();
         if (retired != null) {
             retired.close();
@@ -246,6 +446,8 @@ public final class PoolingEngine implements AutoCloseable {
         private int cpuThreads;
         private ClDevice clDevice;
         private OpenClBackend.Options openClOptions = OpenClBackend.Options.DEFAULT;
+        private OpenClBackend.Tuning openClTuning;
+        private boolean smallOpsOnCpu = true;
 
         public Builder backend(BackendChoice backend) {
             this.backend = Objects.requireNonNull(backend, "backend");
@@ -286,6 +488,21 @@ public final class PoolingEngine implements AutoCloseable {
 
         public Builder openClOptions(OpenClBackend.Options options) {
             this.openClOptions = Objects.requireNonNull(options, "options");
+            return this;
+        }
+
+        /** Performance knobs of the OpenCL backend (same results whatever they are); by default from system properties. */
+        /**
+         * Under {@code AUTO} (the default: true), whether small host-tensor operations may run on the
+         * CPU path where that measures faster than the device's launch and synchronisation costs.
+         */
+        public Builder smallOpsOnCpu(boolean allowed) {
+            this.smallOpsOnCpu = allowed;
+            return this;
+        }
+
+        public Builder openClTuning(OpenClBackend.Tuning tuning) {
+            this.openClTuning = Objects.requireNonNull(tuning, "tuning");
             return this;
         }
 

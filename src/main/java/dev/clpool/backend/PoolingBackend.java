@@ -4,6 +4,7 @@ import dev.clpool.AdaptiveGeometry;
 import dev.clpool.Indices;
 import dev.clpool.PoolGeometry;
 import dev.clpool.PoolMode;
+import dev.clpool.Shape;
 import dev.clpool.Tensor;
 
 /**
@@ -50,6 +51,43 @@ public interface PoolingBackend extends AutoCloseable {
      */
     default void maxWithIndices(PoolGeometry g, Tensor in, Tensor out, Indices indices) {
         throw new UnsupportedOperationException(description() + ": max pooling with indices is not implemented");
+    }
+
+    /**
+     * A copy of {@code t} where this backend computes (a snapshot: later changes to {@code t} do
+     * not show). The default keeps it in host memory, which is right for host backends.
+     */
+    default ResidentTensor upload(Tensor t) {
+        return HostResident.copyOf(t);
+    }
+
+    /** Uninitialised storage for a tensor of shape {@code s} where this backend computes. */
+    default ResidentTensor allocate(Shape s) {
+        return new HostResident(Tensor.allocate(s));
+    }
+
+    /**
+     * Windowed pooling between resident tensors of this backend; may return before the work is
+     * done ({@link ResidentTensor#download} and {@link #finish} wait for it).
+     */
+    default void pool(PoolGeometry g, ResidentTensor in, ResidentTensor out) {
+        pool(g, host(in), host(out));
+    }
+
+    /** Global pooling between resident tensors of this backend; may return before the work is done. */
+    default void global(PoolMode mode, ResidentTensor in, ResidentTensor out) {
+        global(mode, host(in), host(out));
+    }
+
+    /** Waits until all work submitted to this backend has completed (nothing to wait for on the host). */
+    default void finish() {
+    }
+
+    private static Tensor host(ResidentTensor t) {
+        if (t instanceof HostResident h) {
+            return h.tensor();
+        }
+        throw new IllegalArgumentException("a tensor resident on another backend: " + t);
     }
 
     /** Releases every resource; idempotent, never throws. */

@@ -51,6 +51,7 @@ public final class Main {
 
     static CommandLine commandLine(PrintWriter out, PrintWriter err) {
         CommandLine cmd = new CommandLine(new Main());
+        cmd.addSubcommand(new BenchCommand()); // here, not in @Command: other commands' lines stay untouched
         cmd.setOut(out);
         cmd.setErr(err);
         cmd.setExecutionExceptionHandler((e, line, parsed) -> ExitCodes.report(e, line.getErr()));

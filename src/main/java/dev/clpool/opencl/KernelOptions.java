@@ -24,7 +24,24 @@ final class KernelOptions {
         return 1;
     }
 
+    /** Channels per step for the tuned kernels: the widest of 16, 8, 4, 2, 1 that divides C. */
+    static int wideVectorWidth(int channels) {
+        return channels % 16 == 0 ? 16 : vectorWidth(channels);
+    }
+
     static String pool(PoolGeometry g, int vec, boolean accDouble) {
+        return pool(g, vec, accDouble, false, 1);
+    }
+
+    /**
+     * The pool kernel's options for a layout: {@code channelLoop} (one work item loops over C,
+     * {@code opx} output pixels per work item) or channel lanes (one work item per VEC channels).
+     */
+    static String pool(PoolGeometry g, int vec, boolean accDouble, boolean channelLoop, int opx) {
+        return poolParameters(g, vec, accDouble) + " -D CLOOP=" + (channelLoop ? 1 : 0) + " -D OPX=" + opx;
+    }
+
+    private static String poolParameters(PoolGeometry g, int vec, boolean accDouble) {
         StringBuilder s = new StringBuilder();
         s.append("-D MODE_").append(g.mode().name());
         define(s, "KH", g.rows().window());
@@ -48,9 +65,21 @@ final class KernelOptions {
     }
 
     static String global(PoolMode mode, int vec, boolean accDouble) {
+        return global(mode, vec, accDouble, 1);
+    }
+
+    /** Global pooling with {@code blocks} channel vectors per work item in the first pass. */
+    static String global(PoolMode mode, int vec, boolean accDouble, int blocks) {
+        return global(mode, vec, accDouble, blocks, false);
+    }
+
+    /** ... and {@code single}: one pixel run per plane, so the first pass writes the results. */
+    static String global(PoolMode mode, int vec, boolean accDouble, int blocks, boolean single) {
         StringBuilder s = new StringBuilder("-D MODE_").append(mode.name());
         define(s, "VEC", vec);
         define(s, "ACC_DOUBLE", accDouble ? 1 : 0);
+        define(s, "CB", blocks);
+        define(s, "FINAL", single ? 1 : 0);
         return s.toString();
     }
 
