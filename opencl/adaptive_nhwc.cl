@@ -24,7 +24,7 @@
 #define REGION_START(i, in, out) ((int)(((long)(i) * (long)(in)) / (long)(out)))
 #define REGION_END(i, in, out) ((int)((((long)(i) + 1) * (long)(in) + (long)(out) - 1) / (long)(out)))
 
-__kernel void adaptive2d(__global const float *restrict in, __global float *restrict out,
+__kernel void adaptive2d(__global const storage_t *restrict in, __global storage_t *restrict out,
                          const int H, const int W, const int C, const int OH, const int OW)
 {
     const int c = (int)get_global_id(0) * VEC;

@@ -61,14 +61,8 @@
         (arg) = select((arg), (intv)(tap), (intv)(AS_INTV(m) != before_));               \
     } while (0)
 
-#if ACC_DOUBLE
-#define ACC_ADD(v) (sum += (v))
-#else
-#define ACC_ADD(v) COMPENSATED_ADD(sum, comp, (v))
-#endif
-
-__kernel void pool2d_backward(__global const float *restrict in, __global const float *restrict gout,
-                              __global float *restrict gin,
+__kernel void pool2d_backward(__global const storage_t *restrict in, __global const storage_t *restrict gout,
+                              __global storage_t *restrict gin,
                               const int H, const int W, const int C, const int OH, const int OW)
 {
     const int c = (int)get_global_id(0) * VEC;
@@ -81,10 +75,7 @@ __kernel void pool2d_backward(__global const float *restrict in, __global const 
     const int rowStride = W * C;
 #endif
 
-    accv sum = (accv)(0);
-#if !ACC_DOUBLE
-    accv comp = (accv)(0); /* Neumaier compensation */
-#endif
+    ACC_INIT(sum);
 
     /* ty: this row's tap in the candidate output's window. py = oy * SH falls as ty grows. */
     for (int ty = 0; ty < KH; ++ty) {
@@ -127,7 +118,7 @@ __kernel void pool2d_backward(__global const float *restrict in, __global const 
             /* Only the winner's gradient is added: a NaN or infinite gradient of an output whose
                argmax lies elsewhere does not reach this element. */
             const floatv mine = select((floatv)(0.0f), g, (intv)(arg == (intv)(ty * KW + tx)));
-            ACC_ADD(TO_ACC(mine));
+            ACC_ADD(sum, TO_ACC(mine));
 
 #else /* MODE_AVG */
             /* In the accumulator type, as in pool2d_nhwc.cl: the product of two axis extents can
@@ -138,21 +129,18 @@ __kernel void pool2d_backward(__global const float *restrict in, __global const 
             const accv div = (accv)(jy1 - jy0) * (accv)(jx1 - jx0);
 #endif
 #if ACC_DOUBLE
-            ACC_ADD(TO_ACC(g) / div);
+            ACC_ADD(sum, TO_ACC(g) / div);
 #else
             /* g / div rounded, plus the exact remainder g - q*div (an fma) divided by div: the
                quotient's rounding error is compensated too. A non-finite q makes the sum
-               non-finite, and COMPENSATED_TOTAL then ignores comp. */
+               non-finite, and ACC_TOTAL then ignores the compensation. */
             const floatv q = g / div;
-            ACC_ADD(q);
-            comp += fma(-q, div, g) / div;
+            ACC_ADD(sum, q);
+            sum_comp += fma(-q, div, g) / div;
 #endif
 #endif
         }
     }
 
-#if !ACC_DOUBLE
-    sum = COMPENSATED_TOTAL(sum, comp);
-#endif
-    STOREV(TO_FLOAT(sum), gin, ((n * H + y) * W + x) * C + c);
+    STOREV(TO_FLOAT(ACC_TOTAL(sum)), gin, ((n * H + y) * W + x) * C + c);
 }

@@ -2,11 +2,22 @@
  * clpool: definitions shared by every kernel file; the host prepends this file to each program.
  *
  * Required macros:
- *   VEC         elements per work item along C: 1, 2, 4 or 8
+ *   VEC         elements per work item along C: 1, 2, 4, 8 or 16
  *   ACC_DOUBLE  1: accumulate in double (the device has cl_khr_fp64); 0: float with compensation
+ * Optional:
+ *   STORAGE     how tensors are stored: 0 float (default), 1 half (IEEE binary16), 2 bfloat16
  *
  * Defines floatv / intv (VEC-wide float and its comparison type), accv (the accumulator),
- * LOADV / STOREV (VEC-wide loads and stores at an element offset), TO_ACC / TO_FLOAT.
+ * storage_t (the element type of tensor pointers), LOADV / STOREV (VEC-wide loads and stores of
+ * tensor elements at an element offset, always as floatv), TO_ACC / TO_FLOAT.
+ *
+ * Storage: kernels compute in float whatever STORAGE is. LOADV widens exactly; STOREV rounds a
+ * floatv once, to nearest with ties to even (overflow gives infinity, NaN stays a quiet NaN with
+ * its sign and top payload bits), bit for bit as dev.clpool.Float16 / BFloat16 do on the host.
+ *   half:     vload_half(n) and vstore_half(n)_rte, core OpenCL 1.2 functions that need no
+ *             cl_khr_fp16 (a half pointer may be declared and passed to them without it), with
+ *             NaN lanes on the raw bits (see below).
+ *   bfloat16: ushort bits; a load shifts them into the top of a float, a store rounds on the bits.
  */
 
 #if ACC_DOUBLE
@@ -19,8 +30,6 @@
 #if VEC == 1
 typedef float floatv;
 typedef int intv;
-#define LOADV(p, off) ((p)[off])
-#define STOREV(v, p, off) ((p)[off] = (v))
 #if ACC_DOUBLE
 typedef double accv;
 #define TO_ACC(x) convert_double(x)
@@ -29,8 +38,6 @@ typedef double accv;
 #else
 typedef CAT(float, VEC) floatv;
 typedef CAT(int, VEC) intv;
-#define LOADV(p, off) CAT(vload, VEC)(0, (p) + (off))
-#define STOREV(v, p, off) CAT(vstore, VEC)((v), 0, (p) + (off))
 #if ACC_DOUBLE
 typedef CAT(double, VEC) accv;
 #define TO_ACC(x) CAT(convert_double, VEC)(x)
@@ -44,10 +51,125 @@ typedef floatv accv;
 #define TO_FLOAT(x) (x)
 #endif
 
+/* ---- storage: storage_t, LOADV, STOREV ---- */
+
+#ifndef STORAGE
+#define STORAGE 0
+#endif
+
+/* VEC-wide loads and stores of a pointer's own element type. */
+#if VEC == 1
+#define LOAD_RAW(p, off) ((p)[off])
+#define STORE_RAW(v, p, off) ((p)[off] = (v))
+#else
+#define LOAD_RAW(p, off) CAT(vload, VEC)(0, (p) + (off))
+#define STORE_RAW(v, p, off) CAT(vstore, VEC)((v), 0, (p) + (off))
+#endif
+
+#if STORAGE != 0
+/* VEC-wide unsigned types for the bit manipulation of 16-bit storage. */
+#if VEC == 1
+typedef uint st_uintv;
+typedef ushort st_ushortv;
+#define ST_AS_FLOATV(x) as_float(x)
+#define ST_AS_UINTV(x) as_uint(x)
+#define ST_TO_UINTV(x) convert_uint(x)
+#define ST_TO_USHORTV(x) convert_ushort(x)
+#else
+typedef CAT(uint, VEC) st_uintv;
+typedef CAT(ushort, VEC) st_ushortv;
+#define ST_AS_FLOATV(x) CAT(as_float, VEC)(x)
+#define ST_AS_UINTV(x) CAT(as_uint, VEC)(x)
+#define ST_TO_UINTV(x) CAT(convert_uint, VEC)(x)
+#define ST_TO_USHORTV(x) CAT(convert_ushort, VEC)(x)
+#endif
+#endif
+
+#if STORAGE == 0
+typedef float storage_t;
+#define LOADV(p, off) LOAD_RAW(p, off)
+#define STOREV(v, p, off) STORE_RAW(v, p, off)
+
+#elif STORAGE == 1
+/* Values go through vload_half(n) / vstore_half(n)_rte. NaN is the one thing those functions
+   leave open (OpenCL only asks for a NaN; PoCL's scalar vstore_half writes 0x7fff for every
+   NaN, its vector form keeps the payload), so NaN lanes take clpool's rule here, on the raw
+   bits: half -> float gives a quiet NaN with the half's sign and payload, float -> half a quiet
+   NaN with the float's sign and top 10 payload bits (dev.clpool.Float16). That keeps max pooling
+   bit-identical to the CPU path on every device; the NaN test costs one compare per element. */
+typedef half storage_t;
+#define HALF_NAN_TO_FLOAT(h) ST_AS_FLOATV((((h) & 0x8000u) << 16) | 0x7fc00000u | (((h) & 0x3ffu) << 13))
+#define FLOAT_NAN_TO_HALF(u) ((((u) >> 16) & 0x8000u) | 0x7e00u | (((u) >> 13) & 0x3ffu))
+#if VEC == 1
+inline float half_load(__global const half *p, const int off)
+{
+    const float f = vload_half(off, p);
+    if (isnan(f)) {
+        const uint h = ((__global const ushort *)p)[off];
+        return HALF_NAN_TO_FLOAT(h);
+    }
+    return f;
+}
+inline void half_store(const float v, __global half *p, const int off)
+{
+    if (isnan(v)) {
+        ((__global ushort *)p)[off] = (ushort)FLOAT_NAN_TO_HALF(as_uint(v));
+    } else {
+        vstore_half_rte(v, off, p);
+    }
+}
+#else
+inline floatv half_load(__global const half *p, const int off)
+{
+    floatv f = CAT(vload_half, VEC)(0, p + off);
+    const intv nan = isnan(f);
+    if (any(nan)) {
+        const st_uintv h = ST_TO_UINTV(CAT(vload, VEC)(0, (__global const ushort *)p + off));
+        f = select(f, HALF_NAN_TO_FLOAT(h), nan);
+    }
+    return f;
+}
+inline void half_store(const floatv v, __global half *p, const int off)
+{
+    CAT(CAT(vstore_half, VEC), _rte)(v, 0, p + off);
+    const intv nan = isnan(v);
+    if (any(nan)) {
+        /* Rewrite the NaN lanes with clpool's bits (this work item's own store, read back). */
+        __global ushort *q = (__global ushort *)p + off;
+        const st_ushortv mine = ST_TO_USHORTV(FLOAT_NAN_TO_HALF(ST_AS_UINTV(v)));
+        CAT(vstore, VEC)(select(CAT(vload, VEC)(0, q), mine, CAT(convert_short, VEC)(nan)), 0, q);
+    }
+}
+#endif
+#define LOADV(p, off) half_load((p), (off))
+#define STOREV(v, p, off) half_store((v), (p), (off))
+
+#elif STORAGE == 2
+/* bfloat16 as ushort bits: a load shifts them into the top of a float (exact, NaN included);
+   a store rounds to nearest with ties to even on the bit pattern (the carry into the exponent is
+   right, up to infinity), and a NaN keeps its sign and top payload bits and is made quiet. */
+typedef ushort storage_t;
+inline st_ushortv bf16_round(const floatv v)
+{
+    const st_uintv u = ST_AS_UINTV(v);
+    const st_uintv rounded = (u + (st_uintv)(0x7fffu) + ((u >> 16) & (st_uintv)(1u))) >> 16;
+    const st_uintv quiet = (u >> 16) | (st_uintv)(0x40u);
+    return ST_TO_USHORTV(select(rounded, quiet, (u & (st_uintv)(0x7fffffffu)) > (st_uintv)(0x7f800000u)));
+}
+#define LOADV(p, off) ST_AS_FLOATV(ST_TO_UINTV(LOAD_RAW(p, off)) << 16)
+#define STOREV(v, p, off) STORE_RAW(bf16_round(v), p, off)
+
+#else
+#error "STORAGE must be 0 (float), 1 (half) or 2 (bfloat16)"
+#endif
+
 
 /* m = max(m, v) under clpool's rule: a strictly larger value replaces m (so the first maximum
-   in scan order is kept), and the first NaN replaces anything and is never replaced. */
-#define MAX_UPDATE(m, v) ((m) = select((m), (v), (intv)(((v) > (m)) | (isnan(v) & !isnan(m)))))
+   in scan order is kept), and the first NaN replaces anything and is never replaced.
+   Written as "v is not <= m (greater, or v is NaN), and m is not NaN": two compares and a
+   select, where the spelled-out (v > m) | (isnan(v) & !isnan(m)) costs three compares more.
+   The rule is associative, so any grouping that keeps the scan order gives the same bits. */
+#define MAX_UPDATE(m, v) ((m) = select((m), (v), (intv)(!((v) <= (m)) & ((m) == (m)))))
 
 /* sum += v with Neumaier compensation in comp (float accumulators); COMPENSATED_TOTAL adds
    comp at the end. Once the sum is infinite or NaN, comp is meaningless (inf - inf): the plain

@@ -48,7 +48,7 @@ typedef CAT(long, VEC) longv;
 #endif
 #endif
 
-__kernel void pool2d_indices(__global const float *restrict in, __global float *restrict out,
+__kernel void pool2d_indices(__global const storage_t *restrict in, __global storage_t *restrict out,
                              __global long *restrict idx, const int H, const int W, const int C,
                              const int OH, const int OW, const int N0)
 {

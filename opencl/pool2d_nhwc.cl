@@ -1,10 +1,21 @@
 /*
  * clpool: windowed 2-D pooling (max, avg, lp) over NHWC float32 tensors.
  *
- * One work item computes VEC adjacent channels of one output pixel, so neighbouring work items
- * read neighbouring channels (contiguous in NHWC). Only the window taps that lie inside the input
- * are visited: the tap range is computed once per work item, and the inner loops carry no bounds
- * checks. Sizes are runtime arguments, so a new tensor size never recompiles.
+ * Two layouts of the same computation, chosen by the host from the device type:
+ *   CLOOP 0 (GPUs): one work item computes VEC adjacent channels of one output pixel, so
+ *           neighbouring work items read neighbouring channels (coalesced).
+ *           Global range (C / VEC, OW rounded up to the work group, N * OH).
+ *   CLOOP 1 (CPU devices such as PoCL): one work item computes OPX adjacent output pixels of one
+ *           row, looping over all channels VEC at a time; the work-group size then does not
+ *           depend on C, so the driver compiles one work-group function per kernel.
+ *           Global range (ceil(OW / OPX) rounded up to the work group, N * OH).
+ * Work items past the end of a row (the rounding) return at once.
+ *
+ * Only the window taps that lie inside the input are visited: the tap range is computed once per
+ * output, and the inner loops carry no bounds checks. Windows wholly inside the input (the
+ * interior, nearly every window of a large tensor) take a path whose loops have compile-time
+ * bounds, so the compiler unrolls them and shares loads between the OPX outputs of a work item.
+ * Sizes are runtime arguments, so a new tensor size never recompiles.
  *
  * Required macros (the host passes every one; see dev.clpool.opencl.KernelOptions):
  *   MODE_MAX | MODE_AVG | MODE_LP     exactly one is defined
@@ -14,33 +25,39 @@
  *   PAD_T, PAD_L  leading padding (rows, columns)
  *   PAD_B, PAD_R  trailing padding (used by the count_include_pad divisor)
  *   COUNT_INCLUDE_PAD  0 or 1 (avg)
- *   VEC           channels per work item: 1, 2, 4 or 8; the host ensures C % VEC == 0 (lp: 1)
+ *   VEC           channels per step: 1, 2, 4, 8 or 16; the host ensures C % VEC == 0 (lp: 1)
  *   ACC_DOUBLE    1: accumulate in double (device has cl_khr_fp64); 0: compensated float sums
  *   LP_P          exponent as a float literal (lp)
+ *   CLOOP         0 or 1, the layout above
+ *   OPX           output pixels per work item along a row (CLOOP 1; 1 otherwise)
  *
  * The host prepends common.cl (vector types and accumulators).
  *
- * Kernel arguments: in, out, H, W, C, OH, OW. Global range: (C / VEC, OW, N * OH).
+ * Kernel arguments: in, out, H, W, C, OH, OW.
  *
  * Semantics (SEMANTICS.md): max propagates NaN (the first NaN in scan order) and padding never
  * wins; the strict ">" keeps the first maximum, which makes the result bit-identical to the CPU
- * path. avg divides by the number of input elements in the window, or with COUNT_INCLUDE_PAD by
- * the window's extent clipped at the end of the trailing padding.
+ * path (the interior path visits the taps in the same order). avg divides by the number of input
+ * elements in the window, or with COUNT_INCLUDE_PAD by the window's extent clipped at the end of
+ * the trailing padding.
  */
 
 /* Effective window extents. */
 #define EH ((KH - 1) * DH + 1)
 #define EW ((KW - 1) * DW + 1)
 
-__kernel void pool2d(__global const float *restrict in, __global float *restrict out,
-                     const int H, const int W, const int C, const int OH, const int OW)
-{
-    const int c = (int)get_global_id(0) * VEC;
-    const int ox = (int)get_global_id(1);
-    const int noy = (int)get_global_id(2);
-    const int n = noy / OH;
-    const int oy = noy - n * OH;
+#if defined(MODE_LP) && VEC != 1
+#error "lp runs with VEC == 1"
+#endif
+#if !defined(MODE_MAX) && !defined(MODE_AVG) && !defined(MODE_LP)
+#error "define one of MODE_MAX, MODE_AVG, MODE_LP"
+#endif
 
+/* One output pixel (n, oy, ox), channels c .. c+VEC-1, any window position (border or not). */
+inline void pool_any(__global const storage_t *restrict in, __global storage_t *restrict out,
+                     const int H, const int W, const int C, const int OH, const int OW,
+                     const int n, const int oy, const int ox, const int c)
+{
     /* Window origin (tap 0) and the taps that lie inside the input. Every window covers at
        least one input element (checked on the host), so y0 <= H-1 and x0 <= W-1. */
     const int y0 = oy * SH - PAD_T;
@@ -52,6 +69,7 @@ __kernel void pool2d(__global const float *restrict in, __global float *restrict
 
     const int plane = n * H;
     const int rowStride = W * C;
+    const int o = ((n * OH + oy) * OW + ox) * C + c;
 
 #if defined(MODE_MAX)
     floatv m = (floatv)(-INFINITY);
@@ -62,29 +80,37 @@ __kernel void pool2d(__global const float *restrict in, __global float *restrict
             MAX_UPDATE(m, v);
         }
     }
-    STOREV(m, out, ((n * OH + oy) * OW + ox) * C + c);
+    STOREV(m, out, o);
 
 #elif defined(MODE_AVG)
-    ACC_INIT(sum);
+    accv sum = (accv)(0);
+#if !ACC_DOUBLE
+    accv comp = (accv)(0); /* Neumaier compensation */
+#endif
     for (int jy = jy0; jy < jy1; ++jy) {
         const int rowBase = (plane + y0 + jy * DH) * rowStride + c;
         for (int jx = jx0; jx < jx1; ++jx) {
-            ACC_ADD(sum, TO_ACC(LOADV(in, rowBase + (x0 + jx * DW) * C)));
+            const accv v = TO_ACC(LOADV(in, rowBase + (x0 + jx * DW) * C));
+#if ACC_DOUBLE
+            sum += v;
+#else
+            COMPENSATED_ADD(sum, comp, v);
+#endif
         }
     }
+#if !ACC_DOUBLE
+    sum = COMPENSATED_TOTAL(sum, comp);
+#endif
     /* The divisor is a product of two axis extents: formed in the accumulator type, since it can
-       exceed 2^31 even for a one-element input (a huge window with count_include_pad). */
+       exceed 2^31 (a huge window with count_include_pad). */
 #if COUNT_INCLUDE_PAD
     const accv div = (accv)(min(y0 + EH, H + PAD_B) - y0) * (accv)(min(x0 + EW, W + PAD_R) - x0);
 #else
     const accv div = (accv)(jy1 - jy0) * (accv)(jx1 - jx0);
 #endif
-    STOREV(TO_FLOAT(ACC_TOTAL(sum) / div), out, ((n * OH + oy) * OW + ox) * C + c);
+    STOREV(TO_FLOAT(sum / div), out, o);
 
 #elif defined(MODE_LP)
-#if VEC != 1
-#error "lp runs with VEC == 1"
-#endif
     /* (sum |x|^p)^(1/p), scaled by the largest |x| so that a large p or large values do not
        overflow where the true result is representable. */
     float amax = 0.0f;
@@ -92,7 +118,7 @@ __kernel void pool2d(__global const float *restrict in, __global float *restrict
     for (int jy = jy0; jy < jy1; ++jy) {
         const int rowBase = (plane + y0 + jy * DH) * rowStride + c;
         for (int jx = jx0; jx < jx1; ++jx) {
-            const float a = fabs(in[rowBase + (x0 + jx * DW) * C]);
+            const float a = fabs(LOADV(in, rowBase + (x0 + jx * DW) * C));
             nan |= isnan(a);
             amax = fmax(amax, a);
         }
@@ -108,13 +134,128 @@ __kernel void pool2d(__global const float *restrict in, __global float *restrict
         for (int jy = jy0; jy < jy1; ++jy) {
             const int rowBase = (plane + y0 + jy * DH) * rowStride + c;
             for (int jx = jx0; jx < jx1; ++jx) {
-                sum += pow(TO_ACC(fabs(in[rowBase + (x0 + jx * DW) * C])) / scale, (accv)(LP_P));
+                sum += pow(TO_ACC(fabs(LOADV(in, rowBase + (x0 + jx * DW) * C))) / scale, (accv)(LP_P));
             }
         }
         r = TO_FLOAT(scale * pow(sum, (accv)(1) / (accv)(LP_P)));
     }
-    out[((n * OH + oy) * OW + ox) * C + c] = r;
+    STOREV(r, out, o);
+#endif
+}
+
+#if CLOOP && !defined(MODE_LP)
+/* OPX outputs (n, oy, ox0 .. ox0+OPX-1), channels c .. c+VEC-1, every window wholly inside the
+   input: compile-time loop bounds, so the loops unroll and the loads shared by neighbouring
+   windows are loaded once. Taps are visited in the same order as pool_any. */
+inline void pool_interior(__global const storage_t *restrict in, __global storage_t *restrict out,
+                          const int W, const int C, const int o, const int base, const int c)
+{
+    const int rowStride = W * C;
+#if defined(MODE_MAX)
+    /* Each row's maximum first, then the rows' in order: the same scan order regrouped (the rule
+       is associative), so the same bits; but KH independent chains of KW-1 dependent updates
+       instead of one chain of KH*KW-1, which is what bounded the speed (compare latency). */
+#pragma unroll
+    for (int i = 0; i < OPX; ++i) {
+        floatv r[KH];
+#pragma unroll
+        for (int jy = 0; jy < KH; ++jy) {
+            const int row = base + jy * DH * rowStride + i * SW * C + c;
+            r[jy] = LOADV(in, row);
+#pragma unroll
+            for (int jx = 1; jx < KW; ++jx) {
+                const floatv v = LOADV(in, row + jx * DW * C);
+                MAX_UPDATE(r[jy], v);
+            }
+        }
+#pragma unroll
+        for (int jy = 1; jy < KH; ++jy) {
+            MAX_UPDATE(r[0], r[jy]);
+        }
+        STOREV(r[0], out, o + i * C + c);
+    }
+#else /* MODE_AVG */
+    accv sum[OPX];
+#if !ACC_DOUBLE
+    accv comp[OPX];
+#endif
+#pragma unroll
+    for (int i = 0; i < OPX; ++i) {
+        sum[i] = (accv)(0);
+#if !ACC_DOUBLE
+        comp[i] = (accv)(0);
+#endif
+    }
+#pragma unroll
+    for (int jy = 0; jy < KH; ++jy) {
+#pragma unroll
+        for (int jx = 0; jx < KW; ++jx) {
+#pragma unroll
+            for (int i = 0; i < OPX; ++i) {
+                const accv v = TO_ACC(LOADV(in, base + jy * DH * rowStride + (i * SW + jx * DW) * C + c));
+#if ACC_DOUBLE
+                sum[i] += v;
 #else
-#error "define one of MODE_MAX, MODE_AVG, MODE_LP"
+                COMPENSATED_ADD(sum[i], comp[i], v);
+#endif
+            }
+        }
+    }
+#if COUNT_INCLUDE_PAD
+    const accv div = (accv)(EH) * (accv)(EW);
+#else
+    const accv div = (accv)(KH * KW);
+#endif
+#pragma unroll
+    for (int i = 0; i < OPX; ++i) {
+#if !ACC_DOUBLE
+        sum[i] = COMPENSATED_TOTAL(sum[i], comp[i]);
+#endif
+        STOREV(TO_FLOAT(sum[i] / div), out, o + i * C + c);
+    }
+#endif
+}
+#endif
+
+__kernel void pool2d(__global const storage_t *restrict in, __global storage_t *restrict out,
+                     const int H, const int W, const int C, const int OH, const int OW)
+{
+#if CLOOP
+    const int ox0 = (int)get_global_id(0) * OPX;
+    const int noy = (int)get_global_id(1);
+    if (ox0 >= OW) {
+        return;
+    }
+    const int n = noy / OH;
+    const int oy = noy - n * OH;
+#if !defined(MODE_LP)
+    const int y0 = oy * SH - PAD_T;
+    const int x0 = ox0 * SW - PAD_L;
+    if (y0 >= 0 && y0 + EH <= H && x0 >= 0 && x0 + (OPX - 1) * SW + EW <= W && ox0 + OPX <= OW) {
+        const int base = ((n * H + y0) * W + x0) * C;
+        const int o = ((n * OH + oy) * OW + ox0) * C;
+        /* Two channel steps at a time: independent work for the out-of-order core. */
+#pragma unroll 2
+        for (int c = 0; c < C; c += VEC) {
+            pool_interior(in, out, W, C, o, base, c);
+        }
+        return;
+    }
+#endif
+    const int ox1 = min(ox0 + OPX, OW);
+    for (int c = 0; c < C; c += VEC) {
+        for (int ox = ox0; ox < ox1; ++ox) {
+            pool_any(in, out, H, W, C, OH, OW, n, oy, ox, c);
+        }
+    }
+#else
+    const int c = (int)get_global_id(0) * VEC;
+    const int ox = (int)get_global_id(1);
+    const int noy = (int)get_global_id(2);
+    if (ox >= OW) {
+        return;
+    }
+    const int n = noy / OH;
+    pool_any(in, out, H, W, C, OH, OW, n, noy - n * OH, ox, c);
 #endif
 }

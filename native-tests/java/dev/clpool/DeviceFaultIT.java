@@ -64,8 +64,11 @@ class DeviceFaultIT {
             new FaultCase("enqueueKernel", false, List.of(new Fault("enqueueKernel", 1, CL_OUT_OF_RESOURCES))),
             new FaultCase("write", false, List.of(new Fault("write", 1, CL_OUT_OF_RESOURCES))),
             new FaultCase("read", false, List.of(new Fault("read", 1, CL_OUT_OF_RESOURCES))),
+            // zero-copy host tensors (host-unified devices such as PoCL) synchronise with a map, not a read
+            new FaultCase("map", false, List.of(new Fault("map", 1, CL_OUT_OF_RESOURCES))),
             // a device lost mid-run: two operations succeed, then every launch and read fails
-            new FaultCase("device lost", false, List.of(new Fault("enqueueKernel", 4, DEVICE_LOST), new Fault("read", 3, DEVICE_LOST))));
+            new FaultCase("device lost", false, List.of(new Fault("enqueueKernel", 4, DEVICE_LOST), new Fault("read", 3, DEVICE_LOST),
+                    new Fault("map", 3, DEVICE_LOST))));
 
     private static final AtomicInteger RUNS = new AtomicInteger();
     private static final AtomicInteger LEAKED = new AtomicInteger();

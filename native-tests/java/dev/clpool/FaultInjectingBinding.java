@@ -8,41 +8,44 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A {@link ClBinding} that delegates to a real one, makes the named calls fail, and counts the
- * native objects created and released through it (so a test can assert none leaked).
+ * native objects created and released through it (so a test can assert none leaked) and the calls
+ * made.
  *
  * <p>The calls that can fail: {@code createContext}, {@code createQueue}, {@code createBuffer},
- * {@code buildProgram} (a {@link ClBuildException}), {@code createKernel}, {@code enqueueKernel},
- * {@code write}, {@code read}, {@code copy}. By default a named call fails every time with
- * {@code CL_OUT_OF_RESOURCES}; {@link #failFrom} picks the invocation to start failing at and the
- * error code (for example -9999, an unnamed driver code of the kind a lost device returns).
- * {@link #calls} tells whether a call was reached at all.
+ * {@code buildProgram} (a {@link ClBuildException}; it fails both kinds of build, while
+ * {@code buildProgramFromSource} and {@code buildProgramFromBinary} fail only one),
+ * {@code programBinary}, {@code createKernel}, {@code enqueueKernel}, {@code write}, {@code read},
+ * {@code copy}, {@code map}. By default a named call fails every time with
+ * {@code CL_OUT_OF_RESOURCES} ({@code CL_BUILD_PROGRAM_FAILURE} for builds); {@link #failFrom}
+ * picks the invocation to start failing at and the error code (for example -9999, an unnamed
+ * driver code of the kind a lost device returns). {@link #calls} tells whether a call was reached.
  */
 final class FaultInjectingBinding implements ClBinding {
     /** Every call {@link #failFrom} accepts. */
     static final Set<String> CALLS = Set.of("createContext", "createQueue", "createBuffer", "buildProgram",
-            "createKernel", "enqueueKernel", "write", "read", "copy");
+            "buildProgramFromSource", "buildProgramFromBinary", "programBinary", "createKernel", "enqueueKernel",
+            "write", "read", "copy", "map");
 
-    private record Fault(int fromCall, int code) { }
+    private record Fault(long fromCall, int code) { }
 
     private final ClBinding real;
     private final Map<String, Fault> faults = new ConcurrentHashMap<>();
-    private final Map<String, AtomicInteger> calls = new ConcurrentHashMap<>();
+    private final Map<String, AtomicLong> calls = new ConcurrentHashMap<>();
     private final AtomicLong live = new AtomicLong();
 
     FaultInjectingBinding(ClBinding real, String... failingCalls) {
         this.real = real;
         for (String call : failingCalls) {
-            failFrom(call, 1, call.equals("buildProgram") ? -11 /* CL_BUILD_PROGRAM_FAILURE */ : -5 /* CL_OUT_OF_RESOURCES */);
+            failFrom(call, 1, call.startsWith("buildProgram") ? -11 /* CL_BUILD_PROGRAM_FAILURE */ : -5 /* CL_OUT_OF_RESOURCES */);
         }
     }
 
     /** Makes {@code call} fail with {@code code} from its {@code nth} invocation on (1: from the first). */
-    FaultInjectingBinding failFrom(String call, int nth, int code) {
+    FaultInjectingBinding failFrom(String call, long nth, int code) {
         if (!CALLS.contains(call)) {
             throw new IllegalArgumentException("no such call to fail: " + call + " (known: " + CALLS + ")");
         }
@@ -50,9 +53,9 @@ final class FaultInjectingBinding implements ClBinding {
         return this;
     }
 
-    /** How many times {@code call} was invoked (failed invocations included). */
-    int calls(String call) {
-        AtomicInteger n = calls.get(call);
+    /** How many times {@code call} was made (failed calls included; a build counts as buildProgram or buildProgramFromBinary). */
+    long calls(String call) {
+        AtomicLong n = calls.get(call);
         return n == null ? 0 : n.get();
     }
 
@@ -61,11 +64,16 @@ final class FaultInjectingBinding implements ClBinding {
         return live.get();
     }
 
-    /** Counts the invocation; returns the error code to fail with, or 0. */
-    private int fault(String call) {
-        int n = calls.computeIfAbsent(call, k -> new AtomicInteger()).incrementAndGet();
-        Fault f = faults.get(call);
-        return f != null && n >= f.fromCall() ? f.code() : 0;
+    /** Counts the call; the error code it must fail with (faults registered under any of {@code names}), or 0. */
+    private int fault(String call, String... names) {
+        long n = calls.computeIfAbsent(call, k -> new AtomicLong()).incrementAndGet();
+        for (String name : names.length == 0 ? new String[] {call} : names) {
+            Fault f = faults.get(name);
+            if (f != null && n >= f.fromCall()) {
+                return f.code();
+            }
+        }
+        return 0;
     }
 
     private void maybeFail(String call) {
@@ -131,11 +139,26 @@ final class FaultInjectingBinding implements ClBinding {
 
     @Override
     public ProgramHandle buildProgram(ContextHandle context, DeviceId device, String source, String options) {
-        int code = fault("buildProgram");
+        int code = fault("buildProgram", "buildProgram", "buildProgramFromSource");
         if (code != 0) {
             throw new ClBuildException(code, options, "injected build failure");
         }
         return created(real.buildProgram(context, device, source, options));
+    }
+
+    @Override
+    public ProgramHandle buildProgramFromBinary(ContextHandle context, DeviceId device, byte[] binary, String options) {
+        int code = fault("buildProgramFromBinary", "buildProgram", "buildProgramFromBinary");
+        if (code != 0) {
+            throw new ClBuildException(code, options, "injected build failure");
+        }
+        return created(real.buildProgramFromBinary(context, device, binary, options));
+    }
+
+    @Override
+    public byte[] programBinary(ProgramHandle program) {
+        maybeFail("programBinary");
+        return real.programBinary(program);
     }
 
     @Override
@@ -181,6 +204,17 @@ final class FaultInjectingBinding implements ClBinding {
     public void copy(QueueHandle queue, MemHandle src, MemHandle dst, long bytes) {
         maybeFail("copy");
         real.copy(queue, src, dst, bytes);
+    }
+
+    @Override
+    public ByteBuffer map(QueueHandle queue, MemHandle mem, long flags, long offset, long size) {
+        maybeFail("map");
+        return real.map(queue, mem, flags, offset, size);
+    }
+
+    @Override
+    public void unmap(QueueHandle queue, MemHandle mem, ByteBuffer mapped) {
+        real.unmap(queue, mem, mapped);
     }
 
     @Override

@@ -2,6 +2,7 @@ package dev.clpool;
 
 import dev.clpool.DeviceUnavailableException.Reason;
 import dev.clpool.backend.PoolingBackend;
+import dev.clpool.backend.ResidentTensor;
 import dev.clpool.cpu.CpuBackend;
 import dev.clpool.opencl.ClBuildException;
 import dev.clpool.opencl.ClDevice;
@@ -11,6 +12,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -30,14 +32,17 @@ import org.slf4j.LoggerFactory;
  * the operation still completes. With {@link BackendChoice#OPENCL} it never falls back: it throws
  * {@link DeviceUnavailableException}.
  *
+ * <p>Every output has its input's {@link DType}: float32, float16 or bfloat16 storage, computed in
+ * float32 and rounded once to the storage type (see {@link DType}). Index outputs are int64.
+ *
  * <p><b>Thread safety.</b> One engine may be shared by any number of threads. Operations on the
  * CPU path run concurrently (each on the engine's fork-join pool); on a device they are
  * serialised (one command queue, and a {@code cl_kernel} is not thread-safe). Every result is the
- * same, bit for bit, as when the operations run one at a time. A fallback to the CPU path made by
- * one thread applies to all. {@link #close()} waits for operations in flight to finish, then
- * releases everything; an operation started after (or while waiting for) {@code close()} throws
- * {@link IllegalStateException}. Tensors are not synchronised: do not write an input while an
- * operation reads it.
+ * same, bit for bit, as when the operation runs alone on the same backend. A fallback to the CPU
+ * path made by one thread applies to all. {@link #close()} waits for operations in flight
+ * (device-tensor operations included) to finish, then releases everything; an operation started
+ * after (or while waiting for) {@code close()} throws {@link IllegalStateException}. Tensors are
+ * not synchronised: do not write an input while an operation reads it.
  */
 public final class PoolingEngine implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(PoolingEngine.class);
@@ -47,6 +52,9 @@ public final class PoolingEngine implements AutoCloseable {
     private volatile PoolingBackend backend;
     private volatile String fallbackReason;
     private PoolingBackend retired;
+    /** Under auto: small host operations on the CPU path where faster; else null. */
+    private final SmallOps smallOps;
+    private PoolingBackend smallOpsCpu;
     /** Operations hold the read lock; close() takes the write lock, so it waits for them. */
     private final ReentrantReadWriteLock inFlight = new ReentrantReadWriteLock();
     private boolean closed;
@@ -54,6 +62,7 @@ public final class PoolingEngine implements AutoCloseable {
     private PoolingEngine(Builder b) {
         this.choice = b.backend;
         this.cpuThreads = b.cpuThreads;
+        this.smallOps = b.backend == BackendChoice.AUTO && b.smallOpsOnCpu ? new SmallOps(this::smallOpsCpu) : null;
         switch (b.backend) {
             case CPU:
                 backend = cpu();
@@ -81,8 +90,9 @@ public final class PoolingEngine implements AutoCloseable {
     }
 
     private static OpenClBackend openCl(Builder b) {
-        return b.clDevice != null ? OpenClBackend.open(b.clDevice, b.openClOptions)
-                : OpenClBackend.open(b.binding, b.device, b.openClOptions);
+        OpenClBackend.Tuning tuning = b.openClTuning != null ? b.openClTuning : OpenClBackend.Tuning.fromSystem();
+        return b.clDevice != null ? OpenClBackend.open(b.clDevice, b.openClOptions, tuning)
+                : OpenClBackend.open(b.binding, b.device, b.openClOptions, tuning);
     }
 
     public static Builder builder() {
@@ -112,8 +122,8 @@ public final class PoolingEngine implements AutoCloseable {
     /** Windowed pooling; the output shape is {@code spec.outputShape(in.shape())}. */
     public Tensor pool(Tensor in, PoolSpec spec) {
         PoolGeometry g = spec.geometry(in.shape());
-        Tensor out = Tensor.allocate(g.output());
-        run(b -> b.pool(g, in, out));
+        Tensor out = Tensor.allocate(g.output(), in.dtype());
+        run(b -> small(b, new SmallOps.Kind("pool", spec, in.shape()), in, out, x -> x.pool(g, in, out)));
         return out;
     }
 
@@ -134,8 +144,8 @@ public final class PoolingEngine implements AutoCloseable {
             throw new InvalidSpecException("mode", mode.word(), "global pooling supports max and avg");
         }
         Shape s = in.shape();
-        Tensor out = Tensor.allocate(Shape.of(s.n(), 1, 1, s.c()));
-        run(b -> b.global(mode, in, out));
+        Tensor out = Tensor.allocate(Shape.of(s.n(), 1, 1, s.c()), in.dtype());
+        run(b -> small(b, new SmallOps.Kind("global", mode, s), in, out, x -> x.global(mode, in, out)));
         return out;
     }
 
@@ -146,8 +156,10 @@ public final class PoolingEngine implements AutoCloseable {
      * first maximum in scan order, or the first NaN); avg spreads it, divided by the divisor, over
      * the window's input elements. Overlapping windows add up. Avg reads only {@code input}'s shape.
      *
+     * {@code gradOutput} must have {@code input}'s dtype, and so has the result.
+     *
      * @throws InvalidSpecException for LP (no backward), a spec that cannot run on the input, or a
-     *                              {@code gradOutput} of the wrong shape
+     *                              {@code gradOutput} of the wrong shape or dtype
      */
     public Tensor backward(Tensor input, Tensor gradOutput, PoolSpec spec) {
         Objects.requireNonNull(input, "input");
@@ -161,7 +173,11 @@ public final class PoolingEngine implements AutoCloseable {
             throw new InvalidSpecException("gradOutput shape", gradOutput.shape(), "must equal the output shape "
                     + g.output() + " of input " + input.shape() + " under " + spec);
         }
-        Tensor gradInput = Tensor.allocate(input.shape());
+        if (gradOutput.dtype() != input.dtype()) {
+            throw new InvalidSpecException("gradOutput dtype", gradOutput.dtype(), "must equal the input's dtype "
+                    + input.dtype() + " (the input gradient has that dtype too)");
+        }
+        Tensor gradInput = Tensor.allocate(input.shape(), input.dtype());
         run(b -> b.backward(g, input, gradOutput, gradInput));
         return gradInput;
     }
@@ -183,7 +199,7 @@ public final class PoolingEngine implements AutoCloseable {
      */
     public Tensor adaptive(PoolMode mode, Tensor in, int oh, int ow) {
         AdaptiveGeometry g = AdaptiveGeometry.of(mode, in.shape(), oh, ow);
-        Tensor out = Tensor.allocate(g.output());
+        Tensor out = Tensor.allocate(g.output(), in.dtype());
         run(b -> b.adaptive(g, in, out));
         return out;
     }
@@ -205,17 +221,224 @@ public final class PoolingEngine implements AutoCloseable {
         }
         PoolGeometry g = spec.geometry(in.shape());
         Indices indices = Indices.allocate(g.output(), convention);
-        Tensor out = Tensor.allocate(g.output());
+        Tensor out = Tensor.allocate(g.output(), in.dtype());
         run(b -> b.maxWithIndices(g, in, out, indices));
         return new PooledWithIndices(out, indices);
     }
 
-    private void run(Consumer<PoolingBackend> op) {
+    /**
+     * Windowed pooling into {@code out}, which must have shape {@code spec.outputShape(in.shape())}:
+     * reuses the output's memory (no allocation per call); returns {@code out}.
+     */
+    public Tensor pool(Tensor in, PoolSpec spec, Tensor out) {
+        PoolGeometry g = spec.geometry(in.shape());
+        requireShape(in, out, g.output());
+        run(b -> small(b, new SmallOps.Kind("pool", spec, in.shape()), in, out, x -> x.pool(g, in, out)));
+        return out;
+    }
+
+    /** Global pooling into {@code out} of shape (N, 1, 1, C); returns {@code out}. */
+    public Tensor global(PoolMode mode, Tensor in, Tensor out) {
+        checkGlobalMode(mode);
+        Shape s = in.shape();
+        requireShape(in, out, Shape.of(s.n(), 1, 1, s.c()));
+        run(b -> small(b, new SmallOps.Kind("global", mode, s), in, out, x -> x.global(mode, in, out)));
+        return out;
+    }
+
+    // ---- device-resident tensors: upload once, chain operations, download once ----
+
+    /**
+     * A copy of {@code t} where this engine computes (its device, or host memory on the CPU
+     * path), taken before this returns: later changes to {@code t} do not show in it.
+     */
+    public DeviceTensor upload(Tensor t) {
+        Objects.requireNonNull(t, "tensor");
+        if (t.dtype() != DType.FLOAT32) {
+            throw new IllegalArgumentException("device tensors hold float32 for now, got " + t.dtype()
+                    + ": convert first (Tensor.convert) or pool the host tensor directly");
+        }
+        return resident(b -> new DeviceTensor(this, b, b.upload(t)));
+    }
+
+    /**
+     * Windowed pooling of a device tensor into a new one, without waiting for the device. The
+     * result has shape {@code spec.outputShape(in.shape())}; close it when done.
+     */
+    public DeviceTensor pool(DeviceTensor in, PoolSpec spec) {
+        PoolGeometry g = spec.geometry(in.shape());
+        return resident(b -> {
+            ResidentTensor src = residentOn(in, b);
+            ResidentTensor dst = b.allocate(g.output());
+            try {
+                b.pool(g, src, dst);
+            } catch (RuntimeException e) {
+                dst.close();
+                throw e;
+            } finally {
+                if (src != in.storage) {
+                    src.close();
+                }
+            }
+            return new DeviceTensor(this, b, dst);
+        });
+    }
+
+    /** Average over each H×W plane of a device tensor: a new (N, 1, 1, C) device tensor. */
+    public DeviceTensor globalAvg(DeviceTensor in) {
+        return global(PoolMode.AVG, in);
+    }
+
+    /** Maximum over each H×W plane of a device tensor: a new (N, 1, 1, C) device tensor. */
+    public DeviceTensor globalMax(DeviceTensor in) {
+        return global(PoolMode.MAX, in);
+    }
+
+    /** Global pooling ({@code mode} MAX or AVG) of a device tensor, without waiting for the device. */
+    public DeviceTensor global(PoolMode mode, DeviceTensor in) {
+        checkGlobalMode(mode);
+        Shape s = in.shape();
+        Shape os = Shape.of(s.n(), 1, 1, s.c());
+        return resident(b -> {
+            ResidentTensor src = residentOn(in, b);
+            ResidentTensor dst = b.allocate(os);
+            try {
+                b.global(mode, src, dst);
+            } catch (RuntimeException e) {
+                dst.close();
+                throw e;
+            } finally {
+                if (src != in.storage) {
+                    src.close();
+                }
+            }
+            return new DeviceTensor(this, b, dst);
+        });
+    }
+
+    /** Waits until every operation submitted so far has completed on the device. */
+    public void finish() {
+        inFlight(() -> {
+            PoolingBackend b = backend;
+            try {
+                b.finish();
+            } catch (ClException e) {
+                throw new DeviceUnavailableException(Reason.DEVICE_ERROR, b.description() + ": " + e.getMessage(), e);
+            }
+            return null;
+        });
+    }
+
+    void download(DeviceTensor t, Tensor into) {
+        checkOwner(t);
+        inFlight(() -> {
+            t.requireOpen();
+            try {
+                t.storage.download(into);
+            } catch (ClException e) {
+                // The data lives on the device: there is nothing to fall back to.
+                throw new DeviceUnavailableException(Reason.DEVICE_ERROR, t.backend.description() + ": " + e.getMessage(), e);
+            }
+            return null;
+        });
+    }
+
+    /**
+     * Runs a device-tensor operation on the current backend. Under {@code auto}, a device failure
+     * switches the engine to the CPU path (as for host tensors) and the operation runs again
+     * there, its inputs downloaded from the failed device if it can still read them.
+     */
+    private DeviceTensor resident(Function<PoolingBackend, DeviceTensor> op) {
+        return inFlight(() -> {
+            PoolingBackend b = backend;
+            try {
+                return op.apply(b);
+            } catch (ClException e) {
+                Reason reason = e instanceof ClBuildException ? Reason.BUILD_FAILED : Reason.DEVICE_ERROR;
+                if (choice != BackendChoice.AUTO) {
+                    throw new DeviceUnavailableException(reason, b.description() + ": " + e.getMessage(), e);
+                }
+                PoolingBackend cpu = fallBack(b, e);
+                try {
+                    return op.apply(cpu);
+                } catch (ClException again) {
+                    throw new DeviceUnavailableException(Reason.DEVICE_ERROR, "the device failed (" + e.getMessage()
+                            + ") and its data could not be read back: " + again.getMessage(), again);
+                }
+            }
+        });
+    }
+
+    /** Runs {@code body} as an operation in flight: close() waits for it; after close() it is refused. */
+    private <T> T inFlight(java.util.function.Supplier<T> body) {
         inFlight.readLock().lock();
         try {
             if (closed) {
                 throw new IllegalStateException("the pooling engine is closed");
             }
+            return body.get();
+        } finally {
+            inFlight.readLock().unlock();
+        }
+    }
+
+    /** {@code t}'s storage if it lives on {@code b}; else a temporary copy there (after a fallback). */
+    private ResidentTensor residentOn(DeviceTensor t, PoolingBackend b) {
+        checkOwner(t);
+        t.requireOpen();
+        if (t.backend == b) {
+            return t.storage;
+        }
+        Tensor host = Tensor.allocate(t.shape());
+        t.storage.download(host);
+        return b.upload(host);
+    }
+
+    private void checkOwner(DeviceTensor t) {
+        Objects.requireNonNull(t, "device tensor");
+        if (t.engine() != this) {
+            throw new IllegalArgumentException(t + " belongs to another engine");
+        }
+    }
+
+    /**
+     * Runs a host-tensor operation on {@code b}, except that under {@code auto} a small one may run
+     * on the CPU path where that measured faster ({@link SmallOps}).
+     */
+    private void small(PoolingBackend b, SmallOps.Kind kind, Tensor in, Tensor out, Consumer<PoolingBackend> op) {
+        if (smallOps == null) {
+            op.accept(b);
+        } else {
+            smallOps.run(b, kind, in.byteSize() + out.byteSize(), op);
+        }
+    }
+
+    private synchronized PoolingBackend smallOpsCpu() {
+        if (smallOpsCpu == null) {
+            smallOpsCpu = cpu();
+        }
+        return smallOpsCpu;
+    }
+
+    private static void checkGlobalMode(PoolMode mode) {
+        Objects.requireNonNull(mode, "mode");
+        if (mode == PoolMode.LP) {
+            throw new InvalidSpecException("mode", mode.word(), "global pooling supports max and avg");
+        }
+    }
+
+    private static void requireShape(Tensor in, Tensor out, Shape want) {
+        Objects.requireNonNull(out, "out");
+        if (!out.shape().equals(want)) {
+            throw new IllegalArgumentException("output tensor " + out.shape() + ": expected " + want);
+        }
+        if (out.dtype() != in.dtype()) {
+            throw new IllegalArgumentException("output tensor dtype " + out.dtype() + ": expected the input's " + in.dtype());
+        }
+    }
+
+    private void run(Consumer<PoolingBackend> op) {
+        inFlight(() -> {
             PoolingBackend b = backend;
             try {
                 op.accept(b);
@@ -226,9 +449,8 @@ public final class PoolingEngine implements AutoCloseable {
                 }
                 op.accept(fallBack(b, e));
             }
-        } finally {
-            inFlight.readLock().unlock();
-        }
+            return null;
+        });
     }
 
     private synchronized PoolingBackend fallBack(PoolingBackend failed, ClException e) {
@@ -241,8 +463,9 @@ public final class PoolingEngine implements AutoCloseable {
         return backend;
     }
 
-    private CpuBackend cpu() {
-        return cpuThreads > 0 ? new CpuBackend(cpuThreads) : new CpuBackend();
+    private PoolingBackend cpu() {
+        // The CPU path computes in float32; WideningBackend gives it 16-bit storage.
+        return new WideningBackend(cpuThreads > 0 ? new CpuBackend(cpuThreads) : new CpuBackend());
     }
 
     /**
@@ -258,6 +481,9 @@ public final class PoolingEngine implements AutoCloseable {
             }
             closed = true;
             synchronized (this) {
+                if (smallOpsCpu != null) {
+                    smallOpsCpu.close();
+                }
                 backend.close();
                 if (retired != null) {
                     retired.close();
@@ -276,6 +502,8 @@ public final class PoolingEngine implements AutoCloseable {
         private int cpuThreads;
         private ClDevice clDevice;
         private OpenClBackend.Options openClOptions = OpenClBackend.Options.DEFAULT;
+        private OpenClBackend.Tuning openClTuning;
+        private boolean smallOpsOnCpu = true;
 
         public Builder backend(BackendChoice backend) {
             this.backend = Objects.requireNonNull(backend, "backend");
@@ -316,6 +544,21 @@ public final class PoolingEngine implements AutoCloseable {
 
         public Builder openClOptions(OpenClBackend.Options options) {
             this.openClOptions = Objects.requireNonNull(options, "options");
+            return this;
+        }
+
+        /** Performance knobs of the OpenCL backend (same results whatever they are); by default from system properties. */
+        /**
+         * Under {@code AUTO} (the default: true), whether small host-tensor operations may run on the
+         * CPU path where that measures faster than the device's launch and synchronisation costs.
+         */
+        public Builder smallOpsOnCpu(boolean allowed) {
+            this.smallOpsOnCpu = allowed;
+            return this;
+        }
+
+        public Builder openClTuning(OpenClBackend.Tuning tuning) {
+            this.openClTuning = Objects.requireNonNull(tuning, "tuning");
             return this;
         }
 

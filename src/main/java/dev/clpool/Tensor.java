@@ -3,40 +3,60 @@ package dev.clpool;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
+import java.nio.ShortBuffer;
 import java.util.Objects;
 
 /**
- * An NHWC float32 tensor in direct (off-heap) memory, so that an OpenCL upload needs no copy.
+ * An NHWC tensor in direct (off-heap) memory, so that an OpenCL upload needs no copy. Elements are
+ * stored as its {@link DType}: float32 (the default), float16 or bfloat16. Computation is float32
+ * whatever the storage; {@link #get} and {@link #set} convert (see {@link DType}).
  *
  * <p>The storage is one page-aligned direct buffer in native byte order; a single direct buffer
- * holds at most 2<sup>31</sup>−1 bytes, so a tensor holds at most {@link #MAX_ELEMENTS} elements.
- * A tensor is mutable (its elements), but its shape and storage never change. It is not
- * thread-safe for concurrent writes; concurrent reads are fine.
+ * holds at most 2<sup>31</sup>−1 bytes, so a tensor holds at most {@link #maxElements(DType)}
+ * elements ({@link #MAX_ELEMENTS} of float32). A tensor is mutable (its elements), but its shape,
+ * type and storage never change. It is not thread-safe for concurrent writes; concurrent reads are
+ * fine.
  */
 public final class Tensor {
 
-    /** The most elements one tensor holds: a Java direct buffer is limited to 2^31-1 bytes. */
+    /** The most float32 elements one tensor holds: a Java direct buffer is limited to 2^31-1 bytes. */
     public static final long MAX_ELEMENTS = Integer.MAX_VALUE / Float.BYTES;
 
     private static final int PAGE = 4096;
+    /** Elements converted per step by {@link #convert} (heap scratch, not per element). */
+    private static final int CONVERT_CHUNK = 1 << 14;
 
     private final Shape shape;
+    private final DType dtype;
     private final ByteBuffer bytes;
 
-    private Tensor(Shape shape, ByteBuffer bytes) {
+    private Tensor(Shape shape, DType dtype, ByteBuffer bytes) {
         this.shape = shape;
+        this.dtype = dtype;
         this.bytes = bytes;
     }
 
-    /** A zero-filled tensor of the given shape. */
+    /** The most elements one tensor of {@code dtype} holds (2^31-1 bytes). */
+    public static long maxElements(DType dtype) {
+        return Integer.MAX_VALUE / Objects.requireNonNull(dtype, "dtype").byteSize();
+    }
+
+    /** A zero-filled float32 tensor of the given shape. */
     public static Tensor allocate(Shape shape) {
+        return allocate(shape, DType.FLOAT32);
+    }
+
+    /** A zero-filled tensor of the given shape and storage type. */
+    public static Tensor allocate(Shape shape, DType dtype) {
         Objects.requireNonNull(shape, "shape");
+        Objects.requireNonNull(dtype, "dtype");
         long count = shape.elementCount();
-        if (count > MAX_ELEMENTS) {
+        long max = maxElements(dtype);
+        if (count > max) {
             throw new IllegalArgumentException("tensor " + shape + " has " + count
-                    + " elements; one tensor holds at most " + MAX_ELEMENTS + " (2 GiB of float32)");
+                    + " elements; one " + dtype.word() + " tensor holds at most " + max + " (2 GiB)");
         }
-        int size = (int) (count * Float.BYTES);
+        int size = (int) (count * dtype.byteSize());
         int rounded = (int) Math.min(Integer.MAX_VALUE, ((long) size + PAGE - 1) / PAGE * PAGE + PAGE);
         ByteBuffer raw = ByteBuffer.allocateDirect(rounded);
         ByteBuffer aligned = raw.alignedSlice(PAGE);
@@ -45,27 +65,46 @@ public final class Tensor {
             aligned = raw;
         }
         aligned.limit(size);
-        return new Tensor(shape, aligned.slice().order(ByteOrder.nativeOrder()));
+        return new Tensor(shape, dtype, aligned.slice().order(ByteOrder.nativeOrder()));
     }
 
-    /** A tensor holding a copy of {@code values}, which are in NHWC order. */
+    /** A float32 tensor holding a copy of {@code values}, which are in NHWC order. */
     public static Tensor of(Shape shape, float... values) {
+        return of(shape, DType.FLOAT32, values);
+    }
+
+    /** A tensor of {@code dtype} holding {@code values} (NHWC order), each rounded once to {@code dtype}. */
+    public static Tensor of(Shape shape, DType dtype, float... values) {
         Objects.requireNonNull(values, "values");
         if (values.length != shape.elementCount()) {
             throw new IllegalArgumentException("shape " + shape + " needs " + shape.elementCount()
                     + " values, got " + values.length);
         }
-        Tensor t = allocate(shape);
-        t.floats().put(values);
+        Tensor t = allocate(shape, dtype);
+        if (dtype == DType.FLOAT32) {
+            t.floats().put(values);
+        } else {
+            ShortBuffer s = t.shorts();
+            for (int i = 0; i < values.length; i++) {
+                s.put(i, encode(dtype, values[i]));
+            }
+        }
         return t;
     }
 
-    /**
-     * A tensor over existing direct memory (no copy). The buffer's remaining bytes, from its
-     * position, must be exactly the tensor's size; it must be direct and in native byte order.
-     */
+    /** A float32 tensor over existing direct memory (no copy); see {@link #wrap(Shape, DType, ByteBuffer)}. */
     public static Tensor wrap(Shape shape, ByteBuffer buffer) {
+        return wrap(shape, DType.FLOAT32, buffer);
+    }
+
+    /**
+     * A tensor of {@code dtype} over existing direct memory (no copy). The buffer's remaining
+     * bytes, from its position, must be exactly the tensor's size; it must be direct and in native
+     * byte order.
+     */
+    public static Tensor wrap(Shape shape, DType dtype, ByteBuffer buffer) {
         Objects.requireNonNull(shape, "shape");
+        Objects.requireNonNull(dtype, "dtype");
         Objects.requireNonNull(buffer, "buffer");
         if (!buffer.isDirect()) {
             throw new IllegalArgumentException("tensor storage must be a direct buffer");
@@ -74,16 +113,21 @@ public final class Tensor {
             throw new IllegalArgumentException("tensor storage must be in native byte order ("
                     + ByteOrder.nativeOrder() + "), got " + buffer.order());
         }
-        long need = shape.elementCount() * Float.BYTES;
+        long need = shape.elementCount() * dtype.byteSize();
         if (buffer.remaining() != need) {
-            throw new IllegalArgumentException("shape " + shape + " needs " + need + " bytes, buffer has "
-                    + buffer.remaining());
+            throw new IllegalArgumentException("shape " + shape + " of " + dtype.word() + " needs " + need
+                    + " bytes, buffer has " + buffer.remaining());
         }
-        return new Tensor(shape, buffer.slice().order(ByteOrder.nativeOrder()));
+        return new Tensor(shape, dtype, buffer.slice().order(ByteOrder.nativeOrder()));
     }
 
     public Shape shape() {
         return shape;
+    }
+
+    /** How the elements are stored. */
+    public DType dtype() {
+        return dtype;
     }
 
     /** A view of the storage as bytes (native order, position 0); changes write through. */
@@ -91,33 +135,123 @@ public final class Tensor {
         return bytes.duplicate().order(ByteOrder.nativeOrder());
     }
 
-    /** A view of the storage as floats (position 0); changes write through. */
+    /**
+     * A view of a float32 tensor's storage as floats (position 0); changes write through.
+     *
+     * @throws IllegalStateException the tensor is float16 or bfloat16 (use {@link #shorts()},
+     *                               {@link #get}, {@link #toArray()} or {@link #convert})
+     */
     public FloatBuffer floats() {
+        if (dtype != DType.FLOAT32) {
+            throw new IllegalStateException("floats() views float32 storage, this tensor is " + dtype.word()
+                    + ": use shorts() for its raw bits, get/set or toArray() for values, or convert(DType.FLOAT32)");
+        }
         return buffer().asFloatBuffer();
     }
 
-    /** Size of the storage in bytes. */
+    /**
+     * A view of a float16 or bfloat16 tensor's storage as raw 16-bit patterns (position 0);
+     * changes write through. {@link Float16} and {@link BFloat16} convert them.
+     *
+     * @throws IllegalStateException the tensor is float32 (use {@link #floats()})
+     */
+    public ShortBuffer shorts() {
+        if (dtype.byteSize() != Short.BYTES) {
+            throw new IllegalStateException("shorts() views 16-bit storage, this tensor is " + dtype.word()
+                    + ": use floats()");
+        }
+        return buffer().asShortBuffer();
+    }
+
+    /** Size of the storage in bytes: elements times {@code dtype().byteSize()}. */
     public long byteSize() {
         return bytes.capacity();
     }
 
+    /** Element (n, y, x, c) as a float (exact for every storage type). */
     public float get(int n, int y, int x, int c) {
-        return bytes.getFloat(Math.toIntExact(shape.offset(n, y, x, c) * Float.BYTES));
+        int i = Math.toIntExact(shape.offset(n, y, x, c) * dtype.byteSize());
+        return dtype == DType.FLOAT32 ? bytes.getFloat(i) : decode(dtype, bytes.getShort(i));
     }
 
+    /** Sets element (n, y, x, c) to {@code value} rounded once to the storage type (nearest, ties to even). */
     public void set(int n, int y, int x, int c, float value) {
-        bytes.putFloat(Math.toIntExact(shape.offset(n, y, x, c) * Float.BYTES), value);
+        int i = Math.toIntExact(shape.offset(n, y, x, c) * dtype.byteSize());
+        if (dtype == DType.FLOAT32) {
+            bytes.putFloat(i, value);
+        } else {
+            bytes.putShort(i, encode(dtype, value));
+        }
     }
 
-    /** A heap copy of all elements in NHWC order. */
+    /** A heap copy of all elements in NHWC order, as floats (exact for every storage type). */
     public float[] toArray() {
         float[] out = new float[Math.toIntExact(shape.elementCount())];
-        floats().get(out);
+        if (dtype == DType.FLOAT32) {
+            floats().get(out);
+        } else {
+            ShortBuffer s = shorts();
+            for (int i = 0; i < out.length; i++) {
+                out[i] = decode(dtype, s.get(i));
+            }
+        }
         return out;
+    }
+
+    /**
+     * A new tensor of {@code to} with this tensor's values, each rounded once to {@code to}
+     * (widening to float32 is exact; float16 to bfloat16 and back round). Always a copy, even
+     * when {@code to} is this tensor's type.
+     */
+    public Tensor convert(DType to) {
+        Tensor t = allocate(shape, Objects.requireNonNull(to, "dtype"));
+        convertInto(this, t);
+        return t;
+    }
+
+    /** Copies {@code src} into {@code dst} (same shape), rounding each element once to {@code dst}'s type. */
+    static void convertInto(Tensor src, Tensor dst) {
+        if (!src.shape.equals(dst.shape)) {
+            throw new IllegalArgumentException("cannot convert " + src + " into " + dst + ": shapes differ");
+        }
+        if (src.dtype == dst.dtype) {
+            dst.buffer().put(src.buffer());
+            return;
+        }
+        int count = Math.toIntExact(src.shape.elementCount());
+        float[] f = new float[Math.min(count, CONVERT_CHUNK)];
+        short[] s = new short[f.length];
+        for (int i0 = 0; i0 < count; i0 += f.length) {
+            int len = Math.min(f.length, count - i0);
+            if (src.dtype == DType.FLOAT32) {
+                src.floats().get(i0, f, 0, len);
+            } else {
+                src.shorts().get(i0, s, 0, len);
+                for (int i = 0; i < len; i++) {
+                    f[i] = decode(src.dtype, s[i]);
+                }
+            }
+            if (dst.dtype == DType.FLOAT32) {
+                dst.floats().put(i0, f, 0, len);
+            } else {
+                for (int i = 0; i < len; i++) {
+                    s[i] = encode(dst.dtype, f[i]);
+                }
+                dst.shorts().put(i0, s, 0, len);
+            }
+        }
+    }
+
+    private static float decode(DType dtype, short bits) {
+        return dtype == DType.FLOAT16 ? Float16.toFloat(bits) : BFloat16.toFloat(bits);
+    }
+
+    private static short encode(DType dtype, float value) {
+        return dtype == DType.FLOAT16 ? Float16.fromFloat(value) : BFloat16.fromFloat(value);
     }
 
     @Override
     public String toString() {
-        return "Tensor[" + shape + "]";
+        return dtype == DType.FLOAT32 ? "Tensor[" + shape + "]" : "Tensor[" + shape + " " + dtype.word() + "]";
     }
 }

@@ -4,12 +4,17 @@ import dev.clpool.AdaptiveGeometry;
 import dev.clpool.Indices;
 import dev.clpool.PoolGeometry;
 import dev.clpool.PoolMode;
+import dev.clpool.Shape;
 import dev.clpool.Tensor;
 
 /**
  * A place pooling runs: the CPU path or one OpenCL device. The engine validates every request
  * (through {@link dev.clpool.PoolSpec#geometry}) and allocates the output before calling a
  * backend, so backends only compute. Implementations are thread-safe.
+ *
+ * <p>The tensors of one call share a {@link dev.clpool.DType} (the engine allocates outputs with
+ * the input's); the output is the float32 result rounded once to it. The CPU path computes in
+ * float32 only and is given 16-bit storage by the engine, which converts at the edges.
  */
 public interface PoolingBackend extends AutoCloseable {
 
@@ -46,6 +51,43 @@ public interface PoolingBackend extends AutoCloseable {
      */
     default void maxWithIndices(PoolGeometry g, Tensor in, Tensor out, Indices indices) {
         throw new UnsupportedOperationException(description() + ": max pooling with indices is not implemented");
+    }
+
+    /**
+     * A copy of {@code t} where this backend computes (a snapshot: later changes to {@code t} do
+     * not show). The default keeps it in host memory, which is right for host backends.
+     */
+    default ResidentTensor upload(Tensor t) {
+        return HostResident.copyOf(t);
+    }
+
+    /** Uninitialised storage for a tensor of shape {@code s} where this backend computes. */
+    default ResidentTensor allocate(Shape s) {
+        return new HostResident(Tensor.allocate(s));
+    }
+
+    /**
+     * Windowed pooling between resident tensors of this backend; may return before the work is
+     * done ({@link ResidentTensor#download} and {@link #finish} wait for it).
+     */
+    default void pool(PoolGeometry g, ResidentTensor in, ResidentTensor out) {
+        pool(g, host(in), host(out));
+    }
+
+    /** Global pooling between resident tensors of this backend; may return before the work is done. */
+    default void global(PoolMode mode, ResidentTensor in, ResidentTensor out) {
+        global(mode, host(in), host(out));
+    }
+
+    /** Waits until all work submitted to this backend has completed (nothing to wait for on the host). */
+    default void finish() {
+    }
+
+    private static Tensor host(ResidentTensor t) {
+        if (t instanceof HostResident h) {
+            return h.tensor();
+        }
+        throw new IllegalArgumentException("a tensor resident on another backend: " + t);
     }
 
     /** Releases every resource; idempotent, never throws. */

@@ -26,7 +26,7 @@ final class BackwardCommand implements Callable<Integer> {
     TensorIo io;
 
     @Option(names = "--grad-output", required = true, paramLabel = "DY.npy",
-            description = "Gradient of the pooled output: float32 NHWC .npy, shape of `clpool pool`'s output for X.")
+            description = "Gradient of the pooled output: NHWC .npy of X's dtype, shape of `clpool pool`'s output for X.")
     Path gradOutput;
 
     @Mixin
@@ -47,6 +47,10 @@ final class BackwardCommand implements Callable<Integer> {
         if (!dy.shape().equals(g.output())) {
             throw CliException.badInput(gradOutput + ": shape " + dy.shape() + " does not match the pooled output shape "
                     + g.output() + " of " + io.input + " (" + s + ")");
+        }
+        if (dy.dtype() != x.dtype()) {
+            throw CliException.badInput(gradOutput + ": dtype " + dy.dtype().npyDescr().orElseThrow() + " does not match "
+                    + io.input + "'s " + x.dtype().npyDescr().orElseThrow() + " (the gradient DX gets X's dtype)");
         }
         try (PoolingEngine engine = backend.open()) {
             long t0 = System.nanoTime();

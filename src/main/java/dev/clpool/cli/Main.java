@@ -13,7 +13,7 @@ import picocli.CommandLine.ScopeType;
 
 /** {@code java -jar clpool.jar COMMAND ...}: the command line of SEMANTICS.md. */
 @Command(name = "clpool", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-        description = "2-D pooling of NHWC float32 tensors on OpenCL devices, with a multithreaded CPU fallback.",
+        description = "2-D pooling of NHWC float32 and float16 tensors on OpenCL devices, with a multithreaded CPU fallback.",
         subcommands = {
             PoolCommand.class,
             GlobalCommand.class,
@@ -51,6 +51,7 @@ public final class Main {
 
     static CommandLine commandLine(PrintWriter out, PrintWriter err) {
         CommandLine cmd = new CommandLine(new Main());
+        cmd.addSubcommand(new BenchCommand()); // here, not in @Command: other commands' lines stay untouched
         cmd.setOut(out);
         cmd.setErr(err);
         cmd.setExecutionExceptionHandler((e, line, parsed) -> ExitCodes.report(e, line.getErr()));

@@ -13,7 +13,7 @@ import picocli.CommandLine.Mixin;
 
 /** {@code clpool pool}: windowed max, avg or lp pooling of a .npy tensor. */
 @Command(name = "pool", mixinStandardHelpOptions = true, sortOptions = false,
-        description = "Windowed pooling (max, avg, lp) of an NHWC float32 .npy file.",
+        description = "Windowed pooling (max, avg, lp) of an NHWC float32 or float16 .npy file.",
         footer = {"", "Example:", "  clpool pool --input x.npy --output y.npy --mode max --window 3 --stride 2 --pad 1"})
 final class PoolCommand implements Callable<Integer> {
     private static final Logger LOG = LoggerFactory.getLogger(PoolCommand.class);

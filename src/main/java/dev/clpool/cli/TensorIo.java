@@ -9,11 +9,11 @@ import picocli.CommandLine.Option;
 
 /** {@code --input} and {@code --output}: .npy files, read strictly and written atomically. */
 final class TensorIo {
-    @Option(names = "--input", required = true, paramLabel = "X.npy", description = "Input: float32 NHWC .npy.")
+    @Option(names = "--input", required = true, paramLabel = "X.npy", description = "Input: NHWC .npy, <f4 (float32) or <f2 (float16).")
     Path input;
 
     @Option(names = "--output", required = true, paramLabel = "Y.npy",
-            description = "Output .npy, written atomically (never left half-written).")
+            description = "Output .npy of the input's dtype, written atomically (never left half-written).")
     Path output;
 
     Tensor read() throws IOException {

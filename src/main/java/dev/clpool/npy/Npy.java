@@ -1,5 +1,6 @@
 package dev.clpool.npy;
 
+import dev.clpool.DType;
 import dev.clpool.Shape;
 import dev.clpool.Tensor;
 import java.io.IOException;
@@ -24,11 +25,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Reads and writes NumPy {@code .npy} files: 4-D NHWC float32 tensors in, float32 tensors and
- * int64 indices out (see SEMANTICS.md, "Tensors").
+ * Reads and writes NumPy {@code .npy} files: 4-D NHWC float32 or float16 tensors in, tensors of
+ * the same types and int64 indices out (see SEMANTICS.md, "Tensors").
  *
- * <p>Reading accepts format versions 1.0, 2.0 and 3.0, dtype {@code <f4}, C order, rank 4, and
- * nothing else; every refusal is an {@link NpyFormatException} whose message names the file and
+ * <p>Reading accepts format versions 1.0, 2.0 and 3.0, dtype {@code <f4} (a {@link DType#FLOAT32}
+ * tensor) or {@code <f2} (a {@link DType#FLOAT16} tensor), C order, rank 4, and nothing else; every refusal is an {@link NpyFormatException} whose message names the file and
  * the problem. Sizes in the header are checked against the file's size before any memory is
  * allocated, so a damaged or hostile header cannot exhaust memory.
  *
@@ -47,6 +48,7 @@ public final class Npy {
     static final int MAX_HEADER_BYTES = 1 << 20;
 
     static final String FLOAT32 = "<f4";
+    static final String FLOAT16 = "<f2";
     static final String INT64 = "<i8";
 
     private static final String[] AXES = {"N", "H", "W", "C"};
@@ -58,7 +60,7 @@ public final class Npy {
     }
 
     /**
-     * Reads a 4-D float32 NHWC tensor.
+     * Reads a 4-D NHWC tensor: {@code <f4} as float32, {@code <f2} as float16.
      *
      * @throws NpyFormatException the file is not a {@code .npy} file clpool supports; the message
      *                            names the file and the problem
@@ -121,9 +123,10 @@ public final class Npy {
         headerBytes.flip();
         NpyHeader header = NpyHeader.parse(name, decode(name, headerBytes, major));
 
-        Shape shape = checkTensorHeader(name, header, FLOAT32);
+        DType dtype = tensorDtype(name, header);
+        Shape shape = checkTensorHeader(name, header, dtype);
         long dataOffset = prefix + headerLength;
-        long expected = shape.elementCount() * Float.BYTES;
+        long expected = shape.elementCount() * dtype.byteSize();
         long available = fileSize - dataOffset;
         if (available < expected) {
             throw new NpyFormatException(name, "data truncated: expected " + expected + " bytes, found " + available);
@@ -133,7 +136,7 @@ public final class Npy {
                     + " bytes, found " + available);
         }
 
-        Tensor tensor = Tensor.allocate(shape);
+        Tensor tensor = Tensor.allocate(shape, dtype);
         ByteBuffer data = tensor.buffer();
         ch.position(dataOffset);
         int read = readFully(ch, data);
@@ -142,20 +145,28 @@ public final class Npy {
             throw new NpyFormatException(name, "data truncated: expected " + expected + " bytes, found " + read);
         }
         if (ByteOrder.nativeOrder() != ByteOrder.LITTLE_ENDIAN) {
-            swap32(data);
+            swap(data, dtype.byteSize());
         }
-        LOG.debug("read {} ({}, format {}.0)", name, shape, major);
+        LOG.debug("read {} ({} {}, format {}.0)", name, dtype.word(), shape, major);
         return tensor;
     }
 
     /**
-     * Writes {@code tensor} as a float32 ({@code <f4}) C-order array of shape (N, H, W, C),
-     * atomically: either the complete file replaces {@code file}, or {@code file} is unchanged.
+     * Writes {@code tensor} as a C-order array of shape (N, H, W, C), float32 as {@code <f4} and
+     * float16 as {@code <f2}, atomically: either the complete file replaces {@code file}, or
+     * {@code file} is unchanged.
+     *
+     * @throws IllegalArgumentException the tensor is bfloat16, which has no {@code .npy} dtype
+     *                                  (nothing is written)
      */
     public static void writeTensor(Path file, Tensor tensor) throws IOException {
         Objects.requireNonNull(tensor, "tensor");
+        DType dtype = tensor.dtype();
+        String descr = dtype.npyDescr().orElseThrow(() -> new IllegalArgumentException(dtype.word()
+                + " has no .npy dtype (NumPy has no " + dtype.word() + "): convert the tensor first,"
+                + " tensor.convert(DType.FLOAT32) or tensor.convert(DType.FLOAT16)"));
         ByteBuffer data = tensor.buffer();
-        write(file, FLOAT32, tensor.shape(), ch -> {
+        write(file, descr, tensor.shape(), ch -> {
             if (ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN) {
                 writeFully(ch, data);
                 return;
@@ -166,7 +177,7 @@ public final class Npy {
                 int n = Math.min(scratch.remaining(), data.remaining());
                 scratch.put(data.slice().limit(n)).flip();
                 data.position(data.position() + n);
-                swap32(scratch);
+                swap(scratch, dtype.byteSize());
                 writeFully(ch, scratch);
             }
         });
@@ -253,6 +264,17 @@ public final class Npy {
         return name == null ? file.toString() : name.toString();
     }
 
+    /** Byte-swaps every {@code size}-byte word (2 or 4) of {@code buf} from its position to its limit, in place. */
+    static void swap(ByteBuffer buf, int size) {
+        if (size == Short.BYTES) {
+            for (int i = buf.position(); i + 1 < buf.limit(); i += 2) {
+                buf.putShort(i, Short.reverseBytes(buf.getShort(i)));
+            }
+        } else {
+            swap32(buf);
+        }
+    }
+
     /** Byte-swaps every 4-byte word of {@code buf} from its position to its limit, in place. */
     static void swap32(ByteBuffer buf) {
         for (int i = buf.position(); i + 3 < buf.limit(); i += 4) {
@@ -260,14 +282,23 @@ public final class Npy {
         }
     }
 
-    /** Checks dtype, order, rank and size; returns the shape of a tensor that can hold the data. */
-    private static Shape checkTensorHeader(String name, NpyHeader header, String descr) throws NpyFormatException {
+    /** The tensor type of the header's dtype: {@code <f4} or {@code <f2}; anything else is refused. */
+    private static DType tensorDtype(String name, NpyHeader header) throws NpyFormatException {
         Object found = header.descr();
-        if (!descr.equals(found)) {
-            String shown = found instanceof String s ? s : NpyHeader.repr(found);
-            String why = shown.startsWith(">") ? " (big-endian byte order)" : "";
-            throw new NpyFormatException(name, "dtype " + shown + " not supported" + why + ", expected " + descr);
+        if (FLOAT32.equals(found)) {
+            return DType.FLOAT32;
         }
+        if (FLOAT16.equals(found)) {
+            return DType.FLOAT16;
+        }
+        String shown = found instanceof String s ? s : NpyHeader.repr(found);
+        String why = shown.startsWith(">") ? " (big-endian byte order)" : "";
+        throw new NpyFormatException(name, "dtype " + shown + " not supported" + why + ", expected "
+                + FLOAT32 + " or " + FLOAT16);
+    }
+
+    /** Checks order, rank and size; returns the shape of a tensor of {@code dtype} that can hold the data. */
+    private static Shape checkTensorHeader(String name, NpyHeader header, DType dtype) throws NpyFormatException {
         if (header.fortranOrder()) {
             throw new NpyFormatException(name, "Fortran order not supported, expected C order");
         }
@@ -285,9 +316,10 @@ public final class Npy {
             }
             count = count.multiply(d);
         }
-        if (count.compareTo(BigInteger.valueOf(Tensor.MAX_ELEMENTS)) > 0) {
+        long max = Tensor.maxElements(dtype);
+        if (count.compareTo(BigInteger.valueOf(max)) > 0) {
             throw new NpyFormatException(name, "shape " + shapeText + " has " + count
-                    + " elements, more than the limit of " + Tensor.MAX_ELEMENTS + " per tensor");
+                    + " elements, more than the limit of " + max + " per " + dtype.word() + " tensor");
         }
         return new Shape(dims.get(0).intValueExact(), dims.get(1).intValueExact(),
                 dims.get(2).intValueExact(), dims.get(3).intValueExact());
@@ -313,6 +345,7 @@ public final class Npy {
     private static int itemSize(String descr) {
         return switch (descr) {
             case FLOAT32 -> Float.BYTES;
+            case FLOAT16 -> Short.BYTES;
             case INT64 -> Long.BYTES;
             default -> throw new IllegalArgumentException("unsupported dtype " + descr);
         };

@@ -8,7 +8,7 @@ import java.util.Objects;
  * support, or a damaged one.
  *
  * <p>The message is one line, {@code <file name>: <problem>}, for example
- * {@code input.npy: dtype <f8 not supported, expected <f4}, ready to show to a person as it is.
+ * {@code input.npy: dtype <f8 not supported, expected <f4 or <f2}, ready to show to a person as it is.
  * Control characters in the file name or in echoed header text are escaped, so the message never
  * spans lines.
  */

@@ -38,7 +38,7 @@ final class AdaptiveAndIndices {
         Shape is = g.input();
         Shape os = g.output();
         int vec = KernelOptions.vectorWidth(is.c());
-        String opts = adaptiveOptions(g.mode(), vec, backend.accDouble());
+        String opts = adaptiveOptions(g.mode(), vec, backend.accDouble()) + KernelOptions.storage(in.dtype());
         backend.locked(() -> {
             ClContext context = backend.context();
             ClKernel kernel = backend.programs().kernel(ADAPTIVE_FILE, opts, "adaptive2d");
@@ -57,7 +57,7 @@ final class AdaptiveAndIndices {
         Shape is = g.input();
         Shape os = g.output();
         int vec = KernelOptions.vectorWidth(is.c());
-        String opts = indicesOptions(g, vec, indices);
+        String opts = indicesOptions(g, vec, indices) + KernelOptions.storage(in.dtype());
         ByteBuffer src = in.buffer();
         ByteBuffer dst = out.buffer();
         ByteBuffer idx = indices.buffer();

@@ -60,6 +60,12 @@ public final class Cl {
     public static final long CL_MEM_ALLOC_HOST_PTR = 1L << 4;
     public static final long CL_MEM_COPY_HOST_PTR = 1L << 5;
 
+    // cl_map_flags
+    public static final long CL_MAP_READ = 1L;
+    public static final long CL_MAP_WRITE = 1L << 1;
+
+    public static final int CL_PROGRAM_BINARY_SIZES = 0x1165;
+    public static final int CL_PROGRAM_BINARIES = 0x1166;
     public static final int CL_PROGRAM_BUILD_LOG = 0x1183;
 
     private static final Map<Integer, String> ERRORS = Map.ofEntries(

@@ -64,6 +64,16 @@ public interface ClBinding {
      */
     ProgramHandle buildProgram(ContextHandle context, DeviceId device, String source, String options);
 
+    /**
+     * Creates a program from a binary that {@link #programBinary} returned for the same device and
+     * builds it with {@code options}. A binary the driver refuses (corrupt, or from another driver
+     * version) throws {@link ClException}; the program is released then.
+     */
+    ProgramHandle buildProgramFromBinary(ContextHandle context, DeviceId device, byte[] binary, String options);
+
+    /** The built program's binary for its one device ({@code CL_PROGRAM_BINARIES}); empty if the driver has none. */
+    byte[] programBinary(ProgramHandle program);
+
     KernelHandle createKernel(ProgramHandle program, String name);
 
     void setArg(KernelHandle kernel, int index, MemHandle value);
@@ -82,6 +92,17 @@ public interface ClBinding {
     void read(QueueHandle queue, MemHandle mem, long offset, ByteBuffer dst, boolean blocking);
 
     void copy(QueueHandle queue, MemHandle src, MemHandle dst, long bytes);
+
+    /**
+     * Maps {@code size} bytes of {@code mem} from {@code offset} into host memory with the given
+     * {@code CL_MAP_*} flags, after all queued work (a blocking map), and returns them as a direct
+     * buffer. On a buffer created with {@code CL_MEM_USE_HOST_PTR} on a host-unified device this
+     * is the host memory itself: no copy.
+     */
+    ByteBuffer map(QueueHandle queue, MemHandle mem, long flags, long offset, long size);
+
+    /** Ends a mapping returned by {@link #map}; enqueued, does not wait. */
+    void unmap(QueueHandle queue, MemHandle mem, ByteBuffer mapped);
 
     void finish(QueueHandle queue);
 

@@ -46,6 +46,13 @@ public final class ClContext extends ClObject {
         return new ClProgram(binding, objects(), binding.buildProgram(handle, device.id(), source, options), options);
     }
 
+    /** A program from a binary that {@link ClProgram#binary()} gave for this device, built with {@code options}. */
+    public ClProgram buildProgramFromBinary(byte[] binary, String options) {
+        ensureOpen();
+        return new ClProgram(binding, objects(), binding.buildProgramFromBinary(handle, device.id(), binary, options),
+                options);
+    }
+
     @Override
     protected void release() {
         binding.release(handle);

@@ -15,6 +15,12 @@ public final class ClProgram extends ClObject {
         return options;
     }
 
+    /** The built program's binary for its device; empty if the driver gives none. */
+    public byte[] binary() {
+        ensureOpen();
+        return binding.programBinary(handle);
+    }
+
     public ClKernel createKernel(String name) {
         ensureOpen();
         return new ClKernel(binding, objects(), binding.createKernel(handle, name), name);

@@ -32,6 +32,17 @@ public final class ClQueue extends ClObject {
         binding.copy(handle, src.handle(), dst.handle(), bytes);
     }
 
+    /** Maps the first {@code size} bytes of {@code buffer} for reading or writing, after all queued work. */
+    public ByteBuffer map(ClBuffer buffer, long flags, long size) {
+        ensureOpen();
+        return binding.map(handle, buffer.handle(), flags, 0, size);
+    }
+
+    public void unmap(ClBuffer buffer, ByteBuffer mapped) {
+        ensureOpen();
+        binding.unmap(handle, buffer.handle(), mapped);
+    }
+
     public void finish() {
         ensureOpen();
         binding.finish(handle);

@@ -1,6 +1,7 @@
 package dev.clpool.opencl;
 
 import dev.clpool.Axis;
+import dev.clpool.DType;
 import dev.clpool.PoolGeometry;
 import dev.clpool.PoolMode;
 import java.util.Locale;
@@ -24,7 +25,25 @@ final class KernelOptions {
         return 1;
     }
 
+    /** Channels per step for the tuned kernels: the widest of 16, 8, 4, 2, 1 that divides C. */
+    static int wideVectorWidth(int channels) {
+        return channels % 16 == 0 ? 16 : vectorWidth(channels);
+    }
+
     static String pool(PoolGeometry g, int vec, boolean accDouble) {
+        return pool(g, vec, accDouble, false, 1);
+    }
+
+    /**
+     * The pool kernel's options for a layout: {@code channelLoop} (one work item loops over C,
+     * {@code opx} output pixels per work item) or channel lanes (one work item per VEC channels).
+     */
+    static String pool(PoolGeometry g, int vec, boolean accDouble, boolean channelLoop, int opx) {
+        return poolParameters(g, vec, accDouble) + " -D CLOOP=" + (channelLoop ? 1 : 0) + " -D OPX=" + opx;
+    }
+
+
+    private static String poolParameters(PoolGeometry g, int vec, boolean accDouble) {
         checkIntPositions(g.rows(), "height");
         checkIntPositions(g.cols(), "width");
         StringBuilder s = new StringBuilder();
@@ -50,10 +69,35 @@ final class KernelOptions {
     }
 
     static String global(PoolMode mode, int vec, boolean accDouble) {
+        return global(mode, vec, accDouble, 1);
+    }
+
+    /** Global pooling with {@code blocks} channel vectors per work item in the first pass. */
+    static String global(PoolMode mode, int vec, boolean accDouble, int blocks) {
+        return global(mode, vec, accDouble, blocks, false);
+    }
+
+    /** ... and {@code single}: one pixel run per plane, so the first pass writes the results. */
+    static String global(PoolMode mode, int vec, boolean accDouble, int blocks, boolean single) {
         StringBuilder s = new StringBuilder("-D MODE_").append(mode.name());
         define(s, "VEC", vec);
         define(s, "ACC_DOUBLE", accDouble ? 1 : 0);
+        define(s, "CB", blocks);
+        define(s, "FINAL", single ? 1 : 0);
         return s.toString();
+    }
+
+    /**
+     * {@code -D STORAGE=n}, common.cl's storage of the tensors: 0 float32, 1 half, 2 bfloat16.
+     * Appended to an op's options at each dispatch (the tensors' dtype, not the pooling
+     * parameters, decides it).
+     */
+    static String storage(DType dtype) {
+        return switch (dtype) {
+            case FLOAT32 -> " -D STORAGE=0";
+            case FLOAT16 -> " -D STORAGE=1";
+            case BFLOAT16 -> " -D STORAGE=2";
+        };
     }
 
     /**

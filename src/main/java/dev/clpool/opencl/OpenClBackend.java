@@ -2,28 +2,44 @@ package dev.clpool.opencl;
 
 import dev.clpool.AdaptiveGeometry;
 import dev.clpool.BindingChoice;
+import dev.clpool.DType;
 import dev.clpool.Indices;
 import dev.clpool.PoolGeometry;
 import dev.clpool.PoolMode;
 import dev.clpool.Shape;
 import dev.clpool.Tensor;
 import dev.clpool.backend.PoolingBackend;
+import dev.clpool.backend.ResidentTensor;
 import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Pooling on one OpenCL device, written once against {@link ClBinding}. Owns one context, one
- * in-order queue and a bounded program cache. Dispatch is serialised (kernels are not
- * thread-safe), so one backend may be shared by many threads.
+ * in-order queue, a bounded program cache and a pool of reusable device buffers. Dispatch is
+ * serialised (kernels are not thread-safe), so one backend may be shared by many threads.
  *
- * <p>Host tensors are uploaded, pooled and downloaded per call. When a tensor is larger than the
- * device's largest allocation, the batch is processed in chunks of whole batch items.
+ * <p>Host tensors are pooled per call: on devices that share memory with the host (PoCL,
+ * integrated GPUs) the kernels work on the tensors' own page-aligned memory ({@code
+ * CL_MEM_USE_HOST_PTR}, then a map to synchronise: no copies); elsewhere the input is written to a
+ * device buffer and the output read back. When a tensor is larger than the device's largest
+ * allocation, the batch is processed in chunks of whole batch items.
+ *
+ * <p>Device-resident tensors ({@link #upload}, {@link #allocate}) are device buffers; operations
+ * on them are only enqueued, and nothing waits until a download or {@link #finish()}.
  */
 public final class OpenClBackend implements PoolingBackend {
     private static final Logger LOG = LoggerFactory.getLogger(OpenClBackend.class);
     static final int PROGRAM_CACHE_CAPACITY = 64;
+    /** Idle device memory kept for reuse: at most this, and at most an eighth of the device's. */
+    private static final long BUFFER_POOL_BYTES = 512L << 20;
 
     /**
      * Knobs for tests and tuning; the defaults are right for normal use.
@@ -56,20 +72,95 @@ public final class OpenClBackend implements PoolingBackend {
         }
     }
 
+    /**
+     * Performance knobs; every setting gives the same results. {@link #fromSystem()} reads
+     * overrides from system properties:
+     * <ul>
+     * <li>{@code zeroCopy} ({@code clpool.opencl.zeroCopy}, default true): on host-unified devices,
+     *     run on the tensors' own memory instead of copying to and from device buffers;</li>
+     * <li>{@code workGroupSize} ({@code clpool.opencl.workGroupSize}, default 0 = chosen from the
+     *     device type): work items per group;</li>
+     * <li>{@code pixelsPerItem} ({@code clpool.opencl.pixelsPerItem}, default 0 = chosen from the
+     *     window): output pixels per work item on CPU devices;</li>
+     * <li>{@code kernelCache} ({@code clpool.kernelCache} or {@code CLPOOL_KERNEL_CACHE}, default
+     *     {@code ${XDG_CACHE_HOME:-~/.cache}/clpool/kernels}; {@code off} or null: none): where
+     *     built program binaries are kept between runs;</li>
+     * <li>{@code layout} ({@code clpool.opencl.layout}: {@code auto}, {@code loop} or {@code lanes}):
+     *     see {@link Layout}.</li>
+     * </ul>
+     */
+    /** How the kernels spread work over work items: chosen from the device type, or forced (tests, tuning). */
+    public enum Layout {
+        /** CPU devices: channel loop; others: channel lanes. */
+        AUTO,
+        /** One work item loops over all channels of its output pixels. */
+        CHANNEL_LOOP,
+        /** One work item per VEC channels of one output pixel. */
+        CHANNEL_LANES
+    }
+
+    public record Tuning(boolean zeroCopy, int workGroupSize, int pixelsPerItem, Path kernelCache, Layout layout) {
+        public Tuning {
+            if (workGroupSize < 0 || pixelsPerItem < 0 || pixelsPerItem > 16) {
+                throw new IllegalArgumentException("workGroupSize must be >= 0 and pixelsPerItem in [0, 16], got "
+                        + workGroupSize + " and " + pixelsPerItem);
+            }
+            java.util.Objects.requireNonNull(layout, "layout");
+        }
+
+        /** The defaults, with any overrides from system properties (and the environment, for the cache). */
+        public static Tuning fromSystem() {
+            String layout = System.getProperty("clpool.opencl.layout", "auto").strip().toLowerCase(java.util.Locale.ROOT);
+            return new Tuning(!"false".equalsIgnoreCase(System.getProperty("clpool.opencl.zeroCopy")),
+                    Integer.getInteger("clpool.opencl.workGroupSize", 0),
+                    Integer.getInteger("clpool.opencl.pixelsPerItem", 0),
+                    ProgramBinaryCache.defaultDirectory(),
+                    layout.equals("loop") ? Layout.CHANNEL_LOOP : layout.equals("lanes") ? Layout.CHANNEL_LANES : Layout.AUTO);
+        }
+
+        public Tuning withZeroCopy(boolean on) {
+            return new Tuning(on, workGroupSize, pixelsPerItem, kernelCache, layout);
+        }
+
+        public Tuning withWorkGroupSize(int items) {
+            return new Tuning(zeroCopy, items, pixelsPerItem, kernelCache, layout);
+        }
+
+        public Tuning withPixelsPerItem(int pixels) {
+            return new Tuning(zeroCopy, workGroupSize, pixels, kernelCache, layout);
+        }
+
+        /** Program binaries kept in {@code dir} between runs; null: not kept. */
+        public Tuning withKernelCache(Path dir) {
+            return new Tuning(zeroCopy, workGroupSize, pixelsPerItem, dir, layout);
+        }
+
+        public Tuning withLayout(Layout l) {
+            return new Tuning(zeroCopy, workGroupSize, pixelsPerItem, kernelCache, l);
+        }
+    }
+
     private final ClDevice device;
     private final Options options;
+    private final Tuning tuning;
     private final NativeObjects objects = new NativeObjects();
     private final ClContext context;
     private final ClQueue queue;
     private final ProgramCache programs;
+    private final BufferPool buffers;
+    private final WorkGroups groups;
     private final boolean accDouble;
+    private final boolean zeroCopy;
     private final long maxAlloc;
     private final ReentrantLock lock = new ReentrantLock();
+    /** Device-resident tensors not yet closed: released by {@link #close()}. */
+    private final Set<DeviceBuffer> residents = new LinkedHashSet<>();
     private boolean closed;
 
-    private OpenClBackend(ClDevice device, Options options, int programCacheCapacity) {
+    private OpenClBackend(ClDevice device, Options options, Tuning tuning, int programCacheCapacity) {
         this.device = device;
         this.options = options;
+        this.tuning = tuning;
         this.context = new ClContext(device, objects);
         try {
             this.queue = context.createQueue();
@@ -77,9 +168,13 @@ public final class OpenClBackend implements PoolingBackend {
             context.close();
             throw e;
         }
-        this.programs = new ProgramCache(context, programCacheCapacity);
-        this.accDouble = options.allowDoubleAccumulation() && device.info().fp64();
-        this.maxAlloc = options.maxAllocOverride() > 0 ? options.maxAllocOverride() : device.info().maxAllocBytes();
+        DeviceInfo info = device.info();
+        this.programs = new ProgramCache(context, programCacheCapacity, new ProgramBinaryCache(tuning.kernelCache()));
+        this.buffers = new BufferPool(context, Math.min(BUFFER_POOL_BYTES, info.globalMemBytes() / 8));
+        this.groups = WorkGroups.of(info, tuning.workGroupSize(), tuning.layout());
+        this.accDouble = options.allowDoubleAccumulation() && info.fp64();
+        this.zeroCopy = tuning.zeroCopy() && info.hostUnifiedMemory();
+        this.maxAlloc = options.maxAllocOverride() > 0 ? options.maxAllocOverride() : info.maxAllocBytes();
     }
 
     /**
@@ -92,23 +187,43 @@ public final class OpenClBackend implements PoolingBackend {
     }
 
     public static OpenClBackend open(BindingChoice binding, int deviceIndex, Options options) {
+        return open(binding, deviceIndex, options, Tuning.fromSystem());
+    }
+
+    public static OpenClBackend open(BindingChoice binding, int deviceIndex, Options options, Tuning tuning) {
         ClBinding b = Bindings.require(binding);
-        return open(OpenClDevices.choose(b, deviceIndex), options);
+        return open(OpenClDevices.choose(b, deviceIndex), options, tuning);
     }
 
     public static OpenClBackend open(ClDevice device, Options options) {
-        return open(device, options, PROGRAM_CACHE_CAPACITY);
+        return open(device, options, Tuning.fromSystem());
     }
 
-    /** As {@link #open(ClDevice, Options)} with a smaller program cache: the soak test churns it. */
-    static OpenClBackend open(ClDevice device, Options options, int programCacheCapacity) {
-        OpenClBackend backend = new OpenClBackend(device, options, programCacheCapacity);
-        LOG.debug("opened {}", backend.description());
+    public static OpenClBackend open(ClDevice device, Options options, Tuning tuning) {
+        return open(device, options, tuning, PROGRAM_CACHE_CAPACITY);
+    }
+
+    /** As {@link #open(ClDevice, Options, Tuning)} with a smaller program cache: the soak test churns it. */
+    static OpenClBackend open(ClDevice device, Options options, Tuning tuning, int programCacheCapacity) {
+        OpenClBackend backend = new OpenClBackend(device, options, tuning, programCacheCapacity);
+        LOG.debug("opened {} ({}, work groups: {} layout, {} items)", backend.description(),
+                backend.zeroCopy ? "zero-copy host tensors" : "host tensors copied",
+                backend.groups.channelLoop() ? "channel-loop" : "channel-lanes",
+                tuning.workGroupSize() > 0 ? tuning.workGroupSize() : "default");
         return backend;
     }
 
     public ClDevice device() {
         return device;
+    }
+
+    public Tuning tuning() {
+        return tuning;
+    }
+
+    /** Whether host tensors are pooled in place (zero-copy), which needs a host-unified device. */
+    public boolean zeroCopy() {
+        return zeroCopy;
     }
 
     /** Native objects created and not released: zero after {@link #close()}. */
@@ -126,6 +241,11 @@ public final class OpenClBackend implements PoolingBackend {
         }
     }
 
+    /** Releases the device buffers kept idle for reuse (they are otherwise released by {@link #close()}). */
+    public void releaseIdleBuffers() {
+        locked(buffers::clear);
+    }
+
     @Override
     public String kind() {
         return "opencl";
@@ -136,69 +256,314 @@ public final class OpenClBackend implements PoolingBackend {
         return "OpenCL " + device.info().summary() + " via " + device.binding().name();
     }
 
+    // ---- host tensors ----
+
     @Override
     public void pool(PoolGeometry g, Tensor in, Tensor out) {
         locked(() -> forEachBatchChunk(in, out, (n0, nb, src, dst) -> {
-            try (ClBuffer din = context.createBuffer(Cl.CL_MEM_READ_ONLY | Cl.CL_MEM_COPY_HOST_PTR, src);
-                 ClBuffer dout = context.createBuffer(Cl.CL_MEM_WRITE_ONLY, dst.remaining())) {
-                enqueuePool(g, din, dout, nb);
-                queue.read(dout, dst, true);
+            try (Staging s = new Staging(src, dst)) {
+                enqueuePool(g, in.dtype(), s.in, s.out, nb);
+                s.complete();
+            }
+        }));
+    }
+
+    @Override
+    public void global(PoolMode mode, Tensor in, Tensor out) {
+        checkGlobal(mode);
+        Shape s = in.shape();
+        locked(() -> forEachBatchChunk(in, out, (n0, nb, src, dst) -> {
+            try (Staging st = new Staging(src, dst)) {
+                enqueueGlobal(mode, in.dtype(), s, st.in, st.out, nb);
+                st.complete();
             }
         }));
     }
 
     /**
-     * Enqueues the pool kernel over {@code nb} batch items of {@code g.input()} already on the
-     * device, writing {@code nb} items of {@code g.output()} to {@code out}; does not wait. The one
-     * dispatch path: {@link #pool} calls it per batch chunk, {@link SelfTest} on resident buffers.
+     * The device buffers for one batch chunk of a host operation: on a host-unified device the
+     * host memory itself (USE_HOST_PTR), else pooled device buffers with the input written to
+     * one. {@link #complete()} makes the output visible in the host tensor; {@link #close()}
+     * releases or recycles the buffers.
      */
-    void enqueuePool(PoolGeometry g, ClBuffer in, ClBuffer out, int nb) {
+    private final class Staging implements AutoCloseable {
+        final ClBuffer in;
+        final ClBuffer out;
+        private final ByteBuffer dst;
+
+        Staging(ByteBuffer src, ByteBuffer dst) {
+            this.dst = dst;
+            if (zeroCopy) {
+                in = context.createBuffer(Cl.CL_MEM_READ_ONLY | Cl.CL_MEM_USE_HOST_PTR, src);
+                ClBuffer o;
+                try {
+                    o = context.createBuffer(Cl.CL_MEM_WRITE_ONLY | Cl.CL_MEM_USE_HOST_PTR, dst);
+                } catch (RuntimeException e) {
+                    in.close();
+                    throw e;
+                }
+                out = o;
+            } else {
+                in = buffers.take(src.remaining());
+                ClBuffer o = null;
+                try {
+                    queue.write(in, src, false); // complete() waits; src outlives the call
+                    o = buffers.take(dst.remaining());
+                } catch (RuntimeException e) {
+                    buffers.give(in);
+                    throw e;
+                }
+                out = o;
+            }
+        }
+
+        /** Waits for the queued work and makes the output visible in the host tensor. */
+        void complete() {
+            if (zeroCopy) {
+                // A blocking map synchronises the host memory with the device's view of it; on a
+                // USE_HOST_PTR buffer of a host-unified device it copies nothing.
+                ByteBuffer mapped = queue.map(out, Cl.CL_MAP_READ, dst.remaining());
+                queue.unmap(out, mapped);
+            } else {
+                queue.read(out, dst, true);
+            }
+        }
+
+        @Override
+        public void close() {
+            if (zeroCopy) {
+                in.close();
+                out.close();
+            } else {
+                buffers.give(in);
+                buffers.give(out);
+            }
+        }
+    }
+
+    // ---- device-resident tensors ----
+
+    /** A device buffer holding one tensor; closing it gives the buffer back for reuse. */
+    private final class DeviceBuffer implements ResidentTensor {
+        final ClBuffer buffer;
+        final Shape shape;
+        private boolean released;
+
+        DeviceBuffer(ClBuffer buffer, Shape shape) {
+            this.buffer = buffer;
+            this.shape = shape;
+        }
+
+        @Override
+        public Shape shape() {
+            return shape;
+        }
+
+        @Override
+        public void download(Tensor into) {
+            locked(() -> {
+                requireLive();
+                queue.read(buffer, into.buffer(), true);
+            });
+        }
+
+        OpenClBackend owner() {
+            return OpenClBackend.this;
+        }
+
+        void requireLive() {
+            if (released) {
+                throw new IllegalStateException("the device tensor " + shape + " is closed");
+            }
+        }
+
+        @Override
+        public void close() {
+            lock.lock();
+            try {
+                if (released) {
+                    return;
+                }
+                released = true;
+                if (!closed) {
+                    residents.remove(this);
+                    buffers.give(buffer);
+                }
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        @Override
+        public String toString() {
+            return "device buffer " + shape + " on " + device;
+        }
+    }
+
+    @Override
+    public ResidentTensor upload(Tensor t) {
+        return locked(() -> {
+            DeviceBuffer b = track(t.shape());
+            try {
+                // Blocking: the upload is a snapshot of t as it is now, whatever the caller does next.
+                queue.write(b.buffer, t.buffer(), true);
+            } catch (RuntimeException e) {
+                b.close();
+                throw e;
+            }
+            return b;
+        });
+    }
+
+    @Override
+    public ResidentTensor allocate(Shape s) {
+        return locked(() -> track(s));
+    }
+
+    private DeviceBuffer track(Shape s) {
+        long bytes = s.elementCount() * Float.BYTES;
+        if (s.elementCount() > options.maxKernelElements()) {
+            // Unlike a host Tensor, a device tensor is not limited to 2^31-1 bytes.
+            throw new ClException("clCreateBuffer", -61 /* CL_INVALID_BUFFER_SIZE */, "a device tensor " + s + " ("
+                    + s.elementCount() + " elements) exceeds the " + options.maxKernelElements()
+                    + " elements the kernels' 32-bit offsets reach");
+        }
+        if (bytes > maxAlloc) {
+            throw new ClException("clCreateBuffer", -61 /* CL_INVALID_BUFFER_SIZE */, "a device tensor " + s + " ("
+                    + bytes + " bytes) exceeds the device's largest allocation (" + maxAlloc + " bytes)");
+        }
+        DeviceBuffer b = new DeviceBuffer(buffers.take(bytes), s);
+        residents.add(b);
+        return b;
+    }
+
+    @Override
+    public void pool(PoolGeometry g, ResidentTensor in, ResidentTensor out) {
+        locked(() -> enqueuePool(g, DType.FLOAT32, mine(in, g.input()).buffer, mine(out, g.output()).buffer,
+                g.input().n()));
+    }
+
+    @Override
+    public void global(PoolMode mode, ResidentTensor in, ResidentTensor out) {
+        checkGlobal(mode);
+        Shape s = in.shape();
+        locked(() -> enqueueGlobal(mode, DType.FLOAT32, s, mine(in, s).buffer, mine(out, Shape.of(s.n(), 1, 1, s.c())).buffer, s.n()));
+    }
+
+    @Override
+    public void finish() {
+        locked(queue::finish);
+    }
+
+    private DeviceBuffer mine(ResidentTensor t, Shape want) {
+        if (!(t instanceof DeviceBuffer b) || b.owner() != this) {
+            throw new IllegalArgumentException(t + " is not resident on " + description());
+        }
+        b.requireLive();
+        if (!b.shape.equals(want)) {
+            throw new IllegalArgumentException("device tensor " + b.shape + ": expected " + want);
+        }
+        return b;
+    }
+
+    // ---- dispatch ----
+
+    /**
+     * Enqueues the pool kernel over {@code nb} batch items of {@code g.input()} already on the
+     * device, writing {@code nb} items of {@code g.output()} to {@code out}, both stored as
+     * {@code dtype}; does not wait. The one dispatch path: {@link #pool} calls it per batch chunk,
+     * device tensors and {@link SelfTest} on resident buffers.
+     */
+    void enqueuePool(PoolGeometry g, DType dtype, ClBuffer in, ClBuffer out, int nb) {
         Shape is = g.input();
         Shape os = g.output();
-        int vec = g.mode() == PoolMode.LP ? 1 : KernelOptions.vectorWidth(is.c());
-        String opts = KernelOptions.pool(g, vec, accDouble);
+        boolean lp = g.mode() == PoolMode.LP;
+        int vec = lp ? 1 : KernelOptions.wideVectorWidth(is.c());
+        boolean channelLoop = groups.channelLoop();
+        int opx = !channelLoop || lp ? 1 : tuning.pixelsPerItem() > 0 ? tuning.pixelsPerItem()
+                : WorkGroups.pixelsPerItem(g.cols().window(), g.cols().stride(), g.cols().dilation(), true);
+        String opts = KernelOptions.pool(g, vec, accDouble, channelLoop, opx) + KernelOptions.storage(dtype);
+        long[][] range = groups.pool(nb, os.h(), os.w(), is.c() / vec, opx);
         locked(() -> {
             ClKernel kernel = programs.kernel("pool2d_nhwc.cl", opts, "pool2d");
             kernel.args(in, out, is.h(), is.w(), is.c(), os.h(), os.w());
-            queue.run(kernel, new long[] {is.c() / vec, os.w(), (long) nb * os.h()}, null);
+            queue.run(kernel, range[0], range[1]);
         });
+    }
+
+    /**
+     * Enqueues global pooling of {@code nb} items of shape {@code s} (per item) from {@code in} to
+     * {@code out}, both stored as {@code dtype}; does not wait. A two-pass reduction: contiguous
+     * pixel runs, then the runs.
+     */
+    void enqueueGlobal(PoolMode mode, DType dtype, Shape s, ClBuffer in, ClBuffer out, int nb) {
+        int vec = KernelOptions.wideVectorWidth(s.c());
+        boolean dbl = accDouble && mode == PoolMode.AVG;
+        int lanes = s.c() / vec;
+        int blocks = groups.globalBlocks(lanes);
+        int hw = s.h() * s.w();
+        int chunks = chunks(nb, lanes / blocks, hw);
+        int chunk = (hw + chunks - 1) / chunks;
+        int runs = (hw + chunk - 1) / chunk;
+        long partBytes = (long) nb * runs * s.c() * (dbl ? Double.BYTES : Float.BYTES);
+        long[][] partialRange = groups.globalPartial(lanes / blocks, runs, nb);
+        long[][] finalRange = groups.globalFinal(lanes, nb);
+        if (runs == 1) {
+            // One run per plane: the first pass writes the results; no partials, one launch.
+            String single = KernelOptions.global(mode, vec, accDouble, blocks, true) + KernelOptions.storage(dtype);
+            locked(() -> {
+                ClKernel partial = programs.kernel("global_nhwc.cl", single, "global_partial");
+                partial.args(in, out, hw, s.c(), chunk, runs);
+                queue.run(partial, partialRange[0], partialRange[1]);
+            });
+            return;
+        }
+        String opts = KernelOptions.global(mode, vec, accDouble, blocks) + KernelOptions.storage(dtype);
+        locked(() -> {
+            ClKernel partial = programs.kernel("global_nhwc.cl", opts, "global_partial");
+            ClKernel fin = programs.kernel("global_nhwc.cl", opts, "global_final");
+            ClBuffer part = buffers.take(partBytes);
+            try {
+                partial.args(in, part, hw, s.c(), chunk, runs);
+                queue.run(partial, partialRange[0], partialRange[1]);
+                fin.args(part, out, hw, s.c(), runs);
+                queue.run(fin, finalRange[0], finalRange[1]);
+            } finally {
+                buffers.give(part); // reusable at once: later users are queued after these kernels
+            }
+        });
+    }
+
+    /** A kernel of this backend's program cache (the caller holds no lock: single-threaded use). */
+    ClKernel kernel(String file, String options, String name) {
+        return locked(() -> programs.kernel(file, options, name));
+    }
+
+    /** This backend's context and in-order queue, for device-resident work in this package. */
+    ClContext context() {
+        return context;
+    }
+
+    ClQueue queue() {
+        return queue;
+    }
+
+    private static void checkGlobal(PoolMode mode) {
+        if (mode != PoolMode.MAX && mode != PoolMode.AVG) {
+            throw new IllegalArgumentException("global pooling supports max and avg, not " + mode.word());
+        }
+    }
+
+    /** Pixel runs per plane: enough work items to fill the device, runs of at least 32 pixels. */
+    private int chunks(int n, int lanes, int hw) {
+        long target = Math.max(1, device.info().computeUnits()) * (long) groups.globalItemsPerUnit();
+        long wanted = (target + (long) n * lanes - 1) / ((long) n * lanes);
+        return (int) Math.max(1, Math.min(wanted, (hw + 31) / 32));
     }
 
     @Override
     public void backward(PoolGeometry g, Tensor in, Tensor gradOut, Tensor gradIn) {
         OpenClBackward.run(this, g, in, gradOut, gradIn);
-    }
-
-    @Override
-    public void global(PoolMode mode, Tensor in, Tensor out) {
-        if (mode != PoolMode.MAX && mode != PoolMode.AVG) {
-            throw new IllegalArgumentException("global pooling supports max and avg, not " + mode.word());
-        }
-        Shape s = in.shape();
-        int vec = KernelOptions.vectorWidth(s.c());
-        boolean dbl = accDouble && mode == PoolMode.AVG;
-        String opts = KernelOptions.global(mode, vec, accDouble);
-        int hw = s.h() * s.w();
-        locked(() -> {
-            ClKernel partial = programs.kernel("global_nhwc.cl", opts, "global_partial");
-            ClKernel fin = programs.kernel("global_nhwc.cl", opts, "global_final");
-            forEachBatchChunk(in, out, (n0, nb, src, dst) -> {
-                int lanes = s.c() / vec;
-                int chunks = chunks(nb, lanes, hw);
-                int chunk = (hw + chunks - 1) / chunks;
-                chunks = (hw + chunk - 1) / chunk;
-                long partBytes = (long) nb * chunks * s.c() * (dbl ? Double.BYTES : Float.BYTES);
-                try (ClBuffer din = context.createBuffer(Cl.CL_MEM_READ_ONLY | Cl.CL_MEM_COPY_HOST_PTR, src);
-                     ClBuffer part = context.createBuffer(Cl.CL_MEM_READ_WRITE, partBytes);
-                     ClBuffer dout = context.createBuffer(Cl.CL_MEM_WRITE_ONLY, dst.remaining())) {
-                    partial.args(din, part, hw, s.c(), chunk, chunks);
-                    queue.run(partial, new long[] {lanes, chunks, nb}, null);
-                    fin.args(part, dout, hw, s.c(), chunks);
-                    queue.run(fin, new long[] {lanes, nb}, null);
-                    queue.read(dout, dst, true);
-                }
-            });
-        });
     }
 
     @Override
@@ -211,11 +576,18 @@ public final class OpenClBackend implements PoolingBackend {
         AdaptiveAndIndices.maxWithIndices(this, g, in, out, indices);
     }
 
-    /** Pixel runs per plane: enough work items to fill the device, runs of at least 32 pixels. */
-    private int chunks(int n, int lanes, int hw) {
-        long target = Math.max(1, device.info().computeUnits()) * 256L;
-        long wanted = (target + (long) n * lanes - 1) / ((long) n * lanes);
-        return (int) Math.max(1, Math.min(wanted, (hw + 31) / 32));
+    // For op classes in this package (OpenClBackward, AdaptiveAndIndices): use inside locked(...) only.
+
+    ProgramCache programs() {
+        return programs;
+    }
+
+    boolean accDouble() {
+        return accDouble;
+    }
+
+    long maxAlloc() {
+        return maxAlloc;
     }
 
     interface ChunkOp {
@@ -259,39 +631,22 @@ public final class OpenClBackend implements PoolingBackend {
     }
 
     void locked(Runnable body) {
+        locked(() -> {
+            body.run();
+            return null;
+        });
+    }
+
+    private <T> T locked(Supplier<T> body) {
         lock.lock();
         try {
             if (closed) {
                 throw new IllegalStateException("the OpenCL backend is closed");
             }
-            body.run();
+            return body.get();
         } finally {
             lock.unlock();
         }
-    }
-
-    // For op classes and device-resident work in this package (OpenClBackward, SelfTest):
-    // use these inside locked(...) only.
-
-    ClContext context() {
-        return context;
-    }
-
-    ClQueue queue() {
-        return queue;
-    }
-
-    ProgramCache programs() {
-        return programs;
-    }
-
-    boolean accDouble() {
-        return accDouble;
-    }
-
-    /** The largest allocation batch chunks must fit (AdaptiveAndIndices sizes its index buffer by it). */
-    long maxAlloc() {
-        return maxAlloc;
     }
 
     @Override
@@ -302,6 +657,13 @@ public final class OpenClBackend implements PoolingBackend {
                 return;
             }
             closed = true;
+            List<DeviceBuffer> open = new ArrayList<>(residents);
+            residents.clear();
+            if (!open.isEmpty()) {
+                LOG.debug("releasing {} device tensors still open", open.size());
+            }
+            open.forEach(r -> r.buffer.close());
+            buffers.close();
             programs.close();
             queue.close();
             context.close();

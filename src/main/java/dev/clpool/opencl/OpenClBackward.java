@@ -26,7 +26,7 @@ final class OpenClBackward {
         Shape is = g.input();
         Shape os = g.output();
         int vec = KernelOptions.vectorWidth(is.c());
-        String opts = KernelOptions.pool(g, vec, backend.accDouble());
+        String opts = KernelOptions.pool(g, vec, backend.accDouble()) + KernelOptions.storage(in.dtype());
         boolean readsInput = g.mode() == PoolMode.MAX;
         long inItem = gradIn.byteSize() / is.n();
         ByteBuffer dx = gradIn.buffer();

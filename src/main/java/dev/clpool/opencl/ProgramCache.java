@@ -32,12 +32,19 @@ final class ProgramCache implements AutoCloseable {
     }
 
     private final ClContext context;
+    private final ProgramBinaryCache binaries;
     private final int capacity;
     private final LinkedHashMap<Key, Entry> entries = new LinkedHashMap<>(16, 0.75f, true);
 
     ProgramCache(ClContext context, int capacity) {
+        this(context, capacity, new ProgramBinaryCache(null));
+    }
+
+    /** With {@code binaries}: built programs also come from (and go to) that on-disk cache. */
+    ProgramCache(ClContext context, int capacity, ProgramBinaryCache binaries) {
         this.context = context;
         this.capacity = capacity;
+        this.binaries = binaries;
     }
 
     /** The kernel {@code name} of {@code file} built with {@code options}, building it on first use. */
@@ -46,7 +53,7 @@ final class ProgramCache implements AutoCloseable {
         Entry e = entries.get(key);
         if (e == null) {
             long t0 = System.nanoTime();
-            e = new Entry(context.buildProgram(KernelSources.program(file), options));
+            e = new Entry(binaries.build(context, KernelSources.program(file), options));
             LOG.debug("built {} [{}] in {} ms", file, options, (System.nanoTime() - t0) / 1_000_000);
             entries.put(key, e);
             evict();

@@ -231,7 +231,7 @@ public final class SelfTest {
         try (ClBuffer in = context.createBuffer(Cl.CL_MEM_READ_ONLY | Cl.CL_MEM_COPY_HOST_PTR, x.buffer());
              ClBuffer out = context.createBuffer(Cl.CL_MEM_WRITE_ONLY, outBytes)) {
             int n = s.n();
-            double median = median(() -> backend.enqueuePool(g, in, out, n), queue);
+            double median = median(() -> backend.enqueuePool(g, x.dtype(), in, out, n), queue);
             return new Bandwidth(BENCH_SPEC + " on " + s + " resident on the device", x.byteSize() + outBytes,
                     TIMED_RUNS, median);
         }

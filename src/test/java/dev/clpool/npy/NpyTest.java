@@ -223,10 +223,10 @@ class NpyTest {
     void format3_headerIsUtf8_format1_isLatin1() throws IOException {
         String dict = "{'descr': '<f4é', 'fortran_order': False, 'shape': (1, 2, 2, 1), }";
         byte[] utf8 = npyRaw(3, (dict + "\n").getBytes(StandardCharsets.UTF_8), floats(1f, 2f, 3f, 4f));
-        assertBad("u.npy", utf8, "dtype <f4é not supported, expected <f4");
+        assertBad("u.npy", utf8, "dtype <f4é not supported, expected <f4 or <f2");
         // The same bytes read as latin1 show the two bytes of é as two characters.
         byte[] latin = npyRaw(1, (dict + "\n").getBytes(StandardCharsets.UTF_8), floats(1f, 2f, 3f, 4f));
-        assertBad("l.npy", latin, "dtype <f4Ã© not supported, expected <f4");
+        assertBad("l.npy", latin, "dtype <f4Ã© not supported, expected <f4 or <f2");
     }
 
     // ---- reading: every bad file has its own exact message ----
@@ -317,16 +317,16 @@ class NpyTest {
                         "malformed header: not valid UTF-8 (format 3.0)"),
                 // Supported form, unsupported content.
                 bad("float64", npy(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (1, 2, 2, 1), }", new byte[32]),
-                        "dtype <f8 not supported, expected <f4"),
+                        "dtype <f8 not supported, expected <f4 or <f2"),
                 bad("big-endian float32", hex("""
                         934e554d5059010076007b276465736372273a20273e6634272c2027666f727472616e5f6f72646572273a2046616c73652c20277368617065273a2028312c20312c20312c2031292c207d202020202020202020202020202020202020202020202020202020202020202020202020202020202020202020202020202020200a
-                        00000000"""), "dtype >f4 not supported (big-endian byte order), expected <f4"),
+                        00000000"""), "dtype >f4 not supported (big-endian byte order), expected <f4 or <f2"),
                 bad("native-order float32", npy(1, "{'descr': '=f4', 'fortran_order': False, 'shape': (1, 2, 2, 1)}", data16),
-                        "dtype =f4 not supported, expected <f4"),
+                        "dtype =f4 not supported, expected <f4 or <f2"),
                 bad("int64", npy(1, "{'descr': '<i8', 'fortran_order': False, 'shape': (1, 2, 2, 1)}", new byte[32]),
-                        "dtype <i8 not supported, expected <f4"),
+                        "dtype <i8 not supported, expected <f4 or <f2"),
                 bad("structured", npy(1, "{'descr': [('x', '<f4')], 'fortran_order': False, 'shape': (1, 2, 2, 1)}", data16),
-                        "dtype [('x', '<f4')] not supported, expected <f4"),
+                        "dtype [('x', '<f4')] not supported, expected <f4 or <f2"),
                 bad("Fortran order", npy(1, "{'descr': '<f4', 'fortran_order': True, 'shape': (1, 2, 2, 1)}", data16),
                         "Fortran order not supported, expected C order"),
                 bad("rank 3", npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2, 1)}", data16),
@@ -342,11 +342,11 @@ class NpyTest {
                 bad("negative channels", npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2, 2, -1)}", data16),
                         "dimension C of shape (1, 2, 2, -1) is -1, expected >= 1"),
                 bad("element count overflows long", npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904, 4, 1, 1)}", data16),
-                        "shape (4611686018427387904, 4, 1, 1) has 18446744073709551616 elements, more than the limit of 536870911 per tensor"),
+                        "shape (4611686018427387904, 4, 1, 1) has 18446744073709551616 elements, more than the limit of 536870911 per float32 tensor"),
                 bad("dimension beyond int", npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 1, 1, 4294967296)}", data16),
-                        "shape (1, 1, 1, 4294967296) has 4294967296 elements, more than the limit of 536870911 per tensor"),
+                        "shape (1, 1, 1, 4294967296) has 4294967296 elements, more than the limit of 536870911 per float32 tensor"),
                 bad("one element over the limit", npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 1, 1, 536870912)}", data16),
-                        "shape (1, 1, 1, 536870912) has 536870912 elements, more than the limit of 536870911 per tensor"),
+                        "shape (1, 1, 1, 536870912) has 536870912 elements, more than the limit of 536870911 per float32 tensor"),
                 // Data that does not match the header.
                 bad("data truncated", npy(1, GOOD_DICT, new byte[12]), "data truncated: expected 16 bytes, found 12"),
                 bad("no data", npy(1, GOOD_DICT, new byte[0]), "data truncated: expected 16 bytes, found 0"),
@@ -364,7 +364,7 @@ class NpyTest {
         byte[] big = npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 8192, 8192, 4), }", new byte[16]);
         long before = directMemoryUsed();
         assertBad("huge.npy", huge,
-                "shape (1, 1024, 1024, 1048576) has 1099511627776 elements, more than the limit of 536870911 per tensor");
+                "shape (1, 1024, 1024, 1048576) has 1099511627776 elements, more than the limit of 536870911 per float32 tensor");
         assertBad("big.npy", big, "data truncated: expected 1073741824 bytes, found 16");
         long grown = directMemoryUsed() - before;
         assertTrue(grown < (1 << 20), "direct memory grew by " + grown + " bytes");

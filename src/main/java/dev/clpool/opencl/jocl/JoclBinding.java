@@ -5,10 +5,13 @@ import static org.jocl.CL.clCreateBuffer;
 import static org.jocl.CL.clCreateCommandQueue;
 import static org.jocl.CL.clCreateContext;
 import static org.jocl.CL.clCreateKernel;
+import static org.jocl.CL.clCreateProgramWithBinary;
 import static org.jocl.CL.clCreateProgramWithSource;
 import static org.jocl.CL.clEnqueueCopyBuffer;
+import static org.jocl.CL.clEnqueueMapBuffer;
 import static org.jocl.CL.clEnqueueNDRangeKernel;
 import static org.jocl.CL.clEnqueueReadBuffer;
+import static org.jocl.CL.clEnqueueUnmapMemObject;
 import static org.jocl.CL.clEnqueueWriteBuffer;
 import static org.jocl.CL.clFinish;
 import static org.jocl.CL.clGetDeviceIDs;
@@ -16,6 +19,7 @@ import static org.jocl.CL.clGetDeviceInfo;
 import static org.jocl.CL.clGetPlatformIDs;
 import static org.jocl.CL.clGetPlatformInfo;
 import static org.jocl.CL.clGetProgramBuildInfo;
+import static org.jocl.CL.clGetProgramInfo;
 import static org.jocl.CL.clReleaseCommandQueue;
 import static org.jocl.CL.clReleaseContext;
 import static org.jocl.CL.clReleaseKernel;
@@ -188,6 +192,43 @@ public final class JoclBinding implements ClBinding {
         return new Program(program);
     }
 
+    @Override
+    public ProgramHandle buildProgramFromBinary(ContextHandle context, DeviceId device, byte[] binary, String options) {
+        int[] status = new int[1];
+        int[] err = new int[1];
+        cl_device_id d = ((Device) device).id();
+        cl_program program = clCreateProgramWithBinary(((Context) context).ctx(), 1, new cl_device_id[] {d},
+                new long[] {binary.length}, new byte[][] {binary}, status, err);
+        if (err[0] != Cl.CL_SUCCESS || status[0] != Cl.CL_SUCCESS) {
+            if (program != null && err[0] == Cl.CL_SUCCESS) {
+                clReleaseProgram(program);
+            }
+            throw new ClException("clCreateProgramWithBinary", err[0] != Cl.CL_SUCCESS ? err[0] : status[0]);
+        }
+        int rc = clBuildProgram(program, 1, new cl_device_id[] {d}, options, null, null);
+        if (rc != Cl.CL_SUCCESS) {
+            String log = buildLog(program, d);
+            clReleaseProgram(program);
+            throw new ClBuildException(rc, options, log);
+        }
+        return new Program(program);
+    }
+
+    @Override
+    public byte[] programBinary(ProgramHandle program) {
+        cl_program p = ((Program) program).program();
+        long[] sizes = new long[1];
+        ClException.check("clGetProgramInfo", clGetProgramInfo(p, Cl.CL_PROGRAM_BINARY_SIZES, Sizeof.size_t,
+                Pointer.to(sizes), null));
+        if (sizes[0] <= 0 || sizes[0] > Integer.MAX_VALUE) {
+            return new byte[0];
+        }
+        byte[] binary = new byte[(int) sizes[0]];
+        ClException.check("clGetProgramInfo", clGetProgramInfo(p, Cl.CL_PROGRAM_BINARIES, Sizeof.POINTER,
+                Pointer.to(new Pointer[] {Pointer.to(binary)}), null));
+        return binary;
+    }
+
     private static String buildLog(cl_program program, cl_device_id device) {
         long[] size = new long[1];
         if (clGetProgramBuildInfo(program, device, Cl.CL_PROGRAM_BUILD_LOG, 0, null, size) != Cl.CL_SUCCESS) {
@@ -248,6 +289,21 @@ public final class JoclBinding implements ClBinding {
     public void copy(QueueHandle queue, MemHandle src, MemHandle dst, long bytes) {
         ClException.check("clEnqueueCopyBuffer", clEnqueueCopyBuffer(((Queue) queue).q(), ((Mem) src).mem(),
                 ((Mem) dst).mem(), 0, 0, bytes, 0, null, null));
+    }
+
+    @Override
+    public ByteBuffer map(QueueHandle queue, MemHandle mem, long flags, long offset, long size) {
+        int[] err = new int[1];
+        ByteBuffer mapped = clEnqueueMapBuffer(((Queue) queue).q(), ((Mem) mem).mem(), true, flags, offset, size,
+                0, null, null, err);
+        ClException.check("clEnqueueMapBuffer", err[0]);
+        return mapped;
+    }
+
+    @Override
+    public void unmap(QueueHandle queue, MemHandle mem, ByteBuffer mapped) {
+        ClException.check("clEnqueueUnmapMemObject", clEnqueueUnmapMemObject(((Queue) queue).q(), ((Mem) mem).mem(),
+                mapped, 0, null, null));
     }
 
     @Override

@@ -6,10 +6,13 @@ import static org.lwjgl.opencl.CL10.clCreateBuffer;
 import static org.lwjgl.opencl.CL10.clCreateCommandQueue;
 import static org.lwjgl.opencl.CL10.clCreateContext;
 import static org.lwjgl.opencl.CL10.clCreateKernel;
+import static org.lwjgl.opencl.CL10.clCreateProgramWithBinary;
 import static org.lwjgl.opencl.CL10.clCreateProgramWithSource;
 import static org.lwjgl.opencl.CL10.clEnqueueCopyBuffer;
+import static org.lwjgl.opencl.CL10.clEnqueueMapBuffer;
 import static org.lwjgl.opencl.CL10.clEnqueueNDRangeKernel;
 import static org.lwjgl.opencl.CL10.clEnqueueReadBuffer;
+import static org.lwjgl.opencl.CL10.clEnqueueUnmapMemObject;
 import static org.lwjgl.opencl.CL10.clEnqueueWriteBuffer;
 import static org.lwjgl.opencl.CL10.clFinish;
 import static org.lwjgl.opencl.CL10.clGetDeviceIDs;
@@ -24,6 +27,7 @@ import static org.lwjgl.opencl.CL10.clSetKernelArg1i;
 import static org.lwjgl.opencl.CL10.clSetKernelArg1p;
 import static org.lwjgl.opencl.CL10.nclGetDeviceInfo;
 import static org.lwjgl.opencl.CL10.nclGetPlatformInfo;
+import static org.lwjgl.opencl.CL10.nclGetProgramInfo;
 import static org.lwjgl.opencl.CL10.nclGetProgramBuildInfo;
 
 import dev.clpool.opencl.Cl;
@@ -338,6 +342,60 @@ public final class LwjglBinding implements ClBinding {
         return new Program(program);
     }
 
+    @Override
+    public ProgramHandle buildProgramFromBinary(ContextHandle context, DeviceId device, byte[] binary, String options) {
+        long d = ((Device) device).id();
+        long program;
+        ByteBuffer bin = MemoryUtil.memAlloc(binary.length);
+        try (MemoryStack stack = MemoryStack.stackPush()) {
+            bin.put(0, binary);
+            IntBuffer status = stack.mallocInt(1);
+            IntBuffer err = stack.mallocInt(1);
+            program = clCreateProgramWithBinary(((Context) context).ctx(), stack.pointers(d), bin, status, err);
+            if (err.get(0) != Cl.CL_SUCCESS || status.get(0) != Cl.CL_SUCCESS) {
+                if (program != MemoryUtil.NULL && err.get(0) == Cl.CL_SUCCESS) {
+                    clReleaseProgram(program);
+                }
+                throw new ClException("clCreateProgramWithBinary", err.get(0) != Cl.CL_SUCCESS ? err.get(0) : status.get(0));
+            }
+        } finally {
+            MemoryUtil.memFree(bin);
+        }
+        int rc = clBuildProgram(program, d, options == null ? "" : options, null, MemoryUtil.NULL);
+        if (rc != Cl.CL_SUCCESS) {
+            String log = buildLog(program, d);
+            clReleaseProgram(program);
+            throw new ClBuildException(rc, options, log);
+        }
+        return new Program(program);
+    }
+
+    @Override
+    public byte[] programBinary(ProgramHandle program) {
+        long p = ((Program) program).program();
+        try (MemoryStack stack = MemoryStack.stackPush()) {
+            PointerBuffer sizes = stack.mallocPointer(1);
+            ClException.check("clGetProgramInfo", nclGetProgramInfo(p, Cl.CL_PROGRAM_BINARY_SIZES,
+                    sizes.capacity() * (long) org.lwjgl.system.Pointer.POINTER_SIZE, MemoryUtil.memAddress(sizes),
+                    MemoryUtil.NULL));
+            long size = sizes.get(0);
+            if (size <= 0 || size > Integer.MAX_VALUE) {
+                return new byte[0];
+            }
+            ByteBuffer bin = MemoryUtil.memAlloc((int) size);
+            try {
+                PointerBuffer ptrs = stack.pointers(MemoryUtil.memAddress(bin));
+                ClException.check("clGetProgramInfo", nclGetProgramInfo(p, Cl.CL_PROGRAM_BINARIES,
+                        (long) org.lwjgl.system.Pointer.POINTER_SIZE, MemoryUtil.memAddress(ptrs), MemoryUtil.NULL));
+                byte[] out = new byte[(int) size];
+                bin.get(0, out);
+                return out;
+            } finally {
+                MemoryUtil.memFree(bin);
+            }
+        }
+    }
+
     private static String buildLog(long program, long device) {
         byte[] log;
         try {
@@ -413,6 +471,23 @@ public final class LwjglBinding implements ClBinding {
     public void copy(QueueHandle queue, MemHandle src, MemHandle dst, long bytes) {
         ClException.check("clEnqueueCopyBuffer", clEnqueueCopyBuffer(((Queue) queue).q(), ((Mem) src).mem(),
                 ((Mem) dst).mem(), 0, 0, bytes, null, null));
+    }
+
+    @Override
+    public ByteBuffer map(QueueHandle queue, MemHandle mem, long flags, long offset, long size) {
+        try (MemoryStack stack = MemoryStack.stackPush()) {
+            IntBuffer err = stack.mallocInt(1);
+            ByteBuffer mapped = clEnqueueMapBuffer(((Queue) queue).q(), ((Mem) mem).mem(), true, flags, offset, size,
+                    null, null, err, null);
+            ClException.check("clEnqueueMapBuffer", err.get(0));
+            return mapped;
+        }
+    }
+
+    @Override
+    public void unmap(QueueHandle queue, MemHandle mem, ByteBuffer mapped) {
+        ClException.check("clEnqueueUnmapMemObject", clEnqueueUnmapMemObject(((Queue) queue).q(), ((Mem) mem).mem(),
+                mapped, null, null));
     }
 
     @Override

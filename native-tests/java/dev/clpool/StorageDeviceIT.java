@@ -1,0 +1,222 @@
+package dev.clpool;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.clpool.opencl.Bindings;
+import dev.clpool.opencl.DeviceInfo;
+import dev.clpool.opencl.OpenClDevices;
+import dev.clpool.testing.AdaptiveCases;
+import dev.clpool.testing.BackwardCases;
+import dev.clpool.testing.IndexCases;
+import dev.clpool.testing.RandomCases;
+import dev.clpool.testing.StorageCases;
+import java.nio.ShortBuffer;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * float16 and bfloat16 storage on the device, through every binding, against the CPU path: max,
+ * adaptive max and indices bit-identical, NaN payloads included; avg, LP, adaptive avg, global avg
+ * and backward within one step of the storage type (the float32 results may differ within
+ * SEMANTICS.md's tolerance before the one rounding; {@link StorageCases#assertWithinOneStep} also
+ * allows that tolerance itself, for sums that cancel), NaN exactly where the CPU has NaN. Inputs carry each type's subnormals, values
+ * near its largest, ±0, ±infinity and NaNs with payloads.
+ *
+ * <p>The conversions themselves are checked exactly: every one of the 65536 patterns of each type
+ * through a 1x1 pooling (load and store; vector widths 1 and 8), and the rounding of arbitrary
+ * float32 results, which averages of two and three 16-bit values produce identically on both sides
+ * when the device accumulates in double. On a device without {@code cl_khr_fp16} (PoCL, for one)
+ * the half path is core OpenCL's {@code vload_half} / {@code vstore_half_rte}, so this suite runs it
+ * for real.
+ */
+class StorageDeviceIT {
+    static final long SEED = 20261210L;
+    /** Each case is a kernel build per type and binding; 36 keeps the suite to a minute or two on PoCL. */
+    static final List<RandomCases.Case> CASES = RandomCases.generate(SEED, 36);
+    private static final DeviceEngines ENGINES = new DeviceEngines();
+
+    @AfterAll
+    static void close() {
+        ENGINES.close();
+    }
+
+    private static Stream<Arguments> bindingsAndTypes() {
+        return DeviceAvailability.bindings().stream()
+                .flatMap(b -> Arrays.stream(StorageCases.SIXTEEN_BIT).map(t -> Arguments.of(b, t)));
+    }
+
+    private static Stream<Arguments> with(List<?> cases) {
+        return bindingsAndTypes().flatMap(a -> cases.stream().map(c -> Arguments.of(a.get()[0], a.get()[1], c)));
+    }
+
+    private static DeviceInfo info(BindingChoice binding) {
+        DeviceAvailability.requireDevice(binding);
+        return OpenClDevices.choose(Bindings.require(binding), -1).info();
+    }
+
+    private static Tensor input(Tensor x, DType t, String name) {
+        SplittableRandom r = new SplittableRandom(name.hashCode() ^ t.ordinal());
+        return StorageCases.input(x, t, r, r.nextInt(3) != 0);
+    }
+
+    // ---- the conversions, exactly ----
+
+    static Stream<Arguments> patterns() {
+        return bindingsAndTypes().flatMap(a -> Stream.of(1, 8).map(c -> Arguments.of(a.get()[0], a.get()[1], c)));
+    }
+
+    @ParameterizedTest(name = "{0} {1} C={2}")
+    @MethodSource("patterns")
+    void everyPattern_loadsAndStoresLikeTheHost(BindingChoice binding, DType t, int channels) {
+        DeviceInfo info = info(binding);
+        System.out.println("storage on " + info.summary() + " via " + binding.name().toLowerCase(Locale.ROOT)
+                + ": cl_khr_fp16 " + (info.fp16() ? "present" : "absent (core vload_half / vstore_half_rte only)"));
+        Tensor x = Tensor.allocate(Shape.of(1, 65536 / (256 * channels), 256, channels), t);
+        ShortBuffer s = x.shorts();
+        for (int b = 0; b < 65536; b++) {
+            s.put(b, (short) b);
+        }
+        Tensor want = Tensor.allocate(x.shape(), t);
+        ShortBuffer w = want.shorts();
+        for (int b = 0; b < 65536; b++) {
+            short bits = (short) b;
+            w.put(b, t == DType.FLOAT16 ? Float16.fromFloat(Float16.toFloat(bits)) : BFloat16.fromFloat(BFloat16.toFloat(bits)));
+        }
+        PoolingEngine device = ENGINES.device(binding);
+        StorageCases.assertSameBits(device.pool(x, PoolSpec.max(1, 1).build()), want, "max 1x1 " + t);
+        // avg of one element is the element, except that 0 + -0 is +0 (on both paths).
+        StorageCases.assertSameValues(device.pool(x, PoolSpec.avg(1, 1).build()),
+                ENGINES.cpu().pool(x, PoolSpec.avg(1, 1).build()), "avg 1x1 " + t);
+        StorageCases.assertSameBits(ENGINES.cpu().pool(x, PoolSpec.max(1, 1).build()), want, "cpu max 1x1 " + t);
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("bindingsAndTypes")
+    void rounding_ofFloat32Results_isTheHostsBitForBit(BindingChoice binding, DType t) {
+        Assumptions.assumeTrue(info(binding).fp64(),
+                "needs a device with fp64: only then are the float32 averages the same bits as the CPU's");
+        // Random finite patterns of every exponent (NaN and infinity excluded), ties included: the
+        // average of two 16-bit values often lies exactly between two of them.
+        SplittableRandom r = new SplittableRandom(SEED + t.ordinal());
+        Shape shape = Shape.of(4, 64, 64, 3);
+        Tensor x = Tensor.allocate(shape, t);
+        ShortBuffer s = x.shorts();
+        int expAll = t == DType.FLOAT16 ? 0x7c00 : 0x7f80;
+        for (int i = 0; i < s.capacity(); i++) {
+            int b;
+            do {
+                b = r.nextInt(0x10000);
+            } while ((b & expAll) == expAll || (t == DType.BFLOAT16 && (b & 0x7f80) > 0x7e80));
+            s.put(i, (short) b);
+        }
+        for (PoolSpec spec : List.of(PoolSpec.avg(1, 2).stride(1).build(), PoolSpec.avg(1, 3).stride(1).build(),
+                PoolSpec.avg(2, 2).stride(1).build())) {
+            StorageCases.assertSameBits(ENGINES.device(binding).pool(x, spec), ENGINES.cpu().pool(x, spec),
+                    spec + " " + t);
+        }
+    }
+
+    // ---- every op against the CPU path ----
+
+    static Stream<Arguments> sweep() {
+        return with(CASES);
+    }
+
+    @ParameterizedTest(name = "{0} {1} {2}")
+    @MethodSource("sweep")
+    void randomSpec_matchesCpu(BindingChoice binding, DType t, RandomCases.Case c) {
+        Tensor x = input(c.input(), t, c.name());
+        Tensor got = ENGINES.device(binding).pool(x, c.spec());
+        Tensor cpu = ENGINES.cpu().pool(x, c.spec());
+        if (c.spec().mode() == PoolMode.MAX) {
+            StorageCases.assertSameBits(got, cpu, binding + " vs cpu: " + c.name());
+        } else {
+            StorageCases.assertWithinOneStep(got, cpu, binding + " vs cpu: " + c.name());
+        }
+    }
+
+    static Stream<Arguments> floatAccumulation() {
+        return Arrays.stream(StorageCases.SIXTEEN_BIT).flatMap(t -> CASES.stream()
+                .filter(c -> c.spec().mode() != PoolMode.MAX).limit(6)
+                .map(c -> Arguments.of(DeviceAvailability.bindings().get(0), t, c)));
+    }
+
+    /** The path for devices without fp64 (compensated float sums) with 16-bit storage. */
+    @ParameterizedTest(name = "float accumulation {0} {1} {2}")
+    @MethodSource("floatAccumulation")
+    void randomSpec_withFloatAccumulation_matchesCpu(BindingChoice binding, DType t, RandomCases.Case c) {
+        Tensor x = input(c.input(), t, c.name());
+        StorageCases.assertWithinOneStep(ENGINES.deviceWithoutDouble(binding).pool(x, c.spec()),
+                ENGINES.cpu().pool(x, c.spec()), "float accumulation " + c.name());
+    }
+
+    static Stream<Arguments> indices() {
+        return with(IndexCases.generate(SEED + 1, 8));
+    }
+
+    @ParameterizedTest(name = "{0} {1} {2}")
+    @MethodSource("indices")
+    void indices_matchCpu(BindingChoice binding, DType t, IndexCases.Case c) {
+        Tensor x = input(c.input(), t, c.name());
+        PooledWithIndices got = ENGINES.device(binding).poolWithIndices(x, c.spec(), c.convention());
+        PooledWithIndices cpu = ENGINES.cpu().poolWithIndices(x, c.spec(), c.convention());
+        StorageCases.assertSameBits(got.values(), cpu.values(), c.name());
+        assertArrayEquals(cpu.indices().toArray(), got.indices().toArray(), c.name());
+    }
+
+    static Stream<Arguments> adaptive() {
+        return with(AdaptiveCases.generate(SEED + 2, 10));
+    }
+
+    @ParameterizedTest(name = "{0} {1} {2}")
+    @MethodSource("adaptive")
+    void adaptive_matchesCpu(BindingChoice binding, DType t, AdaptiveCases.Case c) {
+        Tensor x = input(c.input(), t, c.name());
+        Tensor got = ENGINES.device(binding).adaptive(c.mode(), x, c.oh(), c.ow());
+        Tensor cpu = ENGINES.cpu().adaptive(c.mode(), x, c.oh(), c.ow());
+        if (c.mode() == PoolMode.MAX) {
+            StorageCases.assertSameBits(got, cpu, c.name());
+        } else {
+            StorageCases.assertWithinOneStep(got, cpu, c.name());
+        }
+    }
+
+    static Stream<Arguments> global() {
+        return with(List.of(Shape.of(1, 64, 64, 8), Shape.of(3, 7, 5, 5), Shape.of(2, 31, 17, 130), Shape.of(1, 1, 1, 3)));
+    }
+
+    @ParameterizedTest(name = "{0} {1} {2}")
+    @MethodSource("global")
+    void global_matchesCpu(BindingChoice binding, DType t, Shape s) {
+        SplittableRandom r = new SplittableRandom(s.hashCode());
+        Tensor x = StorageCases.input(RandomCases.values(r, s, false), t, r, s.c() == 5);
+        PoolingEngine device = ENGINES.device(binding);
+        StorageCases.assertSameBits(device.globalMax(x), ENGINES.cpu().globalMax(x), "global max " + s);
+        Tensor avg = device.globalAvg(x);
+        assertEquals(t, avg.dtype());
+        StorageCases.assertWithinOneStep(avg, ENGINES.cpu().globalAvg(x), "global avg " + s);
+    }
+
+    static Stream<Arguments> backward() {
+        return with(BackwardCases.generate(SEED + 3, 10));
+    }
+
+    @ParameterizedTest(name = "{0} {1} {2}")
+    @MethodSource("backward")
+    void backward_matchesCpu(BindingChoice binding, DType t, BackwardCases.Case c) {
+        Tensor x = input(c.input(), t, c.name());
+        Tensor dy = c.gradOutput().convert(t);
+        Tensor got = ENGINES.device(binding).backward(x, dy, c.spec());
+        assertEquals(t, got.dtype());
+        StorageCases.assertWithinOneStep(got, ENGINES.cpu().backward(x, dy, c.spec()), c.name());
+    }
+}

@@ -1,0 +1,93 @@
+package dev.clpool;
+
+import dev.clpool.backend.PoolingBackend;
+import dev.clpool.backend.ResidentTensor;
+import java.util.Objects;
+
+/**
+ * A tensor held where one {@link PoolingEngine} computes: a buffer on its OpenCL device, or host
+ * memory when the engine runs on the CPU path (so code written against device tensors works
+ * everywhere). Made by {@link PoolingEngine#upload(Tensor)} and returned by the engine's
+ * operations on device tensors, which queue their work and return at once: nothing waits for the
+ * device until {@link #download()} (or {@link PoolingEngine#finish()}).
+ *
+ * <pre>{@code
+ * try (DeviceTensor x = engine.upload(input);
+ *      DeviceTensor y = engine.pool(x, PoolSpec.max(3, 3).stride(2).padding(Padding.of(1)).build());
+ *      DeviceTensor z = engine.globalAvg(y)) {
+ *     Tensor result = z.download();    // the only wait
+ * }
+ * }</pre>
+ *
+ * <p>Close every device tensor (the device memory is released, or reused by the engine for the
+ * next one); closing the engine releases those still open. A device tensor belongs to the engine
+ * that made it and is not thread-safe: do not close it while another thread uses it.
+ */
+public final class DeviceTensor implements AutoCloseable {
+    private final PoolingEngine engine;
+    final PoolingBackend backend;
+    final ResidentTensor storage;
+    private volatile boolean closed;
+
+    DeviceTensor(PoolingEngine engine, PoolingBackend backend, ResidentTensor storage) {
+        this.engine = engine;
+        this.backend = backend;
+        this.storage = storage;
+    }
+
+    public Shape shape() {
+        return storage.shape();
+    }
+
+    /** Size of the data in bytes. */
+    public long byteSize() {
+        return shape().elementCount() * Float.BYTES;
+    }
+
+    /** {@code opencl} when the data is on a device, {@code cpu} when it is in host memory. */
+    public String location() {
+        return backend.kind();
+    }
+
+    /** A new host tensor with the contents, after the queued work that produces them. */
+    public Tensor download() {
+        return download(Tensor.allocate(shape()));
+    }
+
+    /** Copies the contents into {@code into} (same shape) and returns it. */
+    public Tensor download(Tensor into) {
+        Objects.requireNonNull(into, "into");
+        if (!into.shape().equals(shape())) {
+            throw new IllegalArgumentException("download into " + into.shape() + ": the device tensor is " + shape());
+        }
+        engine.download(this, into);
+        return into;
+    }
+
+    PoolingEngine engine() {
+        return engine;
+    }
+
+    void requireOpen() {
+        if (closed) {
+            throw new IllegalStateException("the device tensor " + shape() + " is closed");
+        }
+    }
+
+    public boolean isClosed() {
+        return closed;
+    }
+
+    @Override
+    public void close() {
+        if (!closed) {
+            closed = true;
+            storage.close();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "DeviceTensor[" + shape() + " on " + backend.kind() + (closed ? ", closed]" : "]");
+    }
+}

@@ -1,0 +1,134 @@
+package dev.clpool.opencl;
+
+/**
+ * Explicit work-group sizes for the kernels, chosen once per device from its info: a small fixed
+ * set, because some drivers compile a work-group function per local size (PoCL: ~35 ms each) and
+ * choose poorly themselves for 3-D ranges (measured 20-45% slower on PoCL, and up to 10x for
+ * the pool kernel with float16).
+ *
+ * <p>CPU devices run the channel-loop layout (one work item per {@code opx} output pixels,
+ * looping over C): its local size {@code (rowItems, 1)} never depends on the tensor. Other
+ * devices run the channel-lanes layout: {@code (lanes, rows, 1)} with about {@code target} work
+ * items per group, lanes being the largest power of two that divides C / VEC.
+ */
+final class WorkGroups {
+    /** Work items per group on CPU devices unless overridden; measured on PoCL (see README). */
+    static final int CPU_DEFAULT = 16;
+    /** Work items per group on GPUs and accelerators unless overridden. */
+    static final int GPU_DEFAULT = 64;
+
+    private final boolean channelLoop;
+    private final int target;
+    private final long maxGroup;
+    private final long[] maxItems;
+
+    private WorkGroups(boolean channelLoop, int target, long maxGroup, long[] maxItems) {
+        this.channelLoop = channelLoop;
+        this.target = target;
+        this.maxGroup = Math.max(1, maxGroup);
+        this.maxItems = maxItems;
+    }
+
+    /** For {@code info}'s device; {@code override} &gt; 0 sets the work items per group. */
+    static WorkGroups of(DeviceInfo info, int override) {
+        return of(info, override, OpenClBackend.Layout.AUTO);
+    }
+
+    /** ... with the layout forced unless {@code AUTO}. */
+    static WorkGroups of(DeviceInfo info, int override, OpenClBackend.Layout layout) {
+        boolean cpu = (info.type() & Cl.CL_DEVICE_TYPE_CPU) != 0;
+        boolean loop = layout == OpenClBackend.Layout.AUTO ? cpu : layout == OpenClBackend.Layout.CHANNEL_LOOP;
+        int target = override > 0 ? override : loop ? CPU_DEFAULT : GPU_DEFAULT;
+        return new WorkGroups(loop, target, info.maxWorkGroupSize(), info.maxWorkItemSizes());
+    }
+
+    /** Whether the pool kernel runs the channel-loop layout (CPU devices). */
+    boolean channelLoop() {
+        return channelLoop;
+    }
+
+    /**
+     * Output pixels per work item (channel-loop layout): two where neighbouring windows share all
+     * but one column (stride 1, loads shared), else one. Measured on PoCL: more pixels, or more
+     * for stride 2, ran slower (register pressure in the unrolled interior path).
+     */
+    static int pixelsPerItem(int windowW, int strideW, int dilationW, boolean channelLoop) {
+        int extent = (windowW - 1) * dilationW + 1;
+        return channelLoop && strideW == 1 && extent > 1 ? 2 : 1;
+    }
+
+    /**
+     * Global pooling, first pass: channel vectors per work item. On CPU devices up to 8, so that
+     * a work item streams through 512 contiguous bytes per pixel (~1.5x faster on PoCL than one
+     * vector per work item); on GPUs one, so that neighbouring work items read neighbouring channels.
+     */
+    int globalBlocks(int lanes) {
+        return channelLoop ? (int) Math.min(8, largestPow2Dividing(lanes)) : 1;
+    }
+
+    /**
+     * Global pooling, first pass: work items per compute unit to aim for. A CPU compute unit is
+     * one thread, for which a few long pixel runs are best; a GPU's needs many to hide latency.
+     */
+    int globalItemsPerUnit() {
+        return channelLoop ? 16 : 256;
+    }
+
+    /** Global and local ranges of the pool kernel for output (N, OH, OW) and {@code lanes} = C / VEC. */
+    long[][] pool(int n, int oh, int ow, int lanes, int opx) {
+        long rows = (long) n * oh;
+        if (channelLoop) {
+            long items = (ow + opx - 1) / opx;
+            long l0 = fit(target, 0); // always the same: one work-group function per kernel
+            return new long[][] {{roundUp(items, l0), rows}, {l0, 1}};
+        }
+        long l0 = fit(Math.min(largestPow2Dividing(lanes), target), 0);
+        long l1 = fit(Math.max(1, Math.min(target / l0, pow2AtLeast(ow))), 1);
+        while (l0 * l1 > maxGroup && l1 > 1) {
+            l1 /= 2;
+        }
+        return new long[][] {{lanes, roundUp(ow, l1), rows}, {l0, l1, 1}};
+    }
+
+    /** Global and local ranges of global_partial over (lanes, chunks, N). */
+    long[][] globalPartial(int lanes, int chunks, int n) {
+        long l0 = fit(Math.min(largestPow2Dividing(lanes), target), 0);
+        long l1 = fit(Math.max(1, Math.min(target / l0, pow2AtLeast(chunks))), 1);
+        while (l0 * l1 > maxGroup && l1 > 1) {
+            l1 /= 2;
+        }
+        return new long[][] {{lanes, roundUp(chunks, l1), n}, {l0, l1, 1}};
+    }
+
+    /** Global and local ranges of global_final over (lanes, N). */
+    long[][] globalFinal(int lanes, int n) {
+        long l0 = fit(Math.min(largestPow2Dividing(lanes), target), 0);
+        return new long[][] {{lanes, n}, {l0, 1}};
+    }
+
+    /** {@code size} limited by the device's limits on dimension {@code dim} and on a whole group. */
+    private long fit(long size, int dim) {
+        long limit = Math.min(maxGroup, dim < maxItems.length && maxItems[dim] > 0 ? maxItems[dim] : maxGroup);
+        long s = size;
+        while (s > limit && s > 1) {
+            s /= 2;
+        }
+        return Math.max(1, s);
+    }
+
+    static long roundUp(long value, long multiple) {
+        return (value + multiple - 1) / multiple * multiple;
+    }
+
+    static long pow2AtLeast(long v) {
+        long p = 1;
+        while (p < v) {
+            p <<= 1;
+        }
+        return p;
+    }
+
+    static long largestPow2Dividing(long v) {
+        return v <= 0 ? 1 : Long.lowestOneBit(v);
+    }
+}

@@ -1,0 +1,81 @@
+package dev.clpool.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import dev.clpool.bench.BenchCase;
+import dev.clpool.bench.BenchSuite;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import org.junit.jupiter.api.Test;
+
+/** {@code clpool bench}: the suite's definition, the JSON fields and the table, on the CPU path. */
+class BenchCommandTest {
+    private final StringWriter out = new StringWriter();
+    private final StringWriter err = new StringWriter();
+
+    private int run(String... args) {
+        return Main.commandLine(new PrintWriter(out, true), new PrintWriter(err, true)).execute(args);
+    }
+
+    @Test
+    void suite_isTheIssuesShapes() {
+        List<BenchCase> s = BenchSuite.standard();
+        assertEquals(6, s.size());
+        assertEquals("max 2x2 s2", s.get(0).label());
+        assertEquals("max 3x3 s2 p1", s.get(1).label());
+        assertEquals("avg 3x3 s1 p1", s.get(2).label());
+        assertEquals("global avg", s.get(3).label());
+        assertArrayEquals(new int[] {1, 1, 1, 1}, s.get(1).pads());
+        assertArrayEquals(new int[] {7, 7}, s.get(3).window());
+        // input + output bytes of max 2x2 s2 on 1x512x512x64
+        assertEquals((512L * 512 * 64 + 256L * 256 * 64) * 4, s.get(0).bytes());
+    }
+
+    @Test
+    void json_isOneArray_withTheIssuesFields() {
+        int code = run("bench", "--json", "--quick", "--backend", "cpu", "--reps", "1", "--filter", "1x8x8x16");
+        assertEquals(0, code, err.toString());
+        JsonElement parsed = JsonParser.parseString(out.toString());
+        assertTrue(parsed.isJsonArray(), out.toString());
+        JsonArray a = parsed.getAsJsonArray();
+        assertEquals(1, a.size());
+        JsonObject o = a.get(0).getAsJsonObject();
+        assertEquals(new TreeSet<>(Set.of("op", "shape", "window", "stride", "pads", "backend", "binding", "placement",
+                "ms", "gbps", "copy_gbps", "copy_ratio")), new TreeSet<>(o.keySet()));
+        assertEquals("max", o.get("op").getAsString());
+        assertEquals("[1,8,8,16]", o.get("shape").toString());
+        assertEquals("[2,2]", o.get("window").toString());
+        assertEquals("[2,2]", o.get("stride").toString());
+        assertEquals("[0,0,0,0]", o.get("pads").toString());
+        assertEquals("cpu", o.get("backend").getAsString());
+        assertTrue(o.get("binding").isJsonNull());
+        assertEquals("end-to-end", o.get("placement").getAsString());
+        assertTrue(o.get("ms").getAsDouble() > 0);
+        double ratio = o.get("gbps").getAsDouble() / o.get("copy_gbps").getAsDouble();
+        assertEquals(ratio, o.get("copy_ratio").getAsDouble(), 0.01 + ratio * 0.01);
+    }
+
+    @Test
+    void table_hasAHeaderAndARowPerFigure() {
+        int code = run("bench", "--quick", "--backend", "cpu", "--reps", "1", "--filter", "1x8x8x16");
+        assertEquals(0, code, err.toString());
+        String text = out.toString();
+        assertTrue(text.contains("op ") && text.contains("of copy"), text);
+        assertTrue(text.lines().anyMatch(l -> l.startsWith("max 2x2 s2") && l.contains("1x8x8x16") && l.contains("cpu")),
+                text);
+    }
+
+    @Test
+    void badReps_isAUsageError() {
+        assertEquals(2, run("bench", "--reps", "-1"));
+    }
+}
