@@ -30,6 +30,8 @@
  *   LP_P          exponent as a float literal (lp)
  *   CLOOP         0 or 1, the layout above
  *   OPX           output pixels per work item along a row (CLOOP 1; 1 otherwise)
+ *   INTERIOR      1: windows wholly inside the input take the unrolled interior path (CLOOP 1,
+ *                 small windows only: the host sets 0 beyond KernelOptions.MAX_UNROLLED_TAPS)
  *
  * The host prepends common.cl (vector types and accumulators).
  *
@@ -143,7 +145,7 @@ inline void pool_any(__global const storage_t *restrict in, __global storage_t *
 #endif
 }
 
-#if CLOOP && !defined(MODE_LP)
+#if CLOOP && INTERIOR && !defined(MODE_LP)
 /* OPX outputs (n, oy, ox0 .. ox0+OPX-1), channels c .. c+VEC-1, every window wholly inside the
    input: compile-time loop bounds, so the loops unroll and the loads shared by neighbouring
    windows are loaded once. Taps are visited in the same order as pool_any. */
@@ -228,7 +230,7 @@ __kernel void pool2d(__global const storage_t *restrict in, __global storage_t *
     }
     const int n = noy / OH;
     const int oy = noy - n * OH;
-#if !defined(MODE_LP)
+#if INTERIOR && !defined(MODE_LP)
     const int y0 = oy * SH - PAD_T;
     const int x0 = ox0 * SW - PAD_L;
     if (y0 >= 0 && y0 + EH <= H && x0 >= 0 && x0 + (OPX - 1) * SW + EW <= W && ox0 + OPX <= OW) {

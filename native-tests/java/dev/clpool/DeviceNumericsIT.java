@@ -163,6 +163,22 @@ class DeviceNumericsIT {
         assertEquals("opencl", device.backendKind());
     }
 
+    @ParameterizedTest
+    @MethodSource("bindings")
+    void largeWindowsWhollyInsideTheInput_matchCpu(BindingChoice binding) {
+        // Regression: the unrolled interior path of pool2d_nhwc.cl (CPU devices) took seconds to
+        // build for a 1000x1000 window and crashed the JVM from about 4000x4000; windows above
+        // KernelOptions.MAX_UNROLLED_TAPS now take the general path. Both sides of the limit here.
+        PoolingEngine device = ENGINES.device(binding);
+        Tensor x = RandomCases.values(new SplittableRandom(9), Shape.of(1, 40, 40, 4), true);
+        for (int k : new int[] {16, 17, 40}) {
+            for (PoolMode mode : new PoolMode[] {PoolMode.MAX, PoolMode.AVG}) {
+                PoolSpec spec = PoolSpec.builder(mode).window(k).stride(1).build();
+                assertMatches(mode, device.pool(x, spec), ENGINES.cpu().pool(x, spec), mode + " " + k + "x" + k);
+            }
+        }
+    }
+
     private static void assertMatches(PoolMode mode, Tensor got, Tensor want, String what) {
         if (mode == PoolMode.MAX) {
             Tolerance.assertBitIdentical(got.toArray(), want.toArray(), what);

@@ -39,9 +39,17 @@ final class KernelOptions {
      * {@code opx} output pixels per work item) or channel lanes (one work item per VEC channels).
      */
     static String pool(PoolGeometry g, int vec, boolean accDouble, boolean channelLoop, int opx) {
-        return poolParameters(g, vec, accDouble) + " -D CLOOP=" + (channelLoop ? 1 : 0) + " -D OPX=" + opx;
+        boolean interior = channelLoop && (long) g.rows().window() * g.cols().window() <= MAX_UNROLLED_TAPS;
+        return poolParameters(g, vec, accDouble) + " -D CLOOP=" + (channelLoop ? 1 : 0) + " -D OPX=" + opx
+                + " -D INTERIOR=" + (interior ? 1 : 0);
     }
 
+    /**
+     * The largest window (KH * KW taps) whose interior path pool2d_nhwc.cl unrolls completely. The
+     * unrolling is for small windows; a 1000x1000 one took 2.6 s to build on PoCL, and from about
+     * 4000x4000 the build crashed the JVM (SIGSEGV): larger windows take the general path.
+     */
+    static final int MAX_UNROLLED_TAPS = 256;
 
     private static String poolParameters(PoolGeometry g, int vec, boolean accDouble) {
         checkIntPositions(g.rows(), "height");
