@@ -74,9 +74,10 @@ public final class StorageCases {
     }
 
     /**
-     * Elements bit for bit, except that any NaN matches any NaN: for averages, LP and gradients,
-     * whose NaN payloads SEMANTICS.md leaves open (even one JVM's arithmetic may pick a different
-     * operand's payload once code is compiled).
+     * Elements bit for bit, except that any NaN matches any NaN and -0.0 matches +0.0: for
+     * averages, LP and gradients, whose NaN payloads and the sign of a zero sum SEMANTICS.md leaves
+     * open (even one JVM's arithmetic may pick a different operand's payload once code is compiled;
+     * a sum that starts at +0 turns a lone -0 into +0).
      */
     public static void assertSameValues(Tensor got, Tensor want, String what) {
         assertSame(got, want, true, what);
@@ -89,7 +90,8 @@ public final class StorageCases {
             float[] g = got.toArray();
             float[] w = want.toArray();
             for (int i = 0; i < g.length; i++) {
-                if (Float.floatToRawIntBits(g[i]) != Float.floatToRawIntBits(w[i]) && !(anyNan && g[i] != g[i] && w[i] != w[i])) {
+                boolean sameValue = anyNan && (g[i] == w[i] || (g[i] != g[i] && w[i] != w[i]));
+                if (Float.floatToRawIntBits(g[i]) != Float.floatToRawIntBits(w[i]) && !sameValue) {
                     fail(what + ": element " + i + " is " + g[i] + ", expected " + w[i]);
                 }
             }
@@ -98,9 +100,10 @@ public final class StorageCases {
         ShortBuffer g = got.shorts();
         ShortBuffer w = want.shorts();
         for (int i = 0; i < g.capacity(); i++) {
-            boolean bothNan = anyNan && Float.isNaN(toFloat(got.dtype(), g.get(i)))
-                    && Float.isNaN(toFloat(want.dtype(), w.get(i)));
-            if (g.get(i) != w.get(i) && !bothNan) {
+            float gf = toFloat(got.dtype(), g.get(i));
+            float wf = toFloat(want.dtype(), w.get(i));
+            boolean sameValue = anyNan && (gf == wf || (Float.isNaN(gf) && Float.isNaN(wf)));
+            if (g.get(i) != w.get(i) && !sameValue) {
                 fail(what + ": element " + i + " is " + show(got.dtype(), g.get(i)) + ", expected "
                         + show(want.dtype(), w.get(i)));
             }
