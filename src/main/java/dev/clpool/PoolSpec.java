@@ -290,17 +290,19 @@ public final class PoolSpec {
         return s.toString();
     }
 
+    /** Specs are equal when they compute the same thing: {@code p} counts for LP only. */
     @Override
     public boolean equals(Object o) {
         return o instanceof PoolSpec q && q.mode == mode && q.kh == kh && q.kw == kw && q.sh == sh
                 && q.sw == sw && q.dh == dh && q.dw == dw && q.padding.equals(padding)
                 && q.ceilMode == ceilMode && q.countIncludePad == countIncludePad
-                && Double.compare(q.p, p) == 0;
+                && (mode != PoolMode.LP || Double.compare(q.p, p) == 0);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(mode, kh, kw, sh, sw, dh, dw, padding, ceilMode, countIncludePad, p);
+        return Objects.hash(mode, kh, kw, sh, sw, dh, dw, padding, ceilMode, countIncludePad,
+                mode == PoolMode.LP ? p : 0.0);
     }
 
     private static int positive(String field, int h, int w, int v) {

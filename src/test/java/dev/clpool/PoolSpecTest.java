@@ -103,6 +103,15 @@ class PoolSpecTest {
     }
 
     @Test
+    void p_mattersForLpOnly_soEverySpecRoundTrips() {
+        PoolSpec max = PoolSpec.max(2, 2).p(0.5).build();
+        assertEquals(PoolSpec.max(2, 2).build(), max);
+        assertEquals(max, PoolSpec.parse(max.toString()));
+        assertTrue(!PoolSpec.builder(PoolMode.LP).window(2).p(0.5).build()
+                .equals(PoolSpec.builder(PoolMode.LP).window(2).p(3).build()));
+    }
+
+    @Test
     void parse_readsTheShortForms() {
         PoolSpec s = PoolSpec.parse("max k=3 s=2 pad=same");
         assertEquals(PoolSpec.max(3, 3).stride(2).padding(Padding.SAME).build(), s);

@@ -291,7 +291,8 @@ public final class Npy {
         if (FLOAT16.equals(found)) {
             return DType.FLOAT16;
         }
-        String shown = found instanceof String s ? s : NpyHeader.repr(found);
+        // A string with stray characters (such as '<f4 ') is quoted so the message shows them.
+        String shown = found instanceof String s ? (s.strip().equals(s) ? s : "'" + s + "'") : NpyHeader.repr(found);
         String why = shown.startsWith(">") ? " (big-endian byte order)" : "";
         throw new NpyFormatException(name, "dtype " + shown + " not supported" + why + ", expected "
                 + FLOAT32 + " or " + FLOAT16);

@@ -323,6 +323,8 @@ class NpyTest {
                         00000000"""), "dtype >f4 not supported (big-endian byte order), expected <f4 or <f2"),
                 bad("native-order float32", npy(1, "{'descr': '=f4', 'fortran_order': False, 'shape': (1, 2, 2, 1)}", data16),
                         "dtype =f4 not supported, expected <f4 or <f2"),
+                bad("dtype with a stray space", npy(1, "{'descr': '<f4 ', 'fortran_order': False, 'shape': (1, 2, 2, 1)}", data16),
+                        "dtype '<f4 ' not supported, expected <f4 or <f2"),
                 bad("int64", npy(1, "{'descr': '<i8', 'fortran_order': False, 'shape': (1, 2, 2, 1)}", new byte[32]),
                         "dtype <i8 not supported, expected <f4 or <f2"),
                 bad("structured", npy(1, "{'descr': [('x', '<f4')], 'fortran_order': False, 'shape': (1, 2, 2, 1)}", data16),
