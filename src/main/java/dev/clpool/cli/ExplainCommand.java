@@ -230,8 +230,8 @@ final class ExplainCommand implements Callable<Integer> {
             req.add("p", JsonNull.INSTANCE);
         }
         o.add("request", req);
-        o.add("input_shape", shape(e.input()));
-        o.add("output_shape", shape(e.output()));
+        o.add("input_shape", JsonValues.shape(e.input()));
+        o.add("output_shape", JsonValues.shape(e.output()));
 
         AxisExplanation r = e.rows();
         AxisExplanation c = e.cols();
@@ -319,14 +319,6 @@ final class ExplainCommand implements Callable<Integer> {
         return o;
     }
 
-    private static JsonArray shape(Shape s) {
-        JsonArray a = new JsonArray();
-        a.add(s.n());
-        a.add(s.h());
-        a.add(s.w());
-        a.add(s.c());
-        return a;
-    }
 
     private static JsonArray ints(int a, int b) {
         JsonArray v = new JsonArray();

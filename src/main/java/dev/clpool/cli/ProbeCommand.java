@@ -7,7 +7,6 @@ import com.google.gson.JsonNull;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonPrimitive;
 import dev.clpool.BindingChoice;
-import dev.clpool.Shape;
 import dev.clpool.cpu.CpuBackend;
 import dev.clpool.opencl.Bindings;
 import dev.clpool.opencl.ClDevice;
@@ -414,7 +413,7 @@ final class ProbeCommand implements Callable<Integer> {
         for (SelfTest.CaseResult c : r.cases()) {
             JsonObject k = new JsonObject();
             k.addProperty("name", c.testCase().name());
-            k.add("shape", shape(c.testCase().shape()));
+            k.add("shape", JsonValues.shape(c.testCase().shape()));
             k.addProperty("exact", c.testCase().exact());
             k.addProperty("passed", c.passed());
             k.addProperty("mismatches", c.mismatches());
@@ -441,14 +440,6 @@ final class ProbeCommand implements Callable<Integer> {
         return j;
     }
 
-    private static JsonArray shape(Shape s) {
-        JsonArray a = new JsonArray();
-        a.add(s.n());
-        a.add(s.h());
-        a.add(s.w());
-        a.add(s.c());
-        return a;
-    }
 
     private static JsonArray strings(List<String> values) {
         JsonArray a = new JsonArray();

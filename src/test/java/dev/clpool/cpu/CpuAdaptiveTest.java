@@ -1,5 +1,7 @@
 package dev.clpool.cpu;
 
+import static dev.clpool.testing.Ramps.ramp;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -37,13 +39,6 @@ class CpuAdaptiveTest {
         engine.close();
     }
 
-    private static Tensor ramp(int h, int w) {
-        float[] v = new float[h * w];
-        for (int i = 0; i < v.length; i++) {
-            v[i] = i;
-        }
-        return Tensor.of(Shape.of(1, h, w, 1), v);
-    }
 
     @Test
     void regions_5to3_are_0to1_1to3_3to4() {

@@ -1,5 +1,7 @@
 package dev.clpool.cpu;
 
+import static dev.clpool.testing.Ramps.ramp;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -36,13 +38,6 @@ class CpuBackendTest {
         engine.close();
     }
 
-    private static Tensor ramp(int h, int w) {
-        float[] v = new float[h * w];
-        for (int i = 0; i < v.length; i++) {
-            v[i] = i;
-        }
-        return Tensor.of(Shape.of(1, h, w, 1), v);
-    }
 
     @Test
     void maxPool_2x2_stride1_on3x3Ramp_gives4578() {

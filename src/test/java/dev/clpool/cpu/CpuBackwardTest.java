@@ -1,5 +1,7 @@
 package dev.clpool.cpu;
 
+import static dev.clpool.testing.Ramps.ramp;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -38,13 +40,6 @@ class CpuBackwardTest {
         engine.close();
     }
 
-    private static Tensor ramp(int h, int w) {
-        float[] v = new float[h * w];
-        for (int i = 0; i < v.length; i++) {
-            v[i] = i;
-        }
-        return Tensor.of(Shape.of(1, h, w, 1), v);
-    }
 
     private static Tensor row(float... v) {
         return Tensor.of(Shape.of(1, 1, v.length, 1), v);

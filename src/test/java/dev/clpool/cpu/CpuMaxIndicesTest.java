@@ -1,5 +1,7 @@
 package dev.clpool.cpu;
 
+import static dev.clpool.testing.Ramps.ramp;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -42,13 +44,6 @@ class CpuMaxIndicesTest {
         engine.close();
     }
 
-    private static Tensor ramp(int h, int w) {
-        float[] v = new float[h * w];
-        for (int i = 0; i < v.length; i++) {
-            v[i] = i;
-        }
-        return Tensor.of(Shape.of(1, h, w, 1), v);
-    }
 
     private static long[] indices(Tensor x, PoolSpec spec, IndexConvention conv) {
         return engine.poolWithIndices(x, spec, conv).indices().toArray();
