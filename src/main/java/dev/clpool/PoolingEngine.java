@@ -122,9 +122,7 @@ public final class PoolingEngine implements AutoCloseable {
     /** Windowed pooling; the output shape is {@code spec.outputShape(in.shape())}. */
     public Tensor pool(Tensor in, PoolSpec spec) {
         PoolGeometry g = spec.geometry(in.shape());
-        Tensor out = Tensor.allocate(g.output(), in.dtype());
-        run(b -> small(b, new SmallOps.Kind("pool", spec, in.shape()), in, out, x -> x.pool(g, in, out)));
-        return out;
+        return pool(in, g, Tensor.allocate(g.output(), in.dtype()));
     }
 
     /** Average over each H×W plane: output (N, 1, 1, C). */
@@ -139,14 +137,7 @@ public final class PoolingEngine implements AutoCloseable {
 
     /** Global pooling with {@code mode} MAX or AVG. */
     public Tensor global(PoolMode mode, Tensor in) {
-        Objects.requireNonNull(mode, "mode");
-        if (mode == PoolMode.LP) {
-            throw new InvalidSpecException("mode", mode.word(), "global pooling supports max and avg");
-        }
-        Shape s = in.shape();
-        Tensor out = Tensor.allocate(Shape.of(s.n(), 1, 1, s.c()), in.dtype());
-        run(b -> small(b, new SmallOps.Kind("global", mode, s), in, out, x -> x.global(mode, in, out)));
-        return out;
+        return global(mode, in, Tensor.allocate(globalShape(in.shape()), in.dtype()));
     }
 
     /**
@@ -233,7 +224,11 @@ public final class PoolingEngine implements AutoCloseable {
     public Tensor pool(Tensor in, PoolSpec spec, Tensor out) {
         PoolGeometry g = spec.geometry(in.shape());
         requireShape(in, out, g.output());
-        run(b -> small(b, new SmallOps.Kind("pool", spec, in.shape()), in, out, x -> x.pool(g, in, out)));
+        return pool(in, g, out);
+    }
+
+    private Tensor pool(Tensor in, PoolGeometry g, Tensor out) {
+        run(b -> small(b, new SmallOps.Kind("pool", g.spec(), in.shape()), in, out, x -> x.pool(g, in, out)));
         return out;
     }
 
@@ -241,7 +236,7 @@ public final class PoolingEngine implements AutoCloseable {
     public Tensor global(PoolMode mode, Tensor in, Tensor out) {
         checkGlobalMode(mode);
         Shape s = in.shape();
-        requireShape(in, out, Shape.of(s.n(), 1, 1, s.c()));
+        requireShape(in, out, globalShape(s));
         run(b -> small(b, new SmallOps.Kind("global", mode, s), in, out, x -> x.global(mode, in, out)));
         return out;
     }
@@ -267,21 +262,7 @@ public final class PoolingEngine implements AutoCloseable {
      */
     public DeviceTensor pool(DeviceTensor in, PoolSpec spec) {
         PoolGeometry g = spec.geometry(in.shape());
-        return resident(b -> {
-            ResidentTensor src = residentOn(in, b);
-            ResidentTensor dst = b.allocate(g.output());
-            try {
-                b.pool(g, src, dst);
-            } catch (RuntimeException e) {
-                dst.close();
-                throw e;
-            } finally {
-                if (src != in.storage) {
-                    src.close();
-                }
-            }
-            return new DeviceTensor(this, b, dst);
-        });
+        return resident(in, g.output(), (b, src, dst) -> b.pool(g, src, dst));
     }
 
     /** Average over each H×W plane of a device tensor: a new (N, 1, 1, C) device tensor. */
@@ -297,13 +278,25 @@ public final class PoolingEngine implements AutoCloseable {
     /** Global pooling ({@code mode} MAX or AVG) of a device tensor, without waiting for the device. */
     public DeviceTensor global(PoolMode mode, DeviceTensor in) {
         checkGlobalMode(mode);
-        Shape s = in.shape();
-        Shape os = Shape.of(s.n(), 1, 1, s.c());
+        return resident(in, globalShape(in.shape()), (b, src, dst) -> b.global(mode, src, dst));
+    }
+
+    /** One device-tensor operation on a backend: reads {@code src}, writes {@code dst}. */
+    private interface ResidentOp {
+        void run(PoolingBackend b, ResidentTensor src, ResidentTensor dst);
+    }
+
+    /**
+     * Runs {@code op} from {@code in} into a new device tensor of shape {@code outShape} on the
+     * current backend; the new storage is released if the operation fails, and a temporary copy
+     * of {@code in} (after a fallback) is released either way.
+     */
+    private DeviceTensor resident(DeviceTensor in, Shape outShape, ResidentOp op) {
         return resident(b -> {
             ResidentTensor src = residentOn(in, b);
-            ResidentTensor dst = b.allocate(os);
+            ResidentTensor dst = b.allocate(outShape);
             try {
-                b.global(mode, src, dst);
+                op.run(b, src, dst);
             } catch (RuntimeException e) {
                 dst.close();
                 throw e;
@@ -418,6 +411,11 @@ public final class PoolingEngine implements AutoCloseable {
             smallOpsCpu = cpu();
         }
         return smallOpsCpu;
+    }
+
+    /** Global pooling's output shape, (N, 1, 1, C). */
+    private static Shape globalShape(Shape in) {
+        return Shape.of(in.n(), 1, 1, in.c());
     }
 
     private static void checkGlobalMode(PoolMode mode) {
