@@ -6,6 +6,7 @@ import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.OptionalInt;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -36,7 +37,9 @@ public final class Main {
     boolean quiet;
 
     public static void main(String[] args) {
-        System.exit(run(args));
+        configureLogging(List.of(args)); // before any class of clpool makes its logger
+        OptionalInt child = SignalChainingLauncher.relaunch();
+        System.exit(child.isPresent() ? child.getAsInt() : run(args));
     }
 
     /** Runs the command line and returns its exit code (tests call this in-process). */

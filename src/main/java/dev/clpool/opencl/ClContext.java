@@ -43,7 +43,10 @@ public final class ClContext extends ClObject {
 
     public ClProgram buildProgram(String source, String options) {
         ensureOpen();
-        return new ClProgram(binding, objects(), binding.buildProgram(handle, device.id(), source, options), options);
+        ClProgram program = new ClProgram(binding, objects(), binding.buildProgram(handle, device.id(), source, options),
+                options);
+        SignalChaining.checkAfterSourceBuild();
+        return program;
     }
 
     /** A program from a binary that {@link ClProgram#binary()} gave for this device, built with {@code options}. */
