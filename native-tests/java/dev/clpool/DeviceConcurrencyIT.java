@@ -58,6 +58,33 @@ class DeviceConcurrencyIT {
 
     @ParameterizedTest
     @MethodSource("bindings")
+    void asyncOps_matchSerial_inOrder_closeWaits_andReleasesEverything(BindingChoice binding) {
+        DeviceAvailability.requireDevice(binding);
+        ClDevice real = OpenClDevices.choose(Bindings.require(binding), -1);
+        List<Op> ops = MixedOps.fromPalette(Fuzz.caseSeed("concurrency/device-async", 0), 60, PALETTE, SHAPES);
+        List<int[]> expected;
+        try (PoolingEngine serial = PoolingEngine.builder().backend(BackendChoice.CPU).build()) {
+            expected = MixedOps.serial(serial, ops);
+        }
+        FaultInjectingBinding counting = new FaultInjectingBinding(real.binding()); // counts, fails nothing
+        ClDevice device = new ClDevice(counting, real.platform(), real.id(), real.info(), real.index());
+        // Max and global max must equal the CPU's bits; averages are compared on the device itself.
+        List<Op> exact = ops.stream().filter(o -> o.spec() != null ? o.spec().mode() == PoolMode.MAX
+                : o.globalMode() == PoolMode.MAX).toList();
+        List<int[]> exactWant = exact.stream().map(o -> expected.get(ops.indexOf(o))).toList();
+        PoolingEngine engine = PoolingEngine.builder().backend(BackendChoice.OPENCL).device(device).build();
+        MixedOps.assertAsyncMatchesAndCloseWaits(engine, exact, exactWant, binding + " async");
+        assertEquals(0, counting.live(), "native objects live after close");
+        try (PoolingEngine e = PoolingEngine.builder().backend(BackendChoice.OPENCL).binding(binding).build()) {
+            List<int[]> onDevice = MixedOps.serial(e, ops);
+            MixedOps.assertAsyncMatchesAndCloseWaits(
+                    PoolingEngine.builder().backend(BackendChoice.OPENCL).binding(binding).build(), ops, onDevice,
+                    binding + " async, every op");
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("bindings")
     void closingADeviceEngine_whileOperationsRun_waitsOrRefusesCleanly_andReleasesEverything(BindingChoice binding)
             throws InterruptedException {
         DeviceAvailability.requireDevice(binding);

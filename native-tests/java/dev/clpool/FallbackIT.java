@@ -6,13 +6,16 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.clpool.npy.Npy;
+import dev.clpool.opencl.SignalChaining;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -20,7 +23,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The jar as a user runs it: on the device, and with no OpenCL platform at all
  * ({@code OCL_ICD_VENDORS} pointing at an empty directory), where auto falls back to the CPU
- * path and {@code --backend opencl} exits 3 with one line.
+ * path and {@code --backend opencl} exits 3 with one line. Started without this JVM's
+ * {@code LD_PRELOAD}, so the CLI's own re-run with signal chaining is part of what runs.
  */
 class FallbackIT {
     @TempDir
@@ -48,6 +52,8 @@ class FallbackIT {
                 "-jar", jar));
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd);
+        // As a user starts it: without the libjsig preload this test JVM has (the CLI adds it itself).
+        pb.environment().remove("LD_PRELOAD");
         if (noPlatform) {
             Path empty = Files.createDirectories(dir.resolve("no-icds"));
             pb.environment().put("OCL_ICD_VENDORS", empty.toString());
@@ -71,6 +77,25 @@ class FallbackIT {
         assertEquals(0, r.code(), r.err());
         assertTrue(r.err().contains("OpenCL"), r.err());
         assertArrayEquals(new float[] {5, 7, 13, 15}, Npy.readTensor(output).toArray());
+    }
+
+    @Test
+    void cli_onLinux_rerunsItselfWithSignalChaining() throws Exception {
+        DeviceAvailability.requireDevice();
+        Assumptions.assumeTrue(SignalChaining.library().isPresent(), "this JDK has no libjsig.so (not Linux)");
+        List<String> args = new ArrayList<>(List.of("-v"));
+        args.addAll(List.of(pool("opencl")));
+        Result r = jar(false, args.toArray(String[]::new));
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("signal chaining (libjsig preloaded)"), r.err());
+        assertArrayEquals(new float[] {5, 7, 13, 15}, Npy.readTensor(output).toArray());
+    }
+
+    /** The pom's profile jvm-signal-chaining: without it a device-test JVM can die (README). */
+    @Test
+    void deviceTestJvm_onLinux_hasSignalChaining() {
+        Assumptions.assumeTrue(SignalChaining.library().isPresent(), "this JDK has no libjsig.so (not Linux)");
+        assertEquals(Optional.of(true), SignalChaining.loaded(), "libjsig is not preloaded into the device-test JVM");
     }
 
     @Test

@@ -3,6 +3,7 @@ package dev.clpool;
 import dev.clpool.backend.PoolingBackend;
 import dev.clpool.backend.ResidentTensor;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * A tensor held where one {@link PoolingEngine} computes: a buffer on its OpenCL device, or host
@@ -62,6 +63,14 @@ public final class DeviceTensor implements AutoCloseable {
         }
         engine.download(this, into);
         return into;
+    }
+
+    /**
+     * {@link #download()} without waiting: runs on the engine's submission thread after the work
+     * submitted before it ({@link PoolingEngine#submit}). Keep this tensor open until it completes.
+     */
+    public CompletableFuture<Tensor> downloadAsync() {
+        return engine.submit(e -> download());
     }
 
     PoolingEngine engine() {

@@ -10,6 +10,7 @@ import dev.clpool.opencl.ClException;
 import dev.clpool.opencl.OpenClBackend;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -57,6 +58,7 @@ public final class PoolingEngine implements AutoCloseable {
     private PoolingBackend smallOpsCpu;
     /** Operations hold the read lock; close() takes the write lock, so it waits for them. */
     private final ReentrantReadWriteLock inFlight = new ReentrantReadWriteLock();
+    private final AsyncSubmitter async = new AsyncSubmitter();
     private boolean closed;
 
     private PoolingEngine(Builder b) {
@@ -138,6 +140,45 @@ public final class PoolingEngine implements AutoCloseable {
     /** Global pooling with {@code mode} MAX or AVG. */
     public Tensor global(PoolMode mode, Tensor in) {
         return global(mode, in, Tensor.allocate(globalShape(in.shape()), in.dtype()));
+    }
+
+    // ---- asynchronous submission ----
+
+    /**
+     * {@link #pool(Tensor, PoolSpec)} without waiting: the spec is checked against the input now
+     * (an invalid one throws here), and the operation runs on the engine's submission thread after
+     * those submitted before it. Do not write {@code in} until the future completes.
+     */
+    public CompletableFuture<Tensor> poolAsync(Tensor in, PoolSpec spec) {
+        PoolGeometry g = spec.geometry(in.shape());
+        Tensor out = Tensor.allocate(g.output(), in.dtype());
+        return async.submit(() -> pool(in, g, out));
+    }
+
+    /** {@link #global(PoolMode, Tensor)} without waiting; see {@link #poolAsync}. */
+    public CompletableFuture<Tensor> globalAsync(PoolMode mode, Tensor in) {
+        checkGlobalMode(mode);
+        Tensor out = Tensor.allocate(globalShape(in.shape()), in.dtype());
+        return async.submit(() -> global(mode, in, out));
+    }
+
+    /**
+     * Any work with this engine (a chain of device-tensor operations and a download, an adaptive
+     * or backward pass, ...) run on the engine's submission thread, in submission order with
+     * {@link #poolAsync} and {@link #globalAsync}; its result or exception completes the future.
+     * {@link #close()} lets submitted work finish first.
+     *
+     * <pre>{@code
+     * CompletableFuture<Tensor> y = engine.submit(e -> {
+     *     try (DeviceTensor x = e.upload(input); DeviceTensor p = e.pool(x, spec)) {
+     *         return p.download();
+     *     }
+     * });
+     * }</pre>
+     */
+    public <T> CompletableFuture<T> submit(Function<PoolingEngine, T> work) {
+        Objects.requireNonNull(work, "work");
+        return async.submit(() -> work.apply(this));
     }
 
     /**
@@ -467,11 +508,13 @@ public final class PoolingEngine implements AutoCloseable {
     }
 
     /**
-     * Waits for the operations in flight, then releases the device (or the CPU threads).
-     * Idempotent; later operations throw {@link IllegalStateException}.
+     * Lets asynchronously submitted work finish and waits for the operations in flight, then
+     * releases the device (or the CPU threads). Idempotent; later operations throw
+     * {@link IllegalStateException}.
      */
     @Override
     public void close() {
+        async.shutdownAndWait(); // submitted work completes; new submissions are refused
         inFlight.writeLock().lock();
         try {
             if (closed) {

@@ -45,6 +45,9 @@ public final class Main {
     /** Runs the command line and returns its exit code (tests call this in-process). */
     public static int run(String... args) {
         configureLogging(List.of(args));
+        if ("on".equals(System.getenv(SignalChainingLauncher.ENV))) {
+            org.slf4j.LoggerFactory.getLogger(Main.class).debug("running with the JVM's signal chaining (libjsig preloaded)");
+        }
         PrintWriter out = new PrintWriter(new PrintStream(new FileOutputStream(FileDescriptor.out), true,
                 StandardCharsets.UTF_8), true);
         PrintWriter err = new PrintWriter(new PrintStream(new FileOutputStream(FileDescriptor.err), true,

@@ -59,16 +59,27 @@ public final class SignalChaining {
             CHECKED.set(true); // not Linux, or /proc unreadable: nothing to say
             return;
         }
-        boolean llvm = maps.get().stream().anyMatch(l -> l.contains("/libLLVM"));
-        if (!llvm || !CHECKED.compareAndSet(false, true)) {
-            return; // no in-process LLVM (yet): look again after the next build
+        if (llvmLoaded(maps.get()) && CHECKED.compareAndSet(false, true)) {
+            advice(maps.get()).ifPresent(LOG::warn);
+        } // else no in-process LLVM (yet): look again after the next build
+    }
+
+    static boolean llvmLoaded(List<String> maps) {
+        return maps.stream().anyMatch(l -> l.contains("/libLLVM"));
+    }
+
+    /**
+     * What to tell the user of a process whose memory map is {@code maps} (lines of
+     * {@code /proc/self/maps}): empty unless LLVM is loaded and {@code libjsig} is not.
+     */
+    static Optional<String> advice(List<String> maps) {
+        if (!llvmLoaded(maps) || maps.stream().anyMatch(l -> l.contains("/libjsig"))) {
+            return Optional.empty();
         }
-        if (maps.get().stream().noneMatch(l -> l.contains("/libjsig"))) {
-            LOG.warn("the OpenCL driver compiles kernels with LLVM inside this JVM, and LLVM replaces the JVM's"
-                    + " signal handlers: the JVM can crash (SIGSEGV) at its next safepoint. Start java with"
-                    + " LD_PRELOAD={} (signal chaining; README: \"PoCL and the JVM's signals\")",
-                    library().map(Path::toString).orElse("$JAVA_HOME/lib/libjsig.so"));
-        }
+        return Optional.of("the OpenCL driver compiles kernels with LLVM inside this JVM, and LLVM replaces the"
+                + " JVM's signal handlers: the JVM can crash (SIGSEGV) at a safepoint. Start java with LD_PRELOAD="
+                + library().map(Path::toString).orElse("$JAVA_HOME/lib/libjsig.so")
+                + " (signal chaining; README: \"PoCL and the JVM's signals\")");
     }
 
     private static Optional<List<String>> mappedLibraries() {

@@ -16,6 +16,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Queue;
 import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -33,6 +34,10 @@ public final class MixedOps {
     public record Op(String name, Tensor input, PoolSpec spec, PoolMode globalMode) {
         public Tensor run(PoolingEngine engine) {
             return spec != null ? engine.pool(input, spec) : engine.global(globalMode, input);
+        }
+
+        public CompletableFuture<Tensor> runAsync(PoolingEngine engine) {
+            return spec != null ? engine.poolAsync(input, spec) : engine.globalAsync(globalMode, input);
         }
 
         @Override
@@ -90,6 +95,32 @@ public final class MixedOps {
             out.add(bits(op.run(engine)));
         }
         return out;
+    }
+
+    /**
+     * Submits every operation asynchronously, then closes {@code engine} before waiting for any:
+     * close() must let all submitted work finish. Asserts each result bit-identical to
+     * {@code expected}, that the results completed in submission order, and that a submission
+     * after close() is refused.
+     */
+    public static void assertAsyncMatchesAndCloseWaits(PoolingEngine engine, List<Op> ops, List<int[]> expected,
+            String what) {
+        List<CompletableFuture<Tensor>> futures = new ArrayList<>();
+        List<Integer> completed = Collections.synchronizedList(new ArrayList<>());
+        for (int i = 0; i < ops.size(); i++) {
+            int index = i;
+            futures.add(ops.get(i).runAsync(engine).whenComplete((t, e) -> completed.add(index)));
+        }
+        engine.close();
+        for (int i = 0; i < ops.size(); i++) {
+            assertTrue(futures.get(i).isDone(), what + ": close() returned before " + ops.get(i) + " ran");
+            assertArrayEquals(expected.get(i), bits(futures.get(i).join()), what + ": " + ops.get(i));
+        }
+        List<Integer> order = new ArrayList<>(completed);
+        List<Integer> sorted = new ArrayList<>(order);
+        Collections.sort(sorted);
+        assertEquals(sorted, order, what + ": completion order");
+        assertThrows(IllegalStateException.class, () -> ops.get(0).runAsync(engine), what + ": submission after close");
     }
 
     /**
