@@ -3,17 +3,22 @@ package dev.clpool;
 import dev.clpool.DeviceUnavailableException.Reason;
 import dev.clpool.backend.PoolingBackend;
 import dev.clpool.backend.ResidentTensor;
+import dev.clpool.backend.SplitBackend;
 import dev.clpool.cpu.CpuBackend;
 import dev.clpool.opencl.ClBuildException;
 import dev.clpool.opencl.ClDevice;
 import dev.clpool.opencl.ClException;
 import dev.clpool.opencl.OpenClBackend;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Consumer;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -91,10 +96,28 @@ public final class PoolingEngine implements AutoCloseable {
         LOG.debug("pooling engine on {}", backend.description());
     }
 
-    private static OpenClBackend openCl(Builder b) {
+    private static PoolingBackend openCl(Builder b) {
         OpenClBackend.Tuning tuning = b.openClTuning != null ? b.openClTuning : OpenClBackend.Tuning.fromSystem();
-        return b.clDevice != null ? OpenClBackend.open(b.clDevice, b.openClOptions, tuning)
-                : OpenClBackend.open(b.binding, b.device, b.openClOptions, tuning);
+        List<Supplier<PoolingBackend>> opens = new ArrayList<>();
+        if (!b.clDevices.isEmpty()) {
+            b.clDevices.forEach(d -> opens.add(() -> OpenClBackend.open(d, b.openClOptions, tuning)));
+        } else if (b.deviceIndices.length > 0) {
+            Arrays.stream(b.deviceIndices).forEach(i -> opens.add(() -> OpenClBackend.open(b.binding, i, b.openClOptions, tuning)));
+        } else if (b.clDevice != null) {
+            return OpenClBackend.open(b.clDevice, b.openClOptions, tuning);
+        } else {
+            return OpenClBackend.open(b.binding, b.device, b.openClOptions, tuning);
+        }
+        List<PoolingBackend> opened = new ArrayList<>();
+        try {
+            for (Supplier<PoolingBackend> open : opens) {
+                opened.add(open.get());
+            }
+        } catch (RuntimeException e) {
+            opened.forEach(PoolingBackend::close);
+            throw e;
+        }
+        return SplitBackend.of(opened);
     }
 
     public static Builder builder() {
@@ -404,7 +427,7 @@ public final class PoolingEngine implements AutoCloseable {
     }
 
     /** Runs {@code body} as an operation in flight: close() waits for it; after close() it is refused. */
-    private <T> T inFlight(java.util.function.Supplier<T> body) {
+    private <T> T inFlight(Supplier<T> body) {
         inFlight.readLock().lock();
         try {
             if (closed) {
@@ -542,6 +565,8 @@ public final class PoolingEngine implements AutoCloseable {
         private int device = -1;
         private int cpuThreads;
         private ClDevice clDevice;
+        private int[] deviceIndices = new int[0];
+        private List<ClDevice> clDevices = List.of();
         private OpenClBackend.Options openClOptions = OpenClBackend.Options.DEFAULT;
         private OpenClBackend.Tuning openClTuning;
         private boolean smallOpsOnCpu = true;
@@ -574,6 +599,33 @@ public final class PoolingEngine implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Several OpenCL devices by their numbers in {@code clpool probe}: the batch of each host
+         * operation is split across them in proportion to their measured speed ({@link SplitBackend});
+         * device tensors live on the first. Overrides {@link #device(int)}.
+         */
+        public Builder devices(int... indices) {
+            for (int i : indices) {
+                if (i < 0) {
+                    throw new IllegalArgumentException("device index must be >= 0, got " + i);
+                }
+            }
+            if (Arrays.stream(indices).distinct().count() != indices.length) {
+                throw new IllegalArgumentException("device indices repeat: " + Arrays.toString(indices));
+            }
+            this.deviceIndices = indices.clone();
+            return this;
+        }
+
+        /**
+         * Exactly these OpenCL devices, split as {@link #devices(int...)} does; overrides every other
+         * device choice. Each gets its own context, so one device may appear twice.
+         */
+        public Builder devices(List<ClDevice> devices) {
+            this.clDevices = List.copyOf(devices);
+            return this;
+        }
+
         /** Threads of the CPU path; by default one per available processor. */
         public Builder cpuThreads(int threads) {
             if (threads < 1) {
@@ -588,7 +640,6 @@ public final class PoolingEngine implements AutoCloseable {
             return this;
         }
 
-        /** Performance knobs of the OpenCL backend (same results whatever they are); by default from system properties. */
         /**
          * Under {@code AUTO} (the default: true), whether small host-tensor operations may run on the
          * CPU path where that measures faster than the device's launch and synchronisation costs.
@@ -598,6 +649,7 @@ public final class PoolingEngine implements AutoCloseable {
             return this;
         }
 
+        /** Performance knobs of the OpenCL backend (same results whatever they are); by default from system properties. */
         public Builder openClTuning(OpenClBackend.Tuning tuning) {
             this.openClTuning = Objects.requireNonNull(tuning, "tuning");
             return this;

@@ -163,6 +163,20 @@ public final class Tensor {
         return buffer().asShortBuffer();
     }
 
+    /**
+     * A view of batch items {@code first} .. {@code first + count - 1}: shape (count, H, W, C),
+     * sharing this tensor's memory (writes show in both).
+     */
+    public Tensor batch(int first, int count) {
+        if (first < 0 || count < 1 || first > shape.n() - count) {
+            throw new IndexOutOfBoundsException("batch items " + first + " + " + count + " of " + shape.n());
+        }
+        long item = byteSize() / shape.n();
+        ByteBuffer view = bytes.slice(Math.toIntExact(first * item), Math.toIntExact(count * item))
+                .order(ByteOrder.nativeOrder());
+        return new Tensor(Shape.of(count, shape.h(), shape.w(), shape.c()), dtype, view);
+    }
+
     /** Size of the storage in bytes: elements times {@code dtype().byteSize()}. */
     public long byteSize() {
         return bytes.capacity();

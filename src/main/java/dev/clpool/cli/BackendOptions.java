@@ -3,6 +3,7 @@ package dev.clpool.cli;
 import dev.clpool.BackendChoice;
 import dev.clpool.BindingChoice;
 import dev.clpool.PoolingEngine;
+import java.util.List;
 import picocli.CommandLine.Option;
 
 /** {@code --backend}, {@code --binding}, {@code --device}: shared by every command that pools. */
@@ -18,18 +19,29 @@ final class BackendOptions {
             description = "The Java OpenCL binding: auto (default: the first that loads), jocl or lwjgl.")
     BindingChoice binding;
 
-    @Option(names = "--device", paramLabel = "N",
+    @Option(names = "--device", paramLabel = "N[,N...]", split = ",",
             description = "OpenCL device number as listed by `clpool probe` (default: the first suitable GPU,"
-                    + " else any suitable device).")
-    Integer device;
+                    + " else any suitable device). Several numbers split each batch across those devices in"
+                    + " proportion to their measured speed.")
+    List<Integer> devices;
 
     PoolingEngine open() {
         PoolingEngine.Builder b = PoolingEngine.builder().backend(backend).binding(binding);
-        if (device != null) {
-            if (device < 0) {
-                throw CliException.badInput("--device " + device + ": must be >= 0");
+        if (devices != null) {
+            for (int d : devices) {
+                if (d < 0) {
+                    throw CliException.badInput("--device " + d + ": must be >= 0");
+                }
             }
-            b.device(device);
+            if (devices.stream().distinct().count() != devices.size()) {
+                throw CliException.badInput("--device " + devices.stream().map(String::valueOf)
+                        .collect(java.util.stream.Collectors.joining(",")) + ": a device is named twice");
+            }
+            if (devices.size() == 1) {
+                b.device(devices.get(0));
+            } else {
+                b.devices(devices.stream().mapToInt(Integer::intValue).toArray());
+            }
         }
         return b.build();
     }

@@ -72,6 +72,16 @@ public final class OpenClBackend implements PoolingBackend {
         }
     }
 
+    /** How the kernels spread work over work items: chosen from the device type, or forced (tests, tuning). */
+    public enum Layout {
+        /** CPU devices: channel loop; others: channel lanes. */
+        AUTO,
+        /** One work item loops over all channels of its output pixels. */
+        CHANNEL_LOOP,
+        /** One work item per VEC channels of one output pixel. */
+        CHANNEL_LANES
+    }
+
     /**
      * Performance knobs; every setting gives the same results. {@link #fromSystem()} reads
      * overrides from system properties:
@@ -89,16 +99,6 @@ public final class OpenClBackend implements PoolingBackend {
      *     see {@link Layout}.</li>
      * </ul>
      */
-    /** How the kernels spread work over work items: chosen from the device type, or forced (tests, tuning). */
-    public enum Layout {
-        /** CPU devices: channel loop; others: channel lanes. */
-        AUTO,
-        /** One work item loops over all channels of its output pixels. */
-        CHANNEL_LOOP,
-        /** One work item per VEC channels of one output pixel. */
-        CHANNEL_LANES
-    }
-
     public record Tuning(boolean zeroCopy, int workGroupSize, int pixelsPerItem, Path kernelCache, Layout layout) {
         public Tuning {
             if (workGroupSize < 0 || pixelsPerItem < 0 || pixelsPerItem > 16) {
