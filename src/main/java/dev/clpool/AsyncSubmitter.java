@@ -5,7 +5,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 
 /**
@@ -14,7 +13,6 @@ import java.util.function.Supplier;
  * already uses every core). {@link #shutdownAndWait()} lets everything submitted finish.
  */
 final class AsyncSubmitter {
-    private static final AtomicInteger THREADS = new AtomicInteger();
     private ExecutorService executor;
     private volatile Thread worker;
     private boolean shutdown;
@@ -26,7 +24,7 @@ final class AsyncSubmitter {
         }
         if (executor == null) {
             executor = Executors.newSingleThreadExecutor(r -> {
-                Thread t = new Thread(r, "clpool-async-" + THREADS.incrementAndGet());
+                Thread t = new Thread(r, "clpool-async");
                 t.setDaemon(true);
                 worker = t;
                 return t;
