@@ -3,7 +3,7 @@ package dev.clpool.cli;
 import dev.clpool.BackendChoice;
 import dev.clpool.BindingChoice;
 import dev.clpool.PoolingEngine;
-import java.util.List;
+import java.util.Arrays;
 import picocli.CommandLine.Option;
 
 /** {@code --backend}, {@code --binding}, {@code --device}: shared by every command that pools. */
@@ -19,30 +19,39 @@ final class BackendOptions {
             description = "The Java OpenCL binding: auto (default: the first that loads), jocl or lwjgl.")
     BindingChoice binding;
 
-    @Option(names = "--device", paramLabel = "N[,N...]", split = ",",
+    @Option(names = "--device", paramLabel = "N[,N...]",
             description = "OpenCL device number as listed by `clpool probe` (default: the first suitable GPU,"
                     + " else any suitable device). Several numbers split each batch across those devices in"
                     + " proportion to their measured speed.")
-    List<Integer> devices;
+    String devices;
 
     PoolingEngine open() {
         PoolingEngine.Builder b = PoolingEngine.builder().backend(backend).binding(binding);
         if (devices != null) {
-            for (int d : devices) {
-                if (d < 0) {
-                    throw CliException.badInput("--device " + d + ": must be >= 0");
-                }
-            }
-            if (devices.stream().distinct().count() != devices.size()) {
-                throw CliException.badInput("--device " + devices.stream().map(String::valueOf)
-                        .collect(java.util.stream.Collectors.joining(",")) + ": a device is named twice");
-            }
-            if (devices.size() == 1) {
-                b.device(devices.get(0));
+            int[] d = deviceNumbers(devices);
+            if (d.length == 1) {
+                b.device(d[0]);
             } else {
-                b.devices(devices.stream().mapToInt(Integer::intValue).toArray());
+                b.devices(d);
             }
         }
         return b.build();
+    }
+
+    /** {@code N} or {@code N,N,...}: distinct device numbers, each >= 0. */
+    static int[] deviceNumbers(String text) {
+        if (!text.matches("[0-9]+(,[0-9]+)*")) {
+            throw CliException.badInput("--device " + text + ": expected a device number N >= 0, or several as N,N,...");
+        }
+        int[] d;
+        try {
+            d = Arrays.stream(text.split(",")).mapToInt(Integer::parseInt).toArray();
+        } catch (NumberFormatException e) {
+            throw CliException.badInput("--device " + text + ": a device number is out of range");
+        }
+        if (Arrays.stream(d).distinct().count() != d.length) {
+            throw CliException.badInput("--device " + text + ": a device is named twice");
+        }
+        return d;
     }
 }
