@@ -19,7 +19,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@code buildProgram} (a {@link ClBuildException}; it fails both kinds of build, while
  * {@code buildProgramFromSource} and {@code buildProgramFromBinary} fail only one),
  * {@code programBinary}, {@code createKernel}, {@code enqueueKernel}, {@code write}, {@code read},
- * {@code copy}, {@code map}. By default a named call fails every time with
+ * {@code copy}, {@code map}, {@code marker}, {@code waitFor}, {@code flush} (events: a marker's
+ * event counts as a native object until released). By default a named call fails every time with
  * {@code CL_OUT_OF_RESOURCES} ({@code CL_BUILD_PROGRAM_FAILURE} for builds); {@link #failFrom}
  * picks the invocation to start failing at and the error code (for example -9999, an unnamed
  * driver code of the kind a lost device returns). {@link #calls} tells whether a call was reached.
@@ -28,7 +29,7 @@ final class FaultInjectingBinding implements ClBinding {
     /** Every call {@link #failFrom} accepts. */
     static final Set<String> CALLS = Set.of("createContext", "createQueue", "createBuffer", "buildProgram",
             "buildProgramFromSource", "buildProgramFromBinary", "programBinary", "createKernel", "enqueueKernel",
-            "write", "read", "copy", "map");
+            "write", "read", "copy", "map", "marker", "waitFor", "flush");
 
     private record Fault(long fromCall, int code) { }
 
@@ -223,6 +224,24 @@ final class FaultInjectingBinding implements ClBinding {
     }
 
     @Override
+    public EventHandle marker(QueueHandle queue) {
+        maybeFail("marker");
+        return created(real.marker(queue));
+    }
+
+    @Override
+    public void waitFor(QueueHandle queue, EventHandle event) {
+        maybeFail("waitFor");
+        real.waitFor(queue, event);
+    }
+
+    @Override
+    public void flush(QueueHandle queue) {
+        maybeFail("flush");
+        real.flush(queue);
+    }
+
+    @Override
     public void release(ContextHandle handle) {
         live.decrementAndGet();
         real.release(handle);
@@ -248,6 +267,12 @@ final class FaultInjectingBinding implements ClBinding {
 
     @Override
     public void release(KernelHandle handle) {
+        live.decrementAndGet();
+        real.release(handle);
+    }
+
+    @Override
+    public void release(EventHandle handle) {
         live.decrementAndGet();
         real.release(handle);
     }

@@ -32,6 +32,9 @@ public interface ClBinding {
 
     interface KernelHandle extends Handle { }
 
+    /** A {@code cl_event}: released with {@link #release(EventHandle)}. */
+    interface EventHandle extends Handle { }
+
     /** {@code jocl} or {@code lwjgl}. */
     String name();
 
@@ -106,6 +109,24 @@ public interface ClBinding {
 
     void finish(QueueHandle queue);
 
+    /**
+     * Enqueues a marker ({@code clEnqueueMarkerWithWaitList}, OpenCL 1.2, empty wait list) and
+     * returns its event, which completes when every command enqueued on {@code queue} before it
+     * has completed. The caller releases it with {@link #release(EventHandle)}.
+     */
+    EventHandle marker(QueueHandle queue);
+
+    /**
+     * Enqueues a barrier ({@code clEnqueueBarrierWithWaitList}, OpenCL 1.2) that holds every later
+     * command of {@code queue} until {@code event} (possibly of another queue of the same context)
+     * has completed; does not wait. The queue that {@code event} belongs to must have been
+     * {@linkplain #flush flushed} after it was enqueued.
+     */
+    void waitFor(QueueHandle queue, EventHandle event);
+
+    /** Submits the commands enqueued so far to the device ({@code clFlush}); does not wait. */
+    void flush(QueueHandle queue);
+
     void release(ContextHandle handle);
 
     void release(QueueHandle handle);
@@ -115,4 +136,6 @@ public interface ClBinding {
     void release(ProgramHandle handle);
 
     void release(KernelHandle handle);
+
+    void release(EventHandle handle);
 }

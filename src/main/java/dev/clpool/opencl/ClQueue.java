@@ -43,6 +43,34 @@ public final class ClQueue extends ClObject {
         binding.unmap(handle, buffer.handle(), mapped);
     }
 
+    /**
+     * An event that completes when every command enqueued here so far has completed. The queue is
+     * flushed, so that another queue may {@linkplain #waitFor wait} for the event at once.
+     */
+    public ClEvent marker() {
+        ensureOpen();
+        ClEvent event = new ClEvent(binding, objects(), binding.marker(handle));
+        try {
+            binding.flush(handle);
+        } catch (RuntimeException e) {
+            event.close();
+            throw e;
+        }
+        return event;
+    }
+
+    /** Holds the commands enqueued here from now on until {@code event} has completed; does not wait. */
+    public void waitFor(ClEvent event) {
+        ensureOpen();
+        binding.waitFor(handle, event.handle());
+    }
+
+    /** Submits the commands enqueued so far; does not wait. */
+    public void flush() {
+        ensureOpen();
+        binding.flush(handle);
+    }
+
     public void finish() {
         ensureOpen();
         binding.finish(handle);

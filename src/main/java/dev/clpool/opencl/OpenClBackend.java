@@ -10,6 +10,7 @@ import dev.clpool.Shape;
 import dev.clpool.Tensor;
 import dev.clpool.backend.PoolingBackend;
 import dev.clpool.backend.ResidentTensor;
+import java.lang.ref.Reference;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -30,7 +31,11 @@ import org.slf4j.LoggerFactory;
  * integrated GPUs) the kernels work on the tensors' own page-aligned memory ({@code
  * CL_MEM_USE_HOST_PTR}, then a map to synchronise: no copies); elsewhere the input is written to a
  * device buffer and the output read back. When a tensor is larger than the device's largest
- * allocation, the batch is processed in chunks of whole batch items.
+ * allocation, the batch is processed in chunks of whole batch items. On devices that copy, a
+ * large host tensor's pool or global operation is pipelined: its batch is split into chunks that
+ * are uploaded, computed and downloaded on three in-order queues (upload, compute, download)
+ * ordered by events, so that the upload of one chunk and the download of another overlap the
+ * kernels of a third; only the last download is waited for.
  *
  * <p>Device-resident tensors ({@link #upload}, {@link #allocate}) are device buffers; operations
  * on them are only enqueued, and nothing waits until a download or {@link #finish()}.
@@ -152,6 +157,13 @@ public final class OpenClBackend implements PoolingBackend {
     private final boolean accDouble;
     private final boolean zeroCopy;
     private final long maxAlloc;
+    private final boolean eventsSupported;
+    /** The pipeline's transfer queues, created on first use; the compute queue is {@link #queue}. */
+    private ClQueue uploadQueue;
+    private ClQueue downloadQueue;
+    /** Host operations that ran pipelined, and their chunks: for tests. */
+    private long pipelinedOps;
+    private long pipelinedChunks;
     private final ReentrantLock lock = new ReentrantLock();
     /** Device-resident tensors not yet closed: released by {@link #close()}. */
     private final Set<DeviceBuffer> residents = new LinkedHashSet<>();
@@ -175,6 +187,17 @@ public final class OpenClBackend implements PoolingBackend {
         this.accDouble = options.allowDoubleAccumulation() && info.fp64();
         this.zeroCopy = tuning.zeroCopy() && info.hostUnifiedMemory();
         this.maxAlloc = options.maxAllocOverride() > 0 ? options.maxAllocOverride() : info.maxAllocBytes();
+        this.eventsSupported = atLeastOpenCl12(info.version());
+    }
+
+    /** Whether a {@code CL_DEVICE_VERSION} string ("OpenCL 1.2 pocl ...") names 1.2 or later: markers and barriers. */
+    static boolean atLeastOpenCl12(String version) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("^OpenCL (\\d+)\\.(\\d+)").matcher(version == null ? "" : version);
+        if (!m.find()) {
+            return false;
+        }
+        int major = Integer.parseInt(m.group(1));
+        return major > 1 || Integer.parseInt(m.group(2)) >= 2;
     }
 
     /**
@@ -260,24 +283,193 @@ public final class OpenClBackend implements PoolingBackend {
 
     @Override
     public void pool(PoolGeometry g, Tensor in, Tensor out) {
-        locked(() -> forEachBatchChunk(in, out, (n0, nb, src, dst) -> {
-            try (Staging s = new Staging(src, dst)) {
-                enqueuePool(g, in.dtype(), s.in, s.out, nb);
-                s.complete();
-            }
-        }));
+        locked(() -> hostOp(in, out, (src, dst, nb) -> enqueuePool(g, in.dtype(), src, dst, nb)));
     }
 
     @Override
     public void global(PoolMode mode, Tensor in, Tensor out) {
         checkGlobal(mode);
         Shape s = in.shape();
-        locked(() -> forEachBatchChunk(in, out, (n0, nb, src, dst) -> {
+        locked(() -> hostOp(in, out, (src, dst, nb) -> enqueueGlobal(mode, in.dtype(), s, src, dst, nb)));
+    }
+
+    /** Enqueues an operation over {@code nb} batch items from {@code in} to {@code out} on {@link #queue}; does not wait. */
+    interface DeviceChunkOp {
+        void enqueue(ClBuffer in, ClBuffer out, int nb);
+    }
+
+    /** A host-tensor operation: pipelined when it pays, else chunk by chunk through {@link Staging}. */
+    private void hostOp(Tensor in, Tensor out, DeviceChunkOp op) {
+        int step = pipelineChunkItems(in, out);
+        if (step > 0) {
+            pipelined(in, out, step, op);
+            return;
+        }
+        forEachBatchChunk(in, out, (n0, nb, src, dst) -> {
             try (Staging st = new Staging(src, dst)) {
-                enqueueGlobal(mode, in.dtype(), s, st.in, st.out, nb);
+                op.enqueue(st.in, st.out, nb);
                 st.complete();
             }
-        }));
+        });
+    }
+
+    /** Below this many bytes (input + output) per chunk, a chunk's launch and event costs outweigh the overlap. */
+    static final long PIPELINE_MIN_CHUNK_BYTES = 1L << 20;
+    /** Chunks a large batch is split into, when the batch items are small enough. */
+    static final int PIPELINE_TARGET_CHUNKS = 8;
+    /** Buffers per side: chunk k+2 reuses chunk k's input and output buffers. */
+    static final int PIPELINE_SLOTS = 2;
+
+    /**
+     * Batch items per chunk when the operation {@code in -> out} is to be pipelined, else 0: it is
+     * pipelined on devices that copy (not zero-copy) with markers and barriers (OpenCL 1.2) when
+     * that gives at least two chunks.
+     */
+    private int pipelineChunkItems(Tensor in, Tensor out) {
+        if (zeroCopy || !eventsSupported) {
+            return 0;
+        }
+        int n = in.shape().n();
+        long limit = maxChunkItems(in, out);
+        int step = pipelineChunkItems(n, in.byteSize() / n + out.byteSize() / n, limit);
+        return (n + step - 1) / step >= 2 ? step : 0;
+    }
+
+    /**
+     * Batch items per pipeline chunk for {@code n} items of {@code itemBytes} (input + output): about
+     * {@link #PIPELINE_TARGET_CHUNKS} chunks, each at least {@link #PIPELINE_MIN_CHUNK_BYTES} (or one
+     * item), and never more than {@code limit} items (the allocation and 32-bit offset limits).
+     */
+    static int pipelineChunkItems(int n, long itemBytes, long limit) {
+        long byCount = (n + (long) PIPELINE_TARGET_CHUNKS - 1) / PIPELINE_TARGET_CHUNKS;
+        long byBytes = (PIPELINE_MIN_CHUNK_BYTES + Math.max(itemBytes, 1) - 1) / Math.max(itemBytes, 1);
+        return (int) Math.max(1, Math.min(limit, Math.min(n, Math.max(byCount, byBytes))));
+    }
+
+    /**
+     * Runs {@code op} over the batch in chunks of {@code step} items, pipelined: chunk k's input is
+     * written on the upload queue, its kernels run on the compute queue ({@link #queue}) once that
+     * write is done, and its output is read on the download queue once they are done. Chunk k uses
+     * input and output buffers {@code k % PIPELINE_SLOTS}: its upload waits for the kernels of the
+     * chunk that used the input buffer before, its kernels for the download of the one that used
+     * the output buffer before. Nothing waits on the host but the end. On any error every queue is
+     * drained before the buffers and events are released, and the error propagates.
+     */
+    private void pipelined(Tensor in, Tensor out, int step, DeviceChunkOp op) {
+        ClQueue upload = uploadQueue();
+        ClQueue download = downloadQueue();
+        int n = in.shape().n();
+        long inItem = in.byteSize() / n;
+        long outItem = out.byteSize() / n;
+        ByteBuffer src = in.buffer();
+        ByteBuffer dst = out.buffer();
+        int chunks = (n + step - 1) / step;
+        int slots = Math.min(PIPELINE_SLOTS, chunks);
+        ClBuffer[] ins = new ClBuffer[slots];
+        ClBuffer[] outs = new ClBuffer[slots];
+        ClEvent[] computed = new ClEvent[chunks];
+        ClEvent[] downloaded = new ClEvent[chunks];
+        List<ClEvent> events = new ArrayList<>(3 * chunks + 1);
+        boolean ok = false;
+        try {
+            for (int i = 0; i < slots; i++) {
+                ins[i] = buffers.take(step * inItem);
+                outs[i] = buffers.take(step * outItem);
+            }
+            // Pooled buffers may still be used by work queued on the compute queue (a device tensor
+            // closed before its operation ran): uploads start after it.
+            ClEvent earlier = queue.marker();
+            events.add(earlier);
+            upload.waitFor(earlier);
+            for (int k = 0; k < chunks; k++) {
+                int n0 = k * step;
+                int nb = Math.min(step, n - n0);
+                int slot = k % slots;
+                if (k >= slots) {
+                    upload.waitFor(computed[k - slots]);
+                }
+                upload.write(ins[slot], slice(src, n0 * inItem, nb * inItem), false);
+                ClEvent uploaded = upload.marker();
+                events.add(uploaded);
+                queue.waitFor(uploaded);
+                if (k >= slots) {
+                    queue.waitFor(downloaded[k - slots]);
+                }
+                op.enqueue(ins[slot], outs[slot], nb);
+                computed[k] = queue.marker();
+                events.add(computed[k]);
+                download.waitFor(computed[k]);
+                download.read(outs[slot], slice(dst, n0 * outItem, nb * outItem), false);
+                if (k + slots < chunks) {
+                    downloaded[k] = download.marker();
+                    events.add(downloaded[k]);
+                }
+            }
+            // The one wait: the last read follows every kernel, and every kernel its upload.
+            download.finish();
+            queue.finish();
+            upload.finish();
+            ok = true;
+            pipelinedOps++;
+            pipelinedChunks += chunks;
+        } catch (RuntimeException | Error e) {
+            drain(e, upload, queue, download);
+            throw e;
+        } finally {
+            events.forEach(ClEvent::close);
+            for (int i = 0; i < slots; i++) {
+                release(ins[i], ok);
+                release(outs[i], ok);
+            }
+            // The device read src and wrote dst after their last use above: keep them (and the
+            // tensors' memory, which a direct buffer frees when unreachable) alive until here.
+            Reference.reachabilityFence(src);
+            Reference.reachabilityFence(dst);
+            Reference.reachabilityFence(in);
+            Reference.reachabilityFence(out);
+        }
+    }
+
+    /** Waits for everything enqueued on {@code queues}, adding any failure to {@code cause} as suppressed. */
+    private static void drain(Throwable cause, ClQueue... queues) {
+        for (ClQueue q : queues) {
+            try {
+                q.finish();
+            } catch (RuntimeException e) {
+                cause.addSuppressed(e);
+            }
+        }
+    }
+
+    /** Gives a buffer back for reuse after a clean run; releases it after an error (OpenCL frees it once unused). */
+    private void release(ClBuffer b, boolean reuse) {
+        if (b == null) {
+            return;
+        }
+        if (reuse) {
+            buffers.give(b);
+        } else {
+            b.close();
+        }
+    }
+
+    private ClQueue uploadQueue() {
+        if (uploadQueue == null) {
+            uploadQueue = context.createQueue();
+        }
+        return uploadQueue;
+    }
+
+    private ClQueue downloadQueue() {
+        if (downloadQueue == null) {
+            downloadQueue = context.createQueue();
+        }
+        return downloadQueue;
+    }
+
+    /** Host operations that ran pipelined, and their chunks in all: for tests. */
+    long[] pipelineCounts() {
+        return locked(() -> new long[] {pipelinedOps, pipelinedChunks});
     }
 
     /**
@@ -289,9 +481,12 @@ public final class OpenClBackend implements PoolingBackend {
     private final class Staging implements AutoCloseable {
         final ClBuffer in;
         final ClBuffer out;
+        /** Kept until close: the device reads it after the constructor returns (or works in it, zero-copy). */
+        private final ByteBuffer src;
         private final ByteBuffer dst;
 
         Staging(ByteBuffer src, ByteBuffer dst) {
+            this.src = src;
             this.dst = dst;
             if (zeroCopy) {
                 in = context.createBuffer(Cl.CL_MEM_READ_ONLY | Cl.CL_MEM_USE_HOST_PTR, src);
@@ -338,6 +533,11 @@ public final class OpenClBackend implements PoolingBackend {
                 buffers.give(in);
                 buffers.give(out);
             }
+            // A direct buffer's memory is freed once it is unreachable; the non-blocking write
+            // (or the USE_HOST_PTR buffers) used src and dst until the wait in complete() (or
+            // the releases above).
+            Reference.reachabilityFence(src);
+            Reference.reachabilityFence(dst);
         }
     }
 
@@ -603,6 +803,25 @@ public final class OpenClBackend implements PoolingBackend {
         int n = in.shape().n();
         long inItem = in.byteSize() / n;
         long outItem = out.byteSize() / n;
+        int step = (int) Math.min(n, maxChunkItems(in, out));
+        ByteBuffer src = in.buffer();
+        ByteBuffer dst = out.buffer();
+        for (int n0 = 0; n0 < n; n0 += step) {
+            int nb = Math.min(step, n - n0);
+            op.run(n0, nb, slice(src, n0 * inItem, nb * inItem), slice(dst, n0 * outItem, nb * outItem));
+        }
+    }
+
+    /**
+     * The most batch items of {@code in -> out} one chunk may hold: its input and output each fit in
+     * one device allocation and hold at most {@link Options#maxKernelElements()} elements.
+     *
+     * @throws ClException when not even one item fits
+     */
+    long maxChunkItems(Tensor in, Tensor out) {
+        int n = in.shape().n();
+        long inItem = in.byteSize() / n;
+        long outItem = out.byteSize() / n;
         long perChunk = Math.min(maxAlloc / Math.max(inItem, 1), maxAlloc / Math.max(outItem, 1));
         if (perChunk < 1) {
             throw new ClException("clCreateBuffer", -61 /* CL_INVALID_BUFFER_SIZE */,
@@ -616,14 +835,7 @@ public final class OpenClBackend implements PoolingBackend {
                     "one batch item (" + itemElements + " elements) exceeds the " + options.maxKernelElements()
                             + " elements the kernels' 32-bit offsets reach");
         }
-        perChunk = Math.min(perChunk, perChunkOffsets);
-        int step = (int) Math.min(n, perChunk);
-        ByteBuffer src = in.buffer();
-        ByteBuffer dst = out.buffer();
-        for (int n0 = 0; n0 < n; n0 += step) {
-            int nb = Math.min(step, n - n0);
-            op.run(n0, nb, slice(src, n0 * inItem, nb * inItem), slice(dst, n0 * outItem, nb * outItem));
-        }
+        return Math.min(perChunk, perChunkOffsets);
     }
 
     static ByteBuffer slice(ByteBuffer b, long offset, long length) {
@@ -665,6 +877,12 @@ public final class OpenClBackend implements PoolingBackend {
             open.forEach(r -> r.buffer.close());
             buffers.close();
             programs.close();
+            if (uploadQueue != null) {
+                uploadQueue.close();
+            }
+            if (downloadQueue != null) {
+                downloadQueue.close();
+            }
             queue.close();
             context.close();
             if (objects.live() != 0) {

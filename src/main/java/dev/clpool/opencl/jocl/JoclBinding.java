@@ -7,13 +7,16 @@ import static org.jocl.CL.clCreateContext;
 import static org.jocl.CL.clCreateKernel;
 import static org.jocl.CL.clCreateProgramWithBinary;
 import static org.jocl.CL.clCreateProgramWithSource;
+import static org.jocl.CL.clEnqueueBarrierWithWaitList;
 import static org.jocl.CL.clEnqueueCopyBuffer;
 import static org.jocl.CL.clEnqueueMapBuffer;
+import static org.jocl.CL.clEnqueueMarkerWithWaitList;
 import static org.jocl.CL.clEnqueueNDRangeKernel;
 import static org.jocl.CL.clEnqueueReadBuffer;
 import static org.jocl.CL.clEnqueueUnmapMemObject;
 import static org.jocl.CL.clEnqueueWriteBuffer;
 import static org.jocl.CL.clFinish;
+import static org.jocl.CL.clFlush;
 import static org.jocl.CL.clGetDeviceIDs;
 import static org.jocl.CL.clGetDeviceInfo;
 import static org.jocl.CL.clGetPlatformIDs;
@@ -22,6 +25,7 @@ import static org.jocl.CL.clGetProgramBuildInfo;
 import static org.jocl.CL.clGetProgramInfo;
 import static org.jocl.CL.clReleaseCommandQueue;
 import static org.jocl.CL.clReleaseContext;
+import static org.jocl.CL.clReleaseEvent;
 import static org.jocl.CL.clReleaseKernel;
 import static org.jocl.CL.clReleaseMemObject;
 import static org.jocl.CL.clReleaseProgram;
@@ -42,6 +46,7 @@ import org.jocl.cl_command_queue;
 import org.jocl.cl_context;
 import org.jocl.cl_context_properties;
 import org.jocl.cl_device_id;
+import org.jocl.cl_event;
 import org.jocl.cl_kernel;
 import org.jocl.cl_mem;
 import org.jocl.cl_platform_id;
@@ -66,6 +71,8 @@ public final class JoclBinding implements ClBinding {
     private record Program(cl_program program) implements ProgramHandle { }
 
     private record Kernel(cl_kernel kernel) implements KernelHandle { }
+
+    private record Event(cl_event event) implements EventHandle { }
 
     /**
      * Loads JOCL's natives and the OpenCL loader. Throws {@link UnsatisfiedLinkError} (or another
@@ -312,6 +319,24 @@ public final class JoclBinding implements ClBinding {
     }
 
     @Override
+    public EventHandle marker(QueueHandle queue) {
+        cl_event event = new cl_event();
+        ClException.check("clEnqueueMarkerWithWaitList", clEnqueueMarkerWithWaitList(((Queue) queue).q(), 0, null, event));
+        return new Event(event);
+    }
+
+    @Override
+    public void waitFor(QueueHandle queue, EventHandle event) {
+        ClException.check("clEnqueueBarrierWithWaitList", clEnqueueBarrierWithWaitList(((Queue) queue).q(), 1,
+                new cl_event[] {((Event) event).event()}, null));
+    }
+
+    @Override
+    public void flush(QueueHandle queue) {
+        ClException.check("clFlush", clFlush(((Queue) queue).q()));
+    }
+
+    @Override
     public void release(ContextHandle handle) {
         ClException.check("clReleaseContext", clReleaseContext(((Context) handle).ctx()));
     }
@@ -334,5 +359,10 @@ public final class JoclBinding implements ClBinding {
     @Override
     public void release(KernelHandle handle) {
         ClException.check("clReleaseKernel", clReleaseKernel(((Kernel) handle).kernel()));
+    }
+
+    @Override
+    public void release(EventHandle handle) {
+        ClException.check("clReleaseEvent", clReleaseEvent(((Event) handle).event()));
     }
 }

@@ -15,10 +15,12 @@ import static org.lwjgl.opencl.CL10.clEnqueueReadBuffer;
 import static org.lwjgl.opencl.CL10.clEnqueueUnmapMemObject;
 import static org.lwjgl.opencl.CL10.clEnqueueWriteBuffer;
 import static org.lwjgl.opencl.CL10.clFinish;
+import static org.lwjgl.opencl.CL10.clFlush;
 import static org.lwjgl.opencl.CL10.clGetDeviceIDs;
 import static org.lwjgl.opencl.CL10.clGetPlatformIDs;
 import static org.lwjgl.opencl.CL10.clReleaseCommandQueue;
 import static org.lwjgl.opencl.CL10.clReleaseContext;
+import static org.lwjgl.opencl.CL10.clReleaseEvent;
 import static org.lwjgl.opencl.CL10.clReleaseKernel;
 import static org.lwjgl.opencl.CL10.clReleaseMemObject;
 import static org.lwjgl.opencl.CL10.clReleaseProgram;
@@ -29,6 +31,8 @@ import static org.lwjgl.opencl.CL10.nclGetDeviceInfo;
 import static org.lwjgl.opencl.CL10.nclGetPlatformInfo;
 import static org.lwjgl.opencl.CL10.nclGetProgramInfo;
 import static org.lwjgl.opencl.CL10.nclGetProgramBuildInfo;
+import static org.lwjgl.opencl.CL12.clEnqueueBarrierWithWaitList;
+import static org.lwjgl.opencl.CL12.clEnqueueMarkerWithWaitList;
 
 import dev.clpool.opencl.Cl;
 import dev.clpool.opencl.ClBinding;
@@ -94,6 +98,8 @@ public final class LwjglBinding implements ClBinding {
     private record Program(long program) implements ProgramHandle { }
 
     private record Kernel(long kernel) implements KernelHandle { }
+
+    private record Event(long event) implements EventHandle { }
 
     /**
      * Loads LWJGL's natives and the OpenCL loader and asks for the platform count once. Throws
@@ -496,6 +502,28 @@ public final class LwjglBinding implements ClBinding {
     }
 
     @Override
+    public EventHandle marker(QueueHandle queue) {
+        try (MemoryStack stack = MemoryStack.stackPush()) {
+            PointerBuffer event = stack.mallocPointer(1);
+            ClException.check("clEnqueueMarkerWithWaitList", clEnqueueMarkerWithWaitList(((Queue) queue).q(), null, event));
+            return new Event(event.get(0));
+        }
+    }
+
+    @Override
+    public void waitFor(QueueHandle queue, EventHandle event) {
+        try (MemoryStack stack = MemoryStack.stackPush()) {
+            ClException.check("clEnqueueBarrierWithWaitList", clEnqueueBarrierWithWaitList(((Queue) queue).q(),
+                    stack.pointers(((Event) event).event()), null));
+        }
+    }
+
+    @Override
+    public void flush(QueueHandle queue) {
+        ClException.check("clFlush", clFlush(((Queue) queue).q()));
+    }
+
+    @Override
     public void release(ContextHandle handle) {
         ClException.check("clReleaseContext", clReleaseContext(((Context) handle).ctx()));
     }
@@ -518,5 +546,10 @@ public final class LwjglBinding implements ClBinding {
     @Override
     public void release(KernelHandle handle) {
         ClException.check("clReleaseKernel", clReleaseKernel(((Kernel) handle).kernel()));
+    }
+
+    @Override
+    public void release(EventHandle handle) {
+        ClException.check("clReleaseEvent", clReleaseEvent(((Event) handle).event()));
     }
 }
