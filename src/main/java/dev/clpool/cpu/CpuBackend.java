@@ -18,13 +18,16 @@ import java.util.stream.IntStream;
  *
  * <p>Work is split into contiguous ranges of output rows (or, for global pooling, of pixel runs)
  * on a private fork-join pool, several ranges per thread; problems too small to be worth waking
- * the pool run in the calling thread. Max and average pooling run in {@link WindowedPool}: input
- * rows staged into heap arrays by bulk copies, an interior/border split so that interior windows
- * carry no bounds checks, channels innermost. LP pooling visits only the window taps inside the
- * input (tap ranges precomputed per axis). Scratch arrays are per thread and reused.
+ * the pool run in the calling thread. Each reduction has its own classes and loops, so that the JIT
+ * compiles each for its own profile: windowed max and average in {@link MaxWindows} and
+ * {@link AvgWindows} (input rows staged into heap arrays by bulk copies, an interior/border split so
+ * that interior windows carry no bounds checks, channels innermost; see {@link WindowPlan}), global
+ * pooling in {@link CpuGlobal}, LP pooling here (it visits only the window taps inside the input).
+ * Scratch arrays are per thread and reused.
  *
  * <p>Max gives the same bits as the kernels (a strictly larger value, or the first NaN, wins; see
- * {@link #max}); averages and LP accumulate in double.
+ * {@link #max}). Averages use certified compensated float sums ({@link CompensatedSum}), falling
+ * back to double per result where the certificate fails; LP accumulates in double.
  */
 public final class CpuBackend implements PoolingBackend {
 
@@ -32,10 +35,6 @@ public final class CpuBackend implements PoolingBackend {
     private static final int CHUNKS_PER_THREAD = 4;
     /** Below this many element visits a range is not worth a task of its own. */
     private static final long MIN_TASK_WORK = 1 << 15;
-    /** Global pooling: the smallest run of one plane given to a task, in floats. */
-    private static final long MIN_RUN_FLOATS = 1 << 14;
-    /** Global pooling: floats staged per bulk copy. */
-    private static final int STAGE_FLOATS = 1 << 14;
 
     private final ForkJoinPool pool;
     private final int threads;
@@ -51,6 +50,10 @@ public final class CpuBackend implements PoolingBackend {
     /** One thread per available processor. */
     public CpuBackend() {
         this(Runtime.getRuntime().availableProcessors());
+    }
+
+    int threads() {
+        return threads;
     }
 
     @Override
@@ -69,9 +72,15 @@ public final class CpuBackend implements PoolingBackend {
         FloatBuffer dst = out.floats();
         Shape os = g.output();
         int rows = os.n() * os.h();
-        if (g.mode() == PoolMode.MAX || g.mode() == PoolMode.AVG) {
-            WindowedPool kernel = new WindowedPool(g);
-            chunks(rows, kernel.workPerRow(), (from, to) -> kernel.run(src, dst, from, to, Scratch.get()));
+        // One class, and one lambda, per reduction: each compiles for its own profile.
+        if (g.mode() == PoolMode.MAX) {
+            MaxWindows max = new MaxWindows(g);
+            chunks(rows, max.workPerRow(), (from, to) -> max.run(src, dst, from, to, Scratch.get()));
+            return;
+        }
+        if (g.mode() == PoolMode.AVG) {
+            AvgWindows avg = new AvgWindows(g);
+            chunks(rows, avg.workPerRow(), (from, to) -> avg.run(src, dst, from, to, Scratch.get()));
             return;
         }
         Taps taps = new Taps(g.rows());
@@ -93,96 +102,10 @@ public final class CpuBackend implements PoolingBackend {
 
     @Override
     public void global(PoolMode mode, Tensor in, Tensor out) {
-        if (mode != PoolMode.MAX && mode != PoolMode.AVG) {
-            throw new IllegalArgumentException("global pooling supports max and avg, not " + mode.word());
-        }
-        Shape s = in.shape();
-        int hw = s.h() * s.w();
-        int c = s.c();
-        long plane = (long) hw * c;
-        // Enough contiguous pixel runs to keep every thread busy even when N is 1, but runs of
-        // at least MIN_RUN_FLOATS so that small planes are not split into slivers.
-        int wanted = (int) Math.min(hw, Math.max(1, Math.min((4L * threads + s.n() - 1) / s.n(), plane / MIN_RUN_FLOATS)));
-        int chunk = (hw + wanted - 1) / wanted;
-        int runs = (hw + chunk - 1) / chunk;
-        FloatBuffer src = in.floats();
-        FloatBuffer dst = out.floats();
-        boolean avg = mode == PoolMode.AVG;
-        double[][] sums = avg ? new double[s.n() * runs][] : null;
-        float[][] maxima = avg ? null : new float[s.n() * runs][];
-        chunks(s.n() * runs, (long) chunk * c, (from, to) -> {
-            Scratch scratch = Scratch.get();
-            int stagePixels = Math.max(1, Math.min(chunk, STAGE_FLOATS / c));
-            float[] stage = scratch.floats(0, stagePixels * c);
-            // Max: one lane per staged element, so the fold is one same-index loop that C2
-            // vectorises; the lanes of each channel are folded at the end of the run.
-            float[] lanes = avg ? null : scratch.floats(1, stagePixels * c);
-            for (int task = from; task < to; task++) {
-                int n = task / runs;
-                int p0 = (task % runs) * chunk;
-                int p1 = Math.min(p0 + chunk, hw);
-                double[] dacc = avg ? new double[c] : null;
-                if (!avg) {
-                    Arrays.fill(lanes, 0, stagePixels * c, Float.NEGATIVE_INFINITY);
-                }
-                int used = 0;
-                for (int p = p0; p < p1; p += stagePixels) {
-                    int pixels = Math.min(stagePixels, p1 - p);
-                    int len = pixels * c;
-                    used = Math.max(used, len);
-                    src.get(Math.toIntExact(n * plane + (long) p * c), stage, 0, len);
-                    if (avg) {
-                        for (int q = 0; q < len; q += c) {
-                            for (int ch = 0; ch < c; ch++) {
-                                dacc[ch] += stage[q + ch];
-                            }
-                        }
-                    } else {
-                        for (int i = 0; i < len; i++) {
-                            lanes[i] = Math.max(lanes[i], stage[i]);
-                        }
-                    }
-                }
-                if (avg) {
-                    sums[task] = dacc;
-                } else {
-                    float[] facc = new float[c];
-                    Arrays.fill(facc, Float.NEGATIVE_INFINITY);
-                    for (int q = 0; q < used; q += c) {
-                        for (int ch = 0; ch < c; ch++) {
-                            facc[ch] = Math.max(facc[ch], lanes[q + ch]);
-                        }
-                    }
-                    maxima[task] = facc;
-                }
-            }
-        });
-        // Combine the runs in order. Max as in WindowedPool: Math.max is exact except where the
-        // result is zero or NaN, and those channels are scanned again with clpool's rule.
-        float[] result = new float[c];
-        for (int n = 0; n < s.n(); n++) {
-            for (int ch = 0; ch < c; ch++) {
-                if (avg) {
-                    double total = 0;
-                    for (int r = 0; r < runs; r++) {
-                        total += sums[n * runs + r][ch];
-                    }
-                    result[ch] = canonicalNaN((float) (total / hw));
-                } else {
-                    float m = Float.NEGATIVE_INFINITY;
-                    for (int r = 0; r < runs; r++) {
-                        m = Math.max(m, maxima[n * runs + r][ch]);
-                    }
-                    if (!(m > 0 || m < 0)) {
-                        m = Float.NEGATIVE_INFINITY;
-                        for (int p = 0; p < hw; p++) {
-                            m = max(m, src.get(Math.toIntExact(n * plane + (long) p * c + ch)));
-                        }
-                    }
-                    result[ch] = m;
-                }
-            }
-            dst.put(n * c, result, 0, c);
+        switch (mode) {
+            case MAX: CpuGlobal.max(this, in, out); break;
+            case AVG: CpuGlobal.avg(this, in, out); break;
+            default: throw new IllegalArgumentException("global pooling supports max and avg, not " + mode.word());
         }
     }
 
@@ -281,7 +204,7 @@ public final class CpuBackend implements PoolingBackend {
      * that a thread slowed by other work on the machine does not hold up the rest, or in the
      * calling thread alone when the whole job is too small to be worth waking the pool.
      */
-    private void chunks(int items, long workPerItem, RangeBody body) {
+    void chunks(int items, long workPerItem, RangeBody body) {
         long work = items * Math.max(1, workPerItem);
         int parts = (int) Math.min(items, Math.min(CHUNKS_PER_THREAD * threads, Math.max(1, work / MIN_TASK_WORK)));
         if (parts <= 1 || threads == 1) {
@@ -293,7 +216,7 @@ public final class CpuBackend implements PoolingBackend {
     }
 
     @FunctionalInterface
-    private interface RangeBody {
+    interface RangeBody {
         void run(int from, int to);
     }
 

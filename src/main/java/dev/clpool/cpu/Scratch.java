@@ -7,10 +7,8 @@ package dev.clpool.cpu;
 final class Scratch {
     private static final ThreadLocal<Scratch> CURRENT = ThreadLocal.withInitial(Scratch::new);
 
-    private final float[][] floats = new float[4][0];
-    private final double[][] doubles = new double[4][0];
-    private float[][] floatRing = new float[0][];
-    private double[][] doubleRing = new double[0][];
+    private final float[][] floats = new float[10][0];
+    private final float[][][] rings = {new float[0][], new float[0][], new float[0][]};
     private long[] longs = new long[0];
 
     private Scratch() {
@@ -20,7 +18,7 @@ final class Scratch {
         return CURRENT.get();
     }
 
-    /** Float array number {@code slot} (0..3), at least {@code n} long; contents undefined. */
+    /** Float array number {@code slot} (0..9), at least {@code n} long; contents undefined. */
     float[] floats(int slot, int n) {
         if (floats[slot].length < n) {
             floats[slot] = new float[n];
@@ -28,28 +26,16 @@ final class Scratch {
         return floats[slot];
     }
 
-    /** Double array number {@code slot} (0..3), at least {@code n} long; contents undefined. */
-    double[] doubles(int slot, int n) {
-        if (doubles[slot].length < n) {
-            doubles[slot] = new double[n];
+    /**
+     * Ring number {@code which} (0..2): at least {@code count} separate float arrays of at least
+     * {@code n} each; contents undefined.
+     */
+    float[][] ring(int which, int count, int n) {
+        float[][] r = rings[which];
+        if (r.length < count || r[0].length < n) {
+            rings[which] = r = new float[count][n];
         }
-        return doubles[slot];
-    }
-
-    /** At least {@code count} separate float arrays of at least {@code n} each; contents undefined. */
-    float[][] floatRing(int count, int n) {
-        if (floatRing.length < count || floatRing[0].length < n) {
-            floatRing = new float[count][n];
-        }
-        return floatRing;
-    }
-
-    /** At least {@code count} separate double arrays of at least {@code n} each; contents undefined. */
-    double[][] doubleRing(int count, int n) {
-        if (doubleRing.length < count || doubleRing[0].length < n) {
-            doubleRing = new double[count][n];
-        }
-        return doubleRing;
+        return r;
     }
 
     /** A long array exactly {@code n} long; contents undefined. */

@@ -1,0 +1,177 @@
+package dev.clpool.cpu;
+
+import dev.clpool.PoolGeometry;
+import dev.clpool.PoolMode;
+import java.nio.FloatBuffer;
+import java.util.Arrays;
+
+/**
+ * Windowed max pooling over a range of output rows (the separable scheme of {@link WindowPlan}).
+ *
+ * <p>Reduced with {@link Math#max(float, float)}, which C2 vectorises, and then made exact:
+ * clpool's rule (a later value replaces the maximum only if strictly greater; the first NaN wins)
+ * can differ from {@code Math.max} only where the result is zero (the sign of the first zero in
+ * scan order) or NaN (the payload of the first NaN). Everywhere else the result equals the largest
+ * value, and equal non-zero floats have equal bits, so both rules give the same bits; and
+ * {@code Math.max} is associative and commutative on values, so the separable order does not change
+ * them. Results that are zero or NaN (found by a min(|x|) reduction per output row) are recomputed
+ * with the exact rule in scan order ({@link #exactMax}).
+ */
+final class MaxWindows {
+    private final WindowPlan p;
+
+    MaxWindows(PoolGeometry g) {
+        if (g.mode() != PoolMode.MAX) {
+            throw new IllegalArgumentException("max windows run max, not " + g.mode().word());
+        }
+        p = new WindowPlan(g);
+    }
+
+    long workPerRow() {
+        return p.workPerRow();
+    }
+
+    /** Output rows {@code [from, to)} of all {@code N*OH}, each row index being {@code n*OH + oy}. */
+    void run(FloatBuffer src, FloatBuffer dst, int from, int to, Scratch scratch) {
+        for (int b0 = 0; b0 < p.out.w(); b0 += p.blockOut) {
+            block(src, dst, from, to, b0, Math.min(p.out.w(), b0 + p.blockOut), scratch);
+        }
+    }
+
+    private void block(FloatBuffer src, FloatBuffer dst, int from, int to, int b0, int b1, Scratch s) {
+        int width = (b1 - b0) * p.c;
+        int slots = p.slots(width);
+        int lo = p.interiorFrom(b0, b1);
+        int hi = p.interiorTo(b0, b1);
+        int span = p.span(lo, hi);
+        float[] full = s.floats(0, span);
+        float[] tap = s.floats(1, Math.max(span, p.c));
+        float[][] ring = s.ring(0, slots, width);
+        float[] acc = s.floats(2, width);
+        long[] tags = s.longs(slots);
+        Arrays.fill(tags, -1L);
+        for (int r = from; r < to; r++) {
+            int n = r / p.out.h();
+            int oy = r % p.out.h();
+            int j0 = p.rowFirst[oy];
+            int j1 = p.rowEnd[oy];
+            // With a ring as tall as the window, the window's rows are staged first and the first
+            // two folded in one pass; otherwise each row is folded as soon as it is staged.
+            boolean together = slots >= p.rows.effectiveWindow() && j1 - j0 >= 2;
+            if (together) {
+                for (int jy = j0; jy < j1; jy++) {
+                    stage(src, n, p.inputRow(oy, jy), full, tap, ring, tags, slots, b0, b1, lo, hi, span);
+                }
+            }
+            float least = Float.POSITIVE_INFINITY;
+            for (int jy = j0; jy < j1; jy++) {
+                int y = p.inputRow(oy, jy);
+                int slot = together ? y % slots : stage(src, n, y, full, tap, ring, tags, slots, b0, b1, lo, hi, span);
+                boolean last = jy == j1 - 1;
+                float[] h = ring[slot];
+                if (jy == j0 && together) {
+                    float[] h2 = ring[(y + p.dh) % slots];
+                    jy++;
+                    if (jy == j1 - 1) {
+                        for (int i = 0; i < width; i++) {
+                            float m = Math.max(h[i], h2[i]);
+                            acc[i] = m;
+                            least = Math.min(least, Math.abs(m));
+                        }
+                    } else {
+                        for (int i = 0; i < width; i++) {
+                            acc[i] = Math.max(h[i], h2[i]);
+                        }
+                    }
+                } else if (jy == j0) {
+                    System.arraycopy(h, 0, acc, 0, width);
+                    if (last) {
+                        for (int i = 0; i < width; i++) {
+                            least = Math.min(least, Math.abs(acc[i]));
+                        }
+                    }
+                } else if (last) {
+                    for (int i = 0; i < width; i++) {
+                        float m = Math.max(acc[i], h[i]);
+                        acc[i] = m;
+                        least = Math.min(least, Math.abs(m));
+                    }
+                } else {
+                    for (int i = 0; i < width; i++) {
+                        acc[i] = Math.max(acc[i], h[i]);
+                    }
+                }
+            }
+            // least = min |result|: zero or NaN where some result needs the exact rule.
+            if (!(least > 0)) {
+                fixUp(src, acc, n, oy, b0, width);
+            }
+            dst.put(Math.toIntExact(p.out.offset(n, oy, b0, 0)), acc, 0, width);
+        }
+    }
+
+    /** Stages input row (n, y) into its ring slot unless it is there already; returns the slot. */
+    private int stage(FloatBuffer src, int n, int y, float[] full, float[] tap, float[][] ring, long[] tags,
+                      int slots, int b0, int b1, int lo, int hi, int span) {
+        int slot = p.claim(tags, slots, n, y);
+        if (slot >= 0) {
+            return slot;
+        }
+        slot = -1 - slot;
+        maxAcross(src, n, y, full, tap, ring[slot], b0, b1, lo, hi, span);
+        return slot;
+    }
+
+    /**
+     * The horizontal half: for input row (n, y), the maximum over each block column's taps in that
+     * row, into {@code h}. Grouping a window's taps by row leaves {@code Math.max}'s result
+     * unchanged (it is associative and commutative on values).
+     */
+    private void maxAcross(FloatBuffer src, int n, int y, float[] full, float[] tap, float[] h, int b0, int b1,
+                           int lo, int hi, int span) {
+        int cc = p.c;
+        if (hi > lo) {
+            int at = Math.toIntExact(p.in.offset(n, y, p.colStart[lo], 0));
+            int tapStep = p.dw * cc;
+            src.get(at, full, 0, span);
+            for (int jx = 1; jx < p.cols.window(); jx++) {
+                src.get(at + jx * tapStep, tap, 0, span);
+                for (int i = 0; i < span; i++) {
+                    full[i] = Math.max(full[i], tap[i]);
+                }
+            }
+            p.keepStrided(full, h, lo, hi, b0, span);
+        }
+        for (int ox = p.border(b0, lo, hi); ox < b1; ox = p.border(ox + 1, lo, hi)) {
+            int a = (ox - b0) * cc;
+            Arrays.fill(h, a, a + cc, Float.NEGATIVE_INFINITY);
+            for (int jx = p.colFirst[ox]; jx < p.colEnd[ox]; jx++) {
+                src.get(Math.toIntExact(p.in.offset(n, y, p.inputColumn(ox, jx), 0)), tap, 0, cc);
+                for (int ch = 0; ch < cc; ch++) {
+                    h[a + ch] = Math.max(h[a + ch], tap[ch]);
+                }
+            }
+        }
+    }
+
+    /** Replaces each zero or NaN maximum by the exact rule's result (see the class comment). */
+    private void fixUp(FloatBuffer src, float[] acc, int n, int oy, int b0, int width) {
+        for (int i = 0; i < width; i++) {
+            float m = acc[i];
+            if (!(m > 0 || m < 0)) {
+                acc[i] = exactMax(src, n, oy, b0 + i / p.c, i % p.c);
+            }
+        }
+    }
+
+    /** clpool's max over one window in scan order: the reference rule, element by element. */
+    private float exactMax(FloatBuffer src, int n, int oy, int ox, int ch) {
+        float m = Float.NEGATIVE_INFINITY;
+        for (int jy = p.rowFirst[oy]; jy < p.rowEnd[oy]; jy++) {
+            for (int jx = p.colFirst[ox]; jx < p.colEnd[ox]; jx++) {
+                m = CpuBackend.max(m, src.get(Math.toIntExact(p.in.offset(n, p.inputRow(oy, jy), p.inputColumn(ox, jx), ch))));
+            }
+        }
+        return m;
+    }
+}

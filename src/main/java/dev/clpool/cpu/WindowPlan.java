@@ -1,0 +1,181 @@
+package dev.clpool.cpu;
+
+import dev.clpool.Axis;
+import dev.clpool.PoolGeometry;
+import dev.clpool.Shape;
+
+/**
+ * The geometry shared by the windowed fast paths ({@link MaxWindows}, {@link AvgWindows}): per-axis
+ * tap ranges, the interior columns, and the column blocks that bound scratch memory. It holds no
+ * loops over data, so that each reduction's loops live in a class of their own and the JIT compiles
+ * them for that reduction's profile alone (when max and average shared their loops, averages ran
+ * 1.3–2.5× slower after max pooling had run in the same JVM).
+ *
+ * <p>Both paths are separable: each input row is first reduced across the column taps of every
+ * output column of a block (the "horizontal" pass), the result kept in a small ring so that output
+ * rows sharing an input row reduce it once; each output row then folds its window's rows. Input is
+ * staged from the direct buffer into heap arrays with bulk copies, because C2 (JDK 17) vectorises
+ * heap-array loops only, and only when every array in the loop has the same index expression: each
+ * column tap is therefore copied into an array of its own, and ring slots are separate arrays.
+ * Interior columns, whose window lies inside the input, are reduced with flat loops at every column
+ * position (every stride-th one kept); border columns use the per-column tap ranges.
+ */
+final class WindowPlan {
+    /** Floats of one staged input segment (bounds the column block). */
+    private static final int SEGMENT_FLOATS = 1 << 15;
+    /** Floats the ring of horizontal results may hold (beyond it, rows of a window are reduced again). */
+    private static final int RING_FLOATS = 1 << 17;
+
+    final Shape in;
+    final Shape out;
+    final int c;
+    final Axis rows;
+    final Axis cols;
+    final int sw;
+    final int dw;
+    final int dh;
+    final int[] rowStart;
+    final int[] rowFirst;
+    final int[] rowEnd;
+    final int[] colStart;
+    final int[] colFirst;
+    final int[] colEnd;
+    /** Output columns [interiorLo, interiorHi) have every tap inside the input. */
+    private final int interiorLo;
+    private final int interiorHi;
+    /** Output columns per block. */
+    final int blockOut;
+
+    WindowPlan(PoolGeometry g) {
+        in = g.input();
+        out = g.output();
+        c = in.c();
+        rows = g.rows();
+        cols = g.cols();
+        sw = cols.stride();
+        dw = cols.dilation();
+        dh = rows.dilation();
+        rowStart = starts(rows);
+        rowFirst = new int[out.h()];
+        rowEnd = new int[out.h()];
+        for (int o = 0; o < out.h(); o++) {
+            rowFirst[o] = rows.firstTap(o);
+            rowEnd[o] = rows.endTap(o);
+        }
+        colStart = starts(cols);
+        colFirst = new int[out.w()];
+        colEnd = new int[out.w()];
+        int lo = out.w();
+        int hi = 0;
+        for (int o = 0; o < out.w(); o++) {
+            colFirst[o] = cols.firstTap(o);
+            colEnd[o] = cols.endTap(o);
+            if (colFirst[o] == 0 && colEnd[o] == cols.window()) {
+                lo = Math.min(lo, o);
+                hi = o + 1;
+            }
+        }
+        interiorLo = lo;
+        interiorHi = Math.max(lo, hi);
+        // Output columns per block: the staged segment ((block-1)*stride + extent columns) fits.
+        long perOut = (long) sw * c;
+        long fixed = (long) cols.effectiveWindow() * c;
+        blockOut = (int) Math.max(1, Math.min(out.w(), (SEGMENT_FLOATS - fixed) / Math.max(1, perOut) + 1));
+    }
+
+    private static int[] starts(Axis a) {
+        int[] s = new int[a.out()];
+        for (int o = 0; o < s.length; o++) {
+            s[o] = (int) a.start(o);
+        }
+        return s;
+    }
+
+    /** Work units of one output row, for the decision to run small problems on one thread. */
+    long workPerRow() {
+        return (long) out.w() * c * rows.window() * cols.window();
+    }
+
+    /** First input column the windows of block {@code [b0, b1)} touch. */
+    int firstColumn(int b0, int b1) {
+        int xs = Integer.MAX_VALUE;
+        for (int o = b0; o < b1; o++) {
+            if (colEnd[o] > colFirst[o]) {
+                xs = Math.min(xs, colStart[o] + colFirst[o] * dw);
+            }
+        }
+        return xs;
+    }
+
+    /** One past the last input column the windows of block {@code [b0, b1)} touch. */
+    int endColumn(int b0, int b1) {
+        int xe = 0;
+        for (int o = b0; o < b1; o++) {
+            if (colEnd[o] > colFirst[o]) {
+                xe = Math.max(xe, colStart[o] + (colEnd[o] - 1) * dw + 1);
+            }
+        }
+        return xe;
+    }
+
+    /** First interior output column of block {@code [b0, b1)}. */
+    int interiorFrom(int b0, int b1) {
+        return Math.max(b0, Math.min(interiorLo, b1));
+    }
+
+    /** One past the last interior output column of block {@code [b0, b1)} (equal to from if none). */
+    int interiorTo(int b0, int b1) {
+        return Math.max(interiorFrom(b0, b1), Math.min(interiorHi, b1));
+    }
+
+    /** {@code ox} if it is a border column, else the first column after the interior [lo, hi). */
+    int border(int ox, int lo, int hi) {
+        return ox == lo && hi > lo ? hi : ox;
+    }
+
+    /** Floats of the interior's horizontal results at every column position, before striding. */
+    int span(int lo, int hi) {
+        return hi > lo ? ((hi - 1 - lo) * sw + 1) * c : 0;
+    }
+
+    /** Ring slots for horizontal results of {@code width} floats per row. */
+    int slots(int width) {
+        return Math.max(1, Math.min(rows.effectiveWindow(), RING_FLOATS / Math.max(1, width)));
+    }
+
+    /** Input row of tap {@code jy} of output row {@code oy}. */
+    int inputRow(int oy, int jy) {
+        return rowStart[oy] + jy * dh;
+    }
+
+    /** Input column of tap {@code jx} of output column {@code ox}. */
+    int inputColumn(int ox, int jx) {
+        return colStart[ox] + jx * dw;
+    }
+
+    /**
+     * The ring slot of input row (n, y), and whether it must be (re)computed: returns the slot, or
+     * {@code -1 - slot} when the slot held another row (its tag is then updated).
+     */
+    int claim(long[] tags, int slots, int n, int y) {
+        long tag = (long) n * in.h() + y;
+        int slot = y % slots;
+        if (tags[slot] == tag) {
+            return slot;
+        }
+        tags[slot] = tag;
+        return -1 - slot;
+    }
+
+    /** Copies the interior's results at every stride-th column position into their block columns. */
+    void keepStrided(float[] full, float[] h, int lo, int hi, int b0, int span) {
+        if (sw == 1) {
+            System.arraycopy(full, 0, h, (lo - b0) * c, span);
+            return;
+        }
+        int step = sw * c;
+        for (int o = lo; o < hi; o++) {
+            System.arraycopy(full, (o - lo) * step, h, (o - b0) * c, c);
+        }
+    }
+}

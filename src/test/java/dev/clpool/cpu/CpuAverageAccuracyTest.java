@@ -1,0 +1,182 @@
+package dev.clpool.cpu;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.clpool.Padding;
+import dev.clpool.PoolGeometry;
+import dev.clpool.PoolMode;
+import dev.clpool.PoolSpec;
+import dev.clpool.Shape;
+import dev.clpool.Tensor;
+import dev.clpool.testing.Tolerance;
+import java.math.BigDecimal;
+import java.math.MathContext;
+import java.util.Random;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The CPU averages sum in compensated float (with a certified error bound and a fallback to double):
+ * inputs built to defeat plain and compensated float sums, compared with exact (BigDecimal) sums.
+ */
+class CpuAverageAccuracyTest {
+    private static final CpuBackend CPU = new CpuBackend(2);
+
+    @AfterAll
+    static void close() {
+        CPU.close();
+    }
+
+    @Test
+    void windowedAvg_cancellationBeyondCompensatedFloatRange_isExact() {
+        // One 3x3 window: 2^48 + 2^24 + 1 - 2^24 - 2^48 = 1. Compensated float loses the 1 in its
+        // error sum (2^24 + 1 rounds to 2^24); the certificate must send it to the double path.
+        float[] v = {0x1p48f, 0x1p24f, 1f, -0x1p24f, -0x1p48f, 0, 0, 0, 0};
+        Tensor x = Tensor.of(Shape.of(1, 3, 3, 1), v);
+        float[] got = pool(PoolSpec.avg(3, 3).build(), x);
+        assertEquals(1f / 9, got[0], 1e-9f);
+    }
+
+    @Test
+    void windowedAvg_largeValuesOfBothSigns_summingNearZero_withinTolerance() {
+        Random r = new Random(7);
+        for (float scale : new float[] {1e3f, 1e4f, 1e6f, 1e12f, 1e30f}) {
+            Shape s = Shape.of(2, 13, 17, 5);
+            float[] v = cancelling(s, scale, r);
+            check(PoolSpec.avg(3, 3).stride(1).padding(Padding.of(1)).build(), s, v, "3x3 s1 p1 scale " + scale);
+            check(PoolSpec.avg(4, 2).stride(2, 1).padding(Padding.of(1, 0)).countIncludePad(true).build(), s, v,
+                    "4x2 include-pad scale " + scale);
+            check(PoolSpec.avg(2, 2).dilation(2, 3).build(), s, v, "2x2 dilated scale " + scale);
+        }
+    }
+
+    @Test
+    void windowedAvg_nearFloatMax_doesNotOverflow() {
+        // The sum of 4 x 3e38 overflows float; the average does not (the double path, as before).
+        Tensor x = Tensor.of(Shape.of(1, 2, 2, 2), 3e38f, -3e38f, 3e38f, -3e38f, 3e38f, -3e38f, 3e38f, -3.4e38f);
+        float[] got = pool(PoolSpec.avg(2, 2).build(), x);
+        assertEquals(3e38f, got[0]);
+        assertEquals((float) ((-3e38 * 3 - 3.4e38) / 4), got[1]);
+    }
+
+    @Test
+    void windowedAvg_infinitiesAndNaN_asInDouble() {
+        Tensor x = Tensor.of(Shape.of(1, 2, 2, 3),
+                Float.POSITIVE_INFINITY, Float.POSITIVE_INFINITY, Float.NaN,
+                1f, Float.NEGATIVE_INFINITY, 1f,
+                1f, 1f, 1f,
+                1f, 1f, 1f);
+        float[] got = pool(PoolSpec.avg(2, 2).build(), x);
+        assertEquals(Float.POSITIVE_INFINITY, got[0]);
+        assertTrue(Float.isNaN(got[1]));
+        assertEquals(Float.floatToRawIntBits(Float.NaN), Float.floatToRawIntBits(got[2]));
+    }
+
+    @Test
+    void globalAvg_hugePlane_heavyCancellation_withinTolerance() {
+        // 1x2048x2048x1: pairs of large values of both signs plus small noise; the mean is ~1e-3.
+        Shape s = Shape.of(1, 2048, 2048, 1);
+        float[] v = cancelling(s, 1e4f, new Random(3));
+        float got = global(s, v)[0];
+        double want = exactSum(v, 0, v.length, 1).doubleValue() / v.length;
+        Tolerance.assertClose(new float[] {got}, new double[] {want}, "global avg 2048x2048 cancelling");
+    }
+
+    @Test
+    void globalAvg_manyChannels_cancellationAndLargeOffsets_withinTolerance() {
+        Random r = new Random(11);
+        for (Shape s : new Shape[] {Shape.of(3, 7, 7, 129), Shape.of(2, 224, 224, 3), Shape.of(1, 1, 1, 5)}) {
+            float[] v = cancelling(s, 1e6f, r);
+            for (int i = 0; i < v.length; i += 7) {
+                v[i] += 1000f; // large offsets too
+            }
+            float[] got = global(s, v);
+            double[] want = new double[got.length];
+            int c = s.c();
+            long plane = (long) s.h() * s.w() * c;
+            for (int n = 0; n < s.n(); n++) {
+                for (int ch = 0; ch < c; ch++) {
+                    want[n * c + ch] = exactSum(v, (int) (n * plane) + ch, (int) ((n + 1) * plane), c).doubleValue()
+                            / (s.h() * s.w());
+                }
+            }
+            Tolerance.assertClose(got, want, "global avg " + s);
+        }
+    }
+
+    @Test
+    void globalAvg_nearFloatMax_andNonFinite_asInDouble() {
+        float[] v = new float[64 * 64 * 3];
+        for (int i = 0; i < v.length; i += 3) {
+            v[i] = 3e38f;
+            v[i + 1] = i == 0 ? Float.POSITIVE_INFINITY : 1f;
+            v[i + 2] = i == 3 ? Float.NaN : -3.3e38f;
+        }
+        float[] got = global(Shape.of(1, 64, 64, 3), v);
+        assertEquals(3e38f, got[0]);
+        assertEquals(Float.POSITIVE_INFINITY, got[1]);
+        assertEquals(Float.floatToRawIntBits(Float.NaN), Float.floatToRawIntBits(got[2]));
+    }
+
+    /** Large values whose neighbours mostly cancel them, plus noise of about 1e-3 of the unit. */
+    private static float[] cancelling(Shape s, float scale, Random r) {
+        float[] v = new float[(int) s.elementCount()];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (i % 2 == 0 ? 1 : -1) * scale * (1 + r.nextInt(4)) + (float) r.nextGaussian() * 1e-3f;
+        }
+        // Some pairs cancel exactly, some windows see one sign only.
+        for (int i = 1; i < v.length; i += 3) {
+            v[i] = -v[i - 1];
+        }
+        return v;
+    }
+
+    private static float[] pool(PoolSpec spec, Tensor x) {
+        PoolGeometry g = spec.geometry(x.shape());
+        Tensor y = Tensor.allocate(g.output());
+        CPU.pool(g, x, y);
+        return y.toArray();
+    }
+
+    private static float[] global(Shape s, float[] v) {
+        Tensor y = Tensor.allocate(Shape.of(s.n(), 1, 1, s.c()));
+        CPU.global(PoolMode.AVG, Tensor.of(s, v), y);
+        return y.toArray();
+    }
+
+    private static BigDecimal exactSum(float[] v, int from, int to, int step) {
+        BigDecimal sum = BigDecimal.ZERO;
+        for (int i = from; i < to; i += step) {
+            sum = sum.add(new BigDecimal(v[i]));
+        }
+        return sum;
+    }
+
+    /** Every output of {@code spec} on {@code v} against the exact window sum over the divisor. */
+    private static void check(PoolSpec spec, Shape s, float[] v, String what) {
+        PoolGeometry g = spec.geometry(s);
+        float[] got = pool(spec, Tensor.of(s, v));
+        Shape o = g.output();
+        double[] want = new double[got.length];
+        for (int n = 0; n < o.n(); n++) {
+            for (int oy = 0; oy < o.h(); oy++) {
+                for (int ox = 0; ox < o.w(); ox++) {
+                    for (int ch = 0; ch < o.c(); ch++) {
+                        BigDecimal sum = BigDecimal.ZERO;
+                        for (int jy = g.rows().firstTap(oy); jy < g.rows().endTap(oy); jy++) {
+                            for (int jx = g.cols().firstTap(ox); jx < g.cols().endTap(ox); jx++) {
+                                long y = g.rows().start(oy) + (long) jy * g.rows().dilation();
+                                long x = g.cols().start(ox) + (long) jx * g.cols().dilation();
+                                sum = sum.add(new BigDecimal(v[(int) s.offset(n, (int) y, (int) x, ch)]));
+                            }
+                        }
+                        want[(int) o.offset(n, oy, ox, ch)] =
+                                sum.divide(BigDecimal.valueOf(g.divisor(oy, ox)), MathContext.DECIMAL64).doubleValue();
+                    }
+                }
+            }
+        }
+        Tolerance.assertClose(got, want, what);
+    }
+}
