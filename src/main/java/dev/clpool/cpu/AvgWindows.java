@@ -149,7 +149,7 @@ final class AvgWindows {
     }
 
     /**
-     * Average = (s + e) / divisor, in place in {@code as}; results whose error bound is not within
+     * Average = (s + e) / divisor, in place in {@code as} (formed in double and rounded once); results whose error bound is not within
      * {@link #TOLERANCE} (or that are not finite) are recomputed in double.
      */
     private void finish(FloatBuffer src, float[] as, float[] ae, float[] aq, int n, int oy, int b0, int b1) {
@@ -157,11 +157,12 @@ final class AvgWindows {
         float worst = Float.NEGATIVE_INFINITY;
         for (int ox = b0; ox < b1; ox++) {
             double divisor = divisor(oy, ox);
-            float inverse = (float) (1 / divisor);
             float k = boundPerQ(oy, ox, divisor);
             int a = (ox - b0) * cc;
             for (int ch = 0; ch < cc; ch++) {
-                float v = (as[a + ch] + ae[a + ch]) * inverse;
+                // s + e and the division in double, rounded once: where the compensated sum is
+                // exact (few taps), exactly the double path's result, as on fp64 devices.
+                float v = (float) (((double) as[a + ch] + ae[a + ch]) / divisor);
                 as[a + ch] = v;
                 float size = Math.abs(v);
                 // > 0 (or NaN) where the bound exceeds the tolerance or the result is not finite.
