@@ -12,9 +12,11 @@ import java.util.Map;
  * memory each time, which on PoCL means fresh host pages to fault in. Holds at most
  * {@code capacity} idle bytes; a buffer given back beyond that is released.
  *
- * <p>Reuse is safe without waiting because every command of a backend goes to one in-order
- * queue: work enqueued on a reused buffer runs after the work that used it before. Not
- * thread-safe: the backend calls it under its dispatch lock.
+ * <p>Reuse is safe without waiting because work on pooled buffers is ordered on the backend's
+ * main in-order queue: work enqueued on a reused buffer runs after the work that used it before.
+ * The pipelined host path uses two more queues; it orders its first upload after a marker on the
+ * main queue and finishes all three queues before it gives its buffers back. Not thread-safe: the
+ * backend calls it under its dispatch lock.
  */
 final class BufferPool implements AutoCloseable {
     private final ClContext context;
