@@ -7,13 +7,20 @@ import java.util.Arrays;
 
 /**
  * Windowed average pooling over a range of output rows (the separable scheme of {@link WindowPlan}),
- * summed with {@link CompensatedSum}: float operations that C2 vectorises, where the double sums
- * they replace needed a scalar float→double widening per element.
+ * summed in plain float (loops that C2 vectorises, where the double sums they replace needed a scalar
+ * float→double widening per element) with a running error bound beside each sum.
  *
- * <p>Every result is certified: the compensated sum's error bound (γ(taps)·q, see
- * {@link CompensatedSum}) divided by the divisor must be at most {@link #TOLERANCE}·max(1, |avg|), a
- * quarter of SEMANTICS.md's 4e-6, leaving room for the float division. A result that fails (heavy
- * cancellation across a range of magnitudes beyond ~2^40, an infinity or NaN in the window, or a sum
+ * <p>Every rounded float addition {@code t = fl(a + b)} errs by at most u·|t| (u = 2^-24, round to
+ * nearest; additions whose result is subnormal are exact), so a sum is within u·B of the true sum,
+ * where B is the sum of the magnitudes of every partial sum formed on the way to it (horizontal and
+ * vertical; Wilkinson's running error analysis). B itself is summed in float, and a float sum of r
+ * non-negative terms underestimates by at most a factor (1 + γ(r)), which {@link #boundPerB} covers.
+ * Unlike the a-priori bound γ(m−1)·Σ|x|, B stays small for zero-mean data, so almost nothing falls
+ * back on typical inputs.
+ *
+ * <p>Every result is certified: the bound divided by the divisor must be at most
+ * {@link #TOLERANCE}·max(1, |avg|), a quarter of SEMANTICS.md's 4e-6, leaving room for the float
+ * division. A result that fails (heavy cancellation, an infinity or NaN in the window, or a sum
  * that overflows float although the average would not) is recomputed in double in scan order
  * ({@link #exactAverage}), which is what every result was before.
  */
@@ -44,14 +51,34 @@ final class AvgWindows {
     }
 
     /**
-     * Scratch of one block: the staged input segment, one column tap, the interior's compensated
-     * sums at every column position (s, e, q), and the ring of horizontal results (s, e, q).
+     * Scratch of one block: the staged input segment, one column tap, the interior's sums and bounds
+     * at every column position, and the ring of horizontal results (sums, bounds).
      */
-    private record Buffers(float[] raw, float[] tap, float[] fs, float[] fe, float[] fq,
-                           float[][] rs, float[][] re, float[][] rq) {
+    private record Buffers(float[] raw, float[] tap, float[] fs, float[] fb, float[][] rs, float[][] rb) {
     }
 
+    /**
+     * Output rows {@code [from, to)} of block {@code [b0, b1)}. The certificate of every result is
+     * kept as an element-wise maximum over the rows (a loop C2 vectorises: a maximum reduced into a
+     * scalar per row cost as much as everything else together) and read once at the end; if any
+     * result failed, the rows are computed again, this time checking each result and sending those
+     * that fail to the double path (rare: heavy cancellation, an infinity or NaN, float overflow).
+     */
     private void block(FloatBuffer src, FloatBuffer dst, int from, int to, int b0, int b1, Scratch s) {
+        int width = (b1 - b0) * p.c;
+        float[] worst = s.floats(7, width);
+        Arrays.fill(worst, 0, width, Float.NEGATIVE_INFINITY);
+        rows(src, dst, from, to, b0, b1, s, worst, false);
+        for (int i = 0; i < width; i++) {
+            if (!(worst[i] <= 0)) {
+                rows(src, dst, from, to, b0, b1, s, worst, true);
+                return;
+            }
+        }
+    }
+
+    private void rows(FloatBuffer src, FloatBuffer dst, int from, int to, int b0, int b1, Scratch s, float[] worst,
+                      boolean checkEach) {
         int width = (b1 - b0) * p.c;
         int slots = p.slots(width);
         int lo = p.interiorFrom(b0, b1);
@@ -60,11 +87,9 @@ final class AvgWindows {
         int xs = p.firstColumn(b0, b1);
         int xe = p.endColumn(b0, b1);
         Buffers w = new Buffers(s.floats(0, (xe - xs) * p.c), s.floats(1, span), s.floats(2, span),
-                s.floats(3, span), s.floats(4, span),
-                s.ring(0, slots, width), s.ring(1, slots, width), s.ring(2, slots, width));
+                s.floats(3, span), s.ring(0, slots, width), s.ring(1, slots, width));
         float[] as = s.floats(5, width);
-        float[] ae = s.floats(6, width);
-        float[] aq = s.floats(7, width);
+        float[] ab = s.floats(6, width);
         long[] tags = s.longs(slots);
         Arrays.fill(tags, -1L);
         for (int r = from; r < to; r++) {
@@ -73,19 +98,22 @@ final class AvgWindows {
             for (int jy = p.rowFirst[oy]; jy < p.rowEnd[oy]; jy++) {
                 int slot = stage(src, n, p.inputRow(oy, jy), w, tags, slots, b0, b1, lo, hi, span, xs, xe);
                 float[] hs = w.rs[slot];
-                float[] he = w.re[slot];
-                float[] hq = w.rq[slot];
+                float[] hb = w.rb[slot];
                 if (jy == p.rowFirst[oy]) {
                     System.arraycopy(hs, 0, as, 0, width);
-                    System.arraycopy(he, 0, ae, 0, width);
-                    System.arraycopy(hq, 0, aq, 0, width);
+                    System.arraycopy(hb, 0, ab, 0, width);
                 } else {
                     for (int i = 0; i < width; i++) {
-                        CompensatedSum.merge(as, ae, aq, i, hs[i], he[i], hq[i]);
+                        float t = as[i] + hs[i];
+                        as[i] = t;
+                        ab[i] += hb[i] + Math.abs(t);
                     }
                 }
             }
-            finish(src, as, ae, aq, n, oy, b0, b1);
+            finish(as, ab, worst, oy, b0, b1);
+            if (checkEach) {
+                recheck(src, as, ab, n, oy, b0, b1);
+            }
             dst.put(Math.toIntExact(p.out.offset(n, oy, b0, 0)), as, 0, width);
         }
     }
@@ -111,72 +139,72 @@ final class AvgWindows {
         int cc = p.c;
         float[] raw = w.raw;
         float[] hs = w.rs[slot];
-        float[] he = w.re[slot];
-        float[] hq = w.rq[slot];
+        float[] hb = w.rb[slot];
         src.get(Math.toIntExact(p.in.offset(n, y, xs, 0)), raw, 0, (xe - xs) * cc);
         if (hi > lo) {
             float[] fs = w.fs;
-            float[] fe = w.fe;
-            float[] fq = w.fq;
+            float[] fb = w.fb;
             float[] tap = w.tap;
             int base = (p.colStart[lo] - xs) * cc;
             int tapStep = p.dw * cc;
             System.arraycopy(raw, base, fs, 0, span);
-            Arrays.fill(fe, 0, span, 0f);
-            Arrays.fill(fq, 0, span, 0f);
+            Arrays.fill(fb, 0, span, 0f);
             for (int jx = 1; jx < p.cols.window(); jx++) {
                 System.arraycopy(raw, base + jx * tapStep, tap, 0, span);
                 for (int i = 0; i < span; i++) {
-                    CompensatedSum.add(fs, fe, fq, i, tap[i]);
+                    float t = fs[i] + tap[i];
+                    fs[i] = t;
+                    fb[i] += Math.abs(t);
                 }
             }
             p.keepStrided(fs, hs, lo, hi, b0, span);
-            p.keepStrided(fe, he, lo, hi, b0, span);
-            p.keepStrided(fq, hq, lo, hi, b0, span);
+            p.keepStrided(fb, hb, lo, hi, b0, span);
         }
         for (int ox = p.border(b0, lo, hi); ox < b1; ox = p.border(ox + 1, lo, hi)) {
             int a = (ox - b0) * cc;
             Arrays.fill(hs, a, a + cc, 0f);
-            Arrays.fill(he, a, a + cc, 0f);
-            Arrays.fill(hq, a, a + cc, 0f);
+            Arrays.fill(hb, a, a + cc, 0f);
             for (int jx = p.colFirst[ox]; jx < p.colEnd[ox]; jx++) {
                 int b = (p.inputColumn(ox, jx) - xs) * cc;
                 for (int ch = 0; ch < cc; ch++) {
-                    CompensatedSum.add(hs, he, hq, a + ch, raw[b + ch]);
+                    float t = hs[a + ch] + raw[b + ch];
+                    hs[a + ch] = t;
+                    hb[a + ch] += Math.abs(t);
                 }
             }
         }
     }
 
     /**
-     * Average = (s + e) / divisor, in place in {@code as}; results whose error bound is not within
-     * {@link #TOLERANCE} (or that are not finite) are recomputed in double.
+     * Average = sum / divisor, in place in {@code as}; {@code worst} keeps, per element, the largest
+     * bound·k − max(1, |avg|): > 0 (or NaN) where a bound exceeded the tolerance. A sum that is
+     * infinite or NaN has an infinite or NaN bound, so non-finite results show there too.
      */
-    private void finish(FloatBuffer src, float[] as, float[] ae, float[] aq, int n, int oy, int b0, int b1) {
+    private void finish(float[] as, float[] ab, float[] worst, int oy, int b0, int b1) {
         int cc = p.c;
-        float worst = Float.NEGATIVE_INFINITY;
         for (int ox = b0; ox < b1; ox++) {
             double divisor = divisor(oy, ox);
             float inverse = (float) (1 / divisor);
-            float k = boundPerQ(oy, ox, divisor);
+            float k = boundPerB(oy, ox, divisor);
             int a = (ox - b0) * cc;
-            for (int ch = 0; ch < cc; ch++) {
-                float v = (as[a + ch] + ae[a + ch]) * inverse;
-                as[a + ch] = v;
-                float size = Math.abs(v);
-                // > 0 (or NaN) where the bound exceeds the tolerance or the result is not finite.
-                worst = Math.max(worst, Math.max(aq[a + ch] * k - Math.max(1f, size), size - Float.MAX_VALUE));
+            for (int i = a; i < a + cc; i++) {
+                float v = as[i] * inverse;
+                as[i] = v;
+                worst[i] = Math.max(worst[i], ab[i] * k - Math.max(1f, Math.abs(v)));
             }
         }
-        if (!(worst <= 0)) {
-            for (int ox = b0; ox < b1; ox++) {
-                float k = boundPerQ(oy, ox, divisor(oy, ox));
-                int a = (ox - b0) * cc;
-                for (int ch = 0; ch < cc; ch++) {
-                    float size = Math.abs(as[a + ch]);
-                    if (!(aq[a + ch] * k <= Math.max(1f, size) && size <= Float.MAX_VALUE)) {
-                        as[a + ch] = exactAverage(src, n, oy, ox, ch);
-                    }
+    }
+
+    /** Recomputes in double the averages of one output row whose bound fails or that are not finite. */
+    private void recheck(FloatBuffer src, float[] as, float[] ab, int n, int oy, int b0, int b1) {
+        int cc = p.c;
+        for (int ox = b0; ox < b1; ox++) {
+            float k = boundPerB(oy, ox, divisor(oy, ox));
+            int a = (ox - b0) * cc;
+            for (int ch = 0; ch < cc; ch++) {
+                float size = Math.abs(as[a + ch]);
+                if (!(ab[a + ch] * k <= Math.max(1f, size) && size <= Float.MAX_VALUE)) {
+                    as[a + ch] = exactAverage(src, n, oy, ox, ch);
                 }
             }
         }
@@ -188,13 +216,19 @@ final class AvgWindows {
         return (double) rowDiv * colDiv;
     }
 
-    /** The error bound of output (oy, ox) per unit of q, in units of TOLERANCE (so ≤ max(1, |avg|) passes). */
-    private float boundPerQ(int oy, int ox, double divisor) {
+    /**
+     * The error bound of output (oy, ox) per unit of B, in units of TOLERANCE (so ≤ max(1, |avg|)
+     * passes): u·(1 + γ(r))/divisor, where r bounds the additions that formed B (at most one per tap
+     * across and two per row down, so at most three per tap); infinite where γ is meaningless.
+     */
+    private float boundPerB(int oy, int ox, double divisor) {
         long taps = (long) (p.rowEnd[oy] - p.rowFirst[oy]) * (p.colEnd[ox] - p.colFirst[ox]);
-        return (float) (CompensatedSum.errorBound(taps) / divisor / TOLERANCE);
+        double ru = 3 * taps * 0x1p-24;
+        double bound = ru >= 0.5 ? Double.POSITIVE_INFINITY : 0x1p-24 * (1 + ru / (1 - ru));
+        return (float) (bound / divisor / TOLERANCE);
     }
 
-    /** The average of one window summed in double in scan order (the path before compensated sums). */
+    /** The average of one window summed in double in scan order (the path before float sums). */
     private float exactAverage(FloatBuffer src, int n, int oy, int ox, int ch) {
         double sum = 0;
         for (int jy = p.rowFirst[oy]; jy < p.rowEnd[oy]; jy++) {
