@@ -95,11 +95,20 @@ final class AvgWindows {
         for (int r = from; r < to; r++) {
             int n = r / p.out.h();
             int oy = r % p.out.h();
-            for (int jy = p.rowFirst[oy]; jy < p.rowEnd[oy]; jy++) {
+            // The window's first row is copied (zeros if it is also the last), middle rows are
+            // merged, and the last row is merged and finished in one loop.
+            int last = p.rowEnd[oy] - 1;
+            for (int jy = p.rowFirst[oy]; jy <= last; jy++) {
                 int slot = stage(src, n, p.inputRow(oy, jy), w, tags, slots, b0, b1, lo, hi, span, xs, xe);
                 float[] hs = w.rs[slot];
                 float[] hb = w.rb[slot];
-                if (jy == p.rowFirst[oy]) {
+                if (jy == last) {
+                    if (jy == p.rowFirst[oy]) {
+                        Arrays.fill(as, 0, width, 0f);
+                        Arrays.fill(ab, 0, width, 0f);
+                    }
+                    finish(as, ab, hs, hb, worst, oy, b0, b1);
+                } else if (jy == p.rowFirst[oy]) {
                     System.arraycopy(hs, 0, as, 0, width);
                     System.arraycopy(hb, 0, ab, 0, width);
                 } else {
@@ -110,7 +119,6 @@ final class AvgWindows {
                     }
                 }
             }
-            finish(as, ab, worst, oy, b0, b1);
             if (checkEach) {
                 recheck(src, as, ab, n, oy, b0, b1);
             }
@@ -148,13 +156,23 @@ final class AvgWindows {
             int base = (p.colStart[lo] - xs) * cc;
             int tapStep = p.dw * cc;
             System.arraycopy(raw, base, fs, 0, span);
-            Arrays.fill(fb, 0, span, 0f);
+            if (p.cols.window() == 1) {
+                Arrays.fill(fb, 0, span, 0f);
+            }
             for (int jx = 1; jx < p.cols.window(); jx++) {
                 System.arraycopy(raw, base + jx * tapStep, tap, 0, span);
-                for (int i = 0; i < span; i++) {
-                    float t = fs[i] + tap[i];
-                    fs[i] = t;
-                    fb[i] += Math.abs(t);
+                if (jx == 1) {
+                    for (int i = 0; i < span; i++) {
+                        float t = fs[i] + tap[i];
+                        fs[i] = t;
+                        fb[i] = Math.abs(t);
+                    }
+                } else {
+                    for (int i = 0; i < span; i++) {
+                        float t = fs[i] + tap[i];
+                        fs[i] = t;
+                        fb[i] += Math.abs(t);
+                    }
                 }
             }
             p.keepStrided(fs, hs, lo, hi, b0, span);
@@ -176,21 +194,30 @@ final class AvgWindows {
     }
 
     /**
-     * Average = sum / divisor, in place in {@code as}; {@code worst} keeps, per element, the largest
-     * bound·k − max(1, |avg|): > 0 (or NaN) where a bound exceeded the tolerance. A sum that is
-     * infinite or NaN has an infinite or NaN bound, so non-finite results show there too.
+     * Adds the window's last row (hs, hb) and divides: average = sum / divisor, in place in
+     * {@code as}; {@code worst} keeps, per element, the largest bound·k − max(1, |avg|): > 0 (or
+     * NaN) where a bound exceeded the tolerance. A sum that is infinite or NaN has an infinite or
+     * NaN bound, so non-finite results show there too. Columns with the same divisor and tap count
+     * (all the interior ones) share one loop.
      */
-    private void finish(float[] as, float[] ab, float[] worst, int oy, int b0, int b1) {
+    private void finish(float[] as, float[] ab, float[] hs, float[] hb, float[] worst, int oy, int b0, int b1) {
         int cc = p.c;
-        for (int ox = b0; ox < b1; ox++) {
+        for (int ox = b0, next; ox < b1; ox = next) {
             double divisor = divisor(oy, ox);
+            int taps = p.colEnd[ox] - p.colFirst[ox];
+            next = ox + 1;
+            while (next < b1 && p.colEnd[next] - p.colFirst[next] == taps && divisor(oy, next) == divisor) {
+                next++;
+            }
             float inverse = (float) (1 / divisor);
             float k = boundPerB(oy, ox, divisor);
-            int a = (ox - b0) * cc;
-            for (int i = a; i < a + cc; i++) {
-                float v = as[i] * inverse;
+            for (int i = (ox - b0) * cc; i < (next - b0) * cc; i++) {
+                float t = as[i] + hs[i];
+                float bound = ab[i] + hb[i] + Math.abs(t);
+                float v = t * inverse;
                 as[i] = v;
-                worst[i] = Math.max(worst[i], ab[i] * k - Math.max(1f, Math.abs(v)));
+                ab[i] = bound;
+                worst[i] = Math.max(worst[i], bound * k - Math.max(1f, Math.abs(v)));
             }
         }
     }
