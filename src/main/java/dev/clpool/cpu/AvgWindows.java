@@ -52,9 +52,11 @@ final class AvgWindows {
 
     /**
      * Scratch of one block: the staged input segment, one column tap, the interior's sums and bounds
-     * at every column position, and the ring of horizontal results (sums, bounds).
+     * at every column position, one border column's sums and bounds, and the ring of horizontal
+     * results (sums, bounds).
      */
-    private record Buffers(float[] raw, float[] tap, float[] fs, float[] fb, float[][] rs, float[][] rb) {
+    private record Buffers(float[] raw, float[] tap, float[] fs, float[] fb, float[] bs, float[] bb,
+                           float[][] rs, float[][] rb) {
     }
 
     /**
@@ -86,8 +88,8 @@ final class AvgWindows {
         int span = p.span(lo, hi);
         int xs = p.firstColumn(b0, b1);
         int xe = p.endColumn(b0, b1);
-        Buffers w = new Buffers(s.floats(0, (xe - xs) * p.c), s.floats(1, span), s.floats(2, span),
-                s.floats(3, span), s.ring(0, slots, width), s.ring(1, slots, width));
+        Buffers w = new Buffers(s.floats(0, (xe - xs) * p.c), s.floats(1, Math.max(span, p.c)), s.floats(2, span),
+                s.floats(3, span), s.floats(8, p.c), s.floats(9, p.c), s.ring(0, slots, width), s.ring(1, slots, width));
         float[] as = s.floats(5, width);
         float[] ab = s.floats(6, width);
         long[] tags = s.longs(slots);
@@ -95,20 +97,31 @@ final class AvgWindows {
         for (int r = from; r < to; r++) {
             int n = r / p.out.h();
             int oy = r % p.out.h();
-            // The window's first row is copied (zeros if it is also the last), middle rows are
-            // merged, and the last row is merged and finished in one loop.
+            // The window's first row is copied (zeros if it is also the last; added to the second in
+            // one loop when every row of the window stays in the ring), middle rows are merged, and
+            // the last row is merged and finished in one loop.
+            int first = p.rowFirst[oy];
             int last = p.rowEnd[oy] - 1;
-            for (int jy = p.rowFirst[oy]; jy <= last; jy++) {
+            for (int jy = first; jy <= last; jy++) {
                 int slot = stage(src, n, p.inputRow(oy, jy), w, tags, slots, b0, b1, lo, hi, span, xs, xe);
                 float[] hs = w.rs[slot];
                 float[] hb = w.rb[slot];
                 if (jy == last) {
-                    if (jy == p.rowFirst[oy]) {
+                    if (jy == first) {
                         Arrays.fill(as, 0, width, 0f);
                         Arrays.fill(ab, 0, width, 0f);
                     }
                     finish(as, ab, hs, hb, worst, oy, b0, b1);
-                } else if (jy == p.rowFirst[oy]) {
+                } else if (jy == first && jy + 1 < last && slots >= p.rows.effectiveWindow()) {
+                    int next = stage(src, n, p.inputRow(oy, ++jy), w, tags, slots, b0, b1, lo, hi, span, xs, xe);
+                    float[] ns = w.rs[next];
+                    float[] nb = w.rb[next];
+                    for (int i = 0; i < width; i++) {
+                        float t = hs[i] + ns[i];
+                        as[i] = t;
+                        ab[i] = hb[i] + nb[i] + Math.abs(t);
+                    }
+                } else if (jy == first) {
                     System.arraycopy(hs, 0, as, 0, width);
                     System.arraycopy(hb, 0, ab, 0, width);
                 } else {
@@ -178,18 +191,24 @@ final class AvgWindows {
             p.keepStrided(fs, hs, lo, hi, b0, span);
             p.keepStrided(fb, hb, lo, hi, b0, span);
         }
+        // Border columns: each tap is copied to the start of an array of its own, so that the loop
+        // has one index expression (and vectorises), as in the interior.
+        float[] bs = w.bs;
+        float[] bb = w.bb;
+        float[] tap = w.tap;
         for (int ox = p.border(b0, lo, hi); ox < b1; ox = p.border(ox + 1, lo, hi)) {
-            int a = (ox - b0) * cc;
-            Arrays.fill(hs, a, a + cc, 0f);
-            Arrays.fill(hb, a, a + cc, 0f);
+            Arrays.fill(bs, 0, cc, 0f);
+            Arrays.fill(bb, 0, cc, 0f);
             for (int jx = p.colFirst[ox]; jx < p.colEnd[ox]; jx++) {
-                int b = (p.inputColumn(ox, jx) - xs) * cc;
+                System.arraycopy(raw, (p.inputColumn(ox, jx) - xs) * cc, tap, 0, cc);
                 for (int ch = 0; ch < cc; ch++) {
-                    float t = hs[a + ch] + raw[b + ch];
-                    hs[a + ch] = t;
-                    hb[a + ch] += Math.abs(t);
+                    float t = bs[ch] + tap[ch];
+                    bs[ch] = t;
+                    bb[ch] += Math.abs(t);
                 }
             }
+            System.arraycopy(bs, 0, hs, (ox - b0) * cc, cc);
+            System.arraycopy(bb, 0, hb, (ox - b0) * cc, cc);
         }
     }
 
