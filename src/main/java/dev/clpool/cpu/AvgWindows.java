@@ -7,13 +7,20 @@ import java.util.Arrays;
 
 /**
  * Windowed average pooling over a range of output rows (the separable scheme of {@link WindowPlan}),
- * summed with {@link CompensatedSum}: float operations that C2 vectorises, where the double sums
- * they replace needed a scalar float→double widening per element.
+ * summed in plain float (loops that C2 vectorises, where the double sums they replace needed a scalar
+ * float→double widening per element) with a running error bound beside each sum.
  *
- * <p>Every result is certified: the compensated sum's error bound (γ(taps)·q, see
- * {@link CompensatedSum}) divided by the divisor must be at most {@link #TOLERANCE}·max(1, |avg|), a
- * quarter of SEMANTICS.md's 4e-6, leaving room for the float division. A result that fails (heavy
- * cancellation across a range of magnitudes beyond ~2^40, an infinity or NaN in the window, or a sum
+ * <p>Every rounded float addition {@code t = fl(a + b)} errs by at most u·|t| (u = 2^-24, round to
+ * nearest; additions whose result is subnormal are exact), so a sum is within u·B of the true sum,
+ * where B is the sum of the magnitudes of every partial sum formed on the way to it (horizontal and
+ * vertical; Wilkinson's running error analysis). B itself is summed in float, and a float sum of r
+ * non-negative terms underestimates by at most a factor (1 + γ(r)), which {@link #boundPerB} covers.
+ * Unlike the a-priori bound γ(m−1)·Σ|x|, B stays small for zero-mean data, so almost nothing falls
+ * back on typical inputs.
+ *
+ * <p>Every result is certified: the bound divided by the divisor must be at most
+ * {@link #TOLERANCE}·max(1, |avg|), a quarter of SEMANTICS.md's 4e-6, leaving room for the float
+ * division. A result that fails (heavy cancellation, an infinity or NaN in the window, or a sum
  * that overflows float although the average would not) is recomputed in double in scan order
  * ({@link #exactAverage}), which is what every result was before.
  */
@@ -44,14 +51,36 @@ final class AvgWindows {
     }
 
     /**
-     * Scratch of one block: the staged input segment, one column tap, the interior's compensated
-     * sums at every column position (s, e, q), and the ring of horizontal results (s, e, q).
+     * Scratch of one block: the staged input segment, one column tap, the interior's sums and bounds
+     * at every column position, one border column's sums and bounds, and the ring of horizontal
+     * results (sums, bounds).
      */
-    private record Buffers(float[] raw, float[] tap, float[] fs, float[] fe, float[] fq,
-                           float[][] rs, float[][] re, float[][] rq) {
+    private record Buffers(float[] raw, float[] tap, float[] fs, float[] fb, float[] bs, float[] bb,
+                           float[][] rs, float[][] rb) {
     }
 
+    /**
+     * Output rows {@code [from, to)} of block {@code [b0, b1)}. The certificate of every result is
+     * kept as an element-wise maximum over the rows (a loop C2 vectorises: a maximum reduced into a
+     * scalar per row cost as much as everything else together) and read once at the end; if any
+     * result failed, the rows are computed again, this time checking each result and sending those
+     * that fail to the double path (rare: heavy cancellation, an infinity or NaN, float overflow).
+     */
     private void block(FloatBuffer src, FloatBuffer dst, int from, int to, int b0, int b1, Scratch s) {
+        int width = (b1 - b0) * p.c;
+        float[] worst = s.floats(7, width);
+        Arrays.fill(worst, 0, width, Float.NEGATIVE_INFINITY);
+        rows(src, dst, from, to, b0, b1, s, worst, false);
+        for (int i = 0; i < width; i++) {
+            if (!(worst[i] <= 0)) {
+                rows(src, dst, from, to, b0, b1, s, worst, true);
+                return;
+            }
+        }
+    }
+
+    private void rows(FloatBuffer src, FloatBuffer dst, int from, int to, int b0, int b1, Scratch s, float[] worst,
+                      boolean checkEach) {
         int width = (b1 - b0) * p.c;
         int slots = p.slots(width);
         int lo = p.interiorFrom(b0, b1);
@@ -59,33 +88,53 @@ final class AvgWindows {
         int span = p.span(lo, hi);
         int xs = p.firstColumn(b0, b1);
         int xe = p.endColumn(b0, b1);
-        Buffers w = new Buffers(s.floats(0, (xe - xs) * p.c), s.floats(1, span), s.floats(2, span),
-                s.floats(3, span), s.floats(4, span),
-                s.ring(0, slots, width), s.ring(1, slots, width), s.ring(2, slots, width));
+        Buffers w = new Buffers(s.floats(0, (xe - xs) * p.c), s.floats(1, Math.max(span, p.c)), s.floats(2, span),
+                s.floats(3, span), s.floats(8, p.c), s.floats(9, p.c), s.ring(0, slots, width), s.ring(1, slots, width));
         float[] as = s.floats(5, width);
-        float[] ae = s.floats(6, width);
-        float[] aq = s.floats(7, width);
+        float[] ab = s.floats(6, width);
         long[] tags = s.longs(slots);
         Arrays.fill(tags, -1L);
         for (int r = from; r < to; r++) {
             int n = r / p.out.h();
             int oy = r % p.out.h();
-            for (int jy = p.rowFirst[oy]; jy < p.rowEnd[oy]; jy++) {
+            // The window's first row is copied (zeros if it is also the last; added to the second in
+            // one loop when every row of the window stays in the ring), middle rows are merged, and
+            // the last row is merged and finished in one loop.
+            int first = p.rowFirst[oy];
+            int last = p.rowEnd[oy] - 1;
+            for (int jy = first; jy <= last; jy++) {
                 int slot = stage(src, n, p.inputRow(oy, jy), w, tags, slots, b0, b1, lo, hi, span, xs, xe);
                 float[] hs = w.rs[slot];
-                float[] he = w.re[slot];
-                float[] hq = w.rq[slot];
-                if (jy == p.rowFirst[oy]) {
+                float[] hb = w.rb[slot];
+                if (jy == last) {
+                    if (jy == first) {
+                        Arrays.fill(as, 0, width, 0f);
+                        Arrays.fill(ab, 0, width, 0f);
+                    }
+                    finish(as, ab, hs, hb, worst, oy, b0, b1);
+                } else if (jy == first && jy + 1 < last && slots >= p.rows.effectiveWindow()) {
+                    int next = stage(src, n, p.inputRow(oy, ++jy), w, tags, slots, b0, b1, lo, hi, span, xs, xe);
+                    float[] ns = w.rs[next];
+                    float[] nb = w.rb[next];
+                    for (int i = 0; i < width; i++) {
+                        float t = hs[i] + ns[i];
+                        as[i] = t;
+                        ab[i] = hb[i] + nb[i] + Math.abs(t);
+                    }
+                } else if (jy == first) {
                     System.arraycopy(hs, 0, as, 0, width);
-                    System.arraycopy(he, 0, ae, 0, width);
-                    System.arraycopy(hq, 0, aq, 0, width);
+                    System.arraycopy(hb, 0, ab, 0, width);
                 } else {
                     for (int i = 0; i < width; i++) {
-                        CompensatedSum.merge(as, ae, aq, i, hs[i], he[i], hq[i]);
+                        float t = as[i] + hs[i];
+                        as[i] = t;
+                        ab[i] += hb[i] + Math.abs(t);
                     }
                 }
             }
-            finish(src, as, ae, aq, n, oy, b0, b1);
+            if (checkEach) {
+                recheck(src, as, ab, n, oy, b0, b1);
+            }
             dst.put(Math.toIntExact(p.out.offset(n, oy, b0, 0)), as, 0, width);
         }
     }
@@ -111,73 +160,101 @@ final class AvgWindows {
         int cc = p.c;
         float[] raw = w.raw;
         float[] hs = w.rs[slot];
-        float[] he = w.re[slot];
-        float[] hq = w.rq[slot];
+        float[] hb = w.rb[slot];
         src.get(Math.toIntExact(p.in.offset(n, y, xs, 0)), raw, 0, (xe - xs) * cc);
         if (hi > lo) {
             float[] fs = w.fs;
-            float[] fe = w.fe;
-            float[] fq = w.fq;
+            float[] fb = w.fb;
             float[] tap = w.tap;
             int base = (p.colStart[lo] - xs) * cc;
             int tapStep = p.dw * cc;
             System.arraycopy(raw, base, fs, 0, span);
-            Arrays.fill(fe, 0, span, 0f);
-            Arrays.fill(fq, 0, span, 0f);
+            if (p.cols.window() == 1) {
+                Arrays.fill(fb, 0, span, 0f);
+            }
             for (int jx = 1; jx < p.cols.window(); jx++) {
                 System.arraycopy(raw, base + jx * tapStep, tap, 0, span);
-                for (int i = 0; i < span; i++) {
-                    CompensatedSum.add(fs, fe, fq, i, tap[i]);
+                if (jx == 1) {
+                    for (int i = 0; i < span; i++) {
+                        float t = fs[i] + tap[i];
+                        fs[i] = t;
+                        fb[i] = Math.abs(t);
+                    }
+                } else {
+                    for (int i = 0; i < span; i++) {
+                        float t = fs[i] + tap[i];
+                        fs[i] = t;
+                        fb[i] += Math.abs(t);
+                    }
                 }
             }
             p.keepStrided(fs, hs, lo, hi, b0, span);
-            p.keepStrided(fe, he, lo, hi, b0, span);
-            p.keepStrided(fq, hq, lo, hi, b0, span);
+            p.keepStrided(fb, hb, lo, hi, b0, span);
         }
+        // Border columns: each tap is copied to the start of an array of its own, so that the loop
+        // has one index expression (and vectorises), as in the interior.
+        float[] bs = w.bs;
+        float[] bb = w.bb;
+        float[] tap = w.tap;
         for (int ox = p.border(b0, lo, hi); ox < b1; ox = p.border(ox + 1, lo, hi)) {
-            int a = (ox - b0) * cc;
-            Arrays.fill(hs, a, a + cc, 0f);
-            Arrays.fill(he, a, a + cc, 0f);
-            Arrays.fill(hq, a, a + cc, 0f);
+            Arrays.fill(bs, 0, cc, 0f);
+            Arrays.fill(bb, 0, cc, 0f);
             for (int jx = p.colFirst[ox]; jx < p.colEnd[ox]; jx++) {
-                int b = (p.inputColumn(ox, jx) - xs) * cc;
+                System.arraycopy(raw, (p.inputColumn(ox, jx) - xs) * cc, tap, 0, cc);
                 for (int ch = 0; ch < cc; ch++) {
-                    CompensatedSum.add(hs, he, hq, a + ch, raw[b + ch]);
+                    float t = bs[ch] + tap[ch];
+                    bs[ch] = t;
+                    bb[ch] += Math.abs(t);
                 }
             }
+            System.arraycopy(bs, 0, hs, (ox - b0) * cc, cc);
+            System.arraycopy(bb, 0, hb, (ox - b0) * cc, cc);
         }
     }
 
     /**
-     * Average = (s + e) / divisor, in place in {@code as} (formed in double and rounded once); results whose error bound is not within
-     * {@link #TOLERANCE} (or that are not finite) are recomputed in double.
+     * Adds the window's last row (hs, hb) and divides: average = sum / divisor, in place in
+     * {@code as}; {@code worst} keeps, per element, the largest bound·k − max(1, |avg|): > 0 (or
+     * NaN) where a bound exceeded the tolerance. A sum that is infinite or NaN has an infinite or
+     * NaN bound, so non-finite results show there too. Columns with the same divisor and tap count
+     * (all the interior ones) share one loop.
      */
-    private void finish(FloatBuffer src, float[] as, float[] ae, float[] aq, int n, int oy, int b0, int b1) {
+    private void finish(float[] as, float[] ab, float[] hs, float[] hb, float[] worst, int oy, int b0, int b1) {
         int cc = p.c;
-        float worst = Float.NEGATIVE_INFINITY;
-        for (int ox = b0; ox < b1; ox++) {
+        for (int ox = b0, next; ox < b1; ox = next) {
             double divisor = divisor(oy, ox);
-            float k = boundPerQ(oy, ox, divisor);
-            int a = (ox - b0) * cc;
-            for (int ch = 0; ch < cc; ch++) {
-                // s + e and the division in double, rounded once: where the compensated sum is
-                // exact (few taps), exactly the double path's result, as on fp64 devices.
-                float v = (float) (((double) as[a + ch] + ae[a + ch]) / divisor);
-                as[a + ch] = v;
-                float size = Math.abs(v);
-                // > 0 (or NaN) where the bound exceeds the tolerance or the result is not finite.
-                worst = Math.max(worst, Math.max(aq[a + ch] * k - Math.max(1f, size), size - Float.MAX_VALUE));
+            int taps = p.colEnd[ox] - p.colFirst[ox];
+            next = ox + 1;
+            while (next < b1 && p.colEnd[next] - p.colFirst[next] == taps && divisor(oy, next) == divisor) {
+                next++;
+            }
+            // A float division, not a multiplication by 1/divisor: for an exact sum t and a
+            // divisor below 2^24 it rounds as (float) (t / divisor) in double does (double
+            // rounding is innocuous for division at these precisions), which is what an fp64
+            // device computes for few 16-bit terms.
+            float d = (float) divisor;
+            float k = boundPerB(oy, ox, divisor);
+            for (int i = (ox - b0) * cc; i < (next - b0) * cc; i++) {
+                float t = as[i] + hs[i];
+                float bound = ab[i] + hb[i] + Math.abs(t);
+                float v = t / d;
+                as[i] = v;
+                ab[i] = bound;
+                worst[i] = Math.max(worst[i], bound * k - Math.max(1f, Math.abs(v)));
             }
         }
-        if (!(worst <= 0)) {
-            for (int ox = b0; ox < b1; ox++) {
-                float k = boundPerQ(oy, ox, divisor(oy, ox));
-                int a = (ox - b0) * cc;
-                for (int ch = 0; ch < cc; ch++) {
-                    float size = Math.abs(as[a + ch]);
-                    if (!(aq[a + ch] * k <= Math.max(1f, size) && size <= Float.MAX_VALUE)) {
-                        as[a + ch] = exactAverage(src, n, oy, ox, ch);
-                    }
+    }
+
+    /** Recomputes in double the averages of one output row whose bound fails or that are not finite. */
+    private void recheck(FloatBuffer src, float[] as, float[] ab, int n, int oy, int b0, int b1) {
+        int cc = p.c;
+        for (int ox = b0; ox < b1; ox++) {
+            float k = boundPerB(oy, ox, divisor(oy, ox));
+            int a = (ox - b0) * cc;
+            for (int ch = 0; ch < cc; ch++) {
+                float size = Math.abs(as[a + ch]);
+                if (!(ab[a + ch] * k <= Math.max(1f, size) && size <= Float.MAX_VALUE)) {
+                    as[a + ch] = exactAverage(src, n, oy, ox, ch);
                 }
             }
         }
@@ -189,13 +266,19 @@ final class AvgWindows {
         return (double) rowDiv * colDiv;
     }
 
-    /** The error bound of output (oy, ox) per unit of q, in units of TOLERANCE (so ≤ max(1, |avg|) passes). */
-    private float boundPerQ(int oy, int ox, double divisor) {
+    /**
+     * The error bound of output (oy, ox) per unit of B, in units of TOLERANCE (so ≤ max(1, |avg|)
+     * passes): u·(1 + γ(r))/divisor, where r bounds the additions that formed B (at most one per tap
+     * across and two per row down, so at most three per tap); infinite where γ is meaningless.
+     */
+    private float boundPerB(int oy, int ox, double divisor) {
         long taps = (long) (p.rowEnd[oy] - p.rowFirst[oy]) * (p.colEnd[ox] - p.colFirst[ox]);
-        return (float) (CompensatedSum.errorBound(taps) / divisor / TOLERANCE);
+        double ru = 3 * taps * 0x1p-24;
+        double bound = ru >= 0.5 ? Double.POSITIVE_INFINITY : 0x1p-24 * (1 + ru / (1 - ru));
+        return (float) (bound / divisor / TOLERANCE);
     }
 
-    /** The average of one window summed in double in scan order (the path before compensated sums). */
+    /** The average of one window summed in double in scan order (the path before float sums). */
     private float exactAverage(FloatBuffer src, int n, int oy, int ox, int ch) {
         double sum = 0;
         for (int jy = p.rowFirst[oy]; jy < p.rowEnd[oy]; jy++) {
@@ -203,6 +286,6 @@ final class AvgWindows {
                 sum += src.get(Math.toIntExact(p.in.offset(n, p.inputRow(oy, jy), p.inputColumn(ox, jx), ch)));
             }
         }
-        return CpuBackend.canonicalNaN((float) (sum * (1.0 / divisor(oy, ox))));
+        return CpuBackend.canonicalNaN((float) (sum / divisor(oy, ox)));
     }
 }

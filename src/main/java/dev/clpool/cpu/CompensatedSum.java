@@ -15,6 +15,9 @@ package dev.clpool.cpu;
  * <p>A lane that saw an infinity or NaN, or whose sum overflowed, ends with a NaN in {@code q} (an
  * infinite {@code s} makes the error term ∞ − ∞); callers treat a NaN or too large bound by
  * recomputing that result in double, as before, so overflow and NaN behave as the double sums did.
+ *
+ * <p>Used by the global average, whose sums are long: a plain float sum's running bound would not
+ * certify them. Windowed averages (few taps per result) use plain float sums ({@link AvgWindows}).
  */
 final class CompensatedSum {
     private CompensatedSum() {
@@ -29,17 +32,6 @@ final class CompensatedSum {
         s[i] = t;
         e[i] += err;
         q[i] += Math.abs(err);
-    }
-
-    /** Adds lane (xs, xe, xq) of another compensated sum to lane {@code i}. */
-    static void merge(float[] s, float[] e, float[] q, int i, float xs, float xe, float xq) {
-        float a = s[i];
-        float t = a + xs;
-        float xPart = t - a;
-        float err = (a - (t - xPart)) + (xs - xPart);
-        s[i] = t;
-        e[i] += xe + err;
-        q[i] += xq + Math.abs(err);
     }
 
     /**

@@ -26,7 +26,8 @@ import java.util.stream.IntStream;
  * Scratch arrays are per thread and reused.
  *
  * <p>Max gives the same bits as the kernels (a strictly larger value, or the first NaN, wins; see
- * {@link #max}). Averages use certified compensated float sums ({@link CompensatedSum}), falling
+ * {@link #max}). Averages use certified float sums (windowed: plain sums with a running error
+ * bound, {@link AvgWindows}; global: compensated, {@link CompensatedSum}), falling
  * back to double per result where the certificate fails; LP accumulates in double.
  */
 public final class CpuBackend implements PoolingBackend {

@@ -17,7 +17,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * The CPU averages sum in compensated float (with a certified error bound and a fallback to double):
+ * The CPU averages sum in float (windowed: plain sums with a running error bound; global: compensated),
+ * each result certified, with a fallback to double:
  * inputs built to defeat plain and compensated float sums, compared with exact (BigDecimal) sums.
  */
 class CpuAverageAccuracyTest {
