@@ -65,12 +65,6 @@ public final class ClQueue extends ClObject {
         binding.waitFor(handle, event.handle());
     }
 
-    /** Submits the commands enqueued so far; does not wait. */
-    public void flush() {
-        ensureOpen();
-        binding.flush(handle);
-    }
-
     public void finish() {
         ensureOpen();
         binding.finish(handle);
