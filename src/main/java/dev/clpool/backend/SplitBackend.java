@@ -8,6 +8,7 @@ import dev.clpool.Shape;
 import dev.clpool.Tensor;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -133,7 +134,8 @@ public final class SplitBackend implements PoolingBackend {
         int n = a.shape().n();
         int[] counts = counts(n);
         long bytesPerItem = (a.byteSize() + b.byteSize()) / n;
-        List<Future<Long>> running = new ArrayList<>();
+        // Device i's part, when another thread runs it (null: no part, or the calling thread's).
+        List<Future<Long>> running = new ArrayList<>(Collections.nCopies(counts.length, null));
         int first = 0;
         int local = -1;
         for (int i = 0; i < counts.length; i++) {
@@ -145,7 +147,7 @@ public final class SplitBackend implements PoolingBackend {
             } else {
                 int d = i;
                 int f = first;
-                running.add(parts.submit(() -> timed(devices.get(d), part, f, counts[d])));
+                running.set(i, parts.submit(() -> timed(devices.get(d), part, f, counts[d])));
             }
             first += counts[i];
         }
@@ -156,13 +158,12 @@ public final class SplitBackend implements PoolingBackend {
         } catch (RuntimeException e) {
             failure = e;
         }
-        int r = 0;
         for (int i = 0; i < counts.length; i++) {
-            if (counts[i] == 0 || i == local) {
+            if (running.get(i) == null) {
                 continue;
             }
             try {
-                ns[i] = getUninterruptibly(running.get(r++));
+                ns[i] = getUninterruptibly(running.get(i));
             } catch (RuntimeException e) {
                 failure = failure == null ? e : failure;
             }
