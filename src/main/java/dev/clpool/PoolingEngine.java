@@ -583,11 +583,15 @@ public final class PoolingEngine implements AutoCloseable {
 
         /** The OpenCL device by its number in {@code clpool probe}; by default the best suitable one. */
         public Builder device(int index) {
+            this.device = requireIndex(index);
+            return this;
+        }
+
+        private static int requireIndex(int index) {
             if (index < 0) {
                 throw new IllegalArgumentException("device index must be >= 0, got " + index);
             }
-            this.device = index;
-            return this;
+            return index;
         }
 
         /**
@@ -606,9 +610,7 @@ public final class PoolingEngine implements AutoCloseable {
          */
         public Builder devices(int... indices) {
             for (int i : indices) {
-                if (i < 0) {
-                    throw new IllegalArgumentException("device index must be >= 0, got " + i);
-                }
+                requireIndex(i);
             }
             if (Arrays.stream(indices).distinct().count() != indices.length) {
                 throw new IllegalArgumentException("device indices repeat: " + Arrays.toString(indices));
