@@ -89,7 +89,7 @@ final class AvgWindows {
         int xs = p.firstColumn(b0, b1);
         int xe = p.endColumn(b0, b1);
         Buffers w = new Buffers(s.floats(0, (xe - xs) * p.c), s.floats(1, Math.max(span, p.c)), s.floats(2, span),
-                s.floats(3, span), s.floats(8, p.c), s.floats(9, p.c), s.ring(0, slots, width), s.ring(1, slots, width));
+                s.floats(3, span), s.floats(4, p.c), s.floats(8, p.c), s.ring(0, slots, width), s.ring(1, slots, width));
         float[] as = s.floats(5, width);
         float[] ab = s.floats(6, width);
         long[] tags = s.longs(slots);

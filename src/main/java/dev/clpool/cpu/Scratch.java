@@ -7,8 +7,8 @@ package dev.clpool.cpu;
 final class Scratch {
     private static final ThreadLocal<Scratch> CURRENT = ThreadLocal.withInitial(Scratch::new);
 
-    private final float[][] floats = new float[10][0];
-    private final float[][][] rings = {new float[0][], new float[0][], new float[0][]};
+    private final float[][] floats = new float[9][0];
+    private final float[][][] rings = {new float[0][], new float[0][]};
     private long[] longs = new long[0];
 
     private Scratch() {
@@ -18,7 +18,7 @@ final class Scratch {
         return CURRENT.get();
     }
 
-    /** Float array number {@code slot} (0..9), at least {@code n} long; contents undefined. */
+    /** Float array number {@code slot} (0..8), at least {@code n} long; contents undefined. */
     float[] floats(int slot, int n) {
         if (floats[slot].length < n) {
             floats[slot] = new float[n];
@@ -27,7 +27,7 @@ final class Scratch {
     }
 
     /**
-     * Ring number {@code which} (0..2): at least {@code count} separate float arrays of at least
+     * Ring number {@code which} (0..1): at least {@code count} separate float arrays of at least
      * {@code n} each; contents undefined.
      */
     float[][] ring(int which, int count, int n) {
