@@ -105,72 +105,171 @@ final class CpuGlobal {
     }
 
     /**
-     * Global average: a {@link CompensatedSum} per lane (vectorised float operations), the lanes
-     * and runs of each channel folded in double. A channel whose error bound exceeds
-     * {@link AvgWindows#TOLERANCE}·max(1, |avg|), or whose sum saw an infinity, NaN or float
-     * overflow, is summed again in double over its plane, as every channel was before.
+     * Global average. Each task sums its run of pixels into lanes of one staged block of pixels
+     * ({@link #sumRun}, fast form): plain float sums with a running error bound, each lane restarted
+     * every {@link #BLOCK} additions and its block sum added into a {@link CompensatedSum}; the lanes
+     * are folded per channel in double. An item's channels are then certified: the bound over
+     * {@code h*w} must be at most {@link AvgWindows#TOLERANCE}·max(1, |avg|). If a channel fails
+     * (large values summing near zero, beyond what a float sum's bound certifies), the item is
+     * summed again with every addition compensated; a channel failing that too (an infinity, NaN,
+     * float overflow or extreme cancellation) is summed in double over its plane.
      */
     static void avg(CpuBackend backend, Tensor in, Tensor out) {
         Shape s = in.shape();
         Runs runs = Runs.of(s, backend.threads());
-        int c = s.c();
         FloatBuffer src = in.floats();
-        int lanePixels = Math.max(1, Math.min(runs.chunk, Math.min(STAGE_FLOATS / c, runs.chunk / MIN_TERMS_PER_LANE)));
-        long terms = (runs.chunk + lanePixels - 1) / lanePixels;
-        double[][] sums = new double[s.n() * runs.count][];
-        double[][] errors = new double[s.n() * runs.count][];
-        backend.chunks(s.n() * runs.count, (long) runs.chunk * c, (from, to) -> {
-            Scratch scratch = Scratch.get();
-            int width = lanePixels * c;
-            float[] stage = scratch.floats(0, width);
-            float[] ls = scratch.floats(1, width);
-            float[] le = scratch.floats(2, width);
-            float[] lq = scratch.floats(3, width);
+        FloatBuffer dst = out.floats();
+        Partial[] parts = new Partial[s.n() * runs.count];
+        backend.chunks(s.n() * runs.count, (long) runs.chunk * s.c(), (from, to) -> {
             for (int task = from; task < to; task++) {
-                Arrays.fill(ls, 0, width, 0f);
-                Arrays.fill(le, 0, width, 0f);
-                Arrays.fill(lq, 0, width, 0f);
-                for (int p = runs.first(task); p < runs.end(task); p += lanePixels) {
-                    int len = Math.min(lanePixels, runs.end(task) - p) * c;
-                    src.get(runs.offset(task, p), stage, 0, len);
-                    for (int i = 0; i < len; i++) {
-                        CompensatedSum.add(ls, le, lq, i, stage[i]);
-                    }
+                parts[task] = sumRun(src, runs, task, runs.first(task), runs.end(task), false);
+                if (runs.count == 1) {
+                    finishItem(src, dst, runs, task, parts);
                 }
-                double[] sum = new double[c];
-                double[] q = new double[c];
-                for (int a = 0; a < width; a += c) {
-                    for (int ch = 0; ch < c; ch++) {
-                        sum[ch] += (double) ls[a + ch] + le[a + ch];
-                        q[ch] += lq[a + ch];
-                    }
-                }
-                sums[task] = sum;
-                errors[task] = q;
             }
         });
-        double bound = CompensatedSum.errorBound(terms) / runs.hw / AvgWindows.TOLERANCE;
-        float[] result = new float[c];
-        for (int n = 0; n < s.n(); n++) {
-            for (int ch = 0; ch < c; ch++) {
-                double total = 0;
-                double q = 0;
-                for (int r = 0; r < runs.count; r++) {
-                    total += sums[n * runs.count + r][ch];
-                    q += errors[n * runs.count + r][ch];
+        if (runs.count > 1) {
+            backend.chunks(s.n(), runs.plane, (from, to) -> {
+                for (int n = from; n < to; n++) {
+                    finishItem(src, dst, runs, n, parts);
                 }
-                float v = (float) (total / runs.hw);
-                float size = Math.abs(v);
-                if (!(q * bound <= Math.max(1f, size) && size <= Float.MAX_VALUE)) {
-                    total = 0;
-                    for (int p = 0; p < runs.hw; p++) {
-                        total += src.get(runs.offset(n * runs.count, p) + ch);
-                    }
-                    v = CpuBackend.canonicalNaN((float) (total / runs.hw));
-                }
-                result[ch] = v;
-            }
-            out.floats().put(n * c, result, 0, c);
+            });
         }
+    }
+
+    /** Lane additions per float block of the fast form (see {@link #sumRun} for the bound). */
+    private static final int BLOCK = 16;
+
+    /** Per-channel sums of a run, and bounds on their absolute error. */
+    private record Partial(double[] sum, double[] bound) {
+    }
+
+    /**
+     * Sums pixels {@code [p0, p1)} of the item of {@code task} per channel.
+     *
+     * <p>Fast form ({@code compensated} false): every addition {@code t = fl(s + x)} into a lane errs
+     * by at most u·|t| (u = 2^-24), so a lane's float sums err by at most u·B, B the sum of every
+     * |t| (kept, in float, beside the lane: a float sum of r non-negative terms is low by at most a
+     * factor 1 + γ(r)). Restarting the lanes every {@link #BLOCK} additions keeps B near 8.5·n·|mean|
+     * on data of one sign (where a long float sum's B grows with n²), well inside the tolerance; the
+     * block sums go into a {@link CompensatedSum}, whose bound is {@link CompensatedSum#errorBound}
+     * per unit of its q. Compensated form: every addition goes into the {@link CompensatedSum}.
+     * Folding the lanes in double (at most 2^20 additions) errs by less than 2^-30 of the sum of
+     * the lanes' magnitudes, which the bound adds.
+     */
+    private static Partial sumRun(FloatBuffer src, Runs runs, int task, int p0, int p1, boolean compensated) {
+        int c = runs.c;
+        int chunk = p1 - p0;
+        int lanePixels = Math.max(1, Math.min(chunk, Math.min(STAGE_FLOATS / c, chunk / MIN_TERMS_PER_LANE)));
+        int width = lanePixels * c;
+        long terms = (chunk + lanePixels - 1) / lanePixels;
+        Scratch scratch = Scratch.get();
+        float[] stage = scratch.floats(0, width);
+        float[] ls = scratch.floats(1, width);
+        float[] lb = scratch.floats(2, width);
+        float[] cs = scratch.floats(3, width);
+        float[] ce = scratch.floats(4, width);
+        float[] cq = scratch.floats(5, width);
+        Arrays.fill(ls, 0, width, 0f);
+        Arrays.fill(lb, 0, width, 0f);
+        Arrays.fill(cs, 0, width, 0f);
+        Arrays.fill(ce, 0, width, 0f);
+        Arrays.fill(cq, 0, width, 0f);
+        int inBlock = 0;
+        for (int p = p0; p < p1; p += lanePixels) {
+            int len = Math.min(lanePixels, p1 - p) * c;
+            src.get(runs.offset(task, p), stage, 0, len);
+            if (compensated) {
+                for (int i = 0; i < len; i++) {
+                    CompensatedSum.add(cs, ce, cq, i, stage[i]);
+                }
+            } else {
+                for (int i = 0; i < len; i++) {
+                    float t = ls[i] + stage[i];
+                    ls[i] = t;
+                    lb[i] += Math.abs(t);
+                }
+                if (++inBlock == BLOCK || p + lanePixels >= p1) {
+                    for (int i = 0; i < width; i++) {
+                        CompensatedSum.add(cs, ce, cq, i, ls[i]);
+                    }
+                    Arrays.fill(ls, 0, width, 0f);
+                    inBlock = 0;
+                }
+            }
+        }
+        double perB = compensated ? 0 : 0x1p-24 * (1 + gamma(terms));
+        double perQ = CompensatedSum.errorBound(compensated ? terms : (terms + BLOCK - 1) / BLOCK);
+        double[] sum = new double[c];
+        double[] bound = new double[c];
+        for (int a = 0; a < width; a += c) {
+            for (int ch = 0; ch < c; ch++) {
+                double lane = (double) cs[a + ch] + ce[a + ch];
+                sum[ch] += lane;
+                bound[ch] += perB * lb[a + ch] + perQ * cq[a + ch] + 0x1p-30 * Math.abs(lane);
+            }
+        }
+        return new Partial(sum, bound);
+    }
+
+    /** γ(k) = k·u/(1 − k·u), u = 2^-24; infinite where meaningless. */
+    private static double gamma(long k) {
+        double ku = k * 0x1p-24;
+        return ku >= 0.5 ? Double.POSITIVE_INFINITY : ku / (1 - ku);
+    }
+
+    /**
+     * Item {@code n}'s averages from its runs' partial sums (in {@code parts}, runs.count per item),
+     * certified per channel as {@link #avg} describes, written to {@code dst}.
+     */
+    private static void finishItem(FloatBuffer src, FloatBuffer dst, Runs runs, int n, Partial[] parts) {
+        int c = runs.c;
+        double[] total = new double[c];
+        double[] bound = new double[c];
+        for (int r = 0; r < runs.count; r++) {
+            Partial part = parts[n * runs.count + r];
+            for (int ch = 0; ch < c; ch++) {
+                total[ch] += part.sum[ch];
+                bound[ch] += part.bound[ch];
+            }
+        }
+        float[] result = new float[c];
+        if (certify(total, bound, runs.hw, result) < c) {
+            Partial again = sumRun(src, runs, n * runs.count, 0, runs.hw, true);
+            if (certify(again.sum, again.bound, runs.hw, result) < c) {
+                for (int ch = 0; ch < c; ch++) {
+                    if (Float.isNaN(result[ch])) {
+                        result[ch] = exactAverage(src, runs, n, ch);
+                    }
+                }
+            }
+        }
+        dst.put(n * c, result, 0, c);
+    }
+
+    /**
+     * Writes each certified average into {@code result} and NaN (a marker, not a value) for each
+     * channel whose bound fails or whose sum is not finite; returns the number certified.
+     */
+    private static int certify(double[] total, double[] bound, int hw, float[] result) {
+        double allowed = AvgWindows.TOLERANCE * (double) hw;
+        int certified = 0;
+        for (int ch = 0; ch < total.length; ch++) {
+            float v = (float) (total[ch] / hw);
+            float size = Math.abs(v);
+            boolean ok = bound[ch] <= allowed * Math.max(1f, size) && size <= Float.MAX_VALUE;
+            result[ch] = ok ? v : Float.NaN;
+            certified += ok ? 1 : 0;
+        }
+        return certified;
+    }
+
+    /** Channel {@code ch} of item {@code n} summed in double over its plane, in scan order. */
+    private static float exactAverage(FloatBuffer src, Runs runs, int n, int ch) {
+        double total = 0;
+        for (int p = 0; p < runs.hw; p++) {
+            total += src.get(runs.offset(n * runs.count, p) + ch);
+        }
+        return CpuBackend.canonicalNaN((float) (total / runs.hw));
     }
 }

@@ -12,6 +12,7 @@ import dev.clpool.Tensor;
 import dev.clpool.testing.Tolerance;
 import java.math.BigDecimal;
 import java.math.MathContext;
+import java.util.Arrays;
 import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
@@ -104,6 +105,46 @@ class CpuAverageAccuracyTest {
             }
             Tolerance.assertClose(got, want, "global avg " + s);
         }
+    }
+
+    @Test
+    void globalAvg_smallTermsAbsorbedByLargeOnes_areNotLost() {
+        // Per channel 2^24, then ones, then -2^24: a float sum loses every one (2^24 + 1 rounds
+        // to 2^24), so only the certificate stands between the fast sums and an average of 0.
+        for (Shape s : new Shape[] {Shape.of(2, 7, 7, 64), Shape.of(1, 64, 64, 3), Shape.of(1, 1, 300, 1)}) {
+            int hw = s.h() * s.w();
+            float[] v = new float[(int) s.elementCount()];
+            for (int i = 0; i < v.length; i++) {
+                int p = (int) (i / s.c() % hw);
+                v[i] = p == 0 ? 0x1p24f : p == hw - 1 ? -0x1p24f : 1f;
+            }
+            float[] got = global(s, v);
+            double[] want = new double[got.length];
+            Arrays.fill(want, (hw - 2) / (double) hw);
+            Tolerance.assertClose(got, want, "global avg of 2^24, ones, -2^24 over " + s);
+        }
+    }
+
+    @Test
+    void globalAvg_largeZeroMeanValues_withinTolerance() {
+        // Values of magnitude ~1e3 averaging near zero: beyond what the plain float sums certify,
+        // so every channel goes through the compensated sums.
+        Random r = new Random(5);
+        Shape s = Shape.of(4, 7, 7, 96);
+        float[] v = new float[(int) s.elementCount()];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) (r.nextGaussian() * 1e3);
+        }
+        float[] got = global(s, v);
+        double[] want = new double[got.length];
+        int c = s.c();
+        int plane = 49 * c;
+        for (int n = 0; n < s.n(); n++) {
+            for (int ch = 0; ch < c; ch++) {
+                want[n * c + ch] = exactSum(v, n * plane + ch, (n + 1) * plane, c).doubleValue() / 49;
+            }
+        }
+        Tolerance.assertClose(got, want, "global avg of N(0, 1e3) over " + s);
     }
 
     @Test
