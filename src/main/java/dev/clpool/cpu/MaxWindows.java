@@ -48,6 +48,7 @@ final class MaxWindows {
         float[] tap = s.floats(1, Math.max(span, p.c));
         float[][] ring = s.ring(0, slots, width);
         float[] acc = s.floats(2, width);
+        float[] raw = s.floats(3, p.gathers() ? p.interiorExtent(lo, hi) : 0);
         long[] tags = s.longs(slots);
         Arrays.fill(tags, -1L);
         for (int r = from; r < to; r++) {
@@ -60,13 +61,13 @@ final class MaxWindows {
             boolean together = slots >= p.rows.effectiveWindow() && j1 - j0 >= 2;
             if (together) {
                 for (int jy = j0; jy < j1; jy++) {
-                    stage(src, n, p.inputRow(oy, jy), full, tap, ring, tags, slots, b0, b1, lo, hi, span);
+                    stage(src, n, p.inputRow(oy, jy), raw, full, tap, ring, tags, slots, b0, b1, lo, hi, span);
                 }
             }
             float least = Float.POSITIVE_INFINITY;
             for (int jy = j0; jy < j1; jy++) {
                 int y = p.inputRow(oy, jy);
-                int slot = together ? y % slots : stage(src, n, y, full, tap, ring, tags, slots, b0, b1, lo, hi, span);
+                int slot = together ? y % slots : stage(src, n, y, raw, full, tap, ring, tags, slots, b0, b1, lo, hi, span);
                 boolean last = jy == j1 - 1;
                 float[] h = ring[slot];
                 if (jy == j0 && together) {
@@ -111,14 +112,14 @@ final class MaxWindows {
     }
 
     /** Stages input row (n, y) into its ring slot unless it is there already; returns the slot. */
-    private int stage(FloatBuffer src, int n, int y, float[] full, float[] tap, float[][] ring, long[] tags,
+    private int stage(FloatBuffer src, int n, int y, float[] raw, float[] full, float[] tap, float[][] ring, long[] tags,
                       int slots, int b0, int b1, int lo, int hi, int span) {
         int slot = p.claim(tags, slots, n, y);
         if (slot >= 0) {
             return slot;
         }
         slot = -1 - slot;
-        maxAcross(src, n, y, full, tap, ring[slot], b0, b1, lo, hi, span);
+        maxAcross(src, n, y, raw, full, tap, ring[slot], b0, b1, lo, hi, span);
         return slot;
     }
 
@@ -127,10 +128,23 @@ final class MaxWindows {
      * row, into {@code h}. Grouping a window's taps by row leaves {@code Math.max}'s result
      * unchanged (it is associative and commutative on values).
      */
-    private void maxAcross(FloatBuffer src, int n, int y, float[] full, float[] tap, float[] h, int b0, int b1,
+    private void maxAcross(FloatBuffer src, int n, int y, float[] raw, float[] full, float[] tap, float[] h, int b0, int b1,
                            int lo, int hi, int span) {
         int cc = p.c;
-        if (hi > lo) {
+        if (hi > lo && p.gathers()) {
+            // Strided: the row is staged once and each tap's columns gathered, so that only the
+            // kept column positions are reduced.
+            p.stageInterior(src, n, y, lo, hi, raw);
+            int width = (hi - lo) * cc;
+            p.gather(raw, 0, full, hi - lo);
+            for (int jx = 1; jx < p.cols.window(); jx++) {
+                p.gather(raw, jx, tap, hi - lo);
+                for (int i = 0; i < width; i++) {
+                    full[i] = Math.max(full[i], tap[i]);
+                }
+            }
+            System.arraycopy(full, 0, h, (lo - b0) * cc, width);
+        } else if (hi > lo) {
             int at = Math.toIntExact(p.in.offset(n, y, p.colStart[lo], 0));
             int tapStep = p.dw * cc;
             src.get(at, full, 0, span);

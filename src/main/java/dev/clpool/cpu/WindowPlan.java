@@ -3,6 +3,7 @@ package dev.clpool.cpu;
 import dev.clpool.Axis;
 import dev.clpool.PoolGeometry;
 import dev.clpool.Shape;
+import java.nio.FloatBuffer;
 
 /**
  * The geometry shared by the windowed fast paths ({@link MaxWindows}, {@link AvgWindows}): per-axis
@@ -165,6 +166,36 @@ final class WindowPlan {
         }
         tags[slot] = tag;
         return -1 - slot;
+    }
+
+    /** Channels from which a strided interior is gathered column by column instead of reduced at every position. */
+    private static final int GATHER_MIN_CHANNELS = 32;
+
+    /**
+     * Whether the interior is reduced by gathering each tap's columns ({@link #gather}): with a
+     * column stride above 1 (reducing at every column position and keeping every stride-th
+     * result would do stride× the work) and enough channels per column for the copies to be cheap.
+     */
+    boolean gathers() {
+        return sw > 1 && c >= GATHER_MIN_CHANNELS;
+    }
+
+    /** Floats from the first to the last input column that interior columns {@code [lo, hi)} touch. */
+    int interiorExtent(int lo, int hi) {
+        return hi > lo ? ((hi - 1 - lo) * sw + (cols.window() - 1) * dw + 1) * c : 0;
+    }
+
+    /** Stages input row (n, y)'s {@link #interiorExtent} from interior column {@code lo} into {@code raw}. */
+    void stageInterior(FloatBuffer src, int n, int y, int lo, int hi, float[] raw) {
+        src.get(Math.toIntExact(in.offset(n, y, colStart[lo], 0)), raw, 0, interiorExtent(lo, hi));
+    }
+
+    /** Copies tap {@code jx} of {@code count} consecutive interior columns from a staged row into {@code to}. */
+    void gather(float[] raw, int jx, float[] to, int count) {
+        int step = sw * c;
+        for (int o = 0, from = jx * dw * c; o < count; o++, from += step) {
+            System.arraycopy(raw, from, to, o * c, c);
+        }
     }
 
     /** Copies the interior's results at every stride-th column position into their block columns. */
