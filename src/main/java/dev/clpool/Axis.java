@@ -2,8 +2,10 @@ package dev.clpool;
 
 /**
  * The resolved geometry of one spatial axis (rows or columns) of a pooling operation: sizes,
- * window, stride, dilation and the padding actually applied. Produced only by
- * {@link PoolSpec#geometry(Shape)}, which has checked that every window covers input.
+ * window, stride, dilation and the padding actually applied. Produced by
+ * {@link PoolSpec#geometry(Shape)}, which has checked that every window covers input (and, for a
+ * row band of such an axis, by the OpenCL backend, which checks that the band's windows are the
+ * axis' own).
  *
  * <p>Output {@code o}'s window has taps {@code j = 0..window-1} at input positions
  * {@code start(o) + j*dilation}; those inside {@code [0, in)} are {@link #firstTap(int)} (inclusive)
