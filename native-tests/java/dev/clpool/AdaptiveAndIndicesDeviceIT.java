@@ -134,16 +134,7 @@ class AdaptiveAndIndicesDeviceIT {
         OpenClBackend device = OpenClBackend.open(binding, -1, OpenClBackend.Options.DEFAULT.withMaxAlloc(twoItems));
         OpenClBackend small = OpenClBackend.open(binding, -1, OpenClBackend.Options.DEFAULT.withMaxAlloc(inTwo));
         try (CpuBackend cpu = new CpuBackend()) {
-            for (IndexConvention conv : IndexConvention.values()) {
-                Tensor a = Tensor.allocate(g.output());
-                Tensor b = Tensor.allocate(g.output());
-                Indices ia = Indices.allocate(g.output(), conv);
-                Indices ib = Indices.allocate(g.output(), conv);
-                device.maxWithIndices(g, x, a, ia);
-                cpu.maxWithIndices(g, x, b, ib);
-                Tolerance.assertBitIdentical(a.toArray(), b.toArray(), "chunked values " + conv);
-                assertArrayEquals(ib.toArray(), ia.toArray(), "chunked indices " + conv);
-            }
+            IndexCases.assertEveryConventionMatches(device, cpu, g, x, "chunked");
             for (PoolMode mode : List.of(PoolMode.MAX, PoolMode.AVG)) {
                 AdaptiveGeometry ag = AdaptiveGeometry.of(mode, s, 4, 13);
                 Tensor a = Tensor.allocate(ag.output());

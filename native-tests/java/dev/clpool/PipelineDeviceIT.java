@@ -9,7 +9,6 @@ import dev.clpool.opencl.ClDevice;
 import dev.clpool.opencl.ClException;
 import dev.clpool.opencl.OpenClBackend;
 import dev.clpool.opencl.OpenClDevices;
-import dev.clpool.testing.NaiveReference;
 import dev.clpool.testing.RandomCases;
 import dev.clpool.testing.StorageCases;
 import dev.clpool.testing.Tolerance;
@@ -130,19 +129,7 @@ class PipelineDeviceIT {
     }
 
     private static void check(PoolMode mode, Tensor got, Tensor want, Tensor x, PoolSpec spec, String what) {
-        if (got.dtype() != DType.FLOAT32) {
-            if (mode == PoolMode.MAX) {
-                StorageCases.assertSameBits(got, want, what);
-            } else {
-                StorageCases.assertWithinOneStep(got, want, what);
-            }
-        } else if (mode == PoolMode.MAX) {
-            Tolerance.assertBitIdentical(got.toArray(), want.toArray(), what);
-        } else {
-            double[] ref = spec != null ? NaiveReference.pool(x.toArray(), x.shape(), spec)
-                    : NaiveReference.global(x.toArray(), x.shape(), mode);
-            Tolerance.assertClose(got.toArray(), ref, what);
-        }
+        StorageCases.assertMatchesCpu(mode, got, want, x, spec, what);
     }
 
     /** A call failing at a middle chunk of a 4-chunk pipeline (chunk 2 of 0..3, unless said). */

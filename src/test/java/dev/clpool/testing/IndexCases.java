@@ -1,9 +1,14 @@
 package dev.clpool.testing;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+
 import dev.clpool.IndexConvention;
+import dev.clpool.Indices;
+import dev.clpool.PoolGeometry;
 import dev.clpool.PoolMode;
 import dev.clpool.PoolSpec;
 import dev.clpool.Tensor;
+import dev.clpool.backend.PoolingBackend;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -24,6 +29,24 @@ public final class IndexCases {
     }
 
     private IndexCases() {
+    }
+
+    /**
+     * Max pooling with indices of {@code x} on {@code backend} against {@code reference}, in every
+     * index convention: values bit for bit, indices equal.
+     */
+    public static void assertEveryConventionMatches(PoolingBackend backend, PoolingBackend reference, PoolGeometry g,
+                                                    Tensor x, String what) {
+        for (IndexConvention conv : IndexConvention.values()) {
+            Tensor a = Tensor.allocate(g.output());
+            Tensor b = Tensor.allocate(g.output());
+            Indices ia = Indices.allocate(g.output(), conv);
+            Indices ib = Indices.allocate(g.output(), conv);
+            backend.maxWithIndices(g, x, a, ia);
+            reference.maxWithIndices(g, x, b, ib);
+            Tolerance.assertBitIdentical(a.toArray(), b.toArray(), what + " values " + conv);
+            assertArrayEquals(ib.toArray(), ia.toArray(), what + " indices " + conv);
+        }
     }
 
     public static List<Case> generate(long seed, int count) {

@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.fail;
 import dev.clpool.BFloat16;
 import dev.clpool.DType;
 import dev.clpool.Float16;
+import dev.clpool.PoolMode;
+import dev.clpool.PoolSpec;
 import dev.clpool.Tensor;
 import java.nio.ShortBuffer;
 import java.util.SplittableRandom;
@@ -65,6 +67,28 @@ public final class StorageCases {
                 return (short) (sign | expAll | quiet | r.nextInt(quiet));         // quiet NaN with payload
             default:
                 return (short) (sign | (half ? 0x0400 : 0x0080) + r.nextInt(1 << fracBits)); // smallest normals
+        }
+    }
+
+    /**
+     * A device result {@code got} of pooling {@code x} (windowed by {@code spec}, or global where
+     * {@code spec} is null) against the CPU path's {@code want}, as SEMANTICS.md's tolerances say:
+     * max bit for bit; 16-bit averages and LP within one step; float32 ones within
+     * {@link Tolerance#REL} of the float64 reference.
+     */
+    public static void assertMatchesCpu(PoolMode mode, Tensor got, Tensor want, Tensor x, PoolSpec spec, String what) {
+        if (got.dtype() != DType.FLOAT32) {
+            if (mode == PoolMode.MAX) {
+                assertSameBits(got, want, what);
+            } else {
+                assertWithinOneStep(got, want, what);
+            }
+        } else if (mode == PoolMode.MAX) {
+            Tolerance.assertBitIdentical(got.toArray(), want.toArray(), what);
+        } else {
+            double[] ref = spec != null ? NaiveReference.pool(x.toArray(), x.shape(), spec)
+                    : NaiveReference.global(x.toArray(), x.shape(), mode);
+            Tolerance.assertClose(got.toArray(), ref, what);
         }
     }
 
