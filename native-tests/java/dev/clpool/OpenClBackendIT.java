@@ -57,16 +57,37 @@ class OpenClBackendIT {
         }
     }
 
+    /**
+     * One batch item larger than the largest allocation runs in row bands while the input rows of
+     * one output row's window fit (here 2 rows of 128 bytes), and is refused with the reason below
+     * that; under auto the refusal falls back to the CPU path.
+     */
     @ParameterizedTest
     @MethodSource("bindings")
-    void batchItemLargerThanMaxAllocation_isRefusedWithReason(BindingChoice binding) {
+    void batchItemLargerThanMaxAllocation_runsInRowBands_orIsRefusedWithReason(BindingChoice binding) {
         DeviceAvailability.requireDevice(binding);
-        Shape s = Shape.of(1, 8, 8, 4);
-        try (OpenClBackend device = OpenClBackend.open(binding, -1, OpenClBackend.Options.DEFAULT.withMaxAlloc(64))) {
-            PoolGeometry g = PoolSpec.max(2, 2).build().geometry(s);
-            RuntimeException e = assertThrows(RuntimeException.class,
-                    () -> device.pool(g, Tensor.allocate(s), Tensor.allocate(g.output())));
-            assertTrue(e.getMessage().contains("largest allocation"), e.getMessage());
+        Shape s = Shape.of(1, 8, 8, 4); // 1024 bytes, rows of 128
+        Tensor x = RandomCases.values(new SplittableRandom(8), s, true);
+        PoolSpec spec = PoolSpec.max(2, 2).build();
+        PoolGeometry g = spec.geometry(s);
+        Tensor want = Tensor.allocate(g.output());
+        try (CpuBackend cpu = new CpuBackend(1)) {
+            cpu.pool(g, x, want);
+        }
+        try (OpenClBackend device = OpenClBackend.open(binding, -1, OpenClBackend.Options.DEFAULT.withMaxAlloc(256))) {
+            Tensor got = Tensor.allocate(g.output());
+            device.pool(g, x, got);
+            Tolerance.assertBitIdentical(got.toArray(), want.toArray(), "max 2x2 in row bands of 2 input rows");
+        }
+        OpenClBackend.Options tooSmall = OpenClBackend.Options.DEFAULT.withMaxAlloc(255);
+        try (OpenClBackend device = OpenClBackend.open(binding, -1, tooSmall)) {
+            RuntimeException e = assertThrows(RuntimeException.class, () -> device.pool(g, x, Tensor.allocate(g.output())));
+            assertTrue(e.getMessage().contains("largest allocation") && e.getMessage().contains("row band"), e.getMessage());
+        }
+        try (PoolingEngine auto = PoolingEngine.builder().binding(binding).smallOpsOnCpu(false).openClOptions(tooSmall).build()) {
+            Tolerance.assertBitIdentical(auto.pool(x, spec).toArray(), want.toArray(), "auto after the refusal");
+            assertEquals("cpu", auto.backendKind());
+            assertTrue(auto.fallbackReason().orElseThrow().contains("largest allocation"), auto.fallbackReason().get());
         }
     }
 

@@ -164,6 +164,9 @@ public final class OpenClBackend implements PoolingBackend {
     /** Host operations that ran pipelined, and their chunks: for tests. */
     private long pipelinedOps;
     private long pipelinedChunks;
+    /** Host operations split into row bands, and their bands (every batch item's): for tests. */
+    private long bandedOps;
+    private long bands;
     private final ReentrantLock lock = new ReentrantLock();
     /** Device-resident tensors not yet closed: released by {@link #close()}. */
     private final Set<DeviceBuffer> residents = new LinkedHashSet<>();
@@ -283,7 +286,62 @@ public final class OpenClBackend implements PoolingBackend {
 
     @Override
     public void pool(PoolGeometry g, Tensor in, Tensor out) {
-        locked(() -> hostOp(in, out, (src, dst, nb) -> enqueuePool(g, in.dtype(), src, dst, nb)));
+        locked(() -> {
+            if (chunkItems(in, out) < 1) {
+                poolInBands(g, in, out);
+            } else {
+                hostOp(in, out, (src, dst, nb) -> enqueuePool(g, in.dtype(), src, dst, nb));
+            }
+        });
+    }
+
+    /**
+     * Pools a tensor one batch item of which does not fit in a device allocation (or in the
+     * kernels' offsets): each item in row bands ({@link RowBands}), band after band through
+     * {@link Staging}.
+     */
+    private void poolInBands(PoolGeometry g, Tensor in, Tensor out) {
+        int inBytes = in.dtype().byteSize();
+        int outBytes = out.dtype().byteSize();
+        List<RowBands.Band> bands = rowBands(g, inBytes, outBytes);
+        ByteBuffer src = in.buffer();
+        ByteBuffer dst = out.buffer();
+        for (int n = 0; n < g.input().n(); n++) {
+            for (RowBands.Band b : bands) {
+                try (Staging st = new Staging(RowBands.rows(src, g.input(), inBytes, n, b.inFrom(), b.inTo()),
+                        RowBands.rows(dst, g.output(), outBytes, n, b.outFrom(), b.outTo()))) {
+                    enqueuePool(b.geometry(), in.dtype(), st.in, st.out, 1);
+                    st.complete();
+                }
+            }
+        }
+    }
+
+    /**
+     * The row bands one batch item of {@code g} is split into when it does not fit whole: each
+     * band's input ({@code inBytes} per element) and each of its outputs ({@code outBytes} per
+     * element: the widest output's) fit in one device allocation and hold at most
+     * {@link Options#maxKernelElements()} elements.
+     *
+     * @throws ClException when not even the band of one output row fits
+     */
+    List<RowBands.Band> rowBands(PoolGeometry g, int inBytes, int outBytes) {
+        long inRow = (long) g.input().w() * g.input().c();
+        long outRow = (long) g.output().w() * g.output().c();
+        long maxIn = Math.min(maxAlloc / (inRow * inBytes), options.maxKernelElements() / inRow);
+        long maxOut = Math.min(maxAlloc / (outRow * outBytes), options.maxKernelElements() / outRow);
+        int least = RowBands.inputRowsOfOneOutputRow(g.rows());
+        if (least > maxIn || maxOut < 1) {
+            throw tooLarge("the smallest row band of a batch item", ": one output row and the " + least
+                    + " input rows its window reads", Math.max(least * inRow * inBytes, outRow * outBytes),
+                    Math.max(least * inRow, outRow));
+        }
+        List<RowBands.Band> bands = RowBands.split(g, maxIn, maxOut);
+        bandedOps++;
+        this.bands += (long) g.input().n() * bands.size();
+        LOG.debug("{} on {}: a batch item does not fit in one device allocation ({} bytes, {} elements);"
+                + " pooling each in {} row bands", g.spec(), g.input(), maxAlloc, options.maxKernelElements(), bands.size());
+        return bands;
     }
 
     @Override
@@ -470,6 +528,11 @@ public final class OpenClBackend implements PoolingBackend {
     /** Host operations that ran pipelined, and their chunks in all: for tests. */
     long[] pipelineCounts() {
         return locked(() -> new long[] {pipelinedOps, pipelinedChunks});
+    }
+
+    /** Host operations split into row bands, and their bands in all (every batch item's): for tests. */
+    long[] bandCounts() {
+        return locked(() -> new long[] {bandedOps, bands});
     }
 
     /**
@@ -819,23 +882,46 @@ public final class OpenClBackend implements PoolingBackend {
      * @throws ClException when not even one item fits
      */
     long maxChunkItems(Tensor in, Tensor out) {
+        long items = chunkItems(in, out);
+        if (items < 1) {
+            int n = in.shape().n();
+            throw tooLarge("one batch item", "", Math.max(in.byteSize() / n, out.byteSize() / n),
+                    Math.max(in.shape().itemSize(), out.shape().itemSize()));
+        }
+        return items;
+    }
+
+    /** As {@link #maxChunkItems}, but 0 when not even one item fits. */
+    long chunkItems(Tensor in, Tensor out) {
         int n = in.shape().n();
-        long inItem = in.byteSize() / n;
-        long outItem = out.byteSize() / n;
-        long perChunk = Math.min(maxAlloc / Math.max(inItem, 1), maxAlloc / Math.max(outItem, 1));
-        if (perChunk < 1) {
-            throw new ClException("clCreateBuffer", -61 /* CL_INVALID_BUFFER_SIZE */,
-                    "one batch item (" + Math.max(inItem, outItem) + " bytes) exceeds the device's largest allocation ("
-                            + maxAlloc + " bytes)");
+        return chunkItems(Math.max(in.shape().itemSize(), out.shape().itemSize()), in.byteSize() / n, out.byteSize() / n);
+    }
+
+    /**
+     * The most batch items one chunk may hold such that each of its buffers ({@code itemBytes} per
+     * item, one number per buffer) fits in one device allocation and holds at most
+     * {@link Options#maxKernelElements()} elements ({@code itemElements}: the most of any buffer,
+     * per item); 0 when not even one item fits.
+     */
+    long chunkItems(long itemElements, long... itemBytes) {
+        long items = options.maxKernelElements() / Math.max(itemElements, 1);
+        for (long b : itemBytes) {
+            items = Math.min(items, maxAlloc / Math.max(b, 1));
         }
-        long itemElements = Math.max(in.shape().itemSize(), out.shape().itemSize());
-        long perChunkOffsets = options.maxKernelElements() / itemElements;
-        if (perChunkOffsets < 1) {
-            throw new ClException("clCreateBuffer", -61 /* CL_INVALID_BUFFER_SIZE */,
-                    "one batch item (" + itemElements + " elements) exceeds the " + options.maxKernelElements()
-                            + " elements the kernels' 32-bit offsets reach");
-        }
-        return Math.min(perChunk, perChunkOffsets);
+        return items;
+    }
+
+    /**
+     * The refusal of a piece of work ({@code piece}, {@code detail} said after its size) of
+     * {@code bytes} and {@code elements} that exceeds a device allocation (checked first) or the
+     * kernels' 32-bit offsets.
+     */
+    private ClException tooLarge(String piece, String detail, long bytes, long elements) {
+        String why = bytes > maxAlloc
+                ? piece + " (" + bytes + " bytes" + detail + ") exceeds the device's largest allocation (" + maxAlloc + " bytes)"
+                : piece + " (" + elements + " elements" + detail + ") exceeds the " + options.maxKernelElements()
+                        + " elements the kernels' 32-bit offsets reach";
+        return new ClException("clCreateBuffer", -61 /* CL_INVALID_BUFFER_SIZE */, why);
     }
 
     static ByteBuffer slice(ByteBuffer b, long offset, long length) {
