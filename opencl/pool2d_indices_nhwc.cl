@@ -23,7 +23,9 @@
  * The host prepends common.cl.
  *
  * Kernel arguments: in, out, idx, H, W, C, OH, OW, N0 (the batch index of this launch's first
- * item: ONNX indices count from the start of the whole tensor). Global range: (C / VEC, OW, N * OH).
+ * item: ONNX indices count from the start of the whole tensor), Y0 and HT (the launch's input is
+ * rows Y0 .. Y0+H-1 of batch items of HT rows: a row band of one item, or whole items with Y0 = 0
+ * and HT = H; indices are positions in the whole item). Global range: (C / VEC, OW, N * OH).
  */
 
 #if VEC == 1
@@ -50,7 +52,7 @@ typedef CAT(long, VEC) longv;
 
 __kernel void pool2d_indices(__global const storage_t *restrict in, __global storage_t *restrict out,
                              __global long *restrict idx, const int H, const int W, const int C,
-                             const int OH, const int OW, const int N0)
+                             const int OH, const int OW, const int N0, const int Y0, const int HT)
 {
     const int c = (int)get_global_id(0) * VEC;
     const int ox = (int)get_global_id(1);
@@ -81,7 +83,8 @@ __kernel void pool2d_indices(__global const storage_t *restrict in, __global sto
 
     const int o = ((n * OH + oy) * OW + ox) * C + c;
     STOREV(m, out, o);
-    const longv p = CONVERT_LONGV(pos);
+    /* pos is y*W + x in this launch's rows; p the same in the whole item (row Y0 + y). */
+    const longv p = CONVERT_LONGV(pos) + (long)Y0 * (long)W;
     const longv lane = (longv)((long)c) + LANES;
 #if INDEX_CONVENTION == 0
     const longv index = p * (long)C + lane;
@@ -89,12 +92,12 @@ __kernel void pool2d_indices(__global const storage_t *restrict in, __global sto
     const longv index = p;
 #elif INDEX_CONVENTION == 2
     const longv plane = (longv)((long)(N0 + n) * (long)C) + lane;
-    const longv index = plane * ((long)H * (long)W) + p;
+    const longv index = plane * ((long)HT * (long)W) + p;
 #elif INDEX_CONVENTION == 3
-    const longv py = CONVERT_LONGV(pos / W);
+    const longv py = CONVERT_LONGV(pos / W) + (long)Y0;
     const longv px = p - py * (long)W;
     const longv plane = (longv)((long)(N0 + n) * (long)C) + lane;
-    const longv index = (plane * (long)W + px) * (long)H + py;
+    const longv index = (plane * (long)W + px) * (long)HT + py;
 #else
 #error "INDEX_CONVENTION must be 0, 1, 2 or 3"
 #endif

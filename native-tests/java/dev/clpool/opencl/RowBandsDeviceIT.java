@@ -8,6 +8,7 @@ import dev.clpool.BackendChoice;
 import dev.clpool.BindingChoice;
 import dev.clpool.DType;
 import dev.clpool.DeviceAvailability;
+import dev.clpool.IndexConvention;
 import dev.clpool.Padding;
 import dev.clpool.PoolGeometry;
 import dev.clpool.PoolMode;
@@ -15,6 +16,8 @@ import dev.clpool.PoolSpec;
 import dev.clpool.PoolingEngine;
 import dev.clpool.Shape;
 import dev.clpool.Tensor;
+import dev.clpool.cpu.CpuBackend;
+import dev.clpool.testing.IndexCases;
 import dev.clpool.testing.RandomCases;
 import dev.clpool.testing.StorageCases;
 import java.util.List;
@@ -29,8 +32,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  * Batch items larger than the device's largest allocation (lowered by {@code withMaxAlloc}) pooled
  * in 2, 3 and many row bands ({@link RowBands}): the results equal the CPU path's on the whole
  * tensor (max bit for bit, avg and LP within SEMANTICS.md's tolerance; float32, float16, bfloat16;
- * padding, same, ceil mode, dilation, count_include_pad; zero-copy and copying), the backend
- * really ran the bands it should, and no buffer outlives an operation.
+ * padding, same, ceil mode, dilation, count_include_pad; zero-copy and copying), max with indices
+ * gives the item's indices in every convention, the backend really ran the bands it should, and no
+ * buffer outlives an operation.
  */
 class RowBandsDeviceIT {
     /** Bands wanted: as many as one output row per band gives (at least 5 here). */
@@ -64,6 +68,10 @@ class RowBandsDeviceIT {
 
     static Stream<Arguments> cases() {
         return DeviceAvailability.bindings().stream().flatMap(b -> CASES.stream().map(c -> Arguments.of(b, c)));
+    }
+
+    static Iterable<BindingChoice> bindings() {
+        return DeviceAvailability.bindings();
     }
 
     private static Tensor input(Shape s, DType t, long seed) {
@@ -131,6 +139,33 @@ class RowBandsDeviceIT {
                 backend.close();
             }
             assertEquals(0, backend.nativeObjects().live(), what + ": " + backend.nativeObjects());
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("bindings")
+    void maxWithIndices_inRowBands_givesTheItemsIndices(BindingChoice binding) {
+        DeviceAvailability.requireDevice(binding);
+        Shape s = Shape.of(2, 19, 6, 3);
+        Tensor x = input(s, DType.FLOAT32, 19);
+        PoolGeometry g = PoolSpec.max(3, 2).stride(2).padding(Padding.of(1, 1, 1, 0)).ceilMode(true).build().geometry(s);
+        try (CpuBackend cpu = new CpuBackend(1)) {
+            for (int wanted : new int[] {2, 3, MANY}) {
+                // The int64 indices are the widest output: they decide the output rows of a band.
+                long maxAlloc = maxAllocFor(g, Float.BYTES, Long.BYTES, wanted);
+                int perItem = bands(g, maxAlloc, Float.BYTES, Long.BYTES);
+                assertTrue(wanted == MANY ? perItem >= 5 : perItem == wanted, perItem + " bands");
+                OpenClBackend backend = open(binding, maxAlloc, false);
+                try {
+                    IndexCases.assertEveryConventionMatches(backend, cpu, g, x, binding + " in " + perItem + " bands");
+                    int ops = IndexConvention.values().length;
+                    assertArrayEquals(new long[] {ops, (long) ops * s.n() * perItem}, backend.bandCounts());
+                    assertOnlyProgramsLive(backend, binding + " indices in " + perItem + " bands");
+                } finally {
+                    backend.close();
+                }
+                assertEquals(0, backend.nativeObjects().live(), backend.nativeObjects().toString());
+            }
         }
     }
 }
