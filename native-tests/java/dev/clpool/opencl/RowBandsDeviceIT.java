@@ -168,4 +168,53 @@ class RowBandsDeviceIT {
             }
         }
     }
+
+    /**
+     * Global max and avg of items larger than an allocation, in 2, 3 and many pixel ranges: max bit
+     * for bit, avg within tolerance of the float64 reference, also in compensated float where the
+     * device has fp64 and for a plane whose sum cancels (values near ±1e4 whose mean is near 0).
+     */
+    @ParameterizedTest
+    @MethodSource("bindings")
+    void globalOfAnItemLargerThanAnAllocation_runsInPixelRanges_likeTheCpuPath(BindingChoice binding) {
+        DeviceAvailability.requireDevice(binding);
+        Shape s = Shape.of(2, 13, 11, 8);
+        int hw = s.h() * s.w();
+        List<Tensor> inputs = List.of(input(s, DType.FLOAT32, 13), input(s, DType.FLOAT16, 14), input(s, DType.BFLOAT16, 15),
+                cancelling(s, 16));
+        for (Tensor x : inputs) {
+            long pixelBytes = (long) s.c() * x.dtype().byteSize();
+            for (long perRange : new long[] {(hw + 1) / 2, (hw + 2) / 3, 7}) {
+                for (boolean dbl : new boolean[] {true, false}) {
+                    OpenClBackend.Options options = OpenClBackend.Options.DEFAULT.withMaxAlloc(perRange * pixelBytes);
+                    OpenClBackend backend = OpenClBackend.open(binding, -1, dbl ? options : options.withoutDouble());
+                    try {
+                        for (PoolMode mode : List.of(PoolMode.MAX, PoolMode.AVG)) {
+                            String what = binding + " global " + mode + " " + x.dtype() + " in ranges of " + perRange
+                                    + " pixels" + (dbl ? "" : ", float sums");
+                            Tensor got = Tensor.allocate(Shape.of(s.n(), 1, 1, s.c()), x.dtype());
+                            backend.global(mode, x, got);
+                            StorageCases.assertMatchesCpu(mode, got, CPU.global(mode, x), x, null, what);
+                        }
+                        long ranges = (hw + perRange - 1) / perRange;
+                        assertArrayEquals(new long[] {2, 2 * s.n() * ranges}, backend.bandCounts());
+                        assertOnlyProgramsLive(backend, binding + " global in ranges of " + perRange); // global_partial alone
+                    } finally {
+                        backend.close();
+                    }
+                    assertEquals(0, backend.nativeObjects().live(), backend.nativeObjects().toString());
+                }
+            }
+        }
+    }
+
+    /** Float32 values near +1e4 and -1e4 in turn, plus a little: each plane's mean is near 0. */
+    private static Tensor cancelling(Shape s, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        float[] v = new float[Math.toIntExact(s.elementCount())];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) ((i / s.c() % 2 == 0 ? 1e4 : -1e4) + r.nextDouble() - 0.5);
+        }
+        return Tensor.of(s, v);
+    }
 }

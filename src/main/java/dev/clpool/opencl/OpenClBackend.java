@@ -12,8 +12,10 @@ import dev.clpool.backend.PoolingBackend;
 import dev.clpool.backend.ResidentTensor;
 import java.lang.ref.Reference;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
@@ -164,7 +166,7 @@ public final class OpenClBackend implements PoolingBackend {
     /** Host operations that ran pipelined, and their chunks: for tests. */
     private long pipelinedOps;
     private long pipelinedChunks;
-    /** Host operations split into row bands, and their bands (every batch item's): for tests. */
+    /** Host operations that split batch items (pool: row bands; global: pixel ranges), and their pieces: for tests. */
     private long bandedOps;
     private long bands;
     private final ReentrantLock lock = new ReentrantLock();
@@ -348,7 +350,68 @@ public final class OpenClBackend implements PoolingBackend {
     public void global(PoolMode mode, Tensor in, Tensor out) {
         checkGlobal(mode);
         Shape s = in.shape();
-        locked(() -> hostOp(in, out, (src, dst, nb) -> enqueueGlobal(mode, in.dtype(), s, src, dst, nb)));
+        locked(() -> {
+            if (chunkItems(in, out) < 1) {
+                globalInRanges(mode, in, out);
+            } else {
+                hostOp(in, out, (src, dst, nb) -> enqueueGlobal(mode, in.dtype(), s, src, dst, nb));
+            }
+        });
+    }
+
+    /**
+     * Global pooling of a tensor one batch item of which does not fit in a device allocation (or
+     * the kernels' offsets): each plane in ranges of whole pixels, as many as fit, one after
+     * another through {@link Staging}. The device reduces a range to the partial results of its
+     * pixel runs (maxima, or sums in the accumulator's type: never rounded averages); the host
+     * combines them in plane order, maxima by the kernels' rule (so the result is a sequential
+     * scan's, bit for bit) and sums in double, divided once by H*W and rounded once into the
+     * output's type, as the kernels do.
+     */
+    private void globalInRanges(PoolMode mode, Tensor in, Tensor out) {
+        Shape s = in.shape();
+        int c = s.c();
+        int hw = s.h() * s.w();
+        long pixelBytes = (long) c * in.dtype().byteSize();
+        long perRange = Math.min(hw, Math.min(maxAlloc / pixelBytes, options.maxKernelElements() / c));
+        if (perRange < 1) {
+            throw tooLarge("one pixel of a batch item", "", pixelBytes, c);
+        }
+        long ranges = (hw + perRange - 1) / perRange;
+        bandedOps++;
+        bands += s.n() * ranges;
+        LOG.debug("global {} on {}: a batch item does not fit in one device allocation ({} bytes, {} elements);"
+                + " reducing each plane in {} pixel ranges", mode.word(), s, maxAlloc, options.maxKernelElements(), ranges);
+        boolean sums = mode == PoolMode.AVG;
+        int partBytes = partialBytes(mode);
+        ByteBuffer src = in.buffer();
+        double[] sum = new double[c];
+        float[] max = new float[c];
+        for (int n = 0; n < s.n(); n++) {
+            Arrays.fill(sum, 0);
+            Arrays.fill(max, Float.NEGATIVE_INFINITY);
+            for (long p0 = 0; p0 < hw; p0 += perRange) {
+                GlobalPlan plan = globalPlan(c, (int) Math.min(perRange, hw - p0), 1);
+                ByteBuffer part = ByteBuffer.allocateDirect(plan.runs() * c * partBytes).order(ByteOrder.nativeOrder());
+                try (Staging st = new Staging(slice(src, (n * (long) hw + p0) * pixelBytes, plan.hw() * pixelBytes), part)) {
+                    enqueueGlobalPartial(mode, in.dtype(), plan, false, st.in, st.out, 1);
+                    st.complete();
+                }
+                // Partial k of channel ch at k*C + ch: runs in plane order.
+                for (int i = 0; i < plan.runs() * c; i++) {
+                    if (!sums) {
+                        float v = part.getFloat(i * Float.BYTES);
+                        float m = max[i % c];
+                        max[i % c] = v > m || (v != v && m == m) ? v : m; // common.cl's MAX_UPDATE: the first NaN stays
+                    } else {
+                        sum[i % c] += partBytes == Double.BYTES ? part.getDouble(i * Double.BYTES) : part.getFloat(i * Float.BYTES);
+                    }
+                }
+            }
+            for (int ch = 0; ch < c; ch++) {
+                out.set(n, 0, 0, ch, sums ? (float) (sum[ch] / hw) : max[ch]);
+            }
+        }
     }
 
     /** Enqueues an operation over {@code nb} batch items from {@code in} to {@code out} on {@link #queue}; does not wait. */
@@ -530,7 +593,7 @@ public final class OpenClBackend implements PoolingBackend {
         return locked(() -> new long[] {pipelinedOps, pipelinedChunks});
     }
 
-    /** Host operations split into row bands, and their bands in all (every batch item's): for tests. */
+    /** Host operations that split batch items (row bands, pixel ranges), and their pieces in all: for tests. */
     long[] bandCounts() {
         return locked(() -> new long[] {bandedOps, bands});
     }
@@ -755,46 +818,71 @@ public final class OpenClBackend implements PoolingBackend {
     }
 
     /**
+     * How global pooling spreads {@code nb} planes of {@code hw} pixels and {@code c} channels over
+     * work items: channels per vector, channel vectors per work item, and pixel runs of
+     * {@code chunk} pixels, {@code runs} of them per plane.
+     */
+    private record GlobalPlan(int c, int hw, int vec, int blocks, int chunk, int runs) {
+        int lanes() {
+            return c / vec;
+        }
+    }
+
+    private GlobalPlan globalPlan(int c, int hw, int nb) {
+        int vec = KernelOptions.wideVectorWidth(c);
+        int blocks = groups.globalBlocks(c / vec);
+        int chunks = chunks(nb, c / vec / blocks, hw);
+        int chunk = (hw + chunks - 1) / chunks;
+        return new GlobalPlan(c, hw, vec, blocks, chunk, (hw + chunk - 1) / chunk);
+    }
+
+    /**
      * Enqueues global pooling of {@code nb} items of shape {@code s} (per item) from {@code in} to
      * {@code out}, both stored as {@code dtype}; does not wait. A two-pass reduction: contiguous
      * pixel runs, then the runs.
      */
     void enqueueGlobal(PoolMode mode, DType dtype, Shape s, ClBuffer in, ClBuffer out, int nb) {
-        int vec = KernelOptions.wideVectorWidth(s.c());
-        boolean dbl = accDouble && mode == PoolMode.AVG;
-        int lanes = s.c() / vec;
-        int blocks = groups.globalBlocks(lanes);
-        int hw = s.h() * s.w();
-        int chunks = chunks(nb, lanes / blocks, hw);
-        int chunk = (hw + chunks - 1) / chunks;
-        int runs = (hw + chunk - 1) / chunk;
-        long partBytes = (long) nb * runs * s.c() * (dbl ? Double.BYTES : Float.BYTES);
-        long[][] partialRange = groups.globalPartial(lanes / blocks, runs, nb);
-        long[][] finalRange = groups.globalFinal(lanes, nb);
-        if (runs == 1) {
+        GlobalPlan p = globalPlan(s.c(), s.h() * s.w(), nb);
+        if (p.runs() == 1) {
             // One run per plane: the first pass writes the results; no partials, one launch.
-            String single = KernelOptions.global(mode, vec, accDouble, blocks, true) + KernelOptions.storage(dtype);
-            locked(() -> {
-                ClKernel partial = programs.kernel("global_nhwc.cl", single, "global_partial");
-                partial.args(in, out, hw, s.c(), chunk, runs);
-                queue.run(partial, partialRange[0], partialRange[1]);
-            });
+            enqueueGlobalPartial(mode, dtype, p, true, in, out, nb);
             return;
         }
-        String opts = KernelOptions.global(mode, vec, accDouble, blocks) + KernelOptions.storage(dtype);
+        long partBytes = (long) nb * p.runs() * s.c() * partialBytes(mode);
+        long[][] finalRange = groups.globalFinal(p.lanes(), nb);
+        String opts = KernelOptions.global(mode, p.vec(), accDouble, p.blocks()) + KernelOptions.storage(dtype);
         locked(() -> {
-            ClKernel partial = programs.kernel("global_nhwc.cl", opts, "global_partial");
             ClKernel fin = programs.kernel("global_nhwc.cl", opts, "global_final");
             ClBuffer part = buffers.take(partBytes);
             try {
-                partial.args(in, part, hw, s.c(), chunk, runs);
-                queue.run(partial, partialRange[0], partialRange[1]);
-                fin.args(part, out, hw, s.c(), runs);
+                enqueueGlobalPartial(mode, dtype, p, false, in, part, nb);
+                fin.args(part, out, p.hw(), s.c(), p.runs());
                 queue.run(fin, finalRange[0], finalRange[1]);
             } finally {
                 buffers.give(part); // reusable at once: later users are queued after these kernels
             }
         });
+    }
+
+    /**
+     * Enqueues the first pass of global pooling over {@code nb} planes: into {@code out}, the
+     * results where {@code single} (one run per plane), else each run's partial result (a maximum,
+     * or a sum in the accumulator's type: {@link #partialBytes} each).
+     */
+    private void enqueueGlobalPartial(PoolMode mode, DType dtype, GlobalPlan p, boolean single, ClBuffer in,
+                                      ClBuffer out, int nb) {
+        String opts = KernelOptions.global(mode, p.vec(), accDouble, p.blocks(), single) + KernelOptions.storage(dtype);
+        long[][] range = groups.globalPartial(p.lanes() / p.blocks(), p.runs(), nb);
+        locked(() -> {
+            ClKernel partial = programs.kernel("global_nhwc.cl", opts, "global_partial");
+            partial.args(in, out, p.hw(), p.c(), p.chunk(), p.runs());
+            queue.run(partial, range[0], range[1]);
+        });
+    }
+
+    /** Bytes of one partial result of global pooling: a double sum where averages accumulate in double. */
+    private int partialBytes(PoolMode mode) {
+        return accDouble && mode == PoolMode.AVG ? Double.BYTES : Float.BYTES;
     }
 
     /** A kernel of this backend's program cache (the caller holds no lock: single-threaded use). */
