@@ -33,7 +33,9 @@ import org.slf4j.LoggerFactory;
  * integrated GPUs) the kernels work on the tensors' own page-aligned memory ({@code
  * CL_MEM_USE_HOST_PTR}, then a map to synchronise: no copies); elsewhere the input is written to a
  * device buffer and the output read back. When a tensor is larger than the device's largest
- * allocation, the batch is processed in chunks of whole batch items. On devices that copy, a
+ * allocation, the batch is processed in chunks of whole batch items; when one item is, pool and
+ * max with indices run each item in row bands ({@link RowBands}) and global pooling in ranges of
+ * pixels, while backward and adaptive pooling refuse it. On devices that copy, a
  * large host tensor's pool or global operation is pipelined: its batch is split into chunks that
  * are uploaded, computed and downloaded on three in-order queues (upload, compute, download)
  * ordered by events, so that the upload of one chunk and the download of another overlap the
@@ -68,7 +70,7 @@ public final class OpenClBackend implements PoolingBackend {
             return new Options(false, maxAllocOverride, maxKernelElements);
         }
 
-        /** Pretend the device's largest allocation is {@code bytes}: tests batch chunking cheaply. */
+        /** Pretend the device's largest allocation is {@code bytes}: tests batch chunking and row bands cheaply. */
         public Options withMaxAlloc(long bytes) {
             return new Options(allowDoubleAccumulation, bytes, maxKernelElements);
         }
