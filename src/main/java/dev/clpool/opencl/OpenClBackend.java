@@ -939,10 +939,6 @@ public final class OpenClBackend implements PoolingBackend {
         return accDouble;
     }
 
-    long maxAlloc() {
-        return maxAlloc;
-    }
-
     interface ChunkOp {
         void run(int n0, int nb, ByteBuffer src, ByteBuffer dst);
     }
