@@ -169,8 +169,8 @@ public final class OpenClBackend implements PoolingBackend {
     private long pipelinedOps;
     private long pipelinedChunks;
     /** Host operations that split batch items (pool: row bands; global: pixel ranges), and their pieces: for tests. */
-    private long bandedOps;
-    private long bands;
+    private long splitOps;
+    private long splitPieces;
     private final ReentrantLock lock = new ReentrantLock();
     /** Device-resident tensors not yet closed: released by {@link #close()}. */
     private final Set<DeviceBuffer> residents = new LinkedHashSet<>();
@@ -341,8 +341,8 @@ public final class OpenClBackend implements PoolingBackend {
                     Math.max(least * inRow, outRow));
         }
         List<RowBands.Band> bands = RowBands.split(g, maxIn, maxOut);
-        bandedOps++;
-        this.bands += (long) g.input().n() * bands.size();
+        splitOps++;
+        splitPieces += (long) g.input().n() * bands.size();
         LOG.debug("{} on {}: a batch item does not fit in one device allocation ({} bytes, {} elements);"
                 + " pooling each in {} row bands", g.spec(), g.input(), maxAlloc, options.maxKernelElements(), bands.size());
         return bands;
@@ -380,13 +380,14 @@ public final class OpenClBackend implements PoolingBackend {
             throw tooLarge("one pixel of a batch item", "", pixelBytes, c);
         }
         long ranges = (hw + perRange - 1) / perRange;
-        bandedOps++;
-        bands += s.n() * ranges;
+        splitOps++;
+        splitPieces += s.n() * ranges;
         LOG.debug("global {} on {}: a batch item does not fit in one device allocation ({} bytes, {} elements);"
                 + " reducing each plane in {} pixel ranges", mode.word(), s, maxAlloc, options.maxKernelElements(), ranges);
         boolean sums = mode == PoolMode.AVG;
         int partBytes = partialBytes(mode);
         ByteBuffer src = in.buffer();
+        ByteBuffer parts = ByteBuffer.allocateDirect(0); // host memory for a range's partials, grown as needed
         double[] sum = new double[c];
         float[] max = new float[c];
         for (int n = 0; n < s.n(); n++) {
@@ -394,7 +395,11 @@ public final class OpenClBackend implements PoolingBackend {
             Arrays.fill(max, Float.NEGATIVE_INFINITY);
             for (long p0 = 0; p0 < hw; p0 += perRange) {
                 GlobalPlan plan = globalPlan(c, (int) Math.min(perRange, hw - p0), 1);
-                ByteBuffer part = ByteBuffer.allocateDirect(plan.runs() * c * partBytes).order(ByteOrder.nativeOrder());
+                int partsBytes = plan.runs() * c * partBytes;
+                if (parts.capacity() < partsBytes) {
+                    parts = ByteBuffer.allocateDirect(partsBytes);
+                }
+                ByteBuffer part = parts.slice(0, partsBytes).order(ByteOrder.nativeOrder());
                 try (Staging st = new Staging(slice(src, (n * (long) hw + p0) * pixelBytes, plan.hw() * pixelBytes), part)) {
                     enqueueGlobalPartial(mode, in.dtype(), plan, false, st.in, st.out, 1);
                     st.complete();
@@ -597,7 +602,7 @@ public final class OpenClBackend implements PoolingBackend {
 
     /** Host operations that split batch items (row bands, pixel ranges), and their pieces in all: for tests. */
     long[] bandCounts() {
-        return locked(() -> new long[] {bandedOps, bands});
+        return locked(() -> new long[] {splitOps, splitPieces});
     }
 
     /**
