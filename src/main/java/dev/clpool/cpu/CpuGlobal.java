@@ -138,7 +138,7 @@ final class CpuGlobal {
     }
 
     /** Lane additions per float block of the fast form (see {@link #sumRun} for the bound). */
-    private static final int BLOCK = 16;
+    private static final int BLOCK = 4;
 
     /** Per-channel sums of a run, and bounds on their absolute error. */
     private record Partial(double[] sum, double[] bound) {
@@ -150,9 +150,11 @@ final class CpuGlobal {
      * <p>Fast form ({@code compensated} false): every addition {@code t = fl(s + x)} into a lane errs
      * by at most u·|t| (u = 2^-24), so a lane's float sums err by at most u·B, B the sum of every
      * |t| (kept, in float, beside the lane: a float sum of r non-negative terms is low by at most a
-     * factor 1 + γ(r)). Restarting the lanes every {@link #BLOCK} additions keeps B near 8.5·n·|mean|
-     * on data of one sign (where a long float sum's B grows with n²), well inside the tolerance; the
-     * block sums go into a {@link CompensatedSum}, whose bound is {@link CompensatedSum#errorBound}
+     * factor 1 + γ(r)). Restarting the lanes every {@link #BLOCK} additions keeps B near 2.5·n·|mean|
+     * on data of one sign (where a long float sum's B grows with n²) and near 1.2·n·σ on zero-mean
+     * data: four additions, not eight or sixteen, so that zero-mean data up to σ ≈ 14 still
+     * certify (with sixteen, uniform [-8, 8) on 7×7 planes failed in nearly every item, and each
+     * failure costs a compensated pass as well); the block sums go into a {@link CompensatedSum}, whose bound is {@link CompensatedSum#errorBound}
      * per unit of its q. Compensated form: every addition goes into the {@link CompensatedSum}.
      * Folding the lanes in double (at most 2^20 additions) errs by less than 2^-30 of the sum of
      * the lanes' magnitudes, which the bound adds.
