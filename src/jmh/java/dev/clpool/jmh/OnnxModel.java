@@ -1,4 +1,4 @@
-package dev.clpool.bench;
+package dev.clpool.jmh;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;

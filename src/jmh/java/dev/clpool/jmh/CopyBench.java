@@ -1,4 +1,4 @@
-package dev.clpool.bench;
+package dev.clpool.jmh;
 
 import java.nio.ByteBuffer;
 import java.util.concurrent.ForkJoinPool;

@@ -1,4 +1,4 @@
-package dev.clpool.bench;
+package dev.clpool.jmh;
 
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;

@@ -1,4 +1,4 @@
-package dev.clpool.bench;
+package dev.clpool.jmh;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
@@ -16,7 +16,7 @@ import java.util.Map;
 /**
  * Turns JMH JSON results ({@code -rf json -rff results.json}) of {@link CpuPoolBench},
  * {@link CopyBench} and {@link OrtPoolBench} into the README's markdown table:
- * {@code java -cp target/clpool-benchmarks.jar dev.clpool.bench.Report results.json}.
+ * {@code java -cp target/clpool-benchmarks.jar dev.clpool.jmh.Report results.json}.
  * Several files may be given; a later file's figures replace an earlier one's.
  */
 public final class Report {

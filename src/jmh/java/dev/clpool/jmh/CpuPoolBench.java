@@ -1,4 +1,4 @@
-package dev.clpool.bench;
+package dev.clpool.jmh;
 
 import dev.clpool.PoolGeometry;
 import dev.clpool.PoolMode;
