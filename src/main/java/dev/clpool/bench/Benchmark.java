@@ -69,6 +69,11 @@ public final class Benchmark {
             return quick ? 1 : 2;
         }
 
+        /** Warm-up stops here even if the times still fall (see {@code Timing}). */
+        double maxWarmupMs() {
+            return quick ? 800 : 3000;
+        }
+
         /** A repetition of a short operation runs it back to back for about this long. */
         double targetMs() {
             return quick ? 2 : 10;
@@ -234,7 +239,8 @@ public final class Benchmark {
     }
 
     private Timing.Result time(Runnable op, Runnable sync) {
-        return Timing.median(op, sync, config.warmups(), config.timedReps(), config.targetMs(), config.budgetMs());
+        return Timing.median(op, sync, config.warmups(), config.maxWarmupMs(), config.timedReps(), config.targetMs(),
+                config.budgetMs());
     }
 
     private String note(Timing.Result r) {
