@@ -122,7 +122,11 @@ final class CpuGlobal {
         Partial[] parts = new Partial[s.n() * runs.count];
         backend.chunks(s.n() * runs.count, (long) runs.chunk * s.c(), (from, to) -> {
             for (int task = from; task < to; task++) {
-                parts[task] = sumRun(src, runs, task, runs.first(task), runs.end(task), false);
+                Lanes lanes = sumLanes(src, runs, task, runs.first(task), runs.end(task), false);
+                if (runs.count == 1 && lanes.width == runs.c && finishInFloat(dst, runs, task, lanes)) {
+                    continue;
+                }
+                parts[task] = fold(lanes, runs.c);
                 if (runs.count == 1) {
                     finishItem(src, dst, runs, task, parts);
                 }
@@ -160,6 +164,19 @@ final class CpuGlobal {
      * the lanes' magnitudes, which the bound adds.
      */
     private static Partial sumRun(FloatBuffer src, Runs runs, int task, int p0, int p1, boolean compensated) {
+        return fold(sumLanes(src, runs, task, p0, p1, compensated), runs.c);
+    }
+
+    /**
+     * The lanes of a run as {@link #sumLanes} leaves them in this thread's scratch (slots 2–5: the
+     * bounds' B, and the compensated sums s, e, q), {@code width} floats each, with the bound's
+     * factors per unit of B and of q.
+     */
+    private record Lanes(int width, double perB, double perQ) {
+    }
+
+    /** The summing half of {@link #sumRun}: leaves the lanes in scratch. */
+    private static Lanes sumLanes(FloatBuffer src, Runs runs, int task, int p0, int p1, boolean compensated) {
         int c = runs.c;
         int chunk = p1 - p0;
         int lanePixels = Math.max(1, Math.min(chunk, Math.min(STAGE_FLOATS / c, chunk / MIN_TERMS_PER_LANE)));
@@ -202,16 +219,63 @@ final class CpuGlobal {
         }
         double perB = compensated ? 0 : 0x1p-24 * (1 + gamma(terms));
         double perQ = CompensatedSum.errorBound(compensated ? terms : (terms + BLOCK - 1) / BLOCK);
+        return new Lanes(width, perB, perQ);
+    }
+
+    /** The lanes left by {@link #sumLanes}, folded per channel in double. */
+    private static Partial fold(Lanes l, int c) {
+        Scratch scratch = Scratch.get();
+        float[] lb = scratch.floats(2, l.width);
+        float[] cs = scratch.floats(3, l.width);
+        float[] ce = scratch.floats(4, l.width);
+        float[] cq = scratch.floats(5, l.width);
         double[] sum = new double[c];
         double[] bound = new double[c];
-        for (int a = 0; a < width; a += c) {
+        for (int a = 0; a < l.width; a += c) {
             for (int ch = 0; ch < c; ch++) {
                 double lane = (double) cs[a + ch] + ce[a + ch];
                 sum[ch] += lane;
-                bound[ch] += perB * lb[a + ch] + perQ * cq[a + ch] + 0x1p-30 * Math.abs(lane);
+                bound[ch] += l.perB * lb[a + ch] + l.perQ * cq[a + ch] + 0x1p-30 * Math.abs(lane);
             }
         }
         return new Partial(sum, bound);
+    }
+
+    /**
+     * Item {@code n}'s averages straight from its lanes when it has one lane per channel (small
+     * planes, such as 7×7): in float, in loops C2 vectorises, where the double fold was a scalar
+     * loop as long as the sums themselves. avg = fl(fl(s + e) / hw); the bound adds 2^-23·|s + e|
+     * for the rounding of s + e, and is scaled by 1 + 2^-20 for the rounding of its own three
+     * float operations. Writes the item and returns true if every channel is certified (as
+     * {@link #certify} would certify it); else writes nothing and returns false.
+     */
+    private static boolean finishInFloat(FloatBuffer dst, Runs runs, int n, Lanes l) {
+        int c = runs.c;
+        Scratch scratch = Scratch.get();
+        float[] lb = scratch.floats(2, c);
+        float[] cs = scratch.floats(3, c);
+        float[] ce = scratch.floats(4, c);
+        float[] cq = scratch.floats(5, c);
+        float[] result = scratch.floats(6, c);
+        float[] excess = scratch.floats(7, c);
+        float perB = (float) (l.perB * (1 + 0x1p-20));
+        float perQ = (float) (l.perQ * (1 + 0x1p-20));
+        float perS = (float) (0x1p-23 * (1 + 0x1p-20));
+        float allowed = (float) (AvgWindows.TOLERANCE * (double) runs.hw * (1 - 0x1p-20));
+        float hw = runs.hw;
+        for (int ch = 0; ch < c; ch++) {
+            float sum = cs[ch] + ce[ch];
+            float v = sum / hw;
+            result[ch] = v;
+            excess[ch] = perB * lb[ch] + perQ * cq[ch] + perS * Math.abs(sum) - allowed * Math.max(1f, Math.abs(v));
+        }
+        for (int ch = 0; ch < c; ch++) {
+            if (!(excess[ch] <= 0)) {
+                return false;
+            }
+        }
+        dst.put(n * c, result, 0, c);
+        return true;
     }
 
     /** γ(k) = k·u/(1 − k·u), u = 2^-24; infinite where meaningless. */
