@@ -108,7 +108,8 @@ final class CpuGlobal {
      * Global average. Each task sums its run of pixels into lanes of one staged block of pixels
      * ({@link #sumRun}, fast form): plain float sums with a running error bound, each lane restarted
      * every {@link #BLOCK} additions and its block sum added into a {@link CompensatedSum}; the lanes
-     * are folded per channel in double. An item's channels are then certified: the bound over
+     * are folded per channel in double (or, with one lane per channel, finished in float:
+     * {@link #finishInFloat}). An item's channels are then certified: the bound over
      * {@code h*w} must be at most {@link AvgWindows#TOLERANCE}·max(1, |avg|). If a channel fails
      * (large values summing near zero, beyond what a float sum's bound certifies), the item is
      * summed again with every addition compensated; a channel failing that too (an infinity, NaN,
