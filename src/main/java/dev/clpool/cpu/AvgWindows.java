@@ -273,8 +273,7 @@ final class AvgWindows {
      */
     private float boundPerB(int oy, int ox, double divisor) {
         long taps = (long) (p.rowEnd[oy] - p.rowFirst[oy]) * (p.colEnd[ox] - p.colFirst[ox]);
-        double ru = 3 * taps * 0x1p-24;
-        double bound = ru >= 0.5 ? Double.POSITIVE_INFINITY : 0x1p-24 * (1 + ru / (1 - ru));
+        double bound = 0x1p-24 * (1 + CompensatedSum.gamma(3 * taps));
         return (float) (bound / divisor / TOLERANCE);
     }
 

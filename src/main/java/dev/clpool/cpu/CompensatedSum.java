@@ -39,7 +39,15 @@ final class CompensatedSum {
      * terms: 2·γ(terms); infinite where γ is meaningless (terms·u ≥ 1/2).
      */
     static double errorBound(long terms) {
-        double ku = terms * 0x1p-24;
-        return ku >= 0.5 ? Double.POSITIVE_INFINITY : 2 * ku / (1 - ku);
+        return 2 * gamma(terms);
+    }
+
+    /**
+     * γ(k) = k·u/(1 − k·u), u = 2^-24: the relative error bound of k rounded float operations
+     * (Higham); infinite where meaningless (k·u ≥ 1/2). Shared by the CPU path's error bounds.
+     */
+    static double gamma(long k) {
+        double ku = k * 0x1p-24;
+        return ku >= 0.5 ? Double.POSITIVE_INFINITY : ku / (1 - ku);
     }
 }

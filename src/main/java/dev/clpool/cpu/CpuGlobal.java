@@ -218,7 +218,7 @@ final class CpuGlobal {
                 }
             }
         }
-        double perB = compensated ? 0 : 0x1p-24 * (1 + gamma(terms));
+        double perB = compensated ? 0 : 0x1p-24 * (1 + CompensatedSum.gamma(terms));
         double perQ = CompensatedSum.errorBound(compensated ? terms : (terms + BLOCK - 1) / BLOCK);
         return new Lanes(width, perB, perQ);
     }
@@ -277,12 +277,6 @@ final class CpuGlobal {
         }
         dst.put(n * c, result, 0, c);
         return true;
-    }
-
-    /** γ(k) = k·u/(1 − k·u), u = 2^-24; infinite where meaningless. */
-    private static double gamma(long k) {
-        double ku = k * 0x1p-24;
-        return ku >= 0.5 ? Double.POSITIVE_INFINITY : ku / (1 - ku);
     }
 
     /**
