@@ -190,13 +190,7 @@ public final class JoclBinding implements ClBinding {
                 new long[] {source.length()}, err);
         ClException.check("clCreateProgramWithSource", err[0]);
         cl_device_id d = ((Device) device).id();
-        int rc = clBuildProgram(program, 1, new cl_device_id[] {d}, options, null, null);
-        if (rc != Cl.CL_SUCCESS) {
-            String log = buildLog(program, d);
-            clReleaseProgram(program);
-            throw new ClBuildException(rc, options, log);
-        }
-        return new Program(program);
+        return built(program, d, options);
     }
 
     @Override
@@ -212,6 +206,11 @@ public final class JoclBinding implements ClBinding {
             }
             throw new ClException("clCreateProgramWithBinary", err[0] != Cl.CL_SUCCESS ? err[0] : status[0]);
         }
+        return built(program, d, options);
+    }
+
+    /** Builds {@code program} for device {@code d}; on failure releases it and throws with the build log. */
+    private Program built(cl_program program, cl_device_id d, String options) {
         int rc = clBuildProgram(program, 1, new cl_device_id[] {d}, options, null, null);
         if (rc != Cl.CL_SUCCESS) {
             String log = buildLog(program, d);

@@ -339,13 +339,7 @@ public final class LwjglBinding implements ClBinding {
             ClException.check("clCreateProgramWithSource", err.get(0));
         }
         long d = ((Device) device).id();
-        int rc = clBuildProgram(program, d, options == null ? "" : options, null, MemoryUtil.NULL);
-        if (rc != Cl.CL_SUCCESS) {
-            String log = buildLog(program, d);
-            clReleaseProgram(program);
-            throw new ClBuildException(rc, options, log);
-        }
-        return new Program(program);
+        return built(program, d, options);
     }
 
     @Override
@@ -367,6 +361,11 @@ public final class LwjglBinding implements ClBinding {
         } finally {
             MemoryUtil.memFree(bin);
         }
+        return built(program, d, options);
+    }
+
+    /** Builds {@code program} for device {@code d}; on failure releases it and throws with the build log. */
+    private Program built(long program, long d, String options) {
         int rc = clBuildProgram(program, d, options == null ? "" : options, null, MemoryUtil.NULL);
         if (rc != Cl.CL_SUCCESS) {
             String log = buildLog(program, d);
