@@ -2,6 +2,7 @@ package dev.clpool.backend;
 
 import dev.clpool.Shape;
 import dev.clpool.Tensor;
+import java.nio.ByteBuffer;
 import java.util.Objects;
 
 /** A {@link ResidentTensor} in host memory: what the CPU path (and any host backend) computes on. */
@@ -36,6 +37,11 @@ public final class HostResident implements ResidentTensor {
     @Override
     public void download(Tensor into) {
         into.buffer().put(tensor().buffer());
+    }
+
+    @Override
+    public void download(ByteBuffer into) {
+        into.put(tensor().buffer());
     }
 
     @Override

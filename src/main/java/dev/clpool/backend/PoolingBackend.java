@@ -1,6 +1,7 @@
 package dev.clpool.backend;
 
 import dev.clpool.AdaptiveGeometry;
+import dev.clpool.IndexConvention;
 import dev.clpool.Indices;
 import dev.clpool.PoolGeometry;
 import dev.clpool.PoolMode;
@@ -77,6 +78,32 @@ public interface PoolingBackend extends AutoCloseable {
     /** Global pooling between resident tensors of this backend; may return before the work is done. */
     default void global(PoolMode mode, ResidentTensor in, ResidentTensor out) {
         global(mode, host(in), host(out));
+    }
+
+    /** Uninitialised int64 storage for the indices of a max pooling with output shape {@code s}. */
+    default ResidentTensor allocateIndices(Shape s, IndexConvention convention) {
+        return new HostIndices(Indices.allocate(s, convention));
+    }
+
+    /**
+     * Max pooling with indices between resident tensors of this backend ({@code indices} from
+     * {@link #allocateIndices}, in its convention); may return before the work is done.
+     */
+    default void maxWithIndices(PoolGeometry g, ResidentTensor in, ResidentTensor out, ResidentTensor indices) {
+        if (!(indices instanceof HostIndices h)) {
+            throw new IllegalArgumentException("indices resident on another backend: " + indices);
+        }
+        maxWithIndices(g, host(in), host(out), h.indices());
+    }
+
+    /** Backward of max or avg pooling between resident tensors of this backend; may return before the work is done. */
+    default void backward(PoolGeometry g, ResidentTensor in, ResidentTensor gradOut, ResidentTensor gradIn) {
+        backward(g, host(in), host(gradOut), host(gradIn));
+    }
+
+    /** Adaptive pooling between resident tensors of this backend; may return before the work is done. */
+    default void adaptive(AdaptiveGeometry g, ResidentTensor in, ResidentTensor out) {
+        adaptive(g, host(in), host(out));
     }
 
     /** Waits until all work submitted to this backend has completed (nothing to wait for on the host). */

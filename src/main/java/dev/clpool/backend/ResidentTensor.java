@@ -2,6 +2,7 @@ package dev.clpool.backend;
 
 import dev.clpool.Shape;
 import dev.clpool.Tensor;
+import java.nio.ByteBuffer;
 
 /**
  * A tensor's storage where a backend computes: a buffer on an OpenCL device, or host memory for
@@ -14,8 +15,20 @@ public interface ResidentTensor extends AutoCloseable {
 
     Shape shape();
 
-    /** Copies the contents into {@code into} (same shape), after the work that produces them. */
+    /** Bytes per element: {@link Float#BYTES} for float32 values, {@link Long#BYTES} for int64 indices. */
+    default int elementBytes() {
+        return Float.BYTES;
+    }
+
+    /** Copies the contents into {@code into} (same shape, float32), after the work that produces them. */
     void download(Tensor into);
+
+    /**
+     * Copies the raw contents ({@code shape().elementCount() * elementBytes()} bytes, native
+     * order) into {@code into} from its position, after the work that produces them: how int64
+     * indices come back ({@link dev.clpool.Indices#buffer()}).
+     */
+    void download(ByteBuffer into);
 
     /** Releases the storage; idempotent, never throws. Queued work that uses it still completes. */
     @Override

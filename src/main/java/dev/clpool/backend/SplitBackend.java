@@ -281,6 +281,26 @@ public final class SplitBackend implements PoolingBackend {
     }
 
     @Override
+    public ResidentTensor allocateIndices(Shape s, dev.clpool.IndexConvention convention) {
+        return devices.get(0).allocateIndices(s, convention);
+    }
+
+    @Override
+    public void maxWithIndices(PoolGeometry g, ResidentTensor in, ResidentTensor out, ResidentTensor indices) {
+        devices.get(0).maxWithIndices(g, in, out, indices);
+    }
+
+    @Override
+    public void backward(PoolGeometry g, ResidentTensor in, ResidentTensor gradOut, ResidentTensor gradIn) {
+        devices.get(0).backward(g, in, gradOut, gradIn);
+    }
+
+    @Override
+    public void adaptive(AdaptiveGeometry g, ResidentTensor in, ResidentTensor out) {
+        devices.get(0).adaptive(g, in, out);
+    }
+
+    @Override
     public void finish() {
         for (PoolingBackend d : devices) {
             d.finish();

@@ -700,6 +700,16 @@ public final class OpenClBackend implements PoolingBackend {
             });
         }
 
+        @Override
+        public void download(ByteBuffer into) {
+            locked(() -> {
+                requireLive();
+                int bytes = Math.toIntExact(shape.elementCount() * Float.BYTES);
+                queue.read(buffer, into.slice(into.position(), bytes), true);
+                into.position(into.position() + bytes);
+            });
+        }
+
         OpenClBackend owner() {
             return OpenClBackend.this;
         }

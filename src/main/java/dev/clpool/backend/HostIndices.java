@@ -1,0 +1,50 @@
+package dev.clpool.backend;
+
+import dev.clpool.Indices;
+import dev.clpool.Shape;
+import dev.clpool.Tensor;
+import java.nio.ByteBuffer;
+import java.util.Objects;
+
+/** Resident int64 indices in host memory: what the CPU path writes max pooling's indices into. */
+public final class HostIndices implements ResidentTensor {
+    private final Indices indices;
+    private volatile boolean closed;
+
+    public HostIndices(Indices indices) {
+        this.indices = Objects.requireNonNull(indices, "indices");
+    }
+
+    /** The host indices themselves (no copy). */
+    public Indices indices() {
+        if (closed) {
+            throw new IllegalStateException("the indices are closed");
+        }
+        return indices;
+    }
+
+    @Override
+    public Shape shape() {
+        return indices.shape();
+    }
+
+    @Override
+    public int elementBytes() {
+        return Long.BYTES;
+    }
+
+    @Override
+    public void download(Tensor into) {
+        throw new IllegalArgumentException("int64 indices cannot be downloaded into a float tensor " + into.shape());
+    }
+
+    @Override
+    public void download(ByteBuffer into) {
+        into.put(indices().buffer());
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+    }
+}
