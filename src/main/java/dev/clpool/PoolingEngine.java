@@ -1,6 +1,7 @@
 package dev.clpool;
 
 import dev.clpool.DeviceUnavailableException.Reason;
+import dev.clpool.backend.BackendLimitException;
 import dev.clpool.backend.PoolingBackend;
 import dev.clpool.backend.ResidentTensor;
 import dev.clpool.backend.SplitBackend;
@@ -410,6 +411,9 @@ public final class PoolingEngine implements AutoCloseable {
             PoolingBackend b = backend;
             try {
                 return op.apply(b);
+            } catch (BackendLimitException e) {
+                // A device tensor too large for the device: nothing was created; no other backend holds it.
+                throw new DeviceUnavailableException(Reason.DEVICE_ERROR, b.description() + ": " + e.getMessage(), e);
             } catch (ClException e) {
                 Reason reason = e instanceof ClBuildException ? Reason.BUILD_FAILED : Reason.DEVICE_ERROR;
                 if (choice != BackendChoice.AUTO) {
@@ -504,6 +508,13 @@ public final class PoolingEngine implements AutoCloseable {
             PoolingBackend b = backend;
             try {
                 op.accept(b);
+            } catch (BackendLimitException e) {
+                // Too large for this backend, nothing failed: this request alone runs on the CPU path.
+                if (choice != BackendChoice.AUTO) {
+                    throw new DeviceUnavailableException(Reason.DEVICE_ERROR, b.description() + ": " + e.getMessage(), e);
+                }
+                LOG.info("running one request on the CPU path: {}", e.getMessage());
+                op.accept(smallOpsCpu());
             } catch (ClException e) {
                 Reason reason = e instanceof ClBuildException ? Reason.BUILD_FAILED : Reason.DEVICE_ERROR;
                 if (choice != BackendChoice.AUTO) {
