@@ -124,7 +124,7 @@ __kernel void pool2d_backward(__global const storage_t *restrict in, __global co
             /* In the accumulator type, as in pool2d_nhwc.cl: the product of two axis extents can
                exceed 2^31 (with count_include_pad even for a one-element input). */
 #if COUNT_INCLUDE_PAD
-            const accv div = (accv)(min(y0 + EH, H + PAD_B) - y0) * (accv)(min(x0 + EW, W + PAD_R) - x0);
+            const accv div = (accv)TAPS_BEFORE(y0, KH, DH, H + PAD_B) * (accv)TAPS_BEFORE(x0, KW, DW, W + PAD_R);
 #else
             const accv div = (accv)(jy1 - jy0) * (accv)(jx1 - jx0);
 #endif

@@ -164,6 +164,12 @@ inline st_ushortv bf16_round(const floatv v)
 #endif
 
 
+/* One axis' factor of the count_include_pad divisor: the taps start + j*d, j = 0..k-1, that lie
+   before limit (the end of the trailing padding). SEMANTICS.md counts taps, not the span between
+   the first and the last, so with dilation this is not min(start + e, limit) - start; without
+   dilation the two agree. */
+#define TAPS_BEFORE(start, k, d, limit) min((k), ((limit) - (start) + (d) - 1) / (d))
+
 /* m = max(m, v) under clpool's rule: a strictly larger value replaces m (so the first maximum
    in scan order is kept), and the first NaN replaces anything and is never replaced.
    Written as "v is not <= m (greater, or v is NaN), and m is not NaN": two compares and a

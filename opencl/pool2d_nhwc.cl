@@ -106,7 +106,7 @@ inline void pool_any(__global const storage_t *restrict in, __global storage_t *
     /* The divisor is a product of two axis extents: formed in the accumulator type, since it can
        exceed 2^31 (a huge window with count_include_pad). */
 #if COUNT_INCLUDE_PAD
-    const accv div = (accv)(min(y0 + EH, H + PAD_B) - y0) * (accv)(min(x0 + EW, W + PAD_R) - x0);
+    const accv div = (accv)TAPS_BEFORE(y0, KH, DH, H + PAD_B) * (accv)TAPS_BEFORE(x0, KW, DW, W + PAD_R);
 #else
     const accv div = (accv)(jy1 - jy0) * (accv)(jx1 - jx0);
 #endif

@@ -45,12 +45,14 @@ public record Axis(int in, int out, int window, int stride, int dilation, int pa
     }
 
     /**
-     * The window's extent for {@code count_include_pad}: from its start to its end clipped at the
-     * end of the trailing padding (PyTorch's rule; a ceil-mode overhang does not count).
+     * The window's factor of the {@code count_include_pad} divisor: its taps that lie inside the
+     * padded input, positions {@code -padBegin .. in+padEnd-1} (SEMANTICS.md; ONNX AveragePool).
+     * Without dilation this is the extent from the window's start to its end clipped at the end of
+     * the trailing padding (PyTorch's rule: a ceil-mode overhang does not count); with dilation it
+     * counts taps, not the span between the first and the last.
      */
     public int extentIncludingPad(int o) {
-        long s = start(o);
-        long e = Math.min(s + effectiveWindow(), (long) in + padEnd);
-        return (int) (e - s);
+        long last = (long) in + padEnd - 1 - start(o);
+        return last < 0 ? 0 : (int) Math.min(window, last / dilation + 1);
     }
 }

@@ -12,8 +12,9 @@ public record PoolGeometry(PoolSpec spec, Shape input, Shape output, Axis rows, 
 
     /**
      * The divisor of an average for output (oy, ox): the number of input elements in the window,
-     * or with {@code count_include_pad} the window's extent clipped at the end padding. A long:
-     * the product of two axis extents can exceed 2<sup>31</sup> even for a one-element input.
+     * or with {@code count_include_pad} the window's taps inside the padded input
+     * ({@link Axis#extentIncludingPad}). A long: the product of two axis factors can exceed
+     * 2<sup>31</sup> even for a one-element input.
      */
     public long divisor(int oy, int ox) {
         return spec.countIncludePad()

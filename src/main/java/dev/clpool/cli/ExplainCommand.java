@@ -189,8 +189,8 @@ final class ExplainCommand implements Callable<Integer> {
                         + "; padding contributes 0 (it is left out of the sum).");
             default: {
                 String rule = s.countIncludePad()
-                        ? "avg divisor (count_include_pad true): the window's extent from its start to its end clipped at"
-                                + " the end of the padding, per axis (padding counts; a ceil-mode overhang does not)"
+                        ? "avg divisor (count_include_pad true): the window's taps inside the padded input, per axis"
+                                + " (padding counts; a ceil-mode overhang does not; with dilation, taps, not the span)"
                         : "avg divisor (count_include_pad false): the number of input elements in the window"
                                 + " (padding does not count)";
                 AxisExplanation r = e.rows();

@@ -98,7 +98,7 @@ public final class FrameworkRules {
                     // CPU kernel: hend = min(hstart + kH, in + padH); pool_size = (hend - hstart) * (wend - wstart);
                     // divide by pool_size with count_include_pad, else by the clipped (hend - hstart) * (wend - wstart).
                     divisorDifference(g, fr, fc, s.countIncludePad() ? Divisor.EXTENT : Divisor.INPUT_ELEMENTS,
-                            Divisor.EXTENT, false)
+                            Divisor.TAPS_IN_PADDED_RANGE, false)
                             .ifPresent(w -> f.different.add("window " + w.where() + " is divided by " + w.theirs()
                                     + " in PyTorch and by " + w.ours() + " in clpool"));
                 } else if (s.mode() == PoolMode.LP) {
@@ -270,7 +270,7 @@ public final class FrameworkRules {
         if (sameWindows(f, g, fr, fc) && s.mode() == PoolMode.AVG) {
             // "The reduction never includes out-of-bounds positions" (tf.nn.pool); SAME averages divide by the
             // number of input elements (tensorflow#45579, #60509). There is no count_include_pad option.
-            divisorDifference(g, fr, fc, Divisor.INPUT_ELEMENTS, Divisor.EXTENT, false)
+            divisorDifference(g, fr, fc, Divisor.INPUT_ELEMENTS, Divisor.TAPS_IN_PADDED_RANGE, false)
                     .ifPresent(w -> f.different.add("TensorFlow's average never counts padding (there is no"
                             + " count_include_pad): window " + w.where() + " is divided by " + w.theirs()
                             + " in TensorFlow and by " + w.ours() + " in clpool"));
@@ -347,12 +347,11 @@ public final class FrameworkRules {
                                 + " in ONNX and by " + w.ours() + " in clpool"));
             } else {
                 // count_include_pad=1: the number of the window's elements, padding included. The reference
-                // implementation averages the window's taps over the zero-padded input.
-                divisorDifference(g, fr, fc, Divisor.TAPS_IN_PADDED_RANGE, Divisor.EXTENT, true)
-                        .ifPresent(w -> f.different.add("ONNX's count_include_pad=1 divides by the window's taps,"
-                                + " padding included: window " + w.where() + " is divided by " + w.theirs()
-                                + " in ONNX and by " + w.ours() + " in clpool, which counts the window's extent"
-                                + " (k-1)*d+1 per axis, not its taps (SEMANTICS.md)"));
+                // implementation averages the window's taps over the zero-padded input, as clpool does
+                // (SEMANTICS.md counts taps, not the span, with dilation); only the ceil-mode overhang is open.
+                divisorDifference(g, fr, fc, Divisor.TAPS_IN_PADDED_RANGE, Divisor.TAPS_IN_PADDED_RANGE, true)
+                        .ifPresent(w -> f.different.add("window " + w.where() + " is divided by " + w.theirs()
+                                + " in ONNX and by " + w.ours() + " in clpool"));
                 if (overhangs(g.rows()) || overhangs(g.cols())) {
                     f.check.add("AveragePool's text does not say what count_include_pad=1 divides by when a"
                             + " ceil-mode window runs past the end padding: clpool, like PyTorch, counts up to the end of"
@@ -401,9 +400,9 @@ public final class FrameworkRules {
     enum Divisor {
         /** Taps inside the input. */
         INPUT_ELEMENTS,
-        /** clpool's and PyTorch's count_include_pad: {@code min(start + e, in + end) - start}. */
+        /** PyTorch's count_include_pad: {@code min(start + e, in + end) - start} (the span; no dilation there). */
         EXTENT,
-        /** Taps inside {@code [-begin, in + end)}: the window's elements with padding, none past it. */
+        /** Taps inside {@code [-begin, in + end)}: clpool's and ONNX's count_include_pad (equal to EXTENT without dilation). */
         TAPS_IN_PADDED_RANGE
     }
 
@@ -412,11 +411,9 @@ public final class FrameworkRules {
             case INPUT_ELEMENTS:
                 return a.count(o);
             case EXTENT:
-                return a.extentIncludingPad(o);
-            default: {
-                long last = (long) a.in() + a.padEnd() - 1 - a.start(o);
-                return last < 0 ? 0 : (int) Math.min(a.window(), last / a.dilation() + 1);
-            }
+                return (int) (Math.min(a.start(o) + a.effectiveWindow(), (long) a.in() + a.padEnd()) - a.start(o));
+            default:
+                return a.extentIncludingPad(o); // clpool's own count_include_pad factor: the taps
         }
     }
 

@@ -249,10 +249,12 @@ class ExplainCommandTest {
     }
 
     @Test
-    void onnx_includePad_withDilation_differs_becauseClpoolCountsTheExtent() {
+    void onnx_includePad_withDilation_isTheSame_bothCountTaps() {
+        // Window (0,0) has taps at -1 and 1 on each axis: 4 taps, a span of 3x3 = 9. SEMANTICS.md,
+        // like ONNX, divides by the taps (4).
         FrameworkVerdict v = verdict("avg k=2 s=1 d=2 pad=1 include-pad", Shape.of(1, 5, 5, 1), Framework.ONNX);
-        assertEquals(Verdict.DIFFERENT, v.verdict(), v.toString());
-        assertTrue(v.reasons().get(0).contains("window (0,0) is divided by 4 in ONNX and by 9 in clpool"), v.toString());
+        assertEquals(Verdict.SAME, v.verdict(), v.toString());
+        assertEquals(4, PoolSpec.parse("avg k=2 s=1 d=2 pad=1 include-pad").geometry(Shape.of(1, 5, 5, 1)).divisor(0, 0));
     }
 
     @Test

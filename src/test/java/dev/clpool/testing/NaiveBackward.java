@@ -27,8 +27,6 @@ public final class NaiveBackward {
                 spec.padding(), true, spec.ceilMode());
         NaiveReference.AxisPlan pw = NaiveReference.plan(shape.w(), spec.windowW(), spec.strideW(), spec.dilationW(),
                 spec.padding(), false, spec.ceilMode());
-        int eh = (spec.windowH() - 1) * spec.dilationH() + 1;
-        int ew = (spec.windowW() - 1) * spec.dilationW() + 1;
         int n = shape.n(), h = shape.h(), w = shape.w(), c = shape.c();
         if (dy.length != n * ph.out() * pw.out() * c) {
             throw new IllegalArgumentException("dy has " + dy.length + " elements");
@@ -62,7 +60,9 @@ public final class NaiveBackward {
                             if (spec.countIncludePad()) {
                                 int hs = oy * spec.strideH() - ph.begin();
                                 int ws = ox * spec.strideW() - pw.begin();
-                                div = (Math.min(hs + eh, h + ph.end()) - hs) * (Math.min(ws + ew, w + pw.end()) - ws);
+                                // The window's taps inside the padded input (SEMANTICS.md: taps, not the span, with dilation).
+                                div = NaiveReference.tapsBefore(hs, spec.windowH(), spec.dilationH(), h + ph.end())
+                                        * NaiveReference.tapsBefore(ws, spec.windowW(), spec.dilationW(), w + pw.end());
                             }
                             for (int t = 0; t < count; t++) {
                                 dx[taps[t]] += g / div;

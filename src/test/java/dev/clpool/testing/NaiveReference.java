@@ -44,8 +44,6 @@ public final class NaiveReference {
     public static double[] pool(float[] x, Shape shape, PoolSpec spec) {
         AxisPlan ph = plan(shape.h(), spec.windowH(), spec.strideH(), spec.dilationH(), spec.padding(), true, spec.ceilMode());
         AxisPlan pw = plan(shape.w(), spec.windowW(), spec.strideW(), spec.dilationW(), spec.padding(), false, spec.ceilMode());
-        int eh = (spec.windowH() - 1) * spec.dilationH() + 1;
-        int ew = (spec.windowW() - 1) * spec.dilationW() + 1;
         int n = shape.n(), h = shape.h(), w = shape.w(), c = shape.c();
         double[] out = new double[n * ph.out() * pw.out() * c];
         int i = 0;
@@ -90,7 +88,9 @@ public final class NaiveReference {
                                 if (spec.countIncludePad()) {
                                     int hs = oy * spec.strideH() - ph.begin();
                                     int ws = ox * spec.strideW() - pw.begin();
-                                    div = (Math.min(hs + eh, h + ph.end()) - hs) * (Math.min(ws + ew, w + pw.end()) - ws);
+                                    // The window's taps inside the padded input (SEMANTICS.md: taps, not the span, with dilation).
+                                    div = tapsBefore(hs, spec.windowH(), spec.dilationH(), h + ph.end())
+                                            * tapsBefore(ws, spec.windowW(), spec.dilationW(), w + pw.end());
                                 }
                                 r = acc / div;
                                 break;
@@ -133,5 +133,20 @@ public final class NaiveReference {
             }
         }
         return out;
+    }
+
+    /**
+     * The taps {@code start + j*dilation}, {@code j = 0..window-1}, that lie before {@code limit}
+     * (the end of the trailing padding): one axis' factor of the count_include_pad divisor, counted
+     * one tap at a time.
+     */
+    static int tapsBefore(int start, int window, int dilation, int limit) {
+        int taps = 0;
+        for (int j = 0; j < window; j++) {
+            if (start + j * dilation < limit) {
+                taps++;
+            }
+        }
+        return taps;
     }
 }
