@@ -36,15 +36,7 @@ class OperationFormsDeviceIT {
     void intoExisting_equalsAllocating_forEveryOperation(BindingChoice binding, DType dtype) {
         PoolingEngine e = ENGINES.device(binding);
         Tensor x = OperationForms.input(SHAPE, dtype, 1);
-        OperationForms.pool(e, x, OperationForms.MAX);
-        OperationForms.pool(e, x, OperationForms.AVG);
-        OperationForms.global(e, x, PoolMode.MAX);
-        OperationForms.global(e, x, PoolMode.AVG);
-        OperationForms.poolWithIndices(e, x, OperationForms.MAX);
-        OperationForms.backward(e, x, OperationForms.MAX);
-        OperationForms.backward(e, x, OperationForms.AVG);
-        OperationForms.adaptive(e, x, PoolMode.MAX, 4, 3);
-        OperationForms.adaptive(e, x, PoolMode.AVG, 12, 2);
+        OperationForms.everyOperation(e, x);
     }
 
     /** Needs the OpenCL resident forms of indices, backward and adaptive (branch routines). */

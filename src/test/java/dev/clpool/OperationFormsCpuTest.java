@@ -34,15 +34,7 @@ class OperationFormsCpuTest {
     @EnumSource(DType.class)
     void intoExisting_equalsAllocating_forEveryOperation(DType dtype) {
         Tensor x = OperationForms.input(SHAPE, dtype, 1);
-        OperationForms.pool(engine, x, OperationForms.MAX);
-        OperationForms.pool(engine, x, OperationForms.AVG);
-        OperationForms.global(engine, x, PoolMode.MAX);
-        OperationForms.global(engine, x, PoolMode.AVG);
-        OperationForms.poolWithIndices(engine, x, OperationForms.MAX);
-        OperationForms.backward(engine, x, OperationForms.MAX);
-        OperationForms.backward(engine, x, OperationForms.AVG);
-        OperationForms.adaptive(engine, x, PoolMode.MAX, 4, 3);
-        OperationForms.adaptive(engine, x, PoolMode.AVG, 12, 2);
+        OperationForms.everyOperation(engine, x);
     }
 
     @Test

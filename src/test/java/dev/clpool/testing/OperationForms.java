@@ -42,6 +42,19 @@ public final class OperationForms {
         return Tensor.of(s, dtype, v);
     }
 
+    /** Every operation's into-existing form against its allocating form, on input {@code x}. */
+    public static void everyOperation(PoolingEngine e, Tensor x) {
+        pool(e, x, MAX);
+        pool(e, x, AVG);
+        global(e, x, PoolMode.MAX);
+        global(e, x, PoolMode.AVG);
+        poolWithIndices(e, x, MAX);
+        backward(e, x, MAX);
+        backward(e, x, AVG);
+        adaptive(e, x, PoolMode.MAX, 4, 3);
+        adaptive(e, x, PoolMode.AVG, 12, 2);
+    }
+
     /** Windowed pooling: {@code pool(x, spec, out)} writes what {@code pool(x, spec)} returns. */
     public static void pool(PoolingEngine e, Tensor x, PoolSpec spec) {
         try (Tensor want = e.pool(x, spec); Tensor out = garbage(want.shape(), x.dtype())) {
