@@ -74,6 +74,11 @@ public final class CpuBackend implements PoolingBackend {
         Shape os = g.output();
         int rows = os.n() * os.h();
         // One class, and one lambda, per reduction: each compiles for its own profile.
+        if (MaxVanHerk.pays(g)) {
+            MaxVanHerk max = new MaxVanHerk(g);
+            chunks(rows, max.workPerRow(), (from, to) -> max.run(src, dst, from, to, Scratch.get()));
+            return;
+        }
         if (g.mode() == PoolMode.MAX) {
             MaxWindows max = new MaxWindows(g);
             chunks(rows, max.workPerRow(), (from, to) -> max.run(src, dst, from, to, Scratch.get()));
