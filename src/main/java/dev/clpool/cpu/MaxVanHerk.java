@@ -19,7 +19,8 @@ import java.util.Arrays;
  * <p>The reduction is {@link Math#max(float, float)}, whose result is the same value in any order,
  * made exact by {@link MaxExact} exactly as in {@link MaxWindows}. Each position's channels are an
  * array of their own, so that every loop has one index expression and C2 vectorises it.
- * {@link #pays} is the cost model that chooses between this path and {@link MaxWindows}.
+ * {@link #pays} is the cost model that chooses between this path and {@link MaxWindows} (and
+ * between {@link AvgVanHerk} and {@link AvgWindows}).
  */
 final class MaxVanHerk {
     /** Floats of horizontal results (and their suffix maxima) one band may hold. */
@@ -51,14 +52,14 @@ final class MaxVanHerk {
     }
 
     /**
-     * The cost model: element operations per output of the direct separable path (a row's
+     * The cost model, for max and avg alike: element operations per output of the direct separable path (a row's
      * horizontal maxima cost {@code kw} per output column, once per input row if the ring holds a
      * window's rows, else for every row of every window; folding the rows {@code kh}) against this
      * path's (two per position and one per output, on each axis, positions being {@code stride}
      * per output).
      */
     static boolean pays(PoolGeometry g) {
-        if (g.mode() != PoolMode.MAX || g.input().c() < MIN_CHANNELS) {
+        if ((g.mode() != PoolMode.MAX && g.mode() != PoolMode.AVG) || g.input().c() < MIN_CHANNELS) {
             return false;
         }
         int kw = g.cols().window();
