@@ -21,6 +21,9 @@ import java.util.Arrays;
  * {@link Integer#MIN_VALUE}, which no key equals (negative NaNs are canonicalised).
  */
 final class CpuArgmax {
+    /** Ints of gathered taps kept between the two passes (beyond it they are gathered twice). */
+    private static final long KEEP_INTS = 1 << 18;
+
     private final WindowPlan p;
     private final int kw;
     /** Per tap number: its row within the window, and its column offset in input columns. */
@@ -55,7 +58,9 @@ final class CpuArgmax {
         int j0 = p.rowFirst[oy];
         int j1 = p.rowEnd[oy];
         int[][] key = s.ints(1, p.rows.window(), rowLen);
-        int[] t = s.ints(2, 1, width)[0];
+        // Each tap's gathered columns are kept for the second pass where they fit.
+        boolean keep = (long) p.rows.window() * kw * width <= KEEP_INTS;
+        int[][] gathered = s.ints(2, keep ? p.rows.window() * kw : 1, width);
         int[] m = s.ints(3, 1, width)[0];
         for (int jy = j0; jy < j1; jy++) {
             bits.get(Math.toIntExact(p.in.offset(n, p.inputRow(oy, jy), 0, 0)), raw[jy], 0, rowLen);
@@ -64,6 +69,7 @@ final class CpuArgmax {
         Arrays.fill(m, 0, width, Integer.MIN_VALUE);
         for (int jy = j0; jy < j1; jy++) {
             for (int jx = 0; jx < kw; jx++) {
+                int[] t = gathered[keep ? jy * kw + jx : 0];
                 gather(key[jy], jx, t);
                 for (int i = 0; i < width; i++) {
                     m[i] = Math.max(m[i], t[i]);
@@ -72,8 +78,11 @@ final class CpuArgmax {
         }
         for (int jy = j1 - 1; jy >= j0; jy--) {
             for (int jx = kw - 1; jx >= 0; jx--) {
-                gather(key[jy], jx, t);
                 int number = jy * kw + jx;
+                int[] t = gathered[keep ? number : 0];
+                if (!keep) {
+                    gather(key[jy], jx, t);
+                }
                 for (int i = 0; i < width; i++) {
                     int d = t[i] ^ m[i];
                     int differs = (d | -d) >> 31;
