@@ -14,11 +14,18 @@ import java.util.Arrays;
  *
  * <p>Sums are plain float, each with the running error bound of {@link AvgWindows} beside it (the
  * sum of the magnitudes of every partial sum formed on the way, carried through the prefix and
- * suffix chains), and every result is certified against the same tolerance; a result that fails
+ * suffix chains, an addition of zero counting nothing: {@link #EXACT_BELOW}), and every result is certified against the same tolerance; a result that fails
  * (heavy cancellation, an infinity or NaN, float overflow) is recomputed in double in scan order by
  * {@link AvgWindows#exactAverage}. Chosen by the cost model of {@link MaxVanHerk#pays}.
  */
 final class AvgVanHerk {
+    /**
+     * An addition {@code fl(a + x)} errs by at most u·|result| and also by at most |x| (a is a
+     * float no farther from a + x than x), so a bound term is min(|result|, |x|/u): zero for the
+     * additions of padding (and of zeros in the data), which would otherwise inflate the bounds of
+     * border windows until they fail and go to the double path.
+     */
+    private static final float EXACT_BELOW = 0x1p24f;
     /** Floats of horizontal sums and bounds (and their suffixes) one band may hold. */
     private static final int BAND_FLOATS = 1 << 20;
     /** Floats of one staged input row segment (bounds the column block). */
@@ -172,9 +179,10 @@ final class AvgVanHerk {
                     float[] next = suffix[(i + d) * stride + o];
                     float[] nb = suffixBound[(i + d) * stride + o];
                     for (int ch = 0; ch < c; ch++) {
-                        float t = next[ch] + v[ch];
+                        float x = v[ch];
+                        float t = next[ch] + x;
                         to[ch] = t;
-                        tb[ch] = nb[ch] + vb[ch] + Math.abs(t);
+                        tb[ch] = nb[ch] + vb[ch] + Math.min(Math.abs(t), Math.abs(x) * EXACT_BELOW);
                     }
                 }
             }
@@ -185,9 +193,10 @@ final class AvgVanHerk {
                     float[] before = sum[(i - d) * stride + o];
                     float[] bb = bound[(i - d) * stride + o];
                     for (int ch = 0; ch < c; ch++) {
-                        float t = before[ch] + v[ch];
+                        float x = v[ch];
+                        float t = before[ch] + x;
                         v[ch] = t;
-                        vb[ch] = bb[ch] + vb[ch] + Math.abs(t);
+                        vb[ch] = bb[ch] + vb[ch] + Math.min(Math.abs(t), Math.abs(x) * EXACT_BELOW);
                     }
                 }
             }
@@ -208,9 +217,10 @@ final class AvgVanHerk {
             float[] q = suffix[first];
             float[] qb = suffixBound[first];
             for (int ch = 0; ch < c; ch++) {
-                float s = q[ch] + p[ch];
+                float x = p[ch];
+                float s = q[ch] + x;
                 t[ch] = s;
-                b[ch] = qb[ch] + pb[ch] + Math.abs(s);
+                b[ch] = qb[ch] + pb[ch] + Math.min(Math.abs(s), Math.abs(x) * EXACT_BELOW);
             }
         }
     }
