@@ -57,6 +57,11 @@ final class MaxExact {
         }
     }
 
+    /** The first output column of this instance's block. */
+    int from() {
+        return b0;
+    }
+
     /** Floats of scratch {@link #fix} needs. */
     int scratch() {
         return len;

@@ -46,9 +46,7 @@ final class MaxVanHerk {
         kw = p.cols.window();
         kh = p.rows.window();
         sh = p.rows.stride();
-        long perOut = (long) p.sw * p.c;
-        long fixed = (long) p.cols.effectiveWindow() * p.c;
-        blockOut = (int) Math.max(1, Math.min(p.out.w(), (SEGMENT_FLOATS - fixed) / Math.max(1, perOut) + 1));
+        blockOut = p.blockOut(SEGMENT_FLOATS);
     }
 
     /**
@@ -79,22 +77,13 @@ final class MaxVanHerk {
 
     /** Output rows {@code [from, to)} of all {@code N*OH}, each row index being {@code n*OH + oy}. */
     void run(FloatBuffer src, FloatBuffer dst, int from, int to, Scratch s) {
-        int oh = p.out.h();
-        for (int r = from; r < to; ) {
-            int n = r / oh;
-            int oy0 = r % oh;
-            int oy1 = Math.min(oh, oy0 + (to - r));
-            for (int b0 = 0; b0 < p.out.w(); b0 += blockOut) {
-                int b1 = Math.min(p.out.w(), b0 + blockOut);
-                MaxExact exact = new MaxExact(p, b0, b1);
-                int width = (b1 - b0) * p.c;
-                int perBand = Math.max(1, (BAND_FLOATS / (2 * width) - p.rows.effectiveWindow()) / sh + 1);
-                for (int a = oy0; a < oy1; a += perBand) {
-                    band(src, dst, n, a, Math.min(oy1, a + perBand), b0, b1, exact, s);
-                }
+        MaxExact[] exact = new MaxExact[1];
+        p.bands(from, to, blockOut, BAND_FLOATS, 2, (n, oy0, oy1, b0, b1) -> {
+            if (exact[0] == null || exact[0].from() != b0) {
+                exact[0] = new MaxExact(p, b0, b1);
             }
-            r += oy1 - oy0;
-        }
+            band(src, dst, n, oy0, oy1, b0, b1, exact[0], s);
+        });
     }
 
     /** Output rows {@code [oy0, oy1)} of batch item n, columns {@code [b0, b1)}. */

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.clpool.Padding;
 import dev.clpool.PoolGeometry;
+import dev.clpool.PoolMode;
 import dev.clpool.PoolSpec;
 import dev.clpool.Shape;
 import dev.clpool.Tensor;
@@ -41,16 +42,8 @@ class VanHerkTest {
     @RepeatedTest(60)
     void vanHerk_randomGeometry_matchesNaiveReferenceBitForBit(RepetitionInfo info) {
         SplittableRandom r = new SplittableRandom(9100 + info.getCurrentRepetition());
-        int kh = 1 + r.nextInt(7);
-        int kw = 1 + r.nextInt(7);
-        int dh = 1 + r.nextInt(3);
-        int dw = 1 + r.nextInt(3);
-        int eh = (kh - 1) * dh + 1;
-        int ew = (kw - 1) * dw + 1;
-        Shape s = Shape.of(1 + r.nextInt(2), eh + r.nextInt(12), ew + r.nextInt(12), 1 + r.nextInt(20));
-        PoolSpec spec = PoolSpec.max(kh, kw).stride(1 + r.nextInt(3), 1 + r.nextInt(3)).dilation(dh, dw)
-                .padding(Padding.of(r.nextInt(eh), r.nextInt(eh), r.nextInt(ew), r.nextInt(ew)))
-                .ceilMode(r.nextBoolean()).build();
+        PoolSpec spec = randomSpec(r, PoolMode.MAX);
+        Shape s = randomShape(r, spec);
         boolean nan = r.nextBoolean();
         Tensor x = CpuFastPathTest.zerosAndNans(s, info.getCurrentRepetition(), nan);
         check(spec, s, x, spec + " on " + s + (nan ? " with NaNs" : ""));
@@ -59,16 +52,8 @@ class VanHerkTest {
     @RepeatedTest(40)
     void avgVanHerk_randomGeometry_matchesNaiveReference(RepetitionInfo info) {
         SplittableRandom r = new SplittableRandom(9300 + info.getCurrentRepetition());
-        int kh = 1 + r.nextInt(7);
-        int kw = 1 + r.nextInt(7);
-        int dh = 1 + r.nextInt(3);
-        int dw = 1 + r.nextInt(3);
-        int eh = (kh - 1) * dh + 1;
-        int ew = (kw - 1) * dw + 1;
-        Shape s = Shape.of(1 + r.nextInt(2), eh + r.nextInt(12), ew + r.nextInt(12), 1 + r.nextInt(20));
-        PoolSpec spec = PoolSpec.avg(kh, kw).stride(1 + r.nextInt(3), 1 + r.nextInt(3)).dilation(dh, dw)
-                .padding(Padding.of(r.nextInt(eh), r.nextInt(eh), r.nextInt(ew), r.nextInt(ew)))
-                .ceilMode(r.nextBoolean()).countIncludePad(r.nextBoolean()).build();
+        PoolSpec spec = randomSpec(r, PoolMode.AVG);
+        Shape s = randomShape(r, spec);
         int kind = info.getCurrentRepetition() % 3;
         Tensor x;
         if (kind == 0) {
@@ -138,6 +123,26 @@ class VanHerkTest {
             cpu.pool(spec.geometry(s), x, y);
             Tolerance.assertExact(y.toArray(), NaiveReference.pool(x.toArray(), s, spec), "spp " + k);
         }
+    }
+
+    /** Windows up to 7 taps, strides and dilations up to 3, any padding, either rounding mode. */
+    private static PoolSpec randomSpec(SplittableRandom r, PoolMode mode) {
+        int kh = 1 + r.nextInt(7);
+        int kw = 1 + r.nextInt(7);
+        int dh = 1 + r.nextInt(3);
+        int dw = 1 + r.nextInt(3);
+        int eh = (kh - 1) * dh + 1;
+        int ew = (kw - 1) * dw + 1;
+        return PoolSpec.builder(mode).window(kh, kw).stride(1 + r.nextInt(3), 1 + r.nextInt(3)).dilation(dh, dw)
+                .padding(Padding.of(r.nextInt(eh), r.nextInt(eh), r.nextInt(ew), r.nextInt(ew)))
+                .ceilMode(r.nextBoolean()).countIncludePad(r.nextBoolean()).build();
+    }
+
+    /** An input at least one effective window tall and wide, up to 20 channels. */
+    private static Shape randomShape(SplittableRandom r, PoolSpec spec) {
+        int eh = (spec.windowH() - 1) * spec.dilationH() + 1;
+        int ew = (spec.windowW() - 1) * spec.dilationW() + 1;
+        return Shape.of(1 + r.nextInt(2), eh + r.nextInt(12), ew + r.nextInt(12), 1 + r.nextInt(20));
     }
 
     private static PoolSpec spp(int k) {
