@@ -260,7 +260,7 @@ final class AvgWindows {
         }
     }
 
-    double divisor(int oy, int ox) {
+    private double divisor(int oy, int ox) {
         int rowDiv = includePad ? p.rows.extentIncludingPad(oy) : p.rowEnd[oy] - p.rowFirst[oy];
         int colDiv = includePad ? p.cols.extentIncludingPad(ox) : p.colEnd[ox] - p.colFirst[ox];
         return (double) rowDiv * colDiv;
@@ -278,7 +278,7 @@ final class AvgWindows {
     }
 
     /** The average of one window summed in double in scan order (the path before float sums). */
-    float exactAverage(FloatBuffer src, int n, int oy, int ox, int ch) {
+    private float exactAverage(FloatBuffer src, int n, int oy, int ox, int ch) {
         double sum = 0;
         for (int jy = p.rowFirst[oy]; jy < p.rowEnd[oy]; jy++) {
             for (int jx = p.colFirst[ox]; jx < p.colEnd[ox]; jx++) {

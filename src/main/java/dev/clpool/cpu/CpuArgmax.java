@@ -1,6 +1,7 @@
 package dev.clpool.cpu;
 
 import dev.clpool.PoolGeometry;
+import dev.clpool.Tensor;
 import java.nio.IntBuffer;
 import java.util.Arrays;
 
@@ -40,6 +41,12 @@ final class CpuArgmax {
             tapJy[t] = t / kw;
             tapDx[t] = t % kw * p.dw;
         }
+    }
+
+    /** A float32 tensor's raw bits (refusing other storage, as {@link Tensor#floats} does). */
+    static IntBuffer bits(Tensor t) {
+        t.floats();
+        return t.buffer().asIntBuffer();
     }
 
     WindowPlan plan() {

@@ -121,7 +121,7 @@ final class CpuBackward {
     /** Every output element's chosen tap ({@link CpuArgmax}), in output order. */
     private static int[] taps(CpuArgmax argmax, Tensor in, Parallel parallel) {
         Shape os = argmax.plan().out;
-        IntBuffer bits = in.buffer().asIntBuffer();
+        IntBuffer bits = CpuArgmax.bits(in);
         int width = os.w() * os.c();
         int rowLen = argmax.plan().in.w() * os.c();
         int[] taps = new int[Math.toIntExact(os.elementCount())];

@@ -28,7 +28,7 @@ final class CpuMaxIndices {
     static void run(PoolGeometry g, Tensor in, Tensor out, Indices indices, CpuBackward.Parallel parallel) {
         Shape is = g.input();
         Shape os = g.output();
-        IntBuffer bits = in.buffer().asIntBuffer();
+        IntBuffer bits = CpuArgmax.bits(in);
         FloatBuffer dst = out.floats();
         LongBuffer idx = indices.longs();
         IndexConvention conv = indices.convention();

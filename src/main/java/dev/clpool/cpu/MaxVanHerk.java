@@ -19,8 +19,11 @@ import java.util.Arrays;
  * <p>The reduction is {@link Math#max(float, float)}, whose result is the same value in any order,
  * made exact by {@link MaxExact} exactly as in {@link MaxWindows}. Each position's channels are an
  * array of their own, so that every loop has one index expression and C2 vectorises it.
- * {@link #pays} is the cost model that chooses between this path and {@link MaxWindows} (and
- * between {@link AvgVanHerk} and {@link AvgWindows}).
+ * {@link #pays} is the cost model that chooses between this path and {@link MaxWindows}.
+ *
+ * <p>Average has no such path: a prefix–suffix sum rounds differently depending on where a window
+ * falls among the blocks, which depends on the row range a task or a row band starts at, and the
+ * CPU path's averages must repeat bit for bit however the work is split (RowBandsTest).
  */
 final class MaxVanHerk {
     /** Floats of horizontal results (and their suffix maxima) one band may hold. */
@@ -50,14 +53,14 @@ final class MaxVanHerk {
     }
 
     /**
-     * The cost model, for max and avg alike: element operations per output of the direct separable path (a row's
+     * The cost model: element operations per output of the direct separable path (a row's
      * horizontal maxima cost {@code kw} per output column, once per input row if the ring holds a
      * window's rows, else for every row of every window; folding the rows {@code kh}) against this
      * path's (two per position and one per output, on each axis, positions being {@code stride}
      * per output).
      */
     static boolean pays(PoolGeometry g) {
-        if ((g.mode() != PoolMode.MAX && g.mode() != PoolMode.AVG) || g.input().c() < MIN_CHANNELS) {
+        if (g.mode() != PoolMode.MAX || g.input().c() < MIN_CHANNELS) {
             return false;
         }
         int kw = g.cols().window();

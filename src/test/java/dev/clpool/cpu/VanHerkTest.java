@@ -19,12 +19,11 @@ import org.junit.jupiter.api.RepetitionInfo;
 import org.junit.jupiter.api.Test;
 
 /**
- * The prefix–suffix (van Herk / Gil–Werman) paths against the naive reference, max bit for bit
- * and avg within tolerance:
+ * The prefix–suffix (van Herk / Gil–Werman) max path against the naive reference, bit for bit:
  * run directly on random geometries the cost model would not give it (strides, dilations,
  * padding, ceil mode, rows split into bands and columns into blocks), on values full of signed
  * zeros and NaNs with distinct payloads, and through the backend on the shapes the model does
- * give it. Avg also on values near 1000 with cancelling signs, where float sums lose the most.
+ * give it.
  */
 class VanHerkTest {
     private static CpuBackend cpu;
@@ -47,43 +46,6 @@ class VanHerkTest {
         boolean nan = r.nextBoolean();
         Tensor x = CpuFastPathTest.zerosAndNans(s, info.getCurrentRepetition(), nan);
         check(spec, s, x, spec + " on " + s + (nan ? " with NaNs" : ""));
-    }
-
-    @RepeatedTest(40)
-    void avgVanHerk_randomGeometry_matchesNaiveReference(RepetitionInfo info) {
-        SplittableRandom r = new SplittableRandom(9300 + info.getCurrentRepetition());
-        PoolSpec spec = randomSpec(r, PoolMode.AVG);
-        Shape s = randomShape(r, spec);
-        int kind = info.getCurrentRepetition() % 3;
-        Tensor x;
-        if (kind == 0) {
-            x = CpuFastPathTest.zerosAndNans(s, info.getCurrentRepetition(), true);
-        } else {
-            float[] v = new float[Math.toIntExact(s.elementCount())];
-            for (int i = 0; i < v.length; i++) {
-                v[i] = kind == 1 ? 1000f + (float) r.nextGaussian() : (float) (r.nextGaussian() * 1000);
-            }
-            x = Tensor.of(s, v);
-        }
-        PoolGeometry g = spec.geometry(s);
-        Tensor y = Tensor.allocate(g.output());
-        AvgVanHerk v = new AvgVanHerk(g);
-        int rows = g.output().n() * g.output().h();
-        int cut = rows / 2 + 1;
-        v.run(x.floats(), y.floats(), 0, Math.min(cut, rows), Scratch.get());
-        v.run(x.floats(), y.floats(), Math.min(cut, rows), rows, Scratch.get());
-        Tolerance.assertClose(y.toArray(), NaiveReference.pool(x.toArray(), s, spec), spec + " on " + s + " kind " + kind);
-    }
-
-    @Test
-    void backend_largeAvgWindow_matchesNaiveReference() {
-        Shape s = Shape.of(1, 19, 600, 64);
-        PoolSpec spec = PoolSpec.avg(13, 13).stride(1).padding(Padding.of(6)).build();
-        assertTrue(MaxVanHerk.pays(spec.geometry(s)));
-        Tensor x = CpuFastPathTest.zerosAndNans(s, 13, false);
-        Tensor y = Tensor.allocate(spec.outputShape(s));
-        cpu.pool(spec.geometry(s), x, y);
-        Tolerance.assertClose(y.toArray(), NaiveReference.pool(x.toArray(), s, spec), "avg 13");
     }
 
     @Test
