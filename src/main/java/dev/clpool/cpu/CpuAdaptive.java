@@ -11,8 +11,8 @@ import java.util.Arrays;
  * Adaptive avg and max pooling on the CPU path, organised like {@link CpuBackend#pool}: work is
  * split over output rows (n, oy), the region bounds of each axis are computed once per operation,
  * and the innermost loop runs over the contiguous channels. Max uses {@link CpuBackend#max} (the
- * kernels' rule, so results are bit-identical); avg sums in double and divides by the region's
- * element count.
+ * kernels' rule, so results are bit-identical); avg sums in double, from input rows staged into
+ * heap arrays, and divides by the region's element count.
  */
 final class CpuAdaptive {
     private CpuAdaptive() {
@@ -66,26 +66,37 @@ final class CpuAdaptive {
         }
     }
 
+    /**
+     * One output row of averages: each input row of the row's regions is staged into a heap array
+     * by one bulk copy and added, channels innermost, into double sums per output column (a scalar
+     * FloatBuffer read per element cost four times as much).
+     */
     private static void avgRow(Shape is, Shape os, FloatBuffer src, FloatBuffer dst, int n, int oy,
                                int ys, int ye, int[] x0, int[] x1) {
         int c = is.c();
-        double[] acc = new double[c];
-        int outBase = Math.toIntExact(os.offset(n, oy, 0, 0));
-        for (int ox = 0; ox < os.w(); ox++) {
-            Arrays.fill(acc, 0.0);
-            for (int y = ys; y < ye; y++) {
-                for (int x = x0[ox]; x < x1[ox]; x++) {
-                    int off = Math.toIntExact(is.offset(n, y, x, 0));
+        int ow = os.w();
+        Scratch s = Scratch.get();
+        double[] acc = s.doubles(ow * c);
+        Arrays.fill(acc, 0, ow * c, 0.0);
+        float[] row = s.floats(0, is.w() * c);
+        for (int y = ys; y < ye; y++) {
+            src.get(Math.toIntExact(is.offset(n, y, 0, 0)), row, 0, is.w() * c);
+            for (int ox = 0; ox < ow; ox++) {
+                int a = ox * c;
+                for (int i = x0[ox] * c; i < x1[ox] * c; i += c) {
                     for (int ch = 0; ch < c; ch++) {
-                        acc[ch] += src.get(off + ch);
+                        acc[a + ch] += row[i + ch];
                     }
                 }
             }
+        }
+        float[] res = s.floats(1, ow * c);
+        for (int ox = 0; ox < ow; ox++) {
             double div = (double) (ye - ys) * (x1[ox] - x0[ox]);
-            int o = outBase + ox * c;
             for (int ch = 0; ch < c; ch++) {
-                dst.put(o + ch, CpuBackend.canonicalNaN((float) (acc[ch] / div)));
+                res[ox * c + ch] = CpuBackend.canonicalNaN((float) (acc[ox * c + ch] / div));
             }
         }
+        dst.put(Math.toIntExact(os.offset(n, oy, 0, 0)), res, 0, ow * c);
     }
 }

@@ -21,7 +21,9 @@ import java.util.stream.IntStream;
  * the pool run in the calling thread. Each reduction has its own classes and loops, so that the JIT
  * compiles each for its own profile: windowed max and average in {@link MaxWindows} and
  * {@link AvgWindows} (input rows staged into heap arrays by bulk copies, an interior/border split so
- * that interior windows carry no bounds checks, channels innermost; see {@link WindowPlan}), global
+ * that interior windows carry no bounds checks, channels innermost; see {@link WindowPlan}; large
+ * max windows in {@link MaxVanHerk}, at a cost per output independent of the window, chosen by
+ * {@link MaxVanHerk#pays}), global
  * pooling in {@link CpuGlobal}, LP pooling here (it visits only the window taps inside the input).
  * Scratch arrays are per thread and reused.
  *
@@ -74,6 +76,11 @@ public final class CpuBackend implements PoolingBackend {
         Shape os = g.output();
         int rows = os.n() * os.h();
         // One class, and one lambda, per reduction: each compiles for its own profile.
+        if (MaxVanHerk.pays(g)) {
+            MaxVanHerk max = new MaxVanHerk(g);
+            chunks(rows, max.workPerRow(), (from, to) -> max.run(src, dst, from, to, Scratch.get()));
+            return;
+        }
         if (g.mode() == PoolMode.MAX) {
             MaxWindows max = new MaxWindows(g);
             chunks(rows, max.workPerRow(), (from, to) -> max.run(src, dst, from, to, Scratch.get()));

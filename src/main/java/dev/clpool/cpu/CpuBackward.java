@@ -6,22 +6,24 @@ import dev.clpool.PoolMode;
 import dev.clpool.Shape;
 import dev.clpool.Tensor;
 import java.nio.FloatBuffer;
+import java.nio.IntBuffer;
 import java.util.Arrays;
 import java.util.function.IntConsumer;
 
 /**
  * Backward of windowed max and avg pooling on the CPU (SEMANTICS.md, "Backward").
  *
- * <p>Gather, not scatter: work is split over input rows (n, y), and each input element sums the
- * contributions of the outputs whose windows contain it, found through a precomputed inverse of
- * the window map per axis. Every element of the result is written by exactly one task, so there
+ * <p>Gather, not scatter: work is split over input rows (n, y), and each input row sums the
+ * contributions of the output rows whose windows contain it, found through a precomputed inverse
+ * of the window map per axis. Every element of the result is written by exactly one task, so there
  * are no races and no locks, and the result does not depend on the thread count. Sums are in
  * double, rounded to float once.
  *
- * <p>Max first finds each output's argmax in parallel over output rows, with the rule of
- * {@link CpuBackend#max} (a strictly larger value, or the first NaN, replaces: the first maximum
- * in scan order, rows then columns); an input element then collects the gradients of exactly the
- * outputs whose argmax it is.
+ * <p>Max first finds each output's chosen tap in parallel over output rows ({@link CpuArgmax}, the
+ * rule of {@link CpuBackend#max}: the first maximum in scan order, rows then columns); an input row
+ * then adds the gradient of each output of those rows whose chosen tap lies in it. Avg is
+ * separable, as its divisor is a product of one factor per axis: down the output rows, then
+ * across the output columns.
  */
 final class CpuBackward {
 
@@ -43,91 +45,102 @@ final class CpuBackward {
         Inverse cols = new Inverse(g.cols());
         FloatBuffer dy = gradOut.floats();
         FloatBuffer dx = gradIn.floats();
-        int[] argmax = g.mode() == PoolMode.MAX ? argmax(g, in.floats(), parallel) : null;
-        double[] rowDiv = g.mode() == PoolMode.AVG ? divisors(g.rows(), g.spec().countIncludePad()) : null;
-        double[] colDiv = g.mode() == PoolMode.AVG ? divisors(g.cols(), g.spec().countIncludePad()) : null;
         int c = is.c();
+        int rowLen = is.w() * c;
+        int width = os.w() * c;
+        if (g.mode() == PoolMode.MAX) {
+            CpuArgmax argmax = new CpuArgmax(g);
+            int[] taps = taps(argmax, in, parallel);
+            int kw = g.cols().window();
+            parallel.run(is.n() * is.h(), task -> {
+                int n = task / is.h();
+                int y = task % is.h();
+                Scratch s = Scratch.get();
+                // One slot past the row takes the gradients of outputs whose tap is in another row.
+                double[] acc = s.doubles(rowLen + 1);
+                Arrays.fill(acc, 0, rowLen + 1, 0.0);
+                float[] grad = s.floats(0, width);
+                for (int i = rows.from[y]; i < rows.from[y + 1]; i++) {
+                    int oy = rows.outputs[i];
+                    int o = Math.toIntExact(os.offset(n, oy, 0, 0));
+                    dy.get(o, grad, 0, width);
+                    // The taps of row y in output row oy's windows are numbered [first, first + kw).
+                    int first = (y - argmax.plan().rowStart[oy]) / g.rows().dilation() * kw;
+                    for (int ox = 0, k = 0; ox < os.w(); ox++) {
+                        int x0 = argmax.plan().colStart[ox];
+                        for (int ch = 0; ch < c; ch++, k++) {
+                            // Branch-free (a branch here mispredicts on random data): -1 where the
+                            // tap t is outside this row's kw taps, whose gradient goes to the spare slot.
+                            int t = taps[o + k] - first;
+                            int outside = (t | (kw - 1 - t)) >> 31;
+                            int at = (x0 + argmax.tapOffset(t & ~outside)) * c + ch;
+                            acc[(at & ~outside) | (rowLen & outside)] += grad[k];
+                        }
+                    }
+                }
+                store(dx, acc, 0, Math.toIntExact(is.offset(n, y, 0, 0)), rowLen, s);
+            });
+            return;
+        }
+        double[] rowDiv = divisors(g.rows(), g.spec().countIncludePad());
+        double[] colDiv = divisors(g.cols(), g.spec().countIncludePad());
+        // Separable: each input row first sums its output rows' gradients per output column
+        // (divided by their divisors, a product of one factor per axis), then each input column
+        // sums the output columns whose windows hold it.
         parallel.run(is.n() * is.h(), task -> {
             int n = task / is.h();
             int y = task % is.h();
-            double[] acc = new double[c];
-            for (int x = 0; x < is.w(); x++) {
-                Arrays.fill(acc, 0.0);
-                int pixel = y * is.w() + x;
-                for (int i = rows.from[y]; i < rows.from[y + 1]; i++) {
-                    int oy = rows.outputs[i];
-                    for (int k = cols.from[x]; k < cols.from[x + 1]; k++) {
-                        int ox = cols.outputs[k];
-                        int o = Math.toIntExact(os.offset(n, oy, ox, 0));
-                        if (argmax != null) {
-                            for (int ch = 0; ch < c; ch++) {
-                                if (argmax[o + ch] == pixel) {
-                                    acc[ch] += dy.get(o + ch);
-                                }
-                            }
-                        } else {
-                            double div = rowDiv[oy] * colDiv[ox];
-                            for (int ch = 0; ch < c; ch++) {
-                                acc[ch] += dy.get(o + ch) / div;
-                            }
-                        }
+            Scratch s = Scratch.get();
+            double[] all = s.doubles(width + rowLen);
+            Arrays.fill(all, 0, width, 0.0);
+            float[] grad = s.floats(0, width);
+            for (int i = rows.from[y]; i < rows.from[y + 1]; i++) {
+                int oy = rows.outputs[i];
+                dy.get(Math.toIntExact(os.offset(n, oy, 0, 0)), grad, 0, width);
+                for (int ox = 0, k = 0; ox < os.w(); ox++) {
+                    double div = rowDiv[oy] * colDiv[ox];
+                    for (int ch = 0; ch < c; ch++, k++) {
+                        all[k] += grad[k] / div;
                     }
                 }
-                int off = Math.toIntExact(is.offset(n, y, x, 0));
-                for (int ch = 0; ch < c; ch++) {
-                    dx.put(off + ch, CpuBackend.canonicalNaN((float) acc[ch]));
+            }
+            for (int x = 0; x < is.w(); x++) {
+                int a = width + x * c;
+                Arrays.fill(all, a, a + c, 0.0);
+                for (int k = cols.from[x]; k < cols.from[x + 1]; k++) {
+                    int v = cols.outputs[k] * c;
+                    for (int ch = 0; ch < c; ch++) {
+                        all[a + ch] += all[v + ch];
+                    }
                 }
             }
+            store(dx, all, width, Math.toIntExact(is.offset(n, y, 0, 0)), rowLen, s);
         });
     }
 
-    /**
-     * For every output element, the pixel {@code y*W + x} of its batch item that max pooling picks
-     * (also the source of max pooling's indices, {@link CpuMaxIndices}).
-     * The running maximum starts at -inf with the window's first tap as its position, so a window
-     * of -inf values picks its first element, as the first-maximum rule says.
-     */
-    static int[] argmax(PoolGeometry g, FloatBuffer src, Parallel parallel) {
-        Shape is = g.input();
-        Shape os = g.output();
-        Axis ra = g.rows();
-        Axis ca = g.cols();
-        int c = is.c();
-        int[] arg = new int[Math.toIntExact(os.elementCount())];
+    /** Every output element's chosen tap ({@link CpuArgmax}), in output order. */
+    private static int[] taps(CpuArgmax argmax, Tensor in, Parallel parallel) {
+        Shape os = argmax.plan().out;
+        IntBuffer bits = CpuArgmax.bits(in);
+        int width = os.w() * os.c();
+        int rowLen = argmax.plan().in.w() * os.c();
+        int[] taps = new int[Math.toIntExact(os.elementCount())];
         parallel.run(os.n() * os.h(), task -> {
-            int n = task / os.h();
-            int oy = task % os.h();
-            float[] m = new float[c];
-            int y0 = (int) ra.start(oy);
-            int jy0 = ra.firstTap(oy);
-            int jy1 = ra.endTap(oy);
-            for (int ox = 0; ox < os.w(); ox++) {
-                int x0 = (int) ca.start(ox);
-                int jx0 = ca.firstTap(ox);
-                int jx1 = ca.endTap(ox);
-                int o = Math.toIntExact(os.offset(n, oy, ox, 0));
-                int first = (y0 + jy0 * ra.dilation()) * is.w() + x0 + jx0 * ca.dilation();
-                Arrays.fill(m, Float.NEGATIVE_INFINITY);
-                Arrays.fill(arg, o, o + c, first);
-                for (int jy = jy0; jy < jy1; jy++) {
-                    int y = y0 + jy * ra.dilation();
-                    for (int jx = jx0; jx < jx1; jx++) {
-                        int x = x0 + jx * ca.dilation();
-                        int off = Math.toIntExact(is.offset(n, y, x, 0));
-                        for (int ch = 0; ch < c; ch++) {
-                            float before = m[ch];
-                            m[ch] = CpuBackend.max(before, src.get(off + ch));
-                            // The rule replaces only with a different value (larger, or NaN over a number),
-                            // so a change of bits is exactly "this element won".
-                            if (Float.floatToRawIntBits(m[ch]) != Float.floatToRawIntBits(before)) {
-                                arg[o + ch] = y * is.w() + x;
-                            }
-                        }
-                    }
-                }
-            }
+            Scratch s = Scratch.get();
+            int[] tap = s.ints(4, 1, width)[0];
+            argmax.row(bits, task / os.h(), task % os.h(), s.ints(0, argmax.plan().rows.window(), rowLen), tap, s);
+            System.arraycopy(tap, 0, taps, task * width, width);
         });
-        return arg;
+        return taps;
+    }
+
+    /** Rounds one input row's sums, {@code acc[from..from+len)}, to float (one canonical NaN) and writes them at {@code at}. */
+    private static void store(FloatBuffer dx, double[] acc, int from, int at, int len, Scratch s) {
+        float[] row = s.floats(1, len);
+        for (int i = 0; i < len; i++) {
+            row[i] = CpuBackend.canonicalNaN((float) acc[from + i]);
+        }
+        dx.put(at, row, 0, len);
     }
 
     /** Per output position of one axis, its factor of the avg divisor (PoolGeometry.divisor). */

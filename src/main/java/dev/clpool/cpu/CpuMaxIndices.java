@@ -6,16 +6,20 @@ import dev.clpool.PoolGeometry;
 import dev.clpool.Shape;
 import dev.clpool.Tensor;
 import java.nio.FloatBuffer;
+import java.nio.IntBuffer;
 import java.nio.LongBuffer;
 
 /**
  * Max pooling with indices on the CPU path. The chosen element of each window is found once, by
- * {@link CpuBackward#argmax} (the one CPU argmax, shared with max backward): a tap wins exactly
- * when {@link CpuBackend#max} would replace the running maximum (a strictly larger value, or the
- * first NaN), starting from the window's first tap inside the input, so padding never wins. The
- * value is then that element itself, which is bit for bit what {@code pool} computes (the first
- * NaN with its payload, the first of equal zeros), and the index is its position written in the
- * requested {@link IndexConvention}. Values and indices therefore always agree.
+ * {@link CpuArgmax} (the one CPU argmax, shared with max backward): the tap that {@link CpuBackend#max}
+ * would keep (a strictly larger value, or the first NaN), so padding never wins. The value is then
+ * that element's own bits, which is bit for bit what {@code pool} computes (the first NaN with its
+ * payload, the first of equal zeros), and the index is its position written in the requested
+ * {@link IndexConvention}. Values and indices therefore always agree.
+ *
+ * <p>Every convention is linear in (y, x, c) within a batch item, so indices are formed from four
+ * coefficients read off {@link IndexConvention#index} once per operation (and checked at the far
+ * corner of the tensor), not by a call per element.
  */
 final class CpuMaxIndices {
     private CpuMaxIndices() {
@@ -24,25 +28,53 @@ final class CpuMaxIndices {
     static void run(PoolGeometry g, Tensor in, Tensor out, Indices indices, CpuBackward.Parallel parallel) {
         Shape is = g.input();
         Shape os = g.output();
-        FloatBuffer src = in.floats();
+        IntBuffer bits = CpuArgmax.bits(in);
         FloatBuffer dst = out.floats();
         LongBuffer idx = indices.longs();
         IndexConvention conv = indices.convention();
-        int[] arg = CpuBackward.argmax(g, src, parallel);
+        CpuArgmax argmax = new CpuArgmax(g);
+        Linear linear = Linear.of(conv, is);
         int c = is.c();
-        int w = is.w();
+        int width = os.w() * c;
+        int rowLen = is.w() * c;
         parallel.run(os.n() * os.h(), task -> {
             int n = task / os.h();
             int oy = task % os.h();
-            int o = Math.toIntExact(os.offset(n, oy, 0, 0));
-            for (int ox = 0; ox < os.w(); ox++) {
-                for (int ch = 0; ch < c; ch++, o++) {
-                    int y = arg[o] / w;
-                    int x = arg[o] % w;
-                    dst.put(o, src.get(Math.toIntExact(is.offset(n, y, x, ch))));
-                    idx.put(o, conv.index(is, n, y, x, ch));
+            Scratch s = Scratch.get();
+            int[][] raw = s.ints(0, g.rows().window(), rowLen);
+            int[] tap = s.ints(4, 1, width)[0];
+            argmax.row(bits, n, oy, raw, tap, s);
+            float[] v = s.floats(0, width);
+            long[] ix = s.longs(width);
+            long base = linear == null ? 0 : linear.base(n);
+            for (int ox = 0, i = 0; ox < os.w(); ox++) {
+                for (int ch = 0; ch < c; ch++, i++) {
+                    int t = tap[i];
+                    int y = argmax.tapRow(oy, t);
+                    int x = argmax.tapColumn(ox, t);
+                    v[i] = Float.intBitsToFloat(raw[argmax.tapJy(t)][x * c + ch]);
+                    ix[i] = linear == null ? conv.index(is, n, y, x, ch) : base + linear.y * y + linear.x * x + linear.c * ch;
                 }
             }
+            int o = Math.toIntExact(os.offset(n, oy, 0, 0));
+            dst.put(o, v, 0, width);
+            idx.put(o, ix, 0, width);
         });
+    }
+
+    /** index = base(n) + y·dy + x·dx + c·dc, or null if the convention is not of that form. */
+    private record Linear(long n0, long n, long y, long x, long c) {
+        static Linear of(IndexConvention conv, Shape s) {
+            long b = conv.index(s, 0, 0, 0, 0);
+            Linear l = new Linear(b, conv.index(s, 1, 0, 0, 0) - b, conv.index(s, 0, 1, 0, 0) - b,
+                    conv.index(s, 0, 0, 1, 0) - b, conv.index(s, 0, 0, 0, 1) - b);
+            int n = s.n() - 1, y = s.h() - 1, x = s.w() - 1, c = s.c() - 1;
+            long far = l.base(n) + l.y * y + l.x * x + l.c * c;
+            return far == conv.index(s, n, y, x, c) ? l : null;
+        }
+
+        long base(int batch) {
+            return n0 + n * batch;
+        }
     }
 }

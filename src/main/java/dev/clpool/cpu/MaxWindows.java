@@ -14,8 +14,8 @@ import java.util.Arrays;
  * scan order) or NaN (the payload of the first NaN). Everywhere else the result equals the largest
  * value, and equal non-zero floats have equal bits, so both rules give the same bits; and
  * {@code Math.max} is associative and commutative on values, so the separable order does not change
- * them. Results that are zero or NaN (found by a min(|x|) reduction per output row) are recomputed
- * with the exact rule in scan order ({@link #exactMax}).
+ * them. Rows with results that are zero or NaN (found by a min(|x|) reduction per output row) are
+ * made exact by {@link MaxExact}.
  */
 final class MaxWindows {
     private final WindowPlan p;
@@ -51,6 +51,8 @@ final class MaxWindows {
         float[] raw = s.floats(3, p.gathers() ? p.interiorExtent(lo, hi) : 0);
         long[] tags = s.longs(slots);
         Arrays.fill(tags, -1L);
+        MaxExact exact = new MaxExact(p, b0, b1);
+        float[] check = s.floats(4, exact.scratch());
         for (int r = from; r < to; r++) {
             int n = r / p.out.h();
             int oy = r % p.out.h();
@@ -103,10 +105,8 @@ final class MaxWindows {
                     }
                 }
             }
-            // least = min |result|: zero or NaN where some result needs the exact rule.
-            if (!(least > 0)) {
-                fixUp(src, acc, n, oy, b0, width);
-            }
+            // least = min |result|: zero or NaN where some result may need the exact rule.
+            exact.fix(src, acc, least, n, oy, width, check);
             dst.put(Math.toIntExact(p.out.offset(n, oy, b0, 0)), acc, 0, width);
         }
     }
@@ -166,26 +166,5 @@ final class MaxWindows {
                 }
             }
         }
-    }
-
-    /** Replaces each zero or NaN maximum by the exact rule's result (see the class comment). */
-    private void fixUp(FloatBuffer src, float[] acc, int n, int oy, int b0, int width) {
-        for (int i = 0; i < width; i++) {
-            float m = acc[i];
-            if (!(m > 0 || m < 0)) {
-                acc[i] = exactMax(src, n, oy, b0 + i / p.c, i % p.c);
-            }
-        }
-    }
-
-    /** clpool's max over one window in scan order: the reference rule, element by element. */
-    private float exactMax(FloatBuffer src, int n, int oy, int ox, int ch) {
-        float m = Float.NEGATIVE_INFINITY;
-        for (int jy = p.rowFirst[oy]; jy < p.rowEnd[oy]; jy++) {
-            for (int jx = p.colFirst[ox]; jx < p.colEnd[ox]; jx++) {
-                m = CpuBackend.max(m, src.get(Math.toIntExact(p.in.offset(n, p.inputRow(oy, jy), p.inputColumn(ox, jx), ch))));
-            }
-        }
-        return m;
     }
 }

@@ -8,8 +8,10 @@ final class Scratch {
     private static final ThreadLocal<Scratch> CURRENT = ThreadLocal.withInitial(Scratch::new);
 
     private final float[][] floats = new float[9][0];
-    private final float[][][] rings = {new float[0][], new float[0][]};
+    private final float[][][] rings = new float[6][0][];
+    private final int[][][] ints = new int[5][0][];
     private long[] longs = new long[0];
+    private double[] doubles = new double[0];
 
     private Scratch() {
     }
@@ -27,7 +29,7 @@ final class Scratch {
     }
 
     /**
-     * Ring number {@code which} (0..1): at least {@code count} separate float arrays of at least
+     * Ring number {@code which} (0..5): at least {@code count} separate float arrays of at least
      * {@code n} each; contents undefined.
      */
     float[][] ring(int which, int count, int n) {
@@ -36,6 +38,26 @@ final class Scratch {
             rings[which] = r = new float[count][n];
         }
         return r;
+    }
+
+    /**
+     * Int arrays number {@code which} (0..4): at least {@code count} separate int arrays of at
+     * least {@code n} each; contents undefined.
+     */
+    int[][] ints(int which, int count, int n) {
+        int[][] r = ints[which];
+        if (r.length < count || r[0].length < n) {
+            ints[which] = r = new int[count][n];
+        }
+        return r;
+    }
+
+    /** A double array at least {@code n} long; contents undefined. */
+    double[] doubles(int n) {
+        if (doubles.length < n) {
+            doubles = new double[n];
+        }
+        return doubles;
     }
 
     /** A long array exactly {@code n} long; contents undefined. */

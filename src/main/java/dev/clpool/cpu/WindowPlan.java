@@ -78,10 +78,45 @@ final class WindowPlan {
         }
         interiorLo = lo;
         interiorHi = Math.max(lo, hi);
-        // Output columns per block: the staged segment ((block-1)*stride + extent columns) fits.
+        blockOut = blockOut(SEGMENT_FLOATS);
+    }
+
+    /** Output columns per block such that a staged segment ((block-1)*stride + extent columns) fits in {@code floats}. */
+    int blockOut(int floats) {
         long perOut = (long) sw * c;
         long fixed = (long) cols.effectiveWindow() * c;
-        blockOut = (int) Math.max(1, Math.min(out.w(), (SEGMENT_FLOATS - fixed) / Math.max(1, perOut) + 1));
+        return (int) Math.max(1, Math.min(out.w(), (floats - fixed) / Math.max(1, perOut) + 1));
+    }
+
+    /** One band of output rows {@code [oy0, oy1)} of batch item n, columns {@code [b0, b1)}. */
+    @FunctionalInterface
+    interface Band {
+        void run(int n, int oy0, int oy1, int b0, int b1);
+    }
+
+    /**
+     * Splits output rows {@code [from, to)} of all {@code N*OH} into bands within one batch item
+     * and blocks of {@code block} output columns, so that {@code arrays} arrays of a band's input
+     * rows (block-wide) fit in {@code bandFloats} (for the prefix–suffix paths, which keep a
+     * band's rows).
+     */
+    void bands(int from, int to, int block, int bandFloats, int arrays, Band body) {
+        int oh = out.h();
+        int sh = rows.stride();
+        for (int r = from; r < to; ) {
+            int n = r / oh;
+            int oy0 = r % oh;
+            int oy1 = Math.min(oh, oy0 + (to - r));
+            for (int b0 = 0; b0 < out.w(); b0 += block) {
+                int b1 = Math.min(out.w(), b0 + block);
+                int width = (b1 - b0) * c;
+                int perBand = Math.max(1, (bandFloats / (arrays * width) - rows.effectiveWindow()) / sh + 1);
+                for (int a = oy0; a < oy1; a += perBand) {
+                    body.run(n, a, Math.min(oy1, a + perBand), b0, b1);
+                }
+            }
+            r += oy1 - oy0;
+        }
     }
 
     private static int[] starts(Axis a) {

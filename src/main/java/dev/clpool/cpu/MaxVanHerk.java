@@ -1,0 +1,215 @@
+package dev.clpool.cpu;
+
+import dev.clpool.PoolGeometry;
+import dev.clpool.PoolMode;
+import java.nio.FloatBuffer;
+import java.util.Arrays;
+
+/**
+ * Windowed max pooling at a cost per output that does not grow with the window: van Herk and
+ * Gil–Werman's prefix–suffix maxima, once across each input row and once down the rows.
+ *
+ * <p>Along one axis, positions are cut into blocks of {@code k} taps (with dilation {@code d},
+ * position {@code q} is tap {@code q/d} of its residue class {@code q mod d}, and blocks are
+ * {@code k} consecutive taps of a class). A window of {@code k} taps then spans at most two blocks:
+ * its maximum is that of the suffix maximum of the first block from its first tap and the prefix
+ * maximum of the next block up to its last tap. Padding (and any ceil-mode overhang) is −∞,
+ * which never wins. Every position costs two maxima and every output one, whatever {@code k}.
+ *
+ * <p>The reduction is {@link Math#max(float, float)}, whose result is the same value in any order,
+ * made exact by {@link MaxExact} exactly as in {@link MaxWindows}. Each position's channels are an
+ * array of their own, so that every loop has one index expression and C2 vectorises it.
+ * {@link #pays} is the cost model that chooses between this path and {@link MaxWindows}.
+ *
+ * <p>Average has no such path: a prefix–suffix sum rounds differently depending on where a window
+ * falls among the blocks, which depends on the row range a task or a row band starts at, and the
+ * CPU path's averages must repeat bit for bit however the work is split (RowBandsTest).
+ */
+final class MaxVanHerk {
+    /** Floats of horizontal results (and their suffix maxima) one band may hold. */
+    private static final int BAND_FLOATS = 1 << 20;
+    /** Floats of one staged input row segment (bounds the column block). */
+    private static final int SEGMENT_FLOATS = 1 << 15;
+    /** Fewer channels than this make the per-position copies too costly. */
+    private static final int MIN_CHANNELS = 8;
+    /** How much cheaper by the model this path must be to be chosen. */
+    private static final double MARGIN = 1.25;
+
+    private final WindowPlan p;
+    private final int kw;
+    private final int kh;
+    private final int sh;
+    private final int blockOut;
+
+    MaxVanHerk(PoolGeometry g) {
+        if (g.mode() != PoolMode.MAX) {
+            throw new IllegalArgumentException("van Herk runs max, not " + g.mode().word());
+        }
+        p = new WindowPlan(g);
+        kw = p.cols.window();
+        kh = p.rows.window();
+        sh = p.rows.stride();
+        blockOut = p.blockOut(SEGMENT_FLOATS);
+    }
+
+    /**
+     * The cost model: element operations per output of the direct separable path (a row's
+     * horizontal maxima cost {@code kw} per output column, once per input row if the ring holds a
+     * window's rows, else for every row of every window; folding the rows {@code kh}) against this
+     * path's (two per position and one per output, on each axis, positions being {@code stride}
+     * per output).
+     */
+    static boolean pays(PoolGeometry g) {
+        if (g.mode() != PoolMode.MAX || g.input().c() < MIN_CHANNELS) {
+            return false;
+        }
+        int kw = g.cols().window();
+        int kh = g.rows().window();
+        int sw = g.cols().stride();
+        int sh = g.rows().stride();
+        WindowPlan plan = new WindowPlan(g);
+        boolean ringHolds = plan.slots(Math.min(g.output().w(), plan.blockOut) * g.input().c()) >= g.rows().effectiveWindow();
+        double direct = (double) kw * (ringHolds ? Math.min(sh, kh) : kh) + kh;
+        double vanHerk = (2.0 * sw + 1) * sh + 2.0 * sh + 1;
+        return vanHerk * MARGIN < direct;
+    }
+
+    long workPerRow() {
+        return (long) p.out.w() * p.c * (3L * p.sw * sh + 3L * sh);
+    }
+
+    /** Output rows {@code [from, to)} of all {@code N*OH}, each row index being {@code n*OH + oy}. */
+    void run(FloatBuffer src, FloatBuffer dst, int from, int to, Scratch s) {
+        MaxExact[] exact = new MaxExact[1];
+        p.bands(from, to, blockOut, BAND_FLOATS, 2, (n, oy0, oy1, b0, b1) -> {
+            if (exact[0] == null || exact[0].from() != b0) {
+                exact[0] = new MaxExact(p, b0, b1);
+            }
+            band(src, dst, n, oy0, oy1, b0, b1, exact[0], s);
+        });
+    }
+
+    /** Output rows {@code [oy0, oy1)} of batch item n, columns {@code [b0, b1)}. */
+    private void band(FloatBuffer src, FloatBuffer dst, int n, int oy0, int oy1, int b0, int b1, MaxExact exact,
+                      Scratch s) {
+        int c = p.c;
+        int bw = b1 - b0;
+        int rows = (oy1 - 1 - oy0) * sh + p.rows.effectiveWindow();
+        int yb = p.rowStart[oy0];
+        int positions = (bw - 1) * p.sw + p.cols.effectiveWindow();
+        float[][] xs = s.ring(2, positions, c);
+        float[][] suffix = s.ring(3, positions, c);
+        float[][] h = s.ring(4, rows * bw, c);
+        float[][] vs = s.ring(5, rows * bw, c);
+        for (int u = 0; u < rows; u++) {
+            int y = yb + u;
+            if (y < 0 || y >= p.in.h()) {
+                for (int o = 0; o < bw; o++) {
+                    Arrays.fill(h[u * bw + o], 0, c, Float.NEGATIVE_INFINITY);
+                }
+            } else {
+                across(src, n, y, b0, bw, positions, xs, suffix, h, u * bw);
+            }
+        }
+        // Down the rows: suffix maxima into vs, prefix maxima in place in h.
+        int dh = p.dh;
+        for (int u = rows - 1; u >= 0; u--) {
+            boolean ends = (u / dh) % kh == kh - 1 || u + dh >= rows;
+            for (int o = 0; o < bw; o++) {
+                float[] to = vs[u * bw + o];
+                float[] at = h[u * bw + o];
+                if (ends) {
+                    System.arraycopy(at, 0, to, 0, c);
+                } else {
+                    float[] next = vs[(u + dh) * bw + o];
+                    for (int ch = 0; ch < c; ch++) {
+                        to[ch] = Math.max(next[ch], at[ch]);
+                    }
+                }
+            }
+        }
+        for (int u = 0; u < rows; u++) {
+            if ((u / dh) % kh != 0) {
+                for (int o = 0; o < bw; o++) {
+                    float[] at = h[u * bw + o];
+                    float[] before = h[(u - dh) * bw + o];
+                    for (int ch = 0; ch < c; ch++) {
+                        at[ch] = Math.max(before[ch], at[ch]);
+                    }
+                }
+            }
+        }
+        int width = bw * c;
+        float[] acc = s.floats(2, width);
+        float[] check = s.floats(4, exact.scratch());
+        float[] tmp = s.floats(3, c);
+        for (int oy = oy0; oy < oy1; oy++) {
+            int u0 = (oy - oy0) * sh;
+            int u1 = u0 + (kh - 1) * dh;
+            float least = Float.POSITIVE_INFINITY;
+            for (int o = 0; o < bw; o++) {
+                float[] first = vs[u0 * bw + o];
+                float[] last = h[u1 * bw + o];
+                for (int ch = 0; ch < c; ch++) {
+                    float m = Math.max(first[ch], last[ch]);
+                    tmp[ch] = m;
+                    least = Math.min(least, Math.abs(m));
+                }
+                System.arraycopy(tmp, 0, acc, o * c, c);
+            }
+            exact.fix(src, acc, least, n, oy, width, check);
+            dst.put(Math.toIntExact(p.out.offset(n, oy, b0, 0)), acc, 0, width);
+        }
+    }
+
+    /**
+     * Across input row (n, y): the maxima of block columns {@code [b0, b0+bw)} into
+     * {@code h[at] .. h[at+bw-1]}, from the row's positions staged into {@code xs} (prefix maxima
+     * are then formed in place) and their suffix maxima in {@code suffix}.
+     */
+    private void across(FloatBuffer src, int n, int y, int b0, int bw, int positions, float[][] xs, float[][] suffix,
+                        float[][] h, int at) {
+        int c = p.c;
+        int dw = p.dw;
+        int xb = p.colStart[b0];
+        int w = p.in.w();
+        for (int q = 0; q < positions; q++) {
+            int x = xb + q;
+            if (x < 0 || x >= w) {
+                Arrays.fill(xs[q], 0, c, Float.NEGATIVE_INFINITY);
+            } else {
+                src.get(Math.toIntExact(p.in.offset(n, y, x, 0)), xs[q], 0, c);
+            }
+        }
+        for (int q = positions - 1; q >= 0; q--) {
+            float[] to = suffix[q];
+            float[] v = xs[q];
+            if ((q / dw) % kw == kw - 1 || q + dw >= positions) {
+                System.arraycopy(v, 0, to, 0, c);
+            } else {
+                float[] next = suffix[q + dw];
+                for (int ch = 0; ch < c; ch++) {
+                    to[ch] = Math.max(next[ch], v[ch]);
+                }
+            }
+        }
+        for (int q = 0; q < positions; q++) {
+            if ((q / dw) % kw != 0) {
+                float[] v = xs[q];
+                float[] before = xs[q - dw];
+                for (int ch = 0; ch < c; ch++) {
+                    v[ch] = Math.max(before[ch], v[ch]);
+                }
+            }
+        }
+        for (int o = 0; o < bw; o++) {
+            int q0 = o * p.sw;
+            float[] first = suffix[q0];
+            float[] last = xs[q0 + (kw - 1) * dw];
+            float[] to = h[at + o];
+            for (int ch = 0; ch < c; ch++) {
+                to[ch] = Math.max(first[ch], last[ch]);
+            }
+        }
+    }
+}
