@@ -84,9 +84,11 @@ public final class WorkloadSuite {
                         + " pool 'L2, 3x3, 1' on 28x28x256", Op.POOL, "lp k=3 s=1 pad=1 p=2", Shape.of(32, 28, 28, 256)));
     }
 
-    /** The workload called {@code name}. */
+    /** The workload (or allocation case) called {@code name}. */
     public static Workload named(String name) {
-        for (Workload w : all()) {
+        List<Workload> both = new ArrayList<>(all());
+        both.addAll(allocationCases(false));
+        for (Workload w : both) {
             if (w.name().equals(name)) {
                 return w;
             }
