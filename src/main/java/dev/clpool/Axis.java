@@ -22,6 +22,35 @@ public record Axis(int in, int out, int window, int stride, int dilation, int pa
         return (int) Math.min(Integer.MAX_VALUE, (long) (window - 1) * dilation + 1);
     }
 
+    /**
+     * The output length with explicit padding: {@code floor((in + begin + end - e) / s) + 1}, or in
+     * ceil mode {@code ceil(...) + 1} less a last window that would start at or after
+     * {@code in + begin} (PyTorch's Pool.h, ONNX's shape inference; {@code e} the effective window).
+     * 0 when the padded axis is shorter than the window. The one output-size rule for explicit
+     * padding: {@link PoolSpec#geometry} and {@code explain} both use it.
+     */
+    public static long explicitOut(long in, int effectiveWindow, int stride, long begin, long end, boolean ceil) {
+        long span = in + begin + end - effectiveWindow;
+        if (span < 0) {
+            return 0;
+        }
+        long out = ceil ? (span + stride - 1) / stride + 1 : span / stride + 1;
+        if (ceil && (out - 1) * stride >= in + begin) {
+            out--;
+        }
+        return out;
+    }
+
+    /** The output length with SAME padding (either placement): {@code ceil(in / s)}. */
+    public static long sameOut(long in, int stride) {
+        return (in + stride - 1) / stride;
+    }
+
+    /** The total SAME padding for {@code out} outputs: {@code max((out - 1) * s + e - in, 0)}. */
+    public static long samePadTotal(long in, long out, int effectiveWindow, int stride) {
+        return Math.max((out - 1) * stride + effectiveWindow - in, 0);
+    }
+
     /** Input position of tap 0 of output {@code o} (negative inside the leading padding). */
     public long start(int o) {
         return (long) o * stride - padBegin;

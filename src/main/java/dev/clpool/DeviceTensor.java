@@ -50,9 +50,19 @@ public final class DeviceTensor implements AutoCloseable {
         return backend.kind();
     }
 
-    /** A new host tensor with the contents, after the queued work that produces them. */
+    /**
+     * A new host tensor with the contents, after the queued work that produces them; its memory
+     * comes from the engine's pool (close it when done, see {@link PoolingEngine}).
+     */
     public Tensor download() {
-        return download(Tensor.allocate(shape()));
+        requireOpen();
+        Tensor into = Tensor.allocate(engine.resident().memory(), shape(), DType.FLOAT32, false);
+        try {
+            return download(into);
+        } catch (RuntimeException e) {
+            into.close();
+            throw e;
+        }
     }
 
     /** Copies the contents into {@code into} (same shape) and returns it. */
@@ -61,7 +71,7 @@ public final class DeviceTensor implements AutoCloseable {
         if (!into.shape().equals(shape())) {
             throw new IllegalArgumentException("download into " + into.shape() + ": the device tensor is " + shape());
         }
-        engine.download(this, into);
+        engine.resident().download(this, into);
         return into;
     }
 

@@ -152,8 +152,8 @@ public final class PoolSpec {
         switch (padding.kind()) {
             case SAME:
             case SAME_LOWER: {
-                out = ((long) in + s - 1) / s;
-                long total = Math.max((out - 1) * s + e - in, 0);
+                out = Axis.sameOut(in, s);
+                long total = Axis.samePadTotal(in, out, e, s);
                 long half = total / 2;
                 begin = padding.kind() == Padding.Kind.SAME ? half : total - half;
                 end = total - begin;
@@ -168,14 +168,7 @@ public final class PoolSpec {
                             "larger than the padded " + name + " " + (in + begin + end)
                                     + ": the output would be empty");
                 }
-                if (ceilMode) {
-                    out = (span + s - 1) / s + 1;
-                    if ((out - 1) * s >= (long) in + begin) {
-                        out--;
-                    }
-                } else {
-                    out = span / s + 1;
-                }
+                out = Axis.explicitOut(in, e, s, begin, end, ceilMode);
                 break;
             }
         }

@@ -1,25 +1,19 @@
 package dev.clpool;
 
-import dev.clpool.DeviceUnavailableException.Reason;
-import dev.clpool.backend.BackendLimitException;
+import dev.clpool.backend.BackendSelector;
+import dev.clpool.backend.Fallback;
 import dev.clpool.backend.PoolingBackend;
-import dev.clpool.backend.ResidentTensor;
-import dev.clpool.backend.SplitBackend;
-import dev.clpool.cpu.CpuBackend;
-import dev.clpool.opencl.ClBuildException;
+// Configuration types only: the Builder's public methods take them (see ArchitectureTest).
 import dev.clpool.opencl.ClDevice;
-import dev.clpool.opencl.ClException;
 import dev.clpool.opencl.OpenClBackend;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Consumer;
 import java.util.function.Function;
-import java.util.function.Supplier;
+import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,7 +31,8 @@ import org.slf4j.LoggerFactory;
  * otherwise the CPU path; it logs why, once. If the device fails later (a kernel does not build,
  * the device runs out of resources) the engine switches to the CPU path for good, logs why, and
  * the operation still completes. With {@link BackendChoice#OPENCL} it never falls back: it throws
- * {@link DeviceUnavailableException}.
+ * {@link DeviceUnavailableException}. Selection and fallback live in {@link BackendSelector} and
+ * {@link Fallback}; the engine validates requests, allocates outputs and delegates.
  *
  * <p>Every output has its input's {@link DType}: float32, float16 or bfloat16 storage, computed in
  * float32 and rounded once to the storage type (see {@link DType}). Index outputs are int64.
@@ -50,75 +45,49 @@ import org.slf4j.LoggerFactory;
  * (device-tensor operations included) to finish, then releases everything; an operation started
  * after (or while waiting for) {@code close()} throws {@link IllegalStateException}. Tensors are
  * not synchronised: do not write an input while an operation reads it.
+ *
+ * <p><b>Steady state.</b> Every operation has three forms: one that allocates its result, one that
+ * writes into outputs the caller has ({@code pool(x, spec, out)}, {@code poolWithIndices(x, spec,
+ * convention, values, indices)}, {@code backward(x, dy, spec, dx)}, {@code adaptive(mode, x, oh, ow,
+ * out)}, {@code global(mode, x, out)}), and one on {@link DeviceTensor}s. Allocated results come from
+ * the engine's reusable host memory: close each when done ({@link Tensor}, {@link Indices} and
+ * {@link PooledWithIndices} are {@link AutoCloseable}) and the next call reuses it instead of paying
+ * for fresh pages. In a loop, either reuse outputs or close results:
+ *
+ * <pre>{@code
+ * Tensor out = Tensor.allocate(spec.outputShape(x.shape()));
+ * for (Tensor batch : batches) {
+ *     engine.pool(batch, spec, out);            // no allocation at all
+ * }
+ * for (Tensor batch : batches) {
+ *     try (Tensor y = engine.pool(batch, spec)) {   // memory reused from the previous y
+ *         consume(y);
+ *     }
+ * }
+ * }</pre>
+ *
+ * A result that is never closed stays valid for as long as it (or a view of its memory) is
+ * reachable, and its memory is then freed by the JDK rather than reused: correct, but each call
+ * then pays for fresh memory. The pool keeps at most {@link Builder#hostMemoryPoolBytes} idle bytes
+ * and drops them on {@link #close()}; results still open stay valid after the engine is closed.
  */
 public final class PoolingEngine implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(PoolingEngine.class);
 
-    private final BackendChoice choice;
-    private final int cpuThreads;
-    private volatile PoolingBackend backend;
-    private volatile String fallbackReason;
-    private PoolingBackend retired;
-    /** Under auto: small host operations on the CPU path where faster; else null. */
-    private final SmallOps smallOps;
-    private PoolingBackend smallOpsCpu;
-    /** Operations hold the read lock; close() takes the write lock, so it waits for them. */
-    private final ReentrantReadWriteLock inFlight = new ReentrantReadWriteLock();
+    private final Fallback exec;
+    private final ResidentCalls resident;
+    private final HostMemoryPool memory;
     private final AsyncSubmitter async = new AsyncSubmitter();
-    private boolean closed;
 
     private PoolingEngine(Builder b) {
-        this.choice = b.backend;
-        this.cpuThreads = b.cpuThreads;
-        this.smallOps = b.backend == BackendChoice.AUTO && b.smallOpsOnCpu ? new SmallOps(this::smallOpsCpu) : null;
-        switch (b.backend) {
-            case CPU:
-                backend = cpu();
-                break;
-            case OPENCL:
-                try {
-                    backend = openCl(b);
-                } catch (ClException e) {
-                    // Context or queue creation failed: typed like a failure during an operation.
-                    Reason reason = e instanceof ClBuildException ? Reason.BUILD_FAILED : Reason.DEVICE_ERROR;
-                    throw new DeviceUnavailableException(reason, "OpenCL device could not be opened: " + e.getMessage(), e);
-                }
-                break;
-            default:
-                try {
-                    backend = openCl(b);
-                } catch (DeviceUnavailableException | ClException e) {
-                    fallbackReason = e.getMessage();
-                    LOG.info("OpenCL not used, running on the CPU path: {}", e.getMessage());
-                    backend = cpu();
-                }
-                break;
-        }
-        LOG.debug("pooling engine on {}", backend.description());
-    }
-
-    private static PoolingBackend openCl(Builder b) {
-        OpenClBackend.Tuning tuning = b.openClTuning != null ? b.openClTuning : OpenClBackend.Tuning.fromSystem();
-        List<Supplier<PoolingBackend>> opens = new ArrayList<>();
-        if (!b.clDevices.isEmpty()) {
-            b.clDevices.forEach(d -> opens.add(() -> OpenClBackend.open(d, b.openClOptions, tuning)));
-        } else if (b.deviceIndices.length > 0) {
-            Arrays.stream(b.deviceIndices).forEach(i -> opens.add(() -> OpenClBackend.open(b.binding, i, b.openClOptions, tuning)));
-        } else if (b.clDevice != null) {
-            return OpenClBackend.open(b.clDevice, b.openClOptions, tuning);
-        } else {
-            return OpenClBackend.open(b.binding, b.device, b.openClOptions, tuning);
-        }
-        List<PoolingBackend> opened = new ArrayList<>();
-        try {
-            for (Supplier<PoolingBackend> open : opens) {
-                opened.add(open.get());
-            }
-        } catch (RuntimeException e) {
-            opened.forEach(PoolingBackend::close);
-            throw e;
-        }
-        return SplitBackend.of(opened);
+        BackendSelector.Selection selection = BackendSelector.select(new BackendSelector.Request(b.backend,
+                b.binding, b.device, b.clDevice, Arrays.stream(b.deviceIndices).boxed().collect(Collectors.toList()),
+                b.clDevices, b.openClOptions, b.openClTuning, b.cpuThreads));
+        int threads = b.cpuThreads;
+        this.exec = new Fallback(selection, b.backend == BackendChoice.AUTO, b.smallOpsOnCpu, () -> BackendSelector.cpu(threads));
+        this.memory = new HostMemoryPool(b.hostMemoryPoolBytes);
+        this.resident = new ResidentCalls(this, exec, memory);
+        LOG.debug("pooling engine on {} ({})", selection.backend().description(), selection.reason());
     }
 
     public static Builder builder() {
@@ -132,23 +101,25 @@ public final class PoolingEngine implements AutoCloseable {
 
     /** {@code cpu} or {@code opencl}: where operations run now. */
     public String backendKind() {
-        return backend.kind();
+        return exec.current().kind();
     }
 
     /** Where operations run now, for people (device, binding or thread count). */
     public String backendDescription() {
-        return backend.description();
+        return exec.current().description();
     }
 
     /** Why the engine runs on the CPU although OpenCL was allowed ({@code auto}), if it does. */
     public Optional<String> fallbackReason() {
-        return Optional.ofNullable(fallbackReason);
+        return exec.fallbackReason();
     }
 
-    /** Windowed pooling; the output shape is {@code spec.outputShape(in.shape())}. */
+    // ---- host tensors: allocating forms (results from the engine's reusable memory) ----
+
+    /** Windowed pooling; the output shape is {@code spec.outputShape(in.shape())}. Close the result when done. */
     public Tensor pool(Tensor in, PoolSpec spec) {
         PoolGeometry g = spec.geometry(in.shape());
-        return pool(in, g, Tensor.allocate(g.output(), in.dtype()));
+        return memory.filled(memory.tensor(g.output(), in.dtype()), out -> pool(in, spec, out));
     }
 
     /** Average over each H×W plane: output (N, 1, 1, C). */
@@ -163,7 +134,116 @@ public final class PoolingEngine implements AutoCloseable {
 
     /** Global pooling with {@code mode} MAX or AVG. */
     public Tensor global(PoolMode mode, Tensor in) {
-        return global(mode, in, Tensor.allocate(globalShape(in.shape()), in.dtype()));
+        EngineChecks.checkGlobalMode(mode);
+        return memory.filled(memory.tensor(EngineChecks.globalShape(in.shape()), in.dtype()), out -> global(mode, in, out));
+    }
+
+    /**
+     * Backward of windowed max or avg pooling: the gradient with respect to {@code input}, shape
+     * {@code input.shape()}, given {@code gradOutput}, whose shape must be
+     * {@code spec.outputShape(input.shape())}. Max routes each output's gradient to its argmax (the
+     * first maximum in scan order, or the first NaN); avg spreads it, divided by the divisor, over
+     * the window's input elements. Overlapping windows add up. Avg reads only {@code input}'s shape.
+     *
+     * {@code gradOutput} must have {@code input}'s dtype, and so has the result.
+     *
+     * @throws InvalidSpecException for LP (no backward), a spec that cannot run on the input, or a
+     *                              {@code gradOutput} of the wrong shape or dtype
+     */
+    public Tensor backward(Tensor input, Tensor gradOutput, PoolSpec spec) {
+        PoolGeometry g = EngineChecks.backwardGeometry(input, gradOutput, spec);
+        return memory.filled(memory.tensor(input.shape(), input.dtype()), dx -> exec.run(b -> b.backward(g, input, gradOutput, dx)));
+    }
+
+    /** Adaptive average to (oh, ow): output (N, oh, ow, C); see {@link AdaptiveGeometry} for the regions. */
+    public Tensor adaptiveAvg(Tensor in, int oh, int ow) {
+        return adaptive(PoolMode.AVG, in, oh, ow);
+    }
+
+    /** Adaptive maximum to (oh, ow): output (N, oh, ow, C); see {@link AdaptiveGeometry} for the regions. */
+    public Tensor adaptiveMax(Tensor in, int oh, int ow) {
+        return adaptive(PoolMode.MAX, in, oh, ow);
+    }
+
+    /**
+     * Adaptive pooling with {@code mode} MAX or AVG to (oh, ow), which may exceed (H, W).
+     *
+     * @throws InvalidSpecException oh or ow below 1, or mode LP
+     */
+    public Tensor adaptive(PoolMode mode, Tensor in, int oh, int ow) {
+        AdaptiveGeometry g = AdaptiveGeometry.of(mode, in.shape(), oh, ow);
+        return memory.filled(memory.tensor(g.output(), in.dtype()), out -> exec.run(b -> b.adaptive(g, in, out)));
+    }
+
+    /** Max pooling with indices in the default {@link IndexConvention#NHWC} convention. */
+    public PooledWithIndices poolWithIndices(Tensor in, PoolSpec spec) {
+        return poolWithIndices(in, spec, IndexConvention.NHWC);
+    }
+
+    /**
+     * Max pooling ({@code spec.mode()} must be MAX) that also returns, for each output element,
+     * the index of the input element it came from: the first maximum in window scan order, or the
+     * first NaN; never padding. The values equal {@link #pool(Tensor, PoolSpec)}'s bit for bit.
+     */
+    public PooledWithIndices poolWithIndices(Tensor in, PoolSpec spec, IndexConvention convention) {
+        Shape out = EngineChecks.indicesGeometry(in, spec, convention).output();
+        return memory.filled(out, in.dtype(), convention, r -> poolWithIndices(in, spec, convention, r.values(), r.indices()));
+    }
+
+    // ---- host tensors: into outputs the caller has (no allocation) ----
+
+    /**
+     * Windowed pooling into {@code out}, which must have shape {@code spec.outputShape(in.shape())}
+     * and {@code in}'s dtype: reuses the output's memory (no allocation per call); returns {@code out}.
+     */
+    public Tensor pool(Tensor in, PoolSpec spec, Tensor out) {
+        PoolGeometry g = spec.geometry(in.shape());
+        EngineChecks.requireOutput("output tensor", out, g.output(), in.dtype());
+        exec.runSmall("pool", g.spec(), in.shape(), in.byteSize() + out.byteSize(), b -> b.pool(g, in, out));
+        return out;
+    }
+
+    /** Global pooling into {@code out} of shape (N, 1, 1, C) and {@code in}'s dtype; returns {@code out}. */
+    public Tensor global(PoolMode mode, Tensor in, Tensor out) {
+        EngineChecks.checkGlobalMode(mode);
+        Shape s = in.shape();
+        EngineChecks.requireOutput("output tensor", out, EngineChecks.globalShape(s), in.dtype());
+        exec.runSmall("global", mode, s, in.byteSize() + out.byteSize(), b -> b.global(mode, in, out));
+        return out;
+    }
+
+    /**
+     * {@link #poolWithIndices(Tensor, PoolSpec, IndexConvention)} into {@code values} (shape
+     * {@code spec.outputShape(in.shape())}, {@code in}'s dtype) and {@code indices} (that shape,
+     * {@code convention}): no allocation. Returns a {@link PooledWithIndices} of the two (closing it
+     * closes them).
+     */
+    public PooledWithIndices poolWithIndices(Tensor in, PoolSpec spec, IndexConvention convention, Tensor values,
+                                             Indices indices) {
+        PoolGeometry g = EngineChecks.indicesGeometry(in, spec, convention);
+        EngineChecks.requireOutput("values", values, g.output(), in.dtype());
+        EngineChecks.requireIndices(indices, g.output(), convention);
+        exec.run(b -> b.maxWithIndices(g, in, values, indices));
+        return new PooledWithIndices(values, indices);
+    }
+
+    /**
+     * {@link #backward(Tensor, Tensor, PoolSpec)} into {@code gradInput} ({@code input}'s shape and
+     * dtype, neither {@code input} nor {@code gradOutput}): every element is written; returns it.
+     */
+    public Tensor backward(Tensor input, Tensor gradOutput, PoolSpec spec, Tensor gradInput) {
+        PoolGeometry g = EngineChecks.backwardGeometry(input, gradOutput, spec);
+        EngineChecks.requireGradInput(gradInput, input, gradOutput);
+        exec.run(b -> b.backward(g, input, gradOutput, gradInput));
+        return gradInput;
+    }
+
+    /** {@link #adaptive(PoolMode, Tensor, int, int)} into {@code out} (shape (N, oh, ow, C), {@code in}'s dtype); returns it. */
+    public Tensor adaptive(PoolMode mode, Tensor in, int oh, int ow, Tensor out) {
+        AdaptiveGeometry g = AdaptiveGeometry.of(mode, in.shape(), oh, ow);
+        EngineChecks.requireOutput("output tensor", out, g.output(), in.dtype());
+        exec.run(b -> b.adaptive(g, in, out));
+        return out;
     }
 
     // ---- asynchronous submission ----
@@ -175,15 +255,15 @@ public final class PoolingEngine implements AutoCloseable {
      */
     public CompletableFuture<Tensor> poolAsync(Tensor in, PoolSpec spec) {
         PoolGeometry g = spec.geometry(in.shape());
-        Tensor out = Tensor.allocate(g.output(), in.dtype());
-        return async.submit(() -> pool(in, g, out));
+        Tensor out = memory.tensor(g.output(), in.dtype());
+        return async.submit(() -> memory.filled(out, o -> pool(in, spec, o)));
     }
 
     /** {@link #global(PoolMode, Tensor)} without waiting; see {@link #poolAsync}. */
     public CompletableFuture<Tensor> globalAsync(PoolMode mode, Tensor in) {
-        checkGlobalMode(mode);
-        Tensor out = Tensor.allocate(globalShape(in.shape()), in.dtype());
-        return async.submit(() -> global(mode, in, out));
+        EngineChecks.checkGlobalMode(mode);
+        Tensor out = memory.tensor(EngineChecks.globalShape(in.shape()), in.dtype());
+        return async.submit(() -> memory.filled(out, o -> global(mode, in, o)));
     }
 
     /**
@@ -205,107 +285,6 @@ public final class PoolingEngine implements AutoCloseable {
         return async.submit(() -> work.apply(this));
     }
 
-    /**
-     * Backward of windowed max or avg pooling: the gradient with respect to {@code input}, shape
-     * {@code input.shape()}, given {@code gradOutput}, whose shape must be
-     * {@code spec.outputShape(input.shape())}. Max routes each output's gradient to its argmax (the
-     * first maximum in scan order, or the first NaN); avg spreads it, divided by the divisor, over
-     * the window's input elements. Overlapping windows add up. Avg reads only {@code input}'s shape.
-     *
-     * {@code gradOutput} must have {@code input}'s dtype, and so has the result.
-     *
-     * @throws InvalidSpecException for LP (no backward), a spec that cannot run on the input, or a
-     *                              {@code gradOutput} of the wrong shape or dtype
-     */
-    public Tensor backward(Tensor input, Tensor gradOutput, PoolSpec spec) {
-        Objects.requireNonNull(input, "input");
-        Objects.requireNonNull(gradOutput, "gradOutput");
-        Objects.requireNonNull(spec, "spec");
-        if (spec.mode() == PoolMode.LP) {
-            throw new InvalidSpecException("mode", spec.mode().word(), "backward supports max and avg");
-        }
-        PoolGeometry g = spec.geometry(input.shape());
-        if (!gradOutput.shape().equals(g.output())) {
-            throw new InvalidSpecException("gradOutput shape", gradOutput.shape(), "must equal the output shape "
-                    + g.output() + " of input " + input.shape() + " under " + spec);
-        }
-        if (gradOutput.dtype() != input.dtype()) {
-            throw new InvalidSpecException("gradOutput dtype", gradOutput.dtype(), "must equal the input's dtype "
-                    + input.dtype() + " (the input gradient has that dtype too)");
-        }
-        Tensor gradInput = Tensor.allocate(input.shape(), input.dtype());
-        run(b -> b.backward(g, input, gradOutput, gradInput));
-        return gradInput;
-    }
-
-    /** Adaptive average to (oh, ow): output (N, oh, ow, C); see {@link AdaptiveGeometry} for the regions. */
-    public Tensor adaptiveAvg(Tensor in, int oh, int ow) {
-        return adaptive(PoolMode.AVG, in, oh, ow);
-    }
-
-    /** Adaptive maximum to (oh, ow): output (N, oh, ow, C); see {@link AdaptiveGeometry} for the regions. */
-    public Tensor adaptiveMax(Tensor in, int oh, int ow) {
-        return adaptive(PoolMode.MAX, in, oh, ow);
-    }
-
-    /**
-     * Adaptive pooling with {@code mode} MAX or AVG to (oh, ow), which may exceed (H, W).
-     *
-     * @throws InvalidSpecException oh or ow below 1, or mode LP
-     */
-    public Tensor adaptive(PoolMode mode, Tensor in, int oh, int ow) {
-        AdaptiveGeometry g = AdaptiveGeometry.of(mode, in.shape(), oh, ow);
-        Tensor out = Tensor.allocate(g.output(), in.dtype());
-        run(b -> b.adaptive(g, in, out));
-        return out;
-    }
-
-    /** Max pooling with indices in the default {@link IndexConvention#NHWC} convention. */
-    public PooledWithIndices poolWithIndices(Tensor in, PoolSpec spec) {
-        return poolWithIndices(in, spec, IndexConvention.NHWC);
-    }
-
-    /**
-     * Max pooling ({@code spec.mode()} must be MAX) that also returns, for each output element,
-     * the index of the input element it came from: the first maximum in window scan order, or the
-     * first NaN; never padding. The values equal {@link #pool(Tensor, PoolSpec)}'s bit for bit.
-     */
-    public PooledWithIndices poolWithIndices(Tensor in, PoolSpec spec, IndexConvention convention) {
-        Objects.requireNonNull(convention, "convention");
-        if (spec.mode() != PoolMode.MAX) {
-            throw new InvalidSpecException("mode", spec.mode().word(), "indices come with max pooling only");
-        }
-        PoolGeometry g = spec.geometry(in.shape());
-        Indices indices = Indices.allocate(g.output(), convention);
-        Tensor out = Tensor.allocate(g.output(), in.dtype());
-        run(b -> b.maxWithIndices(g, in, out, indices));
-        return new PooledWithIndices(out, indices);
-    }
-
-    /**
-     * Windowed pooling into {@code out}, which must have shape {@code spec.outputShape(in.shape())}:
-     * reuses the output's memory (no allocation per call); returns {@code out}.
-     */
-    public Tensor pool(Tensor in, PoolSpec spec, Tensor out) {
-        PoolGeometry g = spec.geometry(in.shape());
-        requireShape(in, out, g.output());
-        return pool(in, g, out);
-    }
-
-    private Tensor pool(Tensor in, PoolGeometry g, Tensor out) {
-        run(b -> small(b, new SmallOps.Kind("pool", g.spec(), in.shape()), in, out, x -> x.pool(g, in, out)));
-        return out;
-    }
-
-    /** Global pooling into {@code out} of shape (N, 1, 1, C); returns {@code out}. */
-    public Tensor global(PoolMode mode, Tensor in, Tensor out) {
-        checkGlobalMode(mode);
-        Shape s = in.shape();
-        requireShape(in, out, globalShape(s));
-        run(b -> small(b, new SmallOps.Kind("global", mode, s), in, out, x -> x.global(mode, in, out)));
-        return out;
-    }
-
     // ---- device-resident tensors: upload once, chain operations, download once ----
 
     /**
@@ -318,7 +297,7 @@ public final class PoolingEngine implements AutoCloseable {
             throw new IllegalArgumentException("device tensors hold float32 for now, got " + t.dtype()
                     + ": convert first (Tensor.convert) or pool the host tensor directly");
         }
-        return resident(b -> new DeviceTensor(this, b, b.upload(t)));
+        return exec.resident(b -> new DeviceTensor(this, b, b.upload(t)));
     }
 
     /**
@@ -327,7 +306,7 @@ public final class PoolingEngine implements AutoCloseable {
      */
     public DeviceTensor pool(DeviceTensor in, PoolSpec spec) {
         PoolGeometry g = spec.geometry(in.shape());
-        return resident(in, g.output(), (b, src, dst) -> b.pool(g, src, dst));
+        return resident.into(g.output(), (b, src, dst) -> b.pool(g, src[0], dst), in);
     }
 
     /** Average over each H×W plane of a device tensor: a new (N, 1, 1, C) device tensor. */
@@ -342,231 +321,76 @@ public final class PoolingEngine implements AutoCloseable {
 
     /** Global pooling ({@code mode} MAX or AVG) of a device tensor, without waiting for the device. */
     public DeviceTensor global(PoolMode mode, DeviceTensor in) {
-        checkGlobalMode(mode);
-        return resident(in, globalShape(in.shape()), (b, src, dst) -> b.global(mode, src, dst));
+        EngineChecks.checkGlobalMode(mode);
+        return resident.into(EngineChecks.globalShape(in.shape()), (b, src, dst) -> b.global(mode, src[0], dst), in);
     }
 
-    /** One device-tensor operation on a backend: reads {@code src}, writes {@code dst}. */
-    private interface ResidentOp {
-        void run(PoolingBackend b, ResidentTensor src, ResidentTensor dst);
+    /** {@link #poolWithIndices(DeviceTensor, PoolSpec, IndexConvention)} in the {@link IndexConvention#NHWC} convention. */
+    public DevicePooledWithIndices poolWithIndices(DeviceTensor in, PoolSpec spec) {
+        return poolWithIndices(in, spec, IndexConvention.NHWC);
     }
 
     /**
-     * Runs {@code op} from {@code in} into a new device tensor of shape {@code outShape} on the
-     * current backend; the new storage is released if the operation fails, and a temporary copy
-     * of {@code in} (after a fallback) is released either way.
+     * Max pooling with indices of a device tensor, without waiting for the device: values and
+     * indices equal {@link #poolWithIndices(Tensor, PoolSpec, IndexConvention)}'s bit for bit. Close
+     * the result when done.
      */
-    private DeviceTensor resident(DeviceTensor in, Shape outShape, ResidentOp op) {
-        return resident(b -> {
-            ResidentTensor src = residentOn(in, b);
-            ResidentTensor dst = b.allocate(outShape);
-            try {
-                op.run(b, src, dst);
-            } catch (RuntimeException e) {
-                dst.close();
-                throw e;
-            } finally {
-                if (src != in.storage) {
-                    src.close();
-                }
-            }
-            return new DeviceTensor(this, b, dst);
-        });
+    public DevicePooledWithIndices poolWithIndices(DeviceTensor in, PoolSpec spec, IndexConvention convention) {
+        resident.checkOwner(in);
+        PoolGeometry g = EngineChecks.indicesGeometry(in.shape(), spec, convention);
+        return resident.maxWithIndices(g, convention, in);
+    }
+
+    /**
+     * Backward of max or avg pooling on device tensors, without waiting for the device: a new
+     * device tensor of {@code input}'s shape, equal to {@link #backward(Tensor, Tensor, PoolSpec)}'s
+     * result bit for bit. The rules on {@code gradOutput} are the host form's.
+     */
+    public DeviceTensor backward(DeviceTensor input, DeviceTensor gradOutput, PoolSpec spec) {
+        resident.checkOwner(input);
+        resident.checkOwner(gradOutput);
+        PoolGeometry g = EngineChecks.backwardGeometry(input.shape(), gradOutput.shape(), spec);
+        return resident.into(input.shape(), (b, src, dst) -> b.backward(g, src[0], src[1], dst), input, gradOutput);
+    }
+
+    /** Adaptive average of a device tensor to (oh, ow); see {@link #adaptive(PoolMode, DeviceTensor, int, int)}. */
+    public DeviceTensor adaptiveAvg(DeviceTensor in, int oh, int ow) {
+        return adaptive(PoolMode.AVG, in, oh, ow);
+    }
+
+    /** Adaptive maximum of a device tensor to (oh, ow); see {@link #adaptive(PoolMode, DeviceTensor, int, int)}. */
+    public DeviceTensor adaptiveMax(DeviceTensor in, int oh, int ow) {
+        return adaptive(PoolMode.MAX, in, oh, ow);
+    }
+
+    /** Adaptive pooling of a device tensor to (oh, ow), without waiting for the device: a new (N, oh, ow, C) device tensor. */
+    public DeviceTensor adaptive(PoolMode mode, DeviceTensor in, int oh, int ow) {
+        resident.checkOwner(in);
+        AdaptiveGeometry g = AdaptiveGeometry.of(mode, in.shape(), oh, ow);
+        return resident.into(g.output(), (b, src, dst) -> b.adaptive(g, src[0], dst), in);
     }
 
     /** Waits until every operation submitted so far has completed on the device. */
     public void finish() {
-        inFlight(() -> {
-            PoolingBackend b = backend;
-            try {
-                b.finish();
-            } catch (ClException e) {
-                throw new DeviceUnavailableException(Reason.DEVICE_ERROR, b.description() + ": " + e.getMessage(), e);
-            }
-            return null;
-        });
+        PoolingBackend b = exec.current();
+        exec.onDevice(b, b::finish);
     }
 
-    void download(DeviceTensor t, Tensor into) {
-        checkOwner(t);
-        inFlight(() -> {
-            t.requireOpen();
-            try {
-                t.storage.download(into);
-            } catch (ClException e) {
-                // The data lives on the device: there is nothing to fall back to.
-                throw new DeviceUnavailableException(Reason.DEVICE_ERROR, t.backend.description() + ": " + e.getMessage(), e);
-            }
-            return null;
-        });
-    }
-
-    /**
-     * Runs a device-tensor operation on the current backend. Under {@code auto}, a device failure
-     * switches the engine to the CPU path (as for host tensors) and the operation runs again
-     * there, its inputs downloaded from the failed device if it can still read them.
-     */
-    private DeviceTensor resident(Function<PoolingBackend, DeviceTensor> op) {
-        return inFlight(() -> {
-            PoolingBackend b = backend;
-            try {
-                return op.apply(b);
-            } catch (BackendLimitException e) {
-                // A device tensor too large for the device: nothing was created; no other backend holds it.
-                throw new DeviceUnavailableException(Reason.DEVICE_ERROR, b.description() + ": " + e.getMessage(), e);
-            } catch (ClException e) {
-                Reason reason = e instanceof ClBuildException ? Reason.BUILD_FAILED : Reason.DEVICE_ERROR;
-                if (choice != BackendChoice.AUTO) {
-                    throw new DeviceUnavailableException(reason, b.description() + ": " + e.getMessage(), e);
-                }
-                PoolingBackend cpu = fallBack(b, e);
-                try {
-                    return op.apply(cpu);
-                } catch (ClException again) {
-                    throw new DeviceUnavailableException(Reason.DEVICE_ERROR, "the device failed (" + e.getMessage()
-                            + ") and its data could not be read back: " + again.getMessage(), again);
-                }
-            }
-        });
-    }
-
-    /** Runs {@code body} as an operation in flight: close() waits for it; after close() it is refused. */
-    private <T> T inFlight(Supplier<T> body) {
-        inFlight.readLock().lock();
-        try {
-            if (closed) {
-                throw new IllegalStateException("the pooling engine is closed");
-            }
-            return body.get();
-        } finally {
-            inFlight.readLock().unlock();
-        }
-    }
-
-    /** {@code t}'s storage if it lives on {@code b}; else a temporary copy there (after a fallback). */
-    private ResidentTensor residentOn(DeviceTensor t, PoolingBackend b) {
-        checkOwner(t);
-        t.requireOpen();
-        if (t.backend == b) {
-            return t.storage;
-        }
-        Tensor host = Tensor.allocate(t.shape());
-        t.storage.download(host);
-        return b.upload(host);
-    }
-
-    private void checkOwner(DeviceTensor t) {
-        Objects.requireNonNull(t, "device tensor");
-        if (t.engine() != this) {
-            throw new IllegalArgumentException(t + " belongs to another engine");
-        }
-    }
-
-    /**
-     * Runs a host-tensor operation on {@code b}, except that under {@code auto} a small one may run
-     * on the CPU path where that measured faster ({@link SmallOps}).
-     */
-    private void small(PoolingBackend b, SmallOps.Kind kind, Tensor in, Tensor out, Consumer<PoolingBackend> op) {
-        if (smallOps == null) {
-            op.accept(b);
-        } else {
-            smallOps.run(b, kind, in.byteSize() + out.byteSize(), op);
-        }
-    }
-
-    private synchronized PoolingBackend smallOpsCpu() {
-        if (smallOpsCpu == null) {
-            smallOpsCpu = cpu();
-        }
-        return smallOpsCpu;
-    }
-
-    /** Global pooling's output shape, (N, 1, 1, C). */
-    private static Shape globalShape(Shape in) {
-        return Shape.of(in.n(), 1, 1, in.c());
-    }
-
-    private static void checkGlobalMode(PoolMode mode) {
-        Objects.requireNonNull(mode, "mode");
-        if (mode == PoolMode.LP) {
-            throw new InvalidSpecException("mode", mode.word(), "global pooling supports max and avg");
-        }
-    }
-
-    private static void requireShape(Tensor in, Tensor out, Shape want) {
-        Objects.requireNonNull(out, "out");
-        if (!out.shape().equals(want)) {
-            throw new IllegalArgumentException("output tensor " + out.shape() + ": expected " + want);
-        }
-        if (out.dtype() != in.dtype()) {
-            throw new IllegalArgumentException("output tensor dtype " + out.dtype() + ": expected the input's " + in.dtype());
-        }
-    }
-
-    private void run(Consumer<PoolingBackend> op) {
-        inFlight(() -> {
-            PoolingBackend b = backend;
-            try {
-                op.accept(b);
-            } catch (BackendLimitException e) {
-                // Too large for this backend, nothing failed: this request alone runs on the CPU path.
-                if (choice != BackendChoice.AUTO) {
-                    throw new DeviceUnavailableException(Reason.DEVICE_ERROR, b.description() + ": " + e.getMessage(), e);
-                }
-                LOG.info("running one request on the CPU path: {}", e.getMessage());
-                op.accept(smallOpsCpu());
-            } catch (ClException e) {
-                Reason reason = e instanceof ClBuildException ? Reason.BUILD_FAILED : Reason.DEVICE_ERROR;
-                if (choice != BackendChoice.AUTO) {
-                    throw new DeviceUnavailableException(reason, b.description() + ": " + e.getMessage(), e);
-                }
-                op.accept(fallBack(b, e));
-            }
-            return null;
-        });
-    }
-
-    private synchronized PoolingBackend fallBack(PoolingBackend failed, ClException e) {
-        if (backend == failed) {
-            fallbackReason = failed.description() + " failed (" + e.getMessage() + ")";
-            LOG.warn("switching to the CPU path: {}", fallbackReason);
-            retired = failed;
-            backend = cpu();
-        }
-        return backend;
-    }
-
-    private PoolingBackend cpu() {
-        // The CPU path computes in float32; WideningBackend gives it 16-bit storage.
-        return new WideningBackend(cpuThreads > 0 ? new CpuBackend(cpuThreads) : new CpuBackend());
+    /** Device-tensor plumbing (downloads) for {@link DeviceTensor} and {@link DeviceIndices}. */
+    ResidentCalls resident() {
+        return resident;
     }
 
     /**
      * Lets asynchronously submitted work finish and waits for the operations in flight, then
-     * releases the device (or the CPU threads). Idempotent; later operations throw
-     * {@link IllegalStateException}.
+     * releases the device (or the CPU threads) and the idle host memory. Idempotent; later
+     * operations throw {@link IllegalStateException}. Results already returned stay valid.
      */
     @Override
     public void close() {
         async.shutdownAndWait(); // submitted work completes; new submissions are refused
-        inFlight.writeLock().lock();
-        try {
-            if (closed) {
-                return;
-            }
-            closed = true;
-            synchronized (this) {
-                if (smallOpsCpu != null) {
-                    smallOpsCpu.close();
-                }
-                backend.close();
-                if (retired != null) {
-                    retired.close();
-                }
-            }
-        } finally {
-            inFlight.writeLock().unlock();
-        }
+        exec.close();
+        memory.close();
     }
 
     /** Configures a {@link PoolingEngine}. */
@@ -581,6 +405,7 @@ public final class PoolingEngine implements AutoCloseable {
         private OpenClBackend.Options openClOptions = OpenClBackend.Options.DEFAULT;
         private OpenClBackend.Tuning openClTuning;
         private boolean smallOpsOnCpu = true;
+        private long hostMemoryPoolBytes = HostMemoryPool.DEFAULT_MAX_IDLE_BYTES;
 
         public Builder backend(BackendChoice backend) {
             this.backend = Objects.requireNonNull(backend, "backend");
@@ -594,15 +419,8 @@ public final class PoolingEngine implements AutoCloseable {
 
         /** The OpenCL device by its number in {@code clpool probe}; by default the best suitable one. */
         public Builder device(int index) {
-            this.device = requireIndex(index);
+            this.device = EngineChecks.deviceIndices(index)[0];
             return this;
-        }
-
-        private static int requireIndex(int index) {
-            if (index < 0) {
-                throw new IllegalArgumentException("device index must be >= 0, got " + index);
-            }
-            return index;
         }
 
         /**
@@ -616,17 +434,11 @@ public final class PoolingEngine implements AutoCloseable {
 
         /**
          * Several OpenCL devices by their numbers in {@code clpool probe}: the batch of each host
-         * operation is split across them in proportion to their measured speed ({@link SplitBackend});
+         * operation is split across them in proportion to their measured speed ({@link dev.clpool.backend.SplitBackend});
          * device tensors live on the first. Overrides {@link #device(int)}.
          */
         public Builder devices(int... indices) {
-            for (int i : indices) {
-                requireIndex(i);
-            }
-            if (Arrays.stream(indices).distinct().count() != indices.length) {
-                throw new IllegalArgumentException("device indices repeat: " + Arrays.toString(indices));
-            }
-            this.deviceIndices = indices.clone();
+            this.deviceIndices = EngineChecks.deviceIndices(indices);
             return this;
         }
 
@@ -665,6 +477,18 @@ public final class PoolingEngine implements AutoCloseable {
         /** Performance knobs of the OpenCL backend (same results whatever they are); by default from system properties. */
         public Builder openClTuning(OpenClBackend.Tuning tuning) {
             this.openClTuning = Objects.requireNonNull(tuning, "tuning");
+            return this;
+        }
+
+        /**
+         * The most bytes of host memory the engine keeps for reuse after results are closed (by
+         * default 256 MiB); 0 keeps none (every result gets fresh memory).
+         */
+        public Builder hostMemoryPoolBytes(long bytes) {
+            if (bytes < 0) {
+                throw new IllegalArgumentException("host memory pool bytes must be >= 0, got " + bytes);
+            }
+            this.hostMemoryPoolBytes = bytes;
             return this;
         }
 

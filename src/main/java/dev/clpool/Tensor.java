@@ -16,8 +16,16 @@ import java.util.Objects;
  * elements ({@link #MAX_ELEMENTS} of float32). A tensor is mutable (its elements), but its shape,
  * type and storage never change. It is not thread-safe for concurrent writes; concurrent reads are
  * fine.
+ *
+ * <p>Tensors returned by a {@link PoolingEngine} hold memory from that engine's pool of reusable
+ * blocks: {@link #close()} gives the block back at once, for the next result to reuse. After
+ * {@code close()} the tensor refuses every access with {@link IllegalStateException}, and views
+ * taken before ({@link #buffer()}, {@link #floats()}, {@link #batch}) must no longer be used: the
+ * memory may hold another tensor by then. A tensor that is never closed stays valid while it or
+ * any view of it is reachable; its memory is then freed by the JDK, not reused. Closing a tensor
+ * that owns no pooled block ({@link #allocate}, {@link #of}, {@link #wrap}) only marks it closed.
  */
-public final class Tensor {
+public final class Tensor implements AutoCloseable {
 
     /** The most float32 elements one tensor holds: a Java direct buffer is limited to 2^31-1 bytes. */
     public static final long MAX_ELEMENTS = Integer.MAX_VALUE / Float.BYTES;
@@ -29,11 +37,22 @@ public final class Tensor {
     private final Shape shape;
     private final DType dtype;
     private final ByteBuffer bytes;
+    /** The pooled block this tensor (or the tensor it is a batch view of) holds; null if none. */
+    private final HostMemoryPool.Block block;
+    /** Whether {@link #close()} gives {@link #block} back: false for batch views. */
+    private final boolean owner;
+    private volatile boolean closed;
 
     private Tensor(Shape shape, DType dtype, ByteBuffer bytes) {
+        this(shape, dtype, bytes, null, false);
+    }
+
+    private Tensor(Shape shape, DType dtype, ByteBuffer bytes, HostMemoryPool.Block block, boolean owner) {
         this.shape = shape;
         this.dtype = dtype;
         this.bytes = bytes;
+        this.block = block;
+        this.owner = owner;
     }
 
     /** The most elements one tensor of {@code dtype} holds (2^31-1 bytes). */
@@ -48,15 +67,7 @@ public final class Tensor {
 
     /** A zero-filled tensor of the given shape and storage type. */
     public static Tensor allocate(Shape shape, DType dtype) {
-        Objects.requireNonNull(shape, "shape");
-        Objects.requireNonNull(dtype, "dtype");
-        long count = shape.elementCount();
-        long max = maxElements(dtype);
-        if (count > max) {
-            throw new IllegalArgumentException("tensor " + shape + " has " + count
-                    + " elements; one " + dtype.word() + " tensor holds at most " + max + " (2 GiB)");
-        }
-        int size = (int) (count * dtype.byteSize());
+        int size = checkedSize(shape, dtype);
         int rounded = (int) Math.min(Integer.MAX_VALUE, ((long) size + PAGE - 1) / PAGE * PAGE + PAGE);
         ByteBuffer raw = ByteBuffer.allocateDirect(rounded);
         ByteBuffer aligned = raw.alignedSlice(PAGE);
@@ -66,6 +77,32 @@ public final class Tensor {
         }
         aligned.limit(size);
         return new Tensor(shape, dtype, aligned.slice().order(ByteOrder.nativeOrder()));
+    }
+
+    /**
+     * A tensor whose memory comes from {@code pool}; its contents are unspecified (whatever the
+     * block held) unless {@code zeroed}. For outputs that an operation overwrites completely.
+     */
+    static Tensor allocate(HostMemoryPool pool, Shape shape, DType dtype, boolean zeroed) {
+        int size = checkedSize(shape, dtype);
+        HostMemoryPool.Block b = pool.take(size, zeroed);
+        if (b == null) {
+            return allocate(shape, dtype);
+        }
+        ByteBuffer view = b.memory().limit(size).slice().order(ByteOrder.nativeOrder());
+        return new Tensor(shape, dtype, view, b, true);
+    }
+
+    private static int checkedSize(Shape shape, DType dtype) {
+        Objects.requireNonNull(shape, "shape");
+        Objects.requireNonNull(dtype, "dtype");
+        long count = shape.elementCount();
+        long max = maxElements(dtype);
+        if (count > max) {
+            throw new IllegalArgumentException("tensor " + shape + " has " + count
+                    + " elements; one " + dtype.word() + " tensor holds at most " + max + " (2 GiB)");
+        }
+        return (int) (count * dtype.byteSize());
     }
 
     /** A float32 tensor holding a copy of {@code values}, which are in NHWC order. */
@@ -132,7 +169,34 @@ public final class Tensor {
 
     /** A view of the storage as bytes (native order, position 0); changes write through. */
     public ByteBuffer buffer() {
-        return bytes.duplicate().order(ByteOrder.nativeOrder());
+        return open().duplicate().order(ByteOrder.nativeOrder());
+    }
+
+    /** The storage, after checking that the tensor is open. */
+    private ByteBuffer open() {
+        if (isClosed()) {
+            throw new IllegalStateException("the tensor " + this + " is closed");
+        }
+        return bytes;
+    }
+
+    /** Whether {@link #close()} was called (on this tensor, or on the tensor this is a batch view of). */
+    public boolean isClosed() {
+        return closed || (block != null && block.isReleased());
+    }
+
+    /**
+     * Closes this tensor: a tensor from a {@link PoolingEngine} gives its memory back to the
+     * engine for reuse at once. Afterwards every access throws {@link IllegalStateException}, and
+     * neither this tensor's views nor (for a tensor that owns its memory) its batch views may be
+     * used. Do not close a tensor that an operation in flight still reads or writes. Idempotent.
+     */
+    @Override
+    public void close() {
+        closed = true;
+        if (owner) {
+            block.release();
+        }
     }
 
     /**
@@ -172,9 +236,9 @@ public final class Tensor {
             throw new IndexOutOfBoundsException("batch items " + first + " + " + count + " of " + shape.n());
         }
         long item = byteSize() / shape.n();
-        ByteBuffer view = bytes.slice(Math.toIntExact(first * item), Math.toIntExact(count * item))
+        ByteBuffer view = open().slice(Math.toIntExact(first * item), Math.toIntExact(count * item))
                 .order(ByteOrder.nativeOrder());
-        return new Tensor(Shape.of(count, shape.h(), shape.w(), shape.c()), dtype, view);
+        return new Tensor(Shape.of(count, shape.h(), shape.w(), shape.c()), dtype, view, block, false);
     }
 
     /** Size of the storage in bytes: elements times {@code dtype().byteSize()}. */
@@ -185,16 +249,18 @@ public final class Tensor {
     /** Element (n, y, x, c) as a float (exact for every storage type). */
     public float get(int n, int y, int x, int c) {
         int i = Math.toIntExact(shape.offset(n, y, x, c) * dtype.byteSize());
-        return dtype == DType.FLOAT32 ? bytes.getFloat(i) : decode(dtype, bytes.getShort(i));
+        ByteBuffer b = open();
+        return dtype == DType.FLOAT32 ? b.getFloat(i) : decode(dtype, b.getShort(i));
     }
 
     /** Sets element (n, y, x, c) to {@code value} rounded once to the storage type (nearest, ties to even). */
     public void set(int n, int y, int x, int c, float value) {
         int i = Math.toIntExact(shape.offset(n, y, x, c) * dtype.byteSize());
+        ByteBuffer b = open();
         if (dtype == DType.FLOAT32) {
-            bytes.putFloat(i, value);
+            b.putFloat(i, value);
         } else {
-            bytes.putShort(i, encode(dtype, value));
+            b.putShort(i, encode(dtype, value));
         }
     }
 
@@ -221,6 +287,14 @@ public final class Tensor {
         Tensor t = allocate(shape, Objects.requireNonNull(to, "dtype"));
         convertInto(this, t);
         return t;
+    }
+
+    /**
+     * Copies this tensor's values into {@code dst} (same shape, any type), each rounded once to
+     * {@code dst}'s type as {@link #convert} does, without allocating a tensor.
+     */
+    public void convertInto(Tensor dst) {
+        convertInto(this, Objects.requireNonNull(dst, "dst"));
     }
 
     /** Copies {@code src} into {@code dst} (same shape), rounding each element once to {@code dst}'s type. */
@@ -266,6 +340,6 @@ public final class Tensor {
 
     @Override
     public String toString() {
-        return dtype == DType.FLOAT32 ? "Tensor[" + shape + "]" : "Tensor[" + shape + " " + dtype.word() + "]";
+        return "Tensor[" + shape + (dtype == DType.FLOAT32 ? "" : " " + dtype.word()) + (isClosed() ? ", closed]" : "]");
     }
 }

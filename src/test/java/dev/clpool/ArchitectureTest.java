@@ -2,13 +2,18 @@ package dev.clpool;
 
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 
+import com.tngtech.archunit.base.DescribedPredicate;
+import com.tngtech.archunit.core.domain.JavaClass;
 import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** Keeps the package layout honest: each binding stays in its package, the library never prints. */
+/**
+ * Keeps the package layout honest: each binding stays in its package, the library never prints,
+ * the public API does not reach into the backends.
+ */
 class ArchitectureTest {
     private static JavaClasses classes;
 
@@ -53,6 +58,29 @@ class ArchitectureTest {
     void backendsDoNotDependOnTheCli() {
         noClasses().that().resideOutsideOfPackage("dev.clpool.cli..")
                 .should().dependOnClassesThat().resideInAPackage("dev.clpool.cli..")
+                .check(classes);
+    }
+
+    /**
+     * The root package (the public API and the engine) sees backends only through
+     * {@code dev.clpool.backend}: it does not depend on the CPU path or the OpenCL backend. The one
+     * exception is configuration: {@code PoolingEngine.Builder}'s public methods have taken an
+     * OpenCL device ({@code ClDevice}) and the OpenCL backend's {@code Options} and {@code Tuning}
+     * records since before this rule, and public API must keep compiling, so exactly those value
+     * types are allowed (they are data, and the engine only hands them to
+     * {@code dev.clpool.backend.BackendSelector}).
+     */
+    @Test
+    void rootPackage_doesNotDependOnCpuOrOpenCl() {
+        DescribedPredicate<JavaClass> builderConfiguration = DescribedPredicate.describe(
+                "OpenCL configuration types taken by PoolingEngine.Builder",
+                c -> c.getName().equals("dev.clpool.opencl.ClDevice")
+                        || c.getName().equals("dev.clpool.opencl.OpenClBackend$Options")
+                        || c.getName().equals("dev.clpool.opencl.OpenClBackend$Tuning"));
+        noClasses().that().resideInAPackage("dev.clpool")
+                .should().dependOnClassesThat(DescribedPredicate.and(
+                        JavaClass.Predicates.resideInAnyPackage("dev.clpool.cpu..", "dev.clpool.opencl.."),
+                        DescribedPredicate.not(builderConfiguration)))
                 .check(classes);
     }
 }

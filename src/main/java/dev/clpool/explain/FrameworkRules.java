@@ -474,16 +474,7 @@ public final class FrameworkRules {
      * at or after {@code in + begin} is dropped (PyTorch Pool.h; ONNX convPoolShapeInference). 0 if empty.
      */
     static long explicitOut(Axis a, int begin, int end, boolean ceil) {
-        long span = (long) a.in() + begin + end - a.effectiveWindow();
-        if (span < 0) {
-            return 0;
-        }
-        long s = a.stride();
-        long out = ceil ? (span + s - 1) / s + 1 : span / s + 1;
-        if (ceil && (out - 1) * s >= (long) a.in() + begin) {
-            out--;
-        }
-        return out;
+        return Axis.explicitOut(a.in(), a.effectiveWindow(), a.stride(), begin, end, ceil);
     }
 
     private static long rawCeilOut(Axis a) {
@@ -496,8 +487,8 @@ public final class FrameworkRules {
      * total = max((out-1)*s + e - in, 0), the odd pixel at the end (upper) or the beginning (lower).
      */
     static Axis sameAxis(Axis a, boolean lower) {
-        int out = (int) (((long) a.in() + a.stride() - 1) / a.stride());
-        long total = Math.max((long) (out - 1) * a.stride() + a.effectiveWindow() - a.in(), 0);
+        int out = (int) Axis.sameOut(a.in(), a.stride());
+        long total = Axis.samePadTotal(a.in(), out, a.effectiveWindow(), a.stride());
         int small = (int) (total / 2);
         int big = (int) (total - small);
         return lower ? new Axis(a.in(), out, a.window(), a.stride(), a.dilation(), big, small)

@@ -1,8 +1,12 @@
-package dev.clpool;
+package dev.clpool.backend;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import dev.clpool.backend.PoolingBackend;
+import dev.clpool.BackendChoice;
+import dev.clpool.PoolSpec;
+import dev.clpool.PoolingEngine;
+import dev.clpool.Shape;
+import dev.clpool.Tensor;
 import java.lang.reflect.Proxy;
 import java.util.ArrayList;
 import java.util.List;

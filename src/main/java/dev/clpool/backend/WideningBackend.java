@@ -1,6 +1,11 @@
-package dev.clpool;
+package dev.clpool.backend;
 
-import dev.clpool.backend.PoolingBackend;
+import dev.clpool.AdaptiveGeometry;
+import dev.clpool.DType;
+import dev.clpool.Indices;
+import dev.clpool.PoolGeometry;
+import dev.clpool.PoolMode;
+import dev.clpool.Tensor;
 
 /**
  * Gives a float32-only backend (the CPU path) every storage type, converting at the edges and
@@ -11,10 +16,10 @@ import dev.clpool.backend.PoolingBackend;
  * <p>This is SEMANTICS' rule for 16-bit storage by construction: the output is the float32 result
  * rounded once. The cost is a float32 copy of the input and the output while the call runs.
  */
-final class WideningBackend implements PoolingBackend {
+public final class WideningBackend implements PoolingBackend {
     private final PoolingBackend delegate;
 
-    WideningBackend(PoolingBackend delegate) {
+    public WideningBackend(PoolingBackend delegate) {
         this.delegate = delegate;
     }
 
@@ -99,7 +104,7 @@ final class WideningBackend implements PoolingBackend {
     /** Rounds the float32 result into the output, once (nothing to do when the output is the scratch). */
     private static void narrow(Tensor wide, Tensor out) {
         if (wide != out) {
-            Tensor.convertInto(wide, out);
+            wide.convertInto(out);
         }
     }
 

@@ -1,6 +1,6 @@
-package dev.clpool;
+package dev.clpool.backend;
 
-import dev.clpool.backend.PoolingBackend;
+import dev.clpool.Shape;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.Consumer;
