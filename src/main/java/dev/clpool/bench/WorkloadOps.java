@@ -1,5 +1,7 @@
 package dev.clpool.bench;
 
+import dev.clpool.IndexConvention;
+import dev.clpool.Indices;
 import dev.clpool.PoolingEngine;
 import dev.clpool.Tensor;
 import dev.clpool.bench.Workload.Op;
@@ -9,8 +11,8 @@ import java.util.Objects;
 
 /**
  * A workload's inputs, made once, and its operation as a {@link Runnable} through either API of
- * {@link PoolingEngine}: allocating (a new result per call, dropped at once, as a steady loop of
- * {@code y = engine.pool(x, spec)} does) or into an output made here once.
+ * {@link PoolingEngine}: allocating (a new result per call, closed at once or dropped, as a steady
+ * loop of {@code y = engine.pool(x, spec)} does) or into an output made here once.
  */
 public final class WorkloadOps {
     private final Workload workload;
@@ -27,11 +29,6 @@ public final class WorkloadOps {
         this.dy = w.op() == Op.BACKWARD ? Data.RANDOM.tensor(w.outputShape(), v.dtype(), 7L * w.name().hashCode()) : null;
     }
 
-    /** Whether {@code PoolingEngine} has a form of {@code op} that writes into a tensor the caller has. */
-    public static boolean hasInto(Op op) {
-        return op == Op.POOL || op == Op.GLOBAL;
-    }
-
     public Workload workload() {
         return workload;
     }
@@ -42,24 +39,50 @@ public final class WorkloadOps {
     }
 
     /**
-     * One call of the workload on {@code engine} through {@code api}; null when the engine has no
-     * such form of the operation ({@link #hasInto}). The into form's outputs are made here, once.
+     * One call of the workload on {@code engine} through {@code api}: {@link Api#ALLOCATING} closes
+     * each result at once (the steady-state pattern: its memory goes back to the engine's pool),
+     * {@link Api#DROPPED} leaves it to the garbage collector, {@link Api#INTO} writes into outputs
+     * made here, once.
      */
     public Runnable call(PoolingEngine engine, Api api) {
         Workload w = workload;
         if (api == Api.INTO) {
-            if (!hasInto(w.op())) {
-                return null;
-            }
-            Tensor out = Tensor.allocate(w.resultShape(), x.dtype());
-            return w.op() == Op.POOL ? () -> engine.pool(x, w.spec(), out) : () -> engine.global(w.mode(), x, out);
+            return into(engine);
         }
+        boolean close = api == Api.ALLOCATING;
         return switch (w.op()) {
-            case POOL -> () -> engine.pool(x, w.spec());
-            case POOL_WITH_INDICES -> () -> engine.poolWithIndices(x, w.spec());
-            case BACKWARD -> () -> engine.backward(x, dy, w.spec());
-            case GLOBAL -> () -> engine.global(w.mode(), x);
-            case ADAPTIVE -> () -> engine.adaptive(w.mode(), x, w.oh(), w.ow());
+            case POOL -> () -> done(engine.pool(x, w.spec()), close);
+            case POOL_WITH_INDICES -> () -> done(engine.poolWithIndices(x, w.spec()), close);
+            case BACKWARD -> () -> done(engine.backward(x, dy, w.spec()), close);
+            case GLOBAL -> () -> done(engine.global(w.mode(), x), close);
+            case ADAPTIVE -> () -> done(engine.adaptive(w.mode(), x, w.oh(), w.ow()), close);
         };
+    }
+
+    private Runnable into(PoolingEngine engine) {
+        Workload w = workload;
+        if (w.op() == Op.POOL_WITH_INDICES) {
+            Tensor values = Tensor.allocate(w.outputShape(), x.dtype());
+            Indices indices = Indices.allocate(w.outputShape(), IndexConvention.NHWC);
+            return () -> engine.poolWithIndices(x, w.spec(), IndexConvention.NHWC, values, indices);
+        }
+        Tensor out = Tensor.allocate(w.resultShape(), x.dtype());
+        return switch (w.op()) {
+            case POOL -> () -> engine.pool(x, w.spec(), out);
+            case BACKWARD -> () -> engine.backward(x, dy, w.spec(), out);
+            case GLOBAL -> () -> engine.global(w.mode(), x, out);
+            case ADAPTIVE -> () -> engine.adaptive(w.mode(), x, w.oh(), w.ow(), out);
+            case POOL_WITH_INDICES -> throw new AssertionError("handled above");
+        };
+    }
+
+    private static void done(AutoCloseable result, boolean close) {
+        if (close) {
+            try {
+                result.close();
+            } catch (Exception e) {
+                throw new IllegalStateException("closing a result failed", e);
+            }
+        }
     }
 }
