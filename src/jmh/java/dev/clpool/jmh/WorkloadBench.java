@@ -48,7 +48,7 @@ public class WorkloadBench {
             + "mobilenetv2-head-gap,cbam-channel-gmp,vgg16-block1-max,vgg16-block4-max,vgg16-head-adaptive7,"
             + "sppnet-level6,inception3-stem-max,inception3-a-avg,inception3-a-avg-backward,densenet121-transition-avg,"
             + "densenet121-transition-backward,yolov4-spp-max5,yolov4-spp-max9,yolov4-spp-max13,yolov5-sppf-max5,"
-            + "segnet-encoder-indices,unet-level1-indices,unet-level1-backward";
+            + "segnet-encoder-indices,segnet-encoder4-indices,unet-level1-indices,unet-level1-backward";
 
     /** Every workload of {@link WorkloadSuite#all()}, for the {@code @Param} annotations (they need a constant). */
     public static final String ALL = TORCH + ",facenet-3b-l2";
@@ -57,7 +57,7 @@ public class WorkloadBench {
     public static final String ORT = "resnet50-stem-max,resnet50-stem-indices,resnet50-head-gap,mobilenetv2-head-gap,"
             + "cbam-channel-gmp,vgg16-block1-max,vgg16-block4-max,inception3-stem-max,inception3-a-avg,"
             + "densenet121-transition-avg,yolov4-spp-max5,yolov4-spp-max9,yolov4-spp-max13,yolov5-sppf-max5,"
-            + "segnet-encoder-indices,unet-level1-indices,facenet-3b-l2";
+            + "segnet-encoder-indices,segnet-encoder4-indices,unet-level1-indices,facenet-3b-l2";
 
     @Param({ALL})
     public String workload;
