@@ -20,6 +20,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.SplittableRandom;
+import java.util.function.BiConsumer;
 
 /**
  * Runs a benchmark suite on every backend asked for: the CPU path (end to end: it works on host
@@ -129,11 +130,8 @@ public final class Benchmark {
         if (config.opencl()) {
             for (BindingChoice b : bindings()) {
                 String name = b.name().toLowerCase(Locale.ROOT);
-                ClDevice device;
-                try {
-                    device = OpenClDevices.choose(Bindings.require(b), config.device());
-                } catch (DeviceUnavailableException e) {
-                    listener.skipped("opencl " + name, e.getMessage());
+                ClDevice device = device(b, config.device(), listener::skipped);
+                if (device == null) {
                     continue;
                 }
                 listener.started("opencl " + name + ": " + device.info().summary());
@@ -185,6 +183,16 @@ public final class Benchmark {
 
     private List<BindingChoice> bindings() {
         return bindings(config.binding());
+    }
+
+    /** Binding {@code b}'s device number {@code index} (-1: the best), or null after telling {@code skipped} why not. */
+    static ClDevice device(BindingChoice b, int index, BiConsumer<String, String> skipped) {
+        try {
+            return OpenClDevices.choose(Bindings.require(b), index);
+        } catch (DeviceUnavailableException e) {
+            skipped.accept("opencl " + b.name().toLowerCase(Locale.ROOT), e.getMessage());
+            return null;
+        }
     }
 
     /** {@code choice} alone, or for {@code AUTO} every binding that loads here. */

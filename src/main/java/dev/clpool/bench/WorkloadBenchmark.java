@@ -3,15 +3,12 @@ package dev.clpool.bench;
 import dev.clpool.BackendChoice;
 import dev.clpool.BindingChoice;
 import dev.clpool.DType;
-import dev.clpool.DeviceUnavailableException;
 import dev.clpool.PoolingEngine;
 import dev.clpool.bench.WorkloadSuite.Api;
 import dev.clpool.bench.WorkloadSuite.Run;
 import dev.clpool.bench.WorkloadSuite.Variant;
-import dev.clpool.opencl.Bindings;
 import dev.clpool.opencl.ClDevice;
 import dev.clpool.opencl.OpenClBackend;
-import dev.clpool.opencl.OpenClDevices;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -158,11 +155,8 @@ public final class WorkloadBenchmark {
         }
         for (BindingChoice b : Benchmark.bindings(config.binding())) {
             String name = b.name().toLowerCase(Locale.ROOT);
-            ClDevice device;
-            try {
-                device = OpenClDevices.choose(Bindings.require(b), config.device());
-            } catch (DeviceUnavailableException e) {
-                listener.skipped("opencl " + name, e.getMessage());
+            ClDevice device = Benchmark.device(b, config.device(), listener::skipped);
+            if (device == null) {
                 continue;
             }
             PoolingEngine engine = PoolingEngine.builder().backend(BackendChoice.OPENCL).device(device).build();

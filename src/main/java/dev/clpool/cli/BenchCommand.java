@@ -181,35 +181,15 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /** Prints each figure as an aligned row as soon as it is measured (text mode). */
-    private static final class Table implements Benchmark.Listener {
+    private static final class Table extends ProgressOutput implements Benchmark.Listener {
         private static final String ROW = "%-15s %-17s %-13s %-15s %10s %8s %9s %8s  %s%n";
-        private final PrintWriter out;
-        private final PrintWriter err;
-        private final boolean quiet;
-
         Table(PrintWriter out, PrintWriter err, boolean quiet) {
-            this.out = out;
-            this.err = err;
-            this.quiet = quiet;
+            super(out, err, quiet);
         }
 
         void header() {
             out.printf(Locale.ROOT, ROW, "op", "shape (NHWC)", "backend", "placement", "ms", "GB/s", "copy GB/s",
                     "of copy", "");
-        }
-
-        @Override
-        public void started(String what) {
-            if (!quiet) {
-                out.println("# " + what);
-                out.flush();
-            }
-        }
-
-        @Override
-        public void skipped(String backend, String reason) {
-            err.println("clpool: " + backend + " not measured: " + ExitCodes.oneLine(reason));
-            err.flush();
         }
 
         @Override

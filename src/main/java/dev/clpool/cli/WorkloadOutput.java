@@ -14,19 +14,14 @@ import java.util.Locale;
  * {@code clpool bench}'s output for the workload suite and issue 11's allocation ratios: rows
  * printed as they are measured (text), or JSON objects added to the command's one array.
  */
-final class WorkloadOutput implements WorkloadBenchmark.Listener {
+final class WorkloadOutput extends ProgressOutput implements WorkloadBenchmark.Listener {
     private static final String ROW = "%-32s %-26s %-16s %-22s %-12s %10s %8s %8s  %s%n";
     private static final String RATIO_ROW = "%-22s %-22s %-16s %-12s %8s %10s %9s %10s %7s %9s  %s%n";
 
-    private final PrintWriter out;
-    private final PrintWriter err;
-    private final boolean quiet;
     private boolean ratioHeader;
 
     WorkloadOutput(PrintWriter out, PrintWriter err, boolean quiet) {
-        this.out = out;
-        this.err = err;
-        this.quiet = quiet;
+        super(out, err, quiet);
     }
 
     void header() {
@@ -36,20 +31,6 @@ final class WorkloadOutput implements WorkloadBenchmark.Listener {
             out.printf(Locale.ROOT, ROW, "workload", "op", "shape (NHWC)", "storage data api", "backend", "ms", "GB/s",
                     "of copy", "");
         }
-    }
-
-    @Override
-    public void started(String what) {
-        if (!quiet) {
-            out.println("# " + what);
-            out.flush();
-        }
-    }
-
-    @Override
-    public void skipped(String backend, String reason) {
-        err.println("clpool: " + backend + " not measured: " + ExitCodes.oneLine(reason));
-        err.flush();
     }
 
     @Override
