@@ -4,6 +4,7 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.clpool.DType;
+import dev.clpool.PoolMode;
 import dev.clpool.bench.Workload;
 import dev.clpool.bench.Workload.Op;
 import dev.clpool.bench.WorkloadSuite;
@@ -105,10 +106,14 @@ public final class WorkloadReport {
         }
     }
 
-    /** PyTorch's figure for the forward pass of {@code backward}'s layer (same shape and spec), if measured. */
+    /**
+     * PyTorch's figure for the forward pass of {@code backward}'s layer (same shape and spec), if
+     * measured: for max the forward with indices (what a training step runs), for avg the pool.
+     */
     private static Double forwardOf(Workload backward, String variant, Map<String, Double> ms) {
+        Op forward = backward.poolMode() == PoolMode.MAX ? Op.POOL_WITH_INDICES : Op.POOL;
         for (Workload w : WorkloadSuite.all()) {
-            if ((w.op() == Op.POOL || w.op() == Op.POOL_WITH_INDICES) && w.shape().equals(backward.shape())
+            if (w.op() == forward && w.shape().equals(backward.shape())
                     && w.spec().equals(backward.spec()) && ms.containsKey(w.name() + " " + variant + "|torch")) {
                 return ms.get(w.name() + " " + variant + "|torch");
             }
