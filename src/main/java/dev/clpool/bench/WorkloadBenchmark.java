@@ -176,7 +176,8 @@ public final class WorkloadBenchmark {
         double copy = copyGbps.computeIfAbsent(s.backend() + "/" + s.binding() + "/" + bytes,
                 k -> s.copyBackend() == null ? copies.hostGbps(bytes) : copies.deviceGbps(s.copyBackend(), bytes));
         String note = t.reps() < config.timedReps()
-                ? t.reps() + " of " + config.timedReps() + " reps (quick run: too slow here)" : null;
+                ? t.reps() + " of " + config.timedReps() + " reps (" + (config.quick() ? "quick run" : "time budget")
+                + ": too slow here)" : null;
         return new Figure(r.workload(), r.variant(), s.backend(), s.binding(), s.device(), t.ms(), t.reps(),
                 t.opsPerRep(), copy, note);
     }
@@ -210,8 +211,16 @@ public final class WorkloadBenchmark {
         return f;
     }
 
+    /**
+     * A full run spends at most about this on the timed repetitions of one figure (fewer
+     * repetitions, noted): some layers take seconds per call on some devices, and the full
+     * suite has hundreds of figures.
+     */
+    static final double FULL_BUDGET_MS = 8000;
+
     private Timing.Result time(Runnable op, Runnable sync) {
+        double budget = config.budgetMs() > 0 ? config.budgetMs() : FULL_BUDGET_MS;
         return Timing.median(op, sync, config.warmups(), config.maxWarmupMs(), config.timedReps(), config.targetMs(),
-                config.budgetMs());
+                budget);
     }
 }
