@@ -12,7 +12,6 @@ import dev.clpool.opencl.ClDevice;
 import dev.clpool.opencl.DeviceCopy;
 import dev.clpool.opencl.OpenClBackend;
 import dev.clpool.opencl.OpenClDevices;
-import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -21,9 +20,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.SplittableRandom;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
+import java.util.function.BiConsumer;
 
 /**
  * Runs a benchmark suite on every backend asked for: the CPU path (end to end: it works on host
@@ -107,6 +104,7 @@ public final class Benchmark {
     private final Listener listener;
     private final Map<Shape, Tensor> inputs = new HashMap<>();
     private final Map<Long, Double> hostCopyGbps = new HashMap<>();
+    private final CopyReference copies = new CopyReference(this::time);
 
     private Benchmark(Config config, List<BenchCase> cases, Listener listener) {
         this.config = config;
@@ -132,18 +130,15 @@ public final class Benchmark {
         if (config.opencl()) {
             for (BindingChoice b : bindings()) {
                 String name = b.name().toLowerCase(Locale.ROOT);
-                ClDevice device;
-                try {
-                    device = OpenClDevices.choose(Bindings.require(b), config.device());
-                } catch (DeviceUnavailableException e) {
-                    listener.skipped("opencl " + name, e.getMessage());
+                ClDevice device = device(b, config.device(), listener::skipped);
+                if (device == null) {
                     continue;
                 }
                 listener.started("opencl " + name + ": " + device.info().summary());
                 try (PoolingEngine engine = PoolingEngine.builder().backend(BackendChoice.OPENCL).device(device).build();
                      OpenClBackend copyBackend = OpenClBackend.open(device, OpenClBackend.Options.DEFAULT)) {
                     for (BenchCase c : cases) {
-                        double copy = deviceCopyGbps(copyBackend, c.bytes());
+                        double copy = copies.deviceGbps(copyBackend, c.bytes());
                         String read = c.isGlobal() ? readOnlyNote(copyBackend, c) : null;
                         out.add(measureResident(engine, c, name, device, copy, read));
                         out.add(measureEndToEnd(engine, c, name, device, copy, read));
@@ -179,7 +174,7 @@ public final class Benchmark {
                     runHost(auto, c, x, y); // lets the engine measure both sides and decide
                 }
                 Timing.Result r = time(() -> runHost(auto, c, x, y), () -> { });
-                double copy = hostCopyGbps.computeIfAbsent(c.bytes(), this::measureHostCopy);
+                double copy = hostCopyGbps.computeIfAbsent(c.bytes(), copies::hostGbps);
                 out.add(emit(new Measurement(c, "auto", null, auto.backendDescription(), Measurement.END_TO_END,
                         r.ms(), r.reps(), r.opsPerRep(), copy, note(r))));
             }
@@ -187,8 +182,23 @@ public final class Benchmark {
     }
 
     private List<BindingChoice> bindings() {
-        if (config.binding() != BindingChoice.AUTO) {
-            return List.of(config.binding());
+        return bindings(config.binding());
+    }
+
+    /** Binding {@code b}'s device number {@code index} (-1: the best), or null after telling {@code skipped} why not. */
+    static ClDevice device(BindingChoice b, int index, BiConsumer<String, String> skipped) {
+        try {
+            return OpenClDevices.choose(Bindings.require(b), index);
+        } catch (DeviceUnavailableException e) {
+            skipped.accept("opencl " + b.name().toLowerCase(Locale.ROOT), e.getMessage());
+            return null;
+        }
+    }
+
+    /** {@code choice} alone, or for {@code AUTO} every binding that loads here. */
+    static List<BindingChoice> bindings(BindingChoice choice) {
+        if (choice != BindingChoice.AUTO) {
+            return List.of(choice);
         }
         List<BindingChoice> all = new ArrayList<>();
         for (String n : Bindings.names()) {
@@ -201,7 +211,7 @@ public final class Benchmark {
         Tensor x = input(c.shape());
         Tensor y = Tensor.allocate(c.outputShape());
         Timing.Result r = time(() -> runHost(cpu, c, x, y), () -> { });
-        double copy = hostCopyGbps.computeIfAbsent(c.bytes(), this::measureHostCopy);
+        double copy = hostCopyGbps.computeIfAbsent(c.bytes(), copies::hostGbps);
         return emit(new Measurement(c, "cpu", null, cpu.backendDescription(), Measurement.END_TO_END, r.ms(),
                 r.reps(), r.opsPerRep(), copy, note(r)));
     }
@@ -277,50 +287,6 @@ public final class Benchmark {
     private Measurement emit(Measurement m) {
         listener.measured(m);
         return m;
-    }
-
-    /** The faster of clEnqueueCopyBuffer and the copy kernel, copying half of {@code bytes}. */
-    private double deviceCopyGbps(OpenClBackend backend, long bytes) {
-        try (DeviceCopy copy = DeviceCopy.open(backend, bytes / 2)) {
-            Timing.Result a = time(copy::enqueueCopyBuffer, copy::finish);
-            Timing.Result k = time(copy::enqueueCopyKernel, copy::finish);
-            return 2.0 * copy.bytes() / (Math.min(a.ms(), k.ms()) * 1e6);
-        }
-    }
-
-    /** The faster of a one-thread and an all-threads direct-buffer copy of half of {@code bytes}. */
-    private double measureHostCopy(long bytes) {
-        int size = (int) Math.max(64, bytes / 2 / 64 * 64);
-        ByteBuffer src = ByteBuffer.allocateDirect(size);
-        ByteBuffer dst = ByteBuffer.allocateDirect(size);
-        Timing.Result one = time(() -> dst.slice(0, size).put(src.slice(0, size)), () -> { });
-        int threads = Runtime.getRuntime().availableProcessors();
-        double best = one.ms();
-        if (threads > 1 && size >= (1 << 20)) {
-            ExecutorService pool = Executors.newFixedThreadPool(threads);
-            try {
-                int part = size / threads / 64 * 64;
-                Runnable parallel = () -> {
-                    List<Future<?>> fs = new ArrayList<>();
-                    for (int t = 0; t < threads; t++) {
-                        int from = t * part;
-                        int to = t == threads - 1 ? size : from + part;
-                        fs.add(pool.submit(() -> dst.slice(from, to - from).put(src.slice(from, to - from))));
-                    }
-                    for (Future<?> f : fs) {
-                        try {
-                            f.get();
-                        } catch (Exception e) {
-                            throw new IllegalStateException(e);
-                        }
-                    }
-                };
-                best = Math.min(best, time(parallel, () -> { }).ms());
-            } finally {
-                pool.shutdownNow();
-            }
-        }
-        return 2.0 * size / (best * 1e6);
     }
 
     /** The input for a shape: seeded values in [-4, 4), made once per shape and shared. */

@@ -9,6 +9,9 @@ import dev.clpool.bench.BenchCase;
 import dev.clpool.bench.BenchSuite;
 import dev.clpool.bench.Benchmark;
 import dev.clpool.bench.Measurement;
+import dev.clpool.bench.Workload;
+import dev.clpool.bench.WorkloadBenchmark;
+import dev.clpool.bench.WorkloadSuite;
 import java.io.PrintWriter;
 import java.util.List;
 import java.util.Locale;
@@ -25,9 +28,13 @@ import picocli.CommandLine.Spec;
                 "(device-resident and end to end, host tensor to host tensor), reporting the median time,",
                 "GB/s ((input + output bytes) / time) and the ratio to a plain copy of the same bytes measured",
                 "in the same run (device: the faster of clEnqueueCopyBuffer and a float16 copy kernel; host: a",
-                "direct-buffer copy). Warm-up runs are excluded. Other load on the machine shows in the figures."},
+                "direct-buffer copy). Warm-up runs are excluded. Other load on the machine shows in the figures.",
+                "Then the workload suite: the pooling layers of published networks (each row names its source),",
+                "every operation, random/ReLU'd/all-zero data, float32 and float16, allocating and into-existing,",
+                "and issue 11's allocating vs into-existing ratio for outputs of 1 to 100 MiB."},
         footer = {"", "Examples:", "  clpool bench --quick", "  clpool bench --json > bench.json",
                 "  clpool bench --backend opencl --binding lwjgl",
+                "  clpool bench --suite workloads --backend cpu",
                 "", "Zero-copy on host-unified devices can be turned off to compare: java -Dclpool.opencl.zeroCopy=false"
                 + " -jar clpool.jar bench"})
 final class BenchCommand implements Callable<Integer> {
@@ -38,8 +45,15 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print one JSON array, an object per measurement, instead of a table.")
     boolean json;
 
-    @Option(names = "--quick", description = "Fewer repetitions (the suite's shapes stay the same): under a minute.")
+    @Option(names = "--quick", description = {"Fewer repetitions (the standard suite's shapes stay the same), a subset of",
+            "the workloads and one allocation size: under a minute."})
     boolean quick;
+
+    @Option(names = "--suite", paramLabel = "all|standard|workloads", defaultValue = "all",
+            description = {"What to run: all (default), standard (the six shapes of issue 6) or workloads (the pooling",
+                    "layers of published networks, every operation, data kind, storage type and API, then the",
+                    "allocating vs into-existing ratios of issue 11)."})
+    String suite;
 
     @Option(names = "--backend", paramLabel = "auto|cpu|opencl", defaultValue = "auto",
             converter = Converters.Backend.class,
@@ -71,6 +85,9 @@ final class BenchCommand implements Callable<Integer> {
         if (reps < 0) {
             throw CliException.badInput("--reps " + reps + ": must be >= 1");
         }
+        if (!List.of("all", "standard", "workloads").contains(suite)) {
+            throw CliException.badInput("--suite " + suite + ": expected all, standard or workloads");
+        }
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         Benchmark.Config config = new Benchmark.Config(quick, backend != BackendChoice.OPENCL,
@@ -82,25 +99,48 @@ final class BenchCommand implements Callable<Integer> {
         if (!json) {
             out.printf(Locale.ROOT, "clpool bench%s: median of %d timed runs per figure after warm-up%n",
                     quick ? " --quick" : "", reps > 0 ? reps : quick ? 3 : 11);
-            table.header();
+            if (!suite.equals("workloads")) {
+                table.header();
+            }
         }
-        List<Measurement> all = Benchmark.run(config, cases, table);
+        List<Measurement> all = suite.equals("workloads") ? List.of() : Benchmark.run(config, cases, table);
+        WorkloadBenchmark.Result workloads = suite.equals("standard") ? new WorkloadBenchmark.Result(List.of(), List.of())
+                : runWorkloads(config, new WorkloadOutput(out, err, json));
         if (json) {
-            out.println(toJson(all));
+            JsonArray array = toJson(all);
+            WorkloadOutput.addJson(array, workloads);
+            out.println(new GsonBuilder().serializeNulls().setPrettyPrinting().create().toJson(array));
         } else {
             out.println();
-            out.println("GB/s = (input + output bytes) / median time; copy = a plain copy moving the same bytes on the"
-                    + " same side (device or host), measured in this run.");
+            out.println("GB/s = bytes the operation must read and write (input + output; indices, x and dy where used)"
+                    + " / median time; copy = a plain copy moving the same bytes on the same side (device or host),"
+                    + " measured in this run.");
         }
         out.flush();
-        if (all.isEmpty()) {
+        if (all.isEmpty() && workloads.figures().isEmpty() && workloads.ratios().isEmpty()) {
             err.println("clpool: nothing was measured (no backend could run)");
             return ExitCodes.NO_DEVICE;
         }
         return ExitCodes.OK;
     }
 
-    static String toJson(List<Measurement> all) {
+    private WorkloadBenchmark.Result runWorkloads(Benchmark.Config config, WorkloadOutput output) {
+        List<WorkloadSuite.Run> runs = (quick ? WorkloadSuite.quickRuns()
+                : WorkloadSuite.all().stream().flatMap(w -> WorkloadSuite.fullRuns(w).stream()).toList())
+                .stream().filter(r -> matches(r.workload())).toList();
+        List<Workload> ratios = WorkloadSuite.allocationCases(quick).stream().filter(this::matches).toList();
+        if (runs.isEmpty() && ratios.isEmpty()) {
+            return new WorkloadBenchmark.Result(List.of(), List.of());
+        }
+        output.header();
+        return WorkloadBenchmark.run(config, runs, ratios, output);
+    }
+
+    private boolean matches(Workload w) {
+        return filter == null || (w.name() + " " + w.label() + " " + w.dims()).contains(filter);
+    }
+
+    static JsonArray toJson(List<Measurement> all) {
         JsonArray array = new JsonArray();
         for (Measurement m : all) {
             BenchCase c = m.benchCase();
@@ -119,7 +159,7 @@ final class BenchCommand implements Callable<Integer> {
             o.addProperty("copy_ratio", round(m.copyRatio(), 3));
             array.add(o);
         }
-        return new GsonBuilder().serializeNulls().setPrettyPrinting().create().toJson(array);
+        return array;
     }
 
     private static JsonArray ints(int... values) {
@@ -130,41 +170,26 @@ final class BenchCommand implements Callable<Integer> {
         return a;
     }
 
-    private static double round(double v, int digits) {
+    static double round(double v, int digits) {
         double scale = Math.pow(10, digits);
         return Math.round(v * scale) / scale;
     }
 
-    /** Prints each figure as an aligned row as soon as it is measured (text mode). */
-    private static final class Table implements Benchmark.Listener {
-        private static final String ROW = "%-15s %-17s %-13s %-15s %10s %8s %9s %8s  %s%n";
-        private final PrintWriter out;
-        private final PrintWriter err;
-        private final boolean quiet;
+    static String fmt(double ms) {
+        return ms >= 100 ? String.format(Locale.ROOT, "%.1f", ms)
+                : ms >= 1 ? String.format(Locale.ROOT, "%.2f", ms) : String.format(Locale.ROOT, "%.4f", ms);
+    }
 
+    /** Prints each figure as an aligned row as soon as it is measured (text mode). */
+    private static final class Table extends ProgressOutput implements Benchmark.Listener {
+        private static final String ROW = "%-15s %-17s %-13s %-15s %10s %8s %9s %8s  %s%n";
         Table(PrintWriter out, PrintWriter err, boolean quiet) {
-            this.out = out;
-            this.err = err;
-            this.quiet = quiet;
+            super(out, err, quiet);
         }
 
         void header() {
             out.printf(Locale.ROOT, ROW, "op", "shape (NHWC)", "backend", "placement", "ms", "GB/s", "copy GB/s",
                     "of copy", "");
-        }
-
-        @Override
-        public void started(String what) {
-            if (!quiet) {
-                out.println("# " + what);
-                out.flush();
-            }
-        }
-
-        @Override
-        public void skipped(String backend, String reason) {
-            err.println("clpool: " + backend + " not measured: " + ExitCodes.oneLine(reason));
-            err.flush();
         }
 
         @Override
@@ -180,9 +205,5 @@ final class BenchCommand implements Callable<Integer> {
             out.flush();
         }
 
-        private static String fmt(double ms) {
-            return ms >= 100 ? String.format(Locale.ROOT, "%.1f", ms)
-                    : ms >= 1 ? String.format(Locale.ROOT, "%.2f", ms) : String.format(Locale.ROOT, "%.4f", ms);
-        }
     }
 }

@@ -75,6 +75,33 @@ class BenchCommandTest {
     }
 
     @Test
+    void json_workloadRows_nameTheirSourceVariantAndCopyRatio() {
+        int code = run("bench", "--json", "--quick", "--backend", "cpu", "--reps", "1", "--suite", "workloads",
+                "--filter", "vgg16-head-adaptive7");
+        assertEquals(0, code, err.toString());
+        JsonArray a = JsonParser.parseString(out.toString()).getAsJsonArray();
+        assertEquals(1, a.size(), out.toString());
+        JsonObject o = a.get(0).getAsJsonObject();
+        assertEquals("workloads", o.get("suite").getAsString());
+        assertEquals("vgg16-head-adaptive7", o.get("workload").getAsString());
+        assertTrue(o.get("source").getAsString().contains("AdaptiveAvgPool2d((7, 7))"), o.toString());
+        assertEquals("adaptive", o.get("op").getAsString());
+        assertEquals("avg", o.get("mode").getAsString());
+        assertEquals("[8,10,10,512]", o.get("shape").toString());
+        assertEquals("relu", o.get("data").getAsString());
+        assertEquals("alloc", o.get("api").getAsString());
+        assertEquals("float32", o.get("dtype").getAsString());
+        assertEquals((8L * 10 * 10 * 512 + 8L * 7 * 7 * 512) * 4, o.get("bytes").getAsLong());
+        double ratio = o.get("gbps").getAsDouble() / o.get("copy_gbps").getAsDouble();
+        assertEquals(ratio, o.get("copy_ratio").getAsDouble(), 0.01 + ratio * 0.01);
+    }
+
+    @Test
+    void badSuite_isAUsageError() {
+        assertEquals(2, run("bench", "--suite", "nets"));
+    }
+
+    @Test
     void badReps_isAUsageError() {
         assertEquals(2, run("bench", "--reps", "-1"));
     }

@@ -1,0 +1,44 @@
+package dev.clpool.bench;
+
+import dev.clpool.DType;
+import dev.clpool.Shape;
+import dev.clpool.Tensor;
+import java.nio.FloatBuffer;
+import java.util.SplittableRandom;
+
+/**
+ * The kinds of input data a workload runs on: the figures of one operation must not depend on
+ * them beyond noise (issue 12), so the bench measures each.
+ */
+public enum Data {
+    /** Seeded values uniform in [-4, 4). */
+    RANDOM("random"),
+    /** {@link #RANDOM} through a ReLU: about half the elements +0.0, as after a ReLU layer. */
+    RELU("relu"),
+    /** Every element +0.0 (whole channels of zeros are common after ReLU). */
+    ZERO("zero");
+
+    private final String word;
+
+    Data(String word) {
+        this.word = word;
+    }
+
+    public String word() {
+        return word;
+    }
+
+    /** A new tensor of {@code shape} and {@code dtype} holding this kind of data, from {@code seed}. */
+    public Tensor tensor(Shape shape, DType dtype, long seed) {
+        Tensor t = Tensor.allocate(shape);
+        if (this != ZERO) {
+            FloatBuffer f = t.floats();
+            SplittableRandom r = new SplittableRandom(seed);
+            for (int i = 0, n = f.capacity(); i < n; i++) {
+                float v = (float) (r.nextDouble() * 8 - 4);
+                f.put(i, this == RELU ? Math.max(0f, v) : v);
+            }
+        }
+        return dtype == DType.FLOAT32 ? t : t.convert(dtype);
+    }
+}

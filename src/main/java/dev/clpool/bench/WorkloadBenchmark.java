@@ -1,0 +1,226 @@
+package dev.clpool.bench;
+
+import dev.clpool.BackendChoice;
+import dev.clpool.BindingChoice;
+import dev.clpool.DType;
+import dev.clpool.PoolingEngine;
+import dev.clpool.bench.WorkloadSuite.Api;
+import dev.clpool.bench.WorkloadSuite.Run;
+import dev.clpool.bench.WorkloadSuite.Variant;
+import dev.clpool.opencl.ClDevice;
+import dev.clpool.opencl.OpenClBackend;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Runs the workload suite ({@link WorkloadSuite}) end to end, host tensor to host tensor, on the
+ * CPU path and on each binding's OpenCL device: each figure on every backend in turn before the
+ * next (so that load on the machine spreads over the backends alike), against a plain copy of the
+ * same bytes measured in the same run (host copy for the CPU path, device copy on a device, as in
+ * {@link Benchmark}). Then issue 11's allocation cases: the allocating and the into-existing
+ * form of each operation timed alternately, their medians' ratio reported. Prints nothing.
+ */
+public final class WorkloadBenchmark {
+
+    /**
+     * One figure: the median milliseconds of one call of {@code workload} in {@code variant}.
+     *
+     * @param binding null on the CPU path
+     * @param note    a remark (fewer repetitions in a quick run), or null
+     */
+    public record Figure(Workload workload, Variant variant, String backend, String binding, String device, double ms,
+                         int reps, int opsPerRep, double copyGbps, String note) {
+        /** The bytes the operation must move ({@link Workload#bytes}) per second, 10^9. */
+        public double gbps() {
+            return workload.bytes(variant.dtype()) / (ms * 1e6);
+        }
+
+        public double copyRatio() {
+            return gbps() / copyGbps;
+        }
+    }
+
+    /**
+     * Issue 11: the median time of an allocating call in a steady loop, results closed
+     * ({@code allocMs}) or dropped ({@code droppedMs}), and of the into-existing call, float32
+     * random data.
+     */
+    public record AllocationRatio(Workload workload, String backend, String binding, double allocMs, double droppedMs,
+                                  double intoMs, int rounds) {
+        /** Issue 11's bound: an allocating call costs at most this many times the into-existing call. */
+        public static final double LIMIT = 1.2;
+
+        /** Allocating (results closed) over into-existing. */
+        public double ratio() {
+            return allocMs / intoMs;
+        }
+
+        /** Allocating (results dropped) over into-existing. */
+        public double droppedRatio() {
+            return droppedMs / intoMs;
+        }
+
+        /** Output bytes (float32 values; the indices of poolWithIndices not counted), in MiB. */
+        public double outputMib() {
+            return workload.resultShape().elementCount() * (double) Float.BYTES / (1 << 20);
+        }
+    }
+
+    /** Hears about progress; every method has a do-nothing default. */
+    public interface Listener {
+        default void started(String what) {
+        }
+
+        default void figure(Figure f) {
+        }
+
+        default void ratio(AllocationRatio r) {
+        }
+
+        default void skipped(String backend, String reason) {
+        }
+    }
+
+    /** Everything measured. */
+    public record Result(List<Figure> figures, List<AllocationRatio> ratios) {
+    }
+
+    /** One backend: the CPU path, or one binding's device; {@code copyBackend} null on the CPU path. */
+    private record Side(String backend, String binding, String device, PoolingEngine engine, OpenClBackend copyBackend) {
+    }
+
+    private final Benchmark.Config config;
+    private final Listener listener;
+    private final CopyReference copies = new CopyReference(this::time);
+    private final Map<String, Double> copyGbps = new HashMap<>();
+
+    private WorkloadBenchmark(Benchmark.Config config, Listener listener) {
+        this.config = config;
+        this.listener = listener;
+    }
+
+    /** Measures {@code runs}, then {@code allocationCases}, on the backends {@code config} asks for. */
+    public static Result run(Benchmark.Config config, List<Run> runs, List<Workload> allocationCases, Listener listener) {
+        return new WorkloadBenchmark(config, listener).run(runs, allocationCases);
+    }
+
+    private Result run(List<Run> runs, List<Workload> allocationCases) {
+        List<Side> sides = new ArrayList<>();
+        try {
+            open(sides);
+            List<Figure> figures = new ArrayList<>();
+            List<AllocationRatio> ratios = new ArrayList<>();
+            if (sides.isEmpty()) {
+                return new Result(figures, ratios);
+            }
+            for (Run r : runs) {
+                listener.started(r.workload().name() + " " + r.variant() + ": " + r.workload().source());
+                WorkloadOps ops = new WorkloadOps(r.workload(), r.variant());
+                for (Side s : sides) {
+                    figures.add(emit(measure(r, s, ops.call(s.engine(), r.variant().api()))));
+                }
+            }
+            Variant plain = new Variant(DType.FLOAT32, Data.RANDOM, Api.INTO);
+            for (Workload w : allocationCases) {
+                listener.started(w.name() + ": " + w.label() + " " + w.dims() + ", allocating vs into-existing");
+                WorkloadOps ops = new WorkloadOps(w, plain);
+                for (Side s : sides) {
+                    AllocationRatio a = ratio(ops, s);
+                    ratios.add(a);
+                    listener.ratio(a);
+                }
+            }
+            return new Result(figures, ratios);
+        } finally {
+            for (Side s : sides) {
+                s.engine().close();
+                if (s.copyBackend() != null) {
+                    s.copyBackend().close();
+                }
+            }
+        }
+    }
+
+    private void open(List<Side> sides) {
+        if (config.cpu()) {
+            PoolingEngine cpu = PoolingEngine.builder().backend(BackendChoice.CPU).build();
+            sides.add(new Side("cpu", null, cpu.backendDescription(), cpu, null));
+        }
+        if (!config.opencl()) {
+            return;
+        }
+        for (BindingChoice b : Benchmark.bindings(config.binding())) {
+            String name = b.name().toLowerCase(Locale.ROOT);
+            ClDevice device = Benchmark.device(b, config.device(), listener::skipped);
+            if (device == null) {
+                continue;
+            }
+            PoolingEngine engine = PoolingEngine.builder().backend(BackendChoice.OPENCL).device(device).build();
+            try {
+                OpenClBackend copy = OpenClBackend.open(device, OpenClBackend.Options.DEFAULT);
+                sides.add(new Side("opencl", name, device.info().summary(), engine, copy));
+            } catch (RuntimeException e) {
+                engine.close();
+                throw e;
+            }
+        }
+    }
+
+    private Figure measure(Run r, Side s, Runnable call) {
+        Timing.Result t = time(call, () -> { });
+        long bytes = r.workload().bytes(r.variant().dtype());
+        double copy = copyGbps.computeIfAbsent(s.backend() + "/" + s.binding() + "/" + bytes,
+                k -> s.copyBackend() == null ? copies.hostGbps(bytes) : copies.deviceGbps(s.copyBackend(), bytes));
+        String note = t.reps() < config.timedReps()
+                ? t.reps() + " of " + config.timedReps() + " reps (" + (config.quick() ? "quick run" : "time budget")
+                + ": too slow here)" : null;
+        return new Figure(r.workload(), r.variant(), s.backend(), s.binding(), s.device(), t.ms(), t.reps(),
+                t.opsPerRep(), copy, note);
+    }
+
+    /** Into-existing and allocating calls (closed, dropped) timed alternately, round by round; the medians of the rounds. */
+    private AllocationRatio ratio(WorkloadOps ops, Side s) {
+        Runnable into = ops.call(s.engine(), Api.INTO);
+        Runnable alloc = ops.call(s.engine(), Api.ALLOCATING);
+        Runnable dropped = ops.call(s.engine(), Api.DROPPED);
+        int rounds = config.quick() ? 1 : 3;
+        double[] b = new double[rounds];
+        double[] a = new double[rounds];
+        double[] d = new double[rounds];
+        for (int i = 0; i < rounds; i++) {
+            b[i] = time(into, () -> { }).ms();
+            a[i] = time(alloc, () -> { }).ms();
+            d[i] = time(dropped, () -> { }).ms();
+        }
+        return new AllocationRatio(ops.workload(), s.backend(), s.binding(), median(a), median(d), median(b), rounds);
+    }
+
+    private static double median(double[] v) {
+        double[] s = v.clone();
+        Arrays.sort(s);
+        int n = s.length;
+        return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+    }
+
+    private Figure emit(Figure f) {
+        listener.figure(f);
+        return f;
+    }
+
+    /**
+     * A full run spends at most about this on the timed repetitions of one figure (fewer
+     * repetitions, noted): some layers take seconds per call on some devices, and the full
+     * suite has hundreds of figures.
+     */
+    static final double FULL_BUDGET_MS = 8000;
+
+    private Timing.Result time(Runnable op, Runnable sync) {
+        double budget = config.budgetMs() > 0 ? config.budgetMs() : FULL_BUDGET_MS;
+        return Timing.median(op, sync, config.warmups(), config.maxWarmupMs(), config.timedReps(), config.targetMs(),
+                budget);
+    }
+}
