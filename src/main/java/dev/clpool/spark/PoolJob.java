@@ -38,6 +38,7 @@ public final class PoolJob {
             System.setProperty("org.slf4j.simpleLogger.log.org.apache.spark", "warn");
             System.setProperty("org.slf4j.simpleLogger.log.org.apache.hadoop", "warn");
             System.setProperty("org.slf4j.simpleLogger.log.org.sparkproject", "warn");
+            System.setProperty("org.slf4j.simpleLogger.log.org.apache.parquet", "warn");
         }
     }
 
@@ -47,7 +48,7 @@ public final class PoolJob {
     }
 
     public static void main(String[] args) {
-        OptionalInt child = SparkJvm.relaunch();
+        OptionalInt child = SparkJvm.relaunch(PoolJob.class, args);
         if (child.isPresent()) {
             System.exit(child.getAsInt());
         }

@@ -2,6 +2,8 @@ package dev.clpool.spark;
 
 import dev.clpool.opencl.SignalChaining;
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -48,24 +50,32 @@ final class SparkJvm {
         return Object.class.getModule().isOpen("sun.nio.ch", SparkJvm.class.getModule());
     }
 
-    /** The child's exit code, or empty when this JVM should run the job itself. */
-    static OptionalInt relaunch() {
+    /**
+     * Runs {@code main} with {@code args} in a child JVM set up for Spark, when this one is not;
+     * returns the child's exit code, or empty when this JVM should run the job itself.
+     */
+    static OptionalInt relaunch(Class<?> main, String[] args) {
         if (System.getenv(ENV) != null || System.getProperty("spark.master") != null) {
             return OptionalInt.empty();
         }
         Optional<Path> jsig = SignalChaining.library();
         boolean chain = jsig.isPresent() && !SignalChaining.loaded().orElse(true);
         boolean open = opened();
-        ProcessHandle.Info self = ProcessHandle.current().info();
-        if ((open && !chain) || self.command().isEmpty() || self.arguments().isEmpty()) {
+        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+        if (open && !chain || !Files.isExecutable(java)) {
             return OptionalInt.empty();
         }
+        // Rebuilt from what this JVM knows: ProcessHandle gives no arguments for a long command line.
         List<String> command = new ArrayList<>();
-        command.add(self.command().get());
+        command.add(java.toString());
+        command.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
         if (!open) {
             command.addAll(OPTIONS);
         }
-        command.addAll(List.of(self.arguments().get()));
+        command.add("-cp");
+        command.add(System.getProperty("java.class.path"));
+        command.add(main.getName());
+        command.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(command).inheritIO();
         Map<String, String> env = pb.environment();
         if (chain) {

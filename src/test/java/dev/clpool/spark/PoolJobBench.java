@@ -30,7 +30,7 @@ public final class PoolJobBench {
     }
 
     public static void main(String[] args) throws Exception {
-        OptionalInt child = SparkJvm.relaunch(); // Spark's JVM flags and libjsig, as PoolJob gets them
+        OptionalInt child = SparkJvm.relaunch(PoolJobBench.class, args); // Spark's JVM flags and libjsig, as PoolJob gets them
         if (child.isPresent()) {
             System.exit(child.getAsInt());
         }
