@@ -3,7 +3,6 @@ package dev.clpool.spark;
 import dev.clpool.AdaptiveGeometry;
 import dev.clpool.BackendChoice;
 import dev.clpool.InvalidSpecException;
-import dev.clpool.Padding;
 import dev.clpool.PoolMode;
 import dev.clpool.PoolSpec;
 import dev.clpool.PoolingEngine;
@@ -104,21 +103,29 @@ record StageConfig(String mode, String window, String stride, String padding, St
         if (countIncludePad && m != PoolMode.AVG) {
             throw new InvalidSpecException("countIncludePad", true, "applies to mode avg only");
         }
-        int[] k = PoolSpec.pair("window", window);
-        PoolSpec.Builder b = PoolSpec.builder(m).window(k[0], k[1]);
-        if (stride != null) {
-            int[] s = PoolSpec.pair("stride", stride);
-            b.stride(s[0], s[1]);
+        // The library's one spec parser, over its text form: KH[,KW] and the padding words are the same.
+        StringBuilder text = new StringBuilder(m.word()).append(" k=").append(token("window", window));
+        setting(text, "s", "stride", stride);
+        setting(text, "d", "dilation", dilation);
+        setting(text, "pad", "padding", padding);
+        setting(text, "p", "p", p == null ? null : Double.toString(p));
+        text.append(ceilMode ? " ceil" : "").append(countIncludePad ? " include-pad" : "");
+        return PoolSpec.parse(text.toString());
+    }
+
+    private static void setting(StringBuilder text, String key, String param, String value) {
+        if (value != null) {
+            text.append(' ').append(key).append('=').append(token(param, value));
         }
-        if (dilation != null) {
-            int[] d = PoolSpec.pair("dilation", dilation);
-            b.dilation(d[0], d[1]);
+    }
+
+    /** A param's text as one token of {@link PoolSpec#parse}: {@code "3, 2"} is {@code 3,2}. */
+    private static String token(String param, String value) {
+        String t = value.replaceAll("\\s+", "");
+        if (t.isEmpty()) {
+            throw new InvalidSpecException(param, "(empty)", "needs a value");
         }
-        b.padding(Padding.parse(padding == null ? "valid" : padding)).ceilMode(ceilMode).countIncludePad(countIncludePad);
-        if (p != null) {
-            b.p(p);
-        }
-        return b.build();
+        return t;
     }
 
     private void refuseWindowParams() {

@@ -116,6 +116,10 @@ final class TensorColumns {
                 return Item.invalid("image " + h + "x" + w + "x" + c + " with " + (bytes == null ? "no" : bytes.length)
                         + " bytes of data is not a valid image");
             }
+            if (bytes.length > Tensor.MAX_ELEMENTS) {
+                return Item.invalid("image " + h + "x" + w + "x" + c + " holds more than " + Tensor.MAX_ELEMENTS
+                        + " values, the most one tensor holds");
+            }
             return new Item(Shape.of(1, h, w, c), 4, bytes, null);
         }
         List<Object> dims = value.getList(value.fieldIndex("shape"));

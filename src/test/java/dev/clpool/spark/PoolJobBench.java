@@ -22,10 +22,16 @@ import org.apache.spark.sql.SparkSession;
  * <pre>
  * mvn -B -o package -DskipTests   # target/clpool.jar, target/test-classes, target/spark-classpath.txt
  * java -cp target/test-classes:target/clpool.jar:$(cat target/spark-classpath.txt) dev.clpool.spark.PoolJobBench \
- *     [images=3000] [size=32] [rounds=5] [backends=cpu,auto] [master=local[2]]
+ *     [images=3000] [size=32] [rounds=5] [backends=cpu,auto] [master=local[2]] [partitions=cores|files|N]
  * </pre>
  */
 public final class PoolJobBench {
+    static {
+        for (String quiet : new String[] {"org.apache.spark", "org.apache.hadoop", "org.apache.parquet", "org.sparkproject"}) {
+            System.setProperty("org.slf4j.simpleLogger.log." + quiet, "warn");
+        }
+    }
+
     private PoolJobBench() {
     }
 
@@ -39,6 +45,7 @@ public final class PoolJobBench {
         int rounds = Integer.parseInt(arg(args, "rounds", "5"));
         List<String> backends = List.of(arg(args, "backends", "cpu,auto").split(","));
         String master = arg(args, "master", "local[2]");
+        String partitions = arg(args, "partitions", "cores");
 
         Path dir = Files.createTempDirectory("clpool-bench-images");
         Random random = new Random(42);
@@ -48,7 +55,11 @@ public final class PoolJobBench {
         SparkSession spark = SparkSession.builder().master(master).appName("clpool PoolJobBench")
                 .config("spark.ui.enabled", "false").getOrCreate();
         try {
-            Dataset<Row> df = spark.read().format("image").load(dir.toString()).cache();
+            // Spark packs many small files into many small partitions; batches never cross one, so by
+            // default the images are spread over one partition per core, as a job over larger files would be.
+            Dataset<Row> read = spark.read().format("image").load(dir.toString());
+            Dataset<Row> df = (partitions.equals("files") ? read : read.coalesce(partitions.equals("cores")
+                    ? spark.sparkContext().defaultParallelism() : Integer.parseInt(partitions))).cache();
             long rows = df.count();
             System.out.printf(Locale.ROOT, "%d images %dx%dx3 in %d partitions, %s, avg 3x3 stride 2 pad 1%n",
                     rows, size, size, df.rdd().getNumPartitions(), master);

@@ -8,9 +8,12 @@ import dev.clpool.PoolSpec;
 import dev.clpool.Shape;
 import dev.clpool.Tensor;
 import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Random;
+import javax.imageio.ImageIO;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.junit.jupiter.api.Test;
@@ -51,7 +54,7 @@ class PoolingImageTest {
     }
 
     @Test
-    void imageChannels_keepTheImagesOrder() {
+    void imageChannels_keepTheImagesOrder() throws IOException {
         // One pure red pixel: Spark's reader stores it as B, G, R = 0, 0, 255, and so does the output.
         BufferedImage img = new BufferedImage(2, 2, BufferedImage.TYPE_3BYTE_BGR);
         for (int y = 0; y < 2; y++) {
@@ -60,12 +63,8 @@ class PoolingImageTest {
             }
         }
         Path red = dir.resolve("red");
-        try {
-            java.nio.file.Files.createDirectories(red);
-            javax.imageio.ImageIO.write(img, "png", red.resolve("red.png").toFile());
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
+        Files.createDirectories(red);
+        ImageIO.write(img, "png", red.resolve("red.png").toFile());
         Row out = new Pooling().setWindow("2").setBackend("cpu")
                 .transform(LocalSpark.session().read().format("image").load(red.toString()))
                 .select("pooled").first().getStruct(0);
