@@ -155,24 +155,27 @@ final class PartitionPooler implements MapPartitionsFunction<Row, Row> {
     private void pool(Shape one, List<Integer> chunk, List<Item> items, StageConfig.Operation op, PoolingEngine engine,
                       float[] scratch, Row[] out) {
         int n = chunk.stream().mapToInt(i -> items.get(i).nhwc.n()).sum();
-        Tensor batch = Tensor.allocate(Shape.of(n, one.h(), one.w(), one.c()));
-        FloatBuffer dst = batch.floats();
-        int at = 0;
-        for (int i : chunk) {
-            Item item = items.get(i);
-            TensorColumns.fill(form, item, config.channelsFirst(), dst, Math.toIntExact(at * one.itemSize()), scratch);
-            at += item.nhwc.n();
-        }
-        Tensor result = op.run(engine, batch);
-        FloatBuffer pooled = result.floats();
-        Shape r = result.shape();
-        long outItem = (long) r.h() * r.w() * r.c();
-        at = 0;
-        for (int i : chunk) {
-            Item item = items.get(i);
-            Shape itemOut = Shape.of(item.nhwc.n(), r.h(), r.w(), r.c());
-            out[i] = TensorColumns.encode(item, config.channelsFirst(), itemOut, pooled, Math.toIntExact(at * outItem));
-            at += item.nhwc.n();
+        // The values are copied out before both close: the result's memory goes back to the engine's pool.
+        try (Tensor batch = Tensor.allocate(Shape.of(n, one.h(), one.w(), one.c()))) {
+            FloatBuffer dst = batch.floats();
+            int at = 0;
+            for (int i : chunk) {
+                Item item = items.get(i);
+                TensorColumns.fill(form, item, config.channelsFirst(), dst, Math.toIntExact(at * one.itemSize()), scratch);
+                at += item.nhwc.n();
+            }
+            try (Tensor result = op.run(engine, batch)) {
+                FloatBuffer pooled = result.floats();
+                Shape r = result.shape();
+                long outItem = (long) r.h() * r.w() * r.c();
+                at = 0;
+                for (int i : chunk) {
+                    Item item = items.get(i);
+                    Shape itemOut = Shape.of(item.nhwc.n(), r.h(), r.w(), r.c());
+                    out[i] = TensorColumns.encode(item, config.channelsFirst(), itemOut, pooled, Math.toIntExact(at * outItem));
+                    at += item.nhwc.n();
+                }
+            }
         }
     }
 }
