@@ -8,14 +8,15 @@
  * One work item computes VEC adjacent channels of one output pixel, as in pool2d_nhwc.cl. Sizes
  * are runtime arguments, so a new size never recompiles.
  *
- * Required macros (the host passes every one; see dev.clpool.opencl.AdaptiveAndIndices):
+ * Required macros (the host passes every one; see dev.clpool.opencl.AdaptiveRoutine):
  *   MODE_MAX | MODE_AVG   exactly one is defined
  *   VEC                   channels per work item: 1, 2, 4 or 8; the host ensures C % VEC == 0
  *   ACC_DOUBLE            1: accumulate in double (device has cl_khr_fp64); 0: compensated float
  *
  * The host prepends common.cl (vector types, MAX_UPDATE, ACC_INIT / ACC_ADD / ACC_TOTAL).
  *
- * Kernel arguments: in, out, H, W, C, OH, OW. Global range: (C / VEC, OW, N * OH).
+ * Kernel arguments: in, out, H, W, C, OH, OW. Global range: (C / VEC, OW rounded up to the
+ * work group, N * OH).
  *
  * max: MAX_UPDATE (a strictly larger value replaces, the first NaN wins and stays), so the
  * result is bit-identical to the CPU path. avg: the sum divided by the region's element count.
@@ -30,6 +31,9 @@ __kernel void adaptive2d(__global const storage_t *restrict in, __global storage
     const int c = (int)get_global_id(0) * VEC;
     const int ox = (int)get_global_id(1);
     const int noy = (int)get_global_id(2);
+    if (ox >= OW) {
+        return; /* past the end: the range is rounded up to the work group */
+    }
     const int n = noy / OH;
     const int oy = noy - n * OH;
 

@@ -2,11 +2,15 @@
  * clpool: backward of windowed 2-D max and avg pooling over NHWC float32 tensors: the gradient
  * with respect to the input, given the gradient with respect to the output.
  *
- * Gather, not scatter: one work item owns VEC adjacent channels of one INPUT pixel and loops over
- * the outputs whose windows contain it (output oy has tap ty at row y when
+ * Gather, not scatter: one work item of pool2d_backward owns VEC adjacent channels of one INPUT
+ * pixel and loops over the outputs whose windows contain it (output oy has tap ty at row y when
  * oy*SH - PAD_T + ty*DH == y; the same for columns), summing their contributions. Every input
  * element is written by exactly one work item: no atomics, no races, and elements no window
  * reaches get 0. Sizes are runtime arguments, so a new tensor size never recompiles.
+ *
+ * Max runs in two passes: pool2d_argmax first writes, per output element, the tap (jy*KW + jx)
+ * its window's maximum came from, and pool2d_backward then adds an output's gradient where that
+ * tap is this element. So each window is scanned once, not once per element it contains.
  *
  * Required macros (the host passes KernelOptions.pool's set; LP_P is not used):
  *   MODE_MAX | MODE_AVG     exactly one is defined (LP has no backward)
@@ -21,20 +25,21 @@
  *
  * The host prepends common.cl (vector types, MAX_UPDATE, accumulators).
  *
- * Kernel arguments: in (the forward input; read by max only), gout (N, OH, OW, C),
- * gin (N, H, W, C), H, W, C, OH, OW. Global range: (C / VEC, W, N * H).
+ * Kernels (W and OW rounded up to the work group in the ranges; the items past the end return):
+ *   pool2d_argmax (max only): in (N, H, W, C), arg (N, OH, OW, C) int, H, W, C, OH, OW.
+ *     Global range (C / VEC, OW, N * OH).
+ *   pool2d_backward: arg (max: pool2d_argmax's output; avg: not read, any buffer), gout
+ *     (N, OH, OW, C), gin (N, H, W, C), H, W, C, OH, OW. Global range (C / VEC, W, N * H).
  *
  * Semantics (SEMANTICS.md, "Backward"):
- *   max: each candidate output's argmax is recomputed with MAX_UPDATE itself, the forward rule
- *        (a strictly larger value, or the first NaN, replaces), over the same scan order (rows,
- *        then columns), so it is the first maximum, or the first NaN; the output's gradient is
- *        added where that argmax is this element. A window of -inf picks its first element.
+ *   max: each output's argmax is found with MAX_UPDATE itself, the forward rule (a strictly
+ *        larger value, or the first NaN, replaces), over the same scan order (rows, then
+ *        columns), so it is the first maximum, or the first NaN; the output's gradient is added
+ *        where that argmax is this element. A window of -inf picks its first element.
  *   avg: each candidate output adds gradient / divisor, the divisor as in pool2d_nhwc.cl.
  *
- * Cost: an input element has about ceil(KH/SH)*ceil(KW/SW) candidate outputs, and for max each
- * candidate's KH*KW-tap argmax is recomputed: about KH*KW*ceil(KH/SH)*ceil(KW/SW) loads per
- * element. Cheap for the usual windows (2x2 to 7x7); a window as large as an H x W plane costs
- * O((H*W)^2) per plane (global max backward wants its own kernel).
+ * Cost: an input element has about ceil(KH/SH)*ceil(KW/SW) candidate outputs, each one load of
+ * the gradient (and, for max, of the argmax); the argmax pass loads each window once.
  */
 
 #if !defined(MODE_MAX) && !defined(MODE_AVG)
@@ -61,19 +66,58 @@
         (arg) = select((arg), (intv)(tap), (intv)(AS_INTV(m) != before_));               \
     } while (0)
 
-__kernel void pool2d_backward(__global const storage_t *restrict in, __global const storage_t *restrict gout,
+#if VEC == 1
+#define LOAD_ARG(p, off) ((p)[off])
+#define STORE_ARG(v, p, off) ((p)[off] = (v))
+#else
+#define LOAD_ARG(p, off) CAT(vload, VEC)(0, (p) + (off))
+#define STORE_ARG(v, p, off) CAT(vstore, VEC)((v), 0, (p) + (off))
+#endif
+
+#if defined(MODE_MAX)
+__kernel void pool2d_argmax(__global const storage_t *restrict in, __global int *restrict argOut,
+                            const int H, const int W, const int C, const int OH, const int OW)
+{
+    const int c = (int)get_global_id(0) * VEC;
+    const int ox = (int)get_global_id(1);
+    const int noy = (int)get_global_id(2);
+    if (ox >= OW) {
+        return; /* past the end: the range is rounded up to the work group */
+    }
+    const int n = noy / OH;
+    const int oy = noy - n * OH;
+    const int y0 = oy * SH - PAD_T;
+    const int jy0 = y0 >= 0 ? 0 : (-y0 + DH - 1) / DH;
+    const int jy1 = min(KH, (H - 1 - y0) / DH + 1);
+    const int x0 = ox * SW - PAD_L;
+    const int jx0 = x0 >= 0 ? 0 : (-x0 + DW - 1) / DW;
+    const int jx1 = min(KW, (W - 1 - x0) / DW + 1);
+
+    floatv m = (floatv)(-INFINITY);
+    intv arg = (intv)(jy0 * KW + jx0);
+    for (int jy = jy0; jy < jy1; ++jy) {
+        const int rowBase = ((n * H + y0 + jy * DH) * W) * C + c;
+        for (int jx = jx0; jx < jx1; ++jx) {
+            const floatv v = LOADV(in, rowBase + (x0 + jx * DW) * C);
+            ARGMAX_UPDATE(m, arg, v, jy * KW + jx);
+        }
+    }
+    STORE_ARG(arg, argOut, ((n * OH + oy) * OW + ox) * C + c);
+}
+#endif
+
+__kernel void pool2d_backward(__global const int *restrict argIn, __global const storage_t *restrict gout,
                               __global storage_t *restrict gin,
                               const int H, const int W, const int C, const int OH, const int OW)
 {
     const int c = (int)get_global_id(0) * VEC;
     const int x = (int)get_global_id(1);
     const int ny = (int)get_global_id(2);
+    if (x >= W) {
+        return; /* past the end: the range is rounded up to the work group */
+    }
     const int n = ny / H;
     const int y = ny - n * H;
-#if defined(MODE_MAX)
-    const int plane = n * H;
-    const int rowStride = W * C;
-#endif
 
     ACC_INIT(sum);
 
@@ -87,9 +131,11 @@ __kernel void pool2d_backward(__global const storage_t *restrict in, __global co
             continue;
         }
         const int oy = py / SH;
+#if defined(MODE_AVG)
         const int y0 = oy * SH - PAD_T;
         const int jy0 = y0 >= 0 ? 0 : (-y0 + DH - 1) / DH;
         const int jy1 = min(KH, (H - 1 - y0) / DH + 1);
+#endif
 
         for (int tx = 0; tx < KW; ++tx) {
             const int px = x + PAD_L - tx * DW;
@@ -100,27 +146,20 @@ __kernel void pool2d_backward(__global const storage_t *restrict in, __global co
                 continue;
             }
             const int ox = px / SW;
-            const int x0 = ox * SW - PAD_L;
-            const int jx0 = x0 >= 0 ? 0 : (-x0 + DW - 1) / DW;
-            const int jx1 = min(KW, (W - 1 - x0) / DW + 1);
-            const floatv g = LOADV(gout, ((n * OH + oy) * OW + ox) * C + c);
+            const int o = ((n * OH + oy) * OW + ox) * C + c;
+            const floatv g = LOADV(gout, o);
 
 #if defined(MODE_MAX)
-            floatv m = (floatv)(-INFINITY);
-            intv arg = (intv)(jy0 * KW + jx0);
-            for (int jy = jy0; jy < jy1; ++jy) {
-                const int rowBase = (plane + y0 + jy * DH) * rowStride + c;
-                for (int jx = jx0; jx < jx1; ++jx) {
-                    const floatv v = LOADV(in, rowBase + (x0 + jx * DW) * C);
-                    ARGMAX_UPDATE(m, arg, v, jy * KW + jx);
-                }
-            }
             /* Only the winner's gradient is added: a NaN or infinite gradient of an output whose
                argmax lies elsewhere does not reach this element. */
+            const intv arg = LOAD_ARG(argIn, o);
             const floatv mine = select((floatv)(0.0f), g, (intv)(arg == (intv)(ty * KW + tx)));
             ACC_ADD(sum, TO_ACC(mine));
 
 #else /* MODE_AVG */
+            const int x0 = ox * SW - PAD_L;
+            const int jx0 = x0 >= 0 ? 0 : (-x0 + DW - 1) / DW;
+            const int jx1 = min(KW, (W - 1 - x0) / DW + 1);
             /* In the accumulator type, as in pool2d_nhwc.cl: the product of two axis extents can
                exceed 2^31 (with count_include_pad even for a one-element input). */
 #if COUNT_INCLUDE_PAD

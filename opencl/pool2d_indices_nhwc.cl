@@ -25,7 +25,8 @@
  * Kernel arguments: in, out, idx, H, W, C, OH, OW, N0 (the batch index of this launch's first
  * item: ONNX indices count from the start of the whole tensor), Y0 and HT (the launch's input is
  * rows Y0 .. Y0+H-1 of batch items of HT rows: a row band of one item, or whole items with Y0 = 0
- * and HT = H; indices are positions in the whole item). Global range: (C / VEC, OW, N * OH).
+ * and HT = H; indices are positions in the whole item). Global range: (C / VEC, OW rounded up to the
+ * work group, N * OH).
  */
 
 #if VEC == 1
@@ -57,6 +58,9 @@ __kernel void pool2d_indices(__global const storage_t *restrict in, __global sto
     const int c = (int)get_global_id(0) * VEC;
     const int ox = (int)get_global_id(1);
     const int noy = (int)get_global_id(2);
+    if (ox >= OW) {
+        return; /* past the end: the range is rounded up to the work group */
+    }
     const int n = noy / OH;
     const int oy = noy - n * OH;
 

@@ -12,11 +12,12 @@ import java.util.Map;
  * memory each time, which on PoCL means fresh host pages to fault in. Holds at most
  * {@code capacity} idle bytes; a buffer given back beyond that is released.
  *
- * <p>Reuse is safe without waiting because work on pooled buffers is ordered on the backend's
- * main in-order queue: work enqueued on a reused buffer runs after the work that used it before.
- * The pipelined host path uses two more queues; it orders its first upload after a marker on the
- * main queue and finishes all three queues before it gives its buffers back. Not thread-safe: the
- * backend calls it under its dispatch lock.
+ * <p>Reuse is safe without waiting because work on pooled buffers is ordered on the session's
+ * in-order compute queue: work enqueued on a reused buffer runs after the work that used it
+ * before (so a routine may give a scratch buffer back right after enqueuing the kernels that use
+ * it). The {@link Pipeline} uses two more queues; it orders its first upload after a marker on
+ * the compute queue and finishes all three queues before it gives its buffers back. Not
+ * thread-safe: the {@link DeviceSession} uses it under its dispatch lock.
  */
 final class BufferPool implements AutoCloseable {
     private final ClContext context;

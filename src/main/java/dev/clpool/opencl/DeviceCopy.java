@@ -23,13 +23,13 @@ public final class DeviceCopy implements AutoCloseable {
     private DeviceCopy(OpenClBackend backend, long bytes) {
         this.backend = backend;
         this.bytes = bytes;
-        ClContext context = backend.context();
+        ClContext context = backend.session().context();
         this.src = context.createBuffer(Cl.CL_MEM_READ_WRITE, bytes);
         ClBuffer d = null;
         try {
             d = context.createBuffer(Cl.CL_MEM_READ_WRITE, bytes);
             int n16 = Math.toIntExact(bytes / 64);
-            this.kernel = backend.kernel("copy.cl", "-D VEC=16 -D ACC_DOUBLE=0", "copy16");
+            this.kernel = backend.session().kernel("copy.cl", "-D VEC=16 -D ACC_DOUBLE=0", "copy16");
             kernel.args(src, d, n16);
             long group = Math.min(KERNEL_GROUP, Math.max(1, backend.device().info().maxWorkGroupSize()));
             this.local = new long[] {group};
@@ -40,12 +40,12 @@ public final class DeviceCopy implements AutoCloseable {
             // CPU devices: a few long runs per thread, like the global pooling kernel.
             this.readGlobal = new long[] {Math.max(group, readItems)};
             boolean cpu = (backend.device().info().type() & Cl.CL_DEVICE_TYPE_CPU) != 0;
-            this.read = backend.kernel("copy.cl", "-D VEC=16 -D ACC_DOUBLE=0 -D CONTIGUOUS=" + (cpu ? 1 : 0), "read16");
+            this.read = backend.session().kernel("copy.cl", "-D VEC=16 -D ACC_DOUBLE=0 -D CONTIGUOUS=" + (cpu ? 1 : 0), "read16");
             read.args(src, d, n16);
             // Touch both buffers once, so that no run pays for first use.
-            backend.queue().copy(src, d, bytes);
-            backend.queue().copy(d, src, bytes);
-            backend.queue().finish();
+            backend.session().queue().copy(src, d, bytes);
+            backend.session().queue().copy(d, src, bytes);
+            backend.session().queue().finish();
         } catch (RuntimeException e) {
             src.close();
             if (d != null) {
@@ -67,20 +67,20 @@ public final class DeviceCopy implements AutoCloseable {
     }
 
     public void enqueueCopyBuffer() {
-        backend.queue().copy(src, dst, bytes);
+        backend.session().queue().copy(src, dst, bytes);
     }
 
     public void enqueueCopyKernel() {
-        backend.queue().run(kernel, global, local);
+        backend.session().queue().run(kernel, global, local);
     }
 
     /** Reads the {@link #bytes()} once (writing a negligible amount): the reference for reductions. */
     public void enqueueReadOnly() {
-        backend.queue().run(read, readGlobal, local);
+        backend.session().queue().run(read, readGlobal, local);
     }
 
     public void finish() {
-        backend.queue().finish();
+        backend.session().queue().finish();
     }
 
     @Override

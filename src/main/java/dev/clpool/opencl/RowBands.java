@@ -126,6 +126,6 @@ final class RowBands {
      */
     static ByteBuffer rows(ByteBuffer b, Shape s, int elementBytes, int n, int y0, int y1) {
         long row = (long) s.w() * s.c() * elementBytes;
-        return OpenClBackend.slice(b, ((long) n * s.h() + y0) * row, (y1 - y0) * row);
+        return HostBatches.slice(b, ((long) n * s.h() + y0) * row, (y1 - y0) * row);
     }
 }

@@ -208,8 +208,8 @@ public final class SelfTest {
     private static Bandwidth copyBandwidth(OpenClBackend backend) {
         DeviceInfo info = backend.device().info();
         long bytes = Math.min(COPY_BYTES, Math.min(info.maxAllocBytes(), info.globalMemBytes() / 4)) & ~4095L;
-        ClContext context = backend.context();
-        ClQueue queue = backend.queue();
+        ClContext context = backend.session().context();
+        ClQueue queue = backend.session().queue();
         try (ClBuffer src = context.createBuffer(Cl.CL_MEM_READ_WRITE, bytes);
              ClBuffer dst = context.createBuffer(Cl.CL_MEM_READ_WRITE, bytes)) {
             double median = median(() -> queue.copy(src, dst, bytes), queue);
@@ -226,12 +226,12 @@ public final class SelfTest {
         PoolGeometry g = BENCH_SPEC.geometry(s);
         Tensor x = random(s, 0xBE7C);
         long outBytes = g.output().elementCount() * Float.BYTES;
-        ClContext context = backend.context();
-        ClQueue queue = backend.queue();
+        ClContext context = backend.session().context();
+        ClQueue queue = backend.session().queue();
         try (ClBuffer in = context.createBuffer(Cl.CL_MEM_READ_ONLY | Cl.CL_MEM_COPY_HOST_PTR, x.buffer());
              ClBuffer out = context.createBuffer(Cl.CL_MEM_WRITE_ONLY, outBytes)) {
             int n = s.n();
-            double median = median(() -> backend.enqueuePool(g, x.dtype(), in, out, n), queue);
+            double median = median(() -> backend.poolRoutine().enqueue(g, x.dtype(), in, out, n), queue);
             return new Bandwidth(BENCH_SPEC + " on " + s + " resident on the device", x.byteSize() + outBytes,
                     TIMED_RUNS, median);
         }

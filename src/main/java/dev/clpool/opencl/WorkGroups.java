@@ -82,12 +82,23 @@ final class WorkGroups {
             long l0 = fit(target, 0); // always the same: one work-group function per kernel
             return new long[][] {{roundUp(items, l0), rows}, {l0, 1}};
         }
+        return lanes(lanes, ow, rows);
+    }
+
+    /**
+     * Global and local ranges of a channel-lanes kernel over ({@code lanes}, {@code cols},
+     * {@code rows}): the pool kernel's lanes layout, and the layout of the kernels of max with
+     * indices, adaptive pooling and backward on every device. About {@code target} work items
+     * per group, lanes first; {@code cols} is rounded up to the group (the kernels skip the
+     * columns past the end).
+     */
+    long[][] lanes(long lanes, int cols, long rows) {
         long l0 = fit(Math.min(largestPow2Dividing(lanes), target), 0);
-        long l1 = fit(Math.max(1, Math.min(target / l0, pow2AtLeast(ow))), 1);
+        long l1 = fit(Math.max(1, Math.min(target / l0, pow2AtLeast(cols))), 1);
         while (l0 * l1 > maxGroup && l1 > 1) {
             l1 /= 2;
         }
-        return new long[][] {{lanes, roundUp(ow, l1), rows}, {l0, l1, 1}};
+        return new long[][] {{lanes, roundUp(cols, l1), rows}, {l0, l1, 1}};
     }
 
     /** Global and local ranges of global_partial over (lanes, chunks, N). */

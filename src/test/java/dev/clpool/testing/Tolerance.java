@@ -25,6 +25,15 @@ public final class Tolerance {
         assertClose(got, want, REL, what);
     }
 
+    /** Within {@code rel} of another float result (another backend's), element by element. */
+    public static void assertClose(float[] got, float[] want, double rel, String what) {
+        double[] w = new double[want.length];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = want[i];
+        }
+        assertClose(got, w, rel, what);
+    }
+
     public static void assertClose(float[] got, double[] want, double rel, String what) {
         if (got.length != want.length) {
             fail(what + ": " + got.length + " elements, expected " + want.length);

@@ -1,0 +1,207 @@
+package dev.clpool.opencl;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import dev.clpool.AdaptiveGeometry;
+import dev.clpool.BindingChoice;
+import dev.clpool.DeviceAvailability;
+import dev.clpool.IndexConvention;
+import dev.clpool.Indices;
+import dev.clpool.Padding;
+import dev.clpool.PoolGeometry;
+import dev.clpool.PoolMode;
+import dev.clpool.PoolSpec;
+import dev.clpool.Shape;
+import dev.clpool.Tensor;
+import dev.clpool.backend.ResidentTensor;
+import dev.clpool.cpu.CpuBackend;
+import dev.clpool.testing.RandomCases;
+import dev.clpool.testing.Tolerance;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The routines of max with indices, backward and adaptive pooling on the device, through every
+ * binding: their device-tensor forms give the host forms' bits (zero-copy and copying host paths
+ * both), the host forms give the CPU path's results (max and indices bit for bit), the host forms
+ * run pipelined on a device that copies when the batch makes several chunks, and no native object
+ * outlives the backend.
+ */
+class ResidentRoutinesDeviceIT {
+    private static final List<PoolSpec> SPECS = List.of(
+            PoolSpec.max(3, 3).stride(2).padding(Padding.of(1)).build(),
+            PoolSpec.avg(3, 3).stride(2).padding(Padding.of(1)).build(),
+            PoolSpec.max(2, 3).stride(1, 2).dilation(2, 1).build(),
+            PoolSpec.avg(2, 2).stride(1).padding(Padding.of(0, 1, 1, 0)).countIncludePad(true).build());
+    /** Channels 24 (vectors of 8), 6 (of 2) and 5 (of 1); widths that do not fill a work group. */
+    private static final List<Shape> SHAPES = List.of(Shape.of(3, 11, 13, 24), Shape.of(2, 9, 7, 6), Shape.of(1, 5, 17, 5));
+
+    static Stream<Arguments> bindingsAndCopies() {
+        return DeviceAvailability.bindings().stream().flatMap(b -> Stream.of(Arguments.of(b, true), Arguments.of(b, false)));
+    }
+
+    static Iterable<BindingChoice> bindings() {
+        return DeviceAvailability.bindings();
+    }
+
+    private static OpenClBackend open(BindingChoice binding, OpenClBackend.Options options, boolean zeroCopy) {
+        DeviceAvailability.requireDevice(binding);
+        return OpenClBackend.open(binding, -1, options, OpenClBackend.Tuning.fromSystem().withZeroCopy(zeroCopy));
+    }
+
+    /** Every long in {@code b} (from 0: a download leaves the position at the end). */
+    private static long[] longs(ByteBuffer b) {
+        long[] out = new long[b.capacity() / Long.BYTES];
+        b.duplicate().clear().order(ByteOrder.nativeOrder()).asLongBuffer().get(out);
+        return out;
+    }
+
+    private static float[] download(ResidentTensor t) {
+        Tensor host = Tensor.allocate(t.shape());
+        t.download(host);
+        return host.toArray();
+    }
+
+    /** Max bit for bit; averages and gradients (summed in another order) within the tolerance. */
+    private static void assertMatchesCpu(boolean exact, Tensor got, Tensor want, String what) {
+        if (exact) {
+            Tolerance.assertBitIdentical(got.toArray(), want.toArray(), what);
+        } else {
+            Tolerance.assertClose(got.toArray(), want.toArray(), 4 * Tolerance.REL, what);
+        }
+    }
+
+    @ParameterizedTest(name = "{0} zeroCopy={1}")
+    @MethodSource("bindingsAndCopies")
+    void residentForms_giveTheHostFormsBits(BindingChoice binding, boolean zeroCopy) {
+        OpenClBackend device = open(binding, OpenClBackend.Options.DEFAULT, zeroCopy);
+        try (CpuBackend cpu = new CpuBackend(1)) {
+            SplittableRandom r = new SplittableRandom(20261206L);
+            for (Shape s : SHAPES) {
+                Tensor x = RandomCases.values(r, s, true);
+                try (ResidentTensor dx = device.upload(x)) {
+                    for (PoolSpec spec : SPECS) {
+                        PoolGeometry g = spec.geometry(s);
+                        String what = binding + " zeroCopy=" + zeroCopy + " " + spec + " on " + s;
+                        Tensor dy = RandomCases.values(r, g.output(), false);
+                        if (spec.mode() == PoolMode.MAX) {
+                            for (IndexConvention conv : IndexConvention.values()) {
+                                indices(device, cpu, g, x, dx, conv, what + " " + conv);
+                            }
+                        }
+                        backward(device, cpu, g, x, dx, dy, what + " backward");
+                    }
+                    for (PoolMode mode : List.of(PoolMode.AVG, PoolMode.MAX)) {
+                        for (int[] o : new int[][] {{3, 4}, {1, 1}, {s.h() + 2, s.w() - 1}}) {
+                            AdaptiveGeometry g = AdaptiveGeometry.of(mode, s, o[0], o[1]);
+                            String what = binding + " zeroCopy=" + zeroCopy + " adaptive " + mode + " " + s + " -> " + o[0] + "x" + o[1];
+                            Tensor host = Tensor.allocate(g.output());
+                            device.adaptive(g, x, host);
+                            Tensor want = Tensor.allocate(g.output());
+                            cpu.adaptive(g, x, want);
+                            assertMatchesCpu(mode == PoolMode.MAX, host, want, what);
+                            try (ResidentTensor out = device.allocate(g.output())) {
+                                device.adaptive(g, dx, out);
+                                Tolerance.assertBitIdentical(download(out), host.toArray(), what + " (device tensors)");
+                            }
+                        }
+                    }
+                }
+            }
+        } finally {
+            device.close();
+        }
+        assertEquals(0, device.nativeObjects().live(), device.nativeObjects().toString());
+    }
+
+    /** The host form against the CPU path, then (unless {@code dx} is null) the device-tensor form against the host form. */
+    private static void indices(OpenClBackend device, CpuBackend cpu, PoolGeometry g, Tensor x, ResidentTensor dx,
+                                IndexConvention conv, String what) {
+        Tensor host = Tensor.allocate(g.output());
+        Indices hostIdx = Indices.allocate(g.output(), conv);
+        device.maxWithIndices(g, x, host, hostIdx);
+        Tensor want = Tensor.allocate(g.output());
+        Indices wantIdx = Indices.allocate(g.output(), conv);
+        cpu.maxWithIndices(g, x, want, wantIdx);
+        Tolerance.assertBitIdentical(host.toArray(), want.toArray(), what);
+        assertArrayEquals(wantIdx.toArray(), hostIdx.toArray(), what + ": indices");
+        if (dx == null) {
+            return;
+        }
+        try (ResidentTensor out = device.allocate(g.output());
+             ResidentTensor idx = device.allocateIndices(g.output(), conv)) {
+            assertEquals(Long.BYTES, idx.elementBytes());
+            device.maxWithIndices(g, dx, out, idx);
+            ByteBuffer got = ByteBuffer.allocateDirect(Math.toIntExact(g.output().elementCount() * Long.BYTES));
+            idx.download(got);
+            Tolerance.assertBitIdentical(download(out), host.toArray(), what + " (device tensors)");
+            assertArrayEquals(hostIdx.toArray(), longs(got), what + " (device tensors): indices");
+            // Indices are not values: neither may stand in for the other.
+            assertThrows(IllegalArgumentException.class, () -> device.maxWithIndices(g, dx, idx, out));
+        }
+    }
+
+    private static void backward(OpenClBackend device, CpuBackend cpu, PoolGeometry g, Tensor x, ResidentTensor dx,
+                                 Tensor dy, String what) {
+        Tensor host = Tensor.allocate(g.input());
+        device.backward(g, x, dy, host);
+        Tensor want = Tensor.allocate(g.input());
+        cpu.backward(g, x, dy, want);
+        assertMatchesCpu(false, host, want, what);
+        try (ResidentTensor ddy = device.upload(dy); ResidentTensor grad = device.allocate(g.input())) {
+            device.backward(g, dx, ddy, grad);
+            Tolerance.assertBitIdentical(download(grad), host.toArray(), what + " (device tensors)");
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("bindings")
+    void hostForms_runPipelinedOnADeviceThatCopies(BindingChoice binding) {
+        Shape s = Shape.of(7, 13, 11, 16);
+        long itemBytes = s.itemSize() * Float.BYTES;
+        // Two items per chunk for the largest buffer of each operation (the input, or its gradient).
+        OpenClBackend device = open(binding, OpenClBackend.Options.DEFAULT.withMaxAlloc(2 * itemBytes), false);
+        try (CpuBackend cpu = new CpuBackend(1)) {
+            SplittableRandom r = new SplittableRandom(20261207L);
+            Tensor x = RandomCases.values(r, s, true);
+            long ops = 0;
+            for (PoolSpec spec : SPECS.subList(0, 2)) {
+                PoolGeometry g = spec.geometry(s);
+                String what = binding + " " + spec;
+                if (spec.mode() == PoolMode.MAX) {
+                    indices(device, cpu, g, x, null, IndexConvention.ONNX, what + " indices");
+                    ops++;
+                }
+                Tensor dy = RandomCases.values(r, g.output(), false);
+                Tensor got = Tensor.allocate(g.input());
+                device.backward(g, x, dy, got);
+                Tensor want = Tensor.allocate(g.input());
+                cpu.backward(g, x, dy, want);
+                assertMatchesCpu(false, got, want, what + " backward");
+                ops++;
+            }
+            for (PoolMode mode : List.of(PoolMode.AVG, PoolMode.MAX)) {
+                AdaptiveGeometry g = AdaptiveGeometry.of(mode, s, 5, 4);
+                Tensor got = Tensor.allocate(g.output());
+                device.adaptive(g, x, got);
+                Tensor want = Tensor.allocate(g.output());
+                cpu.adaptive(g, x, want);
+                assertMatchesCpu(mode == PoolMode.MAX, got, want, binding + " adaptive " + mode);
+                ops++;
+            }
+            // 7 items in chunks of 2: 4 chunks per operation.
+            assertArrayEquals(new long[] {ops, 4 * ops}, device.pipelineCounts(), binding.toString());
+        } finally {
+            device.close();
+        }
+        assertEquals(0, device.nativeObjects().live(), device.nativeObjects().toString());
+    }
+}

@@ -1,0 +1,53 @@
+package dev.clpool.opencl;
+
+import dev.clpool.AdaptiveGeometry;
+import dev.clpool.DType;
+import dev.clpool.PoolMode;
+import dev.clpool.Shape;
+import dev.clpool.Tensor;
+import java.lang.ref.Reference;
+
+/**
+ * Adaptive avg and max pooling to an output size ({@code adaptive_nhwc.cl}). Host tensors go in
+ * batch chunks ({@link HostBatches}); a batch item too large for one allocation is refused
+ * ({@link dev.clpool.backend.BackendLimitException}); device tensors are only enqueued.
+ */
+final class AdaptiveRoutine {
+    static final String FILE = "adaptive_nhwc.cl";
+
+    private final DeviceSession session;
+
+    AdaptiveRoutine(DeviceSession session) {
+        this.session = session;
+    }
+
+    /** Build options: mode, vector width and accumulator; sizes are arguments. */
+    static String options(PoolMode mode, int vec, boolean accDouble) {
+        return "-D MODE_" + mode.name() + " -D VEC=" + vec + " -D ACC_DOUBLE=" + (accDouble ? 1 : 0);
+    }
+
+    void run(AdaptiveGeometry g, Tensor in, Tensor out) {
+        try {
+            session.locked(() -> HostBatches.run(session, HostBatches.Op.of(in, out),
+                    (i, o, n0, nb) -> enqueue(g, in.dtype(), i[0], o[0], nb)));
+        } finally {
+            Reference.reachabilityFence(in);
+            Reference.reachabilityFence(out);
+        }
+    }
+
+    void run(AdaptiveGeometry g, ResidentBuffer in, ResidentBuffer out) {
+        session.locked(() -> enqueue(g, DType.FLOAT32, in.buffer(), out.buffer(), g.input().n()));
+    }
+
+    private void enqueue(AdaptiveGeometry g, DType dtype, ClBuffer in, ClBuffer out, int nb) {
+        Shape is = g.input();
+        Shape os = g.output();
+        int vec = KernelOptions.vectorWidth(is.c());
+        ClKernel kernel = session.kernel(FILE, options(g.mode(), vec, session.accDouble()) + KernelOptions.storage(dtype),
+                "adaptive2d");
+        kernel.args(in, out, is.h(), is.w(), is.c(), os.h(), os.w());
+        long[][] range = session.groups().lanes(is.c() / vec, os.w(), (long) nb * os.h());
+        session.queue().run(kernel, range[0], range[1]);
+    }
+}

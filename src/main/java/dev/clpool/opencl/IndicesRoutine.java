@@ -1,0 +1,101 @@
+package dev.clpool.opencl;
+
+import dev.clpool.DType;
+import dev.clpool.IndexConvention;
+import dev.clpool.Indices;
+import dev.clpool.PoolGeometry;
+import dev.clpool.Shape;
+import dev.clpool.Tensor;
+import java.lang.ref.Reference;
+import java.nio.ByteBuffer;
+
+/**
+ * Max pooling with indices ({@code pool2d_indices_nhwc.cl}): the values of {@code pool2d} and,
+ * per output element, the int64 index of the input element they came from. Host tensors go in
+ * batch chunks ({@link HostBatches}: three buffers per chunk, the indices twice the values' size)
+ * or, where one item does not fit, item by item in row bands ({@link RowBands}), the kernel then
+ * turning a band's positions into the item's by the band's first row. Device tensors (indices
+ * from {@link DeviceSession#resident} with a convention) are only enqueued.
+ */
+final class IndicesRoutine {
+    static final String FILE = "pool2d_indices_nhwc.cl";
+
+    private final DeviceSession session;
+
+    IndicesRoutine(DeviceSession session) {
+        this.session = session;
+    }
+
+    /** Build options: pool2d's parameters plus the index convention. */
+    static String options(PoolGeometry g, int vec, IndexConvention convention) {
+        return KernelOptions.pool(g, vec, false) + " -D INDEX_CONVENTION=" + convention.ordinal();
+    }
+
+    void run(PoolGeometry g, Tensor in, Tensor out, Indices indices) {
+        Shape is = g.input();
+        Shape os = g.output();
+        HostBatches.Op op = new HostBatches.Op(is.n(), Math.max(is.itemSize(), os.itemSize()),
+                new HostBatches.Side[] {HostBatches.Side.of(in)},
+                new HostBatches.Side[] {HostBatches.Side.of(out), new HostBatches.Side(indices.buffer(), os.itemSize() * Long.BYTES)});
+        IndexConvention conv = indices.convention();
+        try {
+            session.locked(() -> {
+                if (op.chunkItems(session.limits()) < 1) {
+                    inBands(g, in, out, indices);
+                } else {
+                    HostBatches.run(session, op, (i, o, n0, nb) ->
+                            enqueue(g, in.dtype(), conv, n0, nb, 0, is.h(), i[0], o[0], o[1]));
+                }
+            });
+        } finally {
+            Reference.reachabilityFence(in);
+            Reference.reachabilityFence(out);
+            Reference.reachabilityFence(indices);
+        }
+    }
+
+    void run(PoolGeometry g, ResidentBuffer in, ResidentBuffer out, ResidentBuffer indices) {
+        Shape is = g.input();
+        session.locked(() -> enqueue(g, DType.FLOAT32, indices.convention(), 0, is.n(), 0, is.h(),
+                in.buffer(), out.buffer(), indices.buffer()));
+    }
+
+    private void inBands(PoolGeometry g, Tensor in, Tensor out, Indices indices) {
+        Shape is = g.input();
+        Shape os = g.output();
+        int inBytes = in.dtype().byteSize();
+        int outBytes = out.dtype().byteSize();
+        ByteBuffer src = in.buffer();
+        ByteBuffer dst = out.buffer();
+        ByteBuffer idx = indices.buffer();
+        for (RowBands.Band b : PoolRoutine.bands(session, g, inBytes, Long.BYTES)) {
+            for (int n = 0; n < is.n(); n++) {
+                ByteBuffer[] outs = {RowBands.rows(dst, os, outBytes, n, b.outFrom(), b.outTo()),
+                        RowBands.rows(idx, os, Long.BYTES, n, b.outFrom(), b.outTo())};
+                try (Staging st = new Staging(session,
+                        new ByteBuffer[] {RowBands.rows(src, is, inBytes, n, b.inFrom(), b.inTo())}, outs)) {
+                    enqueue(b.geometry(), in.dtype(), indices.convention(), n, 1, b.inFrom(), is.h(),
+                            st.in[0], st.out[0], st.out[1]);
+                    st.complete();
+                }
+            }
+        }
+    }
+
+    /**
+     * Enqueues one launch over {@code nb} items of {@code g.input()}'s height in {@code in} (the
+     * whole items of a chunk, or one band of an item): the first is batch item {@code n0} (ONNX
+     * indices count items from the start of the whole tensor), and their first row is row
+     * {@code y0} of items of {@code itemH} rows.
+     */
+    private void enqueue(PoolGeometry g, DType dtype, IndexConvention convention, int n0, int nb, int y0, int itemH,
+                         ClBuffer in, ClBuffer out, ClBuffer idx) {
+        Shape is = g.input();
+        Shape os = g.output();
+        int vec = KernelOptions.vectorWidth(is.c());
+        ClKernel kernel = session.kernel(FILE, options(g, vec, convention) + KernelOptions.storage(dtype), "pool2d_indices");
+        kernel.args(in, out, idx, is.h(), is.w(), is.c(), os.h(), os.w(), n0, y0, itemH);
+        long[][] range = session.groups().lanes(is.c() / vec, os.w(), (long) nb * os.h());
+        session.queue().run(kernel, range[0], range[1]);
+    }
+}
