@@ -6,8 +6,11 @@ import dev.clpool.PoolSpec;
 import dev.clpool.Shape;
 import dev.clpool.Tensor;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.function.Predicate;
 
 /**
  * Seeded random pooling cases shared by the CPU sweep and the device sweep: odd channel counts
@@ -40,6 +43,134 @@ public final class RandomCases {
             }
         }
         return out;
+    }
+
+    /**
+     * Random cases in groups of up to {@code perGroup} that together exercise every pair of
+     * {@link #features} values that the cases of {@code target} exercise. The cases of a group
+     * share their spec and their channel vector class (C mod 16: what a kernel is specialised for)
+     * and differ in batch, height, width and channel count, so a device builds one kernel per
+     * group (one per padding, for same / same-lower, whose padding follows the input size) instead
+     * of one per case. Specs and inputs are drawn as {@link #generate} draws them (a group whose
+     * window covers the whole input keeps that height and width); of every 64 groups drawn, the one
+     * that adds the most pairs not yet covered is kept, until none is left.
+     */
+    public static List<Case> covering(long seed, List<Case> target, int perGroup) {
+        return covering(seed, target, perGroup, spec -> true);
+    }
+
+    /** As {@link #covering(long, List, int)}, drawing only groups whose spec {@code accept} accepts. */
+    public static List<Case> covering(long seed, List<Case> target, int perGroup, Predicate<PoolSpec> accept) {
+        Set<String> missing = pairs(target);
+        SplittableRandom r = new SplittableRandom(seed);
+        List<Case> out = new ArrayList<>();
+        int attempt = 0;
+        while (!missing.isEmpty()) {
+            // Greedy set cover: of CANDIDATES drawn groups, keep the one that adds the most pairs.
+            List<Case> best = null;
+            int gain = 0;
+            for (int k = 0; k < CANDIDATES; k++) {
+                if (++attempt > 1_000_000) {
+                    throw new IllegalStateException("no random group covers " + missing);
+                }
+                List<Case> group = group(r, seed, attempt, perGroup);
+                if (group != null && accept.test(group.get(0).spec())) {
+                    Set<String> adds = pairs(group);
+                    adds.retainAll(missing);
+                    if (adds.size() > gain) {
+                        best = group;
+                        gain = adds.size();
+                    }
+                }
+            }
+            if (best != null) {
+                missing.removeAll(pairs(best));
+                out.addAll(best);
+            }
+        }
+        return out;
+    }
+
+    /** Groups drawn for each one {@link #covering} keeps. */
+    private static final int CANDIDATES = 64;
+
+    private static List<Case> group(SplittableRandom r, long seed, int attempt, int perGroup) {
+        Case first = one(r, seed, attempt);
+        if (first == null) {
+            return null;
+        }
+        List<Case> group = new ArrayList<>(List.of(first));
+        Shape s0 = first.input().shape();
+        boolean wholeInput = first.spec().windowH() == s0.h() && first.spec().windowW() == s0.w();
+        for (int tries = 0; group.size() < perGroup && tries < 50; tries++) {
+            Shape s = Shape.of(1 + r.nextInt(3), wholeInput ? s0.h() : 1 + r.nextInt(17),
+                    wholeInput ? s0.w() : 1 + r.nextInt(17), sameVectorClass(r, s0.c()));
+            if (first.spec().check(s).isEmpty()) {
+                group.add(new Case("seed" + seed + "#" + attempt + "." + (group.size() + 1) + " " + first.spec()
+                        + " on " + s, values(r, s, r.nextInt(8) == 0), first.spec()));
+            }
+        }
+        return group;
+    }
+
+    /** Every pair of the cases' feature values, as "name=value & name=value". */
+    public static Set<String> pairs(List<Case> cases) {
+        Set<String> out = new HashSet<>();
+        for (Case c : cases) {
+            List<String> f = features(c);
+            for (int i = 0; i < f.size(); i++) {
+                for (int j = i + 1; j < f.size(); j++) {
+                    out.add(f.get(i) + " & " + f.get(j));
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * What a case exercises, as "name=value": mode, padding rule, window class, stride against
+     * the window, dilation, ceil mode, count_include_pad (avg), p (lp), channel vector class, an
+     * odd channel count above 64, batch, and NaN or infinity in the input.
+     */
+    public static List<String> features(Case c) {
+        PoolSpec s = c.spec();
+        Shape x = c.input().shape();
+        boolean special = false;
+        for (float v : c.input().toArray()) {
+            special |= Float.isNaN(v) || Float.isInfinite(v);
+        }
+        Padding p = s.padding();
+        String padding = p.kind() != Padding.Kind.EXPLICIT ? p.kind().name()
+                : p.top() + p.bottom() + p.left() + p.right() == 0 ? "none"
+                : p.top() == p.bottom() && p.left() == p.right() ? "symmetric" : "asymmetric";
+        String window = s.windowH() == 1 && s.windowW() == 1 ? "1x1"
+                : s.windowH() == x.h() && s.windowW() == x.w() ? "input" : "general";
+        String stride = s.strideH() > s.windowH() || s.strideW() > s.windowW() ? "above window"
+                : s.strideH() == s.windowH() && s.strideW() == s.windowW() ? "window" : "below window";
+        List<String> f = new ArrayList<>(List.of("mode=" + s.mode(), "padding=" + padding, "window=" + window,
+                "stride=" + stride, "dilation=" + (s.dilationH() > 1 || s.dilationW() > 1),
+                "ceil=" + s.ceilMode(), "vec=" + vectorClass(x.c()), "oddC>64=" + (x.c() % 2 == 1 && x.c() > 64),
+                "n=" + x.n(), "special=" + special));
+        if (s.mode() == PoolMode.AVG) {
+            f.add("countIncludePad=" + s.countIncludePad());
+        }
+        if (s.mode() == PoolMode.LP) {
+            f.add("p=" + s.p());
+        }
+        return f;
+    }
+
+    /** The widest of 16, 8, 4, 2, 1 channels that divides {@code c}: the kernels' vector class. */
+    public static int vectorClass(int c) {
+        return c % 16 == 0 ? 16 : c % 8 == 0 ? 8 : c % 4 == 0 ? 4 : c % 2 == 0 ? 2 : 1;
+    }
+
+    /** A channel count of 1..130 with the same remainder class as {@code c} for vectors of 16, 8, 4, 2. */
+    private static int sameVectorClass(SplittableRandom r, int c) {
+        int unit = vectorClass(c);
+        int step = unit == 16 ? 16 : 2 * unit; // c = unit * odd, or a multiple of 16
+        int count = (130 - unit) / step + 1;
+        return unit + step * r.nextInt(count);
     }
 
     private static Case one(SplittableRandom r, long seed, int attempt) {
