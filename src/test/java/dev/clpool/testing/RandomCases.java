@@ -66,16 +66,19 @@ public final class RandomCases {
         List<Case> out = new ArrayList<>();
         int attempt = 0;
         while (!missing.isEmpty()) {
-            // Greedy set cover: of CANDIDATES drawn groups, keep the one that adds the most pairs.
-            List<Case> best = null;
+            // Greedy set cover: of CANDIDATES drawn groups, keep the one that adds the most pairs
+            // (judged from their drafts; only the kept group's inputs are made, and what they
+            // really exercise is what counts as covered).
+            List<Draft> best = null;
             int gain = 0;
             for (int k = 0; k < CANDIDATES; k++) {
                 if (++attempt > 1_000_000) {
                     throw new IllegalStateException("no random group covers " + missing);
                 }
-                List<Case> group = group(r, seed, attempt, perGroup);
+                List<Draft> group = group(r, seed, attempt, perGroup);
                 if (group != null && accept.test(group.get(0).spec())) {
-                    Set<String> adds = pairs(group);
+                    Set<String> adds = new HashSet<>();
+                    group.forEach(d -> addPairs(features(d.spec(), d.shape(), d.special()), adds));
                     adds.retainAll(missing);
                     if (adds.size() > gain) {
                         best = group;
@@ -84,8 +87,9 @@ public final class RandomCases {
                 }
             }
             if (best != null) {
-                missing.removeAll(pairs(best));
-                out.addAll(best);
+                List<Case> made = best.stream().map(Draft::make).toList();
+                missing.removeAll(pairs(made));
+                out.addAll(made);
             }
         }
         return out;
@@ -94,20 +98,30 @@ public final class RandomCases {
     /** Groups drawn for each one {@link #covering} keeps. */
     private static final int CANDIDATES = 64;
 
-    private static List<Case> group(SplittableRandom r, long seed, int attempt, int perGroup) {
-        Case first = one(r, seed, attempt);
+    /** A case before its input is made: the input comes from {@code valueSeed}. */
+    private record Draft(String name, PoolSpec spec, Shape shape, boolean special, long valueSeed) {
+        Case make() {
+            return new Case(name, values(new SplittableRandom(valueSeed), shape, special), spec);
+        }
+    }
+
+    private static List<Draft> group(SplittableRandom r, long seed, int attempt, int perGroup) {
+        Object[] first = spec(r);
         if (first == null) {
             return null;
         }
-        List<Case> group = new ArrayList<>(List.of(first));
-        Shape s0 = first.input().shape();
-        boolean wholeInput = first.spec().windowH() == s0.h() && first.spec().windowW() == s0.w();
+        PoolSpec spec = (PoolSpec) first[0];
+        Shape s0 = (Shape) first[1];
+        List<Draft> group = new ArrayList<>();
+        group.add(new Draft("seed" + seed + "#" + attempt + " " + spec + " on " + s0, spec, s0, r.nextInt(8) == 0,
+                r.nextLong()));
+        boolean wholeInput = spec.windowH() == s0.h() && spec.windowW() == s0.w();
         for (int tries = 0; group.size() < perGroup && tries < 50; tries++) {
             Shape s = Shape.of(1 + r.nextInt(3), wholeInput ? s0.h() : 1 + r.nextInt(17),
                     wholeInput ? s0.w() : 1 + r.nextInt(17), sameVectorClass(r, s0.c()));
-            if (first.spec().check(s).isEmpty()) {
-                group.add(new Case("seed" + seed + "#" + attempt + "." + (group.size() + 1) + " " + first.spec()
-                        + " on " + s, values(r, s, r.nextInt(8) == 0), first.spec()));
+            if (spec.check(s).isEmpty()) {
+                group.add(new Draft("seed" + seed + "#" + attempt + "." + (group.size() + 1) + " " + spec + " on " + s,
+                        spec, s, r.nextInt(8) == 0, r.nextLong()));
             }
         }
         return group;
@@ -117,14 +131,17 @@ public final class RandomCases {
     public static Set<String> pairs(List<Case> cases) {
         Set<String> out = new HashSet<>();
         for (Case c : cases) {
-            List<String> f = features(c);
-            for (int i = 0; i < f.size(); i++) {
-                for (int j = i + 1; j < f.size(); j++) {
-                    out.add(f.get(i) + " & " + f.get(j));
-                }
-            }
+            addPairs(features(c), out);
         }
         return out;
+    }
+
+    private static void addPairs(List<String> f, Set<String> out) {
+        for (int i = 0; i < f.size(); i++) {
+            for (int j = i + 1; j < f.size(); j++) {
+                out.add(f.get(i) + " & " + f.get(j));
+            }
+        }
     }
 
     /**
@@ -133,12 +150,14 @@ public final class RandomCases {
      * odd channel count above 64, batch, and NaN or infinity in the input.
      */
     public static List<String> features(Case c) {
-        PoolSpec s = c.spec();
-        Shape x = c.input().shape();
         boolean special = false;
         for (float v : c.input().toArray()) {
             special |= Float.isNaN(v) || Float.isInfinite(v);
         }
+        return features(c.spec(), c.input().shape(), special);
+    }
+
+    private static List<String> features(PoolSpec s, Shape x, boolean special) {
         Padding p = s.padding();
         String padding = p.kind() != Padding.Kind.EXPLICIT ? p.kind().name()
                 : p.top() + p.bottom() + p.left() + p.right() == 0 ? "none"
@@ -174,6 +193,18 @@ public final class RandomCases {
     }
 
     private static Case one(SplittableRandom r, long seed, int attempt) {
+        Object[] drawn = spec(r);
+        if (drawn == null) {
+            return null;
+        }
+        PoolSpec spec = (PoolSpec) drawn[0];
+        Shape shape = (Shape) drawn[1];
+        Tensor x = values(r, shape, r.nextInt(8) == 0);
+        return new Case("seed" + seed + "#" + attempt + " " + spec + " on " + shape, x, spec);
+    }
+
+    /** A random spec and an input shape it accepts ({spec, shape}), or null when the draw is invalid. */
+    private static Object[] spec(SplittableRandom r) {
         int n = 1 + r.nextInt(3);
         int h = 1 + r.nextInt(17);
         int w = 1 + r.nextInt(17);
@@ -221,11 +252,7 @@ public final class RandomCases {
             return null;
         }
         Shape shape = Shape.of(n, h, w, c);
-        if (spec.check(shape).isPresent()) {
-            return null;
-        }
-        Tensor x = values(r, shape, r.nextInt(8) == 0);
-        return new Case("seed" + seed + "#" + attempt + " " + spec + " on " + shape, x, spec);
+        return spec.check(shape).isPresent() ? null : new Object[] {spec, shape};
     }
 
     /**

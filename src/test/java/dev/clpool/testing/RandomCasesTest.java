@@ -22,11 +22,13 @@ import org.junit.jupiter.api.Test;
 class RandomCasesTest {
     /** The device sweep's seed (DeviceSweepIT, the same as the CPU sweep's). */
     private static final long SEED = 20261128L;
+    private static final List<RandomCases.Case> UNGROUPED = RandomCases.generate(SEED, 300);
+    private static final List<RandomCases.Case> GROUPED = RandomCases.covering(SEED, UNGROUPED, 6);
 
     @Test
     void groupedCases_coverEveryFeaturePairOfTheUngroupedSweep() {
-        List<RandomCases.Case> ungrouped = RandomCases.generate(SEED, 300);
-        List<RandomCases.Case> grouped = RandomCases.covering(SEED, ungrouped, 6);
+        List<RandomCases.Case> ungrouped = UNGROUPED;
+        List<RandomCases.Case> grouped = GROUPED;
         Set<String> missing = new TreeSet<>(RandomCases.pairs(ungrouped));
         missing.removeAll(RandomCases.pairs(grouped));
         assertEquals(Set.of(), missing, "feature pairs of the ungrouped sweep that the grouped one lacks");
@@ -38,7 +40,7 @@ class RandomCasesTest {
 
     @Test
     void floatAccumulationCases_coverTheirUngroupedPairs() {
-        List<RandomCases.Case> avgLp = RandomCases.generate(SEED, 300).stream()
+        List<RandomCases.Case> avgLp = UNGROUPED.stream()
                 .filter(c -> c.spec().mode() != PoolMode.MAX).limit(60).toList();
         List<RandomCases.Case> grouped = RandomCases.covering(SEED + 1, avgLp, 3, s -> s.mode() != PoolMode.MAX);
         assertTrue(grouped.stream().noneMatch(c -> c.spec().mode() == PoolMode.MAX));
@@ -54,7 +56,7 @@ class RandomCasesTest {
     @Test
     void aGroup_sharesItsSpecAndChannelVectorClass() {
         Map<String, List<RandomCases.Case>> groups = new LinkedHashMap<>();
-        for (RandomCases.Case c : RandomCases.covering(SEED, RandomCases.generate(SEED, 300), 6)) {
+        for (RandomCases.Case c : GROUPED) {
             groups.computeIfAbsent(c.name().split("[ .]")[0], k -> new ArrayList<>()).add(c); // seedS#attempt
         }
         for (List<RandomCases.Case> g : groups.values()) {
