@@ -40,8 +40,8 @@
  * Semantics (SEMANTICS.md): max propagates NaN (the first NaN in scan order) and padding never
  * wins; the strict ">" keeps the first maximum, which makes the result bit-identical to the CPU
  * path (the interior path visits the taps in the same order). avg divides by the number of input
- * elements in the window, or with COUNT_INCLUDE_PAD by the window's extent clipped at the end of
- * the trailing padding.
+ * elements in the window, or with COUNT_INCLUDE_PAD by its taps that lie inside the padded input
+ * (TAPS_BEFORE).
  */
 
 /* Effective window extents. */
@@ -203,11 +203,10 @@ inline void pool_interior(__global const storage_t *restrict in, __global storag
             }
         }
     }
-#if COUNT_INCLUDE_PAD
-    const accv div = (accv)(EH) * (accv)(EW);
-#else
+    /* A window wholly inside the input: every tap is an input element, so with or without
+       COUNT_INCLUDE_PAD the divisor is the number of taps (SEMANTICS.md counts taps, not the span
+       EH x EW, with dilation). */
     const accv div = (accv)(KH * KW);
-#endif
 #pragma unroll
     for (int i = 0; i < OPX; ++i) {
 #if !ACC_DOUBLE

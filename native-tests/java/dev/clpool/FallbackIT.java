@@ -91,7 +91,7 @@ class FallbackIT {
         assertArrayEquals(new float[] {5, 7, 13, 15}, Npy.readTensor(output).toArray());
     }
 
-    /** The pom's profile jvm-signal-chaining: without it a device-test JVM can die (README). */
+    /** The pom's profile jvm-signal-chaining: without it a device-test JVM can die (docs/pocl-signals.md). */
     @Test
     void deviceTestJvm_onLinux_hasSignalChaining() {
         Assumptions.assumeTrue(SignalChaining.library().isPresent(), "this JDK has no libjsig.so (not Linux)");

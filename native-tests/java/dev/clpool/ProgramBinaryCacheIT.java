@@ -8,6 +8,8 @@ import dev.clpool.opencl.Bindings;
 import dev.clpool.opencl.ClDevice;
 import dev.clpool.opencl.OpenClBackend;
 import dev.clpool.opencl.OpenClDevices;
+import dev.clpool.testing.RandomCases;
+import dev.clpool.testing.Tolerance;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
@@ -16,6 +18,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.List;
+import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -41,11 +44,41 @@ class ProgramBinaryCacheIT {
     }
 
     private float[] poolWith(FaultInjectingBinding binding, ClDevice real) {
-        ClDevice device = new ClDevice(binding, real.platform(), real.id(), real.info(), real.index());
-        try (PoolingEngine e = PoolingEngine.builder().backend(BackendChoice.OPENCL).device(device)
-                .openClTuning(OpenClBackend.Tuning.fromSystem().withKernelCache(dir)).build()) {
+        try (PoolingEngine e = engine(binding, real, OpenClBackend.Layout.AUTO)) {
             return e.pool(X, SPEC).toArray();
         }
+    }
+
+    private PoolingEngine engine(FaultInjectingBinding binding, ClDevice real, OpenClBackend.Layout layout) {
+        ClDevice device = new ClDevice(binding, real.platform(), real.id(), real.info(), real.index());
+        return PoolingEngine.builder().backend(BackendChoice.OPENCL).device(device)
+                .openClTuning(OpenClBackend.Tuning.fromSystem().withKernelCache(dir).withLayout(layout)).build();
+    }
+
+    /**
+     * One operation of every kernel family (pool in both layouts, float32 and float16 storage, max
+     * with indices, global in one and two passes, adaptive, backward): each result as a long list
+     * of floats (indices as their values), for comparing a source build with a binary one.
+     */
+    private static List<float[]> everyFamily(PoolingEngine e, PoolingEngine lanes) {
+        SplittableRandom r = new SplittableRandom(20261205L);
+        Tensor x = RandomCases.values(r, Shape.of(2, 9, 11, 12), true);
+        Tensor big = RandomCases.values(r, Shape.of(1, 224, 224, 8), false);
+        Tensor x16 = x.convert(DType.FLOAT16);
+        PoolSpec avg = PoolSpec.avg(3, 2).stride(2, 1).padding(Padding.of(1, 0, 1, 0)).countIncludePad(true).build();
+        PoolSpec max = PoolSpec.max(3, 3).stride(2).dilation(2, 1).padding(Padding.SAME).build();
+        Tensor dy = RandomCases.values(r, max.outputShape(x.shape()), false);
+        PooledWithIndices withIndices = e.poolWithIndices(x, max, IndexConvention.ONNX);
+        float[] indices = new float[withIndices.indices().toArray().length];
+        long[] raw = withIndices.indices().toArray();
+        for (int i = 0; i < raw.length; i++) {
+            indices[i] = raw[i];
+        }
+        return List.of(e.pool(x, avg).toArray(), lanes.pool(x, avg).toArray(), e.pool(x, max).toArray(),
+                lanes.pool(x, max).toArray(), e.pool(x16, PoolSpec.builder(PoolMode.LP).window(2, 2).p(3).build()).toArray(),
+                withIndices.values().toArray(), indices, e.globalAvg(x).toArray(), e.globalMax(big).toArray(),
+                e.globalAvg(big).toArray(), e.adaptiveAvg(x, 4, 5).toArray(), e.adaptiveMax(x, 3, 7).toArray(),
+                e.backward(x, dy, max).toArray(), e.backward(x, e.pool(x, avg), avg).toArray());
     }
 
     private List<Path> entries() throws IOException {
@@ -69,6 +102,39 @@ class ProgramBinaryCacheIT {
         assertArrayEquals(WANT, poolWith(second, real));
         assertEquals(1, second.calls("buildProgramFromBinary"));
         assertEquals(0, second.calls("buildProgram"));
+    }
+
+    /**
+     * Every kernel family runs from a cached binary and gives the bits of the source build. (The
+     * other device tests build from source: CI turns the on-disk cache off there, because asking
+     * PoCL for a binary makes it compile every kernel once more, for any work-group size.)
+     */
+    @ParameterizedTest
+    @MethodSource("bindings")
+    void everyKernelFamily_fromTheCachedBinary_givesTheSourceBuildsBits(BindingChoice binding) throws IOException {
+        DeviceAvailability.requireDevice(binding);
+        ClDevice real = OpenClDevices.choose(Bindings.require(binding), -1);
+        FaultInjectingBinding first = new FaultInjectingBinding(real.binding());
+        List<float[]> fromSource;
+        try (PoolingEngine e = engine(first, real, OpenClBackend.Layout.CHANNEL_LOOP);
+             PoolingEngine lanes = engine(first, real, OpenClBackend.Layout.CHANNEL_LANES)) {
+            fromSource = everyFamily(e, lanes);
+        }
+        assertTrue(first.calls("buildProgram") >= 8, "programs built from source: " + first.calls("buildProgram"));
+        assertEquals(first.calls("buildProgram"), entries().size(), "one entry per program");
+
+        FaultInjectingBinding second = new FaultInjectingBinding(real.binding(), "buildProgramFromSource");
+        List<float[]> fromBinary;
+        try (PoolingEngine e = engine(second, real, OpenClBackend.Layout.CHANNEL_LOOP);
+             PoolingEngine lanes = engine(second, real, OpenClBackend.Layout.CHANNEL_LANES)) {
+            fromBinary = everyFamily(e, lanes);
+        }
+        assertEquals(0, second.calls("buildProgram"), "every program came from its binary");
+        assertEquals(entries().size(), second.calls("buildProgramFromBinary"));
+        for (int i = 0; i < fromSource.size(); i++) {
+            Tolerance.assertBitIdentical(fromBinary.get(i), fromSource.get(i), binding + ": result " + i);
+        }
+        assertEquals(0, second.live(), "nothing leaked");
     }
 
     @ParameterizedTest

@@ -34,7 +34,7 @@ public class CpuPoolBench {
             "globalavg_32x7x7x2048", "globalavg_8x224x224x64", "tinymax2x2s2_1x8x8x16"})
     public String op;
 
-    /** CPU threads; 0 = one per core (the default, and what the README's table uses). */
+    /** CPU threads; 0 = one per core (the default, and what the table in docs/performance.md uses). */
     @Param({"0"})
     public int threads;
 

@@ -15,7 +15,7 @@ import java.util.Map;
 
 /**
  * Turns JMH JSON results ({@code -rf json -rff results.json}) of {@link CpuPoolBench},
- * {@link CopyBench} and {@link OrtPoolBench} into the README's markdown table:
+ * {@link CopyBench} and {@link OrtPoolBench} into the markdown table of docs/performance.md:
  * {@code java -cp target/clpool-benchmarks.jar dev.clpool.jmh.Report results.json}.
  * Several files may be given; a later file's figures replace an earlier one's.
  */

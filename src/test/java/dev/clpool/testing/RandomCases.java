@@ -6,8 +6,11 @@ import dev.clpool.PoolSpec;
 import dev.clpool.Shape;
 import dev.clpool.Tensor;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.function.Predicate;
 
 /**
  * Seeded random pooling cases shared by the CPU sweep and the device sweep: odd channel counts
@@ -42,7 +45,166 @@ public final class RandomCases {
         return out;
     }
 
+    /**
+     * Random cases in groups of up to {@code perGroup} that together exercise every pair of
+     * {@link #features} values that the cases of {@code target} exercise. The cases of a group
+     * share their spec and their channel vector class (C mod 16: what a kernel is specialised for)
+     * and differ in batch, height, width and channel count, so a device builds one kernel per
+     * group (one per padding, for same / same-lower, whose padding follows the input size) instead
+     * of one per case. Specs and inputs are drawn as {@link #generate} draws them (a group whose
+     * window covers the whole input keeps that height and width); of every 64 groups drawn, the one
+     * that adds the most pairs not yet covered is kept, until none is left.
+     */
+    public static List<Case> covering(long seed, List<Case> target, int perGroup) {
+        return covering(seed, target, perGroup, spec -> true);
+    }
+
+    /** As {@link #covering(long, List, int)}, drawing only groups whose spec {@code accept} accepts. */
+    public static List<Case> covering(long seed, List<Case> target, int perGroup, Predicate<PoolSpec> accept) {
+        Set<String> missing = pairs(target);
+        SplittableRandom r = new SplittableRandom(seed);
+        List<Case> out = new ArrayList<>();
+        int attempt = 0;
+        while (!missing.isEmpty()) {
+            // Greedy set cover: of CANDIDATES drawn groups, keep the one that adds the most pairs
+            // (judged from their drafts; only the kept group's inputs are made, and what they
+            // really exercise is what counts as covered).
+            List<Draft> best = null;
+            int gain = 0;
+            for (int k = 0; k < CANDIDATES; k++) {
+                if (++attempt > 1_000_000) {
+                    throw new IllegalStateException("no random group covers " + missing);
+                }
+                List<Draft> group = group(r, seed, attempt, perGroup);
+                if (group != null && accept.test(group.get(0).spec())) {
+                    Set<String> adds = new HashSet<>();
+                    group.forEach(d -> addPairs(features(d.spec(), d.shape(), d.special()), adds));
+                    adds.retainAll(missing);
+                    if (adds.size() > gain) {
+                        best = group;
+                        gain = adds.size();
+                    }
+                }
+            }
+            if (best != null) {
+                List<Case> made = best.stream().map(Draft::make).toList();
+                missing.removeAll(pairs(made));
+                out.addAll(made);
+            }
+        }
+        return out;
+    }
+
+    /** Groups drawn for each one {@link #covering} keeps. */
+    private static final int CANDIDATES = 64;
+
+    /** A case before its input is made: the input comes from {@code valueSeed}. */
+    private record Draft(String name, PoolSpec spec, Shape shape, boolean special, long valueSeed) {
+        Case make() {
+            return new Case(name, values(new SplittableRandom(valueSeed), shape, special), spec);
+        }
+    }
+
+    private static List<Draft> group(SplittableRandom r, long seed, int attempt, int perGroup) {
+        Object[] first = spec(r);
+        if (first == null) {
+            return null;
+        }
+        PoolSpec spec = (PoolSpec) first[0];
+        Shape s0 = (Shape) first[1];
+        List<Draft> group = new ArrayList<>();
+        group.add(new Draft("seed" + seed + "#" + attempt + " " + spec + " on " + s0, spec, s0, r.nextInt(8) == 0,
+                r.nextLong()));
+        boolean wholeInput = spec.windowH() == s0.h() && spec.windowW() == s0.w();
+        for (int tries = 0; group.size() < perGroup && tries < 50; tries++) {
+            Shape s = Shape.of(1 + r.nextInt(3), wholeInput ? s0.h() : 1 + r.nextInt(17),
+                    wholeInput ? s0.w() : 1 + r.nextInt(17), sameVectorClass(r, s0.c()));
+            if (spec.check(s).isEmpty()) {
+                group.add(new Draft("seed" + seed + "#" + attempt + "." + (group.size() + 1) + " " + spec + " on " + s,
+                        spec, s, r.nextInt(8) == 0, r.nextLong()));
+            }
+        }
+        return group;
+    }
+
+    /** Every pair of the cases' feature values, as "name=value & name=value". */
+    public static Set<String> pairs(List<Case> cases) {
+        Set<String> out = new HashSet<>();
+        for (Case c : cases) {
+            addPairs(features(c), out);
+        }
+        return out;
+    }
+
+    private static void addPairs(List<String> f, Set<String> out) {
+        for (int i = 0; i < f.size(); i++) {
+            for (int j = i + 1; j < f.size(); j++) {
+                out.add(f.get(i) + " & " + f.get(j));
+            }
+        }
+    }
+
+    /**
+     * What a case exercises, as "name=value": mode, padding rule, window class, stride against
+     * the window, dilation, ceil mode, count_include_pad (avg), p (lp), channel vector class, an
+     * odd channel count above 64, batch, and NaN or infinity in the input.
+     */
+    public static List<String> features(Case c) {
+        boolean special = false;
+        for (float v : c.input().toArray()) {
+            special |= Float.isNaN(v) || Float.isInfinite(v);
+        }
+        return features(c.spec(), c.input().shape(), special);
+    }
+
+    private static List<String> features(PoolSpec s, Shape x, boolean special) {
+        Padding p = s.padding();
+        String padding = p.kind() != Padding.Kind.EXPLICIT ? p.kind().name()
+                : p.top() + p.bottom() + p.left() + p.right() == 0 ? "none"
+                : p.top() == p.bottom() && p.left() == p.right() ? "symmetric" : "asymmetric";
+        String window = s.windowH() == 1 && s.windowW() == 1 ? "1x1"
+                : s.windowH() == x.h() && s.windowW() == x.w() ? "input" : "general";
+        String stride = s.strideH() > s.windowH() || s.strideW() > s.windowW() ? "above window"
+                : s.strideH() == s.windowH() && s.strideW() == s.windowW() ? "window" : "below window";
+        List<String> f = new ArrayList<>(List.of("mode=" + s.mode(), "padding=" + padding, "window=" + window,
+                "stride=" + stride, "dilation=" + (s.dilationH() > 1 || s.dilationW() > 1),
+                "ceil=" + s.ceilMode(), "vec=" + vectorClass(x.c()), "oddC>64=" + (x.c() % 2 == 1 && x.c() > 64),
+                "n=" + x.n(), "special=" + special));
+        if (s.mode() == PoolMode.AVG) {
+            f.add("countIncludePad=" + s.countIncludePad());
+        }
+        if (s.mode() == PoolMode.LP) {
+            f.add("p=" + s.p());
+        }
+        return f;
+    }
+
+    /** The widest of 16, 8, 4, 2, 1 channels that divides {@code c}: the kernels' vector class. */
+    public static int vectorClass(int c) {
+        return c % 16 == 0 ? 16 : c % 8 == 0 ? 8 : c % 4 == 0 ? 4 : c % 2 == 0 ? 2 : 1;
+    }
+
+    /** A channel count of 1..130 with the same remainder class as {@code c} for vectors of 16, 8, 4, 2. */
+    private static int sameVectorClass(SplittableRandom r, int c) {
+        int unit = vectorClass(c);
+        int step = unit == 16 ? 16 : 2 * unit; // c = unit * odd, or a multiple of 16
+        int count = (130 - unit) / step + 1;
+        return unit + step * r.nextInt(count);
+    }
+
     private static Case one(SplittableRandom r, long seed, int attempt) {
+        Object[] drawn = spec(r);
+        if (drawn == null) {
+            return null;
+        }
+        PoolSpec spec = (PoolSpec) drawn[0];
+        Shape shape = (Shape) drawn[1];
+        Tensor x = values(r, shape, r.nextInt(8) == 0);
+        return new Case("seed" + seed + "#" + attempt + " " + spec + " on " + shape, x, spec);
+    }
+
+    /** A random spec and an input shape it accepts ({spec, shape}), or null when the draw is invalid. */
+    private static Object[] spec(SplittableRandom r) {
         int n = 1 + r.nextInt(3);
         int h = 1 + r.nextInt(17);
         int w = 1 + r.nextInt(17);
@@ -90,11 +252,7 @@ public final class RandomCases {
             return null;
         }
         Shape shape = Shape.of(n, h, w, c);
-        if (spec.check(shape).isPresent()) {
-            return null;
-        }
-        Tensor x = values(r, shape, r.nextInt(8) == 0);
-        return new Case("seed" + seed + "#" + attempt + " " + spec + " on " + shape, x, spec);
+        return spec.check(shape).isPresent() ? null : new Object[] {spec, shape};
     }
 
     /**
