@@ -79,7 +79,7 @@ public final class SignalChaining {
         return Optional.of("the OpenCL driver compiles kernels with LLVM inside this JVM, and LLVM replaces the"
                 + " JVM's signal handlers: the JVM can crash (SIGSEGV) at a safepoint. Start java with LD_PRELOAD="
                 + library().map(Path::toString).orElse("$JAVA_HOME/lib/libjsig.so")
-                + " (signal chaining; README: \"PoCL and the JVM's signals\")");
+                + " (signal chaining; docs/pocl-signals.md)");
     }
 
     private static Optional<List<String>> mappedLibraries() {

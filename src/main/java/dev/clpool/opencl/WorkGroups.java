@@ -12,7 +12,7 @@ package dev.clpool.opencl;
  * items per group, lanes being the largest power of two that divides C / VEC.
  */
 final class WorkGroups {
-    /** Work items per group on CPU devices unless overridden; measured on PoCL (see README). */
+    /** Work items per group on CPU devices unless overridden; measured on PoCL (docs/opencl-internals.md). */
     static final int CPU_DEFAULT = 16;
     /** Work items per group on GPUs and accelerators unless overridden. */
     static final int GPU_DEFAULT = 64;

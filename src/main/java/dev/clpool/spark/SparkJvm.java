@@ -15,8 +15,7 @@ import java.util.OptionalInt;
  * Starts {@link PoolJob} again in a JVM set up as Spark and PoCL need, when it was started with a
  * plain {@code java -cp ...} (local mode without a Spark installation): with {@link #OPTIONS}, the
  * {@code java.base} packages Spark reaches into on JDK 17 (what Spark's own launcher adds), and
- * with the JDK's signal-chaining library preloaded when the OpenCL driver may be PoCL (README:
- * "PoCL and the JVM's signals"). Under {@code spark-submit} (the {@code spark.master} property is
+ * with the JDK's signal-chaining library preloaded when the OpenCL driver may be PoCL (docs/pocl-signals.md). Under {@code spark-submit} (the {@code spark.master} property is
  * set) nothing happens: Spark's launcher has already set up the driver and the executors.
  */
 final class SparkJvm {
