@@ -1,11 +1,9 @@
 package dev.clpool.cli;
 
 import dev.clpool.opencl.SignalChaining;
-import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 
@@ -39,27 +37,8 @@ final class SignalChainingLauncher {
         command.add(self.command().get());
         command.addAll(List.of(self.arguments().get()));
         ProcessBuilder pb = new ProcessBuilder(command).inheritIO();
-        Map<String, String> env = pb.environment();
-        String preload = env.get("LD_PRELOAD");
-        env.put("LD_PRELOAD", preload == null || preload.isBlank() ? lib.get().toString() : lib.get() + ":" + preload);
-        env.put(ENV, "on");
-        Process child;
-        try {
-            child = pb.start();
-        } catch (IOException e) {
-            return OptionalInt.empty(); // run here, as we would without libjsig
-        }
-        // Whatever ends this JVM (Ctrl-C reaches both; a kill reaches only us) ends the child too.
-        Thread stop = new Thread(child::destroy, "clpool-child-stop");
-        Runtime.getRuntime().addShutdownHook(stop);
-        try {
-            int rc = child.waitFor();
-            Runtime.getRuntime().removeShutdownHook(stop);
-            return OptionalInt.of(rc);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            child.destroy();
-            return OptionalInt.of(ExitCodes.UNEXPECTED);
-        }
+        SignalChaining.preload(pb.environment(), lib.get());
+        pb.environment().put(ENV, "on");
+        return SignalChaining.runChild(pb, ExitCodes.UNEXPECTED);
     }
 }

@@ -5,14 +5,17 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Warns, once per JVM, when an OpenCL driver that compiles kernels with LLVM inside this process
- * (PoCL does) runs without the JDK's signal-chaining library.
+ * (PoCL does) runs without the JDK's signal-chaining library; and the two steps every re-execution
+ * with that library shares ({@link #preload}, {@link #runChild}).
  *
  * <p>Why: when LLVM compiles, it installs its own SIGSEGV and SIGBUS handlers over the JVM's
  * ({@code RemoveFileOnSignal}, for its temporary files). The JVM takes those signals on purpose,
@@ -39,6 +42,38 @@ public final class SignalChaining {
         }
         Path lib = Path.of(System.getProperty("java.home"), "lib", "libjsig.so");
         return Files.isRegularFile(lib) ? Optional.of(lib) : Optional.empty();
+    }
+
+    /** Puts {@code lib} first in {@code env}'s {@code LD_PRELOAD}, keeping what it preloads already. */
+    public static void preload(Map<String, String> env, Path lib) {
+        String preload = env.get("LD_PRELOAD");
+        env.put("LD_PRELOAD", preload == null || preload.isBlank() ? lib.toString() : lib + ":" + preload);
+    }
+
+    /**
+     * Runs the child JVM of a re-execution (the CLI's, the Spark job's) and waits for its exit code;
+     * whatever ends this JVM ends the child too (Ctrl-C reaches both; a kill reaches only this one).
+     * Empty when the child could not be started (the caller then runs in this JVM, as it is);
+     * {@code interrupted} when this thread is interrupted while waiting.
+     */
+    public static OptionalInt runChild(ProcessBuilder child, int interrupted) {
+        Process process;
+        try {
+            process = child.start();
+        } catch (IOException e) {
+            return OptionalInt.empty();
+        }
+        Thread stop = new Thread(process::destroy, "clpool-child-stop");
+        Runtime.getRuntime().addShutdownHook(stop);
+        try {
+            int rc = process.waitFor();
+            Runtime.getRuntime().removeShutdownHook(stop);
+            return OptionalInt.of(rc);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            process.destroy();
+            return OptionalInt.of(interrupted);
+        }
     }
 
     /** Whether {@code libjsig} is loaded into this process; empty where that cannot be read. */

@@ -1,13 +1,11 @@
 package dev.clpool.spark;
 
 import dev.clpool.opencl.SignalChaining;
-import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 
@@ -76,28 +74,10 @@ final class SparkJvm {
         command.add(main.getName());
         command.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(command).inheritIO();
-        Map<String, String> env = pb.environment();
         if (chain) {
-            String preload = env.get("LD_PRELOAD");
-            env.put("LD_PRELOAD", preload == null || preload.isBlank() ? jsig.get().toString() : jsig.get() + ":" + preload);
+            SignalChaining.preload(pb.environment(), jsig.get());
         }
-        env.put(ENV, "child");
-        Process child;
-        try {
-            child = pb.start();
-        } catch (IOException e) {
-            return OptionalInt.empty();
-        }
-        Thread stop = new Thread(child::destroy, "clpool-spark-child-stop");
-        Runtime.getRuntime().addShutdownHook(stop);
-        try {
-            int rc = child.waitFor();
-            Runtime.getRuntime().removeShutdownHook(stop);
-            return OptionalInt.of(rc);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            child.destroy();
-            return OptionalInt.of(PoolJob.FAILED);
-        }
+        pb.environment().put(ENV, "child");
+        return SignalChaining.runChild(pb, PoolJob.FAILED);
     }
 }
