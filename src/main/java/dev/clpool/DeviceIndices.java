@@ -11,23 +11,12 @@ import java.util.Objects;
  * output element in the convention asked for. Close it when done (closing the engine releases
  * those still open). Not thread-safe: do not close it while another thread uses it.
  */
-public final class DeviceIndices implements AutoCloseable {
-    private final PoolingEngine engine;
-    final PoolingBackend backend;
-    final ResidentTensor storage;
+public final class DeviceIndices extends DeviceHandle {
     private final IndexConvention convention;
-    private volatile boolean closed;
 
     DeviceIndices(PoolingEngine engine, PoolingBackend backend, ResidentTensor storage, IndexConvention convention) {
-        this.engine = engine;
-        this.backend = backend;
-        this.storage = storage;
+        super(engine, backend, storage);
         this.convention = convention;
-    }
-
-    /** The shape of the pooled values these indices belong to. */
-    public Shape shape() {
-        return storage.shape();
     }
 
     public IndexConvention convention() {
@@ -39,15 +28,10 @@ public final class DeviceIndices implements AutoCloseable {
         return shape().elementCount() * Long.BYTES;
     }
 
-    /** {@code opencl} when the data is on a device, {@code cpu} when it is in host memory. */
-    public String location() {
-        return backend.kind();
-    }
-
     /** New host indices with the contents, after the queued work that produces them. */
     public Indices download() {
         requireOpen();
-        Indices into = Indices.allocate(engine.resident().memory(), shape(), convention);
+        Indices into = Indices.allocate(engine().resident().memory(), shape(), convention);
         try {
             return download(into);
         } catch (RuntimeException e) {
@@ -66,34 +50,17 @@ public final class DeviceIndices implements AutoCloseable {
             throw new IllegalArgumentException("download into indices of convention " + into.convention().word()
                     + ": the device indices are " + convention.word());
         }
-        engine.resident().download(this, into);
+        engine().resident().download(this, into);
         return into;
     }
 
-    PoolingEngine engine() {
-        return engine;
-    }
-
-    void requireOpen() {
-        if (closed) {
-            throw new IllegalStateException("the device indices " + shape() + " are closed");
-        }
-    }
-
-    public boolean isClosed() {
-        return closed;
-    }
-
     @Override
-    public void close() {
-        if (!closed) {
-            closed = true;
-            storage.close();
-        }
+    String closedMessage() {
+        return "the device indices " + shape() + " are closed";
     }
 
     @Override
     public String toString() {
-        return "DeviceIndices[" + shape() + ", " + convention.word() + " on " + backend.kind() + (closed ? ", closed]" : "]");
+        return "DeviceIndices[" + shape() + ", " + convention.word() + " on " + backend.kind() + (isClosed() ? ", closed]" : "]");
     }
 }

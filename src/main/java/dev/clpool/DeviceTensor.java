@@ -24,30 +24,15 @@ import java.util.concurrent.CompletableFuture;
  * next one); closing the engine releases those still open. A device tensor belongs to the engine
  * that made it and is not thread-safe: do not close it while another thread uses it.
  */
-public final class DeviceTensor implements AutoCloseable {
-    private final PoolingEngine engine;
-    final PoolingBackend backend;
-    final ResidentTensor storage;
-    private volatile boolean closed;
+public final class DeviceTensor extends DeviceHandle {
 
     DeviceTensor(PoolingEngine engine, PoolingBackend backend, ResidentTensor storage) {
-        this.engine = engine;
-        this.backend = backend;
-        this.storage = storage;
-    }
-
-    public Shape shape() {
-        return storage.shape();
+        super(engine, backend, storage);
     }
 
     /** Size of the data in bytes. */
     public long byteSize() {
         return shape().elementCount() * Float.BYTES;
-    }
-
-    /** {@code opencl} when the data is on a device, {@code cpu} when it is in host memory. */
-    public String location() {
-        return backend.kind();
     }
 
     /**
@@ -56,7 +41,7 @@ public final class DeviceTensor implements AutoCloseable {
      */
     public Tensor download() {
         requireOpen();
-        Tensor into = Tensor.allocate(engine.resident().memory(), shape(), DType.FLOAT32, false);
+        Tensor into = Tensor.allocate(engine().resident().memory(), shape(), DType.FLOAT32, false);
         try {
             return download(into);
         } catch (RuntimeException e) {
@@ -71,7 +56,7 @@ public final class DeviceTensor implements AutoCloseable {
         if (!into.shape().equals(shape())) {
             throw new IllegalArgumentException("download into " + into.shape() + ": the device tensor is " + shape());
         }
-        engine.resident().download(this, into);
+        engine().resident().download(this, into);
         return into;
     }
 
@@ -80,33 +65,16 @@ public final class DeviceTensor implements AutoCloseable {
      * submitted before it ({@link PoolingEngine#submit}). Keep this tensor open until it completes.
      */
     public CompletableFuture<Tensor> downloadAsync() {
-        return engine.submit(e -> download());
-    }
-
-    PoolingEngine engine() {
-        return engine;
-    }
-
-    void requireOpen() {
-        if (closed) {
-            throw new IllegalStateException("the device tensor " + shape() + " is closed");
-        }
-    }
-
-    public boolean isClosed() {
-        return closed;
+        return engine().submit(e -> download());
     }
 
     @Override
-    public void close() {
-        if (!closed) {
-            closed = true;
-            storage.close();
-        }
+    String closedMessage() {
+        return "the device tensor " + shape() + " is closed";
     }
 
     @Override
     public String toString() {
-        return "DeviceTensor[" + shape() + " on " + backend.kind() + (closed ? ", closed]" : "]");
+        return "DeviceTensor[" + shape() + " on " + backend.kind() + (isClosed() ? ", closed]" : "]");
     }
 }

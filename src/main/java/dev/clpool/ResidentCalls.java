@@ -107,9 +107,7 @@ final class ResidentCalls {
 
     /** Copies {@code t}'s indices into {@code into}, after the work that produces them; no fallback. */
     void download(DeviceIndices t, Indices into) {
-        if (t.engine() != engine) {
-            throw new IllegalArgumentException(t + " belongs to another engine");
-        }
+        checkOwner(t);
         exec.onDevice(t.backend, () -> {
             t.requireOpen();
             t.storage.download(into.buffer());
@@ -127,7 +125,7 @@ final class ResidentCalls {
         return b.upload(host);
     }
 
-    void checkOwner(DeviceTensor t) {
+    void checkOwner(DeviceHandle t) {
         Objects.requireNonNull(t, "device tensor");
         if (t.engine() != engine) {
             throw new IllegalArgumentException(t + " belongs to another engine");
