@@ -84,4 +84,57 @@ public record Axis(int in, int out, int window, int stride, int dilation, int pa
         long last = (long) in + padEnd - 1 - start(o);
         return last < 0 ? 0 : (int) Math.min(window, last / dilation + 1);
     }
+
+    /**
+     * One spatial axis of a spec applied to an input of size {@code in}: SAME padding resolved,
+     * the output size computed (SEMANTICS.md), and every window checked to cover input.
+     *
+     * @throws InvalidSpecException the output would be empty, or some window covers no input element
+     */
+    static Axis resolve(String name, int in, int k, int s, int d, Padding padding, int explicitBegin, int explicitEnd,
+                        boolean ceilMode) {
+        int e = effectiveWindow(k, d);
+        long begin;
+        long end;
+        long out;
+        switch (padding.kind()) {
+            case SAME:
+            case SAME_LOWER: {
+                out = sameOut(in, s);
+                long total = samePadTotal(in, out, e, s);
+                long half = total / 2;
+                begin = padding.kind() == Padding.Kind.SAME ? half : total - half;
+                end = total - begin;
+                break;
+            }
+            default: {
+                begin = explicitBegin;
+                end = explicitEnd;
+                long span = in + begin + end - e;
+                if (span < 0) {
+                    throw new InvalidSpecException("window", k + " (effective " + e + ")",
+                            "larger than the padded " + name + " " + (in + begin + end)
+                                    + ": the output would be empty");
+                }
+                out = explicitOut(in, e, s, begin, end, ceilMode);
+                break;
+            }
+        }
+        if (out < 1 || out > Integer.MAX_VALUE) {
+            throw new InvalidSpecException("window", k, "gives an output " + name + " of " + out);
+        }
+        if (in + begin + end > Integer.MAX_VALUE) {
+            // Positions and extents on an axis are ints (Axis, the kernels): keep them exact.
+            throw new InvalidSpecException("padding", padding, "the padded " + name + " " + (in + begin + end)
+                    + " exceeds 2^31-1");
+        }
+        Axis axis = new Axis(in, (int) out, k, s, d, (int) begin, (int) end);
+        for (int o = 0; o < axis.out(); o++) {
+            if (axis.count(o) == 0) {
+                throw new InvalidSpecException("padding", padding,
+                        "output " + name + " position " + o + " has a window that covers no input element");
+            }
+        }
+        return axis;
+    }
 }

@@ -31,7 +31,7 @@ public final class DeviceIndices extends DeviceHandle {
     /** New host indices with the contents, after the queued work that produces them. */
     public Indices download() {
         requireOpen();
-        Indices into = Indices.allocate(engine().resident().memory(), shape(), convention);
+        Indices into = Indices.allocate(engine().resident().memory(), TensorShape.of(shape()), convention);
         try {
             return download(into);
         } catch (RuntimeException e) {

@@ -41,7 +41,7 @@ public final class DeviceTensor extends DeviceHandle {
      */
     public Tensor download() {
         requireOpen();
-        Tensor into = Tensor.allocate(engine().resident().memory(), shape(), DType.FLOAT32, false);
+        Tensor into = Tensor.allocate(engine().resident().memory(), TensorShape.of(shape()), DType.FLOAT32, false);
         try {
             return download(into);
         } catch (RuntimeException e) {

@@ -102,6 +102,11 @@ final class HostMemoryPool implements AutoCloseable {
 
     /** An engine output from this pool: not zeroed, the operation writes every element. */
     Tensor tensor(Shape shape, DType dtype) {
+        return tensor(TensorShape.of(shape), dtype);
+    }
+
+    /** {@link #tensor(Shape, DType)} of any rank and layout. */
+    Tensor tensor(TensorShape shape, DType dtype) {
         return Tensor.allocate(this, shape, dtype, false);
     }
 
@@ -117,7 +122,7 @@ final class HostMemoryPool implements AutoCloseable {
     }
 
     /** Max pooling outputs (values and indices) from this pool, filled by {@code op}; given back if it fails. */
-    PooledWithIndices filled(Shape shape, DType dtype, IndexConvention convention,
+    PooledWithIndices filled(TensorShape shape, DType dtype, IndexConvention convention,
                              java.util.function.Consumer<PooledWithIndices> op) {
         Tensor values = tensor(shape, dtype);
         PooledWithIndices result;

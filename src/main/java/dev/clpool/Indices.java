@@ -7,7 +7,8 @@ import java.util.Objects;
 
 /**
  * The int64 indices of a max pooling: one per output element, laid out exactly like the values
- * (NHWC, shape (N, OH, OW, C)); what each number means is its {@link #convention()}.
+ * (same rank and layout, for example NHWC (N, OH, OW, C)); what each number means is its
+ * {@link #convention()}.
  *
  * <p>Storage is one direct buffer in native byte order (a Java direct buffer holds at most
  * 2<sup>31</sup>−1 bytes, so at most {@link #MAX_ELEMENTS} indices). Mutable elements, fixed shape;
@@ -22,37 +23,57 @@ public final class Indices implements AutoCloseable {
     /** The most indices one array holds: a Java direct buffer is limited to 2^31-1 bytes. */
     public static final long MAX_ELEMENTS = Integer.MAX_VALUE / Long.BYTES;
 
+    private final TensorShape dims;
+    /** {@code dims} as a {@link Shape} when it is 2-D channels-last, else null. */
     private final Shape shape;
     private final IndexConvention convention;
     private final ByteBuffer bytes;
-    /** The pooled block these indices own; null if none. */
+    /** The pooled block these indices (or those they are a view of) hold; null if none. */
     private final HostMemoryPool.Block block;
+    /** Whether {@link #close()} gives {@link #block} back: false for views. */
+    private final boolean owner;
     private volatile boolean closed;
 
-    private Indices(Shape shape, IndexConvention convention, ByteBuffer bytes, HostMemoryPool.Block block) {
-        this.shape = shape;
+    private Indices(TensorShape dims, IndexConvention convention, ByteBuffer bytes, HostMemoryPool.Block block,
+                    boolean owner) {
+        this.dims = dims;
+        this.shape = dims.isShape2d() ? dims.asShape() : null;
         this.convention = convention;
         this.bytes = bytes;
         this.block = block;
+        this.owner = owner;
     }
 
     /** A zero-filled index array of the given shape. */
     public static Indices allocate(Shape shape, IndexConvention convention) {
+        return allocate(TensorShape.of(Objects.requireNonNull(shape, "shape")), convention);
+    }
+
+    /** A zero-filled index array for values of any rank and layout. */
+    public static Indices allocate(TensorShape shape, IndexConvention convention) {
         int size = checkedSize(shape, convention);
-        return new Indices(shape, convention, ByteBuffer.allocateDirect(size).order(ByteOrder.nativeOrder()), null);
+        return new Indices(shape, convention, ByteBuffer.allocateDirect(size).order(ByteOrder.nativeOrder()), null, false);
     }
 
     /** Indices whose memory comes from {@code pool}, contents unspecified: for outputs written completely. */
-    static Indices allocate(HostMemoryPool pool, Shape shape, IndexConvention convention) {
+    static Indices allocate(HostMemoryPool pool, TensorShape shape, IndexConvention convention) {
         int size = checkedSize(shape, convention);
         HostMemoryPool.Block b = pool.take(size, false);
         if (b == null) {
             return allocate(shape, convention);
         }
-        return new Indices(shape, convention, b.memory().limit(size).slice().order(ByteOrder.nativeOrder()), b);
+        return new Indices(shape, convention, b.memory().limit(size).slice().order(ByteOrder.nativeOrder()), b, true);
     }
 
-    private static int checkedSize(Shape shape, IndexConvention convention) {
+    /** The same memory seen with another shape of the same element count and another convention label (a view). */
+    Indices reshaped(TensorShape to, IndexConvention as) {
+        if (to.elementCount() != dims.elementCount()) {
+            throw new IllegalArgumentException("cannot view indices " + dims + " as " + to);
+        }
+        return new Indices(to, as, open().duplicate().order(ByteOrder.nativeOrder()), block, false);
+    }
+
+    private static int checkedSize(TensorShape shape, IndexConvention convention) {
         Objects.requireNonNull(shape, "shape");
         Objects.requireNonNull(convention, "convention");
         long count = shape.elementCount();
@@ -63,9 +84,22 @@ public final class Indices implements AutoCloseable {
         return (int) (count * Long.BYTES);
     }
 
-    /** The shape of the pooled values these indices belong to. */
+    /**
+     * The (N, OH, OW, C) shape of the 2-D channels-last values these indices belong to.
+     *
+     * @throws IllegalStateException the values have another rank or layout (use {@link #tensorShape()})
+     */
     public Shape shape() {
+        if (shape == null) {
+            throw new IllegalStateException("indices " + dims + " are " + dims.describe()
+                    + ", not 2-D channels-last: use tensorShape()");
+        }
         return shape;
+    }
+
+    /** The shape of the pooled values these indices belong to, in every rank and layout. */
+    public TensorShape tensorShape() {
+        return dims;
     }
 
     public IndexConvention convention() {
@@ -85,14 +119,14 @@ public final class Indices implements AutoCloseable {
     }
 
     public boolean isClosed() {
-        return closed;
+        return closed || (block != null && block.isReleased());
     }
 
     /** Gives pooled memory back to its engine for reuse; afterwards every access throws. Idempotent. */
     @Override
     public void close() {
         closed = true;
-        if (block != null) {
+        if (owner) {
             block.release();
         }
     }
@@ -104,18 +138,18 @@ public final class Indices implements AutoCloseable {
 
     /** The index for output element (n, oy, ox, c). */
     public long get(int n, int oy, int ox, int c) {
-        return open().getLong(Math.toIntExact(shape.offset(n, oy, ox, c) * Long.BYTES));
+        return open().getLong(Math.toIntExact(shape().offset(n, oy, ox, c) * Long.BYTES));
     }
 
-    /** A heap copy of all indices in NHWC order. */
+    /** A heap copy of all indices in storage order. */
     public long[] toArray() {
-        long[] out = new long[Math.toIntExact(shape.elementCount())];
+        long[] out = new long[Math.toIntExact(dims.elementCount())];
         longs().get(out);
         return out;
     }
 
     @Override
     public String toString() {
-        return "Indices[" + shape + ", " + convention.word() + (closed ? ", closed]" : "]");
+        return "Indices[" + (shape != null ? shape.toString() : dims + " " + dims.describe()) + ", " + convention.word() + (closed ? ", closed]" : "]");
     }
 }

@@ -187,7 +187,7 @@ public final class PoolingEngine implements AutoCloseable {
      */
     public PooledWithIndices poolWithIndices(Tensor in, PoolSpec spec, IndexConvention convention) {
         Shape out = EngineChecks.indicesGeometry(in, spec, convention).output();
-        return memory.filled(out, in.dtype(), convention, r -> poolWithIndices(in, spec, convention, r.values(), r.indices()));
+        return memory.filled(TensorShape.of(out), in.dtype(), convention, r -> poolWithIndices(in, spec, convention, r.values(), r.indices()));
     }
 
     // ---- host tensors: into outputs the caller has (no allocation) ----

@@ -7,7 +7,9 @@ import java.nio.ShortBuffer;
 import java.util.Objects;
 
 /**
- * An NHWC tensor in direct (off-heap) memory, so that an OpenCL upload needs no copy. Elements are
+ * A tensor in direct (off-heap) memory, so that an OpenCL upload needs no copy: spatial rank 1, 2
+ * or 3, channels-last or channels-first ({@link TensorShape}); the classic 2-D channels-last
+ * (N, H, W, C) tensor also has a {@link Shape} ({@link #shape()}). Elements are
  * stored as its {@link DType}: float32 (the default), float16 or bfloat16. Computation is float32
  * whatever the storage; {@link #get} and {@link #set} convert (see {@link DType}).
  *
@@ -34,6 +36,8 @@ public final class Tensor implements AutoCloseable {
     /** Elements converted per step by {@link #convert} (heap scratch, not per element). */
     private static final int CONVERT_CHUNK = 1 << 14;
 
+    private final TensorShape dims;
+    /** {@code dims} as a {@link Shape} when it is 2-D channels-last, else null. */
     private final Shape shape;
     private final DType dtype;
     private final ByteBuffer bytes;
@@ -43,12 +47,13 @@ public final class Tensor implements AutoCloseable {
     private final boolean owner;
     private volatile boolean closed;
 
-    private Tensor(Shape shape, DType dtype, ByteBuffer bytes) {
-        this(shape, dtype, bytes, null, false);
+    private Tensor(TensorShape dims, DType dtype, ByteBuffer bytes) {
+        this(dims, dtype, bytes, null, false);
     }
 
-    private Tensor(Shape shape, DType dtype, ByteBuffer bytes, HostMemoryPool.Block block, boolean owner) {
-        this.shape = shape;
+    private Tensor(TensorShape dims, DType dtype, ByteBuffer bytes, HostMemoryPool.Block block, boolean owner) {
+        this.dims = dims;
+        this.shape = dims.isShape2d() ? dims.asShape() : null;
         this.dtype = dtype;
         this.bytes = bytes;
         this.block = block;
@@ -67,6 +72,16 @@ public final class Tensor implements AutoCloseable {
 
     /** A zero-filled tensor of the given shape and storage type. */
     public static Tensor allocate(Shape shape, DType dtype) {
+        return allocate(TensorShape.of(Objects.requireNonNull(shape, "shape")), dtype);
+    }
+
+    /** A zero-filled float32 tensor of any rank and layout. */
+    public static Tensor allocate(TensorShape shape) {
+        return allocate(shape, DType.FLOAT32);
+    }
+
+    /** A zero-filled tensor of any rank and layout and the given storage type. */
+    public static Tensor allocate(TensorShape shape, DType dtype) {
         int size = checkedSize(shape, dtype);
         int rounded = (int) Math.min(Integer.MAX_VALUE, ((long) size + PAGE - 1) / PAGE * PAGE + PAGE);
         ByteBuffer raw = ByteBuffer.allocateDirect(rounded);
@@ -83,7 +98,7 @@ public final class Tensor implements AutoCloseable {
      * A tensor whose memory comes from {@code pool}; its contents are unspecified (whatever the
      * block held) unless {@code zeroed}. For outputs that an operation overwrites completely.
      */
-    static Tensor allocate(HostMemoryPool pool, Shape shape, DType dtype, boolean zeroed) {
+    static Tensor allocate(HostMemoryPool pool, TensorShape shape, DType dtype, boolean zeroed) {
         int size = checkedSize(shape, dtype);
         HostMemoryPool.Block b = pool.take(size, zeroed);
         if (b == null) {
@@ -93,7 +108,7 @@ public final class Tensor implements AutoCloseable {
         return new Tensor(shape, dtype, view, b, true);
     }
 
-    private static int checkedSize(Shape shape, DType dtype) {
+    private static int checkedSize(TensorShape shape, DType dtype) {
         Objects.requireNonNull(shape, "shape");
         Objects.requireNonNull(dtype, "dtype");
         long count = shape.elementCount();
@@ -112,6 +127,11 @@ public final class Tensor implements AutoCloseable {
 
     /** A tensor of {@code dtype} holding {@code values} (NHWC order), each rounded once to {@code dtype}. */
     public static Tensor of(Shape shape, DType dtype, float... values) {
+        return of(TensorShape.of(Objects.requireNonNull(shape, "shape")), dtype, values);
+    }
+
+    /** A tensor of any rank and layout holding {@code values} in its storage order, each rounded once to {@code dtype}. */
+    public static Tensor of(TensorShape shape, DType dtype, float... values) {
         Objects.requireNonNull(values, "values");
         if (values.length != shape.elementCount()) {
             throw new IllegalArgumentException("shape " + shape + " needs " + shape.elementCount()
@@ -140,6 +160,11 @@ public final class Tensor implements AutoCloseable {
      * byte order.
      */
     public static Tensor wrap(Shape shape, DType dtype, ByteBuffer buffer) {
+        return wrap(TensorShape.of(Objects.requireNonNull(shape, "shape")), dtype, buffer);
+    }
+
+    /** A tensor of any rank and layout over existing direct memory; see {@link #wrap(Shape, DType, ByteBuffer)}. */
+    public static Tensor wrap(TensorShape shape, DType dtype, ByteBuffer buffer) {
         Objects.requireNonNull(shape, "shape");
         Objects.requireNonNull(dtype, "dtype");
         Objects.requireNonNull(buffer, "buffer");
@@ -158,8 +183,35 @@ public final class Tensor implements AutoCloseable {
         return new Tensor(shape, dtype, buffer.slice().order(ByteOrder.nativeOrder()));
     }
 
+    /**
+     * The (N, H, W, C) shape of a 2-D channels-last tensor.
+     *
+     * @throws IllegalStateException the tensor has another rank or layout (use {@link #tensorShape()})
+     */
     public Shape shape() {
+        if (shape == null) {
+            throw new IllegalStateException("tensor " + dims + " is " + dims.describe()
+                    + ", not 2-D channels-last: use tensorShape()");
+        }
         return shape;
+    }
+
+    /** The shape in every rank and layout. */
+    public TensorShape tensorShape() {
+        return dims;
+    }
+
+    /** The same memory seen with another shape of the same element count (a view; never owns the block). */
+    Tensor reshaped(TensorShape to) {
+        if (to.elementCount() != dims.elementCount()) {
+            throw new IllegalArgumentException("cannot view " + dims + " as " + to);
+        }
+        return new Tensor(to, dtype, open().duplicate().order(ByteOrder.nativeOrder()), block, false);
+    }
+
+    /** {@link #reshaped(TensorShape)} with a 2-D channels-last shape. */
+    Tensor reshaped(Shape to) {
+        return reshaped(TensorShape.of(to));
     }
 
     /** How the elements are stored. */
@@ -228,17 +280,17 @@ public final class Tensor implements AutoCloseable {
     }
 
     /**
-     * A view of batch items {@code first} .. {@code first + count - 1}: shape (count, H, W, C),
+     * A view of batch items {@code first} .. {@code first + count - 1}: this shape with N = count,
      * sharing this tensor's memory (writes show in both).
      */
     public Tensor batch(int first, int count) {
-        if (first < 0 || count < 1 || first > shape.n() - count) {
-            throw new IndexOutOfBoundsException("batch items " + first + " + " + count + " of " + shape.n());
+        if (first < 0 || count < 1 || first > dims.n() - count) {
+            throw new IndexOutOfBoundsException("batch items " + first + " + " + count + " of " + dims.n());
         }
-        long item = byteSize() / shape.n();
+        long item = byteSize() / dims.n();
         ByteBuffer view = open().slice(Math.toIntExact(first * item), Math.toIntExact(count * item))
                 .order(ByteOrder.nativeOrder());
-        return new Tensor(Shape.of(count, shape.h(), shape.w(), shape.c()), dtype, view, block, false);
+        return new Tensor(TensorShape.of(count, dims.c(), dims.spatial(), dims.layout()), dtype, view, block, false);
     }
 
     /** Size of the storage in bytes: elements times {@code dtype().byteSize()}. */
@@ -248,14 +300,14 @@ public final class Tensor implements AutoCloseable {
 
     /** Element (n, y, x, c) as a float (exact for every storage type). */
     public float get(int n, int y, int x, int c) {
-        int i = Math.toIntExact(shape.offset(n, y, x, c) * dtype.byteSize());
+        int i = Math.toIntExact(shape().offset(n, y, x, c) * dtype.byteSize());
         ByteBuffer b = open();
         return dtype == DType.FLOAT32 ? b.getFloat(i) : decode(dtype, b.getShort(i));
     }
 
     /** Sets element (n, y, x, c) to {@code value} rounded once to the storage type (nearest, ties to even). */
     public void set(int n, int y, int x, int c, float value) {
-        int i = Math.toIntExact(shape.offset(n, y, x, c) * dtype.byteSize());
+        int i = Math.toIntExact(shape().offset(n, y, x, c) * dtype.byteSize());
         ByteBuffer b = open();
         if (dtype == DType.FLOAT32) {
             b.putFloat(i, value);
@@ -264,9 +316,9 @@ public final class Tensor implements AutoCloseable {
         }
     }
 
-    /** A heap copy of all elements in NHWC order, as floats (exact for every storage type). */
+    /** A heap copy of all elements in storage order, as floats (exact for every storage type). */
     public float[] toArray() {
-        float[] out = new float[Math.toIntExact(shape.elementCount())];
+        float[] out = new float[Math.toIntExact(dims.elementCount())];
         if (dtype == DType.FLOAT32) {
             floats().get(out);
         } else {
@@ -284,7 +336,7 @@ public final class Tensor implements AutoCloseable {
      * when {@code to} is this tensor's type.
      */
     public Tensor convert(DType to) {
-        Tensor t = allocate(shape, Objects.requireNonNull(to, "dtype"));
+        Tensor t = allocate(dims, Objects.requireNonNull(to, "dtype"));
         convertInto(this, t);
         return t;
     }
@@ -299,14 +351,14 @@ public final class Tensor implements AutoCloseable {
 
     /** Copies {@code src} into {@code dst} (same shape), rounding each element once to {@code dst}'s type. */
     static void convertInto(Tensor src, Tensor dst) {
-        if (!src.shape.equals(dst.shape)) {
+        if (!src.dims.equals(dst.dims)) {
             throw new IllegalArgumentException("cannot convert " + src + " into " + dst + ": shapes differ");
         }
         if (src.dtype == dst.dtype) {
             dst.buffer().put(src.buffer());
             return;
         }
-        int count = Math.toIntExact(src.shape.elementCount());
+        int count = Math.toIntExact(src.dims.elementCount());
         float[] f = new float[Math.min(count, CONVERT_CHUNK)];
         short[] s = new short[f.length];
         for (int i0 = 0; i0 < count; i0 += f.length) {
@@ -340,6 +392,6 @@ public final class Tensor implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "Tensor[" + shape + (dtype == DType.FLOAT32 ? "" : " " + dtype.word()) + (isClosed() ? ", closed]" : "]");
+        return "Tensor[" + (shape != null ? shape.toString() : dims + " " + dims.describe()) + (dtype == DType.FLOAT32 ? "" : " " + dtype.word()) + (isClosed() ? ", closed]" : "]");
     }
 }

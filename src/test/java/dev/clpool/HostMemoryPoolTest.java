@@ -40,7 +40,7 @@ class HostMemoryPoolTest {
         Tensor a = pool.tensor(SHAPE, DType.FLOAT32);
         a.floats().put(5, 1f);
         a.close();
-        Tensor z = Tensor.allocate(pool, SHAPE, DType.FLOAT32, true);
+        Tensor z = Tensor.allocate(pool, TensorShape.of(SHAPE), DType.FLOAT32, true);
         assertEquals(1, pool.allocatedBlocks());
         FloatBuffer f = z.floats();
         for (int i = 0; i < f.limit(); i++) {
@@ -197,10 +197,10 @@ class HostMemoryPoolTest {
     @Test
     void closedPooledIndices_areRefused_andTheirBlockReused() {
         HostMemoryPool pool = new HostMemoryPool(1 << 24);
-        Indices i = Indices.allocate(pool, SHAPE, IndexConvention.NHWC);
+        Indices i = Indices.allocate(pool, TensorShape.of(SHAPE), IndexConvention.NHWC);
         i.close();
         assertThrows(IllegalStateException.class, i::toArray);
-        Indices j = Indices.allocate(pool, SHAPE, IndexConvention.PYTORCH);
+        Indices j = Indices.allocate(pool, TensorShape.of(SHAPE), IndexConvention.PYTORCH);
         assertNotSame(i, j);
         assertEquals(1, pool.allocatedBlocks());
     }

@@ -307,7 +307,7 @@ class SpecFuzzTest {
     private static String parseGarbage(SplittableRandom r) {
         String[][] cases = {
             {"mode", ""}, {"mode", "median k=3"}, {"mode", "MAXX k=3"}, {"mode", "k=3"},
-            {"window", "max"}, {"window", "max s=2"}, {"window", "max k="}, {"window", "max k=x"}, {"window", "max k=3x3x3"},
+            {"window", "max"}, {"window", "max s=2"}, {"window", "max k="}, {"window", "max k=x"}, {"window", "max k=3x3x3x3"},
             {"window", "avg k=0"}, {"window", "max k=-1x2"}, {"window", "max k=99999999999"},
             {"stride", "max k=3 s=0"}, {"stride", "max k=3 s=a"}, {"stride", "max k=3 s"},
             {"dilation", "max k=3 d=0x1"}, {"dilation", "max k=3 d=,"},
