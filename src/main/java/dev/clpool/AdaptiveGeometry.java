@@ -12,12 +12,9 @@ import java.util.Objects;
 public record AdaptiveGeometry(PoolMode mode, Shape input, Shape output) {
 
     public AdaptiveGeometry {
-        Objects.requireNonNull(mode, "mode");
+        checkMode(mode);
         Objects.requireNonNull(input, "input");
         Objects.requireNonNull(output, "output");
-        if (mode == PoolMode.LP) {
-            throw new InvalidSpecException("mode", mode.word(), "adaptive pooling supports avg and max");
-        }
         if (output.n() != input.n() || output.c() != input.c()) {
             throw new IllegalArgumentException("adaptive output " + output + " must keep N and C of the input " + input);
         }
@@ -34,6 +31,14 @@ public record AdaptiveGeometry(PoolMode mode, Shape input, Shape output) {
             throw new InvalidSpecException("output size", oh + "x" + ow, "must be >= 1 on each axis");
         }
         return new AdaptiveGeometry(mode, input, Shape.of(input.n(), oh, ow, input.c()));
+    }
+
+    /** Refuses a mode adaptive pooling does not have (LP) and null. */
+    static void checkMode(PoolMode mode) {
+        Objects.requireNonNull(mode, "mode");
+        if (mode == PoolMode.LP) {
+            throw new InvalidSpecException("mode", mode.word(), "adaptive pooling supports avg and max");
+        }
     }
 
     /** First input position of output {@code i}: {@code floor(i*in/out)}, in long arithmetic. */

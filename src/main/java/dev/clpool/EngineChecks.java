@@ -16,11 +16,15 @@ final class EngineChecks {
     }
 
     static PoolGeometry indicesGeometry(Shape in, PoolSpec spec, IndexConvention convention) {
+        checkIndicesMode(spec, convention);
+        return spec.geometry(in);
+    }
+
+    static void checkIndicesMode(PoolSpec spec, IndexConvention convention) {
         Objects.requireNonNull(convention, "convention");
         if (spec.mode() != PoolMode.MAX) {
             throw new InvalidSpecException("mode", spec.mode().word(), "indices come with max pooling only");
         }
-        return spec.geometry(in);
     }
 
     static PoolGeometry backwardGeometry(Tensor input, Tensor gradOutput, PoolSpec spec) {

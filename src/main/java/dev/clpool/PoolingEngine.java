@@ -37,46 +37,26 @@ import org.slf4j.LoggerFactory;
  * <p>Every output has its input's {@link DType}: float32, float16 or bfloat16 storage, computed in
  * float32 and rounded once to the storage type (see {@link DType}). Index outputs are int64.
  *
- * <p><b>Thread safety.</b> One engine may be shared by any number of threads. Operations on the
- * CPU path run concurrently (each on the engine's fork-join pool); on a device they are
- * serialised (one command queue, and a {@code cl_kernel} is not thread-safe). Every result is the
- * same, bit for bit, as when the operation runs alone on the same backend. A fallback to the CPU
- * path made by one thread applies to all. {@link #close()} waits for operations in flight
- * (device-tensor operations included) to finish, then releases everything; an operation started
- * after (or while waiting for) {@code close()} throws {@link IllegalStateException}. Tensors are
- * not synchronised: do not write an input while an operation reads it.
+ * <p>Tensors of spatial rank 1, 2 and 3, channels-last or channels-first ({@link TensorShape}), go
+ * through the same methods; results come back in the input's layout.
  *
- * <p><b>Steady state.</b> Every operation has three forms: one that allocates its result, one that
- * writes into outputs the caller has ({@code pool(x, spec, out)}, {@code poolWithIndices(x, spec,
- * convention, values, indices)}, {@code backward(x, dy, spec, dx)}, {@code adaptive(mode, x, oh, ow,
- * out)}, {@code global(mode, x, out)}), and one on {@link DeviceTensor}s. Allocated results come from
- * the engine's reusable host memory: close each when done ({@link Tensor}, {@link Indices} and
- * {@link PooledWithIndices} are {@link AutoCloseable}) and the next call reuses it instead of paying
- * for fresh pages. In a loop, either reuse outputs or close results:
+ * <p><b>Thread safety.</b> One engine may be shared by any number of threads: CPU-path operations
+ * run concurrently, device operations are serialised; every result is the same, bit for bit, as
+ * when the operation runs alone. {@link #close()} waits for operations in flight, then releases
+ * everything; later operations throw {@link IllegalStateException}. Tensors are not synchronised.
  *
- * <pre>{@code
- * Tensor out = Tensor.allocate(spec.outputShape(x.shape()));
- * for (Tensor batch : batches) {
- *     engine.pool(batch, spec, out);            // no allocation at all
- * }
- * for (Tensor batch : batches) {
- *     try (Tensor y = engine.pool(batch, spec)) {   // memory reused from the previous y
- *         consume(y);
- *     }
- * }
- * }</pre>
- *
- * A result that is never closed stays valid for as long as it (or a view of its memory) is
- * reachable, and its memory is then freed by the JDK rather than reused: correct, but each call
- * then pays for fresh memory. The pool keeps at most {@link Builder#hostMemoryPoolBytes} idle bytes
- * and drops them on {@link #close()}; results still open stay valid after the engine is closed.
+ * <p><b>Steady state.</b> Every operation has a form that allocates its result (from the engine's
+ * reusable host memory: close results when done), one that writes into outputs the caller has
+ * ({@code pool(x, spec, out)}, {@code backward(x, dy, spec, dx)}, ...), and one on
+ * {@link DeviceTensor}s. docs/library.md ("Steady state") shows the loop patterns.
  */
-public final class PoolingEngine implements AutoCloseable {
+public final class PoolingEngine extends DeviceForms implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(PoolingEngine.class);
 
     private final Fallback exec;
     private final ResidentCalls resident;
     private final HostMemoryPool memory;
+    private final NdHost nd;
     private final AsyncSubmitter async = new AsyncSubmitter();
 
     private PoolingEngine(Builder b) {
@@ -87,6 +67,7 @@ public final class PoolingEngine implements AutoCloseable {
         this.exec = new Fallback(selection, b.backend == BackendChoice.AUTO, b.smallOpsOnCpu, () -> BackendSelector.cpu(threads));
         this.memory = new HostMemoryPool(b.hostMemoryPoolBytes);
         this.resident = new ResidentCalls(this, exec, memory);
+        this.nd = new NdHost(this, memory);
         LOG.debug("pooling engine on {} ({})", selection.backend().description(), selection.reason());
     }
 
@@ -116,26 +97,34 @@ public final class PoolingEngine implements AutoCloseable {
 
     // ---- host tensors: allocating forms (results from the engine's reusable memory) ----
 
-    /** Windowed pooling; the output shape is {@code spec.outputShape(in.shape())}. Close the result when done. */
+    /**
+     * Windowed pooling of a tensor of any rank and layout; the output shape is
+     * {@code spec.outputShape(in.tensorShape())}, in the input's layout. Close the result when done.
+     */
     public Tensor pool(Tensor in, PoolSpec spec) {
-        PoolGeometry g = spec.geometry(in.shape());
-        return memory.filled(memory.tensor(g.output(), in.dtype()), out -> pool(in, spec, out));
+        TensorShape out = spec.outputShape(in.tensorShape());
+        return memory.filled(memory.tensor(out, in.dtype()), o -> pool(in, spec, o));
     }
 
-    /** Average over each H×W plane: output (N, 1, 1, C). */
+    /** Average over each plane (or volume): every spatial size 1, for example (N, 1, 1, C). */
     public Tensor globalAvg(Tensor in) {
         return global(PoolMode.AVG, in);
     }
 
-    /** Maximum over each H×W plane: output (N, 1, 1, C). */
+    /** Maximum over each plane (or volume): every spatial size 1, for example (N, 1, 1, C). */
     public Tensor globalMax(Tensor in) {
         return global(PoolMode.MAX, in);
     }
 
-    /** Global pooling with {@code mode} MAX or AVG. */
+    /** Global pooling with {@code mode} MAX, AVG or LP (with p = 2, as ONNX GlobalLpPool's default). */
     public Tensor global(PoolMode mode, Tensor in) {
-        EngineChecks.checkGlobalMode(mode);
-        return memory.filled(memory.tensor(EngineChecks.globalShape(in.shape()), in.dtype()), out -> global(mode, in, out));
+        Objects.requireNonNull(mode, "mode");
+        return memory.filled(memory.tensor(in.tensorShape().global(), in.dtype()), out -> global(mode, in, out));
+    }
+
+    /** Global lp pooling, {@code (sum |x|^p)^(1/p)} over each plane or volume (ONNX GlobalLpPool). */
+    public Tensor globalLp(Tensor in, double p) {
+        return memory.filled(memory.tensor(in.tensorShape().global(), in.dtype()), out -> globalLp(in, p, out));
     }
 
     /**
@@ -151,8 +140,7 @@ public final class PoolingEngine implements AutoCloseable {
      *                              {@code gradOutput} of the wrong shape or dtype
      */
     public Tensor backward(Tensor input, Tensor gradOutput, PoolSpec spec) {
-        PoolGeometry g = EngineChecks.backwardGeometry(input, gradOutput, spec);
-        return memory.filled(memory.tensor(input.shape(), input.dtype()), dx -> exec.run(b -> b.backward(g, input, gradOutput, dx)));
+        return memory.filled(memory.tensor(input.tensorShape(), input.dtype()), dx -> backward(input, gradOutput, spec, dx));
     }
 
     /** Adaptive average to (oh, ow): output (N, oh, ow, C); see {@link AdaptiveGeometry} for the regions. */
@@ -171,8 +159,14 @@ public final class PoolingEngine implements AutoCloseable {
      * @throws InvalidSpecException oh or ow below 1, or mode LP
      */
     public Tensor adaptive(PoolMode mode, Tensor in, int oh, int ow) {
-        AdaptiveGeometry g = AdaptiveGeometry.of(mode, in.shape(), oh, ow);
-        return memory.filled(memory.tensor(g.output(), in.dtype()), out -> exec.run(b -> b.adaptive(g, in, out)));
+        return adaptive(mode, in, new int[] {oh, ow});
+    }
+
+    /** Adaptive pooling of a tensor of any rank and layout to {@code size}, one number per spatial axis. */
+    public Tensor adaptive(PoolMode mode, Tensor in, int... size) {
+        TensorShape out = NdHost.adaptiveShape(in.tensorShape(), size);
+        AdaptiveGeometry.checkMode(mode);
+        return memory.filled(memory.tensor(out, in.dtype()), o -> adaptive(mode, in, size, o));
     }
 
     /** Max pooling with indices in the default {@link IndexConvention#NHWC} convention. */
@@ -186,8 +180,9 @@ public final class PoolingEngine implements AutoCloseable {
      * first NaN; never padding. The values equal {@link #pool(Tensor, PoolSpec)}'s bit for bit.
      */
     public PooledWithIndices poolWithIndices(Tensor in, PoolSpec spec, IndexConvention convention) {
-        Shape out = EngineChecks.indicesGeometry(in, spec, convention).output();
-        return memory.filled(TensorShape.of(out), in.dtype(), convention, r -> poolWithIndices(in, spec, convention, r.values(), r.indices()));
+        EngineChecks.checkIndicesMode(spec, convention);
+        TensorShape out = spec.outputShape(in.tensorShape());
+        return memory.filled(out, in.dtype(), convention, r -> poolWithIndices(in, spec, convention, r.values(), r.indices()));
     }
 
     // ---- host tensors: into outputs the caller has (no allocation) ----
@@ -197,15 +192,23 @@ public final class PoolingEngine implements AutoCloseable {
      * and {@code in}'s dtype: reuses the output's memory (no allocation per call); returns {@code out}.
      */
     public Tensor pool(Tensor in, PoolSpec spec, Tensor out) {
+        if (!in.tensorShape().isShape2d()) {
+            return nd.pool(in, spec, out);
+        }
         PoolGeometry g = spec.geometry(in.shape());
         EngineChecks.requireOutput("output tensor", out, g.output(), in.dtype());
         exec.runSmall("pool", g.spec(), in.shape(), in.byteSize() + out.byteSize(), b -> b.pool(g, in, out));
         return out;
     }
 
-    /** Global pooling into {@code out} of shape (N, 1, 1, C) and {@code in}'s dtype; returns {@code out}. */
+    /** Global pooling into {@code out} (every spatial size 1) of {@code in}'s dtype; returns {@code out}. */
     public Tensor global(PoolMode mode, Tensor in, Tensor out) {
-        EngineChecks.checkGlobalMode(mode);
+        if (Objects.requireNonNull(mode, "mode") == PoolMode.LP) {
+            return nd.globalLp(in, 2.0, out);
+        }
+        if (!in.tensorShape().isShape2d()) {
+            return nd.global(mode, in, out);
+        }
         Shape s = in.shape();
         EngineChecks.requireOutput("output tensor", out, EngineChecks.globalShape(s), in.dtype());
         exec.runSmall("global", mode, s, in.byteSize() + out.byteSize(), b -> b.global(mode, in, out));
@@ -220,6 +223,9 @@ public final class PoolingEngine implements AutoCloseable {
      */
     public PooledWithIndices poolWithIndices(Tensor in, PoolSpec spec, IndexConvention convention, Tensor values,
                                              Indices indices) {
+        if (!in.tensorShape().isShape2d()) {
+            return nd.poolWithIndices(in, spec, convention, values, indices);
+        }
         PoolGeometry g = EngineChecks.indicesGeometry(in, spec, convention);
         EngineChecks.requireOutput("values", values, g.output(), in.dtype());
         EngineChecks.requireIndices(indices, g.output(), convention);
@@ -232,6 +238,9 @@ public final class PoolingEngine implements AutoCloseable {
      * dtype, neither {@code input} nor {@code gradOutput}): every element is written; returns it.
      */
     public Tensor backward(Tensor input, Tensor gradOutput, PoolSpec spec, Tensor gradInput) {
+        if (!input.tensorShape().isShape2d()) {
+            return nd.backward(input, gradOutput, spec, gradInput);
+        }
         PoolGeometry g = EngineChecks.backwardGeometry(input, gradOutput, spec);
         EngineChecks.requireGradInput(gradInput, input, gradOutput);
         exec.run(b -> b.backward(g, input, gradOutput, gradInput));
@@ -240,10 +249,27 @@ public final class PoolingEngine implements AutoCloseable {
 
     /** {@link #adaptive(PoolMode, Tensor, int, int)} into {@code out} (shape (N, oh, ow, C), {@code in}'s dtype); returns it. */
     public Tensor adaptive(PoolMode mode, Tensor in, int oh, int ow, Tensor out) {
+        if (!in.tensorShape().isShape2d()) {
+            return nd.adaptive(mode, in, new int[] {oh, ow}, out);
+        }
         AdaptiveGeometry g = AdaptiveGeometry.of(mode, in.shape(), oh, ow);
         EngineChecks.requireOutput("output tensor", out, g.output(), in.dtype());
         exec.run(b -> b.adaptive(g, in, out));
         return out;
+    }
+
+    /** {@link #globalLp(Tensor, double)} into {@code out} (every spatial size 1, {@code in}'s dtype); returns it. */
+    public Tensor globalLp(Tensor in, double p, Tensor out) {
+        return nd.globalLp(in, p, out);
+    }
+
+    /** {@link #adaptive(PoolMode, Tensor, int...)} into {@code out}; returns it. */
+    public Tensor adaptive(PoolMode mode, Tensor in, int[] size, Tensor out) {
+        if (in.tensorShape().isShape2d() && size != null && size.length == 2) {
+            return adaptive(mode, in, size[0], size[1], out);
+        }
+        AdaptiveGeometry.checkMode(mode);
+        return nd.adaptive(mode, in, size, out);
     }
 
     // ---- asynchronous submission ----
@@ -254,15 +280,14 @@ public final class PoolingEngine implements AutoCloseable {
      * those submitted before it. Do not write {@code in} until the future completes.
      */
     public CompletableFuture<Tensor> poolAsync(Tensor in, PoolSpec spec) {
-        PoolGeometry g = spec.geometry(in.shape());
-        Tensor out = memory.tensor(g.output(), in.dtype());
+        Tensor out = memory.tensor(spec.outputShape(in.tensorShape()), in.dtype());
         return async.submit(() -> memory.filled(out, o -> pool(in, spec, o)));
     }
 
     /** {@link #global(PoolMode, Tensor)} without waiting; see {@link #poolAsync}. */
     public CompletableFuture<Tensor> globalAsync(PoolMode mode, Tensor in) {
-        EngineChecks.checkGlobalMode(mode);
-        Tensor out = memory.tensor(EngineChecks.globalShape(in.shape()), in.dtype());
+        Objects.requireNonNull(mode, "mode");
+        Tensor out = memory.tensor(in.tensorShape().global(), in.dtype());
         return async.submit(() -> memory.filled(out, o -> global(mode, in, o)));
     }
 
@@ -285,91 +310,6 @@ public final class PoolingEngine implements AutoCloseable {
         return async.submit(() -> work.apply(this));
     }
 
-    // ---- device-resident tensors: upload once, chain operations, download once ----
-
-    /**
-     * A copy of {@code t} where this engine computes (its device, or host memory on the CPU
-     * path), taken before this returns: later changes to {@code t} do not show in it.
-     */
-    public DeviceTensor upload(Tensor t) {
-        Objects.requireNonNull(t, "tensor");
-        if (t.dtype() != DType.FLOAT32) {
-            throw new IllegalArgumentException("device tensors hold float32 for now, got " + t.dtype()
-                    + ": convert first (Tensor.convert) or pool the host tensor directly");
-        }
-        return exec.resident(b -> new DeviceTensor(this, b, b.upload(t)));
-    }
-
-    /**
-     * Windowed pooling of a device tensor into a new one, without waiting for the device. The
-     * result has shape {@code spec.outputShape(in.shape())}; close it when done.
-     */
-    public DeviceTensor pool(DeviceTensor in, PoolSpec spec) {
-        PoolGeometry g = spec.geometry(in.shape());
-        return resident.into(g.output(), (b, src, dst) -> b.pool(g, src[0], dst), in);
-    }
-
-    /** Average over each H×W plane of a device tensor: a new (N, 1, 1, C) device tensor. */
-    public DeviceTensor globalAvg(DeviceTensor in) {
-        return global(PoolMode.AVG, in);
-    }
-
-    /** Maximum over each H×W plane of a device tensor: a new (N, 1, 1, C) device tensor. */
-    public DeviceTensor globalMax(DeviceTensor in) {
-        return global(PoolMode.MAX, in);
-    }
-
-    /** Global pooling ({@code mode} MAX or AVG) of a device tensor, without waiting for the device. */
-    public DeviceTensor global(PoolMode mode, DeviceTensor in) {
-        EngineChecks.checkGlobalMode(mode);
-        return resident.into(EngineChecks.globalShape(in.shape()), (b, src, dst) -> b.global(mode, src[0], dst), in);
-    }
-
-    /** {@link #poolWithIndices(DeviceTensor, PoolSpec, IndexConvention)} in the {@link IndexConvention#NHWC} convention. */
-    public DevicePooledWithIndices poolWithIndices(DeviceTensor in, PoolSpec spec) {
-        return poolWithIndices(in, spec, IndexConvention.NHWC);
-    }
-
-    /**
-     * Max pooling with indices of a device tensor, without waiting for the device: values and
-     * indices equal {@link #poolWithIndices(Tensor, PoolSpec, IndexConvention)}'s bit for bit. Close
-     * the result when done.
-     */
-    public DevicePooledWithIndices poolWithIndices(DeviceTensor in, PoolSpec spec, IndexConvention convention) {
-        resident.checkOwner(in);
-        PoolGeometry g = EngineChecks.indicesGeometry(in.shape(), spec, convention);
-        return resident.maxWithIndices(g, convention, in);
-    }
-
-    /**
-     * Backward of max or avg pooling on device tensors, without waiting for the device: a new
-     * device tensor of {@code input}'s shape, equal to {@link #backward(Tensor, Tensor, PoolSpec)}'s
-     * result bit for bit. The rules on {@code gradOutput} are the host form's.
-     */
-    public DeviceTensor backward(DeviceTensor input, DeviceTensor gradOutput, PoolSpec spec) {
-        resident.checkOwner(input);
-        resident.checkOwner(gradOutput);
-        PoolGeometry g = EngineChecks.backwardGeometry(input.shape(), gradOutput.shape(), spec);
-        return resident.into(input.shape(), (b, src, dst) -> b.backward(g, src[0], src[1], dst), input, gradOutput);
-    }
-
-    /** Adaptive average of a device tensor to (oh, ow); see {@link #adaptive(PoolMode, DeviceTensor, int, int)}. */
-    public DeviceTensor adaptiveAvg(DeviceTensor in, int oh, int ow) {
-        return adaptive(PoolMode.AVG, in, oh, ow);
-    }
-
-    /** Adaptive maximum of a device tensor to (oh, ow); see {@link #adaptive(PoolMode, DeviceTensor, int, int)}. */
-    public DeviceTensor adaptiveMax(DeviceTensor in, int oh, int ow) {
-        return adaptive(PoolMode.MAX, in, oh, ow);
-    }
-
-    /** Adaptive pooling of a device tensor to (oh, ow), without waiting for the device: a new (N, oh, ow, C) device tensor. */
-    public DeviceTensor adaptive(PoolMode mode, DeviceTensor in, int oh, int ow) {
-        resident.checkOwner(in);
-        AdaptiveGeometry g = AdaptiveGeometry.of(mode, in.shape(), oh, ow);
-        return resident.into(g.output(), (b, src, dst) -> b.adaptive(g, src[0], dst), in);
-    }
-
     /** Waits until every operation submitted so far has completed on the device. */
     public void finish() {
         PoolingBackend b = exec.current();
@@ -377,8 +317,14 @@ public final class PoolingEngine implements AutoCloseable {
     }
 
     /** Device-tensor plumbing (downloads) for {@link DeviceTensor} and {@link DeviceIndices}. */
+    @Override
     ResidentCalls resident() {
         return resident;
+    }
+
+    @Override
+    Fallback exec() {
+        return exec;
     }
 
     /**

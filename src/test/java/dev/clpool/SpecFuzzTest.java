@@ -324,7 +324,8 @@ class SpecFuzzTest {
     private static String globalLp(SplittableRandom r) {
         try (PoolingEngine engine = PoolingEngine.builder().backend(BackendChoice.CPU).cpuThreads(1).build()) {
             Tensor x = Tensor.allocate(Shape.of(1, 1 + r.nextInt(3), 1 + r.nextInt(3), 1));
-            return expect("mode", () -> engine.global(PoolMode.LP, x));
+            double p = r.nextBoolean() ? -r.nextInt(3) : r.nextBoolean() ? Double.NaN : Double.POSITIVE_INFINITY;
+            return expect("p", () -> engine.globalLp(x, p));
         }
     }
 

@@ -1,0 +1,340 @@
+package dev.clpool;
+
+import java.nio.ByteBuffer;
+import java.nio.LongBuffer;
+import java.util.Objects;
+import java.util.stream.IntStream;
+
+/**
+ * The engine's host-tensor operations on tensors that are not 2-D channels-last: each runs as the
+ * 2-D channels-last operations on views of the same memory ({@link Lowering}), with float32
+ * temporaries from the engine's pool where 3-D needs two passes. Results equal what one N-D kernel
+ * would compute: max and indices exactly, sums within SEMANTICS.md's tolerance.
+ */
+final class NdHost {
+    private final PoolingEngine engine;
+    private final HostMemoryPool memory;
+
+    NdHost(PoolingEngine engine, HostMemoryPool memory) {
+        this.engine = engine;
+        this.memory = memory;
+    }
+
+    // ---- windowed pooling ----
+
+    Tensor pool(Tensor in, PoolSpec spec, Tensor out) {
+        TensorShape s = in.tensorShape();
+        TensorShape want = spec.outputShape(s);
+        requireOutput("output tensor", out, want, in.dtype());
+        if (s.rank() <= 2) {
+            engine.pool(in.reshaped(Lowering.view(s)), Lowering.spec2d(spec, s.rank()), out.reshaped(Lowering.view(want)));
+            return out;
+        }
+        return inFloat32(in, out, (x, y) -> pool3d(x, spec, y));
+    }
+
+    private void pool3d(Tensor x, PoolSpec spec, Tensor y) {
+        TensorShape s = x.tensorShape();
+        TensorShape mid = midShape(s, spec);
+        boolean skipPlanes = Lowering.planesIdentity(spec);
+        boolean skipDepth = Lowering.depthIdentity(spec);
+        if (skipPlanes || skipDepth) {
+            PoolSpec only = skipPlanes ? Lowering.depth(spec) : Lowering.planes(spec);
+            Shape from = skipPlanes ? Lowering.depth(s) : Lowering.slices(s);
+            Shape to = skipPlanes ? Lowering.depth(y.tensorShape()) : Lowering.slices(y.tensorShape());
+            engine.pool(x.reshaped(from), only, y.reshaped(to));
+            return;
+        }
+        try (Tensor t = memory.tensor(mid, DType.FLOAT32)) {
+            engine.pool(x.reshaped(Lowering.slices(s)), Lowering.planes(spec), t.reshaped(Lowering.slices(mid)));
+            engine.pool(t.reshaped(Lowering.depth(mid)), Lowering.depth(spec), y.reshaped(Lowering.depth(y.tensorShape())));
+        }
+    }
+
+    /** The shape after the (H, W) pass of a 3-D spec: (D, H', W'). */
+    private static TensorShape midShape(TensorShape s, PoolSpec spec) {
+        TensorShape out = spec.outputShape(s);
+        return s.withSpatial(s.spatial(0), out.spatial(1), out.spatial(2));
+    }
+
+    // ---- max with indices ----
+
+    PooledWithIndices poolWithIndices(Tensor in, PoolSpec spec, IndexConvention conv, Tensor values, Indices indices) {
+        Objects.requireNonNull(conv, "convention");
+        if (spec.mode() != PoolMode.MAX) {
+            throw new InvalidSpecException("mode", spec.mode().word(), "indices come with max pooling only");
+        }
+        TensorShape s = in.tensorShape();
+        TensorShape want = spec.outputShape(s);
+        requireOutput("values", values, want, in.dtype());
+        requireIndices(indices, want, conv);
+        if (s.rank() <= 2) {
+            boolean fix = conv == IndexConvention.NHWC && s.layout() == Layout.CHANNELS_FIRST;
+            IndexConvention viewConv = fix ? IndexConvention.PYTORCH : conv;
+            Shape v = Lowering.view(want);
+            engine.poolWithIndices(in.reshaped(Lowering.view(s)), Lowering.spec2d(spec, s.rank()), viewConv,
+                    values.reshaped(v), indices.reshaped(TensorShape.of(v), viewConv));
+            if (fix) {
+                planeToNhwc(indices, want);
+            }
+            return new PooledWithIndices(values, indices);
+        }
+        indices3d(in, spec, conv, values, indices);
+        return new PooledWithIndices(values, indices);
+    }
+
+    /** Channels-first {@code nhwc} indices from plane positions: {@code p*C + c}. */
+    private static void planeToNhwc(Indices indices, TensorShape want) {
+        LongBuffer b = indices.longs();
+        long plane = want.spatialSize();
+        int c = want.c();
+        IntStream.range(0, want.n() * c).parallel().forEach(q -> {
+            long ch = q % c;
+            for (long i = q * plane, end = i + plane; i < end; i++) {
+                b.put((int) i, b.get((int) i) * c + ch);
+            }
+        });
+    }
+
+    /** 3-D max with indices: both passes with {@code nhwc} indices, then each output's volume position composed. */
+    private void indices3d(Tensor in, PoolSpec spec, IndexConvention conv, Tensor values, Indices indices) {
+        TensorShape s = in.tensorShape();
+        TensorShape mid = midShape(s, spec);
+        TensorShape want = values.tensorShape();
+        Shape midSlices = Lowering.slices(mid);
+        Shape outDepth = Lowering.depth(want);
+        try (Tensor a = memory.tensor(mid, in.dtype());
+             Indices ia = Indices.allocate(memory, TensorShape.of(midSlices), IndexConvention.NHWC);
+             Indices ib = Indices.allocate(memory, TensorShape.of(outDepth), IndexConvention.NHWC)) {
+            engine.poolWithIndices(in.reshaped(Lowering.slices(s)), Lowering.planes(spec), IndexConvention.NHWC,
+                    a.reshaped(midSlices), ia);
+            engine.poolWithIndices(a.reshaped(Lowering.depth(mid)), Lowering.depth(spec), IndexConvention.NHWC,
+                    values.reshaped(outDepth), ib);
+            compose(s, mid, outDepth, ia.longs(), ib.longs(), conv, indices.longs());
+        }
+    }
+
+    /**
+     * Output (n', od, q, c') of the D pass chose depth z = ib / (H'W'·C'); the (H, W) pass chose
+     * plane position ia[(n'·D + z), q, c'] / C' = y·W + x of that slice.
+     */
+    private static void compose(TensorShape s, TensorShape mid, Shape outDepth, LongBuffer ia, LongBuffer ib,
+                                IndexConvention conv, LongBuffer out) {
+        int batch = Lowering.batch(s);
+        long cv = Lowering.channels(s);
+        long d = s.spatial(0);
+        long h = s.spatial(1);
+        long w = s.spatial(2);
+        long midPlane = (long) mid.spatial(1) * mid.spatial(2);
+        long perItem = (long) outDepth.h() * outDepth.w() * cv;
+        boolean first = s.layout() == Layout.CHANNELS_FIRST;
+        long channels = s.c();
+        IntStream.range(0, batch).parallel().forEach(nb -> {
+            for (long j = nb * perItem, end = j + perItem; j < end; j++) {
+                long cl = j % cv;
+                long q = (j / cv) % midPlane;
+                long z = ib.get((int) j) / (midPlane * cv);
+                long pos = ia.get((int) (((nb * d + z) * midPlane + q) * cv + cl)) / cv;
+                long n = first ? nb / channels : nb;
+                long c = first ? nb % channels : cl;
+                out.put((int) j, Lowering.index3d(conv, n, c, channels, z, pos / w, pos % w, d, h, w));
+            }
+        });
+    }
+
+    // ---- backward ----
+
+    Tensor backward(Tensor x, Tensor dy, PoolSpec spec, Tensor dx) {
+        Objects.requireNonNull(spec, "spec");
+        if (spec.mode() == PoolMode.LP) {
+            throw new InvalidSpecException("mode", spec.mode().word(), "backward supports max and avg");
+        }
+        TensorShape s = x.tensorShape();
+        TensorShape out = spec.outputShape(s);
+        if (!dy.tensorShape().equals(out)) {
+            throw new InvalidSpecException("gradOutput shape", dy.tensorShape(), "must equal the output shape "
+                    + out + " of input " + s + " under " + spec);
+        }
+        if (dy.dtype() != x.dtype()) {
+            throw new InvalidSpecException("gradOutput dtype", dy.dtype(), "must equal the input's dtype " + x.dtype());
+        }
+        requireOutput("gradInput", dx, s, x.dtype());
+        if (dx == x || dx == dy) {
+            throw new IllegalArgumentException("gradInput is " + (dx == x ? "input" : "gradOutput")
+                    + ": the gradient needs a tensor of its own");
+        }
+        if (s.rank() <= 2) {
+            engine.backward(x.reshaped(Lowering.view(s)), dy.reshaped(Lowering.view(out)), Lowering.spec2d(spec, s.rank()),
+                    dx.reshaped(Lowering.view(s)));
+            return dx;
+        }
+        if (x.dtype() != DType.FLOAT32) {
+            try (Tensor x32 = widened(x); Tensor dy32 = widened(dy); Tensor dx32 = memory.tensor(s, DType.FLOAT32)) {
+                backward3d(x32, dy32, spec, dx32);
+                dx32.convertInto(dx);
+            }
+            return dx;
+        }
+        backward3d(x, dy, spec, dx);
+        return dx;
+    }
+
+    /** The D pass's backward gives the gradient of the (H, W) pass's output; that pass's backward gives dx. */
+    private void backward3d(Tensor x, Tensor dy, PoolSpec spec, Tensor dx) {
+        TensorShape s = x.tensorShape();
+        TensorShape mid = midShape(s, spec);
+        try (Tensor a = memory.tensor(mid, DType.FLOAT32); Tensor g = memory.tensor(mid, DType.FLOAT32)) {
+            PoolSpec planes = Lowering.planes(spec);
+            if (spec.mode() == PoolMode.MAX) {
+                engine.pool(x.reshaped(Lowering.slices(s)), planes, a.reshaped(Lowering.slices(mid)));
+            }
+            // avg reads only the input's shape: a is not filled.
+            engine.backward(a.reshaped(Lowering.depth(mid)), dy.reshaped(Lowering.depth(dy.tensorShape())),
+                    Lowering.depth(spec), g.reshaped(Lowering.depth(mid)));
+            engine.backward(x.reshaped(Lowering.slices(s)), g.reshaped(Lowering.slices(mid)), planes,
+                    dx.reshaped(Lowering.slices(s)));
+        }
+    }
+
+    // ---- adaptive ----
+
+    /** The output shape of adaptive pooling of {@code in} to {@code size} (one number per spatial axis). */
+    static TensorShape adaptiveShape(TensorShape in, int[] size) {
+        Objects.requireNonNull(size, "output size");
+        if (size.length != in.rank()) {
+            throw new InvalidSpecException("output size", java.util.Arrays.toString(size), "needs " + in.rank()
+                    + " numbers for a " + in.rank() + "-D input");
+        }
+        for (int v : size) {
+            if (v < 1) {
+                throw new InvalidSpecException("output size", java.util.Arrays.toString(size), "must be >= 1 on each axis");
+            }
+        }
+        return in.withSpatial(size);
+    }
+
+    Tensor adaptive(PoolMode mode, Tensor in, int[] size, Tensor out) {
+        TensorShape s = in.tensorShape();
+        TensorShape want = adaptiveShape(s, size);
+        requireOutput("output tensor", out, want, in.dtype());
+        if (s.rank() <= 2) {
+            Shape v = Lowering.view(want);
+            engine.adaptive(mode, in.reshaped(Lowering.view(s)), v.h(), v.w(), out.reshaped(v));
+            return out;
+        }
+        return inFloat32(in, out, (x, y) -> {
+            TensorShape mid = s.withSpatial(s.spatial(0), size[1], size[2]);
+            try (Tensor t = memory.tensor(mid, DType.FLOAT32)) {
+                engine.adaptive(mode, x.reshaped(Lowering.slices(s)), size[1], size[2], t.reshaped(Lowering.slices(mid)));
+                Shape dv = Lowering.depth(mid);
+                engine.adaptive(mode, t.reshaped(dv), size[0], dv.w(), y.reshaped(Lowering.depth(want)));
+            }
+        });
+    }
+
+    // ---- global ----
+
+    /** Global avg or max over all spatial positions: the tensor as (N', 1, D·H·W, C'). */
+    Tensor global(PoolMode mode, Tensor in, Tensor out) {
+        TensorShape s = in.tensorShape();
+        requireOutput("output tensor", out, s.global(), in.dtype());
+        Shape flat = Shape.of(Lowering.batch(s), 1, Math.toIntExact(s.spatialSize()), Lowering.channels(s));
+        engine.global(mode, in.reshaped(flat), out.reshaped(Shape.of(flat.n(), 1, 1, flat.c())));
+        return out;
+    }
+
+    /**
+     * Global lp, {@code (sum |x|^p)^(1/p)} over each plane, any rank and layout: |x|^p in float32,
+     * its accurate global average on the engine's backend, then times the plane size to the 1/p.
+     */
+    Tensor globalLp(Tensor in, double p, Tensor out) {
+        if (!(p > 0) || Double.isInfinite(p)) {
+            throw new InvalidSpecException("p", p, "must be a finite number > 0");
+        }
+        TensorShape s = in.tensorShape();
+        requireOutput("output tensor", out, s.global(), in.dtype());
+        Shape flat = Shape.of(Lowering.batch(s), 1, Math.toIntExact(s.spatialSize()), Lowering.channels(s));
+        Shape pooled = Shape.of(flat.n(), 1, 1, flat.c());
+        try (Tensor powers = memory.tensor(flat, DType.FLOAT32); Tensor mean = memory.tensor(pooled, DType.FLOAT32);
+             Tensor result = memory.tensor(s.global(), DType.FLOAT32)) {
+            int count = Math.toIntExact(s.elementCount());
+            int step = 1 << 16;
+            IntStream.range(0, (count + step - 1) / step).parallel().forEach(i -> {
+                int from = i * step;
+                int to = Math.min(count, from + step);
+                float[] v = values(in, from, to);
+                java.nio.FloatBuffer dst = powers.floats();
+                for (int j = from; j < to; j++) {
+                    dst.put(j, (float) Math.pow(Math.abs(v[j - from]), p));
+                }
+            });
+            engine.global(PoolMode.AVG, powers, mean);
+            java.nio.FloatBuffer m = mean.floats();
+            java.nio.FloatBuffer r = result.floats();
+            double size = s.spatialSize();
+            for (int i = 0; i < m.capacity(); i++) {
+                r.put(i, (float) Math.pow(m.get(i) * size, 1 / p));
+            }
+            result.convertInto(out);
+        }
+        return out;
+    }
+
+    /** Elements {@code from .. to-1} of {@code t} in storage order, as floats. */
+    private static float[] values(Tensor t, int from, int to) {
+        float[] v = new float[to - from];
+        if (t.dtype() == DType.FLOAT32) {
+            t.floats().get(from, v);
+            return v;
+        }
+        short[] bits = new short[v.length];
+        t.shorts().get(from, bits);
+        for (int i = 0; i < v.length; i++) {
+            v[i] = t.dtype() == DType.FLOAT16 ? Float16.toFloat(bits[i]) : BFloat16.toFloat(bits[i]);
+        }
+        return v;
+    }
+
+    // ---- helpers ----
+
+    /** Runs a two-pass 3-D operation in float32 (one rounding into the storage type at the end). */
+    private Tensor inFloat32(Tensor in, Tensor out, java.util.function.BiConsumer<Tensor, Tensor> op) {
+        if (in.dtype() == DType.FLOAT32) {
+            op.accept(in, out);
+            return out;
+        }
+        try (Tensor x = widened(in); Tensor y = memory.tensor(out.tensorShape(), DType.FLOAT32)) {
+            op.accept(x, y);
+            y.convertInto(out);
+        }
+        return out;
+    }
+
+    private Tensor widened(Tensor t) {
+        Tensor w = memory.tensor(t.tensorShape(), DType.FLOAT32);
+        t.convertInto(w);
+        return w;
+    }
+
+    static void requireOutput(String name, Tensor out, TensorShape want, DType dtype) {
+        Objects.requireNonNull(out, name);
+        if (!out.tensorShape().equals(want)) {
+            throw new IllegalArgumentException(name + " " + out.tensorShape() + " (" + out.tensorShape().describe()
+                    + "): expected " + want + " (" + want.describe() + ")");
+        }
+        if (out.dtype() != dtype) {
+            throw new IllegalArgumentException(name + " dtype " + out.dtype() + ": expected the input's " + dtype);
+        }
+    }
+
+    static void requireIndices(Indices indices, TensorShape want, IndexConvention convention) {
+        Objects.requireNonNull(indices, "indices");
+        if (!indices.tensorShape().equals(want)) {
+            throw new IllegalArgumentException("indices shape " + indices.tensorShape() + ": expected " + want);
+        }
+        if (indices.convention() != convention) {
+            throw new IllegalArgumentException("indices convention " + indices.convention().word() + ": expected "
+                    + convention.word());
+        }
+    }
+}

@@ -1,0 +1,184 @@
+package dev.clpool;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import dev.clpool.testing.NaiveNd;
+import dev.clpool.testing.Tolerance;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Every operation on tensors of spatial rank 1, 2 and 3 in both layouts, on the CPU path, against
+ * {@link NaiveNd} (float64, tap by tap): random specs with padding, dilation, ceil mode and both
+ * divisors, data with ties, signed zeros, infinities and NaN. Max and indices exact, sums within
+ * SEMANTICS.md's tolerance.
+ */
+class NdOperationsCpuTest {
+    private static final long SEED = Long.getLong("clpool.nd.seed", 20261206L);
+    private static PoolingEngine engine;
+
+    @BeforeAll
+    static void open() {
+        engine = PoolingEngine.builder().backend(BackendChoice.CPU).cpuThreads(2).build();
+    }
+
+    @AfterAll
+    static void close() {
+        engine.close();
+    }
+
+    @Test
+    void windowedPooling_indicesAndBackward_matchTheReference_inEveryRankAndLayout() {
+        SplittableRandom r = new SplittableRandom(SEED);
+        int ran = 0;
+        for (int i = 0; i < 240; i++) {
+            TensorShape s = shape(r, 1 + i % 3, i % 2 == 0 ? Layout.CHANNELS_LAST : Layout.CHANNELS_FIRST);
+            PoolSpec spec = spec(r, s, PoolMode.values()[r.nextInt(3)]);
+            if (spec == null) {
+                continue;
+            }
+            String what = "case " + i + " " + s + " " + s.describe() + " " + spec;
+            ran++;
+            float[] x = data(r, s);
+            Tensor in = Tensor.of(s, DType.FLOAT32, x);
+            NaiveNd.Result want = NaiveNd.pool(x, s, spec, IndexConvention.NHWC);
+            check(engine.pool(in, spec).toArray(), want.values(), spec.mode() == PoolMode.MAX, what);
+            if (spec.mode() == PoolMode.LP) {
+                continue;
+            }
+            if (spec.mode() == PoolMode.MAX) {
+                IndexConvention conv = IndexConvention.values()[r.nextInt(4)];
+                NaiveNd.Result wantIdx = NaiveNd.pool(x, s, spec, conv);
+                try (PooledWithIndices got = engine.poolWithIndices(in, spec, conv)) {
+                    check(got.values().toArray(), wantIdx.values(), true, what);
+                    assertArrayEquals(wantIdx.indices(), got.indices().toArray(), what + " indices " + conv.word());
+                }
+            }
+            TensorShape o = spec.outputShape(s);
+            float[] dy = data(r, o);
+            for (int j = 0; j < dy.length; j++) {
+                dy[j] = Float.isFinite(dy[j]) ? dy[j] : 1f;
+            }
+            float[] xs = x.clone();
+            for (int j = 0; j < xs.length; j++) {
+                xs[j] = Float.isNaN(xs[j]) ? 0f : xs[j];
+            }
+            Tensor got = engine.backward(Tensor.of(s, DType.FLOAT32, xs), Tensor.of(o, DType.FLOAT32, dy), spec);
+            check(got.toArray(), NaiveNd.backward(xs, dy, s, spec), false, what + " backward");
+        }
+        assertEquals(true, ran > 120, "only " + ran + " of 240 random specs could run");
+    }
+
+    @Test
+    void adaptiveAndGlobal_matchTheReference_inEveryRankAndLayout() {
+        SplittableRandom r = new SplittableRandom(SEED + 1);
+        for (int i = 0; i < 120; i++) {
+            TensorShape s = shape(r, 1 + i % 3, i % 2 == 0 ? Layout.CHANNELS_LAST : Layout.CHANNELS_FIRST);
+            String what = "case " + i + " " + s + " " + s.describe();
+            float[] x = data(r, s);
+            Tensor in = Tensor.of(s, DType.FLOAT32, x);
+            int[] size = new int[s.rank()];
+            for (int a = 0; a < size.length; a++) {
+                size[a] = 1 + r.nextInt(s.spatial(a) + 2);
+            }
+            PoolMode mode = r.nextBoolean() ? PoolMode.MAX : PoolMode.AVG;
+            check(engine.adaptive(mode, in, size).toArray(), NaiveNd.adaptive(x, s, mode, size), mode == PoolMode.MAX,
+                    what + " adaptive " + mode + " to " + java.util.Arrays.toString(size));
+            check(engine.global(mode, in).toArray(), NaiveNd.global(x, s, mode, 0), mode == PoolMode.MAX, what + " global");
+            double p = 1 + r.nextInt(3);
+            check(engine.globalLp(in, p).toArray(), NaiveNd.global(x, s, PoolMode.LP, p), false, what + " global lp " + p);
+        }
+    }
+
+    @Test
+    void float16_threeD_roundsOnce() {
+        TensorShape s = TensorShape.channelsFirst(1, 2, 3, 4, 5);
+        SplittableRandom r = new SplittableRandom(SEED + 2);
+        float[] x = new float[(int) s.elementCount()];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = Float16.toFloat(Float16.fromFloat((float) r.nextGaussian()));
+        }
+        PoolSpec spec = PoolSpec.builder(PoolMode.AVG).window(2, 3, 2).stride(1).padding(Padding.of(1)).build();
+        float[] got = engine.pool(Tensor.of(s, DType.FLOAT16, x), spec).toArray();
+        double[] want = NaiveNd.pool(x, s, spec, IndexConvention.NHWC).values();
+        for (int i = 0; i < got.length; i++) {
+            // The float32 result rounded once: the nearest float16, or its neighbour when the exact
+            // value lies within the float32 tolerance of the midpoint between them.
+            float nearest = Float16.toFloat(Float16.fromFloat((float) want[i]));
+            double mid = (nearest + (double) got[i]) / 2;
+            boolean ok = got[i] == nearest || Math.abs(want[i] - mid) <= Tolerance.REL * Math.max(1, Math.abs(want[i]));
+            assertEquals(true, ok, "element " + i + " is " + got[i] + ", nearest float16 to " + want[i] + " is " + nearest);
+        }
+    }
+
+    @Test
+    void aSpecOfAnotherRank_isRefused_namingBoth() {
+        Tensor x = Tensor.allocate(TensorShape.channelsFirst(1, 1, 4, 4, 4));
+        InvalidSpecException e = assertThrows(InvalidSpecException.class, () -> engine.pool(x, PoolSpec.max(2, 2).build()));
+        assertEquals(true, e.getMessage().contains("2-D") && e.getMessage().contains("rank 3"), e.getMessage());
+    }
+
+    // ---- random cases ----
+
+    private static TensorShape shape(SplittableRandom r, int rank, Layout layout) {
+        int[] sp = new int[rank];
+        for (int i = 0; i < rank; i++) {
+            sp[i] = 1 + r.nextInt(rank == 3 ? 5 : 8);
+        }
+        return TensorShape.of(1 + r.nextInt(2), 1 + r.nextInt(3), sp, layout);
+    }
+
+    /** A random valid spec for {@code s}, or null when the draw cannot run on it. */
+    private static PoolSpec spec(SplittableRandom r, TensorShape s, PoolMode mode) {
+        int rank = s.rank();
+        int[] k = new int[rank];
+        int[] st = new int[rank];
+        int[] d = new int[rank];
+        int[] b = new int[rank];
+        int[] e = new int[rank];
+        for (int i = 0; i < rank; i++) {
+            k[i] = 1 + r.nextInt(3);
+            st[i] = 1 + r.nextInt(3);
+            d[i] = r.nextInt(4) == 0 ? 2 : 1;
+            int eff = (k[i] - 1) * d[i] + 1;
+            b[i] = r.nextInt(eff);
+            e[i] = r.nextInt(eff);
+        }
+        Padding pad = switch (r.nextInt(4)) {
+            case 0 -> Padding.VALID;
+            case 1 -> r.nextBoolean() ? Padding.SAME : Padding.SAME_LOWER;
+            default -> Padding.perAxis(b, e);
+        };
+        PoolSpec spec = PoolSpec.builder(mode).window(k).stride(st).dilation(d).padding(pad).ceilMode(r.nextBoolean())
+                .countIncludePad(r.nextBoolean()).p(1 + r.nextInt(3)).build();
+        return spec.check(s).isPresent() ? null : spec;
+    }
+
+    private static float[] data(SplittableRandom r, TensorShape s) {
+        float[] x = new float[Math.toIntExact(s.elementCount())];
+        for (int i = 0; i < x.length; i++) {
+            int pick = r.nextInt(40);
+            x[i] = pick == 0 ? Float.NaN : pick == 1 ? Float.POSITIVE_INFINITY : pick == 2 ? -0f : pick < 6 ? 0f
+                    : pick < 16 ? r.nextInt(-3, 4) : (float) r.nextGaussian();
+        }
+        return x;
+    }
+
+    private static void check(float[] got, double[] want, boolean exact, String what) {
+        assertEquals(want.length, got.length, what + ": element count");
+        for (int i = 0; i < got.length; i++) {
+            float w = (float) want[i];
+            boolean ok = exact ? Float.floatToRawIntBits(got[i]) == Float.floatToRawIntBits(w)
+                    || Float.isNaN(got[i]) && Float.isNaN(w)
+                    : Tolerance.close(got[i], want[i], Tolerance.REL);
+            if (!ok) {
+                fail(what + ": element " + i + " is " + got[i] + ", expected " + want[i]);
+            }
+        }
+    }
+}
