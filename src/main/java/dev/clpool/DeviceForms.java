@@ -29,7 +29,9 @@ abstract class DeviceForms {
             throw new IllegalArgumentException("device tensors hold float32 for now, got " + t.dtype()
                     + ": convert first (Tensor.convert) or pool the host tensor directly");
         }
-        return exec().resident(b -> new DeviceTensor((PoolingEngine) this, b, b.upload(t)));
+        TensorShape s = t.tensorShape();
+        return exec().resident(b -> new DeviceTensor((PoolingEngine) this, b,
+                b.upload(s.isShape2d() ? t : t.reshaped(DeviceHandle.storageShape(s))), s));
     }
 
     /**
@@ -37,6 +39,9 @@ abstract class DeviceForms {
      * result has shape {@code spec.outputShape(in.shape())}; close it when done.
      */
     public DeviceTensor pool(DeviceTensor in, PoolSpec spec) {
+        if (!in.tensorShape().isShape2d()) {
+            return NdDevice.pool(resident(), in, spec);
+        }
         PoolGeometry g = spec.geometry(in.shape());
         return resident().into(g.output(), (b, src, dst) -> b.pool(g, src[0], dst), in);
     }
@@ -54,6 +59,9 @@ abstract class DeviceForms {
     /** Global pooling ({@code mode} MAX or AVG) of a device tensor, without waiting for the device. */
     public DeviceTensor global(PoolMode mode, DeviceTensor in) {
         EngineChecks.checkGlobalMode(mode);
+        if (!in.tensorShape().isShape2d()) {
+            return NdDevice.global(resident(), mode, in);
+        }
         return resident().into(EngineChecks.globalShape(in.shape()), (b, src, dst) -> b.global(mode, src[0], dst), in);
     }
 
@@ -69,6 +77,9 @@ abstract class DeviceForms {
      */
     public DevicePooledWithIndices poolWithIndices(DeviceTensor in, PoolSpec spec, IndexConvention convention) {
         resident().checkOwner(in);
+        if (!in.tensorShape().isShape2d()) {
+            return NdDevice.poolWithIndices(resident(), in, spec, convention);
+        }
         PoolGeometry g = EngineChecks.indicesGeometry(in.shape(), spec, convention);
         return resident().maxWithIndices(g, convention, in);
     }
@@ -81,6 +92,9 @@ abstract class DeviceForms {
     public DeviceTensor backward(DeviceTensor input, DeviceTensor gradOutput, PoolSpec spec) {
         resident().checkOwner(input);
         resident().checkOwner(gradOutput);
+        if (!input.tensorShape().isShape2d()) {
+            return NdDevice.backward(resident(), input, gradOutput, spec);
+        }
         PoolGeometry g = EngineChecks.backwardGeometry(input.shape(), gradOutput.shape(), spec);
         return resident().into(input.shape(), (b, src, dst) -> b.backward(g, src[0], src[1], dst), input, gradOutput);
     }
@@ -97,7 +111,17 @@ abstract class DeviceForms {
 
     /** Adaptive pooling of a device tensor to (oh, ow), without waiting for the device: a new (N, oh, ow, C) device tensor. */
     public DeviceTensor adaptive(PoolMode mode, DeviceTensor in, int oh, int ow) {
+        return adaptive(mode, in, new int[] {oh, ow});
+    }
+
+    /** Adaptive pooling of a device tensor of any rank and layout to {@code size}, one number per spatial axis. */
+    public DeviceTensor adaptive(PoolMode mode, DeviceTensor in, int... size) {
         resident().checkOwner(in);
+        if (!in.tensorShape().isShape2d()) {
+            return NdDevice.adaptive(resident(), mode, in, size);
+        }
+        int oh = NdHost.adaptiveShape(in.tensorShape(), size).spatial(0);
+        int ow = size[1];
         AdaptiveGeometry g = AdaptiveGeometry.of(mode, in.shape(), oh, ow);
         return resident().into(g.output(), (b, src, dst) -> b.adaptive(g, src[0], dst), in);
     }

@@ -15,7 +15,12 @@ public final class DeviceIndices extends DeviceHandle {
     private final IndexConvention convention;
 
     DeviceIndices(PoolingEngine engine, PoolingBackend backend, ResidentTensor storage, IndexConvention convention) {
-        super(engine, backend, storage);
+        this(engine, backend, storage, convention, TensorShape.of(storage.shape()));
+    }
+
+    DeviceIndices(PoolingEngine engine, PoolingBackend backend, ResidentTensor storage, IndexConvention convention,
+                  TensorShape logical) {
+        super(engine, backend, storage, logical);
         this.convention = convention;
     }
 
@@ -25,13 +30,13 @@ public final class DeviceIndices extends DeviceHandle {
 
     /** Size of the data in bytes (8 per index). */
     public long byteSize() {
-        return shape().elementCount() * Long.BYTES;
+        return tensorShape().elementCount() * Long.BYTES;
     }
 
     /** New host indices with the contents, after the queued work that produces them. */
     public Indices download() {
         requireOpen();
-        Indices into = Indices.allocate(engine().resident().memory(), TensorShape.of(shape()), convention);
+        Indices into = Indices.allocate(engine().resident().memory(), tensorShape(), convention);
         try {
             return download(into);
         } catch (RuntimeException e) {
@@ -43,8 +48,9 @@ public final class DeviceIndices extends DeviceHandle {
     /** Copies the contents into {@code into} (same shape and convention) and returns it. */
     public Indices download(Indices into) {
         Objects.requireNonNull(into, "into");
-        if (!into.shape().equals(shape())) {
-            throw new IllegalArgumentException("download into indices " + into.shape() + ": the device indices are " + shape());
+        if (!into.tensorShape().equals(tensorShape())) {
+            throw new IllegalArgumentException("download into indices " + into.tensorShape() + ": the device indices are "
+                    + tensorShape());
         }
         if (into.convention() != convention) {
             throw new IllegalArgumentException("download into indices of convention " + into.convention().word()
@@ -56,11 +62,11 @@ public final class DeviceIndices extends DeviceHandle {
 
     @Override
     String closedMessage() {
-        return "the device indices " + shape() + " are closed";
+        return "the device indices " + tensorShape() + " are closed";
     }
 
     @Override
     public String toString() {
-        return "DeviceIndices[" + shape() + ", " + convention.word() + " on " + backend.kind() + (isClosed() ? ", closed]" : "]");
+        return "DeviceIndices[" + tensorShape() + ", " + convention.word() + " on " + backend.kind() + (isClosed() ? ", closed]" : "]");
     }
 }

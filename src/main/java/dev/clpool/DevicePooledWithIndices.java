@@ -11,8 +11,8 @@ public record DevicePooledWithIndices(DeviceTensor values, DeviceIndices indices
     public DevicePooledWithIndices {
         Objects.requireNonNull(values, "values");
         Objects.requireNonNull(indices, "indices");
-        if (!values.shape().equals(indices.shape())) {
-            throw new IllegalArgumentException("values " + values.shape() + " and indices " + indices.shape()
+        if (!values.tensorShape().equals(indices.tensorShape())) {
+            throw new IllegalArgumentException("values " + values.tensorShape() + " and indices " + indices.tensorShape()
                     + " must have the same shape");
         }
     }

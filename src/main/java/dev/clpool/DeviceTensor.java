@@ -27,12 +27,16 @@ import java.util.concurrent.CompletableFuture;
 public final class DeviceTensor extends DeviceHandle {
 
     DeviceTensor(PoolingEngine engine, PoolingBackend backend, ResidentTensor storage) {
-        super(engine, backend, storage);
+        this(engine, backend, storage, TensorShape.of(storage.shape()));
+    }
+
+    DeviceTensor(PoolingEngine engine, PoolingBackend backend, ResidentTensor storage, TensorShape logical) {
+        super(engine, backend, storage, logical);
     }
 
     /** Size of the data in bytes. */
     public long byteSize() {
-        return shape().elementCount() * Float.BYTES;
+        return tensorShape().elementCount() * Float.BYTES;
     }
 
     /**
@@ -41,7 +45,7 @@ public final class DeviceTensor extends DeviceHandle {
      */
     public Tensor download() {
         requireOpen();
-        Tensor into = Tensor.allocate(engine().resident().memory(), TensorShape.of(shape()), DType.FLOAT32, false);
+        Tensor into = Tensor.allocate(engine().resident().memory(), tensorShape(), DType.FLOAT32, false);
         try {
             return download(into);
         } catch (RuntimeException e) {
@@ -53,10 +57,10 @@ public final class DeviceTensor extends DeviceHandle {
     /** Copies the contents into {@code into} (same shape) and returns it. */
     public Tensor download(Tensor into) {
         Objects.requireNonNull(into, "into");
-        if (!into.shape().equals(shape())) {
-            throw new IllegalArgumentException("download into " + into.shape() + ": the device tensor is " + shape());
+        if (!into.tensorShape().equals(tensorShape())) {
+            throw new IllegalArgumentException("download into " + into.tensorShape() + ": the device tensor is " + tensorShape());
         }
-        engine().resident().download(this, into);
+        engine().resident().download(this, into.reshaped(storage.shape()));
         return into;
     }
 
@@ -70,11 +74,11 @@ public final class DeviceTensor extends DeviceHandle {
 
     @Override
     String closedMessage() {
-        return "the device tensor " + shape() + " is closed";
+        return "the device tensor " + tensorShape() + " is closed";
     }
 
     @Override
     public String toString() {
-        return "DeviceTensor[" + shape() + " on " + backend.kind() + (isClosed() ? ", closed]" : "]");
+        return "DeviceTensor[" + tensorShape() + " on " + backend.kind() + (isClosed() ? ", closed]" : "]");
     }
 }

@@ -64,20 +64,30 @@ final class ResidentCalls {
 
     /** Runs {@code op} from {@code ins} into a new device tensor of shape {@code out}, released if {@code op} fails. */
     DeviceTensor into(Shape out, Op op, DeviceTensor... ins) {
+        return into(TensorShape.of(out), op, ins);
+    }
+
+    /** {@link #into(Shape, Op, DeviceTensor...)} for any rank and layout: the storage holds {@link DeviceHandle#storageShape}. */
+    DeviceTensor into(TensorShape out, Op op, DeviceTensor... ins) {
         return call((b, src) -> {
-            ResidentTensor dst = b.allocate(out);
+            ResidentTensor dst = b.allocate(DeviceHandle.storageShape(out));
             try {
                 op.run(b, src, dst);
             } catch (RuntimeException e) {
                 dst.close();
                 throw e;
             }
-            return new DeviceTensor(engine, b, dst);
+            return new DeviceTensor(engine, b, dst, out);
         }, ins);
     }
 
     /** Max pooling with indices of {@code in} into new device values and indices, released if it fails. */
     DevicePooledWithIndices maxWithIndices(PoolGeometry g, IndexConvention convention, DeviceTensor in) {
+        return maxWithIndices(g, convention, in, TensorShape.of(g.output()));
+    }
+
+    /** {@link #maxWithIndices(PoolGeometry, IndexConvention, DeviceTensor)} whose outputs users see as {@code logical}. */
+    DevicePooledWithIndices maxWithIndices(PoolGeometry g, IndexConvention convention, DeviceTensor in, TensorShape logical) {
         return call((b, src) -> {
             ResidentTensor values = b.allocate(g.output());
             ResidentTensor indices = null;
@@ -91,8 +101,8 @@ final class ResidentCalls {
                 }
                 throw e;
             }
-            return new DevicePooledWithIndices(new DeviceTensor(engine, b, values),
-                    new DeviceIndices(engine, b, indices, convention));
+            return new DevicePooledWithIndices(new DeviceTensor(engine, b, values, logical),
+                    new DeviceIndices(engine, b, indices, convention, logical));
         }, in);
     }
 
@@ -120,7 +130,7 @@ final class ResidentCalls {
         if (t.backend == b) {
             return t.storage;
         }
-        Tensor host = Tensor.allocate(t.shape());
+        Tensor host = Tensor.allocate(t.storage.shape());
         t.storage.download(host);
         return b.upload(host);
     }

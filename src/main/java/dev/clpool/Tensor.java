@@ -130,6 +130,11 @@ public final class Tensor implements AutoCloseable {
         return of(TensorShape.of(Objects.requireNonNull(shape, "shape")), dtype, values);
     }
 
+    /** A float32 tensor of any rank and layout holding a copy of {@code values}, in its storage order. */
+    public static Tensor of(TensorShape shape, float... values) {
+        return of(shape, DType.FLOAT32, values);
+    }
+
     /** A tensor of any rank and layout holding {@code values} in its storage order, each rounded once to {@code dtype}. */
     public static Tensor of(TensorShape shape, DType dtype, float... values) {
         Objects.requireNonNull(values, "values");

@@ -96,6 +96,39 @@ class NdOperationsCpuTest {
     }
 
     @Test
+    void deviceTensorForms_equalTheHostForms_inEveryRankAndLayout() {
+        SplittableRandom r = new SplittableRandom(SEED + 3);
+        for (int i = 0; i < 60; i++) {
+            TensorShape s = shape(r, 1 + i % 3, i % 2 == 0 ? Layout.CHANNELS_LAST : Layout.CHANNELS_FIRST);
+            PoolSpec spec = spec(r, s, r.nextBoolean() ? PoolMode.MAX : PoolMode.AVG);
+            if (spec == null) {
+                continue;
+            }
+            String what = "case " + i + " " + s + " " + s.describe() + " " + spec;
+            Tensor x = Tensor.of(s, DType.FLOAT32, data(r, s));
+            TensorShape o = spec.outputShape(s);
+            Tensor dy = Tensor.of(o, DType.FLOAT32, data(r, o));
+            int[] size = s.spatial();
+            size[0] = 1 + r.nextInt(size[0] + 1);
+            try (DeviceTensor dx = engine.upload(x); DeviceTensor ddy = engine.upload(dy);
+                 DeviceTensor p = engine.pool(dx, spec); DeviceTensor g = engine.global(spec.mode(), dx);
+                 DeviceTensor a = engine.adaptive(spec.mode(), dx, size); DeviceTensor b = engine.backward(dx, ddy, spec)) {
+                assertEquals(s, dx.tensorShape(), what);
+                assertArrayEquals(engine.pool(x, spec).toArray(), p.download().toArray(), what + " pool");
+                assertArrayEquals(engine.global(spec.mode(), x).toArray(), g.download().toArray(), what + " global");
+                assertArrayEquals(engine.adaptive(spec.mode(), x, size).toArray(), a.download().toArray(), what + " adaptive");
+                assertArrayEquals(engine.backward(x, dy, spec).toArray(), b.download().toArray(), what + " backward");
+                if (spec.mode() == PoolMode.MAX && s.rank() <= 2) {
+                    try (DevicePooledWithIndices d = engine.poolWithIndices(dx, spec, IndexConvention.ONNX);
+                         PooledWithIndices h = engine.poolWithIndices(x, spec, IndexConvention.ONNX)) {
+                        assertArrayEquals(h.indices().toArray(), d.indices().download().toArray(), what + " indices");
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void float16_threeD_roundsOnce() {
         TensorShape s = TensorShape.channelsFirst(1, 2, 3, 4, 5);
         SplittableRandom r = new SplittableRandom(SEED + 2);

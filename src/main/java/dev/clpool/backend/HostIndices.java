@@ -29,6 +29,11 @@ public final class HostIndices implements ResidentTensor {
     }
 
     @Override
+    public ResidentTensor view(Shape shape) {
+        throw new UnsupportedOperationException("indices are not reshaped");
+    }
+
+    @Override
     public int elementBytes() {
         return Long.BYTES;
     }

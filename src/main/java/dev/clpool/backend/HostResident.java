@@ -45,6 +45,11 @@ public final class HostResident implements ResidentTensor {
     }
 
     @Override
+    public ResidentTensor view(Shape shape) {
+        return new HostResident(Tensor.wrap(shape, tensor().buffer()));
+    }
+
+    @Override
     public void close() {
         closed = true;
     }

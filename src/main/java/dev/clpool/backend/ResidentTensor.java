@@ -30,6 +30,12 @@ public interface ResidentTensor extends AutoCloseable {
      */
     void download(ByteBuffer into);
 
+    /**
+     * The same storage seen with another shape of the same element count, for one operation's
+     * calls: closing the view releases nothing, and the view must not outlive this tensor.
+     */
+    ResidentTensor view(Shape shape);
+
     /** Releases the storage; idempotent, never throws. Queued work that uses it still completes. */
     @Override
     void close();

@@ -16,13 +16,29 @@ final class ResidentBuffer implements ResidentTensor {
     private final ClBuffer buffer;
     private final Shape shape;
     private final IndexConvention convention;
+    /** The tensor this is a view of (closing a view releases nothing); null for the owner. */
+    private final ResidentBuffer viewOf;
     private volatile boolean released;
 
     ResidentBuffer(DeviceSession session, ClBuffer buffer, Shape shape, IndexConvention convention) {
+        this(session, buffer, shape, convention, null);
+    }
+
+    private ResidentBuffer(DeviceSession session, ClBuffer buffer, Shape shape, IndexConvention convention,
+                           ResidentBuffer viewOf) {
         this.session = session;
         this.buffer = buffer;
         this.shape = shape;
         this.convention = convention;
+        this.viewOf = viewOf;
+    }
+
+    @Override
+    public ResidentTensor view(Shape to) {
+        if (to.elementCount() != shape.elementCount() || convention != null) {
+            throw new IllegalArgumentException("cannot view " + this + " as " + to);
+        }
+        return new ResidentBuffer(session, buffer, to, null, viewOf != null ? viewOf : this);
     }
 
     ClBuffer buffer() {
@@ -84,7 +100,7 @@ final class ResidentBuffer implements ResidentTensor {
     }
 
     private void requireLive() {
-        if (released) {
+        if (released || viewOf != null && viewOf.released) {
             throw new IllegalStateException("the device tensor " + shape + " is closed");
         }
     }
@@ -96,7 +112,7 @@ final class ResidentBuffer implements ResidentTensor {
             first = !released;
             released = true;
         }
-        if (first) {
+        if (first && viewOf == null) {
             session.release(this);
         }
     }

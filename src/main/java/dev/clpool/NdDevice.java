@@ -1,0 +1,104 @@
+package dev.clpool;
+
+import dev.clpool.backend.ResidentTensor;
+
+/**
+ * Device-tensor operations on tensors that are not 2-D channels-last: the 2-D channels-last
+ * backend calls on views of the same device storage ({@link Lowering}), with a device temporary
+ * for the second pass of 3-D. Nothing waits for the device; results equal the host forms'.
+ */
+final class NdDevice {
+    private NdDevice() {
+    }
+
+    static DeviceTensor pool(ResidentCalls calls, DeviceTensor in, PoolSpec spec) {
+        TensorShape s = in.tensorShape();
+        TensorShape o = spec.outputShape(s);
+        if (s.rank() <= 2) {
+            PoolGeometry g = Lowering.spec2d(spec, s.rank()).geometry(Lowering.view(s));
+            return calls.into(o, (b, src, dst) -> b.pool(g, src[0], dst), in);
+        }
+        TensorShape mid = mid(s, o);
+        PoolGeometry planes = Lowering.planes(spec).geometry(Lowering.slices(s));
+        PoolGeometry depth = Lowering.depth(spec).geometry(Lowering.depth(mid));
+        return calls.into(o, (b, src, dst) -> {
+            try (ResidentTensor t = b.allocate(Lowering.slices(mid))) {
+                b.pool(planes, src[0], t);
+                b.pool(depth, t.view(Lowering.depth(mid)), dst.view(Lowering.depth(o)));
+            }
+        }, in);
+    }
+
+    static DeviceTensor global(ResidentCalls calls, PoolMode mode, DeviceTensor in) {
+        TensorShape s = in.tensorShape();
+        Shape flat = Shape.of(Lowering.batch(s), 1, Math.toIntExact(s.spatialSize()), Lowering.channels(s));
+        return calls.into(s.global(), (b, src, dst) -> b.global(mode, src[0].view(flat), dst), in);
+    }
+
+    static DevicePooledWithIndices poolWithIndices(ResidentCalls calls, DeviceTensor in, PoolSpec spec,
+                                                   IndexConvention convention) {
+        EngineChecks.checkIndicesMode(spec, convention);
+        TensorShape s = in.tensorShape();
+        TensorShape o = spec.outputShape(s);
+        if (s.rank() > 2 || s.layout() == Layout.CHANNELS_FIRST && convention == IndexConvention.NHWC) {
+            throw new UnsupportedOperationException("max pooling with indices of a " + s.describe() + " device tensor in the "
+                    + convention.word() + " convention runs on host tensors only (download, or use another convention)");
+        }
+        PoolGeometry g = Lowering.spec2d(spec, s.rank()).geometry(Lowering.view(s));
+        return calls.maxWithIndices(g, convention, in, o);
+    }
+
+    static DeviceTensor backward(ResidentCalls calls, DeviceTensor x, DeviceTensor dy, PoolSpec spec) {
+        if (spec.mode() == PoolMode.LP) {
+            throw new InvalidSpecException("mode", spec.mode().word(), "backward supports max and avg");
+        }
+        TensorShape s = x.tensorShape();
+        TensorShape o = spec.outputShape(s);
+        if (!dy.tensorShape().equals(o)) {
+            throw new InvalidSpecException("gradOutput shape", dy.tensorShape(), "must equal the output shape "
+                    + o + " of input " + s + " under " + spec);
+        }
+        if (s.rank() <= 2) {
+            PoolGeometry g = Lowering.spec2d(spec, s.rank()).geometry(Lowering.view(s));
+            return calls.into(s, (b, src, dst) -> b.backward(g, src[0], src[1], dst), x, dy);
+        }
+        TensorShape mid = mid(s, o);
+        PoolGeometry planes = Lowering.planes(spec).geometry(Lowering.slices(s));
+        PoolGeometry depth = Lowering.depth(spec).geometry(Lowering.depth(mid));
+        return calls.into(s, (b, src, dst) -> {
+            try (ResidentTensor a = b.allocate(Lowering.slices(mid)); ResidentTensor g = b.allocate(Lowering.slices(mid))) {
+                if (spec.mode() == PoolMode.MAX) {
+                    b.pool(planes, src[0], a);
+                }
+                b.backward(depth, a.view(Lowering.depth(mid)), src[1].view(Lowering.depth(o)), g.view(Lowering.depth(mid)));
+                b.backward(planes, src[0], g, dst);
+            }
+        }, x, dy);
+    }
+
+    static DeviceTensor adaptive(ResidentCalls calls, PoolMode mode, DeviceTensor in, int[] size) {
+        TensorShape s = in.tensorShape();
+        TensorShape o = NdHost.adaptiveShape(s, size);
+        AdaptiveGeometry.checkMode(mode);
+        if (s.rank() <= 2) {
+            Shape v = Lowering.view(o);
+            AdaptiveGeometry g = AdaptiveGeometry.of(mode, Lowering.view(s), v.h(), v.w());
+            return calls.into(o, (b, src, dst) -> b.adaptive(g, src[0], dst), in);
+        }
+        TensorShape mid = s.withSpatial(s.spatial(0), size[1], size[2]);
+        AdaptiveGeometry planes = AdaptiveGeometry.of(mode, Lowering.slices(s), size[1], size[2]);
+        Shape dv = Lowering.depth(mid);
+        AdaptiveGeometry depth = AdaptiveGeometry.of(mode, dv, size[0], dv.w());
+        return calls.into(o, (b, src, dst) -> {
+            try (ResidentTensor t = b.allocate(Lowering.slices(mid))) {
+                b.adaptive(planes, src[0], t);
+                b.adaptive(depth, t.view(dv), dst.view(Lowering.depth(o)));
+            }
+        }, in);
+    }
+
+    /** The shape after the (H, W) pass: (D, H', W'). */
+    private static TensorShape mid(TensorShape s, TensorShape out) {
+        return s.withSpatial(s.spatial(0), out.spatial(1), out.spatial(2));
+    }
+}
