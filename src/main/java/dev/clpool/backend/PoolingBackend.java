@@ -7,6 +7,7 @@ import dev.clpool.PoolGeometry;
 import dev.clpool.PoolMode;
 import dev.clpool.Shape;
 import dev.clpool.Tensor;
+import dev.clpool.UnpoolGeometry;
 
 /**
  * A place pooling runs: the CPU path or one OpenCL device. The engine validates every request
@@ -52,6 +53,19 @@ public interface PoolingBackend extends AutoCloseable {
      */
     default void maxWithIndices(PoolGeometry g, Tensor in, Tensor out, Indices indices) {
         throw new UnsupportedOperationException(description() + ": max pooling with indices is not implemented");
+    }
+
+    /**
+     * Max unpooling ({@link UnpoolGeometry}): {@code out} (shape {@code g.output()}, the values'
+     * storage type) becomes zero except where an index of {@code indices} (in {@code g.convention()},
+     * whatever {@code indices.convention()} says) names an element: there the value, bit for bit;
+     * of several values naming one element, the last in the values' channels-last order. Tensors are
+     * read as {@code g} says (their {@code Shape} may be any of the right element count). An index
+     * outside the output throws {@link dev.clpool.InvalidInputException} naming the first (in that
+     * order), with {@code out} untouched. A default, like backward.
+     */
+    default void unpool(Tensor values, Indices indices, UnpoolGeometry g, Tensor out) {
+        throw new UnsupportedOperationException(description() + ": max unpooling is not implemented");
     }
 
     /**

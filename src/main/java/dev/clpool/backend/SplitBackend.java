@@ -6,6 +6,7 @@ import dev.clpool.PoolGeometry;
 import dev.clpool.PoolMode;
 import dev.clpool.Shape;
 import dev.clpool.Tensor;
+import dev.clpool.UnpoolGeometry;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -26,7 +27,8 @@ import org.slf4j.LoggerFactory;
  * <p>The speed of each device is its bytes per second on its recent parts (an exponential
  * average, starting equal), updated after every split operation and logged at debug level when
  * the shares change. A batch of one, max pooling with indices (whose indices count from the
- * whole tensor) and device-resident tensors run on the fastest device measured so far
+ * whole tensor), unpooling (likewise; and a bad index must leave the whole output untouched) and
+ * device-resident tensors run on the fastest device measured so far
  * (resident tensors: on the first device, where they stay).
  *
  * <p>If any part fails, the others are waited for and the first failure is thrown, so that a
@@ -119,6 +121,15 @@ public final class SplitBackend implements PoolingBackend {
     @Override
     public void maxWithIndices(PoolGeometry g, Tensor in, Tensor out, Indices indices) {
         fastest().maxWithIndices(g, in, out, indices);
+    }
+
+    /**
+     * On the fastest device, unsplit: ONNX indices count from the whole tensor, and a bad index
+     * must leave the whole output untouched, which parts running at once could not promise.
+     */
+    @Override
+    public void unpool(Tensor values, Indices indices, UnpoolGeometry g, Tensor out) {
+        fastest().unpool(values, indices, g, out);
     }
 
     private static PoolGeometry sub(PoolGeometry g, int n) {

@@ -6,6 +6,7 @@ import dev.clpool.Indices;
 import dev.clpool.PoolGeometry;
 import dev.clpool.PoolMode;
 import dev.clpool.Tensor;
+import dev.clpool.UnpoolGeometry;
 
 /**
  * Gives a float32-only backend (the CPU path) every storage type, converting at the edges and
@@ -86,6 +87,12 @@ public final class WideningBackend implements PoolingBackend {
             delegate.maxWithIndices(g, widen(in), wide, indices);
             narrow(wide, out);
         }
+    }
+
+    /** Unpooling copies values bit for bit, so every storage type passes straight through. */
+    @Override
+    public void unpool(Tensor values, Indices indices, UnpoolGeometry g, Tensor out) {
+        delegate.unpool(values, indices, g, out);
     }
 
     @Override

@@ -7,6 +7,7 @@ import dev.clpool.PoolGeometry;
 import dev.clpool.PoolMode;
 import dev.clpool.Shape;
 import dev.clpool.Tensor;
+import dev.clpool.UnpoolGeometry;
 import dev.clpool.backend.PoolingBackend;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
@@ -125,6 +126,11 @@ public final class CpuBackend implements PoolingBackend {
     @Override
     public void maxWithIndices(PoolGeometry g, Tensor in, Tensor out, Indices indices) {
         CpuMaxIndices.run(g, in, out, indices, this::parallel);
+    }
+
+    @Override
+    public void unpool(Tensor values, Indices indices, UnpoolGeometry g, Tensor out) {
+        CpuUnpool.run(g, values, indices, out, this);
     }
 
     /**
