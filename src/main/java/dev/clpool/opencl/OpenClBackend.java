@@ -8,6 +8,7 @@ import dev.clpool.PoolGeometry;
 import dev.clpool.PoolMode;
 import dev.clpool.Shape;
 import dev.clpool.Tensor;
+import dev.clpool.UnpoolGeometry;
 import dev.clpool.backend.PoolingBackend;
 import dev.clpool.backend.ResidentTensor;
 import java.nio.file.Path;
@@ -19,8 +20,9 @@ import org.slf4j.LoggerFactory;
  * {@link PoolingBackend} over one {@link DeviceSession} (context, queues, program cache, buffer
  * pool, work groups, limits, the dispatch lock) and one routine per operation
  * ({@link PoolRoutine}, {@link IndicesRoutine}, {@link GlobalRoutine}, {@link AdaptiveRoutine},
- * {@link BackwardRoutine}), each of which asks the session for what it needs. Dispatch is
- * serialised (kernels are not thread-safe), so one backend may be shared by many threads.
+ * {@link BackwardRoutine}, {@link UnpoolRoutine}), each of which asks the session for what it
+ * needs. Dispatch is serialised (kernels are not thread-safe), so one backend may be shared by
+ * many threads.
  *
  * <p>Every operation on host tensors runs the same way ({@link HostBatches}): on devices that
  * share memory with the host (PoCL, integrated GPUs) on the tensors' own memory (zero-copy),
@@ -145,6 +147,7 @@ public final class OpenClBackend implements PoolingBackend {
     private final GlobalRoutine global;
     private final AdaptiveRoutine adaptive;
     private final BackwardRoutine backward;
+    private final UnpoolRoutine unpool;
 
     private OpenClBackend(ClDevice device, Options options, Tuning tuning, int programCacheCapacity) {
         this.tuning = tuning;
@@ -154,6 +157,7 @@ public final class OpenClBackend implements PoolingBackend {
         this.global = new GlobalRoutine(session);
         this.adaptive = new AdaptiveRoutine(session);
         this.backward = new BackwardRoutine(session);
+        this.unpool = new UnpoolRoutine(session);
     }
 
     /**
@@ -275,6 +279,11 @@ public final class OpenClBackend implements PoolingBackend {
     @Override
     public void adaptive(AdaptiveGeometry g, Tensor in, Tensor out) {
         adaptive.run(g, in, out);
+    }
+
+    @Override
+    public void unpool(Tensor values, Indices indices, UnpoolGeometry g, Tensor out) {
+        unpool.run(g, values, indices, out);
     }
 
     // ---- device-resident tensors ----

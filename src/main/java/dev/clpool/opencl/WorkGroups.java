@@ -101,6 +101,12 @@ final class WorkGroups {
         return new long[][] {{lanes, roundUp(cols, l1), rows}, {l0, l1, 1}};
     }
 
+    /** Global and local ranges of a kernel with one work item per element of {@code items} (unpooling). */
+    long[][] linear(long items) {
+        long l0 = fit(target, 0);
+        return new long[][] {{roundUp(items, l0)}, {l0}};
+    }
+
     /** Global and local ranges of global_partial over (lanes, chunks, N). */
     long[][] globalPartial(int lanes, int chunks, int n) {
         long l0 = fit(Math.min(largestPow2Dividing(lanes), target), 0);

@@ -1,0 +1,101 @@
+package dev.clpool.opencl;
+
+import dev.clpool.Indices;
+import dev.clpool.Layout;
+import dev.clpool.Tensor;
+import dev.clpool.TensorShape;
+import dev.clpool.UnpoolGeometry;
+import java.lang.ref.Reference;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+/**
+ * Max unpooling ({@code unpool.cl}) of host tensors of every rank, layout and storage type, in one
+ * piece: the values and indices are staged ({@link Staging}: zero-copy on host-unified devices),
+ * {@code unpool_init} and {@code unpool_scatter} decode every index into a device-only winner
+ * buffer (one int per output element, the last value in channels-last order winning by atomic_max)
+ * and the first bad position (atomic_min), which the host reads back; only when there is none is the
+ * output staged and written by {@code unpool_gather}, so a bad index leaves it untouched. Tensors
+ * beyond one allocation or the kernels' 32-bit offsets are refused
+ * ({@link dev.clpool.backend.BackendLimitException}: the engine then runs the request on the CPU
+ * path); ONNX indices may cross batch items, so there is no batch chunking.
+ */
+final class UnpoolRoutine {
+    static final String FILE = "unpool.cl";
+    /** What unpool_scatter's bad position holds when every index is good. */
+    private static final int NO_BAD = Integer.MAX_VALUE;
+
+    private final DeviceSession session;
+
+    UnpoolRoutine(DeviceSession session) {
+        this.session = session;
+    }
+
+    /** Build options: the index convention, the layout and the storage width. */
+    static String options(UnpoolGeometry g, int elementBytes) {
+        return "-D VEC=1 -D ACC_DOUBLE=0 -D INDEX_CONVENTION=" + g.convention().ordinal()
+                + " -D CHANNELS_FIRST=" + (g.values().layout() == Layout.CHANNELS_FIRST ? 1 : 0)
+                + " -D ELEMENT_BITS=" + elementBytes * Byte.SIZE;
+    }
+
+    void run(UnpoolGeometry g, Tensor values, Indices indices, Tensor out) {
+        g.check(values, indices, out);
+        long vt = g.values().elementCount();
+        long ot = g.output().elementCount();
+        int bytes = values.dtype().byteSize();
+        session.limits().requireChunkItems(Math.max(vt, ot), vt * bytes, vt * Long.BYTES, ot * bytes, ot * Integer.BYTES);
+        try {
+            session.locked(() -> unpool(g, values, indices, out, bytes));
+        } finally {
+            Reference.reachabilityFence(values);
+            Reference.reachabilityFence(indices);
+            Reference.reachabilityFence(out);
+        }
+    }
+
+    private void unpool(UnpoolGeometry g, Tensor values, Indices indices, Tensor out, int bytes) {
+        TensorShape vs = g.values();
+        TensorShape os = g.output();
+        int vt = Math.toIntExact(vs.elementCount());
+        int ot = Math.toIntExact(os.elementCount());
+        int[] o3 = padded(os);
+        String opts = options(g, bytes);
+        WorkGroups groups = session.groups();
+        ClBuffer winner = session.buffers().take((long) ot * Integer.BYTES);
+        ClBuffer bad = null;
+        try (Staging in = new Staging(session, new ByteBuffer[] {values.buffer(), indices.buffer()}, new ByteBuffer[0])) {
+            bad = session.buffers().take(Integer.BYTES);
+            long[][] outRange = groups.linear(ot);
+            session.queue().run(session.kernel(FILE, opts, "unpool_init").args(winner, bad, ot), outRange[0], outRange[1]);
+            long[][] inRange = groups.linear(vt);
+            session.queue().run(session.kernel(FILE, opts, "unpool_scatter").args(in.in[1], winner, bad, vt, vs.n(),
+                    vs.c(), Math.toIntExact(vs.spatialSize()), o3[0], o3[1], o3[2]), inRange[0], inRange[1]);
+            ByteBuffer first = ByteBuffer.allocateDirect(Integer.BYTES).order(ByteOrder.nativeOrder());
+            session.queue().read(bad, first, true);
+            int position = first.getInt(0);
+            if (position != NO_BAD) {
+                throw g.badIndex(position, indices.longs().get(Math.toIntExact(g.storageOffset(position))));
+            }
+            try (Staging o = new Staging(session, new ByteBuffer[0], new ByteBuffer[] {out.buffer()})) {
+                session.queue().run(session.kernel(FILE, opts, "unpool_gather").args(in.in[0], winner, o.out[0], ot,
+                        vs.c(), Math.toIntExact(vs.spatialSize())), outRange[0], outRange[1]);
+                o.complete();
+            }
+        } finally {
+            // Later users of these buffers are queued after the kernels above (the in-order queue).
+            session.buffers().give(winner);
+            if (bad != null) {
+                session.buffers().give(bad);
+            }
+        }
+    }
+
+    /** The output's spatial sizes as (D, H, W), 1 for the axes a lower rank lacks. */
+    private static int[] padded(TensorShape s) {
+        int[] d = {1, 1, 1};
+        for (int a = 0; a < s.rank(); a++) {
+            d[3 - s.rank() + a] = s.spatial(a);
+        }
+        return d;
+    }
+}
