@@ -96,62 +96,93 @@ public record UnpoolGeometry(TensorShape values, TensorShape output, IndexConven
      * convention allows. The index is decoded in the output's shape: {@code nhwc} within batch item
      * {@code n} in channels-last order, {@code pytorch} within plane (n, c), {@code onnx} over the
      * whole tensor in channels-first order, {@code onnx-column-major} the same with the spatial
-     * axes reversed.
+     * axes reversed. For many indices, {@link #decoder()} is faster.
      */
     public long target(int n, int c, long index) {
-        long ch = output.c();
-        long plane = output.spatialSize();
-        long tn = n;
-        long tc;
-        long tq;
-        switch (convention) {
-            case NHWC -> {
-                if (index < 0 || index >= plane * ch) {
-                    return -1;
-                }
-                tq = index / ch;
-                tc = index - tq * ch;
-            }
-            case PYTORCH -> {
-                if (index < 0 || index >= plane) {
-                    return -1;
-                }
-                tc = c;
-                tq = index;
-            }
-            case ONNX, ONNX_COLUMN_MAJOR -> {
-                if (index < 0 || index >= output.n() * ch * plane) {
-                    return -1;
-                }
-                long p = index / plane;
-                tn = p / ch;
-                tc = p - tn * ch;
-                tq = index - p * plane;
-                if (convention == IndexConvention.ONNX_COLUMN_MAJOR) {
-                    tq = rowMajor(tq);
-                }
-            }
-            default -> throw new IllegalStateException("convention " + convention);
-        }
-        return output.layout() == Layout.CHANNELS_LAST ? (tn * plane + tq) * ch + tc : (tn * ch + tc) * plane + tq;
+        return decoder().target(n, c, index);
     }
 
-    /** The row-major position in the output's spatial volume of column-major position {@code r}. */
-    private long rowMajor(long r) {
-        long q = 0;
-        long rest = r;
-        int rank = output.rank();
-        long[] pos = new long[rank];
-        // Column-major: the innermost (last) axis varies slowest, the outermost fastest.
-        for (int a = 0; a < rank; a++) {
-            long size = output.spatial(a);
-            pos[a] = rest % size;
-            rest /= size;
+    /** The decoding of {@link #target}, with this geometry's sizes worked out once: for loops over every index. */
+    public Decoder decoder() {
+        return new Decoder(this);
+    }
+
+    /** {@link UnpoolGeometry#target} with the sizes it needs precomputed. Immutable, thread-safe. */
+    public static final class Decoder {
+        private final IndexConvention convention;
+        private final boolean last;
+        private final long ch;
+        private final long plane;
+        private final long item;
+        private final long total;
+        /** Output spatial sizes as (D, H, W), 1 for the axes a lower rank lacks: for column-major indices. */
+        private final long d;
+        private final long h;
+        private final long w;
+
+        private Decoder(UnpoolGeometry g) {
+            TensorShape o = g.output();
+            this.convention = g.convention();
+            this.last = o.layout() == Layout.CHANNELS_LAST;
+            this.ch = o.c();
+            this.plane = o.spatialSize();
+            this.item = plane * ch;
+            this.total = o.elementCount();
+            int r = o.rank();
+            this.d = r == 3 ? o.spatial(0) : 1;
+            this.h = r >= 2 ? o.spatial(r - 2) : 1;
+            this.w = o.spatial(r - 1);
         }
-        for (int a = 0; a < rank; a++) {
-            q = q * output.spatial(a) + pos[a];
+
+        /** As {@link UnpoolGeometry#target}. */
+        public long target(int n, int c, long index) {
+            // The common cases first, without divisions: the index is the offset, or nearly.
+            switch (convention) {
+                case NHWC -> {
+                    if (index < 0 || index >= item) {
+                        return -1;
+                    }
+                    if (last) {
+                        return n * item + index;
+                    }
+                    long tq = index / ch;
+                    return (n * ch + (index - tq * ch)) * plane + tq;
+                }
+                case PYTORCH -> {
+                    if (index < 0 || index >= plane) {
+                        return -1;
+                    }
+                    return last ? (n * plane + index) * ch + c : (n * ch + c) * plane + index;
+                }
+                default -> {
+                    if (index < 0 || index >= total) {
+                        return -1;
+                    }
+                    if (convention == IndexConvention.ONNX && !last) {
+                        return index;
+                    }
+                    long p = index / plane;
+                    long tq = index - p * plane;
+                    if (convention == IndexConvention.ONNX_COLUMN_MAJOR) {
+                        tq = rowMajor(tq);
+                    }
+                    if (!last) {
+                        return p * plane + tq;
+                    }
+                    long tn = p / ch;
+                    return (tn * plane + tq) * ch + (p - tn * ch);
+                }
+            }
         }
-        return q;
+
+        /** The row-major position (z*H + y)*W + x of column-major position (x*H + y)*D + z. */
+        private long rowMajor(long r) {
+            long z = r % d;
+            long rest = r / d;
+            long y = rest % h;
+            long x = rest / h;
+            return (z * h + y) * w + x;
+        }
     }
 
     /**

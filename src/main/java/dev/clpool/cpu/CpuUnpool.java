@@ -23,24 +23,38 @@ import java.util.concurrent.atomic.LongAccumulator;
  * last wins. It runs in parallel over units whose targets stay inside the unit (batch items; (n, c)
  * planes for {@code pytorch} channels-first), and otherwise zero-fills in parallel and scatters in
  * one thread.
+ *
+ * <p>Both passes walk "runs" of the values' storage that share what decoding needs: a pixel's C
+ * channels (channels-last) or one (n, c) plane (channels-first), so batch item and channel are
+ * counted, not divided out, per element.
  */
 final class CpuUnpool {
-    /** Elements one validation task decodes. */
-    private static final int BLOCK = 1 << 14;
     private static final byte[] ZEROS = new byte[1 << 16];
 
     private final UnpoolGeometry g;
+    private final UnpoolGeometry.Decoder decoder;
     private final ByteBuffer src;
     private final LongBuffer idx;
     private final ByteBuffer dst;
     private final int bytes;
+    private final boolean last;
+    /** Elements per batch item, per plane, channels (of the values). */
+    private final long item;
+    private final long plane;
+    private final int ch;
 
     private CpuUnpool(UnpoolGeometry g, Tensor values, Indices indices, Tensor out) {
         this.g = g;
+        this.decoder = g.decoder();
         this.src = values.buffer();
         this.idx = indices.longs();
         this.dst = out.buffer();
         this.bytes = values.dtype().byteSize();
+        TensorShape vs = g.values();
+        this.last = vs.layout() == Layout.CHANNELS_LAST;
+        this.item = vs.itemSize();
+        this.plane = vs.spatialSize();
+        this.ch = vs.c();
     }
 
     static void run(UnpoolGeometry g, Tensor values, Indices indices, Tensor out, CpuBackend cpu) {
@@ -49,57 +63,57 @@ final class CpuUnpool {
     }
 
     private void run(CpuBackend cpu) {
-        long count = g.valueCount();
+        TensorShape vs = g.values();
+        TensorShape os = g.output();
         LongAccumulator firstBad = new LongAccumulator(Math::min, Long.MAX_VALUE);
         AtomicBoolean crossesItems = new AtomicBoolean(false);
         boolean checkItems = !g.itemsIndependent();
-        int blocks = (int) ((count + BLOCK - 1) / BLOCK);
-        cpu.chunks(blocks, BLOCK, (from, to) ->
-                validate((long) from * BLOCK, Math.min(count, (long) to * BLOCK), checkItems, firstBad, crossesItems));
+        // Runs: pixels of C channels (channels-last) or planes (channels-first).
+        long runLength = last ? ch : plane;
+        int runs = Math.toIntExact(vs.elementCount() / runLength);
+        cpu.chunks(runs, runLength, (from, to) -> validate(from, to, checkItems, firstBad, crossesItems));
         long bad = firstBad.get();
         if (bad != Long.MAX_VALUE) {
             throw g.badIndex(bad, idx.get((int) g.storageOffset(bad)));
         }
-        TensorShape vs = g.values();
-        TensorShape os = g.output();
         if (crossesItems.get()) {
-            cpu.chunks(os.n(), os.itemSize(), (from, to) -> zero((long) from * os.itemSize(), (long) to * os.itemSize()));
-            scatter(0, vs.n());
+            cpu.chunks(os.n(), os.itemSize(), (from, to) -> zero(from * os.itemSize(), to * os.itemSize()));
+            scatterItems(0, vs.n());
             return;
         }
-        boolean planes = vs.layout() == Layout.CHANNELS_FIRST && g.convention() == IndexConvention.PYTORCH;
-        int units = planes ? vs.n() * vs.c() : vs.n();
+        boolean planes = !last && g.convention() == IndexConvention.PYTORCH;
+        int units = planes ? vs.n() * ch : vs.n();
         long outUnit = planes ? os.spatialSize() : os.itemSize();
-        long inUnit = planes ? vs.spatialSize() : vs.itemSize();
+        long inUnit = planes ? plane : item;
         cpu.chunks(units, inUnit + outUnit, (from, to) -> {
             for (int u = from; u < to; u++) {
                 zero(u * outUnit, (u + 1) * outUnit);
                 if (planes) {
-                    copyRange(u * inUnit, (u + 1) * inUnit);
+                    copyRun(u / ch, u % ch, u * inUnit, inUnit, 1, 0);
                 } else {
-                    scatter(u, u + 1);
+                    scatterItems(u, u + 1);
                 }
             }
         });
     }
 
-    /** Decodes elements [from, to) of the values' storage; records the first bad position and items crossed. */
-    private void validate(long from, long to, boolean checkItems, LongAccumulator firstBad, AtomicBoolean crosses) {
-        TensorShape vs = g.values();
-        long item = vs.itemSize();
+    /** Decodes runs [from, to); records the first bad position and whether a target leaves its item. */
+    private void validate(int from, int to, boolean checkItems, LongAccumulator firstBad, AtomicBoolean crosses) {
         long outItem = g.output().itemSize();
-        long plane = vs.spatialSize();
-        boolean last = vs.layout() == Layout.CHANNELS_LAST;
         long bad = Long.MAX_VALUE;
         boolean crossed = false;
-        for (long s = from; s < to; s++) {
-            int n = (int) (s / item);
-            int c = (int) (last ? s % vs.c() : s / plane % vs.c());
-            long t = g.target(n, c, idx.get((int) s));
-            if (t < 0) {
-                bad = Math.min(bad, g.channelsLastPosition(s));
-            } else if (checkItems && t / outItem != n) {
-                crossed = true;
+        for (int r = from; r < to; r++) {
+            int n = (int) (last ? r / plane : r / ch);
+            int c0 = last ? 0 : r % ch;
+            long len = last ? ch : plane;
+            long s0 = r * len;
+            for (long k = 0; k < len; k++) {
+                long t = decoder.target(n, last ? (int) k : c0, idx.get((int) (s0 + k)));
+                if (t < 0) {
+                    bad = Math.min(bad, g.channelsLastPosition(s0 + k));
+                } else if (checkItems && t / outItem != n) {
+                    crossed = true;
+                }
             }
         }
         if (bad != Long.MAX_VALUE) {
@@ -111,42 +125,32 @@ final class CpuUnpool {
     }
 
     /** Writes the values of batch items [n0, n1) at their targets, in the values' channels-last order. */
-    private void scatter(int n0, int n1) {
-        TensorShape vs = g.values();
-        long item = vs.itemSize();
-        if (vs.layout() == Layout.CHANNELS_LAST) {
-            copyRange(n0 * item, n1 * item);
-            return;
-        }
-        long plane = vs.spatialSize();
-        int ch = vs.c();
+    private void scatterItems(int n0, int n1) {
         for (int n = n0; n < n1; n++) {
             for (long q = 0; q < plane; q++) {
-                for (int c = 0; c < ch; c++) {
-                    copy(n, c, (n * (long) ch + c) * plane + q);
+                if (last) {
+                    copyRun(n, 0, (n * plane + q) * ch, ch, 1, 1);
+                } else {
+                    copyRun(n, 0, n * item + q, ch, plane, 1);
                 }
             }
         }
     }
 
-    /** Writes the values at storage offsets [from, to), in storage order. */
-    private void copyRange(long from, long to) {
-        TensorShape vs = g.values();
-        long item = vs.itemSize();
-        long plane = vs.spatialSize();
-        boolean last = vs.layout() == Layout.CHANNELS_LAST;
-        for (long s = from; s < to; s++) {
-            copy((int) (s / item), (int) (last ? s % vs.c() : s / plane % vs.c()), s);
-        }
-    }
-
-    /** Writes the value at storage offset {@code s} (of batch item n, channel c) at its target. */
-    private void copy(int n, int c, long s) {
-        long t = g.target(n, c, idx.get((int) s));
-        if (bytes == Float.BYTES) {
-            dst.putInt((int) (t * Float.BYTES), src.getInt((int) (s * Float.BYTES)));
-        } else {
-            dst.putShort((int) (t * Short.BYTES), src.getShort((int) (s * Short.BYTES)));
+    /**
+     * Writes {@code len} values of batch item {@code n} at their targets: storage offsets
+     * {@code s0 + k*step}, channel {@code c0 + k*cStep}, in that order.
+     */
+    private void copyRun(int n, int c0, long s0, long len, long step, int cStep) {
+        long s = s0;
+        int c = c0;
+        for (long k = 0; k < len; k++, s += step, c += cStep) {
+            long t = decoder.target(n, c, idx.get((int) s));
+            if (bytes == Float.BYTES) {
+                dst.putInt((int) (t * Float.BYTES), src.getInt((int) (s * Float.BYTES)));
+            } else {
+                dst.putShort((int) (t * Short.BYTES), src.getShort((int) (s * Short.BYTES)));
+            }
         }
     }
 
