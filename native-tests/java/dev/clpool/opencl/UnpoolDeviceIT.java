@@ -21,7 +21,8 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Max unpooling on the device, through every binding, zero-copy and copying: the seeded cases of
+ * Max unpooling on the device, through every binding, zero-copy and copying, with the CPU devices'
+ * contiguous and the GPUs' strided sharing of elements among work items: the seeded cases of
  * {@link UnpoolCases} (ranks 1-3, both layouts, every convention and storage type, many values
  * naming one element, ONNX indices crossing batch items) give the CPU path's bits; a bad index
  * gives the CPU path's refusal, naming the same first index, with the output untouched; a request
@@ -33,18 +34,30 @@ class UnpoolDeviceIT {
         return DeviceAvailability.bindings().stream().flatMap(b -> Stream.of(Arguments.of(b, true), Arguments.of(b, false)));
     }
 
-    private static OpenClBackend open(BindingChoice binding, OpenClBackend.Options options, boolean zeroCopy) {
-        DeviceAvailability.requireDevice(binding);
-        return OpenClBackend.open(binding, -1, options, OpenClBackend.Tuning.fromSystem().withZeroCopy(zeroCopy));
+    /** Zero-copy and copying; and the GPUs' strided work sharing (channel lanes) forced on a CPU device. */
+    static Stream<Arguments> bindingsCopiesAndLayouts() {
+        return DeviceAvailability.bindings().stream().flatMap(b -> Stream.of(Arguments.of(b, true, OpenClBackend.Layout.AUTO),
+                Arguments.of(b, false, OpenClBackend.Layout.AUTO), Arguments.of(b, true, OpenClBackend.Layout.CHANNEL_LANES)));
     }
 
-    @ParameterizedTest(name = "{0} zeroCopy={1}")
-    @MethodSource("bindingsAndCopies")
-    void unpool_equalsCpuPath_bitForBit_andBadIndicesAreRefusedAlike(BindingChoice binding, boolean zeroCopy) {
-        OpenClBackend device = open(binding, OpenClBackend.Options.DEFAULT, zeroCopy);
+    private static OpenClBackend open(BindingChoice binding, OpenClBackend.Options options, boolean zeroCopy) {
+        return open(binding, options, zeroCopy, OpenClBackend.Layout.AUTO);
+    }
+
+    private static OpenClBackend open(BindingChoice binding, OpenClBackend.Options options, boolean zeroCopy,
+                                      OpenClBackend.Layout layout) {
+        DeviceAvailability.requireDevice(binding);
+        return OpenClBackend.open(binding, -1, options, OpenClBackend.Tuning.fromSystem().withZeroCopy(zeroCopy).withLayout(layout));
+    }
+
+    @ParameterizedTest(name = "{0} zeroCopy={1} {2}")
+    @MethodSource("bindingsCopiesAndLayouts")
+    void unpool_equalsCpuPath_bitForBit_andBadIndicesAreRefusedAlike(BindingChoice binding, boolean zeroCopy,
+                                                                      OpenClBackend.Layout layout) {
+        OpenClBackend device = open(binding, OpenClBackend.Options.DEFAULT, zeroCopy, layout);
         try (CpuBackend cpu = new CpuBackend(2)) {
             for (UnpoolCases.Case c : UnpoolCases.generate(0xdec0de, 48)) {
-                String what = binding + " zeroCopy=" + zeroCopy + " " + c.name();
+                String what = binding + " zeroCopy=" + zeroCopy + " " + layout + " " + c.name();
                 Tensor got = c.output();
                 device.unpool(c.valuesTensor(), c.indicesArray(), c.g(), got);
                 Tensor want = c.output();

@@ -31,11 +31,11 @@ final class UnpoolRoutine {
         this.session = session;
     }
 
-    /** Build options: the index convention, the layout and the storage width. */
-    static String options(UnpoolGeometry g, int elementBytes) {
+    /** Build options: the index convention, the layout, the storage width and how work items share elements. */
+    static String options(UnpoolGeometry g, int elementBytes, boolean contiguous) {
         return "-D VEC=1 -D ACC_DOUBLE=0 -D INDEX_CONVENTION=" + g.convention().ordinal()
                 + " -D CHANNELS_FIRST=" + (g.values().layout() == Layout.CHANNELS_FIRST ? 1 : 0)
-                + " -D ELEMENT_BITS=" + elementBytes * Byte.SIZE;
+                + " -D ELEMENT_BITS=" + elementBytes * Byte.SIZE + " -D CONTIGUOUS=" + (contiguous ? 1 : 0);
     }
 
     void run(UnpoolGeometry g, Tensor values, Indices indices, Tensor out) {
@@ -59,15 +59,16 @@ final class UnpoolRoutine {
         int vt = Math.toIntExact(vs.elementCount());
         int ot = Math.toIntExact(os.elementCount());
         int[] o3 = padded(os);
-        String opts = options(g, bytes);
         WorkGroups groups = session.groups();
+        String opts = options(g, bytes, groups.channelLoop());
+        int units = session.device().info().computeUnits();
         ClBuffer winner = session.buffers().take((long) ot * Integer.BYTES);
         ClBuffer bad = null;
         try (Staging in = new Staging(session, new ByteBuffer[] {values.buffer(), indices.buffer()}, new ByteBuffer[0])) {
             bad = session.buffers().take(Integer.BYTES);
-            long[][] outRange = groups.linear(ot);
+            long[][] outRange = groups.linear(ot, units);
             session.queue().run(session.kernel(FILE, opts, "unpool_init").args(winner, bad, ot), outRange[0], outRange[1]);
-            long[][] inRange = groups.linear(vt);
+            long[][] inRange = groups.linear(vt, units);
             session.queue().run(session.kernel(FILE, opts, "unpool_scatter").args(in.in[1], winner, bad, vt, vs.n(),
                     vs.c(), Math.toIntExact(vs.spatialSize()), o3[0], o3[1], o3[2]), inRange[0], inRange[1]);
             ByteBuffer first = ByteBuffer.allocateDirect(Integer.BYTES).order(ByteOrder.nativeOrder());

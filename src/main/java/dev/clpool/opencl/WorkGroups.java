@@ -101,10 +101,16 @@ final class WorkGroups {
         return new long[][] {{lanes, roundUp(cols, l1), rows}, {l0, l1, 1}};
     }
 
-    /** Global and local ranges of a kernel with one work item per element of {@code items} (unpooling). */
-    long[][] linear(long items) {
+    /**
+     * Global and local ranges of a kernel whose work items loop over their share of {@code items}
+     * elements (unpooling): on CPU devices {@link #globalItemsPerUnit()} per compute unit, each a
+     * contiguous run ({@link #channelLoop()}); elsewhere up to 2048 per compute unit, strided.
+     */
+    long[][] linear(long items, int computeUnits) {
         long l0 = fit(target, 0);
-        return new long[][] {{roundUp(items, l0)}, {l0}};
+        long perUnit = channelLoop ? globalItemsPerUnit() : 2048;
+        long wanted = Math.min(items, Math.max(1, computeUnits) * perUnit);
+        return new long[][] {{roundUp(wanted, l0)}, {l0}};
     }
 
     /** Global and local ranges of global_partial over (lanes, chunks, N). */

@@ -70,19 +70,12 @@ public final class NaiveUnpool {
                     rest = Math.floorDiv(rest, (long) os.spatial(a));
                 }
             }
-            case ONNX -> {
-                for (int a = rank - 1; a >= 0; a--) {
-                    t[2 + a] = (int) Math.floorMod(rest, (long) os.spatial(a));
-                    rest = Math.floorDiv(rest, (long) os.spatial(a));
-                }
-                t[1] = (int) Math.floorMod(rest, (long) os.c());
-                rest = Math.floorDiv(rest, (long) os.c());
-                t[0] = (int) rest;
-                rest = t[0] < os.n() && t[0] >= 0 ? 0 : 1;
-            }
-            case ONNX_COLUMN_MAJOR -> {
-                // ((n*C + c)*W + x)*H + y in 2-D: the first spatial axis varies fastest.
-                for (int a = 0; a < rank; a++) {
+            case ONNX, ONNX_COLUMN_MAJOR -> {
+                // onnx: ((n*C + c)*H + y)*W + x, the last spatial axis fastest; column-major:
+                // ((n*C + c)*W + x)*H + y in 2-D, the first spatial axis fastest.
+                boolean columnMajor = conv == IndexConvention.ONNX_COLUMN_MAJOR;
+                for (int j = 0; j < rank; j++) {
+                    int a = columnMajor ? j : rank - 1 - j;
                     t[2 + a] = (int) Math.floorMod(rest, (long) os.spatial(a));
                     rest = Math.floorDiv(rest, (long) os.spatial(a));
                 }
