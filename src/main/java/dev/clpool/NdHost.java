@@ -1,6 +1,6 @@
 package dev.clpool;
 
-import java.nio.ByteBuffer;
+import dev.clpool.backend.Fallback;
 import java.nio.LongBuffer;
 import java.util.Objects;
 import java.util.stream.IntStream;
@@ -293,6 +293,50 @@ final class NdHost {
             v[i] = t.dtype() == DType.FLOAT16 ? Float16.toFloat(bits[i]) : BFloat16.toFloat(bits[i]);
         }
         return v;
+    }
+
+    // ---- unpooling ----
+
+    /**
+     * The unpooling of {@code values} (with {@code indices}, in their convention) by {@code spec}'s
+     * window, stride and explicit padding, to {@code outputSize} (null: the default size).
+     */
+    static UnpoolGeometry unpoolGeometry(Tensor values, Indices indices, PoolSpec spec, int[] outputSize) {
+        Objects.requireNonNull(values, "values");
+        Objects.requireNonNull(indices, "indices");
+        Objects.requireNonNull(spec, "spec");
+        TensorShape s = values.tensorShape();
+        if (!indices.tensorShape().equals(s)) {
+            throw new IllegalArgumentException("indices shape " + indices.tensorShape() + ": expected the values' " + s);
+        }
+        int r = s.rank();
+        if (!spec.fitsRank(r)) {
+            throw new InvalidSpecException("spec", spec, "is for another rank; the values have spatial rank " + r);
+        }
+        for (int d : spec.dilation(r)) {
+            if (d != 1) {
+                throw new InvalidSpecException("dilation", spec, "unpooling takes no dilation");
+            }
+        }
+        Padding p = spec.padding();
+        if (p.kind() == Padding.Kind.SAME || p.kind() == Padding.Kind.SAME_LOWER) {
+            throw new InvalidSpecException("padding", p, "unpooling needs explicit padding (same depends on the input size"
+                    + " it restores)");
+        }
+        int[] begin = new int[r];
+        int[] end = new int[r];
+        for (int i = 0; i < r; i++) {
+            begin[i] = p.begin(i, p.rank() == 0 ? r : p.rank());
+            end[i] = p.end(i, p.rank() == 0 ? r : p.rank());
+        }
+        return UnpoolGeometry.of(s, spec.window(r), spec.stride(r), begin, end, outputSize, indices.convention());
+    }
+
+    Tensor unpool(Fallback exec, Tensor values, Indices indices, PoolSpec spec, Tensor out) {
+        UnpoolGeometry g = unpoolGeometry(values, indices, spec, Objects.requireNonNull(out, "output").tensorShape().spatial());
+        requireOutput("output tensor", out, g.output(), values.dtype());
+        exec.run(b -> b.unpool(values, indices, g, out));
+        return out;
     }
 
     // ---- helpers ----

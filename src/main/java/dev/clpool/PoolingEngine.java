@@ -272,6 +272,30 @@ public final class PoolingEngine extends DeviceForms implements AutoCloseable {
         return nd.adaptive(mode, in, size, out);
     }
 
+    /**
+     * Max unpooling, the inverse of {@link #poolWithIndices}: a zero tensor of the default output
+     * size (per axis {@code (in-1)*s + k - begin - end}) with each of {@code values} written where
+     * its index (in {@code indices.convention()}) points, decoded in the output's shape; of several
+     * values naming one element, the last in channels-last order wins. {@code spec} gives window,
+     * stride and explicit padding (no dilation). Any rank and layout.
+     *
+     * @throws InvalidInputException an index outside the output (the first is named); nothing written
+     */
+    public Tensor unpool(Tensor values, Indices indices, PoolSpec spec) {
+        return unpool(values, indices, spec, (int[]) null);
+    }
+
+    /** {@link #unpool(Tensor, Indices, PoolSpec)} to {@code outputSize} (per axis, at least the default, less than it plus the stride). */
+    public Tensor unpool(Tensor values, Indices indices, PoolSpec spec, int[] outputSize) {
+        UnpoolGeometry g = NdHost.unpoolGeometry(values, indices, spec, outputSize);
+        return memory.filled(memory.tensor(g.output(), values.dtype()), out -> unpool(values, indices, spec, out));
+    }
+
+    /** {@link #unpool(Tensor, Indices, PoolSpec)} into {@code out}, whose spatial sizes are the output size; returns it. */
+    public Tensor unpool(Tensor values, Indices indices, PoolSpec spec, Tensor out) {
+        return nd.unpool(exec, values, indices, spec, out);
+    }
+
     // ---- asynchronous submission ----
 
     /**

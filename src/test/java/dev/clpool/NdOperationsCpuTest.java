@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.clpool.testing.NaiveNd;
+import dev.clpool.testing.NaiveUnpool;
 import dev.clpool.testing.Tolerance;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterAll;
@@ -126,6 +127,62 @@ class NdOperationsCpuTest {
                 }
             }
         }
+    }
+
+    @Test
+    void unpool_ofPoolWithIndices_matchesTheReference_inEveryRankLayoutAndConvention() {
+        SplittableRandom r = new SplittableRandom(SEED + 4);
+        int ran = 0;
+        for (int i = 0; i < 90; i++) {
+            TensorShape s = shape(r, 1 + i % 3, i % 2 == 0 ? Layout.CHANNELS_LAST : Layout.CHANNELS_FIRST);
+            int[] k = new int[s.rank()];
+            int[] st = new int[s.rank()];
+            int[] b = new int[s.rank()];
+            for (int a = 0; a < k.length; a++) {
+                k[a] = 1 + r.nextInt(3);
+                st[a] = 1 + r.nextInt(3);
+                b[a] = r.nextInt(k[a]);
+            }
+            PoolSpec spec = PoolSpec.max(k).stride(st).padding(Padding.perAxis(b, b)).build();
+            if (spec.check(s).isPresent()) {
+                continue;
+            }
+            ran++;
+            IndexConvention conv = IndexConvention.values()[r.nextInt(4)];
+            String what = "case " + i + " " + s + " " + s.describe() + " " + spec + " " + conv.word();
+            Tensor x = Tensor.of(s, data(r, s));
+            try (PooledWithIndices p = engine.poolWithIndices(x, spec, conv)) {
+                Tensor y;
+                try {
+                    y = engine.unpool(p.values(), p.indices(), spec, s.spatial());
+                } catch (InvalidSpecException e) {
+                    // The input's size is not an unpooling size of this spec (padding beyond the input): the default is.
+                    try {
+                        y = engine.unpool(p.values(), p.indices(), spec);
+                    } catch (InvalidSpecException | InvalidInputException e2) {
+                        continue; // no output size restores this pooling (the default is empty, or too small for the indices)
+                    }
+                }
+                float[] v = p.values().toArray();
+                int[] bits = new int[v.length];
+                for (int j = 0; j < v.length; j++) {
+                    bits[j] = Float.floatToRawIntBits(v[j]);
+                }
+                int[] want = NaiveUnpool.unpool(s.withSpatial(p.values().tensorShape().spatial()), y.tensorShape(), conv,
+                        bits, p.indices().toArray());
+                float[] got = y.toArray();
+                for (int j = 0; j < got.length; j++) {
+                    assertEquals(want[j], Float.floatToRawIntBits(got[j]), what + ": element " + j);
+                }
+            }
+        }
+        assertEquals(true, ran > 40, "only " + ran + " unpool cases ran");
+        Tensor v = Tensor.of(TensorShape.channelsFirst(1, 1, 2), 1f, 2f);
+        Indices bad = Indices.allocate(v.tensorShape(), IndexConvention.PYTORCH);
+        bad.longs().put(1, 7);
+        InvalidInputException e = assertThrows(InvalidInputException.class,
+                () -> engine.unpool(v, bad, PoolSpec.max(new int[] {2}).build()));
+        assertEquals(true, e.getMessage().contains("7"), e.getMessage());
     }
 
     @Test
