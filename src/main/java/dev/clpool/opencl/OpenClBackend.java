@@ -145,6 +145,7 @@ public final class OpenClBackend implements PoolingBackend {
     private final GlobalRoutine global;
     private final AdaptiveRoutine adaptive;
     private final BackwardRoutine backward;
+    private final PlanarPoolRoutine planar;
 
     private OpenClBackend(ClDevice device, Options options, Tuning tuning, int programCacheCapacity) {
         this.tuning = tuning;
@@ -154,6 +155,7 @@ public final class OpenClBackend implements PoolingBackend {
         this.global = new GlobalRoutine(session);
         this.adaptive = new AdaptiveRoutine(session);
         this.backward = new BackwardRoutine(session);
+        this.planar = new PlanarPoolRoutine(session);
     }
 
     /**
@@ -277,6 +279,19 @@ public final class OpenClBackend implements PoolingBackend {
         adaptive.run(g, in, out);
     }
 
+    /**
+     * Windowed pooling of a channels-first tensor of spatial rank 1 to 3 with its own kernel, which
+     * reads along W (no transpose): {@code in} holds the {@code g.planes()} (N·C) input planes and
+     * {@code out} receives the output planes, both stored as the same dtype, in their own memory
+     * whatever {@link Tensor#shape()} says (only the byte sizes are checked).
+     */
+    public void poolPlanar(PlanarGeometry g, Tensor in, Tensor out) {
+        if (in.dtype() != out.dtype()) {
+            throw new IllegalArgumentException("input " + in.dtype() + " and output " + out.dtype() + " differ");
+        }
+        planar.run(g, in.dtype(), in.buffer(), out.buffer());
+    }
+
     // ---- device-resident tensors ----
 
     @Override
@@ -330,6 +345,14 @@ public final class OpenClBackend implements PoolingBackend {
     @Override
     public void adaptive(AdaptiveGeometry g, ResidentTensor in, ResidentTensor out) {
         adaptive.run(g, values(in, g.input()), values(out, g.output()));
+    }
+
+    /**
+     * {@link #poolPlanar(PlanarGeometry, Tensor, Tensor)} over device tensors holding exactly the
+     * input and output planes (whatever their shapes say); only enqueued.
+     */
+    public void poolPlanar(PlanarGeometry g, ResidentTensor in, ResidentTensor out) {
+        planar.run(g, ResidentBuffer.of(session, in, in.shape(), false), ResidentBuffer.of(session, out, out.shape(), false));
     }
 
     @Override
