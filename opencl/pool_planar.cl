@@ -214,16 +214,18 @@ inline floatv load_taps(__global const storage_t *restrict in, const int off)
 }
 
 /* VEC outputs of the row whose windows start at column x0 >= 0 and read before column W (every
-   column tap inside the input), written at out[o ..]: the taps in the same order as pool_one. */
-inline void pool_vec(__global const storage_t *restrict in, __global storage_t *restrict out,
-                     const int D, const int H, const int W, const row_window r, const int x0, const int o)
+   column tap inside the input), written at out[o ..], over the taps [jz0, jz1) x [jy0, jy1) x
+   [0, KW): the taps in the same order as pool_one. */
+inline void vec_window(__global const storage_t *restrict in, __global storage_t *restrict out,
+                       const int D, const int H, const int W, const row_window r, const int x0, const int o,
+                       const int jz0, const int jz1, const int jy0, const int jy1)
 {
 #if defined(MODE_MAX)
     /* Each row's maximum, then the rows' in order: the scan order regrouped (the rule is
-       associative, so the same bits), with shorter chains of dependent updates. */
+       associative, so the same bits), with independent chains of dependent updates. */
     floatv m = (floatv)(-INFINITY);
-    for (int jz = r.jz0; jz < r.jz1; ++jz) {
-        for (int jy = r.jy0; jy < r.jy1; ++jy) {
+    for (int jz = jz0; jz < jz1; ++jz) {
+        for (int jy = jy0; jy < jy1; ++jy) {
             const int row = ROW_AT(r, jz, jy, H, W, x0);
             floatv rm = load_taps(in, row);
             for (int jx = 1; jx < KW; ++jx) {
@@ -236,22 +238,44 @@ inline void pool_vec(__global const storage_t *restrict in, __global storage_t *
     STOREU(m, out, o);
 #else /* MODE_AVG */
     ACC_INIT(sum);
-    for (int jz = r.jz0; jz < r.jz1; ++jz) {
-        for (int jy = r.jy0; jy < r.jy1; ++jy) {
+    for (int jz = jz0; jz < jz1; ++jz) {
+        for (int jy = jy0; jy < jy1; ++jy) {
             const int row = ROW_AT(r, jz, jy, H, W, x0);
+#if ACC_DOUBLE
+            /* Each row's sum, then the rows': independent chains of additions (in double, the
+               order does not matter to float results within the tolerance). */
+            accv rs = TO_ACC(load_taps(in, row));
+            for (int jx = 1; jx < KW; ++jx) {
+                rs += TO_ACC(load_taps(in, row + jx * DW));
+            }
+            sum += rs;
+#else
             for (int jx = 0; jx < KW; ++jx) {
                 ACC_ADD(sum, TO_ACC(load_taps(in, row + jx * DW)));
             }
+#endif
         }
     }
     /* Every column tap is an input element, so the column factor is KW in both modes. */
 #if COUNT_INCLUDE_PAD
     const accv div = (accv)(TAPS_BEFORE(r.z0, KD, DD, D + PAD_K)) * (accv)(TAPS_BEFORE(r.y0, KH, DH, H + PAD_B)) * (accv)(KW);
 #else
-    const accv div = (accv)(r.jz1 - r.jz0) * (accv)(r.jy1 - r.jy0) * (accv)(KW);
+    const accv div = (accv)(jz1 - jz0) * (accv)(jy1 - jy0) * (accv)(KW);
 #endif
     STOREU(TO_FLOAT(ACC_TOTAL(sum) / div), out, o);
 #endif
+}
+
+/* vec_window over the row's taps: a window wholly inside the input in depth and rows (nearly
+   every one) with compile-time bounds, so that its loops unroll. */
+inline void pool_vec(__global const storage_t *restrict in, __global storage_t *restrict out,
+                     const int D, const int H, const int W, const row_window r, const int x0, const int o)
+{
+    if (r.jz0 == 0 && r.jz1 == KD && r.jy0 == 0 && r.jy1 == KH) {
+        vec_window(in, out, D, H, W, r, x0, o, 0, KD, 0, KH);
+    } else {
+        vec_window(in, out, D, H, W, r, x0, o, r.jz0, r.jz1, r.jy0, r.jy1);
+    }
 }
 #endif
 

@@ -20,13 +20,14 @@ import java.util.SplittableRandom;
  * channels-last one ({@code pool2d_nhwc.cl}) on the same bytes, and against the channels-last
  * kernel on the C = 1 view (N·C batch items of one channel: what lowering channels-first onto the
  * channels-last kernels runs), all on device-resident tensors (kernel time: each run ends with
- * clFinish). Variants alternate within each round; medians are reported, with the ratios
+ * clFinish). Variants alternate within each round (the order rotating); medians and minima are
+ * reported (the minimum is the steadier figure on a shared machine), with the ratios
  * channels-first / channels-last and C = 1 view / channels-last.
  *
  * <pre>
  * mvn -B -o verify -Dtest=none -Dsurefire.failIfNoSpecifiedTests=false -Dit.test=none   # compiles native-tests
  * java -cp target/test-classes:target/classes:$(cat target/test-classpath.txt) dev.clpool.opencl.PlanarKernelBench \
- *     [rounds=7] [binding=lwjgl]
+ *     [rounds=7] [binding=lwjgl] [case=max|avg]
  * </pre>
  */
 public final class PlanarKernelBench {
@@ -43,10 +44,13 @@ public final class PlanarKernelBench {
         List<Case> cases = List.of(
                 new Case("max 3x3 s2 p1", PoolSpec.max(3, 3).stride(2).padding(Padding.of(1)).build(), 32, 64, 112, 112),
                 new Case("avg 3x3 s1 p1", PoolSpec.avg(3, 3).stride(1).padding(Padding.of(1)).build(), 8, 64, 56, 56));
+        String only = arg(args, "case", "");
         try (OpenClBackend backend = OpenClBackend.open(binding, -1)) {
             System.out.println(backend.description());
             for (Case k : cases) {
-                run(backend, k, rounds);
+                if (k.name.startsWith(only)) {
+                    run(backend, k, rounds);
+                }
             }
         }
     }
@@ -82,11 +86,13 @@ public final class PlanarKernelBench {
             }
         }
         double base = median(ms.get(0));
+        double baseMin = ms.get(0).stream().mapToDouble(Double::doubleValue).min().orElseThrow();
         System.out.printf(Locale.ROOT, "%s, N=%d C=%d H=%d W=%d, %d rounds:%n", k.name, k.n, k.c, k.h, k.w, rounds);
         for (int i = 0; i < names.length; i++) {
             double m = median(ms.get(i));
-            System.out.printf(Locale.ROOT, "  %-32s median %8.2f ms  (%.2fx channels-last)  runs %s%n", names[i], m, m / base,
-                    ms.get(i).stream().map(d -> String.format(Locale.ROOT, "%.1f", d)).toList());
+            double min = ms.get(i).stream().mapToDouble(Double::doubleValue).min().orElseThrow();
+            System.out.printf(Locale.ROOT, "  %-32s median %8.2f ms (%.2fx channels-last)  min %8.2f ms (%.2fx)  runs %s%n",
+                    names[i], m, m / base, min, min / baseMin, ms.get(i).stream().map(d -> String.format(Locale.ROOT, "%.1f", d)).toList());
         }
     }
 

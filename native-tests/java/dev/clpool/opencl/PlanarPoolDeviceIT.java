@@ -23,8 +23,10 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
@@ -33,25 +35,40 @@ import org.junit.jupiter.params.provider.MethodSource;
  * channel), rank 3 against a scalar reference, max bit for bit (NaN, infinities and signed zeros
  * among the values), avg and lp within the tolerance; random specs (per-axis windows, strides,
  * dilations, uneven padding, ceil mode, count_include_pad) and widths that exercise the vector
- * path of each stride class; half and bfloat16 storage; chunked and copying host paths and the
+ * path of each stride class, and the GPU layout (one work item per output) forced on the same
+ * device; half and bfloat16 storage; chunked and copying host paths and the
  * device-tensor form giving the same bits; no native object outliving the backend.
  */
 class PlanarPoolDeviceIT {
     private static final Map<BindingChoice, OpenClBackend> BACKENDS = new EnumMap<>(BindingChoice.class);
+    /** The same device with the GPU layout forced (one work item per output), so CPU devices test it too. */
+    private static final Map<BindingChoice, OpenClBackend> LANES = new EnumMap<>(BindingChoice.class);
     private static final CpuBackend CPU = new CpuBackend(2);
 
     static Iterable<BindingChoice> bindings() {
         return DeviceAvailability.bindings();
     }
 
-    private static synchronized OpenClBackend device(BindingChoice binding) {
+    static Stream<Arguments> bindingsAndLayouts() {
+        return DeviceAvailability.bindings().stream().flatMap(b -> Stream.of(Arguments.of(b, false), Arguments.of(b, true)));
+    }
+
+    private static OpenClBackend device(BindingChoice binding) {
+        return device(binding, false);
+    }
+
+    /** The device through {@code binding}, in its own layout or ({@code lanes}) one work item per output. */
+    private static synchronized OpenClBackend device(BindingChoice binding, boolean lanes) {
         DeviceAvailability.requireDevice(binding);
-        return BACKENDS.computeIfAbsent(binding, b -> OpenClBackend.open(b, -1));
+        return lanes
+                ? LANES.computeIfAbsent(binding, b -> OpenClBackend.open(b, -1, OpenClBackend.Options.DEFAULT,
+                        OpenClBackend.Tuning.fromSystem().withLayout(OpenClBackend.Layout.CHANNEL_LANES)))
+                : BACKENDS.computeIfAbsent(binding, b -> OpenClBackend.open(b, -1));
     }
 
     @AfterAll
     static void close() {
-        for (OpenClBackend b : BACKENDS.values()) {
+        for (OpenClBackend b : Stream.concat(BACKENDS.values().stream(), LANES.values().stream()).toList()) {
             b.close();
             assertEquals(0, b.nativeObjects().live(), "native objects after close");
         }
@@ -60,10 +77,10 @@ class PlanarPoolDeviceIT {
 
     // ---- rank 1 and 2: the CPU path on the C = 1 view ----
 
-    @ParameterizedTest
-    @MethodSource("bindings")
-    void rank1And2_randomSpecs_matchCpuOnTheC1View(BindingChoice binding) {
-        OpenClBackend device = device(binding);
+    @ParameterizedTest(name = "{0} lanes={1}")
+    @MethodSource("bindingsAndLayouts")
+    void rank1And2_randomSpecs_matchCpuOnTheC1View(BindingChoice binding, boolean lanes) {
+        OpenClBackend device = device(binding, lanes);
         SplittableRandom r = new SplittableRandom(0x91A4);
         for (int i = 0; i < 28; i++) {
             boolean rank1 = i % 3 == 0;
@@ -75,10 +92,10 @@ class PlanarPoolDeviceIT {
     }
 
     /** The benchmark's specs and widths past each stride class' vector reach (1, 2, 3). */
-    @ParameterizedTest
-    @MethodSource("bindings")
-    void everyStrideClass_ofTheVectorPath_matchesCpu(BindingChoice binding) {
-        OpenClBackend device = device(binding);
+    @ParameterizedTest(name = "{0} lanes={1}")
+    @MethodSource("bindingsAndLayouts")
+    void everyStrideClass_ofTheVectorPath_matchesCpu(BindingChoice binding, boolean lanes) {
+        OpenClBackend device = device(binding, lanes);
         SplittableRandom r = new SplittableRandom(0x5712);
         List<PoolSpec> specs = List.of(
                 PoolSpec.max(3, 3).stride(2).padding(Padding.of(1)).build(),
@@ -110,10 +127,10 @@ class PlanarPoolDeviceIT {
 
     // ---- rank 3: a scalar reference ----
 
-    @ParameterizedTest
-    @MethodSource("bindings")
-    void rank3_randomSpecs_matchScalarReference(BindingChoice binding) {
-        OpenClBackend device = device(binding);
+    @ParameterizedTest(name = "{0} lanes={1}")
+    @MethodSource("bindingsAndLayouts")
+    void rank3_randomSpecs_matchScalarReference(BindingChoice binding, boolean lanes) {
+        OpenClBackend device = device(binding, lanes);
         SplittableRandom r = new SplittableRandom(0x3D3D);
         for (int i = 0; i < 18; i++) {
             PoolMode mode = PoolMode.values()[i % PoolMode.values().length];
@@ -141,10 +158,10 @@ class PlanarPoolDeviceIT {
 
     // ---- storage, host paths, device tensors ----
 
-    @ParameterizedTest
-    @MethodSource("bindings")
-    void halfAndBfloat16_maxIsBitIdentical_toTheFloatPathRounded(BindingChoice binding) {
-        OpenClBackend device = device(binding);
+    @ParameterizedTest(name = "{0} lanes={1}")
+    @MethodSource("bindingsAndLayouts")
+    void halfAndBfloat16_maxIsBitIdentical_toTheFloatPathRounded(BindingChoice binding, boolean lanes) {
+        OpenClBackend device = device(binding, lanes);
         SplittableRandom r = new SplittableRandom(0x16);
         PlanarGeometry g = geometry3d(PoolMode.MAX, 3, new int[] {5, 9, 45}, new int[] {2, 3, 3},
                 new int[] {1, 2, 2}, new int[] {0, 1, 1}, false);

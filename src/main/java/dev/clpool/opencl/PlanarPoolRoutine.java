@@ -20,8 +20,9 @@ import java.nio.ByteBuffer;
 final class PlanarPoolRoutine {
     static final String FILE = "pool_planar.cl";
     /**
-     * Outputs per vector step along W on CPU devices (the row-loop layout). Measured on PoCL
-     * against 4 and 16 (docs/opencl-internals.md).
+     * Outputs per vector step along W on CPU devices (the row-loop layout). On PoCL 16 measured
+     * the same as 8 within the noise of a shared machine; 8 leaves fewer outputs of a narrow row
+     * (W of 14 to 28 in 3-D networks) to the one-at-a-time path.
      */
     static final int CPU_VECTOR = 8;
 
