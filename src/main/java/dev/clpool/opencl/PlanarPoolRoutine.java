@@ -58,8 +58,11 @@ final class PlanarPoolRoutine {
         requireBytes("input device tensor", in.shape().elementCount(), g.planes() * g.inputPlane());
         requireBytes("output device tensor", out.shape().elementCount(), g.planes() * g.outputPlane());
         session.locked(() -> {
-            session.limits().requireChunkItems(Math.max(g.inputPlane(), g.outputPlane()),
-                    g.inputPlane() * g.planes() * Float.BYTES, g.outputPlane() * g.planes() * Float.BYTES);
+            // Both tensors as one piece: within an allocation and the kernels' 32-bit offsets.
+            long inElements = g.planes() * g.inputPlane();
+            long outElements = g.planes() * g.outputPlane();
+            session.limits().requireChunkItems(Math.max(inElements, outElements),
+                    inElements * Float.BYTES, outElements * Float.BYTES);
             enqueue(g, DType.FLOAT32, in.buffer(), out.buffer(), g.planes());
         });
     }
