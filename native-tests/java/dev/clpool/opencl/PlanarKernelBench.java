@@ -2,8 +2,10 @@ package dev.clpool.opencl;
 
 import dev.clpool.Axis;
 import dev.clpool.BindingChoice;
+import dev.clpool.DType;
 import dev.clpool.Padding;
 import dev.clpool.PoolGeometry;
+import dev.clpool.PoolMode;
 import dev.clpool.PoolSpec;
 import dev.clpool.Shape;
 import dev.clpool.Tensor;
@@ -17,7 +19,7 @@ import java.util.SplittableRandom;
 
 /**
  * A benchmark, not a test: the channels-first pool kernel ({@code pool_planar.cl}) against the
- * channels-last one ({@code pool2d_nhwc.cl}) on the same bytes, and against the channels-last
+ * channels-last one ({@code pool2d_nhwc.cl}) on the same bytes (for 3-D, against its two passes), and against the channels-last
  * kernel on the C = 1 view (N·C batch items of one channel: what lowering channels-first onto the
  * channels-last kernels runs), all on device-resident tensors (kernel time: each run ends with
  * clFinish). Variants alternate within each round (the order rotating); medians and minima are
@@ -25,9 +27,10 @@ import java.util.SplittableRandom;
  * channels-first / channels-last and C = 1 view / channels-last.
  *
  * <pre>
- * mvn -B -o verify -Dtest=none -Dsurefire.failIfNoSpecifiedTests=false -Dit.test=none   # compiles native-tests
+ * mvn -B -o test-compile    # native-tests compile with the test sources
+ * mvn -B -o dependency:build-classpath -Dmdep.outputFile=target/test-classpath.txt -Dmdep.includeScope=test
  * java -cp target/test-classes:target/classes:$(cat target/test-classpath.txt) dev.clpool.opencl.PlanarKernelBench \
- *     [rounds=7] [binding=lwjgl] [case=max|avg]
+ *     [rounds=7] [binding=lwjgl] [case=max|avg|3d]
  * </pre>
  */
 public final class PlanarKernelBench {
@@ -52,6 +55,9 @@ public final class PlanarKernelBench {
                     run(backend, k, rounds);
                 }
             }
+            if ("3d".startsWith(only)) {
+                run3d(backend, rounds);
+            }
         }
     }
 
@@ -63,37 +69,97 @@ public final class PlanarKernelBench {
         PlanarGeometry pg = new PlanarGeometry(k.n * k.c, new Axis[] {gv.rows(), gv.cols()}, k.spec.mode(), k.spec.p(),
                 k.spec.countIncludePad());
         Tensor x = random(nhwc);
-        String[] names = {"channels-last kernel, NHWC", "channels-first kernel, NCHW", "channels-last kernel, C=1 view"};
-        List<List<Double>> ms = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
         try (ResidentTensor in = backend.upload(x); ResidentTensor inView = backend.upload(Tensor.wrap(view, x.buffer()));
              ResidentTensor out = backend.allocate(g.output()); ResidentTensor outView = backend.allocate(gv.output())) {
-            Runnable[] variants = {
-                () -> backend.pool(g, in, out),
-                () -> backend.poolPlanar(pg, inView, outView),
-                () -> backend.pool(gv, inView, outView)};
-            for (Runnable v : variants) { // warm-up: builds the programs
-                v.run();
+            List<List<Double>> ms = measure(backend, rounds,
+                    () -> backend.pool(g, in, out),
+                    () -> backend.poolPlanar(pg, inView, outView),
+                    () -> backend.pool(gv, inView, outView));
+            report(String.format(Locale.ROOT, "%s, N=%d C=%d H=%d W=%d, %d rounds:", k.name, k.n, k.c, k.h, k.w, rounds),
+                    new String[] {"channels-last kernel, NHWC", "channels-first kernel, NCHW", "channels-last kernel, C=1 view"}, ms);
+        }
+    }
+
+    /**
+     * 3-D max 3x3x3 s2 p1 over (N, C, D, H, W) = (4, 64, 16, 56, 56): the channels-first kernel in
+     * one pass against the 2-D channels-last kernel in two (depth, then rows and columns: how 3-D
+     * channels-last is lowered), on the same bytes, and against those two passes on the C = 1 view.
+     */
+    private static void run3d(OpenClBackend backend, int rounds) {
+        int n = 4;
+        int c = 64;
+        int d = 16;
+        int h = 56;
+        int w = 56;
+        PoolSpec depth = PoolSpec.max(3, 1).stride(2, 1).padding(Padding.of(1, 1, 0, 0)).build();
+        PoolSpec plane = PoolSpec.max(3, 3).stride(2).padding(Padding.of(1)).build();
+        PoolGeometry g1 = depth.geometry(Shape.of(n, d, h * w, c));
+        int od = g1.output().h();
+        PoolGeometry g2 = plane.geometry(Shape.of(n * od, h, w, c));
+        PoolGeometry v1 = depth.geometry(Shape.of(n * c, d, h * w, 1));
+        PoolGeometry v2 = plane.geometry(Shape.of(n * c * od, h, w, 1));
+        PlanarGeometry pg = new PlanarGeometry(n * c, new Axis[] {v1.rows(), v2.rows(), v2.cols()}, PoolMode.MAX, 0, false);
+        Tensor x = random(Shape.of(n, d, h * w, c));
+        try (ResidentTensor in = backend.upload(x); ResidentTensor inView = backend.upload(Tensor.wrap(v1.input(), x.buffer()));
+             ResidentTensor mid = backend.allocate(g1.output()); ResidentTensor out = backend.allocate(g2.output());
+             ResidentTensor midView = backend.allocate(v1.output()); ResidentTensor outView = backend.allocate(v2.output())) {
+            // The second pass reads the first's output as another shape: through the routine, on the buffers.
+            PoolRoutine pool = backend.poolRoutine();
+            List<List<Double>> ms = measure(backend, rounds,
+                    () -> {
+                        pool.enqueue(g1, DType.FLOAT32, buffer(in), buffer(mid), n);
+                        pool.enqueue(g2, DType.FLOAT32, buffer(mid), buffer(out), n * od);
+                    },
+                    () -> backend.poolPlanar(pg, inView, outView),
+                    () -> {
+                        pool.enqueue(v1, DType.FLOAT32, buffer(inView), buffer(midView), n * c);
+                        pool.enqueue(v2, DType.FLOAT32, buffer(midView), buffer(outView), n * c * od);
+                    });
+            report(String.format(Locale.ROOT, "3-D max 3x3x3 s2 p1, N=%d C=%d D=%d H=%d W=%d, %d rounds:", n, c, d, h, w, rounds),
+                    new String[] {"channels-last, 2 passes, NDHWC", "channels-first kernel, NCDHW", "2 passes, C=1 view"}, ms);
+        }
+    }
+
+    private static ClBuffer buffer(ResidentTensor t) {
+        return ((ResidentBuffer) t).buffer();
+    }
+
+    /** One untimed run of each variant (it builds the programs), then rounds of all, the order rotating. */
+    private static List<List<Double>> measure(OpenClBackend backend, int rounds, Runnable... variants) {
+        List<List<Double>> ms = new ArrayList<>();
+        for (Runnable v : variants) {
+            v.run();
+            backend.finish();
+            ms.add(new ArrayList<>());
+        }
+        for (int r = 0; r < rounds; r++) {
+            for (int i = 0; i < variants.length; i++) {
+                int j = (i + r) % variants.length;
+                long t0 = System.nanoTime();
+                variants[j].run();
                 backend.finish();
-            }
-            for (int r = 0; r < rounds; r++) {
-                for (int i = 0; i < variants.length; i++) {
-                    int j = (i + r) % variants.length; // rotate the order each round
-                    long t0 = System.nanoTime();
-                    variants[j].run();
-                    backend.finish();
-                    ms.get(j).add((System.nanoTime() - t0) / 1e6);
-                }
+                ms.get(j).add((System.nanoTime() - t0) / 1e6);
             }
         }
+        return ms;
+    }
+
+    /** Medians and minima, each as a ratio to the first variant's. */
+    private static void report(String title, String[] names, List<List<Double>> ms) {
         double base = median(ms.get(0));
-        double baseMin = ms.get(0).stream().mapToDouble(Double::doubleValue).min().orElseThrow();
-        System.out.printf(Locale.ROOT, "%s, N=%d C=%d H=%d W=%d, %d rounds:%n", k.name, k.n, k.c, k.h, k.w, rounds);
+        double baseMin = min(ms.get(0));
+        System.out.println(title);
         for (int i = 0; i < names.length; i++) {
             double m = median(ms.get(i));
-            double min = ms.get(i).stream().mapToDouble(Double::doubleValue).min().orElseThrow();
-            System.out.printf(Locale.ROOT, "  %-32s median %8.2f ms (%.2fx channels-last)  min %8.2f ms (%.2fx)  runs %s%n",
-                    names[i], m, m / base, min, min / baseMin, ms.get(i).stream().map(d -> String.format(Locale.ROOT, "%.1f", d)).toList());
+            double least = min(ms.get(i));
+            System.out.printf(Locale.ROOT, "  %-32s median %8.2f ms (%.2fx)  min %8.2f ms (%.2fx)  runs %s%n",
+                    names[i], m, m / base, least, least / baseMin,
+                    ms.get(i).stream().map(v -> String.format(Locale.ROOT, "%.1f", v)).toList());
         }
+    }
+
+    private static double min(List<Double> v) {
+        return v.stream().mapToDouble(Double::doubleValue).min().orElseThrow();
     }
 
     private static double median(List<Double> v) {
