@@ -9,7 +9,8 @@
  *
  * Defines floatv / intv (VEC-wide float and its comparison type), accv (the accumulator),
  * storage_t (the element type of tensor pointers), LOADV / STOREV (VEC-wide loads and stores of
- * tensor elements at an element offset, always as floatv), TO_ACC / TO_FLOAT.
+ * tensor elements at an element offset, always as floatv), TO_ACC / TO_FLOAT; and, whatever VEC
+ * is, LOAD1 / STORE1 (one element, as float) and acc1 with ACC1_* (the scalar accumulator).
  *
  * Storage: kernels compute in float whatever STORAGE is. LOADV widens exactly; STOREV rounds a
  * floatv once, to nearest with ties to even (overflow gives infinity, NaN stays a quiet NaN with
@@ -89,6 +90,8 @@ typedef CAT(ushort, VEC) st_ushortv;
 typedef float storage_t;
 #define LOADV(p, off) LOAD_RAW(p, off)
 #define STOREV(v, p, off) STORE_RAW(v, p, off)
+#define LOAD1(p, off) ((p)[off])
+#define STORE1(v, p, off) ((p)[off] = (v))
 
 #elif STORAGE == 1
 /* Values go through vload_half(n) / vstore_half(n)_rte. NaN is the one thing those functions
@@ -98,19 +101,20 @@ typedef float storage_t;
    NaN with the float's sign and top 10 payload bits (dev.clpool.Float16). That keeps max pooling
    bit-identical to the CPU path on every device; the NaN test costs one compare per element. */
 typedef half storage_t;
-#define HALF_NAN_TO_FLOAT(h) ST_AS_FLOATV((((h) & 0x8000u) << 16) | 0x7fc00000u | (((h) & 0x3ffu) << 13))
+#define HALF_NAN_BITS(h) ((((h) & 0x8000u) << 16) | 0x7fc00000u | (((h) & 0x3ffu) << 13))
+#define HALF_NAN_TO_FLOAT(h) ST_AS_FLOATV(HALF_NAN_BITS(h))
 #define FLOAT_NAN_TO_HALF(u) ((((u) >> 16) & 0x8000u) | 0x7e00u | (((u) >> 13) & 0x3ffu))
-#if VEC == 1
-inline float half_load(__global const half *p, const int off)
+/* One element: LOAD1 / STORE1 whatever VEC is, and LOADV / STOREV when VEC is 1. */
+inline float half_load1(__global const half *p, const int off)
 {
     const float f = vload_half(off, p);
     if (isnan(f)) {
         const uint h = ((__global const ushort *)p)[off];
-        return HALF_NAN_TO_FLOAT(h);
+        return as_float(HALF_NAN_BITS(h));
     }
     return f;
 }
-inline void half_store(const float v, __global half *p, const int off)
+inline void half_store1(const float v, __global half *p, const int off)
 {
     if (isnan(v)) {
         ((__global ushort *)p)[off] = (ushort)FLOAT_NAN_TO_HALF(as_uint(v));
@@ -118,6 +122,11 @@ inline void half_store(const float v, __global half *p, const int off)
         vstore_half_rte(v, off, p);
     }
 }
+#define LOAD1(p, off) half_load1((p), (off))
+#define STORE1(v, p, off) half_store1((v), (p), (off))
+#if VEC == 1
+#define half_load half_load1
+#define half_store half_store1
 #else
 inline floatv half_load(__global const half *p, const int off)
 {
@@ -156,8 +165,16 @@ inline st_ushortv bf16_round(const floatv v)
     const st_uintv quiet = (u >> 16) | (st_uintv)(0x40u);
     return ST_TO_USHORTV(select(rounded, quiet, (u & (st_uintv)(0x7fffffffu)) > (st_uintv)(0x7f800000u)));
 }
+/* The same rounding of one element (scalar select picks the second operand when c != 0). */
+inline ushort bf16_round1(const float v)
+{
+    const uint u = as_uint(v);
+    return (ushort)((u & 0x7fffffffu) > 0x7f800000u ? (u >> 16) | 0x40u : (u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
 #define LOADV(p, off) ST_AS_FLOATV(ST_TO_UINTV(LOAD_RAW(p, off)) << 16)
 #define STOREV(v, p, off) STORE_RAW(bf16_round(v), p, off)
+#define LOAD1(p, off) as_float((uint)(p)[off] << 16)
+#define STORE1(v, p, off) ((p)[off] = bf16_round1(v))
 
 #else
 #error "STORAGE must be 0 (float), 1 (half) or 2 (bfloat16)"
@@ -180,15 +197,18 @@ inline st_ushortv bf16_round(const floatv v)
 /* sum += v with Neumaier compensation in comp (float accumulators); COMPENSATED_TOTAL adds
    comp at the end. Once the sum is infinite or NaN, comp is meaningless (inf - inf): the plain
    sum is the answer then. */
-#define COMPENSATED_ADD(sum, comp, v)                                                          \
+#define COMPENSATED_ADD(sum, comp, v) COMPENSATED_ADD_T(accv, intv, sum, comp, v)
+#define COMPENSATED_TOTAL(sum, comp) COMPENSATED_TOTAL_T(intv, sum, comp)
+
+/* The same for sums of type T (float or floatN) with comparison type I (int or intN). */
+#define COMPENSATED_ADD_T(T, I, sum, comp, v)                                                  \
     do {                                                                                        \
-        const accv v_ = (v);                                                                    \
-        const accv t_ = (sum) + v_;                                                             \
-        (comp) += select(v_ - t_ + (sum), (sum) - t_ + v_, (intv)(fabs(sum) >= fabs(v_)));      \
+        const T v_ = (v);                                                                       \
+        const T t_ = (sum) + v_;                                                                \
+        (comp) += select(v_ - t_ + (sum), (sum) - t_ + v_, (I)(fabs(sum) >= fabs(v_)));         \
         (sum) = t_;                                                                             \
     } while (0)
-
-#define COMPENSATED_TOTAL(sum, comp) select((sum) + (comp), (sum), (intv)(!isfinite(sum)))
+#define COMPENSATED_TOTAL_T(I, sum, comp) select((sum) + (comp), (sum), (I)(!isfinite(sum)))
 
 /* An accumulator that hides the choice above: ACC_INIT(s) declares sum s (and, for float, its
    compensation), ACC_ADD(s, v) adds an accv, ACC_TOTAL(s) is the finished sum. */
@@ -200,4 +220,17 @@ inline st_ushortv bf16_round(const floatv v)
 #define ACC_INIT(s) accv s = (accv)(0), s##_comp = (accv)(0)
 #define ACC_ADD(s, v) COMPENSATED_ADD(s, s##_comp, v)
 #define ACC_TOTAL(s) COMPENSATED_TOTAL(s, s##_comp)
+#endif
+
+/* The scalar accumulator, whatever VEC is: acc1 and ACC1_INIT / ACC1_ADD / ACC1_TOTAL, as above. */
+#if ACC_DOUBLE
+typedef double acc1;
+#define ACC1_INIT(s) acc1 s = 0.0
+#define ACC1_ADD(s, v) ((s) += (v))
+#define ACC1_TOTAL(s) (s)
+#else
+typedef float acc1;
+#define ACC1_INIT(s) acc1 s = 0.0f, s##_comp = 0.0f
+#define ACC1_ADD(s, v) COMPENSATED_ADD_T(float, int, s, s##_comp, v)
+#define ACC1_TOTAL(s) COMPENSATED_TOTAL_T(int, s, s##_comp)
 #endif

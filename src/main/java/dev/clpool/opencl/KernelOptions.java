@@ -70,8 +70,42 @@ final class KernelOptions {
         define(s, "VEC", vec);
         define(s, "ACC_DOUBLE", accDouble ? 1 : 0);
         if (g.mode() == PoolMode.LP) {
-            // A float literal that reads back as the same double value.
-            s.append(" -D LP_P=").append(String.format(Locale.ROOT, "%.17g", g.spec().p()));
+            s.append(lpExponent(g.spec().p()));
+        }
+        return s.toString();
+    }
+
+    /**
+     * The options of {@code pool_planar.cl}: its layout ({@code rowLoop}: one work item per output
+     * row, {@code vec} outputs per vector step; else one work item per output, {@code vec} 1) and
+     * the three axes depth, rows and columns ({@link PlanarGeometry#axes3()}: a lower rank's outer
+     * axes are windows of one, which the kernel folds away, so every rank is one source).
+     */
+    static String planar(PlanarGeometry g, int vec, boolean accDouble, boolean rowLoop) {
+        Axis[] a = g.axes3();
+        String[] names = {"depth", "height", "width"};
+        for (int i = 0; i < 3; i++) {
+            checkIntPositions(a[i], names[i]);
+        }
+        StringBuilder s = new StringBuilder("-D MODE_").append(g.mode().name());
+        String[] axis = {"D", "H", "W"};
+        for (int i = 0; i < 3; i++) {
+            define(s, "K" + axis[i], a[i].window());
+            define(s, "S" + axis[i], a[i].stride());
+            define(s, "D" + axis[i], a[i].dilation());
+        }
+        define(s, "PAD_F", a[0].padBegin());
+        define(s, "PAD_K", a[0].padEnd());
+        define(s, "PAD_T", a[1].padBegin());
+        define(s, "PAD_B", a[1].padEnd());
+        define(s, "PAD_L", a[2].padBegin());
+        define(s, "PAD_R", a[2].padEnd());
+        define(s, "COUNT_INCLUDE_PAD", g.countIncludePad() ? 1 : 0);
+        define(s, "VEC", vec);
+        define(s, "ACC_DOUBLE", accDouble ? 1 : 0);
+        define(s, "ROWLOOP", rowLoop ? 1 : 0);
+        if (g.mode() == PoolMode.LP) {
+            s.append(lpExponent(g.p()));
         }
         return s.toString();
     }
@@ -120,6 +154,11 @@ final class KernelOptions {
                     "the " + name + " axis (size " + a.in() + ", padding " + a.padBegin() + "+" + a.padEnd()
                             + ", effective window " + a.effectiveWindow() + ") exceeds the 32-bit positions of the kernels");
         }
+    }
+
+    /** {@code -D LP_P=...}: a float literal that reads back as the same double value. */
+    private static String lpExponent(double p) {
+        return " -D LP_P=" + String.format(Locale.ROOT, "%.17g", p);
     }
 
     private static void define(StringBuilder s, String name, int value) {

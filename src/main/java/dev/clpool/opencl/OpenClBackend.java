@@ -148,6 +148,7 @@ public final class OpenClBackend implements PoolingBackend {
     private final AdaptiveRoutine adaptive;
     private final BackwardRoutine backward;
     private final UnpoolRoutine unpool;
+    private final PlanarPoolRoutine planar;
 
     private OpenClBackend(ClDevice device, Options options, Tuning tuning, int programCacheCapacity) {
         this.tuning = tuning;
@@ -158,6 +159,7 @@ public final class OpenClBackend implements PoolingBackend {
         this.adaptive = new AdaptiveRoutine(session);
         this.backward = new BackwardRoutine(session);
         this.unpool = new UnpoolRoutine(session);
+        this.planar = new PlanarPoolRoutine(session);
     }
 
     /**
@@ -286,6 +288,19 @@ public final class OpenClBackend implements PoolingBackend {
         unpool.run(g, values, indices, out);
     }
 
+    /**
+     * Windowed pooling of a channels-first tensor of spatial rank 1 to 3 with its own kernel, which
+     * reads along W (no transpose): {@code in} holds the {@code g.planes()} (N·C) input planes and
+     * {@code out} receives the output planes, both stored as the same dtype, in their own memory
+     * whatever {@link Tensor#shape()} says (only the byte sizes are checked).
+     */
+    public void poolPlanar(PlanarGeometry g, Tensor in, Tensor out) {
+        if (in.dtype() != out.dtype()) {
+            throw new IllegalArgumentException("input " + in.dtype() + " and output " + out.dtype() + " differ");
+        }
+        planar.run(g, in.dtype(), in.buffer(), out.buffer());
+    }
+
     // ---- device-resident tensors ----
 
     @Override
@@ -339,6 +354,14 @@ public final class OpenClBackend implements PoolingBackend {
     @Override
     public void adaptive(AdaptiveGeometry g, ResidentTensor in, ResidentTensor out) {
         adaptive.run(g, values(in, g.input()), values(out, g.output()));
+    }
+
+    /**
+     * {@link #poolPlanar(PlanarGeometry, Tensor, Tensor)} over device tensors holding exactly the
+     * input and output planes (whatever their shapes say); only enqueued.
+     */
+    public void poolPlanar(PlanarGeometry g, ResidentTensor in, ResidentTensor out) {
+        planar.run(g, ResidentBuffer.of(session, in, in.shape(), false), ResidentBuffer.of(session, out, out.shape(), false));
     }
 
     @Override

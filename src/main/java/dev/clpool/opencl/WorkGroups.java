@@ -113,6 +113,25 @@ final class WorkGroups {
         return new long[][] {{roundUp(wanted, l0)}, {l0}};
     }
 
+    /**
+     * Global and local ranges of the channels-first pool kernel: on CPU devices one work item per
+     * output row ({@code rows} = planes·OD·OH), a fixed local size (one work-group function per
+     * kernel); elsewhere one per output over (OW, OH, {@code depthRows} = planes·OD), columns
+     * first (neighbouring work items read neighbouring columns).
+     */
+    long[][] planar(long rows, int ow, int oh, long depthRows) {
+        if (channelLoop) {
+            long l0 = fit(target, 0);
+            return new long[][] {{roundUp(rows, l0)}, {l0}};
+        }
+        long l0 = fit(Math.min(target, pow2AtLeast(ow)), 0);
+        long l1 = fit(Math.max(1, Math.min(target / l0, pow2AtLeast(oh))), 1);
+        while (l0 * l1 > maxGroup && l1 > 1) {
+            l1 /= 2;
+        }
+        return new long[][] {{roundUp(ow, l0), roundUp(oh, l1), depthRows}, {l0, l1, 1}};
+    }
+
     /** Global and local ranges of global_partial over (lanes, chunks, N). */
     long[][] globalPartial(int lanes, int chunks, int n) {
         long l0 = fit(Math.min(largestPow2Dividing(lanes), target), 0);

@@ -1,0 +1,338 @@
+/*
+ * clpool: windowed pooling (max, avg, lp) over channels-first tensors of spatial rank 1, 2 or 3:
+ * (N, C, W), (N, C, H, W) or (N, C, D, H, W), where each of the N*C planes (volumes) is contiguous.
+ * The host passes a lower rank as depth (and height) 1 with a window of 1 (KD = SD = DD = 1, no
+ * padding), so one source serves every rank and those loops fold away at compile time.
+ *
+ * Two layouts, chosen by the host from the device type:
+ *   ROWLOOP 1 (CPU devices such as PoCL): one work item computes one output row (plane, oz, oy),
+ *           VEC adjacent outputs along W at a time: a vector of VEC outputs whose windows lie
+ *           inside the row takes one VEC-wide load per tap (stride 1: contiguous; stride 2: the
+ *           even lanes of two loads; other strides: gathered), the outputs near the row's ends one
+ *           at a time. Global range (rows rounded up to the work group), rows = planes * OD * OH.
+ *   ROWLOOP 0 (GPUs): one work item per output; neighbouring work items read neighbouring
+ *           columns (coalesced). Global range (OW, OH, planes * OD), the first two rounded up.
+ * Work items past the end (the rounding) return at once. No transposes: the taps are read along W.
+ *
+ * Required macros (the host passes every one; see dev.clpool.opencl.KernelOptions#planar):
+ *   MODE_MAX | MODE_AVG | MODE_LP     exactly one is defined
+ *   KD, KH, KW    window (depth, rows, columns)
+ *   SD, SH, SW    stride
+ *   DD, DH, DW    dilation
+ *   PAD_F, PAD_T, PAD_L  leading padding (depth, rows, columns)
+ *   PAD_K, PAD_B, PAD_R  trailing padding (used by the count_include_pad divisor)
+ *   COUNT_INCLUDE_PAD  0 or 1 (avg)
+ *   VEC           outputs per vector step along W (ROWLOOP 1): 1, 2, 4, 8 or 16; 1 for lp and
+ *                 ROWLOOP 0
+ *   ACC_DOUBLE    1: accumulate in double (device has cl_khr_fp64); 0: compensated float sums
+ *   LP_P          exponent as a float literal (lp)
+ *   ROWLOOP       0 or 1, the layout above
+ *
+ * The host prepends common.cl (vector types, storage, accumulators).
+ *
+ * Kernel arguments: in, out, D, H, W, OD, OH, OW, rows.
+ *
+ * Semantics (SEMANTICS.md), as pool2d_nhwc.cl: max propagates NaN (the first NaN in scan order)
+ * and padding never wins; the strict ">" keeps the first maximum in the scan order depth, row,
+ * column, which makes the result bit-identical to the CPU path. avg divides by the number of
+ * input elements in the window, or with COUNT_INCLUDE_PAD by its taps inside the padded input
+ * (TAPS_BEFORE per axis).
+ */
+
+#define ED ((KD - 1) * DD + 1)
+#define EH ((KH - 1) * DH + 1)
+#define EW ((KW - 1) * DW + 1)
+
+#if defined(MODE_LP) && VEC != 1
+#error "lp runs with VEC == 1"
+#endif
+#if !ROWLOOP && VEC != 1
+#error "ROWLOOP 0 runs with VEC == 1"
+#endif
+#if !defined(MODE_MAX) && !defined(MODE_AVG) && !defined(MODE_LP)
+#error "define one of MODE_MAX, MODE_AVG, MODE_LP"
+#endif
+
+/* The taps [TAP_FIRST, TAP_END) of a window starting at s that lie inside an axis of n elements.
+   Every window covers at least one input element (checked on the host), so s <= n - 1. */
+#define TAP_FIRST(s, d) ((s) >= 0 ? 0 : (-(s) + (d) - 1) / (d))
+#define TAP_END(s, k, d, n) min((k), ((n) - 1 - (s)) / (d) + 1)
+
+/* m = max(m, v) for one element, under the rule of common.cl's MAX_UPDATE. */
+#define MAX_UPDATE1(m, v) ((m) = (!((v) <= (m)) && (m) == (m)) ? (v) : (m))
+
+/* The part of a window shared by every output of one row: the plane's first element, the depth
+   and row origins of the window and their taps inside the input. */
+typedef struct {
+    int base;
+    int z0, jz0, jz1;
+    int y0, jy0, jy1;
+} row_window;
+
+/* Element offset of tap (jz, jy) of the window's rows, at column x. */
+#define ROW_AT(r, jz, jy, H, W, x) ((r).base + (((r).z0 + (jz) * DD) * (H) + (r).y0 + (jy) * DH) * (W) + (x))
+
+/* One output, column ox of the row, written at out[o]: any window position. */
+inline void pool_one(__global const storage_t *restrict in, __global storage_t *restrict out,
+                     const int D, const int H, const int W, const row_window r, const int ox, const int o)
+{
+    const int x0 = ox * SW - PAD_L;
+    const int jx0 = TAP_FIRST(x0, DW);
+    const int jx1 = TAP_END(x0, KW, DW, W);
+#if defined(MODE_MAX)
+    float m = -INFINITY;
+    for (int jz = r.jz0; jz < r.jz1; ++jz) {
+        for (int jy = r.jy0; jy < r.jy1; ++jy) {
+            const int row = ROW_AT(r, jz, jy, H, W, x0);
+            for (int jx = jx0; jx < jx1; ++jx) {
+                const float v = LOAD1(in, row + jx * DW);
+                MAX_UPDATE1(m, v);
+            }
+        }
+    }
+    STORE1(m, out, o);
+
+#elif defined(MODE_AVG)
+    ACC1_INIT(sum);
+    for (int jz = r.jz0; jz < r.jz1; ++jz) {
+        for (int jy = r.jy0; jy < r.jy1; ++jy) {
+            const int row = ROW_AT(r, jz, jy, H, W, x0);
+            for (int jx = jx0; jx < jx1; ++jx) {
+                ACC1_ADD(sum, (acc1)LOAD1(in, row + jx * DW));
+            }
+        }
+    }
+    /* A product of three axis factors, formed in the accumulator: it can exceed 2^31. */
+#if COUNT_INCLUDE_PAD
+    const acc1 div = (acc1)TAPS_BEFORE(r.z0, KD, DD, D + PAD_K) * (acc1)TAPS_BEFORE(r.y0, KH, DH, H + PAD_B)
+                     * (acc1)TAPS_BEFORE(x0, KW, DW, W + PAD_R);
+#else
+    const acc1 div = (acc1)(r.jz1 - r.jz0) * (acc1)(r.jy1 - r.jy0) * (acc1)(jx1 - jx0);
+#endif
+    STORE1((float)(ACC1_TOTAL(sum) / div), out, o);
+
+#elif defined(MODE_LP)
+    /* (sum |x|^p)^(1/p), scaled by the largest |x| (as pool2d_nhwc.cl). */
+    float amax = 0.0f;
+    int nan = 0;
+    for (int jz = r.jz0; jz < r.jz1; ++jz) {
+        for (int jy = r.jy0; jy < r.jy1; ++jy) {
+            const int row = ROW_AT(r, jz, jy, H, W, x0);
+            for (int jx = jx0; jx < jx1; ++jx) {
+                const float a = fabs(LOAD1(in, row + jx * DW));
+                nan |= isnan(a);
+                amax = fmax(amax, a);
+            }
+        }
+    }
+    float res;
+    if (nan) {
+        res = NAN;
+    } else if (amax == 0.0f || isinf(amax)) {
+        res = amax;
+    } else {
+        const acc1 scale = (acc1)amax;
+        acc1 sum = 0;
+        for (int jz = r.jz0; jz < r.jz1; ++jz) {
+            for (int jy = r.jy0; jy < r.jy1; ++jy) {
+                const int row = ROW_AT(r, jz, jy, H, W, x0);
+                for (int jx = jx0; jx < jx1; ++jx) {
+                    sum += pow((acc1)fabs(LOAD1(in, row + jx * DW)) / scale, (acc1)(LP_P));
+                }
+            }
+        }
+        res = (float)(scale * pow(sum, (acc1)1 / (acc1)(LP_P)));
+    }
+    STORE1(res, out, o);
+#endif
+}
+
+#if ROWLOOP && VEC > 1
+/* ---- vectors at any column ----
+   A vector of outputs, and its taps, start at any column. PoCL 3.1 compiles vload_halfn to an
+   aligned move, which faults (SIGSEGV) where the address is not a multiple of the vector's size,
+   though OpenCL asks only for the element's alignment; so this kernel moves its vectors through
+   packed structs, whose loads and stores the compiler makes unaligned ones, and converts 16-bit
+   storage in private memory (aligned). LOADU / STOREU are LOADV / STOREV at any element offset. */
+#if STORAGE == 0
+typedef struct __attribute__((packed)) { floatv v; } floatv_u;
+#define LOADU(p, off) (((__global const floatv_u *)((p) + (off)))->v)
+#define STOREU(x, p, off) (((__global floatv_u *)((p) + (off)))->v = (x))
+#else
+typedef struct __attribute__((packed)) { st_ushortv v; } ushortv_u;
+#define LOAD_BITS(p, off) (((__global const ushortv_u *)((__global const ushort *)(p) + (off)))->v)
+#define STORE_BITS(b, p, off) (((__global ushortv_u *)((__global ushort *)(p) + (off)))->v = (b))
+#if STORAGE == 1
+inline floatv half_loadu(__global const half *p, const int off)
+{
+    const st_ushortv bits = LOAD_BITS(p, off);
+    const floatv f = CAT(vload_half, VEC)(0, (__private const half *)&bits);
+    return select(f, HALF_NAN_TO_FLOAT(ST_TO_UINTV(bits)), isnan(f));
+}
+inline void half_storeu(const floatv x, __global half *p, const int off)
+{
+    st_ushortv bits;
+    CAT(CAT(vstore_half, VEC), _rte)(x, 0, (__private half *)&bits);
+    const st_ushortv nan = ST_TO_USHORTV(FLOAT_NAN_TO_HALF(ST_AS_UINTV(x)));
+    STORE_BITS(select(bits, nan, CAT(convert_short, VEC)(isnan(x))), p, off);
+}
+#define LOADU(p, off) half_loadu((p), (off))
+#define STOREU(x, p, off) half_storeu((x), (p), (off))
+#else
+#define LOADU(p, off) ST_AS_FLOATV(ST_TO_UINTV(LOAD_BITS(p, off)) << 16)
+#define STOREU(x, p, off) STORE_BITS(bf16_round(x), p, off)
+#endif
+#endif
+
+/* Input columns from a vector's first window start to one past its last read. Stride 2 reads two
+   whole vectors per tap (one element past the last tap). */
+#if SW == 2
+#define XREACH (EW - 1 + 2 * VEC)
+#else
+#define XREACH ((VEC - 1) * SW + EW)
+#endif
+
+/* Tap elements at off, off + SW, ..., off + (VEC-1)*SW. */
+inline floatv load_taps(__global const storage_t *restrict in, const int off)
+{
+#if SW == 1
+    return LOADU(in, off);
+#elif SW == 2
+    const floatv a = LOADU(in, off);
+    const floatv b = LOADU(in, off + VEC);
+    return (floatv)(a.even, b.even);
+#else
+    union {
+        floatv v;
+        float e[VEC];
+    } t;
+    for (int i = 0; i < VEC; ++i) {
+        t.e[i] = LOAD1(in, off + i * SW);
+    }
+    return t.v;
+#endif
+}
+
+/* VEC outputs of the row whose windows start at column x0 >= 0 and read before column W (every
+   column tap inside the input), written at out[o ..], over the taps [jz0, jz1) x [jy0, jy1) x
+   [0, KW): the taps in the same order as pool_one. */
+inline void vec_window(__global const storage_t *restrict in, __global storage_t *restrict out,
+                       const int D, const int H, const int W, const row_window r, const int x0, const int o,
+                       const int jz0, const int jz1, const int jy0, const int jy1)
+{
+#if defined(MODE_MAX)
+    /* Each row's maximum, then the rows' in order: the scan order regrouped (the rule is
+       associative, so the same bits), with independent chains of dependent updates. */
+    floatv m = (floatv)(-INFINITY);
+    for (int jz = jz0; jz < jz1; ++jz) {
+        for (int jy = jy0; jy < jy1; ++jy) {
+            const int row = ROW_AT(r, jz, jy, H, W, x0);
+            floatv rm = load_taps(in, row);
+            for (int jx = 1; jx < KW; ++jx) {
+                const floatv v = load_taps(in, row + jx * DW);
+                MAX_UPDATE(rm, v);
+            }
+            MAX_UPDATE(m, rm);
+        }
+    }
+    STOREU(m, out, o);
+#else /* MODE_AVG */
+    ACC_INIT(sum);
+    for (int jz = jz0; jz < jz1; ++jz) {
+        for (int jy = jy0; jy < jy1; ++jy) {
+            const int row = ROW_AT(r, jz, jy, H, W, x0);
+#if ACC_DOUBLE
+            /* Each row's sum, then the rows': independent chains of additions (in double, the
+               order does not matter to float results within the tolerance). */
+            accv rs = TO_ACC(load_taps(in, row));
+            for (int jx = 1; jx < KW; ++jx) {
+                rs += TO_ACC(load_taps(in, row + jx * DW));
+            }
+            sum += rs;
+#else
+            for (int jx = 0; jx < KW; ++jx) {
+                ACC_ADD(sum, TO_ACC(load_taps(in, row + jx * DW)));
+            }
+#endif
+        }
+    }
+    /* Every column tap is an input element, so the column factor is KW in both modes. */
+#if COUNT_INCLUDE_PAD
+    const accv div = (accv)(TAPS_BEFORE(r.z0, KD, DD, D + PAD_K)) * (accv)(TAPS_BEFORE(r.y0, KH, DH, H + PAD_B)) * (accv)(KW);
+#else
+    const accv div = (accv)(jz1 - jz0) * (accv)(jy1 - jy0) * (accv)(KW);
+#endif
+    STOREU(TO_FLOAT(ACC_TOTAL(sum) / div), out, o);
+#endif
+}
+
+/* vec_window over the row's taps: a window wholly inside the input in depth and rows (nearly
+   every one) with compile-time bounds, so that its loops unroll. */
+inline void pool_vec(__global const storage_t *restrict in, __global storage_t *restrict out,
+                     const int D, const int H, const int W, const row_window r, const int x0, const int o)
+{
+    if (r.jz0 == 0 && r.jz1 == KD && r.jy0 == 0 && r.jy1 == KH) {
+        vec_window(in, out, D, H, W, r, x0, o, 0, KD, 0, KH);
+    } else {
+        vec_window(in, out, D, H, W, r, x0, o, r.jz0, r.jz1, r.jy0, r.jy1);
+    }
+}
+#endif
+
+__kernel void pool_planar(__global const storage_t *restrict in, __global storage_t *restrict out,
+                          const int D, const int H, const int W, const int OD, const int OH, const int OW,
+                          const int rows)
+{
+#if ROWLOOP
+    const int row = (int)get_global_id(0);
+    if (row >= rows) {
+        return;
+    }
+    const int pz = row / OH; /* plane * OD + oz */
+    const int oy = row - pz * OH;
+#else
+    const int ox = (int)get_global_id(0);
+    const int oy = (int)get_global_id(1);
+    const int pz = (int)get_global_id(2);
+    if (ox >= OW || oy >= OH) {
+        return;
+    }
+#endif
+    const int plane = pz / OD;
+    const int oz = pz - plane * OD;
+    row_window r;
+    r.base = plane * D * H * W;
+    r.z0 = oz * SD - PAD_F;
+    r.jz0 = TAP_FIRST(r.z0, DD);
+    r.jz1 = TAP_END(r.z0, KD, DD, D);
+    r.y0 = oy * SH - PAD_T;
+    r.jy0 = TAP_FIRST(r.y0, DH);
+    r.jy1 = TAP_END(r.y0, KH, DH, H);
+    const int orow = (pz * OH + oy) * OW;
+
+#if ROWLOOP
+    int ox = 0;
+#if VEC > 1
+    /* Outputs [oxL, oxV + VEC) take the vector path (the last vector may overlap the one before:
+       it recomputes the same bits); the others, one at a time. */
+    const int oxL = min(OW, (PAD_L + SW - 1) / SW);
+    const int reach = W + PAD_L - XREACH;
+    const int oxV = reach >= 0 ? min(reach / SW, OW - VEC) : -1;
+    for (; ox < oxL; ++ox) {
+        pool_one(in, out, D, H, W, r, ox, orow + ox);
+    }
+    if (oxV >= oxL) {
+        for (; ox < oxV; ox += VEC) {
+            pool_vec(in, out, D, H, W, r, ox * SW - PAD_L, orow + ox);
+        }
+        pool_vec(in, out, D, H, W, r, oxV * SW - PAD_L, orow + oxV);
+        ox = oxV + VEC;
+    }
+#endif
+    for (; ox < OW; ++ox) {
+        pool_one(in, out, D, H, W, r, ox, orow + ox);
+    }
+#else
+    pool_one(in, out, D, H, W, r, ox, orow + ox);
+#endif
+}
