@@ -1,5 +1,6 @@
 package dev.clpool.opencl;
 
+import dev.clpool.PlanarGeometry;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 

@@ -1,5 +1,6 @@
 package dev.clpool.opencl;
 
+import dev.clpool.PlanarGeometry;
 import dev.clpool.AdaptiveGeometry;
 import dev.clpool.BindingChoice;
 import dev.clpool.IndexConvention;

@@ -1,5 +1,6 @@
 package dev.clpool.opencl;
 
+import dev.clpool.PlanarGeometry;
 import dev.clpool.Axis;
 import dev.clpool.DType;
 import dev.clpool.PoolMode;

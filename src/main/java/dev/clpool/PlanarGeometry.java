@@ -1,15 +1,13 @@
-package dev.clpool.opencl;
+package dev.clpool;
 
-import dev.clpool.Axis;
-import dev.clpool.PoolMode;
 import java.util.Arrays;
 
 /**
  * Windowed pooling of a channels-first tensor as the device sees it: {@code planes} (N·C)
  * contiguous planes (volumes) of spatial rank 1 to 3, each pooled alone with the per-axis
  * geometry {@code axes} (outermost first: depth, rows, columns; or rows, columns; or columns), as
- * {@link dev.clpool.PoolSpec#geometry} resolves it. The same computation as a 2-D channels-last
- * pooling with C = 1 and N·C batch items, without the layout: what {@link PlanarPoolRoutine} runs.
+ * {@link PoolSpec#axes} resolves it. The same computation as a 2-D channels-last
+ * pooling with C = 1 and N·C batch items, without the layout: what the backends' {@code poolPlanar} runs.
  *
  * @param p               the exponent of lp pooling (ignored otherwise)
  * @param countIncludePad whether an average divides by the window's taps inside the padded input
@@ -47,7 +45,7 @@ public record PlanarGeometry(int planes, Axis[] axes, PoolMode mode, double p, b
     }
 
     /** Depth, rows and columns: a lower rank's outer axes as one element pooled by a window of one. */
-    Axis[] axes3() {
+    public Axis[] axes3() {
         Axis[] a = {UNIT, UNIT, UNIT};
         System.arraycopy(axes, 0, a, 3 - axes.length, axes.length);
         return a;
