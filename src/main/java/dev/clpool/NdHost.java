@@ -202,12 +202,12 @@ final class NdHost {
     static TensorShape adaptiveShape(TensorShape in, int[] size) {
         Objects.requireNonNull(size, "output size");
         if (size.length != in.rank()) {
-            throw new InvalidSpecException("output size", java.util.Arrays.toString(size), "needs " + in.rank()
+            throw new InvalidSpecException("output size", PoolSpec.text(size), "needs " + in.rank()
                     + " numbers for a " + in.rank() + "-D input");
         }
         for (int v : size) {
             if (v < 1) {
-                throw new InvalidSpecException("output size", java.util.Arrays.toString(size), "must be >= 1 on each axis");
+                throw new InvalidSpecException("output size", PoolSpec.text(size), "must be >= 1 on each axis");
             }
         }
         return in.withSpatial(size);

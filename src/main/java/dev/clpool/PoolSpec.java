@@ -71,9 +71,9 @@ public final class PoolSpec {
         }
         this.rank = r;
         int len = Math.max(r, 1);
-        this.k = positive("window", expand(b.window, len));
-        this.s = b.stride == null ? k.clone() : positive("stride", expand(b.stride, len));
-        this.d = positive("dilation", expand(b.dilation, len));
+        this.k = positive("window", expand(b.window, len), r);
+        this.s = b.stride == null ? k.clone() : positive("stride", expand(b.stride, len), r);
+        this.d = positive("dilation", expand(b.dilation, len), r);
         for (int i = 0; i < len; i++) {
             long reach = (long) (k[i] - 1) * d[i] + 1;
             if (reach > Integer.MAX_VALUE) {
@@ -366,10 +366,11 @@ public final class PoolSpec {
                 Arrays.hashCode(expand(d, r)), padding, ceilMode, countIncludePad, mode == PoolMode.LP ? p : 0.0);
     }
 
-    private static int[] positive(String field, int[] v) {
+    /** {@code v}, each at least 1; a value for every rank is named as in 2-D ({@code 0x0}). */
+    private static int[] positive(String field, int[] v, int rank) {
         for (int x : v) {
             if (x < 1) {
-                throw new InvalidSpecException(field, text(v), "must be >= 1 on each axis");
+                throw new InvalidSpecException(field, text(rank == 0 ? expand(v, 2) : v), "must be >= 1 on each axis");
             }
         }
         return v;
