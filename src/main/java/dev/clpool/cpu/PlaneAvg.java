@@ -1,0 +1,196 @@
+package dev.clpool.cpu;
+
+import dev.clpool.Axis;
+import java.nio.FloatBuffer;
+
+/**
+ * Windowed average pooling of channels-first planes, band by band (the separable scheme of
+ * {@link PlanePlan}), summed in plain float with a running error bound beside each sum, certified
+ * per result exactly as {@link AvgWindows} does: every rounded addition {@code t = fl(a + b)} errs
+ * by at most u·|t|, so a sum is within u·B of the true sum, B the sum of the magnitudes of the
+ * partial sums formed on the way (vertical, then horizontal). Padding is 0, which adds nothing to a
+ * sum and only makes B larger; the divisor is the product of the axes' counts (or, with
+ * {@code count_include_pad}, of their taps inside the padded input, {@link Axis#extentIncludingPad}).
+ * A result whose bound exceeds {@link AvgWindows#TOLERANCE}·max(1, |avg|), or that is not finite,
+ * is recomputed in double in scan order.
+ */
+final class PlaneAvg {
+    private final PlanePlan p;
+    private final boolean includePad;
+    /** Per output column: its factor of the divisor. */
+    private final int[] colDivisor;
+    /** The bound's factor per unit of B and of 1/divisor, in units of TOLERANCE. */
+    private final double perB;
+
+    PlaneAvg(PlanePlan p, boolean includePad) {
+        this.p = p;
+        this.includePad = includePad;
+        colDivisor = new int[p.w.out()];
+        for (int ox = 0; ox < colDivisor.length; ox++) {
+            colDivisor[ox] = factor(p.w, ox);
+        }
+        // B is a float sum of at most three terms per tap of the whole window (padding included).
+        long taps = (long) p.d.window() * p.h.window() * p.w.window();
+        perB = 0x1p-24 * (1 + CompensatedSum.gamma(3 * taps)) / AvgWindows.TOLERANCE;
+    }
+
+    private int factor(Axis a, int o) {
+        return includePad ? a.extentIncludingPad(o) : a.count(o);
+    }
+
+    /** Output rows {@code [from, to)} of all {@code planes*OD*OH}. */
+    void run(FloatBuffer src, FloatBuffer dst, int from, int to, Scratch s) {
+        p.bands(from, to, (plane, oz, oy0, oy1) -> band(src, dst, plane, oz, oy0, oy1, s));
+    }
+
+    private void band(FloatBuffer src, FloatBuffer dst, int plane, int oz, int oy0, int oy1, Scratch s) {
+        int rows = oy1 - oy0;
+        int n = rows * p.pitch;
+        float[] acc = s.floats(0, n);
+        float[] accB = s.floats(1, n);
+        float[] tap = s.floats(2, n);
+        p.padColumns(acc, rows, 0f);
+        p.padColumns(tap, rows, 0f);
+        int folded = 0;
+        for (int jz = p.d.firstTap(oz); jz < p.d.endTap(oz); jz++) {
+            for (int jy = 0; jy < p.h.window(); jy++) {
+                if (!p.rowTapUsed(jy, oy0, oy1)) {
+                    continue;
+                }
+                if (folded++ == 0) {
+                    p.stage(src, plane, oz, jz, jy, oy0, oy1, acc, 0f);
+                    continue;
+                }
+                p.stage(src, plane, oz, jz, jy, oy0, oy1, tap, 0f);
+                if (folded == 2) {
+                    for (int i = 0; i < n; i++) {
+                        float t = acc[i] + tap[i];
+                        acc[i] = t;
+                        accB[i] = Math.abs(t);
+                    }
+                } else {
+                    for (int i = 0; i < n; i++) {
+                        float t = acc[i] + tap[i];
+                        acc[i] = t;
+                        accB[i] += Math.abs(t);
+                    }
+                }
+            }
+        }
+        if (folded == 1) {
+            java.util.Arrays.fill(accB, 0, n, 0f);
+        }
+        int outs = rows * p.w.out();
+        float[] sums = s.floats(5, outs);
+        float[] bounds = s.floats(6, outs);
+        across(acc, accB, tap, rows, sums, bounds, s);
+        if (!finish(sums, bounds, oz, oy0, oy1, s)) {
+            recheck(src, sums, bounds, plane, oz, oy0, oy1, s);
+        }
+        dst.put(p.outputRow(plane, oz, oy0), sums, 0, outs);
+    }
+
+    /**
+     * The horizontal pass: the window's sum and bound at every column position of the band's rows,
+     * the output columns kept into {@code sums} and {@code bounds}.
+     */
+    private void across(float[] acc, float[] accB, float[] tap, int rows, float[] sums, float[] bounds, Scratch s) {
+        int kw = p.w.window();
+        if (kw == 1) {
+            p.keep(acc, sums, rows);
+            p.keep(accB, bounds, rows);
+            return;
+        }
+        int m = p.positions(rows);
+        float[] fs = s.floats(3, m);
+        float[] fb = s.floats(4, m);
+        float[] tapB = s.floats(7, m);
+        for (int jx = 1; jx < kw; jx++) {
+            System.arraycopy(acc, p.shift(jx), tap, 0, m);
+            System.arraycopy(accB, p.shift(jx), tapB, 0, m);
+            if (jx == 1) {
+                for (int i = 0; i < m; i++) {
+                    float t = acc[i] + tap[i];
+                    fs[i] = t;
+                    fb[i] = accB[i] + tapB[i] + Math.abs(t);
+                }
+            } else {
+                for (int i = 0; i < m; i++) {
+                    float t = fs[i] + tap[i];
+                    fs[i] = t;
+                    fb[i] += tapB[i] + Math.abs(t);
+                }
+            }
+        }
+        p.keep(fs, sums, rows);
+        p.keep(fb, bounds, rows);
+    }
+
+    /**
+     * Divides each sum by its divisor in place (a float division, as {@link AvgWindows#finish}
+     * explains) and returns whether every result is certified; {@code bounds} keep the bounds.
+     */
+    private boolean finish(float[] sums, float[] bounds, int oz, int oy0, int oy1, Scratch s) {
+        int ow = p.w.out();
+        float[] div = s.floats(8, ow);
+        float[] perUnit = s.ring(0, 1, ow)[0];
+        long last = -1;
+        float worst = Float.NEGATIVE_INFINITY;
+        for (int oy = oy0; oy < oy1; oy++) {
+            long rowDivisor = (long) factor(p.d, oz) * factor(p.h, oy);
+            if (rowDivisor != last) {
+                divisors(rowDivisor, div, perUnit);
+                last = rowDivisor;
+            }
+            int at = (oy - oy0) * ow;
+            for (int ox = 0; ox < ow; ox++) {
+                float v = sums[at + ox] / div[ox];
+                sums[at + ox] = v;
+                worst = Math.max(worst, bounds[at + ox] * perUnit[ox] - Math.max(1f, Math.abs(v)));
+            }
+        }
+        return worst <= 0;
+    }
+
+    /** Per output column of a row with row factor {@code rowDivisor}: the divisor and the bound's factor. */
+    private void divisors(long rowDivisor, float[] div, float[] perUnit) {
+        for (int ox = 0; ox < colDivisor.length; ox++) {
+            double divisor = (double) rowDivisor * colDivisor[ox];
+            div[ox] = (float) divisor;
+            perUnit[ox] = (float) (perB / divisor);
+        }
+    }
+
+    /** Recomputes in double the averages of the band whose bound fails or that are not finite. */
+    private void recheck(FloatBuffer src, float[] avgs, float[] bounds, int plane, int oz, int oy0, int oy1, Scratch s) {
+        int ow = p.w.out();
+        float[] div = s.floats(8, ow);
+        float[] perUnit = s.ring(0, 1, ow)[0];
+        for (int oy = oy0; oy < oy1; oy++) {
+            long rowDivisor = (long) factor(p.d, oz) * factor(p.h, oy);
+            divisors(rowDivisor, div, perUnit);
+            int at = (oy - oy0) * ow;
+            for (int ox = 0; ox < ow; ox++) {
+                float size = Math.abs(avgs[at + ox]);
+                if (!(bounds[at + ox] * perUnit[ox] <= Math.max(1f, size) && size <= Float.MAX_VALUE)) {
+                    avgs[at + ox] = exact(src, plane, oz, oy, ox, (double) rowDivisor * colDivisor[ox]);
+                }
+            }
+        }
+    }
+
+    /** The average of one window summed in double in scan order. */
+    private float exact(FloatBuffer src, int plane, int oz, int oy, int ox, double divisor) {
+        double sum = 0;
+        for (int jz = p.d.firstTap(oz); jz < p.d.endTap(oz); jz++) {
+            int z = (int) p.d.start(oz) + jz * p.d.dilation();
+            for (int jy = p.h.firstTap(oy); jy < p.h.endTap(oy); jy++) {
+                int y = (int) p.h.start(oy) + jy * p.h.dilation();
+                for (int jx = p.w.firstTap(ox); jx < p.w.endTap(ox); jx++) {
+                    sum += src.get(p.element(plane, z, y, (int) p.w.start(ox) + jx * p.w.dilation()));
+                }
+            }
+        }
+        return CpuBackend.canonicalNaN((float) (sum / divisor));
+    }
+}
