@@ -43,6 +43,13 @@ final class PlaneAvg {
         p.bands(from, to, (plane, oz, oy0, oy1) -> band(src, dst, plane, oz, oy0, oy1, s));
     }
 
+    /**
+     * One band: the certificate of every result is written element-wise by {@link #finish} (a loop
+     * C2 vectorises; reduced into a scalar it would be a chain of dependent maxima, one per output)
+     * and then scanned with a branch that is almost never taken; a band with a failing result has
+     * those results recomputed in double (rare: heavy cancellation, an infinity or NaN, float
+     * overflow; and a few corners, where the padding's zero additions make the bound looser).
+     */
     private void band(FloatBuffer src, FloatBuffer dst, int plane, int oz, int oy0, int oy1, Scratch s) {
         int rows = oy1 - oy0;
         int n = rows * p.pitch;
@@ -84,8 +91,13 @@ final class PlaneAvg {
         float[] sums = s.floats(5, outs);
         float[] bounds = s.floats(6, outs);
         across(acc, accB, tap, rows, sums, bounds, s);
-        if (!finish(sums, bounds, oz, oy0, oy1, s)) {
-            recheck(src, sums, bounds, plane, oz, oy0, oy1, s);
+        float[] excess = s.floats(11, outs);
+        finish(sums, bounds, excess, oz, oy0, oy1, s);
+        for (int i = 0; i < outs; i++) {
+            if (!(excess[i] <= 0)) {
+                recheck(src, sums, bounds, plane, oz, oy0, oy1, s);
+                break;
+            }
         }
         dst.put(p.outputRow(plane, oz, oy0), sums, 0, outs);
     }
@@ -128,51 +140,60 @@ final class PlaneAvg {
 
     /**
      * Divides each sum by its divisor in place (a float division, as {@link AvgWindows#finish}
-     * explains) and returns whether every result is certified; {@code bounds} keep the bounds.
+     * explains); {@code bounds} keep the bounds, and {@code excess} receives bound·k − max(1, |avg|):
+     * > 0 (or NaN) where a bound exceeds the tolerance or a sum is not finite.
+     * The divisors and the bound's factors are laid out for the whole band first, so that the loop
+     * has one index expression.
      */
-    private boolean finish(float[] sums, float[] bounds, int oz, int oy0, int oy1, Scratch s) {
+    private void finish(float[] sums, float[] bounds, float[] excess, int oz, int oy0, int oy1, Scratch s) {
         int ow = p.w.out();
-        float[] div = s.floats(8, ow);
-        float[] perUnit = s.ring(0, 1, ow)[0];
+        int outs = (oy1 - oy0) * ow;
+        float[] div = s.floats(8, outs);
+        float[] perUnit = s.floats(9, outs);
         long last = -1;
-        float worst = Float.NEGATIVE_INFINITY;
         for (int oy = oy0; oy < oy1; oy++) {
             long rowDivisor = (long) factor(p.d, oz) * factor(p.h, oy);
-            if (rowDivisor != last) {
-                divisors(rowDivisor, div, perUnit);
+            int at = (oy - oy0) * ow;
+            if (rowDivisor == last) {
+                System.arraycopy(div, at - ow, div, at, ow);
+                System.arraycopy(perUnit, at - ow, perUnit, at, ow);
+            } else {
+                divisors(rowDivisor, div, perUnit, at);
                 last = rowDivisor;
             }
-            int at = (oy - oy0) * ow;
-            for (int ox = 0; ox < ow; ox++) {
-                float v = sums[at + ox] / div[ox];
-                sums[at + ox] = v;
-                worst = Math.max(worst, bounds[at + ox] * perUnit[ox] - Math.max(1f, Math.abs(v)));
-            }
         }
-        return worst <= 0;
+        for (int i = 0; i < outs; i++) {
+            float v = sums[i] / div[i];
+            sums[i] = v;
+            excess[i] = bounds[i] * perUnit[i] - Math.max(1f, Math.abs(v));
+        }
     }
 
-    /** Per output column of a row with row factor {@code rowDivisor}: the divisor and the bound's factor. */
-    private void divisors(long rowDivisor, float[] div, float[] perUnit) {
+    /**
+     * Per output column of a row with row factor {@code rowDivisor}: the divisor and the bound's
+     * factor, from index {@code at}.
+     */
+    private void divisors(long rowDivisor, float[] div, float[] perUnit, int at) {
         for (int ox = 0; ox < colDivisor.length; ox++) {
             double divisor = (double) rowDivisor * colDivisor[ox];
-            div[ox] = (float) divisor;
-            perUnit[ox] = (float) (perB / divisor);
+            div[at + ox] = (float) divisor;
+            perUnit[at + ox] = (float) (perB / divisor);
         }
     }
 
-    /** Recomputes in double the averages of the band whose bound fails or that are not finite. */
+    /**
+     * Recomputes in double the averages of the band whose bound fails or that are not finite
+     * ({@code div} and {@code perUnit} as {@link #finish} left them).
+     */
     private void recheck(FloatBuffer src, float[] avgs, float[] bounds, int plane, int oz, int oy0, int oy1, Scratch s) {
         int ow = p.w.out();
-        float[] div = s.floats(8, ow);
-        float[] perUnit = s.ring(0, 1, ow)[0];
+        float[] perUnit = s.floats(9, (oy1 - oy0) * ow);
         for (int oy = oy0; oy < oy1; oy++) {
             long rowDivisor = (long) factor(p.d, oz) * factor(p.h, oy);
-            divisors(rowDivisor, div, perUnit);
             int at = (oy - oy0) * ow;
             for (int ox = 0; ox < ow; ox++) {
                 float size = Math.abs(avgs[at + ox]);
-                if (!(bounds[at + ox] * perUnit[ox] <= Math.max(1f, size) && size <= Float.MAX_VALUE)) {
+                if (!(bounds[at + ox] * perUnit[at + ox] <= Math.max(1f, size) && size <= Float.MAX_VALUE)) {
                     avgs[at + ox] = exact(src, plane, oz, oy, ox, (double) rowDivisor * colDivisor[ox]);
                 }
             }

@@ -10,8 +10,8 @@ import java.nio.FloatBuffer;
  * vectorises and whose result is the same value in any order; it can differ in bits from clpool's
  * rule (a later value replaces the maximum only if strictly greater; the first NaN wins) only
  * where the result is zero (the sign of the first zero in scan order) or NaN (the payload of the
- * first NaN). A band with such a result whose input holds a −0 or a NaN (a vectorised min(1/x),
- * −∞ for −0 and NaN for NaN) has those results recomputed with the rule in scan order (depth,
+ * first NaN). A band with such a result whose input holds a −0 or a NaN (a min(1/x), −∞ for −0
+ * and NaN for NaN) has those results recomputed with the rule in scan order (depth,
  * then row, then column). Padding is −∞, which never wins: every window covers an input element.
  */
 final class PlaneMax {
@@ -53,20 +53,23 @@ final class PlaneMax {
         float[] full = across(acc, tap, rows, s);
         int outs = rows * p.w.out();
         float[] out = s.floats(3, outs);
-        p.keep(full, out, rows);
-        float least = Float.POSITIVE_INFINITY;
-        for (int i = 0; i < outs; i++) {
-            least = Math.min(least, Math.abs(out[i]));
-        }
-        if (!(least > 0) && risky(src, plane, oz, oy0, oy1, s)) {
-            for (int i = 0; i < outs; i++) {
-                float m = out[i];
-                if (!(m > 0 || m < 0)) {
-                    out[i] = exact(src, plane, oz, oy0 + i / p.w.out(), i % p.w.out());
-                }
-            }
+        if (p.keepFlaggingZeros(full, out, rows)) {
+            fix(src, out, plane, oz, oy0, oy1, s);
         }
         dst.put(p.outputRow(plane, oz, oy0), out, 0, outs);
+    }
+
+    /** Makes the band's zero and NaN results exact, if the band's input holds a −0 or a NaN. */
+    private void fix(FloatBuffer src, float[] out, int plane, int oz, int oy0, int oy1, Scratch s) {
+        if (!risky(src, plane, oz, oy0, oy1, s)) {
+            return;
+        }
+        for (int i = 0; i < out.length && i < (oy1 - oy0) * p.w.out(); i++) {
+            float m = out[i];
+            if (!(m > 0 || m < 0)) {
+                out[i] = exact(src, plane, oz, oy0 + i / p.w.out(), i % p.w.out());
+            }
+        }
     }
 
     /** The horizontal pass: the window's maximum at every column position of the band's rows. */

@@ -29,7 +29,7 @@ import java.util.Arrays;
  */
 final class PlanePlan {
     /** Floats of one band's accumulator (bounds the rows of a band). */
-    static final int BAND_FLOATS = 1 << 13;
+    static final int BAND_FLOATS = 1 << 12;
 
     final int planes;
     final Axis d;
@@ -109,16 +109,12 @@ final class PlanePlan {
     }
 
     /**
-     * Fills the padding columns of {@code rows} staged rows of {@code a} with {@code pad}; staging
-     * writes only the input columns, so they stay so for the whole band.
+     * Fills the first {@code rows} staged rows of {@code a} with {@code pad}: staging writes only
+     * the input columns, so the padding columns keep it for the whole band. One fill of the whole
+     * band, not two per row: a band's rows are short, and the calls cost more than the stores.
      */
     void padColumns(float[] a, int rows, float pad) {
-        int lead = w.padBegin();
-        for (int r = 0; r < rows; r++) {
-            int at = r * pitch;
-            Arrays.fill(a, at, at + lead, pad);
-            Arrays.fill(a, at + lead + w.in(), at + pitch, pad);
-        }
+        Arrays.fill(a, 0, rows * pitch, pad);
     }
 
     /**
@@ -168,6 +164,28 @@ final class PlanePlan {
                 }
             }
         }
+    }
+
+    /**
+     * {@link #keep}, for max: also says whether any kept result is zero or NaN (those the exact
+     * rule may give other bits for). A branch that is almost never taken, in the copy's own loop:
+     * a min(|x|) reduced into a scalar, as the channels-last path checks, is a chain of dependent
+     * minima here (one per output, not one per C outputs) and cost more than the pooling itself.
+     */
+    boolean keepFlaggingZeros(float[] full, float[] out, int rows) {
+        int ow = w.out();
+        int sw = w.stride();
+        boolean zeros = false;
+        for (int r = 0; r < rows; r++) {
+            for (int ox = 0, from = r * pitch, to = r * ow; ox < ow; ox++, from += sw) {
+                float m = full[from];
+                out[to + ox] = m;
+                if (!(m > 0 || m < 0)) {
+                    zeros = true;
+                }
+            }
+        }
+        return zeros;
     }
 
     /** Offset of column tap {@code jx} into a staged row, relative to its output's first position. */
