@@ -17,8 +17,8 @@ import java.nio.FloatBuffer;
  * {@link PlaneAvg}, global pooling in {@link PlaneGlobal}, LP here (it visits only the taps inside
  * the input). Results follow the same rules as the channels-last path: max bit-identical (clpool's
  * rule: a strictly larger value or the first NaN in scan order wins; padding never does), averages
- * certified float sums falling back to double, LP in double. Work is split into ranges of output
- * rows on the backend's threads, small problems staying on the calling thread.
+ * certified float sums falling back to double, LP in double. Work is split into ranges of bands
+ * of output rows (LP: of rows) on the backend's threads, small problems staying on the calling thread.
  *
  * <p>Buffers are read and written at absolute indices: element 0 of a tensor is index 0 of its
  * buffer, whatever the buffer's position.
@@ -46,20 +46,20 @@ public final class ChannelsFirstPool {
         PlanePlan plan = new PlanePlan(planes, axes);
         requireFloats("input", in, planes * plan.inPlane);
         requireFloats("output", out, planes * plan.outPlane);
-        int rows = plan.rows();
         switch (mode) {
             case MAX: {
                 PlaneMax max = new PlaneMax(plan);
-                cpu.chunks(rows, plan.workPerRow(), (from, to) -> max.run(in, out, from, to, Scratch.get()));
+                cpu.chunks(plan.bands(), plan.workPerBand(), (from, to) -> max.run(in, out, from, to, Scratch.get()));
                 break;
             }
             case AVG: {
                 PlaneAvg avg = new PlaneAvg(plan, countIncludePad);
-                cpu.chunks(rows, plan.workPerRow(), (from, to) -> avg.run(in, out, from, to, Scratch.get()));
+                cpu.chunks(plan.bands(), plan.workPerBand(), (from, to) -> avg.run(in, out, from, to, Scratch.get()));
                 break;
             }
             case LP: {
                 requireExponent(p);
+                int rows = Math.toIntExact((long) planes * plan.d.out() * plan.h.out());
                 long work = (long) plan.w.out() * plan.d.window() * plan.h.window() * plan.w.window();
                 cpu.chunks(rows, work, (from, to) -> lpRows(plan, p, in, out, from, to));
                 break;

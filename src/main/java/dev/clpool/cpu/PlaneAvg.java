@@ -38,7 +38,7 @@ final class PlaneAvg {
         return includePad ? a.extentIncludingPad(o) : a.count(o);
     }
 
-    /** Output rows {@code [from, to)} of all {@code planes*OD*OH}. */
+    /** Bands {@code [from, to)} ({@link PlanePlan#bands(int, int, PlanePlan.Band)}). */
     void run(FloatBuffer src, FloatBuffer dst, int from, int to, Scratch s) {
         p.bands(from, to, (plane, oz, oy0, oy1) -> band(src, dst, plane, oz, oy0, oy1, s));
     }

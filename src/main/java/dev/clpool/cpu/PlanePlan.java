@@ -70,14 +70,19 @@ final class PlanePlan {
         bandRows = Math.max(1, Math.min(h.out(), BAND_FLOATS / pitch));
     }
 
-    /** Output rows of all planes: {@code planes * OD * OH}. */
-    int rows() {
-        return Math.toIntExact((long) planes * d.out() * h.out());
+    /** Bands of one plane's output depth. */
+    private int bandsPerSlab() {
+        return (h.out() + bandRows - 1) / bandRows;
     }
 
-    /** Work units of one output row, for the decision to run small problems on one thread. */
-    long workPerRow() {
-        return (long) pitch * d.window() * h.window() + (long) pitch * w.window();
+    /** The units of work: bands of all planes, {@code planes * OD * ceil(OH / bandRows)}. */
+    int bands() {
+        return Math.toIntExact((long) planes * d.out() * bandsPerSlab());
+    }
+
+    /** Work units of one band, for the decision to run small problems on one thread. */
+    long workPerBand() {
+        return (long) bandRows * pitch * (d.window() * h.window() + w.window());
     }
 
     /** Output rows {@code [oy0, oy1)} of plane {@code plane} at output depth {@code oz}. */
@@ -86,15 +91,19 @@ final class PlanePlan {
         void run(int plane, int oz, int oy0, int oy1);
     }
 
-    /** Splits output rows {@code [from, to)} (row {@code (plane*OD + oz)*OH + oy}) into bands. */
+    /**
+     * Runs bands {@code [from, to)}. Band {@code b} is output rows {@code [k*bandRows, (k+1)*bandRows)}
+     * (clipped) of slab {@code b / bandsPerSlab} (plane × output depth), {@code k = b % bandsPerSlab}:
+     * the same rows however the bands are split among threads, so a result never depends on the
+     * split (an average's certificate, and so whether it falls back to double, depends on the
+     * padding rows its band adds).
+     */
     void bands(int from, int to, Band body) {
-        int oh = h.out();
-        for (int r = from; r < to; ) {
-            int slab = r / oh;
-            int oy0 = r % oh;
-            int oy1 = Math.min(oh, Math.min(oy0 + bandRows, oy0 + (to - r)));
-            body.run(slab / d.out(), slab % d.out(), oy0, oy1);
-            r += oy1 - oy0;
+        int per = bandsPerSlab();
+        for (int b = from; b < to; b++) {
+            int slab = b / per;
+            int oy0 = (b % per) * bandRows;
+            body.run(slab / d.out(), slab % d.out(), oy0, Math.min(h.out(), oy0 + bandRows));
         }
     }
 
