@@ -21,6 +21,12 @@ final class PlaneAvg {
     private final int[] colDivisor;
     /** The bound's factor per unit of B and of 1/divisor, in units of TOLERANCE. */
     private final double perB;
+    /**
+     * Per band slot ({@link PlanePlan#slot}): the divisors and the bound's factors laid out as
+     * the band's outputs, computed once for all planes; null when there are too few planes for
+     * that to pay, or too many outputs per plane.
+     */
+    private final float[][][] layouts;
 
     PlaneAvg(PlanePlan p, boolean includePad) {
         this.p = p;
@@ -32,7 +38,23 @@ final class PlaneAvg {
         // B is a float sum of at most three terms per tap of the whole window (padding included).
         long taps = (long) p.d.window() * p.h.window() * p.w.window();
         perB = 0x1p-24 * (1 + CompensatedSum.gamma(3 * taps)) / AvgWindows.TOLERANCE;
+        if (p.planes >= LAYOUT_MIN_PLANES && p.outPlane <= LAYOUT_MAX_FLOATS) {
+            layouts = new float[p.slots()][][];
+            p.bands(0, p.slots(), (plane, oz, oy0, oy1) -> {
+                int outs = (oy1 - oy0) * p.w.out();
+                float[][] l = {new float[outs], new float[outs]};
+                layout(oz, oy0, oy1, l);
+                layouts[p.slot(oz, oy0)] = l;
+            });
+        } else {
+            layouts = null;
+        }
     }
+
+    /** Planes from which the divisor layouts are computed once per operation rather than per band. */
+    private static final int LAYOUT_MIN_PLANES = 4;
+    /** Outputs per plane up to which they are. */
+    private static final long LAYOUT_MAX_FLOATS = 1 << 20;
 
     private int factor(Axis a, int o) {
         return includePad ? a.extentIncludingPad(o) : a.count(o);
@@ -92,10 +114,11 @@ final class PlaneAvg {
         float[] bounds = s.floats(6, outs);
         across(acc, accB, tap, rows, sums, bounds, s);
         float[] excess = s.floats(11, outs);
-        finish(sums, bounds, excess, oz, oy0, oy1, s);
+        float[][] l = layouts != null ? layouts[p.slot(oz, oy0)] : layout(oz, oy0, oy1, new float[][] {s.floats(8, outs), s.floats(9, outs)});
+        finish(sums, bounds, excess, l[0], l[1], outs);
         for (int i = 0; i < outs; i++) {
             if (!(excess[i] <= 0)) {
-                recheck(src, sums, bounds, plane, oz, oy0, oy1, s);
+                recheck(src, sums, bounds, l[1], plane, oz, oy0, oy1);
                 break;
             }
         }
@@ -141,15 +164,26 @@ final class PlaneAvg {
     /**
      * Divides each sum by its divisor in place (a float division, as {@link AvgWindows#finish}
      * explains); {@code bounds} keep the bounds, and {@code excess} receives bound·k − max(1, |avg|):
-     * > 0 (or NaN) where a bound exceeds the tolerance or a sum is not finite.
-     * The divisors and the bound's factors are laid out for the whole band first, so that the loop
-     * has one index expression.
+     * > 0 (or NaN) where a bound exceeds the tolerance or a sum is not finite. The divisors and the
+     * bound's factors come laid out as the band's outputs ({@link #layout}), so that the loop has one
+     * index expression.
      */
-    private void finish(float[] sums, float[] bounds, float[] excess, int oz, int oy0, int oy1, Scratch s) {
+    private static void finish(float[] sums, float[] bounds, float[] excess, float[] div, float[] perUnit, int outs) {
+        for (int i = 0; i < outs; i++) {
+            float v = sums[i] / div[i];
+            sums[i] = v;
+            excess[i] = bounds[i] * perUnit[i] - Math.max(1f, Math.abs(v));
+        }
+    }
+
+    /**
+     * Lays out the divisors ({@code l[0]}) and the bound's factors ({@code l[1]}) of output rows
+     * {@code [oy0, oy1)} at depth {@code oz} as the band's outputs; returns {@code l}.
+     */
+    private float[][] layout(int oz, int oy0, int oy1, float[][] l) {
         int ow = p.w.out();
-        int outs = (oy1 - oy0) * ow;
-        float[] div = s.floats(8, outs);
-        float[] perUnit = s.floats(9, outs);
+        float[] div = l[0];
+        float[] perUnit = l[1];
         long last = -1;
         for (int oy = oy0; oy < oy1; oy++) {
             long rowDivisor = (long) factor(p.d, oz) * factor(p.h, oy);
@@ -162,11 +196,7 @@ final class PlaneAvg {
                 last = rowDivisor;
             }
         }
-        for (int i = 0; i < outs; i++) {
-            float v = sums[i] / div[i];
-            sums[i] = v;
-            excess[i] = bounds[i] * perUnit[i] - Math.max(1f, Math.abs(v));
-        }
+        return l;
     }
 
     /**
@@ -183,11 +213,11 @@ final class PlaneAvg {
 
     /**
      * Recomputes in double the averages of the band whose bound fails or that are not finite
-     * ({@code div} and {@code perUnit} as {@link #finish} left them).
+     * ({@code perUnit} as {@link #finish} used it).
      */
-    private void recheck(FloatBuffer src, float[] avgs, float[] bounds, int plane, int oz, int oy0, int oy1, Scratch s) {
+    private void recheck(FloatBuffer src, float[] avgs, float[] bounds, float[] perUnit, int plane, int oz, int oy0,
+                         int oy1) {
         int ow = p.w.out();
-        float[] perUnit = s.floats(9, (oy1 - oy0) * ow);
         for (int oy = oy0; oy < oy1; oy++) {
             long rowDivisor = (long) factor(p.d, oz) * factor(p.h, oy);
             int at = (oy - oy0) * ow;

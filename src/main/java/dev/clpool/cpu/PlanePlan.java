@@ -80,6 +80,16 @@ final class PlanePlan {
         return Math.toIntExact((long) planes * d.out() * bandsPerSlab());
     }
 
+    /** Band slots of one plane: {@code OD * ceil(OH / bandRows)}, the same for every plane. */
+    int slots() {
+        return d.out() * bandsPerSlab();
+    }
+
+    /** The slot of the band that starts at output row {@code oy0} of depth {@code oz}. */
+    int slot(int oz, int oy0) {
+        return oz * bandsPerSlab() + oy0 / bandRows;
+    }
+
     /** Work units of one band, for the decision to run small problems on one thread. */
     long workPerBand() {
         return (long) bandRows * pitch * (d.window() * h.window() + w.window());

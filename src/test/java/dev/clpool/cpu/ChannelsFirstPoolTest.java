@@ -171,7 +171,7 @@ class ChannelsFirstPoolTest {
         SplittableRandom r = new SplittableRandom(7);
         for (int i = 0; i < 240; i++) {
             Axis[] axes = {axis(r, 9), axis(r, 12), axis(r, 30)};
-            int planes = 1 + r.nextInt(3);
+            int planes = 1 + r.nextInt(6);
             PoolMode mode = PoolMode.values()[i % 3];
             boolean include = r.nextBoolean();
             int kind = mode == PoolMode.LP ? 0 : (i / 3) % 3;
