@@ -62,24 +62,25 @@ final class PlaneAvg {
 
     /** Bands {@code [from, to)} ({@link PlanePlan#bands(int, int, PlanePlan.Band)}). */
     void run(FloatBuffer src, FloatBuffer dst, int from, int to, Scratch s) {
-        p.bands(from, to, (plane, oz, oy0, oy1) -> band(src, dst, plane, oz, oy0, oy1, s));
+        float[] acc = s.floats(0, p.bandRows * p.pitch);
+        float[] tap = s.floats(2, p.bandRows * p.pitch);
+        p.padColumns(acc, 0f);
+        p.padColumns(tap, 0f);
+        p.bands(from, to, (plane, oz, oy0, oy1) -> band(src, dst, plane, oz, oy0, oy1, acc, tap, s));
     }
 
     /**
-     * One band: the certificate of every result is written element-wise by {@link #finish} (a loop
+     * One band ({@code acc} and {@code tap} hold 0 in every padding column): the certificate of every result is written element-wise by {@link #finish} (a loop
      * C2 vectorises; reduced into a scalar it would be a chain of dependent maxima, one per output)
      * and then scanned with a branch that is almost never taken; a band with a failing result has
      * those results recomputed in double (rare: heavy cancellation, an infinity or NaN, float
      * overflow; and a few corners, where the padding's zero additions make the bound looser).
      */
-    private void band(FloatBuffer src, FloatBuffer dst, int plane, int oz, int oy0, int oy1, Scratch s) {
+    private void band(FloatBuffer src, FloatBuffer dst, int plane, int oz, int oy0, int oy1, float[] acc, float[] tap,
+                      Scratch s) {
         int rows = oy1 - oy0;
         int n = rows * p.pitch;
-        float[] acc = s.floats(0, n);
         float[] accB = s.floats(1, n);
-        float[] tap = s.floats(2, n);
-        p.padColumns(acc, rows, 0f);
-        p.padColumns(tap, rows, 0f);
         int folded = 0;
         for (int jz = p.d.firstTap(oz); jz < p.d.endTap(oz); jz++) {
             for (int jy = 0; jy < p.h.window(); jy++) {
@@ -112,7 +113,7 @@ final class PlaneAvg {
         int outs = rows * p.w.out();
         float[] sums = s.floats(5, outs);
         float[] bounds = s.floats(6, outs);
-        across(acc, accB, tap, rows, sums, bounds, s);
+        across(acc, accB, rows, sums, bounds, s);
         float[] excess = s.floats(11, outs);
         float[][] l = layouts != null ? layouts[p.slot(oz, oy0)] : layout(oz, oy0, oy1, new float[][] {s.floats(8, outs), s.floats(9, outs)});
         finish(sums, bounds, excess, l[0], l[1], outs);
@@ -129,7 +130,7 @@ final class PlaneAvg {
      * The horizontal pass: the window's sum and bound at every column position of the band's rows,
      * the output columns kept into {@code sums} and {@code bounds}.
      */
-    private void across(float[] acc, float[] accB, float[] tap, int rows, float[] sums, float[] bounds, Scratch s) {
+    private void across(float[] acc, float[] accB, int rows, float[] sums, float[] bounds, Scratch s) {
         int kw = p.w.window();
         if (kw == 1) {
             p.keep(acc, sums, rows);
@@ -140,6 +141,7 @@ final class PlaneAvg {
         float[] fs = s.floats(3, m);
         float[] fb = s.floats(4, m);
         float[] tapB = s.floats(7, m);
+        float[] tap = s.floats(10, m);
         for (int jx = 1; jx < kw; jx++) {
             System.arraycopy(acc, p.shift(jx), tap, 0, m);
             System.arraycopy(accB, p.shift(jx), tapB, 0, m);

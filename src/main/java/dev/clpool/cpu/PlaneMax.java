@@ -23,16 +23,18 @@ final class PlaneMax {
 
     /** Bands {@code [from, to)} ({@link PlanePlan#bands(int, int, PlanePlan.Band)}). */
     void run(FloatBuffer src, FloatBuffer dst, int from, int to, Scratch s) {
-        p.bands(from, to, (plane, oz, oy0, oy1) -> band(src, dst, plane, oz, oy0, oy1, s));
+        float[] acc = s.floats(0, p.bandRows * p.pitch);
+        float[] tap = s.floats(1, p.bandRows * p.pitch);
+        p.padColumns(acc, Float.NEGATIVE_INFINITY);
+        p.padColumns(tap, Float.NEGATIVE_INFINITY);
+        p.bands(from, to, (plane, oz, oy0, oy1) -> band(src, dst, plane, oz, oy0, oy1, acc, tap, s));
     }
 
-    private void band(FloatBuffer src, FloatBuffer dst, int plane, int oz, int oy0, int oy1, Scratch s) {
+    /** One band; {@code acc} and {@code tap} hold −∞ in every padding column. */
+    private void band(FloatBuffer src, FloatBuffer dst, int plane, int oz, int oy0, int oy1, float[] acc, float[] tap,
+                      Scratch s) {
         int rows = oy1 - oy0;
         int n = rows * p.pitch;
-        float[] acc = s.floats(0, n);
-        float[] tap = s.floats(1, n);
-        p.padColumns(acc, rows, Float.NEGATIVE_INFINITY);
-        p.padColumns(tap, rows, Float.NEGATIVE_INFINITY);
         boolean first = true;
         for (int jz = p.d.firstTap(oz); jz < p.d.endTap(oz); jz++) {
             for (int jy = 0; jy < p.h.window(); jy++) {
@@ -50,7 +52,7 @@ final class PlaneMax {
                 }
             }
         }
-        float[] full = across(acc, tap, rows, s);
+        float[] full = across(acc, rows, s);
         int outs = rows * p.w.out();
         float[] out = s.floats(3, outs);
         if (p.keepFlaggingZeros(full, out, rows)) {
@@ -73,13 +75,14 @@ final class PlaneMax {
     }
 
     /** The horizontal pass: the window's maximum at every column position of the band's rows. */
-    private float[] across(float[] acc, float[] tap, int rows, Scratch s) {
+    private float[] across(float[] acc, int rows, Scratch s) {
         int kw = p.w.window();
         if (kw == 1) {
             return acc;
         }
         int m = p.positions(rows);
         float[] full = s.floats(2, m);
+        float[] tap = s.floats(5, m);
         System.arraycopy(acc, p.shift(1), tap, 0, m);
         for (int i = 0; i < m; i++) {
             full[i] = Math.max(acc[i], tap[i]);

@@ -128,12 +128,13 @@ final class PlanePlan {
     }
 
     /**
-     * Fills the first {@code rows} staged rows of {@code a} with {@code pad}: staging writes only
-     * the input columns, so the padding columns keep it for the whole band. One fill of the whole
-     * band, not two per row: a band's rows are short, and the calls cost more than the stores.
+     * Fills a band-sized staging array with {@code pad}. Staging writes only the input columns (and
+     * whole rows of {@code pad} for rows outside the input), so every padding column keeps it for
+     * all the bands a task runs: one fill per task, where two per row cost more than the stores
+     * (a band's rows are short).
      */
-    void padColumns(float[] a, int rows, float pad) {
-        Arrays.fill(a, 0, rows * pitch, pad);
+    void padColumns(float[] a, float pad) {
+        Arrays.fill(a, 0, bandRows * pitch, pad);
     }
 
     /**
