@@ -35,6 +35,17 @@ final class PlaneGlobal {
             CpuGlobal.max(cpu, Shape.of(planes, 1, size, 1), in, out);
             return;
         }
+        small(cpu, in, out, planes, size, PlaneGlobal::maxOf);
+    }
+
+    /** One plane's result from its {@code size} floats at {@code from} in {@code a}. */
+    @FunctionalInterface
+    private interface Reduction {
+        float of(float[] a, int from, int size);
+    }
+
+    /** Small planes: blocks of whole planes staged at a time, each plane reduced by {@code r}. */
+    private static void small(CpuBackend cpu, FloatBuffer in, FloatBuffer out, int planes, int size, Reduction r) {
         int per = block(size);
         cpu.chunks((planes + per - 1) / per, (long) per * size, (from, to) -> {
             float[] stage = Scratch.get().floats(0, per * size);
@@ -44,7 +55,7 @@ final class PlaneGlobal {
                 int count = Math.min(per, planes - p0);
                 in.get(p0 * size, stage, 0, count * size);
                 for (int q = 0; q < count; q++) {
-                    result[q] = maxOf(stage, q * size, size);
+                    result[q] = r.of(stage, q * size, size);
                 }
                 out.put(p0, result, 0, count);
             }
@@ -82,20 +93,7 @@ final class PlaneGlobal {
             CpuGlobal.avg(cpu, Shape.of(planes, 1, size, 1), in, out);
             return;
         }
-        int per = block(size);
-        cpu.chunks((planes + per - 1) / per, (long) per * size, (from, to) -> {
-            float[] stage = Scratch.get().floats(0, per * size);
-            float[] result = Scratch.get().floats(1, per);
-            for (int b = from; b < to; b++) {
-                int p0 = b * per;
-                int count = Math.min(per, planes - p0);
-                in.get(p0 * size, stage, 0, count * size);
-                for (int q = 0; q < count; q++) {
-                    result[q] = CpuBackend.canonicalNaN((float) (sumOf(stage, q * size, size) / size));
-                }
-                out.put(p0, result, 0, count);
-            }
-        });
+        small(cpu, in, out, planes, size, (a, from, n) -> CpuBackend.canonicalNaN((float) (sumOf(a, from, n) / n)));
     }
 
     private static double sumOf(float[] a, int from, int size) {
