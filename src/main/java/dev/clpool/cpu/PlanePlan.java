@@ -42,7 +42,7 @@ final class PlanePlan {
     final int pitch;
     /** Output rows per band. */
     final int bandRows;
-    /** Column taps' offsets into a staged row, relative to an output's first position. */
+    /** The last column tap's offset into a staged row from its output's first tap, {@code (kw-1)*dw}. */
     final int maxShift;
 
     PlanePlan(int planes, Axis[] axes) {
