@@ -54,10 +54,13 @@ final class CpuGlobal {
      * scanned again with clpool's rule.
      */
     static void max(CpuBackend backend, Tensor in, Tensor out) {
-        Shape s = in.shape();
+        max(backend, in.shape(), in.floats(), out.floats());
+    }
+
+    /** {@link #max(CpuBackend, Tensor, Tensor)} on buffers holding a tensor of shape {@code s} and its result. */
+    static void max(CpuBackend backend, Shape s, FloatBuffer src, FloatBuffer dst) {
         Runs runs = Runs.of(s, backend.threads());
         int c = s.c();
-        FloatBuffer src = in.floats();
         float[][] maxima = new float[s.n() * runs.count][];
         backend.chunks(s.n() * runs.count, (long) runs.chunk * c, (from, to) -> {
             Scratch scratch = Scratch.get();
@@ -100,7 +103,7 @@ final class CpuGlobal {
                 }
                 result[ch] = m;
             }
-            out.floats().put(n * c, result, 0, c);
+            dst.put(n * c, result, 0, c);
         }
     }
 
@@ -116,10 +119,12 @@ final class CpuGlobal {
      * float overflow or extreme cancellation) is summed in double over its plane.
      */
     static void avg(CpuBackend backend, Tensor in, Tensor out) {
-        Shape s = in.shape();
+        avg(backend, in.shape(), in.floats(), out.floats());
+    }
+
+    /** {@link #avg(CpuBackend, Tensor, Tensor)} on buffers holding a tensor of shape {@code s} and its result. */
+    static void avg(CpuBackend backend, Shape s, FloatBuffer src, FloatBuffer dst) {
         Runs runs = Runs.of(s, backend.threads());
-        FloatBuffer src = in.floats();
-        FloatBuffer dst = out.floats();
         Partial[] parts = new Partial[s.n() * runs.count];
         backend.chunks(s.n() * runs.count, (long) runs.chunk * s.c(), (from, to) -> {
             for (int task = from; task < to; task++) {

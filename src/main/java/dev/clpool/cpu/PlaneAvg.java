@@ -1,0 +1,249 @@
+package dev.clpool.cpu;
+
+import dev.clpool.Axis;
+import java.nio.FloatBuffer;
+
+/**
+ * Windowed average pooling of channels-first planes, band by band (the separable scheme of
+ * {@link PlanePlan}), summed in plain float with a running error bound beside each sum, certified
+ * per result exactly as {@link AvgWindows} does: every rounded addition {@code t = fl(a + b)} errs
+ * by at most u·|t|, so a sum is within u·B of the true sum, B the sum of the magnitudes of the
+ * partial sums formed on the way (vertical, then horizontal). Padding is 0, which adds nothing to a
+ * sum and only makes B larger; the divisor is the product of the axes' counts (or, with
+ * {@code count_include_pad}, of their taps inside the padded input, {@link Axis#extentIncludingPad}).
+ * A result whose bound exceeds {@link AvgWindows#TOLERANCE}·max(1, |avg|), or that is not finite,
+ * is recomputed in double in scan order.
+ */
+final class PlaneAvg {
+    private final PlanePlan p;
+    private final boolean includePad;
+    /** Per output column: its factor of the divisor. */
+    private final int[] colDivisor;
+    /** The bound's factor per unit of B and of 1/divisor, in units of TOLERANCE. */
+    private final double perB;
+    /**
+     * Per band slot ({@link PlanePlan#slot}): the divisors and the bound's factors laid out as
+     * the band's outputs, computed once for all planes; null when there are too few planes for
+     * that to pay, or too many outputs per plane.
+     */
+    private final float[][][] layouts;
+
+    PlaneAvg(PlanePlan p, boolean includePad) {
+        this.p = p;
+        this.includePad = includePad;
+        colDivisor = new int[p.w.out()];
+        for (int ox = 0; ox < colDivisor.length; ox++) {
+            colDivisor[ox] = factor(p.w, ox);
+        }
+        // B is a float sum of at most three terms per tap of the whole window (padding included).
+        long taps = (long) p.d.window() * p.h.window() * p.w.window();
+        perB = 0x1p-24 * (1 + CompensatedSum.gamma(3 * taps)) / AvgWindows.TOLERANCE;
+        if (p.planes >= LAYOUT_MIN_PLANES && p.outPlane <= LAYOUT_MAX_FLOATS) {
+            layouts = new float[p.slots()][][];
+            p.bands(0, p.slots(), (plane, oz, oy0, oy1) -> {
+                int outs = (oy1 - oy0) * p.w.out();
+                float[][] l = {new float[outs], new float[outs]};
+                layout(oz, oy0, oy1, l);
+                layouts[p.slot(oz, oy0)] = l;
+            });
+        } else {
+            layouts = null;
+        }
+    }
+
+    /** Planes from which the divisor layouts are computed once per operation rather than per band. */
+    private static final int LAYOUT_MIN_PLANES = 4;
+    /** Outputs per plane up to which they are. */
+    private static final long LAYOUT_MAX_FLOATS = 1 << 20;
+
+    private int factor(Axis a, int o) {
+        return includePad ? a.extentIncludingPad(o) : a.count(o);
+    }
+
+    /** Bands {@code [from, to)} ({@link PlanePlan#bands(int, int, PlanePlan.Band)}). */
+    void run(FloatBuffer src, FloatBuffer dst, int from, int to, Scratch s) {
+        float[] acc = s.floats(0, p.bandRows * p.pitch);
+        float[] tap = s.floats(2, p.bandRows * p.pitch);
+        p.padColumns(acc, 0f);
+        p.padColumns(tap, 0f);
+        p.bands(from, to, (plane, oz, oy0, oy1) -> band(src, dst, plane, oz, oy0, oy1, acc, tap, s));
+    }
+
+    /**
+     * One band ({@code acc} and {@code tap} hold 0 in every padding column): the certificate of every result is written element-wise by {@link #finish} (a loop
+     * C2 vectorises; reduced into a scalar it would be a chain of dependent maxima, one per output)
+     * and then scanned with a branch that is almost never taken; a band with a failing result has
+     * those results recomputed in double (rare: heavy cancellation, an infinity or NaN, float
+     * overflow; and a few corners, where the padding's zero additions make the bound looser).
+     */
+    private void band(FloatBuffer src, FloatBuffer dst, int plane, int oz, int oy0, int oy1, float[] acc, float[] tap,
+                      Scratch s) {
+        int rows = oy1 - oy0;
+        int n = rows * p.pitch;
+        float[] accB = s.floats(1, n);
+        int folded = 0;
+        for (int jz = p.d.firstTap(oz); jz < p.d.endTap(oz); jz++) {
+            for (int jy = 0; jy < p.h.window(); jy++) {
+                if (!p.rowTapUsed(jy, oy0, oy1)) {
+                    continue;
+                }
+                if (folded++ == 0) {
+                    p.stage(src, plane, oz, jz, jy, oy0, oy1, acc, 0f);
+                    continue;
+                }
+                p.stage(src, plane, oz, jz, jy, oy0, oy1, tap, 0f);
+                if (folded == 2) {
+                    for (int i = 0; i < n; i++) {
+                        float t = acc[i] + tap[i];
+                        acc[i] = t;
+                        accB[i] = Math.abs(t);
+                    }
+                } else {
+                    for (int i = 0; i < n; i++) {
+                        float t = acc[i] + tap[i];
+                        acc[i] = t;
+                        accB[i] += Math.abs(t);
+                    }
+                }
+            }
+        }
+        if (folded == 1) {
+            java.util.Arrays.fill(accB, 0, n, 0f);
+        }
+        int outs = rows * p.w.out();
+        float[] sums = s.floats(5, outs);
+        float[] bounds = s.floats(6, outs);
+        across(acc, accB, rows, sums, bounds, s);
+        float[] excess = s.floats(11, outs);
+        float[][] l = layouts != null ? layouts[p.slot(oz, oy0)] : layout(oz, oy0, oy1, new float[][] {s.floats(8, outs), s.floats(9, outs)});
+        finish(sums, bounds, excess, l[0], l[1], outs);
+        for (int i = 0; i < outs; i++) {
+            if (!(excess[i] <= 0)) {
+                recheck(src, sums, bounds, l[1], plane, oz, oy0, oy1);
+                break;
+            }
+        }
+        dst.put(p.outputRow(plane, oz, oy0), sums, 0, outs);
+    }
+
+    /**
+     * The horizontal pass: the window's sum and bound at every column position of the band's rows,
+     * the output columns kept into {@code sums} and {@code bounds}.
+     */
+    private void across(float[] acc, float[] accB, int rows, float[] sums, float[] bounds, Scratch s) {
+        int kw = p.w.window();
+        if (kw == 1) {
+            p.keep(acc, sums, rows);
+            p.keep(accB, bounds, rows);
+            return;
+        }
+        int m = p.positions(rows);
+        float[] fs = s.floats(3, m);
+        float[] fb = s.floats(4, m);
+        float[] tapB = s.floats(7, m);
+        float[] tap = s.floats(10, m);
+        for (int jx = 1; jx < kw; jx++) {
+            System.arraycopy(acc, p.shift(jx), tap, 0, m);
+            System.arraycopy(accB, p.shift(jx), tapB, 0, m);
+            if (jx == 1) {
+                for (int i = 0; i < m; i++) {
+                    float t = acc[i] + tap[i];
+                    fs[i] = t;
+                    fb[i] = accB[i] + tapB[i] + Math.abs(t);
+                }
+            } else {
+                for (int i = 0; i < m; i++) {
+                    float t = fs[i] + tap[i];
+                    fs[i] = t;
+                    fb[i] += tapB[i] + Math.abs(t);
+                }
+            }
+        }
+        p.keep(fs, sums, rows);
+        p.keep(fb, bounds, rows);
+    }
+
+    /**
+     * Divides each sum by its divisor in place (a float division, as {@link AvgWindows#finish}
+     * explains); {@code bounds} keep the bounds, and {@code excess} receives bound·k − max(1, |avg|):
+     * > 0 (or NaN) where a bound exceeds the tolerance or a sum is not finite. The divisors and the
+     * bound's factors come laid out as the band's outputs ({@link #layout}), so that the loop has one
+     * index expression.
+     */
+    private static void finish(float[] sums, float[] bounds, float[] excess, float[] div, float[] perUnit, int outs) {
+        for (int i = 0; i < outs; i++) {
+            float v = sums[i] / div[i];
+            sums[i] = v;
+            excess[i] = bounds[i] * perUnit[i] - Math.max(1f, Math.abs(v));
+        }
+    }
+
+    /**
+     * Lays out the divisors ({@code l[0]}) and the bound's factors ({@code l[1]}) of output rows
+     * {@code [oy0, oy1)} at depth {@code oz} as the band's outputs; returns {@code l}.
+     */
+    private float[][] layout(int oz, int oy0, int oy1, float[][] l) {
+        int ow = p.w.out();
+        float[] div = l[0];
+        float[] perUnit = l[1];
+        long last = -1;
+        for (int oy = oy0; oy < oy1; oy++) {
+            long rowDivisor = (long) factor(p.d, oz) * factor(p.h, oy);
+            int at = (oy - oy0) * ow;
+            if (rowDivisor == last) {
+                System.arraycopy(div, at - ow, div, at, ow);
+                System.arraycopy(perUnit, at - ow, perUnit, at, ow);
+            } else {
+                divisors(rowDivisor, div, perUnit, at);
+                last = rowDivisor;
+            }
+        }
+        return l;
+    }
+
+    /**
+     * Per output column of a row with row factor {@code rowDivisor}: the divisor and the bound's
+     * factor, from index {@code at}.
+     */
+    private void divisors(long rowDivisor, float[] div, float[] perUnit, int at) {
+        for (int ox = 0; ox < colDivisor.length; ox++) {
+            double divisor = (double) rowDivisor * colDivisor[ox];
+            div[at + ox] = (float) divisor;
+            perUnit[at + ox] = (float) (perB / divisor);
+        }
+    }
+
+    /**
+     * Recomputes in double the averages of the band whose bound fails or that are not finite
+     * ({@code perUnit} as {@link #finish} used it).
+     */
+    private void recheck(FloatBuffer src, float[] avgs, float[] bounds, float[] perUnit, int plane, int oz, int oy0,
+                         int oy1) {
+        int ow = p.w.out();
+        for (int oy = oy0; oy < oy1; oy++) {
+            long rowDivisor = (long) factor(p.d, oz) * factor(p.h, oy);
+            int at = (oy - oy0) * ow;
+            for (int ox = 0; ox < ow; ox++) {
+                float size = Math.abs(avgs[at + ox]);
+                if (!(bounds[at + ox] * perUnit[at + ox] <= Math.max(1f, size) && size <= Float.MAX_VALUE)) {
+                    avgs[at + ox] = exact(src, plane, oz, oy, ox, (double) rowDivisor * colDivisor[ox]);
+                }
+            }
+        }
+    }
+
+    /** The average of one window summed in double in scan order. */
+    private float exact(FloatBuffer src, int plane, int oz, int oy, int ox, double divisor) {
+        double sum = 0;
+        for (int jz = p.d.firstTap(oz); jz < p.d.endTap(oz); jz++) {
+            int z = (int) p.d.start(oz) + jz * p.d.dilation();
+            for (int jy = p.h.firstTap(oy); jy < p.h.endTap(oy); jy++) {
+                int y = (int) p.h.start(oy) + jy * p.h.dilation();
+                for (int jx = p.w.firstTap(ox); jx < p.w.endTap(ox); jx++) {
+                    sum += src.get(p.element(plane, z, y, (int) p.w.start(ox) + jx * p.w.dilation()));
+                }
+            }
+        }
+        return CpuBackend.canonicalNaN((float) (sum / divisor));
+    }
+}

@@ -1,0 +1,153 @@
+package dev.clpool.cpu;
+
+import dev.clpool.Shape;
+import java.nio.FloatBuffer;
+
+/**
+ * Global max, average and LP pooling of channels-first planes: each plane a contiguous run of
+ * floats, one result per plane.
+ *
+ * <p>Large planes go to {@link CpuGlobal} viewed as channels-last with one channel and the plane
+ * as one row: its lanes then run along the plane, which is what they need to vectorise. Small
+ * planes (such as the 7×7 of a classifier's last layer) would leave it one lane per plane, and
+ * are reduced here instead, a block of planes staged at a time, each plane in scalar loops with
+ * four independent accumulators (a reduction within one short run does not vectorise; four chains
+ * keep the adder busy where one would wait on each addition's latency). The average sums in double
+ * (as the reference does, so nothing needs certifying), max uses {@link Math#max(float, float)}
+ * and recomputes a zero or NaN result with clpool's rule in order, as {@link CpuGlobal#max} does.
+ */
+final class PlaneGlobal {
+    /** Planes of at least this many floats go to {@link CpuGlobal}. */
+    static final int LARGE_PLANE = 1 << 12;
+    /** Floats staged per bulk copy. */
+    private static final int STAGE_FLOATS = 1 << 14;
+
+    private PlaneGlobal() {
+    }
+
+    /** Planes per staged block. */
+    private static int block(int size) {
+        return Math.max(1, STAGE_FLOATS / size);
+    }
+
+    static void max(CpuBackend cpu, FloatBuffer in, FloatBuffer out, int planes, int size) {
+        if (size >= LARGE_PLANE) {
+            CpuGlobal.max(cpu, Shape.of(planes, 1, size, 1), in, out);
+            return;
+        }
+        small(cpu, in, out, planes, size, PlaneGlobal::maxOf);
+    }
+
+    /** One plane's result from its {@code size} floats at {@code from} in {@code a}. */
+    @FunctionalInterface
+    private interface Reduction {
+        float of(float[] a, int from, int size);
+    }
+
+    /** Small planes: blocks of whole planes staged at a time, each plane reduced by {@code r}. */
+    private static void small(CpuBackend cpu, FloatBuffer in, FloatBuffer out, int planes, int size, Reduction r) {
+        int per = block(size);
+        cpu.chunks((planes + per - 1) / per, (long) per * size, (from, to) -> {
+            float[] stage = Scratch.get().floats(0, per * size);
+            float[] result = Scratch.get().floats(1, per);
+            for (int b = from; b < to; b++) {
+                int p0 = b * per;
+                int count = Math.min(per, planes - p0);
+                in.get(p0 * size, stage, 0, count * size);
+                for (int q = 0; q < count; q++) {
+                    result[q] = r.of(stage, q * size, size);
+                }
+                out.put(p0, result, 0, count);
+            }
+        });
+    }
+
+    private static float maxOf(float[] a, int from, int size) {
+        float m0 = Float.NEGATIVE_INFINITY;
+        float m1 = Float.NEGATIVE_INFINITY;
+        float m2 = Float.NEGATIVE_INFINITY;
+        float m3 = Float.NEGATIVE_INFINITY;
+        int end = from + size;
+        int i = from;
+        for (; i + 3 < end; i += 4) {
+            m0 = Math.max(m0, a[i]);
+            m1 = Math.max(m1, a[i + 1]);
+            m2 = Math.max(m2, a[i + 2]);
+            m3 = Math.max(m3, a[i + 3]);
+        }
+        for (; i < end; i++) {
+            m0 = Math.max(m0, a[i]);
+        }
+        float m = Math.max(Math.max(m0, m1), Math.max(m2, m3));
+        if (!(m > 0 || m < 0)) {
+            m = Float.NEGATIVE_INFINITY;
+            for (i = from; i < end; i++) {
+                m = CpuBackend.max(m, a[i]);
+            }
+        }
+        return m;
+    }
+
+    static void avg(CpuBackend cpu, FloatBuffer in, FloatBuffer out, int planes, int size) {
+        if (size >= LARGE_PLANE) {
+            CpuGlobal.avg(cpu, Shape.of(planes, 1, size, 1), in, out);
+            return;
+        }
+        small(cpu, in, out, planes, size, (a, from, n) -> CpuBackend.canonicalNaN((float) (sumOf(a, from, n) / n)));
+    }
+
+    private static double sumOf(float[] a, int from, int size) {
+        double s0 = 0;
+        double s1 = 0;
+        double s2 = 0;
+        double s3 = 0;
+        int end = from + size;
+        int i = from;
+        for (; i + 3 < end; i += 4) {
+            s0 += a[i];
+            s1 += a[i + 1];
+            s2 += a[i + 2];
+            s3 += a[i + 3];
+        }
+        for (; i < end; i++) {
+            s0 += a[i];
+        }
+        return (s0 + s1) + (s2 + s3);
+    }
+
+    /**
+     * Global LP (ONNX GlobalLpPool) per plane, as the windowed LP computes a window: the largest
+     * |x| first, then {@code amax * (sum (|x|/amax)^p)^(1/p)} in double; NaN if the plane holds
+     * one, {@code amax} itself when it is 0 or ∞.
+     */
+    static void lp(CpuBackend cpu, double p, FloatBuffer in, FloatBuffer out, int planes, int size) {
+        int stageFloats = Math.min(size, STAGE_FLOATS);
+        cpu.chunks(planes, (long) size * 8, (from, to) -> {
+            float[] stage = Scratch.get().floats(0, stageFloats);
+            for (int plane = from; plane < to; plane++) {
+                long base = (long) plane * size;
+                float amax = 0f;
+                for (int at = 0; at < size; at += stageFloats) {
+                    int len = Math.min(stageFloats, size - at);
+                    in.get(Math.toIntExact(base + at), stage, 0, len);
+                    for (int i = 0; i < len; i++) {
+                        amax = Math.max(amax, Math.abs(stage[i]));
+                    }
+                }
+                float r = amax;
+                if (amax > 0 && amax < Float.POSITIVE_INFINITY) {
+                    double sum = 0;
+                    for (int at = 0; at < size; at += stageFloats) {
+                        int len = Math.min(stageFloats, size - at);
+                        in.get(Math.toIntExact(base + at), stage, 0, len);
+                        for (int i = 0; i < len; i++) {
+                            sum += Math.pow(Math.abs(stage[i]) / (double) amax, p);
+                        }
+                    }
+                    r = (float) (amax * Math.pow(sum, 1.0 / p));
+                }
+                out.put(plane, r);
+            }
+        });
+    }
+}

@@ -1,0 +1,139 @@
+package dev.clpool.cpu;
+
+import java.nio.FloatBuffer;
+
+/**
+ * Windowed max pooling of channels-first planes, band by band (the separable scheme of
+ * {@link PlanePlan}).
+ *
+ * <p>As in {@link MaxWindows}, the reduction is {@link Math#max(float, float)}, which C2
+ * vectorises and whose result is the same value in any order; it can differ in bits from clpool's
+ * rule (a later value replaces the maximum only if strictly greater; the first NaN wins) only
+ * where the result is zero (the sign of the first zero in scan order) or NaN (the payload of the
+ * first NaN). A band with such a result whose input holds a −0 or a NaN (a min(1/x), −∞ for −0
+ * and NaN for NaN) has those results recomputed with the rule in scan order (depth,
+ * then row, then column). Padding is −∞, which never wins: every window covers an input element.
+ */
+final class PlaneMax {
+    private final PlanePlan p;
+
+    PlaneMax(PlanePlan p) {
+        this.p = p;
+    }
+
+    /** Bands {@code [from, to)} ({@link PlanePlan#bands(int, int, PlanePlan.Band)}). */
+    void run(FloatBuffer src, FloatBuffer dst, int from, int to, Scratch s) {
+        float[] acc = s.floats(0, p.bandRows * p.pitch);
+        float[] tap = s.floats(1, p.bandRows * p.pitch);
+        p.padColumns(acc, Float.NEGATIVE_INFINITY);
+        p.padColumns(tap, Float.NEGATIVE_INFINITY);
+        p.bands(from, to, (plane, oz, oy0, oy1) -> band(src, dst, plane, oz, oy0, oy1, acc, tap, s));
+    }
+
+    /** One band; {@code acc} and {@code tap} hold −∞ in every padding column. */
+    private void band(FloatBuffer src, FloatBuffer dst, int plane, int oz, int oy0, int oy1, float[] acc, float[] tap,
+                      Scratch s) {
+        int rows = oy1 - oy0;
+        int n = rows * p.pitch;
+        boolean first = true;
+        for (int jz = p.d.firstTap(oz); jz < p.d.endTap(oz); jz++) {
+            for (int jy = 0; jy < p.h.window(); jy++) {
+                if (!p.rowTapUsed(jy, oy0, oy1)) {
+                    continue;
+                }
+                if (first) {
+                    p.stage(src, plane, oz, jz, jy, oy0, oy1, acc, Float.NEGATIVE_INFINITY);
+                    first = false;
+                    continue;
+                }
+                p.stage(src, plane, oz, jz, jy, oy0, oy1, tap, Float.NEGATIVE_INFINITY);
+                for (int i = 0; i < n; i++) {
+                    acc[i] = Math.max(acc[i], tap[i]);
+                }
+            }
+        }
+        float[] full = across(acc, rows, s);
+        int outs = rows * p.w.out();
+        float[] out = s.floats(3, outs);
+        if (p.keepFlaggingZeros(full, out, rows)) {
+            fix(src, out, plane, oz, oy0, oy1, s);
+        }
+        dst.put(p.outputRow(plane, oz, oy0), out, 0, outs);
+    }
+
+    /** Makes the band's zero and NaN results exact, if the band's input holds a −0 or a NaN. */
+    private void fix(FloatBuffer src, float[] out, int plane, int oz, int oy0, int oy1, Scratch s) {
+        if (!risky(src, plane, oz, oy0, oy1, s)) {
+            return;
+        }
+        for (int i = 0; i < out.length && i < (oy1 - oy0) * p.w.out(); i++) {
+            float m = out[i];
+            if (!(m > 0 || m < 0)) {
+                out[i] = exact(src, plane, oz, oy0 + i / p.w.out(), i % p.w.out());
+            }
+        }
+    }
+
+    /** The horizontal pass: the window's maximum at every column position of the band's rows. */
+    private float[] across(float[] acc, int rows, Scratch s) {
+        int kw = p.w.window();
+        if (kw == 1) {
+            return acc;
+        }
+        int m = p.positions(rows);
+        float[] full = s.floats(2, m);
+        float[] tap = s.floats(5, m);
+        System.arraycopy(acc, p.shift(1), tap, 0, m);
+        for (int i = 0; i < m; i++) {
+            full[i] = Math.max(acc[i], tap[i]);
+        }
+        for (int jx = 2; jx < kw; jx++) {
+            System.arraycopy(acc, p.shift(jx), tap, 0, m);
+            for (int i = 0; i < m; i++) {
+                full[i] = Math.max(full[i], tap[i]);
+            }
+        }
+        return full;
+    }
+
+    /** Whether the input rows the band reads hold a −0 or a NaN. */
+    private boolean risky(FloatBuffer src, int plane, int oz, int oy0, int oy1, Scratch s) {
+        int y0 = Integer.MAX_VALUE;
+        int y1 = 0;
+        for (int oy = oy0; oy < oy1; oy++) {
+            if (p.h.endTap(oy) > p.h.firstTap(oy)) {
+                y0 = Math.min(y0, (int) p.h.start(oy) + p.h.firstTap(oy) * p.h.dilation());
+                y1 = Math.max(y1, (int) p.h.start(oy) + (p.h.endTap(oy) - 1) * p.h.dilation() + 1);
+            }
+        }
+        int len = (y1 - y0) * p.w.in();
+        float[] buf = s.floats(4, len);
+        for (int jz = p.d.firstTap(oz); jz < p.d.endTap(oz); jz++) {
+            int z = (int) p.d.start(oz) + jz * p.d.dilation();
+            src.get(p.inputRow(plane, z, y0), buf, 0, len);
+            float least = Float.POSITIVE_INFINITY;
+            for (int i = 0; i < len; i++) {
+                least = Math.min(least, 1f / buf[i]);
+            }
+            if (!(least > Float.NEGATIVE_INFINITY)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** clpool's max over one window in scan order: the reference rule, element by element. */
+    private float exact(FloatBuffer src, int plane, int oz, int oy, int ox) {
+        float m = Float.NEGATIVE_INFINITY;
+        for (int jz = p.d.firstTap(oz); jz < p.d.endTap(oz); jz++) {
+            int z = (int) p.d.start(oz) + jz * p.d.dilation();
+            for (int jy = p.h.firstTap(oy); jy < p.h.endTap(oy); jy++) {
+                int y = (int) p.h.start(oy) + jy * p.h.dilation();
+                for (int jx = p.w.firstTap(ox); jx < p.w.endTap(ox); jx++) {
+                    m = CpuBackend.max(m, src.get(p.element(plane, z, y, (int) p.w.start(ox) + jx * p.w.dilation())));
+                }
+            }
+        }
+        return m;
+    }
+}

@@ -1,0 +1,220 @@
+package dev.clpool.cpu;
+
+import dev.clpool.Axis;
+import java.nio.FloatBuffer;
+import java.util.Arrays;
+
+/**
+ * The geometry shared by the channels-first windowed paths ({@link PlaneMax}, {@link PlaneAvg}):
+ * spatial rank 1–3 normalised to three axes (depth, height, width; a missing axis is one position
+ * with a one-tap window), and the bands of output rows a task computes together.
+ *
+ * <p>A channels-first tensor is {@code planes} contiguous planes (or volumes), each row of W floats
+ * contiguous, so the paths reduce along W with unit-stride loops, the opposite of the channels-last
+ * path, whose loops run over C. A band is up to {@link #BAND_FLOATS} floats of output rows of one
+ * plane and one output depth. It is computed in two separable passes, each a few long flat loops
+ * over the whole band rather than many short ones per row (rows of a 56-wide plane are seven
+ * AVX2 vectors, too short to amortise a loop's set-up):
+ * <ol>
+ * <li>vertical: for each (depth, row) tap of the window, the band's input rows are staged into a
+ * heap array, one row per {@link #pitch} floats at column offset {@code padBegin}, and folded into
+ * the band's accumulator element by element; the columns outside the input, and rows outside it,
+ * hold the reduction's neutral value (−∞ for max, 0 for sums), so padding never changes a result;
+ * </li>
+ * <li>horizontal: for each column tap, the accumulator shifted by the tap's offset is copied into
+ * an array of its own (C2 vectorises a loop only when every array has the same index expression)
+ * and folded, giving the window at every column position; output column {@code ox} is then
+ * position {@code ox*stride}, gathered into the band's output.</li>
+ * </ol>
+ */
+final class PlanePlan {
+    /** Floats of one band's accumulator (bounds the rows of a band). */
+    static final int BAND_FLOATS = 1 << 12;
+
+    final int planes;
+    final Axis d;
+    final Axis h;
+    final Axis w;
+    /** Floats of one input plane (D*H*W) and one output plane. */
+    final long inPlane;
+    final long outPlane;
+    /** Floats per staged row: the padded input row, long enough for every column tap of every output. */
+    final int pitch;
+    /** Output rows per band. */
+    final int bandRows;
+    /** The last column tap's offset into a staged row from its output's first tap, {@code (kw-1)*dw}. */
+    final int maxShift;
+
+    PlanePlan(int planes, Axis[] axes) {
+        if (axes.length < 1 || axes.length > 3) {
+            throw new IllegalArgumentException("spatial rank must be 1, 2 or 3, got " + axes.length);
+        }
+        if (planes < 1) {
+            throw new IllegalArgumentException("planes must be >= 1, got " + planes);
+        }
+        Axis one = new Axis(1, 1, 1, 1, 1, 0, 0);
+        this.planes = planes;
+        d = axes.length == 3 ? axes[0] : one;
+        h = axes.length >= 2 ? axes[axes.length - 2] : one;
+        w = axes[axes.length - 1];
+        for (Axis a : new Axis[] {d, h, w}) {
+            if (a.out() < 1 || a.in() < 1 || a.window() < 1 || a.stride() < 1 || a.dilation() < 1) {
+                throw new IllegalArgumentException("not a valid pooling axis: " + a);
+            }
+        }
+        inPlane = (long) d.in() * h.in() * w.in();
+        outPlane = (long) d.out() * h.out() * w.out();
+        maxShift = (w.window() - 1) * w.dilation();
+        long need = Math.max((long) w.padBegin() + w.in(), (long) (w.out() - 1) * w.stride() + maxShift + 1);
+        pitch = Math.toIntExact(need);
+        bandRows = Math.max(1, Math.min(h.out(), BAND_FLOATS / pitch));
+    }
+
+    /** Bands of one plane's output depth. */
+    private int bandsPerSlab() {
+        return (h.out() + bandRows - 1) / bandRows;
+    }
+
+    /** The units of work: bands of all planes, {@code planes * OD * ceil(OH / bandRows)}. */
+    int bands() {
+        return Math.toIntExact((long) planes * d.out() * bandsPerSlab());
+    }
+
+    /** Band slots of one plane: {@code OD * ceil(OH / bandRows)}, the same for every plane. */
+    int slots() {
+        return d.out() * bandsPerSlab();
+    }
+
+    /** The slot of the band that starts at output row {@code oy0} of depth {@code oz}. */
+    int slot(int oz, int oy0) {
+        return oz * bandsPerSlab() + oy0 / bandRows;
+    }
+
+    /** Work units of one band, for the decision to run small problems on one thread. */
+    long workPerBand() {
+        return (long) bandRows * pitch * (d.window() * h.window() + w.window());
+    }
+
+    /** Output rows {@code [oy0, oy1)} of plane {@code plane} at output depth {@code oz}. */
+    @FunctionalInterface
+    interface Band {
+        void run(int plane, int oz, int oy0, int oy1);
+    }
+
+    /**
+     * Runs bands {@code [from, to)}. Band {@code b} is output rows {@code [k*bandRows, (k+1)*bandRows)}
+     * (clipped) of slab {@code b / bandsPerSlab} (plane × output depth), {@code k = b % bandsPerSlab}:
+     * the same rows however the bands are split among threads, so a result never depends on the
+     * split (an average's certificate, and so whether it falls back to double, depends on the
+     * padding rows its band adds).
+     */
+    void bands(int from, int to, Band body) {
+        int per = bandsPerSlab();
+        for (int b = from; b < to; b++) {
+            int slab = b / per;
+            int oy0 = (b % per) * bandRows;
+            body.run(slab / d.out(), slab % d.out(), oy0, Math.min(h.out(), oy0 + bandRows));
+        }
+    }
+
+    /** Offset of input row (z, y) of plane {@code plane}. */
+    int inputRow(int plane, int z, int y) {
+        return Math.toIntExact(plane * inPlane + ((long) z * h.in() + y) * w.in());
+    }
+
+    /** Offset of output row (oz, oy) of plane {@code plane}. */
+    int outputRow(int plane, int oz, int oy) {
+        return Math.toIntExact(plane * outPlane + ((long) oz * h.out() + oy) * w.out());
+    }
+
+    /**
+     * Fills a band-sized staging array with {@code pad}. Staging writes only the input columns (and
+     * whole rows of {@code pad} for rows outside the input), so every padding column keeps it for
+     * all the bands a task runs: one fill per task, where two per row cost more than the stores
+     * (a band's rows are short).
+     */
+    void padColumns(float[] a, float pad) {
+        Arrays.fill(a, 0, bandRows * pitch, pad);
+    }
+
+    /**
+     * Stages the input rows of tap (jz, jy) of output rows {@code [oy0, oy1)} into {@code to}
+     * (padding columns already filled); a row outside the input is filled with {@code pad}.
+     */
+    void stage(FloatBuffer src, int plane, int oz, int jz, int jy, int oy0, int oy1, float[] to, float pad) {
+        int z = (int) d.start(oz) + jz * d.dilation();
+        for (int oy = oy0; oy < oy1; oy++) {
+            int y = (int) h.start(oy) + jy * h.dilation();
+            int at = (oy - oy0) * pitch;
+            if (y < 0 || y >= h.in()) {
+                Arrays.fill(to, at, at + pitch, pad);
+            } else {
+                src.get(inputRow(plane, z, y), to, at + w.padBegin(), w.in());
+            }
+        }
+    }
+
+    /** Whether any output row of {@code [oy0, oy1)} has row tap {@code jy} inside the input. */
+    boolean rowTapUsed(int jy, int oy0, int oy1) {
+        for (int oy = oy0; oy < oy1; oy++) {
+            if (jy >= h.firstTap(oy) && jy < h.endTap(oy)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Floats of the column-position results of {@code rows} staged rows (the last row's tail excluded). */
+    int positions(int rows) {
+        return rows * pitch - maxShift;
+    }
+
+    /** Copies output columns (every stride-th position) of {@code rows} rows of {@code full} into {@code out}. */
+    void keep(float[] full, float[] out, int rows) {
+        int ow = w.out();
+        int sw = w.stride();
+        for (int r = 0; r < rows; r++) {
+            int from = r * pitch;
+            int to = r * ow;
+            if (sw == 1) {
+                System.arraycopy(full, from, out, to, ow);
+            } else {
+                for (int ox = 0; ox < ow; ox++) {
+                    out[to + ox] = full[from + ox * sw];
+                }
+            }
+        }
+    }
+
+    /**
+     * {@link #keep}, for max: also says whether any kept result is zero or NaN (those the exact
+     * rule may give other bits for). A branch that is almost never taken, in the copy's own loop:
+     * a min(|x|) reduced into a scalar, as the channels-last path checks, is a chain of dependent
+     * minima here (one per output, not one per C outputs) and cost more than the pooling itself.
+     */
+    boolean keepFlaggingZeros(float[] full, float[] out, int rows) {
+        int ow = w.out();
+        int sw = w.stride();
+        boolean zeros = false;
+        for (int r = 0; r < rows; r++) {
+            for (int ox = 0, from = r * pitch, to = r * ow; ox < ow; ox++, from += sw) {
+                float m = full[from];
+                out[to + ox] = m;
+                if (!(m > 0 || m < 0)) {
+                    zeros = true;
+                }
+            }
+        }
+        return zeros;
+    }
+
+    /** Offset of column tap {@code jx} into a staged row, relative to its output's first position. */
+    int shift(int jx) {
+        return jx * w.dilation();
+    }
+
+    /** Input offset of element (z, y, x) of plane {@code plane}. */
+    int element(int plane, int z, int y, int x) {
+        return inputRow(plane, z, y) + x;
+    }
+}
