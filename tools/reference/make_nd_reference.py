@@ -345,6 +345,13 @@ def torch_pool_check(x, spec, y, idx):
 def data(shape, seed, specials=True):
     rng = np.random.default_rng(seed)
     x = rng.integers(-32, 33, size=shape).astype(np.float64) / 8.0
+    if specials and len(shape) > 2:
+        # One plane of values <= 0 with 0.0 and -0.0 side by side: a max over zeros keeps the
+        # sign of the first (bit-exact results must keep it).
+        plane = x[0, -1].reshape(-1)
+        plane[:] = -np.abs(plane)
+        p = plane.size
+        plane[p // 3], plane[p // 3 + 1], plane[2 * p // 3], plane[2 * p // 3 + 1] = -0.0, 0.0, 0.0, -0.0
     if specials:
         flat = x.reshape(-1)
         m = flat.size
