@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.clpool.DType;
 import dev.clpool.IndexConvention;
+import dev.clpool.Indices;
 import dev.clpool.Layout;
 import dev.clpool.Padding;
 import dev.clpool.PoolMode;
@@ -55,14 +56,6 @@ public final class NdReferenceRun {
         return got;
     }
 
-    /**
-     * The cases the engine can run: every one but unpooling, whose engine operation is not on this
-     * branch yet (it comes with the unpool branch, which runs them here).
-     */
-    public static boolean runnable(NdReference.Case c) {
-        return !c.op().equals("unpool");
-    }
-
     /** Max in every form, and unpooling, must be exact; the rest is within tolerance. */
     static boolean exact(NdReference.Case c) {
         return c.op().equals("unpool") || (!c.op().equals("backward") && "max".equals(c.mode()));
@@ -85,6 +78,14 @@ public final class NdReferenceRun {
             case "global" -> {
                 Tensor x = input(ref, c, "x", layout);
                 out.put("y", floats(mode(c) == PoolMode.LP ? engine.globalLp(x, c.p()) : engine.global(mode(c), x)));
+            }
+            case "unpool" -> {
+                Tensor values = input(ref, c, "values", layout);
+                Indices indices = Indices.allocate(values.tensorShape(), convention(c));
+                indices.longs().put(ref.array(c, "indices", layout).longs());
+                Tensor x = c.outputSize() == null ? engine.unpool(values, indices, spec(c))
+                        : engine.unpool(values, indices, spec(c), c.outputSize());
+                out.put("x", floats(x));
             }
             default -> throw new IllegalArgumentException(c.name() + ": unknown op " + c.op());
         }

@@ -6,6 +6,7 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.clpool.DType;
 import dev.clpool.IndexConvention;
+import dev.clpool.Indices;
 import dev.clpool.Layout;
 import dev.clpool.Padding;
 import dev.clpool.PoolMode;
@@ -45,8 +46,6 @@ public final class OnnxCases {
         // decodes them in the default 4x4 shape and places them in the given 5x5 output.
         m.put("test_maxunpool_export_with_output_shape", "its expected output decodes the indices in the default"
                 + " shape, not the output shape (SEMANTICS.md, Unpooling)");
-        m.put("test_maxunpool_export_without_output_shape", "MaxUnpool: the engine's unpool operation is not on this"
-                + " branch yet (issue 13: unpooling)");
         for (String name : List.of("test_roialign_aligned_false", "test_roialign_aligned_true", "test_roialign_mode_max")) {
             m.put(name, roi);
         }
@@ -74,6 +73,11 @@ public final class OnnxCases {
             switch (op) {
                 case "GlobalAveragePool": return engine.globalAvg(input);
                 case "GlobalMaxPool": return engine.globalMax(input);
+                case "MaxUnpool": {
+                    Indices i = Indices.allocate(input.tensorShape(), IndexConvention.ONNX);
+                    i.longs().put(unpoolIndices);
+                    return outputSize == null ? engine.unpool(input, i, spec) : engine.unpool(input, i, spec, outputSize);
+                }
                 default: return engine.pool(input, spec);
             }
         }
