@@ -2,6 +2,7 @@ package dev.clpool.cpu;
 
 import dev.clpool.AdaptiveGeometry;
 import dev.clpool.Axis;
+import dev.clpool.DType;
 import dev.clpool.Indices;
 import dev.clpool.PoolGeometry;
 import dev.clpool.PoolMode;
@@ -9,6 +10,7 @@ import dev.clpool.Shape;
 import dev.clpool.Tensor;
 import dev.clpool.backend.PoolingBackend;
 import java.nio.FloatBuffer;
+import java.nio.ShortBuffer;
 import java.util.Arrays;
 import java.util.concurrent.ForkJoinPool;
 import java.util.stream.IntStream;
@@ -125,6 +127,29 @@ public final class CpuBackend implements PoolingBackend {
     @Override
     public void maxWithIndices(PoolGeometry g, Tensor in, Tensor out, Indices indices) {
         CpuMaxIndices.run(g, in, out, indices, this::parallel);
+    }
+
+    /**
+     * Copies {@code src} into {@code dst}, each element rounded once to {@code dst}'s storage type
+     * (as {@link Tensor#convertInto} does, bit for bit), in blocks over this backend's threads
+     * ({@link StorageConversion}). The two tensors hold the same number of elements.
+     */
+    public void convert(Tensor src, Tensor dst) {
+        int count = Math.toIntExact(src.byteSize() / src.dtype().byteSize());
+        if (count != dst.byteSize() / dst.dtype().byteSize()) {
+            throw new IllegalArgumentException("cannot convert " + src + " into " + dst + ": sizes differ");
+        }
+        if (src.dtype() == dst.dtype() || (src.dtype() != DType.FLOAT32 && dst.dtype() != DType.FLOAT32)) {
+            src.convertInto(dst);
+        } else if (src.dtype() == DType.FLOAT32) {
+            FloatBuffer from = src.floats();
+            ShortBuffer to = dst.shorts();
+            chunks(count, 1, (a, b) -> StorageConversion.narrow(dst.dtype(), from, to, a, b));
+        } else {
+            ShortBuffer from = src.shorts();
+            FloatBuffer to = dst.floats();
+            chunks(count, 1, (a, b) -> StorageConversion.widen(src.dtype(), from, to, a, b));
+        }
     }
 
     /**
