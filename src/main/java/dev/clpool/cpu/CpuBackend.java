@@ -95,7 +95,7 @@ public final class CpuBackend implements PoolingBackend {
         }
         Taps taps = new Taps(g.rows());
         Taps cols = new Taps(g.cols());
-        parallel(rows, task -> {
+        sized(elements(out) * windowTaps(g)).run(rows, task -> {
             int n = task / os.h();
             int oy = task % os.h();
             switch (g.mode()) {
@@ -107,7 +107,8 @@ public final class CpuBackend implements PoolingBackend {
 
     @Override
     public void backward(PoolGeometry g, Tensor in, Tensor gradOut, Tensor gradIn) {
-        CpuBackward.run(g, in, gradOut, gradIn, this::parallel);
+        CpuBackward.run(g, in, gradOut, gradIn,
+                sized(elements(in) + elements(gradOut) * windowTaps(g) + elements(gradIn)));
     }
 
     @Override
@@ -121,12 +122,12 @@ public final class CpuBackend implements PoolingBackend {
 
     @Override
     public void adaptive(AdaptiveGeometry g, Tensor in, Tensor out) {
-        CpuAdaptive.run(g, in, out, this::parallel);
+        CpuAdaptive.run(g, in, out, sized(elements(in) + elements(out)));
     }
 
     @Override
     public void maxWithIndices(PoolGeometry g, Tensor in, Tensor out, Indices indices) {
-        CpuMaxIndices.run(g, in, out, indices, this::parallel);
+        CpuMaxIndices.run(g, in, out, indices, sized(elements(in) + elements(out) * windowTaps(g)));
     }
 
     /**
@@ -220,6 +221,31 @@ public final class CpuBackend implements PoolingBackend {
                 dst.put(o + ch, r);
             }
         }
+    }
+
+    /**
+     * {@link #parallel} for an operation that visits about {@code work} elements in all, or the
+     * calling thread alone when that is too little to be worth waking the pool (the rule of
+     * {@link #chunks}): a hand-off to the pool and back costs tens of microseconds, more than a
+     * small layer's whole work.
+     */
+    private CpuBackward.Parallel sized(long work) {
+        if (work >= 2 * MIN_TASK_WORK) {
+            return this::parallel;
+        }
+        return (tasks, body) -> {
+            for (int t = 0; t < tasks; t++) {
+                body.accept(t);
+            }
+        };
+    }
+
+    private static long elements(Tensor t) {
+        return t.byteSize() / t.dtype().byteSize();
+    }
+
+    private static long windowTaps(PoolGeometry g) {
+        return (long) g.rows().window() * g.cols().window();
     }
 
     private void parallel(int tasks, java.util.function.IntConsumer body) {
