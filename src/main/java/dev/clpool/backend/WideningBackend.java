@@ -7,6 +7,12 @@ import dev.clpool.PoolGeometry;
 import dev.clpool.PoolMode;
 import dev.clpool.Tensor;
 import dev.clpool.UnpoolGeometry;
+import dev.clpool.cpu.CpuBackend;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.BiConsumer;
 
 /**
  * Gives a float32-only backend (the CPU path) every storage type, converting at the edges and
@@ -15,13 +21,25 @@ import dev.clpool.UnpoolGeometry;
  * pass straight through, with no copy.
  *
  * <p>This is SEMANTICS' rule for 16-bit storage by construction: the output is the float32 result
- * rounded once. The cost is a float32 copy of the input and the output while the call runs.
+ * rounded once. The cost is a float32 copy of the input and the output while the call runs. On the
+ * CPU path the conversions run in blocks over its threads ({@link CpuBackend#convert}), and the
+ * float32 temporaries come from a small cache of direct buffers kept between calls (at most
+ * {@link #MAX_IDLE_BYTES} idle, dropped on {@link #close()}): a fresh direct buffer costs its size
+ * in zero-filling and page faults, several times the conversion itself.
  */
 public final class WideningBackend implements PoolingBackend {
+    /** The most bytes of idle float32 temporaries kept for the next call. */
+    static final long MAX_IDLE_BYTES = 256L << 20;
+
     private final PoolingBackend delegate;
+    /** Converts one tensor into another of the same size: the CPU path's bulk conversion, or {@link Tensor#convertInto}. */
+    private final BiConsumer<Tensor, Tensor> converter;
+    private final List<ByteBuffer> idle = new ArrayList<>();
+    private long idleBytes;
 
     public WideningBackend(PoolingBackend delegate) {
         this.delegate = delegate;
+        this.converter = delegate instanceof CpuBackend cpu ? cpu::convert : Tensor::convertInto;
     }
 
     @Override
@@ -38,10 +56,16 @@ public final class WideningBackend implements PoolingBackend {
     public void pool(PoolGeometry g, Tensor in, Tensor out) {
         if (float32(in, out)) {
             delegate.pool(g, in, out);
-        } else {
-            Tensor wide = wide(out);
-            delegate.pool(g, widen(in), wide);
+            return;
+        }
+        Tensor x = widen(in);
+        Tensor wide = wide(out);
+        try {
+            delegate.pool(g, x, wide);
             narrow(wide, out);
+        } finally {
+            giveBack(x, in);
+            giveBack(wide, out);
         }
     }
 
@@ -49,10 +73,16 @@ public final class WideningBackend implements PoolingBackend {
     public void global(PoolMode mode, Tensor in, Tensor out) {
         if (float32(in, out)) {
             delegate.global(mode, in, out);
-        } else {
-            Tensor wide = wide(out);
-            delegate.global(mode, widen(in), wide);
+            return;
+        }
+        Tensor x = widen(in);
+        Tensor wide = wide(out);
+        try {
+            delegate.global(mode, x, wide);
             narrow(wide, out);
+        } finally {
+            giveBack(x, in);
+            giveBack(wide, out);
         }
     }
 
@@ -60,10 +90,19 @@ public final class WideningBackend implements PoolingBackend {
     public void backward(PoolGeometry g, Tensor in, Tensor gradOut, Tensor gradIn) {
         if (float32(in, gradOut) && gradIn.dtype() == DType.FLOAT32) {
             delegate.backward(g, in, gradOut, gradIn);
-        } else {
-            Tensor wide = wide(gradIn);
-            delegate.backward(g, widen(in), widen(gradOut), wide);
+            return;
+        }
+        // Avg's gradient depends on dy and the geometry only: its x is never read, so not converted.
+        Tensor x = g.mode() == PoolMode.AVG && in.dtype() != DType.FLOAT32 ? temporary(in) : widen(in);
+        Tensor dy = widen(gradOut);
+        Tensor wide = wide(gradIn);
+        try {
+            delegate.backward(g, x, dy, wide);
             narrow(wide, gradIn);
+        } finally {
+            giveBack(x, in);
+            giveBack(dy, gradOut);
+            giveBack(wide, gradIn);
         }
     }
 
@@ -71,10 +110,16 @@ public final class WideningBackend implements PoolingBackend {
     public void adaptive(AdaptiveGeometry g, Tensor in, Tensor out) {
         if (float32(in, out)) {
             delegate.adaptive(g, in, out);
-        } else {
-            Tensor wide = wide(out);
-            delegate.adaptive(g, widen(in), wide);
+            return;
+        }
+        Tensor x = widen(in);
+        Tensor wide = wide(out);
+        try {
+            delegate.adaptive(g, x, wide);
             narrow(wide, out);
+        } finally {
+            giveBack(x, in);
+            giveBack(wide, out);
         }
     }
 
@@ -82,10 +127,16 @@ public final class WideningBackend implements PoolingBackend {
     public void maxWithIndices(PoolGeometry g, Tensor in, Tensor out, Indices indices) {
         if (float32(in, out)) {
             delegate.maxWithIndices(g, in, out, indices);
-        } else {
-            Tensor wide = wide(out);
-            delegate.maxWithIndices(g, widen(in), wide, indices);
+            return;
+        }
+        Tensor x = widen(in);
+        Tensor wide = wide(out);
+        try {
+            delegate.maxWithIndices(g, x, wide, indices);
             narrow(wide, out);
+        } finally {
+            giveBack(x, in);
+            giveBack(wide, out);
         }
     }
 
@@ -97,6 +148,10 @@ public final class WideningBackend implements PoolingBackend {
 
     @Override
     public void close() {
+        synchronized (idle) {
+            idle.clear();
+            idleBytes = 0;
+        }
         delegate.close();
     }
 
@@ -104,19 +159,69 @@ public final class WideningBackend implements PoolingBackend {
         return a.dtype() == DType.FLOAT32 && b.dtype() == DType.FLOAT32;
     }
 
-    private static Tensor widen(Tensor t) {
-        return t.dtype() == DType.FLOAT32 ? t : t.convert(DType.FLOAT32);
+    /** {@code t} as float32: itself if it is float32, else a temporary holding its values (exact). */
+    private Tensor widen(Tensor t) {
+        if (t.dtype() == DType.FLOAT32) {
+            return t;
+        }
+        Tensor wide = temporary(t);
+        converter.accept(t, wide);
+        return wide;
     }
 
     /** Rounds the float32 result into the output, once (nothing to do when the output is the scratch). */
-    private static void narrow(Tensor wide, Tensor out) {
+    private void narrow(Tensor wide, Tensor out) {
         if (wide != out) {
-            wide.convertInto(out);
+            converter.accept(wide, out);
         }
     }
 
     /** A float32 scratch output: the output itself when it is float32 already. */
-    private static Tensor wide(Tensor out) {
-        return out.dtype() == DType.FLOAT32 ? out : Tensor.allocate(out.shape());
+    private Tensor wide(Tensor out) {
+        return out.dtype() == DType.FLOAT32 ? out : temporary(out);
+    }
+
+    /** A float32 tensor of {@code like}'s shape over a cached or new direct buffer; contents undefined. */
+    private Tensor temporary(Tensor like) {
+        long bytes = like.byteSize() / like.dtype().byteSize() * Float.BYTES;
+        ByteBuffer b = null;
+        synchronized (idle) {
+            for (int i = 0; i < idle.size(); i++) {
+                ByteBuffer c = idle.get(i);
+                if (c.capacity() >= bytes && (b == null || c.capacity() < b.capacity())) {
+                    b = c;
+                }
+            }
+            if (b != null) {
+                idle.remove(b);
+                idleBytes -= b.capacity();
+            }
+        }
+        if (b == null) {
+            b = ByteBuffer.allocateDirect(Math.toIntExact(bytes));
+        }
+        ByteBuffer view = b.duplicate().clear().limit(Math.toIntExact(bytes)).slice().order(ByteOrder.nativeOrder());
+        return Tensor.wrap(like.tensorShape(), DType.FLOAT32, view);
+    }
+
+    /**
+     * Keeps the memory of {@code temp} for the next call (unless it is {@code original} itself, or
+     * larger than the cache), dropping the oldest idle buffers to stay within {@link #MAX_IDLE_BYTES}.
+     */
+    private void giveBack(Tensor temp, Tensor original) {
+        if (temp == original) {
+            return;
+        }
+        ByteBuffer b = temp.buffer();
+        if (b.capacity() > MAX_IDLE_BYTES) {
+            return;
+        }
+        synchronized (idle) {
+            while (idleBytes + b.capacity() > MAX_IDLE_BYTES) {
+                idleBytes -= idle.remove(0).capacity(); // the oldest make room
+            }
+            idle.add(b);
+            idleBytes += b.capacity();
+        }
     }
 }

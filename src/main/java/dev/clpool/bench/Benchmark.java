@@ -66,9 +66,17 @@ public final class Benchmark {
             return quick ? 1 : 2;
         }
 
+        /**
+         * Warm-up lasts at least this long (see {@code Timing}); a quick run relies on the
+         * stability rule alone beyond its first 100 ms.
+         */
+        double minWarmupMs() {
+            return quick ? 100 : 300;
+        }
+
         /** Warm-up stops here even if the times still fall (see {@code Timing}). */
         double maxWarmupMs() {
-            return quick ? 800 : 3000;
+            return quick ? 400 : 3000;
         }
 
         /** A repetition of a short operation runs it back to back for about this long. */
@@ -76,9 +84,13 @@ public final class Benchmark {
             return quick ? 2 : 10;
         }
 
-        /** A quick run spends at most about this on one figure (fewer repetitions, noted). */
+        /**
+         * A quick run spends at most about this on the timed repetitions of one figure (fewer
+         * repetitions, noted): it has about a hundred figures and copy references, and must stay
+         * under a minute on an idle machine.
+         */
         double budgetMs() {
-            return quick ? 1500 : 0;
+            return quick ? 500 : 0;
         }
     }
 
@@ -249,8 +261,7 @@ public final class Benchmark {
     }
 
     private Timing.Result time(Runnable op, Runnable sync) {
-        return Timing.median(op, sync, config.warmups(), config.maxWarmupMs(), config.timedReps(), config.targetMs(),
-                config.budgetMs());
+        return Timing.median(op, sync, config, config.budgetMs());
     }
 
     private String note(Timing.Result r) {

@@ -3,9 +3,9 @@ package dev.clpool.bench;
 import java.util.Arrays;
 
 /**
- * Median timing: untimed warm-up runs (at least {@code warmups}, for at least {@link #WARMUP_MS},
+ * Median timing: untimed warm-up runs (at least {@code warmups}, for at least {@code minWarmupMs},
  * and then until {@link #STABLE_RUNS} runs in a row were no faster than the best so far by 5%, or
- * {@code maxWarmupMs} have passed: the JIT compiles the CPU path's loops in steps, and 300 ms
+ * {@code maxWarmupMs} have passed (all three from {@link Benchmark.Config}): the JIT compiles the CPU path's loops in steps, and 300 ms
  * left the global average on 32×7×7×2048 at 6× its steady time), then {@code reps} timed
  * repetitions of {@code k} operations followed by one {@code sync}, where {@code k} makes a
  * repetition last about {@code targetMs} (so that short operations are timed as a pipeline, not
@@ -15,16 +15,18 @@ final class Timing {
     private Timing() {
     }
 
-    /** Warm-up lasts at least this long. */
-    static final double WARMUP_MS = 300;
     /** Warm-up ends once this many runs in a row did not beat the best so far by 5%. */
     static final int STABLE_RUNS = 5;
 
     /** Median milliseconds per operation and the operations per repetition. */
     record Result(double ms, int opsPerRep, int reps) { }
 
-    static Result median(Runnable op, Runnable sync, int warmups, double maxWarmupMs, int reps, double targetMs,
-                         double budgetMs) {
+    static Result median(Runnable op, Runnable sync, Benchmark.Config config, double budgetMs) {
+        int warmups = config.warmups();
+        double minWarmupMs = config.minWarmupMs();
+        double maxWarmupMs = config.maxWarmupMs();
+        int reps = config.timedReps();
+        double targetMs = config.targetMs();
         double single = Double.MAX_VALUE;
         int stable = 0;
         long start = System.nanoTime();
@@ -36,7 +38,7 @@ final class Timing {
             stable = ms < 0.95 * single ? 0 : stable + 1;
             single = Math.min(single, ms);
             double elapsed = (System.nanoTime() - start) / 1e6;
-            if (i + 1 >= warmups && elapsed >= WARMUP_MS && (stable >= STABLE_RUNS || elapsed >= maxWarmupMs)) {
+            if (i + 1 >= warmups && elapsed >= minWarmupMs && (stable >= STABLE_RUNS || elapsed >= maxWarmupMs)) {
                 break;
             }
         }

@@ -220,7 +220,6 @@ public final class WorkloadBenchmark {
 
     private Timing.Result time(Runnable op, Runnable sync) {
         double budget = config.budgetMs() > 0 ? config.budgetMs() : FULL_BUDGET_MS;
-        return Timing.median(op, sync, config.warmups(), config.maxWarmupMs(), config.timedReps(), config.targetMs(),
-                budget);
+        return Timing.median(op, sync, config, budget);
     }
 }

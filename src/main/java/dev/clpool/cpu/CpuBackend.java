@@ -2,6 +2,7 @@ package dev.clpool.cpu;
 
 import dev.clpool.AdaptiveGeometry;
 import dev.clpool.Axis;
+import dev.clpool.DType;
 import dev.clpool.Indices;
 import dev.clpool.PoolGeometry;
 import dev.clpool.PoolMode;
@@ -10,6 +11,7 @@ import dev.clpool.Tensor;
 import dev.clpool.UnpoolGeometry;
 import dev.clpool.backend.PoolingBackend;
 import java.nio.FloatBuffer;
+import java.nio.ShortBuffer;
 import java.util.Arrays;
 import java.util.concurrent.ForkJoinPool;
 import java.util.stream.IntStream;
@@ -94,7 +96,7 @@ public final class CpuBackend implements PoolingBackend {
         }
         Taps taps = new Taps(g.rows());
         Taps cols = new Taps(g.cols());
-        parallel(rows, task -> {
+        sized(elements(out) * windowTaps(g)).run(rows, task -> {
             int n = task / os.h();
             int oy = task % os.h();
             switch (g.mode()) {
@@ -106,7 +108,8 @@ public final class CpuBackend implements PoolingBackend {
 
     @Override
     public void backward(PoolGeometry g, Tensor in, Tensor gradOut, Tensor gradIn) {
-        CpuBackward.run(g, in, gradOut, gradIn, this::parallel);
+        CpuBackward.run(g, in, gradOut, gradIn,
+                sized(elements(in) + elements(gradOut) * windowTaps(g) + elements(gradIn)));
     }
 
     @Override
@@ -120,12 +123,35 @@ public final class CpuBackend implements PoolingBackend {
 
     @Override
     public void adaptive(AdaptiveGeometry g, Tensor in, Tensor out) {
-        CpuAdaptive.run(g, in, out, this::parallel);
+        CpuAdaptive.run(g, in, out, sized(elements(in) + elements(out)));
     }
 
     @Override
     public void maxWithIndices(PoolGeometry g, Tensor in, Tensor out, Indices indices) {
-        CpuMaxIndices.run(g, in, out, indices, this::parallel);
+        CpuMaxIndices.run(g, in, out, indices, sized(elements(in) + elements(out) * windowTaps(g)));
+    }
+
+    /**
+     * Copies {@code src} into {@code dst}, each element rounded once to {@code dst}'s storage type
+     * (as {@link Tensor#convertInto} does, bit for bit), in blocks over this backend's threads
+     * ({@link StorageConversion}). The two tensors hold the same number of elements.
+     */
+    public void convert(Tensor src, Tensor dst) {
+        int count = Math.toIntExact(src.byteSize() / src.dtype().byteSize());
+        if (count != dst.byteSize() / dst.dtype().byteSize()) {
+            throw new IllegalArgumentException("cannot convert " + src + " into " + dst + ": sizes differ");
+        }
+        if (src.dtype() == dst.dtype() || (src.dtype() != DType.FLOAT32 && dst.dtype() != DType.FLOAT32)) {
+            src.convertInto(dst);
+        } else if (src.dtype() == DType.FLOAT32) {
+            FloatBuffer from = src.floats();
+            ShortBuffer to = dst.shorts();
+            chunks(count, 1, (a, b) -> StorageConversion.narrow(dst.dtype(), from, to, a, b));
+        } else {
+            ShortBuffer from = src.shorts();
+            FloatBuffer to = dst.floats();
+            chunks(count, 1, (a, b) -> StorageConversion.widen(src.dtype(), from, to, a, b));
+        }
     }
 
     @Override
@@ -201,6 +227,31 @@ public final class CpuBackend implements PoolingBackend {
                 dst.put(o + ch, r);
             }
         }
+    }
+
+    /**
+     * {@link #parallel} for an operation that visits about {@code work} elements in all, or the
+     * calling thread alone when that is too little to be worth waking the pool (the rule of
+     * {@link #chunks}): a hand-off to the pool and back costs tens of microseconds, more than a
+     * small layer's whole work.
+     */
+    private CpuBackward.Parallel sized(long work) {
+        if (work >= 2 * MIN_TASK_WORK) {
+            return this::parallel;
+        }
+        return (tasks, body) -> {
+            for (int t = 0; t < tasks; t++) {
+                body.accept(t);
+            }
+        };
+    }
+
+    private static long elements(Tensor t) {
+        return t.byteSize() / t.dtype().byteSize();
+    }
+
+    private static long windowTaps(PoolGeometry g) {
+        return (long) g.rows().window() * g.cols().window();
     }
 
     private void parallel(int tasks, java.util.function.IntConsumer body) {

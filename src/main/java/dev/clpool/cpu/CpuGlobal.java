@@ -4,6 +4,7 @@ import dev.clpool.Shape;
 import dev.clpool.Tensor;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
+import java.util.stream.IntStream;
 
 /**
  * Global max and average pooling on the CPU path: each batch item's plane is split into runs of
@@ -51,7 +52,9 @@ final class CpuGlobal {
      * Global max: {@code Math.max} over one lane per staged element (one same-index loop that C2
      * vectorises), lanes folded per channel at the end of a run. As in {@link MaxWindows},
      * {@code Math.max} is exact except where the result is zero or NaN, and those channels are
-     * scanned again with clpool's rule.
+     * scanned again with clpool's rule — only if the item may hold a −0 or a NaN: a run with a
+     * zero or NaN maximum tests itself once more, contiguously and vectorised, so that all-zero
+     * and ReLU'd planes (whose zeros are all +0, the answer of both rules) take no strided rescan.
      */
     static void max(CpuBackend backend, Tensor in, Tensor out) {
         max(backend, in.shape(), in.floats(), out.floats());
@@ -62,6 +65,7 @@ final class CpuGlobal {
         Runs runs = Runs.of(s, backend.threads());
         int c = s.c();
         float[][] maxima = new float[s.n() * runs.count][];
+        boolean[] risky = new boolean[s.n() * runs.count];
         backend.chunks(s.n() * runs.count, (long) runs.chunk * c, (from, to) -> {
             Scratch scratch = Scratch.get();
             int stagePixels = Math.max(1, Math.min(runs.chunk, STAGE_FLOATS / c));
@@ -88,6 +92,15 @@ final class CpuGlobal {
                 maxima[task] = m;
             }
         });
+        // Apart from the loop above, so that its compiled code stays as it is for data without zeros.
+        int[] suspect = IntStream.range(0, maxima.length).filter(t -> zeroOrNaN(maxima[t])).toArray();
+        backend.chunks(suspect.length, (long) runs.chunk * c, (from, to) -> {
+            int stagePixels = Math.max(1, Math.min(runs.chunk, STAGE_FLOATS / c));
+            float[] stage = Scratch.get().floats(0, stagePixels * c);
+            for (int i = from; i < to; i++) {
+                risky[suspect[i]] = risky(src, runs, suspect[i], stage, stagePixels);
+            }
+        });
         float[] result = new float[c];
         for (int n = 0; n < s.n(); n++) {
             for (int ch = 0; ch < c; ch++) {
@@ -95,7 +108,7 @@ final class CpuGlobal {
                 for (int r = 0; r < runs.count; r++) {
                     m = Math.max(m, maxima[n * runs.count + r][ch]);
                 }
-                if (!(m > 0 || m < 0)) {
+                if (!(m > 0 || m < 0) && risky(risky, n, runs.count)) {
                     m = Float.NEGATIVE_INFINITY;
                     for (int p = 0; p < runs.hw; p++) {
                         m = CpuBackend.max(m, src.get(runs.offset(n * runs.count, p) + ch));
@@ -105,6 +118,37 @@ final class CpuGlobal {
             }
             dst.put(n * c, result, 0, c);
         }
+    }
+
+    private static boolean zeroOrNaN(float[] m) {
+        for (float v : m) {
+            if (!(v > 0 || v < 0)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Whether run {@code task} may hold a −0 or a NaN (see {@link MaxExact#holdsNegativeZeroOrNaN}). */
+    private static boolean risky(FloatBuffer src, Runs runs, int task, float[] stage, int stagePixels) {
+        for (int p = runs.first(task); p < runs.end(task); p += stagePixels) {
+            int len = Math.min(stagePixels, runs.end(task) - p) * runs.c();
+            src.get(runs.offset(task, p), stage, 0, len);
+            if (MaxExact.holdsNegativeZeroOrNaN(stage, len)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Whether any run of batch item {@code n} may hold a −0 or a NaN. */
+    private static boolean risky(boolean[] risky, int n, int count) {
+        for (int r = 0; r < count; r++) {
+            if (risky[n * count + r]) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**

@@ -110,6 +110,40 @@ class CpuFastPathTest {
         assertEquals(Float.floatToRawIntBits(-0.0f), Float.floatToRawIntBits(y.toArray()[0]));
     }
 
+    /**
+     * Global max over planes split into several runs, where a zero maximum is kept as +0 without
+     * a rescan only if no run holding a zero of that item holds a −0 or NaN: channel 0 all +0
+     * (item 0) or all +0 and ReLU'd values (item 1); channel 1 +0 first and a −0 later; channel 2
+     * −0 first; channel 3 +0 with a −0 in the last pixel only; channel 4 negative with one −0 in
+     * the middle; channel 5 +0 with a NaN in the last pixel.
+     */
+    @Test
+    void globalMax_zeroMaxima_signAndNanAcrossRuns() {
+        Shape s = Shape.of(2, 120, 90, 6);
+        int hw = 120 * 90;
+        float[] v = new float[Math.toIntExact(s.elementCount())];
+        SplittableRandom r = new SplittableRandom(5);
+        for (int n = 0; n < 2; n++) {
+            for (int p = 0; p < hw; p++) {
+                int o = (n * hw + p) * 6;
+                v[o] = n == 1 && r.nextBoolean() ? (float) r.nextDouble() : 0f;
+                v[o + 1] = p == hw / 2 ? -0f : 0f;
+                v[o + 2] = p == 0 ? -0f : 0f;
+                v[o + 3] = p == hw - 1 ? -0f : 0f;
+                v[o + 4] = p == hw / 3 ? -0f : (float) -r.nextDouble() - 1;
+                v[o + 5] = p == hw - 1 ? Float.intBitsToFloat(0x7fc01234) : 0f;
+            }
+        }
+        Tensor x = Tensor.of(s, v);
+        Tensor y = Tensor.allocate(Shape.of(2, 1, 1, 6));
+        cpu.global(PoolMode.MAX, x, y);
+        Tolerance.assertExact(y.toArray(), NaiveReference.global(v, s, PoolMode.MAX), "global max " + s);
+        float[] got = y.toArray();
+        assertEquals(Float.floatToRawIntBits(-0.0f), Float.floatToRawIntBits(got[2]), "channel 2: the first zero is -0");
+        assertEquals(0, Float.floatToRawIntBits(got[3]), "channel 3: the first zero is +0");
+        assertEquals(0x7fc01234, Float.floatToRawIntBits(got[5]), "channel 5: the NaN");
+    }
+
     @ParameterizedTest(name = "global {0}")
     @MethodSource("globalShapes")
     void global_zerosAndNans_matchNaiveReference(Shape s) {
