@@ -1,8 +1,10 @@
 package dev.clpool.npy;
 
 import dev.clpool.DType;
+import dev.clpool.Layout;
 import dev.clpool.Shape;
 import dev.clpool.Tensor;
+import dev.clpool.TensorShape;
 import java.io.IOException;
 import java.math.BigInteger;
 import java.nio.ByteBuffer;
@@ -18,6 +20,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.ThreadLocalRandom;
@@ -25,12 +28,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Reads and writes NumPy {@code .npy} files: 4-D NHWC float32 or float16 tensors in, tensors of
- * the same types and int64 indices out (see SEMANTICS.md, "Tensors").
+ * Reads and writes NumPy {@code .npy} files: float32 or float16 tensors of spatial rank 1 to 3
+ * (array rank 3, 4 or 5) in either {@link Layout}, tensors of the same types and int64 indices out
+ * (see SEMANTICS.md, "Tensors").
  *
  * <p>Reading accepts format versions 1.0, 2.0 and 3.0, dtype {@code <f4} (a {@link DType#FLOAT32}
- * tensor) or {@code <f2} (a {@link DType#FLOAT16} tensor), C order, rank 4, and nothing else; every refusal is an {@link NpyFormatException} whose message names the file and
- * the problem. Sizes in the header are checked against the file's size before any memory is
+ * tensor) or {@code <f2} (a {@link DType#FLOAT16} tensor), C order, rank 4 ({@link #readTensor(Path)})
+ * or rank 3, 4 or 5 with a layout ({@link #readTensor(Path, Layout)}), and nothing else; every
+ * refusal is an {@link NpyFormatException} whose message names the file and the problem. Sizes in the header are checked against the file's size before any memory is
  * allocated, so a damaged or hostile header cannot exhaust memory.
  *
  * <p>Writing produces what {@code numpy.save} produces (format 1.0, header padded to a multiple of
@@ -51,7 +56,9 @@ public final class Npy {
     static final String FLOAT16 = "<f2";
     static final String INT64 = "<i8";
 
-    private static final String[] AXES = {"N", "H", "W", "C"};
+    /** Axis names in storage order, per layout and array rank 3, 4, 5: for error messages. */
+    private static final String[][] LAST_AXES = {{"N", "W", "C"}, {"N", "H", "W", "C"}, {"N", "D", "H", "W", "C"}};
+    private static final String[][] FIRST_AXES = {{"N", "C", "W"}, {"N", "C", "H", "W"}, {"N", "C", "D", "H", "W"}};
 
     /** Scratch size for byte-order conversion while writing. */
     private static final int CHUNK_BYTES = 1 << 20;
@@ -60,21 +67,41 @@ public final class Npy {
     }
 
     /**
-     * Reads a 4-D NHWC tensor: {@code <f4} as float32, {@code <f2} as float16.
+     * Reads a 4-D NHWC tensor: {@code <f4} as float32, {@code <f2} as float16. Arrays of any other
+     * rank are refused; {@link #readTensor(Path, Layout)} reads ranks 3 to 5.
      *
      * @throws NpyFormatException the file is not a {@code .npy} file clpool supports; the message
      *                            names the file and the problem
      * @throws IOException        the file cannot be read (for example it does not exist)
      */
     public static Tensor readTensor(Path file) throws IOException {
+        return readTensor(file, null);
+    }
+
+    /**
+     * Reads a tensor of spatial rank 1, 2 or 3: an array of rank 3, 4 or 5 whose channel axis is
+     * where {@code layout} says ((N, W, C), (N, H, W, C), (N, D, H, W, C) channels-last;
+     * (N, C, W) ... channels-first). {@code <f4} as float32, {@code <f2} as float16.
+     *
+     * @param layout where C is; {@code null} means rank 4 channels-last only, as {@link #readTensor(Path)}
+     * @throws NpyFormatException the file is not a {@code .npy} file clpool supports (for example of
+     *                            rank 2 or 6); the message names the file and the problem
+     * @throws IOException        the file cannot be read (for example it does not exist)
+     */
+    public static Tensor readTensor(Path file, Layout layout) throws IOException {
         Objects.requireNonNull(file, "file");
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            return readTensor(displayName(file), ch);
+            return readTensor(displayName(file), ch, layout);
         }
     }
 
     /** {@link #readTensor(Path)} from a channel; {@code name} appears in error messages. */
     static Tensor readTensor(String name, SeekableByteChannel ch) throws IOException {
+        return readTensor(name, ch, null);
+    }
+
+    /** {@link #readTensor(Path, Layout)} from a channel; {@code name} appears in error messages. */
+    static Tensor readTensor(String name, SeekableByteChannel ch, Layout layout) throws IOException {
         long fileSize = ch.size();
         ch.position(0);
 
@@ -124,7 +151,7 @@ public final class Npy {
         NpyHeader header = NpyHeader.parse(name, decode(name, headerBytes, major));
 
         DType dtype = tensorDtype(name, header);
-        Shape shape = checkTensorHeader(name, header, dtype);
+        TensorShape shape = checkTensorHeader(name, header, dtype, layout);
         long dataOffset = prefix + headerLength;
         long expected = shape.elementCount() * dtype.byteSize();
         long available = fileSize - dataOffset;
@@ -152,7 +179,8 @@ public final class Npy {
     }
 
     /**
-     * Writes {@code tensor} as a C-order array of shape (N, H, W, C), float32 as {@code <f4} and
+     * Writes {@code tensor} as a C-order array of its shape in storage order
+     * ({@link TensorShape#dims()}: (N, H, W, C) for a 2-D channels-last tensor), float32 as {@code <f4} and
      * float16 as {@code <f2}, atomically: either the complete file replaces {@code file}, or
      * {@code file} is unchanged.
      *
@@ -166,7 +194,7 @@ public final class Npy {
                 + " has no .npy dtype (NumPy has no " + dtype.word() + "): convert the tensor first,"
                 + " tensor.convert(DType.FLOAT32) or tensor.convert(DType.FLOAT16)"));
         ByteBuffer data = tensor.buffer();
-        write(file, descr, tensor.shape(), ch -> {
+        write(file, descr, tensor.tensorShape().dims(), ch -> {
             if (ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN) {
                 writeFully(ch, data);
                 return;
@@ -190,13 +218,23 @@ public final class Npy {
      */
     public static void writeInt64(Path file, Shape shape, LongBuffer values) throws IOException {
         Objects.requireNonNull(shape, "shape");
+        writeInt64(file, TensorShape.of(shape), values);
+    }
+
+    /**
+     * Writes {@code values} as an int64 ({@code <i8}) C-order array of {@code shape}'s dimensions in
+     * storage order ({@link TensorShape#dims()}), atomically; otherwise as
+     * {@link #writeInt64(Path, Shape, LongBuffer)}.
+     */
+    public static void writeInt64(Path file, TensorShape shape, LongBuffer values) throws IOException {
+        Objects.requireNonNull(shape, "shape");
         Objects.requireNonNull(values, "values");
         if (values.remaining() != shape.elementCount()) {
             throw new IllegalArgumentException("shape " + shape + " needs " + shape.elementCount()
                     + " values, got " + values.remaining());
         }
         LongBuffer src = values.duplicate();
-        write(file, INT64, shape, ch -> {
+        write(file, INT64, shape.dims(), ch -> {
             ByteBuffer scratch = ByteBuffer.allocateDirect((int) Math.min(CHUNK_BYTES, (long) src.remaining() * Long.BYTES))
                     .order(ByteOrder.LITTLE_ENDIAN);
             int perChunk = scratch.capacity() / Long.BYTES;
@@ -219,17 +257,27 @@ public final class Npy {
 
     /**
      * Writes header and {@code body} to a temporary file beside {@code file}, forces it to disk
-     * and renames it over {@code file}. The body must write exactly the shape's data.
+     * and renames it over {@code file}. The body must write exactly the data of an array of
+     * dimensions {@code dims}.
      */
     static void write(Path file, String descr, Shape shape, Body body) throws IOException {
+        write(file, descr, TensorShape.of(shape).dims(), body);
+    }
+
+    /** {@link #write(Path, String, Shape, Body)} for an array of dimensions {@code dims}. */
+    static void write(Path file, String descr, int[] dims, Body body) throws IOException {
         Objects.requireNonNull(file, "file");
         Path target = file.toAbsolutePath();
         Path fileName = target.getFileName();
         if (fileName == null) {
             throw new IllegalArgumentException("not a file path: " + file);
         }
-        byte[] header = NpyHeader.encode(descr, shape);
-        long expected = header.length + shape.elementCount() * itemSize(descr);
+        byte[] header = NpyHeader.encode(descr, dims);
+        long count = 1;
+        for (int d : dims) {
+            count *= d;
+        }
+        long expected = header.length + count * itemSize(descr);
         Path dir = target.getParent();
         Path tmp = dir.resolve(tempName(fileName.toString()));
         boolean created = false;
@@ -255,7 +303,7 @@ public final class Npy {
             throw e;
         }
         syncDirectory(dir);
-        LOG.debug("wrote {} ({} {}, {} bytes)", target, descr, shape, expected);
+        LOG.debug("wrote {} ({} {}, {} bytes)", target, descr, Arrays.toString(dims), expected);
     }
 
     /** The file name alone, as it appears in error messages. */
@@ -298,21 +346,32 @@ public final class Npy {
                 + FLOAT32 + " or " + FLOAT16);
     }
 
-    /** Checks order, rank and size; returns the shape of a tensor of {@code dtype} that can hold the data. */
-    private static Shape checkTensorHeader(String name, NpyHeader header, DType dtype) throws NpyFormatException {
+    /**
+     * Checks order, rank and size; returns the shape of a tensor of {@code dtype} that can hold the
+     * data: rank 4 channels-last when {@code layout} is null, else rank 3 to 5 in {@code layout}.
+     */
+    private static TensorShape checkTensorHeader(String name, NpyHeader header, DType dtype, Layout layout)
+            throws NpyFormatException {
         if (header.fortranOrder()) {
             throw new NpyFormatException(name, "Fortran order not supported, expected C order");
         }
         List<BigInteger> dims = header.shape();
-        if (dims.size() != 4) {
-            throw new NpyFormatException(name, "rank " + dims.size() + " not supported, expected a 4-D NHWC array");
+        int rank = dims.size();
+        if (layout == null && rank != 4) {
+            throw new NpyFormatException(name, "rank " + rank + " not supported, expected a 4-D NHWC array");
         }
+        if (rank < 3 || rank > 5) {
+            throw new NpyFormatException(name, "rank " + rank + " not supported, expected 3, 4 or 5 ("
+                    + (layout == Layout.CHANNELS_FIRST ? "N, C, [D,] [H,] W" : "N, [D,] [H,] W, C")
+                    + ": spatial rank 1 to 3, " + layout.word() + ")");
+        }
+        String[] axes = (layout == Layout.CHANNELS_FIRST ? FIRST_AXES : LAST_AXES)[rank - 3];
         String shapeText = NpyHeader.repr(new NpyHeader.Tuple(List.copyOf(dims)));
         BigInteger count = BigInteger.ONE;
-        for (int i = 0; i < 4; i++) {
+        for (int i = 0; i < rank; i++) {
             BigInteger d = dims.get(i);
             if (d.signum() <= 0) {
-                throw new NpyFormatException(name, "dimension " + AXES[i] + " of shape " + shapeText + " is " + d
+                throw new NpyFormatException(name, "dimension " + axes[i] + " of shape " + shapeText + " is " + d
                         + ", expected >= 1");
             }
             count = count.multiply(d);
@@ -322,8 +381,11 @@ public final class Npy {
             throw new NpyFormatException(name, "shape " + shapeText + " has " + count
                     + " elements, more than the limit of " + max + " per " + dtype.word() + " tensor");
         }
-        return new Shape(dims.get(0).intValueExact(), dims.get(1).intValueExact(),
-                dims.get(2).intValueExact(), dims.get(3).intValueExact());
+        int[] d = new int[rank];
+        for (int i = 0; i < rank; i++) {
+            d[i] = dims.get(i).intValueExact();
+        }
+        return TensorShape.fromDims(d, layout == null ? Layout.CHANNELS_LAST : layout);
     }
 
     private static String decode(String name, ByteBuffer bytes, int major) throws NpyFormatException {

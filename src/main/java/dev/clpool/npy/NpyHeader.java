@@ -51,9 +51,17 @@ record NpyHeader(Object descr, boolean fortranOrder, List<BigInteger> shape) {
      * 16-bit length, then 2.0.
      */
     static byte[] encode(String descr, Shape shape) {
-        String dict = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': ("
-                + shape.n() + ", " + shape.h() + ", " + shape.w() + ", " + shape.c() + "), }";
-        dict += " ".repeat(GROWTH_AXIS_MAX_DIGITS - Integer.toString(shape.n()).length());
+        return encode(descr, new int[] {shape.n(), shape.h(), shape.w(), shape.c()});
+    }
+
+    /** {@link #encode(String, Shape)} for an array of any rank &ge; 2 with dimensions {@code dims}. */
+    static byte[] encode(String descr, int[] dims) {
+        StringBuilder tuple = new StringBuilder();
+        for (int i = 0; i < dims.length; i++) {
+            tuple.append(i == 0 ? "" : ", ").append(dims[i]);
+        }
+        String dict = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': (" + tuple + "), }";
+        dict += " ".repeat(GROWTH_AXIS_MAX_DIGITS - Integer.toString(dims[0]).length());
         byte[] text = dict.getBytes(StandardCharsets.US_ASCII);
         int hlen = text.length + 1; // the final '\n'
         int major = 1;
