@@ -55,7 +55,7 @@ final class ExplainCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Shape shape = parseShape(inputShape);
-        PoolSpec s = spec.spec();
+        PoolSpec s = spec.spec(2);
         Explanation e = Explanation.of(s, shape); // InvalidSpecException: exit 2, one line
         List<FrameworkVerdict> frameworks = e.frameworks();
         PrintWriter out = command.commandLine().getOut();
