@@ -55,28 +55,13 @@ final class SpecOptions {
     /** The spec for an input of spatial rank {@code k} (the input's rank less 2). */
     PoolSpec spec(int k) {
         check();
-        PoolSpec.Builder b = PoolSpec.builder(mode);
-        int[] w = AxisValues.forRank("--window", window, k);
-        if (w.length == 1) {
-            b.window(w[0]);
-        } else {
-            b.window(w);
-        }
+        // Always k numbers: the spec then has the input's rank and says so in its text (as 2-D always did).
+        PoolSpec.Builder b = PoolSpec.builder(mode).window(AxisValues.expanded("--window", window, k));
         if (stride != null) {
-            int[] s = AxisValues.forRank("--stride", stride, k);
-            if (s.length == 1) {
-                b.stride(s[0]);
-            } else {
-                b.stride(s);
-            }
+            b.stride(AxisValues.expanded("--stride", stride, k));
         }
         if (dilation != null) {
-            int[] d = AxisValues.forRank("--dilation", dilation, k);
-            if (d.length == 1) {
-                b.dilation(d[0]);
-            } else {
-                b.dilation(d);
-            }
+            b.dilation(AxisValues.expanded("--dilation", dilation, k));
         }
         b.padding(AxisValues.padding(pad, k)).ceilMode(ceilMode).countIncludePad(countIncludePad);
         if (p != null) {
