@@ -46,7 +46,7 @@ final class AdaptiveCommand implements Callable<Integer> {
         int[] size = AxisValues.expanded("--output-size", outputSize, x.tensorShape().rank());
         for (int o : size) {
             if (o < 1) {
-                throw CliException.badInput("--output-size " + outputSize + ": must be >= 1 on each axis");
+                throw CliException.badInput("--output-size " + outputSize + ": the output size must be >= 1 on each axis");
             }
         }
         try (PoolingEngine engine = backend.open()) {

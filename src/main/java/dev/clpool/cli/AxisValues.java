@@ -18,15 +18,16 @@ final class AxisValues {
     static int[] parse(String flag, String text) {
         String[] parts = text.trim().split("[x,]", -1);
         if (parts.length > 3) {
-            throw CliException.badInput(flag + " " + text + ": expected 1 to 3 numbers (one per spatial axis), got "
-                    + parts.length);
+            throw CliException.badInput(flag + " " + text + ": expected the " + what(flag)
+                    + " as 1 to 3 numbers (one per spatial axis), got " + parts.length);
         }
         int[] v = new int[parts.length];
         for (int i = 0; i < v.length; i++) {
             try {
                 v[i] = Integer.parseInt(parts[i].trim());
             } catch (NumberFormatException e) {
-                throw CliException.badInput(flag + " " + text + ": '" + parts[i].trim() + "' is not an integer");
+                throw CliException.badInput(flag + " " + text + ": expected the " + what(flag) + " as integers, '"
+                        + parts[i].trim() + "' is not one");
             }
         }
         return v;
@@ -40,9 +41,14 @@ final class AxisValues {
         int[] v = parse(flag, text);
         if (v.length != 1 && v.length != k) {
             throw CliException.badInput(flag + " " + text + ": expected 1 or " + k + " numbers for a " + k
-                    + "-D input (one for every axis, or one per axis, outermost first), got " + v.length);
+                    + "-D input (the " + what(flag) + " of every axis, or one per axis, outermost first), got " + v.length);
         }
         return v;
+    }
+
+    /** {@code --output-size} as {@code output size}: what the flag sets, for messages. */
+    static String what(String flag) {
+        return flag.replaceFirst("^--", "").replace('-', ' ');
     }
 
     /** {@link #forRank} expanded to exactly {@code k} numbers. */
