@@ -78,6 +78,14 @@ final class AxisValues {
                     + "-D input (every side; both sides of each axis; begin,end of each axis), or valid, same,"
                     + " same-lower, got " + n);
         }
-        return Padding.parse(t, k);
+        Padding p = Padding.parse(t, k);
+        if (p.kind() == Padding.Kind.EXPLICIT && p.rank() == 0 && k != 2) {
+            // One amount for every rank, which PoolSpec's text writes in the 2-D form (pad=1,1,1,1); per
+            // axis it is written, and parsed back, as a k-D padding.
+            int[] all = new int[k];
+            java.util.Arrays.fill(all, p.begin(0, k));
+            return Padding.perAxis(all, all.clone());
+        }
+        return p;
     }
 }
