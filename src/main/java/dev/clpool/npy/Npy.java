@@ -1,12 +1,13 @@
 package dev.clpool.npy;
 
 import dev.clpool.DType;
+import dev.clpool.IndexConvention;
+import dev.clpool.Indices;
 import dev.clpool.Layout;
 import dev.clpool.Shape;
 import dev.clpool.Tensor;
 import dev.clpool.TensorShape;
 import java.io.IOException;
-import java.math.BigInteger;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.LongBuffer;
@@ -21,7 +22,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
-import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.ThreadLocalRandom;
 import org.slf4j.Logger;
@@ -29,8 +29,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Reads and writes NumPy {@code .npy} files: float32 or float16 tensors of spatial rank 1 to 3
- * (array rank 3, 4 or 5) in either {@link Layout}, tensors of the same types and int64 indices out
- * (see SEMANTICS.md, "Tensors").
+ * (array rank 3, 4 or 5) in either {@link Layout}, and int64 indices, in and out (see SEMANTICS.md,
+ * "Tensors").
  *
  * <p>Reading accepts format versions 1.0, 2.0 and 3.0, dtype {@code <f4} (a {@link DType#FLOAT32}
  * tensor) or {@code <f2} (a {@link DType#FLOAT16} tensor), C order, rank 4 ({@link #readTensor(Path)})
@@ -56,9 +56,6 @@ public final class Npy {
     static final String FLOAT16 = "<f2";
     static final String INT64 = "<i8";
 
-    /** Axis names in storage order, per layout and array rank 3, 4, 5: for error messages. */
-    private static final String[][] LAST_AXES = {{"N", "W", "C"}, {"N", "H", "W", "C"}, {"N", "D", "H", "W", "C"}};
-    private static final String[][] FIRST_AXES = {{"N", "C", "W"}, {"N", "C", "H", "W"}, {"N", "C", "D", "H", "W"}};
 
     /** Scratch size for byte-order conversion while writing. */
     private static final int CHUNK_BYTES = 1 << 20;
@@ -102,6 +99,63 @@ public final class Npy {
 
     /** {@link #readTensor(Path, Layout)} from a channel; {@code name} appears in error messages. */
     static Tensor readTensor(String name, SeekableByteChannel ch, Layout layout) throws IOException {
+        Opened o = open(name, ch);
+        DType dtype = NpyHeader.tensorDtype(name, o.header());
+        TensorShape shape = NpyHeader.checkTensorHeader(name, o.header(), layout, Tensor.maxElements(dtype), dtype.word() + " tensor");
+        long expected = shape.elementCount() * dtype.byteSize();
+        checkDataSize(name, o, expected); // before allocating: a header may claim any size
+        Tensor tensor = Tensor.allocate(shape, dtype);
+        ByteBuffer data = tensor.buffer();
+        readData(name, ch, o, expected, data);
+        if (ByteOrder.nativeOrder() != ByteOrder.LITTLE_ENDIAN) {
+            swap(data, dtype.byteSize());
+        }
+        LOG.debug("read {} ({} {}, format {}.0)", name, dtype.word(), shape, o.major());
+        return tensor;
+    }
+
+    /**
+     * Reads int64 ({@code <i8}) indices of spatial rank 1, 2 or 3: an array of rank 3, 4 or 5 with
+     * the shape, in {@code layout}, of the values they belong to (as {@code clpool pool --indices}
+     * writes them), labelled with {@code convention}. The numbers are not checked here; the
+     * operation that uses them refuses those out of range.
+     *
+     * @throws NpyFormatException the file is not such a {@code .npy} file; the message names the file and the problem
+     * @throws IOException        the file cannot be read
+     */
+    public static Indices readIndices(Path file, Layout layout, IndexConvention convention) throws IOException {
+        Objects.requireNonNull(file, "file");
+        Objects.requireNonNull(layout, "layout");
+        Objects.requireNonNull(convention, "convention");
+        String name = displayName(file);
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            Opened o = open(name, ch);
+            if (!INT64.equals(o.header().descr())) {
+                throw new NpyFormatException(name, "dtype " + NpyHeader.repr(o.header().descr())
+                        + " not supported, expected " + INT64 + " (int64 indices)");
+            }
+            TensorShape shape = NpyHeader.checkTensorHeader(name, o.header(), layout, Indices.MAX_ELEMENTS, "index array");
+            long expected = shape.elementCount() * Long.BYTES;
+            checkDataSize(name, o, expected);
+            Indices indices = Indices.allocate(shape, convention);
+            ByteBuffer data = indices.buffer();
+            readData(name, ch, o, expected, data);
+            if (ByteOrder.nativeOrder() != ByteOrder.LITTLE_ENDIAN) {
+                for (int i = 0; i + 7 < data.limit(); i += 8) {
+                    data.putLong(i, Long.reverseBytes(data.getLong(i)));
+                }
+            }
+            LOG.debug("read {} (int64 {}, format {}.0)", name, shape, o.major());
+            return indices;
+        }
+    }
+
+    /** A parsed header, the format's major version and where the data starts. */
+    private record Opened(NpyHeader header, int major, long dataOffset, long fileSize) {
+    }
+
+    /** Reads and checks magic, version and header; the channel is then at an unspecified position. */
+    private static Opened open(String name, SeekableByteChannel ch) throws IOException {
         long fileSize = ch.size();
         ch.position(0);
 
@@ -149,12 +203,12 @@ public final class Npy {
         }
         headerBytes.flip();
         NpyHeader header = NpyHeader.parse(name, decode(name, headerBytes, major));
+        return new Opened(header, major, prefix + headerLength, fileSize);
+    }
 
-        DType dtype = tensorDtype(name, header);
-        TensorShape shape = checkTensorHeader(name, header, dtype, layout);
-        long dataOffset = prefix + headerLength;
-        long expected = shape.elementCount() * dtype.byteSize();
-        long available = fileSize - dataOffset;
+    /** Checks that the file holds exactly {@code expected} bytes of data. */
+    private static void checkDataSize(String name, Opened o, long expected) throws NpyFormatException {
+        long available = o.fileSize() - o.dataOffset();
         if (available < expected) {
             throw new NpyFormatException(name, "data truncated: expected " + expected + " bytes, found " + available);
         }
@@ -162,20 +216,17 @@ public final class Npy {
             throw new NpyFormatException(name, "trailing data after the array: expected " + expected
                     + " bytes, found " + available);
         }
+    }
 
-        Tensor tensor = Tensor.allocate(shape, dtype);
-        ByteBuffer data = tensor.buffer();
-        ch.position(dataOffset);
+    /** Reads the {@code expected} bytes of data into {@code data}. */
+    private static void readData(String name, SeekableByteChannel ch, Opened o, long expected, ByteBuffer data)
+            throws IOException {
+        ch.position(o.dataOffset());
         int read = readFully(ch, data);
         if (read < expected) {
             // The file shrank after size() was taken.
             throw new NpyFormatException(name, "data truncated: expected " + expected + " bytes, found " + read);
         }
-        if (ByteOrder.nativeOrder() != ByteOrder.LITTLE_ENDIAN) {
-            swap(data, dtype.byteSize());
-        }
-        LOG.debug("read {} ({} {}, format {}.0)", name, dtype.word(), shape, major);
-        return tensor;
     }
 
     /**
@@ -328,64 +379,6 @@ public final class Npy {
         for (int i = buf.position(); i + 3 < buf.limit(); i += 4) {
             buf.putInt(i, Integer.reverseBytes(buf.getInt(i)));
         }
-    }
-
-    /** The tensor type of the header's dtype: {@code <f4} or {@code <f2}; anything else is refused. */
-    private static DType tensorDtype(String name, NpyHeader header) throws NpyFormatException {
-        Object found = header.descr();
-        if (FLOAT32.equals(found)) {
-            return DType.FLOAT32;
-        }
-        if (FLOAT16.equals(found)) {
-            return DType.FLOAT16;
-        }
-        // A string with stray characters (such as '<f4 ') is quoted so the message shows them.
-        String shown = found instanceof String s ? (s.strip().equals(s) ? s : "'" + s + "'") : NpyHeader.repr(found);
-        String why = shown.startsWith(">") ? " (big-endian byte order)" : "";
-        throw new NpyFormatException(name, "dtype " + shown + " not supported" + why + ", expected "
-                + FLOAT32 + " or " + FLOAT16);
-    }
-
-    /**
-     * Checks order, rank and size; returns the shape of a tensor of {@code dtype} that can hold the
-     * data: rank 4 channels-last when {@code layout} is null, else rank 3 to 5 in {@code layout}.
-     */
-    private static TensorShape checkTensorHeader(String name, NpyHeader header, DType dtype, Layout layout)
-            throws NpyFormatException {
-        if (header.fortranOrder()) {
-            throw new NpyFormatException(name, "Fortran order not supported, expected C order");
-        }
-        List<BigInteger> dims = header.shape();
-        int rank = dims.size();
-        if (layout == null && rank != 4) {
-            throw new NpyFormatException(name, "rank " + rank + " not supported, expected a 4-D NHWC array");
-        }
-        if (rank < 3 || rank > 5) {
-            throw new NpyFormatException(name, "rank " + rank + " not supported, expected 3, 4 or 5 ("
-                    + (layout == Layout.CHANNELS_FIRST ? "N, C, [D,] [H,] W" : "N, [D,] [H,] W, C")
-                    + ": spatial rank 1 to 3, " + layout.word() + ")");
-        }
-        String[] axes = (layout == Layout.CHANNELS_FIRST ? FIRST_AXES : LAST_AXES)[rank - 3];
-        String shapeText = NpyHeader.repr(new NpyHeader.Tuple(List.copyOf(dims)));
-        BigInteger count = BigInteger.ONE;
-        for (int i = 0; i < rank; i++) {
-            BigInteger d = dims.get(i);
-            if (d.signum() <= 0) {
-                throw new NpyFormatException(name, "dimension " + axes[i] + " of shape " + shapeText + " is " + d
-                        + ", expected >= 1");
-            }
-            count = count.multiply(d);
-        }
-        long max = Tensor.maxElements(dtype);
-        if (count.compareTo(BigInteger.valueOf(max)) > 0) {
-            throw new NpyFormatException(name, "shape " + shapeText + " has " + count
-                    + " elements, more than the limit of " + max + " per " + dtype.word() + " tensor");
-        }
-        int[] d = new int[rank];
-        for (int i = 0; i < rank; i++) {
-            d[i] = dims.get(i).intValueExact();
-        }
-        return TensorShape.fromDims(d, layout == null ? Layout.CHANNELS_LAST : layout);
     }
 
     private static String decode(String name, ByteBuffer bytes, int major) throws NpyFormatException {

@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.clpool.DType;
+import dev.clpool.IndexConvention;
+import dev.clpool.Indices;
 import dev.clpool.Layout;
 import dev.clpool.Tensor;
 import dev.clpool.TensorShape;
@@ -111,5 +113,25 @@ class NpyRankTest {
         assertArrayEquals(new long[] {0, 1, 2, 3, 4, 5}, back);
         assertThrows(IllegalArgumentException.class,
                 () -> Npy.writeInt64(dir.resolve("bad.npy"), shape, LongBuffer.wrap(new long[5])));
+    }
+
+    @Test
+    void indices_roundTrip_withTheValuesLayout_andOnlyInt64() throws IOException {
+        Path f = dir.resolve("idx.npy");
+        TensorShape shape = TensorShape.channelsFirst(1, 2, 1, 3);
+        Npy.writeInt64(f, shape, LongBuffer.wrap(new long[] {5, -1, 2, 0, 4, 1L << 40}));
+        try (Indices back = Npy.readIndices(f, Layout.CHANNELS_FIRST, IndexConvention.ONNX)) {
+            assertEquals(shape, back.tensorShape());
+            assertEquals(IndexConvention.ONNX, back.convention());
+            assertArrayEquals(new long[] {5, -1, 2, 0, 4, 1L << 40}, back.toArray());
+        }
+        Path floats = dir.resolve("floats.npy");
+        Npy.writeTensor(floats, Tensor.of(shape, DType.FLOAT32, new float[6]));
+        NpyFormatException e = assertThrows(NpyFormatException.class,
+                () -> Npy.readIndices(floats, Layout.CHANNELS_FIRST, IndexConvention.ONNX));
+        assertEquals("floats.npy: dtype '<f4' not supported, expected <i8 (int64 indices)", e.getMessage());
+        Path rank2 = dir.resolve("rank2.npy");
+        Npy.write(rank2, Npy.INT64, new int[] {2, 2}, ch -> ch.write(ByteBuffer.allocate(32)));
+        assertThrows(NpyFormatException.class, () -> Npy.readIndices(rank2, Layout.CHANNELS_LAST, IndexConvention.NHWC));
     }
 }
