@@ -30,10 +30,15 @@ final class TensorIo {
 
     /** Another input of the command, in the same layout as {@code --input}. */
     Tensor read(Path file) throws IOException {
+        return Npy.readTensor(requireFile(file), layout);
+    }
+
+    /** {@code file}, unless it is a directory (bad input). */
+    static Path requireFile(Path file) {
         if (Files.isDirectory(file)) {
             throw CliException.badInput(file + ": is a directory, expected a .npy file");
         }
-        return Npy.readTensor(file, layout);
+        return file;
     }
 
     void write(Tensor t) throws IOException {
