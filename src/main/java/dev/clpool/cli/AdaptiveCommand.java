@@ -1,8 +1,6 @@
 package dev.clpool.cli;
 
-import dev.clpool.AdaptiveGeometry;
 import dev.clpool.PoolMode;
-import dev.clpool.PoolSpec;
 import dev.clpool.PoolingEngine;
 import dev.clpool.Tensor;
 import java.util.concurrent.Callable;
@@ -14,9 +12,10 @@ import picocli.CommandLine.Option;
 
 /** {@code clpool adaptive}: average or maximum over adaptive regions, to a given output size. */
 @Command(name = "adaptive", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Adaptive pooling (avg, max) to an output size: output (N, OH, OW, C).",
-                "Output i covers input rows floor(i*H/OH) .. ceil((i+1)*H/OH)-1 (columns alike); OH may exceed H."},
-        footer = {"", "Example:", "  clpool adaptive --input x.npy --output y.npy --mode avg --output-size 7,7"})
+        description = {"Adaptive pooling (avg, max) to an output size per spatial axis, for example (N, OH, OW, C).",
+                "Output i of an axis covers inputs floor(i*in/out) .. ceil((i+1)*in/out)-1; out may exceed in."},
+        footer = {"", "Examples:", "  clpool adaptive --input x.npy --output y.npy --mode avg --output-size 7,7",
+                "  clpool adaptive --input clip.npy --output y.npy --mode max --output-size 1,7,7 --layout channels-first"})
 final class AdaptiveCommand implements Callable<Integer> {
     private static final Logger LOG = LoggerFactory.getLogger(AdaptiveCommand.class);
 
@@ -27,8 +26,8 @@ final class AdaptiveCommand implements Callable<Integer> {
             description = "avg or max.")
     PoolMode mode;
 
-    @Option(names = "--output-size", required = true, paramLabel = "OH[,OW]",
-            description = "Output height and width, each >= 1; one number means both.")
+    @Option(names = "--output-size", required = true, paramLabel = "O[,O...]",
+            description = "Output size, each >= 1: one number for every spatial axis, or one per axis, outermost first.")
     String outputSize;
 
     @Mixin
@@ -39,15 +38,23 @@ final class AdaptiveCommand implements Callable<Integer> {
         if (mode == PoolMode.LP) {
             throw CliException.badInput("--mode lp: adaptive pooling supports avg and max");
         }
-        int[] size = PoolSpec.pair("output size", outputSize);
+        if (mode == PoolMode.LP) {
+            throw CliException.badInput("--mode lp: adaptive pooling supports avg and max");
+        }
+        AxisValues.parse("--output-size", outputSize);
         Tensor x = io.read();
-        AdaptiveGeometry g = AdaptiveGeometry.of(mode, x.shape(), size[0], size[1]); // refuse before any device work
+        int[] size = AxisValues.expanded("--output-size", outputSize, x.tensorShape().rank());
+        for (int o : size) {
+            if (o < 1) {
+                throw CliException.badInput("--output-size " + outputSize + ": the output size must be >= 1 on each axis");
+            }
+        }
         try (PoolingEngine engine = backend.open()) {
             long t0 = System.nanoTime();
-            Tensor y = engine.adaptive(mode, x, size[0], size[1]);
+            Tensor y = engine.adaptive(mode, x, size);
             long ms = (System.nanoTime() - t0) / 1_000_000;
             io.write(y);
-            LOG.info("adaptive {} {} -> {} on {} in {} ms", mode.word(), x.shape(), g.output(),
+            LOG.info("adaptive {} {} -> {} on {} in {} ms", mode.word(), x.tensorShape(), y.tensorShape(),
                     engine.backendDescription(), ms);
         }
         return ExitCodes.OK;

@@ -1,10 +1,10 @@
 package dev.clpool.cli;
 
-import dev.clpool.PoolGeometry;
 import dev.clpool.PoolMode;
 import dev.clpool.PoolSpec;
 import dev.clpool.PoolingEngine;
 import dev.clpool.Tensor;
+import dev.clpool.TensorShape;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.slf4j.Logger;
@@ -26,7 +26,7 @@ final class BackwardCommand implements Callable<Integer> {
     TensorIo io;
 
     @Option(names = "--grad-output", required = true, paramLabel = "DY.npy",
-            description = "Gradient of the pooled output: NHWC .npy of X's dtype, shape of `clpool pool`'s output for X.")
+            description = "Gradient of the pooled output: .npy of X's dtype and layout, shape of `clpool pool`'s output for X.")
     Path gradOutput;
 
     @Mixin
@@ -37,16 +37,17 @@ final class BackwardCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        PoolSpec s = spec.spec();
-        if (s.mode() == PoolMode.LP) {
+        spec.check();
+        if (spec.mode == PoolMode.LP) {
             throw CliException.badInput("--mode lp: backward supports max and avg");
         }
         Tensor x = io.read();
-        Tensor dy = TensorIo.read(gradOutput);
-        PoolGeometry g = s.geometry(x.shape()); // refuse before any device work
-        if (!dy.shape().equals(g.output())) {
-            throw CliException.badInput(gradOutput + ": shape " + dy.shape() + " does not match the pooled output shape "
-                    + g.output() + " of " + io.input + " (" + s + ")");
+        Tensor dy = io.read(gradOutput);
+        PoolSpec s = spec.spec(x.tensorShape().rank());
+        TensorShape out = s.outputShape(x.tensorShape()); // refuse before any device work
+        if (!dy.tensorShape().equals(out)) {
+            throw CliException.badInput(gradOutput + ": shape " + dy.tensorShape() + " does not match the pooled output shape "
+                    + out + " of " + io.input + " (" + s + ")");
         }
         if (dy.dtype() != x.dtype()) {
             throw CliException.badInput(gradOutput + ": dtype " + dy.dtype().npyDescr().orElseThrow() + " does not match "
@@ -57,7 +58,7 @@ final class BackwardCommand implements Callable<Integer> {
             Tensor dx = engine.backward(x, dy, s);
             long ms = (System.nanoTime() - t0) / 1_000_000;
             io.write(dx);
-            LOG.info("backward {} {} <- {} on {} in {} ms", s, x.shape(), dy.shape(), engine.backendDescription(), ms);
+            LOG.info("backward {} {} <- {} on {} in {} ms", s, x.tensorShape(), dy.tensorShape(), engine.backendDescription(), ms);
         }
         return ExitCodes.OK;
     }

@@ -2,6 +2,8 @@ package dev.clpool.cli;
 
 import dev.clpool.BackendChoice;
 import dev.clpool.BindingChoice;
+import dev.clpool.InvalidSpecException;
+import dev.clpool.Layout;
 import dev.clpool.PoolMode;
 import java.util.Arrays;
 import java.util.Locale;
@@ -42,6 +44,17 @@ final class Converters {
         @Override
         public PoolMode convert(String value) {
             return word(PoolMode.class, value);
+        }
+    }
+
+    static final class LayoutWord implements ITypeConverter<Layout> {
+        @Override
+        public Layout convert(String value) {
+            try {
+                return Layout.parse(value);
+            } catch (InvalidSpecException e) {
+                throw new TypeConversionException("'" + value + "' is not one of channels-last, channels-first");
+            }
         }
     }
 }

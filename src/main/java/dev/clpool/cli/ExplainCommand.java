@@ -1,18 +1,16 @@
 package dev.clpool.cli;
 
 import com.google.gson.GsonBuilder;
-import com.google.gson.JsonArray;
-import com.google.gson.JsonNull;
-import com.google.gson.JsonObject;
+import dev.clpool.Layout;
 import dev.clpool.Padding;
-import dev.clpool.PoolMode;
 import dev.clpool.PoolSpec;
-import dev.clpool.Shape;
+import dev.clpool.TensorShape;
 import dev.clpool.explain.AxisExplanation;
-import dev.clpool.explain.Explanation;
 import dev.clpool.explain.FrameworkVerdict;
+import dev.clpool.explain.RequestExplanation;
 import dev.clpool.explain.WindowSpan;
 import java.io.PrintWriter;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -31,20 +29,24 @@ import picocli.CommandLine.Spec;
         description = {"Explain a pooling request without running it: output shape, padding and where it came from,"
                 + " the first and last window on each axis, the divisor of an average, and how PyTorch, TensorFlow"
                 + " and ONNX would treat the same request."},
-        footer = {"", "Example:", "  clpool explain --input-shape 1,112,112,64 --mode max --window 3 --stride 2 --pad 1"})
+        footer = {"", "Examples:", "  clpool explain --input-shape 1,112,112,64 --mode max --window 3 --stride 2 --pad 1",
+                "  clpool explain --input-shape 1,64,16,56,56 --layout channels-first --mode avg --window 1,2,2",
+                "  clpool explain --input-shape 8,16000,1 --mode max --window 4 --stride 4"})
 final class ExplainCommand implements Callable<Integer> {
-
-    /** Format version of the --json object; bump it when a field changes meaning or disappears. */
-    static final int JSON_FORMAT = 1;
 
     private static final int TAPS_SHOWN = 8;
 
     @Spec
     CommandSpec command;
 
-    @Option(names = "--input-shape", required = true, paramLabel = "N,H,W,C",
-            description = "The NHWC input shape, four integers >= 1.")
+    @Option(names = "--input-shape", required = true, paramLabel = "N,...",
+            description = "The input shape in storage order, 3, 4 or 5 integers >= 1 (spatial rank 1 to 3):"
+                    + " N,[D,][H,]W,C or, with --layout channels-first, N,C,[D,][H,]W.")
     String inputShape;
+
+    @Option(names = "--layout", paramLabel = "channels-last|channels-first", defaultValue = "channels-last",
+            converter = Converters.LayoutWord.class, description = "Where C is in --input-shape (default: channels-last).")
+    Layout layout;
 
     @Mixin
     SpecOptions spec;
@@ -54,14 +56,15 @@ final class ExplainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Shape shape = parseShape(inputShape);
-        PoolSpec s = spec.spec();
-        Explanation e = Explanation.of(s, shape); // InvalidSpecException: exit 2, one line
+        spec.check();
+        TensorShape shape = parseShape(inputShape, layout);
+        PoolSpec s = spec.spec(shape.rank());
+        RequestExplanation e = RequestExplanation.of(s, shape); // InvalidSpecException: exit 2, one line
         List<FrameworkVerdict> frameworks = e.frameworks();
         PrintWriter out = command.commandLine().getOut();
         if (json) {
             out.println(new GsonBuilder().setPrettyPrinting().serializeNulls().disableHtmlEscaping().create()
-                    .toJson(toJson(e, frameworks)));
+                    .toJson(ExplainJson.toJson(e, frameworks)));
         } else {
             printText(out, e, frameworks);
         }
@@ -69,14 +72,15 @@ final class ExplainCommand implements Callable<Integer> {
         return ExitCodes.OK;
     }
 
-    static Shape parseShape(String text) {
+    static TensorShape parseShape(String text, Layout layout) {
         String[] parts = text.split(",", -1);
-        String problem = "--input-shape " + text + ": expected N,H,W,C, four integers >= 1";
-        if (parts.length != 4) {
+        String problem = "--input-shape " + text + ": expected " + labels(layout, 2) + ", " + labels(layout, 1) + " or "
+                + labels(layout, 3) + " (" + layout.word() + "), 3 to 5 integers >= 1";
+        if (parts.length < 3 || parts.length > 5) {
             throw CliException.badInput(problem);
         }
-        int[] v = new int[4];
-        for (int i = 0; i < 4; i++) {
+        int[] v = new int[parts.length];
+        for (int i = 0; i < v.length; i++) {
             try {
                 v[i] = Integer.parseInt(parts[i].trim());
             } catch (NumberFormatException x) {
@@ -87,27 +91,39 @@ final class ExplainCommand implements Callable<Integer> {
             }
         }
         try {
-            return Shape.of(v[0], v[1], v[2], v[3]);
+            return TensorShape.fromDims(v, layout);
         } catch (IllegalArgumentException x) {
             throw CliException.badInput("--input-shape " + text + ": " + x.getMessage());
         }
     }
 
+    /** The axis letters of a shape in storage order: {@code N,H,W,C}, {@code N,C,D,H,W}, {@code N,W,C}. */
+    static String labels(Layout layout, int rank) {
+        String spatial = rank == 1 ? "W" : rank == 2 ? "H,W" : "D,H,W";
+        return layout == Layout.CHANNELS_LAST ? "N," + spatial + ",C" : "N,C," + spatial;
+    }
+
+    /** {@code NHWC}, {@code NCDHW} and alike: the layout as the frameworks name it. */
+    static String format(Layout layout, int rank) {
+        return labels(layout, rank).replace(",", "");
+    }
+
     // ---------------------------------------------------------------------------------- text
 
-    private static void printText(PrintWriter out, Explanation e, List<FrameworkVerdict> frameworks) {
+    private static void printText(PrintWriter out, RequestExplanation e, List<FrameworkVerdict> frameworks) {
         PoolSpec s = e.spec();
-        out.println("request       " + s + " on input " + e.input() + " (N,H,W,C)");
-        out.println("output shape  " + e.output() + " (N,H,W,C)");
-        AxisExplanation r = e.rows();
-        AxisExplanation c = e.cols();
-        out.println("padding       top " + r.axis().padBegin() + ", bottom " + r.axis().padEnd() + ", left "
-                + c.axis().padBegin() + ", right " + c.axis().padEnd() + " (" + ruleWord(r.paddingRule()) + ")");
+        int k = e.input().rank();
+        String labels = " (" + labels(e.input().layout(), k) + ")";
+        out.println("request       " + s + " on input " + e.input() + labels);
+        out.println("output shape  " + e.output() + labels);
+        List<AxisExplanation> axes = e.axes();
+        Padding.Kind rule = axes.get(0).paddingRule();
+        out.println("padding       " + paddingSides(axes) + " (" + ruleWord(rule) + ")");
         if (e.ceilModeIgnored()) {
-            out.println("              --ceil-mode is ignored with " + ruleWord(r.paddingRule())
+            out.println("              --ceil-mode is ignored with " + ruleWord(rule)
                     + " padding: the output size is ceil(in / stride) by definition");
         }
-        for (AxisExplanation a : List.of(r, c)) {
+        for (AxisExplanation a : axes) {
             out.println();
             out.println(a.name() + ": in " + a.axis().in() + ", window " + a.axis().window() + ", stride "
                     + a.axis().stride() + ", dilation " + a.axis().dilation() + " (effective window "
@@ -118,16 +134,15 @@ final class ExplainCommand implements Callable<Integer> {
             out.println("  last window   " + describe(a.last(), a.axis().dilation()));
         }
         out.println();
-        out.println("windows       (" + r.first().index() + "," + c.first().index() + ") covers "
-                + r.first().inputElements() + " x " + c.first().inputElements() + " = " + e.firstInputElements()
-                + " input elements, (" + r.last().index() + "," + c.last().index() + ") covers "
-                + r.last().inputElements() + " x " + c.last().inputElements() + " = " + e.lastInputElements());
+        out.println("windows       " + position(axes, true) + " covers " + factors(axes, true, false)
+                + e.firstInputElements() + " input elements, " + position(axes, false) + " covers "
+                + factors(axes, false, false) + e.lastInputElements());
         out.println();
         for (String line : modeRule(e)) {
             out.println(line);
         }
         out.println();
-        out.println("frameworks (x is NCHW for PyTorch and ONNX: x.permute(0, 3, 1, 2); NHWC for TensorFlow):");
+        out.println("frameworks (" + frameworkInputs(e.input().layout(), k) + "):");
         for (FrameworkVerdict f : frameworks) {
             out.println(String.format(Locale.ROOT, "  %-11s %s", f.framework().title(), f.verdict().phrase()));
             if (f.call() != null) {
@@ -140,6 +155,58 @@ final class ExplainCommand implements Callable<Integer> {
                 out.println("              note: " + note);
             }
         }
+    }
+
+    /** {@code top 1, bottom 1, left 1, right 1} in 2-D; {@code depth 0 before, 0 after, ...} otherwise. */
+    private static String paddingSides(List<AxisExplanation> axes) {
+        if (axes.size() == 2) {
+            return "top " + axes.get(0).axis().padBegin() + ", bottom " + axes.get(0).axis().padEnd() + ", left "
+                    + axes.get(1).axis().padBegin() + ", right " + axes.get(1).axis().padEnd();
+        }
+        List<String> v = new ArrayList<>();
+        for (AxisExplanation a : axes) {
+            v.add(a.name() + " " + a.axis().padBegin() + " before, " + a.axis().padEnd() + " after");
+        }
+        return String.join("; ", v);
+    }
+
+    /** What {@code x} is in each framework's call, and how to get it from a tensor of this layout. */
+    static String frameworkInputs(Layout layout, int k) {
+        String first = format(Layout.CHANNELS_FIRST, k);
+        String last = format(Layout.CHANNELS_LAST, k);
+        StringBuilder toFirst = new StringBuilder("0, ").append(k + 1);
+        StringBuilder toLast = new StringBuilder("0");
+        for (int i = 1; i <= k; i++) {
+            toFirst.append(", ").append(i);
+            toLast.append(", ").append(i + 1);
+        }
+        toLast.append(", 1");
+        return layout == Layout.CHANNELS_LAST
+                ? "x is " + first + " for PyTorch and ONNX: x.permute(" + toFirst + "); " + last + " for TensorFlow"
+                : "x is " + first + " for PyTorch and ONNX, as given; " + last + " for TensorFlow: tf.transpose(x, ["
+                        + toLast + "])";
+    }
+
+    /** {@code (0,0)}: the first (or last) output position on every axis. */
+    private static String position(List<AxisExplanation> axes, boolean first) {
+        List<String> v = new ArrayList<>();
+        for (AxisExplanation a : axes) {
+            v.add(Integer.toString((first ? a.first() : a.last()).index()));
+        }
+        return "(" + String.join(",", v) + ")";
+    }
+
+    /** {@code 2 x 2 = } (nothing for one axis): the per-axis factors of a window's element count or divisor. */
+    private static String factors(List<AxisExplanation> axes, boolean first, boolean divisor) {
+        if (axes.size() == 1) {
+            return "";
+        }
+        List<String> v = new ArrayList<>();
+        for (AxisExplanation a : axes) {
+            WindowSpan w = first ? a.first() : a.last();
+            v.add(Integer.toString(divisor ? w.divisorFactor() : w.inputElements()));
+        }
+        return String.join(" x ", v) + " = ";
     }
 
     private static String describe(WindowSpan w, int dilation) {
@@ -178,7 +245,7 @@ final class ExplainCommand implements Callable<Integer> {
     }
 
     /** The mode's rule: what padding means, and for avg the divisor of the first and last window. */
-    private static List<String> modeRule(Explanation e) {
+    static List<String> modeRule(RequestExplanation e) {
         PoolSpec s = e.spec();
         switch (s.mode()) {
             case MAX:
@@ -193,143 +260,15 @@ final class ExplainCommand implements Callable<Integer> {
                                 + " (padding counts; a ceil-mode overhang does not; with dilation, taps, not the span)"
                         : "avg divisor (count_include_pad false): the number of input elements in the window"
                                 + " (padding does not count)";
-                AxisExplanation r = e.rows();
-                AxisExplanation c = e.cols();
+                List<AxisExplanation> axes = e.axes();
                 return List.of(rule,
-                        "  first window (" + r.first().index() + "," + c.first().index() + "): "
-                                + r.first().divisorFactor() + " x " + c.first().divisorFactor() + " = " + e.firstDivisor(),
-                        "  last window  (" + r.last().index() + "," + c.last().index() + "): "
-                                + r.last().divisorFactor() + " x " + c.last().divisorFactor() + " = " + e.lastDivisor());
+                        "  first window " + position(axes, true) + ": " + factors(axes, true, true) + e.firstDivisor(),
+                        "  last window  " + position(axes, false) + ": " + factors(axes, false, true) + e.lastDivisor());
             }
         }
     }
 
-    private static String ruleWord(Padding.Kind kind) {
+    static String ruleWord(Padding.Kind kind) {
         return kind.name().toLowerCase(Locale.ROOT).replace('_', '-');
-    }
-
-    // ---------------------------------------------------------------------------------- JSON
-
-    static JsonObject toJson(Explanation e, List<FrameworkVerdict> frameworks) {
-        PoolSpec s = e.spec();
-        JsonObject o = new JsonObject();
-        o.addProperty("format", JSON_FORMAT);
-
-        JsonObject req = new JsonObject();
-        req.addProperty("spec", s.toString());
-        req.addProperty("mode", s.mode().word());
-        req.add("window", ints(s.windowH(), s.windowW()));
-        req.add("stride", ints(s.strideH(), s.strideW()));
-        req.add("dilation", ints(s.dilationH(), s.dilationW()));
-        req.addProperty("padding", s.padding().toString());
-        req.addProperty("ceil_mode", s.ceilMode());
-        req.addProperty("count_include_pad", s.countIncludePad());
-        if (s.mode() == PoolMode.LP) {
-            req.addProperty("p", s.p());
-        } else {
-            req.add("p", JsonNull.INSTANCE);
-        }
-        o.add("request", req);
-        o.add("input_shape", JsonValues.shape(e.input()));
-        o.add("output_shape", JsonValues.shape(e.output()));
-
-        AxisExplanation r = e.rows();
-        AxisExplanation c = e.cols();
-        JsonObject pad = new JsonObject();
-        pad.addProperty("rule", ruleWord(r.paddingRule()));
-        pad.addProperty("top", r.axis().padBegin());
-        pad.addProperty("bottom", r.axis().padEnd());
-        pad.addProperty("left", c.axis().padBegin());
-        pad.addProperty("right", c.axis().padEnd());
-        pad.addProperty("ceil_mode_ignored", e.ceilModeIgnored());
-        o.add("padding", pad);
-
-        JsonArray axes = new JsonArray();
-        axes.add(axis(r));
-        axes.add(axis(c));
-        o.add("axes", axes);
-
-        JsonObject covered = new JsonObject();
-        covered.addProperty("first_window", e.firstInputElements());
-        covered.addProperty("last_window", e.lastInputElements());
-        o.add("input_elements", covered);
-
-        JsonObject mode = new JsonObject();
-        mode.addProperty("rule", modeRule(e).get(0));
-        if (s.mode() == PoolMode.AVG) {
-            JsonObject div = new JsonObject();
-            div.addProperty("rule", s.countIncludePad() ? "extent_clipped_at_end_padding" : "input_elements");
-            div.addProperty("first_window", e.firstDivisor());
-            div.addProperty("last_window", e.lastDivisor());
-            mode.add("divisor", div);
-        } else {
-            mode.add("divisor", JsonNull.INSTANCE);
-        }
-        o.add("mode", mode);
-
-        JsonArray fws = new JsonArray();
-        for (FrameworkVerdict f : frameworks) {
-            JsonObject fo = new JsonObject();
-            fo.addProperty("framework", f.framework().title());
-            fo.addProperty("verdict", f.verdict().word());
-            if (f.call() == null) {
-                fo.add("call", JsonNull.INSTANCE);
-            } else {
-                fo.addProperty("call", f.call());
-            }
-            fo.add("reasons", strings(f.reasons()));
-            fo.add("notes", strings(f.notes()));
-            fws.add(fo);
-        }
-        o.add("frameworks", fws);
-        return o;
-    }
-
-    private static JsonObject axis(AxisExplanation a) {
-        JsonObject o = new JsonObject();
-        o.addProperty("axis", a.name());
-        o.addProperty("in", a.axis().in());
-        o.addProperty("out", a.axis().out());
-        o.addProperty("window", a.axis().window());
-        o.addProperty("stride", a.axis().stride());
-        o.addProperty("dilation", a.axis().dilation());
-        o.addProperty("effective_window", a.axis().effectiveWindow());
-        o.addProperty("pad_begin", a.axis().padBegin());
-        o.addProperty("pad_end", a.axis().padEnd());
-        o.addProperty("padding_rule", ruleWord(a.paddingRule()));
-        o.addProperty("padding_derivation", a.paddingDerivation());
-        o.addProperty("output_derivation", a.outputDerivation());
-        o.add("first_window", window(a.first()));
-        o.add("last_window", window(a.last()));
-        return o;
-    }
-
-    private static JsonObject window(WindowSpan w) {
-        JsonObject o = new JsonObject();
-        o.addProperty("index", w.index());
-        o.addProperty("start", w.start());
-        o.addProperty("end", w.end());
-        JsonArray taps = new JsonArray();
-        w.taps().forEach(taps::add);
-        o.add("taps", taps);
-        o.addProperty("input_elements", w.inputElements());
-        o.addProperty("taps_in_padding", w.tapsInPadding());
-        o.addProperty("taps_beyond_padding", w.tapsBeyondPadding());
-        o.addProperty("divisor_factor", w.divisorFactor());
-        return o;
-    }
-
-
-    private static JsonArray ints(int a, int b) {
-        JsonArray v = new JsonArray();
-        v.add(a);
-        v.add(b);
-        return v;
-    }
-
-    private static JsonArray strings(List<String> v) {
-        JsonArray a = new JsonArray();
-        v.forEach(a::add);
-        return a;
     }
 }

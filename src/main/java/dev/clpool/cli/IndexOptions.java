@@ -15,13 +15,14 @@ import picocli.CommandLine.TypeConversionException;
 final class IndexOptions {
     @Option(names = "--indices", paramLabel = "IDX.npy",
             description = "max: also write, per output element, the index of the input element it came from"
-                    + " (.npy <i8, the output's shape). Both files are written, or neither.")
+                    + " (.npy <i8, the output's shape and layout). Both files are written, or neither.")
     Path indices;
 
     @Option(names = "--index-convention", paramLabel = "nhwc|pytorch|onnx|onnx-column-major",
             converter = ConventionConverter.class,
-            description = "With --indices: nhwc (default) (y*W+x)*C+c within the batch item; pytorch y*W+x within"
-                    + " the channel plane; onnx ((n*C+c)*H+y)*W+x; onnx-column-major ((n*C+c)*W+x)*H+y.")
+            description = "With --indices (2-D shown; 1-D and 3-D alike, whatever the layout): nhwc (default)"
+                    + " (y*W+x)*C+c within the batch item; pytorch y*W+x within the channel plane;"
+                    + " onnx ((n*C+c)*H+y)*W+x; onnx-column-major ((n*C+c)*W+x)*H+y.")
     IndexConvention convention;
 
     boolean requested() {
@@ -48,7 +49,7 @@ final class IndexOptions {
     /** Writes the values to {@code output} and the indices to {@code --indices}: both, or neither. */
     void write(Path output, PooledWithIndices r) throws IOException {
         OutputPair.write(output, file -> Npy.writeTensor(file, r.values()),
-                indices, file -> Npy.writeInt64(file, r.indices().shape(), r.indices().longs()));
+                indices, file -> Npy.writeInt64(file, r.indices().tensorShape(), r.indices().longs()));
     }
 
     static final class ConventionConverter implements ITypeConverter<IndexConvention> {

@@ -14,12 +14,14 @@ import picocli.CommandLine.ScopeType;
 
 /** {@code java -jar clpool.jar COMMAND ...}: the command line of SEMANTICS.md. */
 @Command(name = "clpool", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-        description = "2-D pooling of NHWC float32 and float16 tensors on OpenCL devices, with a multithreaded CPU fallback.",
+        description = "1-D, 2-D and 3-D pooling of float32 and float16 tensors, channels-last or channels-first, on"
+                + " OpenCL devices, with a multithreaded CPU fallback.",
         subcommands = {
             PoolCommand.class,
             GlobalCommand.class,
             AdaptiveCommand.class,
             BackwardCommand.class,
+            UnpoolCommand.class,
             DemoCommand.class,
             ProbeCommand.class,
             ExplainCommand.class,

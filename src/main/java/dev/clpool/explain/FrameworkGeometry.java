@@ -2,7 +2,6 @@ package dev.clpool.explain;
 
 import dev.clpool.Axis;
 import dev.clpool.Padding;
-import dev.clpool.PoolGeometry;
 import java.util.List;
 import java.util.Optional;
 
@@ -17,7 +16,7 @@ final class FrameworkGeometry {
     private FrameworkGeometry() {
     }
 
-    /** How a framework divides an average, per axis (the divisor is rows factor times columns factor). */
+    /** How a framework divides an average, per axis (the divisor is the product of the axes' factors). */
     enum Divisor {
         /** Taps inside the input. */
         INPUT_ELEMENTS,
@@ -46,19 +45,27 @@ final class FrameworkGeometry {
      * The first window whose divisor differs between the framework ({@code theirs} on its axes) and
      * clpool (the spec's rule, which is {@code ours} when count_include_pad is set, else input elements).
      */
-    static Optional<DivisorGap> divisorDifference(PoolGeometry g, Axis fr, Axis fc, Divisor theirs,
+    static Optional<DivisorGap> divisorDifference(ResolvedRequest g, List<Axis> frameworkAxes, Divisor theirs,
             Divisor oursWhenIncludePad, boolean skipOverhang) {
         Divisor ours = g.spec().countIncludePad() ? oursWhenIncludePad : Divisor.INPUT_ELEMENTS;
-        int oy = firstGap(g.rows(), fr, theirs, ours, skipOverhang);
-        int ox = firstGap(g.cols(), fc, theirs, ours, skipOverhang);
-        if (oy < 0 && ox < 0) {
+        int k = g.rank();
+        int[] at = new int[k];
+        boolean any = false;
+        for (int i = 0; i < k; i++) {
+            at[i] = firstGap(g.axis(i), frameworkAxes.get(i), theirs, ours, skipOverhang);
+            any |= at[i] >= 0;
+        }
+        if (!any) {
             return Optional.empty();
         }
-        oy = Math.max(oy, 0);
-        ox = Math.max(ox, 0);
-        long t = (long) factor(fr, oy, theirs) * factor(fc, ox, theirs);
-        long o = (long) g.divisor(oy, ox);
-        return Optional.of(new DivisorGap("(" + oy + "," + ox + ")", t, o));
+        long t = 1;
+        StringBuilder where = new StringBuilder("(");
+        for (int i = 0; i < k; i++) {
+            at[i] = Math.max(at[i], 0);
+            t *= factor(frameworkAxes.get(i), at[i], theirs);
+            where.append(i == 0 ? "" : ",").append(at[i]);
+        }
+        return Optional.of(new DivisorGap(where.append(')').toString(), t, g.divisor(at)));
     }
 
     static int firstGap(Axis ours, Axis theirs, Divisor t, Divisor o, boolean skipOverhang) {
@@ -118,18 +125,9 @@ final class FrameworkGeometry {
     }
 
 
-    static boolean padded(PoolGeometry g) {
-        return g.rows().padBegin() + g.rows().padEnd() + g.cols().padBegin() + g.cols().padEnd() > 0;
-    }
-
     static boolean isSameRule(Padding.Kind kind) {
         return kind == Padding.Kind.SAME || kind == Padding.Kind.SAME_LOWER;
     }
-
-    static List<Axis> axes(PoolGeometry g) {
-        return List.of(g.rows(), g.cols());
-    }
-
 
     static boolean isInteger(double p) {
         return p == Math.rint(p) && Math.abs(p) < 1e15;
@@ -143,11 +141,40 @@ final class FrameworkGeometry {
         return isInteger(p) ? (long) p + ".0" : Double.toString(p);
     }
 
-    static String tuple(int a, int b) {
-        return "(" + a + ", " + b + ")";
+    /** A Python tuple: {@code (3,)}, {@code (3, 3)}, {@code (2, 3, 3)}. */
+    static String tuple(int... v) {
+        return v.length == 1 ? "(" + v[0] + ",)" : "(" + join(v) + ")";
     }
 
-    static String list(int a, int b) {
-        return "[" + a + ", " + b + "]";
+    /** A list: {@code [3]}, {@code [3, 3]}. */
+    static String list(int... v) {
+        return "[" + join(v) + "]";
+    }
+
+    static String join(int... v) {
+        StringBuilder b = new StringBuilder();
+        for (int x : v) {
+            b.append(b.length() == 0 ? "" : ", ").append(x);
+        }
+        return b.toString();
+    }
+
+    /** Whether any number is above 1 (a dilation or a stride). */
+    static boolean anyAbove1(int... v) {
+        for (int x : v) {
+            if (x > 1) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The begin (or end) padding of every axis, outermost first. */
+    static int[] pads(List<Axis> axes, boolean end) {
+        int[] v = new int[axes.size()];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = end ? axes.get(i).padEnd() : axes.get(i).padBegin();
+        }
+        return v;
     }
 }

@@ -1,10 +1,13 @@
 package dev.clpool.npy;
 
 import dev.clpool.DType;
+import dev.clpool.IndexConvention;
+import dev.clpool.Indices;
+import dev.clpool.Layout;
 import dev.clpool.Shape;
 import dev.clpool.Tensor;
+import dev.clpool.TensorShape;
 import java.io.IOException;
-import java.math.BigInteger;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.LongBuffer;
@@ -18,19 +21,21 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.util.List;
+import java.util.Arrays;
 import java.util.Objects;
 import java.util.concurrent.ThreadLocalRandom;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Reads and writes NumPy {@code .npy} files: 4-D NHWC float32 or float16 tensors in, tensors of
- * the same types and int64 indices out (see SEMANTICS.md, "Tensors").
+ * Reads and writes NumPy {@code .npy} files: float32 or float16 tensors of spatial rank 1 to 3
+ * (array rank 3, 4 or 5) in either {@link Layout}, and int64 indices, in and out (see SEMANTICS.md,
+ * "Tensors").
  *
  * <p>Reading accepts format versions 1.0, 2.0 and 3.0, dtype {@code <f4} (a {@link DType#FLOAT32}
- * tensor) or {@code <f2} (a {@link DType#FLOAT16} tensor), C order, rank 4, and nothing else; every refusal is an {@link NpyFormatException} whose message names the file and
- * the problem. Sizes in the header are checked against the file's size before any memory is
+ * tensor) or {@code <f2} (a {@link DType#FLOAT16} tensor), C order, rank 4 ({@link #readTensor(Path)})
+ * or rank 3, 4 or 5 with a layout ({@link #readTensor(Path, Layout)}), and nothing else; every
+ * refusal is an {@link NpyFormatException} whose message names the file and the problem. Sizes in the header are checked against the file's size before any memory is
  * allocated, so a damaged or hostile header cannot exhaust memory.
  *
  * <p>Writing produces what {@code numpy.save} produces (format 1.0, header padded to a multiple of
@@ -51,7 +56,6 @@ public final class Npy {
     static final String FLOAT16 = "<f2";
     static final String INT64 = "<i8";
 
-    private static final String[] AXES = {"N", "H", "W", "C"};
 
     /** Scratch size for byte-order conversion while writing. */
     private static final int CHUNK_BYTES = 1 << 20;
@@ -60,21 +64,98 @@ public final class Npy {
     }
 
     /**
-     * Reads a 4-D NHWC tensor: {@code <f4} as float32, {@code <f2} as float16.
+     * Reads a 4-D NHWC tensor: {@code <f4} as float32, {@code <f2} as float16. Arrays of any other
+     * rank are refused; {@link #readTensor(Path, Layout)} reads ranks 3 to 5.
      *
      * @throws NpyFormatException the file is not a {@code .npy} file clpool supports; the message
      *                            names the file and the problem
      * @throws IOException        the file cannot be read (for example it does not exist)
      */
     public static Tensor readTensor(Path file) throws IOException {
+        return readTensor(file, null);
+    }
+
+    /**
+     * Reads a tensor of spatial rank 1, 2 or 3: an array of rank 3, 4 or 5 whose channel axis is
+     * where {@code layout} says ((N, W, C), (N, H, W, C), (N, D, H, W, C) channels-last;
+     * (N, C, W) ... channels-first). {@code <f4} as float32, {@code <f2} as float16.
+     *
+     * @param layout where C is; {@code null} means rank 4 channels-last only, as {@link #readTensor(Path)}
+     * @throws NpyFormatException the file is not a {@code .npy} file clpool supports (for example of
+     *                            rank 2 or 6); the message names the file and the problem
+     * @throws IOException        the file cannot be read (for example it does not exist)
+     */
+    public static Tensor readTensor(Path file, Layout layout) throws IOException {
         Objects.requireNonNull(file, "file");
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            return readTensor(displayName(file), ch);
+            return readTensor(displayName(file), ch, layout);
         }
     }
 
     /** {@link #readTensor(Path)} from a channel; {@code name} appears in error messages. */
     static Tensor readTensor(String name, SeekableByteChannel ch) throws IOException {
+        return readTensor(name, ch, null);
+    }
+
+    /** {@link #readTensor(Path, Layout)} from a channel; {@code name} appears in error messages. */
+    static Tensor readTensor(String name, SeekableByteChannel ch, Layout layout) throws IOException {
+        Opened o = open(name, ch);
+        DType dtype = NpyHeader.tensorDtype(name, o.header());
+        TensorShape shape = NpyHeader.checkTensorHeader(name, o.header(), layout, Tensor.maxElements(dtype), dtype.word() + " tensor");
+        long expected = shape.elementCount() * dtype.byteSize();
+        checkDataSize(name, o, expected); // before allocating: a header may claim any size
+        Tensor tensor = Tensor.allocate(shape, dtype);
+        ByteBuffer data = tensor.buffer();
+        readData(name, ch, o, expected, data);
+        if (ByteOrder.nativeOrder() != ByteOrder.LITTLE_ENDIAN) {
+            swap(data, dtype.byteSize());
+        }
+        LOG.debug("read {} ({} {}, format {}.0)", name, dtype.word(), shape, o.major());
+        return tensor;
+    }
+
+    /**
+     * Reads int64 ({@code <i8}) indices of spatial rank 1, 2 or 3: an array of rank 3, 4 or 5 with
+     * the shape, in {@code layout}, of the values they belong to (as {@code clpool pool --indices}
+     * writes them), labelled with {@code convention}. The numbers are not checked here; the
+     * operation that uses them refuses those out of range.
+     *
+     * @throws NpyFormatException the file is not such a {@code .npy} file; the message names the file and the problem
+     * @throws IOException        the file cannot be read
+     */
+    public static Indices readIndices(Path file, Layout layout, IndexConvention convention) throws IOException {
+        Objects.requireNonNull(file, "file");
+        Objects.requireNonNull(layout, "layout");
+        Objects.requireNonNull(convention, "convention");
+        String name = displayName(file);
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            Opened o = open(name, ch);
+            if (!INT64.equals(o.header().descr())) {
+                throw new NpyFormatException(name, "dtype " + NpyHeader.repr(o.header().descr())
+                        + " not supported, expected " + INT64 + " (int64 indices)");
+            }
+            TensorShape shape = NpyHeader.checkTensorHeader(name, o.header(), layout, Indices.MAX_ELEMENTS, "index array");
+            long expected = shape.elementCount() * Long.BYTES;
+            checkDataSize(name, o, expected);
+            Indices indices = Indices.allocate(shape, convention);
+            ByteBuffer data = indices.buffer();
+            readData(name, ch, o, expected, data);
+            if (ByteOrder.nativeOrder() != ByteOrder.LITTLE_ENDIAN) {
+                for (int i = 0; i + 7 < data.limit(); i += 8) {
+                    data.putLong(i, Long.reverseBytes(data.getLong(i)));
+                }
+            }
+            LOG.debug("read {} (int64 {}, format {}.0)", name, shape, o.major());
+            return indices;
+        }
+    }
+
+    /** A parsed header, the format's major version and where the data starts. */
+    private record Opened(NpyHeader header, int major, long dataOffset, long fileSize) {
+    }
+
+    /** Reads and checks magic, version and header; the channel is then at an unspecified position. */
+    private static Opened open(String name, SeekableByteChannel ch) throws IOException {
         long fileSize = ch.size();
         ch.position(0);
 
@@ -122,12 +203,12 @@ public final class Npy {
         }
         headerBytes.flip();
         NpyHeader header = NpyHeader.parse(name, decode(name, headerBytes, major));
+        return new Opened(header, major, prefix + headerLength, fileSize);
+    }
 
-        DType dtype = tensorDtype(name, header);
-        Shape shape = checkTensorHeader(name, header, dtype);
-        long dataOffset = prefix + headerLength;
-        long expected = shape.elementCount() * dtype.byteSize();
-        long available = fileSize - dataOffset;
+    /** Checks that the file holds exactly {@code expected} bytes of data. */
+    private static void checkDataSize(String name, Opened o, long expected) throws NpyFormatException {
+        long available = o.fileSize() - o.dataOffset();
         if (available < expected) {
             throw new NpyFormatException(name, "data truncated: expected " + expected + " bytes, found " + available);
         }
@@ -135,24 +216,22 @@ public final class Npy {
             throw new NpyFormatException(name, "trailing data after the array: expected " + expected
                     + " bytes, found " + available);
         }
+    }
 
-        Tensor tensor = Tensor.allocate(shape, dtype);
-        ByteBuffer data = tensor.buffer();
-        ch.position(dataOffset);
+    /** Reads the {@code expected} bytes of data into {@code data}. */
+    private static void readData(String name, SeekableByteChannel ch, Opened o, long expected, ByteBuffer data)
+            throws IOException {
+        ch.position(o.dataOffset());
         int read = readFully(ch, data);
         if (read < expected) {
             // The file shrank after size() was taken.
             throw new NpyFormatException(name, "data truncated: expected " + expected + " bytes, found " + read);
         }
-        if (ByteOrder.nativeOrder() != ByteOrder.LITTLE_ENDIAN) {
-            swap(data, dtype.byteSize());
-        }
-        LOG.debug("read {} ({} {}, format {}.0)", name, dtype.word(), shape, major);
-        return tensor;
     }
 
     /**
-     * Writes {@code tensor} as a C-order array of shape (N, H, W, C), float32 as {@code <f4} and
+     * Writes {@code tensor} as a C-order array of its shape in storage order
+     * ({@link TensorShape#dims()}: (N, H, W, C) for a 2-D channels-last tensor), float32 as {@code <f4} and
      * float16 as {@code <f2}, atomically: either the complete file replaces {@code file}, or
      * {@code file} is unchanged.
      *
@@ -166,7 +245,7 @@ public final class Npy {
                 + " has no .npy dtype (NumPy has no " + dtype.word() + "): convert the tensor first,"
                 + " tensor.convert(DType.FLOAT32) or tensor.convert(DType.FLOAT16)"));
         ByteBuffer data = tensor.buffer();
-        write(file, descr, tensor.shape(), ch -> {
+        write(file, descr, tensor.tensorShape().dims(), ch -> {
             if (ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN) {
                 writeFully(ch, data);
                 return;
@@ -190,13 +269,23 @@ public final class Npy {
      */
     public static void writeInt64(Path file, Shape shape, LongBuffer values) throws IOException {
         Objects.requireNonNull(shape, "shape");
+        writeInt64(file, TensorShape.of(shape), values);
+    }
+
+    /**
+     * Writes {@code values} as an int64 ({@code <i8}) C-order array of {@code shape}'s dimensions in
+     * storage order ({@link TensorShape#dims()}), atomically; otherwise as
+     * {@link #writeInt64(Path, Shape, LongBuffer)}.
+     */
+    public static void writeInt64(Path file, TensorShape shape, LongBuffer values) throws IOException {
+        Objects.requireNonNull(shape, "shape");
         Objects.requireNonNull(values, "values");
         if (values.remaining() != shape.elementCount()) {
             throw new IllegalArgumentException("shape " + shape + " needs " + shape.elementCount()
                     + " values, got " + values.remaining());
         }
         LongBuffer src = values.duplicate();
-        write(file, INT64, shape, ch -> {
+        write(file, INT64, shape.dims(), ch -> {
             ByteBuffer scratch = ByteBuffer.allocateDirect((int) Math.min(CHUNK_BYTES, (long) src.remaining() * Long.BYTES))
                     .order(ByteOrder.LITTLE_ENDIAN);
             int perChunk = scratch.capacity() / Long.BYTES;
@@ -219,17 +308,27 @@ public final class Npy {
 
     /**
      * Writes header and {@code body} to a temporary file beside {@code file}, forces it to disk
-     * and renames it over {@code file}. The body must write exactly the shape's data.
+     * and renames it over {@code file}. The body must write exactly the data of an array of
+     * dimensions {@code dims}.
      */
     static void write(Path file, String descr, Shape shape, Body body) throws IOException {
+        write(file, descr, TensorShape.of(shape).dims(), body);
+    }
+
+    /** {@link #write(Path, String, Shape, Body)} for an array of dimensions {@code dims}. */
+    static void write(Path file, String descr, int[] dims, Body body) throws IOException {
         Objects.requireNonNull(file, "file");
         Path target = file.toAbsolutePath();
         Path fileName = target.getFileName();
         if (fileName == null) {
             throw new IllegalArgumentException("not a file path: " + file);
         }
-        byte[] header = NpyHeader.encode(descr, shape);
-        long expected = header.length + shape.elementCount() * itemSize(descr);
+        byte[] header = NpyHeader.encode(descr, dims);
+        long count = 1;
+        for (int d : dims) {
+            count *= d;
+        }
+        long expected = header.length + count * itemSize(descr);
         Path dir = target.getParent();
         Path tmp = dir.resolve(tempName(fileName.toString()));
         boolean created = false;
@@ -255,7 +354,7 @@ public final class Npy {
             throw e;
         }
         syncDirectory(dir);
-        LOG.debug("wrote {} ({} {}, {} bytes)", target, descr, shape, expected);
+        LOG.debug("wrote {} ({} {}, {} bytes)", target, descr, Arrays.toString(dims), expected);
     }
 
     /** The file name alone, as it appears in error messages. */
@@ -280,50 +379,6 @@ public final class Npy {
         for (int i = buf.position(); i + 3 < buf.limit(); i += 4) {
             buf.putInt(i, Integer.reverseBytes(buf.getInt(i)));
         }
-    }
-
-    /** The tensor type of the header's dtype: {@code <f4} or {@code <f2}; anything else is refused. */
-    private static DType tensorDtype(String name, NpyHeader header) throws NpyFormatException {
-        Object found = header.descr();
-        if (FLOAT32.equals(found)) {
-            return DType.FLOAT32;
-        }
-        if (FLOAT16.equals(found)) {
-            return DType.FLOAT16;
-        }
-        // A string with stray characters (such as '<f4 ') is quoted so the message shows them.
-        String shown = found instanceof String s ? (s.strip().equals(s) ? s : "'" + s + "'") : NpyHeader.repr(found);
-        String why = shown.startsWith(">") ? " (big-endian byte order)" : "";
-        throw new NpyFormatException(name, "dtype " + shown + " not supported" + why + ", expected "
-                + FLOAT32 + " or " + FLOAT16);
-    }
-
-    /** Checks order, rank and size; returns the shape of a tensor of {@code dtype} that can hold the data. */
-    private static Shape checkTensorHeader(String name, NpyHeader header, DType dtype) throws NpyFormatException {
-        if (header.fortranOrder()) {
-            throw new NpyFormatException(name, "Fortran order not supported, expected C order");
-        }
-        List<BigInteger> dims = header.shape();
-        if (dims.size() != 4) {
-            throw new NpyFormatException(name, "rank " + dims.size() + " not supported, expected a 4-D NHWC array");
-        }
-        String shapeText = NpyHeader.repr(new NpyHeader.Tuple(List.copyOf(dims)));
-        BigInteger count = BigInteger.ONE;
-        for (int i = 0; i < 4; i++) {
-            BigInteger d = dims.get(i);
-            if (d.signum() <= 0) {
-                throw new NpyFormatException(name, "dimension " + AXES[i] + " of shape " + shapeText + " is " + d
-                        + ", expected >= 1");
-            }
-            count = count.multiply(d);
-        }
-        long max = Tensor.maxElements(dtype);
-        if (count.compareTo(BigInteger.valueOf(max)) > 0) {
-            throw new NpyFormatException(name, "shape " + shapeText + " has " + count
-                    + " elements, more than the limit of " + max + " per " + dtype.word() + " tensor");
-        }
-        return new Shape(dims.get(0).intValueExact(), dims.get(1).intValueExact(),
-                dims.get(2).intValueExact(), dims.get(3).intValueExact());
     }
 
     private static String decode(String name, ByteBuffer bytes, int major) throws NpyFormatException {

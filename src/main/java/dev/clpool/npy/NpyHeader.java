@@ -1,6 +1,9 @@
 package dev.clpool.npy;
 
+import dev.clpool.DType;
+import dev.clpool.Layout;
 import dev.clpool.Shape;
+import dev.clpool.TensorShape;
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -25,6 +28,10 @@ record NpyHeader(Object descr, boolean fortranOrder, List<BigInteger> shape) {
 
     /** NumPy aligns the data to this many bytes (NumPy >= 1.23 writes 64). */
     static final int ALIGN = 64;
+
+    /** Axis names in storage order, per layout and array rank 3, 4, 5: for error messages. */
+    private static final String[][] LAST_AXES = {{"N", "W", "C"}, {"N", "H", "W", "C"}, {"N", "D", "H", "W", "C"}};
+    private static final String[][] FIRST_AXES = {{"N", "C", "W"}, {"N", "C", "H", "W"}, {"N", "C", "D", "H", "W"}};
 
     /** Spare room NumPy leaves after the dict so that the first axis can grow in place. */
     private static final int GROWTH_AXIS_MAX_DIGITS = 21;
@@ -51,9 +58,17 @@ record NpyHeader(Object descr, boolean fortranOrder, List<BigInteger> shape) {
      * 16-bit length, then 2.0.
      */
     static byte[] encode(String descr, Shape shape) {
-        String dict = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': ("
-                + shape.n() + ", " + shape.h() + ", " + shape.w() + ", " + shape.c() + "), }";
-        dict += " ".repeat(GROWTH_AXIS_MAX_DIGITS - Integer.toString(shape.n()).length());
+        return encode(descr, new int[] {shape.n(), shape.h(), shape.w(), shape.c()});
+    }
+
+    /** {@link #encode(String, Shape)} for an array of any rank &ge; 2 with dimensions {@code dims}. */
+    static byte[] encode(String descr, int[] dims) {
+        StringBuilder tuple = new StringBuilder();
+        for (int i = 0; i < dims.length; i++) {
+            tuple.append(i == 0 ? "" : ", ").append(dims[i]);
+        }
+        String dict = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': (" + tuple + "), }";
+        dict += " ".repeat(GROWTH_AXIS_MAX_DIGITS - Integer.toString(dims[0]).length());
         byte[] text = dict.getBytes(StandardCharsets.US_ASCII);
         int hlen = text.length + 1; // the final '\n'
         int major = 1;
@@ -77,6 +92,63 @@ record NpyHeader(Object descr, boolean fortranOrder, List<BigInteger> shape) {
         }
         out[out.length - 1] = '\n';
         return out;
+    }
+
+    /** The tensor type of the header's dtype: {@code <f4} or {@code <f2}; anything else is refused. */
+    static DType tensorDtype(String name, NpyHeader header) throws NpyFormatException {
+        Object found = header.descr();
+        if (Npy.FLOAT32.equals(found)) {
+            return DType.FLOAT32;
+        }
+        if (Npy.FLOAT16.equals(found)) {
+            return DType.FLOAT16;
+        }
+        // A string with stray characters (such as '<f4 ') is quoted so the message shows them.
+        String shown = found instanceof String s ? (s.strip().equals(s) ? s : "'" + s + "'") : repr(found);
+        String why = shown.startsWith(">") ? " (big-endian byte order)" : "";
+        throw new NpyFormatException(name, "dtype " + shown + " not supported" + why + ", expected "
+                + Npy.FLOAT32 + " or " + Npy.FLOAT16);
+    }
+
+    /**
+     * Checks order, rank and size (at most {@code max} elements per {@code what}); returns the shape
+     * of the array: rank 4 channels-last when {@code layout} is null, else rank 3 to 5 in {@code layout}.
+     */
+    static TensorShape checkTensorHeader(String name, NpyHeader header, Layout layout, long max, String what)
+            throws NpyFormatException {
+        if (header.fortranOrder()) {
+            throw new NpyFormatException(name, "Fortran order not supported, expected C order");
+        }
+        List<BigInteger> dims = header.shape();
+        int rank = dims.size();
+        if (layout == null && rank != 4) {
+            throw new NpyFormatException(name, "rank " + rank + " not supported, expected a 4-D NHWC array");
+        }
+        if (rank < 3 || rank > 5) {
+            throw new NpyFormatException(name, "rank " + rank + " not supported, expected 3, 4 or 5 ("
+                    + (layout == Layout.CHANNELS_FIRST ? "N, C, [D,] [H,] W" : "N, [D,] [H,] W, C")
+                    + ": spatial rank 1 to 3, " + layout.word() + ")");
+        }
+        String[] axes = (layout == Layout.CHANNELS_FIRST ? FIRST_AXES : LAST_AXES)[rank - 3];
+        String shapeText = repr(new Tuple(List.copyOf(dims)));
+        BigInteger count = BigInteger.ONE;
+        for (int i = 0; i < rank; i++) {
+            BigInteger d = dims.get(i);
+            if (d.signum() <= 0) {
+                throw new NpyFormatException(name, "dimension " + axes[i] + " of shape " + shapeText + " is " + d
+                        + ", expected >= 1");
+            }
+            count = count.multiply(d);
+        }
+        if (count.compareTo(BigInteger.valueOf(max)) > 0) {
+            throw new NpyFormatException(name, "shape " + shapeText + " has " + count
+                    + " elements, more than the limit of " + max + " per " + what);
+        }
+        int[] d = new int[rank];
+        for (int i = 0; i < rank; i++) {
+            d[i] = dims.get(i).intValueExact();
+        }
+        return TensorShape.fromDims(d, layout == null ? Layout.CHANNELS_LAST : layout);
     }
 
     /**

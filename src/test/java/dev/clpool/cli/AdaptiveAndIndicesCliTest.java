@@ -17,6 +17,7 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
@@ -63,12 +64,18 @@ class AdaptiveAndIndicesCliTest {
 
     /** An int64 .npy as written by Npy.writeInt64: checks dtype and shape, returns the values. */
     private static long[] readInt64(Path file, Shape shape) throws IOException {
+        return readInt64(file, shape.n(), shape.h(), shape.w(), shape.c());
+    }
+
+    /** {@link #readInt64(Path, Shape)} for an array of any rank, {@code dims} in storage order. */
+    static long[] readInt64(Path file, int... dims) throws IOException {
         byte[] bytes = Files.readAllBytes(file);
         ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
         int headerLength = Short.toUnsignedInt(b.getShort(8));
         String header = new String(bytes, 10, headerLength, StandardCharsets.ISO_8859_1);
         assertTrue(header.contains("'descr': '<i8'"), header);
-        assertTrue(header.contains("'shape': (" + shape.n() + ", " + shape.h() + ", " + shape.w() + ", " + shape.c() + ")"), header);
+        String tuple = Arrays.stream(dims).mapToObj(Integer::toString).collect(Collectors.joining(", "));
+        assertTrue(header.contains("'shape': (" + tuple + ")"), header);
         long[] v = new long[(bytes.length - 10 - headerLength) / Long.BYTES];
         b.position(10 + headerLength);
         b.asLongBuffer().get(v);

@@ -86,7 +86,9 @@ class CliFuzzTest {
         BAD_FILES.add(Files.write(bad.resolve("truncated.npy"), Arrays.copyOf(good, good.length - 5)));
         BAD_FILES.add(Files.write(bad.resolve("header-only.npy"), Arrays.copyOf(good, 40)));
         BAD_FILES.add(Files.write(bad.resolve("f8.npy"), header("'<f8'", "False", "(1, 2, 2, 1)", 32)));
-        BAD_FILES.add(Files.write(bad.resolve("rank3.npy"), header("'<f4'", "False", "(2, 2, 1)", 16)));
+        // Ranks 3 to 5 are tensors of spatial rank 1 to 3; 2 and 6 are not.
+        BAD_FILES.add(Files.write(bad.resolve("rank2.npy"), header("'<f4'", "False", "(2, 2)", 16)));
+        BAD_FILES.add(Files.write(bad.resolve("rank6.npy"), header("'<f4'", "False", "(1, 1, 1, 2, 2, 1)", 16)));
         BAD_FILES.add(Files.write(bad.resolve("fortran.npy"), header("'<f4'", "True", "(1, 2, 2, 1)", 16)));
         BAD_FILES.add(Files.write(bad.resolve("huge.npy"), header("'<f4'", "False", "(1000000, 1000000, 1, 1)", 16)));
         BAD_FILES.add(Files.write(bad.resolve("zero-dim.npy"), header("'<f4'", "False", "(1, 0, 2, 1)", 0)));
