@@ -1,12 +1,17 @@
 package dev.clpool;
 
 import java.lang.ref.Cleaner;
+import java.lang.ref.Reference;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.HashMap;
+import java.util.Iterator;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 
 /**
  * An engine's reusable host memory: page-aligned direct blocks kept by size class, so that a
@@ -15,37 +20,65 @@ import java.util.concurrent.atomic.AtomicLong;
  * from here costs nothing of the kind.
  *
  * <p>Size classes are whole pages, rounded up to four steps per power of two (at most a quarter
- * wasted). Blocks that are idle (returned and not yet taken again) are bounded in bytes: a block
- * returned beyond the bound is dropped for the garbage collector. {@link #close()} drops every idle
- * block; blocks still lent stay valid, and are dropped when returned.
+ * wasted). A block goes back when its owner {@link Block#release() releases} it (a tensor's
+ * {@code close()}), or when the owner and every view of its memory have been collected: each loan
+ * hands out a new direct buffer over the block ({@link RootBuffers}), which every view of it keeps
+ * reachable, and a {@link Cleaner} on that buffer returns the block. A loan ends once, whichever
+ * comes first; the other does nothing. Without root buffers (LWJGL's native library missing) a
+ * loan is the block's own buffer, and a dropped one is not reused: only the JDK may free it.
  *
- * <p>A block goes back at once when its owner {@link Block#release() releases} it (a tensor's
- * {@code close()}). A block whose owner is dropped is not reused: views of a tensor's memory
- * ({@link Tensor#buffer()}, {@link Tensor#floats()}, ...) may outlive the tensor and keep reading it,
- * and they keep the block's memory alive, so only the JDK may free it, when the last view is
- * collected; a {@link Cleaner} then takes it off this pool's count of lent bytes. Thread-safe.
+ * <p>The bound counts blocks lent and idle. A take that finds no idle block of its class evicts
+ * idle blocks of other classes to stay within it. When the lent blocks alone would pass it, the
+ * pool nudges the garbage collector once ({@link System#gc()}, then waits briefly for the cleaner,
+ * as {@code java.nio.Bits} does for direct memory: {@link GcNudge}), so that dropped results come
+ * back before fresh memory is faulted. If that recovers nothing the take allocates anyway (the
+ * caller holds live results beyond the bound, or the collection found the latest results still
+ * referenced), and the pool does not nudge again until a collected result came back or as many
+ * bytes as the bound have been allocated since. Blocks returned while the pool is over its bound
+ * are dropped. So a loop whose results are dropped holds the bound and one request, and up to a
+ * second bound's worth after a nudge that found nothing. {@link #close()} drops every idle block;
+ * blocks still lent stay valid until their loans end, and are dropped then. Thread-safe; a take
+ * never waits longer than a collection and {@link GcNudge#WAIT_NANOS} per nudge.
  */
 final class HostMemoryPool implements AutoCloseable {
     static final int PAGE = 4096;
-    /** The most idle bytes an engine keeps by default. */
-    static final long DEFAULT_MAX_IDLE_BYTES = 256L << 20;
+    /** The most bytes (lent and idle) an engine's pool holds by default. */
+    static final long DEFAULT_MAX_BYTES = 256L << 20;
     private static final Cleaner CLEANER = Cleaner.create();
     private static final int LENT = 0;
     private static final int IDLE = 1;
     private static final int DROPPED = 2;
 
-    private final long maxIdleBytes;
-    private final Map<Integer, ArrayDeque<Block>> idle = new HashMap<>();
+    private final long maxBytes;
+    private final boolean roots;
+    private final boolean nudges;
+    // Guarded by this:
+    private final Map<Integer, ArrayDeque<Chunk>> idle = new HashMap<>();
     private long idleBytes;
+    private long lentBytes;
+    private long peakBytes;
     private boolean closed;
-    private final AtomicLong lentBytes = new AtomicLong();
+    private long recoveredCount;
+    private long nudgeCount;
+    private GcNudge lastNudge;
+    private long allocatedSinceNudge;
+    // Counters for tests and diagnostics:
     private final AtomicLong allocatedBlocks = new AtomicLong();
+    private final AtomicLong releasedLoans = new AtomicLong();
+    private final AtomicLong endedLoans = new AtomicLong();
 
-    HostMemoryPool(long maxIdleBytes) {
-        if (maxIdleBytes < 0) {
-            throw new IllegalArgumentException("host memory pool bound must be >= 0 bytes, got " + maxIdleBytes);
+    HostMemoryPool(long maxBytes) {
+        this(maxBytes, RootBuffers.available(), !"false".equalsIgnoreCase(System.getProperty("clpool.hostMemory.gcNudge")));
+    }
+
+    /** A pool that lends root buffers (if {@code roots}) and nudges the collector at its bound (if {@code nudges}). */
+    HostMemoryPool(long maxBytes, boolean roots, boolean nudges) {
+        if (maxBytes < 0) {
+            throw new IllegalArgumentException("host memory pool bound must be >= 0 bytes, got " + maxBytes);
         }
-        this.maxIdleBytes = maxIdleBytes;
+        this.maxBytes = maxBytes;
+        this.roots = roots && RootBuffers.available();
+        this.nudges = nudges && this.roots;
     }
 
     /**
@@ -54,50 +87,172 @@ final class HostMemoryPool implements AutoCloseable {
      * a size class of the 2 GiB limit of one direct buffer).
      */
     Block take(long bytes, boolean zeroed) {
-        long cls = classBytes(bytes);
-        if (cls > Integer.MAX_VALUE - PAGE) {
+        long size = classBytes(bytes);
+        if (size > Integer.MAX_VALUE - PAGE) {
             return null;
         }
-        Block b = null;
+        int cls = (int) size;
+        Chunk c;
         synchronized (this) {
-            ArrayDeque<Block> q = idle.get((int) cls);
-            if (q != null && !q.isEmpty()) {
-                b = q.pop();
-                idleBytes -= cls;
+            c = reuseOrReserve(cls, false);
+        }
+        if (c == null) {
+            c = nudge(cls);
+        }
+        if (c == null) {
+            synchronized (this) {
+                c = reuseOrReserve(cls, true);
             }
         }
-        if (b == null) {
-            b = allocate((int) cls);
+        if (c == RESERVED) {
+            try {
+                c = allocate(cls);
+            } catch (RuntimeException | Error e) {
+                synchronized (this) {
+                    lentBytes -= cls;
+                }
+                throw e;
+            }
         } else if (zeroed) {
-            zero(b.memory);
+            zero(c.memory);
         }
-        b.state.status.set(LENT);
-        lentBytes.addAndGet(cls);
-        return b;
+        return lend(c);
     }
 
-    private Block allocate(int cls) {
+    /** Marks a new block as counted in {@link #lentBytes} before it exists. */
+    private static final Chunk RESERVED = new Chunk(null, 0, null);
+
+    /**
+     * An idle block of class {@code cls}, else {@link #RESERVED} when a new one fits the bound
+     * (idle blocks of other classes evicted to make room) or {@code force}, else null. Counts it lent.
+     */
+    private Chunk reuseOrReserve(int cls, boolean force) {
+        ArrayDeque<Chunk> q = idle.get(cls);
+        Chunk c = q == null ? null : q.poll();
+        if (c != null) {
+            idleBytes -= cls;
+            c.status.state.set(LENT);
+        } else {
+            if (!force && !closed && lentBytes + cls > maxBytes) {
+                return null;
+            }
+            for (Iterator<ArrayDeque<Chunk>> it = idle.values().iterator();
+                 it.hasNext() && lentBytes + idleBytes + cls > maxBytes; ) {
+                ArrayDeque<Chunk> other = it.next();
+                while (!other.isEmpty() && lentBytes + idleBytes + cls > maxBytes) {
+                    Chunk evicted = other.poll();
+                    evicted.status.state.set(DROPPED);
+                    idleBytes -= evicted.status.classBytes;
+                }
+            }
+            c = RESERVED;
+            allocatedSinceNudge += cls;
+        }
+        lentBytes += cls;
+        peakBytes = Math.max(peakBytes, lentBytes + idleBytes);
+        return c;
+    }
+
+    /**
+     * When lending {@code cls} more would pass the bound: one {@link System#gc()}, then a wait
+     * until a block of that class is idle or the lent bytes leave room for it, or the nudge is
+     * over (see {@link GcNudge}). A take that finds a nudge still {@link GcNudge#pending pending}
+     * waits on that one first. At most three rounds (other threads may take what a nudge
+     * recovered), and none when it cannot help: the last nudge recovered nothing and less than the
+     * bound has been allocated since. Returns the block (or {@link #RESERVED}) the take then got,
+     * or null.
+     */
+    private Chunk nudge(int cls) {
+        if (!nudges || cls > maxBytes) {
+            return null;
+        }
+        GcNudge waited = null;
+        for (int round = 0; round < 3; round++) {
+            GcNudge n;
+            boolean mine = false;
+            synchronized (this) {
+                n = lastNudge;
+                if (n == null || n == waited || !n.pending(System.nanoTime(), recoveredCount)) {
+                    // No nudge under way to wait on: a new one, unless the last recovered nothing.
+                    if (closed || (n != null && recoveredCount == n.recoveredBefore && allocatedSinceNudge < maxBytes)) {
+                        return null;
+                    }
+                    n = new GcNudge(recoveredCount);
+                    lastNudge = n;
+                    nudgeCount++;
+                    allocatedSinceNudge = 0;
+                    mine = true;
+                }
+            }
+            if (mine) {
+                n.collect(CLEANER, this);
+            }
+            Chunk c = awaitRoom(cls, n);
+            if (c != null) {
+                return c;
+            }
+            if (Thread.currentThread().isInterrupted()) {
+                return null;
+            }
+            waited = n; // over, and other takes had what it recovered: another, if it recovered anything
+        }
+        return null;
+    }
+
+    /** A block of class {@code cls} (or {@link #RESERVED}) once the bound leaves room, or null when {@code n} is over. */
+    private synchronized Chunk awaitRoom(int cls, GcNudge n) {
+        try {
+            for (long now = System.nanoTime(); ; now = System.nanoTime()) {
+                Chunk c = reuseOrReserve(cls, false);
+                if (c != null || !n.open(now)) {
+                    return c;
+                }
+                // Woken by every returned block and by the marker; the timeout bounds each wait.
+                TimeUnit.NANOSECONDS.timedWait(this, TimeUnit.MILLISECONDS.toNanos(1));
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        }
+    }
+
+    private Chunk allocate(int cls) {
         ByteBuffer raw = ByteBuffer.allocateDirect(cls + PAGE); // zero-filled by the JDK
         ByteBuffer aligned = raw.alignedSlice(PAGE).limit(cls).slice();
-        State state = new State(this, cls);
-        // Registered on the allocation itself, which every view of the block keeps reachable.
-        CLEANER.register(raw, state);
+        Status status = new Status(this, cls);
+        // Registered on the allocation itself, which the block and every view of it keep reachable.
+        CLEANER.register(raw, status);
         allocatedBlocks.incrementAndGet();
-        return new Block(aligned, state);
+        return new Chunk(aligned, roots ? RootBuffers.address(aligned) : 0, status);
     }
 
-    private void giveBack(Block b) {
-        int cls = b.state.classBytes;
-        lentBytes.addAndGet(-cls);
-        synchronized (this) {
-            if (!closed && idleBytes + cls <= maxIdleBytes) {
-                b.state.status.set(IDLE);
-                idle.computeIfAbsent(cls, k -> new ArrayDeque<>()).push(b);
-                idleBytes += cls;
-                return;
-            }
+    /** A loan of {@code c}: over a new root buffer, whose collection ends it, or (without roots) the block itself. */
+    private Block lend(Chunk c) {
+        Loan loan = new Loan(this, c);
+        if (!roots) {
+            return new Block(c.memory, loan);
         }
-        b.state.status.set(DROPPED);
+        ByteBuffer root = RootBuffers.over(c.address, c.status.classBytes);
+        CLEANER.register(root, loan);
+        return new Block(root, loan);
+    }
+
+    private void giveBack(Chunk c, boolean collected) {
+        int cls = c.status.classBytes;
+        synchronized (this) {
+            lentBytes -= cls;
+            if (collected) {
+                recoveredCount++;
+            }
+            if (!closed && lentBytes + idleBytes + cls <= maxBytes) {
+                c.status.state.set(IDLE);
+                idle.computeIfAbsent(cls, k -> new ArrayDeque<>()).push(c);
+                idleBytes += cls;
+            } else {
+                c.status.state.set(DROPPED);
+            }
+            notifyAll();
+        }
     }
 
     /** An engine output from this pool: not zeroed, the operation writes every element. */
@@ -111,7 +266,7 @@ final class HostMemoryPool implements AutoCloseable {
     }
 
     /** Runs {@code op} on {@code out} and returns it; on failure gives its memory back and rethrows. */
-    Tensor filled(Tensor out, java.util.function.Consumer<Tensor> op) {
+    Tensor filled(Tensor out, Consumer<Tensor> op) {
         try {
             op.accept(out);
             return out;
@@ -122,8 +277,7 @@ final class HostMemoryPool implements AutoCloseable {
     }
 
     /** Max pooling outputs (values and indices) from this pool, filled by {@code op}; given back if it fails. */
-    PooledWithIndices filled(TensorShape shape, DType dtype, IndexConvention convention,
-                             java.util.function.Consumer<PooledWithIndices> op) {
+    PooledWithIndices filled(TensorShape shape, DType dtype, IndexConvention convention, Consumer<PooledWithIndices> op) {
         Tensor values = tensor(shape, dtype);
         PooledWithIndices result;
         try {
@@ -141,14 +295,29 @@ final class HostMemoryPool implements AutoCloseable {
         }
     }
 
-    /** Bytes of blocks lent and neither released nor collected. */
-    long lentBytes() {
-        return lentBytes.get();
+    /** Bytes of blocks lent whose loans have not ended. */
+    synchronized long lentBytes() {
+        return lentBytes;
     }
 
-    /** Bytes of idle blocks kept for reuse (at most the bound). */
+    /** Bytes of idle blocks kept for reuse. */
     synchronized long idleBytes() {
         return idleBytes;
+    }
+
+    /** The most bytes lent and idle at once so far. */
+    synchronized long peakBytes() {
+        return peakBytes;
+    }
+
+    /** Loans ended by the collector (results dropped without close) and taken back. */
+    synchronized long recoveredLoans() {
+        return recoveredCount;
+    }
+
+    /** Times a take nudged the garbage collector. */
+    synchronized long nudges() {
+        return nudgeCount;
     }
 
     /** Blocks allocated from the JDK so far (a reused block is not counted again). */
@@ -156,13 +325,29 @@ final class HostMemoryPool implements AutoCloseable {
         return allocatedBlocks.get();
     }
 
+    /** Loans ended by {@link Block#release()}. */
+    long releasedLoans() {
+        return releasedLoans.get();
+    }
+
+    /** Times the cleaner found a loan's buffer collected, whether or not the loan had ended before. */
+    long collectedLoans() {
+        return endedLoans.get();
+    }
+
+    /** Whether loans are root buffers, so that dropped results come back. */
+    boolean recoversDropped() {
+        return roots;
+    }
+
     /** Drops every idle block; later returns are dropped too. Blocks still lent stay valid. Idempotent. */
     @Override
     public synchronized void close() {
         closed = true;
-        idle.values().forEach(q -> q.forEach(b -> b.state.status.set(DROPPED)));
+        idle.values().forEach(q -> q.forEach(c -> c.status.state.set(DROPPED)));
         idle.clear();
         idleBytes = 0;
+        notifyAll();
     }
 
     /** The size class of {@code bytes}: whole pages, rounded up to 4, 5, 6 or 7 times a power of two pages. */
@@ -185,52 +370,94 @@ final class HostMemoryPool implements AutoCloseable {
     }
 
     /**
-     * One lent block: its memory (page-aligned, capacity its size class) and whether it has gone
-     * back. Owned by one tensor or index array; views of that owner share it.
+     * One loan of a block, as its owner (a tensor or index array, and their batch views) sees it:
+     * the memory to use and the loan to end.
      */
     static final class Block {
         private final ByteBuffer memory;
-        private final State state;
-        private final java.util.concurrent.atomic.AtomicBoolean released = new java.util.concurrent.atomic.AtomicBoolean();
+        private final Loan loan;
 
-        private Block(ByteBuffer memory, State state) {
+        private Block(ByteBuffer memory, Loan loan) {
             this.memory = memory;
-            this.state = state;
+            this.loan = loan;
         }
 
-        /** The whole block (position 0, limit its size class). */
+        /** The whole block (position 0, limit its size class); every view of it keeps the loan open. */
         ByteBuffer memory() {
             return memory.duplicate().clear();
         }
 
         /** Returns the block to its pool; only the first call counts. Its memory must no longer be used. */
         void release() {
-            if (released.compareAndSet(false, true)) {
-                state.pool.giveBack(new Block(memory, state));
-            }
+            loan.end(false);
+            Reference.reachabilityFence(memory);
         }
 
         boolean isReleased() {
-            return released.get();
+            return loan.ended.get();
         }
     }
 
-    /** What the cleaner knows of a block: never the memory, which would keep it reachable. */
-    private static final class State implements Runnable {
+    /**
+     * A block's memory (page-aligned, capacity its size class), its address (for root buffers)
+     * and its status. Held by the pool while idle and by its loan while lent.
+     */
+    private record Chunk(ByteBuffer memory, long address, Status status) {
+    }
+
+    /**
+     * One loan: ended by the owner's release or (root buffers only) by the cleaner, once; it
+     * holds the block, never the root buffer, which would keep that reachable.
+     */
+    private static final class Loan implements Runnable {
+        final HostMemoryPool pool;
+        final Chunk chunk;
+        final AtomicBoolean ended = new AtomicBoolean();
+
+        Loan(HostMemoryPool pool, Chunk chunk) {
+            this.pool = pool;
+            this.chunk = chunk;
+        }
+
+        void end(boolean collected) {
+            if (ended.compareAndSet(false, true)) {
+                if (!collected) {
+                    pool.releasedLoans.incrementAndGet();
+                }
+                pool.giveBack(chunk, collected);
+            }
+        }
+
+        /** The root buffer and all its views were collected. */
+        @Override
+        public void run() {
+            pool.endedLoans.incrementAndGet();
+            end(true);
+        }
+    }
+
+    /** What the cleaner of a block's allocation knows of it: never the memory, which would keep it reachable. */
+    private static final class Status implements Runnable {
         final HostMemoryPool pool;
         final int classBytes;
-        final AtomicInteger status = new AtomicInteger(LENT);
+        final AtomicInteger state = new AtomicInteger(LENT);
 
-        State(HostMemoryPool pool, int classBytes) {
+        Status(HostMemoryPool pool, int classBytes) {
             this.pool = pool;
             this.classBytes = classBytes;
         }
 
-        /** The block's memory was collected: if it was still lent, its owner was dropped unreleased. */
+        /**
+         * The block's memory was collected. Only without root buffers can that happen while it is
+         * lent (a dropped result): the loan ends here, so the pool stops counting it.
+         */
         @Override
         public void run() {
-            if (status.getAndSet(DROPPED) == LENT) {
-                pool.lentBytes.addAndGet(-classBytes);
+            if (state.getAndSet(DROPPED) == LENT) {
+                synchronized (pool) {
+                    pool.lentBytes -= classBytes;
+                    pool.notifyAll();
+                }
             }
         }
     }

@@ -46,8 +46,9 @@ import org.slf4j.LoggerFactory;
  * everything; later operations throw {@link IllegalStateException}. Tensors are not synchronised.
  *
  * <p><b>Steady state.</b> Every operation has a form that allocates its result (from the engine's
- * reusable host memory: close results when done), one that writes into outputs the caller has
- * ({@code pool(x, spec, out)}, {@code backward(x, dy, spec, dx)}, ...), and one on
+ * reusable host memory: close results when done, or drop them and the garbage collector brings
+ * their memory back, see {@link Builder#hostMemoryPoolBytes}), one that writes into outputs the
+ * caller has ({@code pool(x, spec, out)}, {@code backward(x, dy, spec, dx)}, ...), and one on
  * {@link DeviceTensor}s. docs/library.md ("Steady state") shows the loop patterns.
  */
 public final class PoolingEngine extends DeviceForms implements AutoCloseable {
@@ -375,7 +376,7 @@ public final class PoolingEngine extends DeviceForms implements AutoCloseable {
         private OpenClBackend.Options openClOptions = OpenClBackend.Options.DEFAULT;
         private OpenClBackend.Tuning openClTuning;
         private boolean smallOpsOnCpu = true;
-        private long hostMemoryPoolBytes = HostMemoryPool.DEFAULT_MAX_IDLE_BYTES;
+        private long hostMemoryPoolBytes = HostMemoryPool.DEFAULT_MAX_BYTES;
 
         public Builder backend(BackendChoice backend) {
             this.backend = Objects.requireNonNull(backend, "backend");
@@ -451,8 +452,11 @@ public final class PoolingEngine extends DeviceForms implements AutoCloseable {
         }
 
         /**
-         * The most bytes of host memory the engine keeps for reuse after results are closed (by
-         * default 256 MiB); 0 keeps none (every result gets fresh memory).
+         * The most bytes of host memory the engine's pool holds for results, lent and kept for
+         * reuse (by default 256 MiB); 0 keeps none (every result gets fresh memory). When results
+         * still lent reach it, the engine calls {@link System#gc()} once so that results dropped
+         * without {@code close()} come back (turned off by {@code -Dclpool.hostMemory.gcNudge=false});
+         * results beyond it that are still in use get fresh memory, which is not kept.
          */
         public Builder hostMemoryPoolBytes(long bytes) {
             if (bytes < 0) {

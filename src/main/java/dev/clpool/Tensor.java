@@ -24,8 +24,10 @@ import java.util.Objects;
  * {@code close()} the tensor refuses every access with {@link IllegalStateException}, and views
  * taken before ({@link #buffer()}, {@link #floats()}, {@link #batch}) must no longer be used: the
  * memory may hold another tensor by then. A tensor that is never closed stays valid while it or
- * any view of it is reachable; its memory is then freed by the JDK, not reused. Closing a tensor
- * that owns no pooled block ({@link #allocate}, {@link #of}, {@link #wrap}) only marks it closed.
+ * any view of it is reachable; once neither is, the garbage collector gives its memory back to
+ * the engine for reuse (where LWJGL's JNI library loads; elsewhere the JDK frees it). Closing a
+ * tensor that owns no pooled block ({@link #allocate}, {@link #of}, {@link #wrap}) only marks it
+ * closed.
  */
 public final class Tensor implements AutoCloseable {
 

@@ -32,10 +32,21 @@ class ArchitectureTest {
                 .check(classes);
     }
 
+    /**
+     * LWJGL's OpenCL stays in its binding. The one other user is {@code dev.clpool.RootBuffers},
+     * which calls only LWJGL's core JNI functions ({@code NewDirectByteBuffer}) for the host memory
+     * pool, and falls back when they do not load.
+     */
     @Test
     void lwjgl_isUsedOnlyByItsBinding() {
         noClasses().that().resideOutsideOfPackage("dev.clpool.opencl.lwjgl..")
+                .and().doNotHaveFullyQualifiedName("dev.clpool.RootBuffers")
                 .should().dependOnClassesThat().resideInAPackage("org.lwjgl..")
+                .check(classes);
+        noClasses().that().haveFullyQualifiedName("dev.clpool.RootBuffers")
+                .should().dependOnClassesThat(DescribedPredicate.describe("LWJGL outside org.lwjgl.system.jni",
+                        c -> c.getPackageName().startsWith("org.lwjgl")
+                                && !c.getPackageName().equals("org.lwjgl.system.jni")))
                 .check(classes);
     }
 

@@ -35,8 +35,9 @@ public final class SteadyStateCheck {
         PoolSpec spec = PoolSpec.max(3, 3).stride(2).padding(Padding.of(1)).build();
         Shape os = spec.outputShape(s);
         Tensor dy = Tensor.of(os, Arrays.copyOf(v, Math.toIntExact(os.elementCount())));
-        // Dropped results run on an engine of their own: a dropped result keeps the block it took,
-        // which on a shared engine would leave the closed form without an idle one each round.
+        // Dropped results run on an engine of their own: a dropped result keeps the block it took
+        // until the collector finds it, which on a shared engine would leave the closed form
+        // without an idle one now and then.
         try (PoolingEngine e = PoolingEngine.builder().backend(BackendChoice.CPU).build();
              PoolingEngine d = PoolingEngine.builder().backend(BackendChoice.CPU).build();
              Tensor out = Tensor.allocate(os);
@@ -56,7 +57,8 @@ public final class SteadyStateCheck {
                     () -> e.adaptiveAvg(x, 7, 7), () -> d.adaptiveAvg(x, 7, 7));
             row(rounds, "globalAvg", () -> e.global(PoolMode.AVG, x, globalOut), () -> e.globalAvg(x),
                     () -> d.globalAvg(x));
-            // Closed results reuse a handful of blocks; dropped ones take a fresh block each call.
+            // Closed results reuse a handful of blocks; dropped ones come back when the pool, at its
+            // bound, nudges the collector (a fresh block per call where LWJGL's JNI library is missing).
             System.out.println("host blocks allocated: closed results " + e.resident().memory().allocatedBlocks()
                     + ", dropped results " + d.resident().memory().allocatedBlocks());
         }
