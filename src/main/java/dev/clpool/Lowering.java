@@ -120,6 +120,30 @@ final class Lowering {
                 .countIncludePad(spec.countIncludePad()).p(spec.p()).build();
     }
 
+    /**
+     * The planar passes of a channels-first pooling: one for rank 1-2; for rank 3 the (H, W) pass
+     * over every depth slice, then the D pass over (D, H'·W') planes, either left out (null) when
+     * it is the identity.
+     */
+    static PlanarGeometry[] planar(TensorShape s, PoolSpec spec) {
+        Axis[] axes = spec.axes(s);
+        int planes = s.n() * s.c();
+        PoolMode m = spec.mode();
+        if (s.rank() <= 2) {
+            return new PlanarGeometry[] {new PlanarGeometry(planes, axes, m, spec.p(), spec.countIncludePad()), null};
+        }
+        boolean skipPlanes = planesIdentity(spec);
+        PlanarGeometry slices = skipPlanes ? null : new PlanarGeometry(planes * s.spatial(0), new Axis[] {axes[1], axes[2]},
+                m, spec.p(), spec.countIncludePad());
+        if (depthIdentity(spec)) {
+            return new PlanarGeometry[] {slices, null};
+        }
+        int plane = Math.multiplyExact(axes[1].out(), axes[2].out());
+        PlanarGeometry depth = new PlanarGeometry(planes, new Axis[] {axes[0], new Axis(plane, plane, 1, 1, 1, 0, 0)}, m,
+                spec.p(), spec.countIncludePad());
+        return new PlanarGeometry[] {slices, depth};
+    }
+
     /** The index of element (n, c, z, y, x) of a 3-D input of (D, H, W) positions and C channels under {@code conv}. */
     static long index3d(IndexConvention conv, long n, long c, long channels, long z, long y, long x,
                         long d, long h, long w) {

@@ -14,6 +14,20 @@ final class NdDevice {
     static DeviceTensor pool(ResidentCalls calls, DeviceTensor in, PoolSpec spec) {
         TensorShape s = in.tensorShape();
         TensorShape o = spec.outputShape(s);
+        if (s.layout() == Layout.CHANNELS_FIRST) {
+            PlanarGeometry[] passes = Lowering.planar(s, spec);
+            if (passes[0] == null || passes[1] == null) {
+                PlanarGeometry g = passes[0] != null ? passes[0] : passes[1];
+                return calls.into(o, (b, src, dst) -> b.poolPlanar(g, src[0], dst), in);
+            }
+            Shape mid = Lowering.slices(mid(s, o));
+            return calls.into(o, (b, src, dst) -> {
+                try (ResidentTensor t = b.allocate(mid)) {
+                    b.poolPlanar(passes[0], src[0], t);
+                    b.poolPlanar(passes[1], t, dst);
+                }
+            }, in);
+        }
         if (s.rank() <= 2) {
             PoolGeometry g = Lowering.spec2d(spec, s.rank()).geometry(Lowering.view(s));
             return calls.into(o, (b, src, dst) -> b.pool(g, src[0], dst), in);
@@ -32,6 +46,9 @@ final class NdDevice {
     static DeviceTensor global(ResidentCalls calls, PoolMode mode, DeviceTensor in) {
         TensorShape s = in.tensorShape();
         Shape flat = Shape.of(Lowering.batch(s), 1, Math.toIntExact(s.spatialSize()), Lowering.channels(s));
+        if (s.layout() == Layout.CHANNELS_FIRST) {
+            return calls.into(s.global(), (b, src, dst) -> b.globalPlanar(mode, flat.n(), flat.w(), src[0], dst), in);
+        }
         return calls.into(s.global(), (b, src, dst) -> b.global(mode, src[0].view(flat), dst), in);
     }
 

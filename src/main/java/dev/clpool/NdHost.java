@@ -14,10 +14,12 @@ import java.util.stream.IntStream;
 final class NdHost {
     private final PoolingEngine engine;
     private final HostMemoryPool memory;
+    private final Fallback exec;
 
-    NdHost(PoolingEngine engine, HostMemoryPool memory) {
+    NdHost(PoolingEngine engine, HostMemoryPool memory, Fallback exec) {
         this.engine = engine;
         this.memory = memory;
+        this.exec = exec;
     }
 
     // ---- windowed pooling ----
@@ -26,11 +28,36 @@ final class NdHost {
         TensorShape s = in.tensorShape();
         TensorShape want = spec.outputShape(s);
         requireOutput("output tensor", out, want, in.dtype());
+        if (s.layout() == Layout.CHANNELS_FIRST) {
+            return planar(in, spec, out);
+        }
         if (s.rank() <= 2) {
             engine.pool(in.reshaped(Lowering.view(s)), Lowering.spec2d(spec, s.rank()), out.reshaped(Lowering.view(want)));
             return out;
         }
         return inFloat32(in, out, (x, y) -> pool3d(x, spec, y));
+    }
+
+    /**
+     * Channels-first pooling with the backends' planar kernels, which read along W: one call in 1-D
+     * and 2-D; in 3-D the (H, W) pass of every depth slice, then the D pass (window (kd, 1) over
+     * (D, H'·W') planes), as for channels-last.
+     */
+    private Tensor planar(Tensor in, PoolSpec spec, Tensor out) {
+        PlanarGeometry[] passes = Lowering.planar(in.tensorShape(), spec);
+        if (passes[0] == null || passes[1] == null) {
+            PlanarGeometry g = passes[0] != null ? passes[0] : passes[1];
+            exec.run(b -> b.poolPlanar(g, in, out));
+            return out;
+        }
+        TensorShape s = in.tensorShape();
+        TensorShape mid = midShape(s, spec);
+        return inFloat32(in, out, (x, y) -> {
+            try (Tensor t = memory.tensor(mid, DType.FLOAT32)) {
+                exec.run(b -> b.poolPlanar(passes[0], x, t));
+                exec.run(b -> b.poolPlanar(passes[1], t, y));
+            }
+        });
     }
 
     private void pool3d(Tensor x, PoolSpec spec, Tensor y) {
@@ -238,6 +265,11 @@ final class NdHost {
     Tensor global(PoolMode mode, Tensor in, Tensor out) {
         TensorShape s = in.tensorShape();
         requireOutput("output tensor", out, s.global(), in.dtype());
+        if (s.layout() == Layout.CHANNELS_FIRST) {
+            int size = Math.toIntExact(s.spatialSize());
+            exec.run(b -> b.globalPlanar(mode, s.n() * s.c(), size, in, out));
+            return out;
+        }
         Shape flat = Shape.of(Lowering.batch(s), 1, Math.toIntExact(s.spatialSize()), Lowering.channels(s));
         engine.global(mode, in.reshaped(flat), out.reshaped(Shape.of(flat.n(), 1, 1, flat.c())));
         return out;
@@ -332,7 +364,7 @@ final class NdHost {
         return UnpoolGeometry.of(s, spec.window(r), spec.stride(r), begin, end, outputSize, indices.convention());
     }
 
-    Tensor unpool(Fallback exec, Tensor values, Indices indices, PoolSpec spec, Tensor out) {
+    Tensor unpool(Tensor values, Indices indices, PoolSpec spec, Tensor out) {
         UnpoolGeometry g = unpoolGeometry(values, indices, spec, Objects.requireNonNull(out, "output").tensorShape().spatial());
         requireOutput("output tensor", out, g.output(), values.dtype());
         exec.run(b -> b.unpool(values, indices, g, out));

@@ -68,7 +68,7 @@ public final class PoolingEngine extends DeviceForms implements AutoCloseable {
         this.exec = new Fallback(selection, b.backend == BackendChoice.AUTO, b.smallOpsOnCpu, () -> BackendSelector.cpu(threads));
         this.memory = new HostMemoryPool(b.hostMemoryPoolBytes);
         this.resident = new ResidentCalls(this, exec, memory);
-        this.nd = new NdHost(this, memory);
+        this.nd = new NdHost(this, memory, exec);
         LOG.debug("pooling engine on {} ({})", selection.backend().description(), selection.reason());
     }
 
@@ -294,7 +294,7 @@ public final class PoolingEngine extends DeviceForms implements AutoCloseable {
 
     /** {@link #unpool(Tensor, Indices, PoolSpec)} into {@code out}, whose spatial sizes are the output size; returns it. */
     public Tensor unpool(Tensor values, Indices indices, PoolSpec spec, Tensor out) {
-        return nd.unpool(exec, values, indices, spec, out);
+        return nd.unpool(values, indices, spec, out);
     }
 
     // ---- asynchronous submission ----

@@ -3,6 +3,7 @@ package dev.clpool.backend;
 import dev.clpool.AdaptiveGeometry;
 import dev.clpool.IndexConvention;
 import dev.clpool.Indices;
+import dev.clpool.PlanarGeometry;
 import dev.clpool.PoolGeometry;
 import dev.clpool.PoolMode;
 import dev.clpool.Shape;
@@ -77,6 +78,35 @@ public interface PoolingBackend extends AutoCloseable {
     }
 
     /** Uninitialised storage for a tensor of shape {@code s} where this backend computes. */
+    /**
+     * Windowed pooling of channels-first planes ({@link PlanarGeometry}): {@code in} holds
+     * {@code g.planes()} contiguous input planes (or volumes), {@code out} the output ones, in one
+     * storage type, read by size whatever their {@code Shape} says. A default, like backward.
+     */
+    default void poolPlanar(PlanarGeometry g, Tensor in, Tensor out) {
+        throw new UnsupportedOperationException(description() + ": planar pooling is not implemented");
+    }
+
+    /** {@link #poolPlanar(PlanarGeometry, Tensor, Tensor)} between resident tensors; may return before the work is done. */
+    default void poolPlanar(PlanarGeometry g, ResidentTensor in, ResidentTensor out) {
+        poolPlanar(g, host(in), host(out));
+    }
+
+    /**
+     * Global avg or max over {@code planes} contiguous planes of {@code planeSize} elements
+     * (channels-first), one value per plane: by default the 2-D global pooling of the same memory
+     * seen with one channel.
+     */
+    default void globalPlanar(PoolMode mode, int planes, int planeSize, Tensor in, Tensor out) {
+        global(mode, Tensor.wrap(Shape.of(planes, 1, planeSize, 1), in.dtype(), in.buffer()),
+                Tensor.wrap(Shape.of(planes, 1, 1, 1), out.dtype(), out.buffer()));
+    }
+
+    /** {@link #globalPlanar(PoolMode, int, int, Tensor, Tensor)} between resident tensors; may return before the work is done. */
+    default void globalPlanar(PoolMode mode, int planes, int planeSize, ResidentTensor in, ResidentTensor out) {
+        globalPlanar(mode, planes, planeSize, host(in), host(out));
+    }
+
     default ResidentTensor allocate(Shape s) {
         return new HostResident(Tensor.allocate(s));
     }

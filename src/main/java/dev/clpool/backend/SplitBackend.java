@@ -2,6 +2,7 @@ package dev.clpool.backend;
 
 import dev.clpool.AdaptiveGeometry;
 import dev.clpool.Indices;
+import dev.clpool.PlanarGeometry;
 import dev.clpool.PoolGeometry;
 import dev.clpool.PoolMode;
 import dev.clpool.Shape;
@@ -127,6 +128,16 @@ public final class SplitBackend implements PoolingBackend {
      * On the fastest device, unsplit: ONNX indices count from the whole tensor, and a bad index
      * must leave the whole output untouched, which parts running at once could not promise.
      */
+    @Override
+    public void poolPlanar(PlanarGeometry g, Tensor in, Tensor out) {
+        fastest().poolPlanar(g, in, out);
+    }
+
+    @Override
+    public void globalPlanar(PoolMode mode, int planes, int planeSize, Tensor in, Tensor out) {
+        fastest().globalPlanar(mode, planes, planeSize, in, out);
+    }
+
     @Override
     public void unpool(Tensor values, Indices indices, UnpoolGeometry g, Tensor out) {
         fastest().unpool(values, indices, g, out);

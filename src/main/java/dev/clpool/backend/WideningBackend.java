@@ -3,6 +3,7 @@ package dev.clpool.backend;
 import dev.clpool.AdaptiveGeometry;
 import dev.clpool.DType;
 import dev.clpool.Indices;
+import dev.clpool.PlanarGeometry;
 import dev.clpool.PoolGeometry;
 import dev.clpool.PoolMode;
 import dev.clpool.Tensor;
@@ -62,6 +63,33 @@ public final class WideningBackend implements PoolingBackend {
         Tensor wide = wide(out);
         try {
             delegate.pool(g, x, wide);
+            narrow(wide, out);
+        } finally {
+            giveBack(x, in);
+            giveBack(wide, out);
+        }
+    }
+
+    @Override
+    public void poolPlanar(PlanarGeometry g, Tensor in, Tensor out) {
+        widened(in, out, (x, y) -> delegate.poolPlanar(g, x, y));
+    }
+
+    @Override
+    public void globalPlanar(PoolMode mode, int planes, int planeSize, Tensor in, Tensor out) {
+        widened(in, out, (x, y) -> delegate.globalPlanar(mode, planes, planeSize, x, y));
+    }
+
+    /** Runs {@code op} on float32 forms of {@code in} and {@code out} (the tensors themselves when they are float32). */
+    private void widened(Tensor in, Tensor out, BiConsumer<Tensor, Tensor> op) {
+        if (float32(in, out)) {
+            op.accept(in, out);
+            return;
+        }
+        Tensor x = widen(in);
+        Tensor wide = wide(out);
+        try {
+            op.accept(x, wide);
             narrow(wide, out);
         } finally {
             giveBack(x, in);

@@ -4,6 +4,7 @@ import dev.clpool.AdaptiveGeometry;
 import dev.clpool.Axis;
 import dev.clpool.DType;
 import dev.clpool.Indices;
+import dev.clpool.PlanarGeometry;
 import dev.clpool.PoolGeometry;
 import dev.clpool.PoolMode;
 import dev.clpool.Shape;
@@ -70,6 +71,18 @@ public final class CpuBackend implements PoolingBackend {
     @Override
     public String description() {
         return "CPU (" + threads + (threads == 1 ? " thread)" : " threads)");
+    }
+
+    /** Channels-first planes read along W ({@link ChannelsFirstPool}); float32 (WideningBackend widens). */
+    @Override
+    public void poolPlanar(PlanarGeometry g, Tensor in, Tensor out) {
+        new ChannelsFirstPool(this).pool(g.mode(), g.p(), g.countIncludePad(), in.floats(), out.floats(), g.planes(),
+                g.axes());
+    }
+
+    @Override
+    public void globalPlanar(PoolMode mode, int planes, int planeSize, Tensor in, Tensor out) {
+        new ChannelsFirstPool(this).global(mode, 2.0, in.floats(), out.floats(), planes, planeSize);
     }
 
     @Override

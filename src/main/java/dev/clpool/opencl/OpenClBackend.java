@@ -295,6 +295,7 @@ public final class OpenClBackend implements PoolingBackend {
      * {@code out} receives the output planes, both stored as the same dtype, in their own memory
      * whatever {@link Tensor#shape()} says (only the byte sizes are checked).
      */
+    @Override
     public void poolPlanar(PlanarGeometry g, Tensor in, Tensor out) {
         if (in.dtype() != out.dtype()) {
             throw new IllegalArgumentException("input " + in.dtype() + " and output " + out.dtype() + " differ");
@@ -361,6 +362,13 @@ public final class OpenClBackend implements PoolingBackend {
      * {@link #poolPlanar(PlanarGeometry, Tensor, Tensor)} over device tensors holding exactly the
      * input and output planes (whatever their shapes say); only enqueued.
      */
+    /** Global pooling of planes on the device: the pixel-range global kernel over one channel. */
+    @Override
+    public void globalPlanar(PoolMode mode, int planes, int planeSize, ResidentTensor in, ResidentTensor out) {
+        global(mode, in.view(Shape.of(planes, 1, planeSize, 1)), out.view(Shape.of(planes, 1, 1, 1)));
+    }
+
+    @Override
     public void poolPlanar(PlanarGeometry g, ResidentTensor in, ResidentTensor out) {
         planar.run(g, ResidentBuffer.of(session, in, in.shape(), false), ResidentBuffer.of(session, out, out.shape(), false));
     }
