@@ -51,7 +51,9 @@ public class WorkloadBench {
             + "segnet-encoder-indices,segnet-encoder4-indices,unet-level1-indices,unet-level1-backward";
 
     /** Every workload of {@link WorkloadSuite#all()}, for the {@code @Param} annotations (they need a constant). */
-    public static final String ALL = TORCH + ",facenet-3b-l2";
+    public static final String ALL = TORCH + ",facenet-3b-l2,resnet50-stem-max-cf,inception3-a-avg-cf,resnet50-head-gap-cf,"
+            + "segnet-encoder4-indices-cf,densenet121-transition-backward-cf,m5-pool1-max,m5-pool1-max-cl,c3d-pool1-max,"
+            + "c3d-pool1-max-cl,c3d-pool2-max,unet3d-level1-indices,unet3d-level1-backward";
 
     /** The workloads onnxruntime has an operator for (MaxPool with Indices, AveragePool, LpPool, Global*Pool). */
     public static final String ORT = "resnet50-stem-max,resnet50-stem-indices,resnet50-head-gap,mobilenetv2-head-gap,"

@@ -30,6 +30,11 @@ public enum Data {
 
     /** A new tensor of {@code shape} and {@code dtype} holding this kind of data, from {@code seed}. */
     public Tensor tensor(Shape shape, DType dtype, long seed) {
+        return tensor(dev.clpool.TensorShape.of(shape), dtype, seed);
+    }
+
+    /** {@link #tensor(Shape, DType, long)} of any rank and layout. */
+    public Tensor tensor(dev.clpool.TensorShape shape, DType dtype, long seed) {
         Tensor t = Tensor.allocate(shape);
         if (this != ZERO) {
             FloatBuffer f = t.floats();

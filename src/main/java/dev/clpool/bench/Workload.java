@@ -5,18 +5,22 @@ import dev.clpool.DType;
 import dev.clpool.PoolMode;
 import dev.clpool.PoolSpec;
 import dev.clpool.Shape;
+import dev.clpool.TensorShape;
 import java.util.Objects;
 
 /**
  * One pooling layer of a published network, as {@code clpool bench} and the JMH workload
  * benchmarks run it: an operation ({@link Op}) on an NHWC input of {@code shape}, with
  * {@code spec} (windowed operations), {@code mode} (global and adaptive) and the adaptive output
- * size {@code oh × ow}. {@code source} says where the layer is defined.
+ * size {@code oh × ow}. {@code source} says where the layer is defined. The input may have any
+ * spatial rank and layout ({@link #tensorShape()}); adaptive workloads and the peers' rows are 2-D
+ * channels-last ({@link #shape()}).
  *
  * @param name   a short unique name, also the JMH parameter value ({@code resnet50-stem-max})
  * @param source the network and the place in its published definition
  */
-public record Workload(String name, String source, Op op, Shape shape, PoolSpec spec, PoolMode mode, int oh, int ow) {
+public record Workload(String name, String source, Op op, TensorShape tensorShape, PoolSpec spec, PoolMode mode, int oh,
+                       int ow) {
 
     /** What a workload runs, each through {@code PoolingEngine}'s method of that name. */
     public enum Op {
@@ -46,7 +50,7 @@ public record Workload(String name, String source, Op op, Shape shape, PoolSpec 
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(source, "source");
         Objects.requireNonNull(op, "op");
-        Objects.requireNonNull(shape, "shape");
+        Objects.requireNonNull(tensorShape, "shape");
         boolean windowed = op == Op.POOL || op == Op.POOL_WITH_INDICES || op == Op.BACKWARD;
         if (windowed != (spec != null) || windowed == (mode != null)) {
             throw new IllegalArgumentException(name + ": " + op + " takes " + (windowed ? "a spec" : "a mode"));
@@ -55,21 +59,39 @@ public record Workload(String name, String source, Op op, Shape shape, PoolSpec 
             throw new IllegalArgumentException(name + ": only adaptive workloads have an output size");
         }
         if (spec != null) {
-            spec.outputShape(shape); // the spec must run on the shape
+            spec.outputShape(tensorShape); // the spec must run on the shape
         }
+        if (op == Op.ADAPTIVE && !tensorShape.isShape2d()) {
+            throw new IllegalArgumentException(name + ": adaptive workloads are 2-D channels-last");
+        }
+    }
+
+    /** The input shape of a 2-D channels-last workload (the peers' rows). */
+    public Shape shape() {
+        return tensorShape.asShape();
+    }
+
+    /** Windowed pooling of an input of any rank and layout. */
+    public static Workload windowed(String name, String source, Op op, String spec, TensorShape shape) {
+        return new Workload(name, source, op, shape, PoolSpec.parse(spec), null, 0, 0);
+    }
+
+    /** Global pooling of an input of any rank and layout. */
+    public static Workload global(String name, String source, PoolMode mode, TensorShape shape) {
+        return new Workload(name, source, Op.GLOBAL, shape, null, mode, 0, 0);
     }
 
     /** Windowed pooling ({@link Op#POOL}, {@link Op#POOL_WITH_INDICES} or {@link Op#BACKWARD}). */
     public static Workload windowed(String name, String source, Op op, String spec, Shape shape) {
-        return new Workload(name, source, op, shape, PoolSpec.parse(spec), null, 0, 0);
+        return windowed(name, source, op, spec, TensorShape.of(shape));
     }
 
     public static Workload global(String name, String source, PoolMode mode, Shape shape) {
-        return new Workload(name, source, Op.GLOBAL, shape, null, mode, 0, 0);
+        return global(name, source, mode, TensorShape.of(shape));
     }
 
     public static Workload adaptive(String name, String source, PoolMode mode, Shape shape, int oh, int ow) {
-        return new Workload(name, source, Op.ADAPTIVE, shape, null, mode, oh, ow);
+        return new Workload(name, source, Op.ADAPTIVE, TensorShape.of(shape), null, mode, oh, ow);
     }
 
     /** The pooling mode: the spec's, or the global or adaptive mode. */
@@ -77,18 +99,23 @@ public record Workload(String name, String source, Op op, Shape shape, PoolSpec 
         return spec != null ? spec.mode() : mode;
     }
 
-    /** The forward output shape (for backward: the shape of dy). */
+    /** The forward output shape of a 2-D channels-last workload (for backward: the shape of dy). */
     public Shape outputShape() {
+        return outputTensorShape().asShape();
+    }
+
+    /** The forward output shape in the input's rank and layout (for backward: the shape of dy). */
+    public TensorShape outputTensorShape() {
         return switch (op) {
-            case POOL, POOL_WITH_INDICES, BACKWARD -> spec.outputShape(shape);
-            case GLOBAL -> Shape.of(shape.n(), 1, 1, shape.c());
-            case ADAPTIVE -> AdaptiveGeometry.of(mode, shape, oh, ow).output();
+            case POOL, POOL_WITH_INDICES, BACKWARD -> spec.outputShape(tensorShape);
+            case GLOBAL -> tensorShape.global();
+            case ADAPTIVE -> TensorShape.of(AdaptiveGeometry.of(mode, shape(), oh, ow).output());
         };
     }
 
     /** The shape of what the operation writes: dx (input-shaped) for backward, else the forward output. */
-    public Shape resultShape() {
-        return op == Op.BACKWARD ? shape : outputShape();
+    public TensorShape resultShape() {
+        return op == Op.BACKWARD ? tensorShape : outputTensorShape();
     }
 
     /**
@@ -98,8 +125,8 @@ public record Workload(String name, String source, Op op, Shape shape, PoolSpec 
      */
     public long bytes(DType dtype) {
         long e = dtype.byteSize();
-        long in = shape.elementCount();
-        long out = outputShape().elementCount();
+        long in = tensorShape.elementCount();
+        long out = outputTensorShape().elementCount();
         return switch (op) {
             case POOL, GLOBAL, ADAPTIVE -> (in + out) * e;
             case POOL_WITH_INDICES -> (in + out) * e + out * Long.BYTES;
@@ -109,16 +136,24 @@ public record Workload(String name, String source, Op op, Shape shape, PoolSpec 
 
     /** For people: {@code max 3x3 s2 p1}, {@code indices max 2x2 s2}, {@code backward avg 2x2 s2}, {@code adaptive avg 7x7}. */
     public String label() {
+        if (!tensorShape.isShape2d()) {
+            String s = spec == null ? "" : " " + spec.toString().replace("k=", "").replace(" s=", " s").replace(" pad=", " p");
+            return (op == Op.POOL ? "" : op.word() + " ") + (op == Op.GLOBAL ? mode.word() : s.trim());
+        }
         return switch (op) {
-            case POOL -> BenchCase.pool(spec, shape).label();
-            case POOL_WITH_INDICES, BACKWARD -> op.word() + " " + BenchCase.pool(spec, shape).label();
+            case POOL -> BenchCase.pool(spec, shape()).label();
+            case POOL_WITH_INDICES, BACKWARD -> op.word() + " " + BenchCase.pool(spec, shape()).label();
             case GLOBAL -> "global " + mode.word();
             case ADAPTIVE -> "adaptive " + mode.word() + " " + oh + "x" + ow;
         };
     }
 
-    /** {@code 32x112x112x64}. */
+    /** {@code 32x112x112x64} (the dimensions in storage order), {@code cf} after channels-first ones. */
     public String dims() {
-        return shape.n() + "x" + shape.h() + "x" + shape.w() + "x" + shape.c();
+        StringBuilder b = new StringBuilder();
+        for (int d : tensorShape.dims()) {
+            b.append(b.length() == 0 ? "" : "x").append(d);
+        }
+        return tensorShape.layout() == dev.clpool.Layout.CHANNELS_FIRST ? b + " cf" : b.toString();
     }
 }

@@ -25,8 +25,9 @@ public final class WorkloadOps {
      */
     public WorkloadOps(Workload w, Variant v) {
         this.workload = Objects.requireNonNull(w, "workload");
-        this.x = v.data().tensor(w.shape(), v.dtype(), w.name().hashCode());
-        this.dy = w.op() == Op.BACKWARD ? Data.RANDOM.tensor(w.outputShape(), v.dtype(), 7L * w.name().hashCode()) : null;
+        this.x = v.data().tensor(w.tensorShape(), v.dtype(), w.name().hashCode());
+        this.dy = w.op() == Op.BACKWARD ? Data.RANDOM.tensor(w.outputTensorShape(), v.dtype(), 7L * w.name().hashCode())
+                : null;
     }
 
     public Workload workload() {
@@ -62,8 +63,8 @@ public final class WorkloadOps {
     private Runnable into(PoolingEngine engine) {
         Workload w = workload;
         if (w.op() == Op.POOL_WITH_INDICES) {
-            Tensor values = Tensor.allocate(w.outputShape(), x.dtype());
-            Indices indices = Indices.allocate(w.outputShape(), IndexConvention.NHWC);
+            Tensor values = Tensor.allocate(w.outputTensorShape(), x.dtype());
+            Indices indices = Indices.allocate(w.outputTensorShape(), IndexConvention.NHWC);
             return () -> engine.poolWithIndices(x, w.spec(), IndexConvention.NHWC, values, indices);
         }
         Tensor out = Tensor.allocate(w.resultShape(), x.dtype());

@@ -3,6 +3,7 @@ package dev.clpool.bench;
 import dev.clpool.DType;
 import dev.clpool.PoolMode;
 import dev.clpool.Shape;
+import dev.clpool.TensorShape;
 import dev.clpool.bench.Workload.Op;
 import java.util.ArrayList;
 import java.util.List;
@@ -31,8 +32,55 @@ public final class WorkloadSuite {
     private static final String UNET = "U-Net: Ronneberger et al., MICCAI 2015, Sec. 2 and Fig. 1 (2x2 max pooling"
             + " stride 2; first level 568x568x64 for a 572x572 tile)";
 
+    private static final String C3D = "C3D: Tran et al., Learning Spatiotemporal Features with 3D Convolutional Networks,"
+            + " ICCV 2015, Sec. 3.2 and Fig. 3 (16-frame 112x112 clips; pool1 1x2x2 stride 1x2x2 after conv1a (64"
+            + " channels), pool2-5 2x2x2 stride 2)";
+    private static final String UNET3D = "3D U-Net: Cicek et al., MICCAI 2016, Sec. 2 and Fig. 1 (2x2x2 max pooling,"
+            + " strides of two; first analysis level 64 channels; a 64x64x64 crop)";
+    private static final String M5 = "M5: Dai et al., Very Deep Convolutional Neural Networks for Raw Waveforms, ICASSP"
+            + " 2017, Table 1 (4 s of 8 kHz audio, conv [80/4, 128] gives 7981 steps, then max pool 4)";
+    private static final String CF = " (channels-first, as PyTorch's contiguous NCHW tensors and ONNX models hold it)";
+
     /** Every workload, in the order the bench prints them. */
     public static List<Workload> all() {
+        List<Workload> all = new ArrayList<>(planar());
+        all.addAll(0, layers2d());
+        return List.copyOf(all);
+    }
+
+    /**
+     * 1-D and 3-D layers, and channels-first twins of 2-D rows (same bytes as the channels-last row
+     * of the same name without {@code -cf}: issue 13 asks for at most 1.2x).
+     */
+    private static List<Workload> planar() {
+        return List.of(
+                Workload.windowed("resnet50-stem-max-cf", RESNET + CF, Op.POOL, "max k=3 s=2 pad=1",
+                        TensorShape.channelsFirst(32, 64, 112, 112)),
+                Workload.windowed("inception3-a-avg-cf", INCEPTION + " (InceptionA branch_pool)" + CF, Op.POOL,
+                        "avg k=3 s=1 pad=1 include-pad", TensorShape.channelsFirst(32, 256, 35, 35)),
+                Workload.global("resnet50-head-gap-cf", "ResNet-50 global average pool" + CF, PoolMode.AVG,
+                        TensorShape.channelsFirst(32, 2048, 7, 7)),
+                Workload.windowed("segnet-encoder4-indices-cf", "SegNet encoder stage 4 with indices" + CF,
+                        Op.POOL_WITH_INDICES, "max k=2 s=2", TensorShape.channelsFirst(2, 512, 45, 60)),
+                Workload.windowed("densenet121-transition-backward-cf", DENSENET + " (training: backward)" + CF,
+                        Op.BACKWARD, "avg k=2 s=2", TensorShape.channelsFirst(16, 128, 56, 56)),
+                Workload.windowed("m5-pool1-max", M5 + CF, Op.POOL, "max k=4 s=4 rank=1",
+                        TensorShape.channelsFirst(16, 128, 7981)),
+                Workload.windowed("m5-pool1-max-cl", M5 + " (channels-last)", Op.POOL, "max k=4 s=4 rank=1",
+                        TensorShape.channelsLast(16, new int[] {7981}, 128)),
+                Workload.windowed("c3d-pool1-max", C3D + CF, Op.POOL, "max k=1x2x2 s=1x2x2",
+                        TensorShape.channelsFirst(2, 64, 16, 112, 112)),
+                Workload.windowed("c3d-pool1-max-cl", C3D + " (channels-last)", Op.POOL, "max k=1x2x2 s=1x2x2",
+                        TensorShape.channelsLast(2, new int[] {16, 112, 112}, 64)),
+                Workload.windowed("c3d-pool2-max", C3D + CF, Op.POOL, "max k=2x2x2 s=2x2x2",
+                        TensorShape.channelsFirst(2, 128, 16, 56, 56)),
+                Workload.windowed("unet3d-level1-indices", UNET3D + " (training: max with indices)" + CF,
+                        Op.POOL_WITH_INDICES, "max k=2x2x2 s=2x2x2", TensorShape.channelsFirst(1, 64, 64, 64, 64)),
+                Workload.windowed("unet3d-level1-backward", UNET3D + " (training: backward of the max pool)" + CF,
+                        Op.BACKWARD, "max k=2x2x2 s=2x2x2", TensorShape.channelsFirst(1, 64, 64, 64, 64)));
+    }
+
+    private static List<Workload> layers2d() {
         return List.of(
                 Workload.windowed("resnet50-stem-max", RESNET, Op.POOL, "max k=3 s=2 pad=1", Shape.of(32, 112, 112, 64)),
                 Workload.windowed("resnet50-stem-indices", RESNET + " (training: max with indices)",
@@ -126,7 +174,8 @@ public final class WorkloadSuite {
                 new Run(named("densenet121-transition-backward"), new Variant(DType.FLOAT16, Data.RANDOM,
                         Api.ALLOCATING)),
                 new Run(named("vgg16-head-adaptive7"), new Variant(DType.FLOAT32, Data.RELU, Api.ALLOCATING)),
-                new Run(named("resnet50-head-gap"), new Variant(DType.FLOAT16, Data.RANDOM, Api.INTO)));
+                new Run(named("resnet50-head-gap"), new Variant(DType.FLOAT16, Data.RANDOM, Api.INTO)),
+                new Run(named("c3d-pool2-max"), new Variant(DType.FLOAT32, Data.RANDOM, Api.INTO)));
     }
 
     private static final String ISSUE11 = "issue 11: a steady loop of allocating calls against the into-existing form";

@@ -108,12 +108,12 @@ final class WorkloadOutput extends ProgressOutput implements WorkloadBenchmark.L
         o.addProperty("op", w.op().word());
         o.addProperty("mode", w.poolMode().word());
         o.addProperty("label", w.label());
-        Shape s = w.shape();
         JsonArray shape = new JsonArray();
-        for (int v : new int[] {s.n(), s.h(), s.w(), s.c()}) {
+        for (int v : w.tensorShape().dims()) {
             shape.add(v);
         }
         o.add("shape", shape);
+        o.addProperty("layout", w.tensorShape().layout().word());
         o.addProperty("backend", backend);
         o.addProperty("binding", binding);
         return o;

@@ -8,6 +8,7 @@ import dev.clpool.DType;
 import dev.clpool.PoolMode;
 import dev.clpool.PoolingEngine;
 import dev.clpool.Shape;
+import dev.clpool.TensorShape;
 import dev.clpool.Tensor;
 import dev.clpool.bench.Workload.Op;
 import dev.clpool.bench.WorkloadSuite.Api;
@@ -35,7 +36,7 @@ class WorkloadSuiteTest {
         for (Workload w : WorkloadSuite.all()) {
             assertTrue(names.add(w.name()), "duplicate " + w.name());
             assertTrue(w.source().length() > 20, w.name() + ": " + w.source());
-            assertTrue(w.shape().elementCount() * 4 <= 110L << 20, w.name() + " " + w.dims());
+            assertTrue(w.tensorShape().elementCount() * 4 <= 110L << 20, w.name() + " " + w.dims());
             assertEquals(w, WorkloadSuite.named(w.name()));
         }
     }
@@ -83,7 +84,7 @@ class WorkloadSuiteTest {
         assertEquals((32 + 8) * 4 + 8 * 8, idx.bytes(DType.FLOAT32));
         Workload maxBack = Workload.windowed("c", "test source of some length", Op.BACKWARD, "max k=2 s=2", s);
         assertEquals((32 + 8 + 32) * 4, maxBack.bytes(DType.FLOAT32));
-        assertEquals(s, maxBack.resultShape());
+        assertEquals(TensorShape.of(s), maxBack.resultShape());
         Workload avgBack = Workload.windowed("d", "test source of some length", Op.BACKWARD, "avg k=2 s=2", s);
         assertEquals((8 + 32) * 4, avgBack.bytes(DType.FLOAT32));
         Workload adaptive = Workload.adaptive("e", "test source of some length", PoolMode.MAX, s, 3, 3);
