@@ -33,45 +33,7 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /** {@code clpool explain} in-process: literal explanations, framework verdicts, JSON fields, exit codes. */
-class ExplainCommandTest {
-    private final StringWriter out = new StringWriter();
-    private final StringWriter err = new StringWriter();
-
-    private int run(String... args) {
-        String[] all = new String[args.length + 1];
-        all[0] = "explain";
-        System.arraycopy(args, 0, all, 1, args.length);
-        return Main.commandLine(new PrintWriter(out, true), new PrintWriter(err, true)).execute(all);
-    }
-
-    /** Runs a request that must succeed and returns its text. */
-    private String explain(String... args) {
-        assertEquals(0, run(args), err.toString());
-        assertEquals("", err.toString(), "nothing on stderr");
-        return out.toString();
-    }
-
-    /** The lines of the framework's block: its verdict line, the call, reasons and notes. */
-    private static String block(String text, String framework) {
-        int at = text.indexOf("\n  " + framework + " ");
-        assertTrue(at >= 0, framework + " missing in\n" + text);
-        int next = text.indexOf("\n  ", at + 3);
-        while (next >= 0 && text.startsWith("\n              ", next)) {
-            next = text.indexOf("\n  ", next + 3);
-        }
-        return next < 0 ? text.substring(at + 1) : text.substring(at + 1, next);
-    }
-
-    private static void assertVerdict(String text, String framework, String phrase) {
-        String b = block(text, framework);
-        assertTrue(b.startsWith(String.format("  %-11s %s", framework, phrase)),
-                framework + " should be '" + phrase + "':\n" + b);
-    }
-
-    private static void assertContains(String text, String expected) {
-        assertTrue(text.contains(expected), "expected\n  " + expected + "\nin\n" + text);
-    }
-
+class ExplainCommandTest extends ExplainTestBase {
     @Test
     void max3x3_stride2_pad1_on112_gives56_andPyTorchSame() {
         String t = explain("--input-shape", "1,112,112,64", "--mode", "max", "--window", "3", "--stride", "2",
@@ -292,125 +254,6 @@ class ExplainCommandTest {
     // ------------------------------------------------------------------ 1-D and 3-D
 
     @Test
-    void oneD_channelsLast_explainsTheWidthAxis_andEveryFrameworksCall() {
-        String t = explain("--input-shape", "2,10,3", "--mode", "max", "--window", "3", "--stride", "2", "--pad", "1");
-        assertContains(t, " on input 2,10,3 (N,W,C)\n");
-        assertContains(t, "output shape  2,5,3 (N,W,C)\n");
-        assertContains(t, "padding       width 1 before, 1 after (explicit)\n");
-        assertContains(t, "width: in 10, window 3, stride 2, dilation 1 (effective window 3)\n");
-        assertFalse(t.contains("height:"), "a 1-D request has no height axis:\n" + t);
-        assertContains(t, "windows       (0) covers 2 input elements, (4) covers 3\n");
-        assertContains(t, "frameworks (x is NCW for PyTorch and ONNX: x.permute(0, 2, 1); NWC for TensorFlow):");
-        assertVerdict(t, "PyTorch", "same");
-        assertContains(t, "torch.nn.functional.max_pool1d(x, kernel_size=(3,), stride=(2,), padding=(1,))");
-        // TensorFlow's SAME would pad 0 before and 1 after; max_pool1d takes explicit padding.
-        assertVerdict(t, "TensorFlow", "same");
-        assertContains(t, "tf.nn.max_pool1d(x, ksize=(3,), strides=(2,), padding=[[0, 0], [1, 1], [0, 0]])");
-        assertVerdict(t, "ONNX", "same");
-        assertContains(t, "MaxPool(kernel_shape=[3], strides=[2], pads=[1, 1])");
-    }
-
-    @Test
-    void threeD_channelsFirst_avg_dividesPerAxis_andTensorFlowRefusesExplicitPadding() {
-        String t = explain("--input-shape", "1,4,5,6,6", "--layout", "channels-first", "--mode", "avg",
-                "--window", "2,3,3", "--stride", "1,2,2", "--pad", "0,1,1");
-        assertContains(t, " on input 1,4,5,6,6 (N,C,D,H,W)\n");
-        assertContains(t, "output shape  1,4,4,3,3 (N,C,D,H,W)\n");
-        assertContains(t, "padding       depth 0 before, 0 after; height 1 before, 1 after; width 1 before, 1 after"
-                + " (explicit)\n");
-        assertContains(t, "depth: in 5, window 2, stride 1, dilation 1 (effective window 2)\n");
-        assertContains(t, "  first window (0,0,0): 2 x 2 x 2 = 8\n");
-        assertContains(t, "  last window  (3,2,2): 2 x 3 x 3 = 18\n");
-        assertContains(t, "frameworks (x is NCDHW for PyTorch and ONNX, as given; NDHWC for TensorFlow:"
-                + " tf.transpose(x, [0, 2, 3, 4, 1])):");
-        assertVerdict(t, "PyTorch", "same");
-        assertContains(t, "torch.nn.functional.avg_pool3d(x, kernel_size=(2, 3, 3), stride=(1, 2, 2), padding=(0, 1, 1),"
-                + " count_include_pad=False)");
-        assertVerdict(t, "TensorFlow", "refused");
-        assertContains(t, "tf.nn.avg_pool3d accepts only 'SAME' or 'VALID' padding; depth 0 before, 0 after");
-        assertVerdict(t, "ONNX", "same");
-        assertContains(t, "AveragePool(kernel_shape=[2, 3, 3], strides=[1, 2, 2], pads=[0, 1, 1, 0, 1, 1],"
-                + " count_include_pad=0)");
-    }
-
-    @Test
-    void threeD_max_tensorFlowHasNoExplicitPadding_butSameWorks() {
-        String explicit = explain("--input-shape", "1,4,4,4,1", "--mode", "max", "--window", "3", "--stride", "2",
-                "--pad", "1");
-        assertVerdict(explicit, "PyTorch", "same");
-        assertContains(explicit, "torch.nn.functional.max_pool3d(x, kernel_size=(3, 3, 3), stride=(2, 2, 2),"
-                + " padding=(1, 1, 1))");
-        assertVerdict(explicit, "TensorFlow", "refused");
-        assertContains(explicit, "tf.nn.max_pool3d accepts only 'SAME' or 'VALID' padding");
-        out.getBuffer().setLength(0);
-        String same = explain("--input-shape", "1,4,4,4,1", "--mode", "max", "--window", "3", "--stride", "2",
-                "--pad", "same");
-        assertVerdict(same, "TensorFlow", "same");
-        assertContains(same, "tf.nn.max_pool3d(x, ksize=(3, 3, 3), strides=(2, 2, 2), padding='SAME')");
-        assertVerdict(same, "ONNX", "same");
-        assertContains(same, "auto_pad='SAME_UPPER'");
-        assertContains(same, "pads=[0, 0, 0, 1, 1, 1] is the same request");
-        // PyTorch pads both ends equally: 0 before and 1 after cannot be expressed.
-        assertVerdict(same, "PyTorch", "refused");
-    }
-
-    @Test
-    void oneD_lp_dilated_pytorchHasNoDilation() {
-        String t = explain("--input-shape", "1,1,9", "--layout", "channels-first", "--mode", "lp", "--window", "3",
-                "--dilation", "2", "--stride", "1");
-        assertContains(t, "output shape  1,1,5 (N,C,W)\n");
-        assertVerdict(t, "PyTorch", "refused");
-        assertContains(t, "torch.nn.functional.lp_pool1d has no dilation argument");
-        assertVerdict(t, "TensorFlow", "refused");
-        assertVerdict(t, "ONNX", "same");
-        assertContains(t, "LpPool(kernel_shape=[3], strides=[1], dilations=[2], p=2)");
-    }
-
-    // ------------------------------------------------------------------ JSON
-
-    @Test
-    void json_threeD_channelsFirst_hasPerAxisArrays_andDocumentedFields() throws IOException {
-        assertEquals(0, run("--input-shape", "2,3,4,6,8", "--layout", "channels-first", "--mode", "max",
-                "--window", "2", "--pad", "0,1,0,1,0,1", "--json"), err.toString());
-        JsonObject o = JsonParser.parseString(out.toString()).getAsJsonObject();
-        assertEquals(1, o.get("format").getAsInt());
-        assertEquals("channels-first", o.get("layout").getAsString());
-        assertEquals(3, o.get("spatial_rank").getAsInt());
-        assertEquals("[2,3,4,6,8]", o.get("input_shape").toString());
-        assertEquals("[2,3,2,3,4]", o.get("output_shape").toString());
-        JsonObject req = o.getAsJsonObject("request");
-        assertEquals("[2,2,2]", req.get("window").toString());
-        assertEquals("[2,2,2]", req.get("stride").toString());
-        assertEquals("[1,1,1]", req.get("dilation").toString());
-        JsonObject pad = o.getAsJsonObject("padding");
-        assertTrue(pad.get("top").isJsonNull(), "top is 2-D only");
-        assertEquals("[0,0,0]", pad.get("begin").toString());
-        assertEquals("[1,1,1]", pad.get("end").toString());
-        JsonArray axes = o.getAsJsonArray("axes");
-        assertEquals(3, axes.size());
-        assertEquals("depth", axes.get(0).getAsJsonObject().get("axis").getAsString());
-        assertEquals("width", axes.get(2).getAsJsonObject().get("axis").getAsString());
-        assertEquals(3, o.getAsJsonArray("frameworks").size());
-        assertDocumented(o);
-    }
-
-    @Test
-    void json_twoD_keepsTheSidesAndAddsBeginEnd() {
-        assertEquals(0, run("--input-shape", "1,5,5,1", "--mode", "max", "--window", "3", "--pad", "1,2,0,1",
-                "--json"), err.toString());
-        JsonObject o = JsonParser.parseString(out.toString()).getAsJsonObject();
-        assertEquals("channels-last", o.get("layout").getAsString());
-        assertEquals(2, o.get("spatial_rank").getAsInt());
-        JsonObject pad = o.getAsJsonObject("padding");
-        assertEquals(1, pad.get("top").getAsInt());
-        assertEquals(2, pad.get("bottom").getAsInt());
-        assertEquals(0, pad.get("left").getAsInt());
-        assertEquals(1, pad.get("right").getAsInt());
-        assertEquals("[1,0]", pad.get("begin").toString());
-        assertEquals("[2,1]", pad.get("end").toString());
-    }
-
-    @Test
     void json_parses_andHasTheDocumentedFields() throws IOException {
         assertEquals(0, run("--input-shape", "1,112,112,64", "--mode", "max", "--window", "3", "--stride", "2",
                 "--pad", "1", "--json"), err.toString());
@@ -461,35 +304,6 @@ class ExplainCommandTest {
         assertTrue(torch.get("call").isJsonNull());
         assertFalse(torch.getAsJsonArray("reasons").isEmpty());
         assertDocumented(o);
-    }
-
-    /** Every key the command writes is described in docs/explain-json.md (as `key` in a table row). */
-    private static void assertDocumented(JsonObject o) throws IOException {
-        Path doc = Path.of("docs", "explain-json.md");
-        String text = Files.readString(doc);
-        List<String> keys = new ArrayList<>();
-        collectKeys(o, keys);
-        Matcher m = Pattern.compile("^\\| `([a-z_]+)`", Pattern.MULTILINE).matcher(text);
-        List<String> documented = new ArrayList<>();
-        while (m.find()) {
-            documented.add(m.group(1));
-        }
-        for (String k : keys) {
-            if (!documented.contains(k)) {
-                fail("JSON key '" + k + "' is not documented in " + doc);
-            }
-        }
-    }
-
-    private static void collectKeys(JsonElement e, List<String> keys) {
-        if (e.isJsonObject()) {
-            for (Map.Entry<String, JsonElement> en : e.getAsJsonObject().entrySet()) {
-                keys.add(en.getKey());
-                collectKeys(en.getValue(), keys);
-            }
-        } else if (e.isJsonArray()) {
-            e.getAsJsonArray().forEach(x -> collectKeys(x, keys));
-        }
     }
 
     // ------------------------------------------------------------------ exit codes
