@@ -15,7 +15,7 @@ import java.util.Locale;
  * printed as they are measured (text), or JSON objects added to the command's one array.
  */
 final class WorkloadOutput extends ProgressOutput implements WorkloadBenchmark.Listener {
-    private static final String ROW = "%-32s %-26s %-16s %-22s %-12s %10s %8s %8s  %s%n";
+    private static final String ROW = "%-32s %-26s %-20s %-22s %-12s %10s %8s %8s  %s%n";
     private static final String RATIO_ROW = "%-22s %-22s %-16s %-12s %8s %10s %9s %10s %7s %9s  %s%n";
 
     private boolean ratioHeader;
@@ -28,7 +28,7 @@ final class WorkloadOutput extends ProgressOutput implements WorkloadBenchmark.L
         if (!quiet) {
             out.println();
             out.println("Workloads (the pooling layers of published networks; end to end, host tensor to host tensor):");
-            out.printf(Locale.ROOT, ROW, "workload", "op", "shape (NHWC)", "storage data api", "backend", "ms", "GB/s",
+            out.printf(Locale.ROOT, ROW, "workload", "op", "shape", "storage data api", "backend", "ms", "GB/s",
                     "of copy", "");
         }
     }
