@@ -35,7 +35,8 @@ final class NdHost {
             engine.pool(in.reshaped(Lowering.view(s)), Lowering.spec2d(spec, s.rank()), out.reshaped(Lowering.view(want)));
             return out;
         }
-        return inFloat32(in, out, (x, y) -> pool3d(x, spec, y));
+        boolean onePass = Lowering.planesIdentity(spec) || Lowering.depthIdentity(spec);
+        return inFloat32(onePass ? PoolMode.MAX : spec.mode(), in, out, (x, y) -> pool3d(x, spec, y));
     }
 
     /**
@@ -52,8 +53,8 @@ final class NdHost {
         }
         TensorShape s = in.tensorShape();
         TensorShape mid = midShape(s, spec);
-        return inFloat32(in, out, (x, y) -> {
-            try (Tensor t = memory.tensor(mid, DType.FLOAT32)) {
+        return inFloat32(spec.mode(), in, out, (x, y) -> {
+            try (Tensor t = memory.tensor(mid, x.dtype())) {
                 exec.run(b -> b.poolPlanar(passes[0], x, t));
                 exec.run(b -> b.poolPlanar(passes[1], t, y));
             }
@@ -72,7 +73,7 @@ final class NdHost {
             engine.pool(x.reshaped(from), only, y.reshaped(to));
             return;
         }
-        try (Tensor t = memory.tensor(mid, DType.FLOAT32)) {
+        try (Tensor t = memory.tensor(mid, x.dtype())) {
             engine.pool(x.reshaped(Lowering.slices(s)), Lowering.planes(spec), t.reshaped(Lowering.slices(mid)));
             engine.pool(t.reshaped(Lowering.depth(mid)), Lowering.depth(spec), y.reshaped(Lowering.depth(y.tensorShape())));
         }
@@ -249,9 +250,9 @@ final class NdHost {
             engine.adaptive(mode, in.reshaped(Lowering.view(s)), v.h(), v.w(), out.reshaped(v));
             return out;
         }
-        return inFloat32(in, out, (x, y) -> {
+        return inFloat32(mode, in, out, (x, y) -> {
             TensorShape mid = s.withSpatial(s.spatial(0), size[1], size[2]);
-            try (Tensor t = memory.tensor(mid, DType.FLOAT32)) {
+            try (Tensor t = memory.tensor(mid, x.dtype())) {
                 engine.adaptive(mode, x.reshaped(Lowering.slices(s)), size[1], size[2], t.reshaped(Lowering.slices(mid)));
                 Shape dv = Lowering.depth(mid);
                 engine.adaptive(mode, t.reshaped(dv), size[0], dv.w(), y.reshaped(Lowering.depth(want)));
@@ -373,9 +374,12 @@ final class NdHost {
 
     // ---- helpers ----
 
-    /** Runs a two-pass 3-D operation in float32 (one rounding into the storage type at the end). */
-    private Tensor inFloat32(Tensor in, Tensor out, java.util.function.BiConsumer<Tensor, Tensor> op) {
-        if (in.dtype() == DType.FLOAT32) {
+    /**
+     * Runs a two-pass 3-D operation in float32 (one rounding into the storage type at the end);
+     * max runs in the storage type as it is (its intermediate values are input values, exact).
+     */
+    private Tensor inFloat32(PoolMode mode, Tensor in, Tensor out, java.util.function.BiConsumer<Tensor, Tensor> op) {
+        if (in.dtype() == DType.FLOAT32 || mode == PoolMode.MAX) {
             op.accept(in, out);
             return out;
         }

@@ -193,6 +193,13 @@ class NdOperationsCpuTest {
         for (int i = 0; i < x.length; i++) {
             x[i] = Float16.toFloat(Float16.fromFloat((float) r.nextGaussian()));
         }
+        for (Layout layout : Layout.values()) {
+            // Max in the storage type, two passes: the same bits as float32 on the same values.
+            TensorShape t = TensorShape.of(1, 2, new int[] {3, 4, 5}, layout);
+            PoolSpec max = PoolSpec.max(2, 3, 2).stride(1, 2, 1).padding(Padding.of(1)).build();
+            float[] half = engine.pool(Tensor.of(t, DType.FLOAT16, x), max).toArray();
+            assertArrayEquals(engine.pool(Tensor.of(t, DType.FLOAT32, x), max).toArray(), half, layout.word());
+        }
         PoolSpec spec = PoolSpec.builder(PoolMode.AVG).window(2, 3, 2).stride(1).padding(Padding.of(1)).build();
         float[] got = engine.pool(Tensor.of(s, DType.FLOAT16, x), spec).toArray();
         double[] want = NaiveNd.pool(x, s, spec, IndexConvention.NHWC).values();
