@@ -43,13 +43,19 @@ import java.util.function.Consumer;
 final class HostMemoryPool implements AutoCloseable {
     static final int PAGE = 4096;
     /** The most bytes (lent and idle) an engine's pool holds by default. */
-    static final long DEFAULT_MAX_BYTES = 256L << 20;
+    static final long DEFAULT_MAX_BYTES = 1L << 30;
+    /**
+     * Lent bytes past which a take nudges the collector (or the bound, if smaller): dropped results
+     * come back after at most this much fresh memory, while up to the bound stays reusable.
+     */
+    static final long NUDGE_BYTES = 256L << 20;
     private static final Cleaner CLEANER = Cleaner.create();
     private static final int LENT = 0;
     private static final int IDLE = 1;
     private static final int DROPPED = 2;
 
     private final long maxBytes;
+    private final long nudgeAt;
     private final boolean roots;
     private final boolean nudges;
     // Guarded by this:
@@ -77,6 +83,7 @@ final class HostMemoryPool implements AutoCloseable {
             throw new IllegalArgumentException("host memory pool bound must be >= 0 bytes, got " + maxBytes);
         }
         this.maxBytes = maxBytes;
+        this.nudgeAt = Math.min(maxBytes, NUDGE_BYTES);
         this.roots = roots && RootBuffers.available();
         this.nudges = nudges && this.roots;
     }
@@ -133,7 +140,7 @@ final class HostMemoryPool implements AutoCloseable {
             idleBytes -= cls;
             c.status.state.set(LENT);
         } else {
-            if (!force && !closed && lentBytes + cls > maxBytes) {
+            if (!force && !closed && lentBytes + cls > nudgeAt) {
                 return null;
             }
             for (Iterator<ArrayDeque<Chunk>> it = idle.values().iterator();
@@ -163,7 +170,7 @@ final class HostMemoryPool implements AutoCloseable {
      * or null.
      */
     private Chunk nudge(int cls) {
-        if (!nudges || cls > maxBytes) {
+        if (!nudges || cls > nudgeAt) {
             return null;
         }
         GcNudge waited = null;
@@ -174,7 +181,7 @@ final class HostMemoryPool implements AutoCloseable {
                 n = lastNudge;
                 if (n == null || n == waited || !n.pending(System.nanoTime(), recoveredCount)) {
                     // No nudge under way to wait on: a new one, unless the last recovered nothing.
-                    if (closed || (n != null && recoveredCount == n.recoveredBefore && allocatedSinceNudge < maxBytes)) {
+                    if (closed || (n != null && recoveredCount == n.recoveredBefore && allocatedSinceNudge < nudgeAt)) {
                         return null;
                     }
                     n = new GcNudge(recoveredCount);

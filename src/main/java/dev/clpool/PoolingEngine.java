@@ -453,7 +453,8 @@ public final class PoolingEngine extends DeviceForms implements AutoCloseable {
 
         /**
          * The most bytes of host memory the engine's pool holds for results, lent and kept for
-         * reuse (by default 256 MiB); 0 keeps none (every result gets fresh memory). When results
+         * reuse (by default 1 GiB: the outputs of a max pooling with indices of a 100 MiB batch
+         * fit, several times over for smaller ones); 0 keeps none (every result gets fresh memory). When results
          * still lent reach it, the engine calls {@link System#gc()} once so that results dropped
          * without {@code close()} come back (turned off by {@code -Dclpool.hostMemory.gcNudge=false});
          * results beyond it that are still in use get fresh memory, which is not kept.
