@@ -42,21 +42,8 @@ public final class NaiveNd {
             double best = Double.NEGATIVE_INFINITY;
             long pick = -1;
             boolean nan = false;
-            long divisor = 1;
-            for (int i = 0; i < r; i++) {
-                divisor *= spec.countIncludePad() ? includePadTaps(axes[i], op[i]) : inputTaps(axes[i], op[i]);
-            }
-            int[] tap = new int[r];
-            int[] pos = new int[r];
-            do {
-                boolean inside = true;
-                for (int i = 0; i < r; i++) {
-                    pos[i] = op[i] * axes[i].stride() - axes[i].padBegin() + tap[i] * axes[i].dilation();
-                    inside &= pos[i] >= 0 && pos[i] < axes[i].in();
-                }
-                if (!inside) {
-                    continue;
-                }
+            long divisor = divisor(spec, axes, op);
+            for (int[] pos : taps(axes, op)) {
                 float v = x[(int) offset(s, n, c, pos)];
                 sum += spec.mode() == PoolMode.LP ? Math.pow(Math.abs((double) v), spec.p()) : v;
                 if (!nan && (Float.isNaN(v) || pick < 0 || v > best)) {
@@ -65,7 +52,7 @@ public final class NaiveNd {
                     best = v;
                     pick = index(convention, s, n, c, pos);
                 }
-            } while (next(tap, axes));
+            }
             long at = offset(o, n, c, op);
             switch (spec.mode()) {
                 case MAX: values[(int) at] = best; indices[(int) at] = pick; break;
@@ -111,22 +98,10 @@ public final class NaiveNd {
                 dx[(int) offset(s, n, c, pos)] += g;
                 return;
             }
-            long divisor = 1;
-            for (int i = 0; i < r; i++) {
-                divisor *= spec.countIncludePad() ? includePadTaps(axes[i], op[i]) : inputTaps(axes[i], op[i]);
+            long divisor = divisor(spec, axes, op);
+            for (int[] pos : taps(axes, op)) {
+                dx[(int) offset(s, n, c, pos)] += g / divisor;
             }
-            int[] tap = new int[r];
-            int[] pos = new int[r];
-            do {
-                boolean inside = true;
-                for (int i = 0; i < r; i++) {
-                    pos[i] = op[i] * axes[i].stride() - axes[i].padBegin() + tap[i] * axes[i].dilation();
-                    inside &= pos[i] >= 0 && pos[i] < axes[i].in();
-                }
-                if (inside) {
-                    dx[(int) offset(s, n, c, pos)] += g / divisor;
-                }
-            } while (next(tap, axes));
         });
         return dx;
     }
@@ -185,6 +160,33 @@ public final class NaiveNd {
             p /= s.spatial(i);
         }
         return pos;
+    }
+
+    /** The average's divisor of output {@code op}: a product of per-axis counts (SEMANTICS.md). */
+    private static long divisor(PoolSpec spec, Axis[] axes, int[] op) {
+        long divisor = 1;
+        for (int i = 0; i < axes.length; i++) {
+            divisor *= spec.countIncludePad() ? includePadTaps(axes[i], op[i]) : inputTaps(axes[i], op[i]);
+        }
+        return divisor;
+    }
+
+    /** The input positions of output {@code op}'s window inside the input, in scan order (outermost axis first). */
+    private static java.util.List<int[]> taps(Axis[] axes, int[] op) {
+        java.util.List<int[]> all = new java.util.ArrayList<>();
+        int[] tap = new int[axes.length];
+        do {
+            int[] pos = new int[axes.length];
+            boolean inside = true;
+            for (int i = 0; i < axes.length; i++) {
+                pos[i] = op[i] * axes[i].stride() - axes[i].padBegin() + tap[i] * axes[i].dilation();
+                inside &= pos[i] >= 0 && pos[i] < axes[i].in();
+            }
+            if (inside) {
+                all.add(pos);
+            }
+        } while (next(tap, axes));
+        return all;
     }
 
     private static int inputTaps(Axis a, int o) {
