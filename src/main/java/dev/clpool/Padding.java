@@ -187,6 +187,19 @@ public final class Padding {
         }
     }
 
+    /**
+     * {@link #toString()} for a spec of spatial rank {@code specRank}: an amount that fits every rank
+     * is written for that many axes, so that {@link #parse(String, int)} reads it back.
+     */
+    String toString(int specRank) {
+        if (kind != Kind.EXPLICIT || rank != 0) {
+            return toString();
+        }
+        int[] v = new int[specRank];
+        Arrays.fill(v, begin[0]);
+        return text(v, v);
+    }
+
     private static String text(int[] b, int[] e) {
         StringBuilder s = new StringBuilder();
         for (int i = 0; i < b.length; i++) {

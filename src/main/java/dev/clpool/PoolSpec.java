@@ -326,7 +326,7 @@ public final class PoolSpec {
             b.append(" d=").append(text(dr));
         }
         if (padding != Padding.VALID) {
-            b.append(" pad=").append(padding);
+            b.append(" pad=").append(padding.toString(r));
         }
         if (ceilMode) {
             b.append(" ceil");
@@ -355,7 +355,7 @@ public final class PoolSpec {
         int r = canonicalRank();
         return q.mode == mode && q.canonicalRank() == r && Arrays.equals(expand(q.k, r), expand(k, r))
                 && Arrays.equals(expand(q.s, r), expand(s, r)) && Arrays.equals(expand(q.d, r), expand(d, r))
-                && q.padding.equals(padding) && q.ceilMode == ceilMode && q.countIncludePad == countIncludePad
+                && q.padding.toString(r).equals(padding.toString(r)) && q.ceilMode == ceilMode && q.countIncludePad == countIncludePad
                 && (mode != PoolMode.LP || Double.compare(q.p, p) == 0);
     }
 
@@ -363,7 +363,7 @@ public final class PoolSpec {
     public int hashCode() {
         int r = canonicalRank();
         return Objects.hash(mode, Arrays.hashCode(expand(k, r)), Arrays.hashCode(expand(s, r)),
-                Arrays.hashCode(expand(d, r)), padding, ceilMode, countIncludePad, mode == PoolMode.LP ? p : 0.0);
+                Arrays.hashCode(expand(d, r)), padding.toString(r), ceilMode, countIncludePad, mode == PoolMode.LP ? p : 0.0);
     }
 
     /** {@code v}, each at least 1; a value for every rank is named as in 2-D ({@code 0x0}). */

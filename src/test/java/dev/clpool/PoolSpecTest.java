@@ -107,6 +107,13 @@ class PoolSpecTest {
         PoolSpec max = PoolSpec.max(2, 2).p(0.5).build();
         assertEquals(PoolSpec.max(2, 2).build(), max);
         assertEquals(max, PoolSpec.parse(max.toString()));
+        for (PoolSpec nd : new PoolSpec[] {
+                PoolSpec.max(2, 2, 2).stride(2).padding(Padding.of(1)).build(),
+                PoolSpec.avg(new int[] {3}).stride(2).padding(Padding.of(1)).countIncludePad(true).build(),
+                PoolSpec.max(1, 3, 3).padding(Padding.perAxis(new int[] {0, 1, 2}, new int[] {0, 2, 1})).ceilMode(true).build()}) {
+            assertEquals(nd, PoolSpec.parse(nd.toString()), nd.toString());
+            assertEquals(nd.rank(), PoolSpec.parse(nd.toString()).rank(), nd.toString());
+        }
         assertTrue(!PoolSpec.builder(PoolMode.LP).window(2).p(0.5).build()
                 .equals(PoolSpec.builder(PoolMode.LP).window(2).p(3).build()));
     }
