@@ -51,6 +51,23 @@ final class EngineChecks {
         return g;
     }
 
+    /**
+     * The output shape of a backward of any rank and layout: max or avg only, and {@code gradOutput}
+     * of exactly that shape (the host and device-tensor N-D forms share this check).
+     */
+    static TensorShape backwardOutput(TensorShape input, TensorShape gradOutput, PoolSpec spec) {
+        Objects.requireNonNull(spec, "spec");
+        if (spec.mode() == PoolMode.LP) {
+            throw new InvalidSpecException("mode", spec.mode().word(), "backward supports max and avg");
+        }
+        TensorShape out = spec.outputShape(input);
+        if (!gradOutput.equals(out)) {
+            throw new InvalidSpecException("gradOutput shape", gradOutput, "must equal the output shape "
+                    + out + " of input " + input + " under " + spec);
+        }
+        return out;
+    }
+
     /** Global pooling's output shape, (N, 1, 1, C). */
     static Shape globalShape(Shape in) {
         return Shape.of(in.n(), 1, 1, in.c());

@@ -43,6 +43,11 @@ final class Lowering {
         return Shape.of(batch(t) * t.spatial(0), t.spatial(1), t.spatial(2), channels(t));
     }
 
+    /** The shape of a 3-D tensor after the (H, W) pass whose final output is {@code out}: (D, H', W'). */
+    static TensorShape mid(TensorShape s, TensorShape out) {
+        return s.withSpatial(s.spatial(0), out.spatial(1), out.spatial(2));
+    }
+
     /** The view of a 3-D tensor with its planes flattened: (N', D, H·W, C'). */
     static Shape depth(TensorShape t) {
         return Shape.of(batch(t), t.spatial(0), Math.multiplyExact(t.spatial(1), t.spatial(2)), channels(t));

@@ -20,7 +20,7 @@ final class NdDevice {
                 PlanarGeometry g = passes[0] != null ? passes[0] : passes[1];
                 return calls.into(o, (b, src, dst) -> b.poolPlanar(g, src[0], dst), in);
             }
-            Shape mid = Lowering.slices(mid(s, o));
+            Shape mid = Lowering.slices(Lowering.mid(s, o));
             return calls.into(o, (b, src, dst) -> {
                 try (ResidentTensor t = b.allocate(mid)) {
                     b.poolPlanar(passes[0], src[0], t);
@@ -32,7 +32,7 @@ final class NdDevice {
             PoolGeometry g = Lowering.spec2d(spec, s.rank()).geometry(Lowering.view(s));
             return calls.into(o, (b, src, dst) -> b.pool(g, src[0], dst), in);
         }
-        TensorShape mid = mid(s, o);
+        TensorShape mid = Lowering.mid(s, o);
         PoolGeometry planes = Lowering.planes(spec).geometry(Lowering.slices(s));
         PoolGeometry depth = Lowering.depth(spec).geometry(Lowering.depth(mid));
         return calls.into(o, (b, src, dst) -> {
@@ -66,20 +66,13 @@ final class NdDevice {
     }
 
     static DeviceTensor backward(ResidentCalls calls, DeviceTensor x, DeviceTensor dy, PoolSpec spec) {
-        if (spec.mode() == PoolMode.LP) {
-            throw new InvalidSpecException("mode", spec.mode().word(), "backward supports max and avg");
-        }
         TensorShape s = x.tensorShape();
-        TensorShape o = spec.outputShape(s);
-        if (!dy.tensorShape().equals(o)) {
-            throw new InvalidSpecException("gradOutput shape", dy.tensorShape(), "must equal the output shape "
-                    + o + " of input " + s + " under " + spec);
-        }
+        TensorShape o = EngineChecks.backwardOutput(s, dy.tensorShape(), spec);
         if (s.rank() <= 2) {
             PoolGeometry g = Lowering.spec2d(spec, s.rank()).geometry(Lowering.view(s));
             return calls.into(s, (b, src, dst) -> b.backward(g, src[0], src[1], dst), x, dy);
         }
-        TensorShape mid = mid(s, o);
+        TensorShape mid = Lowering.mid(s, o);
         PoolGeometry planes = Lowering.planes(spec).geometry(Lowering.slices(s));
         PoolGeometry depth = Lowering.depth(spec).geometry(Lowering.depth(mid));
         return calls.into(s, (b, src, dst) -> {
@@ -112,10 +105,5 @@ final class NdDevice {
                 b.adaptive(depth, t.view(dv), dst.view(Lowering.depth(o)));
             }
         }, in);
-    }
-
-    /** The shape after the (H, W) pass: (D, H', W'). */
-    private static TensorShape mid(TensorShape s, TensorShape out) {
-        return s.withSpatial(s.spatial(0), out.spatial(1), out.spatial(2));
     }
 }

@@ -81,8 +81,7 @@ final class NdHost {
 
     /** The shape after the (H, W) pass of a 3-D spec: (D, H', W'). */
     private static TensorShape midShape(TensorShape s, PoolSpec spec) {
-        TensorShape out = spec.outputShape(s);
-        return s.withSpatial(s.spatial(0), out.spatial(1), out.spatial(2));
+        return Lowering.mid(s, spec.outputShape(s));
     }
 
     // ---- max with indices ----
@@ -173,16 +172,8 @@ final class NdHost {
     // ---- backward ----
 
     Tensor backward(Tensor x, Tensor dy, PoolSpec spec, Tensor dx) {
-        Objects.requireNonNull(spec, "spec");
-        if (spec.mode() == PoolMode.LP) {
-            throw new InvalidSpecException("mode", spec.mode().word(), "backward supports max and avg");
-        }
         TensorShape s = x.tensorShape();
-        TensorShape out = spec.outputShape(s);
-        if (!dy.tensorShape().equals(out)) {
-            throw new InvalidSpecException("gradOutput shape", dy.tensorShape(), "must equal the output shape "
-                    + out + " of input " + s + " under " + spec);
-        }
+        TensorShape out = EngineChecks.backwardOutput(s, dy.tensorShape(), spec);
         if (dy.dtype() != x.dtype()) {
             throw new InvalidSpecException("gradOutput dtype", dy.dtype(), "must equal the input's dtype " + x.dtype());
         }
