@@ -1,6 +1,5 @@
 package dev.clpool.bench;
 
-import dev.clpool.AdaptiveGeometry;
 import dev.clpool.DType;
 import dev.clpool.PoolMode;
 import dev.clpool.PoolSpec;
@@ -61,8 +60,8 @@ public record Workload(String name, String source, Op op, TensorShape tensorShap
         if (spec != null) {
             spec.outputShape(tensorShape); // the spec must run on the shape
         }
-        if (op == Op.ADAPTIVE && !tensorShape.isShape2d()) {
-            throw new IllegalArgumentException(name + ": adaptive workloads are 2-D channels-last");
+        if (op == Op.ADAPTIVE && tensorShape.rank() != 2) {
+            throw new IllegalArgumentException(name + ": adaptive workloads are 2-D");
         }
     }
 
@@ -91,7 +90,12 @@ public record Workload(String name, String source, Op op, TensorShape tensorShap
     }
 
     public static Workload adaptive(String name, String source, PoolMode mode, Shape shape, int oh, int ow) {
-        return new Workload(name, source, Op.ADAPTIVE, TensorShape.of(shape), null, mode, oh, ow);
+        return adaptive(name, source, mode, TensorShape.of(shape), oh, ow);
+    }
+
+    /** Adaptive pooling of a 2-D input in either layout to {@code oh × ow}. */
+    public static Workload adaptive(String name, String source, PoolMode mode, TensorShape shape, int oh, int ow) {
+        return new Workload(name, source, Op.ADAPTIVE, shape, null, mode, oh, ow);
     }
 
     /** The pooling mode: the spec's, or the global or adaptive mode. */
@@ -109,7 +113,7 @@ public record Workload(String name, String source, Op op, TensorShape tensorShap
         return switch (op) {
             case POOL, POOL_WITH_INDICES, BACKWARD -> spec.outputShape(tensorShape);
             case GLOBAL -> tensorShape.global();
-            case ADAPTIVE -> TensorShape.of(AdaptiveGeometry.of(mode, shape(), oh, ow).output());
+            case ADAPTIVE -> tensorShape.withSpatial(oh, ow);
         };
     }
 
@@ -138,7 +142,12 @@ public record Workload(String name, String source, Op op, TensorShape tensorShap
     public String label() {
         if (!tensorShape.isShape2d()) {
             String s = spec == null ? "" : " " + spec.toString().replace("k=", "").replace(" s=", " s").replace(" pad=", " p");
-            return (op == Op.POOL ? "" : op.word() + " ") + (op == Op.GLOBAL ? mode.word() : s.trim());
+            String what = switch (op) {
+                case GLOBAL -> mode.word();
+                case ADAPTIVE -> mode.word() + " " + oh + "x" + ow;
+                default -> s.trim();
+            };
+            return (op == Op.POOL ? "" : op.word() + " ") + what;
         }
         return switch (op) {
             case POOL -> BenchCase.pool(spec, shape()).label();

@@ -56,7 +56,7 @@ public final class WorkloadOps {
             case POOL_WITH_INDICES -> () -> done(engine.poolWithIndices(x, w.spec()), close);
             case BACKWARD -> () -> done(engine.backward(x, dy, w.spec()), close);
             case GLOBAL -> () -> done(engine.global(w.mode(), x), close);
-            case ADAPTIVE -> () -> done(engine.adaptive(w.mode(), x, w.oh(), w.ow()), close);
+            case ADAPTIVE -> () -> done(engine.adaptive(w.mode(), x, new int[] {w.oh(), w.ow()}), close);
         };
     }
 
@@ -72,7 +72,7 @@ public final class WorkloadOps {
             case POOL -> () -> engine.pool(x, w.spec(), out);
             case BACKWARD -> () -> engine.backward(x, dy, w.spec(), out);
             case GLOBAL -> () -> engine.global(w.mode(), x, out);
-            case ADAPTIVE -> () -> engine.adaptive(w.mode(), x, w.oh(), w.ow(), out);
+            case ADAPTIVE -> () -> engine.adaptive(w.mode(), x, new int[] {w.oh(), w.ow()}, out);
             case POOL_WITH_INDICES -> throw new AssertionError("handled above");
         };
     }

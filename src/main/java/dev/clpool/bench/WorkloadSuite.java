@@ -39,6 +39,12 @@ public final class WorkloadSuite {
             + " strides of two; first analysis level 64 channels; a 64x64x64 crop)";
     private static final String M5 = "M5: Dai et al., Very Deep Convolutional Neural Networks for Raw Waveforms, ICASSP"
             + " 2017, Table 1 (4 s of 8 kHz audio, conv [80/4, 128] gives 7981 steps, then max pool 4)";
+    private static final String VGG_HEAD = "torchvision vgg.py self.avgpool = nn.AdaptiveAvgPool2d((7, 7));"
+            + " VGG-16 features at a 320x320 input are 10x10x512";
+    private static final String SPPNET = "SPP-net: He et al., Spatial Pyramid Pooling, ECCV 2014, Sec. 2.3"
+            + " (6x6 level of the {6,3,2,1} pyramid over ZF-5 conv5, 13x13x256)";
+    private static final String CBAM = "CBAM: Woo et al., ECCV 2018, Sec. 3.1 (channel attention:"
+            + " max-pooled descriptor; in ResNet-50 stage 1, 56x56x256)";
     private static final String CF = " (channels-first, as PyTorch's contiguous NCHW tensors and ONNX models hold it)";
 
     /** Every workload, in the order the bench prints them. */
@@ -64,6 +70,14 @@ public final class WorkloadSuite {
                         Op.POOL_WITH_INDICES, "max k=2 s=2", TensorShape.channelsFirst(2, 512, 45, 60)),
                 Workload.windowed("densenet121-transition-backward-cf", DENSENET + " (training: backward)" + CF,
                         Op.BACKWARD, "avg k=2 s=2", TensorShape.channelsFirst(16, 128, 56, 56)),
+                Workload.windowed("resnet50-stem-indices-cf", RESNET + " (training: max with indices)" + CF,
+                        Op.POOL_WITH_INDICES, "max k=3 s=2 pad=1", TensorShape.channelsFirst(32, 64, 112, 112)),
+                Workload.windowed("resnet50-stem-backward-cf", RESNET + " (training: backward of the max pool)" + CF,
+                        Op.BACKWARD, "max k=3 s=2 pad=1", TensorShape.channelsFirst(32, 64, 112, 112)),
+                Workload.adaptive("vgg16-head-adaptive7-cf", VGG_HEAD + CF, PoolMode.AVG,
+                        TensorShape.channelsFirst(8, 512, 10, 10), 7, 7),
+                Workload.adaptive("sppnet-level6-cf", SPPNET + CF, PoolMode.MAX, TensorShape.channelsFirst(32, 256, 13, 13), 6, 6),
+                Workload.global("cbam-channel-gmp-cf", CBAM + CF, PoolMode.MAX, TensorShape.channelsFirst(16, 256, 56, 56)),
                 Workload.windowed("m5-pool1-max", M5 + CF, Op.POOL, "max k=4 s=4 rank=1",
                         TensorShape.channelsFirst(16, 128, 7981)),
                 Workload.windowed("m5-pool1-max-cl", M5 + " (channels-last)", Op.POOL, "max k=4 s=4 rank=1",
@@ -77,7 +91,12 @@ public final class WorkloadSuite {
                 Workload.windowed("unet3d-level1-indices", UNET3D + " (training: max with indices)" + CF,
                         Op.POOL_WITH_INDICES, "max k=2x2x2 s=2x2x2", TensorShape.channelsFirst(1, 64, 64, 64, 64)),
                 Workload.windowed("unet3d-level1-backward", UNET3D + " (training: backward of the max pool)" + CF,
-                        Op.BACKWARD, "max k=2x2x2 s=2x2x2", TensorShape.channelsFirst(1, 64, 64, 64, 64)));
+                        Op.BACKWARD, "max k=2x2x2 s=2x2x2", TensorShape.channelsFirst(1, 64, 64, 64, 64)),
+                Workload.windowed("unet3d-level1-indices-cl", UNET3D + " (training: max with indices; channels-last)",
+                        Op.POOL_WITH_INDICES, "max k=2x2x2 s=2x2x2", TensorShape.channelsLast(1, new int[] {64, 64, 64}, 64)),
+                Workload.windowed("unet3d-level1-backward-cl", UNET3D + " (training: backward of the max pool;"
+                        + " channels-last)", Op.BACKWARD, "max k=2x2x2 s=2x2x2",
+                        TensorShape.channelsLast(1, new int[] {64, 64, 64}, 64)));
     }
 
     private static List<Workload> layers2d() {
@@ -92,17 +111,13 @@ public final class WorkloadSuite {
                         Shape.of(32, 7, 7, 2048)),
                 Workload.global("mobilenetv2-head-gap", "MobileNetV2: Sandler et al., CVPR 2018, Table 2 (avgpool 7x7"
                         + " on 7x7x1280)", PoolMode.AVG, Shape.of(32, 7, 7, 1280)),
-                Workload.global("cbam-channel-gmp", "CBAM: Woo et al., ECCV 2018, Sec. 3.1 (channel attention:"
-                        + " max-pooled descriptor; in ResNet-50 stage 1, 56x56x256)", PoolMode.MAX, Shape.of(16, 56, 56, 256)),
+                Workload.global("cbam-channel-gmp", CBAM, PoolMode.MAX, Shape.of(16, 56, 56, 256)),
                 Workload.windowed("vgg16-block1-max", VGG + "; block 1 at 224x224x64", Op.POOL, "max k=2 s=2",
                         Shape.of(8, 224, 224, 64)),
                 Workload.windowed("vgg16-block4-max", VGG + "; block 4 at 28x28x512", Op.POOL, "max k=2 s=2",
                         Shape.of(32, 28, 28, 512)),
-                Workload.adaptive("vgg16-head-adaptive7", "torchvision vgg.py self.avgpool = nn.AdaptiveAvgPool2d((7, 7));"
-                        + " VGG-16 features at a 320x320 input are 10x10x512", PoolMode.AVG, Shape.of(8, 10, 10, 512), 7, 7),
-                Workload.adaptive("sppnet-level6", "SPP-net: He et al., Spatial Pyramid Pooling, ECCV 2014, Sec. 2.3"
-                        + " (6x6 level of the {6,3,2,1} pyramid over ZF-5 conv5, 13x13x256)", PoolMode.MAX,
-                        Shape.of(32, 13, 13, 256), 6, 6),
+                Workload.adaptive("vgg16-head-adaptive7", VGG_HEAD, PoolMode.AVG, Shape.of(8, 10, 10, 512), 7, 7),
+                Workload.adaptive("sppnet-level6", SPPNET, PoolMode.MAX, Shape.of(32, 13, 13, 256), 6, 6),
                 Workload.windowed("inception3-stem-max", INCEPTION + " (pool 3x3/2 on 147x147x64;"
                         + " F.max_pool2d(x, kernel_size=3, stride=2))", Op.POOL, "max k=3 s=2", Shape.of(8, 147, 147, 64)),
                 Workload.windowed("inception3-a-avg", INCEPTION + " (InceptionA branch_pool: F.avg_pool2d(x,"
