@@ -88,14 +88,14 @@ class NpyFloat16Test {
     @Test
     void sizes_countTwoBytesPerElement() throws IOException {
         String dict = "{'descr': '<f2', 'fortran_order': False, 'shape': (1, 2, 2, 1), }";
-        Path shortFile = Files.write(dir.resolve("s.npy"), NpyTest.npy(1, dict, new byte[6]));
+        Path shortFile = Files.write(dir.resolve("s.npy"), NpyBytes.npy(1, dict, new byte[6]));
         NpyFormatException e = assertThrows(NpyFormatException.class, () -> Npy.readTensor(shortFile));
         assertEquals("s.npy: data truncated: expected 8 bytes, found 6", e.getMessage());
-        Path longFile = Files.write(dir.resolve("l.npy"), NpyTest.npy(1, dict, new byte[16]));
+        Path longFile = Files.write(dir.resolve("l.npy"), NpyBytes.npy(1, dict, new byte[16]));
         e = assertThrows(NpyFormatException.class, () -> Npy.readTensor(longFile));
         assertEquals("l.npy: trailing data after the array: expected 8 bytes, found 16", e.getMessage());
         // The element limit is twice float32's: 2^30 - 1 elements of 2 bytes.
-        Path huge = Files.write(dir.resolve("h.npy"), NpyTest.npy(1,
+        Path huge = Files.write(dir.resolve("h.npy"), NpyBytes.npy(1,
                 "{'descr': '<f2', 'fortran_order': False, 'shape': (1, 1, 1, 1073741824), }", new byte[8]));
         e = assertThrows(NpyFormatException.class, () -> Npy.readTensor(huge));
         assertEquals("h.npy: shape (1, 1, 1, 1073741824) has 1073741824 elements, more than the limit of 1073741823"
@@ -106,7 +106,7 @@ class NpyFloat16Test {
     void otherHalfForms_areRefusedWithTheAcceptedDtypes() throws IOException {
         for (String descr : List.of(">f2", "<e", "|f2")) {
             String dict = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': (1, 2, 2, 1), }";
-            Path f = Files.write(dir.resolve("x.npy"), NpyTest.npy(1, dict, new byte[8]));
+            Path f = Files.write(dir.resolve("x.npy"), NpyBytes.npy(1, dict, new byte[8]));
             NpyFormatException e = assertThrows(NpyFormatException.class, () -> Npy.readTensor(f));
             String why = descr.startsWith(">") ? " (big-endian byte order)" : "";
             assertEquals("x.npy: dtype " + descr + " not supported" + why + ", expected <f4 or <f2", e.getMessage());

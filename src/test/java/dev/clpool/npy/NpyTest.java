@@ -6,13 +6,17 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import static dev.clpool.npy.NpyBytes.concat;
+import static dev.clpool.npy.NpyBytes.floats;
+import static dev.clpool.npy.NpyBytes.hex;
+import static dev.clpool.npy.NpyBytes.npy;
+import static dev.clpool.npy.NpyBytes.npyRaw;
+
 import dev.clpool.Shape;
 import dev.clpool.Tensor;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.lang.management.BufferPoolMXBean;
 import java.lang.management.ManagementFactory;
-import java.math.BigInteger;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.IntBuffer;
@@ -22,7 +26,6 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
 import java.util.stream.Stream;
@@ -386,56 +389,6 @@ class NpyTest {
         assertThrows(NoSuchFileException.class, () -> Npy.readTensor(dir.resolve("absent.npy")));
     }
 
-    // ---- atomic writes ----
-
-    @Test
-    void failedWrite_leavesNoFileBehind() {
-        Path f = dir.resolve("out.npy");
-        IOException e = assertThrows(IOException.class, () -> Npy.write(f, Npy.FLOAT32, Shape.of(1, 2, 2, 1), ch -> {
-            ch.write(ByteBuffer.allocate(8));
-            throw new IOException("disk full (simulated)");
-        }));
-        assertEquals("disk full (simulated)", e.getMessage());
-        assertEquals(List.of(), listDir());
-    }
-
-    @Test
-    void failedWrite_keepsTheOldFile() throws IOException {
-        Path f = dir.resolve("out.npy");
-        Files.writeString(f, "old content");
-        assertThrows(IllegalStateException.class, () -> Npy.write(f, Npy.FLOAT32, Shape.of(1, 2, 2, 1), ch -> {
-            ch.write(ByteBuffer.allocate(8));
-            throw new IllegalStateException("bug in the writer (simulated)");
-        }));
-        assertEquals("old content", Files.readString(f));
-        assertEquals(List.of("out.npy"), listDir());
-    }
-
-    @Test
-    void shortWrite_isAnError_andLeavesNoFileBehind() {
-        Path f = dir.resolve("out.npy");
-        IOException e = assertThrows(IOException.class,
-                () -> Npy.write(f, Npy.FLOAT32, Shape.of(1, 2, 2, 1), ch -> ch.write(ByteBuffer.allocate(12))));
-        assertTrue(e.getMessage().startsWith("wrote " + (128 + 12) + " bytes to "), e.getMessage());
-        assertTrue(e.getMessage().endsWith(", expected " + (128 + 16)), e.getMessage());
-        assertEquals(List.of(), listDir());
-    }
-
-    @Test
-    void writeOntoADirectory_fails_andLeavesNoTemporaryFile() throws IOException {
-        Path target = Files.createDirectory(dir.resolve("out.npy"));
-        assertThrows(IOException.class, () -> Npy.writeTensor(target, Tensor.of(Shape.of(1, 1, 1, 1), 1f)));
-        assertTrue(Files.isDirectory(target));
-        assertEquals(List.of("out.npy"), listDir());
-    }
-
-    @Test
-    void writeIntoMissingDirectory_fails_andCreatesNothing() {
-        Path target = dir.resolve("no-such-dir").resolve("out.npy");
-        assertThrows(NoSuchFileException.class, () -> Npy.writeTensor(target, Tensor.of(Shape.of(1, 1, 1, 1), 1f)));
-        assertEquals(List.of(), listDir());
-    }
-
     // ---- helpers and byte order ----
 
     @Test
@@ -443,39 +396,6 @@ class NpyTest {
         ByteBuffer b = ByteBuffer.wrap(new byte[] {1, 2, 3, 4, 5, 6, 7, 8});
         Npy.swap32(b);
         assertArrayEquals(new byte[] {4, 3, 2, 1, 8, 7, 6, 5}, b.array());
-    }
-
-    /**
-     * Header of many shapes, seeded so that a failure reproduces: 64-byte aligned, ends in a
-     * newline, format 1.0 with the right length field, and parses back to the same shape. Digit
-     * counts at every boundary are included, since they move the padding.
-     */
-    @Test
-    void header_isAlignedAndParsesBackToTheShape_forManyShapes() throws IOException {
-        int[] edges = {1, 2, 9, 10, 99, 100, 999, 1000, 9999, 10000, 46340};
-        Random random = new Random(0x6e7079L);
-        for (int i = 0; i < 2000; i++) {
-            Shape shape = i < edges.length * edges.length
-                    ? Shape.of(edges[i % edges.length], edges[i / edges.length], edges[(i * 7) % edges.length], edges[(i * 3) % edges.length])
-                    : Shape.of(1 + random.nextInt(46340), 1 + random.nextInt(46340), 1 + random.nextInt(46340), 1 + random.nextInt(46340));
-            checkHeader(shape);
-        }
-        checkHeader(Shape.of(1, 1, 1, Integer.MAX_VALUE));
-        checkHeader(Shape.of(Integer.MAX_VALUE, Integer.MAX_VALUE, 2, 1));
-    }
-
-    private static void checkHeader(Shape shape) throws IOException {
-        byte[] header = NpyHeader.encode(Npy.FLOAT32, shape);
-        String where = "shape " + shape;
-        assertEquals(0, header.length % NpyHeader.ALIGN, where);
-        assertEquals('\n', header[header.length - 1], where);
-        assertEquals(1, header[6], where);
-        assertEquals(header.length - 10, (header[8] & 0xff) | (header[9] & 0xff) << 8, where);
-        NpyHeader parsed = NpyHeader.parse("p.npy", new String(header, 10, header.length - 10, StandardCharsets.ISO_8859_1));
-        assertEquals(Npy.FLOAT32, parsed.descr(), where);
-        assertFalse(parsed.fortranOrder(), where);
-        assertEquals(Stream.of(shape.n(), shape.h(), shape.w(), shape.c()).map(BigInteger::valueOf).toList(),
-                parsed.shape(), where);
     }
 
     /** Random shapes and random bit patterns, seeded so that a failure reproduces. */
@@ -525,49 +445,11 @@ class NpyTest {
         }
     }
 
-    /** A .npy file with {@code dict + '\n'} as its header (no alignment padding) and {@code data}. */
-    static byte[] npy(int major, String dict, byte[] data) {
-        byte[] text = (dict + "\n").getBytes(major == 3 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1);
-        return npyRaw(major, text, data);
-    }
-
-    static byte[] npyRaw(int major, byte[] header, byte[] data) {
-        int lengthBytes = major == 1 ? 2 : 4;
-        ByteBuffer b = ByteBuffer.allocate(8 + lengthBytes + header.length + data.length).order(ByteOrder.LITTLE_ENDIAN);
-        b.put(Npy.MAGIC).put((byte) major).put((byte) 0);
-        if (major == 1) {
-            b.putShort((short) header.length);
-        } else {
-            b.putInt(header.length);
-        }
-        return b.put(header).put(data).array();
-    }
-
     private static byte[] withVersion(int major, int minor) {
         byte[] b = npy(1, GOOD_DICT, new byte[16]);
         b[6] = (byte) major;
         b[7] = (byte) minor;
         return b;
-    }
-
-    private static byte[] floats(float... values) {
-        ByteBuffer b = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
-        for (float v : values) {
-            b.putFloat(v);
-        }
-        return b.array();
-    }
-
-    private static byte[] concat(byte[]... parts) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        for (byte[] p : parts) {
-            out.writeBytes(p);
-        }
-        return out.toByteArray();
-    }
-
-    private static byte[] hex(String text) {
-        return HexFormat.of().parseHex(text.replaceAll("\\s", ""));
     }
 
     private static int[] bits(Tensor t) {
