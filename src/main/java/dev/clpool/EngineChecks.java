@@ -82,9 +82,17 @@ final class EngineChecks {
 
     /** Checks an output the caller passed: its shape and dtype, named {@code name} in the message. */
     static void requireOutput(String name, Tensor out, Shape want, DType dtype) {
+        requireOutput(name, out, TensorShape.of(want), dtype);
+    }
+
+    /**
+     * Checks an output of any rank and layout the caller passed: its shape and dtype, named
+     * {@code name} in the message (which names the ranks and layouts when they differ).
+     */
+    static void requireOutput(String name, Tensor out, TensorShape want, DType dtype) {
         Objects.requireNonNull(out, name);
-        if (!out.shape().equals(want)) {
-            throw new IllegalArgumentException(name + " " + out.shape() + ": expected " + want);
+        if (!out.tensorShape().equals(want)) {
+            throw new IllegalArgumentException(name + " " + mismatch(out.tensorShape(), want));
         }
         if (out.dtype() != dtype) {
             throw new IllegalArgumentException(name + " dtype " + out.dtype() + ": expected the input's " + dtype);
@@ -93,14 +101,27 @@ final class EngineChecks {
 
     /** Checks indices the caller passed: shape and convention. */
     static void requireIndices(Indices indices, Shape want, IndexConvention convention) {
+        requireIndices(indices, TensorShape.of(want), convention);
+    }
+
+    /** Checks indices of values of any rank and layout the caller passed: shape and convention. */
+    static void requireIndices(Indices indices, TensorShape want, IndexConvention convention) {
         Objects.requireNonNull(indices, "indices");
-        if (!indices.shape().equals(want)) {
-            throw new IllegalArgumentException("indices shape " + indices.shape() + ": expected " + want);
+        if (!indices.tensorShape().equals(want)) {
+            throw new IllegalArgumentException("indices shape " + mismatch(indices.tensorShape(), want));
         }
         if (indices.convention() != convention) {
             throw new IllegalArgumentException("indices convention " + indices.convention().word() + ": expected "
                     + convention.word());
         }
+    }
+
+    /** {@code 1,4,4,3: expected 1,2,2,3}, with {@code (2-D channels-last)} after each when the kinds differ. */
+    private static String mismatch(TensorShape has, TensorShape want) {
+        if (has.rank() == want.rank() && has.layout() == want.layout()) {
+            return has + ": expected " + want;
+        }
+        return has + " (" + has.describe() + "): expected " + want + " (" + want.describe() + ")";
     }
 
     /** Checks a gradient output the caller passed: input's shape and dtype, and a tensor of its own. */

@@ -27,7 +27,7 @@ final class NdHost {
     Tensor pool(Tensor in, PoolSpec spec, Tensor out) {
         TensorShape s = in.tensorShape();
         TensorShape want = spec.outputShape(s);
-        requireOutput("output tensor", out, want, in.dtype());
+        EngineChecks.requireOutput("output tensor", out, want, in.dtype());
         if (s.layout() == Layout.CHANNELS_FIRST) {
             return planar(in, spec, out);
         }
@@ -93,8 +93,8 @@ final class NdHost {
         }
         TensorShape s = in.tensorShape();
         TensorShape want = spec.outputShape(s);
-        requireOutput("values", values, want, in.dtype());
-        requireIndices(indices, want, conv);
+        EngineChecks.requireOutput("values", values, want, in.dtype());
+        EngineChecks.requireIndices(indices, want, conv);
         if (s.rank() <= 2) {
             boolean fix = conv == IndexConvention.NHWC && s.layout() == Layout.CHANNELS_FIRST;
             IndexConvention viewConv = fix ? IndexConvention.PYTORCH : conv;
@@ -177,7 +177,7 @@ final class NdHost {
         if (dy.dtype() != x.dtype()) {
             throw new InvalidSpecException("gradOutput dtype", dy.dtype(), "must equal the input's dtype " + x.dtype());
         }
-        requireOutput("gradInput", dx, s, x.dtype());
+        EngineChecks.requireOutput("gradInput", dx, s, x.dtype());
         if (dx == x || dx == dy) {
             throw new IllegalArgumentException("gradInput is " + (dx == x ? "input" : "gradOutput")
                     + ": the gradient needs a tensor of its own");
@@ -235,7 +235,7 @@ final class NdHost {
     Tensor adaptive(PoolMode mode, Tensor in, int[] size, Tensor out) {
         TensorShape s = in.tensorShape();
         TensorShape want = adaptiveShape(s, size);
-        requireOutput("output tensor", out, want, in.dtype());
+        EngineChecks.requireOutput("output tensor", out, want, in.dtype());
         if (s.rank() <= 2) {
             Shape v = Lowering.view(want);
             engine.adaptive(mode, in.reshaped(Lowering.view(s)), v.h(), v.w(), out.reshaped(v));
@@ -256,7 +256,7 @@ final class NdHost {
     /** Global avg or max over all spatial positions: the tensor as (N', 1, D·H·W, C'). */
     Tensor global(PoolMode mode, Tensor in, Tensor out) {
         TensorShape s = in.tensorShape();
-        requireOutput("output tensor", out, s.global(), in.dtype());
+        EngineChecks.requireOutput("output tensor", out, s.global(), in.dtype());
         if (s.layout() == Layout.CHANNELS_FIRST) {
             int size = Math.toIntExact(s.spatialSize());
             exec.run(b -> b.globalPlanar(mode, s.n() * s.c(), size, in, out));
@@ -276,7 +276,7 @@ final class NdHost {
             throw new InvalidSpecException("p", p, "must be a finite number > 0");
         }
         TensorShape s = in.tensorShape();
-        requireOutput("output tensor", out, s.global(), in.dtype());
+        EngineChecks.requireOutput("output tensor", out, s.global(), in.dtype());
         Shape flat = Shape.of(Lowering.batch(s), 1, Math.toIntExact(s.spatialSize()), Lowering.channels(s));
         Shape pooled = Shape.of(flat.n(), 1, 1, flat.c());
         try (Tensor powers = memory.tensor(flat, DType.FLOAT32); Tensor mean = memory.tensor(pooled, DType.FLOAT32);
@@ -358,7 +358,7 @@ final class NdHost {
 
     Tensor unpool(Tensor values, Indices indices, PoolSpec spec, Tensor out) {
         UnpoolGeometry g = unpoolGeometry(values, indices, spec, Objects.requireNonNull(out, "output").tensorShape().spatial());
-        requireOutput("output tensor", out, g.output(), values.dtype());
+        EngineChecks.requireOutput("output tensor", out, g.output(), values.dtype());
         exec.run(b -> b.unpool(values, indices, g, out));
         return out;
     }
@@ -385,27 +385,5 @@ final class NdHost {
         Tensor w = memory.tensor(t.tensorShape(), DType.FLOAT32);
         t.convertInto(w);
         return w;
-    }
-
-    static void requireOutput(String name, Tensor out, TensorShape want, DType dtype) {
-        Objects.requireNonNull(out, name);
-        if (!out.tensorShape().equals(want)) {
-            throw new IllegalArgumentException(name + " " + out.tensorShape() + " (" + out.tensorShape().describe()
-                    + "): expected " + want + " (" + want.describe() + ")");
-        }
-        if (out.dtype() != dtype) {
-            throw new IllegalArgumentException(name + " dtype " + out.dtype() + ": expected the input's " + dtype);
-        }
-    }
-
-    static void requireIndices(Indices indices, TensorShape want, IndexConvention convention) {
-        Objects.requireNonNull(indices, "indices");
-        if (!indices.tensorShape().equals(want)) {
-            throw new IllegalArgumentException("indices shape " + indices.tensorShape() + ": expected " + want);
-        }
-        if (indices.convention() != convention) {
-            throw new IllegalArgumentException("indices convention " + indices.convention().word() + ": expected "
-                    + convention.word());
-        }
     }
 }

@@ -66,6 +66,10 @@ class OperationFormsCpuTest {
                 Tensor.allocate(Shape.of(2, 2, 2, 5), DType.FLOAT16)));
         assertThrows(InvalidSpecException.class,
                 () -> engine.poolWithIndices(x, OperationForms.AVG, IndexConvention.NHWC, Tensor.allocate(out), nhwc));
+        // An output of another layout with the same numbers is named as such, not read as 2-D channels-last.
+        TensorShape first = TensorShape.channelsFirst(out.n(), out.c(), out.h(), out.w());
+        assertMessage("output tensor " + first + " (2-D channels-first): expected " + out + " (2-D channels-last)",
+                () -> engine.pool(x, max, Tensor.allocate(first)));
     }
 
     @Test
