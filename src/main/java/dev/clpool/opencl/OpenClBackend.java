@@ -329,6 +329,18 @@ public final class OpenClBackend implements PoolingBackend {
     }
 
     @Override
+    public ResidentTensor uploadIndices(Indices indices) {
+        ResidentBuffer b = session.resident(indices.shape(), indices.convention());
+        try {
+            session.locked(() -> session.queue().write(b.buffer(), indices.buffer(), true));
+        } catch (RuntimeException e) {
+            b.close();
+            throw e;
+        }
+        return b;
+    }
+
+    @Override
     public void pool(PoolGeometry g, ResidentTensor in, ResidentTensor out) {
         pool.run(g, values(in, g.input()), values(out, g.output()));
     }
@@ -351,6 +363,12 @@ public final class OpenClBackend implements PoolingBackend {
     @Override
     public void backward(PoolGeometry g, ResidentTensor in, ResidentTensor gradOut, ResidentTensor gradIn) {
         backward.run(g, values(in, g.input()), values(gradOut, g.output()), values(gradIn, g.input()));
+    }
+
+    @Override
+    public void unpool(UnpoolGeometry g, ResidentTensor values, ResidentTensor indices, ResidentTensor out) {
+        unpool.run(g, ResidentBuffer.of(session, values, values.shape(), false),
+                ResidentBuffer.of(session, indices, indices.shape(), true), ResidentBuffer.of(session, out, out.shape(), false));
     }
 
     @Override
