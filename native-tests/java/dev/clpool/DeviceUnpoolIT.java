@@ -1,11 +1,13 @@
 package dev.clpool;
 
+import static dev.clpool.testing.UnpoolCases.bits;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
@@ -83,7 +85,7 @@ class DeviceUnpoolIT {
                 Tensor want = cpu.unpool(host.values(), host.indices(), c.spec(), larger);
                 try (DeviceTensor u = dev.unpool(p.values(), p.indices(), c.spec(), larger)) {
                     assertEquals(want.tensorShape(), u.tensorShape(), what);
-                    assertArrayEquals(bits(want), bits(u.download()), what + " output size " + java.util.Arrays.toString(larger));
+                    assertArrayEquals(bits(want), bits(u.download()), what + " output size " + Arrays.toString(larger));
                 }
                 Tensor garbage = data(new SplittableRandom(7), want.tensorShape());
                 try (DeviceTensor out = dev.upload(garbage)) {
@@ -142,14 +144,5 @@ class DeviceUnpoolIT {
             v[i] = r.nextInt(3) == 0 ? 0f : (float) r.nextGaussian();
         }
         return Tensor.of(s, DType.FLOAT32, v);
-    }
-
-    private static int[] bits(Tensor t) {
-        float[] v = t.toArray();
-        int[] b = new int[v.length];
-        for (int i = 0; i < v.length; i++) {
-            b[i] = Float.floatToRawIntBits(v[i]);
-        }
-        return b;
     }
 }

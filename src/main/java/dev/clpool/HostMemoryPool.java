@@ -133,7 +133,10 @@ final class HostMemoryPool implements AutoCloseable {
         return lend(c);
     }
 
-    /** Lent bytes past which a take of class {@code cls} nudges: {@link #NUDGE_BYTES}, or room for {@link #NUDGE_BLOCKS} such blocks, within the bound. */
+    /**
+     * Lent bytes past which a take of class {@code cls} nudges: {@link #NUDGE_BYTES}, or room for
+     * {@link #NUDGE_BLOCKS} such blocks, within the bound.
+     */
     private long nudgeAt(int cls) {
         return Math.max(nudgeBytes, Math.min(maxBytes, (long) NUDGE_BLOCKS * cls));
     }

@@ -12,6 +12,7 @@ import dev.clpool.Tensor;
 import dev.clpool.UnpoolGeometry;
 import dev.clpool.backend.PoolingBackend;
 import dev.clpool.backend.ResidentTensor;
+import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -307,10 +308,14 @@ public final class OpenClBackend implements PoolingBackend {
 
     @Override
     public ResidentTensor upload(Tensor t) {
-        ResidentBuffer b = session.resident(t.shape(), null);
+        return written(session.resident(t.shape(), null), t.buffer());
+    }
+
+    /** {@code b} with {@code data} written to it, or closed if that fails. */
+    private ResidentBuffer written(ResidentBuffer b, ByteBuffer data) {
         try {
-            // Blocking: the upload is a snapshot of t as it is now, whatever the caller does next.
-            session.locked(() -> session.queue().write(b.buffer(), t.buffer(), true));
+            // Blocking: the upload is a snapshot of the data as it is now, whatever the caller does next.
+            session.locked(() -> session.queue().write(b.buffer(), data, true));
         } catch (RuntimeException e) {
             b.close();
             throw e;
@@ -330,14 +335,7 @@ public final class OpenClBackend implements PoolingBackend {
 
     @Override
     public ResidentTensor uploadIndices(Indices indices) {
-        ResidentBuffer b = session.resident(indices.shape(), indices.convention());
-        try {
-            session.locked(() -> session.queue().write(b.buffer(), indices.buffer(), true));
-        } catch (RuntimeException e) {
-            b.close();
-            throw e;
-        }
-        return b;
+        return written(session.resident(indices.shape(), indices.convention()), indices.buffer());
     }
 
     @Override
