@@ -29,8 +29,8 @@ import java.util.function.Consumer;
  *
  * <p>The bound counts blocks lent and idle. A take that finds no idle block of its class evicts
  * idle blocks of other classes to stay within it. When the lent blocks alone would pass
- * {@link #NUDGE_BYTES} (or room for {@link #NUDGE_BLOCKS} blocks of the class taken, within the
- * bound), the pool nudges the garbage collector once ({@link System#gc()}, then waits briefly for the cleaner,
+ * {@link #NUDGE_BYTES} (or room for {@link #NUDGE_BLOCKS} blocks of the class taken, within half
+ * the bound), the pool nudges the garbage collector once ({@link System#gc()}, then waits briefly for the cleaner,
  * as {@code java.nio.Bits} does for direct memory: {@link GcNudge}), so that dropped results come
  * back before fresh memory is faulted. If that recovers nothing the take allocates anyway (the
  * caller holds live results beyond the bound, or the collection found the latest results still
@@ -52,7 +52,7 @@ final class HostMemoryPool implements AutoCloseable {
     static final long NUDGE_BYTES = 256L << 20;
     /**
      * A take of a large class nudges only once this many blocks of its class could be out (within
-     * the bound): at {@link #NUDGE_BYTES} alone a loop of 100 MiB results with their 200 MiB of
+     * half the bound): at {@link #NUDGE_BYTES} alone a loop of 100 MiB results with their 200 MiB of
      * indices paid a full collection on every call, about a fifth of the call on the test machine.
      */
     static final int NUDGE_BLOCKS = 4;
@@ -135,10 +135,12 @@ final class HostMemoryPool implements AutoCloseable {
 
     /**
      * Lent bytes past which a take of class {@code cls} nudges: {@link #NUDGE_BYTES}, or room for
-     * {@link #NUDGE_BLOCKS} such blocks, within the bound.
+     * {@link #NUDGE_BLOCKS} such blocks within half the bound. The other half holds idle blocks of
+     * other classes (a loop of values and their indices takes two), which lent blocks up to the
+     * bound would evict, to be faulted in afresh.
      */
     private long nudgeAt(int cls) {
-        return Math.max(nudgeBytes, Math.min(maxBytes, (long) NUDGE_BLOCKS * cls));
+        return Math.max(nudgeBytes, Math.min(maxBytes / 2, (long) NUDGE_BLOCKS * cls));
     }
 
     /** Marks a new block as counted in {@link #lentBytes} before it exists. */
