@@ -125,4 +125,30 @@ abstract class DeviceForms {
         AdaptiveGeometry g = AdaptiveGeometry.of(mode, in.shape(), oh, ow);
         return resident().into(g.output(), (b, src, dst) -> b.adaptive(g, src[0], dst), in);
     }
+
+    /**
+     * Max unpooling of device tensors, the inverse of {@link #poolWithIndices(DeviceTensor, PoolSpec,
+     * IndexConvention)}: a new device tensor equal to {@link PoolingEngine#unpool(Tensor, Indices,
+     * PoolSpec)}'s result bit for bit, under the same rules. It waits for the device to check the
+     * indices (a bad one is refused here, as on the host, naming the same first index), not for the
+     * rest. Close the result when done.
+     *
+     * @throws InvalidInputException an index outside the output (the first is named)
+     */
+    public DeviceTensor unpool(DeviceTensor values, DeviceIndices indices, PoolSpec spec) {
+        return unpool(values, indices, spec, (int[]) null);
+    }
+
+    /** {@link #unpool(DeviceTensor, DeviceIndices, PoolSpec)} to {@code outputSize} (per axis; null: the default). */
+    public DeviceTensor unpool(DeviceTensor values, DeviceIndices indices, PoolSpec spec, int[] outputSize) {
+        return NdDevice.unpool(resident(), values, indices, spec, outputSize, null);
+    }
+
+    /**
+     * {@link #unpool(DeviceTensor, DeviceIndices, PoolSpec)} into {@code out} (same engine, its spatial
+     * sizes the output size, overwritten whole); returns it. A bad index leaves it untouched.
+     */
+    public DeviceTensor unpool(DeviceTensor values, DeviceIndices indices, PoolSpec spec, DeviceTensor out) {
+        return NdDevice.unpool(resident(), values, indices, spec, null, Objects.requireNonNull(out, "output"));
+    }
 }

@@ -52,16 +52,50 @@ final class NdDevice {
         return calls.into(s.global(), (b, src, dst) -> b.global(mode, src[0].view(flat), dst), in);
     }
 
+    /**
+     * Max pooling with indices of a device tensor of any rank and layout. Rank 3 and channels-first
+     * {@code nhwc} indices run their passes on the device (as {@link NdHost} does on host tensors)
+     * and compose or convert the indices in host memory with {@link NdHost}'s code, then upload
+     * them: the values never leave the device, the indices go down and up once (so these two forms
+     * wait for the device); the one composition code keeps them bit-identical to the host form's.
+     */
     static DevicePooledWithIndices poolWithIndices(ResidentCalls calls, DeviceTensor in, PoolSpec spec,
                                                    IndexConvention convention) {
         EngineChecks.checkIndicesMode(spec, convention);
         TensorShape s = in.tensorShape();
         TensorShape o = spec.outputShape(s);
-        if (s.rank() > 2 || s.layout() == Layout.CHANNELS_FIRST && convention == IndexConvention.NHWC) {
-            throw new UnsupportedOperationException("max pooling with indices of a " + s.describe() + " device tensor in the "
-                    + convention.word() + " convention runs on host tensors only (download, or use another convention)");
+        Shape storage = DeviceHandle.storageShape(o);
+        if (s.rank() > 2) {
+            TensorShape mid = Lowering.mid(s, o);
+            Shape midSlices = Lowering.slices(mid);
+            Shape outDepth = Lowering.depth(o);
+            PoolGeometry planes = Lowering.planes(spec).geometry(Lowering.slices(s));
+            PoolGeometry depth = Lowering.depth(spec).geometry(Lowering.depth(mid));
+            IndexConvention nhwc = IndexConvention.NHWC;
+            return calls.withHostIndices(o, storage, convention, (b, src, values) -> {
+                try (ResidentTensor a = b.allocate(midSlices); ResidentTensor ia = b.allocateIndices(midSlices, nhwc);
+                     ResidentTensor ib = b.allocateIndices(outDepth, nhwc)) {
+                    b.maxWithIndices(planes, src[0], a, ia);
+                    b.maxWithIndices(depth, a.view(Lowering.depth(mid)), values.view(outDepth), ib);
+                    try (Indices ha = calls.hostCopy(ia, midSlices, nhwc); Indices hb = calls.hostCopy(ib, outDepth, nhwc)) {
+                        Indices out = Indices.allocate(calls.memory(), TensorShape.of(storage), convention);
+                        NdHost.compose(s, mid, outDepth, ha.longs(), hb.longs(), convention, out.longs());
+                        return out;
+                    }
+                }
+            }, in);
         }
         PoolGeometry g = Lowering.spec2d(spec, s.rank()).geometry(Lowering.view(s));
+        if (s.layout() == Layout.CHANNELS_FIRST && convention == IndexConvention.NHWC) {
+            return calls.withHostIndices(o, storage, convention, (b, src, values) -> {
+                try (ResidentTensor plane = b.allocateIndices(storage, IndexConvention.PYTORCH)) {
+                    b.maxWithIndices(g, src[0], values, plane);
+                    Indices out = calls.hostCopy(plane, storage, convention); // plane positions until converted
+                    NdHost.planeToNhwc(out, o);
+                    return out;
+                }
+            }, in);
+        }
         return calls.maxWithIndices(g, convention, in, o);
     }
 
@@ -105,5 +139,34 @@ final class NdDevice {
                 b.adaptive(depth, t.view(dv), dst.view(Lowering.depth(o)));
             }
         }, in);
+    }
+
+    /**
+     * Max unpooling of device values with device indices ({@link NdHost#unpoolGeometry}'s rules),
+     * into {@code out} (its spatial sizes the output size) or, if null, a new device tensor of
+     * {@code outputSize} (null: the default). Waits for the index check only.
+     */
+    static DeviceTensor unpool(ResidentCalls calls, DeviceTensor values, DeviceIndices indices, PoolSpec spec,
+                               int[] outputSize, DeviceTensor out) {
+        calls.checkOwner(values);
+        calls.checkOwner(indices);
+        int[] size = out == null ? outputSize : out.tensorShape().spatial();
+        UnpoolGeometry g = NdHost.unpoolGeometry(values.tensorShape(), indices.tensorShape(), indices.convention(), spec, size);
+        if (out == null) {
+            return calls.into(g.output(), (b, src, dst) -> b.unpool(g, src[0], src[1], dst), values, indices);
+        }
+        calls.checkOwner(out);
+        if (!out.tensorShape().equals(g.output())) {
+            throw new IllegalArgumentException("output device tensor " + out.tensorShape() + " (" + out.tensorShape().describe()
+                    + "): expected " + g.output() + " (" + g.output().describe() + ")");
+        }
+        return calls.call((b, src) -> {
+            if (src[2] != out.storage) {
+                throw new IllegalStateException(out + " is not where the unpooling runs (after a device failure): use the"
+                        + " allocating form");
+            }
+            b.unpool(g, src[0], src[1], src[2]);
+            return out;
+        }, values, indices, out);
     }
 }

@@ -111,7 +111,7 @@ final class NdHost {
     }
 
     /** Channels-first {@code nhwc} indices from plane positions: {@code p*C + c}. */
-    private static void planeToNhwc(Indices indices, TensorShape want) {
+    static void planeToNhwc(Indices indices, TensorShape want) {
         LongBuffer b = indices.longs();
         long plane = want.spatialSize();
         int c = want.c();
@@ -145,7 +145,7 @@ final class NdHost {
      * Output (n', od, q, c') of the D pass chose depth z = ib / (H'W'·C'); the (H, W) pass chose
      * plane position ia[(n'·D + z), q, c'] / C' = y·W + x of that slice.
      */
-    private static void compose(TensorShape s, TensorShape mid, Shape outDepth, LongBuffer ia, LongBuffer ib,
+    static void compose(TensorShape s, TensorShape mid, Shape outDepth, LongBuffer ia, LongBuffer ib,
                                 IndexConvention conv, LongBuffer out) {
         int batch = Lowering.batch(s);
         long cv = Lowering.channels(s);
@@ -328,10 +328,15 @@ final class NdHost {
     static UnpoolGeometry unpoolGeometry(Tensor values, Indices indices, PoolSpec spec, int[] outputSize) {
         Objects.requireNonNull(values, "values");
         Objects.requireNonNull(indices, "indices");
+        return unpoolGeometry(values.tensorShape(), indices.tensorShape(), indices.convention(), spec, outputSize);
+    }
+
+    /** {@link #unpoolGeometry(Tensor, Indices, PoolSpec, int[])} from the shapes and the indices' convention (device tensors too). */
+    static UnpoolGeometry unpoolGeometry(TensorShape s, TensorShape indices, IndexConvention convention, PoolSpec spec,
+                                         int[] outputSize) {
         Objects.requireNonNull(spec, "spec");
-        TensorShape s = values.tensorShape();
-        if (!indices.tensorShape().equals(s)) {
-            throw new IllegalArgumentException("indices shape " + indices.tensorShape() + ": expected the values' " + s);
+        if (!indices.equals(s)) {
+            throw new IllegalArgumentException("indices shape " + indices + ": expected the values' " + s);
         }
         int r = s.rank();
         if (!spec.fitsRank(r)) {
@@ -353,7 +358,7 @@ final class NdHost {
             begin[i] = p.begin(i, p.rank() == 0 ? r : p.rank());
             end[i] = p.end(i, p.rank() == 0 ? r : p.rank());
         }
-        return UnpoolGeometry.of(s, spec.window(r), spec.stride(r), begin, end, outputSize, indices.convention());
+        return UnpoolGeometry.of(s, spec.window(r), spec.stride(r), begin, end, outputSize, convention);
     }
 
     Tensor unpool(Tensor values, Indices indices, PoolSpec spec, Tensor out) {

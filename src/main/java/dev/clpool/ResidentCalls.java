@@ -1,6 +1,7 @@
 package dev.clpool;
 
 import dev.clpool.backend.Fallback;
+import dev.clpool.backend.HostIndices;
 import dev.clpool.backend.PoolingBackend;
 import dev.clpool.backend.ResidentTensor;
 import java.util.Objects;
@@ -41,8 +42,8 @@ final class ResidentCalls {
      * {@code auto}, see {@link Fallback#resident}), with {@code ins} moved there; temporary copies
      * are released afterwards (queued work that reads them still completes).
      */
-    <T> T call(Body<T> body, DeviceTensor... ins) {
-        for (DeviceTensor t : ins) {
+    <T> T call(Body<T> body, DeviceHandle... ins) {
+        for (DeviceHandle t : ins) {
             checkOwner(t);
         }
         return exec.resident(b -> {
@@ -63,12 +64,12 @@ final class ResidentCalls {
     }
 
     /** Runs {@code op} from {@code ins} into a new device tensor of shape {@code out}, released if {@code op} fails. */
-    DeviceTensor into(Shape out, Op op, DeviceTensor... ins) {
+    DeviceTensor into(Shape out, Op op, DeviceHandle... ins) {
         return into(TensorShape.of(out), op, ins);
     }
 
     /** {@link #into(Shape, Op, DeviceTensor...)} for any rank and layout: the storage holds {@link DeviceHandle#storageShape}. */
-    DeviceTensor into(TensorShape out, Op op, DeviceTensor... ins) {
+    DeviceTensor into(TensorShape out, Op op, DeviceHandle... ins) {
         return call((b, src) -> {
             ResidentTensor dst = b.allocate(DeviceHandle.storageShape(out));
             try {
@@ -106,6 +107,44 @@ final class ResidentCalls {
         }, in);
     }
 
+    /** Fills new device values and returns host indices for them; see {@link #withHostIndices}. */
+    interface IndicesOp {
+        Indices run(PoolingBackend b, ResidentTensor[] src, ResidentTensor values);
+    }
+
+    /**
+     * Max pooling with indices whose values {@code op} writes on the device (storage shape
+     * {@code storage}) and whose indices it composes in host memory (storage shape too, in
+     * {@code convention}): those are uploaded as the result's, and given back to the pool.
+     */
+    DevicePooledWithIndices withHostIndices(TensorShape logical, Shape storage, IndexConvention convention, IndicesOp op,
+                                            DeviceTensor in) {
+        return call((b, src) -> {
+            ResidentTensor values = b.allocate(storage);
+            ResidentTensor indices;
+            try (Indices host = op.run(b, src, values)) {
+                indices = b.uploadIndices(host);
+            } catch (RuntimeException e) {
+                values.close();
+                throw e;
+            }
+            return new DevicePooledWithIndices(new DeviceTensor(engine, b, values, logical),
+                    new DeviceIndices(engine, b, indices, convention, logical));
+        }, in);
+    }
+
+    /** The contents of resident indices of storage shape {@code s}, in host memory from the pool; waits for them. */
+    Indices hostCopy(ResidentTensor indices, Shape s, IndexConvention convention) {
+        Indices host = Indices.allocate(memory, TensorShape.of(s), convention);
+        try {
+            indices.download(host.buffer());
+            return host;
+        } catch (RuntimeException e) {
+            host.close();
+            throw e;
+        }
+    }
+
     /** Copies {@code t}'s contents into {@code into}, after the work that produces them; no fallback. */
     void download(DeviceTensor t, Tensor into) {
         checkOwner(t);
@@ -125,10 +164,20 @@ final class ResidentCalls {
     }
 
     /** {@code t}'s storage if it lives on {@code b}; else a temporary copy there (after a fallback). */
-    private static ResidentTensor residentOn(DeviceTensor t, PoolingBackend b) {
+    private static ResidentTensor residentOn(DeviceHandle t, PoolingBackend b) {
         t.requireOpen();
         if (t.backend == b) {
             return t.storage;
+        }
+        if (t instanceof DeviceIndices i) {
+            // A fallback runs on the CPU path, whose resident indices are host indices.
+            ResidentTensor copy = b.allocateIndices(t.storage.shape(), i.convention());
+            if (!(copy instanceof HostIndices h)) {
+                copy.close();
+                throw new IllegalStateException(t + " cannot move to " + b.description());
+            }
+            t.storage.download(h.indices().buffer());
+            return copy;
         }
         Tensor host = Tensor.allocate(t.storage.shape());
         t.storage.download(host);

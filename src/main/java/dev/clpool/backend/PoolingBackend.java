@@ -129,6 +129,13 @@ public interface PoolingBackend extends AutoCloseable {
         return new HostIndices(Indices.allocate(s, convention));
     }
 
+    /** A copy of {@code indices} where this backend computes, as {@link #allocateIndices} makes them (a snapshot). */
+    default ResidentTensor uploadIndices(Indices indices) {
+        Indices copy = Indices.allocate(indices.tensorShape(), indices.convention());
+        copy.buffer().put(indices.buffer());
+        return new HostIndices(copy);
+    }
+
     /**
      * Max pooling with indices between resident tensors of this backend ({@code indices} from
      * {@link #allocateIndices}, in its convention); may return before the work is done.
@@ -143,6 +150,19 @@ public interface PoolingBackend extends AutoCloseable {
     /** Backward of max or avg pooling between resident tensors of this backend; may return before the work is done. */
     default void backward(PoolGeometry g, ResidentTensor in, ResidentTensor gradOut, ResidentTensor gradIn) {
         backward(g, host(in), host(gradOut), host(gradIn));
+    }
+
+    /**
+     * {@link #unpool(Tensor, Indices, UnpoolGeometry, Tensor)} between resident tensors of this
+     * backend ({@code indices} from {@link #allocateIndices}; {@code g} gives the convention):
+     * float32 values, read by size whatever their {@code Shape} says. Waits for the index check, so
+     * that a bad index throws here, with {@code out} untouched; the rest may still be running.
+     */
+    default void unpool(UnpoolGeometry g, ResidentTensor values, ResidentTensor indices, ResidentTensor out) {
+        if (!(indices instanceof HostIndices h)) {
+            throw new IllegalArgumentException("indices resident on another backend: " + indices);
+        }
+        unpool(host(values), h.indices(), g, host(out));
     }
 
     /** Adaptive pooling between resident tensors of this backend; may return before the work is done. */

@@ -313,6 +313,11 @@ public final class SplitBackend implements PoolingBackend {
     }
 
     @Override
+    public ResidentTensor uploadIndices(Indices indices) {
+        return devices.get(0).uploadIndices(indices);
+    }
+
+    @Override
     public void backward(PoolGeometry g, ResidentTensor in, ResidentTensor gradOut, ResidentTensor gradIn) {
         devices.get(0).backward(g, in, gradOut, gradIn);
     }
@@ -320,6 +325,11 @@ public final class SplitBackend implements PoolingBackend {
     @Override
     public void adaptive(AdaptiveGeometry g, ResidentTensor in, ResidentTensor out) {
         devices.get(0).adaptive(g, in, out);
+    }
+
+    @Override
+    public void unpool(UnpoolGeometry g, ResidentTensor values, ResidentTensor indices, ResidentTensor out) {
+        devices.get(0).unpool(g, values, indices, out);
     }
 
     @Override

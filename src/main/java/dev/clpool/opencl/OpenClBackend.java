@@ -12,6 +12,7 @@ import dev.clpool.Tensor;
 import dev.clpool.UnpoolGeometry;
 import dev.clpool.backend.PoolingBackend;
 import dev.clpool.backend.ResidentTensor;
+import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -307,10 +308,14 @@ public final class OpenClBackend implements PoolingBackend {
 
     @Override
     public ResidentTensor upload(Tensor t) {
-        ResidentBuffer b = session.resident(t.shape(), null);
+        return written(session.resident(t.shape(), null), t.buffer());
+    }
+
+    /** {@code b} with {@code data} written to it, or closed if that fails. */
+    private ResidentBuffer written(ResidentBuffer b, ByteBuffer data) {
         try {
-            // Blocking: the upload is a snapshot of t as it is now, whatever the caller does next.
-            session.locked(() -> session.queue().write(b.buffer(), t.buffer(), true));
+            // Blocking: the upload is a snapshot of the data as it is now, whatever the caller does next.
+            session.locked(() -> session.queue().write(b.buffer(), data, true));
         } catch (RuntimeException e) {
             b.close();
             throw e;
@@ -326,6 +331,11 @@ public final class OpenClBackend implements PoolingBackend {
     @Override
     public ResidentTensor allocateIndices(Shape s, IndexConvention convention) {
         return session.resident(s, java.util.Objects.requireNonNull(convention, "convention"));
+    }
+
+    @Override
+    public ResidentTensor uploadIndices(Indices indices) {
+        return written(session.resident(indices.shape(), indices.convention()), indices.buffer());
     }
 
     @Override
@@ -351,6 +361,12 @@ public final class OpenClBackend implements PoolingBackend {
     @Override
     public void backward(PoolGeometry g, ResidentTensor in, ResidentTensor gradOut, ResidentTensor gradIn) {
         backward.run(g, values(in, g.input()), values(gradOut, g.output()), values(gradIn, g.input()));
+    }
+
+    @Override
+    public void unpool(UnpoolGeometry g, ResidentTensor values, ResidentTensor indices, ResidentTensor out) {
+        unpool.run(g, ResidentBuffer.of(session, values, values.shape(), false),
+                ResidentBuffer.of(session, indices, indices.shape(), true), ResidentBuffer.of(session, out, out.shape(), false));
     }
 
     @Override

@@ -8,6 +8,8 @@ import dev.clpool.UnpoolGeometry;
 import java.lang.ref.Reference;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.function.Consumer;
+import java.util.function.LongUnaryOperator;
 
 /**
  * Max unpooling ({@code unpool.cl}) of host tensors of every rank, layout and storage type, in one
@@ -54,6 +56,46 @@ final class UnpoolRoutine {
     }
 
     private void unpool(UnpoolGeometry g, Tensor values, Indices indices, Tensor out, int bytes) {
+        try (Staging in = new Staging(session, new ByteBuffer[] {values.buffer(), indices.buffer()}, new ByteBuffer[0])) {
+            unpool(g, bytes, in.in[0], in.in[1], position -> indices.longs().get(Math.toIntExact(g.storageOffset(position))),
+                    gather -> {
+                        try (Staging o = new Staging(session, new ByteBuffer[0], new ByteBuffer[] {out.buffer()})) {
+                            gather.accept(o.out[0]);
+                            o.complete();
+                        }
+                    });
+        }
+    }
+
+    /**
+     * Max unpooling between device tensors ({@code indices} int64, in {@code g.convention()}), float32:
+     * queued, except that it waits for the index check (one int read back), so that a bad index is
+     * refused here as on the host, with {@code out} untouched.
+     */
+    void run(UnpoolGeometry g, ResidentBuffer values, ResidentBuffer indices, ResidentBuffer out) {
+        long vt = g.values().elementCount();
+        long ot = g.output().elementCount();
+        session.limits().requireChunkItems(Math.max(vt, ot), vt * Float.BYTES, vt * Long.BYTES, ot * Float.BYTES,
+                ot * Integer.BYTES);
+        session.locked(() -> unpool(g, Float.BYTES, values.buffer(), indices.buffer(), position -> {
+            // Only to name a refused index: the indices come back whole, once.
+            ByteBuffer all = ByteBuffer.allocateDirect(Math.toIntExact(vt * Long.BYTES)).order(ByteOrder.nativeOrder());
+            indices.download(all.duplicate());
+            return all.getLong(Math.toIntExact(g.storageOffset(position) * Long.BYTES));
+        }, gather -> gather.accept(out.buffer())));
+    }
+
+    /** Where the output goes: {@link #unpool} hands the gather kernel's writer the output buffer. */
+    private interface Output {
+        void write(Consumer<ClBuffer> gather);
+    }
+
+    /**
+     * The kernels over device buffers: scatter, the bad position read back (a refusal names the
+     * index {@code indexAt} gives for it), then the gather into the buffer {@code out} provides.
+     */
+    private void unpool(UnpoolGeometry g, int bytes, ClBuffer values, ClBuffer indices, LongUnaryOperator indexAt,
+                        Output out) {
         TensorShape vs = g.values();
         TensorShape os = g.output();
         int vt = Math.toIntExact(vs.elementCount());
@@ -64,24 +106,21 @@ final class UnpoolRoutine {
         int units = session.device().info().computeUnits();
         ClBuffer winner = session.buffers().take((long) ot * Integer.BYTES);
         ClBuffer bad = null;
-        try (Staging in = new Staging(session, new ByteBuffer[] {values.buffer(), indices.buffer()}, new ByteBuffer[0])) {
+        try {
             bad = session.buffers().take(Integer.BYTES);
             long[][] outRange = groups.linear(ot, units);
             session.queue().run(session.kernel(FILE, opts, "unpool_init").args(winner, bad, ot), outRange[0], outRange[1]);
             long[][] inRange = groups.linear(vt, units);
-            session.queue().run(session.kernel(FILE, opts, "unpool_scatter").args(in.in[1], winner, bad, vt, vs.n(),
+            session.queue().run(session.kernel(FILE, opts, "unpool_scatter").args(indices, winner, bad, vt, vs.n(),
                     vs.c(), Math.toIntExact(vs.spatialSize()), o3[0], o3[1], o3[2]), inRange[0], inRange[1]);
             ByteBuffer first = ByteBuffer.allocateDirect(Integer.BYTES).order(ByteOrder.nativeOrder());
             session.queue().read(bad, first, true);
             int position = first.getInt(0);
             if (position != NO_BAD) {
-                throw g.badIndex(position, indices.longs().get(Math.toIntExact(g.storageOffset(position))));
+                throw g.badIndex(position, indexAt.applyAsLong(position));
             }
-            try (Staging o = new Staging(session, new ByteBuffer[0], new ByteBuffer[] {out.buffer()})) {
-                session.queue().run(session.kernel(FILE, opts, "unpool_gather").args(in.in[0], winner, o.out[0], ot,
-                        vs.c(), Math.toIntExact(vs.spatialSize())), outRange[0], outRange[1]);
-                o.complete();
-            }
+            out.write(dst -> session.queue().run(session.kernel(FILE, opts, "unpool_gather").args(values, winner, dst, ot,
+                    vs.c(), Math.toIntExact(vs.spatialSize())), outRange[0], outRange[1]));
         } finally {
             // Later users of these buffers are queued after the kernels above (the in-order queue).
             session.buffers().give(winner);
