@@ -13,12 +13,25 @@ import java.util.Arrays;
  * and the innermost loop runs over the contiguous channels. Max uses {@link CpuBackend#max} (the
  * kernels' rule, so results are bit-identical); avg sums in double, from input rows staged into
  * heap arrays, and divides by the region's element count.
+ *
+ * <p>With one channel (channels-first planes viewed as channels-last) the channel loop is one
+ * element long, and a task per output row costs more than its work: {@link #planes} gives each task
+ * whole planes and walks each region's rows along W, with the same sums in the same order (rows,
+ * then columns), so the results are the same bits.
  */
 final class CpuAdaptive {
+    /** Input elements a task should visit at least (planes are grouped up to it). */
+    private static final int TASK_INPUTS = 1 << 13;
+
     private CpuAdaptive() {
     }
 
     static void run(AdaptiveGeometry g, Tensor in, Tensor out, CpuBackward.Parallel parallel) {
+        run(g, in, out, parallel, true);
+    }
+
+    /** {@link #run}, with {@code planes} false: the general path even for one channel. */
+    static void run(AdaptiveGeometry g, Tensor in, Tensor out, CpuBackward.Parallel parallel, boolean planes) {
         Shape is = g.input();
         Shape os = g.output();
         int[] y0 = new int[os.h()];
@@ -36,6 +49,10 @@ final class CpuAdaptive {
         FloatBuffer src = in.floats();
         FloatBuffer dst = out.floats();
         boolean max = g.mode() == PoolMode.MAX;
+        if (planes && is.c() == 1) {
+            planes(is, os, src, dst, max, y0, y1, x0, x1, parallel);
+            return;
+        }
         parallel.run(os.n() * os.h(), task -> {
             int n = task / os.h();
             int oy = task % os.h();
@@ -98,5 +115,54 @@ final class CpuAdaptive {
             }
         }
         dst.put(Math.toIntExact(os.offset(n, oy, 0, 0)), res, 0, ow * c);
+    }
+
+    /** One channel: groups of whole planes per task, each region's rows staged and walked along W. */
+    private static void planes(Shape is, Shape os, FloatBuffer src, FloatBuffer dst, boolean max, int[] y0, int[] y1,
+                               int[] x0, int[] x1, CpuBackward.Parallel parallel) {
+        int plane = is.h() * is.w();
+        int group = Math.max(1, TASK_INPUTS / plane);
+        int tasks = (is.n() + group - 1) / group;
+        int ow = os.w();
+        parallel.run(tasks, task -> {
+            Scratch s = Scratch.get();
+            float[] row = s.floats(0, is.w());
+            float[] res = s.floats(1, ow);
+            double[] acc = s.doubles(ow);
+            for (int n = task * group, end = Math.min(is.n(), n + group); n < end; n++) {
+                for (int oy = 0; oy < os.h(); oy++) {
+                    if (max) {
+                        Arrays.fill(res, 0, ow, Float.NEGATIVE_INFINITY);
+                    } else {
+                        Arrays.fill(acc, 0, ow, 0.0);
+                    }
+                    for (int y = y0[oy]; y < y1[oy]; y++) {
+                        src.get(Math.toIntExact(is.offset(n, y, 0, 0)), row, 0, is.w());
+                        for (int ox = 0; ox < ow; ox++) {
+                            if (max) {
+                                float m = res[ox];
+                                for (int x = x0[ox]; x < x1[ox]; x++) {
+                                    m = CpuBackend.max(m, row[x]);
+                                }
+                                res[ox] = m;
+                            } else {
+                                double a = acc[ox];
+                                for (int x = x0[ox]; x < x1[ox]; x++) {
+                                    a += row[x];
+                                }
+                                acc[ox] = a;
+                            }
+                        }
+                    }
+                    if (!max) {
+                        for (int ox = 0; ox < ow; ox++) {
+                            double div = (double) (y1[oy] - y0[oy]) * (x1[ox] - x0[ox]);
+                            res[ox] = CpuBackend.canonicalNaN((float) (acc[ox] / div));
+                        }
+                    }
+                    dst.put(Math.toIntExact(os.offset(n, oy, 0, 0)), res, 0, ow);
+                }
+            }
+        });
     }
 }

@@ -71,7 +71,7 @@ final class CpuArgmax {
         int[] m = s.ints(3, 1, width)[0];
         for (int jy = j0; jy < j1; jy++) {
             bits.get(Math.toIntExact(p.in.offset(n, p.inputRow(oy, jy), 0, 0)), raw[jy], 0, rowLen);
-            keys(raw[jy], key[jy], rowLen);
+            keys(raw[jy], key[jy], 0, rowLen);
         }
         Arrays.fill(m, 0, width, Integer.MIN_VALUE);
         for (int jy = j0; jy < j1; jy++) {
@@ -131,9 +131,12 @@ final class CpuArgmax {
         }
     }
 
-    /** Order-preserving keys of raw float bits, equal for values the max rule treats as equal. */
-    private static void keys(int[] raw, int[] key, int len) {
-        for (int i = 0; i < len; i++) {
+    /**
+     * Order-preserving keys of raw float bits {@code raw[from, from+len)} into the same positions of
+     * {@code key}, equal for values the max rule treats as equal.
+     */
+    static void keys(int[] raw, int[] key, int from, int len) {
+        for (int i = from, end = from + len; i < end; i++) {
             int b = raw[i];
             int z = b ^ 0x80000000;
             b &= (z | -z) >> 31;
