@@ -22,6 +22,8 @@ import java.util.Arrays;
 final class CpuAdaptive {
     /** Input elements a task should visit at least (planes are grouped up to it). */
     private static final int TASK_INPUTS = 1 << 13;
+    /** Floats of input (and of output) up to which a task's planes are staged whole. */
+    private static final int STAGE_FLOATS = 1 << 16;
 
     private CpuAdaptive() {
     }
@@ -117,38 +119,54 @@ final class CpuAdaptive {
         dst.put(Math.toIntExact(os.offset(n, oy, 0, 0)), res, 0, ow * c);
     }
 
-    /** One channel: groups of whole planes per task, each region's rows staged and walked along W. */
+    /**
+     * One channel: groups of whole planes per task, each region's rows walked along W. A group is
+     * staged with one bulk copy and its results written with one (a copy per ten-float row cost
+     * more than the sums); planes too large for that are staged a row at a time.
+     */
     private static void planes(Shape is, Shape os, FloatBuffer src, FloatBuffer dst, boolean max, int[] y0, int[] y1,
                                int[] x0, int[] x1, CpuBackward.Parallel parallel) {
-        int plane = is.h() * is.w();
+        int w = is.w();
+        int plane = is.h() * w;
+        int outPlane = os.h() * os.w();
         int group = Math.max(1, TASK_INPUTS / plane);
+        boolean whole = (long) plane * group <= STAGE_FLOATS && (long) outPlane * group <= STAGE_FLOATS;
         int tasks = (is.n() + group - 1) / group;
         int ow = os.w();
         parallel.run(tasks, task -> {
+            int first = task * group;
+            int end = Math.min(is.n(), first + group);
             Scratch s = Scratch.get();
-            float[] row = s.floats(0, is.w());
-            float[] res = s.floats(1, ow);
+            float[] in = s.floats(0, whole ? (end - first) * plane : w);
+            float[] res = s.floats(1, whole ? (end - first) * outPlane : ow);
             double[] acc = s.doubles(ow);
-            for (int n = task * group, end = Math.min(is.n(), n + group); n < end; n++) {
+            if (whole) {
+                src.get(Math.toIntExact(is.offset(first, 0, 0, 0)), in, 0, (end - first) * plane);
+            }
+            for (int n = first; n < end; n++) {
                 for (int oy = 0; oy < os.h(); oy++) {
+                    int r = whole ? ((n - first) * os.h() + oy) * ow : 0;
                     if (max) {
-                        Arrays.fill(res, 0, ow, Float.NEGATIVE_INFINITY);
+                        Arrays.fill(res, r, r + ow, Float.NEGATIVE_INFINITY);
                     } else {
                         Arrays.fill(acc, 0, ow, 0.0);
                     }
                     for (int y = y0[oy]; y < y1[oy]; y++) {
-                        src.get(Math.toIntExact(is.offset(n, y, 0, 0)), row, 0, is.w());
+                        int at = whole ? (n - first) * plane + y * w : 0;
+                        if (!whole) {
+                            src.get(Math.toIntExact(is.offset(n, y, 0, 0)), in, 0, w);
+                        }
                         for (int ox = 0; ox < ow; ox++) {
                             if (max) {
-                                float m = res[ox];
-                                for (int x = x0[ox]; x < x1[ox]; x++) {
-                                    m = CpuBackend.max(m, row[x]);
+                                float m = res[r + ox];
+                                for (int x = at + x0[ox]; x < at + x1[ox]; x++) {
+                                    m = CpuBackend.max(m, in[x]);
                                 }
-                                res[ox] = m;
+                                res[r + ox] = m;
                             } else {
                                 double a = acc[ox];
-                                for (int x = x0[ox]; x < x1[ox]; x++) {
-                                    a += row[x];
+                                for (int x = at + x0[ox]; x < at + x1[ox]; x++) {
+                                    a += in[x];
                                 }
                                 acc[ox] = a;
                             }
@@ -157,11 +175,16 @@ final class CpuAdaptive {
                     if (!max) {
                         for (int ox = 0; ox < ow; ox++) {
                             double div = (double) (y1[oy] - y0[oy]) * (x1[ox] - x0[ox]);
-                            res[ox] = CpuBackend.canonicalNaN((float) (acc[ox] / div));
+                            res[r + ox] = CpuBackend.canonicalNaN((float) (acc[ox] / div));
                         }
                     }
-                    dst.put(Math.toIntExact(os.offset(n, oy, 0, 0)), res, 0, ow);
+                    if (!whole) {
+                        dst.put(Math.toIntExact(os.offset(n, oy, 0, 0)), res, 0, ow);
+                    }
                 }
+            }
+            if (whole) {
+                dst.put(Math.toIntExact(os.offset(first, 0, 0, 0)), res, 0, (end - first) * outPlane);
             }
         });
     }

@@ -50,7 +50,7 @@ final class CpuBackward {
         Inverse rows = new Inverse(g.rows());
         Inverse cols = new Inverse(g.cols());
         if (planes && is.c() == 1) {
-            PlaneBackward.run(g, in, gradOut, gradIn, parallel, rows, cols);
+            PlaneBackward.run(g, in, gradOut, gradIn, parallel, rows);
             return;
         }
         FloatBuffer dy = gradOut.floats();

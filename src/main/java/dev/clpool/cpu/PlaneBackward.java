@@ -1,5 +1,6 @@
 package dev.clpool.cpu;
 
+import dev.clpool.Axis;
 import dev.clpool.PoolGeometry;
 import dev.clpool.PoolMode;
 import dev.clpool.Shape;
@@ -30,7 +31,7 @@ final class PlaneBackward {
     }
 
     static void run(PoolGeometry g, Tensor in, Tensor gradOut, Tensor gradIn, CpuBackward.Parallel parallel,
-                    CpuBackward.Inverse rows, CpuBackward.Inverse cols) {
+                    CpuBackward.Inverse rows) {
         Shape is = g.input();
         int bandRows = Math.max(1, Math.min(is.h(), BAND_INPUTS / is.w()));
         int bands = (is.h() + bandRows - 1) / bandRows;
@@ -43,8 +44,9 @@ final class PlaneBackward {
         } else {
             double[] rowDiv = CpuBackward.divisors(g.rows(), g.spec().countIncludePad());
             double[] colDiv = CpuBackward.divisors(g.cols(), g.spec().countIncludePad());
+            ColumnTaps taps = new ColumnTaps(g.cols());
             parallel.run(is.n() * bands, task -> avgBand(g, gradOut.floats(), gradIn.floats(), task / bands,
-                    task % bands * bandRows, bandRows, rows, cols, rowDiv, colDiv));
+                    task % bands * bandRows, bandRows, rows, taps, rowDiv, colDiv));
         }
     }
 
@@ -102,7 +104,7 @@ final class PlaneBackward {
     }
 
     private static void avgBand(PoolGeometry g, FloatBuffer dy, FloatBuffer dx, int n, int y0, int bandRows,
-                                CpuBackward.Inverse rows, CpuBackward.Inverse cols, double[] rowDiv, double[] colDiv) {
+                                CpuBackward.Inverse rows, ColumnTaps cols, double[] rowDiv, double[] colDiv) {
         Shape is = g.input();
         Shape os = g.output();
         int w = is.w();
@@ -133,15 +135,52 @@ final class PlaneBackward {
                     all[sums + ox] += all[at + ox];
                 }
             }
+            // Column tap by column tap, the last first: an input column's terms then come in
+            // ascending output columns, the order of the general path.
             int row = (y - y0) * w;
-            for (int x = 0; x < w; x++) {
-                double v = 0.0;
-                for (int k = cols.from[x]; k < cols.from[x + 1]; k++) {
-                    v += all[sums + cols.outputs[k]];
+            Arrays.fill(all, row, row + w, 0.0);
+            for (int jx = cols.first.length - 1; jx >= 0; jx--) {
+                int at = row + jx * cols.dilation;
+                for (int ox = cols.first[jx]; ox < cols.end[jx]; ox++) {
+                    all[at + cols.start[ox]] += all[sums + ox];
                 }
-                all[row + x] = v;
             }
         }
         CpuBackward.store(dx, all, 0, Math.toIntExact(is.offset(n, y0, 0, 0)), len, s);
+    }
+
+    /**
+     * The column taps of an axis: output column {@code ox}'s tap {@code jx} is input column
+     * {@code start[ox] + jx*dilation}, inside the input for output columns {@code [first[jx], end[jx])}
+     * (a contiguous range, as starts grow with {@code ox}).
+     */
+    private static final class ColumnTaps {
+        final int[] start;
+        final int[] first;
+        final int[] end;
+        final int dilation;
+
+        ColumnTaps(Axis a) {
+            dilation = a.dilation();
+            start = new int[a.out()];
+            first = new int[a.window()];
+            end = new int[a.window()];
+            for (int ox = 0; ox < a.out(); ox++) {
+                start[ox] = (int) a.start(ox);
+            }
+            for (int jx = 0; jx < a.window(); jx++) {
+                int lo = a.out();
+                int hi = 0;
+                for (int ox = 0; ox < a.out(); ox++) {
+                    long x = a.start(ox) + (long) jx * dilation;
+                    if (x >= 0 && x < a.in()) {
+                        lo = Math.min(lo, ox);
+                        hi = ox + 1;
+                    }
+                }
+                first[jx] = Math.min(lo, hi);
+                end[jx] = hi;
+            }
+        }
     }
 }

@@ -124,4 +124,19 @@ class PlanePathsTest {
             }
         }
     }
+
+    @Test
+    void adaptive_planeTooLargeToStageWhole_sameBitsAsGeneralPath() {
+        // Over CpuAdaptive's STAGE_FLOATS: staged a row at a time.
+        Shape s = Shape.of(2, 300, 260, 1);
+        Tensor x = CpuArgmaxTest.hard(s, 3);
+        for (PoolMode mode : new PoolMode[] {PoolMode.MAX, PoolMode.AVG}) {
+            AdaptiveGeometry g = AdaptiveGeometry.of(mode, s, 7, 9);
+            Tensor fast = Tensor.allocate(g.output());
+            Tensor general = Tensor.allocate(g.output());
+            CpuAdaptive.run(g, x, fast, PARALLEL, true);
+            CpuAdaptive.run(g, x, general, PARALLEL, false);
+            Tolerance.assertBitIdentical(fast.toArray(), general.toArray(), mode + " " + s);
+        }
+    }
 }
