@@ -78,9 +78,7 @@ final class CpuArgmax {
             for (int jx = 0; jx < kw; jx++) {
                 int[] t = gathered[keep ? jy * kw + jx : 0];
                 gather(key[jy], jx, t);
-                for (int i = 0; i < width; i++) {
-                    m[i] = Math.max(m[i], t[i]);
-                }
+                fold(m, t, width);
             }
         }
         for (int jy = j1 - 1; jy >= j0; jy--) {
@@ -90,12 +88,27 @@ final class CpuArgmax {
                 if (!keep) {
                     gather(key[jy], jx, t);
                 }
-                for (int i = 0; i < width; i++) {
-                    int d = t[i] ^ m[i];
-                    int differs = (d | -d) >> 31;
-                    tap[i] = (tap[i] & differs) | (number & ~differs);
-                }
+                select(tap, t, m, number, width);
             }
+        }
+    }
+
+    /** The first pass, one tap: {@code m[i] = max(m[i], g[i])} for i below {@code len}. */
+    static void fold(int[] m, int[] g, int len) {
+        for (int i = 0; i < len; i++) {
+            m[i] = Math.max(m[i], g[i]);
+        }
+    }
+
+    /**
+     * The second pass, one tap (taps visited in reverse scan order): {@code tap[i] = number} where
+     * the tap's key {@code g[i]} is the maximum {@code m[i]}, branch-free.
+     */
+    static void select(int[] tap, int[] g, int[] m, int number, int len) {
+        for (int i = 0; i < len; i++) {
+            int d = g[i] ^ m[i];
+            int differs = (d | -d) >> 31;
+            tap[i] = (tap[i] & differs) | (number & ~differs);
         }
     }
 

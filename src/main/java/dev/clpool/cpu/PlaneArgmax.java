@@ -126,20 +126,14 @@ final class PlaneArgmax {
         for (int t = 0; t < taps; t++) {
             int[] g = gathered[keep ? t : 0];
             gather(key, from, to, yBase, t, g);
-            for (int i = 0; i < len; i++) {
-                m[i] = Math.max(m[i], g[i]);
-            }
+            CpuArgmax.fold(m, g, len);
         }
         for (int t = taps - 1; t >= 0; t--) {
             int[] g = gathered[keep ? t : 0];
             if (!keep) {
                 gather(key, from, to, yBase, t, g);
             }
-            for (int i = 0; i < len; i++) {
-                int d = g[i] ^ m[i];
-                int differs = (d | -d) >> 31;
-                tap[i] = (tap[i] & differs) | (t & ~differs);
-            }
+            CpuArgmax.select(tap, g, m, t, len);
         }
         return new Band(raw, tap, yBase);
     }
