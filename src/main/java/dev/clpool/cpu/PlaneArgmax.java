@@ -22,6 +22,8 @@ import java.util.Arrays;
 final class PlaneArgmax {
     /** Output elements per band: bounds the kept taps (taps × band ints) and the staged rows. */
     private static final int BAND_OUTPUTS = 4096;
+    /** Ints of staged input a band may take (beyond one output row's window rows). */
+    private static final long STAGED_INTS = 1 << 16;
     /** Ints of gathered taps kept between the two passes (beyond it they are gathered twice). */
     private static final long KEEP_INTS = 1 << 18;
 
@@ -49,7 +51,9 @@ final class PlaneArgmax {
         int ow = p.out.w();
         padLeft = -p.colStart[0];
         pitch = Math.max(padLeft + p.in.w(), (ow - 1) * sw + (kw - 1) * p.dw + 1);
-        bandRows = Math.max(1, Math.min(p.out.h(), BAND_OUTPUTS / ow));
+        // Few outputs per row (a window as wide as the input) must not stage thousands of input rows.
+        long perRow = (long) pitch * p.rows.stride();
+        bandRows = (int) Math.max(1, Math.min(p.out.h(), Math.min(BAND_OUTPUTS / ow, STAGED_INTS / perRow)));
         bands = (p.out.h() + bandRows - 1) / bandRows;
         tapStaged = new int[taps];
         tapDy = new int[taps];

@@ -74,6 +74,23 @@ class PlanePathsTest {
         assertArrayEquals(want.indices(), idx.toArray(), "plane");
     }
 
+    @Test
+    void maxWithIndices_windowAsWideAsTheRow_bandsBoundedByStagedRows_sameBitsAsGeneralPath() {
+        // One output per row: bands are bounded by the staged input, not by outputs (several bands here).
+        Shape s = Shape.of(2, 60, 3000, 1);
+        PoolSpec spec = PoolSpec.max(3, 3000).stride(1, 1).padding(Padding.of(1, 1, 0, 0)).build();
+        Tensor x = CpuArgmaxTest.hard(s, 29);
+        PoolGeometry g = spec.geometry(s);
+        Tensor fast = Tensor.allocate(g.output());
+        Tensor general = Tensor.allocate(g.output());
+        Indices fastIdx = Indices.allocate(g.output(), IndexConvention.ONNX);
+        Indices generalIdx = Indices.allocate(g.output(), IndexConvention.ONNX);
+        CpuMaxIndices.run(g, x, fast, fastIdx, PARALLEL);
+        CpuMaxIndices.channels(g, x, general, generalIdx, PARALLEL);
+        Tolerance.assertBitIdentical(fast.toArray(), general.toArray(), "wide window");
+        assertArrayEquals(generalIdx.toArray(), fastIdx.toArray(), "wide window");
+    }
+
     @RepeatedTest(40)
     void backward_onePlane_sameBitsAsGeneralPath(RepetitionInfo info) {
         int rep = info.getCurrentRepetition();
