@@ -71,16 +71,14 @@ final class CpuArgmax {
         int[] m = s.ints(3, 1, width)[0];
         for (int jy = j0; jy < j1; jy++) {
             bits.get(Math.toIntExact(p.in.offset(n, p.inputRow(oy, jy), 0, 0)), raw[jy], 0, rowLen);
-            keys(raw[jy], key[jy], rowLen);
+            keys(raw[jy], key[jy], 0, rowLen);
         }
         Arrays.fill(m, 0, width, Integer.MIN_VALUE);
         for (int jy = j0; jy < j1; jy++) {
             for (int jx = 0; jx < kw; jx++) {
                 int[] t = gathered[keep ? jy * kw + jx : 0];
                 gather(key[jy], jx, t);
-                for (int i = 0; i < width; i++) {
-                    m[i] = Math.max(m[i], t[i]);
-                }
+                fold(m, t, width);
             }
         }
         for (int jy = j1 - 1; jy >= j0; jy--) {
@@ -90,12 +88,27 @@ final class CpuArgmax {
                 if (!keep) {
                     gather(key[jy], jx, t);
                 }
-                for (int i = 0; i < width; i++) {
-                    int d = t[i] ^ m[i];
-                    int differs = (d | -d) >> 31;
-                    tap[i] = (tap[i] & differs) | (number & ~differs);
-                }
+                select(tap, t, m, number, width);
             }
+        }
+    }
+
+    /** The first pass, one tap: {@code m[i] = max(m[i], g[i])} for i below {@code len}. */
+    static void fold(int[] m, int[] g, int len) {
+        for (int i = 0; i < len; i++) {
+            m[i] = Math.max(m[i], g[i]);
+        }
+    }
+
+    /**
+     * The second pass, one tap (taps visited in reverse scan order): {@code tap[i] = number} where
+     * the tap's key {@code g[i]} is the maximum {@code m[i]}, branch-free.
+     */
+    static void select(int[] tap, int[] g, int[] m, int number, int len) {
+        for (int i = 0; i < len; i++) {
+            int d = g[i] ^ m[i];
+            int differs = (d | -d) >> 31;
+            tap[i] = (tap[i] & differs) | (number & ~differs);
         }
     }
 
@@ -131,9 +144,12 @@ final class CpuArgmax {
         }
     }
 
-    /** Order-preserving keys of raw float bits, equal for values the max rule treats as equal. */
-    private static void keys(int[] raw, int[] key, int len) {
-        for (int i = 0; i < len; i++) {
+    /**
+     * Order-preserving keys of raw float bits {@code raw[from, from+len)} into the same positions of
+     * {@code key}, equal for values the max rule treats as equal.
+     */
+    static void keys(int[] raw, int[] key, int from, int len) {
+        for (int i = from, end = from + len; i < end; i++) {
             int b = raw[i];
             int z = b ^ 0x80000000;
             b &= (z | -z) >> 31;

@@ -23,7 +23,8 @@ import java.util.function.IntConsumer;
  * rule of {@link CpuBackend#max}: the first maximum in scan order, rows then columns); an input row
  * then adds the gradient of each output of those rows whose chosen tap lies in it. Avg is
  * separable, as its divisor is a product of one factor per axis: down the output rows, then
- * across the output columns.
+ * across the output columns. With one channel (channels-first planes viewed as channels-last)
+ * {@link PlaneBackward} does the same sums a band of a plane per task.
  */
 final class CpuBackward {
 
@@ -36,6 +37,11 @@ final class CpuBackward {
     }
 
     static void run(PoolGeometry g, Tensor in, Tensor gradOut, Tensor gradIn, Parallel parallel) {
+        run(g, in, gradOut, gradIn, parallel, true);
+    }
+
+    /** {@link #run}, with {@code planes} false: the general path even for one channel. */
+    static void run(PoolGeometry g, Tensor in, Tensor gradOut, Tensor gradIn, Parallel parallel, boolean planes) {
         if (g.mode() != PoolMode.MAX && g.mode() != PoolMode.AVG) {
             throw new IllegalArgumentException("backward pooling supports max and avg, not " + g.mode().word());
         }
@@ -43,6 +49,10 @@ final class CpuBackward {
         Shape os = g.output();
         Inverse rows = new Inverse(g.rows());
         Inverse cols = new Inverse(g.cols());
+        if (planes && is.c() == 1) {
+            PlaneBackward.run(g, in, gradOut, gradIn, parallel, rows);
+            return;
+        }
         FloatBuffer dy = gradOut.floats();
         FloatBuffer dx = gradIn.floats();
         int c = is.c();
@@ -135,7 +145,7 @@ final class CpuBackward {
     }
 
     /** Rounds one input row's sums, {@code acc[from..from+len)}, to float (one canonical NaN) and writes them at {@code at}. */
-    private static void store(FloatBuffer dx, double[] acc, int from, int at, int len, Scratch s) {
+    static void store(FloatBuffer dx, double[] acc, int from, int at, int len, Scratch s) {
         float[] row = s.floats(1, len);
         for (int i = 0; i < len; i++) {
             row[i] = CpuBackend.canonicalNaN((float) acc[from + i]);
@@ -144,7 +154,7 @@ final class CpuBackward {
     }
 
     /** Per output position of one axis, its factor of the avg divisor (PoolGeometry.divisor). */
-    private static double[] divisors(Axis a, boolean includePad) {
+    static double[] divisors(Axis a, boolean includePad) {
         double[] d = new double[a.out()];
         for (int o = 0; o < d.length; o++) {
             d[o] = includePad ? a.extentIncludingPad(o) : a.count(o);
@@ -156,7 +166,7 @@ final class CpuBackward {
      * The inverse of one axis's window map: for input position p, the outputs whose windows have
      * a tap at p, ascending, in {@code outputs[from[p]] .. outputs[from[p+1]-1]}.
      */
-    private static final class Inverse {
+    static final class Inverse {
         final int[] from;
         final int[] outputs;
 

@@ -20,19 +20,38 @@ import java.nio.LongBuffer;
  * <p>Every convention is linear in (y, x, c) within a batch item, so indices are formed from four
  * coefficients read off {@link IndexConvention#index} once per operation (and checked at the far
  * corner of the tensor), not by a call per element.
+ *
+ * <p>With one channel (a channels-first plane viewed as channels-last) the taps come from
+ * {@link PlaneArgmax}, a band of output rows of one plane per task: the same taps, in loops that
+ * run along W instead of over one-element channel runs.
  */
 final class CpuMaxIndices {
     private CpuMaxIndices() {
     }
 
     static void run(PoolGeometry g, Tensor in, Tensor out, Indices indices, CpuBackward.Parallel parallel) {
+        CpuArgmax argmax = new CpuArgmax(g);
+        Linear linear = Linear.of(indices.convention(), g.input());
+        if (PlaneArgmax.applies(argmax.plan()) && linear != null) {
+            planes(new PlaneArgmax(argmax), g, in, out, indices, linear, parallel);
+        } else {
+            channels(argmax, g, in, out, indices, parallel);
+        }
+    }
+
+    /** The general path: one output row (n, oy) per task, channels innermost. */
+    static void channels(PoolGeometry g, Tensor in, Tensor out, Indices indices, CpuBackward.Parallel parallel) {
+        channels(new CpuArgmax(g), g, in, out, indices, parallel);
+    }
+
+    private static void channels(CpuArgmax argmax, PoolGeometry g, Tensor in, Tensor out, Indices indices,
+                                 CpuBackward.Parallel parallel) {
         Shape is = g.input();
         Shape os = g.output();
         IntBuffer bits = CpuArgmax.bits(in);
         FloatBuffer dst = out.floats();
         LongBuffer idx = indices.longs();
         IndexConvention conv = indices.convention();
-        CpuArgmax argmax = new CpuArgmax(g);
         Linear linear = Linear.of(conv, is);
         int c = is.c();
         int width = os.w() * c;
@@ -59,6 +78,40 @@ final class CpuMaxIndices {
             int o = Math.toIntExact(os.offset(n, oy, 0, 0));
             dst.put(o, v, 0, width);
             idx.put(o, ix, 0, width);
+        });
+    }
+
+    /** One channel: a band of output rows of one plane per task ({@link PlaneArgmax}). */
+    private static void planes(PlaneArgmax argmax, PoolGeometry g, Tensor in, Tensor out, Indices indices, Linear linear,
+                               CpuBackward.Parallel parallel) {
+        Shape os = g.output();
+        IntBuffer bits = CpuArgmax.bits(in);
+        FloatBuffer dst = out.floats();
+        LongBuffer idx = indices.longs();
+        int ow = os.w();
+        int bands = argmax.bands();
+        parallel.run(os.n() * bands, task -> {
+            int n = task / bands;
+            int from = argmax.bandStart(task % bands);
+            int to = argmax.bandEnd(task % bands);
+            Scratch s = Scratch.get();
+            PlaneArgmax.Band band = argmax.run(bits, n, from, to, s);
+            int[] raw = band.raw();
+            int[] tap = band.tap();
+            float[] v = s.floats(0, argmax.maxBand());
+            long[] ix = s.longs(argmax.maxBand());
+            long base = linear.base(n);
+            for (int oy = from, i = 0; oy < to; oy++) {
+                for (int ox = 0; ox < ow; ox++, i++) {
+                    int t = tap[i];
+                    v[i] = Float.intBitsToFloat(raw[argmax.staged(band, oy, ox, t)]);
+                    ix[i] = base + linear.y * argmax.tapRow(oy, t) + linear.x * argmax.tapColumn(ox, t);
+                }
+            }
+            int o = Math.toIntExact(os.offset(n, from, 0, 0));
+            int len = (to - from) * ow;
+            dst.put(o, v, 0, len);
+            idx.put(o, ix, 0, len);
         });
     }
 

@@ -1,0 +1,159 @@
+package dev.clpool.cpu;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+
+import dev.clpool.AdaptiveGeometry;
+import dev.clpool.IndexConvention;
+import dev.clpool.Indices;
+import dev.clpool.Padding;
+import dev.clpool.PoolGeometry;
+import dev.clpool.PoolMode;
+import dev.clpool.PoolSpec;
+import dev.clpool.Shape;
+import dev.clpool.Tensor;
+import dev.clpool.testing.NaiveArgmax;
+import dev.clpool.testing.Tolerance;
+import java.util.SplittableRandom;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.RepeatedTest;
+import org.junit.jupiter.api.RepetitionInfo;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The one-channel paths (channels-first planes viewed as channels-last: {@link PlaneArgmax} behind
+ * max with indices, {@link PlaneBackward}, {@link CpuAdaptive}'s planes) against the general
+ * channel-vectorised paths they replace for C == 1, which must give the same bits: values,
+ * indices in every convention, gradients (same sums in the same order) and adaptive results. The
+ * data is {@link CpuArgmaxTest#hard} (ties everywhere, ±0, ±∞, NaNs with payloads); geometries
+ * are random (stride, dilation, padding, ceil mode), some large enough to span several bands, and
+ * tasks run on parallel streams.
+ */
+class PlanePathsTest {
+    private static final CpuBackward.Parallel PARALLEL = (tasks, body) -> IntStream.range(0, tasks).parallel().forEach(body);
+
+    /** One channel; every fourth case a plane big enough for several bands of outputs and of inputs. */
+    private static Shape planes(SplittableRandom r, int rep) {
+        if (rep % 4 == 0) {
+            return Shape.of(1 + r.nextInt(2), 130 + r.nextInt(40), 130 + r.nextInt(40), 1);
+        }
+        return Shape.of(1 + r.nextInt(6), 5 + r.nextInt(30), 5 + r.nextInt(30), 1);
+    }
+
+    @RepeatedTest(40)
+    void maxWithIndices_onePlane_sameBitsAsGeneralPath_everyConvention(RepetitionInfo info) {
+        int rep = info.getCurrentRepetition();
+        SplittableRandom r = new SplittableRandom(900 + rep);
+        PoolSpec spec = CpuArgmaxTest.randomSpec(r, rep % 2 == 0);
+        Shape s = planes(r, rep);
+        Tensor x = CpuArgmaxTest.hard(s, rep);
+        PoolGeometry g = spec.geometry(s);
+        for (IndexConvention conv : IndexConvention.values()) {
+            Tensor fast = Tensor.allocate(g.output());
+            Tensor general = Tensor.allocate(g.output());
+            Indices fastIdx = Indices.allocate(g.output(), conv);
+            Indices generalIdx = Indices.allocate(g.output(), conv);
+            CpuMaxIndices.run(g, x, fast, fastIdx, PARALLEL);
+            CpuMaxIndices.channels(g, x, general, generalIdx, PARALLEL);
+            String what = spec + " on " + s + ", " + conv.word();
+            Tolerance.assertBitIdentical(fast.toArray(), general.toArray(), what);
+            assertArrayEquals(generalIdx.toArray(), fastIdx.toArray(), what);
+        }
+    }
+
+    @Test
+    void maxWithIndices_onePlane_matchesNaiveArgmax() {
+        // Independent of the general path: a band boundary inside the plane, ceil mode, padding.
+        Shape s = Shape.of(3, 150, 141, 1);
+        PoolSpec spec = PoolSpec.max(3, 3).stride(1, 2).padding(Padding.of(1)).ceilMode(true).build();
+        Tensor x = CpuArgmaxTest.hard(s, 17);
+        Tensor y = Tensor.allocate(spec.outputShape(s));
+        Indices idx = Indices.allocate(spec.outputShape(s), IndexConvention.PYTORCH);
+        CpuMaxIndices.run(spec.geometry(s), x, y, idx, PARALLEL);
+        NaiveArgmax.Result want = NaiveArgmax.pool(x.toArray(), s, spec, IndexConvention.PYTORCH);
+        Tolerance.assertBitIdentical(y.toArray(), want.values(), "plane");
+        assertArrayEquals(want.indices(), idx.toArray(), "plane");
+    }
+
+    @Test
+    void maxWithIndices_windowAsWideAsTheRow_bandsBoundedByStagedRows_sameBitsAsGeneralPath() {
+        // One output per row: bands are bounded by the staged input, not by outputs (several bands here).
+        Shape s = Shape.of(2, 60, 3000, 1);
+        PoolSpec spec = PoolSpec.max(3, 3000).stride(1, 1).padding(Padding.of(1, 1, 0, 0)).build();
+        Tensor x = CpuArgmaxTest.hard(s, 29);
+        PoolGeometry g = spec.geometry(s);
+        Tensor fast = Tensor.allocate(g.output());
+        Tensor general = Tensor.allocate(g.output());
+        Indices fastIdx = Indices.allocate(g.output(), IndexConvention.ONNX);
+        Indices generalIdx = Indices.allocate(g.output(), IndexConvention.ONNX);
+        CpuMaxIndices.run(g, x, fast, fastIdx, PARALLEL);
+        CpuMaxIndices.channels(g, x, general, generalIdx, PARALLEL);
+        Tolerance.assertBitIdentical(fast.toArray(), general.toArray(), "wide window");
+        assertArrayEquals(generalIdx.toArray(), fastIdx.toArray(), "wide window");
+    }
+
+    @RepeatedTest(40)
+    void backward_onePlane_sameBitsAsGeneralPath(RepetitionInfo info) {
+        int rep = info.getCurrentRepetition();
+        SplittableRandom r = new SplittableRandom(1000 + rep);
+        PoolSpec max = CpuArgmaxTest.randomSpec(r, rep % 2 == 0);
+        PoolSpec avg = PoolSpec.avg(max.windowH(), max.windowW()).stride(max.strideH(), max.strideW())
+                .dilation(max.dilationH(), max.dilationW()).padding(max.padding()).ceilMode(max.ceilMode())
+                .countIncludePad(r.nextBoolean()).build();
+        Shape s = planes(r, rep);
+        Tensor x = CpuArgmaxTest.hard(s, rep);
+        for (PoolSpec spec : new PoolSpec[] {max, avg}) {
+            Shape os = spec.outputShape(s);
+            float[] grad = new float[Math.toIntExact(os.elementCount())];
+            for (int i = 0; i < grad.length; i++) {
+                // Mixed magnitudes, so that a different summation order would change the rounding.
+                grad[i] = (float) (r.nextGaussian() * Math.scalb(1.0, r.nextInt(40) - 20));
+            }
+            Tensor dy = Tensor.of(os, grad);
+            Tensor fast = Tensor.allocate(s);
+            Tensor general = Tensor.allocate(s);
+            CpuBackward.run(spec.geometry(s), x, dy, fast, PARALLEL, true);
+            CpuBackward.run(spec.geometry(s), x, dy, general, PARALLEL, false);
+            Tolerance.assertBitIdentical(fast.toArray(), general.toArray(), spec + " on " + s);
+        }
+    }
+
+    @RepeatedTest(20)
+    void adaptive_onePlane_sameBitsAsGeneralPath(RepetitionInfo info) {
+        int rep = info.getCurrentRepetition();
+        SplittableRandom r = new SplittableRandom(1100 + rep);
+        Shape s = Shape.of(1 + r.nextInt(40), 1 + r.nextInt(30), 1 + r.nextInt(30), 1);
+        int oh = 1 + r.nextInt(s.h() + 3);
+        int ow = 1 + r.nextInt(s.w() + 3);
+        Tensor hard = CpuArgmaxTest.hard(s, rep);
+        float[] v = new float[Math.toIntExact(s.elementCount())];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) (r.nextGaussian() * Math.scalb(1.0, r.nextInt(40) - 20));
+        }
+        Tensor mixed = Tensor.of(s, v);
+        for (PoolMode mode : new PoolMode[] {PoolMode.MAX, PoolMode.AVG}) {
+            for (Tensor x : new Tensor[] {hard, mixed}) {
+                AdaptiveGeometry g = AdaptiveGeometry.of(mode, s, oh, ow);
+                Tensor fast = Tensor.allocate(g.output());
+                Tensor general = Tensor.allocate(g.output());
+                CpuAdaptive.run(g, x, fast, PARALLEL, true);
+                CpuAdaptive.run(g, x, general, PARALLEL, false);
+                Tolerance.assertBitIdentical(fast.toArray(), general.toArray(), mode + " " + s + " to " + oh + "x" + ow);
+            }
+        }
+    }
+
+    @Test
+    void adaptive_planeTooLargeToStageWhole_sameBitsAsGeneralPath() {
+        // Over CpuAdaptive's STAGE_FLOATS: staged a row at a time.
+        Shape s = Shape.of(2, 300, 260, 1);
+        Tensor x = CpuArgmaxTest.hard(s, 3);
+        for (PoolMode mode : new PoolMode[] {PoolMode.MAX, PoolMode.AVG}) {
+            AdaptiveGeometry g = AdaptiveGeometry.of(mode, s, 7, 9);
+            Tensor fast = Tensor.allocate(g.output());
+            Tensor general = Tensor.allocate(g.output());
+            CpuAdaptive.run(g, x, fast, PARALLEL, true);
+            CpuAdaptive.run(g, x, general, PARALLEL, false);
+            Tolerance.assertBitIdentical(fast.toArray(), general.toArray(), mode + " " + s);
+        }
+    }
+}
