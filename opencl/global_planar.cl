@@ -2,7 +2,8 @@
  * clpool: global pooling (avg, max) of channels-first planes: each of the `planes` contiguous
  * planes of `size` elements reduced to one value, read along the plane (no one-channel view, no
  * transpose). For CPU devices (PoCL): one work item per plane streams through it VEC elements at a
- * time (LOADU: vectors at any element offset), then the tail one at a time.
+ * time (LOADU: vectors at any element offset; max in four independent chains), then the tail
+ * one at a time.
  *
  * Required macros (the host passes every one; see dev.clpool.opencl.KernelOptions#globalPlanar):
  *   MODE_MAX | MODE_AVG   exactly one
@@ -41,25 +42,42 @@ __kernel void global_planar(__global const storage_t *restrict in, __global stor
     const int vend = size - size % VEC;
 
 #if defined(MODE_MAX)
-    lanes_f m;
-    m.v = (floatv)(-INFINITY);
-    for (int i = 0; i < vend; i += VEC) {
-        const floatv v = LOADU(in, base + i);
-        MAX_UPDATE(m.v, v);
+    /* Four independent chains of updates, then one: each lane's maximum has the right value,
+       which is all that the rescan below needs. */
+    floatv m0 = (floatv)(-INFINITY), m1 = m0, m2 = m0, m3 = m0;
+    int i = 0;
+    for (; i + 4 * VEC <= vend; i += 4 * VEC) {
+        const floatv v0 = LOADU(in, base + i);
+        const floatv v1 = LOADU(in, base + i + VEC);
+        const floatv v2 = LOADU(in, base + i + 2 * VEC);
+        const floatv v3 = LOADU(in, base + i + 3 * VEC);
+        MAX_UPDATE(m0, v0);
+        MAX_UPDATE(m1, v1);
+        MAX_UPDATE(m2, v2);
+        MAX_UPDATE(m3, v3);
     }
+    for (; i < vend; i += VEC) {
+        const floatv v = LOADU(in, base + i);
+        MAX_UPDATE(m0, v);
+    }
+    MAX_UPDATE(m0, m1);
+    MAX_UPDATE(m2, m3);
+    MAX_UPDATE(m0, m2);
+    lanes_f m;
+    m.v = m0;
     float r = -INFINITY;
     for (int k = 0; k < VEC; ++k) {
         r = (!(m.e[k] <= r) && r == r) ? m.e[k] : r;
     }
-    for (int i = vend; i < size; ++i) {
+    for (i = vend; i < size; ++i) {
         const float v = LOAD1(in, base + i);
         r = (!(v <= r) && r == r) ? v : r;
     }
     if (r != r || r == 0.0f) {
         /* The first NaN, or the first zero (of either sign): the scan's answer. */
         const int nan = r != r;
-        for (int i = 0; i < size; ++i) {
-            const float v = LOAD1(in, base + i);
+        for (int j = 0; j < size; ++j) {
+            const float v = LOAD1(in, base + j);
             if (nan ? v != v : v == 0.0f) {
                 r = v;
                 break;

@@ -8,7 +8,8 @@
  *   ROWLOOP 1 (CPU devices such as PoCL): one work item computes one output row (plane, oz, oy),
  *           VEC adjacent outputs along W at a time: a vector of VEC outputs whose windows lie
  *           inside the row takes one VEC-wide load per tap (stride 1: contiguous; stride 2: the
- *           even lanes of two loads; other strides: gathered), the outputs near the row's ends one
+ *           even lanes of two loads; stride 4: lanes 0 and 4 of four loads; other strides:
+ *           gathered), the outputs near the row's ends one
  *           at a time. Global range (rows rounded up to the work group), rows = planes * OD * OH.
  *   ROWLOOP 0 (GPUs): one work item per output; neighbouring work items read neighbouring
  *           columns (coalesced). Global range (OW, OH, planes * OD), the first two rounded up.
@@ -149,9 +150,9 @@ inline void pool_one(__global const storage_t *restrict in, __global storage_t *
 
 #if ROWLOOP && VEC > 1
 /* Input columns from a vector's first window start to one past its last read. Stride 2 reads two
-   whole vectors per tap (one element past the last tap). */
-#if SW == 2
-#define XREACH (EW - 1 + 2 * VEC)
+   whole vectors per tap (one element past the last tap), stride 4 (VEC 8) four (three past). */
+#if SW == 2 || (SW == 4 && VEC == 8)
+#define XREACH (EW - 1 + SW * VEC)
 #else
 #define XREACH ((VEC - 1) * SW + EW)
 #endif
@@ -165,6 +166,13 @@ inline floatv load_taps(__global const storage_t *restrict in, const int off)
     const floatv a = LOADU(in, off);
     const floatv b = LOADU(in, off + VEC);
     return (floatv)(a.even, b.even);
+#elif SW == 4 && VEC == 8
+    /* Every fourth element of four vectors (1-D audio layers pool by 4): four loads, not eight. */
+    const floatv a = LOADU(in, off);
+    const floatv b = LOADU(in, off + VEC);
+    const floatv c = LOADU(in, off + 2 * VEC);
+    const floatv d = LOADU(in, off + 3 * VEC);
+    return (floatv)(a.s04, b.s04, c.s04, d.s04);
 #else
     union {
         floatv v;
