@@ -181,6 +181,44 @@ inline ushort bf16_round1(const float v)
 #endif
 
 
+#if defined(ROWLOOP) && ROWLOOP && VEC > 1
+/* ---- vectors at any element offset (the row-loop kernels of pool_planar.cl and global_planar.cl) ----
+   A vector starts at any element. PoCL 3.1 compiles vload_halfn to an
+   aligned move, which faults (SIGSEGV) where the address is not a multiple of the vector's size,
+   though OpenCL asks only for the element's alignment; so these kernels move their vectors through
+   packed structs, whose loads and stores the compiler makes unaligned ones, and converts 16-bit
+   storage in private memory (aligned). LOADU / STOREU are LOADV / STOREV at any element offset. */
+#if STORAGE == 0
+typedef struct __attribute__((packed)) { floatv v; } floatv_u;
+#define LOADU(p, off) (((__global const floatv_u *)((p) + (off)))->v)
+#define STOREU(x, p, off) (((__global floatv_u *)((p) + (off)))->v = (x))
+#else
+typedef struct __attribute__((packed)) { st_ushortv v; } ushortv_u;
+#define LOAD_BITS(p, off) (((__global const ushortv_u *)((__global const ushort *)(p) + (off)))->v)
+#define STORE_BITS(b, p, off) (((__global ushortv_u *)((__global ushort *)(p) + (off)))->v = (b))
+#if STORAGE == 1
+inline floatv half_loadu(__global const half *p, const int off)
+{
+    const st_ushortv bits = LOAD_BITS(p, off);
+    const floatv f = CAT(vload_half, VEC)(0, (__private const half *)&bits);
+    return select(f, HALF_NAN_TO_FLOAT(ST_TO_UINTV(bits)), isnan(f));
+}
+inline void half_storeu(const floatv x, __global half *p, const int off)
+{
+    st_ushortv bits;
+    CAT(CAT(vstore_half, VEC), _rte)(x, 0, (__private half *)&bits);
+    const st_ushortv nan = ST_TO_USHORTV(FLOAT_NAN_TO_HALF(ST_AS_UINTV(x)));
+    STORE_BITS(select(bits, nan, CAT(convert_short, VEC)(isnan(x))), p, off);
+}
+#define LOADU(p, off) half_loadu((p), (off))
+#define STOREU(x, p, off) half_storeu((x), (p), (off))
+#else
+#define LOADU(p, off) ST_AS_FLOATV(ST_TO_UINTV(LOAD_BITS(p, off)) << 16)
+#define STOREU(x, p, off) STORE_BITS(bf16_round(x), p, off)
+#endif
+#endif
+#endif
+
 /* One axis' factor of the count_include_pad divisor: the taps start + j*d, j = 0..k-1, that lie
    before limit (the end of the trailing padding). SEMANTICS.md counts taps, not the span between
    the first and the last, so with dilation this is not min(start + e, limit) - start; without

@@ -8,7 +8,8 @@
  *   ROWLOOP 1 (CPU devices such as PoCL): one work item computes one output row (plane, oz, oy),
  *           VEC adjacent outputs along W at a time: a vector of VEC outputs whose windows lie
  *           inside the row takes one VEC-wide load per tap (stride 1: contiguous; stride 2: the
- *           even lanes of two loads; other strides: gathered), the outputs near the row's ends one
+ *           even lanes of two loads; stride 4: lanes 0 and 4 of four loads; other strides:
+ *           gathered), the outputs near the row's ends one
  *           at a time. Global range (rows rounded up to the work group), rows = planes * OD * OH.
  *   ROWLOOP 0 (GPUs): one work item per output; neighbouring work items read neighbouring
  *           columns (coalesced). Global range (OW, OH, planes * OD), the first two rounded up.
@@ -148,46 +149,10 @@ inline void pool_one(__global const storage_t *restrict in, __global storage_t *
 }
 
 #if ROWLOOP && VEC > 1
-/* ---- vectors at any column ----
-   A vector of outputs, and its taps, start at any column. PoCL 3.1 compiles vload_halfn to an
-   aligned move, which faults (SIGSEGV) where the address is not a multiple of the vector's size,
-   though OpenCL asks only for the element's alignment; so this kernel moves its vectors through
-   packed structs, whose loads and stores the compiler makes unaligned ones, and converts 16-bit
-   storage in private memory (aligned). LOADU / STOREU are LOADV / STOREV at any element offset. */
-#if STORAGE == 0
-typedef struct __attribute__((packed)) { floatv v; } floatv_u;
-#define LOADU(p, off) (((__global const floatv_u *)((p) + (off)))->v)
-#define STOREU(x, p, off) (((__global floatv_u *)((p) + (off)))->v = (x))
-#else
-typedef struct __attribute__((packed)) { st_ushortv v; } ushortv_u;
-#define LOAD_BITS(p, off) (((__global const ushortv_u *)((__global const ushort *)(p) + (off)))->v)
-#define STORE_BITS(b, p, off) (((__global ushortv_u *)((__global ushort *)(p) + (off)))->v = (b))
-#if STORAGE == 1
-inline floatv half_loadu(__global const half *p, const int off)
-{
-    const st_ushortv bits = LOAD_BITS(p, off);
-    const floatv f = CAT(vload_half, VEC)(0, (__private const half *)&bits);
-    return select(f, HALF_NAN_TO_FLOAT(ST_TO_UINTV(bits)), isnan(f));
-}
-inline void half_storeu(const floatv x, __global half *p, const int off)
-{
-    st_ushortv bits;
-    CAT(CAT(vstore_half, VEC), _rte)(x, 0, (__private half *)&bits);
-    const st_ushortv nan = ST_TO_USHORTV(FLOAT_NAN_TO_HALF(ST_AS_UINTV(x)));
-    STORE_BITS(select(bits, nan, CAT(convert_short, VEC)(isnan(x))), p, off);
-}
-#define LOADU(p, off) half_loadu((p), (off))
-#define STOREU(x, p, off) half_storeu((x), (p), (off))
-#else
-#define LOADU(p, off) ST_AS_FLOATV(ST_TO_UINTV(LOAD_BITS(p, off)) << 16)
-#define STOREU(x, p, off) STORE_BITS(bf16_round(x), p, off)
-#endif
-#endif
-
 /* Input columns from a vector's first window start to one past its last read. Stride 2 reads two
-   whole vectors per tap (one element past the last tap). */
-#if SW == 2
-#define XREACH (EW - 1 + 2 * VEC)
+   whole vectors per tap (one element past the last tap), stride 4 (VEC 8) four (three past). */
+#if SW == 2 || (SW == 4 && VEC == 8)
+#define XREACH (EW - 1 + SW * VEC)
 #else
 #define XREACH ((VEC - 1) * SW + EW)
 #endif
@@ -201,6 +166,13 @@ inline floatv load_taps(__global const storage_t *restrict in, const int off)
     const floatv a = LOADU(in, off);
     const floatv b = LOADU(in, off + VEC);
     return (floatv)(a.even, b.even);
+#elif SW == 4 && VEC == 8
+    /* Every fourth element of four vectors (1-D audio layers pool by 4): four loads, not eight. */
+    const floatv a = LOADU(in, off);
+    const floatv b = LOADU(in, off + VEC);
+    const floatv c = LOADU(in, off + 2 * VEC);
+    const floatv d = LOADU(in, off + 3 * VEC);
+    return (floatv)(a.s04, b.s04, c.s04, d.s04);
 #else
     union {
         floatv v;
@@ -336,3 +308,141 @@ __kernel void pool_planar(__global const storage_t *restrict in, __global storag
     pool_one(in, out, D, H, W, r, ox, orow + ox);
 #endif
 }
+
+#if defined(INDEX_CONVENTION)
+/* ---- max with indices of one-channel planes: pool_planar_indices ----
+   The kernel of max with indices where the tensor is (N, H, W, 1): the channels-first view
+   (N*C planes of one channel) that the host lowers channels-first indices to, which
+   pool2d_indices_nhwc.cl would run one lane per work item. Row loop as pool_planar (ROWLOOP 1,
+   VEC > 1, rank 2: KD = 1), and the rules of pool2d_indices_nhwc.cl: per output the running
+   maximum (MAX_UPDATE) and the position y*W + x it came from, which follows exactly when the
+   maximum's bits change; the position starts at the window's first tap inside the input. So the
+   values equal pool2d's and the indices the CPU path's, bit for bit.
+
+   Extra macro: INDEX_CONVENTION, 0 to 3 as in pool2d_indices_nhwc.cl; with one channel the NHWC
+   and PyTorch indices are both the position.
+   Kernel arguments: in, out, idx, H, W, OH, OW, rows (= planes * OH), N0 (the first plane's index
+   in the whole tensor, for the ONNX conventions). Global range (rows rounded up to the work group). */
+#if !defined(MODE_MAX) || !ROWLOOP || VEC == 1 || KD != 1
+#error "pool_planar_indices runs max, ROWLOOP 1, VEC > 1, rank 2"
+#endif
+
+#if VEC == 2
+#define LANE_INDEX ((intv)(0, 1))
+#elif VEC == 4
+#define LANE_INDEX ((intv)(0, 1, 2, 3))
+#elif VEC == 8
+#define LANE_INDEX ((intv)(0, 1, 2, 3, 4, 5, 6, 7))
+#else
+#define LANE_INDEX ((intv)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
+#endif
+#define AS_INTV_(x) CAT(as_int, VEC)(x)
+
+/* The index of position p = y*W + x of plane `plane` (of the whole tensor) in the convention. */
+inline long plane_index(const int p, const long plane, const int H, const int W)
+{
+#if INDEX_CONVENTION == 0 || INDEX_CONVENTION == 1
+    return (long)p;
+#elif INDEX_CONVENTION == 2
+    return plane * ((long)H * (long)W) + (long)p;
+#elif INDEX_CONVENTION == 3
+    const int py = p / W;
+    return (plane * (long)W + (long)(p - py * W)) * (long)H + (long)py;
+#else
+#error "INDEX_CONVENTION must be 0, 1, 2 or 3"
+#endif
+}
+
+/* One output, column ox of the row, at any window position: value at out[o], index at idx[o]. */
+inline void index_one(__global const storage_t *restrict in, __global storage_t *restrict out,
+                      __global long *restrict idx, const int H, const int W, const row_window r,
+                      const int ox, const int o, const long plane)
+{
+    const int x0 = ox * SW - PAD_L;
+    const int jx0 = TAP_FIRST(x0, DW);
+    const int jx1 = TAP_END(x0, KW, DW, W);
+    float m = -INFINITY;
+    int pos = (r.y0 + r.jy0 * DH) * W + x0 + jx0 * DW;
+    for (int jy = r.jy0; jy < r.jy1; ++jy) {
+        const int y = r.y0 + jy * DH;
+        for (int jx = jx0; jx < jx1; ++jx) {
+            const int x = x0 + jx * DW;
+            const float v = LOAD1(in, r.base + y * W + x);
+            const float before = m;
+            MAX_UPDATE1(m, v);
+            pos = as_int(m) != as_int(before) ? y * W + x : pos;
+        }
+    }
+    STORE1(m, out, o);
+    idx[o] = plane_index(pos, plane, H, W);
+}
+
+/* VEC outputs whose windows start at column x0 >= 0 and read before column W, at out[o ..]. */
+inline void index_vec(__global const storage_t *restrict in, __global storage_t *restrict out,
+                      __global long *restrict idx, const int H, const int W, const row_window r,
+                      const int x0, const int o, const long plane)
+{
+    const intv xs = (intv)(x0) + LANE_INDEX * SW;
+    floatv m = (floatv)(-INFINITY);
+    union {
+        intv v;
+        int e[VEC];
+    } pos;
+    pos.v = (intv)((r.y0 + r.jy0 * DH) * W) + xs;
+    for (int jy = r.jy0; jy < r.jy1; ++jy) {
+        const int y = r.y0 + jy * DH;
+        const int row = r.base + y * W + x0;
+        for (int jx = 0; jx < KW; ++jx) {
+            const floatv v = load_taps(in, row + jx * DW);
+            const floatv before = m;
+            MAX_UPDATE(m, v);
+            pos.v = select(pos.v, (intv)(y * W + jx * DW) + xs, AS_INTV_(m) != AS_INTV_(before));
+        }
+    }
+    STOREU(m, out, o);
+    for (int i = 0; i < VEC; ++i) {
+        idx[o + i] = plane_index(pos.e[i], plane, H, W);
+    }
+}
+
+__kernel void pool_planar_indices(__global const storage_t *restrict in, __global storage_t *restrict out,
+                                  __global long *restrict idx, const int H, const int W, const int OH,
+                                  const int OW, const int rows, const int N0)
+{
+    const int row = (int)get_global_id(0);
+    if (row >= rows) {
+        return;
+    }
+    const int p = row / OH;
+    const int oy = row - p * OH;
+    const long plane = (long)N0 + (long)p;
+    row_window r;
+    r.base = p * H * W;
+    r.z0 = 0;
+    r.jz0 = 0;
+    r.jz1 = 1;
+    r.y0 = oy * SH - PAD_T;
+    r.jy0 = TAP_FIRST(r.y0, DH);
+    r.jy1 = TAP_END(r.y0, KH, DH, H);
+    const int orow = row * OW;
+
+    /* The outputs as pool_planar splits them: the vectors [oxL, oxV + VEC), the rest one at a time. */
+    int ox = 0;
+    const int oxL = min(OW, (PAD_L + SW - 1) / SW);
+    const int reach = W + PAD_L - XREACH;
+    const int oxV = reach >= 0 ? min(reach / SW, OW - VEC) : -1;
+    for (; ox < oxL; ++ox) {
+        index_one(in, out, idx, H, W, r, ox, orow + ox, plane);
+    }
+    if (oxV >= oxL) {
+        for (; ox < oxV; ox += VEC) {
+            index_vec(in, out, idx, H, W, r, ox * SW - PAD_L, orow + ox, plane);
+        }
+        index_vec(in, out, idx, H, W, r, oxV * SW - PAD_L, orow + oxV, plane);
+        ox = oxV + VEC;
+    }
+    for (; ox < OW; ++ox) {
+        index_one(in, out, idx, H, W, r, ox, orow + ox, plane);
+    }
+}
+#endif

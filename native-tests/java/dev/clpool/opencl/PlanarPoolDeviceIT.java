@@ -92,7 +92,7 @@ class PlanarPoolDeviceIT {
         }
     }
 
-    /** The benchmark's specs and widths past each stride class' vector reach (1, 2, 3). */
+    /** The benchmark's specs and widths past each stride class' vector reach (1, 2, 3, 4). */
     @ParameterizedTest(name = "{0} lanes={1}")
     @MethodSource("bindingsAndLayouts")
     void everyStrideClass_ofTheVectorPath_matchesCpu(BindingChoice binding, boolean lanes) {
@@ -105,6 +105,8 @@ class PlanarPoolDeviceIT {
                 PoolSpec.max(2, 2).stride(2).build(),
                 PoolSpec.max(2, 3).stride(1, 3).dilation(1, 2).padding(Padding.of(0, 1, 2, 1)).build(),
                 PoolSpec.avg(1, 5).stride(1, 2).dilation(1, 3).padding(Padding.of(0, 0, 4, 3)).ceilMode(true).build(),
+                PoolSpec.max(1, 4).stride(1, 4).build(), // M5's 1-D pool: stride 4's four-load path
+                PoolSpec.avg(2, 3).stride(1, 4).dilation(1, 2).padding(Padding.of(1, 0, 2, 1)).build(),
                 PoolSpec.builder(PoolMode.LP).window(3).stride(2).padding(Padding.of(1)).p(2).build());
         for (PoolSpec spec : specs) {
             for (int w : new int[] {7, 16, 33, 61}) {

@@ -130,6 +130,15 @@ final class KernelOptions {
         return s.toString();
     }
 
+    /** Global pooling of channels-first planes ({@code global_planar.cl}), {@code vec} elements per step. */
+    static String globalPlanar(PoolMode mode, int vec, boolean accDouble) {
+        StringBuilder s = new StringBuilder("-D MODE_").append(mode.name());
+        define(s, "VEC", vec);
+        define(s, "ACC_DOUBLE", accDouble ? 1 : 0);
+        define(s, "ROWLOOP", 1);
+        return s.toString();
+    }
+
     /**
      * {@code -D STORAGE=n}, common.cl's storage of the tensors: 0 float32, 1 half, 2 bfloat16.
      * Appended to an op's options at each dispatch (the tensors' dtype, not the pooling

@@ -151,6 +151,7 @@ public final class OpenClBackend implements PoolingBackend {
     private final BackwardRoutine backward;
     private final UnpoolRoutine unpool;
     private final PlanarPoolRoutine planar;
+    private final PlanarGlobalRoutine planarGlobal;
 
     private OpenClBackend(ClDevice device, Options options, Tuning tuning, int programCacheCapacity) {
         this.tuning = tuning;
@@ -162,6 +163,7 @@ public final class OpenClBackend implements PoolingBackend {
         this.backward = new BackwardRoutine(session);
         this.unpool = new UnpoolRoutine(session);
         this.planar = new PlanarPoolRoutine(session);
+        this.planarGlobal = new PlanarGlobalRoutine(session);
     }
 
     /**
@@ -304,6 +306,19 @@ public final class OpenClBackend implements PoolingBackend {
         planar.run(g, in.dtype(), in.buffer(), out.buffer());
     }
 
+    /** Global pooling of channels-first planes: as the device form, over host tensors. */
+    @Override
+    public void globalPlanar(PoolMode mode, int planes, int planeSize, Tensor in, Tensor out) {
+        if (planarGlobal.covers(mode, planes, planeSize)) {
+            if (in.dtype() != out.dtype()) {
+                throw new IllegalArgumentException("input " + in.dtype() + " and output " + out.dtype() + " differ");
+            }
+            planarGlobal.run(mode, planes, planeSize, in, out);
+            return;
+        }
+        PoolingBackend.super.globalPlanar(mode, planes, planeSize, in, out);
+    }
+
     // ---- device-resident tensors ----
 
     @Override
@@ -375,15 +390,23 @@ public final class OpenClBackend implements PoolingBackend {
     }
 
     /**
-     * {@link #poolPlanar(PlanarGeometry, Tensor, Tensor)} over device tensors holding exactly the
-     * input and output planes (whatever their shapes say); only enqueued.
+     * Global pooling of channels-first planes on the device: on CPU devices with enough planes the
+     * planar kernel ({@link PlanarGlobalRoutine}), which reads along each plane; otherwise the
+     * pixel-range global kernel over the planes seen as one channel.
      */
-    /** Global pooling of planes on the device: the pixel-range global kernel over one channel. */
     @Override
     public void globalPlanar(PoolMode mode, int planes, int planeSize, ResidentTensor in, ResidentTensor out) {
+        if (planarGlobal.covers(mode, planes, planeSize)) {
+            planarGlobal.run(mode, planes, planeSize, values(in, in.shape()), values(out, out.shape()));
+            return;
+        }
         global(mode, in.view(Shape.of(planes, 1, planeSize, 1)), out.view(Shape.of(planes, 1, 1, 1)));
     }
 
+    /**
+     * {@link #poolPlanar(PlanarGeometry, Tensor, Tensor)} over device tensors holding exactly the
+     * input and output planes (whatever their shapes say); only enqueued.
+     */
     @Override
     public void poolPlanar(PlanarGeometry g, ResidentTensor in, ResidentTensor out) {
         planar.run(g, ResidentBuffer.of(session, in, in.shape(), false), ResidentBuffer.of(session, out, out.shape(), false));

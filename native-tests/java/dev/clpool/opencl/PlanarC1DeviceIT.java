@@ -1,0 +1,209 @@
+package dev.clpool.opencl;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.clpool.BindingChoice;
+import dev.clpool.DType;
+import dev.clpool.DeviceAvailability;
+import dev.clpool.IndexConvention;
+import dev.clpool.Indices;
+import dev.clpool.InvalidSpecException;
+import dev.clpool.Padding;
+import dev.clpool.PoolGeometry;
+import dev.clpool.PoolMode;
+import dev.clpool.PoolSpec;
+import dev.clpool.Shape;
+import dev.clpool.Tensor;
+import dev.clpool.backend.ResidentTensor;
+import dev.clpool.cpu.CpuBackend;
+import dev.clpool.testing.RandomCases;
+import dev.clpool.testing.Tolerance;
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The channels-first kernels that replace the one-channel view on CPU devices, through every
+ * binding: global pooling of planes ({@link PlanarGlobalRoutine}) and max with indices of one
+ * channel ({@code pool_planar_indices}), against the CPU path on the one-channel view of the same
+ * memory. Max and indices bit for bit (NaN with payloads, infinities, signed zeros and ties among
+ * the values, planes whose maximum is a zero of either sign), avg within the tolerance; random
+ * specs with padding, dilation and ceil mode, every index convention; host and device tensors.
+ * Few kernel builds (one engine per binding, a spec per convention): a few seconds on PoCL.
+ */
+class PlanarC1DeviceIT {
+    private static final Map<BindingChoice, OpenClBackend> BACKENDS = new EnumMap<>(BindingChoice.class);
+    private static final CpuBackend CPU = new CpuBackend(2);
+
+    static Iterable<BindingChoice> bindings() {
+        return DeviceAvailability.bindings();
+    }
+
+    private static synchronized OpenClBackend device(BindingChoice binding) {
+        DeviceAvailability.requireDevice(binding);
+        return BACKENDS.computeIfAbsent(binding, b -> OpenClBackend.open(b, -1));
+    }
+
+    @AfterAll
+    static void close() {
+        for (OpenClBackend b : BACKENDS.values()) {
+            b.close();
+            assertEquals(0, b.nativeObjects().live(), "native objects after close");
+        }
+        CPU.close();
+    }
+
+    // ---- global pooling of planes ----
+
+    @ParameterizedTest
+    @MethodSource("bindings")
+    void globalOfPlanes_matchesTheCpuPath_onTheOneChannelView(BindingChoice binding) {
+        OpenClBackend device = device(binding);
+        int planes = Math.max(1, device.device().info().computeUnits()) * WorkGroups.CPU_DEFAULT + 5;
+        SplittableRandom r = new SplittableRandom(0x61B);
+        for (int size : new int[] {1, 7, 49, 64, 131}) {
+            Tensor x = RandomCases.values(r, Shape.of(planes, 1, size, 1), true);
+            zeroPlanes(x, planes, size);
+            for (PoolMode mode : new PoolMode[] {PoolMode.MAX, PoolMode.AVG}) {
+                boolean planar = new PlanarGlobalRoutine(device.session()).covers(mode, planes, size);
+                assertEquals(device.session().groups().channelLoop(), planar, "the planar kernel runs on CPU devices");
+                Tensor want = Tensor.allocate(Shape.of(planes, 1, 1, 1));
+                CPU.global(mode, x, want);
+                Tensor got = Tensor.allocate(Shape.of(planes, 1, 1, 1));
+                device.globalPlanar(mode, planes, size, x, got);
+                String what = "global " + mode.word() + " of " + planes + " planes of " + size;
+                assertMatches(mode, got.toArray(), want.toArray(), what);
+                try (ResidentTensor dx = device.upload(x); ResidentTensor dy = device.allocate(Shape.of(planes, 1, 1, 1))) {
+                    device.globalPlanar(mode, planes, size, dx, dy);
+                    Tensor back = Tensor.allocate(Shape.of(planes, 1, 1, 1));
+                    dy.download(back);
+                    Tolerance.assertBitIdentical(back.toArray(), got.toArray(), what + ", device tensors");
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("bindings")
+    void globalMaxOfHalfPlanes_isTheFloatResultRounded(BindingChoice binding) {
+        OpenClBackend device = device(binding);
+        int planes = Math.max(1, device.device().info().computeUnits()) * WorkGroups.CPU_DEFAULT + 3;
+        Shape in = Shape.of(planes, 1, 37, 1);
+        Tensor x = RandomCases.values(new SplittableRandom(0x16), in, true).convert(DType.FLOAT16);
+        Tensor want = Tensor.allocate(Shape.of(planes, 1, 1, 1));
+        CPU.global(PoolMode.MAX, x.convert(DType.FLOAT32), want);
+        Tensor got = Tensor.allocate(Shape.of(planes, 1, 1, 1), DType.FLOAT16);
+        device.globalPlanar(PoolMode.MAX, planes, in.w(), x, got);
+        assertEquals(want.convert(DType.FLOAT16).buffer(), got.buffer(), "float16 global max: stored bits differ");
+    }
+
+    /**
+     * Every fourth plane made of zeros of both signs and negatives, with a NaN of its own payload
+     * in every eighth: the maximum is then a signed zero or a NaN, which the lanes alone get wrong.
+     */
+    private static void zeroPlanes(Tensor x, int planes, int size) {
+        for (int q = 0; q < planes; q += 4) {
+            for (int i = 0; i < size; i++) {
+                float v = (i + q) % 3 == 0 ? -0.0f : (i + q) % 3 == 1 ? 0.0f : -1 - i;
+                if (q % 8 == 0 && size > 2 && i >= size / 2) {
+                    v = Float.intBitsToFloat(0x7fc00000 | (q * 31 + i)); // the first NaN must win
+                }
+                x.set(q, 0, i, 0, v);
+            }
+        }
+    }
+
+    // ---- max with indices of one channel ----
+
+    @ParameterizedTest
+    @MethodSource("bindings")
+    void indicesOfOneChannel_randomSpecs_matchTheCpuPath_inEveryConvention(BindingChoice binding) {
+        OpenClBackend device = device(binding);
+        SplittableRandom r = new SplittableRandom(0x1DC1);
+        IndexConvention[] conventions = IndexConvention.values();
+        for (int i = 0; i < 2 * conventions.length; i++) {
+            Shape view = Shape.of(1 + r.nextInt(5), 1 + r.nextInt(12), 1 + r.nextInt(60), 1);
+            PoolSpec spec = randomMaxSpec(r, view);
+            check(device, spec, view, conventions[i % conventions.length], r, "case " + i);
+        }
+        // SegNet's 2x2 s2 and ResNet's 3x3 s2 p1, at widths around the vector path's reach.
+        PoolSpec segnet = PoolSpec.max(2, 2).stride(2).build();
+        PoolSpec stem = PoolSpec.max(3, 3).stride(2).padding(Padding.of(1)).build();
+        for (int w : new int[] {15, 16, 33, 60}) {
+            check(device, segnet, Shape.of(3, 6, w, 1), IndexConvention.ONNX_COLUMN_MAJOR, r, "segnet width " + w);
+            check(device, stem, Shape.of(2, 7, w, 1), IndexConvention.ONNX, r, "stem width " + w);
+        }
+    }
+
+    private static void check(OpenClBackend device, PoolSpec spec, Shape view, IndexConvention conv, SplittableRandom r,
+                              String what) {
+        PoolGeometry g = spec.geometry(view);
+        Tensor x = r.nextBoolean() ? RandomCases.values(r, view, true) : ties(r, view);
+        Tensor want = Tensor.allocate(g.output());
+        Tensor got = Tensor.allocate(g.output());
+        try (Indices wantIdx = Indices.allocate(g.output(), conv); Indices gotIdx = Indices.allocate(g.output(), conv)) {
+            CPU.maxWithIndices(g, x, want, wantIdx);
+            device.maxWithIndices(g, x, got, gotIdx);
+            String full = what + ": " + spec + " on " + view + ", " + conv.word() + " via " + device.description();
+            Tolerance.assertBitIdentical(got.toArray(), want.toArray(), full + " values");
+            assertArrayEquals(wantIdx.toArray(), gotIdx.toArray(), full + " indices");
+            try (ResidentTensor dx = device.upload(x); ResidentTensor dv = device.allocate(g.output());
+                 ResidentTensor di = device.allocateIndices(g.output(), conv)) {
+                device.maxWithIndices(g, dx, dv, di);
+                Tensor values = Tensor.allocate(g.output());
+                dv.download(values);
+                Indices indices = Indices.allocate(g.output(), conv);
+                di.download(indices.buffer());
+                Tolerance.assertBitIdentical(values.toArray(), want.toArray(), full + " device values");
+                assertArrayEquals(wantIdx.toArray(), indices.toArray(), full + " device indices");
+                indices.close();
+            }
+        }
+    }
+
+    /** Few distinct values (ties in most windows), signed zeros among them, and an occasional NaN. */
+    private static Tensor ties(SplittableRandom r, Shape s) {
+        float[] v = new float[Math.toIntExact(s.elementCount())];
+        for (int i = 0; i < v.length; i++) {
+            int k = r.nextInt(12);
+            v[i] = k == 0 ? Float.intBitsToFloat(0x7fc00000 | i) : k < 4 ? -0.0f : k < 7 ? 0.0f : r.nextInt(-2, 2);
+        }
+        return Tensor.of(s, v);
+    }
+
+    /** A random valid max spec over {@code view}: windows, strides, dilations, uneven padding, ceil mode. */
+    private static PoolSpec randomMaxSpec(SplittableRandom r, Shape view) {
+        return randomSpec(r, PoolMode.MAX, view, false);
+    }
+
+    /** ... of {@code mode}, with {@code count_include_pad} where {@code includePad}. */
+    private static PoolSpec randomSpec(SplittableRandom r, PoolMode mode, Shape view, boolean includePad) {
+        while (true) {
+            int kh = 1 + r.nextInt(3);
+            int kw = 1 + r.nextInt(4);
+            PoolSpec.Builder s = PoolSpec.builder(mode).countIncludePad(includePad).window(kh, kw).stride(1 + r.nextInt(3), 1 + r.nextInt(4))
+                    .dilation(1 + r.nextInt(2), 1 + r.nextInt(3))
+                    .padding(Padding.of(r.nextInt(kh), r.nextInt(kh), r.nextInt(kw), r.nextInt(kw)))
+                    .ceilMode(r.nextInt(3) == 0);
+            try {
+                PoolSpec spec = s.build();
+                spec.geometry(view);
+                return spec;
+            } catch (InvalidSpecException e) {
+                // an empty output or a window over padding only: draw again
+            }
+        }
+    }
+
+    private static void assertMatches(PoolMode mode, float[] got, float[] want, String what) {
+        if (mode == PoolMode.MAX) {
+            Tolerance.assertBitIdentical(got, want, what);
+        } else {
+            Tolerance.assertClose(got, want, 4 * Tolerance.REL, what);
+        }
+    }
+}
