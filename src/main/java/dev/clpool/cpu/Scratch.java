@@ -8,7 +8,7 @@ final class Scratch {
     private static final ThreadLocal<Scratch> CURRENT = ThreadLocal.withInitial(Scratch::new);
 
     private final float[][] floats = new float[12][0];
-    private final float[][][] rings = new float[9][0][];
+    private final float[][][] rings = new float[6][0][];
     private final int[][][] ints = new int[5][0][];
     private long[] longs = new long[0];
     private double[] doubles = new double[0];
@@ -29,7 +29,7 @@ final class Scratch {
     }
 
     /**
-     * Ring number {@code which} (0..8): at least {@code count} separate float arrays of at least
+     * Ring number {@code which} (0..5): at least {@code count} separate float arrays of at least
      * {@code n} each; contents undefined.
      */
     float[][] ring(int which, int count, int n) {
