@@ -48,18 +48,22 @@ public class WorkloadBench {
             + "mobilenetv2-head-gap,cbam-channel-gmp,vgg16-block1-max,vgg16-block4-max,vgg16-head-adaptive7,"
             + "sppnet-level6,inception3-stem-max,inception3-a-avg,inception3-a-avg-backward,densenet121-transition-avg,"
             + "densenet121-transition-backward,yolov4-spp-max5,yolov4-spp-max9,yolov4-spp-max13,yolov5-sppf-max5,"
-            + "segnet-encoder-indices,segnet-encoder4-indices,unet-level1-indices,unet-level1-backward";
+            + "segnet-encoder-indices,segnet-encoder4-indices,unet-level1-indices,unet-level1-backward,"
+            + "guided-filter-box13,guided-filter-box3";
 
     /** Every workload of {@link WorkloadSuite#all()}, for the {@code @Param} annotations (they need a constant). */
     public static final String ALL = TORCH + ",facenet-3b-l2,resnet50-stem-max-cf,inception3-a-avg-cf,resnet50-head-gap-cf,"
             + "segnet-encoder4-indices-cf,densenet121-transition-backward-cf,m5-pool1-max,m5-pool1-max-cl,c3d-pool1-max,"
-            + "c3d-pool1-max-cl,c3d-pool2-max,unet3d-level1-indices,unet3d-level1-backward";
+            + "c3d-pool1-max-cl,c3d-pool2-max,unet3d-level1-indices,unet3d-level1-backward,cbam-channel-gmp-cf,"
+            + "resnet50-stem-backward-cf,resnet50-stem-indices-cf,sppnet-level6-cf,vgg16-head-adaptive7-cf,"
+            + "unet3d-level1-indices-cl,unet3d-level1-backward-cl";
 
     /** The workloads onnxruntime has an operator for (MaxPool with Indices, AveragePool, LpPool, Global*Pool). */
     public static final String ORT = "resnet50-stem-max,resnet50-stem-indices,resnet50-head-gap,mobilenetv2-head-gap,"
             + "cbam-channel-gmp,vgg16-block1-max,vgg16-block4-max,inception3-stem-max,inception3-a-avg,"
             + "densenet121-transition-avg,yolov4-spp-max5,yolov4-spp-max9,yolov4-spp-max13,yolov5-sppf-max5,"
-            + "segnet-encoder-indices,segnet-encoder4-indices,unet-level1-indices,facenet-3b-l2";
+            + "segnet-encoder-indices,segnet-encoder4-indices,unet-level1-indices,facenet-3b-l2,"
+            + "guided-filter-box13,guided-filter-box3";
 
     @Param({ALL})
     public String workload;

@@ -45,6 +45,9 @@ public final class WorkloadSuite {
             + " (6x6 level of the {6,3,2,1} pyramid over ZF-5 conv5, 13x13x256)";
     private static final String CBAM = "CBAM: Woo et al., ECCV 2018, Sec. 3.1 (channel attention:"
             + " max-pooled descriptor; in ResNet-50 stage 1, 56x56x256)";
+    private static final String BOX_FILTER = "Guided filter: He, Sun & Tang, Guided Image Filtering, TPAMI 2013,"
+            + " Algorithm 1 (f_mean: a (2r+1)x(2r+1) box filter, stride 1, divided by the in-image count N),"
+            + " applied to YOLOv4's 19x19x512 SPP map;";
     private static final String CF = " (channels-first, as PyTorch's contiguous NCHW tensors and ONNX models hold it)";
 
     /** Every workload, in the order the bench prints them. */
@@ -147,7 +150,11 @@ public final class WorkloadSuite {
                 Workload.windowed("unet-level1-backward", UNET + " (training: backward of the max pool)", Op.BACKWARD,
                         "max k=2 s=2", Shape.of(1, 568, 568, 64)),
                 Workload.windowed("facenet-3b-l2", "FaceNet: Schroff et al., CVPR 2015, Table 2, NN2 inception (3b)"
-                        + " pool 'L2, 3x3, 1' on 28x28x256", Op.POOL, "lp k=3 s=1 pad=1 p=2", Shape.of(32, 28, 28, 256)));
+                        + " pool 'L2, 3x3, 1' on 28x28x256", Op.POOL, "lp k=3 s=1 pad=1 p=2", Shape.of(32, 28, 28, 256)),
+                Workload.windowed("guided-filter-box13", BOX_FILTER + " radius 6", Op.POOL, "avg k=13 s=1 pad=6",
+                        Shape.of(8, 19, 19, 512)),
+                Workload.windowed("guided-filter-box3", BOX_FILTER + " radius 1 (the 3x3 baseline of issue 12's"
+                        + " large-window rule)", Op.POOL, "avg k=3 s=1 pad=1", Shape.of(8, 19, 19, 512)));
     }
 
     /** The workload (or allocation case) called {@code name}. */

@@ -10,8 +10,9 @@ import java.util.Arrays;
 /**
  * Adaptive avg and max pooling on the CPU path, organised like {@link CpuBackend#pool}: work is
  * split over output rows (n, oy), the region bounds of each axis are computed once per operation,
- * and the innermost loop runs over the contiguous channels. Max uses {@link CpuBackend#max} (the
- * kernels' rule, so results are bit-identical); avg sums in double, from input rows staged into
+ * and the innermost loop runs over the contiguous channels. Max reduces with {@code Math.max} and
+ * makes zero and NaN results exact by the kernels' rule ({@link CpuBackend#max}), so results are
+ * bit-identical; avg sums in double, from input rows staged into
  * heap arrays, and divides by the region's element count.
  *
  * <p>With one channel (channels-first planes viewed as channels-last) the channel loop is one
@@ -66,23 +67,66 @@ final class CpuAdaptive {
         });
     }
 
+    /**
+     * One output row of maxima, as {@link MaxWindows} does it: each input row of the row's regions
+     * is staged by one bulk copy and reduced across each region's columns, then folded down, with
+     * {@link Math#max(float, float)} (loops C2 vectorises); a result that is zero or NaN is redone
+     * by the kernels' rule element by element, and only if a staged row holds a −0 or a NaN
+     * ({@link MaxExact#holdsNegativeZeroOrNaN}), where the two rules can differ. The per-element
+     * rule for every result cost 3–8× more on random data than on all-zero data.
+     */
     private static void maxRow(Shape is, Shape os, FloatBuffer src, FloatBuffer dst, int n, int oy,
                                int ys, int ye, int[] x0, int[] x1) {
         int c = is.c();
-        float[] acc = new float[c];
-        int outBase = Math.toIntExact(os.offset(n, oy, 0, 0));
-        for (int ox = 0; ox < os.w(); ox++) {
-            Arrays.fill(acc, Float.NEGATIVE_INFINITY);
-            for (int y = ys; y < ye; y++) {
-                for (int x = x0[ox]; x < x1[ox]; x++) {
-                    int off = Math.toIntExact(is.offset(n, y, x, 0));
+        int ow = os.w();
+        int width = ow * c;
+        int rowLen = is.w() * c;
+        Scratch s = Scratch.get();
+        float[] row = s.floats(0, rowLen);
+        float[] across = s.floats(1, width);
+        float[] acc = s.floats(2, width);
+        float[] tap = s.floats(3, c);
+        float[] red = s.floats(4, c);
+        boolean risky = false;
+        for (int y = ys; y < ye; y++) {
+            src.get(Math.toIntExact(is.offset(n, y, 0, 0)), row, 0, rowLen);
+            risky |= MaxExact.holdsNegativeZeroOrNaN(row, rowLen);
+            for (int ox = 0; ox < ow; ox++) {
+                System.arraycopy(row, x0[ox] * c, red, 0, c);
+                for (int x = x0[ox] + 1; x < x1[ox]; x++) {
+                    System.arraycopy(row, x * c, tap, 0, c);
                     for (int ch = 0; ch < c; ch++) {
-                        acc[ch] = CpuBackend.max(acc[ch], src.get(off + ch));
+                        red[ch] = Math.max(red[ch], tap[ch]);
                     }
                 }
+                System.arraycopy(red, 0, y == ys ? acc : across, ox * c, c);
             }
-            dst.put(outBase + ox * c, acc);
+            if (y > ys) {
+                for (int i = 0; i < width; i++) {
+                    acc[i] = Math.max(acc[i], across[i]);
+                }
+            }
         }
+        if (risky) {
+            for (int i = 0; i < width; i++) {
+                float m = acc[i];
+                if (!(m > 0 || m < 0)) {
+                    acc[i] = exactMax(is, src, n, ys, ye, x0[i / c], x1[i / c], i % c);
+                }
+            }
+        }
+        dst.put(Math.toIntExact(os.offset(n, oy, 0, 0)), acc, 0, width);
+    }
+
+    /** The kernels' rule ({@link CpuBackend#max}) over one region and channel, in scan order. */
+    private static float exactMax(Shape is, FloatBuffer src, int n, int ys, int ye, int xs, int xe, int ch) {
+        float m = Float.NEGATIVE_INFINITY;
+        for (int y = ys; y < ye; y++) {
+            for (int x = xs; x < xe; x++) {
+                m = CpuBackend.max(m, src.get(Math.toIntExact(is.offset(n, y, x, ch))));
+            }
+        }
+        return m;
     }
 
     /**

@@ -152,6 +152,22 @@ class CpuAdaptiveTest {
         assertEquals("mode", assertThrows(InvalidSpecException.class, () -> engine.adaptive(PoolMode.LP, x, 2, 2)).field());
     }
 
+    @Test
+    void adaptiveMax_signedZerosAndNans_manyChannels_bitForBit() {
+        // The fast path reduces with Math.max and redoes zero and NaN results by the rule: inputs
+        // with zeros of both signs, NaNs of distinct payloads, and channel counts off the vector width.
+        int[][] cases = {{2, 13, 13, 20, 6, 6}, {1, 10, 17, 9, 4, 7}, {1, 3, 4, 33, 5, 6}, {2, 9, 9, 64, 1, 1}};
+        for (int[] k : cases) {
+            Shape s = Shape.of(k[0], k[1], k[2], k[3]);
+            for (boolean nan : new boolean[] {false, true}) {
+                Tensor x = CpuFastPathTest.zerosAndNans(s, k[1] * 31 + k[3], nan);
+                Tensor y = engine.adaptive(PoolMode.MAX, x, k[4], k[5]);
+                Tolerance.assertExact(y.toArray(), NaiveAdaptive.pool(x.toArray(), s, PoolMode.MAX, k[4], k[5]),
+                        s + " to " + k[4] + "x" + k[5] + (nan ? " with NaNs" : ""));
+            }
+        }
+    }
+
     /** The same seed as the device sweep (AdaptiveAndIndicesDeviceIT). */
     public static final long SEED = 20261204L;
 
