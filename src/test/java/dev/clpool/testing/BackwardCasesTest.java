@@ -4,13 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.clpool.PoolMode;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -49,16 +45,8 @@ class BackwardCasesTest {
         assertTrue(BackwardCases.pairs(ungrouped).stream().anyMatch(p -> p.contains("dySpecial=true")),
                 "the ungrouped cases have NaN gradients");
         assertTrue(grouped.stream().noneMatch(c -> c.spec().mode() == PoolMode.LP), "backward has no lp");
-        Map<String, List<BackwardCases.Case>> groups = new LinkedHashMap<>();
-        for (BackwardCases.Case c : grouped) {
-            groups.computeIfAbsent(c.name().split("[ .]")[0], k -> new ArrayList<>()).add(c); // seedS#attempt
-        }
-        for (List<BackwardCases.Case> g : groups.values()) {
-            Set<String> classes = g.stream().map(c -> c.spec() + " vec " + RandomCases.vectorClass(c.input().shape().c()))
-                    .collect(Collectors.toSet());
-            assertEquals(1, classes.size(), "one spec and one vector class per group: " + classes);
-            g.forEach(c -> assertEquals(c.spec().outputShape(c.input().shape()), c.gradOutput().shape(), c.name()));
-        }
+        RandomCasesTest.assertGroupsShareSpecAndVectorClass(grouped.stream().map(BackwardCases::forward).toList());
+        grouped.forEach(c -> assertEquals(c.spec().outputShape(c.input().shape()), c.gradOutput().shape(), c.name()));
     }
 
     private static long specs(List<BackwardCases.Case> cases) {
