@@ -14,14 +14,24 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Backward pooling on the device, through every binding: the CPU sweep's cases (the same seed),
- * each within SEMANTICS.md's tolerance of the CPU path and of the float64 reference (backends may
- * add overlapping windows' gradients in different orders, so even max is compared within
- * tolerance); the compensated-float path of devices without fp64; and batch chunking.
+ * Backward pooling on the device, through every binding: grouped cases covering every feature
+ * pair of the CPU sweep's cases (the same seed), each within SEMANTICS.md's tolerance of the CPU
+ * path and of the float64 reference (backends may add overlapping windows' gradients in different
+ * orders, so even max is compared within tolerance); the compensated-float path of devices without
+ * fp64; and batch chunking.
  */
 class BackwardDeviceIT {
-    /** The first cases of the CPU sweep (CpuBackwardTest runs 300): each is a kernel build on PoCL. */
-    static final List<BackwardCases.Case> CASES = BackwardCases.generate(BackwardCases.SEED, 120);
+    /** The CPU sweep's cases (CpuBackwardTest runs these 300), one kernel build each on PoCL. */
+    private static final List<BackwardCases.Case> CPU_SWEEP = BackwardCases.generate(BackwardCases.SEED, 300);
+    /**
+     * Cases in groups that share a spec and a channel vector class, so one kernel build serves a
+     * group, covering every pair of features (the gradient's NaN and infinities included) that the
+     * CPU sweep's 300 cases cover; BackwardCasesTest checks it.
+     */
+    static final List<BackwardCases.Case> CASES = BackwardCases.covering(BackwardCases.SEED, CPU_SWEEP, 6);
+    /** The same for the float accumulation path: the pairs of the first 40 cases of the CPU sweep. */
+    static final List<BackwardCases.Case> FLOAT_CASES = BackwardCases.covering(BackwardCases.SEED + 1,
+            CPU_SWEEP.subList(0, 40), 3);
     private static final DeviceEngines ENGINES = new DeviceEngines();
 
     @AfterAll
@@ -43,7 +53,7 @@ class BackwardDeviceIT {
     }
 
     static Stream<Arguments> floatAccumulation() {
-        return CASES.stream().limit(40).map(c -> Arguments.of(DeviceAvailability.bindings().get(0), c));
+        return FLOAT_CASES.stream().map(c -> Arguments.of(DeviceAvailability.bindings().get(0), c));
     }
 
     /** The path for devices without fp64 (compensated float sums), exercised on this device. */

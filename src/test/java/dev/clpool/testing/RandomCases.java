@@ -136,7 +136,7 @@ public final class RandomCases {
         return out;
     }
 
-    private static void addPairs(List<String> f, Set<String> out) {
+    static void addPairs(List<String> f, Set<String> out) {
         for (int i = 0; i < f.size(); i++) {
             for (int j = i + 1; j < f.size(); j++) {
                 out.add(f.get(i) + " & " + f.get(j));

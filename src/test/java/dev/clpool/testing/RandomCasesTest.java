@@ -55,8 +55,13 @@ class RandomCasesTest {
 
     @Test
     void aGroup_sharesItsSpecAndChannelVectorClass() {
+        assertGroupsShareSpecAndVectorClass(GROUPED);
+    }
+
+    /** Each group of {@code grouped} (named seedS#attempt...) has one spec and one channel vector class. */
+    static void assertGroupsShareSpecAndVectorClass(List<RandomCases.Case> grouped) {
         Map<String, List<RandomCases.Case>> groups = new LinkedHashMap<>();
-        for (RandomCases.Case c : GROUPED) {
+        for (RandomCases.Case c : grouped) {
             groups.computeIfAbsent(c.name().split("[ .]")[0], k -> new ArrayList<>()).add(c); // seedS#attempt
         }
         for (List<RandomCases.Case> g : groups.values()) {
