@@ -118,6 +118,35 @@ class ChannelsFirstPoolTest {
         check2d(new Case2(c.name, c.planes * c.h, 1, c.w, one, c.kind), true);
     }
 
+    /**
+     * Max with windows of 6 to 17 columns (the random specs stop at 5): the horizontal pass folds
+     * by doubling, and these widths take every branch of it (a power of two, and two overlapping
+     * halves), with dilation, padding, ceil mode, 1-D and 2-D, bit-identical to the channels-last view.
+     */
+    @Test
+    void maxOfWideWindows_doublingFolds_matchChannelsLastView() {
+        SplittableRandom r = new SplittableRandom(29);
+        int checked = 0;
+        while (checked < 60) {
+            int kw = 6 + r.nextInt(12);
+            int dw = 1 + r.nextInt(3);
+            int ew = (kw - 1) * dw + 1;
+            int h = 1 + r.nextInt(6);
+            int w = ew + r.nextInt(40);
+            int kh = 1 + r.nextInt(Math.min(h, 3));
+            PoolSpec spec = PoolSpec.builder(PoolMode.MAX).window(kh, kw).stride(1, 1 + r.nextInt(kw + 2)).dilation(1, dw)
+                    .padding(Padding.of(0, 0, r.nextInt(ew), r.nextInt(ew))).ceilMode(r.nextBoolean()).build();
+            Shape s = Shape.of(1 + r.nextInt(3), h, w, 1);
+            if (spec.check(s).isPresent()) {
+                continue;
+            }
+            int kind = checked % 3;
+            check2d(new Case2("wide " + checked + ": " + spec + " on " + h + "x" + w + " kind " + kind, s.n(), h, w, spec,
+                    kind), h == 1);
+            checked++;
+        }
+    }
+
     private static void check2d(Case2 c, boolean rank1) {
         Shape view = Shape.of(c.planes, c.h, c.w, 1);
         float[] x = data(c.planes * c.h * c.w, c.name.hashCode(), c.kind);
