@@ -51,6 +51,10 @@ typedef union {
     int e[VEC];
 } intv_lanes;
 
+#if SW == 2 && VEC == 8 && STORAGE == 0
+typedef struct __attribute__((packed)) { float4 v; } float4_u;
+#endif
+
 /* The input gradient of elements x .. x+VEC-1 of row y of item n (lanes at or past W masked). */
 inline void grad_vec(__global const storage_t *restrict gout, __global storage_t *restrict gin,
                      const int n, const int y, const int x, const int H, const int W, const int OH, const int OW)
@@ -90,6 +94,15 @@ inline void grad_vec(__global const storage_t *restrict gout, __global storage_t
 #if SW == 1
             if (all(ok)) {
                 g = LOADU(gout, orow + ox.s0); /* stride 1: the lanes' outputs are adjacent */
+            } else
+#elif SW == 2 && VEC == 8 && STORAGE == 0
+            /* Stride 2 (DenseNet's transitions): the lanes of one parity read four adjacent
+               outputs, from the first valid lane's; one half-width load where all four exist. */
+            const int b = x + PAD_L - tx * DW;
+            const int first = (b + (b & 1)) / 2;
+            if (b + (b & 1) >= 0 && first + VEC / 2 <= OW && x + VEC <= W) {
+                const float4 h = ((__global const float4_u *)(gout + orow + first))->v;
+                g = select((floatv)(0.0f), (floatv)(h.s0, h.s0, h.s1, h.s1, h.s2, h.s2, h.s3, h.s3), ok);
             } else
 #endif
             {
