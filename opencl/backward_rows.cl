@@ -25,16 +25,6 @@
 #error "backward_rows runs avg, ROWLOOP 1, VEC > 1"
 #endif
 
-#if VEC == 2
-#define LANE_INDEX ((intv)(0, 1))
-#elif VEC == 4
-#define LANE_INDEX ((intv)(0, 1, 2, 3))
-#elif VEC == 8
-#define LANE_INDEX ((intv)(0, 1, 2, 3, 4, 5, 6, 7))
-#else
-#define LANE_INDEX ((intv)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
-#endif
-
 #if ACC_DOUBLE
 #define INT_TO_ACC(x) CAT(convert_double, VEC)(x)
 #else
