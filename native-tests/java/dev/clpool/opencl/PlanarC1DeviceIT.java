@@ -180,6 +180,18 @@ class PlanarC1DeviceIT {
         checkBackward(device, PoolSpec.avg(2, 2).stride(2).build(), Shape.of(3, 6, 21, 1), r, "densenet");
         PoolSpec inception = PoolSpec.builder(PoolMode.AVG).countIncludePad(true).window(3, 3).stride(1).padding(Padding.of(1)).build();
         checkBackward(device, inception, Shape.of(3, 5, 17, 1), r, "inception");
+        // float16 storage (unaligned half vectors at stride 1): the planes against the lanes.
+        Shape view = Shape.of(3, 4, 19, 1);
+        Shape lanes = Shape.of(1, 4, 19, 3);
+        PoolGeometry g = inception.geometry(view);
+        Tensor x = RandomCases.values(r, view, false).convert(DType.FLOAT16);
+        Tensor dy = RandomCases.values(r, g.output(), true).convert(DType.FLOAT16);
+        Tensor got = Tensor.allocate(view, DType.FLOAT16);
+        device.backward(g, x, dy, got);
+        Tensor gotLanes = Tensor.allocate(lanes, DType.FLOAT16);
+        device.backward(inception.geometry(lanes), planesAsChannels(x, lanes).convert(DType.FLOAT16),
+                planesAsChannels(dy, Shape.of(1, 4, 19, 3)).convert(DType.FLOAT16), gotLanes);
+        Tolerance.assertBitIdentical(got.toArray(), planesAsChannels(gotLanes, view).toArray(), "float16 planes against lanes");
     }
 
     /**
