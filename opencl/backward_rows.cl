@@ -1,5 +1,5 @@
 /*
- * clpool: backward of windowed 2-D avg pooling of ONE-CHANNEL tensors (N, H, W, 1) on CPU
+ * clpool: backward of windowed 2-D max and avg pooling of ONE-CHANNEL tensors (N, H, W, 1) on CPU
  * devices: the channels-first planes that the host lowers channels-first backward to, which
  * backward_nhwc.cl's pool2d_backward would run one element per work item (its lanes are
  * channels), 5-10x slower on PoCL.
@@ -10,19 +10,20 @@
  * Each lane is pool2d_backward's gather for its element, done in the same order (taps ty, then
  * tx) with the same arithmetic; a candidate output that does not contain the lane's element
  * (pool2d_backward skips it) adds +0 instead, which leaves the sum and its compensation bits
- * unchanged (neither is ever -0: both start at +0 and round to nearest). So the result equals
- * pool2d_backward's bit for bit.
+ * unchanged (neither is ever -0: both start at +0 and round to nearest). Max adds a candidate's
+ * gradient where its argmax tap (pool2d_argmax, run beforehand at VEC 1) is the lane's element,
+ * avg gradient / divisor. So the result equals pool2d_backward's bit for bit.
  *
- * Required macros: pool2d_backward's (KernelOptions.pool's set) with MODE_AVG, VEC > 1 the lanes
- * along W, and ROWLOOP 1 (common.cl's LOADU / STOREU).
+ * Required macros: pool2d_backward's (KernelOptions.pool's set), VEC > 1 the lanes along W, and
+ * ROWLOOP 1 (common.cl's LOADU / STOREU).
  *
- * Kernel backward_rows: arg (not read, any buffer: pool2d_backward's signature), gout
+ * Kernel backward_rows: arg (max: pool2d_argmax's taps, built with VEC 1; avg: not read), gout
  * (N, OH, OW, 1), gin (N, H, W, 1), H, W, OH, OW, rows (= N * H). Global range (rows rounded
  * up to the work group); work items past the end return.
  */
 
-#if !defined(MODE_AVG) || !ROWLOOP || VEC == 1
-#error "backward_rows runs avg, ROWLOOP 1, VEC > 1"
+#if !ROWLOOP || VEC == 1
+#error "backward_rows runs ROWLOOP 1, VEC > 1"
 #endif
 
 #if ACC_DOUBLE
@@ -46,7 +47,8 @@ typedef struct __attribute__((packed)) { float4 v; } float4_u;
 #endif
 
 /* The input gradient of elements x .. x+VEC-1 of row y of item n (lanes at or past W masked). */
-inline void grad_vec(__global const storage_t *restrict gout, __global storage_t *restrict gin,
+inline void grad_vec(__global const int *restrict argIn, __global const storage_t *restrict gout,
+                     __global storage_t *restrict gin,
                      const int n, const int y, const int x, const int H, const int W, const int OH, const int OW)
 {
     const intv xs = (intv)(x) + LANE_INDEX;
@@ -63,11 +65,13 @@ inline void grad_vec(__global const storage_t *restrict gout, __global storage_t
             continue;
         }
         const int oy = py / SH;
+#if defined(MODE_AVG)
         const int y0 = oy * SH - PAD_T;
 #if COUNT_INCLUDE_PAD
         const int rowTaps = TAPS_BEFORE(y0, KH, DH, H + PAD_B);
 #else
         const int rowTaps = min(KH, (H - 1 - y0) / DH + 1) - (y0 >= 0 ? 0 : (-y0 + DH - 1) / DH);
+#endif
 #endif
         const int orow = (n * OH + oy) * OW;
 
@@ -102,6 +106,14 @@ inline void grad_vec(__global const storage_t *restrict gout, __global storage_t
                 }
                 g = select((floatv)(0.0f), t.v, ok);
             }
+#if defined(MODE_MAX)
+            /* Only the winner's gradient, as pool2d_backward: the argmax tap is this lane's. */
+            intv_lanes arg;
+            for (int i = 0; i < VEC; ++i) {
+                arg.e[i] = argIn[orow + ol.e[i]];
+            }
+            ACC_ADD(sum, TO_ACC(select((floatv)(0.0f), g, ok & (arg.v == (intv)(ty * KW + tx)))));
+#else /* MODE_AVG */
             const intv x0 = ox * (intv)(SW) - (intv)(PAD_L);
 #if COUNT_INCLUDE_PAD
             const intv colTaps = TAPS_BEFORE(x0, (intv)(KW), (intv)(DW), (intv)(W + PAD_R));
@@ -117,6 +129,7 @@ inline void grad_vec(__global const storage_t *restrict gout, __global storage_t
             const floatv q = g / div;
             ACC_ADD(sum, q);
             sum_comp += fma(-q, div, g) / div;
+#endif
 #endif
         }
     }
@@ -146,7 +159,7 @@ __kernel void backward_rows(__global const int *restrict argIn, __global const s
     const int y = row - n * H;
     int x = 0;
     for (; x < W - VEC; x += VEC) {
-        grad_vec(gout, gin, n, y, x, H, W, OH, OW);
+        grad_vec(argIn, gout, gin, n, y, x, H, W, OH, OW);
     }
-    grad_vec(gout, gin, n, y, W >= VEC ? W - VEC : 0, H, W, OH, OW);
+    grad_vec(argIn, gout, gin, n, y, W >= VEC ? W - VEC : 0, H, W, OH, OW);
 }

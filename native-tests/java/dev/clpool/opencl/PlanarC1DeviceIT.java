@@ -165,11 +165,11 @@ class PlanarC1DeviceIT {
         }
     }
 
-    // ---- avg backward of one channel ----
+    // ---- max and avg backward of one channel ----
 
     @ParameterizedTest
     @MethodSource("bindings")
-    void avgBackwardOfOneChannel_equalsTheChannelLanesKernel_andTheCpuPath(BindingChoice binding) {
+    void backwardOfOneChannel_equalsTheChannelLanesKernel_andTheCpuPath(BindingChoice binding) {
         OpenClBackend device = device(binding);
         SplittableRandom r = new SplittableRandom(0xBAC2);
         for (int i = 0; i < 4; i++) {
@@ -180,6 +180,11 @@ class PlanarC1DeviceIT {
         checkBackward(device, PoolSpec.avg(2, 2).stride(2).build(), Shape.of(3, 6, 21, 1), r, "densenet");
         PoolSpec inception = PoolSpec.builder(PoolMode.AVG).countIncludePad(true).window(3, 3).stride(1).padding(Padding.of(1)).build();
         checkBackward(device, inception, Shape.of(3, 5, 17, 1), r, "inception");
+        for (int i = 0; i < 2; i++) {
+            Shape view = Shape.of(3, 1 + r.nextInt(9), 1 + r.nextInt(40), 1);
+            checkBackward(device, randomMaxSpec(r, view), view, r, "max case " + i);
+        }
+        checkBackward(device, PoolSpec.max(3, 3).stride(2).padding(Padding.of(1)).build(), Shape.of(3, 7, 30, 1), r, "stem");
         // float16 storage (unaligned half vectors at stride 1): the planes against the lanes.
         Shape view = Shape.of(3, 4, 19, 1);
         Shape lanes = Shape.of(1, 4, 19, 3);
@@ -195,14 +200,14 @@ class PlanarC1DeviceIT {
     }
 
     /**
-     * Avg backward of {@code view} (planes of one channel: {@code backward_rows.cl} on CPU
+     * Backward of {@code view} (planes of one channel: {@code backward_rows.cl} on CPU
      * devices) bit for bit against the same planes as the channels of one item (the lanes of
      * {@code pool2d_backward}), and within the tolerance against the CPU path; host and device tensors.
      */
     private static void checkBackward(OpenClBackend device, PoolSpec spec, Shape view, SplittableRandom r, String what) {
         PoolGeometry g = spec.geometry(view);
         Shape os = g.output();
-        Tensor x = RandomCases.values(r, view, false);
+        Tensor x = r.nextBoolean() ? RandomCases.values(r, view, true) : ties(r, view);
         Tensor dy = RandomCases.values(r, os, true);
         String full = what + ": " + spec + " on " + view + " via " + device.description();
         Tensor want = Tensor.allocate(view);
