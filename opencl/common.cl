@@ -182,12 +182,24 @@ inline ushort bf16_round1(const float v)
 
 
 #if defined(ROWLOOP) && ROWLOOP && VEC > 1
-/* ---- vectors at any element offset (the row-loop kernels of pool_planar.cl and global_planar.cl) ----
+/* ---- vectors at any element offset (the row-loop kernels: pool_planar, global_planar, backward_rows) ----
    A vector starts at any element. PoCL 3.1 compiles vload_halfn to an
    aligned move, which faults (SIGSEGV) where the address is not a multiple of the vector's size,
    though OpenCL asks only for the element's alignment; so these kernels move their vectors through
    packed structs, whose loads and stores the compiler makes unaligned ones, and converts 16-bit
    storage in private memory (aligned). LOADU / STOREU are LOADV / STOREV at any element offset. */
+
+/* Each lane's index, 0 .. VEC-1 (the row-loop kernels' lane offsets along W). */
+#if VEC == 2
+#define LANE_INDEX ((intv)(0, 1))
+#elif VEC == 4
+#define LANE_INDEX ((intv)(0, 1, 2, 3))
+#elif VEC == 8
+#define LANE_INDEX ((intv)(0, 1, 2, 3, 4, 5, 6, 7))
+#else
+#define LANE_INDEX ((intv)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
+#endif
+
 #if STORAGE == 0
 typedef struct __attribute__((packed)) { floatv v; } floatv_u;
 #define LOADU(p, off) (((__global const floatv_u *)((p) + (off)))->v)

@@ -327,15 +327,6 @@ __kernel void pool_planar(__global const storage_t *restrict in, __global storag
 #error "pool_planar_indices runs max, ROWLOOP 1, VEC > 1, rank 2"
 #endif
 
-#if VEC == 2
-#define LANE_INDEX ((intv)(0, 1))
-#elif VEC == 4
-#define LANE_INDEX ((intv)(0, 1, 2, 3))
-#elif VEC == 8
-#define LANE_INDEX ((intv)(0, 1, 2, 3, 4, 5, 6, 7))
-#else
-#define LANE_INDEX ((intv)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
-#endif
 #define AS_INTV_(x) CAT(as_int, VEC)(x)
 
 /* The index of position p = y*W + x of plane `plane` (of the whole tensor) in the convention. */

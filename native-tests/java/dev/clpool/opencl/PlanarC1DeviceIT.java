@@ -165,6 +165,87 @@ class PlanarC1DeviceIT {
         }
     }
 
+    // ---- max and avg backward of one channel ----
+
+    @ParameterizedTest
+    @MethodSource("bindings")
+    void backwardOfOneChannel_equalsTheChannelLanesKernel_andTheCpuPath(BindingChoice binding) {
+        OpenClBackend device = device(binding);
+        SplittableRandom r = new SplittableRandom(0xBAC2);
+        for (int i = 0; i < 4; i++) {
+            Shape view = Shape.of(3, 1 + r.nextInt(9), 1 + r.nextInt(40), 1);
+            checkBackward(device, randomSpec(r, PoolMode.AVG, view, i % 2 == 1), view, r, "case " + i);
+        }
+        // DenseNet's transition 2x2 s2 and Inception's 3x3 s1 p1 with count_include_pad.
+        checkBackward(device, PoolSpec.avg(2, 2).stride(2).build(), Shape.of(3, 6, 21, 1), r, "densenet");
+        PoolSpec inception = PoolSpec.builder(PoolMode.AVG).countIncludePad(true).window(3, 3).stride(1).padding(Padding.of(1)).build();
+        checkBackward(device, inception, Shape.of(3, 5, 17, 1), r, "inception");
+        for (int i = 0; i < 2; i++) {
+            Shape view = Shape.of(3, 1 + r.nextInt(9), 1 + r.nextInt(40), 1);
+            checkBackward(device, randomMaxSpec(r, view), view, r, "max case " + i);
+        }
+        checkBackward(device, PoolSpec.max(3, 3).stride(2).padding(Padding.of(1)).build(), Shape.of(3, 7, 30, 1), r, "stem");
+        // float16 storage (unaligned half vectors at stride 1): the planes against the lanes.
+        Shape view = Shape.of(3, 4, 19, 1);
+        Shape lanes = Shape.of(1, 4, 19, 3);
+        PoolGeometry g = inception.geometry(view);
+        Tensor x = RandomCases.values(r, view, false).convert(DType.FLOAT16);
+        Tensor dy = RandomCases.values(r, g.output(), true).convert(DType.FLOAT16);
+        Tensor got = Tensor.allocate(view, DType.FLOAT16);
+        device.backward(g, x, dy, got);
+        Tensor gotLanes = Tensor.allocate(lanes, DType.FLOAT16);
+        device.backward(inception.geometry(lanes), planesAsChannels(x, lanes).convert(DType.FLOAT16),
+                planesAsChannels(dy, Shape.of(1, 4, 19, 3)).convert(DType.FLOAT16), gotLanes);
+        Tolerance.assertBitIdentical(got.toArray(), planesAsChannels(gotLanes, view).toArray(), "float16 planes against lanes");
+    }
+
+    /**
+     * Backward of {@code view} (planes of one channel: {@code backward_rows.cl} on CPU
+     * devices) bit for bit against the same planes as the channels of one item (the lanes of
+     * {@code pool2d_backward}), and within the tolerance against the CPU path; host and device tensors.
+     */
+    private static void checkBackward(OpenClBackend device, PoolSpec spec, Shape view, SplittableRandom r, String what) {
+        PoolGeometry g = spec.geometry(view);
+        Shape os = g.output();
+        Tensor x = r.nextBoolean() ? RandomCases.values(r, view, true) : ties(r, view);
+        Tensor dy = RandomCases.values(r, os, true);
+        String full = what + ": " + spec + " on " + view + " via " + device.description();
+        Tensor want = Tensor.allocate(view);
+        CPU.backward(g, x, dy, want);
+        Tensor got = Tensor.allocate(view);
+        device.backward(g, x, dy, got);
+        Tolerance.assertClose(got.toArray(), want.toArray(), 4 * Tolerance.REL, full);
+        Shape lanes = Shape.of(1, view.h(), view.w(), view.n());
+        Tensor gotLanes = Tensor.allocate(lanes);
+        device.backward(spec.geometry(lanes), planesAsChannels(x, lanes), planesAsChannels(dy, Shape.of(1, os.h(), os.w(), os.n())), gotLanes);
+        Tolerance.assertBitIdentical(got.toArray(), planesAsChannels(gotLanes, view).toArray(), full + " against the channel lanes");
+        try (ResidentTensor dx = device.upload(x); ResidentTensor ddy = device.upload(dy); ResidentTensor dgx = device.allocate(view)) {
+            device.backward(g, dx, ddy, dgx);
+            Tensor back = Tensor.allocate(view);
+            dgx.download(back);
+            Tolerance.assertBitIdentical(back.toArray(), got.toArray(), full + ", device tensors");
+        }
+    }
+
+    /** (P, H, W, 1) as (1, H, W, P) with P &gt; 1, or back: a transpose of the plane and pixel axes. */
+    private static Tensor planesAsChannels(Tensor t, Shape to) {
+        float[] v = t.toArray();
+        float[] out = new float[v.length];
+        boolean toLanes = t.shape().c() == 1;
+        int planes = toLanes ? t.shape().n() : t.shape().c();
+        int pixels = v.length / planes;
+        for (int p = 0; p < planes; p++) {
+            for (int i = 0; i < pixels; i++) {
+                if (toLanes) {
+                    out[i * planes + p] = v[p * pixels + i];
+                } else {
+                    out[p * pixels + i] = v[i * planes + p];
+                }
+            }
+        }
+        return Tensor.of(to, out);
+    }
+
     /** Few distinct values (ties in most windows), signed zeros among them, and an occasional NaN. */
     private static Tensor ties(SplittableRandom r, Shape s) {
         float[] v = new float[Math.toIntExact(s.elementCount())];

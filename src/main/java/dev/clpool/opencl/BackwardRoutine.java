@@ -13,12 +13,14 @@ import java.lang.ref.Reference;
  * {@code -D} set; max first finds each window's argmax once ({@code pool2d_argmax}) into a
  * scratch buffer. Host tensors go in batch chunks ({@link HostBatches}): max reads the input and
  * the output gradient, avg only the output gradient; a batch item too large for one allocation is
- * refused. Device tensors are only enqueued.
+ * refused. Device tensors are only enqueued. One channel on a CPU device (the channels-first
+ * planes the host lowers to) runs {@code backward_rows.cl} instead of {@code pool2d_backward}: same bits.
  */
 final class BackwardRoutine {
     static final String FILE = "backward_nhwc.cl";
     static final String KERNEL = "pool2d_backward";
     static final String ARGMAX = "pool2d_argmax";
+    static final String ROWS_FILE = "backward_rows.cl";
 
     private final DeviceSession session;
 
@@ -63,6 +65,11 @@ final class BackwardRoutine {
     private void enqueue(PoolGeometry g, DType dtype, ClBuffer in, ClBuffer gradOut, ClBuffer gradIn, int nb) {
         Shape is = g.input();
         Shape os = g.output();
+        boolean rows = is.c() == 1 && session.groups().channelLoop();
+        if (rows && g.mode() == PoolMode.AVG) {
+            enqueueRows(g, dtype, gradOut, gradOut, gradIn, nb); // no argmax: any buffer stands in
+            return;
+        }
         int vec = KernelOptions.vectorWidth(is.c());
         String opts = KernelOptions.pool(g, vec, session.accDouble()) + KernelOptions.storage(dtype);
         WorkGroups groups = session.groups();
@@ -80,10 +87,32 @@ final class BackwardRoutine {
             argmax.args(in, arg, is.h(), is.w(), is.c(), os.h(), os.w());
             long[][] outRange = groups.lanes(is.c() / vec, os.w(), (long) nb * os.h());
             session.queue().run(argmax, outRange[0], outRange[1]);
+            if (rows) {
+                enqueueRows(g, dtype, arg, gradOut, gradIn, nb);
+                return;
+            }
             kernel.args(arg, gradOut, gradIn, is.h(), is.w(), is.c(), os.h(), os.w());
             session.queue().run(kernel, range[0], range[1]);
         } finally {
             session.buffers().give(arg);
         }
+    }
+
+    /**
+     * One channel on a CPU device: {@code backward_rows.cl}, one work item per input row walking
+     * it along W a vector at a time, where {@code pool2d_backward} would run one element per work
+     * item (5-10x slower on PoCL). The same sums in the same order, so the same bits. Max reads
+     * {@code arg}, {@code pool2d_argmax}'s taps (still one output per work item at C = 1).
+     */
+    private void enqueueRows(PoolGeometry g, DType dtype, ClBuffer arg, ClBuffer gradOut, ClBuffer gradIn, int nb) {
+        Shape is = g.input();
+        Shape os = g.output();
+        String opts = KernelOptions.pool(g, PlanarPoolRoutine.CPU_VECTOR, session.accDouble()) + " -D ROWLOOP=1"
+                + KernelOptions.storage(dtype);
+        ClKernel kernel = session.kernel(ROWS_FILE, opts, "backward_rows");
+        int rows = nb * is.h();
+        kernel.args(arg, gradOut, gradIn, is.h(), is.w(), os.h(), os.w(), rows);
+        long[][] range = session.groups().planar(rows, is.w(), is.h(), nb);
+        session.queue().run(kernel, range[0], range[1]);
     }
 }

@@ -1,0 +1,165 @@
+/*
+ * clpool: backward of windowed 2-D max and avg pooling of ONE-CHANNEL tensors (N, H, W, 1) on CPU
+ * devices: the channels-first planes that the host lowers channels-first backward to, which
+ * backward_nhwc.cl's pool2d_backward would run one element per work item (its lanes are
+ * channels), 5-10x slower on PoCL.
+ *
+ * Row loop, as pool_planar.cl's ROWLOOP 1: one work item owns one input row (n, y) and walks it
+ * along W, VEC adjacent elements at a time (the last vector may overlap the one before: it
+ * recomputes the same bits; a row shorter than VEC is one vector with its lanes past W masked).
+ * Each lane is pool2d_backward's gather for its element, done in the same order (taps ty, then
+ * tx) with the same arithmetic; a candidate output that does not contain the lane's element
+ * (pool2d_backward skips it) adds +0 instead, which leaves the sum and its compensation bits
+ * unchanged (neither is ever -0: both start at +0 and round to nearest). Max adds a candidate's
+ * gradient where its argmax tap (pool2d_argmax, run beforehand at VEC 1) is the lane's element,
+ * avg gradient / divisor. So the result equals pool2d_backward's bit for bit.
+ *
+ * Required macros: pool2d_backward's (KernelOptions.pool's set), VEC > 1 the lanes along W, and
+ * ROWLOOP 1 (common.cl's LOADU / STOREU).
+ *
+ * Kernel backward_rows: arg (max: pool2d_argmax's taps, built with VEC 1; avg: not read), gout
+ * (N, OH, OW, 1), gin (N, H, W, 1), H, W, OH, OW, rows (= N * H). Global range (rows rounded
+ * up to the work group); work items past the end return.
+ */
+
+#if !ROWLOOP || VEC == 1
+#error "backward_rows runs ROWLOOP 1, VEC > 1"
+#endif
+
+#if ACC_DOUBLE
+#define INT_TO_ACC(x) CAT(convert_double, VEC)(x)
+#else
+#define INT_TO_ACC(x) CAT(convert_float, VEC)(x)
+#endif
+
+typedef union {
+    floatv v;
+    float e[VEC];
+} floatv_lanes;
+
+typedef union {
+    intv v;
+    int e[VEC];
+} intv_lanes;
+
+#if SW == 2 && VEC == 8 && STORAGE == 0
+typedef struct __attribute__((packed)) { float4 v; } float4_u;
+#endif
+
+/* The input gradient of elements x .. x+VEC-1 of row y of item n (lanes at or past W masked). */
+inline void grad_vec(__global const int *restrict argIn, __global const storage_t *restrict gout,
+                     __global storage_t *restrict gin,
+                     const int n, const int y, const int x, const int H, const int W, const int OH, const int OW)
+{
+    const intv xs = (intv)(x) + LANE_INDEX;
+    const intv inside = xs < (intv)(W);
+    ACC_INIT(sum);
+
+    /* ty: this row's tap in the candidate output's window, the same for every lane. */
+    for (int ty = 0; ty < KH; ++ty) {
+        const int py = y + PAD_T - ty * DH;
+        if (py < 0) {
+            break;
+        }
+        if (py % SH != 0 || py / SH >= OH) {
+            continue;
+        }
+        const int oy = py / SH;
+#if defined(MODE_AVG)
+        const int y0 = oy * SH - PAD_T;
+#if COUNT_INCLUDE_PAD
+        const int rowTaps = TAPS_BEFORE(y0, KH, DH, H + PAD_B);
+#else
+        const int rowTaps = min(KH, (H - 1 - y0) / DH + 1) - (y0 >= 0 ? 0 : (-y0 + DH - 1) / DH);
+#endif
+#endif
+        const int orow = (n * OH + oy) * OW;
+
+        for (int tx = 0; tx < KW; ++tx) {
+            const intv px = xs + (intv)(PAD_L - tx * DW);
+            const intv ok = inside & (px >= (intv)(0)) & (px % (intv)(SW) == (intv)(0)) & (px / (intv)(SW) < (intv)(OW));
+            if (!any(ok)) {
+                continue; /* +0 in every lane */
+            }
+            intv_lanes ol;
+            ol.v = select((intv)(0), px / (intv)(SW), ok);
+            const intv ox = ol.v;
+            floatv g;
+#if SW == 1
+            if (all(ok)) {
+                g = LOADU(gout, orow + ox.s0); /* stride 1: the lanes' outputs are adjacent */
+            } else
+#elif SW == 2 && VEC == 8 && STORAGE == 0
+            /* Stride 2 (DenseNet's transitions): the lanes of one parity read four adjacent
+               outputs, from the first valid lane's; one half-width load where all four exist. */
+            const int b = x + PAD_L - tx * DW;
+            const int first = (b + (b & 1)) / 2;
+            if (b + (b & 1) >= 0 && first + VEC / 2 <= OW && x + VEC <= W) {
+                const float4 h = ((__global const float4_u *)(gout + orow + first))->v;
+                g = select((floatv)(0.0f), (floatv)(h.s0, h.s0, h.s1, h.s1, h.s2, h.s2, h.s3, h.s3), ok);
+            } else
+#endif
+            {
+                floatv_lanes t;
+                for (int i = 0; i < VEC; ++i) {
+                    t.e[i] = LOAD1(gout, orow + ol.e[i]);
+                }
+                g = select((floatv)(0.0f), t.v, ok);
+            }
+#if defined(MODE_MAX)
+            /* Only the winner's gradient, as pool2d_backward: the argmax tap is this lane's. */
+            intv_lanes arg;
+            for (int i = 0; i < VEC; ++i) {
+                arg.e[i] = argIn[orow + ol.e[i]];
+            }
+            ACC_ADD(sum, TO_ACC(select((floatv)(0.0f), g, ok & (arg.v == (intv)(ty * KW + tx)))));
+#else /* MODE_AVG */
+            const intv x0 = ox * (intv)(SW) - (intv)(PAD_L);
+#if COUNT_INCLUDE_PAD
+            const intv colTaps = TAPS_BEFORE(x0, (intv)(KW), (intv)(DW), (intv)(W + PAD_R));
+#else
+            const intv jx0 = select((intv)(0), (-x0 + (intv)(DW - 1)) / (intv)(DW), x0 < (intv)(0));
+            const intv colTaps = min((intv)(KW), ((intv)(W - 1) - x0) / (intv)(DW) + (intv)(1)) - jx0;
+#endif
+            /* As pool2d_backward: the divisor's factors multiplied in the accumulator type. */
+            const accv div = (accv)((acc1)rowTaps) * INT_TO_ACC(select((intv)(1), colTaps, ok));
+#if ACC_DOUBLE
+            ACC_ADD(sum, TO_ACC(g) / div);
+#else
+            const floatv q = g / div;
+            ACC_ADD(sum, q);
+            sum_comp += fma(-q, div, g) / div;
+#endif
+#endif
+        }
+    }
+
+    const floatv r = TO_FLOAT(ACC_TOTAL(sum));
+    const int at = (n * H + y) * W + x;
+    if (x + VEC <= W) {
+        STOREU(r, gin, at);
+    } else {
+        floatv_lanes t;
+        t.v = r;
+        for (int i = 0; i < W - x; ++i) {
+            STORE1(t.e[i], gin, at + i);
+        }
+    }
+}
+
+__kernel void backward_rows(__global const int *restrict argIn, __global const storage_t *restrict gout,
+                            __global storage_t *restrict gin,
+                            const int H, const int W, const int OH, const int OW, const int rows)
+{
+    const int row = (int)get_global_id(0);
+    if (row >= rows) {
+        return; /* past the end: the range is rounded up to the work group */
+    }
+    const int n = row / H;
+    const int y = row - n * H;
+    int x = 0;
+    for (; x < W - VEC; x += VEC) {
+        grad_vec(argIn, gout, gin, n, y, x, H, W, OH, OW);
+    }
+    grad_vec(argIn, gout, gin, n, y, W >= VEC ? W - VEC : 0, H, W, OH, OW);
+}
