@@ -6,17 +6,6 @@ import java.util.Objects;
 import java.util.Optional;
 
 /**
- * An immutable, validated 2-D pooling specification: mode, window, stride, dilation, padding,
- * ceil mode, {@code count_include_pad} and the LP exponent. Shape-independent checks happen in
- * the constructor; {@link #geometry(Shape)} applies the spec to an input shape and is the one
- * place output sizes are computed (SEMANTICS.md).
- *
- * <pre>{@code
- * PoolSpec spec = PoolSpec.builder(PoolMode.MAX).window(3).stride(2).padding(Padding.of(1)).build();
- * PoolSpec same = PoolSpec.parse("max k=3x3 s=2x2 pad=1,1,1,1");   // equal to spec
- * }</pre>
- */
-/**
  * An immutable, validated pooling specification for spatial rank 1, 2 or 3: mode, window,
  * stride, dilation, padding, ceil mode, {@code count_include_pad} and the LP exponent.
  * Shape-independent checks happen in the constructor; {@link #axes(TensorShape)} (and, in 2-D,

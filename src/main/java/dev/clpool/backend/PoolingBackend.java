@@ -77,7 +77,6 @@ public interface PoolingBackend extends AutoCloseable {
         return HostResident.copyOf(t);
     }
 
-    /** Uninitialised storage for a tensor of shape {@code s} where this backend computes. */
     /**
      * Windowed pooling of channels-first planes ({@link PlanarGeometry}): {@code in} holds
      * {@code g.planes()} contiguous input planes (or volumes), {@code out} the output ones, in one
@@ -107,6 +106,7 @@ public interface PoolingBackend extends AutoCloseable {
         globalPlanar(mode, planes, planeSize, host(in), host(out));
     }
 
+    /** Uninitialised storage for a tensor of shape {@code s} where this backend computes. */
     default ResidentTensor allocate(Shape s) {
         return new HostResident(Tensor.allocate(s));
     }

@@ -91,6 +91,21 @@ final class IndicesRoutine {
      * indices count items from the start of the whole tensor), and their first row is row
      * {@code y0} of items of {@code itemH} rows.
      */
+    private void enqueue(PoolGeometry g, DType dtype, IndexConvention convention, int n0, int nb, int y0, int itemH,
+                         ClBuffer in, ClBuffer out, ClBuffer idx) {
+        Shape is = g.input();
+        Shape os = g.output();
+        if (is.c() == 1 && y0 == 0 && itemH == is.h() && session.groups().channelLoop()) {
+            enqueuePlanes(g, dtype, convention, n0, nb, in, out, idx);
+            return;
+        }
+        int vec = KernelOptions.vectorWidth(is.c());
+        ClKernel kernel = session.kernel(FILE, options(g, vec, convention) + KernelOptions.storage(dtype), "pool2d_indices");
+        kernel.args(in, out, idx, is.h(), is.w(), is.c(), os.h(), os.w(), n0, y0, itemH);
+        long[][] range = session.groups().lanes(is.c() / vec, os.w(), (long) nb * os.h());
+        session.queue().run(kernel, range[0], range[1]);
+    }
+
     /**
      * One channel on a CPU device (the channels-first planes that the host lowers max with indices
      * to): {@code pool_planar.cl}'s kernel {@code pool_planar_indices}, one work item per output
@@ -108,21 +123,6 @@ final class IndicesRoutine {
         int rows = nb * os.h();
         kernel.args(in, out, idx, is.h(), is.w(), os.h(), os.w(), rows, n0);
         long[][] range = session.groups().planar(rows, os.w(), os.h(), nb);
-        session.queue().run(kernel, range[0], range[1]);
-    }
-
-    private void enqueue(PoolGeometry g, DType dtype, IndexConvention convention, int n0, int nb, int y0, int itemH,
-                         ClBuffer in, ClBuffer out, ClBuffer idx) {
-        Shape is = g.input();
-        Shape os = g.output();
-        if (is.c() == 1 && y0 == 0 && itemH == is.h() && session.groups().channelLoop()) {
-            enqueuePlanes(g, dtype, convention, n0, nb, in, out, idx);
-            return;
-        }
-        int vec = KernelOptions.vectorWidth(is.c());
-        ClKernel kernel = session.kernel(FILE, options(g, vec, convention) + KernelOptions.storage(dtype), "pool2d_indices");
-        kernel.args(in, out, idx, is.h(), is.w(), is.c(), os.h(), os.w(), n0, y0, itemH);
-        long[][] range = session.groups().lanes(is.c() / vec, os.w(), (long) nb * os.h());
         session.queue().run(kernel, range[0], range[1]);
     }
 }
