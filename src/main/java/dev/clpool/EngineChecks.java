@@ -117,7 +117,7 @@ final class EngineChecks {
     }
 
     /** {@code 1,4,4,3: expected 1,2,2,3}, with {@code (2-D channels-last)} after each when the kinds differ. */
-    private static String mismatch(TensorShape has, TensorShape want) {
+    static String mismatch(TensorShape has, TensorShape want) {
         if (has.rank() == want.rank() && has.layout() == want.layout()) {
             return has + ": expected " + want;
         }

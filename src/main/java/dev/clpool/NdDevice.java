@@ -157,8 +157,7 @@ final class NdDevice {
         }
         calls.checkOwner(out);
         if (!out.tensorShape().equals(g.output())) {
-            throw new IllegalArgumentException("output device tensor " + out.tensorShape() + " (" + out.tensorShape().describe()
-                    + "): expected " + g.output() + " (" + g.output().describe() + ")");
+            throw new IllegalArgumentException("output device tensor " + EngineChecks.mismatch(out.tensorShape(), g.output()));
         }
         return calls.call((b, src) -> {
             if (src[2] != out.storage) {
