@@ -29,40 +29,27 @@ import java.util.function.Consumer;
  *
  * <p>The bound counts blocks lent and idle. A take that finds no idle block of its class evicts
  * idle blocks of other classes to stay within it. When the lent blocks alone would pass
- * {@link #NUDGE_BYTES} (or room for {@link #NUDGE_BLOCKS} blocks of the class taken, within half
- * the bound), the pool nudges the garbage collector once ({@link System#gc()}, then waits briefly for the cleaner,
+ * {@link NudgeThreshold} (256 MiB, or room for four blocks of the class taken within half the
+ * bound; more where collections take a large share of the time), the pool nudges the garbage collector once ({@link System#gc()}, then waits briefly for the cleaner,
  * as {@code java.nio.Bits} does for direct memory: {@link GcNudge}), so that dropped results come
  * back before fresh memory is faulted. If that recovers nothing the take allocates anyway (the
  * caller holds live results beyond the bound, or the collection found the latest results still
  * referenced), and the pool does not nudge again until a collected result came back or as many
  * bytes as the bound have been allocated since. Blocks returned while the pool is over its bound
  * are dropped. So a loop whose results are dropped holds the bound and one request, and up to a
- * second bound's worth after a nudge that found nothing. {@link #close()} drops every idle block;
- * blocks still lent stay valid until their loans end, and are dropped then. Thread-safe; a take
- * never waits longer than a collection and {@link GcNudge#WAIT_NANOS} per nudge.
+ * second bound's worth after a nudge that found nothing. {@link #close()} drops every idle block
+ * (lent ones when their loans end). Thread-safe; a take waits at most a collection and {@link
+ * GcNudge#WAIT_NANOS} per nudge.
  */
 final class HostMemoryPool implements AutoCloseable {
     static final int PAGE = 4096;
-    /** The most bytes (lent and idle) an engine's pool holds by default. */
-    static final long DEFAULT_MAX_BYTES = 1L << 30;
-    /**
-     * Lent bytes past which a take nudges the collector (or the bound, if smaller): dropped results
-     * come back after at most this much fresh memory, while up to the bound stays reusable.
-     */
-    static final long NUDGE_BYTES = 256L << 20;
-    /**
-     * A take of a large class nudges only once this many blocks of its class could be out (within
-     * half the bound): at {@link #NUDGE_BYTES} alone a loop of 100 MiB results with their 200 MiB of
-     * indices paid a full collection on every call, about a fifth of the call on the test machine.
-     */
-    static final int NUDGE_BLOCKS = 4;
     private static final Cleaner CLEANER = Cleaner.create();
     private static final int LENT = 0;
     private static final int IDLE = 1;
     private static final int DROPPED = 2;
 
     private final long maxBytes;
-    private final long nudgeBytes;
+    private final NudgeThreshold threshold;
     private final boolean roots;
     private final boolean nudges;
     // Guarded by this:
@@ -90,7 +77,7 @@ final class HostMemoryPool implements AutoCloseable {
             throw new IllegalArgumentException("host memory pool bound must be >= 0 bytes, got " + maxBytes);
         }
         this.maxBytes = maxBytes;
-        this.nudgeBytes = Math.min(maxBytes, NUDGE_BYTES);
+        this.threshold = new NudgeThreshold(maxBytes);
         this.roots = roots && RootBuffers.available();
         this.nudges = nudges && this.roots;
     }
@@ -133,14 +120,9 @@ final class HostMemoryPool implements AutoCloseable {
         return lend(c);
     }
 
-    /**
-     * Lent bytes past which a take of class {@code cls} nudges: {@link #NUDGE_BYTES}, or room for
-     * {@link #NUDGE_BLOCKS} such blocks within half the bound. The other half holds idle blocks of
-     * other classes (a loop of values and their indices takes two), which lent blocks up to the
-     * bound would evict, to be faulted in afresh.
-     */
+    /** Lent bytes past which a take of class {@code cls} nudges (see {@link NudgeThreshold}). */
     private long nudgeAt(int cls) {
-        return Math.max(nudgeBytes, Math.min(maxBytes / 2, (long) NUDGE_BLOCKS * cls));
+        return threshold.at(cls);
     }
 
     /** Marks a new block as counted in {@link #lentBytes} before it exists. */
@@ -209,7 +191,11 @@ final class HostMemoryPool implements AutoCloseable {
                 }
             }
             if (mine) {
+                long start = System.nanoTime();
                 n.collect(CLEANER, this);
+                synchronized (this) {
+                    threshold.collected(start, System.nanoTime() - start);
+                }
             }
             Chunk c = awaitRoom(cls, n);
             if (c != null) {
@@ -296,25 +282,6 @@ final class HostMemoryPool implements AutoCloseable {
             return out;
         } catch (RuntimeException | Error e) {
             out.close();
-            throw e;
-        }
-    }
-
-    /** Max pooling outputs (values and indices) from this pool, filled by {@code op}; given back if it fails. */
-    PooledWithIndices filled(TensorShape shape, DType dtype, IndexConvention convention, Consumer<PooledWithIndices> op) {
-        Tensor values = tensor(shape, dtype);
-        PooledWithIndices result;
-        try {
-            result = new PooledWithIndices(values, Indices.allocate(this, shape, convention));
-        } catch (RuntimeException | Error e) {
-            values.close();
-            throw e;
-        }
-        try {
-            op.accept(result);
-            return result;
-        } catch (RuntimeException | Error e) {
-            result.close();
             throw e;
         }
     }

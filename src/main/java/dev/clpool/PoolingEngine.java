@@ -183,7 +183,7 @@ public final class PoolingEngine extends DeviceForms implements AutoCloseable {
     public PooledWithIndices poolWithIndices(Tensor in, PoolSpec spec, IndexConvention convention) {
         EngineChecks.checkIndicesMode(spec, convention);
         TensorShape out = spec.outputShape(in.tensorShape());
-        return memory.filled(out, in.dtype(), convention, r -> poolWithIndices(in, spec, convention, r.values(), r.indices()));
+        return PooledWithIndices.filled(memory, out, in.dtype(), convention, r -> poolWithIndices(in, spec, convention, r.values(), r.indices()));
     }
 
     // ---- host tensors: into outputs the caller has (no allocation) ----
@@ -376,7 +376,7 @@ public final class PoolingEngine extends DeviceForms implements AutoCloseable {
         private OpenClBackend.Options openClOptions = OpenClBackend.Options.DEFAULT;
         private OpenClBackend.Tuning openClTuning;
         private boolean smallOpsOnCpu = true;
-        private long hostMemoryPoolBytes = HostMemoryPool.DEFAULT_MAX_BYTES;
+        private long hostMemoryPoolBytes = NudgeThreshold.defaultMaxBytes();
 
         public Builder backend(BackendChoice backend) {
             this.backend = Objects.requireNonNull(backend, "backend");
@@ -453,10 +453,11 @@ public final class PoolingEngine extends DeviceForms implements AutoCloseable {
 
         /**
          * The most bytes of host memory the engine's pool holds for results, lent and kept for
-         * reuse (by default 1 GiB: the outputs of a max pooling with indices of a 100 MiB batch
-         * fit, several times over for smaller ones); 0 keeps none (every result gets fresh memory). When results
-         * still lent reach it, the engine calls {@link System#gc()} once so that results dropped
-         * without {@code close()} come back (turned off by {@code -Dclpool.hostMemory.gcNudge=false});
+         * reuse (by default a quarter of the direct memory the JVM allows, within 1 and 4 GiB: the
+         * outputs of a max pooling with indices of a 100 MiB batch fit, several times over for
+         * smaller ones); 0 keeps none (every result gets fresh memory). Before results still lent
+         * reach it, the engine calls {@link System#gc()} once so that results dropped without
+         * {@code close()} come back (turned off by {@code -Dclpool.hostMemory.gcNudge=false});
          * results beyond it that are still in use get fresh memory, which is not kept.
          */
         public Builder hostMemoryPoolBytes(long bytes) {
