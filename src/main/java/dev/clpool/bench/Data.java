@@ -16,7 +16,11 @@ public enum Data {
     /** {@link #RANDOM} through a ReLU: about half the elements +0.0, as after a ReLU layer. */
     RELU("relu"),
     /** Every element +0.0 (whole channels of zeros are common after ReLU). */
-    ZERO("zero");
+    ZERO("zero"),
+    /** Every element 1.0: every window is one tie. */
+    CONSTANT("constant"),
+    /** Values rising from -4 to 4 in memory order (non-decreasing along every axis): each window's maximum is its last tap. */
+    SORTED("sorted");
 
     private final String word;
 
@@ -36,13 +40,15 @@ public enum Data {
     /** {@link #tensor(Shape, DType, long)} of any rank and layout. */
     public Tensor tensor(dev.clpool.TensorShape shape, DType dtype, long seed) {
         Tensor t = Tensor.allocate(shape);
-        if (this != ZERO) {
-            FloatBuffer f = t.floats();
-            SplittableRandom r = new SplittableRandom(seed);
-            for (int i = 0, n = f.capacity(); i < n; i++) {
-                float v = (float) (r.nextDouble() * 8 - 4);
-                f.put(i, this == RELU ? Math.max(0f, v) : v);
-            }
+        FloatBuffer f = t.floats();
+        SplittableRandom r = new SplittableRandom(seed);
+        for (int i = 0, n = f.capacity(); i < n && this != ZERO; i++) {
+            f.put(i, switch (this) {
+                case CONSTANT -> 1f;
+                case SORTED -> (float) (-4 + 8.0 * i / n);
+                case RELU -> Math.max(0f, (float) (r.nextDouble() * 8 - 4));
+                default -> (float) (r.nextDouble() * 8 - 4);
+            });
         }
         return dtype == DType.FLOAT32 ? t : t.convert(dtype);
     }

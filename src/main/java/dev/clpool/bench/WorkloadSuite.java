@@ -171,14 +171,16 @@ public final class WorkloadSuite {
 
     /**
      * What the full run measures of {@code w}: float32 random data through the allocating API
-     * (results closed) and into an existing output, then ReLU'd and all-zero data and float16
-     * storage into an existing output.
+     * (results closed) and into an existing output, then ReLU'd, all-zero, constant and sorted data
+     * and float16 storage into an existing output.
      */
     public static List<Run> fullRuns(Workload w) {
         return List.of(new Run(w, new Variant(DType.FLOAT32, Data.RANDOM, Api.ALLOCATING)),
                 new Run(w, new Variant(DType.FLOAT32, Data.RANDOM, Api.INTO)),
                 new Run(w, new Variant(DType.FLOAT32, Data.RELU, Api.INTO)),
                 new Run(w, new Variant(DType.FLOAT32, Data.ZERO, Api.INTO)),
+                new Run(w, new Variant(DType.FLOAT32, Data.CONSTANT, Api.INTO)),
+                new Run(w, new Variant(DType.FLOAT32, Data.SORTED, Api.INTO)),
                 new Run(w, new Variant(DType.FLOAT16, Data.RANDOM, Api.INTO)));
     }
 
@@ -197,6 +199,8 @@ public final class WorkloadSuite {
                         Api.ALLOCATING)),
                 new Run(named("vgg16-head-adaptive7"), new Variant(DType.FLOAT32, Data.RELU, Api.ALLOCATING)),
                 new Run(named("resnet50-head-gap"), new Variant(DType.FLOAT16, Data.RANDOM, Api.INTO)),
+                new Run(named("mobilenetv2-head-gap"), new Variant(DType.FLOAT32, Data.CONSTANT, Api.INTO)),
+                new Run(named("sppnet-level6"), new Variant(DType.FLOAT32, Data.SORTED, Api.INTO)),
                 new Run(named("c3d-pool2-max"), new Variant(DType.FLOAT32, Data.RANDOM, Api.INTO)));
     }
 

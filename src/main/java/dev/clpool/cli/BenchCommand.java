@@ -133,7 +133,9 @@ final class BenchCommand implements Callable<Integer> {
             return new WorkloadBenchmark.Result(List.of(), List.of());
         }
         output.header();
-        return WorkloadBenchmark.run(config, runs, ratios, output);
+        WorkloadBenchmark.Result result = WorkloadBenchmark.run(config, runs, ratios, output);
+        output.dataCliffs();
+        return result;
     }
 
     private boolean matches(Workload w) {

@@ -2,13 +2,19 @@ package dev.clpool.cli;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
+import dev.clpool.DType;
 import dev.clpool.Shape;
+import dev.clpool.bench.Data;
 import dev.clpool.bench.Workload;
 import dev.clpool.bench.WorkloadBenchmark;
 import dev.clpool.bench.WorkloadBenchmark.AllocationRatio;
 import dev.clpool.bench.WorkloadBenchmark.Figure;
+import dev.clpool.bench.WorkloadSuite.Api;
 import java.io.PrintWriter;
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * {@code clpool bench}'s output for the workload suite and issue 11's allocation ratios: rows
@@ -18,7 +24,16 @@ final class WorkloadOutput extends ProgressOutput implements WorkloadBenchmark.L
     private static final String ROW = "%-32s %-26s %-20s %-22s %-12s %10s %8s %8s  %s%n";
     private static final String RATIO_ROW = "%-22s %-22s %-16s %-12s %8s %10s %9s %10s %7s %9s  %s%n";
 
+    private static final String CLIFF_ROW = "%-32s %-16s %10s %10s %10s %10s %10s %7s  %s%n";
+    /** Issue 12: the slowest kind of data at most this many times the fastest, for every operation. */
+    static final double CLIFF_LIMIT = 1.5;
+
     private boolean ratioHeader;
+    /** Into-existing float32 figures by workload and backend, then kind of data: the data cliffs' table. */
+    private final Map<CliffRow, Map<Data, Double>> byData = new LinkedHashMap<>();
+
+    private record CliffRow(String workload, String backend) {
+    }
 
     WorkloadOutput(PrintWriter out, PrintWriter err, boolean quiet) {
         super(out, err, quiet);
@@ -39,6 +54,10 @@ final class WorkloadOutput extends ProgressOutput implements WorkloadBenchmark.L
             return;
         }
         Workload w = f.workload();
+        if (f.variant().api() == Api.INTO && f.variant().dtype() == DType.FLOAT32) {
+            byData.computeIfAbsent(new CliffRow(w.name(), backend(f.backend(), f.binding())), k -> new EnumMap<>(Data.class))
+                    .put(f.variant().data(), f.ms());
+        }
         out.printf(Locale.ROOT, ROW, w.name(), w.label(), w.dims(), f.variant().toString(), backend(f.backend(), f.binding()),
                 BenchCommand.fmt(f.ms()), String.format(Locale.ROOT, "%.1f", f.gbps()),
                 String.format(Locale.ROOT, "%.0f%%", 100 * f.copyRatio()), f.note() == null ? "" : f.note());
@@ -65,6 +84,39 @@ final class WorkloadOutput extends ProgressOutput implements WorkloadBenchmark.L
                 BenchCommand.fmt(r.allocMs()), BenchCommand.fmt(r.droppedMs()),
                 String.format(Locale.ROOT, "%.2f", r.ratio()), String.format(Locale.ROOT, "%.2f", r.droppedRatio()),
                 over ? "over " + AllocationRatio.LIMIT : "");
+        out.flush();
+    }
+
+    /**
+     * After the workloads (text only): for each workload and backend measured on more than one kind
+     * of data, the into-existing float32 times and the slowest over the fastest.
+     */
+    void dataCliffs() {
+        if (quiet || byData.values().stream().noneMatch(m -> m.size() > 1)) {
+            return;
+        }
+        out.println();
+        out.println("Data cliffs (issue 12: into-existing float32, the slowest kind of data over the fastest must be at most "
+                + CLIFF_LIMIT + "x):");
+        Object[] head = {"workload", "backend", "random", "relu", "zero", "constant", "sorted", "spread", ""};
+        out.printf(Locale.ROOT, CLIFF_ROW, head);
+        for (Map.Entry<CliffRow, Map<Data, Double>> e : byData.entrySet()) {
+            Map<Data, Double> ms = e.getValue();
+            if (ms.size() < 2) {
+                continue;
+            }
+            double spread = ms.values().stream().mapToDouble(Double::doubleValue).max().orElseThrow()
+                    / ms.values().stream().mapToDouble(Double::doubleValue).min().orElseThrow();
+            Object[] row = new Object[9];
+            row[0] = e.getKey().workload();
+            row[1] = e.getKey().backend();
+            for (Data d : Data.values()) {
+                row[2 + d.ordinal()] = ms.containsKey(d) ? BenchCommand.fmt(ms.get(d)) : "-";
+            }
+            row[7] = String.format(Locale.ROOT, "%.2f", spread);
+            row[8] = spread > CLIFF_LIMIT ? "over " + CLIFF_LIMIT : "";
+            out.printf(Locale.ROOT, CLIFF_ROW, row);
+        }
         out.flush();
     }
 

@@ -111,6 +111,20 @@ class WorkloadSuiteTest {
     }
 
     @Test
+    void data_constantAndSorted() {
+        Shape s = Shape.of(2, 8, 8, 4);
+        for (float v : Data.CONSTANT.tensor(s, DType.FLOAT32, 1).toArray()) {
+            assertEquals(1f, v);
+        }
+        float[] sorted = Data.SORTED.tensor(s, DType.FLOAT32, 1).toArray();
+        assertEquals(-4f, sorted[0]);
+        assertTrue(sorted[sorted.length - 1] > 3.9f && sorted[sorted.length - 1] < 4f, "last " + sorted[sorted.length - 1]);
+        for (int i = 1; i < sorted.length; i++) {
+            assertTrue(sorted[i] > sorted[i - 1], "rises at " + i);
+        }
+    }
+
+    @Test
     void ops_runEveryWorkloadKind_throughEveryApi() {
         Shape s = Shape.of(1, 6, 6, 3);
         List<Workload> small = List.of(

@@ -8,8 +8,15 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import dev.clpool.DType;
 import dev.clpool.bench.BenchCase;
 import dev.clpool.bench.BenchSuite;
+import dev.clpool.bench.Data;
+import dev.clpool.bench.Workload;
+import dev.clpool.bench.WorkloadBenchmark.Figure;
+import dev.clpool.bench.WorkloadSuite;
+import dev.clpool.bench.WorkloadSuite.Api;
+import dev.clpool.bench.WorkloadSuite.Variant;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.util.List;
@@ -94,6 +101,29 @@ class BenchCommandTest {
         assertEquals((8L * 10 * 10 * 512 + 8L * 7 * 7 * 512) * 4, o.get("bytes").getAsLong());
         double ratio = o.get("gbps").getAsDouble() / o.get("copy_gbps").getAsDouble();
         assertEquals(ratio, o.get("copy_ratio").getAsDouble(), 0.01 + ratio * 0.01);
+    }
+
+    @Test
+    void dataCliffs_tableTheIntoFigures_andFlagASpreadOverTheLimit() {
+        WorkloadOutput o = new WorkloadOutput(new PrintWriter(out, true), new PrintWriter(err, true), false);
+        Workload spp = WorkloadSuite.named("sppnet-level6");
+        Workload gap = WorkloadSuite.named("resnet50-head-gap");
+        double[] sppMs = {1.0, 1.2, 0.8, 1.0, 1.19};
+        for (Data d : Data.values()) {
+            o.figure(new Figure(spp, new Variant(DType.FLOAT32, d, Api.INTO), "cpu", null, null, sppMs[d.ordinal()], 1, 1,
+                    1, null));
+            o.figure(new Figure(gap, new Variant(DType.FLOAT32, d, Api.INTO), "opencl", "jocl", null,
+                    d == Data.ZERO ? 0.5 : 1.0, 1, 1, 1, null));
+        }
+        o.figure(new Figure(spp, new Variant(DType.FLOAT32, Data.RANDOM, Api.ALLOCATING), "cpu", null, null, 9, 1, 1, 1,
+                null));
+        o.figure(new Figure(spp, new Variant(DType.FLOAT16, Data.RANDOM, Api.INTO), "cpu", null, null, 9, 1, 1, 1, null));
+        out.getBuffer().setLength(0);
+        o.dataCliffs();
+        List<String> rows = out.toString().lines().filter(l -> l.startsWith("sppnet") || l.startsWith("resnet")).toList();
+        assertEquals(2, rows.size(), out.toString());
+        assertTrue(rows.get(0).matches("sppnet-level6 +cpu +1\\.00 +1\\.20 +0\\.80+ +1\\.00 +1\\.19 +1\\.50 *"), rows.get(0));
+        assertTrue(rows.get(1).matches("resnet50-head-gap +opencl jocl .* 2\\.00  over 1\\.5"), rows.get(1));
     }
 
     @Test
