@@ -101,6 +101,14 @@ final class WindowPlan {
      * band's rows).
      */
     void bands(int from, int to, int block, int bandFloats, int arrays, Band body) {
+        bands(from, to, block, bandFloats, arrays, c, body);
+    }
+
+    /**
+     * As {@link #bands(int, int, int, int, int, Band)}, for a path that keeps only
+     * {@code channels} of each position's channels at a time.
+     */
+    void bands(int from, int to, int block, int bandFloats, int arrays, int channels, Band body) {
         int oh = out.h();
         int sh = rows.stride();
         for (int r = from; r < to; ) {
@@ -109,7 +117,7 @@ final class WindowPlan {
             int oy1 = Math.min(oh, oy0 + (to - r));
             for (int b0 = 0; b0 < out.w(); b0 += block) {
                 int b1 = Math.min(out.w(), b0 + block);
-                int width = (b1 - b0) * c;
+                int width = (b1 - b0) * channels;
                 int perBand = Math.max(1, (bandFloats / (arrays * width) - rows.effectiveWindow()) / sh + 1);
                 for (int a = oy0; a < oy1; a += perBand) {
                     body.run(n, a, Math.min(oy1, a + perBand), b0, b1);
@@ -201,6 +209,35 @@ final class WindowPlan {
         }
         tags[slot] = tag;
         return -1 - slot;
+    }
+
+    /** Fewer channels than this make the prefix–suffix paths' per-position copies too costly. */
+    private static final int PREFIX_SUFFIX_MIN_CHANNELS = 8;
+    /** How much cheaper by the model a prefix–suffix path must be to be chosen. */
+    private static final double PREFIX_SUFFIX_MARGIN = 1.25;
+
+    /**
+     * The cost model of the prefix–suffix paths ({@link MaxVanHerk}, {@link AvgVanHerk}) against the
+     * direct separable ones ({@link MaxWindows}, {@link AvgWindows}): element operations per
+     * output of the direct path (a row's horizontal reduction costs {@code kw} per output column,
+     * once per input row if the ring holds a window's rows, else for every row of every window;
+     * folding the rows {@code kh}) against the prefix–suffix path's (two per position and one per
+     * output, on each axis, positions being {@code stride} per output). The ratio is the same for
+     * max and for sums with their bounds, which cost twice as much on both paths.
+     */
+    static boolean prefixSuffixPays(PoolGeometry g) {
+        if (g.input().c() < PREFIX_SUFFIX_MIN_CHANNELS) {
+            return false;
+        }
+        int kw = g.cols().window();
+        int kh = g.rows().window();
+        int sw = g.cols().stride();
+        int sh = g.rows().stride();
+        WindowPlan plan = new WindowPlan(g);
+        boolean ringHolds = plan.slots(Math.min(g.output().w(), plan.blockOut) * g.input().c()) >= g.rows().effectiveWindow();
+        double direct = (double) kw * (ringHolds ? Math.min(sh, kh) : kh) + kh;
+        double prefixSuffix = (2.0 * sw + 1) * sh + 2.0 * sh + 1;
+        return prefixSuffix * PREFIX_SUFFIX_MARGIN < direct;
     }
 
     /** Channels from which a strided interior is gathered column by column instead of reduced at every position. */
