@@ -101,14 +101,6 @@ final class WindowPlan {
      * band's rows).
      */
     void bands(int from, int to, int block, int bandFloats, int arrays, Band body) {
-        bands(from, to, block, bandFloats, arrays, c, body);
-    }
-
-    /**
-     * As {@link #bands(int, int, int, int, int, Band)}, for a path that keeps only
-     * {@code channels} of each position's channels at a time.
-     */
-    void bands(int from, int to, int block, int bandFloats, int arrays, int channels, Band body) {
         int oh = out.h();
         int sh = rows.stride();
         for (int r = from; r < to; ) {
@@ -117,7 +109,7 @@ final class WindowPlan {
             int oy1 = Math.min(oh, oy0 + (to - r));
             for (int b0 = 0; b0 < out.w(); b0 += block) {
                 int b1 = Math.min(out.w(), b0 + block);
-                int width = (b1 - b0) * channels;
+                int width = (b1 - b0) * c;
                 int perBand = Math.max(1, (bandFloats / (arrays * width) - rows.effectiveWindow()) / sh + 1);
                 for (int a = oy0; a < oy1; a += perBand) {
                     body.run(n, a, Math.min(oy1, a + perBand), b0, b1);
