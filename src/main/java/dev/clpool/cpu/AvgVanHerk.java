@@ -194,31 +194,16 @@ final class AvgVanHerk {
                 System.arraycopy(v, 0, to, 0, w);
                 sb[q] = zero;
             } else {
-                float[] next = ss[q + dw];
-                float[] nb = sb[q + dw];
-                float[] tb = sbOwn[q];
-                for (int i = 0; i < w; i++) {
-                    float t = next[i] + v[i];
-                    to[i] = t;
-                    tb[i] = nb[i] + Math.abs(t);
-                }
-                sb[q] = tb;
+                addExact(ss[q + dw], sb[q + dw], v, to, sbOwn[q], w);
+                sb[q] = sbOwn[q];
             }
         }
         for (int q = 0; q < positions; q++) {
             if (startsBlock(b.xlo + q, dw, kw) || q < dw) {
                 pb[q] = zero;
             } else {
-                float[] v = xs[q];
-                float[] before = xs[q - dw];
-                float[] bb = pb[q - dw];
-                float[] tb = pbOwn[q];
-                for (int i = 0; i < w; i++) {
-                    float t = before[i] + v[i];
-                    v[i] = t;
-                    tb[i] = bb[i] + Math.abs(t);
-                }
-                pb[q] = tb;
+                addExact(xs[q - dw], pb[q - dw], xs[q], xs[q], pbOwn[q], w);
+                pb[q] = pbOwn[q];
             }
         }
         float[] rowS = b.hs[y - b.ylo];
@@ -236,15 +221,7 @@ final class AvgVanHerk {
                 System.arraycopy(prefix ? xs[qb] : ss[qa], 0, rowS, o * w, w);
                 System.arraycopy(prefix ? pb[qb] : sb[qa], 0, rowB, o * w, w);
             } else {
-                float[] fs = ss[qa];
-                float[] fb = sb[qa];
-                float[] ls = xs[qb];
-                float[] lb = pb[qb];
-                for (int i = 0; i < w; i++) {
-                    float t = fs[i] + ls[i];
-                    tmp[i] = t;
-                    tmpB[i] = fb[i] + lb[i] + Math.abs(t);
-                }
+                add(ss[qa], sb[qa], xs[qb], pb[qb], tmp, tmpB, w);
                 System.arraycopy(tmp, 0, rowS, o * w, w);
                 System.arraycopy(tmpB, 0, rowB, o * w, w);
             }
@@ -269,26 +246,12 @@ final class AvgVanHerk {
                 System.arraycopy(v, 0, to, 0, width);
                 System.arraycopy(vb, 0, tb, 0, width);
             } else {
-                float[] next = b.vs[u + dh];
-                float[] nb = b.vb[u + dh];
-                for (int i = 0; i < width; i++) {
-                    float t = next[i] + v[i];
-                    to[i] = t;
-                    tb[i] = nb[i] + vb[i] + Math.abs(t);
-                }
+                add(b.vs[u + dh], b.vb[u + dh], v, vb, to, tb, width);
             }
         }
         for (int u = dh; u < rows; u++) {
             if (!startsBlock(origin + b.ylo + u, dh, kh)) {
-                float[] v = b.hs[u];
-                float[] vb = b.hb[u];
-                float[] before = b.hs[u - dh];
-                float[] bb = b.hb[u - dh];
-                for (int i = 0; i < width; i++) {
-                    float t = before[i] + v[i];
-                    v[i] = t;
-                    vb[i] = bb[i] + vb[i] + Math.abs(t);
-                }
+                add(b.hs[u - dh], b.hb[u - dh], b.hs[u], b.hb[u], b.hs[u], b.hb[u], width);
             }
         }
     }
@@ -327,15 +290,7 @@ final class AvgVanHerk {
                 ts = prefix ? b.hs[ub] : b.vs[ua];
                 tb = prefix ? b.hb[ub] : b.vb[ua];
             } else {
-                float[] fs = b.vs[ua];
-                float[] fb = b.vb[ua];
-                float[] ls = b.hs[ub];
-                float[] lb = b.hb[ub];
-                for (int i = 0; i < width; i++) {
-                    float t = fs[i] + ls[i];
-                    sum[i] = t;
-                    bound[i] = fb[i] + lb[i] + Math.abs(t);
-                }
+                add(b.vs[ua], b.vb[ua], b.hs[ub], b.hb[ub], sum, bound, width);
                 ts = sum;
                 tb = bound;
             }
@@ -357,6 +312,30 @@ final class AvgVanHerk {
             most = Math.max(most, worst[i]);
         }
         return most <= 0;
+    }
+
+    /**
+     * {@code to = a + v} with its bound {@code tb = ab + |to|}, element-wise over {@code n}: the
+     * first pass, whose inputs {@code v} are exact ({@code to} may be {@code v}).
+     */
+    private static void addExact(float[] a, float[] ab, float[] v, float[] to, float[] tb, int n) {
+        for (int i = 0; i < n; i++) {
+            float t = a[i] + v[i];
+            to[i] = t;
+            tb[i] = ab[i] + Math.abs(t);
+        }
+    }
+
+    /**
+     * {@code to = a + v} with its bound {@code tb = ab + vb + |to|}, element-wise over {@code n}
+     * ({@code to}/{@code tb} may be {@code v}/{@code vb}).
+     */
+    private static void add(float[] a, float[] ab, float[] v, float[] vb, float[] to, float[] tb, int n) {
+        for (int i = 0; i < n; i++) {
+            float t = a[i] + v[i];
+            to[i] = t;
+            tb[i] = ab[i] + vb[i] + Math.abs(t);
+        }
     }
 
     /** Output row oy's divisors (as floats) and certificate factors per unit of B, per element of the band row. */
