@@ -144,7 +144,7 @@ public final class SplitBackend implements PoolingBackend {
     }
 
     private static PoolGeometry sub(PoolGeometry g, int n) {
-        return new PoolGeometry(g.spec(), withN(g.input(), n), withN(g.output(), n), g.rows(), g.cols());
+        return new PoolGeometry(g.spec(), withN(g.input(), n), withN(g.output(), n), g.rows(), g.cols(), g.rowOrigin());
     }
 
     private static Shape withN(Shape s, int n) {

@@ -233,7 +233,7 @@ final class AvgWindows {
             // rounding is innocuous for division at these precisions), which is what an fp64
             // device computes for few 16-bit terms.
             float d = (float) divisor;
-            float k = boundPerB(oy, ox, divisor);
+            float k = boundPerB(oy, ox, divisor, 3);
             for (int i = (ox - b0) * cc; i < (next - b0) * cc; i++) {
                 float t = as[i] + hs[i];
                 float bound = ab[i] + hb[i] + Math.abs(t);
@@ -249,7 +249,7 @@ final class AvgWindows {
     private void recheck(FloatBuffer src, float[] as, float[] ab, int n, int oy, int b0, int b1) {
         int cc = p.c;
         for (int ox = b0; ox < b1; ox++) {
-            float k = boundPerB(oy, ox, divisor(oy, ox));
+            float k = boundPerB(oy, ox, divisor(oy, ox), 3);
             int a = (ox - b0) * cc;
             for (int ch = 0; ch < cc; ch++) {
                 float size = Math.abs(as[a + ch]);
@@ -268,17 +268,18 @@ final class AvgWindows {
 
     /**
      * The error bound of output (oy, ox) per unit of B, in units of TOLERANCE (so ≤ max(1, |avg|)
-     * passes): u·(1 + γ(r))/divisor, where r bounds the additions that formed B (at most one per tap
-     * across and two per row down, so at most three per tap); infinite where γ is meaningless.
+     * passes): u·(1 + γ(r))/divisor, where r bounds the additions that formed B, at most
+     * {@code perTap} per tap (here one per tap across and two per row down, so three); infinite
+     * where γ is meaningless.
      */
-    private float boundPerB(int oy, int ox, double divisor) {
+    float boundPerB(int oy, int ox, double divisor, int perTap) {
         long taps = (long) (p.rowEnd[oy] - p.rowFirst[oy]) * (p.colEnd[ox] - p.colFirst[ox]);
-        double bound = 0x1p-24 * (1 + CompensatedSum.gamma(3 * taps));
+        double bound = 0x1p-24 * (1 + CompensatedSum.gamma(perTap * taps));
         return (float) (bound / divisor / TOLERANCE);
     }
 
     /** The average of one window summed in double in scan order (the path before float sums). */
-    private float exactAverage(FloatBuffer src, int n, int oy, int ox, int ch) {
+    float exactAverage(FloatBuffer src, int n, int oy, int ox, int ch) {
         double sum = 0;
         for (int jy = p.rowFirst[oy]; jy < p.rowEnd[oy]; jy++) {
             for (int jx = p.colFirst[ox]; jx < p.colEnd[ox]; jx++) {

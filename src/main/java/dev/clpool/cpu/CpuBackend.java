@@ -26,8 +26,8 @@ import java.util.stream.IntStream;
  * compiles each for its own profile: windowed max and average in {@link MaxWindows} and
  * {@link AvgWindows} (input rows staged into heap arrays by bulk copies, an interior/border split so
  * that interior windows carry no bounds checks, channels innermost; see {@link WindowPlan}; large
- * max windows in {@link MaxVanHerk}, at a cost per output independent of the window, chosen by
- * {@link MaxVanHerk#pays}), global
+ * max and average windows in {@link MaxVanHerk} and {@link AvgVanHerk}, at a cost per output
+ * independent of the window, chosen by {@link WindowPlan#prefixSuffixPays}), global
  * pooling in {@link CpuGlobal}, LP pooling here (it visits only the window taps inside the input).
  * Scratch arrays are per thread and reused.
  *
@@ -100,6 +100,11 @@ public final class CpuBackend implements PoolingBackend {
         if (g.mode() == PoolMode.MAX) {
             MaxWindows max = new MaxWindows(g);
             chunks(rows, max.workPerRow(), (from, to) -> max.run(src, dst, from, to, Scratch.get()));
+            return;
+        }
+        if (AvgVanHerk.pays(g)) {
+            AvgVanHerk avg = new AvgVanHerk(g);
+            chunks(rows, avg.workPerRow(), (from, to) -> avg.run(src, dst, from, to, Scratch.get()));
             return;
         }
         if (g.mode() == PoolMode.AVG) {

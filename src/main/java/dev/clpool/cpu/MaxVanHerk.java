@@ -21,19 +21,16 @@ import java.util.Arrays;
  * array of their own, so that every loop has one index expression and C2 vectorises it.
  * {@link #pays} is the cost model that chooses between this path and {@link MaxWindows}.
  *
- * <p>Average has no such path: a prefix–suffix sum rounds differently depending on where a window
- * falls among the blocks, which depends on the row range a task or a row band starts at, and the
- * CPU path's averages must repeat bit for bit however the work is split (RowBandsTest).
+ * <p>Average has the same scheme in {@link AvgVanHerk}, with its blocks anchored to the tensor
+ * rather than to the band (a prefix–suffix sum rounds differently depending on where a window
+ * falls among the blocks, and the CPU path's averages must repeat bit for bit however the work is
+ * split); max needs no anchoring, its result being the same value in any order.
  */
 final class MaxVanHerk {
     /** Floats of horizontal results (and their suffix maxima) one band may hold. */
     private static final int BAND_FLOATS = 1 << 20;
     /** Floats of one staged input row segment (bounds the column block). */
     private static final int SEGMENT_FLOATS = 1 << 15;
-    /** Fewer channels than this make the per-position copies too costly. */
-    private static final int MIN_CHANNELS = 8;
-    /** How much cheaper by the model this path must be to be chosen. */
-    private static final double MARGIN = 1.25;
 
     private final WindowPlan p;
     private final int kw;
@@ -52,26 +49,9 @@ final class MaxVanHerk {
         blockOut = p.blockOut(SEGMENT_FLOATS);
     }
 
-    /**
-     * The cost model: element operations per output of the direct separable path (a row's
-     * horizontal maxima cost {@code kw} per output column, once per input row if the ring holds a
-     * window's rows, else for every row of every window; folding the rows {@code kh}) against this
-     * path's (two per position and one per output, on each axis, positions being {@code stride}
-     * per output).
-     */
+    /** The cost model ({@link WindowPlan#prefixSuffixPays}): whether this path beats {@link MaxWindows}. */
     static boolean pays(PoolGeometry g) {
-        if (g.mode() != PoolMode.MAX || g.input().c() < MIN_CHANNELS) {
-            return false;
-        }
-        int kw = g.cols().window();
-        int kh = g.rows().window();
-        int sw = g.cols().stride();
-        int sh = g.rows().stride();
-        WindowPlan plan = new WindowPlan(g);
-        boolean ringHolds = plan.slots(Math.min(g.output().w(), plan.blockOut) * g.input().c()) >= g.rows().effectiveWindow();
-        double direct = (double) kw * (ringHolds ? Math.min(sh, kh) : kh) + kh;
-        double vanHerk = (2.0 * sw + 1) * sh + 2.0 * sh + 1;
-        return vanHerk * MARGIN < direct;
+        return g.mode() == PoolMode.MAX && WindowPlan.prefixSuffixPays(g);
     }
 
     long workPerRow() {

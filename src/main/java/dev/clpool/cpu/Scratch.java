@@ -7,8 +7,8 @@ package dev.clpool.cpu;
 final class Scratch {
     private static final ThreadLocal<Scratch> CURRENT = ThreadLocal.withInitial(Scratch::new);
 
-    private final float[][] floats = new float[12][0];
-    private final float[][][] rings = new float[6][0][];
+    private final float[][] floats = new float[21][0];
+    private final float[][][] rings = new float[10][0][];
     private final int[][][] ints = new int[5][0][];
     private long[] longs = new long[0];
     private double[] doubles = new double[0];
@@ -20,7 +20,7 @@ final class Scratch {
         return CURRENT.get();
     }
 
-    /** Float array number {@code slot} (0..11), at least {@code n} long; contents undefined. */
+    /** Float array number {@code slot} (0..20), at least {@code n} long; contents undefined. */
     float[] floats(int slot, int n) {
         if (floats[slot].length < n) {
             floats[slot] = new float[n];
@@ -29,7 +29,7 @@ final class Scratch {
     }
 
     /**
-     * Ring number {@code which} (0..5): at least {@code count} separate float arrays of at least
+     * Ring number {@code which} (0..9): at least {@code count} separate float arrays of at least
      * {@code n} each; contents undefined.
      */
     float[][] ring(int which, int count, int n) {

@@ -203,6 +203,35 @@ final class WindowPlan {
         return -1 - slot;
     }
 
+    /** Fewer channels than this make the prefix–suffix paths' per-position copies too costly. */
+    private static final int PREFIX_SUFFIX_MIN_CHANNELS = 8;
+    /** How much cheaper by the model a prefix–suffix path must be to be chosen. */
+    private static final double PREFIX_SUFFIX_MARGIN = 1.25;
+
+    /**
+     * The cost model of the prefix–suffix paths ({@link MaxVanHerk}, {@link AvgVanHerk}) against the
+     * direct separable ones ({@link MaxWindows}, {@link AvgWindows}): element operations per
+     * output of the direct path (a row's horizontal reduction costs {@code kw} per output column,
+     * once per input row if the ring holds a window's rows, else for every row of every window;
+     * folding the rows {@code kh}) against the prefix–suffix path's (two per position and one per
+     * output, on each axis, positions being {@code stride} per output). The ratio is the same for
+     * max and for sums with their bounds, which cost twice as much on both paths.
+     */
+    static boolean prefixSuffixPays(PoolGeometry g) {
+        if (g.input().c() < PREFIX_SUFFIX_MIN_CHANNELS) {
+            return false;
+        }
+        int kw = g.cols().window();
+        int kh = g.rows().window();
+        int sw = g.cols().stride();
+        int sh = g.rows().stride();
+        WindowPlan plan = new WindowPlan(g);
+        boolean ringHolds = plan.slots(Math.min(g.output().w(), plan.blockOut) * g.input().c()) >= g.rows().effectiveWindow();
+        double direct = (double) kw * (ringHolds ? Math.min(sh, kh) : kh) + kh;
+        double prefixSuffix = (2.0 * sw + 1) * sh + 2.0 * sh + 1;
+        return prefixSuffix * PREFIX_SUFFIX_MARGIN < direct;
+    }
+
     /** Channels from which a strided interior is gathered column by column instead of reduced at every position. */
     private static final int GATHER_MIN_CHANNELS = 32;
 

@@ -25,7 +25,9 @@ import java.util.List;
  * reaches the last row clips exactly where the item does. {@link #band} checks that every window
  * of a band has the item's start, taps and divisor extent. Since only the leading padding varies,
  * the bands of an item need at most a few kernel builds: the bands that start in the top padding,
- * and one for all the others.
+ * and one for all the others. A band's geometry carries its first input row as its
+ * {@link PoolGeometry#rowOrigin}, so paths whose summation order is anchored at the tensor's rows
+ * sum each window as the whole item does.
  */
 final class RowBands {
     private RowBands() {
@@ -117,7 +119,7 @@ final class RowBands {
         }
         Shape in = new Shape(1, in1 - in0, g.input().w(), g.input().c());
         Shape out = new Shape(1, o1 - o0, g.output().w(), g.output().c());
-        return new Band(o0, o1, in0, in1, new PoolGeometry(g.spec(), in, out, banded, g.cols()));
+        return new Band(o0, o1, in0, in1, new PoolGeometry(g.spec(), in, out, banded, g.cols(), g.rowOrigin() + in0));
     }
 
     /**

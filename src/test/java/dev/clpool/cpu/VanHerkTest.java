@@ -88,7 +88,7 @@ class VanHerkTest {
     }
 
     /** Windows up to 7 taps, strides and dilations up to 3, any padding, either rounding mode. */
-    private static PoolSpec randomSpec(SplittableRandom r, PoolMode mode) {
+    static PoolSpec randomSpec(SplittableRandom r, PoolMode mode) {
         int kh = 1 + r.nextInt(7);
         int kw = 1 + r.nextInt(7);
         int dh = 1 + r.nextInt(3);
@@ -101,7 +101,7 @@ class VanHerkTest {
     }
 
     /** An input at least one effective window tall and wide, up to 20 channels. */
-    private static Shape randomShape(SplittableRandom r, PoolSpec spec) {
+    static Shape randomShape(SplittableRandom r, PoolSpec spec) {
         int eh = (spec.windowH() - 1) * spec.dilationH() + 1;
         int ew = (spec.windowW() - 1) * spec.dilationW() + 1;
         return Shape.of(1 + r.nextInt(2), eh + r.nextInt(12), ew + r.nextInt(12), 1 + r.nextInt(20));

@@ -12,6 +12,7 @@ import dev.clpool.PoolSpec;
 import dev.clpool.Shape;
 import dev.clpool.Tensor;
 import dev.clpool.cpu.CpuBackend;
+import dev.clpool.cpu.CpuPaths;
 import dev.clpool.testing.RandomCases;
 import dev.clpool.testing.Tolerance;
 import java.nio.ByteOrder;
@@ -138,6 +139,30 @@ class RowBandsTest {
         }
         System.out.println("row bands: " + cases + " grid cases");
         assertTrue(cases > 500, "only " + cases + " valid cases");
+    }
+
+    /**
+     * Large average windows, which the CPU path sums as prefix and suffix sums over blocks of rows:
+     * a band's blocks must be anchored at the item's rows (its {@code rowOrigin}), not at the band's
+     * first row, or its averages round differently from the whole item's.
+     */
+    @Test
+    void largeAverageWindows_prefixSuffixPath_stitchBitForBit() {
+        SplittableRandom r = new SplittableRandom(12);
+        Tensor x = RandomCases.values(r, Shape.of(1, 31, 9, 16), true);
+        int cases = 0;
+        for (boolean includePad : new boolean[] {false, true}) {
+            for (PoolSpec spec : List.of(
+                    PoolSpec.avg(13, 13).stride(1).padding(Padding.of(6)).countIncludePad(includePad).build(),
+                    PoolSpec.avg(9, 5).stride(1).dilation(2, 1).padding(Padding.of(5, 3, 2, 2)).countIncludePad(includePad)
+                            .build(),
+                    PoolSpec.avg(11, 11).stride(2).padding(Padding.of(4)).ceilMode(true).countIncludePad(includePad).build())) {
+                PoolGeometry g = spec.geometry(x.shape());
+                assertTrue(CpuPaths.avgPrefixSuffix(g), spec + ": the CPU path must take prefix-suffix sums here");
+                cases += sweep(g, x, spec + " on " + x.shape());
+            }
+        }
+        assertTrue(cases >= 60, "only " + cases + " band splits ran");
     }
 
     private static List<Padding> paddings(int e) {
