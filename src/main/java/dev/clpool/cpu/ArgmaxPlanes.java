@@ -75,7 +75,10 @@ final class ArgmaxPlanes {
             rowPhaseUsed[dy % sh] = true;
         }
         rows = p.out.n() * oh;
-        rowsPerBand = Math.max(1, Math.min(rows, BAND_POSITIONS / pitch));
+        // Each plane of a band adds extraRows rows of slack: a tall window over short planes must
+        // not make a band of thousands of slack rows.
+        double perRow = 1 + (double) extraRows / oh;
+        rowsPerBand = (int) Math.max(1, Math.min(rows, (BAND_POSITIONS / pitch - extraRows) / perRow));
         boolean pads = false;
         for (int o = 0; o < oh; o++) {
             pads |= p.rowFirst[o] > 0 || p.rowEnd[o] < kh;
