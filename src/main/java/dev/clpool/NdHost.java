@@ -96,14 +96,20 @@ final class NdHost {
         EngineChecks.requireOutput("values", values, want, in.dtype());
         EngineChecks.requireIndices(indices, want, conv);
         if (s.rank() <= 2) {
-            boolean fix = conv == IndexConvention.NHWC && s.layout() == Layout.CHANNELS_FIRST;
-            IndexConvention viewConv = fix ? IndexConvention.PYTORCH : conv;
             Shape v = Lowering.view(want);
-            engine.poolWithIndices(in.reshaped(Lowering.view(s)), Lowering.spec2d(spec, s.rank()), viewConv,
-                    values.reshaped(v), indices.reshaped(TensorShape.of(v), viewConv));
-            if (fix) {
-                planeToNhwc(indices, want);
+            if (conv == IndexConvention.NHWC && s.layout() == Layout.CHANNELS_FIRST) {
+                // The view's plane positions become nhwc indices of the channels-first tensor where the
+                // backend writes them (the CPU path forms them directly; others rewrite them after).
+                Shape view = Lowering.view(s);
+                PoolGeometry g = Lowering.spec2d(spec, s.rank()).geometry(view);
+                Tensor x = in.reshaped(view);
+                Tensor y = values.reshaped(v);
+                Indices idx = indices.reshaped(TensorShape.of(v), IndexConvention.PYTORCH);
+                exec.run(b -> b.maxWithNhwcPlaneIndices(g, x, y, idx, s.c()));
+                return new PooledWithIndices(values, indices);
             }
+            engine.poolWithIndices(in.reshaped(Lowering.view(s)), Lowering.spec2d(spec, s.rank()), conv,
+                    values.reshaped(v), indices.reshaped(TensorShape.of(v), conv));
             return new PooledWithIndices(values, indices);
         }
         indices3d(in, spec, conv, values, indices);

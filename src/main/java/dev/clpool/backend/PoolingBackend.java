@@ -57,6 +57,26 @@ public interface PoolingBackend extends AutoCloseable {
     }
 
     /**
+     * {@link #maxWithIndices} of the planes of a channels-first tensor with {@code channels}
+     * channels, viewed as one channel ({@code g.input()} is (N·C, H, W, 1)), with {@code indices}
+     * (shape {@code g.output()}) receiving SEMANTICS.md's {@code nhwc} indices of the channels-first
+     * tensor: {@code (y·W + x)·C + c} for plane {@code n·C + c}, not the view's plane positions.
+     * The default writes plane positions ({@link IndexConvention#PYTORCH}) and then rewrites them;
+     * a backend may form them directly.
+     */
+    default void maxWithNhwcPlaneIndices(PoolGeometry g, Tensor in, Tensor out, Indices indices, int channels) {
+        maxWithIndices(g, in, out, indices);
+        java.nio.LongBuffer b = indices.longs();
+        long plane = (long) g.output().h() * g.output().w();
+        java.util.stream.IntStream.range(0, g.output().n()).parallel().forEach(q -> {
+            long c = q % channels;
+            for (long i = q * plane, end = i + plane; i < end; i++) {
+                b.put((int) i, b.get((int) i) * channels + c);
+            }
+        });
+    }
+
+    /**
      * Max unpooling ({@link UnpoolGeometry}): {@code out} (shape {@code g.output()}, the values'
      * storage type) becomes zero except where an index of {@code indices} (in {@code g.convention()},
      * whatever {@code indices.convention()} says) names an element: there the value, bit for bit;

@@ -124,6 +124,11 @@ public final class SplitBackend implements PoolingBackend {
         fastest().maxWithIndices(g, in, out, indices);
     }
 
+    @Override
+    public void maxWithNhwcPlaneIndices(PoolGeometry g, Tensor in, Tensor out, Indices indices, int channels) {
+        fastest().maxWithNhwcPlaneIndices(g, in, out, indices, channels);
+    }
+
     /**
      * On the fastest device, unsplit: ONNX indices count from the whole tensor, and a bad index
      * must leave the whole output untouched, which parts running at once could not promise.

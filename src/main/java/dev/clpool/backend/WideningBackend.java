@@ -153,19 +153,12 @@ public final class WideningBackend implements PoolingBackend {
 
     @Override
     public void maxWithIndices(PoolGeometry g, Tensor in, Tensor out, Indices indices) {
-        if (float32(in, out)) {
-            delegate.maxWithIndices(g, in, out, indices);
-            return;
-        }
-        Tensor x = widen(in);
-        Tensor wide = wide(out);
-        try {
-            delegate.maxWithIndices(g, x, wide, indices);
-            narrow(wide, out);
-        } finally {
-            giveBack(x, in);
-            giveBack(wide, out);
-        }
+        widened(in, out, (x, y) -> delegate.maxWithIndices(g, x, y, indices));
+    }
+
+    @Override
+    public void maxWithNhwcPlaneIndices(PoolGeometry g, Tensor in, Tensor out, Indices indices, int channels) {
+        widened(in, out, (x, y) -> delegate.maxWithNhwcPlaneIndices(g, x, y, indices, channels));
     }
 
     /** Unpooling copies values bit for bit, so every storage type passes straight through. */

@@ -93,10 +93,16 @@ final class CpuArgmax {
         }
     }
 
-    /** The first pass, one tap: {@code m[i] = max(m[i], g[i])} for i below {@code len}. */
+    /**
+     * The first pass, one tap: {@code m[i] = max(m[i], g[i])} for i below {@code len}, with
+     * {@link #less}'s mask rather than {@code Math.max}, which C2 (JDK 17) compiles to a compare
+     * and branch per element (about 5× slower here, more on random data).
+     */
     static void fold(int[] m, int[] g, int len) {
         for (int i = 0; i < len; i++) {
-            m[i] = Math.max(m[i], g[i]);
+            int a = m[i];
+            int b = g[i];
+            m[i] = a ^ ((a ^ b) & less(a, b));
         }
     }
 
@@ -110,6 +116,50 @@ final class CpuArgmax {
             int differs = (d | -d) >> 31;
             tap[i] = (tap[i] & differs) | (number & ~differs);
         }
+    }
+
+    /** Raw bits of −∞, whose key is the smallest a float has: the filler of staged padding ({@link #take}). */
+    static final int NEGATIVE_INFINITY = 0xff800000;
+    /** The key of {@link #NEGATIVE_INFINITY}. */
+    static final int NEGATIVE_INFINITY_KEY = NEGATIVE_INFINITY ^ 0x7fffffff;
+
+    /**
+     * One tap of the one-pass argmax, in scan order, over elements [from, to): where the key of the
+     * tap's raw bits {@code g[i]} is strictly above the running maximum key {@code m[i]}, the tap
+     * takes the element: {@code m[i]} becomes its key, {@code off[i]} the tap's {@code offset} and
+     * {@code val[i]} its raw bits. This is the rule of {@link #fold} and {@link #select} in one pass
+     * (a strictly larger key replaces, so of equal keys the first stays), with the chosen value's
+     * own bits (its payload, its zero's sign) carried along. Three small loops, each with one
+     * index expression: the keys into {@code k}, the new maximum with each element's winning mask
+     * (over the key in {@code k}), then the offset and bits by that mask. Fused into one loop the
+     * body is too large for C2 (JDK 17) to unroll, so it stays scalar (4–6× slower); as two (the
+     * second doing the rest), inlined into {@link ArgmaxPlanes}' band loop, the second was not
+     * vectorised either (2.6× slower). {@code m} starts at {@link Integer#MIN_VALUE}, below every
+     * key, so a window's first tap always takes.
+     */
+    static void take(int[] g, int[] k, int[] m, int[] off, int[] val, int offset, int from, int to) {
+        keys(g, k, from, to - from);
+        for (int i = from; i < to; i++) {
+            int was = m[i];
+            int key = k[i];
+            int wins = less(was, key);
+            m[i] = was ^ ((was ^ key) & wins);
+            k[i] = wins;
+        }
+        for (int i = from; i < to; i++) {
+            int wins = k[i];
+            off[i] = (off[i] & ~wins) | (offset & wins);
+            val[i] = (val[i] & ~wins) | (g[i] & wins);
+        }
+    }
+
+    /**
+     * −1 where {@code a < b} (signed), else 0: branch-free, with the overflow of {@code a - b}
+     * accounted for (Hacker's Delight 2-12), so that C2 vectorises the loops it is in.
+     */
+    static int less(int a, int b) {
+        int d = a - b;
+        return (d ^ ((a ^ b) & (d ^ a))) >> 31;
     }
 
     /** Window row (index into the staged rows) of tap number {@code t}. */

@@ -149,6 +149,12 @@ public final class CpuBackend implements PoolingBackend {
         CpuMaxIndices.run(g, in, out, indices, sized(elements(in) + elements(out) * windowTaps(g)));
     }
 
+    /** Forms the {@code nhwc} indices as it writes them ({@link CpuMaxIndices#runNhwcPlanes}): no second pass. */
+    @Override
+    public void maxWithNhwcPlaneIndices(PoolGeometry g, Tensor in, Tensor out, Indices indices, int channels) {
+        CpuMaxIndices.runNhwcPlanes(g, in, out, indices, channels, sized(elements(in) + elements(out) * windowTaps(g)));
+    }
+
     /**
      * Copies {@code src} into {@code dst}, each element rounded once to {@code dst}'s storage type
      * (as {@link Tensor#convertInto} does, bit for bit), in blocks over this backend's threads

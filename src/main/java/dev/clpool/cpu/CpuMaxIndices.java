@@ -10,49 +10,78 @@ import java.nio.IntBuffer;
 import java.nio.LongBuffer;
 
 /**
- * Max pooling with indices on the CPU path. The chosen element of each window is found once, by
- * {@link CpuArgmax} (the one CPU argmax, shared with max backward): the tap that {@link CpuBackend#max}
- * would keep (a strictly larger value, or the first NaN), so padding never wins. The value is then
- * that element's own bits, which is bit for bit what {@code pool} computes (the first NaN with its
- * payload, the first of equal zeros), and the index is its position written in the requested
- * {@link IndexConvention}. Values and indices therefore always agree.
+ * Max pooling with indices on the CPU path. Each window's chosen element is the one
+ * {@link CpuBackend#max} would keep (a strictly larger value, or the first NaN: the first maximum in
+ * scan order), never padding; its value is written as that element's own bits, which is bit for
+ * bit what {@code pool} computes (the first NaN with its payload, the first of equal zeros), and its
+ * index in the requested {@link IndexConvention}. Values and indices therefore always agree.
  *
- * <p>Every convention is linear in (y, x, c) within a batch item, so indices are formed from four
- * coefficients read off {@link IndexConvention#index} once per operation (and checked at the far
- * corner of the tensor), not by a call per element.
- *
- * <p>With one channel (a channels-first plane viewed as channels-last) the taps come from
- * {@link PlaneArgmax}, a band of output rows of one plane per task: the same taps, in loops that
- * run along W instead of over one-element channel runs.
+ * <p>Every convention is linear in (y, x, c) within a batch item ({@link IndexForm}), so the fast
+ * paths carry, per output element, the index offset of its chosen tap from its window's first
+ * and add the window's base once at the end. They take every tap in one pass
+ * ({@link CpuArgmax#take}): channels-last rows in {@link ArgmaxRows}, one channel (channels-first
+ * planes viewed as channels-last) in {@link ArgmaxPlanes}, a band of output rows of one or more
+ * planes per task. {@link #channels} is the two-pass path of tap numbers ({@link CpuArgmax#row},
+ * which max backward uses too), kept where an index offset would overflow an int and as the
+ * reference the tests compare the fast paths with.
  */
 final class CpuMaxIndices {
     private CpuMaxIndices() {
     }
 
     static void run(PoolGeometry g, Tensor in, Tensor out, Indices indices, CpuBackward.Parallel parallel) {
+        run(g, in, out, indices, IndexForm.of(indices.convention(), g.input()), parallel);
+    }
+
+    /**
+     * Channels-first planes viewed as one channel ({@code g.input()} is (N·C, H, W, 1)) with
+     * {@code indices} in SEMANTICS.md's {@code nhwc} convention of the channels-first tensor, which
+     * has {@code channels} channels: {@code (y·W + x)·C + c}, written as they are formed (no second
+     * pass over the indices).
+     */
+    static void runNhwcPlanes(PoolGeometry g, Tensor in, Tensor out, Indices indices, int channels,
+                              CpuBackward.Parallel parallel) {
+        run(g, in, out, indices, IndexForm.nhwcPlanes(g.input(), channels), parallel);
+    }
+
+    private static void run(PoolGeometry g, Tensor in, Tensor out, Indices indices, IndexForm form,
+                            CpuBackward.Parallel parallel) {
         CpuArgmax argmax = new CpuArgmax(g);
-        Linear linear = Linear.of(indices.convention(), g.input());
-        if (PlaneArgmax.applies(argmax.plan()) && linear != null) {
-            planes(new PlaneArgmax(argmax), g, in, out, indices, linear, parallel);
+        int[] offsets = form == null ? null
+                : form.tapOffsets(argmax.plan().rows.window(), argmax.plan().cols.window(), argmax.plan().dh,
+                        argmax.plan().dw);
+        if (offsets == null) {
+            channels(argmax, g, in, out, indices, form, parallel);
+        } else if (PlaneArgmax.applies(argmax.plan())) {
+            planes(new ArgmaxPlanes(argmax.plan(), form, offsets), in, out, indices, parallel);
         } else {
-            channels(argmax, g, in, out, indices, parallel);
+            rows(ArgmaxRows.of(argmax.plan(), form), g, in, out, indices, parallel);
         }
+    }
+
+    /** Channels-last rows: one output row (n, oy) per task ({@link ArgmaxRows}). */
+    private static void rows(ArgmaxRows fused, PoolGeometry g, Tensor in, Tensor out, Indices indices,
+                             CpuBackward.Parallel parallel) {
+        Shape os = g.output();
+        IntBuffer bits = CpuArgmax.bits(in);
+        IntBuffer dst = CpuArgmax.bits(out);
+        LongBuffer idx = indices.longs();
+        parallel.run(os.n() * os.h(), task -> fused.row(bits, dst, idx, task / os.h(), task % os.h(), Scratch.get()));
     }
 
     /** The general path: one output row (n, oy) per task, channels innermost. */
     static void channels(PoolGeometry g, Tensor in, Tensor out, Indices indices, CpuBackward.Parallel parallel) {
-        channels(new CpuArgmax(g), g, in, out, indices, parallel);
+        channels(new CpuArgmax(g), g, in, out, indices, IndexForm.of(indices.convention(), g.input()), parallel);
     }
 
     private static void channels(CpuArgmax argmax, PoolGeometry g, Tensor in, Tensor out, Indices indices,
-                                 CpuBackward.Parallel parallel) {
+                                 IndexForm form, CpuBackward.Parallel parallel) {
         Shape is = g.input();
         Shape os = g.output();
         IntBuffer bits = CpuArgmax.bits(in);
         FloatBuffer dst = out.floats();
         LongBuffer idx = indices.longs();
         IndexConvention conv = indices.convention();
-        Linear linear = Linear.of(conv, is);
         int c = is.c();
         int width = os.w() * c;
         int rowLen = is.w() * c;
@@ -65,14 +94,14 @@ final class CpuMaxIndices {
             argmax.row(bits, n, oy, raw, tap, s);
             float[] v = s.floats(0, width);
             long[] ix = s.longs(width);
-            long base = linear == null ? 0 : linear.base(n);
+            long base = form == null ? 0 : form.base(n);
             for (int ox = 0, i = 0; ox < os.w(); ox++) {
                 for (int ch = 0; ch < c; ch++, i++) {
                     int t = tap[i];
                     int y = argmax.tapRow(oy, t);
                     int x = argmax.tapColumn(ox, t);
                     v[i] = Float.intBitsToFloat(raw[argmax.tapJy(t)][x * c + ch]);
-                    ix[i] = linear == null ? conv.index(is, n, y, x, ch) : base + linear.y * y + linear.x * x + linear.c * ch;
+                    ix[i] = form == null ? conv.index(is, n, y, x, ch) : base + form.dy() * y + form.dx() * x + form.dc() * ch;
                 }
             }
             int o = Math.toIntExact(os.offset(n, oy, 0, 0));
@@ -81,53 +110,11 @@ final class CpuMaxIndices {
         });
     }
 
-    /** One channel: a band of output rows of one plane per task ({@link PlaneArgmax}). */
-    private static void planes(PlaneArgmax argmax, PoolGeometry g, Tensor in, Tensor out, Indices indices, Linear linear,
-                               CpuBackward.Parallel parallel) {
-        Shape os = g.output();
+    /** One channel: a band of output rows, of one or more planes, per task ({@link ArgmaxPlanes}). */
+    private static void planes(ArgmaxPlanes fused, Tensor in, Tensor out, Indices indices, CpuBackward.Parallel parallel) {
         IntBuffer bits = CpuArgmax.bits(in);
-        FloatBuffer dst = out.floats();
+        IntBuffer dst = CpuArgmax.bits(out);
         LongBuffer idx = indices.longs();
-        int ow = os.w();
-        int bands = argmax.bands();
-        parallel.run(os.n() * bands, task -> {
-            int n = task / bands;
-            int from = argmax.bandStart(task % bands);
-            int to = argmax.bandEnd(task % bands);
-            Scratch s = Scratch.get();
-            PlaneArgmax.Band band = argmax.run(bits, n, from, to, s);
-            int[] raw = band.raw();
-            int[] tap = band.tap();
-            float[] v = s.floats(0, argmax.maxBand());
-            long[] ix = s.longs(argmax.maxBand());
-            long base = linear.base(n);
-            for (int oy = from, i = 0; oy < to; oy++) {
-                for (int ox = 0; ox < ow; ox++, i++) {
-                    int t = tap[i];
-                    v[i] = Float.intBitsToFloat(raw[argmax.staged(band, oy, ox, t)]);
-                    ix[i] = base + linear.y * argmax.tapRow(oy, t) + linear.x * argmax.tapColumn(ox, t);
-                }
-            }
-            int o = Math.toIntExact(os.offset(n, from, 0, 0));
-            int len = (to - from) * ow;
-            dst.put(o, v, 0, len);
-            idx.put(o, ix, 0, len);
-        });
-    }
-
-    /** index = base(n) + y·dy + x·dx + c·dc, or null if the convention is not of that form. */
-    private record Linear(long n0, long n, long y, long x, long c) {
-        static Linear of(IndexConvention conv, Shape s) {
-            long b = conv.index(s, 0, 0, 0, 0);
-            Linear l = new Linear(b, conv.index(s, 1, 0, 0, 0) - b, conv.index(s, 0, 1, 0, 0) - b,
-                    conv.index(s, 0, 0, 1, 0) - b, conv.index(s, 0, 0, 0, 1) - b);
-            int n = s.n() - 1, y = s.h() - 1, x = s.w() - 1, c = s.c() - 1;
-            long far = l.base(n) + l.y * y + l.x * x + l.c * c;
-            return far == conv.index(s, n, y, x, c) ? l : null;
-        }
-
-        long base(int batch) {
-            return n0 + n * batch;
-        }
+        parallel.run(fused.bands(), b -> fused.band(bits, dst, idx, b, Scratch.get()));
     }
 }

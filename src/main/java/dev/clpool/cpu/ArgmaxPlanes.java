@@ -1,0 +1,243 @@
+package dev.clpool.cpu;
+
+import java.nio.IntBuffer;
+import java.nio.LongBuffer;
+import java.util.Arrays;
+
+/**
+ * Max pooling with indices of one channel (the channels-first planes that the N-D lowering views
+ * as (N·C, H, W, 1)) in one pass per tap ({@link CpuArgmax#take}), over bands of output rows that
+ * may span several planes (SegNet's 45×60 planes are a few hundred outputs each).
+ *
+ * <p>The band's input is staged once, split by phase: input row {@code y} and column {@code x}
+ * go to phase plane {@code ((y − y0) mod sh, (x − x0) mod sw)} at row {@code (y − y0) / sh} and
+ * column {@code (x − x0) / sw}, where (y0, x0) is a plane's first window's corner (−∞ where that
+ * is padding). In a phase plane, tap (jy, jx) of every output of the band sits at one fixed offset
+ * from the output's own position, so a tap's values for the whole band are one
+ * {@code System.arraycopy}, and the pass runs over the outputs themselves, not every column
+ * position. Splitting is the only strided (scalar) loop, once per staged input element. Before,
+ * each tap was gathered output row by output row with a strided loop (C2 does not vectorise a
+ * strided load), then every output's tap decoded, and a channels-first max with indices cost about
+ * twice its channels-last twin; taking every column position with plain copies and keeping every
+ * stride-th did as much work again and was no faster.
+ *
+ * <p>The planes of a band are laid out one after another with {@link #extraRows} rows of slack
+ * each, so that a tap's offset stays the same across planes. −∞ has the smallest key, so padding
+ * wins only a window whose inputs are all −∞ and that it leads; where the geometry pads, such
+ * results (found by a scan for the −∞ key) take the first tap inside the input instead, as the
+ * rule says. The instance holds geometry only and is shared by the backend's threads.
+ */
+final class ArgmaxPlanes {
+    /** Output positions per band: the five arrays of a pass stay within the second-level cache. */
+    private static final int BAND_POSITIONS = 4096;
+
+    private final WindowPlan p;
+    private final IndexForm form;
+    private final int[] offsets;
+    private final int kh;
+    private final int kw;
+    private final int sh;
+    private final int sw;
+    private final int oh;
+    /** Columns of a phase plane's row: the band's positions per output row. */
+    private final int pitch;
+    /** Phase rows a plane needs beyond its output rows (the taps below an output's row). */
+    private final int extraRows;
+    /** Per tap number: its phase plane, and its offset in positions from its output's. */
+    private final int[] tapPhase;
+    private final int[] tapShift;
+    /** Which phase rows some tap reads. */
+    private final boolean[] rowPhaseUsed;
+    private final int rowsPerBand;
+    private final int rows;
+    private final boolean padded;
+
+    ArgmaxPlanes(WindowPlan p, IndexForm form, int[] offsets) {
+        this.p = p;
+        this.form = form;
+        this.offsets = offsets;
+        kh = p.rows.window();
+        kw = p.cols.window();
+        sh = p.rows.stride();
+        sw = p.sw;
+        oh = p.out.h();
+        int extentW = (p.out.w() - 1) * sw + (kw - 1) * p.dw + 1;
+        pitch = (extentW + sw - 1) / sw;
+        extraRows = (kh - 1) * p.dh / sh;
+        tapPhase = new int[kh * kw];
+        tapShift = new int[kh * kw];
+        rowPhaseUsed = new boolean[sh];
+        for (int t = 0; t < kh * kw; t++) {
+            int dy = t / kw * p.dh;
+            int dx = t % kw * p.dw;
+            tapPhase[t] = dy % sh * sw + dx % sw;
+            tapShift[t] = dy / sh * pitch + dx / sw;
+            rowPhaseUsed[dy % sh] = true;
+        }
+        rows = p.out.n() * oh;
+        // Each plane of a band adds extraRows rows of slack: a tall window over short planes must
+        // not make a band of thousands of slack rows.
+        double perRow = 1 + (double) extraRows / oh;
+        rowsPerBand = (int) Math.max(1, Math.min(rows, (BAND_POSITIONS / pitch - extraRows) / perRow));
+        boolean pads = false;
+        for (int o = 0; o < oh; o++) {
+            pads |= p.rowFirst[o] > 0 || p.rowEnd[o] < kh;
+        }
+        for (int o = 0; o < p.out.w(); o++) {
+            pads |= p.colFirst[o] > 0 || p.colEnd[o] < kw;
+        }
+        padded = pads;
+    }
+
+    /** Bands of output rows, all planes together. */
+    int bands() {
+        return (rows + rowsPerBand - 1) / rowsPerBand;
+    }
+
+    /** Band {@code b}: values (as raw bits) into {@code dst}, indices into {@code idx}. */
+    void band(IntBuffer bits, IntBuffer dst, LongBuffer idx, int b, Scratch s) {
+        int q0 = b * rowsPerBand;
+        int q1 = Math.min(rows, q0 + rowsPerBand);
+        int planes = (q1 - 1) / oh - q0 / oh + 1;
+        int len = ((q1 - q0) + planes * extraRows) * pitch;
+        int[][] phases = s.ints(0, sh * sw, len);
+        stage(bits, q0, q1, phases, s.ints(1, 1, pitch * sw)[0]);
+        int[][] a = s.ints(2, 5, len);
+        int[] g = a[0];
+        int[] m = a[1];
+        int[] off = a[2];
+        int[] val = a[3];
+        int[] k = a[4];
+        Arrays.fill(m, 0, len, Integer.MIN_VALUE);
+        for (int t = 0; t < kh * kw; t++) {
+            int shift = tapShift[t];
+            // The last positions of g keep an earlier tap's values: no output's position reads them.
+            System.arraycopy(phases[tapPhase[t]], shift, g, 0, len - shift);
+            CpuArgmax.take(g, k, m, off, val, offsets[t], 0, len);
+        }
+        if (padded && holdsNegativeInfinityKey(m, len)) {
+            firstInsideWhereNegativeInfinity(m, off, q0, q1);
+        }
+        write(dst, idx, q0, q1, off, val, s);
+    }
+
+    /** Position of output row {@code q}'s first output in a band starting at row {@code q0}. */
+    private int at(int q0, int q) {
+        return ((q - q0) + (q / oh - q0 / oh) * extraRows) * pitch;
+    }
+
+    /** The band's input, split into phase planes, −∞ outside the input. */
+    private void stage(IntBuffer bits, int q0, int q1, int[][] phases, int[] row) {
+        int w = p.in.w();
+        int x0 = p.colStart[0];
+        int lo = Math.max(0, -x0);
+        int hi = Math.min(pitch * sw, w - x0);
+        for (int n = q0 / oh, last = (q1 - 1) / oh; n <= last; n++) {
+            int first = Math.max(q0, n * oh);
+            int end = Math.min(q1, (n + 1) * oh);
+            int base = at(q0, first);
+            for (int r = 0, count = end - first + extraRows; r < count; r++) {
+                for (int rp = 0; rp < sh; rp++) {
+                    if (!rowPhaseUsed[rp]) {
+                        continue;
+                    }
+                    int y = p.rowStart[first - n * oh] + r * sh + rp;
+                    int at = base + r * pitch;
+                    if (y < 0 || y >= p.in.h() || hi <= lo) {
+                        for (int ph = 0; ph < sw; ph++) {
+                            Arrays.fill(phases[rp * sw + ph], at, at + pitch, CpuArgmax.NEGATIVE_INFINITY);
+                        }
+                        continue;
+                    }
+                    int from = Math.toIntExact(p.in.offset(n, y, x0 + lo, 0));
+                    if (sw == 1) {
+                        int[] to = phases[rp];
+                        Arrays.fill(to, at, at + lo, CpuArgmax.NEGATIVE_INFINITY);
+                        Arrays.fill(to, at + hi, at + pitch, CpuArgmax.NEGATIVE_INFINITY);
+                        bits.get(from, to, at + lo, hi - lo);
+                        continue;
+                    }
+                    Arrays.fill(row, 0, lo, CpuArgmax.NEGATIVE_INFINITY);
+                    Arrays.fill(row, hi, pitch * sw, CpuArgmax.NEGATIVE_INFINITY);
+                    bits.get(from, row, lo, hi - lo);
+                    split(row, phases, rp * sw, at);
+                }
+            }
+        }
+    }
+
+    /** A staged row's columns into the phase planes from {@code first}, at {@code at} (a stride of 2 unrolled). */
+    private void split(int[] row, int[][] phases, int first, int at) {
+        if (sw == 2) {
+            int[] even = phases[first];
+            int[] odd = phases[first + 1];
+            for (int x = 0; x < pitch; x++) {
+                even[at + x] = row[2 * x];
+                odd[at + x] = row[2 * x + 1];
+            }
+            return;
+        }
+        for (int ph = 0; ph < sw; ph++) {
+            int[] to = phases[first + ph];
+            for (int x = 0, i = ph; x < pitch; x++, i += sw) {
+                to[at + x] = row[i];
+            }
+        }
+    }
+
+    /** The outputs' values and indices, into rows [q0, q1) of the outputs. */
+    private void write(IntBuffer dst, LongBuffer idx, int q0, int q1, int[] off, int[] val, Scratch s) {
+        int ow = p.out.w();
+        int count = (q1 - q0) * ow;
+        long[] ix = s.longs(rowsPerBand * ow);
+        // Where a band's positions are its outputs (no slack columns or rows), values go out as they are.
+        boolean packed = pitch == ow && extraRows == 0;
+        int[] v = packed ? val : s.ints(4, 1, rowsPerBand * ow)[0];
+        long stepX = sw * form.dx();
+        for (int q = q0, i = 0; q < q1; q++) {
+            int oy = q % oh;
+            long base = form.base(q / oh) + p.rowStart[oy] * form.dy() + p.colStart[0] * form.dx();
+            int j = at(q0, q);
+            if (!packed) {
+                System.arraycopy(val, j, v, i, ow);
+            }
+            for (int ox = 0; ox < ow; ox++) {
+                ix[i + ox] = base + ox * stepX + off[j + ox];
+            }
+            i += ow;
+        }
+        int o = Math.toIntExact((long) q0 * ow);
+        dst.put(o, v, 0, count);
+        idx.put(o, ix, 0, count);
+    }
+
+    /** Whether some {@code m[i]} is the key of −∞ (an or-reduction, no branch per element). */
+    private static boolean holdsNegativeInfinityKey(int[] m, int len) {
+        int any = 0;
+        for (int i = 0; i < len; i++) {
+            int d = m[i] ^ CpuArgmax.NEGATIVE_INFINITY_KEY;
+            any |= ~((d | -d) >> 31);
+        }
+        return any != 0;
+    }
+
+    /** Windows whose maximum is −∞ (every input −∞): the offset of their first tap inside the input. */
+    private void firstInsideWhereNegativeInfinity(int[] m, int[] off, int q0, int q1) {
+        for (int q = q0; q < q1; q++) {
+            int oy = q % oh;
+            for (int ox = 0, j = at(q0, q); ox < p.out.w(); ox++, j++) {
+                if (m[j] != CpuArgmax.NEGATIVE_INFINITY_KEY) {
+                    continue;
+                }
+                for (int t = 0; t < kh * kw; t++) {
+                    int y = p.inputRow(oy, t / kw);
+                    int x = p.inputColumn(ox, t % kw);
+                    if (y >= 0 && y < p.in.h() && x >= 0 && x < p.in.w()) {
+                        off[j] = offsets[t];
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
