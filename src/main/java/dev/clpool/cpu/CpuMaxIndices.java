@@ -56,6 +56,11 @@ final class CpuMaxIndices {
         int c = is.c();
         int width = os.w() * c;
         int rowLen = is.w() * c;
+        int[] tapOffsets = linear == null ? null : linear.tapOffsets(argmax);
+        if (tapOffsets != null) {
+            chosen(argmax, g, CpuArgmax.bits(out), idx, linear, tapOffsets, bits, parallel);
+            return;
+        }
         parallel.run(os.n() * os.h(), task -> {
             int n = task / os.h();
             int oy = task % os.h();
@@ -77,6 +82,40 @@ final class CpuMaxIndices {
             }
             int o = Math.toIntExact(os.offset(n, oy, 0, 0));
             dst.put(o, v, 0, width);
+            idx.put(o, ix, 0, width);
+        });
+    }
+
+    /**
+     * The general path where the convention is linear: {@link CpuArgmax#chosen} hands each output
+     * element its value's bits and its tap's index offset, and the index is the output row's base
+     * plus a per-column part (the same for every row, formed once) plus that offset.
+     */
+    private static void chosen(CpuArgmax argmax, PoolGeometry g, IntBuffer values, LongBuffer idx, Linear linear,
+                               int[] tapOffsets, IntBuffer bits, CpuBackward.Parallel parallel) {
+        Shape os = g.output();
+        int c = g.input().c();
+        int width = os.w() * c;
+        long[] columns = new long[width];
+        for (int ox = 0, i = 0; ox < os.w(); ox++) {
+            for (int ch = 0; ch < c; ch++, i++) {
+                columns[i] = linear.x * argmax.tapColumn(ox, 0) + linear.c * ch;
+            }
+        }
+        parallel.run(os.n() * os.h(), task -> {
+            int n = task / os.h();
+            int oy = task % os.h();
+            Scratch s = Scratch.get();
+            int[][] out = s.ints(4, 2, width);
+            argmax.chosen(bits, n, oy, out[0], out[1], tapOffsets, s);
+            int[] off = out[1];
+            long[] ix = s.longs(width);
+            long base = linear.base(n) + linear.y * argmax.tapRow(oy, 0);
+            for (int i = 0; i < width; i++) {
+                ix[i] = base + columns[i] + off[i];
+            }
+            int o = Math.toIntExact(os.offset(n, oy, 0, 0));
+            values.put(o, out[0], 0, width);
             idx.put(o, ix, 0, width);
         });
     }
@@ -128,6 +167,23 @@ final class CpuMaxIndices {
 
         long base(int batch) {
             return n0 + n * batch;
+        }
+
+        /**
+         * Per tap number, its index minus that of its window's first tap (row 0, column 0 of the
+         * window, padding or not), or null if one does not fit in an int.
+         */
+        int[] tapOffsets(CpuArgmax argmax) {
+            WindowPlan p = argmax.plan();
+            int[] offsets = new int[p.rows.window() * p.cols.window()];
+            for (int t = 0; t < offsets.length; t++) {
+                long o = y * (argmax.tapRow(0, t) - argmax.tapRow(0, 0)) + x * argmax.tapOffset(t);
+                if (o != (int) o) {
+                    return null;
+                }
+                offsets[t] = (int) o;
+            }
+            return offsets;
         }
     }
 }
