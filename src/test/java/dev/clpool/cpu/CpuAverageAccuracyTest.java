@@ -3,12 +3,14 @@ package dev.clpool.cpu;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.clpool.AdaptiveGeometry;
 import dev.clpool.Padding;
 import dev.clpool.PoolGeometry;
 import dev.clpool.PoolMode;
 import dev.clpool.PoolSpec;
 import dev.clpool.Shape;
 import dev.clpool.Tensor;
+import dev.clpool.testing.NaiveAdaptive;
 import dev.clpool.testing.Tolerance;
 import java.math.BigDecimal;
 import java.math.MathContext;
@@ -159,6 +161,91 @@ class CpuAverageAccuracyTest {
         assertEquals(3e38f, got[0]);
         assertEquals(Float.POSITIVE_INFINITY, got[1]);
         assertEquals(Float.floatToRawIntBits(Float.NaN), Float.floatToRawIntBits(got[2]));
+    }
+
+    @Test
+    void globalAvg_planeTailsAfterALargerCall_addNothingStale() {
+        // The fast form adds four staged blocks of pixels at a time, padding the last group with
+        // zeros: a 5-pixel plane after an 8x8 one must not add the 8x8 plane's pixels 1-3 again.
+        CpuBackend one = new CpuBackend(1);
+        try {
+            float[] ones = new float[64 * 64];
+            Arrays.fill(ones, 1000f);
+            one.global(PoolMode.AVG, Tensor.of(Shape.of(1, 8, 8, 64), ones), Tensor.allocate(Shape.of(1, 1, 1, 64)));
+            for (int hw : new int[] {1, 2, 3, 5, 6, 7, 9, 17, 49}) {
+                Shape s = Shape.of(2, 1, hw, 64);
+                float[] v = new float[(int) s.elementCount()];
+                for (int i = 0; i < v.length; i++) {
+                    v[i] = (float) (i / 64 % hw + 1);
+                }
+                Tensor y = Tensor.allocate(Shape.of(2, 1, 1, 64));
+                one.global(PoolMode.AVG, Tensor.of(s, v), y);
+                double[] want = new double[128];
+                Arrays.fill(want, (hw + 1) / 2.0);
+                Tolerance.assertClose(y.toArray(), want, "global avg of 1.." + hw + " after an 8x8 plane");
+            }
+        } finally {
+            one.close();
+        }
+    }
+
+    @Test
+    void adaptiveAvg_manyChannels_cancellationAndNonFinite_withinToleranceOfExactSums() {
+        // 16 or more channels sum in certified float (AdaptiveAvgRows); what the certificate
+        // refuses must come back from the double path: compared with exact sums.
+        Random r = new Random(13);
+        Shape s = Shape.of(2, 9, 11, 24);
+        int c = s.c();
+        for (float scale : new float[] {1f, 1e4f, 1e12f, 1e30f}) {
+            // Signs alternate from pixel to pixel within each channel, some pairs cancel exactly.
+            float[] v = new float[(int) s.elementCount()];
+            for (int i = 0; i < v.length; i++) {
+                int p = i / c;
+                v[i] = p % 3 == 1 ? -v[i - c]
+                        : (p % 2 == 0 ? 1 : -1) * scale * (1 + r.nextInt(4)) + (float) r.nextGaussian() * 1e-3f;
+            }
+            if (scale == 1e4f) {
+                v[5] = Float.POSITIVE_INFINITY;
+                v[24 * 11 + 7] = Float.NaN;
+                v[24 * 40 + 9] = Float.NEGATIVE_INFINITY;
+                v[24 * 41 + 9] = Float.POSITIVE_INFINITY;
+            }
+            for (int[] size : new int[][] {{4, 5}, {7, 7}, {2, 13}}) {
+                AdaptiveGeometry g = AdaptiveGeometry.of(PoolMode.AVG, s, size[0], size[1]);
+                Tensor y = Tensor.allocate(g.output());
+                CPU.adaptive(g, Tensor.of(s, v), y);
+                Tolerance.assertClose(y.toArray(), exactAdaptive(v, s, size[0], size[1]),
+                        "adaptive avg to " + size[0] + "x" + size[1] + " scale " + scale);
+            }
+        }
+    }
+
+    /** Adaptive averages from exact sums (double sums where a region holds an infinity or NaN). */
+    private static double[] exactAdaptive(float[] v, Shape s, int oh, int ow) {
+        int c = s.c();
+        double[] want = new double[s.n() * oh * ow * c];
+        for (int n = 0; n < s.n(); n++) {
+            for (int oy = 0; oy < oh; oy++) {
+                for (int ox = 0; ox < ow; ox++) {
+                    for (int ch = 0; ch < c; ch++) {
+                        BigDecimal sum = BigDecimal.ZERO;
+                        double plain = 0;
+                        int count = 0;
+                        for (int y = NaiveAdaptive.first(oy, s.h(), oh); y <= NaiveAdaptive.last(oy, s.h(), oh); y++) {
+                            for (int x = NaiveAdaptive.first(ox, s.w(), ow); x <= NaiveAdaptive.last(ox, s.w(), ow); x++) {
+                                float e = v[(int) s.offset(n, y, x, ch)];
+                                plain += e;
+                                sum = Float.isFinite(e) ? sum.add(new BigDecimal(e)) : sum;
+                                count++;
+                            }
+                        }
+                        want[((n * oh + oy) * ow + ox) * c + ch] = Double.isFinite(plain)
+                                ? sum.divide(BigDecimal.valueOf(count), MathContext.DECIMAL64).doubleValue() : plain / count;
+                    }
+                }
+            }
+        }
+        return want;
     }
 
     /** Large values whose neighbours mostly cancel them, plus noise of about 1e-3 of the unit. */
