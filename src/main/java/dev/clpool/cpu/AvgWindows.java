@@ -162,7 +162,9 @@ final class AvgWindows {
         float[] hs = w.rs[slot];
         float[] hb = w.rb[slot];
         src.get(Math.toIntExact(p.in.offset(n, y, xs, 0)), raw, 0, (xe - xs) * cc);
-        if (hi > lo) {
+        if (hi > lo && p.gathers()) {
+            sumGathered(w, slot, b0, lo, hi, raw, (p.colStart[lo] - xs) * cc);
+        } else if (hi > lo) {
             float[] fs = w.fs;
             float[] fb = w.fb;
             float[] tap = w.tap;
@@ -210,6 +212,43 @@ final class AvgWindows {
             System.arraycopy(bs, 0, hs, (ox - b0) * cc, cc);
             System.arraycopy(bb, 0, hb, (ox - b0) * cc, cc);
         }
+    }
+
+    /**
+     * The interior of {@link #sumAcross} with a column stride above 1 (as {@link MaxWindows} does
+     * it): each tap's kept columns are gathered from the staged row ({@code raw} from {@code base},
+     * the interior's first column), so only the kept positions are summed, not every position then
+     * every stride-th kept (DenseNet's 2×2 s2 summed twice the columns it keeps). The same
+     * additions in the same order, so the same bits.
+     */
+    private void sumGathered(Buffers w, int slot, int b0, int lo, int hi, float[] raw, int base) {
+        int cc = p.c;
+        int width = (hi - lo) * cc;
+        float[] fs = w.fs;
+        float[] fb = w.fb;
+        float[] tap = w.tap;
+        p.gather(raw, base, 0, fs, hi - lo);
+        if (p.cols.window() == 1) {
+            Arrays.fill(fb, 0, width, 0f);
+        }
+        for (int jx = 1; jx < p.cols.window(); jx++) {
+            p.gather(raw, base, jx, tap, hi - lo);
+            if (jx == 1) {
+                for (int i = 0; i < width; i++) {
+                    float t = fs[i] + tap[i];
+                    fs[i] = t;
+                    fb[i] = Math.abs(t);
+                }
+            } else {
+                for (int i = 0; i < width; i++) {
+                    float t = fs[i] + tap[i];
+                    fs[i] = t;
+                    fb[i] += Math.abs(t);
+                }
+            }
+        }
+        System.arraycopy(fs, 0, w.rs[slot], (lo - b0) * cc, width);
+        System.arraycopy(fb, 0, w.rb[slot], (lo - b0) * cc, width);
     }
 
     /**

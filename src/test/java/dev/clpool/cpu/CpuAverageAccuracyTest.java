@@ -52,6 +52,11 @@ class CpuAverageAccuracyTest {
             check(PoolSpec.avg(4, 2).stride(2, 1).padding(Padding.of(1, 0)).countIncludePad(true).build(), s, v,
                     "4x2 include-pad scale " + scale);
             check(PoolSpec.avg(2, 2).dilation(2, 3).build(), s, v, "2x2 dilated scale " + scale);
+            // 33 channels: a column stride above 1 gathers each tap's kept columns (AvgWindows.sumGathered).
+            Shape wide = Shape.of(1, 7, 11, 33);
+            float[] u = cancelling(wide, scale, r);
+            check(PoolSpec.avg(3, 3).stride(2).padding(Padding.of(1)).build(), wide, u, "3x3 s2 p1 C=33 scale " + scale);
+            check(PoolSpec.avg(2, 2).build(), wide, u, "2x2 s2 C=33 scale " + scale);
         }
     }
 
