@@ -225,6 +225,63 @@ class CpuAverageAccuracyTest {
         }
     }
 
+    @Test
+    void avgBackward_manyChannels_cancellationAndNonFinite_withinToleranceOfExactSums() {
+        // 16 or more channels sum gradients in certified float (AvgBackwardRows); what the
+        // certificate refuses must come back from the double path: compared with exact sums.
+        Random r = new Random(17);
+        Shape s = Shape.of(1, 6, 7, 20);
+        PoolSpec[] specs = {PoolSpec.avg(3, 3).stride(1).padding(Padding.of(1)).build(), PoolSpec.avg(2, 2).build(),
+                PoolSpec.avg(3, 2).stride(2, 1).padding(Padding.of(1, 0)).countIncludePad(true).build()};
+        for (PoolSpec spec : specs) {
+            PoolGeometry g = spec.geometry(s);
+            Shape o = g.output();
+            int c = s.c();
+            // Not 1e30: a quotient of 1e30 by 9 rounds in double too, by more than the tolerance of a sum near 0.
+            for (float scale : new float[] {1f, 1e4f, 1e8f}) {
+                float[] dy = new float[(int) o.elementCount()];
+                for (int i = 0; i < dy.length; i++) {
+                    int p = i / c;
+                    dy[i] = p % 3 == 1 ? -dy[i - c]
+                            : (p % 2 == 0 ? 1 : -1) * scale * (1 + r.nextInt(4)) + (float) r.nextGaussian() * 1e-3f;
+                }
+                if (scale == 1e4f) {
+                    dy[3] = Float.POSITIVE_INFINITY;
+                    dy[c + 4] = Float.NaN;
+                }
+                Tensor dx = Tensor.allocate(s);
+                CPU.backward(g, Tensor.allocate(s), Tensor.of(o, dy), dx);
+                BigDecimal[] exact = new BigDecimal[(int) s.elementCount()];
+                Arrays.fill(exact, BigDecimal.ZERO);
+                double[] plain = new double[exact.length];
+                for (int oy = 0; oy < o.h(); oy++) {
+                    for (int ox = 0; ox < o.w(); ox++) {
+                        for (int jy = g.rows().firstTap(oy); jy < g.rows().endTap(oy); jy++) {
+                            for (int jx = g.cols().firstTap(ox); jx < g.cols().endTap(ox); jx++) {
+                                int y = (int) (g.rows().start(oy) + jy);
+                                int x = (int) (g.cols().start(ox) + jx);
+                                for (int ch = 0; ch < c; ch++) {
+                                    float e = dy[(int) o.offset(0, oy, ox, ch)];
+                                    int at = (int) s.offset(0, y, x, ch);
+                                    plain[at] += e / g.divisor(oy, ox);
+                                    if (Float.isFinite(e)) {
+                                        exact[at] = exact[at].add(new BigDecimal(e).divide(
+                                                BigDecimal.valueOf(g.divisor(oy, ox)), MathContext.DECIMAL128));
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                double[] want = new double[exact.length];
+                for (int i = 0; i < want.length; i++) {
+                    want[i] = Double.isFinite(plain[i]) ? exact[i].doubleValue() : plain[i];
+                }
+                Tolerance.assertClose(dx.toArray(), want, "avg backward " + spec + " scale " + scale);
+            }
+        }
+    }
+
     /** Adaptive averages from exact sums (double sums where a region holds an infinity or NaN). */
     private static double[] exactAdaptive(float[] v, Shape s, int oh, int ow) {
         int c = s.c();
