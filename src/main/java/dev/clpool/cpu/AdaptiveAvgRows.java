@@ -47,29 +47,9 @@ final class AdaptiveAvgRows {
     }
 
     void run(FloatBuffer src, FloatBuffer dst, CpuBackward.Parallel parallel) {
-        int rows = os.n() * os.h();
-        long perRow = Math.max(1L, (long) is.h() * is.w() * is.c() / os.h());
-        int group = (int) Math.max(1, Math.min(rows, TASK_WORK / perRow));
-        int tasks = (rows + group - 1) / group;
-        parallel.run(tasks, task -> {
-            int from = task * group;
-            int to = Math.min(rows, from + group);
-            Scratch s = Scratch.get();
-            int width = os.w() * is.c();
-            float[] worst = s.floats(7, width);
-            Arrays.fill(worst, 0, width, Float.NEGATIVE_INFINITY);
-            for (int r = from; r < to; r++) {
-                row(src, dst, r, worst, false, s);
-            }
-            for (int i = 0; i < width; i++) {
-                if (!(worst[i] <= 0)) {
-                    for (int r = from; r < to; r++) {
-                        row(src, dst, r, worst, true, s);
-                    }
-                    return;
-                }
-            }
-        });
+        long perRow = (long) is.h() * is.w() * is.c() / os.h();
+        AvgWindows.certifiedRows(os.n() * os.h(), perRow, TASK_WORK, os.w() * is.c(), parallel,
+                (r, worst, checkEach, s) -> row(src, dst, r, worst, checkEach, s));
     }
 
     /** Output row {@code r} (n·OH + oy): sums and bounds across each region's columns, then down its rows. */

@@ -61,28 +61,9 @@ final class AvgBackwardRows {
     }
 
     void run(FloatBuffer dy, FloatBuffer dx, CpuBackward.Parallel parallel) {
-        int inputRows = is.n() * is.h();
-        long perRow = Math.max(1L, (long) is.w() * is.c());
-        int group = (int) Math.max(1, Math.min(inputRows, TASK_WORK / perRow));
-        parallel.run((inputRows + group - 1) / group, task -> {
-            int from = task * group;
-            int to = Math.min(inputRows, from + group);
-            Scratch s = Scratch.get();
-            int rowLen = is.w() * is.c();
-            float[] worst = s.floats(7, rowLen);
-            Arrays.fill(worst, 0, rowLen, Float.NEGATIVE_INFINITY);
-            for (int r = from; r < to; r++) {
-                row(dy, dx, r, worst, false, s);
-            }
-            for (int i = 0; i < rowLen; i++) {
-                if (!(worst[i] <= 0)) {
-                    for (int r = from; r < to; r++) {
-                        row(dy, dx, r, worst, true, s);
-                    }
-                    return;
-                }
-            }
-        });
+        int rowLen = is.w() * is.c();
+        AvgWindows.certifiedRows(is.n() * is.h(), rowLen, TASK_WORK, rowLen, parallel,
+                (r, worst, checkEach, s) -> row(dy, dx, r, worst, checkEach, s));
     }
 
     /** Input row {@code r} (n·H + y) of the gradient. */

@@ -202,13 +202,7 @@ class CpuAverageAccuracyTest {
         Shape s = Shape.of(2, 9, 11, 24);
         int c = s.c();
         for (float scale : new float[] {1f, 1e4f, 1e12f, 1e30f}) {
-            // Signs alternate from pixel to pixel within each channel, some pairs cancel exactly.
-            float[] v = new float[(int) s.elementCount()];
-            for (int i = 0; i < v.length; i++) {
-                int p = i / c;
-                v[i] = p % 3 == 1 ? -v[i - c]
-                        : (p % 2 == 0 ? 1 : -1) * scale * (1 + r.nextInt(4)) + (float) r.nextGaussian() * 1e-3f;
-            }
+            float[] v = cancellingPerChannel((int) s.elementCount(), c, scale, r);
             if (scale == 1e4f) {
                 v[5] = Float.POSITIVE_INFINITY;
                 v[24 * 11 + 7] = Float.NaN;
@@ -239,12 +233,7 @@ class CpuAverageAccuracyTest {
             int c = s.c();
             // Not 1e30: a quotient of 1e30 by 9 rounds in double too, by more than the tolerance of a sum near 0.
             for (float scale : new float[] {1f, 1e4f, 1e8f}) {
-                float[] dy = new float[(int) o.elementCount()];
-                for (int i = 0; i < dy.length; i++) {
-                    int p = i / c;
-                    dy[i] = p % 3 == 1 ? -dy[i - c]
-                            : (p % 2 == 0 ? 1 : -1) * scale * (1 + r.nextInt(4)) + (float) r.nextGaussian() * 1e-3f;
-                }
+                float[] dy = cancellingPerChannel((int) o.elementCount(), c, scale, r);
                 if (scale == 1e4f) {
                     dy[3] = Float.POSITIVE_INFINITY;
                     dy[c + 4] = Float.NaN;
@@ -308,6 +297,20 @@ class CpuAverageAccuracyTest {
             }
         }
         return want;
+    }
+
+    /**
+     * As {@link #cancelling}, with the signs alternating from pixel to pixel within each of
+     * {@code c} channels (channels-last), and some pairs of pixels cancelling exactly.
+     */
+    private static float[] cancellingPerChannel(int count, int c, float scale, Random r) {
+        float[] v = new float[count];
+        for (int i = 0; i < count; i++) {
+            int p = i / c;
+            v[i] = p % 3 == 1 ? -v[i - c]
+                    : (p % 2 == 0 ? 1 : -1) * scale * (1 + r.nextInt(4)) + (float) r.nextGaussian() * 1e-3f;
+        }
+        return v;
     }
 
     /** Large values whose neighbours mostly cancel them, plus noise of about 1e-3 of the unit. */
