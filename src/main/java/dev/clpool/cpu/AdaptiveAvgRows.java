@@ -99,7 +99,8 @@ final class AdaptiveAvgRows {
             float d = (float) taps;
             float k = (float) (0x1p-24 * (1 + CompensatedSum.gamma(3 * taps)) / taps / AvgWindows.TOLERANCE);
             for (int i = ox * c; i < (ox + 1) * c; i++) {
-                float v = as[i] / d;
+                // + 0: a region of −0 averages to +0, as the double sums (started at +0) give it.
+                float v = (as[i] + 0f) / d;
                 as[i] = v;
                 worst[i] = Math.max(worst[i], ab[i] * k - Math.max(1f, Math.abs(v)));
             }

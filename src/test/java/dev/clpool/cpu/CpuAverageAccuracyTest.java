@@ -220,6 +220,19 @@ class CpuAverageAccuracyTest {
     }
 
     @Test
+    void adaptiveAvg_manyChannels_negativeZeros_averageToPositiveZero_asTheDoubleSums() {
+        float[] v = new float[3 * 3 * 16];
+        Arrays.fill(v, -0.0f);
+        Shape s = Shape.of(1, 3, 3, 16);
+        AdaptiveGeometry g = AdaptiveGeometry.of(PoolMode.AVG, s, 2, 2);
+        Tensor y = Tensor.allocate(g.output());
+        CPU.adaptive(g, Tensor.of(s, v), y);
+        for (float got : y.toArray()) {
+            assertEquals(0, Float.floatToRawIntBits(got));
+        }
+    }
+
+    @Test
     void avgBackward_manyChannels_cancellationAndNonFinite_withinToleranceOfExactSums() {
         // 16 or more channels sum gradients in certified float (AvgBackwardRows); what the
         // certificate refuses must come back from the double path: compared with exact sums.
