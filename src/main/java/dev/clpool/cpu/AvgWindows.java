@@ -43,6 +43,47 @@ final class AvgWindows {
         return p.workPerRow();
     }
 
+    /** One row of a certified float path: sums it, keeps each result's certificate in {@code worst}. */
+    @FunctionalInterface
+    interface CertifiedRow {
+        /**
+         * Row {@code r}: writes its results and keeps, per element, the largest bound − max(1, |result|)
+         * (in units of the tolerance) in {@code worst}; with {@code checkEach}, recomputes every
+         * result that fails in double before writing it.
+         */
+        void run(int r, float[] worst, boolean checkEach, Scratch s);
+    }
+
+    /**
+     * Rows {@code [0, rows)} of a certified float path ({@link AdaptiveAvgRows}, {@link AvgBackwardRows})
+     * in tasks of consecutive rows, each of about {@code minWork} elements: a task's certificates
+     * are kept as an element-wise maximum over its rows ({@code width} per row) and read once (a
+     * scan per row cost as much as a small row's sums); if one fails, the task's rows are computed
+     * again, checking each result.
+     */
+    static void certifiedRows(int rows, long workPerRow, long minWork, int width, CpuBackward.Parallel parallel,
+                              CertifiedRow row) {
+        int group = (int) Math.max(1, Math.min(rows, minWork / Math.max(1L, workPerRow)));
+        parallel.run((rows + group - 1) / group, task -> {
+            int from = task * group;
+            int to = Math.min(rows, from + group);
+            Scratch s = Scratch.get();
+            float[] worst = s.floats(7, width);
+            Arrays.fill(worst, 0, width, Float.NEGATIVE_INFINITY);
+            for (int r = from; r < to; r++) {
+                row.run(r, worst, false, s);
+            }
+            for (int i = 0; i < width; i++) {
+                if (!(worst[i] <= 0)) {
+                    for (int r = from; r < to; r++) {
+                        row.run(r, worst, true, s);
+                    }
+                    return;
+                }
+            }
+        });
+    }
+
     /** Output rows {@code [from, to)} of all {@code N*OH}, each row index being {@code n*OH + oy}. */
     void run(FloatBuffer src, FloatBuffer dst, int from, int to, Scratch scratch) {
         for (int b0 = 0; b0 < p.out.w(); b0 += p.blockOut) {
@@ -162,7 +203,9 @@ final class AvgWindows {
         float[] hs = w.rs[slot];
         float[] hb = w.rb[slot];
         src.get(Math.toIntExact(p.in.offset(n, y, xs, 0)), raw, 0, (xe - xs) * cc);
-        if (hi > lo) {
+        if (hi > lo && p.gathers()) {
+            sumGathered(w, slot, b0, lo, hi, raw, (p.colStart[lo] - xs) * cc);
+        } else if (hi > lo) {
             float[] fs = w.fs;
             float[] fb = w.fb;
             float[] tap = w.tap;
@@ -174,19 +217,7 @@ final class AvgWindows {
             }
             for (int jx = 1; jx < p.cols.window(); jx++) {
                 System.arraycopy(raw, base + jx * tapStep, tap, 0, span);
-                if (jx == 1) {
-                    for (int i = 0; i < span; i++) {
-                        float t = fs[i] + tap[i];
-                        fs[i] = t;
-                        fb[i] = Math.abs(t);
-                    }
-                } else {
-                    for (int i = 0; i < span; i++) {
-                        float t = fs[i] + tap[i];
-                        fs[i] = t;
-                        fb[i] += Math.abs(t);
-                    }
-                }
+                addTap(fs, fb, tap, span, jx == 1);
             }
             p.keepStrided(fs, hs, lo, hi, b0, span);
             p.keepStrided(fb, hb, lo, hi, b0, span);
@@ -209,6 +240,48 @@ final class AvgWindows {
             }
             System.arraycopy(bs, 0, hs, (ox - b0) * cc, cc);
             System.arraycopy(bb, 0, hb, (ox - b0) * cc, cc);
+        }
+    }
+
+    /**
+     * The interior of {@link #sumAcross} with a column stride above 1 (as {@link MaxWindows} does
+     * it): each tap's kept columns are gathered from the staged row ({@code raw} from {@code base},
+     * the interior's first column), so only the kept positions are summed, not every position then
+     * every stride-th kept (DenseNet's 2×2 s2 summed twice the columns it keeps). The same
+     * additions in the same order, so the same bits.
+     */
+    private void sumGathered(Buffers w, int slot, int b0, int lo, int hi, float[] raw, int base) {
+        int cc = p.c;
+        int width = (hi - lo) * cc;
+        float[] fs = w.fs;
+        float[] fb = w.fb;
+        float[] tap = w.tap;
+        p.gather(raw, base, 0, fs, hi - lo);
+        if (p.cols.window() == 1) {
+            Arrays.fill(fb, 0, width, 0f);
+        }
+        for (int jx = 1; jx < p.cols.window(); jx++) {
+            p.gather(raw, base, jx, tap, hi - lo);
+            addTap(fs, fb, tap, width, jx == 1);
+        }
+        System.arraycopy(fs, 0, w.rs[slot], (lo - b0) * cc, width);
+        System.arraycopy(fb, 0, w.rb[slot], (lo - b0) * cc, width);
+    }
+
+    /** Adds a column tap into the horizontal sums and their bounds (the first tap added starts the bounds). */
+    private static void addTap(float[] fs, float[] fb, float[] tap, int len, boolean first) {
+        if (first) {
+            for (int i = 0; i < len; i++) {
+                float t = fs[i] + tap[i];
+                fs[i] = t;
+                fb[i] = Math.abs(t);
+            }
+        } else {
+            for (int i = 0; i < len; i++) {
+                float t = fs[i] + tap[i];
+                fs[i] = t;
+                fb[i] += Math.abs(t);
+            }
         }
     }
 

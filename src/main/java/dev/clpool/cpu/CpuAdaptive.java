@@ -13,7 +13,8 @@ import java.util.Arrays;
  * and the innermost loop runs over the contiguous channels. Max reduces with {@code Math.max} and
  * makes zero and NaN results exact by the kernels' rule ({@link CpuBackend#max}), so results are
  * bit-identical; avg sums in double, from input rows staged into
- * heap arrays, and divides by the region's element count.
+ * heap arrays, and divides by the region's element count, except with many channels, where
+ * {@link AdaptiveAvgRows} sums in certified float.
  *
  * <p>With one channel (channels-first planes viewed as channels-last) the channel loop is one
  * element long, and a task per output row costs more than its work: {@link #planes} gives each task
@@ -54,6 +55,10 @@ final class CpuAdaptive {
         boolean max = g.mode() == PoolMode.MAX;
         if (planes && is.c() == 1) {
             planes(is, os, src, dst, max, y0, y1, x0, x1, parallel);
+            return;
+        }
+        if (!max && AdaptiveAvgRows.pays(is)) {
+            new AdaptiveAvgRows(is, os, y0, y1, x0, x1).run(src, dst, parallel);
             return;
         }
         parallel.run(os.n() * os.h(), task -> {

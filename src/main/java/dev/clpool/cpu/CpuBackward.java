@@ -92,6 +92,10 @@ final class CpuBackward {
             });
             return;
         }
+        if (AvgBackwardRows.pays(is)) {
+            new AvgBackwardRows(g, rows, cols).run(dy, dx, parallel);
+            return;
+        }
         double[] rowDiv = divisors(g.rows(), g.spec().countIncludePad());
         double[] colDiv = divisors(g.cols(), g.spec().countIncludePad());
         // Separable: each input row first sums its output rows' gradients per output column

@@ -256,8 +256,13 @@ final class WindowPlan {
 
     /** Copies tap {@code jx} of {@code count} consecutive interior columns from a staged row into {@code to}. */
     void gather(float[] raw, int jx, float[] to, int count) {
+        gather(raw, 0, jx, to, count);
+    }
+
+    /** {@link #gather(float[], int, float[], int)} from a row staged with the interior's first column at {@code base}. */
+    void gather(float[] raw, int base, int jx, float[] to, int count) {
         int step = sw * c;
-        for (int o = 0, from = jx * dw * c; o < count; o++, from += step) {
+        for (int o = 0, from = base + jx * dw * c; o < count; o++, from += step) {
             System.arraycopy(raw, from, to, o * c, c);
         }
     }

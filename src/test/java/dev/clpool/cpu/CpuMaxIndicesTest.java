@@ -168,6 +168,27 @@ class CpuMaxIndicesTest {
     /** The same seed as the device sweep (AdaptiveAndIndicesDeviceIT). */
     public static final long SEED = 20261205L;
 
+    @Test
+    void manyChannels_severalColumnBlocks_tiesZerosAndNans_matchNaiveArgmax() {
+        // CpuArgmax.chosen works in column blocks of 2048 ints: 3 channels (many columns per
+        // block), 700 (two), 2100 (one column, wider than a block); ties, both zeros, NaN payloads.
+        PoolSpec[] specs = {PoolSpec.max(2, 2).build(), PoolSpec.max(3, 3).stride(2).padding(Padding.of(1)).build(),
+                PoolSpec.max(2, 3).stride(1, 2).dilation(2, 1).ceilMode(true).build()};
+        int seed = 0;
+        for (Shape s : new Shape[] {Shape.of(2, 5, 900, 3), Shape.of(1, 5, 9, 700), Shape.of(1, 4, 5, 2100)}) {
+            for (PoolSpec spec : specs) {
+                Tensor x = CpuFastPathTest.zerosAndNans(s, ++seed, true);
+                for (IndexConvention conv : IndexConvention.values()) {
+                    PooledWithIndices r = engine.poolWithIndices(x, spec, conv);
+                    NaiveArgmax.Result want = NaiveArgmax.pool(x.toArray(), s, spec, conv);
+                    String what = s + " " + spec + " " + conv;
+                    Tolerance.assertBitIdentical(r.values().toArray(), want.values(), what);
+                    assertArrayEquals(want.indices(), r.indices().toArray(), what);
+                }
+            }
+        }
+    }
+
     static Stream<IndexCases.Case> sweep() {
         return IndexCases.generate(SEED, 300).stream();
     }

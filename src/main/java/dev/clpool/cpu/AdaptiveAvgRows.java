@@ -1,0 +1,130 @@
+package dev.clpool.cpu;
+
+import dev.clpool.Shape;
+import java.nio.FloatBuffer;
+import java.util.Arrays;
+
+/**
+ * Adaptive average pooling of channels-last tensors with many channels, summed in plain float with
+ * a running error bound beside each sum, as {@link AvgWindows} does for fixed windows: each input
+ * row of an output row's regions is staged once, each region's columns are summed with every
+ * column tap copied to an array of its own (loops over the channels that C2 vectorises), and the
+ * rows are folded. The double sums of {@link CpuAdaptive}'s general path need a float→double
+ * widening per element, which JDK 17 does not vectorise (VGG-16's head, 8×10×10×512 to 7×7, one
+ * thread: 1.0 ms).
+ *
+ * <p>Every result is certified as in {@link AvgWindows}: u·B·(1 + γ(3·taps)) over the region's
+ * element count must be at most {@link AvgWindows#TOLERANCE}·max(1, |avg|), B the sum of the
+ * magnitudes of every partial sum. The check is an element-wise maximum over a task's rows, read
+ * once per task; if it fails, the task's rows are computed again and each failing result (heavy
+ * cancellation, an infinity or NaN, float overflow) is summed in double in scan order, as the
+ * general path sums every result.
+ */
+final class AdaptiveAvgRows {
+    /** Input elements a task should visit at least (output rows are grouped up to it). */
+    private static final long TASK_WORK = 1 << 15;
+
+    private final Shape is;
+    private final Shape os;
+    private final int[] y0;
+    private final int[] y1;
+    private final int[] x0;
+    private final int[] x1;
+
+    /** The regions of each axis: output row oy covers input rows [y0[oy], y1[oy]), columns alike. */
+    AdaptiveAvgRows(Shape is, Shape os, int[] y0, int[] y1, int[] x0, int[] x1) {
+        this.is = is;
+        this.os = os;
+        this.y0 = y0;
+        this.y1 = y1;
+        this.x0 = x0;
+        this.x1 = x1;
+    }
+
+    /** Whether this path pays: enough channels to fill vector lanes (with few, the plane paths run). */
+    static boolean pays(Shape is) {
+        return is.c() >= 16;
+    }
+
+    void run(FloatBuffer src, FloatBuffer dst, CpuBackward.Parallel parallel) {
+        long perRow = (long) is.h() * is.w() * is.c() / os.h();
+        AvgWindows.certifiedRows(os.n() * os.h(), perRow, TASK_WORK, os.w() * is.c(), parallel,
+                (r, worst, checkEach, s) -> row(src, dst, r, worst, checkEach, s));
+    }
+
+    /** Output row {@code r} (n·OH + oy): sums and bounds across each region's columns, then down its rows. */
+    private void row(FloatBuffer src, FloatBuffer dst, int r, float[] worst, boolean checkEach, Scratch s) {
+        int c = is.c();
+        int ow = os.w();
+        int width = ow * c;
+        int n = r / os.h();
+        int oy = r % os.h();
+        int rowLen = is.w() * c;
+        float[] raw = s.floats(0, rowLen);
+        float[] tap = s.floats(1, c);
+        float[] bs = s.floats(2, c);
+        float[] bb = s.floats(3, c);
+        float[] hs = s.floats(4, width);
+        float[] hb = s.floats(5, width);
+        float[] as = s.floats(6, width);
+        float[] ab = s.floats(8, width);
+        for (int y = y0[oy]; y < y1[oy]; y++) {
+            src.get(Math.toIntExact(is.offset(n, y, 0, 0)), raw, 0, rowLen);
+            boolean first = y == y0[oy];
+            for (int ox = 0; ox < ow; ox++) {
+                System.arraycopy(raw, x0[ox] * c, bs, 0, c);
+                Arrays.fill(bb, 0, c, 0f);
+                for (int x = x0[ox] + 1; x < x1[ox]; x++) {
+                    System.arraycopy(raw, x * c, tap, 0, c);
+                    for (int ch = 0; ch < c; ch++) {
+                        float t = bs[ch] + tap[ch];
+                        bs[ch] = t;
+                        bb[ch] += Math.abs(t);
+                    }
+                }
+                System.arraycopy(bs, 0, first ? as : hs, ox * c, c);
+                System.arraycopy(bb, 0, first ? ab : hb, ox * c, c);
+            }
+            if (!first) {
+                for (int i = 0; i < width; i++) {
+                    float t = as[i] + hs[i];
+                    as[i] = t;
+                    ab[i] += hb[i] + Math.abs(t);
+                }
+            }
+        }
+        for (int ox = 0; ox < ow; ox++) {
+            long taps = (long) (y1[oy] - y0[oy]) * (x1[ox] - x0[ox]);
+            // A float division, as AvgWindows.finish divides (see there).
+            float d = (float) taps;
+            float k = (float) (0x1p-24 * (1 + CompensatedSum.gamma(3 * taps)) / taps / AvgWindows.TOLERANCE);
+            for (int i = ox * c; i < (ox + 1) * c; i++) {
+                // + 0: a region of −0 averages to +0, as the double sums (started at +0) give it.
+                float v = (as[i] + 0f) / d;
+                as[i] = v;
+                worst[i] = Math.max(worst[i], ab[i] * k - Math.max(1f, Math.abs(v)));
+            }
+            if (checkEach) {
+                for (int ch = 0; ch < c; ch++) {
+                    float size = Math.abs(as[ox * c + ch]);
+                    if (!(ab[ox * c + ch] * k <= Math.max(1f, size) && size <= Float.MAX_VALUE)) {
+                        as[ox * c + ch] = exactAverage(src, n, oy, ox, ch);
+                    }
+                }
+            }
+        }
+        dst.put(Math.toIntExact(os.offset(n, oy, 0, 0)), as, 0, width);
+    }
+
+    /** One region's average summed in double in scan order (the general path's sums). */
+    private float exactAverage(FloatBuffer src, int n, int oy, int ox, int ch) {
+        double sum = 0;
+        for (int y = y0[oy]; y < y1[oy]; y++) {
+            for (int x = x0[ox]; x < x1[ox]; x++) {
+                sum += src.get(Math.toIntExact(is.offset(n, y, x, ch)));
+            }
+        }
+        double div = (double) (y1[oy] - y0[oy]) * (x1[ox] - x0[ox]);
+        return CpuBackend.canonicalNaN((float) (sum / div));
+    }
+}
