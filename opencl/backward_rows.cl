@@ -42,9 +42,21 @@ typedef union {
     int e[VEC];
 } intv_lanes;
 
-#if SW == 2 && VEC == 8 && STORAGE == 0
+#if SW == 2 && VEC == 8
 typedef struct __attribute__((packed)) { float4 v; } float4_u;
+typedef struct __attribute__((packed)) { int4 v; } int4_u;
 #endif
+typedef struct __attribute__((packed)) { intv v; } intv_u;
+
+/* The gradients of the lanes' outputs ol (row orow), +0 where a lane has none (ok false). */
+inline floatv gather_grad(__global const storage_t *restrict gout, const int orow, const intv_lanes ol, const intv ok)
+{
+    floatv_lanes t;
+    for (int i = 0; i < VEC; ++i) {
+        t.e[i] = LOAD1(gout, orow + ol.e[i]);
+    }
+    return select((floatv)(0.0f), t.v, ok);
+}
 
 /* The input gradient of elements x .. x+VEC-1 of row y of item n (lanes at or past W masked). */
 inline void grad_vec(__global const int *restrict argIn, __global const storage_t *restrict gout,
@@ -85,33 +97,45 @@ inline void grad_vec(__global const int *restrict argIn, __global const storage_
             ol.v = select((intv)(0), px / (intv)(SW), ok);
             const intv ox = ol.v;
             floatv g;
+#if defined(MODE_MAX)
+            intv_lanes arg;
+#endif
 #if SW == 1
             if (all(ok)) {
                 g = LOADU(gout, orow + ox.s0); /* stride 1: the lanes' outputs are adjacent */
+#if defined(MODE_MAX)
+                arg.v = ((__global const intv_u *)(argIn + orow + ox.s0))->v;
+#endif
             } else
-#elif SW == 2 && VEC == 8 && STORAGE == 0
-            /* Stride 2 (DenseNet's transitions): the lanes of one parity read four adjacent
-               outputs, from the first valid lane's; one half-width load where all four exist. */
+#elif SW == 2 && VEC == 8
+            /* Stride 2 (DenseNet's transitions, ResNet's stem): the lanes of one parity read four
+               adjacent outputs, from the first valid lane's; one half-width load where all four
+               exist, its elements duplicated into lane pairs. */
             const int b = x + PAD_L - tx * DW;
             const int first = (b + (b & 1)) / 2;
             if (b + (b & 1) >= 0 && first + VEC / 2 <= OW && x + VEC <= W) {
+#if STORAGE == 0
                 const float4 h = ((__global const float4_u *)(gout + orow + first))->v;
                 g = select((floatv)(0.0f), (floatv)(h.s0, h.s0, h.s1, h.s1, h.s2, h.s2, h.s3, h.s3), ok);
+#else
+                g = gather_grad(gout, orow, ol, ok);
+#endif
+#if defined(MODE_MAX)
+                const int4 a = ((__global const int4_u *)(argIn + orow + first))->v;
+                arg.v = (intv)(a.s0, a.s0, a.s1, a.s1, a.s2, a.s2, a.s3, a.s3);
+#endif
             } else
 #endif
             {
-                floatv_lanes t;
+                g = gather_grad(gout, orow, ol, ok);
+#if defined(MODE_MAX)
                 for (int i = 0; i < VEC; ++i) {
-                    t.e[i] = LOAD1(gout, orow + ol.e[i]);
+                    arg.e[i] = argIn[orow + ol.e[i]];
                 }
-                g = select((floatv)(0.0f), t.v, ok);
+#endif
             }
 #if defined(MODE_MAX)
             /* Only the winner's gradient, as pool2d_backward: the argmax tap is this lane's. */
-            intv_lanes arg;
-            for (int i = 0; i < VEC; ++i) {
-                arg.e[i] = argIn[orow + ol.e[i]];
-            }
             ACC_ADD(sum, TO_ACC(select((floatv)(0.0f), g, ok & (arg.v == (intv)(ty * KW + tx)))));
 #else /* MODE_AVG */
             const intv x0 = ox * (intv)(SW) - (intv)(PAD_L);
