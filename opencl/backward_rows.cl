@@ -171,6 +171,80 @@ inline void grad_vec(__global const int *restrict argIn, __global const storage_
     }
 }
 
+#if SW == 2 && VEC == 8
+/* Stride 2, the interior of a row: elements x .. x+15, where every candidate output of every
+   element lies inside the output row (x >= (KW-1)*DW - PAD_L, x + 15 + PAD_L < 2*OW, x + 16 <= W).
+   The lanes of one result are the elements of one parity, x+r, x+r+2, ..., so a column tap tx is
+   a candidate for all of them or for none (b below is even or odd), and their outputs are 8
+   adjacent ones: one vector load of the gradients (and taps), no masks. Each element gets
+   grad_vec's terms in grad_vec's order, less the +0 terms, which change no bits; so the same
+   results. The two parities are interleaved into two vector stores. */
+inline floatv grad_parity(__global const int *restrict argIn, __global const storage_t *restrict gout,
+                          const int n, const int y, const int x, const int H, const int W, const int OH, const int OW)
+{
+    ACC_INIT(sum);
+    for (int ty = 0; ty < KH; ++ty) {
+        const int py = y + PAD_T - ty * DH;
+        if (py < 0) {
+            break;
+        }
+        if (py % SH != 0 || py / SH >= OH) {
+            continue;
+        }
+        const int oy = py / SH;
+#if defined(MODE_AVG)
+        const int y0 = oy * SH - PAD_T;
+#if COUNT_INCLUDE_PAD
+        const int rowTaps = TAPS_BEFORE(y0, KH, DH, H + PAD_B);
+#else
+        const int rowTaps = min(KH, (H - 1 - y0) / DH + 1) - (y0 >= 0 ? 0 : (-y0 + DH - 1) / DH);
+#endif
+#endif
+        const int orow = (n * OH + oy) * OW;
+        for (int tx = 0; tx < KW; ++tx) {
+            const int b = x + PAD_L - tx * DW;
+            if (b & 1) {
+                continue;
+            }
+            const int o = orow + b / 2;
+            const floatv g = LOADU(gout, o);
+#if defined(MODE_MAX)
+            const intv arg = ((__global const intv_u *)(argIn + o))->v;
+            ACC_ADD(sum, TO_ACC(select((floatv)(0.0f), g, arg == (intv)(ty * KW + tx))));
+#else /* MODE_AVG */
+            const intv x0 = ((intv)(b / 2) + LANE_INDEX) * (intv)(2) - (intv)(PAD_L);
+#if COUNT_INCLUDE_PAD
+            const intv colTaps = TAPS_BEFORE(x0, (intv)(KW), (intv)(DW), (intv)(W + PAD_R));
+#else
+            const intv jx0 = select((intv)(0), (-x0 + (intv)(DW - 1)) / (intv)(DW), x0 < (intv)(0));
+            const intv colTaps = min((intv)(KW), ((intv)(W - 1) - x0) / (intv)(DW) + (intv)(1)) - jx0;
+#endif
+            const accv div = (accv)((acc1)rowTaps) * INT_TO_ACC(colTaps);
+#if ACC_DOUBLE
+            ACC_ADD(sum, TO_ACC(g) / div);
+#else
+            const floatv q = g / div;
+            ACC_ADD(sum, q);
+            sum_comp += fma(-q, div, g) / div;
+#endif
+#endif
+        }
+    }
+    return TO_FLOAT(ACC_TOTAL(sum));
+}
+
+inline void grad_pair(__global const int *restrict argIn, __global const storage_t *restrict gout,
+                      __global storage_t *restrict gin,
+                      const int n, const int y, const int x, const int H, const int W, const int OH, const int OW)
+{
+    const floatv e = grad_parity(argIn, gout, n, y, x, H, W, OH, OW);
+    const floatv o = grad_parity(argIn, gout, n, y, x + 1, H, W, OH, OW);
+    const int at = (n * H + y) * W + x;
+    STOREU(((floatv)(e.s0, o.s0, e.s1, o.s1, e.s2, o.s2, e.s3, o.s3)), gin, at);
+    STOREU(((floatv)(e.s4, o.s4, e.s5, o.s5, e.s6, o.s6, e.s7, o.s7)), gin, at + VEC);
+}
+#endif
+
 __kernel void backward_rows(__global const int *restrict argIn, __global const storage_t *restrict gout,
                             __global storage_t *restrict gin,
                             const int H, const int W, const int OH, const int OW, const int rows)
@@ -182,6 +256,17 @@ __kernel void backward_rows(__global const int *restrict argIn, __global const s
     const int n = row / H;
     const int y = row - n * H;
     int x = 0;
+#if SW == 2 && VEC == 8
+    /* The interior in pairs of vectors (grad_pair), the rest a vector at a time. */
+    const int xLo = (KW - 1) * DW - PAD_L;
+    const int xHi = min(W, 2 * OW - PAD_L) - 2 * VEC;
+    for (; x < xLo && x < W - VEC; x += VEC) {
+        grad_vec(argIn, gout, gin, n, y, x, H, W, OH, OW);
+    }
+    for (; x <= xHi; x += 2 * VEC) {
+        grad_pair(argIn, gout, gin, n, y, x, H, W, OH, OW);
+    }
+#endif
     for (; x < W - VEC; x += VEC) {
         grad_vec(argIn, gout, gin, n, y, x, H, W, OH, OW);
     }

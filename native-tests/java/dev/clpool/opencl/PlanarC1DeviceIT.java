@@ -180,7 +180,10 @@ class PlanarC1DeviceIT {
             checkBackward(device, randomSpec(r, PoolMode.AVG, view, i % 2 == 1), view, r, "case " + i);
         }
         // DenseNet's transition 2x2 s2 and Inception's 3x3 s1 p1 with count_include_pad.
-        checkBackward(device, PoolSpec.avg(2, 2).stride(2).build(), Shape.of(3, 6, 21, 1), r, "densenet");
+        checkBackward(device, PoolSpec.avg(2, 2).stride(2).build(), Shape.of(3, 6, 45, 1), r, "densenet");
+        // Stride 2 with padding: the interior's pairs of vectors (grad_pair) between masked vectors.
+        checkBackward(device, PoolSpec.builder(PoolMode.AVG).countIncludePad(true).window(3, 3).stride(2).padding(Padding.of(1))
+                .build(), Shape.of(2, 5, 40, 1), r, "avg 3x3 s2 p1");
         PoolSpec inception = PoolSpec.builder(PoolMode.AVG).countIncludePad(true).window(3, 3).stride(1).padding(Padding.of(1)).build();
         checkBackward(device, inception, Shape.of(3, 5, 17, 1), r, "inception");
         for (int i = 0; i < 2; i++) {
