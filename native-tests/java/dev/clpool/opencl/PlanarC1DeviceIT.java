@@ -184,6 +184,8 @@ class PlanarC1DeviceIT {
         // Stride 2 with padding: the interior's pairs of vectors (grad_pair) between masked vectors.
         checkBackward(device, PoolSpec.builder(PoolMode.AVG).countIncludePad(true).window(3, 3).stride(2).padding(Padding.of(1))
                 .build(), Shape.of(2, 5, 40, 1), r, "avg 3x3 s2 p1");
+        // ... whose first and last outputs' windows leave the row (their divisors count fewer columns).
+        checkBackward(device, PoolSpec.avg(2, 2).stride(2).padding(Padding.of(1)).build(), Shape.of(2, 5, 40, 1), r, "avg 2x2 s2 p1");
         PoolSpec inception = PoolSpec.builder(PoolMode.AVG).countIncludePad(true).window(3, 3).stride(1).padding(Padding.of(1)).build();
         checkBackward(device, inception, Shape.of(3, 5, 17, 1), r, "inception");
         for (int i = 0; i < 2; i++) {
