@@ -252,7 +252,8 @@ class PlanarC1DeviceIT {
         int[][] sizes = {{13, 13, 6, 6}, {10, 10, 7, 7}, {40, 41, 3, 5}, {5, 3, 4, 2}, {3, 9, 7, 20}};
         for (int i = 0; i < sizes.length; i++) {
             int[] s = sizes[i];
-            Shape view = Shape.of(8 * (i % 2) + 3 + i, s[0], s[1], 1); // lanes past the last plane
+            // Odd plane counts: lanes past the last plane, and one build of adaptive2d's lanes per mode.
+            Shape view = Shape.of(8 * (i % 2) + 3 + 2 * (i / 2), s[0], s[1], 1);
             for (PoolMode mode : new PoolMode[] {PoolMode.MAX, PoolMode.AVG}) {
                 checkAdaptive(device, AdaptiveGeometry.of(mode, view, s[2], s[3]), r, i == 0);
             }
