@@ -270,5 +270,7 @@ __kernel void backward_rows(__global const int *restrict argIn, __global const s
     for (; x < W - VEC; x += VEC) {
         grad_vec(argIn, gout, gin, n, y, x, H, W, OH, OW);
     }
-    grad_vec(argIn, gout, gin, n, y, W >= VEC ? W - VEC : 0, H, W, OH, OW);
+    if (x < W) { /* the pairs may have ended the row */
+        grad_vec(argIn, gout, gin, n, y, W >= VEC ? W - VEC : 0, H, W, OH, OW);
+    }
 }
