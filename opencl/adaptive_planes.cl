@@ -33,16 +33,6 @@
 #define REGION_START(i, in, out) ((int)(((long)(i) * (long)(in)) / (long)(out)))
 #define REGION_END(i, in, out) ((int)((((long)(i) + 1) * (long)(in) + (long)(out) - 1) / (long)(out)))
 
-typedef union {
-    floatv v;
-    float e[VEC];
-} floatv_lanes;
-
-typedef union {
-    intv v;
-    int e[VEC];
-} intv_lanes;
-
 /* Element off of each lane's plane (the planes start at b[i]): a vector built from VEC loads. */
 #if VEC == 8
 #define LANES_AT(in, b, off) ((floatv)(LOAD1(in, b[0] + (off)), LOAD1(in, b[1] + (off)), LOAD1(in, b[2] + (off)), \

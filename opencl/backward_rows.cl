@@ -32,21 +32,57 @@
 #define INT_TO_ACC(x) CAT(convert_float, VEC)(x)
 #endif
 
-typedef union {
-    floatv v;
-    float e[VEC];
-} floatv_lanes;
-
-typedef union {
-    intv v;
-    int e[VEC];
-} intv_lanes;
-
 #if SW == 2 && VEC == 8
 typedef struct __attribute__((packed)) { float4 v; } float4_u;
 typedef struct __attribute__((packed)) { int4 v; } int4_u;
 #endif
-typedef struct __attribute__((packed)) { intv v; } intv_u;
+
+/* Row tap ty of a candidate output of input row y: -1 when neither it nor a later ty can be one
+   (the output row would be above the first), 0 when it is not one, else 1 with the output row in
+   *oy and the divisor's row factor (avg; the taps inside the input, or with COUNT_INCLUDE_PAD
+   inside the padded input) in *rowTaps. */
+inline int candidate_row(const int y, const int ty, const int H, const int OH, int *oy, int *rowTaps)
+{
+    const int py = y + PAD_T - ty * DH;
+    if (py < 0) {
+        return -1;
+    }
+    if (py % SH != 0 || py / SH >= OH) {
+        return 0;
+    }
+    *oy = py / SH;
+    const int y0 = *oy * SH - PAD_T;
+#if COUNT_INCLUDE_PAD
+    *rowTaps = TAPS_BEFORE(y0, KH, DH, H + PAD_B);
+#else
+    *rowTaps = min(KH, (H - 1 - y0) / DH + 1) - (y0 >= 0 ? 0 : (-y0 + DH - 1) / DH);
+#endif
+    return 1;
+}
+
+#if defined(MODE_AVG)
+/* The divisor's column factor of outputs whose windows start at columns x0, as pool2d_backward. */
+#if COUNT_INCLUDE_PAD
+#define COL_TAPS(x0, W) TAPS_BEFORE((x0), (intv)(KW), (intv)(DW), (intv)((W) + PAD_R))
+#else
+#define COL_TAPS(x0, W)                                                                       \
+    (min((intv)(KW), ((intv)((W) - 1) - (x0)) / (intv)(DW) + (intv)(1))                      \
+     - select((intv)(0), (-(x0) + (intv)(DW - 1)) / (intv)(DW), (x0) < (intv)(0)))
+#endif
+
+/* sum += g / div, as pool2d_backward: in double, or the rounded quotient plus the exact remainder
+   (an fma) divided by div in the compensation. */
+#if ACC_DOUBLE
+#define ADD_QUOTIENT(s, g, div) ACC_ADD(s, TO_ACC(g) / (div))
+#else
+#define ADD_QUOTIENT(s, g, div)                       \
+    do {                                              \
+        const floatv q_ = (g) / (div);                \
+        ACC_ADD(s, q_);                               \
+        s##_comp += fma(-q_, (div), (g)) / (div);     \
+    } while (0)
+#endif
+#endif
 
 /* The gradients of the lanes' outputs ol (row orow), +0 where a lane has none (ok false). */
 inline floatv gather_grad(__global const storage_t *restrict gout, const int orow, const intv_lanes ol, const intv ok)
@@ -69,22 +105,14 @@ inline void grad_vec(__global const int *restrict argIn, __global const storage_
 
     /* ty: this row's tap in the candidate output's window, the same for every lane. */
     for (int ty = 0; ty < KH; ++ty) {
-        const int py = y + PAD_T - ty * DH;
-        if (py < 0) {
+        int oy, rowTaps;
+        const int cand = candidate_row(y, ty, H, OH, &oy, &rowTaps);
+        if (cand < 0) {
             break;
         }
-        if (py % SH != 0 || py / SH >= OH) {
+        if (cand == 0) {
             continue;
         }
-        const int oy = py / SH;
-#if defined(MODE_AVG)
-        const int y0 = oy * SH - PAD_T;
-#if COUNT_INCLUDE_PAD
-        const int rowTaps = TAPS_BEFORE(y0, KH, DH, H + PAD_B);
-#else
-        const int rowTaps = min(KH, (H - 1 - y0) / DH + 1) - (y0 >= 0 ? 0 : (-y0 + DH - 1) / DH);
-#endif
-#endif
         const int orow = (n * OH + oy) * OW;
 
         for (int tx = 0; tx < KW; ++tx) {
@@ -139,21 +167,9 @@ inline void grad_vec(__global const int *restrict argIn, __global const storage_
             ACC_ADD(sum, TO_ACC(select((floatv)(0.0f), g, ok & (arg.v == (intv)(ty * KW + tx)))));
 #else /* MODE_AVG */
             const intv x0 = ox * (intv)(SW) - (intv)(PAD_L);
-#if COUNT_INCLUDE_PAD
-            const intv colTaps = TAPS_BEFORE(x0, (intv)(KW), (intv)(DW), (intv)(W + PAD_R));
-#else
-            const intv jx0 = select((intv)(0), (-x0 + (intv)(DW - 1)) / (intv)(DW), x0 < (intv)(0));
-            const intv colTaps = min((intv)(KW), ((intv)(W - 1) - x0) / (intv)(DW) + (intv)(1)) - jx0;
-#endif
             /* As pool2d_backward: the divisor's factors multiplied in the accumulator type. */
-            const accv div = (accv)((acc1)rowTaps) * INT_TO_ACC(select((intv)(1), colTaps, ok));
-#if ACC_DOUBLE
-            ACC_ADD(sum, TO_ACC(g) / div);
-#else
-            const floatv q = g / div;
-            ACC_ADD(sum, q);
-            sum_comp += fma(-q, div, g) / div;
-#endif
+            const accv div = (accv)((acc1)rowTaps) * INT_TO_ACC(select((intv)(1), COL_TAPS(x0, W), ok));
+            ADD_QUOTIENT(sum, g, div);
 #endif
         }
     }
@@ -183,23 +199,16 @@ inline floatv grad_parity(__global const int *restrict argIn, __global const sto
                           const int n, const int y, const int x, const int H, const int W, const int OH, const int OW)
 {
     ACC_INIT(sum);
+    /* ty: this row's tap in the candidate output's window, the same for every lane. */
     for (int ty = 0; ty < KH; ++ty) {
-        const int py = y + PAD_T - ty * DH;
-        if (py < 0) {
+        int oy, rowTaps;
+        const int cand = candidate_row(y, ty, H, OH, &oy, &rowTaps);
+        if (cand < 0) {
             break;
         }
-        if (py % SH != 0 || py / SH >= OH) {
+        if (cand == 0) {
             continue;
         }
-        const int oy = py / SH;
-#if defined(MODE_AVG)
-        const int y0 = oy * SH - PAD_T;
-#if COUNT_INCLUDE_PAD
-        const int rowTaps = TAPS_BEFORE(y0, KH, DH, H + PAD_B);
-#else
-        const int rowTaps = min(KH, (H - 1 - y0) / DH + 1) - (y0 >= 0 ? 0 : (-y0 + DH - 1) / DH);
-#endif
-#endif
         const int orow = (n * OH + oy) * OW;
         for (int tx = 0; tx < KW; ++tx) {
             const int b = x + PAD_L - tx * DW;
@@ -213,20 +222,8 @@ inline floatv grad_parity(__global const int *restrict argIn, __global const sto
             ACC_ADD(sum, TO_ACC(select((floatv)(0.0f), g, arg == (intv)(ty * KW + tx))));
 #else /* MODE_AVG */
             const intv x0 = ((intv)(b / 2) + LANE_INDEX) * (intv)(2) - (intv)(PAD_L);
-#if COUNT_INCLUDE_PAD
-            const intv colTaps = TAPS_BEFORE(x0, (intv)(KW), (intv)(DW), (intv)(W + PAD_R));
-#else
-            const intv jx0 = select((intv)(0), (-x0 + (intv)(DW - 1)) / (intv)(DW), x0 < (intv)(0));
-            const intv colTaps = min((intv)(KW), ((intv)(W - 1) - x0) / (intv)(DW) + (intv)(1)) - jx0;
-#endif
-            const accv div = (accv)((acc1)rowTaps) * INT_TO_ACC(colTaps);
-#if ACC_DOUBLE
-            ACC_ADD(sum, TO_ACC(g) / div);
-#else
-            const floatv q = g / div;
-            ACC_ADD(sum, q);
-            sum_comp += fma(-q, div, g) / div;
-#endif
+            const accv div = (accv)((acc1)rowTaps) * INT_TO_ACC(COL_TAPS(x0, W));
+            ADD_QUOTIENT(sum, g, div);
 #endif
         }
     }

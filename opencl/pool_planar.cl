@@ -340,7 +340,6 @@ __kernel void pool_planar(__global const storage_t *restrict in, __global storag
 
 #if defined(ARGMAX_TAPS)
 typedef int index_t;
-typedef struct __attribute__((packed)) { intv v; } intv_u;
 /* What an output records where its maximum's bits change, for tap (jy, jx) at row y, column x:
    the tap (scalar; VEC lanes from column xs on); no values are written. */
 #define FOUND(y, x, jy, jx, W) ((jy) * KW + (jx))
