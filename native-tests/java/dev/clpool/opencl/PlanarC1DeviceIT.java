@@ -258,6 +258,16 @@ class PlanarC1DeviceIT {
                 checkAdaptive(device, AdaptiveGeometry.of(mode, view, s[2], s[3]), r, i == 0);
             }
         }
+        // float16 storage (the transpose's unaligned half vectors): the planes against the lanes.
+        Shape view = Shape.of(11, 13, 13, 1);
+        Shape lanes = Shape.of(1, 13, 13, 11);
+        Tensor x = ties(r, view).convert(DType.FLOAT16);
+        Tensor got = Tensor.allocate(Shape.of(11, 6, 6, 1), DType.FLOAT16);
+        device.adaptive(AdaptiveGeometry.of(PoolMode.MAX, view, 6, 6), x, got);
+        Tensor gotLanes = Tensor.allocate(Shape.of(1, 6, 6, 11), DType.FLOAT16);
+        device.adaptive(AdaptiveGeometry.of(PoolMode.MAX, lanes, 6, 6), planesAsChannels(x, lanes).convert(DType.FLOAT16), gotLanes);
+        Tolerance.assertBitIdentical(got.toArray(), planesAsChannels(gotLanes, got.shape()).toArray(),
+                "float16 adaptive max, planes against lanes");
     }
 
     /**
