@@ -32,19 +32,67 @@
 #define INT_TO_ACC(x) CAT(convert_float, VEC)(x)
 #endif
 
-typedef union {
-    floatv v;
-    float e[VEC];
-} floatv_lanes;
-
-typedef union {
-    intv v;
-    int e[VEC];
-} intv_lanes;
-
-#if SW == 2 && VEC == 8 && STORAGE == 0
+#if SW == 2 && VEC == 8
 typedef struct __attribute__((packed)) { float4 v; } float4_u;
+typedef struct __attribute__((packed)) { int4 v; } int4_u;
 #endif
+
+/* Row tap ty of a candidate output of input row y: -1 when neither it nor a later ty can be one
+   (the output row would be above the first), 0 when it is not one, else 1 with the output row in
+   *oy and the divisor's row factor (avg; the taps inside the input, or with COUNT_INCLUDE_PAD
+   inside the padded input) in *rowTaps. */
+inline int candidate_row(const int y, const int ty, const int H, const int OH, int *oy, int *rowTaps)
+{
+    const int py = y + PAD_T - ty * DH;
+    if (py < 0) {
+        return -1;
+    }
+    if (py % SH != 0 || py / SH >= OH) {
+        return 0;
+    }
+    *oy = py / SH;
+    const int y0 = *oy * SH - PAD_T;
+#if COUNT_INCLUDE_PAD
+    *rowTaps = TAPS_BEFORE(y0, KH, DH, H + PAD_B);
+#else
+    *rowTaps = min(KH, (H - 1 - y0) / DH + 1) - (y0 >= 0 ? 0 : (-y0 + DH - 1) / DH);
+#endif
+    return 1;
+}
+
+#if defined(MODE_AVG)
+/* The divisor's column factor of outputs whose windows start at columns x0, as pool2d_backward. */
+#if COUNT_INCLUDE_PAD
+#define COL_TAPS(x0, W) TAPS_BEFORE((x0), (intv)(KW), (intv)(DW), (intv)((W) + PAD_R))
+#else
+#define COL_TAPS(x0, W)                                                                       \
+    (min((intv)(KW), ((intv)((W) - 1) - (x0)) / (intv)(DW) + (intv)(1))                      \
+     - select((intv)(0), (-(x0) + (intv)(DW - 1)) / (intv)(DW), (x0) < (intv)(0)))
+#endif
+
+/* sum += g / div, as pool2d_backward: in double, or the rounded quotient plus the exact remainder
+   (an fma) divided by div in the compensation. */
+#if ACC_DOUBLE
+#define ADD_QUOTIENT(s, g, div) ACC_ADD(s, TO_ACC(g) / (div))
+#else
+#define ADD_QUOTIENT(s, g, div)                       \
+    do {                                              \
+        const floatv q_ = (g) / (div);                \
+        ACC_ADD(s, q_);                               \
+        s##_comp += fma(-q_, (div), (g)) / (div);     \
+    } while (0)
+#endif
+#endif
+
+/* The gradients of the lanes' outputs ol (row orow), +0 where a lane has none (ok false). */
+inline floatv gather_grad(__global const storage_t *restrict gout, const int orow, const intv_lanes ol, const intv ok)
+{
+    floatv_lanes t;
+    for (int i = 0; i < VEC; ++i) {
+        t.e[i] = LOAD1(gout, orow + ol.e[i]);
+    }
+    return select((floatv)(0.0f), t.v, ok);
+}
 
 /* The input gradient of elements x .. x+VEC-1 of row y of item n (lanes at or past W masked). */
 inline void grad_vec(__global const int *restrict argIn, __global const storage_t *restrict gout,
@@ -57,22 +105,14 @@ inline void grad_vec(__global const int *restrict argIn, __global const storage_
 
     /* ty: this row's tap in the candidate output's window, the same for every lane. */
     for (int ty = 0; ty < KH; ++ty) {
-        const int py = y + PAD_T - ty * DH;
-        if (py < 0) {
+        int oy, rowTaps;
+        const int cand = candidate_row(y, ty, H, OH, &oy, &rowTaps);
+        if (cand < 0) {
             break;
         }
-        if (py % SH != 0 || py / SH >= OH) {
+        if (cand == 0) {
             continue;
         }
-        const int oy = py / SH;
-#if defined(MODE_AVG)
-        const int y0 = oy * SH - PAD_T;
-#if COUNT_INCLUDE_PAD
-        const int rowTaps = TAPS_BEFORE(y0, KH, DH, H + PAD_B);
-#else
-        const int rowTaps = min(KH, (H - 1 - y0) / DH + 1) - (y0 >= 0 ? 0 : (-y0 + DH - 1) / DH);
-#endif
-#endif
         const int orow = (n * OH + oy) * OW;
 
         for (int tx = 0; tx < KW; ++tx) {
@@ -85,51 +125,51 @@ inline void grad_vec(__global const int *restrict argIn, __global const storage_
             ol.v = select((intv)(0), px / (intv)(SW), ok);
             const intv ox = ol.v;
             floatv g;
+#if defined(MODE_MAX)
+            intv_lanes arg;
+#endif
 #if SW == 1
             if (all(ok)) {
                 g = LOADU(gout, orow + ox.s0); /* stride 1: the lanes' outputs are adjacent */
+#if defined(MODE_MAX)
+                arg.v = ((__global const intv_u *)(argIn + orow + ox.s0))->v;
+#endif
             } else
-#elif SW == 2 && VEC == 8 && STORAGE == 0
-            /* Stride 2 (DenseNet's transitions): the lanes of one parity read four adjacent
-               outputs, from the first valid lane's; one half-width load where all four exist. */
+#elif SW == 2 && VEC == 8
+            /* Stride 2 (DenseNet's transitions, ResNet's stem): the lanes of one parity read four
+               adjacent outputs, from the first valid lane's; one half-width load where all four
+               exist, its elements duplicated into lane pairs. */
             const int b = x + PAD_L - tx * DW;
             const int first = (b + (b & 1)) / 2;
             if (b + (b & 1) >= 0 && first + VEC / 2 <= OW && x + VEC <= W) {
+#if STORAGE == 0
                 const float4 h = ((__global const float4_u *)(gout + orow + first))->v;
                 g = select((floatv)(0.0f), (floatv)(h.s0, h.s0, h.s1, h.s1, h.s2, h.s2, h.s3, h.s3), ok);
+#else
+                g = gather_grad(gout, orow, ol, ok);
+#endif
+#if defined(MODE_MAX)
+                const int4 a = ((__global const int4_u *)(argIn + orow + first))->v;
+                arg.v = (intv)(a.s0, a.s0, a.s1, a.s1, a.s2, a.s2, a.s3, a.s3);
+#endif
             } else
 #endif
             {
-                floatv_lanes t;
+                g = gather_grad(gout, orow, ol, ok);
+#if defined(MODE_MAX)
                 for (int i = 0; i < VEC; ++i) {
-                    t.e[i] = LOAD1(gout, orow + ol.e[i]);
+                    arg.e[i] = argIn[orow + ol.e[i]];
                 }
-                g = select((floatv)(0.0f), t.v, ok);
+#endif
             }
 #if defined(MODE_MAX)
             /* Only the winner's gradient, as pool2d_backward: the argmax tap is this lane's. */
-            intv_lanes arg;
-            for (int i = 0; i < VEC; ++i) {
-                arg.e[i] = argIn[orow + ol.e[i]];
-            }
             ACC_ADD(sum, TO_ACC(select((floatv)(0.0f), g, ok & (arg.v == (intv)(ty * KW + tx)))));
 #else /* MODE_AVG */
             const intv x0 = ox * (intv)(SW) - (intv)(PAD_L);
-#if COUNT_INCLUDE_PAD
-            const intv colTaps = TAPS_BEFORE(x0, (intv)(KW), (intv)(DW), (intv)(W + PAD_R));
-#else
-            const intv jx0 = select((intv)(0), (-x0 + (intv)(DW - 1)) / (intv)(DW), x0 < (intv)(0));
-            const intv colTaps = min((intv)(KW), ((intv)(W - 1) - x0) / (intv)(DW) + (intv)(1)) - jx0;
-#endif
             /* As pool2d_backward: the divisor's factors multiplied in the accumulator type. */
-            const accv div = (accv)((acc1)rowTaps) * INT_TO_ACC(select((intv)(1), colTaps, ok));
-#if ACC_DOUBLE
-            ACC_ADD(sum, TO_ACC(g) / div);
-#else
-            const floatv q = g / div;
-            ACC_ADD(sum, q);
-            sum_comp += fma(-q, div, g) / div;
-#endif
+            const accv div = (accv)((acc1)rowTaps) * INT_TO_ACC(select((intv)(1), COL_TAPS(x0, W), ok));
+            ADD_QUOTIENT(sum, g, div);
 #endif
         }
     }
@@ -147,6 +187,61 @@ inline void grad_vec(__global const int *restrict argIn, __global const storage_
     }
 }
 
+#if SW == 2 && VEC == 8
+/* Stride 2, the interior of a row: elements x .. x+15, where every candidate output of every
+   element lies inside the output row (x >= (KW-1)*DW - PAD_L, x + 15 + PAD_L < 2*OW, x + 16 <= W).
+   The lanes of one result are the elements of one parity, x+r, x+r+2, ..., so a column tap tx is
+   a candidate for all of them or for none (b below is even or odd), and their outputs are 8
+   adjacent ones: one vector load of the gradients (and taps), no masks. Each element gets
+   grad_vec's terms in grad_vec's order, less the +0 terms, which change no bits; so the same
+   results. The two parities are interleaved into two vector stores. */
+inline floatv grad_parity(__global const int *restrict argIn, __global const storage_t *restrict gout,
+                          const int n, const int y, const int x, const int H, const int W, const int OH, const int OW)
+{
+    ACC_INIT(sum);
+    /* ty: this row's tap in the candidate output's window, the same for every lane. */
+    for (int ty = 0; ty < KH; ++ty) {
+        int oy, rowTaps;
+        const int cand = candidate_row(y, ty, H, OH, &oy, &rowTaps);
+        if (cand < 0) {
+            break;
+        }
+        if (cand == 0) {
+            continue;
+        }
+        const int orow = (n * OH + oy) * OW;
+        for (int tx = 0; tx < KW; ++tx) {
+            const int b = x + PAD_L - tx * DW;
+            if (b & 1) {
+                continue;
+            }
+            const int o = orow + b / 2;
+            const floatv g = LOADU(gout, o);
+#if defined(MODE_MAX)
+            const intv arg = ((__global const intv_u *)(argIn + o))->v;
+            ACC_ADD(sum, TO_ACC(select((floatv)(0.0f), g, arg == (intv)(ty * KW + tx))));
+#else /* MODE_AVG */
+            const intv x0 = ((intv)(b / 2) + LANE_INDEX) * (intv)(2) - (intv)(PAD_L);
+            const accv div = (accv)((acc1)rowTaps) * INT_TO_ACC(COL_TAPS(x0, W));
+            ADD_QUOTIENT(sum, g, div);
+#endif
+        }
+    }
+    return TO_FLOAT(ACC_TOTAL(sum));
+}
+
+inline void grad_pair(__global const int *restrict argIn, __global const storage_t *restrict gout,
+                      __global storage_t *restrict gin,
+                      const int n, const int y, const int x, const int H, const int W, const int OH, const int OW)
+{
+    const floatv e = grad_parity(argIn, gout, n, y, x, H, W, OH, OW);
+    const floatv o = grad_parity(argIn, gout, n, y, x + 1, H, W, OH, OW);
+    const int at = (n * H + y) * W + x;
+    STOREU(((floatv)(e.s0, o.s0, e.s1, o.s1, e.s2, o.s2, e.s3, o.s3)), gin, at);
+    STOREU(((floatv)(e.s4, o.s4, e.s5, o.s5, e.s6, o.s6, e.s7, o.s7)), gin, at + VEC);
+}
+#endif
+
 __kernel void backward_rows(__global const int *restrict argIn, __global const storage_t *restrict gout,
                             __global storage_t *restrict gin,
                             const int H, const int W, const int OH, const int OW, const int rows)
@@ -158,8 +253,21 @@ __kernel void backward_rows(__global const int *restrict argIn, __global const s
     const int n = row / H;
     const int y = row - n * H;
     int x = 0;
+#if SW == 2 && VEC == 8
+    /* The interior in pairs of vectors (grad_pair), the rest a vector at a time. */
+    const int xLo = (KW - 1) * DW - PAD_L;
+    const int xHi = min(W, 2 * OW - PAD_L) - 2 * VEC;
+    for (; x < xLo && x < W - VEC; x += VEC) {
+        grad_vec(argIn, gout, gin, n, y, x, H, W, OH, OW);
+    }
+    for (; x <= xHi; x += 2 * VEC) {
+        grad_pair(argIn, gout, gin, n, y, x, H, W, OH, OW);
+    }
+#endif
     for (; x < W - VEC; x += VEC) {
         grad_vec(argIn, gout, gin, n, y, x, H, W, OH, OW);
     }
-    grad_vec(argIn, gout, gin, n, y, W >= VEC ? W - VEC : 0, H, W, OH, OW);
+    if (x < W) { /* the pairs may have ended the row */
+        grad_vec(argIn, gout, gin, n, y, W >= VEC ? W - VEC : 0, H, W, OH, OW);
+    }
 }

@@ -200,6 +200,19 @@ inline ushort bf16_round1(const float v)
 #define LANE_INDEX ((intv)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
 #endif
 
+/* The lanes of a vector one at a time (gathers, masked stores), and an int vector at any offset. */
+typedef union {
+    floatv v;
+    float e[VEC];
+} floatv_lanes;
+
+typedef union {
+    intv v;
+    int e[VEC];
+} intv_lanes;
+
+typedef struct __attribute__((packed)) { intv v; } intv_u;
+
 #if STORAGE == 0
 typedef struct __attribute__((packed)) { floatv v; } floatv_u;
 #define LOADU(p, off) (((__global const floatv_u *)((p) + (off)))->v)

@@ -309,8 +309,8 @@ __kernel void pool_planar(__global const storage_t *restrict in, __global storag
 #endif
 }
 
-#if defined(INDEX_CONVENTION)
-/* ---- max with indices of one-channel planes: pool_planar_indices ----
+#if defined(INDEX_CONVENTION) || defined(ARGMAX_TAPS)
+/* ---- max with indices of one-channel planes: pool_planar_indices, pool_planar_argmax ----
    The kernel of max with indices where the tensor is (N, H, W, 1): the channels-first view
    (N*C planes of one channel) that the host lowers channels-first indices to, which
    pool2d_indices_nhwc.cl would run one lane per work item. Row loop as pool_planar (ROWLOOP 1,
@@ -322,12 +322,37 @@ __kernel void pool_planar(__global const storage_t *restrict in, __global storag
    Extra macro: INDEX_CONVENTION, 0 to 3 as in pool2d_indices_nhwc.cl; with one channel the NHWC
    and PyTorch indices are both the position.
    Kernel arguments: in, out, idx, H, W, OH, OW, rows (= planes * OH), N0 (the first plane's index
-   in the whole tensor, for the ONNX conventions). Global range (rows rounded up to the work group). */
+   in the whole tensor, for the ONNX conventions). Global range (rows rounded up to the work group).
+
+   With ARGMAX_TAPS instead (and no INDEX_CONVENTION) the same scan is backward_nhwc.cl's
+   pool2d_argmax for one channel, the argmax pass of max backward at C = 1: pool_planar_argmax
+   writes each output's tap jy*KW + jx as an int (the tap where the maximum's bits last changed,
+   starting at the first tap inside the input, as pool2d_argmax's ARGMAX_UPDATE) and no values.
+   Kernel arguments: in, arg, H, W, OH, OW, rows (= planes * OH). */
 #if !defined(MODE_MAX) || !ROWLOOP || VEC == 1 || KD != 1
 #error "pool_planar_indices runs max, ROWLOOP 1, VEC > 1, rank 2"
 #endif
+#if defined(INDEX_CONVENTION) && defined(ARGMAX_TAPS)
+#error "define INDEX_CONVENTION or ARGMAX_TAPS, not both"
+#endif
 
 #define AS_INTV_(x) CAT(as_int, VEC)(x)
+
+#if defined(ARGMAX_TAPS)
+typedef int index_t;
+/* What an output records where its maximum's bits change, for tap (jy, jx) at row y, column x:
+   the tap (scalar; VEC lanes from column xs on); no values are written. */
+#define FOUND(y, x, jy, jx, W) ((jy) * KW + (jx))
+#define FOUND_VEC(y, jy, jx, xs, W) ((intv)((jy) * KW + (jx)))
+#define STORE_VALUE(v, p, off)
+#define STORE_VALUES(v, p, off)
+#else
+typedef long index_t;
+/* ... the position y*W + x, turned into the convention's index when stored. */
+#define FOUND(y, x, jy, jx, W) ((y) * (W) + (x))
+#define FOUND_VEC(y, jy, jx, xs, W) ((intv)((y) * (W) + (jx) * DW) + (xs))
+#define STORE_VALUE(v, p, off) STORE1(v, p, off)
+#define STORE_VALUES(v, p, off) STOREU(v, p, off)
 
 /* The index of position p = y*W + x of plane `plane` (of the whole tensor) in the convention. */
 inline long plane_index(const int p, const long plane, const int H, const int W)
@@ -343,17 +368,18 @@ inline long plane_index(const int p, const long plane, const int H, const int W)
 #error "INDEX_CONVENTION must be 0, 1, 2 or 3"
 #endif
 }
+#endif
 
 /* One output, column ox of the row, at any window position: value at out[o], index at idx[o]. */
 inline void index_one(__global const storage_t *restrict in, __global storage_t *restrict out,
-                      __global long *restrict idx, const int H, const int W, const row_window r,
+                      __global index_t *restrict idx, const int H, const int W, const row_window r,
                       const int ox, const int o, const long plane)
 {
     const int x0 = ox * SW - PAD_L;
     const int jx0 = TAP_FIRST(x0, DW);
     const int jx1 = TAP_END(x0, KW, DW, W);
     float m = -INFINITY;
-    int pos = (r.y0 + r.jy0 * DH) * W + x0 + jx0 * DW;
+    int pos = FOUND(r.y0 + r.jy0 * DH, x0 + jx0 * DW, r.jy0, jx0, W);
     for (int jy = r.jy0; jy < r.jy1; ++jy) {
         const int y = r.y0 + jy * DH;
         for (int jx = jx0; jx < jx1; ++jx) {
@@ -361,16 +387,20 @@ inline void index_one(__global const storage_t *restrict in, __global storage_t 
             const float v = LOAD1(in, r.base + y * W + x);
             const float before = m;
             MAX_UPDATE1(m, v);
-            pos = as_int(m) != as_int(before) ? y * W + x : pos;
+            pos = as_int(m) != as_int(before) ? FOUND(y, x, jy, jx, W) : pos;
         }
     }
-    STORE1(m, out, o);
+    STORE_VALUE(m, out, o);
+#if defined(ARGMAX_TAPS)
+    idx[o] = pos;
+#else
     idx[o] = plane_index(pos, plane, H, W);
+#endif
 }
 
 /* VEC outputs whose windows start at column x0 >= 0 and read before column W, at out[o ..]. */
 inline void index_vec(__global const storage_t *restrict in, __global storage_t *restrict out,
-                      __global long *restrict idx, const int H, const int W, const row_window r,
+                      __global index_t *restrict idx, const int H, const int W, const row_window r,
                       const int x0, const int o, const long plane)
 {
     const intv xs = (intv)(x0) + LANE_INDEX * SW;
@@ -379,7 +409,7 @@ inline void index_vec(__global const storage_t *restrict in, __global storage_t 
         intv v;
         int e[VEC];
     } pos;
-    pos.v = (intv)((r.y0 + r.jy0 * DH) * W) + xs;
+    pos.v = FOUND_VEC(r.y0 + r.jy0 * DH, r.jy0, 0, xs, W);
     for (int jy = r.jy0; jy < r.jy1; ++jy) {
         const int y = r.y0 + jy * DH;
         const int row = r.base + y * W + x0;
@@ -387,26 +417,25 @@ inline void index_vec(__global const storage_t *restrict in, __global storage_t 
             const floatv v = load_taps(in, row + jx * DW);
             const floatv before = m;
             MAX_UPDATE(m, v);
-            pos.v = select(pos.v, (intv)(y * W + jx * DW) + xs, AS_INTV_(m) != AS_INTV_(before));
+            pos.v = select(pos.v, FOUND_VEC(y, jy, jx, xs, W), AS_INTV_(m) != AS_INTV_(before));
         }
     }
-    STOREU(m, out, o);
+    STORE_VALUES(m, out, o);
+#if defined(ARGMAX_TAPS)
+    ((__global intv_u *)(idx + o))->v = pos.v;
+#else
     for (int i = 0; i < VEC; ++i) {
         idx[o + i] = plane_index(pos.e[i], plane, H, W);
     }
+#endif
 }
 
-__kernel void pool_planar_indices(__global const storage_t *restrict in, __global storage_t *restrict out,
-                                  __global long *restrict idx, const int H, const int W, const int OH,
-                                  const int OW, const int rows, const int N0)
+/* Output row `row` (= p * OH + oy) of plane p, `plane` in the whole tensor. */
+inline void index_row(__global const storage_t *restrict in, __global storage_t *restrict out,
+                      __global index_t *restrict idx, const int H, const int W, const int OH, const int OW,
+                      const int row, const int p, const long plane)
 {
-    const int row = (int)get_global_id(0);
-    if (row >= rows) {
-        return;
-    }
-    const int p = row / OH;
     const int oy = row - p * OH;
-    const long plane = (long)N0 + (long)p;
     row_window r;
     r.base = p * H * W;
     r.z0 = 0;
@@ -436,4 +465,28 @@ __kernel void pool_planar_indices(__global const storage_t *restrict in, __globa
         index_one(in, out, idx, H, W, r, ox, orow + ox, plane);
     }
 }
+
+#if defined(ARGMAX_TAPS)
+__kernel void pool_planar_argmax(__global const storage_t *restrict in, __global int *restrict arg,
+                                 const int H, const int W, const int OH, const int OW, const int rows)
+{
+    const int row = (int)get_global_id(0);
+    if (row >= rows) {
+        return;
+    }
+    index_row(in, (__global storage_t *)0, arg, H, W, OH, OW, row, row / OH, 0);
+}
+#else
+__kernel void pool_planar_indices(__global const storage_t *restrict in, __global storage_t *restrict out,
+                                  __global long *restrict idx, const int H, const int W, const int OH,
+                                  const int OW, const int rows, const int N0)
+{
+    const int row = (int)get_global_id(0);
+    if (row >= rows) {
+        return;
+    }
+    const int p = row / OH;
+    index_row(in, out, idx, H, W, OH, OW, row, p, (long)N0 + (long)p);
+}
+#endif
 #endif

@@ -3,6 +3,7 @@ package dev.clpool.opencl;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.clpool.AdaptiveGeometry;
 import dev.clpool.BindingChoice;
 import dev.clpool.DType;
 import dev.clpool.DeviceAvailability;
@@ -28,9 +29,11 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The channels-first kernels that replace the one-channel view on CPU devices, through every
- * binding: global pooling of planes ({@link PlanarGlobalRoutine}) and max with indices of one
- * channel ({@code pool_planar_indices}), against the CPU path on the one-channel view of the same
- * memory. Max and indices bit for bit (NaN with payloads, infinities, signed zeros and ties among
+ * binding: global pooling of planes ({@link PlanarGlobalRoutine}), max with indices of one
+ * channel ({@code pool_planar_indices}), backward ({@code backward_rows.cl}, with max's argmax pass
+ * {@code pool_planar_argmax}) and adaptive pooling ({@code adaptive_planes.cl}), against the CPU
+ * path on the one-channel view of the same memory and the channel-lanes kernels on the same planes
+ * as the channels of one item. Max and indices bit for bit (NaN with payloads, infinities, signed zeros and ties among
  * the values, planes whose maximum is a zero of either sign), avg within the tolerance; random
  * specs with padding, dilation and ceil mode, every index convention; host and device tensors.
  * Few kernel builds (one engine per binding, a spec per convention): a few seconds on PoCL.
@@ -177,7 +180,12 @@ class PlanarC1DeviceIT {
             checkBackward(device, randomSpec(r, PoolMode.AVG, view, i % 2 == 1), view, r, "case " + i);
         }
         // DenseNet's transition 2x2 s2 and Inception's 3x3 s1 p1 with count_include_pad.
-        checkBackward(device, PoolSpec.avg(2, 2).stride(2).build(), Shape.of(3, 6, 21, 1), r, "densenet");
+        checkBackward(device, PoolSpec.avg(2, 2).stride(2).build(), Shape.of(3, 6, 45, 1), r, "densenet");
+        // Stride 2 with padding: the interior's pairs of vectors (grad_pair) between masked vectors.
+        checkBackward(device, PoolSpec.builder(PoolMode.AVG).countIncludePad(true).window(3, 3).stride(2).padding(Padding.of(1))
+                .build(), Shape.of(2, 5, 40, 1), r, "avg 3x3 s2 p1");
+        // ... whose first and last outputs' windows leave the row (their divisors count fewer columns).
+        checkBackward(device, PoolSpec.avg(2, 2).stride(2).padding(Padding.of(1)).build(), Shape.of(2, 5, 40, 1), r, "avg 2x2 s2 p1");
         PoolSpec inception = PoolSpec.builder(PoolMode.AVG).countIncludePad(true).window(3, 3).stride(1).padding(Padding.of(1)).build();
         checkBackward(device, inception, Shape.of(3, 5, 17, 1), r, "inception");
         for (int i = 0; i < 2; i++) {
@@ -185,6 +193,11 @@ class PlanarC1DeviceIT {
             checkBackward(device, randomMaxSpec(r, view), view, r, "max case " + i);
         }
         checkBackward(device, PoolSpec.max(3, 3).stride(2).padding(Padding.of(1)).build(), Shape.of(3, 7, 30, 1), r, "stem");
+        // pool_planar_argmax's taps at stride 1 (the taps read as one vector), with ceil mode and dilation.
+        checkBackward(device, PoolSpec.max(3, 2).stride(1).padding(Padding.of(1, 1, 1, 0)).build(), Shape.of(3, 6, 27, 1), r,
+                "max stride 1");
+        checkBackward(device, PoolSpec.max(2, 3).stride(2).dilation(1, 2).ceilMode(true).build(), Shape.of(2, 7, 26, 1), r,
+                "max ceil, dilation");
         // float16 storage (unaligned half vectors at stride 1): the planes against the lanes.
         Shape view = Shape.of(3, 4, 19, 1);
         Shape lanes = Shape.of(1, 4, 19, 3);
@@ -224,6 +237,67 @@ class PlanarC1DeviceIT {
             Tensor back = Tensor.allocate(view);
             dgx.download(back);
             Tolerance.assertBitIdentical(back.toArray(), got.toArray(), full + ", device tensors");
+        }
+    }
+
+    // ---- adaptive avg and max of one channel ----
+
+    @ParameterizedTest
+    @MethodSource("bindings")
+    void adaptiveOfOneChannel_equalsTheChannelLanesKernel_andTheCpuPath(BindingChoice binding) {
+        OpenClBackend device = device(binding);
+        SplittableRandom r = new SplittableRandom(0xADA7);
+        // (H, W, OH, OW): SPP-net's and VGG's heads (region rows staged in private memory), regions
+        // too large to stage (gathered), rows shorter than a vector, and more outputs than inputs.
+        int[][] sizes = {{13, 13, 6, 6}, {10, 10, 7, 7}, {40, 41, 3, 5}, {5, 3, 4, 2}, {3, 9, 7, 20}};
+        for (int i = 0; i < sizes.length; i++) {
+            int[] s = sizes[i];
+            // Odd plane counts: lanes past the last plane, and one build of adaptive2d's lanes per mode.
+            Shape view = Shape.of(8 * (i % 2) + 3 + 2 * (i / 2), s[0], s[1], 1);
+            for (PoolMode mode : new PoolMode[] {PoolMode.MAX, PoolMode.AVG}) {
+                checkAdaptive(device, AdaptiveGeometry.of(mode, view, s[2], s[3]), r, i == 0);
+            }
+        }
+        // float16 storage (the transpose's unaligned half vectors): the planes against the lanes.
+        Shape view = Shape.of(11, 13, 13, 1);
+        Shape lanes = Shape.of(1, 13, 13, 11);
+        Tensor x = ties(r, view).convert(DType.FLOAT16);
+        Tensor got = Tensor.allocate(Shape.of(11, 6, 6, 1), DType.FLOAT16);
+        device.adaptive(AdaptiveGeometry.of(PoolMode.MAX, view, 6, 6), x, got);
+        Tensor gotLanes = Tensor.allocate(Shape.of(1, 6, 6, 11), DType.FLOAT16);
+        device.adaptive(AdaptiveGeometry.of(PoolMode.MAX, lanes, 6, 6), planesAsChannels(x, lanes).convert(DType.FLOAT16), gotLanes);
+        Tolerance.assertBitIdentical(got.toArray(), planesAsChannels(gotLanes, got.shape()).toArray(),
+                "float16 adaptive max, planes against lanes");
+    }
+
+    /**
+     * Adaptive pooling of {@code g}'s planes ({@code adaptive_planes.cl} on CPU devices) bit for bit
+     * against the same planes as the channels of one item ({@code adaptive2d}'s lanes) and the CPU
+     * path (avg within the tolerance: compensated float sums where the device has no doubles);
+     * device tensors where {@code resident}.
+     */
+    private static void checkAdaptive(OpenClBackend device, AdaptiveGeometry g, SplittableRandom r, boolean resident) {
+        Shape view = g.input();
+        Shape os = g.output();
+        Tensor x = r.nextBoolean() ? RandomCases.values(r, view, true) : ties(r, view);
+        String what = "adaptive " + g.mode().word() + " of " + view + " to " + os.h() + "x" + os.w() + " via "
+                + device.description();
+        Tensor want = Tensor.allocate(os);
+        CPU.adaptive(g, x, want);
+        Tensor got = Tensor.allocate(os);
+        device.adaptive(g, x, got);
+        assertMatches(g.mode(), got.toArray(), want.toArray(), what);
+        Shape lanes = Shape.of(1, view.h(), view.w(), view.n());
+        Tensor gotLanes = Tensor.allocate(Shape.of(1, os.h(), os.w(), view.n()));
+        device.adaptive(AdaptiveGeometry.of(g.mode(), lanes, os.h(), os.w()), planesAsChannels(x, lanes), gotLanes);
+        Tolerance.assertBitIdentical(got.toArray(), planesAsChannels(gotLanes, os).toArray(), what + " against the channel lanes");
+        if (resident) {
+            try (ResidentTensor dx = device.upload(x); ResidentTensor dy = device.allocate(os)) {
+                device.adaptive(g, dx, dy);
+                Tensor back = Tensor.allocate(os);
+                dy.download(back);
+                Tolerance.assertBitIdentical(back.toArray(), got.toArray(), what + ", device tensors");
+            }
         }
     }
 

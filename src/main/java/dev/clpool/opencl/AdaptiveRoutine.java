@@ -10,10 +10,13 @@ import java.lang.ref.Reference;
 /**
  * Adaptive avg and max pooling to an output size ({@code adaptive_nhwc.cl}). Host tensors go in
  * batch chunks ({@link HostBatches}); a batch item too large for one allocation is refused
- * ({@link dev.clpool.backend.BackendLimitException}); device tensors are only enqueued.
+ * ({@link dev.clpool.backend.BackendLimitException}); device tensors are only enqueued. One channel
+ * on a CPU device (the channels-first planes the host lowers to) runs {@code adaptive_planes.cl}
+ * instead: the same results, bit for bit.
  */
 final class AdaptiveRoutine {
     static final String FILE = "adaptive_nhwc.cl";
+    static final String PLANES_FILE = "adaptive_planes.cl";
 
     private final DeviceSession session;
 
@@ -43,11 +46,32 @@ final class AdaptiveRoutine {
     private void enqueue(AdaptiveGeometry g, DType dtype, ClBuffer in, ClBuffer out, int nb) {
         Shape is = g.input();
         Shape os = g.output();
+        if (is.c() == 1 && session.groups().channelLoop()) {
+            enqueuePlanes(g, dtype, in, out, nb);
+            return;
+        }
         int vec = KernelOptions.vectorWidth(is.c());
         ClKernel kernel = session.kernel(FILE, options(g.mode(), vec, session.accDouble()) + KernelOptions.storage(dtype),
                 "adaptive2d");
         kernel.args(in, out, is.h(), is.w(), is.c(), os.h(), os.w());
         long[][] range = session.groups().lanes(is.c() / vec, os.w(), (long) nb * os.h());
+        session.queue().run(kernel, range[0], range[1]);
+    }
+
+    /**
+     * One channel on a CPU device: {@code adaptive_planes.cl}, a work item per output row of
+     * {@link PlanarPoolRoutine#CPU_VECTOR} planes, the planes in the vector lanes (every lane has the
+     * same regions), where {@code adaptive2d} would run one output per work item.
+     */
+    private void enqueuePlanes(AdaptiveGeometry g, DType dtype, ClBuffer in, ClBuffer out, int nb) {
+        Shape is = g.input();
+        Shape os = g.output();
+        int vec = PlanarPoolRoutine.CPU_VECTOR;
+        ClKernel kernel = session.kernel(PLANES_FILE, options(g.mode(), vec, session.accDouble()) + " -D ROWLOOP=1"
+                + KernelOptions.storage(dtype), "adaptive_planes");
+        int rows = (nb + vec - 1) / vec * os.h();
+        kernel.args(in, out, nb, is.h(), is.w(), os.h(), os.w(), rows);
+        long[][] range = session.groups().planar(rows, os.w(), os.h(), nb);
         session.queue().run(kernel, range[0], range[1]);
     }
 }

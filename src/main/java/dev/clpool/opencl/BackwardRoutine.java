@@ -1,6 +1,8 @@
 package dev.clpool.opencl;
 
+import dev.clpool.Axis;
 import dev.clpool.DType;
+import dev.clpool.PlanarGeometry;
 import dev.clpool.PoolGeometry;
 import dev.clpool.PoolMode;
 import dev.clpool.Shape;
@@ -14,7 +16,8 @@ import java.lang.ref.Reference;
  * scratch buffer. Host tensors go in batch chunks ({@link HostBatches}): max reads the input and
  * the output gradient, avg only the output gradient; a batch item too large for one allocation is
  * refused. Device tensors are only enqueued. One channel on a CPU device (the channels-first
- * planes the host lowers to) runs {@code backward_rows.cl} instead of {@code pool2d_backward}: same bits.
+ * planes the host lowers to) runs {@code backward_rows.cl} instead of {@code pool2d_backward}, and
+ * max's argmax pass {@code pool_planar.cl}'s {@code pool_planar_argmax}: same bits.
  */
 final class BackwardRoutine {
     static final String FILE = "backward_nhwc.cl";
@@ -70,6 +73,16 @@ final class BackwardRoutine {
             enqueueRows(g, dtype, gradOut, gradOut, gradIn, nb); // no argmax: any buffer stands in
             return;
         }
+        if (rows) {
+            ClBuffer arg = session.buffers().take((long) nb * os.itemSize() * Integer.BYTES);
+            try {
+                enqueueArgmaxRows(g, dtype, in, arg, nb);
+                enqueueRows(g, dtype, arg, gradOut, gradIn, nb);
+            } finally {
+                session.buffers().give(arg);
+            }
+            return;
+        }
         int vec = KernelOptions.vectorWidth(is.c());
         String opts = KernelOptions.pool(g, vec, session.accDouble()) + KernelOptions.storage(dtype);
         WorkGroups groups = session.groups();
@@ -87,10 +100,6 @@ final class BackwardRoutine {
             argmax.args(in, arg, is.h(), is.w(), is.c(), os.h(), os.w());
             long[][] outRange = groups.lanes(is.c() / vec, os.w(), (long) nb * os.h());
             session.queue().run(argmax, outRange[0], outRange[1]);
-            if (rows) {
-                enqueueRows(g, dtype, arg, gradOut, gradIn, nb);
-                return;
-            }
             kernel.args(arg, gradOut, gradIn, is.h(), is.w(), is.c(), os.h(), os.w());
             session.queue().run(kernel, range[0], range[1]);
         } finally {
@@ -99,10 +108,29 @@ final class BackwardRoutine {
     }
 
     /**
+     * The argmax pass of one channel on a CPU device: {@code pool_planar.cl}'s
+     * {@code pool_planar_argmax}, the row loop of {@code pool_planar_indices} recording each
+     * output's tap as {@code pool2d_argmax} does (one output per work item at C = 1, 3-5x slower
+     * on PoCL). The same taps.
+     */
+    private void enqueueArgmaxRows(PoolGeometry g, DType dtype, ClBuffer in, ClBuffer arg, int nb) {
+        Shape is = g.input();
+        Shape os = g.output();
+        PlanarGeometry planes = new PlanarGeometry(nb, new Axis[] {g.rows(), g.cols()}, PoolMode.MAX, 1, false);
+        String opts = KernelOptions.planar(planes, PlanarPoolRoutine.CPU_VECTOR, session.accDouble(), true)
+                + " -D ARGMAX_TAPS=1" + KernelOptions.storage(dtype);
+        ClKernel kernel = session.kernel(PlanarPoolRoutine.FILE, opts, "pool_planar_argmax");
+        int rows = nb * os.h();
+        kernel.args(in, arg, is.h(), is.w(), os.h(), os.w(), rows);
+        long[][] range = session.groups().planar(rows, os.w(), os.h(), nb);
+        session.queue().run(kernel, range[0], range[1]);
+    }
+
+    /**
      * One channel on a CPU device: {@code backward_rows.cl}, one work item per input row walking
      * it along W a vector at a time, where {@code pool2d_backward} would run one element per work
      * item (5-10x slower on PoCL). The same sums in the same order, so the same bits. Max reads
-     * {@code arg}, {@code pool2d_argmax}'s taps (still one output per work item at C = 1).
+     * {@code arg}, the argmax pass's taps ({@link #enqueueArgmaxRows}).
      */
     private void enqueueRows(PoolGeometry g, DType dtype, ClBuffer arg, ClBuffer gradOut, ClBuffer gradIn, int nb) {
         Shape is = g.input();

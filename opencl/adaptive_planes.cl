@@ -1,0 +1,152 @@
+/*
+ * clpool: adaptive 2-D pooling (avg, max) of ONE-CHANNEL tensors (P, H, W, 1) on CPU devices: the
+ * channels-first planes that the host lowers channels-first adaptive pooling to, which
+ * adaptive_nhwc.cl would run one output per work item (its lanes are channels), 5-7x slower than
+ * channels-last on PoCL.
+ *
+ * The lanes are VEC planes: one work item owns output row oy of planes p0 .. p0+VEC-1 and walks
+ * it along OW. Every lane has the same regions (output i of an axis of IN positions pooled to
+ * OUT covers floor(i*IN/OUT) .. ceil((i+1)*IN/OUT) - 1, as adaptive_nhwc.cl), so the loops are
+ * uniform; each tap is one element of each lane's plane (VEC scalar loads: the planes are H*W
+ * apart), and the arithmetic runs on the lanes at once. Lanes past the last plane read plane p0's
+ * elements and store nothing.
+ *
+ * Each lane does adaptive2d's work for its plane in its order (rows, then columns, the same
+ * accumulator and division; max by MAX_UPDATE), so the results are adaptive_nhwc.cl's and the
+ * CPU path's, bit for bit.
+ *
+ * Required macros: MODE_MAX | MODE_AVG, VEC > 1 (the planes per work item), ACC_DOUBLE, and
+ * ROWLOOP 1 (common.cl's LANE_INDEX).
+ *
+ * Kernel adaptive_planes: in (P, H, W, 1), out (P, OH, OW, 1), P, H, W, OH, OW, rows
+ * (= ceil(P / VEC) * OH). Global range (rows rounded up to the work group); work items past the
+ * end return.
+ */
+
+#if !ROWLOOP || VEC == 1
+#error "adaptive_planes runs ROWLOOP 1, VEC > 1"
+#endif
+#if !defined(MODE_MAX) && !defined(MODE_AVG)
+#error "define one of MODE_MAX, MODE_AVG"
+#endif
+
+#define REGION_START(i, in, out) ((int)(((long)(i) * (long)(in)) / (long)(out)))
+#define REGION_END(i, in, out) ((int)((((long)(i) + 1) * (long)(in) + (long)(out) - 1) / (long)(out)))
+
+/* Element off of each lane's plane (the planes start at b[i]): a vector built from VEC loads. */
+#if VEC == 8
+#define LANES_AT(in, b, off) ((floatv)(LOAD1(in, b[0] + (off)), LOAD1(in, b[1] + (off)), LOAD1(in, b[2] + (off)), \
+    LOAD1(in, b[3] + (off)), LOAD1(in, b[4] + (off)), LOAD1(in, b[5] + (off)), LOAD1(in, b[6] + (off)),           \
+    LOAD1(in, b[7] + (off))))
+#else
+#error "adaptive_planes runs VEC 8"
+#endif
+
+/* Writes the columns of the 8x8 block whose rows are a0 .. a7 to t[0] .. t[7] (t[j] = the rows'
+   element j): three rounds of two-vector swizzles, which the compiler turns into shuffles. */
+inline void transpose8(const float8 a0, const float8 a1, const float8 a2, const float8 a3, const float8 a4,
+                       const float8 a5, const float8 a6, const float8 a7, float8 *t)
+{
+#define LO_PAIRS(a, b) (float8)((a).s0, (b).s0, (a).s1, (b).s1, (a).s4, (b).s4, (a).s5, (b).s5)
+#define HI_PAIRS(a, b) (float8)((a).s2, (b).s2, (a).s3, (b).s3, (a).s6, (b).s6, (a).s7, (b).s7)
+#define LO_QUADS(a, b) (float8)((a).s01, (b).s01, (a).s45, (b).s45)
+#define HI_QUADS(a, b) (float8)((a).s23, (b).s23, (a).s67, (b).s67)
+    const float8 u0 = LO_PAIRS(a0, a1), u1 = HI_PAIRS(a0, a1), u2 = LO_PAIRS(a2, a3), u3 = HI_PAIRS(a2, a3);
+    const float8 u4 = LO_PAIRS(a4, a5), u5 = HI_PAIRS(a4, a5), u6 = LO_PAIRS(a6, a7), u7 = HI_PAIRS(a6, a7);
+    const float8 v0 = LO_QUADS(u0, u2), v1 = HI_QUADS(u0, u2), v2 = LO_QUADS(u1, u3), v3 = HI_QUADS(u1, u3);
+    const float8 v4 = LO_QUADS(u4, u6), v5 = HI_QUADS(u4, u6), v6 = LO_QUADS(u5, u7), v7 = HI_QUADS(u5, u7);
+    t[0] = (float8)(v0.lo, v4.lo);
+    t[1] = (float8)(v1.lo, v5.lo);
+    t[2] = (float8)(v2.lo, v6.lo);
+    t[3] = (float8)(v3.lo, v7.lo);
+    t[4] = (float8)(v0.hi, v4.hi);
+    t[5] = (float8)(v1.hi, v5.hi);
+    t[6] = (float8)(v2.hi, v6.hi);
+    t[7] = (float8)(v3.hi, v7.hi);
+}
+
+/* The output of region [y0, y1) x [x0, x1) of every lane, the tap at (y, x) being TAP(y, x): rows,
+   then columns, as adaptive2d. */
+#if defined(MODE_MAX)
+#define REGION(r, TAP)                                         \
+    do {                                                       \
+        floatv m_ = (floatv)(-INFINITY);                       \
+        for (int y = y0; y < y1; ++y) {                        \
+            for (int x = x0; x < x1; ++x) {                    \
+                const floatv v_ = TAP(y, x);                   \
+                MAX_UPDATE(m_, v_);                            \
+            }                                                  \
+        }                                                      \
+        (r) = m_;                                              \
+    } while (0)
+#else
+#define REGION(r, TAP)                                         \
+    do {                                                       \
+        ACC_INIT(sum_);                                        \
+        for (int y = y0; y < y1; ++y) {                        \
+            for (int x = x0; x < x1; ++x) {                    \
+                ACC_ADD(sum_, TO_ACC(TAP(y, x)));              \
+            }                                                  \
+        }                                                      \
+        const int div_ = (y1 - y0) * (x1 - x0);                \
+        (r) = TO_FLOAT(ACC_TOTAL(sum_) / (accv)(div_));        \
+    } while (0)
+#endif
+
+/* Elements of the region rows staged in private memory, lane i = plane p0 + i. */
+#define STAGE 64
+
+__kernel void adaptive_planes(__global const storage_t *restrict in, __global storage_t *restrict out,
+                              const int P, const int H, const int W, const int OH, const int OW, const int rows)
+{
+    const int row = (int)get_global_id(0);
+    if (row >= rows) {
+        return; /* past the end: the range is rounded up to the work group */
+    }
+    const int group = row / OH;
+    const int oy = row - group * OH;
+    const int p0 = group * VEC;
+    const int lanes = min(VEC, P - p0);
+    int b[VEC];
+    for (int i = 0; i < VEC; ++i) {
+        b[i] = (i < lanes ? p0 + i : p0) * H * W;
+    }
+    const int y0 = REGION_START(oy, H, OH);
+    const int y1 = REGION_END(oy, H, OH);
+    const int o = (p0 * OH + oy) * OW;
+
+    /* The region rows y0 .. y1-1 of a plane are one run of n elements: read with vector loads
+       and transposed into tr, so that each tap is one vector of the lanes' elements. */
+    const int n = (y1 - y0) * W;
+    floatv tr[STAGE + VEC - 1];
+    if (n <= STAGE) {
+        /* Whole vectors while they stay in the plane (the last may read past the region rows),
+           then single taps. */
+        const int room = H * W - y0 * W - VEC;
+        int k = 0;
+        for (; k < n && k <= room; k += VEC) {
+            const int at = y0 * W + k;
+            transpose8(LOADU(in, b[0] + at), LOADU(in, b[1] + at), LOADU(in, b[2] + at), LOADU(in, b[3] + at),
+                       LOADU(in, b[4] + at), LOADU(in, b[5] + at), LOADU(in, b[6] + at), LOADU(in, b[7] + at),
+                       tr + k);
+        }
+        for (; k < n; ++k) {
+            tr[k] = LANES_AT(in, b, y0 * W + k);
+        }
+    }
+#define STAGED(y, x) tr[((y) - y0) * W + (x)]
+#define GATHERED(y, x) LANES_AT(in, b, (y) * W + (x))
+    for (int ox = 0; ox < OW; ++ox) {
+        const int x0 = REGION_START(ox, W, OW);
+        const int x1 = REGION_END(ox, W, OW);
+        floatv_lanes r;
+        if (n <= STAGE) {
+            REGION(r.v, STAGED);
+        } else {
+            REGION(r.v, GATHERED);
+        }
+        for (int i = 0; i < lanes; ++i) {
+            STORE1(r.e[i], out, o + ox + i * OH * OW);
+        }
+    }
+}
