@@ -18,7 +18,7 @@ import java.util.Arrays;
  * <p>With one channel (channels-first planes viewed as channels-last) the channel loop is one
  * element long, and a task per output row costs more than its work: {@link #planes} gives each task
  * whole planes and walks each region's rows along W, with the same sums in the same order (rows,
- * then columns), so the results are the same bits.
+ * then columns), so the results are the same bits; max goes to {@link PlaneAdaptiveMax}.
  */
 final class CpuAdaptive {
     /** Input elements a task should visit at least (planes are grouped up to it). */
@@ -52,8 +52,13 @@ final class CpuAdaptive {
         FloatBuffer src = in.floats();
         FloatBuffer dst = out.floats();
         boolean max = g.mode() == PoolMode.MAX;
+        if (planes && is.c() == 1 && max) {
+            PlaneAdaptiveMax m = new PlaneAdaptiveMax(is, os, y0, y1, x0, x1);
+            parallel.run(m.units(), u -> m.run(src, dst, u));
+            return;
+        }
         if (planes && is.c() == 1) {
-            planes(is, os, src, dst, max, y0, y1, x0, x1, parallel);
+            planes(is, os, src, dst, y0, y1, x0, x1, parallel);
             return;
         }
         parallel.run(os.n() * os.h(), task -> {
@@ -164,11 +169,11 @@ final class CpuAdaptive {
     }
 
     /**
-     * One channel: groups of whole planes per task, each region's rows walked along W. A group is
-     * staged with one bulk copy and its results written with one (a copy per ten-float row cost
-     * more than the sums); planes too large for that are staged a row at a time.
+     * Averages of one channel: groups of whole planes per task, each region's rows walked along W. A
+     * group is staged with one bulk copy and its results written with one (a copy per ten-float row
+     * cost more than the sums); planes too large for that are staged a row at a time.
      */
-    private static void planes(Shape is, Shape os, FloatBuffer src, FloatBuffer dst, boolean max, int[] y0, int[] y1,
+    private static void planes(Shape is, Shape os, FloatBuffer src, FloatBuffer dst, int[] y0, int[] y1,
                                int[] x0, int[] x1, CpuBackward.Parallel parallel) {
         int w = is.w();
         int plane = is.h() * w;
@@ -190,37 +195,23 @@ final class CpuAdaptive {
             for (int n = first; n < end; n++) {
                 for (int oy = 0; oy < os.h(); oy++) {
                     int r = whole ? ((n - first) * os.h() + oy) * ow : 0;
-                    if (max) {
-                        Arrays.fill(res, r, r + ow, Float.NEGATIVE_INFINITY);
-                    } else {
-                        Arrays.fill(acc, 0, ow, 0.0);
-                    }
+                    Arrays.fill(acc, 0, ow, 0.0);
                     for (int y = y0[oy]; y < y1[oy]; y++) {
                         int at = whole ? (n - first) * plane + y * w : 0;
                         if (!whole) {
                             src.get(Math.toIntExact(is.offset(n, y, 0, 0)), in, 0, w);
                         }
                         for (int ox = 0; ox < ow; ox++) {
-                            if (max) {
-                                float m = res[r + ox];
-                                for (int x = at + x0[ox]; x < at + x1[ox]; x++) {
-                                    m = CpuBackend.max(m, in[x]);
-                                }
-                                res[r + ox] = m;
-                            } else {
-                                double a = acc[ox];
-                                for (int x = at + x0[ox]; x < at + x1[ox]; x++) {
-                                    a += in[x];
-                                }
-                                acc[ox] = a;
+                            double a = acc[ox];
+                            for (int x = at + x0[ox]; x < at + x1[ox]; x++) {
+                                a += in[x];
                             }
+                            acc[ox] = a;
                         }
                     }
-                    if (!max) {
-                        for (int ox = 0; ox < ow; ox++) {
-                            double div = (double) (y1[oy] - y0[oy]) * (x1[ox] - x0[ox]);
-                            res[r + ox] = CpuBackend.canonicalNaN((float) (acc[ox] / div));
-                        }
+                    for (int ox = 0; ox < ow; ox++) {
+                        double div = (double) (y1[oy] - y0[oy]) * (x1[ox] - x0[ox]);
+                        res[r + ox] = CpuBackend.canonicalNaN((float) (acc[ox] / div));
                     }
                     if (!whole) {
                         dst.put(Math.toIntExact(os.offset(n, oy, 0, 0)), res, 0, ow);
