@@ -10,31 +10,36 @@ import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@link PlaneAdaptiveMax} against {@link CpuAdaptive}'s general path (the same bits), where its
- * units differ from {@link PlanePathsTest}'s cases: planes split into bands of several output rows
+ * {@link PlaneAdaptiveMax} and {@link PlaneAdaptiveAvg} against {@link CpuAdaptive}'s general path
+ * (the same bits), where their units ({@link PlaneRegions}) differ from {@link PlanePathsTest}'s cases: planes split into bands of several output rows
  * with regions of two or three heights in one band, a last group of fewer planes, upsampling
  * (regions of one element, several outputs per input), and data whose zero and NaN results need the
  * exact rule in some units and not in others.
  */
-class PlaneAdaptiveMaxTest {
+class PlaneAdaptiveTest {
     private static final CpuBackward.Parallel PARALLEL = (tasks, body) -> IntStream.range(0, tasks).parallel().forEach(body);
 
     private static void assertSameAsGeneral(Tensor x, int oh, int ow) {
-        AdaptiveGeometry g = AdaptiveGeometry.of(PoolMode.MAX, x.shape(), oh, ow);
-        Tensor fast = Tensor.allocate(g.output());
-        Tensor general = Tensor.allocate(g.output());
-        CpuAdaptive.run(g, x, fast, PARALLEL, true);
-        CpuAdaptive.run(g, x, general, PARALLEL, false);
-        Tolerance.assertBitIdentical(fast.toArray(), general.toArray(), "max " + x.shape() + " to " + oh + "x" + ow);
+        for (PoolMode mode : new PoolMode[] {PoolMode.MAX, PoolMode.AVG}) {
+            AdaptiveGeometry g = AdaptiveGeometry.of(mode, x.shape(), oh, ow);
+            Tensor fast = Tensor.allocate(g.output());
+            Tensor general = Tensor.allocate(g.output());
+            CpuAdaptive.run(g, x, fast, PARALLEL, true);
+            CpuAdaptive.run(g, x, general, PARALLEL, false);
+            Tolerance.assertBitIdentical(fast.toArray(), general.toArray(), mode + " " + x.shape() + " to " + oh + "x" + ow);
+        }
     }
 
-    /** Mostly values below zero; every 97th element is drawn from {@link CpuArgmaxTest#hard}'s kinds. */
+    /**
+     * Mostly values below zero at scales from 2^-40 to 2^40 (double sums that round, so an order
+     * changed would show); about every 97th element drawn from {@link CpuArgmaxTest#hard}'s kinds.
+     */
     private static Tensor sparseHard(Shape s, long seed) {
         SplittableRandom r = new SplittableRandom(seed);
         float[] hard = CpuArgmaxTest.hard(s, seed).toArray();
         float[] v = new float[hard.length];
         for (int i = 0; i < v.length; i++) {
-            v[i] = r.nextInt(97) == 0 ? hard[i] : (float) r.nextGaussian() - 3f;
+            v[i] = r.nextInt(97) == 0 ? hard[i] : (float) ((r.nextGaussian() - 3) * Math.scalb(1.0, r.nextInt(81) - 40));
         }
         return Tensor.of(s, v);
     }
