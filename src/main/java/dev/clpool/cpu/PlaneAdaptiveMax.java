@@ -68,17 +68,18 @@ final class PlaneAdaptiveMax {
 
     /**
      * Copies {@code n} results out of {@code box} ({@code res[to[k]] = box[from[k]]}); says whether
-     * any is zero or NaN. One flat loop over the unit's results (a loop per output row is six
-     * iterations long for SPP-net's 6×6 and cost more than the copies).
+     * any is zero or NaN ({@link PlanePlan#zeroOrNaN}: no branch on the data). One flat loop over the
+     * unit's results (a loop per output row is six iterations long for SPP-net's 6×6 and cost more
+     * than the copies).
      */
     private static boolean pick(float[] box, float[] res, int[] from, int[] to, int n) {
-        boolean zeros = false;
+        int zeros = 0;
         for (int k = 0; k < n; k++) {
             float m = box[from[k]];
             res[to[k]] = m;
-            zeros |= !(m > 0 || m < 0);
+            zeros |= PlanePlan.zeroOrNaN(m);
         }
-        return zeros;
+        return zeros != 0;
     }
 
     /** Recomputes every zero or NaN result of the unit with clpool's rule, in scan order. */

@@ -93,4 +93,16 @@ class PlaneAdaptiveTest {
             }
         }
     }
+
+    @Test
+    void zeroOrNaN_flagsSignedZerosAndEveryNaN_only() {
+        float[] special = {0f, -0f, Float.NaN, Float.intBitsToFloat(0xffc00001), Float.intBitsToFloat(0x7f800001),
+            Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.MIN_VALUE, -Float.MIN_VALUE, Float.MAX_VALUE, 1f, -1f};
+        SplittableRandom r = new SplittableRandom(8);
+        for (int i = 0; i < 100_000 + special.length; i++) {
+            float m = i < special.length ? special[i] : Float.intBitsToFloat(r.nextInt());
+            int want = (m == 0 || m != m) ? 1 : 0;
+            org.junit.jupiter.api.Assertions.assertEquals(want, PlanePlan.zeroOrNaN(m), Integer.toHexString(Float.floatToRawIntBits(m)));
+        }
+    }
 }
