@@ -7,13 +7,13 @@ import java.nio.FloatBuffer;
  * one channel), in long loops that C2 vectorises instead of one short scalar chain per region.
  *
  * <p>Work goes in {@link PlaneRegions}' units (groups of whole planes, or bands of a large plane),
- * each staged with one bulk copy. For each region height, the maximum of {@code kh} vertically adjacent elements at every
- * position of the staged array comes from shifted folds ({@code v[i] = max(v[i], v[i + q*W])}, by
- * doubling, as {@link PlaneMax} folds its columns: windows of q rows give windows of 2q, and kh rows
- * are two overlapping windows of the largest power of two); the same along the row for each width;
- * each result is then one element of the array for its region's height and width. Windows that
- * straddle two planes are computed and never read. As everywhere on the CPU path the shifted operand
- * is copied into an array of its own first, so each loop has one index expression.
+ * each staged with one bulk copy. For each region height, the maximum of {@code kh} vertically
+ * adjacent elements at every position of the staged array comes from shifted folds
+ * ({@code v[i] = max(v[i], v[i + q*W])}, by doubling, with {@link PlaneMax#windows}, which folds
+ * {@link PlaneMax}'s columns too: windows of q rows give windows of 2q, and kh rows are two
+ * overlapping windows of the largest power of two); the same along the row for each width; each
+ * result is then one element of the array for its region's height and width. Windows that
+ * straddle two planes are computed and never read.
  *
  * <p>The scalar form this replaces, {@code m = max(m, x)} over each region's elements, is a
  * reduction to C2, which on x86 compiles it (whether written as {@code Math.max} or as clpool's
@@ -54,9 +54,9 @@ final class PlaneAdaptiveMax {
                     continue;
                 }
                 if (down == null) {
-                    down = windows(stage, len, r.heights[a], w, vertical, tmp);
+                    down = PlaneMax.windows(stage, len, r.heights[a], w, vertical, tmp);
                 }
-                float[] box = windows(down, len - (r.heights[a] - 1) * w, r.widths[b], 1, across, tmp);
+                float[] box = PlaneMax.windows(down, len - (r.heights[a] - 1) * w, r.widths[b], 1, across, tmp);
                 zeros |= pick(box, res, p.from(), p.to(), unit.planes() * p.perPlane());
             }
         }
@@ -106,37 +106,6 @@ final class PlaneAdaptiveMax {
                     res[to + ox] = m;
                 }
             }
-        }
-    }
-
-    /**
-     * The maximum of {@code k} elements {@code step} apart at every position of {@code from[0, len)}
-     * where they all lie: {@code into[i]} for {@code i < len - (k-1)*step}. By doubling (windows of q
-     * give windows of 2q in one fold; k is two overlapping windows of the largest q). Returns the
-     * array holding the result: {@code from} itself when k is 1, else {@code into}.
-     */
-    static float[] windows(float[] from, int len, int k, int step, float[] into, float[] tmp) {
-        if (k == 1) {
-            return from;
-        }
-        float[] cur = from;
-        int q = 1;
-        while (2 * q <= k) {
-            fold(cur, into, tmp, q * step, len - (2 * q - 1) * step);
-            cur = into;
-            q *= 2;
-        }
-        if (q < k) {
-            fold(cur, into, tmp, (k - q) * step, len - (k - 1) * step);
-        }
-        return into;
-    }
-
-    /** {@code into[i] = max(from[i], from[i + shift])} for {@code i < n}, through a copy into {@code tmp}. */
-    private static void fold(float[] from, float[] into, float[] tmp, int shift, int n) {
-        System.arraycopy(from, shift, tmp, 0, n);
-        for (int i = 0; i < n; i++) {
-            into[i] = Math.max(from[i], tmp[i]);
         }
     }
 }

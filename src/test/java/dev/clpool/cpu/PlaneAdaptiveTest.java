@@ -81,7 +81,7 @@ class PlaneAdaptiveTest {
         for (int k = 1; k <= 9; k++) {
             for (int step = 1; step <= 13; step += 4) {
                 int valid = x.length - (k - 1) * step;
-                float[] got = PlaneAdaptiveMax.windows(x, x.length, k, step, new float[x.length], new float[x.length]);
+                float[] got = PlaneMax.windows(x, x.length, k, step, new float[x.length], new float[x.length]);
                 float[] want = new float[valid];
                 for (int i = 0; i < valid; i++) {
                     want[i] = Float.NEGATIVE_INFINITY;
