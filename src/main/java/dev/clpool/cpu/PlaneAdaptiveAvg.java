@@ -1,6 +1,7 @@
 package dev.clpool.cpu;
 
 import java.nio.FloatBuffer;
+import java.util.Arrays;
 
 /**
  * Adaptive average pooling of one-channel planes (channels-first tensors viewed as channels-last
@@ -37,7 +38,7 @@ final class PlaneAdaptiveAvg {
                     continue;
                 }
                 double[] acc = s.doubles(n);
-                java.util.Arrays.fill(acc, 0, n, 0.0);
+                Arrays.fill(acc, 0, n, 0.0);
                 int[] from = p.from();
                 for (int y = 0; y < r.heights[a]; y++) {
                     for (int x = 0; x < r.widths[b]; x++) {

@@ -1,10 +1,13 @@
 package dev.clpool.cpu;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import dev.clpool.AdaptiveGeometry;
 import dev.clpool.PoolMode;
 import dev.clpool.Shape;
 import dev.clpool.Tensor;
 import dev.clpool.testing.Tolerance;
+import java.util.Arrays;
 import java.util.SplittableRandom;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
@@ -89,7 +92,7 @@ class PlaneAdaptiveTest {
                         want[i] = Math.max(want[i], x[i + j * step]);
                     }
                 }
-                Tolerance.assertBitIdentical(java.util.Arrays.copyOf(got, valid), want, "k=" + k + " step=" + step);
+                Tolerance.assertBitIdentical(Arrays.copyOf(got, valid), want, "k=" + k + " step=" + step);
             }
         }
     }
@@ -102,7 +105,7 @@ class PlaneAdaptiveTest {
         for (int i = 0; i < 100_000 + special.length; i++) {
             float m = i < special.length ? special[i] : Float.intBitsToFloat(r.nextInt());
             int want = (m == 0 || m != m) ? 1 : 0;
-            org.junit.jupiter.api.Assertions.assertEquals(want, PlanePlan.zeroOrNaN(m), Integer.toHexString(Float.floatToRawIntBits(m)));
+            assertEquals(want, PlanePlan.zeroOrNaN(m), Integer.toHexString(Float.floatToRawIntBits(m)));
         }
     }
 }
