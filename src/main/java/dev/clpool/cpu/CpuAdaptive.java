@@ -17,16 +17,11 @@ import java.util.Arrays;
  * {@link AdaptiveAvgRows} sums in certified float.
  *
  * <p>With one channel (channels-first planes viewed as channels-last) the channel loop is one
- * element long, and a task per output row costs more than its work: {@link #planes} gives each task
- * whole planes and walks each region's rows along W, with the same sums in the same order (rows,
- * then columns), so the results are the same bits.
+ * element long, and a task per output row costs more than its work: {@link PlaneAdaptiveMax} and
+ * {@link PlaneAdaptiveAvg} take groups of whole planes (or bands of a large plane) per task, with
+ * the same results bit for bit.
  */
 final class CpuAdaptive {
-    /** Input elements a task should visit at least (planes are grouped up to it). */
-    private static final int TASK_INPUTS = 1 << 13;
-    /** Floats of input (and of output) up to which a task's planes are staged whole. */
-    private static final int STAGE_FLOATS = 1 << 16;
-
     private CpuAdaptive() {
     }
 
@@ -54,7 +49,14 @@ final class CpuAdaptive {
         FloatBuffer dst = out.floats();
         boolean max = g.mode() == PoolMode.MAX;
         if (planes && is.c() == 1) {
-            planes(is, os, src, dst, max, y0, y1, x0, x1, parallel);
+            PlaneRegions regions = new PlaneRegions(is, os, y0, y1, x0, x1);
+            if (max) {
+                PlaneAdaptiveMax m = new PlaneAdaptiveMax(regions);
+                parallel.run(regions.units(), u -> m.run(src, dst, u));
+            } else {
+                PlaneAdaptiveAvg a = new PlaneAdaptiveAvg(regions);
+                parallel.run(regions.units(), u -> a.run(src, dst, u));
+            }
             return;
         }
         if (!max && AdaptiveAvgRows.pays(is)) {
@@ -166,75 +168,5 @@ final class CpuAdaptive {
             }
         }
         dst.put(Math.toIntExact(os.offset(n, oy, 0, 0)), res, 0, ow * c);
-    }
-
-    /**
-     * One channel: groups of whole planes per task, each region's rows walked along W. A group is
-     * staged with one bulk copy and its results written with one (a copy per ten-float row cost
-     * more than the sums); planes too large for that are staged a row at a time.
-     */
-    private static void planes(Shape is, Shape os, FloatBuffer src, FloatBuffer dst, boolean max, int[] y0, int[] y1,
-                               int[] x0, int[] x1, CpuBackward.Parallel parallel) {
-        int w = is.w();
-        int plane = is.h() * w;
-        int outPlane = os.h() * os.w();
-        int group = Math.max(1, TASK_INPUTS / plane);
-        boolean whole = (long) plane * group <= STAGE_FLOATS && (long) outPlane * group <= STAGE_FLOATS;
-        int tasks = (is.n() + group - 1) / group;
-        int ow = os.w();
-        parallel.run(tasks, task -> {
-            int first = task * group;
-            int end = Math.min(is.n(), first + group);
-            Scratch s = Scratch.get();
-            float[] in = s.floats(0, whole ? (end - first) * plane : w);
-            float[] res = s.floats(1, whole ? (end - first) * outPlane : ow);
-            double[] acc = s.doubles(ow);
-            if (whole) {
-                src.get(Math.toIntExact(is.offset(first, 0, 0, 0)), in, 0, (end - first) * plane);
-            }
-            for (int n = first; n < end; n++) {
-                for (int oy = 0; oy < os.h(); oy++) {
-                    int r = whole ? ((n - first) * os.h() + oy) * ow : 0;
-                    if (max) {
-                        Arrays.fill(res, r, r + ow, Float.NEGATIVE_INFINITY);
-                    } else {
-                        Arrays.fill(acc, 0, ow, 0.0);
-                    }
-                    for (int y = y0[oy]; y < y1[oy]; y++) {
-                        int at = whole ? (n - first) * plane + y * w : 0;
-                        if (!whole) {
-                            src.get(Math.toIntExact(is.offset(n, y, 0, 0)), in, 0, w);
-                        }
-                        for (int ox = 0; ox < ow; ox++) {
-                            if (max) {
-                                float m = res[r + ox];
-                                for (int x = at + x0[ox]; x < at + x1[ox]; x++) {
-                                    m = CpuBackend.max(m, in[x]);
-                                }
-                                res[r + ox] = m;
-                            } else {
-                                double a = acc[ox];
-                                for (int x = at + x0[ox]; x < at + x1[ox]; x++) {
-                                    a += in[x];
-                                }
-                                acc[ox] = a;
-                            }
-                        }
-                    }
-                    if (!max) {
-                        for (int ox = 0; ox < ow; ox++) {
-                            double div = (double) (y1[oy] - y0[oy]) * (x1[ox] - x0[ox]);
-                            res[r + ox] = CpuBackend.canonicalNaN((float) (acc[ox] / div));
-                        }
-                    }
-                    if (!whole) {
-                        dst.put(Math.toIntExact(os.offset(n, oy, 0, 0)), res, 0, ow);
-                    }
-                }
-            }
-            if (whole) {
-                dst.put(Math.toIntExact(os.offset(first, 0, 0, 0)), res, 0, (end - first) * outPlane);
-            }
-        });
     }
 }

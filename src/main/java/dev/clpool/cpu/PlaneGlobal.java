@@ -13,8 +13,9 @@ import java.nio.FloatBuffer;
  * are reduced here instead, a block of planes staged at a time, each plane in scalar loops with
  * four independent accumulators (a reduction within one short run does not vectorise; four chains
  * keep the adder busy where one would wait on each addition's latency). The average sums in double
- * (as the reference does, so nothing needs certifying), max uses {@link Math#max(float, float)}
- * and recomputes a zero or NaN result with clpool's rule in order, as {@link CpuGlobal#max} does.
+ * (as the reference does, so nothing needs certifying). Max halves each plane with vectorised
+ * {@link Math#max(float, float)} folds ({@link #maxOf}) and recomputes a zero or NaN result with
+ * clpool's rule in order where the plane may hold a −0 or a NaN.
  */
 final class PlaneGlobal {
     /** Planes of at least this many floats go to {@link CpuGlobal}. */
@@ -35,7 +36,21 @@ final class PlaneGlobal {
             CpuGlobal.max(cpu, Shape.of(planes, 1, size, 1), in, out);
             return;
         }
-        small(cpu, in, out, planes, size, PlaneGlobal::maxOf);
+        int per = block(size);
+        cpu.chunks((planes + per - 1) / per, (long) per * size, (from, to) -> {
+            Scratch s = Scratch.get();
+            float[] half = s.floats(0, Math.max(size, 8));
+            float[] tmp = s.floats(1, size);
+            float[] result = s.floats(2, per);
+            for (int b = from; b < to; b++) {
+                int p0 = b * per;
+                int count = Math.min(per, planes - p0);
+                for (int q = 0; q < count; q++) {
+                    result[q] = maxOf(in, (p0 + q) * size, size, half, tmp);
+                }
+                out.put(p0, result, 0, count);
+            }
+        });
     }
 
     /** One plane's result from its {@code size} floats at {@code from} in {@code a}. */
@@ -62,30 +77,49 @@ final class PlaneGlobal {
         });
     }
 
-    private static float maxOf(float[] a, int from, int size) {
-        float m0 = Float.NEGATIVE_INFINITY;
-        float m1 = Float.NEGATIVE_INFINITY;
-        float m2 = Float.NEGATIVE_INFINITY;
-        float m3 = Float.NEGATIVE_INFINITY;
-        int end = from + size;
-        int i = from;
-        for (; i + 3 < end; i += 4) {
-            m0 = Math.max(m0, a[i]);
-            m1 = Math.max(m1, a[i + 1]);
-            m2 = Math.max(m2, a[i + 2]);
-            m3 = Math.max(m3, a[i + 3]);
+    /**
+     * The maximum of the {@code size} floats at {@code at} of {@code in}, by halving: the plane's
+     * first half is staged into {@code a} and its second into {@code tmp} and folded with
+     * {@code Math.max}, then the first half of what is left is folded with a copy of its second,
+     * and so on down to eight, which are folded pairwise. Folds of two arrays at the same index
+     * vectorise; {@code m = max(m, x)} over the plane, even in four chains, is a reduction that C2
+     * compiles on x86 to compare-and-branch code, which followed the data (CBAM's 56×56 planes:
+     * twice the channels-last time on random data). A zero or NaN result is recomputed with
+     * clpool's rule, in order, if the plane holds a −0 or a NaN ({@link MaxExact}).
+     */
+    private static float maxOf(FloatBuffer in, int at, int size, float[] a, float[] tmp) {
+        int n = size - size / 2;
+        in.get(at, a, 0, n);
+        in.get(at + n, tmp, 0, size / 2);
+        fold(a, tmp, size / 2);
+        while (n > 8) {
+            int h = n / 2;
+            n -= h;
+            System.arraycopy(a, n, tmp, 0, h);
+            fold(a, tmp, h);
         }
-        for (; i < end; i++) {
-            m0 = Math.max(m0, a[i]);
+        for (int i = n; i < 8; i++) {
+            a[i] = Float.NEGATIVE_INFINITY;
         }
-        float m = Math.max(Math.max(m0, m1), Math.max(m2, m3));
+        float m = Math.max(Math.max(Math.max(a[0], a[1]), Math.max(a[2], a[3])),
+                Math.max(Math.max(a[4], a[5]), Math.max(a[6], a[7])));
         if (!(m > 0 || m < 0)) {
-            m = Float.NEGATIVE_INFINITY;
-            for (i = from; i < end; i++) {
-                m = CpuBackend.max(m, a[i]);
+            in.get(at, a, 0, size);
+            if (MaxExact.holdsNegativeZeroOrNaN(a, size)) {
+                m = Float.NEGATIVE_INFINITY;
+                for (int i = 0; i < size; i++) {
+                    m = CpuBackend.max(m, a[i]);
+                }
             }
         }
         return m;
+    }
+
+    /** {@code a[i] = max(a[i], b[i])} for {@code i < n}. */
+    private static void fold(float[] a, float[] b, int n) {
+        for (int i = 0; i < n; i++) {
+            a[i] = Math.max(a[i], b[i]);
+        }
     }
 
     static void avg(CpuBackend cpu, FloatBuffer in, FloatBuffer out, int planes, int size) {

@@ -82,36 +82,38 @@ final class PlaneMax {
      * kw − 1: two for the common 4-wide window, one pass over the band fewer.
      */
     private float[] across(float[] acc, int rows, Scratch s) {
-        int kw = p.w.window();
-        if (kw == 1) {
-            return acc;
-        }
         int len = rows * p.pitch;
-        float[] full = s.floats(2, len);
-        float[] tap = s.floats(5, len);
-        float[] cur = acc;
-        int q = 1;
-        while (2 * q <= kw) {
-            len -= p.shift(q);
-            fold(cur, full, tap, p.shift(q), len);
-            cur = full;
-            q *= 2;
-        }
-        if (q < kw) {
-            fold(cur, full, tap, p.shift(kw - q), p.positions(rows));
-        }
-        return full;
+        return windows(acc, len, p.w.window(), p.w.dilation(), s.floats(2, len), s.floats(5, len));
     }
 
     /**
-     * {@code into[i] = max(from[i], from[i + shift])} for {@code i < n}; {@code into} may be
-     * {@code from}. The shifted operand is copied into {@code tap} first, so that the loop has one
-     * index expression (C2 vectorises it then).
+     * The maximum of {@code k} elements {@code step} apart at every position of {@code from[0, len)}
+     * where they all lie: {@code into[i]} for {@code i < len - (k-1)*step}. By doubling (windows of q
+     * give windows of 2q in one fold; k is two overlapping windows of the largest q). Returns the
+     * array holding the result: {@code from} itself when k is 1, else {@code into}.
      */
-    private static void fold(float[] from, float[] into, float[] tap, int shift, int n) {
-        System.arraycopy(from, shift, tap, 0, n);
+    static float[] windows(float[] from, int len, int k, int step, float[] into, float[] tmp) {
+        if (k == 1) {
+            return from;
+        }
+        float[] cur = from;
+        int q = 1;
+        while (2 * q <= k) {
+            fold(cur, into, tmp, q * step, len - (2 * q - 1) * step);
+            cur = into;
+            q *= 2;
+        }
+        if (q < k) {
+            fold(cur, into, tmp, (k - q) * step, len - (k - 1) * step);
+        }
+        return into;
+    }
+
+    /** {@code into[i] = max(from[i], from[i + shift])} for {@code i < n}, through a copy into {@code tmp}. */
+    private static void fold(float[] from, float[] into, float[] tmp, int shift, int n) {
+        System.arraycopy(from, shift, tmp, 0, n);
         for (int i = 0; i < n; i++) {
-            into[i] = Math.max(from[i], tap[i]);
+            into[i] = Math.max(from[i], tmp[i]);
         }
     }
 

@@ -1,0 +1,67 @@
+package dev.clpool.cpu;
+
+import dev.clpool.testing.Tolerance;
+import java.nio.FloatBuffer;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link PlaneGlobal#max}'s halving folds for planes below {@link PlaneGlobal#LARGE_PLANE}, against
+ * clpool's rule element by element: every plane size from 1 to 40 (odd halves, fewer than eight
+ * left), CBAM's 3136, and planes whose maximum is a zero (signed zeros in any order, so the first
+ * zero's sign decides) or a NaN with a payload (the first NaN decides), on one and on two threads.
+ */
+class PlaneGlobalMaxTest {
+    /** Plane {@code p}'s values: all ≤ 0 with ±0 for a third of the planes, a NaN or two in another third. */
+    private static float[] planes(int planes, int size, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        float[] v = new float[planes * size];
+        for (int p = 0; p < planes; p++) {
+            for (int i = 0; i < size; i++) {
+                float x = (float) r.nextGaussian();
+                v[p * size + i] = switch (p % 3) {
+                    case 0 -> r.nextInt(4) == 0 ? (r.nextBoolean() ? 0f : -0f) : -Math.abs(x);
+                    case 1 -> r.nextInt(Math.max(1, size / 2)) == 0
+                            ? Float.intBitsToFloat((r.nextBoolean() ? 0x7fc00000 : 0xffc00000) | r.nextInt(1 << 22)) : x;
+                    default -> x;
+                };
+            }
+        }
+        return v;
+    }
+
+    private static float[] reference(float[] v, int planes, int size) {
+        float[] want = new float[planes];
+        for (int p = 0; p < planes; p++) {
+            float m = Float.NEGATIVE_INFINITY;
+            for (int i = 0; i < size; i++) {
+                float x = v[p * size + i];
+                m = (x > m || (x != x && m == m)) ? x : m;
+            }
+            want[p] = m;
+        }
+        return want;
+    }
+
+    @Test
+    void everySmallSizeAndCbamsPlane_bitIdenticalToTheRule_oneAndTwoThreads() {
+        int[] sizes = new int[42];
+        for (int i = 0; i < 40; i++) {
+            sizes[i] = i + 1;
+        }
+        sizes[40] = 3136;
+        sizes[41] = PlaneGlobal.LARGE_PLANE - 1;
+        for (int size : sizes) {
+            int planes = size > 100 ? 31 : 301;
+            float[] v = planes(planes, size, size);
+            float[] want = reference(v, planes, size);
+            for (int threads = 1; threads <= 2; threads++) {
+                FloatBuffer out = FloatBuffer.allocate(planes);
+                try (CpuBackend b = new CpuBackend(threads)) {
+                    PlaneGlobal.max(b, FloatBuffer.wrap(v), out, planes, size);
+                }
+                Tolerance.assertBitIdentical(out.array(), want, "global max, planes of " + size + ", " + threads + " threads");
+            }
+        }
+    }
+}
