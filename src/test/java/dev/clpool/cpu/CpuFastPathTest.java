@@ -101,6 +101,52 @@ class CpuFastPathTest {
         }
     }
 
+    static Stream<PoolSpec> maxSpecs() {
+        return Stream.of(PoolSpec.max(2, 2).stride(2).build(), PoolSpec.max(3, 3).stride(2).padding(Padding.of(1)).build(),
+                PoolSpec.max(3, 3).stride(1).padding(Padding.of(1)).build(),
+                PoolSpec.max(13, 13).stride(1).padding(Padding.of(6)).build(),
+                PoolSpec.max(5, 4).stride(1, 3).dilation(2, 3).padding(Padding.of(2, 3, 4, 1)).build());
+    }
+
+    /**
+     * Positive values in 63 channels and signed zeros, negatives and NaN payloads in one: rows whose
+     * zero or NaN results are few among many (as after a ReLU), for every max path's fix-up.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("maxSpecs")
+    void maxPool_fewZeroOrNanWindowsPerRow_matchNaiveReference(PoolSpec spec) {
+        Shape s = Shape.of(2, 13, 50, 64);
+        float[] odd = zerosAndNans(s, 11, true).toArray();
+        float[] v = new float[odd.length];
+        SplittableRandom r = new SplittableRandom(12);
+        for (int i = 0; i < v.length; i++) {
+            v[i] = i % 64 == 5 ? odd[i] : (float) r.nextDouble() * 4 + Float.MIN_NORMAL;
+        }
+        Tensor x = Tensor.of(s, v);
+        Tensor y = Tensor.allocate(spec.outputShape(s));
+        cpu.pool(spec.geometry(s), x, y);
+        Tolerance.assertExact(y.toArray(), NaiveReference.pool(v, s, spec), spec.toString());
+    }
+
+    @Test
+    void holdsNegativeZeroOrNaN_skipsNoMinusZeroNorNaN() {
+        float[] relu = {0f, 3f, 0f, 1e-45f, Float.POSITIVE_INFINITY};
+        assertEquals(false, MaxExact.holdsNegativeZeroOrNaN(relu, relu.length));
+        assertEquals(false, MaxExact.holdsNegativeZeroOrNaN(new float[] {-2f, 0f, -1e-30f}, 3));
+        assertEquals(false, MaxExact.holdsNegativeZeroOrNaN(relu, 0));
+        for (float odd : new float[] {-0f, Float.NaN, Float.intBitsToFloat(0xffc00001)}) {
+            for (float[] rest : new float[][] {{0f, 2f, 0f}, {-3f, 0f, 5f}, {7f, 8f, 9f}}) {
+                for (int at = 0; at <= rest.length; at++) {
+                    float[] a = new float[rest.length + 1];
+                    for (int i = 0, j = 0; i < a.length; i++) {
+                        a[i] = i == at ? odd : rest[j++];
+                    }
+                    assertEquals(true, MaxExact.holdsNegativeZeroOrNaN(a, a.length), java.util.Arrays.toString(a));
+                }
+            }
+        }
+    }
+
     @Test
     void maxPool_zeroWindows_keepTheSignOfTheFirstZero() {
         // Row 0: -0, +0; row 1: +0, -0. Scan order gives -0 (the first zero), Math.max would give +0.
