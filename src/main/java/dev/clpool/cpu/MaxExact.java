@@ -21,6 +21,15 @@ import java.nio.FloatBuffer;
  * One instance per column block of one thread.
  */
 final class MaxExact {
+    /**
+     * A row whose zero-or-NaN results are at most 1/this of it takes the rule for those windows
+     * directly, without testing its input rows: after a ReLU nearly every output row holds a zero
+     * maximum or two (a window whose taps are all +0), and the test of each input row (a division
+     * per element) took half the time of ResNet-50's stem max on ReLU'd data (16.4 ms against 10.3
+     * for random data; 11.8 now). All-zero data still takes the test (about 1.5x random data).
+     */
+    static final int FEW = 64;
+
     private final WindowPlan p;
     private final int b0;
     private final int xs;
@@ -29,6 +38,8 @@ final class MaxExact {
     private final int[] tested;
     /** Per input row y: whether row y of batch item tested[y]-1 holds a NaN or a −0 (in [xs, xe)). */
     private final boolean[] risky;
+    /** Positions of a row's zero-or-NaN results, while they are few. */
+    private int[] hits = new int[0];
 
     /** For output columns {@code [b0, b1)}. */
     MaxExact(WindowPlan p, int b0, int b1) {
@@ -46,7 +57,28 @@ final class MaxExact {
      * need the rule). {@code buf} is scratch of at least the block's input columns.
      */
     void fix(FloatBuffer src, float[] acc, float least, int n, int oy, int width, float[] buf) {
-        if (least > 0 || !risky(src, n, oy, buf)) {
+        if (least > 0) {
+            return;
+        }
+        int few = width / FEW;
+        if (hits.length <= few) {
+            hits = new int[few + 1];
+        }
+        int k = 0;
+        for (int i = 0; i < width && k <= few; i++) {
+            float m = acc[i];
+            if (!(m > 0 || m < 0)) {
+                hits[k++] = i;
+            }
+        }
+        if (k <= few) {
+            for (int j = 0; j < k; j++) {
+                int i = hits[j];
+                acc[i] = exactMax(src, n, oy, b0 + i / p.c, i % p.c);
+            }
+            return;
+        }
+        if (!risky(src, n, oy, buf)) {
             return;
         }
         for (int i = 0; i < width; i++) {

@@ -110,7 +110,8 @@ class CpuFastPathTest {
 
     /**
      * Positive values in 63 channels and signed zeros, negatives and NaN payloads in one: rows whose
-     * zero or NaN results are few among many (as after a ReLU), for every max path's fix-up.
+     * zero or NaN results are few among many (as after a ReLU), which the fix-up takes window by
+     * window without testing the input rows ({@link MaxExact#FEW}), on every max path.
      */
     @ParameterizedTest(name = "{0}")
     @MethodSource("maxSpecs")
