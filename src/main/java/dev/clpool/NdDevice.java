@@ -1,5 +1,6 @@
 package dev.clpool;
 
+import dev.clpool.backend.HostIndices;
 import dev.clpool.backend.ResidentTensor;
 
 /**
@@ -91,7 +92,7 @@ final class NdDevice {
                 try (ResidentTensor plane = b.allocateIndices(storage, IndexConvention.PYTORCH)) {
                     b.maxWithIndices(g, src[0], values, plane);
                     Indices out = calls.hostCopy(plane, storage, convention); // plane positions until converted
-                    NdHost.planeToNhwc(out, o);
+                    HostIndices.planeToNhwc(out, o.n() * o.c(), o.spatialSize(), o.c());
                     return out;
                 }
             }, in);

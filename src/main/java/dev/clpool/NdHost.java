@@ -116,19 +116,6 @@ final class NdHost {
         return new PooledWithIndices(values, indices);
     }
 
-    /** Channels-first {@code nhwc} indices from plane positions: {@code p*C + c}. */
-    static void planeToNhwc(Indices indices, TensorShape want) {
-        LongBuffer b = indices.longs();
-        long plane = want.spatialSize();
-        int c = want.c();
-        IntStream.range(0, want.n() * c).parallel().forEach(q -> {
-            long ch = q % c;
-            for (long i = q * plane, end = i + plane; i < end; i++) {
-                b.put((int) i, b.get((int) i) * c + ch);
-            }
-        });
-    }
-
     /** 3-D max with indices: both passes with {@code nhwc} indices, then each output's volume position composed. */
     private void indices3d(Tensor in, PoolSpec spec, IndexConvention conv, Tensor values, Indices indices) {
         TensorShape s = in.tensorShape();

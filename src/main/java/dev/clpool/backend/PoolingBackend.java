@@ -66,14 +66,7 @@ public interface PoolingBackend extends AutoCloseable {
      */
     default void maxWithNhwcPlaneIndices(PoolGeometry g, Tensor in, Tensor out, Indices indices, int channels) {
         maxWithIndices(g, in, out, indices);
-        java.nio.LongBuffer b = indices.longs();
-        long plane = (long) g.output().h() * g.output().w();
-        java.util.stream.IntStream.range(0, g.output().n()).parallel().forEach(q -> {
-            long c = q % channels;
-            for (long i = q * plane, end = i + plane; i < end; i++) {
-                b.put((int) i, b.get((int) i) * channels + c);
-            }
-        });
+        HostIndices.planeToNhwc(indices, g.output().n(), (long) g.output().h() * g.output().w(), channels);
     }
 
     /**
