@@ -1,5 +1,7 @@
 package dev.clpool;
 
+import com.sun.management.HotSpotDiagnosticMXBean;
+import java.lang.management.ManagementFactory;
 import java.lang.ref.Cleaner;
 import java.lang.ref.Reference;
 import java.nio.ByteBuffer;
@@ -43,6 +45,25 @@ import java.util.function.Consumer;
  */
 final class HostMemoryPool implements AutoCloseable {
     static final int PAGE = 4096;
+    /** The least bytes (lent and idle) an engine's pool holds by default: see {@link #defaultMaxBytes()}. */
+    static final long DEFAULT_MAX_BYTES = 1L << 30;
+    /**
+     * An engine's bound by default: a quarter of the direct memory the JVM allows ({@code
+     * -XX:MaxDirectMemorySize}, else the heap's limit, as the JDK does), at least {@link
+     * #DEFAULT_MAX_BYTES} and at most 4 GiB: room for a few large results between collections.
+     */
+    static long defaultMaxBytes() {
+        long direct = Runtime.getRuntime().maxMemory();
+        try {
+            long set = Long.parseLong(ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class)
+                    .getVMOption("MaxDirectMemorySize").getValue());
+            direct = set > 0 ? set : direct;
+        } catch (RuntimeException notHotSpot) {
+            // the heap's limit stands, the JDK's own default
+        }
+        return Math.max(DEFAULT_MAX_BYTES, Math.min(4L << 30, direct / 4));
+    }
+
     private static final Cleaner CLEANER = Cleaner.create();
     private static final int LENT = 0;
     private static final int IDLE = 1;
@@ -120,11 +141,6 @@ final class HostMemoryPool implements AutoCloseable {
         return lend(c);
     }
 
-    /** Lent bytes past which a take of class {@code cls} nudges (see {@link NudgeThreshold}). */
-    private long nudgeAt(int cls) {
-        return threshold.at(cls);
-    }
-
     /** Marks a new block as counted in {@link #lentBytes} before it exists. */
     private static final Chunk RESERVED = new Chunk(null, 0, null);
 
@@ -139,7 +155,7 @@ final class HostMemoryPool implements AutoCloseable {
             idleBytes -= cls;
             c.status.state.set(LENT);
         } else {
-            if (!force && !closed && lentBytes + cls > nudgeAt(cls)) {
+            if (!force && !closed && lentBytes + cls > threshold.at(cls)) {
                 return null;
             }
             for (Iterator<ArrayDeque<Chunk>> it = idle.values().iterator();
@@ -169,7 +185,7 @@ final class HostMemoryPool implements AutoCloseable {
      * or null.
      */
     private Chunk nudge(int cls) {
-        if (!nudges || cls > nudgeAt(cls)) {
+        if (!nudges || cls > threshold.at(cls)) {
             return null;
         }
         GcNudge waited = null;
@@ -180,7 +196,7 @@ final class HostMemoryPool implements AutoCloseable {
                 n = lastNudge;
                 if (n == null || n == waited || !n.pending(System.nanoTime(), recoveredCount)) {
                     // No nudge under way to wait on: a new one, unless the last recovered nothing.
-                    if (closed || (n != null && recoveredCount == n.recoveredBefore && allocatedSinceNudge < nudgeAt(cls))) {
+                    if (closed || (n != null && recoveredCount == n.recoveredBefore && allocatedSinceNudge < threshold.at(cls))) {
                         return null;
                     }
                     n = new GcNudge(recoveredCount);

@@ -1,8 +1,5 @@
 package dev.clpool;
 
-import com.sun.management.HotSpotDiagnosticMXBean;
-import java.lang.management.ManagementFactory;
-
 /**
  * When a {@link HostMemoryPool} nudges the garbage collector: the lent bytes past which a take
  * calls {@link System#gc()} so that results dropped without {@code close()} come back before fresh
@@ -13,8 +10,6 @@ import java.lang.management.ManagementFactory;
  * never past the pool's bound. The pool moves it under its monitor.
  */
 final class NudgeThreshold {
-    /** The least bytes (lent and idle) an engine's pool holds by default: see {@link #defaultMaxBytes()}. */
-    static final long DEFAULT_MAX_BYTES = 1L << 30;
     /**
      * Lent bytes past which a take nudges the collector at first (or the bound, if smaller):
      * dropped results come back after at most this much fresh memory, while up to the bound stays
@@ -45,23 +40,6 @@ final class NudgeThreshold {
         this.maxBytes = maxBytes;
         this.floor = Math.min(maxBytes, NUDGE_BYTES);
         this.limit = floor;
-    }
-
-    /**
-     * An engine's bound by default: a quarter of the direct memory the JVM allows ({@code
-     * -XX:MaxDirectMemorySize}, else the heap's limit, as the JDK does), at least {@link
-     * #DEFAULT_MAX_BYTES} and at most 4 GiB: room for a few large results between collections.
-     */
-    static long defaultMaxBytes() {
-        long direct = Runtime.getRuntime().maxMemory();
-        try {
-            long set = Long.parseLong(ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class)
-                    .getVMOption("MaxDirectMemorySize").getValue());
-            direct = set > 0 ? set : direct;
-        } catch (RuntimeException notHotSpot) {
-            // the heap's limit stands, the JDK's own default
-        }
-        return Math.max(DEFAULT_MAX_BYTES, Math.min(4L << 30, direct / 4));
     }
 
     /**

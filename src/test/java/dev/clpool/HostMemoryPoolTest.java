@@ -120,6 +120,14 @@ class HostMemoryPoolTest {
     }
 
     @Test
+    void theDefaultBound_isAQuarterOfTheDirectMemory_withinOneAndFourGiB() {
+        long bound = HostMemoryPool.defaultMaxBytes();
+        assertTrue(bound >= 1L << 30 && bound <= 4L << 30, "bound " + bound);
+        long quarter = Runtime.getRuntime().maxMemory() / 4; // no -XX:MaxDirectMemorySize in the test JVM
+        assertEquals(Math.max(1L << 30, Math.min(4L << 30, quarter)), bound);
+    }
+
+    @Test
     void aViewKeepsTheBlock_soItIsNeverReusedUnderIt() throws InterruptedException {
         HostMemoryPool pool = new HostMemoryPool(1 << 24);
         FloatBuffer view = viewOfDropped(pool);
