@@ -42,12 +42,13 @@ public enum Data {
         Tensor t = Tensor.allocate(shape);
         FloatBuffer f = t.floats();
         SplittableRandom r = new SplittableRandom(seed);
-        for (int i = 0, n = f.capacity(); i < n && this != ZERO; i++) {
+        for (int i = 0, n = f.capacity(); i < n; i++) {
             f.put(i, switch (this) {
+                case ZERO -> 0f;
                 case CONSTANT -> 1f;
                 case SORTED -> (float) (-4 + 8.0 * i / n);
                 case RELU -> Math.max(0f, (float) (r.nextDouble() * 8 - 4));
-                default -> (float) (r.nextDouble() * 8 - 4);
+                case RANDOM -> (float) (r.nextDouble() * 8 - 4);
             });
         }
         return dtype == DType.FLOAT32 ? t : t.convert(dtype);

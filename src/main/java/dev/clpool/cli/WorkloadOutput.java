@@ -24,7 +24,8 @@ final class WorkloadOutput extends ProgressOutput implements WorkloadBenchmark.L
     private static final String ROW = "%-32s %-26s %-20s %-22s %-12s %10s %8s %8s  %s%n";
     private static final String RATIO_ROW = "%-22s %-22s %-16s %-12s %8s %10s %9s %10s %7s %9s  %s%n";
 
-    private static final String CLIFF_ROW = "%-32s %-16s %10s %10s %10s %10s %10s %7s  %s%n";
+    /** Workload, backend, a column per kind of data, spread, flag. */
+    private static final String CLIFF_ROW = "%-32s %-16s" + " %10s".repeat(Data.values().length) + " %7s  %s%n";
     /** Issue 12: the slowest kind of data at most this many times the fastest, for every operation. */
     static final double CLIFF_LIMIT = 1.5;
 
@@ -98,7 +99,15 @@ final class WorkloadOutput extends ProgressOutput implements WorkloadBenchmark.L
         out.println();
         out.println("Data cliffs (issue 12: into-existing float32, the slowest kind of data over the fastest must be at most "
                 + CLIFF_LIMIT + "x):");
-        Object[] head = {"workload", "backend", "random", "relu", "zero", "constant", "sorted", "spread", ""};
+        int kinds = Data.values().length;
+        Object[] head = new Object[kinds + 4];
+        head[0] = "workload";
+        head[1] = "backend";
+        for (Data d : Data.values()) {
+            head[2 + d.ordinal()] = d.word();
+        }
+        head[kinds + 2] = "spread";
+        head[kinds + 3] = "";
         out.printf(Locale.ROOT, CLIFF_ROW, head);
         for (Map.Entry<CliffRow, Map<Data, Double>> e : byData.entrySet()) {
             Map<Data, Double> ms = e.getValue();
@@ -107,14 +116,14 @@ final class WorkloadOutput extends ProgressOutput implements WorkloadBenchmark.L
             }
             double spread = ms.values().stream().mapToDouble(Double::doubleValue).max().orElseThrow()
                     / ms.values().stream().mapToDouble(Double::doubleValue).min().orElseThrow();
-            Object[] row = new Object[9];
+            Object[] row = new Object[kinds + 4];
             row[0] = e.getKey().workload();
             row[1] = e.getKey().backend();
             for (Data d : Data.values()) {
                 row[2 + d.ordinal()] = ms.containsKey(d) ? BenchCommand.fmt(ms.get(d)) : "-";
             }
-            row[7] = String.format(Locale.ROOT, "%.2f", spread);
-            row[8] = spread > CLIFF_LIMIT ? "over " + CLIFF_LIMIT : "";
+            row[kinds + 2] = String.format(Locale.ROOT, "%.2f", spread);
+            row[kinds + 3] = spread > CLIFF_LIMIT ? "over " + CLIFF_LIMIT : "";
             out.printf(Locale.ROOT, CLIFF_ROW, row);
         }
         out.flush();
