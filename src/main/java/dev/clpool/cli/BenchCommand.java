@@ -12,6 +12,7 @@ import dev.clpool.bench.Measurement;
 import dev.clpool.bench.Workload;
 import dev.clpool.bench.WorkloadBenchmark;
 import dev.clpool.bench.WorkloadSuite;
+import dev.clpool.cpu.VectorSupport;
 import java.io.PrintWriter;
 import java.util.List;
 import java.util.Locale;
@@ -99,6 +100,7 @@ final class BenchCommand implements Callable<Integer> {
         if (!json) {
             out.printf(Locale.ROOT, "clpool bench%s: median of %d timed runs per figure after warm-up%n",
                     quick ? " --quick" : "", reps > 0 ? reps : quick ? 3 : 11);
+            out.println("CPU path: " + VectorSupport.describe());
             if (!suite.equals("workloads")) {
                 table.header();
             }

@@ -70,7 +70,8 @@ public final class CpuBackend implements PoolingBackend {
 
     @Override
     public String description() {
-        return "CPU (" + threads + (threads == 1 ? " thread)" : " threads)");
+        return "CPU (" + threads + (threads == 1 ? " thread" : " threads")
+                + (VectorSupport.enabled() ? ", " + VecWidth.bits() + "-bit Vector API kernels)" : ")");
     }
 
     /** Channels-first planes read along W ({@link ChannelsFirstPool}); float32 (WideningBackend widens). */
