@@ -83,6 +83,10 @@ public final class CpuBackend implements PoolingBackend {
 
     @Override
     public void globalPlanar(PoolMode mode, int planes, int planeSize, Tensor in, Tensor out) {
+        if (VectorSupport.ENABLED && mode == PoolMode.AVG && planeSize < PlaneGlobal.LARGE_PLANE) {
+            VecPlaneGlobal.avg(this, in.buffer(), out.floats(), planes, planeSize);
+            return;
+        }
         new ChannelsFirstPool(this).global(mode, 2.0, in.floats(), out.floats(), planes, planeSize);
     }
 
