@@ -1,5 +1,6 @@
 package dev.clpool.cpu;
 
+import static dev.clpool.cpu.VecTestData.data;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -8,7 +9,6 @@ import dev.clpool.Shape;
 import dev.clpool.Tensor;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.util.SplittableRandom;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -21,34 +21,14 @@ import org.junit.jupiter.api.Test;
  * and constant data, and sums that cancel (where the bound must send the result to the fallback).
  */
 class VecGlobalTest {
-    private static final int[] CHANNELS = {16, 17, 33, 70};
-    private static final int[][] PLANES = {{1, 1}, {1, 3}, {7, 7}, {13, 11}};
+    private static final int[] CHANNELS = {16, 17, 70};
+    private static final int[][] PLANES = {{1, 3}, {7, 7}, {13, 11}};
 
     @BeforeEach
     void vectorsRun() {
         assumeTrue(VectorSupport.enabled(), "the Vector API kernels need --add-modules jdk.incubator.vector");
     }
 
-    /** Data of kind {@code kind}: 0 Gaussian, 1 ≤ 0 with ±0 ties, 2 NaNs with payloads, 3 ±∞, 4 all +0, 5 all −0, 6 constant, 7 cancelling. */
-    private static float[] data(int kind, int count, long seed) {
-        SplittableRandom r = new SplittableRandom(seed);
-        float[] v = new float[count];
-        for (int i = 0; i < count; i++) {
-            float x = (float) r.nextGaussian();
-            v[i] = switch (kind) {
-                case 0 -> x;
-                case 1 -> r.nextInt(3) == 0 ? (r.nextBoolean() ? 0f : -0f) : -Math.abs(x);
-                case 2 -> r.nextInt(9) == 0
-                        ? Float.intBitsToFloat((r.nextBoolean() ? 0x7fc00000 : 0xffc00000) | r.nextInt(1 << 22)) : x;
-                case 3 -> r.nextInt(9) == 0 ? (r.nextBoolean() ? Float.POSITIVE_INFINITY : Float.NEGATIVE_INFINITY) : x;
-                case 4 -> 0f;
-                case 5 -> -0f;
-                case 6 -> 2.75f;
-                default -> (r.nextBoolean() ? 3e7f : -3e7f) + x;
-            };
-        }
-        return v;
-    }
 
     @Test
     void globalMax_bitIdenticalToTheScalarPath_everyKindOfData() {
@@ -56,7 +36,7 @@ class VecGlobalTest {
             int cases = 0;
             for (int c : CHANNELS) {
                 for (int[] plane : PLANES) {
-                    for (int kind = 0; kind < 8; kind++) {
+                    for (int kind = 0; kind < VecTestData.KINDS; kind++) {
                         Shape s = Shape.of(2, plane[0], plane[1], c);
                         assertMaxMatches(one, s, data(kind, (int) s.elementCount(), 31L * c + kind), "kind " + kind);
                         cases++;
@@ -68,7 +48,7 @@ class VecGlobalTest {
                 Shape s = Shape.of(1, 48, 48, 17);
                 assertMaxMatches(two, s, data(kind, (int) s.elementCount(), kind), "runs, kind " + kind);
             }
-            assertTrue(cases >= 128);
+            assertTrue(cases >= 72);
         }
     }
 
@@ -101,7 +81,7 @@ class VecGlobalTest {
         try (CpuBackend one = new CpuBackend(1); CpuBackend two = new CpuBackend(2)) {
             for (int c : CHANNELS) {
                 for (int[] plane : PLANES) {
-                    for (int kind = 0; kind < 8; kind++) {
+                    for (int kind = 0; kind < VecTestData.KINDS; kind++) {
                         Shape s = Shape.of(3, plane[0], plane[1], c);
                         float[] v = kind == 7 ? data(kind, (int) s.elementCount(), c) : scaled(data(kind, (int) s.elementCount(), c));
                         assertAvgMatches(one, s, v, "kind " + kind);
