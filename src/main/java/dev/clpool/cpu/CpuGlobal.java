@@ -58,10 +58,11 @@ final class CpuGlobal {
      * and ReLU'd planes (whose zeros are all +0, the answer of both rules) take no strided rescan.
      */
     static void max(CpuBackend backend, Tensor in, Tensor out) {
+        FloatBuffer src = in.floats(); // checks that the storage is float32, for either path
         if (vectors(in.shape())) {
             vectorMax(backend, in.shape(), in.buffer(), out.floats());
         } else {
-            max(backend, in.shape(), in.floats(), out.floats());
+            max(backend, in.shape(), src, out.floats());
         }
     }
 
