@@ -4,6 +4,7 @@ import dev.clpool.AdaptiveGeometry;
 import dev.clpool.PoolMode;
 import dev.clpool.Shape;
 import dev.clpool.Tensor;
+import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
 
@@ -31,6 +32,12 @@ final class CpuAdaptive {
 
     /** {@link #run}, with {@code planes} false: the general path even for one channel. */
     static void run(AdaptiveGeometry g, Tensor in, Tensor out, CpuBackward.Parallel parallel, boolean planes) {
+        run(g, in, out, parallel, planes, VectorSupport.ENABLED);
+    }
+
+    /** {@link #run}, with {@code vectors} false: the scalar kernels even where the Vector API ones run (tests compare them). */
+    static void run(AdaptiveGeometry g, Tensor in, Tensor out, CpuBackward.Parallel parallel, boolean planes,
+                    boolean vectors) {
         Shape is = g.input();
         Shape os = g.output();
         int[] y0 = new int[os.h()];
@@ -59,14 +66,18 @@ final class CpuAdaptive {
             }
             return;
         }
+        // The Vector API kernels (VecAdaptive) read the tensor's bytes; null where they do not run.
+        ByteBuffer bytes = vectors && is.c() >= VecGlobal.lanes() ? in.buffer() : null;
         if (!max && AdaptiveAvgRows.pays(is)) {
-            new AdaptiveAvgRows(is, os, y0, y1, x0, x1).run(src, dst, parallel);
+            new AdaptiveAvgRows(is, os, y0, y1, x0, x1).run(src, bytes, dst, parallel);
             return;
         }
         parallel.run(os.n() * os.h(), task -> {
             int n = task / os.h();
             int oy = task % os.h();
-            if (max) {
+            if (max && bytes != null) {
+                vectorMaxRow(is, os, bytes, src, dst, n, oy, y0[oy], y1[oy], x0, x1);
+            } else if (max) {
                 maxRow(is, os, src, dst, n, oy, y0[oy], y1[oy], x0, x1);
             } else {
                 avgRow(is, os, src, dst, n, oy, y0[oy], y1[oy], x0, x1);
@@ -120,6 +131,26 @@ final class CpuAdaptive {
                 if (!(m > 0 || m < 0)) {
                     acc[i] = exactMax(is, src, n, ys, ye, x0[i / c], x1[i / c], i % c);
                 }
+            }
+        }
+        dst.put(Math.toIntExact(os.offset(n, oy, 0, 0)), acc, 0, width);
+    }
+
+    /**
+     * {@link #maxRow} by {@link VecAdaptive#maxAcross}, exact by clpool's rule as it goes; a result
+     * that comes out NaN (its region holds a NaN or an infinity) is redone by the rule in scan order.
+     */
+    private static void vectorMaxRow(Shape is, Shape os, ByteBuffer bytes, FloatBuffer src, FloatBuffer dst, int n,
+                                     int oy, int ys, int ye, int[] x0, int[] x1) {
+        int c = is.c();
+        int width = os.w() * c;
+        float[] acc = Scratch.get().floats(2, width);
+        for (int y = ys; y < ye; y++) {
+            VecAdaptive.maxAcross(bytes, Math.toIntExact(is.offset(n, y, 0, 0)), c, os.w(), x0, x1, acc, y == ys);
+        }
+        for (int i = 0; i < width; i++) {
+            if (acc[i] != acc[i]) {
+                acc[i] = exactMax(is, src, n, ys, ye, x0[i / c], x1[i / c], i % c);
             }
         }
         dst.put(Math.toIntExact(os.offset(n, oy, 0, 0)), acc, 0, width);

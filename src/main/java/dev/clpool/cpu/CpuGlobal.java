@@ -2,6 +2,7 @@ package dev.clpool.cpu;
 
 import dev.clpool.Shape;
 import dev.clpool.Tensor;
+import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
 import java.util.stream.IntStream;
@@ -57,7 +58,44 @@ final class CpuGlobal {
      * and ReLU'd planes (whose zeros are all +0, the answer of both rules) take no strided rescan.
      */
     static void max(CpuBackend backend, Tensor in, Tensor out) {
-        max(backend, in.shape(), in.floats(), out.floats());
+        FloatBuffer src = in.floats(); // checks that the storage is float32, for either path
+        if (vectors(in.shape())) {
+            vectorMax(backend, in.shape(), in.buffer(), out.floats());
+        } else {
+            max(backend, in.shape(), src, out.floats());
+        }
+    }
+
+    /** Whether the Vector API kernels ({@link VecGlobal}) run for a tensor of shape {@code s}: enough channels to fill a vector. */
+    private static boolean vectors(Shape s) {
+        return VectorSupport.ENABLED && s.c() >= VecGlobal.lanes();
+    }
+
+    /**
+     * Global max by {@link VecGlobal#max}: each run's maxima are exact by clpool's rule already
+     * (scan order, first of ties, first NaN), and the runs of an item are folded in order with the
+     * same rule, which gives the rule's answer over the whole plane; nothing is scanned again.
+     */
+    private static void vectorMax(CpuBackend backend, Shape s, ByteBuffer src, FloatBuffer dst) {
+        Runs runs = Runs.of(s, backend.threads());
+        int c = s.c();
+        float[][] maxima = new float[s.n() * runs.count][c];
+        backend.chunks(s.n() * runs.count, (long) runs.chunk * c, (from, to) -> {
+            for (int task = from; task < to; task++) {
+                int first = runs.first(task);
+                VecGlobal.max(src, runs.offset(task, first), runs.end(task) - first, c, maxima[task]);
+            }
+        });
+        for (int n = 0; n < s.n(); n++) {
+            float[] m = maxima[n * runs.count];
+            for (int r = 1; r < runs.count; r++) {
+                float[] next = maxima[n * runs.count + r];
+                for (int ch = 0; ch < c; ch++) {
+                    m[ch] = CpuBackend.max(m[ch], next[ch]);
+                }
+            }
+            dst.put(n * c, m, 0, c);
+        }
     }
 
     /** {@link #max(CpuBackend, Tensor, Tensor)} on buffers holding a tensor of shape {@code s} and its result. */
@@ -164,16 +202,25 @@ final class CpuGlobal {
      * float overflow or extreme cancellation) is summed in double over its plane.
      */
     static void avg(CpuBackend backend, Tensor in, Tensor out) {
-        avg(backend, in.shape(), in.floats(), out.floats());
+        avg(backend, in.shape(), in.floats(), vectors(in.shape()) ? in.buffer() : null, out.floats());
     }
 
     /** {@link #avg(CpuBackend, Tensor, Tensor)} on buffers holding a tensor of shape {@code s} and its result. */
     static void avg(CpuBackend backend, Shape s, FloatBuffer src, FloatBuffer dst) {
+        avg(backend, s, src, null, dst);
+    }
+
+    /**
+     * {@link #avg(CpuBackend, Shape, FloatBuffer, FloatBuffer)}, the fast form's sums by
+     * {@link VecGlobal#sum} from {@code raw} (the same storage as bytes) where it is not null.
+     */
+    private static void avg(CpuBackend backend, Shape s, FloatBuffer src, ByteBuffer raw, FloatBuffer dst) {
         Runs runs = Runs.of(s, backend.threads());
         Partial[] parts = new Partial[s.n() * runs.count];
         backend.chunks(s.n() * runs.count, (long) runs.chunk * s.c(), (from, to) -> {
             for (int task = from; task < to; task++) {
-                Lanes lanes = sumLanes(src, runs, task, runs.first(task), runs.end(task), false);
+                Lanes lanes = raw != null ? vectorLanes(raw, runs, task)
+                        : sumLanes(src, runs, task, runs.first(task), runs.end(task), false);
                 if (runs.count == 1 && lanes.width == runs.c && finishInFloat(dst, runs, task, lanes)) {
                     continue;
                 }
@@ -258,6 +305,21 @@ final class CpuGlobal {
         long flushes = sumGroups(src, runs, task, p0, p1, lanePixels, width, scratch);
         // lb is a float sum of at most 4 * groups <= terms + 3 non-negative terms.
         return new Lanes(width, 0x1p-24 * (1 + CompensatedSum.gamma(terms + 4)), CompensatedSum.errorBound(flushes));
+    }
+
+    /**
+     * The fast form of {@link #sumLanes} by {@link VecGlobal#sum}: one lane per channel, so the
+     * lanes, and the bound's factors, are those of the scalar form with one pixel per lane.
+     */
+    private static Lanes vectorLanes(ByteBuffer raw, Runs runs, int task) {
+        int c = runs.c;
+        int first = runs.first(task);
+        int pixels = runs.end(task) - first;
+        Scratch scratch = Scratch.get();
+        int padded = VecGlobal.padded(c);
+        long flushes = VecGlobal.sum(raw, runs.offset(task, first), pixels, c, scratch.floats(2, padded),
+                scratch.floats(3, padded), scratch.floats(4, padded), scratch.floats(5, padded), scratch.floats(1, padded));
+        return new Lanes(c, 0x1p-24 * (1 + CompensatedSum.gamma(pixels + 4L)), CompensatedSum.errorBound(flushes));
     }
 
     /**

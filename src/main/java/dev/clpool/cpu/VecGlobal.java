@@ -1,0 +1,134 @@
+package dev.clpool.cpu;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The Vector API kernels of {@link CpuGlobal} (used only where {@link VectorSupport#ENABLED}): one
+ * run of pixels of one batch item reduced per channel, straight from the tensor's direct buffer
+ * (no staging into heap arrays), a vector of channels at a time. Offsets are in floats: pixel
+ * {@code p} of the run, channel {@code ch}, is the float at {@code at + p·c + ch} of {@code src}
+ * (native byte order). Scanning each vector of channels down the whole run with its accumulators
+ * in registers was 1.5–2× slower than the scalar loops (strided reads, 1–5 KB apart); the kernels
+ * read the run in order instead, with the lanes in arrays that stay in the L1 cache.
+ */
+final class VecGlobal {
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final ByteOrder ORDER = ByteOrder.nativeOrder();
+    /** Groups of four pixels per flush into the compensated sums, as {@link CpuGlobal}'s fast form. */
+    private static final int BLOCK = 4;
+
+    private VecGlobal() {
+    }
+
+    /** Floats per vector: the fewest channels these kernels take. */
+    static int lanes() {
+        return F.length();
+    }
+
+    /**
+     * The fast form of {@link CpuGlobal}'s sums with one lane per channel, lane by lane the same
+     * arithmetic as its scalar loop with one pixel per lane (bit for bit): groups of four pixels
+     * (the last padded with +0) added pairwise, {@code g = (x0 + x1) + (x2 + x3)}, {@code t = l + g},
+     * the bound B adding {@code (|x0 + x1| + |x2 + x3|) + (|g| + |t|)}, and every {@value #BLOCK}
+     * groups (and after the last) the lane added into its {@link CompensatedSum} (TwoSum) and
+     * restarted. Pixels outer, the channels' vectors inner (the run is read in order), the lanes
+     * in arrays: channel {@code ch}'s running sum in {@code l[ch]}, and its B, s, e and q left in
+     * {@code lb[ch]}, {@code cs[ch]}, {@code ce[ch]} and {@code cq[ch]} (each array at least
+     * {@link #padded}{@code (c)} long: where {@code c} is not a multiple of the vector length, the
+     * last vector reads the last {@link #lanes} channels, overlapping the one before, into lanes of
+     * its own past the others, and its new channels are moved into place at the end; masked loads
+     * from a buffer were 3× slower on JDK 17). Returns the number of flushes (the compensated sums' terms).
+     */
+    static long sum(ByteBuffer src, int at, int pixels, int c, float[] lb, float[] cs, float[] ce, float[] cq,
+                    float[] l) {
+        int step = F.length();
+        int stride = 4 * c;
+        long flushes = 0;
+        for (int p = 0; p < pixels; p += 4) {
+            int o = 4 * at + p * stride;
+            int k = Math.min(4, pixels - p);
+            boolean first = p == 0;
+            boolean flush = (p & (4 * BLOCK - 1)) == 4 * BLOCK - 4 || p + 4 >= pixels;
+            boolean firstFlush = flush && flushes == 0;
+            flushes += flush ? 1 : 0;
+            for (int v = 0; v < c; v += step) {
+                FloatVector zero = FloatVector.zero(F);
+                int at0 = o + 4 * Math.min(v, c - step);
+                FloatVector x0 = FloatVector.fromByteBuffer(F, src, at0, ORDER);
+                FloatVector x1 = k > 1 ? FloatVector.fromByteBuffer(F, src, at0 + stride, ORDER) : zero;
+                FloatVector x2 = k > 2 ? FloatVector.fromByteBuffer(F, src, at0 + 2 * stride, ORDER) : zero;
+                FloatVector x3 = k > 3 ? FloatVector.fromByteBuffer(F, src, at0 + 3 * stride, ORDER) : zero;
+                FloatVector a = x0.add(x1);
+                FloatVector b = x2.add(x3);
+                FloatVector g = a.add(b);
+                FloatVector t = (first ? zero : FloatVector.fromArray(F, l, v)).add(g);
+                FloatVector bound = a.abs().add(b.abs()).add(g.abs().add(t.abs()));
+                (first ? zero : FloatVector.fromArray(F, lb, v)).add(bound).intoArray(lb, v);
+                if (flush) {
+                    // TwoSum of s and t: the error term is exact (see CompensatedSum.add); the lane restarts.
+                    FloatVector s = firstFlush ? zero : FloatVector.fromArray(F, cs, v);
+                    FloatVector sum = s.add(t);
+                    FloatVector part = sum.sub(s);
+                    FloatVector err = s.sub(sum.sub(part)).add(t.sub(part));
+                    sum.intoArray(cs, v);
+                    (firstFlush ? zero : FloatVector.fromArray(F, ce, v)).add(err).intoArray(ce, v);
+                    (firstFlush ? zero : FloatVector.fromArray(F, cq, v)).add(err.abs()).intoArray(cq, v);
+                    zero.intoArray(l, v);
+                } else {
+                    t.intoArray(l, v);
+                }
+            }
+        }
+        int tail = c % step;
+        if (tail != 0) {
+            int from = c - tail;
+            int shift = step - tail;
+            System.arraycopy(lb, from + shift, lb, from, tail);
+            System.arraycopy(cs, from + shift, cs, from, tail);
+            System.arraycopy(ce, from + shift, ce, from, tail);
+            System.arraycopy(cq, from + shift, cq, from, tail);
+        }
+        return flushes;
+    }
+
+    /** Floats in each array {@link #sum} writes: {@code c} rounded up to whole vectors. */
+    static int padded(int c) {
+        return (c + F.length() - 1) / F.length() * F.length();
+    }
+
+    /**
+     * clpool's max ({@link CpuBackend#max}) of each channel over the run, in scan order, into
+     * {@code m[ch]}: pixels outer, the channels' vectors inner (the run is read in order), each
+     * lane keeping its value unless a later one is greater, so that ties (−0 and +0 included) keep
+     * the first, as the rule does. A NaN is never greater, so each step also subtracts
+     * {@code x − x} from the lane: +0 for finite {@code x} (which leaves every value, −0 included,
+     * as it is), NaN for a NaN or an infinity, after which the lane stays NaN. A lane that ends NaN
+     * is scanned again by the rule itself (only channels holding a NaN or an infinity pay for that).
+     */
+    static void max(ByteBuffer src, int at, int pixels, int c, float[] m) {
+        int step = F.length();
+        int stride = 4 * c;
+        java.util.Arrays.fill(m, 0, c, Float.NEGATIVE_INFINITY);
+        for (int p = 0, o = 4 * at; p < pixels; p++, o += stride) {
+            for (int ch = 0; ch < c; ch += step) {
+                int v = Math.min(ch, c - step);
+                FloatVector x = FloatVector.fromByteBuffer(F, src, o + 4 * v, ORDER);
+                FloatVector best = FloatVector.fromArray(F, m, v);
+                best.blend(x, x.compare(VectorOperators.GT, best)).sub(x.sub(x)).intoArray(m, v);
+            }
+        }
+        for (int ch = 0; ch < c; ch++) {
+            if (m[ch] != m[ch]) {
+                float r = Float.NEGATIVE_INFINITY;
+                for (int p = 0; p < pixels; p++) {
+                    r = CpuBackend.max(r, src.getFloat(4 * (at + p * c + ch)));
+                }
+                m[ch] = r;
+            }
+        }
+    }
+}

@@ -1,0 +1,90 @@
+package dev.clpool.cpu;
+
+import static dev.clpool.cpu.VecTestData.data;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.clpool.AdaptiveGeometry;
+import dev.clpool.PoolMode;
+import dev.clpool.Shape;
+import dev.clpool.Tensor;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link VecAdaptive}'s kernels against the scalar kernels on the same inputs, through
+ * {@link CpuAdaptive#run} with and without vectors: adaptive max bit for bit (and against clpool's
+ * rule), adaptive average bit for bit (the same float arithmetic, bound and fallback). 19 channels
+ * (a whole vector and a last one overlapping it); outputs that shrink and grow the input (regions
+ * of one column, overlapping regions); ties of −0 and +0, NaNs with payloads, infinities, all-zero
+ * and constant data, and sums that cancel.
+ */
+class VecAdaptiveTest {
+    private static final CpuBackward.Parallel PARALLEL = (tasks, body) -> IntStream.range(0, tasks).parallel().forEach(body);
+    private static final int[] CHANNELS = {19};
+    /** Input h, w, output h, w. */
+    private static final int[][] SIZES = {{10, 10, 7, 7}, {13, 13, 6, 6}, {3, 4, 5, 9}};
+
+    @BeforeEach
+    void vectorsRun() {
+        assumeTrue(VectorSupport.enabled(), "the Vector API kernels need --add-modules jdk.incubator.vector");
+    }
+
+
+    @Test
+    void adaptiveMax_bitIdenticalToTheScalarKernelsAndTheRule() {
+        compare(PoolMode.MAX);
+    }
+
+    @Test
+    void adaptiveAvg_bitIdenticalToTheScalarKernels() {
+        compare(PoolMode.AVG);
+    }
+
+    private static void compare(PoolMode mode) {
+        for (int c : CHANNELS) {
+            for (int[] size : SIZES) {
+                for (int kind = 0; kind < VecTestData.KINDS; kind++) {
+                    Shape s = Shape.of(2, size[0], size[1], c);
+                    Tensor in = Tensor.of(s, data(kind, (int) s.elementCount(), 17L * c + kind));
+                    AdaptiveGeometry g = AdaptiveGeometry.of(mode, s, size[2], size[3]);
+                    Tensor vec = Tensor.allocate(g.output());
+                    Tensor scalar = Tensor.allocate(g.output());
+                    CpuAdaptive.run(g, in, vec, PARALLEL, true, true);
+                    CpuAdaptive.run(g, in, scalar, PARALLEL, true, false);
+                    for (int i = 0; i < g.output().elementCount(); i++) {
+                        assertEquals(Float.floatToRawIntBits(scalar.floats().get(i)), Float.floatToRawIntBits(vec.floats().get(i)),
+                                mode + " kind " + kind + " " + s + " -> " + size[2] + "x" + size[3] + " at " + i
+                                        + ": " + vec.floats().get(i) + " vs " + scalar.floats().get(i));
+                    }
+                    if (mode == PoolMode.MAX) {
+                        assertRule(g, in, vec);
+                    }
+                }
+            }
+        }
+    }
+
+    /** Every maximum is clpool's rule over its region in scan order (the scalar kernels' own reference). */
+    private static void assertRule(AdaptiveGeometry g, Tensor in, Tensor out) {
+        Shape is = g.input();
+        Shape os = g.output();
+        for (int n = 0; n < os.n(); n++) {
+            for (int oy = 0; oy < os.h(); oy++) {
+                for (int ox = 0; ox < os.w(); ox++) {
+                    for (int ch = 0; ch < os.c(); ch++) {
+                        float m = Float.NEGATIVE_INFINITY;
+                        for (int y = g.rowStart(oy); y < g.rowEnd(oy); y++) {
+                            for (int x = g.colStart(ox); x < g.colEnd(ox); x++) {
+                                m = CpuBackend.max(m, in.floats().get((int) is.offset(n, y, x, ch)));
+                            }
+                        }
+                        assertEquals(Float.floatToRawIntBits(m), Float.floatToRawIntBits(out.floats().get((int) os.offset(n, oy, ox, ch))),
+                                "rule at " + n + "," + oy + "," + ox + "," + ch);
+                    }
+                }
+            }
+        }
+    }
+}
