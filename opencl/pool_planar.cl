@@ -319,10 +319,13 @@ __kernel void pool_planar(__global const storage_t *restrict in, __global storag
    maximum's bits change; the position starts at the window's first tap inside the input. So the
    values equal pool2d's and the indices the CPU path's, bit for bit.
 
-   Extra macro: INDEX_CONVENTION, 0 to 3 as in pool2d_indices_nhwc.cl; with one channel the NHWC
-   and PyTorch indices are both the position.
+   Extra macro: INDEX_CONVENTION, 0 to 3 as in pool2d_indices_nhwc.cl. NHWC (0) takes the planes
+   as the channels of the tensor they came from: plane q is channel c = q % C of C, and its
+   position p becomes p*C + c, the channels-first tensor's nhwc index, written directly (C = 1:
+   one-channel planes, the index is the position, as PyTorch's).
    Kernel arguments: in, out, idx, H, W, OH, OW, rows (= planes * OH), N0 (the first plane's index
-   in the whole tensor, for the ONNX conventions). Global range (rows rounded up to the work group).
+   in the whole tensor: the ONNX conventions and NHWC's channel), C (NHWC's channel count; 1 else).
+   Global range (rows rounded up to the work group).
 
    With ARGMAX_TAPS instead (and no INDEX_CONVENTION) the same scan is backward_nhwc.cl's
    pool2d_argmax for one channel, the argmax pass of max backward at C = 1: pool_planar_argmax
@@ -354,10 +357,13 @@ typedef long index_t;
 #define STORE_VALUE(v, p, off) STORE1(v, p, off)
 #define STORE_VALUES(v, p, off) STOREU(v, p, off)
 
-/* The index of position p = y*W + x of plane `plane` (of the whole tensor) in the convention. */
-inline long plane_index(const int p, const long plane, const int H, const int W)
+/* The index of position p = y*W + x of plane `plane` (of the whole tensor, whose planes are C
+   channels) in the convention. */
+inline long plane_index(const int p, const long plane, const int H, const int W, const int C)
 {
-#if INDEX_CONVENTION == 0 || INDEX_CONVENTION == 1
+#if INDEX_CONVENTION == 0
+    return (long)p * (long)C + plane % C;
+#elif INDEX_CONVENTION == 1
     return (long)p;
 #elif INDEX_CONVENTION == 2
     return plane * ((long)H * (long)W) + (long)p;
@@ -373,7 +379,7 @@ inline long plane_index(const int p, const long plane, const int H, const int W)
 /* One output, column ox of the row, at any window position: value at out[o], index at idx[o]. */
 inline void index_one(__global const storage_t *restrict in, __global storage_t *restrict out,
                       __global index_t *restrict idx, const int H, const int W, const row_window r,
-                      const int ox, const int o, const long plane)
+                      const int ox, const int o, const long plane, const int C)
 {
     const int x0 = ox * SW - PAD_L;
     const int jx0 = TAP_FIRST(x0, DW);
@@ -394,14 +400,14 @@ inline void index_one(__global const storage_t *restrict in, __global storage_t 
 #if defined(ARGMAX_TAPS)
     idx[o] = pos;
 #else
-    idx[o] = plane_index(pos, plane, H, W);
+    idx[o] = plane_index(pos, plane, H, W, C);
 #endif
 }
 
 /* VEC outputs whose windows start at column x0 >= 0 and read before column W, at out[o ..]. */
 inline void index_vec(__global const storage_t *restrict in, __global storage_t *restrict out,
                       __global index_t *restrict idx, const int H, const int W, const row_window r,
-                      const int x0, const int o, const long plane)
+                      const int x0, const int o, const long plane, const int C)
 {
     const intv xs = (intv)(x0) + LANE_INDEX * SW;
     floatv m = (floatv)(-INFINITY);
@@ -425,7 +431,7 @@ inline void index_vec(__global const storage_t *restrict in, __global storage_t 
     ((__global intv_u *)(idx + o))->v = pos.v;
 #else
     for (int i = 0; i < VEC; ++i) {
-        idx[o + i] = plane_index(pos.e[i], plane, H, W);
+        idx[o + i] = plane_index(pos.e[i], plane, H, W, C);
     }
 #endif
 }
@@ -433,7 +439,7 @@ inline void index_vec(__global const storage_t *restrict in, __global storage_t 
 /* Output row `row` (= p * OH + oy) of plane p, `plane` in the whole tensor. */
 inline void index_row(__global const storage_t *restrict in, __global storage_t *restrict out,
                       __global index_t *restrict idx, const int H, const int W, const int OH, const int OW,
-                      const int row, const int p, const long plane)
+                      const int row, const int p, const long plane, const int C)
 {
     const int oy = row - p * OH;
     row_window r;
@@ -452,17 +458,17 @@ inline void index_row(__global const storage_t *restrict in, __global storage_t 
     const int reach = W + PAD_L - XREACH;
     const int oxV = reach >= 0 ? min(reach / SW, OW - VEC) : -1;
     for (; ox < oxL; ++ox) {
-        index_one(in, out, idx, H, W, r, ox, orow + ox, plane);
+        index_one(in, out, idx, H, W, r, ox, orow + ox, plane, C);
     }
     if (oxV >= oxL) {
         for (; ox < oxV; ox += VEC) {
-            index_vec(in, out, idx, H, W, r, ox * SW - PAD_L, orow + ox, plane);
+            index_vec(in, out, idx, H, W, r, ox * SW - PAD_L, orow + ox, plane, C);
         }
-        index_vec(in, out, idx, H, W, r, oxV * SW - PAD_L, orow + oxV, plane);
+        index_vec(in, out, idx, H, W, r, oxV * SW - PAD_L, orow + oxV, plane, C);
         ox = oxV + VEC;
     }
     for (; ox < OW; ++ox) {
-        index_one(in, out, idx, H, W, r, ox, orow + ox, plane);
+        index_one(in, out, idx, H, W, r, ox, orow + ox, plane, C);
     }
 }
 
@@ -474,19 +480,19 @@ __kernel void pool_planar_argmax(__global const storage_t *restrict in, __global
     if (row >= rows) {
         return;
     }
-    index_row(in, (__global storage_t *)0, arg, H, W, OH, OW, row, row / OH, 0);
+    index_row(in, (__global storage_t *)0, arg, H, W, OH, OW, row, row / OH, 0, 1);
 }
 #else
 __kernel void pool_planar_indices(__global const storage_t *restrict in, __global storage_t *restrict out,
                                   __global long *restrict idx, const int H, const int W, const int OH,
-                                  const int OW, const int rows, const int N0)
+                                  const int OW, const int rows, const int N0, const int C)
 {
     const int row = (int)get_global_id(0);
     if (row >= rows) {
         return;
     }
     const int p = row / OH;
-    index_row(in, out, idx, H, W, OH, OW, row, p, (long)N0 + (long)p);
+    index_row(in, out, idx, H, W, OH, OW, row, p, (long)N0 + (long)p, C);
 }
 #endif
 #endif
