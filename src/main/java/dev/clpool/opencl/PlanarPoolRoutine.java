@@ -84,10 +84,12 @@ final class PlanarPoolRoutine {
             throw new ClException("clEnqueueNDRangeKernel", -63 /* CL_INVALID_GLOBAL_WORK_SIZE */,
                     rows + " output rows exceed the 32-bit positions of the kernels");
         }
+        long inEnd = planes * g.inputPlane();
         long[][] range = groups.planar(rows, a[2].out(), a[1].out(), depthRows);
         session.locked(() -> {
             ClKernel kernel = session.kernel(FILE, opts, "pool_planar");
-            kernel.args(in, out, a[0].in(), a[1].in(), a[2].in(), a[0].out(), a[1].out(), a[2].out(), (int) rows);
+            kernel.args(in, out, a[0].in(), a[1].in(), a[2].in(), a[0].out(), a[1].out(), a[2].out(), (int) rows,
+                    (int) Math.min(Integer.MAX_VALUE, inEnd));
             session.queue().run(kernel, range[0], range[1]);
         });
     }
