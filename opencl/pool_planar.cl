@@ -70,6 +70,11 @@
 #define UNROLL
 #endif
 
+/* The taps j in [j0, j1) of an axis of K taps, as a loop with the compile-time bound K (so that
+   UNROLL can always unroll it, with no warning where j0 and j1 are not constants) and a test that
+   folds away where they are (0 and K). */
+#define TAPS_IN(j, j0, j1, K) for (int j = 0; j < (K); ++j) if ((j) >= (j0) && (j) < (j1))
+
 /* m = max(m, v) for one element, under the rule of common.cl's MAX_UPDATE. */
 #define MAX_UPDATE1(m, v) ((m) = (!((v) <= (m)) && (m) == (m)) ? (v) : (m))
 
@@ -107,9 +112,9 @@ inline __attribute__((always_inline)) void one_window(__global const storage_t *
 #if defined(MODE_MAX)
     float m = -INFINITY;
     UNROLL
-    for (int jz = jz0; jz < jz1; ++jz) {
+    TAPS_IN(jz, jz0, jz1, KD) {
         UNROLL
-        for (int jy = jy0; jy < jy1; ++jy) {
+        TAPS_IN(jy, jy0, jy1, KH) {
             const int row = ROW_AT(r, jz, jy, H, W, 0);
             UNROLL
             for (int jx = 0; jx < KW; ++jx) {
@@ -122,9 +127,9 @@ inline __attribute__((always_inline)) void one_window(__global const storage_t *
 #else /* MODE_AVG */
     ACC1_INIT(sum);
     UNROLL
-    for (int jz = jz0; jz < jz1; ++jz) {
+    TAPS_IN(jz, jz0, jz1, KD) {
         UNROLL
-        for (int jy = jy0; jy < jy1; ++jy) {
+        TAPS_IN(jy, jy0, jy1, KH) {
             const int row = ROW_AT(r, jz, jy, H, W, 0);
             UNROLL
             for (int jx = 0; jx < KW; ++jx) {
@@ -256,9 +261,9 @@ inline __attribute__((always_inline)) void vec_window(
        associative, so the same bits), with independent chains of dependent updates. */
     floatv m = (floatv)(-INFINITY);
     UNROLL
-    for (int jz = jz0; jz < jz1; ++jz) {
+    TAPS_IN(jz, jz0, jz1, KD) {
         UNROLL
-        for (int jy = jy0; jy < jy1; ++jy) {
+        TAPS_IN(jy, jy0, jy1, KH) {
             const int row = ROW_AT(r, jz, jy, H, W, x0);
             floatv rm = TAPS(row, 0);
             UNROLL
@@ -274,9 +279,9 @@ inline __attribute__((always_inline)) void vec_window(
 #define TAPS(off, jx) (EDGE ? masked_taps(in, (off), xs + (intv)((jx) * DW), W, 0.0f) : load_taps(in, (off)))
     ACC_INIT(sum);
     UNROLL
-    for (int jz = jz0; jz < jz1; ++jz) {
+    TAPS_IN(jz, jz0, jz1, KD) {
         UNROLL
-        for (int jy = jy0; jy < jy1; ++jy) {
+        TAPS_IN(jy, jy0, jy1, KH) {
             const int row = ROW_AT(r, jz, jy, H, W, x0);
 #if ACC_DOUBLE
             /* Each row's sum, then the rows': independent chains of additions (in double, the
@@ -418,14 +423,15 @@ __kernel void pool_planar(__global const storage_t *restrict in, __global storag
    position p becomes p*C + c, the channels-first tensor's nhwc index, written directly (C = 1:
    one-channel planes, the index is the position, as PyTorch's).
    Kernel arguments: in, out, idx, H, W, OH, OW, rows (= planes * OH), N0 (the first plane's index
-   in the whole tensor: the ONNX conventions and NHWC's channel), C (NHWC's channel count; 1 else).
+   in the whole tensor: the ONNX conventions and NHWC's channel), C (NHWC's channel count; 1 else),
+   inEnd (the input elements in the buffer, as pool_planar's).
    Global range (rows rounded up to the work group).
 
    With ARGMAX_TAPS instead (and no INDEX_CONVENTION) the same scan is backward_nhwc.cl's
    pool2d_argmax for one channel, the argmax pass of max backward at C = 1: pool_planar_argmax
    writes each output's tap jy*KW + jx as an int (the tap where the maximum's bits last changed,
    starting at the first tap inside the input, as pool2d_argmax's ARGMAX_UPDATE) and no values.
-   Kernel arguments: in, arg, H, W, OH, OW, rows (= planes * OH). */
+   Kernel arguments: in, arg, H, W, OH, OW, rows (= planes * OH), inEnd. */
 #if !defined(MODE_MAX) || !ROWLOOP || VEC == 1 || KD != 1
 #error "pool_planar_indices runs max, ROWLOOP 1, VEC > 1, rank 2"
 #endif
@@ -441,6 +447,7 @@ typedef int index_t;
    the tap (scalar; VEC lanes from column xs on); no values are written. */
 #define FOUND(y, x, jy, jx, W) ((jy) * KW + (jx))
 #define FOUND_VEC(y, jy, jx, xs, W) ((intv)((jy) * KW + (jx)))
+#define FOUND_LANES(y, jy, jxv, xs, W) ((intv)((jy) * KW) + (jxv))
 #define STORE_VALUE(v, p, off)
 #define STORE_VALUES(v, p, off)
 #else
@@ -448,6 +455,8 @@ typedef long index_t;
 /* ... the position y*W + x, turned into the convention's index when stored. */
 #define FOUND(y, x, jy, jx, W) ((y) * (W) + (x))
 #define FOUND_VEC(y, jy, jx, xs, W) ((intv)((y) * (W) + (jx) * DW) + (xs))
+/* ... with a column tap jxv per lane */
+#define FOUND_LANES(y, jy, jxv, xs, W) ((intv)((y) * (W)) + (jxv) * (intv)(DW) + (xs))
 #define STORE_VALUE(v, p, off) STORE1(v, p, off)
 #define STORE_VALUES(v, p, off) STOREU(v, p, off)
 
@@ -498,10 +507,15 @@ inline void index_one(__global const storage_t *restrict in, __global storage_t 
 #endif
 }
 
-/* VEC outputs whose windows start at column x0 >= 0 and read before column W, at out[o ..]. */
-inline void index_vec(__global const storage_t *restrict in, __global storage_t *restrict out,
-                      __global index_t *restrict idx, const int H, const int W, const row_window r,
-                      const int x0, const int o, const long plane, const int C)
+/* VEC outputs whose windows start at column x0, at out[o ..], over the window rows [jy0, jy1).
+   Without EDGE every column tap lies inside the row (x0 >= 0, the last read before column W);
+   with EDGE (a constant after inlining) windows may leave the row: a column tap outside it is
+   -INFINITY, which MAX_UPDATE never takes, and each lane's position starts at its first column
+   tap inside the row, as index_one's: the same values and positions. */
+inline __attribute__((always_inline)) void index_vec(
+        __global const storage_t *restrict in, __global storage_t *restrict out, __global index_t *restrict idx,
+        const int H, const int W, const row_window r, const int x0, const int o, const long plane, const int C,
+        const int jy0, const int jy1, const int EDGE)
 {
     const intv xs = (intv)(x0) + LANE_INDEX * SW;
     floatv m = (floatv)(-INFINITY);
@@ -509,12 +523,20 @@ inline void index_vec(__global const storage_t *restrict in, __global storage_t 
         intv v;
         int e[VEC];
     } pos;
-    pos.v = FOUND_VEC(r.y0 + r.jy0 * DH, r.jy0, 0, xs, W);
-    for (int jy = r.jy0; jy < r.jy1; ++jy) {
+    if (EDGE) {
+        const intv jx0 = select((intv)(0), ((intv)(DW - 1) - xs) / (intv)(DW), xs < (intv)(0));
+        pos.v = FOUND_LANES(r.y0 + jy0 * DH, jy0, jx0, xs, W);
+    } else {
+        pos.v = FOUND_VEC(r.y0 + jy0 * DH, jy0, 0, xs, W);
+    }
+    UNROLL
+    TAPS_IN(jy, jy0, jy1, KH) {
         const int y = r.y0 + jy * DH;
         const int row = r.base + y * W + x0;
+        UNROLL
         for (int jx = 0; jx < KW; ++jx) {
-            const floatv v = load_taps(in, row + jx * DW);
+            const floatv v = EDGE ? masked_taps(in, row + jx * DW, xs + (intv)(jx * DW), W, -INFINITY)
+                                  : load_taps(in, row + jx * DW);
             const floatv before = m;
             MAX_UPDATE(m, v);
             pos.v = select(pos.v, FOUND_VEC(y, jy, jx, xs, W), AS_INTV_(m) != AS_INTV_(before));
@@ -530,10 +552,24 @@ inline void index_vec(__global const storage_t *restrict in, __global storage_t 
 #endif
 }
 
-/* Output row `row` (= p * OH + oy) of plane p, `plane` in the whole tensor. */
+/* index_vec over the row's window rows: compile-time bounds where all lie inside the input. */
+inline __attribute__((always_inline)) void index_pvec(
+        __global const storage_t *restrict in, __global storage_t *restrict out, __global index_t *restrict idx,
+        const int H, const int W, const row_window r, const int x0, const int o, const long plane, const int C,
+        const int EDGE)
+{
+    if (r.jy0 == 0 && r.jy1 == KH) {
+        index_vec(in, out, idx, H, W, r, x0, o, plane, C, 0, KH, EDGE);
+    } else {
+        index_vec(in, out, idx, H, W, r, x0, o, plane, C, r.jy0, r.jy1, EDGE);
+    }
+}
+
+/* Output row `row` (= p * OH + oy) of plane p, `plane` in the whole tensor; the launch's input
+   buffer holds inEnd elements. */
 inline void index_row(__global const storage_t *restrict in, __global storage_t *restrict out,
                       __global index_t *restrict idx, const int H, const int W, const int OH, const int OW,
-                      const int row, const int p, const long plane, const int C)
+                      const int row, const int p, const long plane, const int C, const int inEnd)
 {
     const int oy = row - p * OH;
     row_window r;
@@ -546,8 +582,26 @@ inline void index_row(__global const storage_t *restrict in, __global storage_t 
     r.jy1 = TAP_END(r.y0, KH, DH, H);
     const int orow = row * OW;
 
-    /* The outputs as pool_planar splits them: the vectors [oxL, oxV + VEC), the rest one at a time. */
+    /* The outputs as pool_planar splits them: vectors over the whole row, masked where windows
+       leave it, where its neighbourhood lies inside the buffer; else the vectors
+       [oxL, oxV + VEC) and the rest one at a time. */
     int ox = 0;
+    const long lo = (long)ROW_AT(r, 0, r.jy0, H, W, 0) - PAD_L;
+    const long hi = (long)ROW_AT(r, 0, r.jy1 - 1, H, W, 0) + (long)(OW - VEC) * SW - PAD_L + XREACH;
+    if (OW >= VEC && lo >= 0 && hi <= inEnd) {
+        for (;; ox += VEC) {
+            ox = min(ox, OW - VEC);
+            const int x0 = ox * SW - PAD_L;
+            if (x0 >= 0 && x0 + (VEC - 1) * SW + EW <= W) {
+                index_pvec(in, out, idx, H, W, r, x0, orow + ox, plane, C, 0);
+            } else {
+                index_pvec(in, out, idx, H, W, r, x0, orow + ox, plane, C, 1);
+            }
+            if (ox == OW - VEC) {
+                return;
+            }
+        }
+    }
     const int oxL = min(OW, (PAD_L + SW - 1) / SW);
     const int reach = W + PAD_L - XREACH;
     const int oxV = reach >= 0 ? min(reach / SW, OW - VEC) : -1;
@@ -556,9 +610,9 @@ inline void index_row(__global const storage_t *restrict in, __global storage_t 
     }
     if (oxV >= oxL) {
         for (; ox < oxV; ox += VEC) {
-            index_vec(in, out, idx, H, W, r, ox * SW - PAD_L, orow + ox, plane, C);
+            index_pvec(in, out, idx, H, W, r, ox * SW - PAD_L, orow + ox, plane, C, 0);
         }
-        index_vec(in, out, idx, H, W, r, oxV * SW - PAD_L, orow + oxV, plane, C);
+        index_pvec(in, out, idx, H, W, r, oxV * SW - PAD_L, orow + oxV, plane, C, 0);
         ox = oxV + VEC;
     }
     for (; ox < OW; ++ox) {
@@ -568,25 +622,26 @@ inline void index_row(__global const storage_t *restrict in, __global storage_t 
 
 #if defined(ARGMAX_TAPS)
 __kernel void pool_planar_argmax(__global const storage_t *restrict in, __global int *restrict arg,
-                                 const int H, const int W, const int OH, const int OW, const int rows)
+                                 const int H, const int W, const int OH, const int OW, const int rows,
+                                 const int inEnd)
 {
     const int row = (int)get_global_id(0);
     if (row >= rows) {
         return;
     }
-    index_row(in, (__global storage_t *)0, arg, H, W, OH, OW, row, row / OH, 0, 1);
+    index_row(in, (__global storage_t *)0, arg, H, W, OH, OW, row, row / OH, 0, 1, inEnd);
 }
 #else
 __kernel void pool_planar_indices(__global const storage_t *restrict in, __global storage_t *restrict out,
                                   __global long *restrict idx, const int H, const int W, const int OH,
-                                  const int OW, const int rows, const int N0, const int C)
+                                  const int OW, const int rows, const int N0, const int C, const int inEnd)
 {
     const int row = (int)get_global_id(0);
     if (row >= rows) {
         return;
     }
     const int p = row / OH;
-    index_row(in, out, idx, H, W, OH, OW, row, p, (long)N0 + (long)p, C);
+    index_row(in, out, idx, H, W, OH, OW, row, p, (long)N0 + (long)p, C, inEnd);
 }
 #endif
 #endif

@@ -154,7 +154,8 @@ final class IndicesRoutine {
                 + " -D INDEX_CONVENTION=" + convention.ordinal() + KernelOptions.storage(dtype);
         ClKernel kernel = session.kernel(PlanarPoolRoutine.FILE, opts, "pool_planar_indices");
         int rows = nb * os.h();
-        kernel.args(in, out, idx, is.h(), is.w(), os.h(), os.w(), rows, n0, channels);
+        kernel.args(in, out, idx, is.h(), is.w(), os.h(), os.w(), rows, n0, channels,
+                PlanarPoolRoutine.inEnd(nb, is.h() * (long) is.w()));
         long[][] range = session.groups().planar(rows, os.w(), os.h(), nb);
         session.queue().run(kernel, range[0], range[1]);
     }
