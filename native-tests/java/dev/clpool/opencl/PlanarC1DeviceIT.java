@@ -145,7 +145,8 @@ class PlanarC1DeviceIT {
     /**
      * Max with the {@code nhwc} indices of a channels-first tensor (its planes as one channel): the
      * kernel forms {@code p * C + c} itself, as the CPU path does, at SegNet's and ResNet's specs and
-     * a padded, dilated one in ceil mode, for plane counts that are several items of C channels.
+     * a padded, dilated one in ceil mode, for plane counts that are several items of C channels,
+     * one plane all -inf (no maximum changes: the index stays at the window's first tap inside).
      */
     @ParameterizedTest
     @MethodSource("bindings")
@@ -160,6 +161,11 @@ class PlanarC1DeviceIT {
             Shape view = Shape.of(c[0] * c[1], c[2], c[3], 1);
             PoolGeometry g = specs[i].geometry(view);
             Tensor x = r.nextBoolean() ? RandomCases.values(r, view, true) : ties(r, view);
+            for (int y = 0; y < c[2]; y++) { // a plane of -inf: each index is its window's first tap inside the input
+                for (int w = 0; w < c[3]; w++) {
+                    x.set(1, y, w, 0, Float.NEGATIVE_INFINITY);
+                }
+            }
             Tensor want = Tensor.allocate(g.output());
             Tensor got = Tensor.allocate(g.output());
             try (Indices wantIdx = Indices.allocate(g.output(), IndexConvention.PYTORCH);
