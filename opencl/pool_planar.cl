@@ -31,7 +31,8 @@
  *
  * The host prepends common.cl (vector types, storage, accumulators).
  *
- * Kernel arguments: in, out, D, H, W, OD, OH, OW, rows.
+ * Kernel arguments: in, out, D, H, W, OD, OH, OW, rows, inEnd (the input elements in the buffer:
+ * reads past the row's ends stay below it).
  *
  * Semantics (SEMANTICS.md), as pool2d_nhwc.cl: max propagates NaN (the first NaN in scan order)
  * and padding never wins; the strict ">" keeps the first maximum in the scan order depth, row,
@@ -59,6 +60,21 @@
 #define TAP_FIRST(s, d) ((s) >= 0 ? 0 : (-(s) + (d) - 1) / (d))
 #define TAP_END(s, k, d, n) min((k), ((n) - 1 - (s)) / (d) + 1)
 
+/* Full unrolling of the loops over the window that have compile-time bounds (the columns always;
+   depth and rows where the window lies inside the input there), as pool2d_nhwc.cl unrolls its
+   interior: PoCL's compiler left them as loops (a counter, a compare and a branch per tap, and a
+   multiply per row). Windows of more than 256 taps stay loops, as pool2d_nhwc.cl's. */
+#if KD * KH * KW <= 256
+#define UNROLL _Pragma("unroll")
+#else
+#define UNROLL
+#endif
+
+/* The taps j in [j0, j1) of an axis of K taps, as a loop with the compile-time bound K (so that
+   UNROLL can always unroll it, with no warning where j0 and j1 are not constants) and a test that
+   folds away where they are (0 and K). */
+#define TAPS_IN(j, j0, j1, K) for (int j = 0; j < (K); ++j) if ((j) >= (j0) && (j) < (j1))
+
 /* m = max(m, v) for one element, under the rule of common.cl's MAX_UPDATE. */
 #define MAX_UPDATE1(m, v) ((m) = (!((v) <= (m)) && (m) == (m)) ? (v) : (m))
 
@@ -73,33 +89,51 @@ typedef struct {
 /* Element offset of tap (jz, jy) of the window's rows, at column x. */
 #define ROW_AT(r, jz, jy, H, W, x) ((r).base + (((r).z0 + (jz) * DD) * (H) + (r).y0 + (jy) * DH) * (W) + (x))
 
-/* One output, column ox of the row, written at out[o]: any window position. */
-inline void pool_one(__global const storage_t *restrict in, __global storage_t *restrict out,
-                     const int D, const int H, const int W, const row_window r, const int ox, const int o)
+/* Element x of the input row starting at `row`, or `none` where x lies outside the row: a
+   clamped load and a select, no branch. */
+inline float col_tap(__global const storage_t *restrict in, const int row, const int x, const int W,
+                     const float none)
 {
-    const int x0 = ox * SW - PAD_L;
-    const int jx0 = TAP_FIRST(x0, DW);
-    const int jx1 = TAP_END(x0, KW, DW, W);
+    const int inside = x >= 0 && x < W;
+    const float v = LOAD1(in, row + (inside ? x : 0));
+    return inside ? v : none;
+}
+
+/* The taps [jz0, jz1) x [jy0, jy1) x [0, KW) of the output whose window starts at column x0,
+   written at out[o]; a column tap outside the row is -INFINITY (max: no update, as MAX_UPDATE1
+   never takes it) or +0 (avg: the sum starts at +0 and is never -0, so adding +0 changes no bit),
+   so the taps inside go in scan order (depth, row, column) and give the bits of a loop over them
+   alone, with the columns unrolled (such a loop's bounds depend on the output: PoCL ran the outputs
+   at the row ends, one or two a row, at about the cost of all the row's vectors). */
+inline __attribute__((always_inline)) void one_window(__global const storage_t *restrict in, __global storage_t *restrict out,
+                       const int D, const int H, const int W, const row_window r, const int x0, const int o,
+                       const int jz0, const int jz1, const int jy0, const int jy1)
+{
 #if defined(MODE_MAX)
     float m = -INFINITY;
-    for (int jz = r.jz0; jz < r.jz1; ++jz) {
-        for (int jy = r.jy0; jy < r.jy1; ++jy) {
-            const int row = ROW_AT(r, jz, jy, H, W, x0);
-            for (int jx = jx0; jx < jx1; ++jx) {
-                const float v = LOAD1(in, row + jx * DW);
+    UNROLL
+    TAPS_IN(jz, jz0, jz1, KD) {
+        UNROLL
+        TAPS_IN(jy, jy0, jy1, KH) {
+            const int row = ROW_AT(r, jz, jy, H, W, 0);
+            UNROLL
+            for (int jx = 0; jx < KW; ++jx) {
+                const float v = col_tap(in, row, x0 + jx * DW, W, -INFINITY);
                 MAX_UPDATE1(m, v);
             }
         }
     }
     STORE1(m, out, o);
-
-#elif defined(MODE_AVG)
+#else /* MODE_AVG */
     ACC1_INIT(sum);
-    for (int jz = r.jz0; jz < r.jz1; ++jz) {
-        for (int jy = r.jy0; jy < r.jy1; ++jy) {
-            const int row = ROW_AT(r, jz, jy, H, W, x0);
-            for (int jx = jx0; jx < jx1; ++jx) {
-                ACC1_ADD(sum, (acc1)LOAD1(in, row + jx * DW));
+    UNROLL
+    TAPS_IN(jz, jz0, jz1, KD) {
+        UNROLL
+        TAPS_IN(jy, jy0, jy1, KH) {
+            const int row = ROW_AT(r, jz, jy, H, W, 0);
+            UNROLL
+            for (int jx = 0; jx < KW; ++jx) {
+                ACC1_ADD(sum, (acc1)col_tap(in, row, x0 + jx * DW, W, 0.0f));
             }
         }
     }
@@ -108,12 +142,27 @@ inline void pool_one(__global const storage_t *restrict in, __global storage_t *
     const acc1 div = (acc1)TAPS_BEFORE(r.z0, KD, DD, D + PAD_K) * (acc1)TAPS_BEFORE(r.y0, KH, DH, H + PAD_B)
                      * (acc1)TAPS_BEFORE(x0, KW, DW, W + PAD_R);
 #else
-    const acc1 div = (acc1)(r.jz1 - r.jz0) * (acc1)(r.jy1 - r.jy0) * (acc1)(jx1 - jx0);
+    const acc1 div = (acc1)(jz1 - jz0) * (acc1)(jy1 - jy0) * (acc1)(TAP_END(x0, KW, DW, W) - TAP_FIRST(x0, DW));
 #endif
     STORE1((float)(ACC1_TOTAL(sum) / div), out, o);
+#endif
+}
 
-#elif defined(MODE_LP)
+/* One output, column ox of the row, written at out[o]: any window position. */
+inline __attribute__((always_inline)) void pool_one(__global const storage_t *restrict in, __global storage_t *restrict out,
+                     const int D, const int H, const int W, const row_window r, const int ox, const int o)
+{
+    const int x0 = ox * SW - PAD_L;
+#if defined(MODE_MAX) || defined(MODE_AVG)
+    if (r.jz0 == 0 && r.jz1 == KD && r.jy0 == 0 && r.jy1 == KH) {
+        one_window(in, out, D, H, W, r, x0, o, 0, KD, 0, KH);
+    } else {
+        one_window(in, out, D, H, W, r, x0, o, r.jz0, r.jz1, r.jy0, r.jy1);
+    }
+#else /* MODE_LP */
     /* (sum |x|^p)^(1/p), scaled by the largest |x| (as pool2d_nhwc.cl). */
+    const int jx0 = TAP_FIRST(x0, DW);
+    const int jx1 = TAP_END(x0, KW, DW, W);
     float amax = 0.0f;
     int nan = 0;
     for (int jz = r.jz0; jz < r.jz1; ++jz) {
@@ -185,23 +234,41 @@ inline floatv load_taps(__global const storage_t *restrict in, const int off)
 #endif
 }
 
-/* VEC outputs of the row whose windows start at column x0 >= 0 and read before column W (every
-   column tap inside the input), written at out[o ..], over the taps [jz0, jz1) x [jy0, jy1) x
-   [0, KW): the taps in the same order as pool_one. */
-inline void vec_window(__global const storage_t *restrict in, __global storage_t *restrict out,
-                       const int D, const int H, const int W, const row_window r, const int x0, const int o,
-                       const int jz0, const int jz1, const int jy0, const int jy1)
+/* Tap elements at off + lane * SW (load_taps) where the lanes' columns xs (relative to the row)
+   lie in [0, W), `none` elsewhere: the taps of a vector whose windows leave the row, read from
+   the neighbouring rows' memory (the caller checks that it is inside the buffer) and masked. */
+inline floatv masked_taps(__global const storage_t *restrict in, const int off, const intv xs, const int W,
+                          const float none)
 {
+    return select((floatv)(none), load_taps(in, off), (xs >= (intv)(0)) & (xs < (intv)(W)));
+}
+
+/* VEC outputs of the row whose windows start at column x0, written at out[o ..], over the taps
+   [jz0, jz1) x [jy0, jy1) x [0, KW): the taps in the same order as pool_one. Without EDGE every
+   column tap lies inside the row (x0 >= 0, the last read before column W); with EDGE (a constant
+   after inlining) windows may leave the row on either side: a column tap outside it is -INFINITY
+   for max (never taken, as in one_window) and +0 for avg (changes no bit of the sum), and avg's
+   divisor is counted lane by lane, so every output is one_window's (max bit for bit). */
+inline __attribute__((always_inline)) void vec_window(
+        __global const storage_t *restrict in, __global storage_t *restrict out, const int D, const int H,
+        const int W, const row_window r, const int x0, const int o, const int jz0, const int jz1, const int jy0,
+        const int jy1, const int EDGE)
+{
+    const intv xs = (intv)(x0) + LANE_INDEX * (intv)(SW);
 #if defined(MODE_MAX)
+#define TAPS(off, jx) (EDGE ? masked_taps(in, (off), xs + (intv)((jx) * DW), W, -INFINITY) : load_taps(in, (off)))
     /* Each row's maximum, then the rows' in order: the scan order regrouped (the rule is
        associative, so the same bits), with independent chains of dependent updates. */
     floatv m = (floatv)(-INFINITY);
-    for (int jz = jz0; jz < jz1; ++jz) {
-        for (int jy = jy0; jy < jy1; ++jy) {
+    UNROLL
+    TAPS_IN(jz, jz0, jz1, KD) {
+        UNROLL
+        TAPS_IN(jy, jy0, jy1, KH) {
             const int row = ROW_AT(r, jz, jy, H, W, x0);
-            floatv rm = load_taps(in, row);
+            floatv rm = TAPS(row, 0);
+            UNROLL
             for (int jx = 1; jx < KW; ++jx) {
-                const floatv v = load_taps(in, row + jx * DW);
+                const floatv v = TAPS(row + jx * DW, jx);
                 MAX_UPDATE(rm, v);
             }
             MAX_UPDATE(m, rm);
@@ -209,51 +276,62 @@ inline void vec_window(__global const storage_t *restrict in, __global storage_t
     }
     STOREU(m, out, o);
 #else /* MODE_AVG */
+#define TAPS(off, jx) (EDGE ? masked_taps(in, (off), xs + (intv)((jx) * DW), W, 0.0f) : load_taps(in, (off)))
     ACC_INIT(sum);
-    for (int jz = jz0; jz < jz1; ++jz) {
-        for (int jy = jy0; jy < jy1; ++jy) {
+    UNROLL
+    TAPS_IN(jz, jz0, jz1, KD) {
+        UNROLL
+        TAPS_IN(jy, jy0, jy1, KH) {
             const int row = ROW_AT(r, jz, jy, H, W, x0);
 #if ACC_DOUBLE
             /* Each row's sum, then the rows': independent chains of additions (in double, the
                order does not matter to float results within the tolerance). */
-            accv rs = TO_ACC(load_taps(in, row));
+            accv rs = TO_ACC(TAPS(row, 0));
+            UNROLL
             for (int jx = 1; jx < KW; ++jx) {
-                rs += TO_ACC(load_taps(in, row + jx * DW));
+                rs += TO_ACC(TAPS(row + jx * DW, jx));
             }
             sum += rs;
 #else
+            UNROLL
             for (int jx = 0; jx < KW; ++jx) {
-                ACC_ADD(sum, TO_ACC(load_taps(in, row + jx * DW)));
+                ACC_ADD(sum, TO_ACC(TAPS(row + jx * DW, jx)));
             }
 #endif
         }
     }
-    /* Every column tap is an input element, so the column factor is KW in both modes. */
+    /* The column factor: KW where every column tap is an input element, else per lane. */
 #if COUNT_INCLUDE_PAD
-    const accv div = (accv)(TAPS_BEFORE(r.z0, KD, DD, D + PAD_K)) * (accv)(TAPS_BEFORE(r.y0, KH, DH, H + PAD_B)) * (accv)(KW);
+    const intv cols = EDGE ? min((intv)(KW), ((intv)(W + PAD_R + DW - 1) - xs) / (intv)(DW)) : (intv)(KW);
+    const accv div = (accv)(TAPS_BEFORE(r.z0, KD, DD, D + PAD_K)) * (accv)(TAPS_BEFORE(r.y0, KH, DH, H + PAD_B))
+                     * TO_ACC(CAT(convert_float, VEC)(cols));
 #else
-    const accv div = (accv)(jz1 - jz0) * (accv)(jy1 - jy0) * (accv)(KW);
+    const intv first = select((intv)(0), ((intv)(DW - 1) - xs) / (intv)(DW), xs < (intv)(0));
+    const intv cols = EDGE ? min((intv)(KW), ((intv)(W - 1) - xs) / (intv)(DW) + (intv)(1)) - first : (intv)(KW);
+    const accv div = (accv)(jz1 - jz0) * (accv)(jy1 - jy0) * TO_ACC(CAT(convert_float, VEC)(cols));
 #endif
     STOREU(TO_FLOAT(ACC_TOTAL(sum) / div), out, o);
 #endif
+#undef TAPS
 }
 
 /* vec_window over the row's taps: a window wholly inside the input in depth and rows (nearly
    every one) with compile-time bounds, so that its loops unroll. */
-inline void pool_vec(__global const storage_t *restrict in, __global storage_t *restrict out,
-                     const int D, const int H, const int W, const row_window r, const int x0, const int o)
+inline __attribute__((always_inline)) void pool_vec(
+        __global const storage_t *restrict in, __global storage_t *restrict out, const int D, const int H,
+        const int W, const row_window r, const int x0, const int o, const int EDGE)
 {
     if (r.jz0 == 0 && r.jz1 == KD && r.jy0 == 0 && r.jy1 == KH) {
-        vec_window(in, out, D, H, W, r, x0, o, 0, KD, 0, KH);
+        vec_window(in, out, D, H, W, r, x0, o, 0, KD, 0, KH, EDGE);
     } else {
-        vec_window(in, out, D, H, W, r, x0, o, r.jz0, r.jz1, r.jy0, r.jy1);
+        vec_window(in, out, D, H, W, r, x0, o, r.jz0, r.jz1, r.jy0, r.jy1, EDGE);
     }
 }
 #endif
 
 __kernel void pool_planar(__global const storage_t *restrict in, __global storage_t *restrict out,
                           const int D, const int H, const int W, const int OD, const int OH, const int OW,
-                          const int rows)
+                          const int rows, const int inEnd)
 {
 #if ROWLOOP
     const int row = (int)get_global_id(0);
@@ -285,6 +363,27 @@ __kernel void pool_planar(__global const storage_t *restrict in, __global storag
 #if ROWLOOP
     int ox = 0;
 #if VEC > 1
+    /* Where every read of the row's vectors, from the first window row's column -PAD_L to the
+       last vector's reach in the last window row, lies inside the buffer (all rows but a few at
+       the ends of the launch's planes), vectors cover the whole row: [0, VEC), [VEC, 2 VEC), ...
+       and [OW - VEC, OW) (overlapping the one before: it recomputes the same bits), those whose
+       windows leave the row masked (EDGE). Otherwise the outputs at the row's ends go one at a time. */
+    const long lo = (long)ROW_AT(r, r.jz0, r.jy0, H, W, 0) - PAD_L;
+    const long hi = (long)ROW_AT(r, r.jz1 - 1, r.jy1 - 1, H, W, 0) + (long)(OW - VEC) * SW - PAD_L + XREACH;
+    if (OW >= VEC && lo >= 0 && hi <= inEnd) {
+        for (;; ox += VEC) {
+            ox = min(ox, OW - VEC);
+            const int x0 = ox * SW - PAD_L;
+            if (x0 >= 0 && x0 + (VEC - 1) * SW + EW <= W) {
+                pool_vec(in, out, D, H, W, r, x0, orow + ox, 0);
+            } else {
+                pool_vec(in, out, D, H, W, r, x0, orow + ox, 1);
+            }
+            if (ox == OW - VEC) {
+                return;
+            }
+        }
+    }
     /* Outputs [oxL, oxV + VEC) take the vector path (the last vector may overlap the one before:
        it recomputes the same bits); the others, one at a time. */
     const int oxL = min(OW, (PAD_L + SW - 1) / SW);
@@ -295,9 +394,9 @@ __kernel void pool_planar(__global const storage_t *restrict in, __global storag
     }
     if (oxV >= oxL) {
         for (; ox < oxV; ox += VEC) {
-            pool_vec(in, out, D, H, W, r, ox * SW - PAD_L, orow + ox);
+            pool_vec(in, out, D, H, W, r, ox * SW - PAD_L, orow + ox, 0);
         }
-        pool_vec(in, out, D, H, W, r, oxV * SW - PAD_L, orow + oxV);
+        pool_vec(in, out, D, H, W, r, oxV * SW - PAD_L, orow + oxV, 0);
         ox = oxV + VEC;
     }
 #endif
@@ -319,16 +418,20 @@ __kernel void pool_planar(__global const storage_t *restrict in, __global storag
    maximum's bits change; the position starts at the window's first tap inside the input. So the
    values equal pool2d's and the indices the CPU path's, bit for bit.
 
-   Extra macro: INDEX_CONVENTION, 0 to 3 as in pool2d_indices_nhwc.cl; with one channel the NHWC
-   and PyTorch indices are both the position.
+   Extra macro: INDEX_CONVENTION, 0 to 3 as in pool2d_indices_nhwc.cl. NHWC (0) takes the planes
+   as the channels of the tensor they came from: plane q is channel c = q % C of C, and its
+   position p becomes p*C + c, the channels-first tensor's nhwc index, written directly (C = 1:
+   one-channel planes, the index is the position, as PyTorch's).
    Kernel arguments: in, out, idx, H, W, OH, OW, rows (= planes * OH), N0 (the first plane's index
-   in the whole tensor, for the ONNX conventions). Global range (rows rounded up to the work group).
+   in the whole tensor: the ONNX conventions and NHWC's channel), C (NHWC's channel count; 1 else),
+   inEnd (the input elements in the buffer, as pool_planar's).
+   Global range (rows rounded up to the work group).
 
    With ARGMAX_TAPS instead (and no INDEX_CONVENTION) the same scan is backward_nhwc.cl's
    pool2d_argmax for one channel, the argmax pass of max backward at C = 1: pool_planar_argmax
    writes each output's tap jy*KW + jx as an int (the tap where the maximum's bits last changed,
    starting at the first tap inside the input, as pool2d_argmax's ARGMAX_UPDATE) and no values.
-   Kernel arguments: in, arg, H, W, OH, OW, rows (= planes * OH). */
+   Kernel arguments: in, arg, H, W, OH, OW, rows (= planes * OH), inEnd. */
 #if !defined(MODE_MAX) || !ROWLOOP || VEC == 1 || KD != 1
 #error "pool_planar_indices runs max, ROWLOOP 1, VEC > 1, rank 2"
 #endif
@@ -344,6 +447,7 @@ typedef int index_t;
    the tap (scalar; VEC lanes from column xs on); no values are written. */
 #define FOUND(y, x, jy, jx, W) ((jy) * KW + (jx))
 #define FOUND_VEC(y, jy, jx, xs, W) ((intv)((jy) * KW + (jx)))
+#define FOUND_LANES(y, jy, jxv, xs, W) ((intv)((jy) * KW) + (jxv))
 #define STORE_VALUE(v, p, off)
 #define STORE_VALUES(v, p, off)
 #else
@@ -351,13 +455,18 @@ typedef long index_t;
 /* ... the position y*W + x, turned into the convention's index when stored. */
 #define FOUND(y, x, jy, jx, W) ((y) * (W) + (x))
 #define FOUND_VEC(y, jy, jx, xs, W) ((intv)((y) * (W) + (jx) * DW) + (xs))
+/* ... with a column tap jxv per lane */
+#define FOUND_LANES(y, jy, jxv, xs, W) ((intv)((y) * (W)) + (jxv) * (intv)(DW) + (xs))
 #define STORE_VALUE(v, p, off) STORE1(v, p, off)
 #define STORE_VALUES(v, p, off) STOREU(v, p, off)
 
-/* The index of position p = y*W + x of plane `plane` (of the whole tensor) in the convention. */
-inline long plane_index(const int p, const long plane, const int H, const int W)
+/* The index of position p = y*W + x of plane `plane` (of the whole tensor, whose planes are C
+   channels) in the convention. */
+inline long plane_index(const int p, const long plane, const int H, const int W, const int C)
 {
-#if INDEX_CONVENTION == 0 || INDEX_CONVENTION == 1
+#if INDEX_CONVENTION == 0
+    return (long)p * (long)C + plane % C;
+#elif INDEX_CONVENTION == 1
     return (long)p;
 #elif INDEX_CONVENTION == 2
     return plane * ((long)H * (long)W) + (long)p;
@@ -373,7 +482,7 @@ inline long plane_index(const int p, const long plane, const int H, const int W)
 /* One output, column ox of the row, at any window position: value at out[o], index at idx[o]. */
 inline void index_one(__global const storage_t *restrict in, __global storage_t *restrict out,
                       __global index_t *restrict idx, const int H, const int W, const row_window r,
-                      const int ox, const int o, const long plane)
+                      const int ox, const int o, const long plane, const int C)
 {
     const int x0 = ox * SW - PAD_L;
     const int jx0 = TAP_FIRST(x0, DW);
@@ -394,14 +503,19 @@ inline void index_one(__global const storage_t *restrict in, __global storage_t 
 #if defined(ARGMAX_TAPS)
     idx[o] = pos;
 #else
-    idx[o] = plane_index(pos, plane, H, W);
+    idx[o] = plane_index(pos, plane, H, W, C);
 #endif
 }
 
-/* VEC outputs whose windows start at column x0 >= 0 and read before column W, at out[o ..]. */
-inline void index_vec(__global const storage_t *restrict in, __global storage_t *restrict out,
-                      __global index_t *restrict idx, const int H, const int W, const row_window r,
-                      const int x0, const int o, const long plane)
+/* VEC outputs whose windows start at column x0, at out[o ..], over the window rows [jy0, jy1).
+   Without EDGE every column tap lies inside the row (x0 >= 0, the last read before column W);
+   with EDGE (a constant after inlining) windows may leave the row: a column tap outside it is
+   -INFINITY, which MAX_UPDATE never takes, and each lane's position starts at its first column
+   tap inside the row, as index_one's: the same values and positions. */
+inline __attribute__((always_inline)) void index_vec(
+        __global const storage_t *restrict in, __global storage_t *restrict out, __global index_t *restrict idx,
+        const int H, const int W, const row_window r, const int x0, const int o, const long plane, const int C,
+        const int jy0, const int jy1, const int EDGE)
 {
     const intv xs = (intv)(x0) + LANE_INDEX * SW;
     floatv m = (floatv)(-INFINITY);
@@ -409,12 +523,20 @@ inline void index_vec(__global const storage_t *restrict in, __global storage_t 
         intv v;
         int e[VEC];
     } pos;
-    pos.v = FOUND_VEC(r.y0 + r.jy0 * DH, r.jy0, 0, xs, W);
-    for (int jy = r.jy0; jy < r.jy1; ++jy) {
+    if (EDGE) {
+        const intv jx0 = select((intv)(0), ((intv)(DW - 1) - xs) / (intv)(DW), xs < (intv)(0));
+        pos.v = FOUND_LANES(r.y0 + jy0 * DH, jy0, jx0, xs, W);
+    } else {
+        pos.v = FOUND_VEC(r.y0 + jy0 * DH, jy0, 0, xs, W);
+    }
+    UNROLL
+    TAPS_IN(jy, jy0, jy1, KH) {
         const int y = r.y0 + jy * DH;
         const int row = r.base + y * W + x0;
+        UNROLL
         for (int jx = 0; jx < KW; ++jx) {
-            const floatv v = load_taps(in, row + jx * DW);
+            const floatv v = EDGE ? masked_taps(in, row + jx * DW, xs + (intv)(jx * DW), W, -INFINITY)
+                                  : load_taps(in, row + jx * DW);
             const floatv before = m;
             MAX_UPDATE(m, v);
             pos.v = select(pos.v, FOUND_VEC(y, jy, jx, xs, W), AS_INTV_(m) != AS_INTV_(before));
@@ -425,15 +547,29 @@ inline void index_vec(__global const storage_t *restrict in, __global storage_t 
     ((__global intv_u *)(idx + o))->v = pos.v;
 #else
     for (int i = 0; i < VEC; ++i) {
-        idx[o + i] = plane_index(pos.e[i], plane, H, W);
+        idx[o + i] = plane_index(pos.e[i], plane, H, W, C);
     }
 #endif
 }
 
-/* Output row `row` (= p * OH + oy) of plane p, `plane` in the whole tensor. */
+/* index_vec over the row's window rows: compile-time bounds where all lie inside the input. */
+inline __attribute__((always_inline)) void index_pvec(
+        __global const storage_t *restrict in, __global storage_t *restrict out, __global index_t *restrict idx,
+        const int H, const int W, const row_window r, const int x0, const int o, const long plane, const int C,
+        const int EDGE)
+{
+    if (r.jy0 == 0 && r.jy1 == KH) {
+        index_vec(in, out, idx, H, W, r, x0, o, plane, C, 0, KH, EDGE);
+    } else {
+        index_vec(in, out, idx, H, W, r, x0, o, plane, C, r.jy0, r.jy1, EDGE);
+    }
+}
+
+/* Output row `row` (= p * OH + oy) of plane p, `plane` in the whole tensor; the launch's input
+   buffer holds inEnd elements. */
 inline void index_row(__global const storage_t *restrict in, __global storage_t *restrict out,
                       __global index_t *restrict idx, const int H, const int W, const int OH, const int OW,
-                      const int row, const int p, const long plane)
+                      const int row, const int p, const long plane, const int C, const int inEnd)
 {
     const int oy = row - p * OH;
     row_window r;
@@ -446,47 +582,66 @@ inline void index_row(__global const storage_t *restrict in, __global storage_t 
     r.jy1 = TAP_END(r.y0, KH, DH, H);
     const int orow = row * OW;
 
-    /* The outputs as pool_planar splits them: the vectors [oxL, oxV + VEC), the rest one at a time. */
+    /* The outputs as pool_planar splits them: vectors over the whole row, masked where windows
+       leave it, where its neighbourhood lies inside the buffer; else the vectors
+       [oxL, oxV + VEC) and the rest one at a time. */
     int ox = 0;
+    const long lo = (long)ROW_AT(r, 0, r.jy0, H, W, 0) - PAD_L;
+    const long hi = (long)ROW_AT(r, 0, r.jy1 - 1, H, W, 0) + (long)(OW - VEC) * SW - PAD_L + XREACH;
+    if (OW >= VEC && lo >= 0 && hi <= inEnd) {
+        for (;; ox += VEC) {
+            ox = min(ox, OW - VEC);
+            const int x0 = ox * SW - PAD_L;
+            if (x0 >= 0 && x0 + (VEC - 1) * SW + EW <= W) {
+                index_pvec(in, out, idx, H, W, r, x0, orow + ox, plane, C, 0);
+            } else {
+                index_pvec(in, out, idx, H, W, r, x0, orow + ox, plane, C, 1);
+            }
+            if (ox == OW - VEC) {
+                return;
+            }
+        }
+    }
     const int oxL = min(OW, (PAD_L + SW - 1) / SW);
     const int reach = W + PAD_L - XREACH;
     const int oxV = reach >= 0 ? min(reach / SW, OW - VEC) : -1;
     for (; ox < oxL; ++ox) {
-        index_one(in, out, idx, H, W, r, ox, orow + ox, plane);
+        index_one(in, out, idx, H, W, r, ox, orow + ox, plane, C);
     }
     if (oxV >= oxL) {
         for (; ox < oxV; ox += VEC) {
-            index_vec(in, out, idx, H, W, r, ox * SW - PAD_L, orow + ox, plane);
+            index_pvec(in, out, idx, H, W, r, ox * SW - PAD_L, orow + ox, plane, C, 0);
         }
-        index_vec(in, out, idx, H, W, r, oxV * SW - PAD_L, orow + oxV, plane);
+        index_pvec(in, out, idx, H, W, r, oxV * SW - PAD_L, orow + oxV, plane, C, 0);
         ox = oxV + VEC;
     }
     for (; ox < OW; ++ox) {
-        index_one(in, out, idx, H, W, r, ox, orow + ox, plane);
+        index_one(in, out, idx, H, W, r, ox, orow + ox, plane, C);
     }
 }
 
 #if defined(ARGMAX_TAPS)
 __kernel void pool_planar_argmax(__global const storage_t *restrict in, __global int *restrict arg,
-                                 const int H, const int W, const int OH, const int OW, const int rows)
+                                 const int H, const int W, const int OH, const int OW, const int rows,
+                                 const int inEnd)
 {
     const int row = (int)get_global_id(0);
     if (row >= rows) {
         return;
     }
-    index_row(in, (__global storage_t *)0, arg, H, W, OH, OW, row, row / OH, 0);
+    index_row(in, (__global storage_t *)0, arg, H, W, OH, OW, row, row / OH, 0, 1, inEnd);
 }
 #else
 __kernel void pool_planar_indices(__global const storage_t *restrict in, __global storage_t *restrict out,
                                   __global long *restrict idx, const int H, const int W, const int OH,
-                                  const int OW, const int rows, const int N0)
+                                  const int OW, const int rows, const int N0, const int C, const int inEnd)
 {
     const int row = (int)get_global_id(0);
     if (row >= rows) {
         return;
     }
     const int p = row / OH;
-    index_row(in, out, idx, H, W, OH, OW, row, p, (long)N0 + (long)p);
+    index_row(in, out, idx, H, W, OH, OW, row, p, (long)N0 + (long)p, C, inEnd);
 }
 #endif
 #endif

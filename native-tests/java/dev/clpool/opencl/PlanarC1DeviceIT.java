@@ -142,6 +142,44 @@ class PlanarC1DeviceIT {
         }
     }
 
+    /**
+     * Max with the {@code nhwc} indices of a channels-first tensor (its planes as one channel): the
+     * kernel forms {@code p * C + c} itself, as the CPU path does, at SegNet's and ResNet's specs and
+     * a padded, dilated one in ceil mode, for plane counts that are several items of C channels,
+     * one plane all -inf (no maximum changes: the index stays at the window's first tap inside).
+     */
+    @ParameterizedTest
+    @MethodSource("bindings")
+    void nhwcIndicesOfChannelsFirstPlanes_matchTheCpuPath(BindingChoice binding) {
+        OpenClBackend device = device(binding);
+        SplittableRandom r = new SplittableRandom(0x4C1);
+        PoolSpec[] specs = {PoolSpec.max(2, 2).stride(2).build(), PoolSpec.max(3, 3).stride(2).padding(Padding.of(1)).build(),
+            PoolSpec.max(3, 2).stride(2, 1).dilation(1, 2).padding(Padding.of(1, 0, 1, 1)).ceilMode(true).build()};
+        int[][] cases = {{2, 5, 6, 33}, {3, 3, 7, 60}, {1, 7, 5, 17}}; // items, channels, height, width
+        for (int i = 0; i < cases.length; i++) {
+            int[] c = cases[i];
+            Shape view = Shape.of(c[0] * c[1], c[2], c[3], 1);
+            PoolGeometry g = specs[i].geometry(view);
+            Tensor x = r.nextBoolean() ? RandomCases.values(r, view, true) : ties(r, view);
+            for (int y = 0; y < c[2]; y++) { // a plane of -inf: each index is its window's first tap inside the input
+                for (int w = 0; w < c[3]; w++) {
+                    x.set(1, y, w, 0, Float.NEGATIVE_INFINITY);
+                }
+            }
+            Tensor want = Tensor.allocate(g.output());
+            Tensor got = Tensor.allocate(g.output());
+            try (Indices wantIdx = Indices.allocate(g.output(), IndexConvention.PYTORCH);
+                 Indices gotIdx = Indices.allocate(g.output(), IndexConvention.PYTORCH)) {
+                CPU.maxWithNhwcPlaneIndices(g, x, want, wantIdx, c[1]);
+                device.maxWithNhwcPlaneIndices(g, x, got, gotIdx, c[1]);
+                String what = specs[i] + " on " + c[0] + " items of " + c[1] + " channels of " + c[2] + "x" + c[3]
+                        + " via " + device.description();
+                Tolerance.assertBitIdentical(got.toArray(), want.toArray(), what + " values");
+                assertArrayEquals(wantIdx.toArray(), gotIdx.toArray(), what + " nhwc indices");
+            }
+        }
+    }
+
     private static void check(OpenClBackend device, PoolSpec spec, Shape view, IndexConvention conv, SplittableRandom r,
                               String what) {
         PoolGeometry g = spec.geometry(view);

@@ -104,7 +104,9 @@ class PlanarPoolDeviceIT {
                 PoolSpec.avg(3, 3).stride(1).padding(Padding.of(1)).countIncludePad(true).build(),
                 PoolSpec.max(2, 2).stride(2).build(),
                 PoolSpec.max(2, 3).stride(1, 3).dilation(1, 2).padding(Padding.of(0, 1, 2, 1)).build(),
-                PoolSpec.avg(1, 5).stride(1, 2).dilation(1, 3).padding(Padding.of(0, 0, 4, 3)).ceilMode(true).build(),
+                // count_include_pad in ceil mode: the last windows pass the padding (divisors lane by lane)
+                PoolSpec.avg(1, 5).stride(1, 2).dilation(1, 3).padding(Padding.of(0, 0, 4, 3)).ceilMode(true)
+                        .countIncludePad(true).build(),
                 PoolSpec.max(1, 4).stride(1, 4).build(), // M5's 1-D pool: stride 4's four-load path
                 PoolSpec.avg(2, 3).stride(1, 4).dilation(1, 2).padding(Padding.of(1, 0, 2, 1)).build(),
                 PoolSpec.builder(PoolMode.LP).window(3).stride(2).padding(Padding.of(1)).p(2).build());

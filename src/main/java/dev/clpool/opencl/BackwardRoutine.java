@@ -121,7 +121,7 @@ final class BackwardRoutine {
                 + " -D ARGMAX_TAPS=1" + KernelOptions.storage(dtype);
         ClKernel kernel = session.kernel(PlanarPoolRoutine.FILE, opts, "pool_planar_argmax");
         int rows = nb * os.h();
-        kernel.args(in, arg, is.h(), is.w(), os.h(), os.w(), rows);
+        kernel.args(in, arg, is.h(), is.w(), os.h(), os.w(), rows, PlanarPoolRoutine.inEnd(nb, is.h() * (long) is.w()));
         long[][] range = session.groups().planar(rows, os.w(), os.h(), nb);
         session.queue().run(kernel, range[0], range[1]);
     }

@@ -9,6 +9,7 @@ import dev.clpool.PoolGeometry;
 import dev.clpool.PoolMode;
 import dev.clpool.Shape;
 import dev.clpool.Tensor;
+import dev.clpool.backend.HostIndices;
 import java.lang.ref.Reference;
 import java.nio.ByteBuffer;
 
@@ -35,19 +36,44 @@ final class IndicesRoutine {
     }
 
     void run(PoolGeometry g, Tensor in, Tensor out, Indices indices) {
+        run(g, in, out, indices, indices.convention(), 1);
+    }
+
+    /**
+     * Max with indices of the planes of a channels-first tensor with {@code channels} channels,
+     * seen as one channel ({@code g.input()} is (N·C, H, W, 1)): {@code indices} receives that
+     * tensor's {@code nhwc} indices, {@code (y·W + x)·C + c} for plane {@code n·C + c}, whatever its
+     * convention says. On a CPU device with whole planes per launch the kernel forms them as it
+     * writes them; otherwise (row bands, GPUs) the plane positions are rewritten on the host after.
+     */
+    void runNhwcPlanes(PoolGeometry g, Tensor in, Tensor out, Indices indices, int channels) {
+        if (session.groups().channelLoop() && op(g, in, out, indices).chunkItems(session.limits()) >= 1) {
+            run(g, in, out, indices, IndexConvention.NHWC, channels);
+        } else {
+            run(g, in, out, indices, IndexConvention.PYTORCH, 1);
+            HostIndices.planeToNhwc(indices, g.output().n(), (long) g.output().h() * g.output().w(), channels);
+        }
+    }
+
+    private static HostBatches.Op op(PoolGeometry g, Tensor in, Tensor out, Indices indices) {
         Shape is = g.input();
         Shape os = g.output();
-        HostBatches.Op op = new HostBatches.Op(is.n(), Math.max(is.itemSize(), os.itemSize()),
+        return new HostBatches.Op(is.n(), Math.max(is.itemSize(), os.itemSize()),
                 new HostBatches.Side[] {HostBatches.Side.of(in)},
                 new HostBatches.Side[] {HostBatches.Side.of(out), new HostBatches.Side(indices.buffer(), os.itemSize() * Long.BYTES)});
-        IndexConvention conv = indices.convention();
+    }
+
+    /** {@link #run(PoolGeometry, Tensor, Tensor, Indices)} in {@code conv}, planes of {@code channels} channels. */
+    private void run(PoolGeometry g, Tensor in, Tensor out, Indices indices, IndexConvention conv, int channels) {
+        Shape is = g.input();
+        HostBatches.Op op = op(g, in, out, indices);
         try {
             session.locked(() -> {
                 if (op.chunkItems(session.limits()) < 1) {
                     inBands(g, in, out, indices);
                 } else {
                     HostBatches.run(session, op, (i, o, n0, nb) ->
-                            enqueue(g, in.dtype(), conv, n0, nb, 0, is.h(), i[0], o[0], o[1]));
+                            enqueue(g, in.dtype(), conv, channels, n0, nb, 0, is.h(), i[0], o[0], o[1]));
                 }
             });
         } finally {
@@ -59,7 +85,7 @@ final class IndicesRoutine {
 
     void run(PoolGeometry g, ResidentBuffer in, ResidentBuffer out, ResidentBuffer indices) {
         Shape is = g.input();
-        session.locked(() -> enqueue(g, DType.FLOAT32, indices.convention(), 0, is.n(), 0, is.h(),
+        session.locked(() -> enqueue(g, DType.FLOAT32, indices.convention(), 1, 0, is.n(), 0, is.h(),
                 in.buffer(), out.buffer(), indices.buffer()));
     }
 
@@ -77,7 +103,7 @@ final class IndicesRoutine {
                         RowBands.rows(idx, os, Long.BYTES, n, b.outFrom(), b.outTo())};
                 try (Staging st = new Staging(session,
                         new ByteBuffer[] {RowBands.rows(src, is, inBytes, n, b.inFrom(), b.inTo())}, outs)) {
-                    enqueue(b.geometry(), in.dtype(), indices.convention(), n, 1, b.inFrom(), is.h(),
+                    enqueue(b.geometry(), in.dtype(), indices.convention(), 1, n, 1, b.inFrom(), is.h(),
                             st.in[0], st.out[0], st.out[1]);
                     st.complete();
                 }
@@ -89,15 +115,20 @@ final class IndicesRoutine {
      * Enqueues one launch over {@code nb} items of {@code g.input()}'s height in {@code in} (the
      * whole items of a chunk, or one band of an item): the first is batch item {@code n0} (ONNX
      * indices count items from the start of the whole tensor), and their first row is row
-     * {@code y0} of items of {@code itemH} rows.
+     * {@code y0} of items of {@code itemH} rows. {@code channels} is 1, or with {@link
+     * IndexConvention#NHWC} the channel count of the channels-first tensor whose planes the
+     * one-channel items are (then the launch must take {@link #enqueuePlanes}).
      */
-    private void enqueue(PoolGeometry g, DType dtype, IndexConvention convention, int n0, int nb, int y0, int itemH,
-                         ClBuffer in, ClBuffer out, ClBuffer idx) {
+    private void enqueue(PoolGeometry g, DType dtype, IndexConvention convention, int channels, int n0, int nb,
+                         int y0, int itemH, ClBuffer in, ClBuffer out, ClBuffer idx) {
         Shape is = g.input();
         Shape os = g.output();
         if (is.c() == 1 && y0 == 0 && itemH == is.h() && session.groups().channelLoop()) {
-            enqueuePlanes(g, dtype, convention, n0, nb, in, out, idx);
+            enqueuePlanes(g, dtype, convention, channels, n0, nb, in, out, idx);
             return;
+        }
+        if (channels != 1) {
+            throw new IllegalStateException("nhwc indices of " + channels + "-channel planes need the planar kernel");
         }
         int vec = KernelOptions.vectorWidth(is.c());
         ClKernel kernel = session.kernel(FILE, options(g, vec, convention) + KernelOptions.storage(dtype), "pool2d_indices");
@@ -110,9 +141,11 @@ final class IndicesRoutine {
      * One channel on a CPU device (the channels-first planes that the host lowers max with indices
      * to): {@code pool_planar.cl}'s kernel {@code pool_planar_indices}, one work item per output
      * row along W, where {@code pool2d_indices} would run one lane per work item (5x slower on
-     * PoCL). Same values and indices.
+     * PoCL). Same values and indices; with {@link IndexConvention#NHWC} and {@code channels} C the
+     * planes are the channels of a channels-first tensor, and the kernel writes its {@code nhwc}
+     * indices (plane position times C plus the channel).
      */
-    private void enqueuePlanes(PoolGeometry g, DType dtype, IndexConvention convention, int n0, int nb,
+    private void enqueuePlanes(PoolGeometry g, DType dtype, IndexConvention convention, int channels, int n0, int nb,
                                ClBuffer in, ClBuffer out, ClBuffer idx) {
         Shape is = g.input();
         Shape os = g.output();
@@ -121,7 +154,8 @@ final class IndicesRoutine {
                 + " -D INDEX_CONVENTION=" + convention.ordinal() + KernelOptions.storage(dtype);
         ClKernel kernel = session.kernel(PlanarPoolRoutine.FILE, opts, "pool_planar_indices");
         int rows = nb * os.h();
-        kernel.args(in, out, idx, is.h(), is.w(), os.h(), os.w(), rows, n0);
+        kernel.args(in, out, idx, is.h(), is.w(), os.h(), os.w(), rows, n0, channels,
+                PlanarPoolRoutine.inEnd(nb, is.h() * (long) is.w()));
         long[][] range = session.groups().planar(rows, os.w(), os.h(), nb);
         session.queue().run(kernel, range[0], range[1]);
     }

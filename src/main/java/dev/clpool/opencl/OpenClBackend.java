@@ -277,6 +277,12 @@ public final class OpenClBackend implements PoolingBackend {
         this.indices.run(g, in, out, indices);
     }
 
+    /** Forms the {@code nhwc} indices in the kernel on CPU devices ({@link IndicesRoutine#runNhwcPlanes}). */
+    @Override
+    public void maxWithNhwcPlaneIndices(PoolGeometry g, Tensor in, Tensor out, Indices indices, int channels) {
+        this.indices.runNhwcPlanes(g, in, out, indices, channels);
+    }
+
     @Override
     public void backward(PoolGeometry g, Tensor in, Tensor gradOut, Tensor gradIn) {
         backward.run(g, in, gradOut, gradIn);

@@ -87,9 +87,19 @@ final class PlanarPoolRoutine {
         long[][] range = groups.planar(rows, a[2].out(), a[1].out(), depthRows);
         session.locked(() -> {
             ClKernel kernel = session.kernel(FILE, opts, "pool_planar");
-            kernel.args(in, out, a[0].in(), a[1].in(), a[2].in(), a[0].out(), a[1].out(), a[2].out(), (int) rows);
+            kernel.args(in, out, a[0].in(), a[1].in(), a[2].in(), a[0].out(), a[1].out(), a[2].out(), (int) rows,
+                    inEnd(planes, g.inputPlane()));
             session.queue().run(kernel, range[0], range[1]);
         });
+    }
+
+    /**
+     * The {@code inEnd} argument of {@code pool_planar.cl}'s kernels: the input elements of a
+     * launch over {@code planes} planes of {@code plane} elements, below which their vectors may
+     * read around a row's ends (capped at the largest int: the kernels' offsets are 32-bit).
+     */
+    static int inEnd(long planes, long plane) {
+        return (int) Math.min(Integer.MAX_VALUE, planes * plane);
     }
 
     private static void requireBytes(String what, long have, long want) {
