@@ -29,8 +29,8 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>JDK 17's C2 boxed the two vectors carried through nested tap loops (rows, then columns) and
  * through a vector-returning helper that it did not inline (about 800 bytes allocated per window,
  * slower than the scalar path): hence the flat list, and helpers that store their vectors.
- * Indices are widened after the row's choices, in vector lanes: the chosen ints, converted to
- * longs, plus the output column's base and each channel's {@code c·dc}. Method signatures use JDK
+ * Indices are widened as each vector of channels is chosen, in vector lanes: the chosen ints,
+ * converted to longs, plus the output column's base and each channel's {@code c·dc}. Method signatures use JDK
  * types only.
  */
 final class VecArgmax {
@@ -38,6 +38,7 @@ final class VecArgmax {
     private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Long> L = LongVector.SPECIES_PREFERRED;
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
+    private static final LongVector IOTA = LongVector.zero(L).addIndex(1);
 
     private VecArgmax() {
     }
@@ -64,7 +65,7 @@ final class VecArgmax {
      * @param rowBase  index of the output row's window row 0, column 0, channel 0
      * @param dx       index step per input column
      * @param dc       index step per channel
-     * @param chosen   scratch of at least {@code colStart.length·c} ints: the chosen taps' index offsets
+     * @param chosen   scratch of at least {@link #lanes()} ints: a vector's chosen index offsets
      */
     static void indices(ByteBuffer in, int[] rowAt, int j0, int j1, int kw, int[] tapValue,
                         int[] colStart, int[] colFirst, int[] colEnd, int dw, int c,
@@ -73,23 +74,16 @@ final class VecArgmax {
         int[] value = new int[tapValue.length];
         for (int ox = 0; ox < colStart.length; ox++) {
             int taps = window(rowAt, j0, j1, kw, tapValue, colStart[ox], colFirst[ox], colEnd[ox], dw, c, at, value);
-            for (int ch = 0; ch < c; ch += I.length()) {
-                int ch0 = Math.min(ch, c - I.length());
-                choose(in, at, value, taps, ch0, out, (o + ox * c + ch0) * Float.BYTES, chosen, ox * c + ch0);
-            }
-        }
-        int ll = L.length();
-        LongVector steps = LongVector.zero(L).addIndex(1).mul(dc);
-        for (int ox = 0; ox < colStart.length; ox++) {
             long base = rowBase + colStart[ox] * dx;
             for (int ch = 0; ch < c; ch += I.length()) {
                 int ch0 = Math.min(ch, c - I.length());
-                int e = ox * c + ch0;
-                IntVector v = IntVector.fromArray(I, chosen, e);
-                for (int part = 0; part < I.length() / ll; part++) {
+                int e = o + ox * c + ch0;
+                choose(in, at, value, taps, ch0, out, e * Float.BYTES, chosen, 0);
+                IntVector v = IntVector.fromArray(I, chosen, 0);
+                for (int part = 0; part < I.length() / L.length(); part++) {
                     ((LongVector) v.convertShape(VectorOperators.I2L, L, part))
-                            .add(steps).add(base + (ch0 + part * ll) * dc)
-                            .intoByteBuffer(idx, (o + e + part * ll) * Long.BYTES, ORDER);
+                            .add(IOTA.mul(dc).add(base + (ch0 + part * L.length()) * dc))
+                            .intoByteBuffer(idx, (e + part * L.length()) * Long.BYTES, ORDER);
                 }
             }
         }
