@@ -85,7 +85,7 @@ final class ArgmaxRows {
         }
         VecArgmax.indices(in, rowAt, p.rowFirst[oy], p.rowEnd[oy], kw, offsets, p.colStart, p.colFirst, p.colEnd,
                 p.dw, c, dst, idx, Math.toIntExact(p.out.offset(n, oy, 0, 0)),
-                form.base(n) + p.rowStart[oy] * form.dy(), form.dx(), form.dc(), s.ints(1, 1, p.out.w() * c)[0]);
+                form.base(n) + p.rowStart[oy] * form.dy(), form.dx(), form.dc(), s.ints(1, 1, c)[0]);
     }
 
     /** Output row (n, oy): values (as raw bits) into {@code dst}, indices into {@code idx}. */
