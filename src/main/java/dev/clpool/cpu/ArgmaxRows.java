@@ -1,5 +1,6 @@
 package dev.clpool.cpu;
 
+import java.nio.ByteBuffer;
 import java.nio.IntBuffer;
 import java.nio.LongBuffer;
 import java.util.Arrays;
@@ -66,6 +67,25 @@ final class ArgmaxRows {
     static ArgmaxRows of(WindowPlan p, IndexForm form) {
         int[] offsets = form.tapOffsets(p.rows.window(), p.cols.window(), p.dh, p.dw);
         return offsets == null ? null : new ArgmaxRows(p, form, offsets);
+    }
+
+    /** Whether {@link #vectorRow} runs this plan: the Vector API is on and C fills a vector. */
+    boolean vectors() {
+        return VectorSupport.ENABLED && c >= VecArgmax.lanes();
+    }
+
+    /**
+     * {@link #row} in the Vector API ({@link VecArgmax#indices}, straight from the input's bytes),
+     * where {@link #vectors} says so: the same values and indices, bit for bit.
+     */
+    void vectorRow(ByteBuffer in, ByteBuffer dst, ByteBuffer idx, int n, int oy, Scratch s) {
+        int[] rowAt = s.ints(0, 1, p.rows.window())[0];
+        for (int jy = p.rowFirst[oy]; jy < p.rowEnd[oy]; jy++) {
+            rowAt[jy] = Math.toIntExact(p.in.offset(n, p.inputRow(oy, jy), 0, 0));
+        }
+        VecArgmax.indices(in, rowAt, p.rowFirst[oy], p.rowEnd[oy], kw, offsets, p.colStart, p.colFirst, p.colEnd,
+                p.dw, c, dst, idx, Math.toIntExact(p.out.offset(n, oy, 0, 0)),
+                form.base(n) + p.rowStart[oy] * form.dy(), form.dx(), form.dc(), s.ints(1, 1, c)[0]);
     }
 
     /** Output row (n, oy): values (as raw bits) into {@code dst}, indices into {@code idx}. */

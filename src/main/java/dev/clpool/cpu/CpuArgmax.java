@@ -2,6 +2,7 @@ package dev.clpool.cpu;
 
 import dev.clpool.PoolGeometry;
 import dev.clpool.Tensor;
+import java.nio.ByteBuffer;
 import java.nio.IntBuffer;
 import java.util.Arrays;
 
@@ -47,6 +48,12 @@ final class CpuArgmax {
     static IntBuffer bits(Tensor t) {
         t.floats();
         return t.buffer().asIntBuffer();
+    }
+
+    /** A float32 tensor's bytes (refusing other storage, as {@link Tensor#floats} does), native order. */
+    static ByteBuffer bytes(Tensor t) {
+        t.floats();
+        return t.buffer();
     }
 
     WindowPlan plan() {

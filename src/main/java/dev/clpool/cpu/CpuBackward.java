@@ -5,6 +5,7 @@ import dev.clpool.PoolGeometry;
 import dev.clpool.PoolMode;
 import dev.clpool.Shape;
 import dev.clpool.Tensor;
+import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 import java.nio.IntBuffer;
 import java.util.Arrays;
@@ -24,7 +25,9 @@ import java.util.function.IntConsumer;
  * then adds the gradient of each output of those rows whose chosen tap lies in it. Avg is
  * separable, as its divisor is a product of one factor per axis: down the output rows, then
  * across the output columns. With one channel (channels-first planes viewed as channels-last)
- * {@link PlaneBackward} does the same sums a band of a plane per task.
+ * {@link PlaneBackward} does the same sums a band of a plane per task. Where the Vector API is on
+ * and C fills a vector, max runs {@link VecArgmax#taps} and {@link VecMaxBackward}'s gather instead
+ * (the same bits).
  */
 final class CpuBackward {
 
@@ -42,6 +45,15 @@ final class CpuBackward {
 
     /** {@link #run}, with {@code planes} false: the general path even for one channel. */
     static void run(PoolGeometry g, Tensor in, Tensor gradOut, Tensor gradIn, Parallel parallel, boolean planes) {
+        run(g, in, gradOut, gradIn, parallel, planes, VectorSupport.ENABLED);
+    }
+
+    /**
+     * {@link #run}, with {@code vectors} false: the scalar max backward even where the Vector API
+     * is on (the tests compare the two); true has effect only where {@link VectorSupport#ENABLED}.
+     */
+    static void run(PoolGeometry g, Tensor in, Tensor gradOut, Tensor gradIn, Parallel parallel, boolean planes,
+                    boolean vectors) {
         if (g.mode() != PoolMode.MAX && g.mode() != PoolMode.AVG) {
             throw new IllegalArgumentException("backward pooling supports max and avg, not " + g.mode().word());
         }
@@ -60,6 +72,10 @@ final class CpuBackward {
         int width = os.w() * c;
         if (g.mode() == PoolMode.MAX) {
             CpuArgmax argmax = new CpuArgmax(g);
+            if (vectors && VectorSupport.ENABLED && c >= VecArgmax.lanes()) {
+                vectorMax(argmax, in, gradOut, gradIn, rows, cols, parallel);
+                return;
+            }
             int[] taps = taps(argmax, in, parallel);
             int kw = g.cols().window();
             parallel.run(is.n() * is.h(), task -> {
@@ -129,6 +145,51 @@ final class CpuBackward {
                 }
             }
             store(dx, all, width, Math.toIntExact(is.offset(n, y, 0, 0)), rowLen, s);
+        });
+    }
+
+    /**
+     * The max branch of {@link #run} in the Vector API: every output's chosen tap number
+     * ({@link VecArgmax#taps}), then each input row gathers its gradients
+     * ({@link VecMaxBackward#row}); the same bits as the scalar branch.
+     */
+    private static void vectorMax(CpuArgmax argmax, Tensor in, Tensor gradOut, Tensor gradIn, Inverse rows,
+                                  Inverse cols, Parallel parallel) {
+        WindowPlan p = argmax.plan();
+        Shape is = p.in;
+        Shape os = p.out;
+        int c = p.c;
+        int kh = p.rows.window();
+        int kw = p.cols.window();
+        int width = os.w() * c;
+        int[] numbers = new int[kh * kw];
+        Arrays.setAll(numbers, t -> t);
+        ByteBuffer x = CpuArgmax.bytes(in);
+        ByteBuffer dy = CpuArgmax.bytes(gradOut);
+        ByteBuffer dx = CpuArgmax.bytes(gradIn);
+        int[] taps = new int[Math.toIntExact(os.elementCount())];
+        parallel.run(os.n() * os.h(), task -> {
+            int n = task / os.h();
+            int oy = task % os.h();
+            int[] rowAt = Scratch.get().ints(0, 1, kh)[0];
+            for (int jy = p.rowFirst[oy]; jy < p.rowEnd[oy]; jy++) {
+                rowAt[jy] = Math.toIntExact(is.offset(n, p.inputRow(oy, jy), 0, 0));
+            }
+            VecArgmax.taps(x, rowAt, p.rowFirst[oy], p.rowEnd[oy], kw, numbers, p.colStart, p.colFirst, p.colEnd,
+                    p.dw, c, taps, task * width);
+        });
+        parallel.run(is.n() * is.h(), task -> {
+            int n = task / is.h();
+            int y = task % is.h();
+            int[][] a = Scratch.get().ints(1, 3, 2 * kh * kw);
+            int count = 0;
+            for (int i = rows.from[y]; i < rows.from[y + 1]; i++, count++) {
+                int oy = rows.outputs[i];
+                a[0][count] = Math.toIntExact(os.offset(n, oy, 0, 0));
+                a[1][count] = (y - p.rowStart[oy]) / p.dh * kw;
+            }
+            VecMaxBackward.row(taps, dy, dx, a[0], a[1], count, cols.from, cols.outputs, p.colStart, p.dw, c, is.w(),
+                    Math.toIntExact(is.offset(n, y, 0, 0)), a[2]);
         });
     }
 

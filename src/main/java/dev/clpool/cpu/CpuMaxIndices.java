@@ -5,6 +5,7 @@ import dev.clpool.Indices;
 import dev.clpool.PoolGeometry;
 import dev.clpool.Shape;
 import dev.clpool.Tensor;
+import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 import java.nio.IntBuffer;
 import java.nio.LongBuffer;
@@ -59,10 +60,21 @@ final class CpuMaxIndices {
         }
     }
 
-    /** Channels-last rows: one output row (n, oy) per task ({@link ArgmaxRows}). */
+    /**
+     * Channels-last rows: one output row (n, oy) per task ({@link ArgmaxRows}), in the Vector API
+     * where it is on and C fills a vector ({@link ArgmaxRows#vectorRow}).
+     */
     private static void rows(ArgmaxRows fused, PoolGeometry g, Tensor in, Tensor out, Indices indices,
                              CpuBackward.Parallel parallel) {
         Shape os = g.output();
+        if (fused.vectors()) {
+            ByteBuffer from = CpuArgmax.bytes(in);
+            ByteBuffer to = CpuArgmax.bytes(out);
+            ByteBuffer idx = indices.buffer();
+            parallel.run(os.n() * os.h(),
+                    task -> fused.vectorRow(from, to, idx, task / os.h(), task % os.h(), Scratch.get()));
+            return;
+        }
         IntBuffer bits = CpuArgmax.bits(in);
         IntBuffer dst = CpuArgmax.bits(out);
         LongBuffer idx = indices.longs();

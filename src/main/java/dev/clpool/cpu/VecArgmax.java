@@ -1,0 +1,148 @@
+package dev.clpool.cpu;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.LongVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The Vector API argmax of channels-last rows (C at least {@link #lanes()}), the twin of
+ * {@link ArgmaxRows} (max pooling with indices) and of {@link CpuArgmax#row} (the tap numbers max
+ * backward uses); loaded only behind {@link VectorSupport#ENABLED}.
+ *
+ * <p>Channels run in vector lanes, read straight from the input's direct buffer (no staged rows,
+ * no gathered tap arrays): for each output column, its taps inside the input are listed in scan
+ * order (rows, then columns), then each vector of channels runs them in one flat loop with the
+ * chosen element's raw bits and its per-tap int (index offset or tap number, carried as float bits
+ * so that the float compare's mask blends it) held in registers. A tap takes where its value is
+ * strictly greater than the chosen one or is a NaN while the chosen one is not, which is
+ * {@code chosen == chosen && !(value <= chosen)}: −0 and +0 compare equal and NaN never beats NaN,
+ * so the first maximum stays, as with {@link CpuArgmax}'s keys, and the chosen value keeps its own
+ * bits (payload, sign of zero). The window's first tap inside the input starts the choice, so
+ * padding never takes. A channel count that is not a multiple of the lanes ends with a vector
+ * that overlaps the one before it (its lanes are computed twice, with the same result).
+ *
+ * <p>JDK 17's C2 boxed the two vectors carried through nested tap loops (rows, then columns) and
+ * through a vector-returning helper that it did not inline (about 800 bytes allocated per window,
+ * slower than the scalar path): hence the flat list, and helpers that store their vectors.
+ * Indices are widened as each vector of channels is chosen, in vector lanes: the chosen ints,
+ * converted to longs, plus the output column's base and each channel's {@code c·dc}. Method signatures use JDK
+ * types only.
+ */
+final class VecArgmax {
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Long> L = LongVector.SPECIES_PREFERRED;
+    private static final ByteOrder ORDER = ByteOrder.nativeOrder();
+    private static final LongVector IOTA = LongVector.zero(L).addIndex(1);
+
+    private VecArgmax() {
+    }
+
+    /** Channels one vector holds: the least C these kernels take. */
+    static int lanes() {
+        return F.length();
+    }
+
+    /**
+     * Max pooling with indices, one output row.
+     *
+     * @param in       the input's float32 bytes
+     * @param rowAt    element offset of the input row of window row {@code jy}, for jy in [j0, j1)
+     * @param kw       column taps per window row
+     * @param tapValue per tap number {@code jy·kw + jx}: its index offset from the window's tap 0
+     * @param colStart per output column: input column of its tap 0 (may be in the padding)
+     * @param colFirst per output column: its first column tap inside the input
+     * @param colEnd   per output column: one past its last column tap inside the input
+     * @param dw       column dilation
+     * @param c        channels, at least {@link #lanes()}
+     * @param out      the output's float32 bytes: the chosen values' own bits, at elements {@code o..}
+     * @param idx      the indices' int64 bytes, at elements {@code o..}
+     * @param rowBase  index of the output row's window row 0, column 0, channel 0
+     * @param dx       index step per input column
+     * @param dc       index step per channel
+     * @param chosen   scratch of at least {@link #lanes()} ints: a vector's chosen index offsets
+     */
+    static void indices(ByteBuffer in, int[] rowAt, int j0, int j1, int kw, int[] tapValue,
+                        int[] colStart, int[] colFirst, int[] colEnd, int dw, int c,
+                        ByteBuffer out, ByteBuffer idx, int o, long rowBase, long dx, long dc, int[] chosen) {
+        int[] at = new int[tapValue.length];
+        int[] value = new int[tapValue.length];
+        for (int ox = 0; ox < colStart.length; ox++) {
+            int taps = window(rowAt, j0, j1, kw, tapValue, colStart[ox], colFirst[ox], colEnd[ox], dw, c, at, value);
+            long base = rowBase + colStart[ox] * dx;
+            for (int ch = 0; ch < c; ch += I.length()) {
+                int ch0 = Math.min(ch, c - I.length());
+                int e = o + ox * c + ch0;
+                choose(in, at, value, taps, ch0, out, e * Float.BYTES, chosen, 0);
+                IntVector v = IntVector.fromArray(I, chosen, 0);
+                for (int part = 0; part < I.length() / L.length(); part++) {
+                    ((LongVector) v.convertShape(VectorOperators.I2L, L, part))
+                            .add(IOTA.mul(dc).add(base + (ch0 + part * L.length()) * dc))
+                            .intoByteBuffer(idx, (e + part * L.length()) * Long.BYTES, ORDER);
+                }
+            }
+        }
+    }
+
+    /**
+     * Tap numbers ({@code jy·kw + jx}) of one output row's chosen elements into {@code taps} from
+     * {@code at}: the parameters as for {@link #indices}, with tap numbers as {@code tapValue} and
+     * no values written.
+     */
+    static void taps(ByteBuffer in, int[] rowAt, int j0, int j1, int kw, int[] tapNumber,
+                     int[] colStart, int[] colFirst, int[] colEnd, int dw, int c, int[] taps, int at) {
+        int[] tapAt = new int[tapNumber.length];
+        int[] value = new int[tapNumber.length];
+        for (int ox = 0; ox < colStart.length; ox++) {
+            int count = window(rowAt, j0, j1, kw, tapNumber, colStart[ox], colFirst[ox], colEnd[ox], dw, c, tapAt, value);
+            for (int ch = 0; ch < c; ch += I.length()) {
+                int ch0 = Math.min(ch, c - I.length());
+                choose(in, tapAt, value, count, ch0, null, 0, taps, at + ox * c + ch0);
+            }
+        }
+    }
+
+    /**
+     * One output column's window: its taps inside the input, in scan order, as byte offsets of
+     * channel 0 into {@code at[0..]} and their ints into {@code value[0..]}; returns their count.
+     */
+    private static int window(int[] rowAt, int j0, int j1, int kw, int[] tapValue, int x0, int jx0, int jx1, int dw,
+                              int c, int[] at, int[] value) {
+        int k = 0;
+        for (int jy = j0; jy < j1; jy++) {
+            for (int jx = jx0; jx < jx1; jx++, k++) {
+                at[k] = (rowAt[jy] + (x0 + jx * dw) * c) * Float.BYTES;
+                value[k] = tapValue[jy * kw + jx];
+            }
+        }
+        return k;
+    }
+
+    /**
+     * One window over channels [ch0, ch0 + lanes): of its {@code taps} taps ({@link #window}), the
+     * chosen one's value per lane (written to {@code out} at byte {@code o} unless {@code out} is
+     * null) and its int (into {@code ints} at {@code i}).
+     */
+    private static void choose(ByteBuffer in, int[] at, int[] value, int taps, int ch0, ByteBuffer out, int o,
+                               int[] ints, int i) {
+        int b = ch0 * Float.BYTES;
+        FloatVector best = FloatVector.fromByteBuffer(F, in, at[0] + b, ORDER);
+        FloatVector chosen = FloatVector.broadcast(F, Float.intBitsToFloat(value[0]));
+        for (int k = 1; k < taps; k++) {
+            FloatVector v = FloatVector.fromByteBuffer(F, in, at[k] + b, ORDER);
+            VectorMask<Float> takes = best.compare(VectorOperators.EQ, best)
+                    .andNot(v.compare(VectorOperators.LE, best));
+            best = best.blend(v, takes);
+            chosen = chosen.blend(Float.intBitsToFloat(value[k]), takes);
+        }
+        if (out != null) {
+            best.intoByteBuffer(out, o, ORDER);
+        }
+        chosen.reinterpretAsInts().intoArray(ints, i);
+    }
+}
