@@ -53,7 +53,7 @@ class VecAvgBackwardTest {
 
     private static void check(PoolSpec spec, Shape s, int kind, SplittableRandom r, String what) {
         PoolGeometry g = spec.geometry(s);
-        Tensor dy = gradient(g.output(), r, kind);
+        Tensor dy = VecAvgWindowsTest.data(g.output(), r, kind);
         CpuBackward.Inverse rows = new CpuBackward.Inverse(g.rows());
         CpuBackward.Inverse cols = new CpuBackward.Inverse(g.cols());
         Tensor scalar = Tensor.allocate(s);
@@ -68,20 +68,5 @@ class VecAvgBackwardTest {
                 assertEquals(Float.floatToRawIntBits(want[i]), Float.floatToRawIntBits(got[i]), what + ": NaN at " + i);
             }
         }
-    }
-
-    /** Kind 0: uniform in [-1, 1]; 1: with a few large values of both signs (cancellation); 2: with sparse infinities and NaNs. */
-    private static Tensor gradient(Shape s, SplittableRandom r, int kind) {
-        float[] v = new float[Math.toIntExact(s.elementCount())];
-        for (int i = 0; i < v.length; i++) {
-            v[i] = (float) r.nextDouble(-1, 1);
-            int k = r.nextInt(40);
-            if (kind == 1 && k < 3) {
-                v[i] = (k == 0 ? 3e7f : -3e7f) + v[i];
-            } else if (kind == 2 && k == 0) {
-                v[i] = r.nextBoolean() ? Float.NaN : (r.nextBoolean() ? Float.POSITIVE_INFINITY : Float.NEGATIVE_INFINITY);
-            }
-        }
-        return Tensor.of(s, v);
     }
 }

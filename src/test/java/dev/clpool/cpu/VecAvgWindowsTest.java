@@ -87,9 +87,10 @@ class VecAvgWindowsTest {
 
     /**
      * Kind 0: uniform in [-1, 1]; 1: a few large values of both signs among small ones (sums that
-     * cancel, which the certificate must catch); 2: as 0 with sparse infinities and NaNs.
+     * cancel, which the certificate must catch); 2: as 0 with sparse infinities and NaNs. Also
+     * the gradients of {@link VecAvgBackwardTest}.
      */
-    private static Tensor data(Shape s, SplittableRandom r, int kind) {
+    static Tensor data(Shape s, SplittableRandom r, int kind) {
         float[] v = new float[Math.toIntExact(s.elementCount())];
         for (int i = 0; i < v.length; i++) {
             v[i] = (float) r.nextDouble(-1, 1);
