@@ -2,6 +2,8 @@ package dev.clpool.cpu;
 
 import dev.clpool.PoolGeometry;
 import dev.clpool.Shape;
+import dev.clpool.Tensor;
+import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
 
@@ -58,6 +60,59 @@ final class AvgBackwardRows {
             m = Math.max(m, a.from[p + 1] - a.from[p]);
         }
         return m;
+    }
+
+    /**
+     * The gradient of float32 tensor {@code gradOut} into {@code gradIn}: in Vector API lanes
+     * ({@link VecAvgBackward}) where this JVM runs them and the channels fill a vector, each row
+     * that fails its certificate computed again here (checking each result); else as
+     * {@link #run(FloatBuffer, FloatBuffer, CpuBackward.Parallel)}.
+     */
+    void run(Tensor gradOut, Tensor gradIn, CpuBackward.Parallel parallel) {
+        if (!(VectorSupport.ENABLED && VecMaxWindows.fits(is.c()))) {
+            run(gradOut.floats(), gradIn.floats(), parallel);
+            return;
+        }
+        int rowLen = is.w() * is.c();
+        int rowsTotal = is.n() * is.h();
+        int group = (int) Math.max(1, Math.min(rowsTotal, TASK_WORK / Math.max(1L, rowLen)));
+        ByteBuffer dy = gradOut.buffer();
+        ByteBuffer dx = gradIn.buffer();
+        parallel.run((rowsTotal + group - 1) / group, task -> {
+            Scratch s = Scratch.get();
+            int[] termFrom = s.ints(0, 1, is.w() + 1)[0];
+            int[] termAt = s.ints(1, 1, is.w() * most(rows) * most(cols))[0];
+            float[] termDiv = s.floats(10, is.w() * most(rows) * most(cols));
+            for (int r = task * group; r < Math.min(rowsTotal, (task + 1) * group); r++) {
+                int n = r / is.h();
+                int y = r % is.h();
+                terms(n, y, termFrom, termAt, termDiv);
+                int rowAt = Math.toIntExact(is.offset(n, y, 0, 0) * Float.BYTES);
+                if (!VecAvgBackward.row(dy, dx, is.c(), is.w(), rowAt, termFrom, termAt, termDiv, perB)) {
+                    row(gradOut.floats(), gradIn.floats(), r, s.floats(7, rowLen), true, s);
+                }
+            }
+        });
+    }
+
+    /**
+     * The terms of input row (n, y) for {@link VecAvgBackward#row}: per input column, the byte
+     * offsets in the output gradient of the outputs whose windows hold it, and their divisors.
+     */
+    private void terms(int n, int y, int[] termFrom, int[] termAt, float[] termDiv) {
+        int t = 0;
+        for (int x = 0; x < is.w(); x++) {
+            termFrom[x] = t;
+            for (int k = cols.from[x]; k < cols.from[x + 1]; k++) {
+                int ox = cols.outputs[k];
+                for (int i = rows.from[y]; i < rows.from[y + 1]; i++) {
+                    int oy = rows.outputs[i];
+                    termAt[t] = Math.toIntExact(os.offset(n, oy, ox, 0) * Float.BYTES);
+                    termDiv[t++] = (float) (rowDiv[oy] * colDiv[ox]);
+                }
+            }
+        }
+        termFrom[is.w()] = t;
     }
 
     void run(FloatBuffer dy, FloatBuffer dx, CpuBackward.Parallel parallel) {

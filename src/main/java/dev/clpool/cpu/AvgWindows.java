@@ -2,6 +2,8 @@ package dev.clpool.cpu;
 
 import dev.clpool.PoolGeometry;
 import dev.clpool.PoolMode;
+import dev.clpool.Tensor;
+import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
 
@@ -30,6 +32,8 @@ final class AvgWindows {
 
     private final WindowPlan p;
     private final boolean includePad;
+    /** Whether {@link VecAvgWindows} runs this geometry (where the JVM has the Vector API). */
+    private final boolean vector;
 
     AvgWindows(PoolGeometry g) {
         if (g.mode() != PoolMode.AVG) {
@@ -37,6 +41,7 @@ final class AvgWindows {
         }
         p = new WindowPlan(g);
         includePad = g.spec().countIncludePad();
+        vector = VectorSupport.ENABLED && VecMaxWindows.fits(p.c);
     }
 
     long workPerRow() {
@@ -82,6 +87,41 @@ final class AvgWindows {
                 }
             }
         });
+    }
+
+    /**
+     * Output rows {@code [from, to)} of all {@code N*OH} (row index {@code n*OH + oy}) from float32
+     * tensor {@code in} into {@code out}: in Vector API lanes ({@link VecAvgWindows}) where this JVM
+     * runs them and the channels fill a vector, each row that fails its certificate computed again
+     * here (checking each result); else as {@link #run(FloatBuffer, FloatBuffer, int, int, Scratch)}.
+     */
+    void run(Tensor in, Tensor out, int from, int to, Scratch scratch) {
+        if (!(VectorSupport.ENABLED && vector)) {
+            run(in.floats(), out.floats(), from, to, scratch);
+            return;
+        }
+        ByteBuffer src = in.buffer();
+        ByteBuffer dst = out.buffer();
+        float[] divisors = scratch.floats(9, p.out.w());
+        float[] perB = scratch.floats(10, p.out.w());
+        int[] at = scratch.ints(0, 1, p.rows.window() * p.cols.window())[0];
+        for (int r = from; r < to; r++) {
+            int n = r / p.out.h();
+            int oy = r % p.out.h();
+            for (int ox = 0; ox < p.out.w(); ox++) {
+                double divisor = divisor(oy, ox);
+                divisors[ox] = (float) divisor;
+                perB[ox] = boundPerB(oy, ox, divisor, 3);
+            }
+            if (!VecAvgWindows.row(src, dst, p, n, oy, divisors, perB, at)) {
+                FloatBuffer x = in.floats();
+                FloatBuffer y = out.floats();
+                for (int b0 = 0; b0 < p.out.w(); b0 += p.blockOut) {
+                    int b1 = Math.min(p.out.w(), b0 + p.blockOut);
+                    rows(x, y, r, r + 1, b0, b1, scratch, scratch.floats(7, (b1 - b0) * p.c), true);
+                }
+            }
+        }
     }
 
     /** Output rows {@code [from, to)} of all {@code N*OH}, each row index being {@code n*OH + oy}. */

@@ -104,7 +104,7 @@ public final class CpuBackend implements PoolingBackend {
         }
         if (g.mode() == PoolMode.MAX) {
             MaxWindows max = new MaxWindows(g);
-            chunks(rows, max.workPerRow(), (from, to) -> max.run(src, dst, from, to, Scratch.get()));
+            chunks(rows, max.workPerRow(), (from, to) -> max.run(in, out, from, to, Scratch.get()));
             return;
         }
         if (AvgVanHerk.pays(g)) {
@@ -114,7 +114,7 @@ public final class CpuBackend implements PoolingBackend {
         }
         if (g.mode() == PoolMode.AVG) {
             AvgWindows avg = new AvgWindows(g);
-            chunks(rows, avg.workPerRow(), (from, to) -> avg.run(src, dst, from, to, Scratch.get()));
+            chunks(rows, avg.workPerRow(), (from, to) -> avg.run(in, out, from, to, Scratch.get()));
             return;
         }
         Taps taps = new Taps(g.rows());

@@ -109,7 +109,7 @@ final class CpuBackward {
             return;
         }
         if (AvgBackwardRows.pays(is)) {
-            new AvgBackwardRows(g, rows, cols).run(dy, dx, parallel);
+            new AvgBackwardRows(g, rows, cols).run(gradOut, gradIn, parallel);
             return;
         }
         double[] rowDiv = divisors(g.rows(), g.spec().countIncludePad());

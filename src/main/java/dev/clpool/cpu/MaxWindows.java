@@ -2,6 +2,7 @@ package dev.clpool.cpu;
 
 import dev.clpool.PoolGeometry;
 import dev.clpool.PoolMode;
+import dev.clpool.Tensor;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
 
@@ -19,16 +20,32 @@ import java.util.Arrays;
  */
 final class MaxWindows {
     private final WindowPlan p;
+    /** Whether {@link VecMaxWindows} runs this geometry (where the JVM has the Vector API). */
+    private final boolean vector;
 
     MaxWindows(PoolGeometry g) {
         if (g.mode() != PoolMode.MAX) {
             throw new IllegalArgumentException("max windows run max, not " + g.mode().word());
         }
         p = new WindowPlan(g);
+        vector = VectorSupport.ENABLED && VecMaxWindows.fits(p.c);
     }
 
     long workPerRow() {
         return p.workPerRow();
+    }
+
+    /**
+     * Output rows {@code [from, to)} of all {@code N*OH} (row index {@code n*OH + oy}) from float32
+     * tensor {@code in} into {@code out}: in Vector API lanes ({@link VecMaxWindows}) where this JVM
+     * runs them and the channels fill a vector, else as {@link #run(FloatBuffer, FloatBuffer, int, int, Scratch)}.
+     */
+    void run(Tensor in, Tensor out, int from, int to, Scratch scratch) {
+        if (VectorSupport.ENABLED && vector) {
+            VecMaxWindows.run(in.buffer(), out.buffer(), p, from, to);
+        } else {
+            run(in.floats(), out.floats(), from, to, scratch);
+        }
     }
 
     /** Output rows {@code [from, to)} of all {@code N*OH}, each row index being {@code n*OH + oy}. */

@@ -1,0 +1,118 @@
+package dev.clpool.cpu;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * {@link MaxWindows} in Vector API lanes (loaded only where {@link VectorSupport#ENABLED}): each
+ * output's window is read straight from the direct buffer, vectors along the channels, taps in
+ * scan order, and reduced with clpool's rule itself (a later value replaces the maximum only if
+ * strictly greater; the first NaN wins) in five lane operations per tap. The result is therefore
+ * the reference's bit for bit, with no zero-or-NaN fix-up ({@link MaxExact}) and so no data cliff
+ * for all-zero or ReLU'd inputs; the scalar path needs that fix-up because C2 vectorises only
+ * {@code Math.max}.
+ *
+ * <p>Direct windows, not the scalar path's separable passes: without staging copies into heap
+ * arrays, reading each tap of a small window from L1/L2 costs less than the passes' copies
+ * (measured: docs/performance.md). Large stride-1 windows stay on the prefix–suffix path
+ * ({@link MaxVanHerk}). Channels are taken four vectors at a time (four accumulators in
+ * registers), then one; a channel count that is not a multiple of the vector length ends with one
+ * vector that overlaps the previous one (the overlapped lanes are computed twice, to the same
+ * bits), so at least one vector of channels is needed ({@link #fits}).
+ */
+final class VecMaxWindows {
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final ByteOrder ORDER = ByteOrder.nativeOrder();
+
+    private VecMaxWindows() {
+    }
+
+    /** Whether rows of {@code c} channels fill at least one vector. */
+    static boolean fits(int c) {
+        return c >= S.length();
+    }
+
+    /** clpool's max rule in lanes: takes {@code v} where it is greater than {@code m}, or NaN while {@code m} is not. */
+    static FloatVector rule(FloatVector m, FloatVector v) {
+        return m.blend(v, v.compare(VectorOperators.LE, m).not().and(m.compare(VectorOperators.EQ, m)));
+    }
+
+    /**
+     * Output rows {@code [from, to)} of all {@code N*OH} (row index {@code n*OH + oy}) of the plan's
+     * geometry, from {@code src} into {@code dst} (float32 in native order, element offsets as the
+     * plan's shapes give them). Needs {@link #fits}{@code (p.c)}.
+     */
+    static void run(ByteBuffer src, ByteBuffer dst, WindowPlan p, int from, int to) {
+        int c = p.c;
+        int lanes = S.length();
+        int quad = 4 * lanes;
+        int[] at = new int[p.rows.window() * p.cols.window()];
+        for (int r = from; r < to; r++) {
+            int n = r / p.out.h();
+            int oy = r % p.out.h();
+            int outRow = Math.toIntExact(p.out.offset(n, oy, 0, 0) * Float.BYTES);
+            for (int ox = 0; ox < p.out.w(); ox++) {
+                int taps = taps(p, n, oy, ox, at);
+                int o = outRow + ox * c * Float.BYTES;
+                int ch = 0;
+                for (; ch + quad <= c; ch += quad) {
+                    four(src, dst, at, taps, ch * Float.BYTES, o + ch * Float.BYTES);
+                }
+                for (; ch + lanes <= c; ch += lanes) {
+                    one(src, dst, at, taps, ch * Float.BYTES, o + ch * Float.BYTES);
+                }
+                if (ch < c) {
+                    int last = (c - lanes) * Float.BYTES;
+                    one(src, dst, at, taps, last, o + last);
+                }
+            }
+        }
+    }
+
+    /**
+     * The byte offsets of output (n, oy, ox)'s taps (channel 0) in scan order into {@code at};
+     * returns their count. Shared with {@link VecAvgWindows}.
+     */
+    static int taps(WindowPlan p, int n, int oy, int ox, int[] at) {
+        int k = 0;
+        for (int jy = p.rowFirst[oy]; jy < p.rowEnd[oy]; jy++) {
+            long row = p.in.offset(n, p.inputRow(oy, jy), 0, 0);
+            for (int jx = p.colFirst[ox]; jx < p.colEnd[ox]; jx++) {
+                at[k++] = Math.toIntExact((row + (long) p.inputColumn(ox, jx) * p.c) * Float.BYTES);
+            }
+        }
+        return k;
+    }
+
+    /** Four vectors of channels from byte {@code ch} of each tap, into {@code dst} at byte {@code o}. */
+    private static void four(ByteBuffer src, ByteBuffer dst, int[] at, int taps, int ch, int o) {
+        int step = S.vectorByteSize();
+        FloatVector m0 = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+        FloatVector m1 = m0;
+        FloatVector m2 = m0;
+        FloatVector m3 = m0;
+        for (int k = 0; k < taps; k++) {
+            int a = at[k] + ch;
+            m0 = rule(m0, FloatVector.fromByteBuffer(S, src, a, ORDER));
+            m1 = rule(m1, FloatVector.fromByteBuffer(S, src, a + step, ORDER));
+            m2 = rule(m2, FloatVector.fromByteBuffer(S, src, a + 2 * step, ORDER));
+            m3 = rule(m3, FloatVector.fromByteBuffer(S, src, a + 3 * step, ORDER));
+        }
+        m0.intoByteBuffer(dst, o, ORDER);
+        m1.intoByteBuffer(dst, o + step, ORDER);
+        m2.intoByteBuffer(dst, o + 2 * step, ORDER);
+        m3.intoByteBuffer(dst, o + 3 * step, ORDER);
+    }
+
+    /** One vector of channels from byte {@code ch} of each tap, into {@code dst} at byte {@code o}. */
+    private static void one(ByteBuffer src, ByteBuffer dst, int[] at, int taps, int ch, int o) {
+        FloatVector m = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+        for (int k = 0; k < taps; k++) {
+            m = rule(m, FloatVector.fromByteBuffer(S, src, at[k] + ch, ORDER));
+        }
+        m.intoByteBuffer(dst, o, ORDER);
+    }
+}
