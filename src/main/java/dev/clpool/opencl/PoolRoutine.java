@@ -88,6 +88,10 @@ final class PoolRoutine {
         Shape os = g.output();
         boolean lp = g.mode() == PoolMode.LP;
         int vec = lp ? 1 : KernelOptions.wideVectorWidth(is.c());
+        if (SeparablePool.chosen(g, session.accDouble(), session.limits(), nb)) {
+            SeparablePool.enqueue(session, g, dtype, in, out, nb, vec);
+            return;
+        }
         WorkGroups groups = session.groups();
         boolean channelLoop = groups.channelLoop();
         int forced = session.pixelsPerItemOverride();
