@@ -12,7 +12,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Windowed pooling ({@code pool2d_nhwc.cl}, kernel {@code pool2d}): in the session's layout
+ * Windowed pooling ({@code pool2d_nhwc.cl}, kernel {@code pool2d}; large max and average windows
+ * in {@link SeparablePool}'s two passes where its cost model says so): in the session's layout
  * (channel loop on CPU devices, channel lanes elsewhere), over host tensors in batch chunks
  * ({@link HostBatches}) or, when one batch item does not fit, item by item in row bands
  * ({@link RowBands}); over device tensors, only enqueued.
