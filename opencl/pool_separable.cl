@@ -11,9 +11,10 @@
  * pass 1 with outer = N*H, L = W, inner = 1; pass 2 with outer = N, L = H, inner = OW. Along the
  * axis, the van Herk / Gil-Werman scheme: positions fall in blocks of KA (the window's extent);
  * the windows that start in a block [B, B+KA) are each a suffix of that block and a prefix of the
- * next, so one work item per block forms the suffixes right to left (kept in its own outputs:
- * a private array, or for very large windows R in pass 1 and the scratch T in pass 2), then the prefixes left to right, and joins the two;
- * about four steps per output, whatever KA is (stride SA: about 2*SA + 2).
+ * next, so one work item per block forms the suffixes right to left (kept in a private array,
+ * or for very large windows in R in pass 1 and in the scratch T in pass 2), then the prefixes
+ * left to right, and joins the two: about four steps per output, whatever KA is (stride SA:
+ * about 2*SA + 2).
  *
  * Exactness. Max joins with MAX_UPDATE, clpool's rule (the first maximum in scan order, the first
  * NaN), which is associative: any grouping that keeps the order of the taps gives the same bits.
@@ -23,8 +24,8 @@
  * folded), as in pool2d. Averages sum in double (ACC_DOUBLE must be 1: R and T hold doubles, so
  * nothing is rounded to float between the passes) and divide as pool2d does, by the same divisor;
  * only the grouping of the sum differs, within SEMANTICS.md's tolerance. Blocks along H are
- * anchored at the whole tensor's rows (ORIGIN, a row band's first row), so a band sums each
- * window as the whole item does.
+ * anchored at the whole item's rows (the host places `first` by a row band's rowOrigin), so a
+ * band sums each window as the whole item does.
  *
  * Required macros: those of pool2d_nhwc.cl (MODE_MAX or MODE_AVG; KH, KW, SH, SW, PAD_T, PAD_B,
  * PAD_L, PAD_R, COUNT_INCLUDE_PAD, VEC, ACC_DOUBLE, CLOOP; DH = DW = 1), and
@@ -36,8 +37,9 @@
  * item per VEC channels (global id 0).
  *
  * Kernel sep_pass arguments: src, dst, tmp (pass 2's scratch T without SUF_PRIVATE; unused
- * otherwise: pass 1 keeps its suffixes in dst), L, OL (the axis' input and output sizes), inner, C, first (the
- * first block's start, may be negative), blocks (blocks per outer index), lines (outer * blocks),
+ * otherwise: pass 1 keeps its suffixes in dst), L, OL (the axis' input and output sizes), inner,
+ * C, first (the first block's start, may be negative), blocks (blocks per outer index), lines
+ * (outer * blocks),
  * W (pass 2: the input width, for the divisor). Global range: CLOOP 1, lines * inner rounded up
  * to the work group (one work-group function whatever the tensor); CLOOP 0, (C / VEC, inner
  * rounded up, lines).
