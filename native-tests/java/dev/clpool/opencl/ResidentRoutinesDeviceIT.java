@@ -3,9 +3,12 @@ package dev.clpool.opencl;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.clpool.AdaptiveGeometry;
+import dev.clpool.BackendChoice;
 import dev.clpool.BindingChoice;
+import dev.clpool.DType;
 import dev.clpool.DeviceAvailability;
 import dev.clpool.IndexConvention;
 import dev.clpool.Indices;
@@ -13,10 +16,12 @@ import dev.clpool.Padding;
 import dev.clpool.PoolGeometry;
 import dev.clpool.PoolMode;
 import dev.clpool.PoolSpec;
+import dev.clpool.PoolingEngine;
 import dev.clpool.Shape;
 import dev.clpool.Tensor;
 import dev.clpool.backend.ResidentTensor;
 import dev.clpool.cpu.CpuBackend;
+import dev.clpool.testing.NaiveReference;
 import dev.clpool.testing.RandomCases;
 import dev.clpool.testing.Tolerance;
 import java.nio.ByteBuffer;
@@ -24,6 +29,7 @@ import java.nio.ByteOrder;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -120,6 +126,77 @@ class ResidentRoutinesDeviceIT {
             device.close();
         }
         assertEquals(0, device.nativeObjects().live(), device.nativeObjects().toString());
+    }
+
+    /**
+     * Large windows take the separable passes ({@link SeparablePool}), bit for bit with the CPU
+     * path for max on inputs of signed zeros (the first of equal maxima) and of NaNs with distinct
+     * payloads (the first NaN), within the tolerance of the float64 reference for avg; the
+     * device-tensor form gives the host form's bits; no native object outlives the backend. Three
+     * specs cover stride 1 and 2, asymmetric windows and padding, ceil mode, count_include_pad,
+     * float16 storage (the first spec) and a window taller than the passes keep in private memory
+     * (35 rows). Each spec and storage type builds two programs, so there are few, on one binding
+     * (both run the same kernels).
+     */
+    @Test
+    void largeWindows_takeTheSeparablePasses_likeTheCpuPath() {
+        BindingChoice binding = DeviceAvailability.bindings().get(0);
+        OpenClBackend device = open(binding, OpenClBackend.Options.DEFAULT, true);
+        List<PoolSpec> specs = List.of(
+                PoolSpec.max(13, 5).stride(1).padding(Padding.of(6, 5, 2, 1)).build(),
+                PoolSpec.max(35, 9).stride(1, 2).padding(Padding.of(17, 0, 4, 1)).ceilMode(true).build(),
+                PoolSpec.avg(7, 11).stride(2, 1).padding(Padding.of(3, 1, 5, 2)).ceilMode(true).countIncludePad(true).build());
+        Shape s = Shape.of(2, 37, 17, 16);
+        SplittableRandom r = new SplittableRandom(20261206L);
+        try (PoolingEngine cpu = PoolingEngine.builder().backend(BackendChoice.CPU).build()) {
+            for (Tensor x : List.of(signedZeros(r, s), sparseNaNs(r, s), signedZeros(r, s).convert(DType.FLOAT16))) {
+                boolean half = x.dtype() == DType.FLOAT16;
+                try (ResidentTensor dx = half ? null : device.upload(x)) {
+                    for (PoolSpec spec : half ? specs.subList(0, 1) : specs.subList(1, specs.size())) {
+                        PoolGeometry g = spec.geometry(s);
+                        String what = binding + " " + spec + " on " + s + " " + x.dtype();
+                        assertTrue(SeparablePool.pays(g), what + ": the cost model should choose the passes");
+                        Tensor host = Tensor.allocate(g.output(), x.dtype());
+                        device.pool(g, x, host);
+                        if (spec.mode() == PoolMode.MAX) {
+                            Tolerance.assertBitIdentical(host.toArray(), cpu.pool(x, spec).toArray(), what);
+                        } else {
+                            Tolerance.assertClose(host.toArray(), NaiveReference.pool(x.toArray(), s, spec), what);
+                        }
+                        if (dx != null) {
+                            try (ResidentTensor out = device.allocate(g.output())) {
+                                device.pool(g, dx, out);
+                                Tolerance.assertBitIdentical(download(out), host.toArray(), what + " (device tensors)");
+                            }
+                        }
+                    }
+                }
+            }
+        } finally {
+            device.close();
+        }
+        assertEquals(0, device.nativeObjects().live(), device.nativeObjects().toString());
+    }
+
+    /** Mostly +0.0 and -0.0, some negatives: most maxima are zeros whose sign only the tap order decides. */
+    private static Tensor signedZeros(SplittableRandom r, Shape s) {
+        float[] v = new float[Math.toIntExact(s.elementCount())];
+        for (int i = 0; i < v.length; i++) {
+            int k = r.nextInt(20);
+            v[i] = k < 9 ? 0.0f : k < 18 ? -0.0f : k == 18 ? -1 - r.nextInt(8) : Float.NEGATIVE_INFINITY;
+        }
+        return Tensor.of(s, v);
+    }
+
+    /** Random values with a few NaNs of distinct payloads and signs: the first NaN of a window must win. */
+    private static Tensor sparseNaNs(SplittableRandom r, Shape s) {
+        float[] v = new float[Math.toIntExact(s.elementCount())];
+        for (int i = 0; i < v.length; i++) {
+            int k = r.nextInt(400);
+            v[i] = k == 0 ? Float.intBitsToFloat((r.nextBoolean() ? 0xffc00000 : 0x7fc00000) | (1 + r.nextInt(1 << 9)))
+                    : k == 1 ? (r.nextBoolean() ? 0.0f : -0.0f) : (r.nextInt(2048) - 1024) / 128f;
+        }
+        return Tensor.of(s, v);
     }
 
     /** The host form against the CPU path, then (unless {@code dx} is null) the device-tensor form against the host form. */

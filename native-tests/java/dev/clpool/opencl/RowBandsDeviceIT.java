@@ -24,6 +24,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -140,6 +141,38 @@ class RowBandsDeviceIT {
             }
             assertEquals(0, backend.nativeObjects().live(), what + ": " + backend.nativeObjects());
         }
+    }
+
+    /**
+     * A large max window in two row bands takes the separable passes in each band (its scratch
+     * fits where the band's input does) and gives the CPU path's bits for the whole item; one
+     * binding, since each band's geometry builds two programs.
+     */
+    @Test
+    void largeWindow_inRowBands_takesTheSeparablePasses_bitForBit() {
+        BindingChoice binding = DeviceAvailability.bindings().get(0);
+        DeviceAvailability.requireDevice(binding);
+        Shape s = Shape.of(2, 31, 12, 8);
+        Tensor x = input(s, DType.FLOAT32, 31);
+        PoolSpec spec = PoolSpec.max(11, 7).stride(1).padding(Padding.of(5, 4, 3, 3)).build();
+        PoolGeometry g = spec.geometry(s);
+        long maxAlloc = maxAllocFor(g, Float.BYTES, Float.BYTES, 2);
+        String what = binding + " " + spec + " on " + s + " in 2 bands";
+        for (RowBands.Band b : RowBands.split(g, maxAlloc / ((long) s.w() * s.c() * Float.BYTES),
+                maxAlloc / ((long) g.output().w() * s.c() * Float.BYTES))) {
+            assertTrue(SeparablePool.chosen(b.geometry(), true, new Limits(maxAlloc, Integer.MAX_VALUE), 1), what);
+        }
+        OpenClBackend backend = open(binding, maxAlloc, false);
+        try {
+            Tensor got = Tensor.allocate(g.output());
+            backend.pool(g, x, got);
+            StorageCases.assertMatchesCpu(PoolMode.MAX, got, CPU.pool(x, spec), x, spec, what);
+            assertArrayEquals(new long[] {1, 2L * s.n()}, backend.bandCounts(), what);
+            assertOnlyProgramsLive(backend, what);
+        } finally {
+            backend.close();
+        }
+        assertEquals(0, backend.nativeObjects().live(), what + ": " + backend.nativeObjects());
     }
 
     @ParameterizedTest

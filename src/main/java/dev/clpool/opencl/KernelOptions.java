@@ -46,6 +46,14 @@ final class KernelOptions {
     }
 
     /**
+     * The options of {@code pool_separable.cl} (either pass: the host appends {@code -D PASS}):
+     * the pool kernel's parameters and its layout, {@code channelLoop} or channel lanes.
+     */
+    static String separable(PoolGeometry g, int vec, boolean accDouble, boolean channelLoop) {
+        return poolParameters(g, vec, accDouble) + " -D CLOOP=" + (channelLoop ? 1 : 0);
+    }
+
+    /**
      * The largest window (KH * KW taps) whose interior path pool2d_nhwc.cl unrolls completely. The
      * unrolling is for small windows; a 1000x1000 one took 2.6 s to build on PoCL, and from about
      * 4000x4000 the build crashed the JVM (SIGSEGV): larger windows take the general path.

@@ -12,7 +12,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Windowed pooling ({@code pool2d_nhwc.cl}, kernel {@code pool2d}): in the session's layout
+ * Windowed pooling ({@code pool2d_nhwc.cl}, kernel {@code pool2d}; large max and average windows
+ * in {@link SeparablePool}'s two passes where its cost model says so): in the session's layout
  * (channel loop on CPU devices, channel lanes elsewhere), over host tensors in batch chunks
  * ({@link HostBatches}) or, when one batch item does not fit, item by item in row bands
  * ({@link RowBands}); over device tensors, only enqueued.
@@ -88,6 +89,10 @@ final class PoolRoutine {
         Shape os = g.output();
         boolean lp = g.mode() == PoolMode.LP;
         int vec = lp ? 1 : KernelOptions.wideVectorWidth(is.c());
+        if (SeparablePool.chosen(g, session.accDouble(), session.limits(), nb)) {
+            SeparablePool.enqueue(session, g, dtype, in, out, nb, vec);
+            return;
+        }
         WorkGroups groups = session.groups();
         boolean channelLoop = groups.channelLoop();
         int forced = session.pixelsPerItemOverride();

@@ -114,6 +114,16 @@ final class WorkGroups {
     }
 
     /**
+     * Global and local ranges of a kernel with one work item per element of a flat range of
+     * {@code items} (the separable passes on CPU devices, whose work items loop over C): the
+     * fixed local size, so one work-group function per kernel; the kernel skips the rounding.
+     */
+    long[][] flat(long items) {
+        long l0 = fit(target, 0);
+        return new long[][] {{roundUp(items, l0)}, {l0}};
+    }
+
+    /**
      * Global and local ranges of the channels-first pool kernel: on CPU devices one work item per
      * output row ({@code rows} = planes·OD·OH), a fixed local size (one work-group function per
      * kernel); elsewhere one per output over (OW, OH, {@code depthRows} = planes·OD), columns

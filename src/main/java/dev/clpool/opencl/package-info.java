@@ -31,6 +31,7 @@
  *
  * <p>One {@code pool} call reads top to bottom: {@code OpenClBackend.pool} →
  * {@code PoolRoutine.run} → {@code HostBatches.run} (→ {@code Staging} or {@code Pipeline}) →
- * {@code PoolRoutine.enqueue} → {@code pool2d_nhwc.cl}.
+ * {@code PoolRoutine.enqueue} → {@code pool2d_nhwc.cl}, or for large windows
+ * {@code SeparablePool.enqueue} → {@code pool_separable.cl} (two passes).
  */
 package dev.clpool.opencl;
