@@ -17,7 +17,7 @@ import java.lang.ref.Reference;
  * the output gradient, avg only the output gradient; a batch item too large for one allocation is
  * refused. Device tensors are only enqueued. One channel on a CPU device (the channels-first
  * planes the host lowers to) runs {@code backward_rows.cl} instead of {@code pool2d_backward}, and
- * max's argmax pass {@code pool_planar.cl}'s {@code pool_planar_argmax}: same bits.
+ * max's argmax pass {@code pool_planar_indices.cl}'s {@code pool_planar_argmax}: same bits.
  */
 final class BackwardRoutine {
     static final String FILE = "backward_nhwc.cl";
@@ -108,7 +108,7 @@ final class BackwardRoutine {
     }
 
     /**
-     * The argmax pass of one channel on a CPU device: {@code pool_planar.cl}'s
+     * The argmax pass of one channel on a CPU device: {@code pool_planar_indices.cl}'s
      * {@code pool_planar_argmax}, the row loop of {@code pool_planar_indices} recording each
      * output's tap as {@code pool2d_argmax} does (one output per work item at C = 1, 3-5x slower
      * on PoCL). The same taps.
@@ -119,7 +119,7 @@ final class BackwardRoutine {
         PlanarGeometry planes = new PlanarGeometry(nb, new Axis[] {g.rows(), g.cols()}, PoolMode.MAX, 1, false);
         String opts = KernelOptions.planar(planes, PlanarPoolRoutine.CPU_VECTOR, session.accDouble(), true)
                 + " -D ARGMAX_TAPS=1" + KernelOptions.storage(dtype);
-        ClKernel kernel = session.kernel(PlanarPoolRoutine.FILE, opts, "pool_planar_argmax");
+        ClKernel kernel = session.kernel(PlanarPoolRoutine.INDICES_FILE, opts, "pool_planar_argmax");
         int rows = nb * os.h();
         kernel.args(in, arg, is.h(), is.w(), os.h(), os.w(), rows, PlanarPoolRoutine.inEnd(nb, is.h() * (long) is.w()));
         long[][] range = session.groups().planar(rows, os.w(), os.h(), nb);

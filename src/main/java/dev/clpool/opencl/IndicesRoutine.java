@@ -139,7 +139,7 @@ final class IndicesRoutine {
 
     /**
      * One channel on a CPU device (the channels-first planes that the host lowers max with indices
-     * to): {@code pool_planar.cl}'s kernel {@code pool_planar_indices}, one work item per output
+     * to): {@code pool_planar_indices.cl}'s kernel {@code pool_planar_indices}, one work item per output
      * row along W, where {@code pool2d_indices} would run one lane per work item (5x slower on
      * PoCL). Same values and indices; with {@link IndexConvention#NHWC} and {@code channels} C the
      * planes are the channels of a channels-first tensor, and the kernel writes its {@code nhwc}
@@ -152,7 +152,7 @@ final class IndicesRoutine {
         PlanarGeometry planes = new PlanarGeometry(nb, new Axis[] {g.rows(), g.cols()}, PoolMode.MAX, 1, false);
         String opts = KernelOptions.planar(planes, PlanarPoolRoutine.CPU_VECTOR, session.accDouble(), true)
                 + " -D INDEX_CONVENTION=" + convention.ordinal() + KernelOptions.storage(dtype);
-        ClKernel kernel = session.kernel(PlanarPoolRoutine.FILE, opts, "pool_planar_indices");
+        ClKernel kernel = session.kernel(PlanarPoolRoutine.INDICES_FILE, opts, "pool_planar_indices");
         int rows = nb * os.h();
         kernel.args(in, out, idx, is.h(), is.w(), os.h(), os.w(), rows, n0, channels,
                 PlanarPoolRoutine.inEnd(nb, is.h() * (long) is.w()));

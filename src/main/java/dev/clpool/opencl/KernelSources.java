@@ -10,18 +10,24 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * The kernel sources, read from this jar only ({@code opencl/*.cl} in the repository, packaged
  * under {@code dev/clpool/opencl/kernels/}). Each program is {@code common.cl} followed by one
- * op file.
+ * op file, and by the op file it builds on where it has one ({@link #BASES}).
  */
 public final class KernelSources {
     private static final String ROOT = "/dev/clpool/opencl/kernels/";
     private static final Map<String, String> PROGRAMS = new ConcurrentHashMap<>();
+    /**
+     * Op files that use another's definitions, and that file: the channels-first indices kernels
+     * share {@code pool_planar.cl}'s row loop, tap loads and masks.
+     */
+    private static final Map<String, String> BASES = Map.of("pool_planar_indices.cl", "pool_planar.cl");
 
     private KernelSources() {
     }
 
     /** The full program text for an op file such as {@code pool2d_nhwc.cl}. */
     public static String program(String file) {
-        return PROGRAMS.computeIfAbsent(file, f -> read("common.cl") + "\n" + read(f));
+        return PROGRAMS.computeIfAbsent(file, f -> read("common.cl") + "\n"
+                + (BASES.containsKey(f) ? read(BASES.get(f)) + "\n" : "") + read(f));
     }
 
     private static String read(String file) {

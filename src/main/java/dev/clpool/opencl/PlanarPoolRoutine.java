@@ -20,6 +20,8 @@ import java.nio.ByteBuffer;
  */
 final class PlanarPoolRoutine {
     static final String FILE = "pool_planar.cl";
+    /** The channels-first indices kernels and the argmax pass of max backward, built on {@link #FILE}. */
+    static final String INDICES_FILE = "pool_planar_indices.cl";
     /**
      * Outputs per vector step along W on CPU devices (the row-loop layout). On PoCL 16 measured
      * the same as 8 within the noise of a shared machine; 8 leaves fewer outputs of a narrow row
