@@ -7,6 +7,7 @@ import dev.clpool.DeviceUnavailableException;
 import dev.clpool.PoolingEngine;
 import dev.clpool.Shape;
 import dev.clpool.Tensor;
+import dev.clpool.cpu.VectorSupport;
 import dev.clpool.opencl.Bindings;
 import dev.clpool.opencl.ClDevice;
 import dev.clpool.opencl.DeviceCopy;
@@ -68,10 +69,13 @@ public final class Benchmark {
 
         /**
          * Warm-up lasts at least this long (see {@code Timing}); a quick run relies on the
-         * stability rule alone beyond its first 100 ms.
+         * stability rule alone beyond its first 100 ms. A full run with the CPU path's Vector API
+         * kernels warms up for a second: they run interpreted and boxed, 10-30x slower, until C2
+         * compiles them, and 300 ms left the first kind of data measured (random) at 1.5x the
+         * others on ResNet-50's head, where the scalar kernels showed no such spread.
          */
         double minWarmupMs() {
-            return quick ? 100 : 300;
+            return quick ? 100 : VectorSupport.enabled() ? 1000 : 300;
         }
 
         /** Warm-up stops here even if the times still fall (see {@code Timing}). */
