@@ -10,7 +10,7 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * The kernel sources, read from this jar only ({@code opencl/*.cl} in the repository, packaged
  * under {@code dev/clpool/opencl/kernels/}). Each program is {@code common.cl} followed by one
- * op file, and by the op file it builds on where it has one ({@link #BASES}).
+ * op file, with the op file it builds on, if any ({@link #BASES}), in between.
  */
 public final class KernelSources {
     private static final String ROOT = "/dev/clpool/opencl/kernels/";
