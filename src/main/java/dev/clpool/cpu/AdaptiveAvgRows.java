@@ -67,7 +67,7 @@ final class AdaptiveAvgRows {
         int oy = r % os.h();
         int rowLen = is.w() * c;
         float[] raw = s.floats(0, rowLen);
-        float[] tap = s.floats(1, bytes != null ? Math.max(c, 2 * VecGlobal.lanes()) : c);
+        float[] tap = s.floats(1, bytes != null ? Math.max(c, 2 * VecWidth.floats()) : c);
         float[] bs = s.floats(2, c);
         float[] bb = s.floats(3, c);
         float[] hs = s.floats(4, width);

@@ -71,7 +71,7 @@ final class ArgmaxRows {
 
     /** Whether {@link #vectorRow} runs this plan: the Vector API is on and C fills a vector. */
     boolean vectors() {
-        return VectorSupport.ENABLED && c >= VecArgmax.lanes();
+        return VectorSupport.fits(c);
     }
 
     /**

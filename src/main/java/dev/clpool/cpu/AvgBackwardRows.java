@@ -69,7 +69,7 @@ final class AvgBackwardRows {
      * {@link #run(FloatBuffer, FloatBuffer, CpuBackward.Parallel)}.
      */
     void run(Tensor gradOut, Tensor gradIn, CpuBackward.Parallel parallel) {
-        if (!(VectorSupport.ENABLED && VecMaxWindows.fits(is.c()))) {
+        if (!VectorSupport.fits(is.c())) {
             run(gradOut.floats(), gradIn.floats(), parallel);
             return;
         }

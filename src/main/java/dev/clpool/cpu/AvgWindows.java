@@ -41,7 +41,7 @@ final class AvgWindows {
         }
         p = new WindowPlan(g);
         includePad = g.spec().countIncludePad();
-        vector = VectorSupport.ENABLED && VecMaxWindows.fits(p.c);
+        vector = VectorSupport.fits(p.c);
     }
 
     long workPerRow() {

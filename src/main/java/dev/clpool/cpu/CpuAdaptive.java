@@ -67,7 +67,7 @@ final class CpuAdaptive {
             return;
         }
         // The Vector API kernels (VecAdaptive) read the tensor's bytes; null where they do not run.
-        ByteBuffer bytes = vectors && is.c() >= VecGlobal.lanes() ? in.buffer() : null;
+        ByteBuffer bytes = vectors && VectorSupport.fits(is.c()) ? in.buffer() : null;
         if (!max && AdaptiveAvgRows.pays(is)) {
             new AdaptiveAvgRows(is, os, y0, y1, x0, x1).run(src, bytes, dst, parallel);
             return;

@@ -72,7 +72,7 @@ final class CpuBackward {
         int width = os.w() * c;
         if (g.mode() == PoolMode.MAX) {
             CpuArgmax argmax = new CpuArgmax(g);
-            if (vectors && VectorSupport.ENABLED && c >= VecArgmax.lanes()) {
+            if (vectors && VectorSupport.fits(c)) {
                 vectorMax(argmax, in, gradOut, gradIn, rows, cols, parallel);
                 return;
             }

@@ -68,7 +68,7 @@ final class CpuGlobal {
 
     /** Whether the Vector API kernels ({@link VecGlobal}) run for a tensor of shape {@code s}: enough channels to fill a vector. */
     private static boolean vectors(Shape s) {
-        return VectorSupport.ENABLED && s.c() >= VecGlobal.lanes();
+        return VectorSupport.fits(s.c());
     }
 
     /**

@@ -28,7 +28,7 @@ final class MaxWindows {
             throw new IllegalArgumentException("max windows run max, not " + g.mode().word());
         }
         p = new WindowPlan(g);
-        vector = VectorSupport.ENABLED && VecMaxWindows.fits(p.c);
+        vector = VectorSupport.fits(p.c);
     }
 
     long workPerRow() {

@@ -14,7 +14,7 @@ import jdk.incubator.vector.VectorSpecies;
  * input row's first float, {@code c} its channels, and output column {@code ox} covers input
  * columns {@code [x0[ox], x1[ox])}; results go to {@code ox·c + ch} of the arrays. Where {@code c}
  * is not a multiple of the vector length the last vector overlaps the one before it: it writes the
- * overlapped lanes again with the same values. Needs at least {@link VecGlobal#lanes} channels.
+ * overlapped lanes again with the same values. Needs at least {@link VecWidth#floats()} channels.
  */
 final class VecAdaptive {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;

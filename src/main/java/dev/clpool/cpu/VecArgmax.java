@@ -10,7 +10,7 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The Vector API argmax of channels-last rows (C at least {@link #lanes()}), the twin of
+ * The Vector API argmax of channels-last rows (C at least {@link VecWidth#floats()}), the twin of
  * {@link ArgmaxRows} (max pooling with indices) and of {@link CpuArgmax#row} (the tap numbers max
  * backward uses); loaded only behind {@link VectorSupport#ENABLED}.
  *
@@ -43,10 +43,6 @@ final class VecArgmax {
     private VecArgmax() {
     }
 
-    /** Channels one vector holds: the least C these kernels take. */
-    static int lanes() {
-        return F.length();
-    }
 
     /**
      * Max pooling with indices, one output row.
@@ -59,13 +55,13 @@ final class VecArgmax {
      * @param colFirst per output column: its first column tap inside the input
      * @param colEnd   per output column: one past its last column tap inside the input
      * @param dw       column dilation
-     * @param c        channels, at least {@link #lanes()}
+     * @param c        channels, at least {@link VecWidth#floats()}
      * @param out      the output's float32 bytes: the chosen values' own bits, at elements {@code o..}
      * @param idx      the indices' int64 bytes, at elements {@code o..}
      * @param rowBase  index of the output row's window row 0, column 0, channel 0
      * @param dx       index step per input column
      * @param dc       index step per channel
-     * @param chosen   scratch of at least {@link #lanes()} ints: a vector's chosen index offsets
+     * @param chosen   scratch of at least {@link VecWidth#floats()} ints: a vector's chosen index offsets
      */
     static void indices(ByteBuffer in, int[] rowAt, int j0, int j1, int kw, int[] tapValue,
                         int[] colStart, int[] colFirst, int[] colEnd, int dw, int c,

@@ -30,7 +30,7 @@ final class VecAvgBackward {
      * columns, into {@code dx} at byte {@code rowAt}. Input column {@code x} sums the terms
      * {@code [termFrom[x], termFrom[x+1])}: term t is {@code dy} at byte {@code termAt[t]} (channel
      * 0) divided by {@code termDiv[t]}. Returns whether every gradient of the row is certified
-     * with {@code perB}. Needs {@link VecMaxWindows#fits}{@code (c)}.
+     * with {@code perB}. Needs {@link VectorSupport#fits}{@code (c)}.
      */
     static boolean row(ByteBuffer dy, ByteBuffer dx, int c, int w, int rowAt, int[] termFrom, int[] termAt,
                        float[] termDiv, float perB) {

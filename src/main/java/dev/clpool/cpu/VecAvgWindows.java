@@ -33,7 +33,7 @@ final class VecAvgWindows {
      * order), output column {@code ox} divided by {@code divisor[ox]} and certified with
      * {@code perB[ox]}; {@code at} is scratch of a window's taps. Returns whether every result
      * of the row is certified (where not, the row's results must be computed again). Needs
-     * {@link VecMaxWindows#fits}{@code (p.c)}.
+     * {@link VectorSupport#fits}{@code (p.c)}.
      */
     static boolean row(ByteBuffer src, ByteBuffer dst, WindowPlan p, int n, int oy, float[] divisor, float[] perB,
                        int[] at) {

@@ -24,10 +24,6 @@ final class VecGlobal {
     private VecGlobal() {
     }
 
-    /** Floats per vector: the fewest channels these kernels take. */
-    static int lanes() {
-        return F.length();
-    }
 
     /**
      * The fast form of {@link CpuGlobal}'s sums with one lane per channel, lane by lane the same

@@ -16,7 +16,7 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>Each input element sums, in double, the gradients of the outputs that chose it, in the order
  * the scalar loop adds them (output rows ascending, then output columns ascending), from +0, and
  * is rounded to float once with one canonical NaN: the same bits as the scalar path. Channels run
- * in lanes of one double vector ({@link #lanes()}: 8 on AVX-512), read as floats and widened; an
+ * in lanes of one double vector ({@code D.length()}: 8 on AVX-512), read as floats and widened; an
  * output's gradient counts in a lane where its chosen tap number (from {@link VecArgmax#taps})
  * is the tap that lies on the element, and adds +0 elsewhere (which leaves a sum that started at
  * +0 unchanged). An input element's contributions are listed once per column (the outputs whose
@@ -34,10 +34,6 @@ final class VecMaxBackward {
     private VecMaxBackward() {
     }
 
-    /** Channels one vector holds: the least C this kernel takes. */
-    static int lanes() {
-        return F.length();
-    }
 
     /**
      * One input row: its gradients, from every output row whose windows hold it.
@@ -51,7 +47,7 @@ final class VecMaxBackward {
      * @param colOutput the columns' inverse window map ({@link CpuBackward.Inverse#outputs})
      * @param colStart  per output column: input column of its tap 0
      * @param dw        column dilation
-     * @param c         channels, at least {@link #lanes()}
+     * @param c         channels, at least {@link VecWidth#floats()}
      * @param iw        input columns
      * @param list      scratch of at least {@code 2·rows·(most outputs per input column)} ints
      */

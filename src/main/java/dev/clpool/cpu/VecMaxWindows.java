@@ -21,7 +21,7 @@ import jdk.incubator.vector.VectorSpecies;
  * ({@link MaxVanHerk}). Channels are taken four vectors at a time (four accumulators in
  * registers), then one; a channel count that is not a multiple of the vector length ends with one
  * vector that overlaps the previous one (the overlapped lanes are computed twice, to the same
- * bits), so at least one vector of channels is needed ({@link #fits}).
+ * bits), so at least one vector of channels is needed ({@link VectorSupport#fits}).
  */
 final class VecMaxWindows {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -30,10 +30,6 @@ final class VecMaxWindows {
     private VecMaxWindows() {
     }
 
-    /** Whether rows of {@code c} channels fill at least one vector. */
-    static boolean fits(int c) {
-        return c >= S.length();
-    }
 
     /** clpool's max rule in lanes: takes {@code v} where it is greater than {@code m}, or NaN while {@code m} is not. */
     static FloatVector rule(FloatVector m, FloatVector v) {
@@ -43,7 +39,7 @@ final class VecMaxWindows {
     /**
      * Output rows {@code [from, to)} of all {@code N*OH} (row index {@code n*OH + oy}) of the plan's
      * geometry, from {@code src} into {@code dst} (float32 in native order, element offsets as the
-     * plan's shapes give them). Needs {@link #fits}{@code (p.c)}.
+     * plan's shapes give them). Needs {@link VectorSupport#fits}{@code (p.c)}.
      */
     static void run(ByteBuffer src, ByteBuffer dst, WindowPlan p, int from, int to) {
         int c = p.c;

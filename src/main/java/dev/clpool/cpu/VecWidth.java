@@ -11,4 +11,9 @@ final class VecWidth {
     static int bits() {
         return FloatVector.SPECIES_PREFERRED.vectorBitSize();
     }
+
+    /** Floats in that vector: the channels a channels-last Vec kernel needs at least. */
+    static int floats() {
+        return FloatVector.SPECIES_PREFERRED.length();
+    }
 }

@@ -37,6 +37,15 @@ public final class VectorSupport {
         return ENABLED;
     }
 
+    /**
+     * Whether the Vector API kernels run on channels-last rows of {@code channels}: they are
+     * enabled and the rows fill at least one float vector ({@link VecWidth#floats()}; 16 on
+     * AVX-512). Fewer channels stay on the scalar kernels.
+     */
+    static boolean fits(int channels) {
+        return ENABLED && channels >= VecWidth.floats();
+    }
+
     /** One line for reports: on with the vector width, or off and why ({@code probe}, {@code bench}). */
     public static String describe() {
         return WHY_NOT.map(why -> "scalar kernels (" + why + ")")

@@ -35,7 +35,7 @@ class VecArgmaxTest {
 
     /** Channel counts at and around the vector length: one vector, tails, several vectors. */
     static int channels(SplittableRandom r) {
-        int l = VecArgmax.lanes();
+        int l = VecWidth.floats();
         int[] c = {l, l + 1, 2 * l - 1, 2 * l + 3, 3 * l};
         return c[r.nextInt(c.length)];
     }
@@ -94,7 +94,7 @@ class VecArgmaxTest {
 
     @Test
     void fewerChannelsThanLanesStayScalar() {
-        Shape s = Shape.of(1, 6, 6, VecArgmax.lanes() - 1);
+        Shape s = Shape.of(1, 6, 6, VecWidth.floats() - 1);
         PoolGeometry g = PoolSpec.max(2, 2).stride(2).build().geometry(s);
         assertFalse(ArgmaxRows.of(new WindowPlan(g), IndexForm.of(IndexConvention.NHWC, s)).vectors());
     }

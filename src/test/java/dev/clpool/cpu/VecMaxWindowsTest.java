@@ -65,9 +65,9 @@ class VecMaxWindowsTest {
 
     @Test
     void fits_needsOneVectorOfChannels_andTheBackendKeepsFewChannelsScalar() {
-        assertFalse(VecMaxWindows.fits(1));
-        assertFalse(VecMaxWindows.fits(15));
-        assertTrue(VecMaxWindows.fits(16));
+        assertFalse(VectorSupport.fits(1));
+        assertFalse(VectorSupport.fits(15));
+        assertTrue(VectorSupport.fits(16));
         // Few channels (and the one-channel views) stay on the scalar path through MaxWindows.run.
         Shape s = Shape.of(1, 12, 12, 3);
         PoolSpec spec = PoolSpec.max(2, 2).stride(2).build();
