@@ -28,7 +28,7 @@ import java.util.stream.IntStream;
  * that interior windows carry no bounds checks, channels innermost; see {@link WindowPlan}; large
  * max and average windows in {@link MaxVanHerk} and {@link AvgVanHerk}, at a cost per output
  * independent of the window, chosen by {@link WindowPlan#prefixSuffixPays}), global
- * pooling in {@link CpuGlobal}, LP pooling here (it visits only the window taps inside the input).
+ * pooling in {@link CpuGlobal}, LP pooling in {@link LpWindows}.
  * Scratch arrays are per thread and reused.
  *
  * <p>Max gives the same bits as the kernels (a strictly larger value, or the first NaN, wins; see
@@ -117,16 +117,8 @@ public final class CpuBackend implements PoolingBackend {
             chunks(rows, avg.workPerRow(), (from, to) -> avg.run(in, out, from, to, Scratch.get()));
             return;
         }
-        Taps taps = new Taps(g.rows());
-        Taps cols = new Taps(g.cols());
-        sized(elements(out) * windowTaps(g)).run(rows, task -> {
-            int n = task / os.h();
-            int oy = task % os.h();
-            switch (g.mode()) {
-                case LP: lpRow(g, taps, cols, src, dst, n, oy); break;
-                default: throw new IllegalStateException("mode " + g.mode());
-            }
-        });
+        LpWindows lp = new LpWindows(g);
+        chunks(rows, lp.workPerRow(), (from, to) -> lp.run(src, dst, from, to, Scratch.get()));
     }
 
     @Override
@@ -207,57 +199,6 @@ public final class CpuBackend implements PoolingBackend {
         return v != v ? Float.NaN : v;
     }
 
-    private static void lpRow(PoolGeometry g, Taps rows, Taps cols, FloatBuffer src, FloatBuffer dst,
-                              int n, int oy) {
-        Shape is = g.input();
-        int c = is.c();
-        double p = g.spec().p();
-        float[] amax = new float[c];
-        boolean[] nan = new boolean[c];
-        double[] sum = new double[c];
-        int outBase = Math.toIntExact(g.output().offset(n, oy, 0, 0));
-        for (int ox = 0; ox < cols.count; ox++) {
-            Arrays.fill(amax, 0f);
-            Arrays.fill(nan, false);
-            Arrays.fill(sum, 0.0);
-            // Pass 1: the largest |x| per channel, so pass 2 can scale and never overflow.
-            for (int jy = rows.first[oy]; jy < rows.end[oy]; jy++) {
-                int y = rows.start[oy] + jy * rows.dilation;
-                for (int jx = cols.first[ox]; jx < cols.end[ox]; jx++) {
-                    int off = Math.toIntExact(is.offset(n, y, cols.start[ox] + jx * cols.dilation, 0));
-                    for (int ch = 0; ch < c; ch++) {
-                        float a = Math.abs(src.get(off + ch));
-                        nan[ch] |= a != a;
-                        amax[ch] = Math.max(amax[ch], a);
-                    }
-                }
-            }
-            for (int jy = rows.first[oy]; jy < rows.end[oy]; jy++) {
-                int y = rows.start[oy] + jy * rows.dilation;
-                for (int jx = cols.first[ox]; jx < cols.end[ox]; jx++) {
-                    int off = Math.toIntExact(is.offset(n, y, cols.start[ox] + jx * cols.dilation, 0));
-                    for (int ch = 0; ch < c; ch++) {
-                        if (amax[ch] > 0 && amax[ch] < Float.POSITIVE_INFINITY) {
-                            sum[ch] += Math.pow(Math.abs(src.get(off + ch)) / (double) amax[ch], p);
-                        }
-                    }
-                }
-            }
-            int o = outBase + ox * c;
-            for (int ch = 0; ch < c; ch++) {
-                float r;
-                if (nan[ch]) {
-                    r = Float.NaN;
-                } else if (amax[ch] == 0f || amax[ch] == Float.POSITIVE_INFINITY) {
-                    r = amax[ch];
-                } else {
-                    r = (float) (amax[ch] * Math.pow(sum[ch], 1.0 / p));
-                }
-                dst.put(o + ch, r);
-            }
-        }
-    }
-
     /**
      * {@link #parallel} for an operation that visits about {@code work} elements in all, or the
      * calling thread alone when that is too little to be worth waking the pool (the rule of
@@ -317,27 +258,5 @@ public final class CpuBackend implements PoolingBackend {
     @Override
     public void close() {
         pool.shutdown();
-    }
-
-    /** Per-output tap ranges of one axis, precomputed once per operation. */
-    private static final class Taps {
-        final int count;
-        final int dilation;
-        final int[] start;
-        final int[] first;
-        final int[] end;
-
-        Taps(Axis a) {
-            count = a.out();
-            dilation = a.dilation();
-            start = new int[count];
-            first = new int[count];
-            end = new int[count];
-            for (int o = 0; o < count; o++) {
-                start[o] = (int) a.start(o);
-                first[o] = a.firstTap(o);
-                end[o] = a.endTap(o);
-            }
-        }
     }
 }
