@@ -81,6 +81,8 @@ public final class WorkloadSuite {
                         TensorShape.channelsFirst(8, 512, 10, 10), 7, 7),
                 Workload.adaptive("sppnet-level6-cf", SPPNET + CF, PoolMode.MAX, TensorShape.channelsFirst(32, 256, 13, 13), 6, 6),
                 Workload.global("cbam-channel-gmp-cf", CBAM + CF, PoolMode.MAX, TensorShape.channelsFirst(16, 256, 56, 56)),
+                Workload.windowed("facenet-3b-l2-cf", "FaceNet: Schroff et al., CVPR 2015, Table 2, NN2 inception (3b)"
+                        + " pool 'L2, 3x3, 1'" + CF, Op.POOL, "lp k=3 s=1 pad=1 p=2", TensorShape.channelsFirst(32, 256, 28, 28)),
                 Workload.windowed("m5-pool1-max", M5 + CF, Op.POOL, "max k=4 s=4 rank=1",
                         TensorShape.channelsFirst(16, 128, 7981)),
                 Workload.windowed("m5-pool1-max-cl", M5 + " (channels-last)", Op.POOL, "max k=4 s=4 rank=1",
