@@ -28,6 +28,8 @@
  *   VEC           channels per step: 1, 2, 4, 8 or 16; the host ensures C % VEC == 0 (lp: 1)
  *   ACC_DOUBLE    1: accumulate in double (device has cl_khr_fp64); 0: compensated float sums
  *   LP_P          exponent as a float literal (lp)
+ *   LP_DIRECT     (lp, optional) p <= 4: with ACC_DOUBLE, the powers are summed unscaled
+ *   LP_SQUARE     (lp, optional) p == 2: x*x and sqrt instead of pow
  *   CLOOP         0 or 1, the layout above
  *   OPX           output pixels per work item along a row (CLOOP 1; 1 otherwise)
  *   INTERIOR      1: windows wholly inside the input take the unrolled interior path (CLOOP 1,
@@ -111,6 +113,29 @@ inline void pool_any(__global const storage_t *restrict in, __global storage_t *
     const accv div = (accv)(jy1 - jy0) * (accv)(jx1 - jx0);
 #endif
     STOREV(TO_FLOAT(sum / div), out, o);
+
+#elif defined(MODE_LP) && defined(LP_DIRECT) && ACC_DOUBLE
+    /* (sum |x|^p)^(1/p) for p <= 4 in double: every |x|^p of a float lies within double's normal
+       range, so the powers are summed unscaled, in one pass; NaN and infinities come through the
+       sum (the canonical NaN is stored, as the scaled path does). */
+    accv sum = (accv)(0);
+    for (int jy = jy0; jy < jy1; ++jy) {
+        const int rowBase = (plane + y0 + jy * DH) * rowStride + c;
+        for (int jx = jx0; jx < jx1; ++jx) {
+            const accv a = TO_ACC(fabs(LOADV(in, rowBase + (x0 + jx * DW) * C)));
+#ifdef LP_SQUARE
+            sum += a * a;
+#else
+            sum += pow(a, (accv)(LP_P));
+#endif
+        }
+    }
+#ifdef LP_SQUARE
+    const float r = TO_FLOAT(sqrt(sum));
+#else
+    const float r = TO_FLOAT(pow(sum, (accv)(1) / (accv)(LP_P)));
+#endif
+    STOREV(isnan(r) ? NAN : r, out, o);
 
 #elif defined(MODE_LP)
     /* (sum |x|^p)^(1/p), scaled by the largest |x| so that a large p or large values do not

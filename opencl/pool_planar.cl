@@ -27,6 +27,8 @@
  *                 ROWLOOP 0
  *   ACC_DOUBLE    1: accumulate in double (device has cl_khr_fp64); 0: compensated float sums
  *   LP_P          exponent as a float literal (lp)
+ *   LP_DIRECT     (lp, optional) p <= 4: with ACC_DOUBLE, the powers are summed unscaled
+ *   LP_SQUARE     (lp, optional) p == 2: x*x and sqrt instead of pow
  *   ROWLOOP       0 or 1, the layout above
  *
  * The host prepends common.cl (vector types, storage, accumulators).
@@ -159,6 +161,30 @@ inline __attribute__((always_inline)) void pool_one(__global const storage_t *re
     } else {
         one_window(in, out, D, H, W, r, x0, o, r.jz0, r.jz1, r.jy0, r.jy1);
     }
+#elif defined(LP_DIRECT) && ACC_DOUBLE
+    /* (sum |x|^p)^(1/p) for p <= 4, the powers summed unscaled in double (as pool2d_nhwc.cl). */
+    const int jx0 = TAP_FIRST(x0, DW);
+    const int jx1 = TAP_END(x0, KW, DW, W);
+    acc1 sum = 0;
+    for (int jz = r.jz0; jz < r.jz1; ++jz) {
+        for (int jy = r.jy0; jy < r.jy1; ++jy) {
+            const int row = ROW_AT(r, jz, jy, H, W, x0);
+            for (int jx = jx0; jx < jx1; ++jx) {
+                const acc1 a = (acc1)fabs(LOAD1(in, row + jx * DW));
+#ifdef LP_SQUARE
+                sum += a * a;
+#else
+                sum += pow(a, (acc1)(LP_P));
+#endif
+            }
+        }
+    }
+#ifdef LP_SQUARE
+    const float res = (float)sqrt(sum);
+#else
+    const float res = (float)pow(sum, (acc1)1 / (acc1)(LP_P));
+#endif
+    STORE1(isnan(res) ? NAN : res, out, o);
 #else /* MODE_LP */
     /* (sum |x|^p)^(1/p), scaled by the largest |x| (as pool2d_nhwc.cl). */
     const int jx0 = TAP_FIRST(x0, DW);

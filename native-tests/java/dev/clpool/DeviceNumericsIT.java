@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.clpool.backend.BackendLimitException;
 import dev.clpool.cpu.CpuBackend;
 import dev.clpool.opencl.OpenClBackend;
+import dev.clpool.testing.NaiveNd;
 import dev.clpool.testing.RandomCases;
 import dev.clpool.testing.Tolerance;
 import java.util.SplittableRandom;
@@ -177,6 +178,32 @@ class DeviceNumericsIT {
             for (PoolMode mode : new PoolMode[] {PoolMode.MAX, PoolMode.AVG}) {
                 PoolSpec spec = PoolSpec.builder(mode).window(k).stride(1).build();
                 assertMatches(mode, device.pool(x, spec), ENGINES.cpu().pool(x, spec), mode + " " + k + "x" + k);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("bindings")
+    void lpAtTheEndsOfFloatRange_bothLayouts_isWithinToleranceOfFloat64(BindingChoice binding) {
+        // For p <= 4 the kernels sum |x|^p unscaled in double (LP_DIRECT; LP_SQUARE for p = 2): the
+        // largest floats, subnormals, both zeros, infinities and NaN must come out as in float64.
+        PoolingEngine device = ENGINES.device(binding);
+        float[] special = {Float.MAX_VALUE, -3e38f, 1e-40f, 0f, -0f, 1e20f, 7e-20f, Float.POSITIVE_INFINITY, Float.NaN};
+        for (double p : new double[] {2, 3}) {
+            for (Layout layout : Layout.values()) {
+                TensorShape s = layout == Layout.CHANNELS_LAST ? TensorShape.channelsLast(2, new int[] {6, 7}, 3)
+                        : TensorShape.channelsFirst(2, 3, 6, 7);
+                Tensor x = Tensor.allocate(s);
+                SplittableRandom r = new SplittableRandom(11);
+                for (int i = 0; i < s.elementCount(); i++) {
+                    x.floats().put(i, r.nextInt(3) == 0 ? special[r.nextInt(special.length)] : (float) r.nextGaussian());
+                }
+                PoolSpec spec = PoolSpec.builder(PoolMode.LP).p(p).window(3, 3).stride(1, 2).padding(Padding.of(1)).build();
+                double[] want = NaiveNd.pool(x.toArray(), s, spec, IndexConvention.PYTORCH).values();
+                for (int i = 0; i < want.length; i++) {
+                    want[i] = (float) want[i]; // beyond float's range is ∞ in float
+                }
+                Tolerance.assertClose(device.pool(x, spec).toArray(), want, "lp p=" + p + " " + layout + " on " + binding);
             }
         }
     }

@@ -174,9 +174,15 @@ final class KernelOptions {
         }
     }
 
-    /** {@code -D LP_P=...}: a float literal that reads back as the same double value. */
+    /**
+     * {@code -D LP_P=...}: a float literal that reads back as the same double value; with
+     * {@code LP_DIRECT} where p ≤ 4 (a float's |x|^p is then within double's normal range, so a
+     * double sum of the powers needs no scaling: the CPU path's {@code LpWindows} rule) and
+     * {@code LP_SQUARE} where p is 2 (x·x and sqrt instead of pow).
+     */
     private static String lpExponent(double p) {
-        return " -D LP_P=" + String.format(Locale.ROOT, "%.17g", p);
+        return " -D LP_P=" + String.format(Locale.ROOT, "%.17g", p) + (p <= 4 ? " -D LP_DIRECT" : "")
+                + (p == 2 ? " -D LP_SQUARE" : "");
     }
 
     private static void define(StringBuilder s, String name, int value) {
