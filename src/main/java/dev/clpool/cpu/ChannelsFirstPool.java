@@ -14,10 +14,10 @@ import java.nio.FloatBuffer;
  * <p>Viewing such a tensor as channels-last with batch N*C and one channel is exact but slow: the
  * channels-last loops run over C, here one element wide. These loops run over whole rows and
  * bands of rows instead ({@link PlanePlan}): windowed max in {@link PlaneMax}, average in
- * {@link PlaneAvg}, global pooling in {@link PlaneGlobal}, LP here (it visits only the taps inside
- * the input). Results follow the same rules as the channels-last path: max bit-identical (clpool's
- * rule: a strictly larger value or the first NaN in scan order wins; padding never does), averages
- * certified float sums falling back to double, LP in double. Work is split into ranges of bands
+ * {@link PlaneAvg}, global pooling in {@link PlaneGlobal}, LP in {@link PlaneLp}. Results follow
+ * the same rules as the channels-last path: max bit-identical (clpool's rule: a strictly larger
+ * value or the first NaN in scan order wins; padding never does), averages certified float sums
+ * falling back to double, LP in double. Work is split into ranges of bands
  * of output rows (LP: of rows) on the backend's threads, small problems staying on the calling thread.
  *
  * <p>Buffers are read and written at absolute indices: element 0 of a tensor is index 0 of its
@@ -59,9 +59,8 @@ public final class ChannelsFirstPool {
             }
             case LP: {
                 requireExponent(p);
-                int rows = Math.toIntExact((long) planes * plan.d.out() * plan.h.out());
-                long work = (long) plan.w.out() * plan.d.window() * plan.h.window() * plan.w.window();
-                cpu.chunks(rows, work, (from, to) -> lpRows(plan, p, in, out, from, to));
+                PlaneLp lp = new PlaneLp(plan, p);
+                cpu.chunks(lp.rows(), lp.workPerRow(), (from, to) -> lp.run(in, out, from, to, Scratch.get()));
                 break;
             }
             default:
@@ -104,58 +103,5 @@ public final class ChannelsFirstPool {
         if (!(p > 0) || Double.isInfinite(p)) {
             throw new IllegalArgumentException("lp needs a finite p > 0, got " + p);
         }
-    }
-
-    /**
-     * LP pooling of output rows {@code [from, to)}, as the channels-last path computes it: per
-     * window the largest |x| first (so that the scaled powers never overflow), then
-     * {@code amax * (sum (|x|/amax)^p)^(1/p)} in double; NaN if the window holds one, and
-     * {@code amax} itself when it is 0 or ∞.
-     */
-    private static void lpRows(PlanePlan g, double p, FloatBuffer src, FloatBuffer dst, int from, int to) {
-        int oh = g.h.out();
-        int ow = g.w.out();
-        float[] row = new float[ow];
-        for (int r = from; r < to; r++) {
-            int slab = r / oh;
-            int plane = slab / g.d.out();
-            int oz = slab % g.d.out();
-            int oy = r % oh;
-            for (int ox = 0; ox < ow; ox++) {
-                row[ox] = lp(g, p, src, plane, oz, oy, ox);
-            }
-            dst.put(g.outputRow(plane, oz, oy), row, 0, ow);
-        }
-    }
-
-    private static float lp(PlanePlan g, double p, FloatBuffer src, int plane, int oz, int oy, int ox) {
-        float amax = 0f;
-        boolean nan = false;
-        for (int pass = 0; pass < 2; pass++) {
-            double sum = 0;
-            for (int jz = g.d.firstTap(oz); jz < g.d.endTap(oz); jz++) {
-                int z = (int) g.d.start(oz) + jz * g.d.dilation();
-                for (int jy = g.h.firstTap(oy); jy < g.h.endTap(oy); jy++) {
-                    int y = (int) g.h.start(oy) + jy * g.h.dilation();
-                    int base = g.inputRow(plane, z, y) + (int) g.w.start(ox);
-                    for (int jx = g.w.firstTap(ox); jx < g.w.endTap(ox); jx++) {
-                        float a = Math.abs(src.get(base + jx * g.w.dilation()));
-                        if (pass == 0) {
-                            nan |= a != a;
-                            amax = Math.max(amax, a);
-                        } else {
-                            sum += Math.pow(a / (double) amax, p);
-                        }
-                    }
-                }
-            }
-            if (pass == 0 && (nan || amax == 0f || amax == Float.POSITIVE_INFINITY)) {
-                return nan ? Float.NaN : amax;
-            }
-            if (pass == 1) {
-                return (float) (amax * Math.pow(sum, 1.0 / p));
-            }
-        }
-        throw new AssertionError();
     }
 }

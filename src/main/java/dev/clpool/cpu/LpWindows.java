@@ -82,7 +82,7 @@ final class LpWindows {
         for (int jy = rows.first[oy]; jy < rows.end[oy]; jy++) {
             int y = rows.start[oy] + jy * rows.dilation;
             src.get(Math.toIntExact(is.offset(n, y, 0, 0)), staged, 0, rowLen);
-            addPowers(staged, columns, rowLen);
+            addPowers(p, staged, columns, 0, rowLen);
         }
         for (int ox = 0; ox < cols.count; ox++) {
             int o = ox * c;
@@ -93,7 +93,7 @@ final class LpWindows {
                 }
             }
         }
-        roots(acc, outLen);
+        roots(p, acc, outLen);
         float[] out = s.floats(1, outLen);
         for (int i = 0; i < outLen; i++) {
             out[i] = (float) acc[i];
@@ -107,43 +107,48 @@ final class LpWindows {
     }
 
     /** {@code sums[i] = sums[i]^(1/p)} for {@code i < len}, in separate loops per p that C2 vectorises. */
-    private void roots(double[] sums, int len) {
+    static void roots(double p, double[] sums, int len) {
+        roots(p, sums, 0, len);
+    }
+
+    /** {@code sums[i] = sums[i]^(1/p)} for {@code from <= i < from + len}. */
+    static void roots(double p, double[] sums, int from, int len) {
         if (p == 2) {
-            for (int i = 0; i < len; i++) {
+            for (int i = from; i < from + len; i++) {
                 sums[i] = Math.sqrt(sums[i]);
             }
         } else if (p != 1) {
-            for (int i = 0; i < len; i++) {
+            for (int i = from; i < from + len; i++) {
                 sums[i] = Math.pow(sums[i], 1.0 / p);
             }
         }
     }
 
-    /** {@code into[i] += |from[i]|^p} for {@code i < len}. */
-    private void addPowers(float[] from, double[] into, int len) {
+    /** {@code into[at + i] += |from[i]|^p} for {@code i < len}. */
+    static void addPowers(double p, float[] from, double[] into, int at, int len) {
         if (p == 2) {
             for (int i = 0; i < len; i++) {
                 double x = from[i];
-                into[i] += x * x;
+                into[at + i] += x * x;
             }
         } else if (p == 1) {
             for (int i = 0; i < len; i++) {
-                into[i] += Math.abs((double) from[i]);
+                into[at + i] += Math.abs((double) from[i]);
             }
         } else if (p == 3) {
             for (int i = 0; i < len; i++) {
                 double a = Math.abs((double) from[i]);
-                into[i] += a * a * a;
+                into[at + i] += a * a * a;
             }
         } else if (p == 4) {
             for (int i = 0; i < len; i++) {
                 double x = from[i];
                 double q = x * x;
-                into[i] += q * q;
+                into[at + i] += q * q;
             }
         } else {
             for (int i = 0; i < len; i++) {
-                into[i] += Math.pow(Math.abs((double) from[i]), p);
+                into[at + i] += Math.pow(Math.abs((double) from[i]), p);
             }
         }
     }

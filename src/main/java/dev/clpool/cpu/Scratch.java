@@ -12,7 +12,7 @@ final class Scratch {
     private final int[][][] ints = new int[5][0][];
     private long[] longs = new long[0];
     private double[] doubles = new double[0];
-    private final double[][] doubleSlots = new double[2][0];
+    private final double[][] doubleSlots = new double[3][0];
 
     private Scratch() {
     }
@@ -62,8 +62,8 @@ final class Scratch {
     }
 
     /**
-     * Double array number {@code slot} (0..1), apart from {@link #doubles(int)}: at least {@code n}
-     * long; contents undefined. Two arrays where a loop reads one and writes the other, so that C2
+     * Double array number {@code slot} (0..2), apart from {@link #doubles(int)}: at least {@code n}
+     * long; contents undefined. Separate arrays where a loop reads one and writes another, so that C2
      * can prove they do not overlap and vectorise it (it does not for two ranges of one array).
      */
     double[] doubles(int slot, int n) {

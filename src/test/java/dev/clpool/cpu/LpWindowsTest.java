@@ -2,12 +2,15 @@ package dev.clpool.cpu;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.clpool.IndexConvention;
 import dev.clpool.Padding;
 import dev.clpool.PoolGeometry;
 import dev.clpool.PoolMode;
 import dev.clpool.PoolSpec;
 import dev.clpool.Shape;
 import dev.clpool.Tensor;
+import dev.clpool.TensorShape;
+import dev.clpool.testing.NaiveNd;
 import dev.clpool.testing.NaiveReference;
 import dev.clpool.testing.Tolerance;
 import java.util.SplittableRandom;
@@ -16,8 +19,9 @@ import org.junit.jupiter.api.RepetitionInfo;
 import org.junit.jupiter.api.Test;
 
 /**
- * Windowed LP pooling against the float64 reference, within tolerance: both of its paths (the
- * unscaled power sums for p ≤ 4 and the scaled one above), on random geometries (strides,
+ * Windowed LP pooling against the float64 reference, within tolerance, channels-last
+ * ({@link LpWindows}) and channels-first ({@link PlaneLp}): both of their paths (the unscaled power
+ * sums for p ≤ 4 and the scaled one above), on random geometries (strides,
  * dilations, padding, ceil mode) and on values at the ends of float's range — the largest finite
  * magnitudes, subnormals, both zeros, infinities and NaN — where an unscaled float sum would
  * overflow or underflow; bit for bit the same however the rows are split.
@@ -61,6 +65,32 @@ class LpWindowsTest {
             PoolSpec spec = PoolSpec.builder(PoolMode.LP).p(p).window(2, 3).stride(1, 2)
                     .padding(Padding.of(1)).build();
             check(spec, s, x, "p=" + p + " on extreme values");
+        }
+    }
+
+    @Test
+    void planeLp_channelsFirst_valuesAtTheEndsOfFloatRange_everyExponent_withinToleranceOfReference() {
+        float[] special = {Float.MAX_VALUE, -3e38f, 1e-40f, -Float.MIN_VALUE, 1e-30f, 0f, -0f, 1f, -2.5f, 1e20f,
+            Float.POSITIVE_INFINITY, Float.NaN};
+        TensorShape s = TensorShape.channelsFirst(2, 3, 5, 9);
+        try (CpuBackend cpu = new CpuBackend(2)) {
+            for (double p : EXPONENTS) {
+                SplittableRandom r = new SplittableRandom(Double.hashCode(p) + 1);
+                Tensor x = Tensor.allocate(s);
+                for (int i = 0; i < s.elementCount(); i++) {
+                    // Runs of one kind of value along a row, so that windows of only tiny or only huge values occur.
+                    x.floats().put(i, r.nextInt(4) == 0 ? special[r.nextInt(special.length)] : special[i / 9 % 8]);
+                }
+                PoolSpec spec = PoolSpec.builder(PoolMode.LP).p(p).window(2, 3).stride(1, 2).dilation(1, 2)
+                        .padding(Padding.of(1)).ceilMode(true).build();
+                Tensor y = Tensor.allocate(spec.outputShape(s));
+                new ChannelsFirstPool(cpu).pool(PoolMode.LP, p, false, x.floats(), y.floats(), 6, spec.axes(s));
+                double[] want = NaiveNd.pool(x.toArray(), s, spec, IndexConvention.PYTORCH).values();
+                for (int i = 0; i < want.length; i++) {
+                    want[i] = (float) want[i];
+                }
+                Tolerance.assertClose(y.toArray(), want, "channels-first p=" + p + " on extreme values");
+            }
         }
     }
 
