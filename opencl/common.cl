@@ -297,3 +297,13 @@ typedef float acc1;
 #define ACC1_ADD(s, v) COMPENSATED_ADD_T(float, int, s, s##_comp, v)
 #define ACC1_TOTAL(s) COMPENSATED_TOTAL_T(int, s, s##_comp)
 #endif
+
+/* LP's unscaled terms (LP_DIRECT, double accumulators: pool2d_nhwc.cl, pool_planar.cl):
+   LP_TERM(a) is |x|^p of a = |x| as a double, LP_ROOT(s) the sum's p-th root. */
+#if defined(LP_SQUARE)
+#define LP_TERM(a) ((a) * (a))
+#define LP_ROOT(s) sqrt(s)
+#elif defined(LP_P)
+#define LP_TERM(a) pow((a), (double)(LP_P))
+#define LP_ROOT(s) pow((s), 1.0 / (double)(LP_P))
+#endif

@@ -122,19 +122,10 @@ inline void pool_any(__global const storage_t *restrict in, __global storage_t *
     for (int jy = jy0; jy < jy1; ++jy) {
         const int rowBase = (plane + y0 + jy * DH) * rowStride + c;
         for (int jx = jx0; jx < jx1; ++jx) {
-            const accv a = TO_ACC(fabs(LOADV(in, rowBase + (x0 + jx * DW) * C)));
-#ifdef LP_SQUARE
-            sum += a * a;
-#else
-            sum += pow(a, (accv)(LP_P));
-#endif
+            sum += LP_TERM(TO_ACC(fabs(LOADV(in, rowBase + (x0 + jx * DW) * C))));
         }
     }
-#ifdef LP_SQUARE
-    const float r = TO_FLOAT(sqrt(sum));
-#else
-    const float r = TO_FLOAT(pow(sum, (accv)(1) / (accv)(LP_P)));
-#endif
+    const float r = TO_FLOAT(LP_ROOT(sum));
     STOREV(isnan(r) ? NAN : r, out, o);
 
 #elif defined(MODE_LP)

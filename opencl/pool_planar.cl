@@ -170,20 +170,11 @@ inline __attribute__((always_inline)) void pool_one(__global const storage_t *re
         for (int jy = r.jy0; jy < r.jy1; ++jy) {
             const int row = ROW_AT(r, jz, jy, H, W, x0);
             for (int jx = jx0; jx < jx1; ++jx) {
-                const acc1 a = (acc1)fabs(LOAD1(in, row + jx * DW));
-#ifdef LP_SQUARE
-                sum += a * a;
-#else
-                sum += pow(a, (acc1)(LP_P));
-#endif
+                sum += LP_TERM((acc1)fabs(LOAD1(in, row + jx * DW)));
             }
         }
     }
-#ifdef LP_SQUARE
-    const float res = (float)sqrt(sum);
-#else
-    const float res = (float)pow(sum, (acc1)1 / (acc1)(LP_P));
-#endif
+    const float res = (float)LP_ROOT(sum);
     STORE1(isnan(res) ? NAN : res, out, o);
 #else /* MODE_LP */
     /* (sum |x|^p)^(1/p), scaled by the largest |x| (as pool2d_nhwc.cl). */
