@@ -2,8 +2,11 @@ package dev.clpool.cpu;
 
 import dev.clpool.PoolGeometry;
 import dev.clpool.PoolMode;
+import dev.clpool.Tensor;
+import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
+import java.util.function.IntUnaryOperator;
 
 /**
  * Windowed average pooling at a cost per output that does not grow with the window: the sums
@@ -51,6 +54,8 @@ final class AvgVanHerk {
     private static final int SEGMENT_FLOATS = 1 << 15;
     /** Additions per tap that form a result's bound B (see {@link AvgWindows#boundPerB}). */
     private static final int BOUND_ADDITIONS_PER_TAP = 6;
+    /** Floats of a band's two arrays of row sums in {@link VecAvgVanHerk} (one group of channel vectors). */
+    private static final int VEC_BAND_FLOATS = 1 << 18;
 
     private final PoolGeometry g;
     private final WindowPlan p;
@@ -61,6 +66,24 @@ final class AvgVanHerk {
     private final int origin;
     /** u·(1 + γ(r))/TOLERANCE for the largest window: the certificate per unit of B·divisor. */
     private final double perB;
+    /** Whether {@link VecAvgVanHerk} runs this geometry (where the JVM has the Vector API). */
+    private final boolean vector;
+
+    /** A window joins the prefix sum at its last tap only (it starts a block). */
+    static final int PREFIX = 0;
+    /** A window is the suffix sum from its first tap (it ends where the input does, inside a block). */
+    static final int SUFFIX = 1;
+    /** A window joins the suffix sum from its first tap and the prefix sum to its last. */
+    static final int BOTH = 2;
+
+    /**
+     * The windows along one axis of a band, for {@link VecAvgVanHerk}: positions are counted from
+     * the band's first input position; {@code first[i]}/{@code last[i]} are output i's first and
+     * last taps inside the input ({@code last} non-decreasing), {@code kind[i]} how its sum is joined, and blocks of
+     * {@code k} start where {@code (lo + position) mod k == 0} ({@code lo} the absolute position).
+     */
+    record Windows(int[] first, int[] last, int[] kind, int count, int lo, int positions, int k) {
+    }
 
     AvgVanHerk(PoolGeometry g) {
         if (g.mode() != PoolMode.AVG) {
@@ -74,6 +97,7 @@ final class AvgVanHerk {
         blockOut = p.blockOut(SEGMENT_FLOATS);
         origin = g.rowOrigin();
         perB = 0x1p-24 * (1 + CompensatedSum.gamma((long) BOUND_ADDITIONS_PER_TAP * kh * kw)) / AvgWindows.TOLERANCE;
+        vector = VectorSupport.fits(p.c) && p.dw == 1 && p.dh == 1;
     }
 
     /** The cost model of {@link MaxVanHerk#pays}, for averages (which cost twice as much on both paths). */
@@ -90,18 +114,122 @@ final class AvgVanHerk {
         p.bands(from, to, blockOut, BAND_FLOATS, 4, (n, oy0, oy1, b0, b1) -> band(src, dst, n, oy0, oy1, b0, b1, s));
     }
 
+    /**
+     * Output rows {@code [from, to)} of all {@code N*OH} from float32 tensor {@code in} into
+     * {@code out}: in Vector API lanes ({@link VecAvgVanHerk}, with the same bits) where this JVM
+     * runs them, the channels fill a vector and the window is not dilated; else as
+     * {@link #run(FloatBuffer, FloatBuffer, int, int, Scratch)}.
+     */
+    void run(Tensor in, Tensor out, int from, int to, Scratch s) {
+        if (!(VectorSupport.ENABLED && vector)) {
+            run(in.floats(), out.floats(), from, to, s);
+            return;
+        }
+        int lanes = VecAvgVanHerk.lanes();
+        // The band's arrays hold one group of vectors, not all p.c channels.
+        long bandFloats = (long) VEC_BAND_FLOATS * p.c / (VecAvgVanHerk.GROUP * lanes);
+        p.bands(from, to, blockOut, (int) Math.min(Integer.MAX_VALUE, bandFloats), 2,
+                (n, oy0, oy1, b0, b1) -> vecBand(in, out, n, oy0, oy1, b0, b1, s));
+    }
+
+    /**
+     * {@link #band} in Vector API lanes, {@link VecAvgVanHerk#GROUP} vectors of channels at a time,
+     * then one (the last may overlap the one before); the lanes that fail their certificate are
+     * recomputed in double.
+     */
+    private void vecBand(Tensor in, Tensor out, int n, int oy0, int oy1, int b0, int b1, Scratch s) {
+        int lanes = VecAvgVanHerk.lanes();
+        int bw = b1 - b0;
+        int outRows = oy1 - oy0;
+        int ylo = Integer.MAX_VALUE;
+        int yhi = 0;
+        for (int oy = oy0; oy < oy1; oy++) {
+            ylo = Math.min(ylo, p.inputRow(oy, p.rowFirst[oy]));
+            yhi = Math.max(yhi, p.inputRow(oy, p.rowEnd[oy] - 1) + 1);
+        }
+        int xlo = p.firstColumn(b0, b1);
+        int[][] ints = s.ints(4, 7, Math.max(outRows * bw * VecAvgVanHerk.GROUP, Math.max(outRows, bw)));
+        Windows rows = windows(ints, 0, outRows, ylo, yhi - ylo, origin, kh,
+                r -> p.inputRow(oy0 + r, p.rowFirst[oy0 + r]), r -> p.inputRow(oy0 + r, p.rowEnd[oy0 + r] - 1));
+        Windows cols = windows(ints, 3, bw, xlo, p.endColumn(b0, b1) - xlo, 0, kw,
+                i -> p.inputColumn(b0 + i, p.colFirst[b0 + i]), i -> p.inputColumn(b0 + i, p.colEnd[b0 + i] - 1));
+        int[] fails = ints[6];
+        float[] div = s.floats(9, outRows * bw);
+        float[] k = s.floats(10, outRows * bw);
+        int[][] offsets = s.ints(3, 2, Math.max(outRows, kh * kw));
+        int[] outAt = offsets[0];
+        int[] taps = offsets[1];
+        for (int r = 0; r < outRows; r++) {
+            outAt[r] = Math.toIntExact(p.out.offset(n, oy0 + r, b0, 0) * Float.BYTES);
+            for (int i = 0; i < bw; i++) {
+                double divisor = g.divisor(oy0 + r, b0 + i);
+                div[r * bw + i] = (float) divisor;
+                k[r * bw + i] = (float) (perB / divisor);
+            }
+        }
+        float[] worst = s.floats(11, outRows * bw * VecAvgVanHerk.GROUP * lanes);
+        int inAt = Math.toIntExact(p.in.offset(n, ylo, xlo, 0) * Float.BYTES);
+        int pixBytes = p.c * Float.BYTES;
+        ByteBuffer src = in.buffer();
+        ByteBuffer dst = out.buffer();
+        FloatBuffer x = in.floats();
+        FloatBuffer y = out.floats();
+        for (int ch = 0; ch < p.c; ) {
+            int vectors = p.c - ch >= VecAvgVanHerk.GROUP * lanes ? VecAvgVanHerk.GROUP : 1;
+            int c0 = Math.min(ch, p.c - lanes);
+            int failed = VecAvgVanHerk.band(src, dst, inAt, p.in.w() * pixBytes, pixBytes, origin, rows, cols, outAt,
+                    pixBytes, c0 * Float.BYTES, vectors, div, k, fails, worst, s);
+            for (int f = 0; f < failed; f++) {
+                int e = fails[f] / vectors;
+                int oy = oy0 + e / bw;
+                int ox = b0 + e % bw;
+                int at = c0 + fails[f] % vectors * lanes;
+                int count = exact.taps(n, oy, ox, taps);
+                for (int l = 0; l < lanes; l++) {
+                    if (!(worst[f * lanes + l] <= 0)) {
+                        y.put(Math.toIntExact(p.out.offset(n, oy, ox, at + l)),
+                                exact.exactAverage(x, taps, count, oy, ox, at + l));
+                    }
+                }
+            }
+            ch += vectors * lanes;
+        }
+    }
+
+    /**
+     * The windows of {@code count} outputs along one axis for {@link VecAvgVanHerk}, in
+     * {@code ints[at..at+3)}: first and last taps inside the input counted from position {@code lo}
+     * ({@code span} positions), and how each is joined, blocks of {@code k} anchored at absolute
+     * position {@code origin + lo}.
+     */
+    private static Windows windows(int[][] ints, int at, int count, int lo, int span, int origin, int k,
+                                   IntUnaryOperator first, IntUnaryOperator last) {
+        int[] f = ints[at];
+        int[] l = ints[at + 1];
+        int[] kind = ints[at + 2];
+        for (int i = 0; i < count; i++) {
+            int a = first.applyAsInt(i);
+            int b = last.applyAsInt(i);
+            f[i] = a - lo;
+            l[i] = b - lo;
+            kind[i] = !sameBlock(origin + a, origin + b, 1, k) ? BOTH
+                    : startsBlock(origin + a, 1, k) ? PREFIX : SUFFIX;
+        }
+        return new Windows(f, l, kind, count, lo, span, k);
+    }
+
     /** Whether absolute position {@code q} is the first tap of its block (k taps, dilation d). */
-    private static boolean startsBlock(int q, int d, int k) {
+    static boolean startsBlock(int q, int d, int k) {
         return Math.floorMod(Math.floorDiv(q, d), k) == 0;
     }
 
     /** Whether absolute position {@code q} is the last tap of its block. */
-    private static boolean endsBlock(int q, int d, int k) {
+    static boolean endsBlock(int q, int d, int k) {
         return Math.floorMod(Math.floorDiv(q, d), k) == k - 1;
     }
 
     /** Whether absolute positions {@code a} and {@code b} (one class) lie in the same block. */
-    private static boolean sameBlock(int a, int b, int d, int k) {
+    static boolean sameBlock(int a, int b, int d, int k) {
         return Math.floorDiv(Math.floorDiv(a, d), k) == Math.floorDiv(Math.floorDiv(b, d), k);
     }
 
@@ -349,10 +477,18 @@ final class AvgVanHerk {
 
     /** Recomputes in double the averages of output row oy whose bound fails or that are not finite. */
     private void recheck(FloatBuffer src, Band b, int oy, float[] avg, float[] bound, float[] k) {
+        int[] taps = b.s.ints(3, 2, kh * kw)[1];
+        int tapsOf = -1;
+        int count = 0;
         for (int i = 0; i < b.bw * b.w; i++) {
             float size = Math.abs(avg[i]);
             if (!(bound[i] * k[i] <= Math.max(1f, size) && size <= Float.MAX_VALUE)) {
-                avg[i] = exact.exactAverage(src, b.n, oy, b.b0 + i / b.w, i % b.w);
+                int ox = b.b0 + i / b.w;
+                if (ox != tapsOf) {
+                    count = exact.taps(b.n, oy, ox, taps);
+                    tapsOf = ox;
+                }
+                avg[i] = exact.exactAverage(src, taps, count, oy, ox, i % b.w);
             }
         }
     }

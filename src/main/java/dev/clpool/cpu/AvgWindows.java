@@ -391,6 +391,35 @@ final class AvgWindows {
         return (float) (bound / divisor / TOLERANCE);
     }
 
+    /**
+     * The element offsets (channel 0) of output (n, oy, ox)'s taps inside the input, in scan
+     * order, into {@code at}; returns their count. With {@link #exactAverage(FloatBuffer, int[], int, int, int, int)}
+     * it recomputes several channels of one window without forming each tap's offset again.
+     */
+    int taps(int n, int oy, int ox, int[] at) {
+        int k = 0;
+        for (int jy = p.rowFirst[oy]; jy < p.rowEnd[oy]; jy++) {
+            long row = p.in.offset(n, p.inputRow(oy, jy), 0, 0);
+            for (int jx = p.colFirst[ox]; jx < p.colEnd[ox]; jx++) {
+                at[k++] = Math.toIntExact(row + (long) p.inputColumn(ox, jx) * p.c);
+            }
+        }
+        return k;
+    }
+
+    /**
+     * {@link #exactAverage(FloatBuffer, int, int, int, int)} of channel {@code ch} of output (oy, ox)
+     * whose taps {@link #taps} listed in {@code at}: the same double sum in the same order, so the
+     * same bits.
+     */
+    float exactAverage(FloatBuffer src, int[] at, int taps, int oy, int ox, int ch) {
+        double sum = 0;
+        for (int t = 0; t < taps; t++) {
+            sum += src.get(at[t] + ch);
+        }
+        return CpuBackend.canonicalNaN((float) (sum / divisor(oy, ox)));
+    }
+
     /** The average of one window summed in double in scan order (the path before float sums). */
     float exactAverage(FloatBuffer src, int n, int oy, int ox, int ch) {
         double sum = 0;

@@ -109,7 +109,7 @@ public final class CpuBackend implements PoolingBackend {
         }
         if (AvgVanHerk.pays(g)) {
             AvgVanHerk avg = new AvgVanHerk(g);
-            chunks(rows, avg.workPerRow(), (from, to) -> avg.run(src, dst, from, to, Scratch.get()));
+            chunks(rows, avg.workPerRow(), (from, to) -> avg.run(in, out, from, to, Scratch.get()));
             return;
         }
         if (g.mode() == PoolMode.AVG) {

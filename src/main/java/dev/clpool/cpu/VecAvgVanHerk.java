@@ -1,0 +1,290 @@
+package dev.clpool.cpu;
+
+import dev.clpool.cpu.AvgVanHerk.Windows;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * {@link AvgVanHerk} in Vector API lanes (loaded only where {@link VectorSupport#ENABLED}; dilation
+ * 1): the same prefix and suffix sums within blocks of {@code k} taps, anchored at the same
+ * absolute positions, formed by the same additions in the same order with the same running bound
+ * beside each, so every sum, bound and certificate has the scalar path's bits, and so has every
+ * result. One vector of channels at a time, each chain of sums in registers: across each input
+ * row of the band (straight from the buffer), the suffix and prefix sums of a row (a few KB) joined
+ * into the band's row sums; then down each column of those the same way, each output divided,
+ * written and certified. The band's arrays hold one vector of channels (46 KB for 19 rows of 19
+ * columns); the scalar path passes over whole band rows (all channels, 3 MB for 19×19×512) once
+ * per step, each step an array loop of its own.
+ *
+ * <p>A vector whose certificate (bound·k − max(1, |average|) ≤ 0, as in {@link VecAvgWindows})
+ * fails in some lane is reported with its lanes' certificates, and the caller recomputes those
+ * lanes in double, as the scalar path does.
+ */
+final class VecAvgVanHerk {
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final ByteOrder ORDER = ByteOrder.nativeOrder();
+
+    private VecAvgVanHerk() {
+    }
+
+    /** Vectors of channels summed together, in four independent chains. */
+    static final int GROUP = 4;
+
+    /** Floats per vector of channels. */
+    static int lanes() {
+        return S.length();
+    }
+
+
+    /**
+     * One band of a batch item and {@code vectors} (1 or {@link #GROUP}) consecutive vectors of
+     * channels from byte offset {@code off}: band input row u, position q at {@code src} byte
+     * {@code inAt + u*rowBytes + q*pixBytes + off}, the rows and columns being {@code rows} and
+     * {@code cols} (absolute rows less the tensor's row origin {@code origin}); output i of output
+     * row r is written at {@code dst} byte {@code outAt[r] + i*pixOut + off}, divided by
+     * {@code div[r*cols.count() + i]} and certified with {@code kk[...]}. Returns the number of
+     * vectors that failed; the f-th is vector {@code fails[f] % vectors} of output
+     * {@code fails[f] / vectors} (r*cols.count() + i), its lanes' certificates in
+     * {@code worst[f*lanes..]} (a lane whose value is not ≤ 0 failed).
+     */
+    static int band(ByteBuffer src, ByteBuffer dst, int inAt, int rowBytes, int pixBytes, int origin, Windows rows,
+                    Windows cols, int[] outAt, int pixOut, int off, int vectors, float[] div, float[] kk, int[] fails,
+                    float[] worst, Scratch s) {
+        int cw = vectors * S.length();
+        int bw = cols.count();
+        int width = bw * cw;
+        int line = Math.max(cols.positions(), rows.positions()) * cw;
+        float[] hs = s.floats(0, rows.positions() * width);
+        float[] hb = s.floats(1, rows.positions() * width);
+        float[] rs = s.floats(2, line);
+        float[] rb = s.floats(3, line);
+        float[] rp = s.floats(4, line);
+        float[] rpb = s.floats(5, line);
+        float[] ts = s.floats(6, rows.count() * cw);
+        float[] tb = s.floats(8, rows.count() * cw);
+        for (int u = 0; u < rows.positions(); u++) {
+            sweep(src, null, null, inAt + u * rowBytes + off, pixBytes, cols, cols.lo(), vectors, rs, rb, rp, rpb);
+            join(cols, cw, rs, rb, rp, rpb, hs, hb, u * width);
+        }
+        int failed = 0;
+        for (int i = 0; i < bw; i++) {
+            sweep(null, hs, hb, i * cw, width, rows, origin + rows.lo(), vectors, rs, rb, rp, rpb);
+            join(rows, cw, rs, rb, rp, rpb, ts, tb, 0);
+            failed = divide(dst, rows.count(), vectors, ts, tb, outAt, i * pixOut + off, bw, i, div, kk, fails, worst,
+                    failed);
+        }
+        return failed;
+    }
+
+    /**
+     * Suffix and prefix sums with bounds along one line within blocks of {@code w.k()}, blocks
+     * anchored at absolute position {@code lo} (the line's first): suffixes into {@code rs}/{@code rb},
+     * prefixes into {@code rp}/{@code rpb}, {@code vectors} (1 or {@link #GROUP}) vectors per
+     * position. The line is {@code src} bytes {@code at + q*step} (the input, {@code hs == null}:
+     * exact values, so a sum of one value has bound zero) or the band's row sums {@code hs}/{@code hb}
+     * from {@code at + q*step} (with their bounds).
+     */
+    private static void sweep(ByteBuffer src, float[] hs, float[] hb, int at, int step, Windows w, int lo, int vectors,
+                              float[] rs, float[] rb, float[] rp, float[] rpb) {
+        for (int end = w.positions(); end > 0; ) {
+            int start = Math.max(0, end - 1 - Math.floorMod(lo + end - 1, w.k()));
+            chain(src, hs, hb, at, step, end - 1, start - 1, -1, vectors, rs, rb);
+            end = start;
+        }
+        for (int start = 0; start < w.positions(); ) {
+            int end = Math.min(w.positions(), start + w.k() - Math.floorMod(lo + start, w.k()));
+            chain(src, hs, hb, at, step, start, end, 1, vectors, rp, rpb);
+            start = end;
+        }
+    }
+
+    /**
+     * One block's partial sums (see {@link #sweep}), from position {@code from} up to but not
+     * including {@code to}, in direction {@code dir} (±1).
+     */
+    private static void chain(ByteBuffer src, float[] hs, float[] hb, int at, int step, int from, int to, int dir,
+                              int vectors, float[] ts, float[] tb) {
+        if (hs == null && vectors == GROUP) {
+            chainRow4(src, at, step, from, to, dir, ts, tb);
+        } else if (hs == null) {
+            chainRow(src, at, step, from, to, dir, ts, tb);
+        } else if (vectors == GROUP) {
+            chainColumn4(hs, hb, at, step, from, to, dir, ts, tb);
+        } else {
+            chainColumn(hs, hb, at, step, from, to, dir, ts, tb);
+        }
+    }
+
+    /** {@link #chain} along an input row, one vector per position. */
+    private static void chainRow(ByteBuffer src, int at, int step, int from, int to, int dir, float[] ts, float[] tb) {
+        int l = S.length();
+        FloatVector t = FloatVector.fromByteBuffer(S, src, at + from * step, ORDER);
+        FloatVector b = FloatVector.zero(S);
+        t.intoArray(ts, from * l);
+        b.intoArray(tb, from * l);
+        for (int q = from + dir; q != to; q += dir) {
+            t = t.add(FloatVector.fromByteBuffer(S, src, at + q * step, ORDER));
+            b = b.add(t.abs());
+            t.intoArray(ts, q * l);
+            b.intoArray(tb, q * l);
+        }
+    }
+
+    /** {@link #chainRow} for {@link #GROUP} consecutive vectors, in four independent chains. */
+    private static void chainRow4(ByteBuffer src, int at, int step, int from, int to, int dir, float[] ts, float[] tb) {
+        int l = S.length();
+        int v = S.vectorByteSize();
+        int cw = GROUP * l;
+        int x = at + from * step;
+        int o = from * cw;
+        FloatVector t0 = FloatVector.fromByteBuffer(S, src, x, ORDER);
+        FloatVector t1 = FloatVector.fromByteBuffer(S, src, x + v, ORDER);
+        FloatVector t2 = FloatVector.fromByteBuffer(S, src, x + 2 * v, ORDER);
+        FloatVector t3 = FloatVector.fromByteBuffer(S, src, x + 3 * v, ORDER);
+        FloatVector b0 = FloatVector.zero(S);
+        FloatVector b1 = b0;
+        FloatVector b2 = b0;
+        FloatVector b3 = b0;
+        t0.intoArray(ts, o);
+        t1.intoArray(ts, o + l);
+        t2.intoArray(ts, o + 2 * l);
+        t3.intoArray(ts, o + 3 * l);
+        Arrays.fill(tb, o, o + cw, 0f);
+        for (int q = from + dir; q != to; q += dir) {
+            x = at + q * step;
+            o = q * cw;
+            t0 = t0.add(FloatVector.fromByteBuffer(S, src, x, ORDER));
+            t1 = t1.add(FloatVector.fromByteBuffer(S, src, x + v, ORDER));
+            t2 = t2.add(FloatVector.fromByteBuffer(S, src, x + 2 * v, ORDER));
+            t3 = t3.add(FloatVector.fromByteBuffer(S, src, x + 3 * v, ORDER));
+            b0 = b0.add(t0.abs());
+            b1 = b1.add(t1.abs());
+            b2 = b2.add(t2.abs());
+            b3 = b3.add(t3.abs());
+            t0.intoArray(ts, o);
+            t1.intoArray(ts, o + l);
+            t2.intoArray(ts, o + 2 * l);
+            t3.intoArray(ts, o + 3 * l);
+            b0.intoArray(tb, o);
+            b1.intoArray(tb, o + l);
+            b2.intoArray(tb, o + 2 * l);
+            b3.intoArray(tb, o + 3 * l);
+        }
+    }
+
+    /** {@link #chain} down the band's row sums (position q's at {@code at + q*step}), one vector per position. */
+    private static void chainColumn(float[] hs, float[] hb, int at, int step, int from, int to, int dir, float[] ts,
+                                    float[] tb) {
+        int l = S.length();
+        FloatVector t = FloatVector.fromArray(S, hs, at + from * step);
+        FloatVector b = FloatVector.fromArray(S, hb, at + from * step);
+        t.intoArray(ts, from * l);
+        b.intoArray(tb, from * l);
+        for (int q = from + dir; q != to; q += dir) {
+            t = t.add(FloatVector.fromArray(S, hs, at + q * step));
+            b = b.add(FloatVector.fromArray(S, hb, at + q * step)).add(t.abs());
+            t.intoArray(ts, q * l);
+            b.intoArray(tb, q * l);
+        }
+    }
+
+    /** {@link #chainColumn} for {@link #GROUP} consecutive vectors, in four independent chains. */
+    private static void chainColumn4(float[] hs, float[] hb, int at, int step, int from, int to, int dir, float[] ts,
+                                     float[] tb) {
+        int l = S.length();
+        int cw = GROUP * l;
+        int x = at + from * step;
+        int o = from * cw;
+        FloatVector t0 = FloatVector.fromArray(S, hs, x);
+        FloatVector t1 = FloatVector.fromArray(S, hs, x + l);
+        FloatVector t2 = FloatVector.fromArray(S, hs, x + 2 * l);
+        FloatVector t3 = FloatVector.fromArray(S, hs, x + 3 * l);
+        FloatVector b0 = FloatVector.fromArray(S, hb, x);
+        FloatVector b1 = FloatVector.fromArray(S, hb, x + l);
+        FloatVector b2 = FloatVector.fromArray(S, hb, x + 2 * l);
+        FloatVector b3 = FloatVector.fromArray(S, hb, x + 3 * l);
+        System.arraycopy(hs, x, ts, o, cw);
+        System.arraycopy(hb, x, tb, o, cw);
+        for (int q = from + dir; q != to; q += dir) {
+            x = at + q * step;
+            o = q * cw;
+            t0 = t0.add(FloatVector.fromArray(S, hs, x));
+            t1 = t1.add(FloatVector.fromArray(S, hs, x + l));
+            t2 = t2.add(FloatVector.fromArray(S, hs, x + 2 * l));
+            t3 = t3.add(FloatVector.fromArray(S, hs, x + 3 * l));
+            b0 = b0.add(FloatVector.fromArray(S, hb, x)).add(t0.abs());
+            b1 = b1.add(FloatVector.fromArray(S, hb, x + l)).add(t1.abs());
+            b2 = b2.add(FloatVector.fromArray(S, hb, x + 2 * l)).add(t2.abs());
+            b3 = b3.add(FloatVector.fromArray(S, hb, x + 3 * l)).add(t3.abs());
+            t0.intoArray(ts, o);
+            t1.intoArray(ts, o + l);
+            t2.intoArray(ts, o + 2 * l);
+            t3.intoArray(ts, o + 3 * l);
+            b0.intoArray(tb, o);
+            b1.intoArray(tb, o + l);
+            b2.intoArray(tb, o + 2 * l);
+            b3.intoArray(tb, o + 3 * l);
+        }
+    }
+
+    /**
+     * Each window's sum and bound along a line, from its suffix and prefix sums ({@code cw} floats
+     * per position), into {@code ts}/{@code tb} at {@code to + i*cw}.
+     */
+    private static void join(Windows w, int cw, float[] rs, float[] rb, float[] rp, float[] rpb,
+                             float[] ts, float[] tb, int to) {
+        int l = S.length();
+        int[] first = w.first();
+        int[] last = w.last();
+        int[] kind = w.kind();
+        for (int i = 0; i < w.count(); i++, to += cw) {
+            int a = first[i] * cw;
+            int b = last[i] * cw;
+            if (kind[i] == AvgVanHerk.PREFIX) {
+                System.arraycopy(rp, b, ts, to, cw);
+                System.arraycopy(rpb, b, tb, to, cw);
+            } else if (kind[i] == AvgVanHerk.SUFFIX) {
+                System.arraycopy(rs, a, ts, to, cw);
+                System.arraycopy(rb, a, tb, to, cw);
+            } else {
+                for (int j = 0; j < cw; j += l) {
+                    FloatVector t = FloatVector.fromArray(S, rs, a + j).add(FloatVector.fromArray(S, rp, b + j));
+                    t.intoArray(ts, to + j);
+                    FloatVector.fromArray(S, rb, a + j).add(FloatVector.fromArray(S, rpb, b + j)).add(t.abs())
+                            .intoArray(tb, to + j);
+                }
+            }
+        }
+    }
+
+    /**
+     * Divides output column i's joined sums ({@code ts}/{@code tb}, {@code vectors} per output
+     * row), writes them to {@code dst} at byte {@code outAt[r] + to} and certifies them; failures
+     * appended from {@code failed} on (returns their new count).
+     */
+    private static int divide(ByteBuffer dst, int count, int vectors, float[] ts, float[] tb, int[] outAt, int to,
+                              int bw, int i, float[] div, float[] kk, int[] fails, float[] worst, int failed) {
+        int l = S.length();
+        for (int r = 0, at = 0; r < count; r++) {
+            int e = r * bw + i;
+            float d = div[e];
+            float k = kk[e];
+            for (int j = 0; j < vectors; j++, at += l) {
+                // A float division, as the scalar path's (see AvgWindows.finish).
+                FloatVector v = FloatVector.fromArray(S, ts, at).div(d);
+                v.intoByteBuffer(dst, outAt[r] + to + j * S.vectorByteSize(), ORDER);
+                // bound·k − max(1, |v|) ≤ 0 fails for a NaN, and for an infinite average (∞ − ∞).
+                FloatVector c = FloatVector.fromArray(S, tb, at).mul(k).sub(v.abs().max(1f));
+                if (!c.compare(VectorOperators.LE, 0f).allTrue()) {
+                    c.intoArray(worst, failed * l);
+                    fails[failed++] = e * vectors + j;
+                }
+            }
+        }
+        return failed;
+    }
+}
