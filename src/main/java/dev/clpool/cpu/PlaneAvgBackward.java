@@ -32,6 +32,8 @@ final class PlaneAvgBackward {
     private final int[] columns;
     /** Per output element of a plane, its divisor rounded to float. */
     private final float[] divisors;
+    /** Whether every input row has at most one output row ({@link VecPlaneBackward#single}). */
+    private final boolean single;
     /** The bound's factor per unit of B, in units of the tolerance (as {@link AvgBackwardRows}). */
     private final float perB;
 
@@ -63,6 +65,7 @@ final class PlaneAvgBackward {
         for (int y = 0; y < is.h(); y++) {
             mostRows = Math.max(mostRows, rows.from[y + 1] - rows.from[y]);
         }
+        single = mostRows == 1;
         perB = (float) (0x1p-24 * (1 + CompensatedSum.gamma(4L * mostRows * slots)) / AvgWindows.TOLERANCE);
     }
 
@@ -87,9 +90,14 @@ final class PlaneAvgBackward {
             VecPlaneBackward.quotients(dy, first + r * ow, divisors, (lo + r) * ow, q, r * pitch, ow);
             q[r * pitch + ow] = 0f;
         }
+        int at = Math.toIntExact(is.offset(n, y0, 0, 0) * Float.BYTES);
+        if (single) {
+            return VecPlaneBackward.single(q, pitch, columns, slots, rows.from, rows.outputs, lo, y0, y1, w,
+                    gradIn.buffer(), at, perB, s.floats(0, w));
+        }
         VecPlaneBackward.across(q, pitch, hi - lo, columns, slots, w, e, eb);
-        return VecPlaneBackward.down(e, eb, rows.from, rows.outputs, lo, y0, y1, w, gradIn.buffer(),
-                Math.toIntExact(is.offset(n, y0, 0, 0) * Float.BYTES), perB, s.floats(0, w));
+        return VecPlaneBackward.down(e, eb, rows.from, rows.outputs, lo, y0, y1, w, gradIn.buffer(), at, perB,
+                s.floats(0, w));
     }
 
     /** {@code q[to + i] = grad[from + i] / divisors[d + i]}, i < count: a loop C2 vectorises. */

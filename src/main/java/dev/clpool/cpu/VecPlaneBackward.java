@@ -69,17 +69,93 @@ final class VecPlaneBackward {
         Arrays.fill(worst, 0, w, 0f);
         for (int y = y0; y < y1; y++) {
             int row = at + (y - y0) * w * Float.BYTES;
+            if (y > y0 && sameOutputs(from, outputs, y - 1, y)) {
+                // The row above sums the same spread rows: the same gradients.
+                copyRowAbove(dx, row, w);
+                continue;
+            }
             for (int x = 0; x < w; x += lanes) {
                 int c = Math.min(x, w - lanes);
                 column(e, eb, from[y], from[y + 1], outputs, lo, w, c, dx, row + c * Float.BYTES, perB, worst);
             }
         }
+        return certified(worst, w);
+    }
+
+    /**
+     * {@link #across} and {@link #down} in one pass where every input row has at most one output
+     * row (windows that do not overlap down the plane, as DenseNet's 2×2 stride 2): input row y's
+     * gradients are output row {@code outputs[from[y]]}'s quotients (row {@code r} at
+     * {@code q[r*pitch]}, {@code r} counted from {@code lo}) spread across, written straight into
+     * {@code dx}, with no spread rows stored; a row with the same output row as the one above is a
+     * copy of it. Returns whether every gradient is certified, as {@link #down}.
+     */
+    static boolean single(float[] q, int pitch, int[] columns, int slots, int[] from, int[] outputs, int lo, int y0,
+                          int y1, int w, ByteBuffer dx, int at, float perB, float[] worst) {
+        int lanes = S.length();
+        Arrays.fill(worst, 0, w, 0f);
+        for (int y = y0; y < y1; y++) {
+            int row = at + (y - y0) * w * Float.BYTES;
+            if (y > y0 && sameOutputs(from, outputs, y - 1, y)) {
+                copyRowAbove(dx, row, w);
+                continue;
+            }
+            int base = from[y] < from[y + 1] ? (outputs[from[y]] - lo) * pitch : -1;
+            for (int x = 0; x < w; x += lanes) {
+                int c = Math.min(x, w - lanes);
+                if (base < 0) {
+                    FloatVector.zero(S).intoByteBuffer(dx, row + c * Float.BYTES, ORDER);
+                } else {
+                    spreadInto(q, base, columns, slots, w, c, dx, row + c * Float.BYTES, perB, worst);
+                }
+            }
+        }
+        return certified(worst, w);
+    }
+
+    private static void spreadInto(float[] q, int base, int[] columns, int slots, int w, int x, ByteBuffer dx, int to,
+                                   float perB, float[] worst) {
+        FloatVector s = FloatVector.zero(S);
+        FloatVector b = s;
+        for (int j = 0; j < slots; j++) {
+            FloatVector t = FloatVector.fromArray(S, q, base, columns, j * w + x);
+            s = s.add(t);
+            b = b.add(t.abs().add(s.abs()));
+        }
+        s.intoByteBuffer(dx, to, ORDER);
+        FloatVector.fromArray(S, worst, x).max(b.mul(perB).sub(s.abs().max(1f))).intoArray(worst, x);
+    }
+
+    /** Copies the row of {@code w} floats above byte {@code row} of {@code dx} to it. */
+    private static void copyRowAbove(ByteBuffer dx, int row, int w) {
+        for (int x = 0; x < w; x += S.length()) {
+            int c = row + Math.min(x, w - S.length()) * Float.BYTES;
+            FloatVector.fromByteBuffer(S, dx, c - w * Float.BYTES, ORDER).intoByteBuffer(dx, c, ORDER);
+        }
+    }
+
+    /** Whether every column's excess in {@code worst} is at most 0 (a NaN is not). */
+    private static boolean certified(float[] worst, int w) {
         boolean certified = true;
         for (int x = 0; x < w; x++) {
             // bound·perB − max(1, |s|) ≤ 0 fails for a NaN, and for an infinite gradient (∞ − ∞).
             certified &= worst[x] <= 0f;
         }
         return certified;
+    }
+
+    /** Whether input rows {@code a} and {@code b} have the same output rows. */
+    private static boolean sameOutputs(int[] from, int[] outputs, int a, int b) {
+        int n = from[a + 1] - from[a];
+        if (n != from[b + 1] - from[b]) {
+            return false;
+        }
+        for (int i = 0; i < n; i++) {
+            if (outputs[from[a] + i] != outputs[from[b] + i]) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static void column(float[] e, float[] eb, int i0, int i1, int[] outputs, int lo, int w, int x,

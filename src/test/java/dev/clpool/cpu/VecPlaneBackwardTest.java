@@ -58,14 +58,17 @@ class VecPlaneBackwardTest {
     }
 
     private static void check(PoolSpec spec, Shape s, int kind, SplittableRandom r, String what) {
-        Tensor dy = VecAvgWindowsTest.data(spec.outputShape(s), r, kind);
+        check(spec, s, VecAvgWindowsTest.data(spec.outputShape(s), r, kind), what + " data " + kind);
+    }
+
+    private static void check(PoolSpec spec, Shape s, Tensor dy, String what) {
         Tensor scalar = Tensor.allocate(s);
         Tensor vec = Tensor.allocate(s);
         CpuBackward.run(spec.geometry(s), null, dy, scalar, ONE_THREAD, true, false);
         CpuBackward.run(spec.geometry(s), null, dy, vec, ONE_THREAD, true, true);
         float[] want = scalar.toArray();
         float[] got = vec.toArray();
-        Tolerance.assertClose(got, want, Tolerance.REL, what + " data " + kind + " (vector vs scalar)");
+        Tolerance.assertClose(got, want, Tolerance.REL, what + " (vector vs scalar)");
         for (int i = 0; i < want.length; i++) {
             if (Float.isNaN(want[i])) {
                 assertEquals(Float.floatToRawIntBits(want[i]), Float.floatToRawIntBits(got[i]), what + ": NaN at " + i);
