@@ -54,7 +54,8 @@ class VecPlaneAdaptiveTest {
                 Tolerance.assertClose(got, want, Tolerance.REL, what + " (vector vs double sums)");
                 for (int i = 0; i < want.length; i++) {
                     if (Float.isNaN(want[i])) {
-                        assertEquals(Float.floatToRawIntBits(want[i]), Float.floatToRawIntBits(got[i]), what + ": NaN at " + i);
+                        assertEquals(Float.floatToRawIntBits(want[i]), Float.floatToRawIntBits(got[i]),
+                                what + ": NaN at " + i);
                     }
                 }
             }

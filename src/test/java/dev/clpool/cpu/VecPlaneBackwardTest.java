@@ -57,6 +57,19 @@ class VecPlaneBackwardTest {
                 2, r, "3x3 s2 p1");
     }
 
+    @Test
+    void avgBackward_cancellingColumnTaps_oneOutputRowPerInputRow_fallsBackToDouble() {
+        // One output row per input row, 4 column taps: each gradient sums ±25000 quotients that cancel.
+        PoolSpec spec = PoolSpec.avg(3, 4).stride(3, 1).build();
+        Shape s = Shape.of(2, 9, 40, 1);
+        float[] dy = new float[Math.toIntExact(spec.outputShape(s).elementCount())];
+        SplittableRandom r = new SplittableRandom(78);
+        for (int i = 0; i < dy.length; i++) {
+            dy[i] = (i % 2 == 0 ? 3e5f : -3e5f) + (float) r.nextDouble(-1, 1);
+        }
+        check(spec, s, Tensor.of(spec.outputShape(s), dy), "cancelling 3x4 s(3,1)");
+    }
+
     private static void check(PoolSpec spec, Shape s, int kind, SplittableRandom r, String what) {
         check(spec, s, VecAvgWindowsTest.data(spec.outputShape(s), r, kind), what + " data " + kind);
     }
