@@ -61,7 +61,7 @@ final class CpuAdaptive {
                 PlaneAdaptiveMax m = new PlaneAdaptiveMax(regions);
                 parallel.run(regions.units(), u -> m.run(src, dst, u));
             } else {
-                PlaneAdaptiveAvg a = new PlaneAdaptiveAvg(regions);
+                PlaneAdaptiveAvg a = new PlaneAdaptiveAvg(regions, vectors);
                 parallel.run(regions.units(), u -> a.run(src, dst, u));
             }
             return;

@@ -49,8 +49,9 @@ final class CpuBackward {
     }
 
     /**
-     * {@link #run}, with {@code vectors} false: the scalar max backward even where the Vector API
-     * is on (the tests compare the two); true has effect only where {@link VectorSupport#ENABLED}.
+     * {@link #run}, with {@code vectors} false: the scalar max backward and plane average even where
+     * the Vector API is on (the tests compare the two); true has effect only where
+     * {@link VectorSupport#ENABLED}.
      */
     static void run(PoolGeometry g, Tensor in, Tensor gradOut, Tensor gradIn, Parallel parallel, boolean planes,
                     boolean vectors) {
@@ -62,7 +63,7 @@ final class CpuBackward {
         Inverse rows = new Inverse(g.rows());
         Inverse cols = new Inverse(g.cols());
         if (planes && is.c() == 1) {
-            PlaneBackward.run(g, in, gradOut, gradIn, parallel, rows);
+            PlaneBackward.run(g, in, gradOut, gradIn, parallel, rows, vectors);
             return;
         }
         FloatBuffer dy = gradOut.floats();

@@ -21,7 +21,10 @@ import java.util.Arrays;
  * each element's summation order. Avg: each output's gradient divided by its divisor is formed
  * once per band (the general path divides it again for every input row its window covers), summed
  * down the output rows that cover an input row, then across the output columns that cover an
- * input column, as {@link CpuBackward} does.
+ * input column, as {@link CpuBackward} does. Where the Vector API runs and a plane's rows fill a
+ * vector, the average is {@link PlaneAvgBackward}'s certified float sums instead (within
+ * SEMANTICS.md's tolerance, as {@link AvgBackwardRows} is for channels-last), and a band it cannot
+ * certify comes back here.
  */
 final class PlaneBackward {
     /** Input elements per band (bounds the double accumulators). */
@@ -30,8 +33,13 @@ final class PlaneBackward {
     private PlaneBackward() {
     }
 
+    /**
+     * The gradient; with {@code vectors}, the average in certified float lanes along the rows
+     * ({@link PlaneAvgBackward}) where {@link VectorSupport#fitsRow} allows, each band that fails its
+     * certificate in double here.
+     */
     static void run(PoolGeometry g, Tensor in, Tensor gradOut, Tensor gradIn, CpuBackward.Parallel parallel,
-                    CpuBackward.Inverse rows) {
+                    CpuBackward.Inverse rows, boolean vectors) {
         Shape is = g.input();
         int bandRows = Math.max(1, Math.min(is.h(), BAND_INPUTS / is.w()));
         int bands = (is.h() + bandRows - 1) / bandRows;
@@ -45,8 +53,15 @@ final class PlaneBackward {
             double[] rowDiv = CpuBackward.divisors(g.rows(), g.spec().countIncludePad());
             double[] colDiv = CpuBackward.divisors(g.cols(), g.spec().countIncludePad());
             ColumnTaps taps = new ColumnTaps(g.cols());
-            parallel.run(is.n() * bands, task -> avgBand(g, gradOut.floats(), gradIn.floats(), task / bands,
-                    task % bands * bandRows, bandRows, rows, taps, rowDiv, colDiv));
+            PlaneAvgBackward vec = vectors && VectorSupport.fitsRow(is.w())
+                    ? new PlaneAvgBackward(g, rows, rowDiv, colDiv) : null;
+            parallel.run(is.n() * bands, task -> {
+                int y0 = task % bands * bandRows;
+                if (vec == null || !vec.band(gradOut, gradIn, task / bands, y0, Math.min(is.h(), y0 + bandRows))) {
+                    avgBand(g, gradOut.floats(), gradIn.floats(), task / bands, y0, bandRows, rows, taps, rowDiv,
+                            colDiv);
+                }
+            });
         }
     }
 
@@ -66,7 +81,7 @@ final class PlaneBackward {
     }
 
     /** Output rows [lo, hi) whose windows reach input rows [y0, y1); lo == hi if none. */
-    private static long outputRows(CpuBackward.Inverse rows, int y0, int y1) {
+    static long outputRows(CpuBackward.Inverse rows, int y0, int y1) {
         int lo = Integer.MAX_VALUE;
         int hi = 0;
         for (int y = y0; y < y1; y++) {

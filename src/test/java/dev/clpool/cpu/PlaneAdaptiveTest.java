@@ -27,7 +27,7 @@ class PlaneAdaptiveTest {
             AdaptiveGeometry g = AdaptiveGeometry.of(mode, x.shape(), oh, ow);
             Tensor fast = Tensor.allocate(g.output());
             Tensor general = Tensor.allocate(g.output());
-            CpuAdaptive.run(g, x, fast, PARALLEL, true);
+            CpuAdaptive.run(g, x, fast, PARALLEL, true, false);
             CpuAdaptive.run(g, x, general, PARALLEL, false);
             Tolerance.assertBitIdentical(fast.toArray(), general.toArray(), mode + " " + x.shape() + " to " + oh + "x" + ow);
         }

@@ -111,7 +111,7 @@ class PlanePathsTest {
             Tensor dy = Tensor.of(os, grad);
             Tensor fast = Tensor.allocate(s);
             Tensor general = Tensor.allocate(s);
-            CpuBackward.run(spec.geometry(s), x, dy, fast, PARALLEL, true);
+            CpuBackward.run(spec.geometry(s), x, dy, fast, PARALLEL, true, false);
             CpuBackward.run(spec.geometry(s), x, dy, general, PARALLEL, false);
             Tolerance.assertBitIdentical(fast.toArray(), general.toArray(), spec + " on " + s);
         }
@@ -135,7 +135,7 @@ class PlanePathsTest {
                 AdaptiveGeometry g = AdaptiveGeometry.of(mode, s, oh, ow);
                 Tensor fast = Tensor.allocate(g.output());
                 Tensor general = Tensor.allocate(g.output());
-                CpuAdaptive.run(g, x, fast, PARALLEL, true);
+                CpuAdaptive.run(g, x, fast, PARALLEL, true, false);
                 CpuAdaptive.run(g, x, general, PARALLEL, false);
                 Tolerance.assertBitIdentical(fast.toArray(), general.toArray(), mode + " " + s + " to " + oh + "x" + ow);
             }
@@ -158,7 +158,7 @@ class PlanePathsTest {
                 AdaptiveGeometry g = AdaptiveGeometry.of(mode, s, 7, 9);
                 Tensor fast = Tensor.allocate(g.output());
                 Tensor general = Tensor.allocate(g.output());
-                CpuAdaptive.run(g, x, fast, PARALLEL, true);
+                CpuAdaptive.run(g, x, fast, PARALLEL, true, false);
                 CpuAdaptive.run(g, x, general, PARALLEL, false);
                 Tolerance.assertBitIdentical(fast.toArray(), general.toArray(), mode + " " + s);
             }
