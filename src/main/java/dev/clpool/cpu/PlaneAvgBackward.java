@@ -8,7 +8,7 @@ import java.util.Arrays;
 
 /**
  * {@link PlaneBackward}'s average in certified float sums, in Vector API lanes along the plane's
- * rows ({@link VecPlaneBackward}) where this JVM runs them and a row fills a vector
+ * rows ({@link VecPlaneAvgBackward}) where this JVM runs them and a row fills a vector
  * ({@link VectorSupport#fitsRow}). The one-channel twin of {@link AvgBackwardRows}, whose channel
  * lanes a plane does not have, with the separable sums in the other order: each output row's
  * quotients {@code fl(dy / divisor)} (the divisor rounded to float, as there) are spread across
@@ -32,7 +32,7 @@ final class PlaneAvgBackward {
     private final int[] columns;
     /** Per output element of a plane, its divisor rounded to float. */
     private final float[] divisors;
-    /** Whether every input row has at most one output row ({@link VecPlaneBackward#single}). */
+    /** Whether every input row has at most one output row ({@link VecPlaneAvgBackward#single}). */
     private final boolean single;
     /** The bound's factor per unit of B, in units of the tolerance (as {@link AvgBackwardRows}). */
     private final float perB;
@@ -87,16 +87,16 @@ final class PlaneAvgBackward {
         ByteBuffer dy = gradOut.buffer();
         int first = Math.toIntExact(os.offset(n, lo, 0, 0));
         for (int r = 0; r < hi - lo; r++) {
-            VecPlaneBackward.quotients(dy, first + r * ow, divisors, (lo + r) * ow, q, r * pitch, ow);
+            VecPlaneAvgBackward.quotients(dy, first + r * ow, divisors, (lo + r) * ow, q, r * pitch, ow);
             q[r * pitch + ow] = 0f;
         }
         int at = Math.toIntExact(is.offset(n, y0, 0, 0) * Float.BYTES);
         if (single) {
-            return VecPlaneBackward.single(q, pitch, columns, slots, rows.from, rows.outputs, lo, y0, y1, w,
+            return VecPlaneAvgBackward.single(q, pitch, columns, slots, rows.from, rows.outputs, lo, y0, y1, w,
                     gradIn.buffer(), at, perB, s.floats(0, w));
         }
-        VecPlaneBackward.across(q, pitch, hi - lo, columns, slots, w, e, eb);
-        return VecPlaneBackward.down(e, eb, rows.from, rows.outputs, lo, y0, y1, w, gradIn.buffer(), at, perB,
+        VecPlaneAvgBackward.across(q, pitch, hi - lo, columns, slots, w, e, eb);
+        return VecPlaneAvgBackward.down(e, eb, rows.from, rows.outputs, lo, y0, y1, w, gradIn.buffer(), at, perB,
                 s.floats(0, w));
     }
 

@@ -21,11 +21,11 @@ import jdk.incubator.vector.VectorSpecies;
  * length ends with a vector that overlaps the one before (it writes the same values again), so
  * rows need at least one vector of columns ({@link VectorSupport#fitsRow}).
  */
-final class VecPlaneBackward {
+final class VecPlaneAvgBackward {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
 
-    private VecPlaneBackward() {
+    private VecPlaneAvgBackward() {
     }
 
     /**

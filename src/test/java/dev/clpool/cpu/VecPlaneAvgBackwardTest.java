@@ -15,7 +15,7 @@ import org.junit.jupiter.api.RepetitionInfo;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@link VecPlaneBackward} (through {@link PlaneBackward} with vectors, which sends the bands it
+ * {@link VecPlaneAvgBackward} (through {@link PlaneBackward} with vectors, which sends the bands it
  * cannot certify back to its double sums) against {@link PlaneBackward}'s scalar average, both run
  * directly on the same gradients of one-channel planes: random geometries with either divisor rule
  * (overlapping and gapped windows, padding, ceil mode, dilation), widths with and without a tail
@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Test;
  * (cancellation, infinities, NaNs). The scalar sums are double, rounded once, so the vector path
  * must be within SEMANTICS.md's tolerance of them; NaNs are the canonical one.
  */
-class VecPlaneBackwardTest {
+class VecPlaneAvgBackwardTest {
     private static final CpuBackward.Parallel ONE_THREAD = (tasks, body) -> {
         for (int t = 0; t < tasks; t++) {
             body.accept(t);
