@@ -68,23 +68,14 @@ inline void adaptive_one(__global const storage_t *restrict in, __global storage
 __kernel void adaptive2d(__global const storage_t *restrict in, __global storage_t *restrict out,
                          const int H, const int W, const int C, const int OH, const int OW)
 {
-#if CLOOP
-    const int ox = (int)get_global_id(0);
-    const int noy = (int)get_global_id(1);
-#else
-    const int ox = (int)get_global_id(1);
-    const int noy = (int)get_global_id(2);
-#endif
+    const int ox = PIXEL_COL();
+    const int noy = PIXEL_ROW();
     if (ox >= OW) {
         return; /* past the end: the range is rounded up to the work group */
     }
     const int n = noy / OH;
     const int oy = noy - n * OH;
-#if CLOOP
-    for (int c = 0; c < C; c += VEC) {
+    FOR_CHANNELS(c, C) {
         adaptive_one(in, out, H, W, C, OH, OW, n, oy, ox, c);
     }
-#else
-    adaptive_one(in, out, H, W, C, OH, OW, n, oy, ox, (int)get_global_id(0) * VEC);
-#endif
 }

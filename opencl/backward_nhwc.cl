@@ -112,25 +112,16 @@ inline void argmax_one(__global const storage_t *restrict in, __global int *rest
 __kernel void pool2d_argmax(__global const storage_t *restrict in, __global int *restrict argOut,
                             const int H, const int W, const int C, const int OH, const int OW)
 {
-#if CLOOP
-    const int ox = (int)get_global_id(0);
-    const int noy = (int)get_global_id(1);
-#else
-    const int ox = (int)get_global_id(1);
-    const int noy = (int)get_global_id(2);
-#endif
+    const int ox = PIXEL_COL();
+    const int noy = PIXEL_ROW();
     if (ox >= OW) {
         return; /* past the end: the range is rounded up to the work group */
     }
     const int n = noy / OH;
     const int oy = noy - n * OH;
-#if CLOOP
-    for (int c = 0; c < C; c += VEC) {
+    FOR_CHANNELS(c, C) {
         argmax_one(in, argOut, H, W, C, OH, OW, n, oy, ox, c);
     }
-#else
-    argmax_one(in, argOut, H, W, C, OH, OW, n, oy, ox, (int)get_global_id(0) * VEC);
-#endif
 }
 #endif
 
@@ -209,23 +200,14 @@ __kernel void pool2d_backward(__global const int *restrict argIn, __global const
                               __global storage_t *restrict gin,
                               const int H, const int W, const int C, const int OH, const int OW)
 {
-#if CLOOP
-    const int x = (int)get_global_id(0);
-    const int ny = (int)get_global_id(1);
-#else
-    const int x = (int)get_global_id(1);
-    const int ny = (int)get_global_id(2);
-#endif
+    const int x = PIXEL_COL();
+    const int ny = PIXEL_ROW();
     if (x >= W) {
         return; /* past the end: the range is rounded up to the work group */
     }
     const int n = ny / H;
     const int y = ny - n * H;
-#if CLOOP
-    for (int c = 0; c < C; c += VEC) {
+    FOR_CHANNELS(c, C) {
         backward_one(argIn, gout, gin, H, W, C, OH, OW, n, y, x, c);
     }
-#else
-    backward_one(argIn, gout, gin, H, W, C, OH, OW, n, y, x, (int)get_global_id(0) * VEC);
-#endif
 }

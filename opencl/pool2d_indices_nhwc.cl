@@ -109,23 +109,14 @@ __kernel void pool2d_indices(__global const storage_t *restrict in, __global sto
                              __global long *restrict idx, const int H, const int W, const int C,
                              const int OH, const int OW, const int N0, const int Y0, const int HT)
 {
-#if CLOOP
-    const int ox = (int)get_global_id(0);
-    const int noy = (int)get_global_id(1);
-#else
-    const int ox = (int)get_global_id(1);
-    const int noy = (int)get_global_id(2);
-#endif
+    const int ox = PIXEL_COL();
+    const int noy = PIXEL_ROW();
     if (ox >= OW) {
         return; /* past the end: the range is rounded up to the work group */
     }
     const int n = noy / OH;
     const int oy = noy - n * OH;
-#if CLOOP
-    for (int c = 0; c < C; c += VEC) {
+    FOR_CHANNELS(c, C) {
         indices_one(in, out, idx, H, W, C, OH, OW, N0, Y0, HT, n, oy, ox, c);
     }
-#else
-    indices_one(in, out, idx, H, W, C, OH, OW, N0, Y0, HT, n, oy, ox, (int)get_global_id(0) * VEC);
-#endif
 }
