@@ -2,11 +2,19 @@
  * clpool: backward of windowed 2-D max and avg pooling over NHWC float32 tensors: the gradient
  * with respect to the input, given the gradient with respect to the output.
  *
- * Gather, not scatter: one work item of pool2d_backward owns VEC adjacent channels of one INPUT
- * pixel and loops over the outputs whose windows contain it (output oy has tap ty at row y when
+ * Gather, not scatter: pool2d_backward forms VEC adjacent channels of one INPUT pixel by looping
+ * over the outputs whose windows contain it (output oy has tap ty at row y when
  * oy*SH - PAD_T + ty*DH == y; the same for columns), summing their contributions. Every input
  * element is written by exactly one work item: no atomics, no races, and elements no window
  * reaches get 0. Sizes are runtime arguments, so a new tensor size never recompiles.
+ *
+ * Two layouts of the same per-lane work, as pool2d_nhwc.cl's, chosen by the host from the device:
+ *   CLOOP 0 (GPUs): one work item per VEC channels of one pixel (neighbouring work items read
+ *           neighbouring channels).
+ *   CLOOP 1 (CPU devices such as PoCL): one work item per pixel, looping over C VEC channels at a
+ *           time; the work-group size then does not depend on C (one work-group function per
+ *           kernel), and PoCL runs one work-group loop iteration per pixel instead of per vector
+ *           (about 2x faster on DenseNet's avg backward).
  *
  * Max runs in two passes: pool2d_argmax first writes, per output element, the tap (jy*KW + jx)
  * its window's maximum came from, and pool2d_backward then adds an output's gradient where that
@@ -20,16 +28,18 @@
  *   PAD_T, PAD_L  leading padding (rows, columns)
  *   PAD_B, PAD_R  trailing padding (used by the count_include_pad divisor)
  *   COUNT_INCLUDE_PAD  0 or 1 (avg)
- *   VEC           channels per work item: 1, 2, 4 or 8; the host ensures C % VEC == 0
+ *   VEC           channels per step: 1, 2, 4, 8 or 16; the host ensures C % VEC == 0
  *   ACC_DOUBLE    1: accumulate in double (device has cl_khr_fp64); 0: compensated float sums
+ *   CLOOP         0 or 1, the layout above
  *
  * The host prepends common.cl (vector types, MAX_UPDATE, accumulators).
  *
  * Kernels (W and OW rounded up to the work group in the ranges; the items past the end return):
  *   pool2d_argmax (max only): in (N, H, W, C), arg (N, OH, OW, C) int, H, W, C, OH, OW.
- *     Global range (C / VEC, OW, N * OH).
+ *     Global range (C / VEC, OW, N * OH); CLOOP 1: (OW, N * OH).
  *   pool2d_backward: arg (max: pool2d_argmax's output; avg: not read, any buffer), gout
- *     (N, OH, OW, C), gin (N, H, W, C), H, W, C, OH, OW. Global range (C / VEC, W, N * H).
+ *     (N, OH, OW, C), gin (N, H, W, C), H, W, C, OH, OW. Global range (C / VEC, W, N * H);
+ *     CLOOP 1: (W, N * H).
  *
  * Semantics (SEMANTICS.md, "Backward"):
  *   max: each output's argmax is found with MAX_UPDATE itself, the forward rule (a strictly
@@ -75,17 +85,11 @@
 #endif
 
 #if defined(MODE_MAX)
-__kernel void pool2d_argmax(__global const storage_t *restrict in, __global int *restrict argOut,
-                            const int H, const int W, const int C, const int OH, const int OW)
+/* The argmax taps of output (n, oy, ox), channels c .. c+VEC-1. */
+inline void argmax_one(__global const storage_t *restrict in, __global int *restrict argOut,
+                       const int H, const int W, const int C, const int OH, const int OW,
+                       const int n, const int oy, const int ox, const int c)
 {
-    const int c = (int)get_global_id(0) * VEC;
-    const int ox = (int)get_global_id(1);
-    const int noy = (int)get_global_id(2);
-    if (ox >= OW) {
-        return; /* past the end: the range is rounded up to the work group */
-    }
-    const int n = noy / OH;
-    const int oy = noy - n * OH;
     const int y0 = oy * SH - PAD_T;
     const int jy0 = y0 >= 0 ? 0 : (-y0 + DH - 1) / DH;
     const int jy1 = min(KH, (H - 1 - y0) / DH + 1);
@@ -104,21 +108,29 @@ __kernel void pool2d_argmax(__global const storage_t *restrict in, __global int 
     }
     STORE_ARG(arg, argOut, ((n * OH + oy) * OW + ox) * C + c);
 }
-#endif
 
-__kernel void pool2d_backward(__global const int *restrict argIn, __global const storage_t *restrict gout,
-                              __global storage_t *restrict gin,
-                              const int H, const int W, const int C, const int OH, const int OW)
+__kernel void pool2d_argmax(__global const storage_t *restrict in, __global int *restrict argOut,
+                            const int H, const int W, const int C, const int OH, const int OW)
 {
-    const int c = (int)get_global_id(0) * VEC;
-    const int x = (int)get_global_id(1);
-    const int ny = (int)get_global_id(2);
-    if (x >= W) {
+    const int ox = PIXEL_COL();
+    const int noy = PIXEL_ROW();
+    if (ox >= OW) {
         return; /* past the end: the range is rounded up to the work group */
     }
-    const int n = ny / H;
-    const int y = ny - n * H;
+    const int n = noy / OH;
+    const int oy = noy - n * OH;
+    FOR_CHANNELS(c, C) {
+        argmax_one(in, argOut, H, W, C, OH, OW, n, oy, ox, c);
+    }
+}
+#endif
 
+/* The gradient of input element (n, y, x), channels c .. c+VEC-1: the gather. */
+inline void backward_one(__global const int *restrict argIn, __global const storage_t *restrict gout,
+                         __global storage_t *restrict gin,
+                         const int H, const int W, const int C, const int OH, const int OW,
+                         const int n, const int y, const int x, const int c)
+{
     ACC_INIT(sum);
 
     /* ty: this row's tap in the candidate output's window. py = oy * SH falls as ty grows. */
@@ -182,4 +194,20 @@ __kernel void pool2d_backward(__global const int *restrict argIn, __global const
     }
 
     STOREV(TO_FLOAT(ACC_TOTAL(sum)), gin, ((n * H + y) * W + x) * C + c);
+}
+
+__kernel void pool2d_backward(__global const int *restrict argIn, __global const storage_t *restrict gout,
+                              __global storage_t *restrict gin,
+                              const int H, const int W, const int C, const int OH, const int OW)
+{
+    const int x = PIXEL_COL();
+    const int ny = PIXEL_ROW();
+    if (x >= W) {
+        return; /* past the end: the range is rounded up to the work group */
+    }
+    const int n = ny / H;
+    const int y = ny - n * H;
+    FOR_CHANNELS(c, C) {
+        backward_one(argIn, gout, gin, H, W, C, OH, OW, n, y, x, c);
+    }
 }

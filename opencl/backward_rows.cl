@@ -12,7 +12,10 @@
  * (pool2d_backward skips it) adds +0 instead, which leaves the sum and its compensation bits
  * unchanged (neither is ever -0: both start at +0 and round to nearest). Max adds a candidate's
  * gradient where its argmax tap (pool2d_argmax, run beforehand at VEC 1) is the lane's element,
- * avg gradient / divisor. So the result equals pool2d_backward's bit for bit.
+ * avg gradient / divisor. So the result equals pool2d_backward's bit for bit. Two shortcuts take
+ * the interior of a row where the general vector's masks and gathers are not needed: windows
+ * that tile the row (KW == SW, 1 or 2, no left padding: grad_split, one gradient per output
+ * spread to its elements) and other stride-2 windows (grad_pair, the elements by parity).
  *
  * Required macros: pool2d_backward's (KernelOptions.pool's set), VEC > 1 the lanes along W, and
  * ROWLOOP 1 (common.cl's LOADU / STOREU).
@@ -242,6 +245,65 @@ inline void grad_pair(__global const int *restrict argIn, __global const storage
 }
 #endif
 
+#if KW == SW && (SW == 1 || (SW == 2 && VEC == 8)) && DW == 1 && PAD_L == 0
+#define SPLIT 1
+/* Windows that tile the row, one or two columns wide (the depth pass of a 3-D pool lowered to
+   two passes; DenseNet's transitions and the 2x2 max of U-Net, SegNet, VGG): element x has one
+   candidate column, output x / SW (tap x % SW), for each candidate row. The SPAN = SW * VEC
+   elements x .. x+SPAN-1 (x a multiple of SW, x + SPAN <= min(W, SW*OW)) are VEC adjacent
+   outputs: each gradient (and argmax tap) is loaded once and, for avg, divided once, then goes
+   to its SW elements. The terms of each element and their order are grad_vec's less its +0
+   ones, which change no bits, so the same results; with SW 2 one load and one division where
+   grad_pair does two of each, and no masks or lane tests as in grad_vec. */
+#define SPAN (SW * VEC)
+inline void grad_split(__global const int *restrict argIn, __global const storage_t *restrict gout,
+                       __global storage_t *restrict gin,
+                       const int n, const int y, const int x, const int H, const int W, const int OH, const int OW)
+{
+    ACC_INIT(even);
+#if defined(MODE_MAX) && SW == 2
+    ACC_INIT(odd);
+#endif
+    for (int ty = 0; ty < KH; ++ty) {
+        int oy, rowTaps;
+        const int cand = candidate_row(y, ty, H, OH, &oy, &rowTaps);
+        if (cand < 0) {
+            break;
+        }
+        if (cand == 0) {
+            continue;
+        }
+        const int o = (n * OH + oy) * OW + x / SW;
+        const floatv g = LOADU(gout, o);
+#if defined(MODE_MAX)
+        /* The output's gradient goes to the element whose tap its argmax is, if any. */
+        const intv arg = ((__global const intv_u *)(argIn + o))->v;
+        ACC_ADD(even, TO_ACC(select((floatv)(0.0f), g, arg == (intv)(ty * KW))));
+#if SW == 2
+        ACC_ADD(odd, TO_ACC(select((floatv)(0.0f), g, arg == (intv)(ty * KW + 1))));
+#endif
+#else /* MODE_AVG: the elements of an output add the same quotient */
+        const intv x0 = ((intv)(x / SW) + LANE_INDEX) * (intv)(SW);
+        const accv div = (accv)((acc1)rowTaps) * INT_TO_ACC(COL_TAPS(x0, W));
+        ADD_QUOTIENT(even, g, div);
+#endif
+    }
+    const floatv e = TO_FLOAT(ACC_TOTAL(even));
+    const int at = (n * H + y) * W + x;
+#if SW == 1
+    STOREU(e, gin, at);
+#else
+#if defined(MODE_MAX)
+    const floatv d = TO_FLOAT(ACC_TOTAL(odd));
+#else
+    const floatv d = e;
+#endif
+    STOREU(((floatv)(e.s0, d.s0, e.s1, d.s1, e.s2, d.s2, e.s3, d.s3)), gin, at);
+    STOREU(((floatv)(e.s4, d.s4, e.s5, d.s5, e.s6, d.s6, e.s7, d.s7)), gin, at + VEC);
+#endif
+}
+#endif
+
 __kernel void backward_rows(__global const int *restrict argIn, __global const storage_t *restrict gout,
                             __global storage_t *restrict gin,
                             const int H, const int W, const int OH, const int OW, const int rows)
@@ -253,7 +315,17 @@ __kernel void backward_rows(__global const int *restrict argIn, __global const s
     const int n = row / H;
     const int y = row - n * H;
     int x = 0;
-#if SW == 2 && VEC == 8
+#if SPLIT
+    /* Elements past SW*OW have no candidate column (grad_vec gives them +0). */
+    const int xEnd = min(W, SW * OW);
+    for (; x + SPAN <= xEnd; x += SPAN) {
+        grad_split(argIn, gout, gin, n, y, x, H, W, OH, OW);
+    }
+    if (x < xEnd && xEnd >= SPAN && xEnd % SW == 0) { /* the last SPAN, overlapping: the same bits */
+        grad_split(argIn, gout, gin, n, y, xEnd - SPAN, H, W, OH, OW);
+        x = xEnd;
+    }
+#elif SW == 2 && VEC == 8
     /* The interior in pairs of vectors (grad_pair), the rest a vector at a time. */
     const int xLo = (KW - 1) * DW - PAD_L;
     const int xHi = min(W, 2 * OW - PAD_L) - 2 * VEC;

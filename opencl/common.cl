@@ -181,6 +181,21 @@ inline ushort bf16_round1(const float v)
 #endif
 
 
+/* ---- the two layouts of the kernels over NHWC pixels (backward, max with indices, adaptive) ----
+   CLOOP 1 (CPU devices): range (columns, rows), a work item loops over the channels VEC at a
+   time; otherwise (GPUs): range (C / VEC, columns, rows), a work item takes one channel vector.
+   PIXEL_COL / PIXEL_ROW are the work item's column and row, FOR_CHANNELS(c, C) runs its body
+   for each first channel c of the work item's vectors. */
+#if defined(CLOOP) && CLOOP
+#define PIXEL_COL() ((int)get_global_id(0))
+#define PIXEL_ROW() ((int)get_global_id(1))
+#define FOR_CHANNELS(c, C) for (int c = 0; c < (C); c += VEC)
+#else
+#define PIXEL_COL() ((int)get_global_id(1))
+#define PIXEL_ROW() ((int)get_global_id(2))
+#define FOR_CHANNELS(c, C) for (int c = (int)get_global_id(0) * VEC, c##_once = 0; c##_once < 1; ++c##_once)
+#endif
+
 #if defined(ROWLOOP) && ROWLOOP && VEC > 1
 /* ---- vectors at any element offset (the row-loop kernels: pool_planar, global_planar, backward_rows) ----
    A vector starts at any element. PoCL 3.1 compiles vload_halfn to an

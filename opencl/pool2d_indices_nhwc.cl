@@ -12,13 +12,15 @@
  *
  * Required macros (the host passes every one; see dev.clpool.opencl.KernelOptions.pool):
  *   KH, KW, SH, SW, DH, DW, PAD_T, PAD_L   window, stride, dilation, leading padding
- *   VEC               channels per work item: 1, 2, 4 or 8; the host ensures C % VEC == 0
+ *   VEC               channels per step: 1, 2, 4, 8 or 16; the host ensures C % VEC == 0
+ *   CLOOP             1 (CPU devices): one work item per output pixel, looping over C VEC
+ *                     channels at a time; 0 (GPUs): one work item per VEC channels of a pixel
  *   INDEX_CONVENTION  0 NHWC:      (y*W + x)*C + c
  *                     1 PyTorch:   y*W + x
  *                     2 ONNX:      ((n*C + c)*H + y)*W + x          (storage_order 0)
  *                     3 ONNX col.: ((n*C + c)*W + x)*H + y          (storage_order 1)
- * (The host's pool options also define MODE_MAX, PAD_B, PAD_R, COUNT_INCLUDE_PAD, ACC_DOUBLE:
- * unused here.)
+ * (The host's pool options also define MODE_MAX, PAD_B, PAD_R, COUNT_INCLUDE_PAD, ACC_DOUBLE, OPX,
+ * INTERIOR: unused here.)
  *
  * The host prepends common.cl.
  *
@@ -26,7 +28,7 @@
  * item: ONNX indices count from the start of the whole tensor), Y0 and HT (the launch's input is
  * rows Y0 .. Y0+H-1 of batch items of HT rows: a row band of one item, or whole items with Y0 = 0
  * and HT = H; indices are positions in the whole item). Global range: (C / VEC, OW rounded up to the
- * work group, N * OH).
+ * work group, N * OH); CLOOP 1: (OW rounded up, N * OH).
  */
 
 #if VEC == 1
@@ -46,24 +48,19 @@ typedef CAT(long, VEC) longv;
 #define LANES ((longv)(0, 1, 2, 3))
 #elif VEC == 8
 #define LANES ((longv)(0, 1, 2, 3, 4, 5, 6, 7))
+#elif VEC == 16
+#define LANES ((longv)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
 #else
-#error "VEC must be 1, 2, 4 or 8"
+#error "VEC must be 1, 2, 4, 8 or 16"
 #endif
 #endif
 
-__kernel void pool2d_indices(__global const storage_t *restrict in, __global storage_t *restrict out,
-                             __global long *restrict idx, const int H, const int W, const int C,
-                             const int OH, const int OW, const int N0, const int Y0, const int HT)
+/* Output (n, oy, ox), channels c .. c+VEC-1: the value and its index. */
+inline void indices_one(__global const storage_t *restrict in, __global storage_t *restrict out,
+                        __global long *restrict idx, const int H, const int W, const int C,
+                        const int OH, const int OW, const int N0, const int Y0, const int HT,
+                        const int n, const int oy, const int ox, const int c)
 {
-    const int c = (int)get_global_id(0) * VEC;
-    const int ox = (int)get_global_id(1);
-    const int noy = (int)get_global_id(2);
-    if (ox >= OW) {
-        return; /* past the end: the range is rounded up to the work group */
-    }
-    const int n = noy / OH;
-    const int oy = noy - n * OH;
-
     /* Window origin and the taps inside the input, as in pool2d. */
     const int y0 = oy * SH - PAD_T;
     const int x0 = ox * SW - PAD_L;
@@ -106,4 +103,20 @@ __kernel void pool2d_indices(__global const storage_t *restrict in, __global sto
 #error "INDEX_CONVENTION must be 0, 1, 2 or 3"
 #endif
     STOREL(index, idx, o);
+}
+
+__kernel void pool2d_indices(__global const storage_t *restrict in, __global storage_t *restrict out,
+                             __global long *restrict idx, const int H, const int W, const int C,
+                             const int OH, const int OW, const int N0, const int Y0, const int HT)
+{
+    const int ox = PIXEL_COL();
+    const int noy = PIXEL_ROW();
+    if (ox >= OW) {
+        return; /* past the end: the range is rounded up to the work group */
+    }
+    const int n = noy / OH;
+    const int oy = noy - n * OH;
+    FOR_CHANNELS(c, C) {
+        indices_one(in, out, idx, H, W, C, OH, OW, N0, Y0, HT, n, oy, ox, c);
+    }
 }

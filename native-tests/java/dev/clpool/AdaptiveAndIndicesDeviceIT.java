@@ -71,11 +71,14 @@ class AdaptiveAndIndicesDeviceIT {
                 .map(c -> Arguments.of(DeviceAvailability.bindings().get(0), c));
     }
 
-    /** The path for devices without fp64 (compensated float sums), exercised on this device. */
-    @ParameterizedTest(name = "float accumulation {0} {1}")
+    /**
+     * The path for devices without fp64 (compensated float sums), exercised on this device in the
+     * channel-lanes layout that GPUs run (the sweep above runs this device's layout).
+     */
+    @ParameterizedTest(name = "float accumulation, lanes {0} {1}")
     @MethodSource("adaptiveAvg")
-    void randomAdaptiveAvg_withFloatAccumulation_withinTolerance(BindingChoice binding, AdaptiveCases.Case c) {
-        float[] got = ENGINES.deviceWithoutDouble(binding).adaptive(c.mode(), c.input(), c.oh(), c.ow()).toArray();
+    void randomAdaptiveAvg_withFloatAccumulationInLanes_withinTolerance(BindingChoice binding, AdaptiveCases.Case c) {
+        float[] got = ENGINES.lanes(binding, true).adaptive(c.mode(), c.input(), c.oh(), c.ow()).toArray();
         double[] want = NaiveAdaptive.pool(c.input().toArray(), c.input().shape(), c.mode(), c.oh(), c.ow());
         Tolerance.assertClose(got, want, "float accumulation " + c.name());
     }
@@ -104,14 +107,18 @@ class AdaptiveAndIndicesDeviceIT {
                 .flatMap(b -> Stream.of(IndexConvention.values()).map(c -> Arguments.of(b, c)));
     }
 
-    /** Every convention with 8-wide lanes, a batch and channel counts where lanes and batch items matter. */
+    /**
+     * Every convention with 8-wide lanes, a batch and channel counts where lanes and batch items
+     * matter, in the channel-lanes layout that GPUs run (two work items a pixel here; the random
+     * cases above run this device's layout).
+     */
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("bindingsAndConventions")
     void everyConvention_withVectorLanesAndBatches_matchesReference(BindingChoice binding, IndexConvention conv) {
         Shape s = Shape.of(3, 9, 7, 16);
         Tensor x = RandomCases.values(new SplittableRandom(5), s, true);
         PoolSpec spec = PoolSpec.max(3, 2).stride(2, 1).padding(Padding.of(1, 1, 0, 1)).build();
-        PooledWithIndices got = ENGINES.device(binding).poolWithIndices(x, spec, conv);
+        PooledWithIndices got = ENGINES.lanes(binding, false).poolWithIndices(x, spec, conv);
         NaiveArgmax.Result want = NaiveArgmax.pool(x.toArray(), s, spec, conv);
         Tolerance.assertBitIdentical(got.values().toArray(), want.values(), binding + " " + conv);
         assertArrayEquals(want.indices(), got.indices().toArray(), binding + " " + conv);

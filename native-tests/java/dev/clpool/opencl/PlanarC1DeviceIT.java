@@ -231,6 +231,11 @@ class PlanarC1DeviceIT {
             checkBackward(device, randomMaxSpec(r, view), view, r, "max case " + i);
         }
         checkBackward(device, PoolSpec.max(3, 3).stride(2).padding(Padding.of(1)).build(), Shape.of(3, 7, 30, 1), r, "stem");
+        // Windows that tile the row (grad_split): 2x2 s2 with ceil mode (a partial last output row;
+        // an odd row end left to grad_vec), and the 3-D depth pass's (2, 1) window, one column wide.
+        checkBackward(device, PoolSpec.max(2, 2).stride(2).ceilMode(true).build(), Shape.of(2, 7, 37, 1), r, "max 2x2 s2 ceil");
+        checkBackward(device, PoolSpec.max(2, 1).stride(2, 1).build(), Shape.of(3, 8, 29, 1), r, "max depth pass");
+        checkBackward(device, PoolSpec.avg(2, 2).stride(2).ceilMode(true).build(), Shape.of(2, 7, 40, 1), r, "avg 2x2 s2 ceil");
         // pool_planar_argmax's taps at stride 1 (the taps read as one vector), with ceil mode and dilation.
         checkBackward(device, PoolSpec.max(3, 2).stride(1).padding(Padding.of(1, 1, 1, 0)).build(), Shape.of(3, 6, 27, 1), r,
                 "max stride 1");

@@ -50,11 +50,12 @@ final class AdaptiveRoutine {
             enqueuePlanes(g, dtype, in, out, nb);
             return;
         }
-        int vec = KernelOptions.vectorWidth(is.c());
-        ClKernel kernel = session.kernel(FILE, options(g.mode(), vec, session.accDouble()) + KernelOptions.storage(dtype),
-                "adaptive2d");
+        WorkGroups groups = session.groups();
+        int vec = groups.pixelVector(is.c());
+        ClKernel kernel = session.kernel(FILE, options(g.mode(), vec, session.accDouble()) + " -D CLOOP="
+                + (groups.channelLoop() ? 1 : 0) + KernelOptions.storage(dtype), "adaptive2d");
         kernel.args(in, out, is.h(), is.w(), is.c(), os.h(), os.w());
-        long[][] range = session.groups().lanes(is.c() / vec, os.w(), (long) nb * os.h());
+        long[][] range = groups.pixels(is.c() / vec, os.w(), (long) nb * os.h());
         session.queue().run(kernel, range[0], range[1]);
     }
 

@@ -83,11 +83,11 @@ final class BackwardRoutine {
             }
             return;
         }
-        int vec = KernelOptions.vectorWidth(is.c());
-        String opts = KernelOptions.pool(g, vec, session.accDouble()) + KernelOptions.storage(dtype);
         WorkGroups groups = session.groups();
+        int vec = groups.pixelVector(is.c());
+        String opts = KernelOptions.pool(g, vec, session.accDouble(), groups.channelLoop(), 1) + KernelOptions.storage(dtype);
         ClKernel kernel = session.kernel(FILE, opts, KERNEL);
-        long[][] range = groups.lanes(is.c() / vec, is.w(), (long) nb * is.h());
+        long[][] range = groups.pixels(is.c() / vec, is.w(), (long) nb * is.h());
         if (g.mode() != PoolMode.MAX) {
             // avg never reads an argmax: the gradient buffer stands in for it.
             kernel.args(gradOut, gradOut, gradIn, is.h(), is.w(), is.c(), os.h(), os.w());
@@ -98,7 +98,7 @@ final class BackwardRoutine {
         ClBuffer arg = session.buffers().take((long) nb * os.itemSize() * Integer.BYTES);
         try {
             argmax.args(in, arg, is.h(), is.w(), is.c(), os.h(), os.w());
-            long[][] outRange = groups.lanes(is.c() / vec, os.w(), (long) nb * os.h());
+            long[][] outRange = groups.pixels(is.c() / vec, os.w(), (long) nb * os.h());
             session.queue().run(argmax, outRange[0], outRange[1]);
             kernel.args(arg, gradOut, gradIn, is.h(), is.w(), is.c(), os.h(), os.w());
             session.queue().run(kernel, range[0], range[1]);

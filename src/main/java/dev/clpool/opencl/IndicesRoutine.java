@@ -30,9 +30,9 @@ final class IndicesRoutine {
         this.session = session;
     }
 
-    /** Build options: pool2d's parameters plus the index convention. */
-    static String options(PoolGeometry g, int vec, IndexConvention convention) {
-        return KernelOptions.pool(g, vec, false) + " -D INDEX_CONVENTION=" + convention.ordinal();
+    /** Build options: pool2d's parameters and layout ({@code channelLoop}) plus the index convention. */
+    static String options(PoolGeometry g, int vec, boolean channelLoop, IndexConvention convention) {
+        return KernelOptions.pool(g, vec, false, channelLoop, 1) + " -D INDEX_CONVENTION=" + convention.ordinal();
     }
 
     void run(PoolGeometry g, Tensor in, Tensor out, Indices indices) {
@@ -130,10 +130,12 @@ final class IndicesRoutine {
         if (channels != 1) {
             throw new IllegalStateException("nhwc indices of " + channels + "-channel planes need the planar kernel");
         }
-        int vec = KernelOptions.vectorWidth(is.c());
-        ClKernel kernel = session.kernel(FILE, options(g, vec, convention) + KernelOptions.storage(dtype), "pool2d_indices");
+        WorkGroups groups = session.groups();
+        int vec = groups.pixelVector(is.c());
+        ClKernel kernel = session.kernel(FILE, options(g, vec, groups.channelLoop(), convention) + KernelOptions.storage(dtype),
+                "pool2d_indices");
         kernel.args(in, out, idx, is.h(), is.w(), is.c(), os.h(), os.w(), n0, y0, itemH);
-        long[][] range = session.groups().lanes(is.c() / vec, os.w(), (long) nb * os.h());
+        long[][] range = groups.pixels(is.c() / vec, os.w(), (long) nb * os.h());
         session.queue().run(kernel, range[0], range[1]);
     }
 

@@ -2,6 +2,7 @@ package dev.clpool.opencl;
 
 import dev.clpool.PlanarGeometry;
 import dev.clpool.AdaptiveGeometry;
+import dev.clpool.Axis;
 import dev.clpool.BindingChoice;
 import dev.clpool.IndexConvention;
 import dev.clpool.Indices;
@@ -264,7 +265,29 @@ public final class OpenClBackend implements PoolingBackend {
 
     @Override
     public void pool(PoolGeometry g, Tensor in, Tensor out) {
+        PlanarGeometry planes = asPlanes(g);
+        if (planes != null && in.dtype() == out.dtype()) {
+            planar.run(planes, in.dtype(), in.buffer(), out.buffer());
+            return;
+        }
         pool.run(g, in, out);
+    }
+
+    /**
+     * A one-channel tensor (N, H, W, 1), such as the 3-D lowering's (H, W) pass over the depth
+     * slices of a channels-first tensor, as the N planes it is, on CPU devices: {@code pool_planar}
+     * reads along W where {@code pool2d} would run one channel per work item (the largest kernel
+     * of the 3-D U-Net's channels-first max backward on PoCL). Null where {@code pool2d} stays:
+     * other devices, C &gt; 1, or an item beyond one allocation (row bands).
+     */
+    private PlanarGeometry asPlanes(PoolGeometry g) {
+        Shape is = g.input();
+        long item = Math.max(is.itemSize(), g.output().itemSize());
+        if (is.c() != 1 || !session.groups().channelLoop() || session.limits().chunkItems(item, item * Float.BYTES) < 1) {
+            return null;
+        }
+        return new PlanarGeometry(is.n(), new Axis[] {g.rows(), g.cols()}, g.mode(),
+                g.mode() == PoolMode.LP ? g.spec().p() : 1, g.spec().countIncludePad());
     }
 
     @Override

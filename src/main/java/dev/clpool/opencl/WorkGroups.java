@@ -86,11 +86,35 @@ final class WorkGroups {
     }
 
     /**
+     * Channels per vector step of the kernels that take either layout over NHWC pixels (backward,
+     * max with indices, adaptive): in the channel-loop layout the widest of 16, 8, 4, 2, 1 that
+     * divides C (a work item's loop over C takes fewer, longer steps; on PoCL 16 measured faster
+     * than 8 for backward and indices); in the channel-lanes layout at most 8, as before.
+     */
+    int pixelVector(int channels) {
+        return channelLoop ? KernelOptions.wideVectorWidth(channels) : KernelOptions.vectorWidth(channels);
+    }
+
+    /**
+     * Global and local ranges of a kernel over {@code rows} rows of {@code cols} NHWC pixels with
+     * {@code lanes} = C / VEC (backward, max with indices, adaptive): on CPU devices (the
+     * channel-loop layout, {@code -D CLOOP=1}) one work item per pixel looping over C, range
+     * ({@code cols} rounded up to the fixed local size, {@code rows}); elsewhere {@link #lanes}.
+     */
+    long[][] pixels(long lanes, int cols, long rows) {
+        if (channelLoop) {
+            long l0 = fit(target, 0); // always the same: one work-group function per kernel
+            return new long[][] {{roundUp(cols, l0), rows}, {l0, 1}};
+        }
+        return lanes(lanes, cols, rows);
+    }
+
+    /**
      * Global and local ranges of a channel-lanes kernel over ({@code lanes}, {@code cols},
      * {@code rows}): the pool kernel's lanes layout, and the layout of the kernels of max with
-     * indices, adaptive pooling and backward on every device. About {@code target} work items
+     * indices, adaptive pooling and backward on GPUs. About {@code target} work items
      * per group, lanes first; {@code cols} is rounded up to the group (the kernels skip the
-     * columns past the end).
+     * columns past the end). On CPU devices those kernels take {@link #pixels} instead.
      */
     long[][] lanes(long lanes, int cols, long rows) {
         long l0 = fit(Math.min(largestPow2Dividing(lanes), target), 0);
