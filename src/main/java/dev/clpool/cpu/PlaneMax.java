@@ -1,6 +1,7 @@
 package dev.clpool.cpu;
 
 import java.nio.FloatBuffer;
+import java.util.Arrays;
 
 /**
  * Windowed max pooling of channels-first planes, band by band (the separable scheme of
@@ -13,21 +14,58 @@ import java.nio.FloatBuffer;
  * first NaN). A band with such a result whose input holds a −0 or a NaN (a min(1/x), −∞ for −0
  * and NaN for NaN) has those results recomputed with the rule in scan order (depth,
  * then row, then column). Padding is −∞, which never wins: every window covers an input element.
+ *
+ * <p>Where the rows fill a float vector ({@link VectorSupport#fitsRow}), the passes run in
+ * {@link VecPlaneMax} (the same reduction, so the same bits; the fix-up here).
  */
 final class PlaneMax {
     private final PlanePlan p;
+    private final boolean vector;
 
-    PlaneMax(PlanePlan p) {
+    /** With {@link VecPlaneMax}'s passes where {@code vector} (which needs {@link VectorSupport#fitsRow}). */
+    PlaneMax(PlanePlan p, boolean vector) {
         this.p = p;
+        this.vector = vector;
     }
 
     /** Bands {@code [from, to)} ({@link PlanePlan#bands(int, int, PlanePlan.Band)}). */
     void run(FloatBuffer src, FloatBuffer dst, int from, int to, Scratch s) {
+        if (vector) {
+            runVector(src, dst, from, to, s);
+            return;
+        }
         float[] acc = s.floats(0, p.bandRows * p.pitch);
         float[] tap = s.floats(1, p.bandRows * p.pitch);
         p.padColumns(acc, Float.NEGATIVE_INFINITY);
         p.padColumns(tap, Float.NEGATIVE_INFINITY);
         p.bands(from, to, (plane, oz, oy0, oy1) -> band(src, dst, plane, oz, oy0, oy1, acc, tap, s));
+    }
+
+    /**
+     * {@link #run} in {@link VecPlaneMax}'s lanes: a band's input rows copied from {@code src} in
+     * one bulk copy per depth tap ({@link PlanePlan#stageBlocks}).
+     */
+    private void runVector(FloatBuffer src, FloatBuffer dst, int from, int to, Scratch s) {
+        int slack = VecPlaneMax.slack(p.w.stride(), p.maxShift);
+        int len = p.bandRows * p.pitch + slack;
+        float[] acc = s.floats(0, len);
+        float[] into = s.floats(2, len);
+        float[] out = s.floats(3, p.bandRows * p.w.out() + slack);
+        float[] in = s.floats(6, p.stagedFloats() + slack);
+        int[] rows = s.ints(0, 1, p.d.window() * p.h.window())[0];
+        Arrays.fill(acc, 0, len, Float.NEGATIVE_INFINITY);
+        PlanePlan.Down down = (r, n, at) -> VecPlaneMax.down(in, r, n, acc, at, p.w.in());
+        p.bands(from, to, (plane, oz, oy0, oy1) -> {
+            int n = oy1 - oy0;
+            p.down(src, plane, oz, oy0, oy1, in, rows, down);
+            float[] full = VecPlaneMax.across(acc, n * p.pitch, p.w.window(), p.w.dilation(), into);
+            int outs = n * p.w.out();
+            VecPlaneMax.keep(full, p.pitch, n, p.w.out(), p.w.stride(), out);
+            if (VecPlaneMax.zeroOrNaN(out, outs)) {
+                fix(src, out, plane, oz, oy0, oy1, s);
+            }
+            dst.put(p.outputRow(plane, oz, oy0), out, 0, outs);
+        });
     }
 
     /** One band; {@code acc} and {@code tap} hold −∞ in every padding column. */

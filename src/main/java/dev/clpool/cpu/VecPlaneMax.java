@@ -1,0 +1,190 @@
+package dev.clpool.cpu;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * {@link PlaneMax}'s band passes in Vector API lanes along W (loaded only where
+ * {@link VectorSupport#ENABLED}): the same separable scheme and the same reduction,
+ * {@code Math.max} (the lanes' {@code MAX}, which has its semantics), so the results are the
+ * scalar passes' bit for bit and {@link PlaneMax}'s zero-or-NaN fix-up applies unchanged.
+ * What differs is where the floats move:
+ * <ul>
+ * <li>vertical ({@link #down}): each band row's input rows are read straight from the direct
+ * buffer, up to three at a time, and folded in registers into the accumulator row (the scalar
+ * pass stages every row into a heap array and folds it with a second pass); rows outside the input
+ * are skipped (their −∞ would change nothing). A row width that is not a multiple of the lanes
+ * ends with a vector overlapping the one before: max is idempotent, so lanes done twice keep their
+ * value. So a row must hold one vector at least ({@link VectorSupport#fitsRow});</li>
+ * <li>horizontal ({@link #across}): the windows at every column position by doubling, as
+ * {@link PlaneMax#windows}, with shifted loads instead of copies;</li>
+ * <li>output columns ({@link #keep}): every stride-th position gathered a vector of outputs at a
+ * time: stride 1 a copy, 2 one two-vector shuffle of even lanes, 4 three of them, others an indexed
+ * load. The scalar copy with its per-element zero test cost more than the pooling itself on the
+ * stride-2 and -4 rows; the zero-or-NaN flag ({@link #zeroOrNaN}) is one vector compare per output
+ * vector, with a branch taken only where a result is zero or NaN.</li>
+ * </ul>
+ * Arrays carry {@link #slack} floats beyond the band's so that loads and stores of whole vectors
+ * past a row's end stay inside them; what they read there is never kept.
+ */
+final class VecPlaneMax {
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    /** Lanes i of the first half take lane 2i (the even lanes of a vector, in its first half). */
+    private static final VectorShuffle<Float> LOW = VectorShuffle.fromOp(S, i -> (2 * i) % S.length());
+    /** Lanes i of the second half take lane 2i − lanes (the even lanes of a vector, in its second half). */
+    private static final VectorShuffle<Float> HIGH = VectorShuffle.fromOp(S, i -> (2 * i) % S.length());
+    /** The second half of the lanes. */
+    private static final VectorMask<Float> UPPER = VectorMask.fromLong(S, -1L << (S.length() / 2));
+
+    private VecPlaneMax() {
+    }
+
+    /** Lanes of a float vector ({@link VecWidth#floats()}). */
+    static int lanes() {
+        return S.length();
+    }
+
+    /** Floats past a band's {@code rows * pitch} (and past its outputs) that its arrays must hold. */
+    static int slack(int stride, int maxShift) {
+        return (stride + 2) * S.length() + maxShift;
+    }
+
+    /**
+     * The vertical pass of one band row: {@code acc[at + x] = max} over the {@code n} input rows
+     * at {@code in[rows[k]]}, {@code k < n}, of their element x, for {@code x < width}
+     * ({@code n >= 1}, {@code width >=} {@link #lanes()}): up to three rows folded in registers
+     * per pass over the row, a copy for one.
+     */
+    static void down(float[] in, int[] rows, int n, float[] acc, int at, int width) {
+        if (n == 1) {
+            System.arraycopy(in, rows[0], acc, at, width);
+            return;
+        }
+        int last = n - 1;
+        fold(in, rows[0], rows[1], rows[Math.min(2, last)], acc, at, width, false);
+        for (int k = 3; k <= last; k += 2) {
+            fold(in, rows[k], rows[Math.min(k + 1, last)], rows[k], acc, at, width, true);
+        }
+    }
+
+    /**
+     * {@code acc[at + x] = max(in[a + x], in[b + x], in[c + x])}, or also with its own value where
+     * {@code into}; the last vector overlaps the one before where the width is not a multiple of
+     * the lanes (idempotent).
+     */
+    private static void fold(float[] in, int a, int b, int c, float[] acc, int at, int width, boolean into) {
+        int lanes = S.length();
+        int end = width - lanes;
+        for (int x = 0; x < end; x += lanes) {
+            vector(in, a + x, b + x, c + x, acc, at + x, into);
+        }
+        vector(in, a + end, b + end, c + end, acc, at + end, into);
+    }
+
+    /** One vector of {@link #fold}. */
+    private static void vector(float[] in, int a, int b, int c, float[] acc, int i, boolean into) {
+        FloatVector m = FloatVector.fromArray(S, in, a).max(FloatVector.fromArray(S, in, b))
+                .max(FloatVector.fromArray(S, in, c));
+        if (into) {
+            m = m.max(FloatVector.fromArray(S, acc, i));
+        }
+        m.intoArray(acc, i);
+    }
+
+    /**
+     * The horizontal pass: the maximum of {@code k} elements {@code step} apart at every position
+     * {@code i < len - (k-1)*step} of {@code from}, by doubling as {@link PlaneMax#windows}; returns
+     * the array holding it ({@code from} when k is 1, else {@code into}).
+     */
+    static float[] across(float[] from, int len, int k, int step, float[] into) {
+        if (k == 1) {
+            return from;
+        }
+        float[] cur = from;
+        int q = 1;
+        while (2 * q <= k) {
+            shiftMax(cur, into, q * step, len - (2 * q - 1) * step);
+            cur = into;
+            q *= 2;
+        }
+        if (q < k) {
+            shiftMax(cur, into, (k - q) * step, len - (k - 1) * step);
+        }
+        return into;
+    }
+
+    /** {@code into[i] = max(from[i], from[i + shift])} for {@code i < n} (rounded up to whole vectors); in place is fine. */
+    private static void shiftMax(float[] from, float[] into, int shift, int n) {
+        int lanes = S.length();
+        for (int i = 0; i < n; i += lanes) {
+            FloatVector.fromArray(S, from, i).max(FloatVector.fromArray(S, from, i + shift)).intoArray(into, i);
+        }
+    }
+
+    /**
+     * Output columns: {@code out[r*ow + ox] = full[r*pitch + ox*stride]} for {@code rows} rows
+     * (whole vectors: up to a vector's worth past each row's end is written too, and rewritten by
+     * the next row).
+     */
+    static void keep(float[] full, int pitch, int rows, int ow, int stride, float[] out) {
+        int lanes = S.length();
+        int[] map = stride == 1 || stride == 2 || stride == 4 ? null : indexMap(stride);
+        for (int r = 0; r < rows; r++) {
+            int o = r * ow;
+            int f = r * pitch;
+            for (int ox = 0; ox < ow; ox += lanes, o += lanes, f += lanes * stride) {
+                FloatVector v;
+                if (stride == 1) {
+                    v = FloatVector.fromArray(S, full, f);
+                } else if (stride == 2) {
+                    v = even(full, f);
+                } else if (stride == 4) {
+                    v = even(even(full, f), even(full, f + 2 * lanes));
+                } else {
+                    v = FloatVector.fromArray(S, full, f, map, 0);
+                }
+                v.intoArray(out, o);
+            }
+        }
+    }
+
+    /** The even lanes of the two vectors from {@code full[f]}. */
+    private static FloatVector even(float[] full, int f) {
+        return even(FloatVector.fromArray(S, full, f), FloatVector.fromArray(S, full, f + S.length()));
+    }
+
+    /**
+     * The even lanes of {@code a} then those of {@code b}: two one-vector shuffles and a blend (the
+     * two-vector {@code rearrange(shuffle, other)} allocated on every call in JDK 17).
+     */
+    private static FloatVector even(FloatVector a, FloatVector b) {
+        return a.rearrange(LOW).blend(b.rearrange(HIGH), UPPER);
+    }
+
+    private static int[] indexMap(int stride) {
+        int[] map = new int[S.length()];
+        for (int i = 0; i < map.length; i++) {
+            map[i] = i * stride;
+        }
+        return map;
+    }
+
+    /** Whether any of {@code a[0, n)} is ±0 or NaN (those the exact rule may give other bits for). */
+    static boolean zeroOrNaN(float[] a, int n) {
+        int lanes = S.length();
+        int i = 0;
+        for (; i + lanes <= n; i += lanes) {
+            if (!FloatVector.fromArray(S, a, i).abs().compare(VectorOperators.GT, 0f).allTrue()) {
+                return true;
+            }
+        }
+        int zeros = 0;
+        for (; i < n; i++) {
+            zeros |= PlanePlan.zeroOrNaN(a[i]);
+        }
+        return zeros != 0;
+    }
+}
