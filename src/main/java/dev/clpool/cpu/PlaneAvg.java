@@ -164,8 +164,8 @@ final class PlaneAvg {
             if (!one) {
                 VecPlaneAvg.across(acc, accB, p.positions(n), p.w.window(), p.w.dilation(), fs, fb);
             }
-            VecPlaneMax.keep(one ? acc : fs, p.pitch, n, p.w.out(), p.w.stride(), sums);
-            VecPlaneMax.keep(one ? accB : fb, p.pitch, n, p.w.out(), p.w.stride(), bounds);
+            VecPlaneMax.keep(one ? acc : fs, p.pitch, n, p.w.out(), p.w.stride(), false, sums);
+            VecPlaneMax.keep(one ? accB : fb, p.pitch, n, p.w.out(), p.w.stride(), false, bounds);
             finishBand(src, dst, plane, oz, oy0, oy1, sums, bounds, s);
         });
     }

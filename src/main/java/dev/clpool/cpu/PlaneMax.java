@@ -54,14 +54,19 @@ final class PlaneMax {
         float[] in = s.floats(6, p.stagedFloats() + slack);
         int[] rows = s.ints(0, 1, p.d.window() * p.h.window())[0];
         Arrays.fill(acc, 0, len, Float.NEGATIVE_INFINITY);
+        int sw = p.w.stride();
+        boolean pooled = p.w.window() == sw && (sw == 2 || sw == 4) && p.w.dilation() == 1;
         PlanePlan.Down down = (r, n, at) -> VecPlaneMax.down(in, r, n, acc, at, p.w.in());
         p.bands(from, to, (plane, oz, oy0, oy1) -> {
             int n = oy1 - oy0;
-            p.down(src, plane, oz, oy0, oy1, in, rows, down);
-            float[] full = VecPlaneMax.across(acc, n * p.pitch, p.w.window(), p.w.dilation(), into);
+            if (p.oneRow()) {
+                p.copyRows(src, plane, oz, oy0, oy1, acc);
+            } else {
+                p.down(src, plane, oz, oy0, oy1, in, rows, down);
+            }
+            float[] full = pooled ? acc : VecPlaneMax.across(acc, n * p.pitch, p.w.window(), p.w.dilation(), into);
             int outs = n * p.w.out();
-            VecPlaneMax.keep(full, p.pitch, n, p.w.out(), p.w.stride(), out);
-            if (VecPlaneMax.zeroOrNaN(out, outs)) {
+            if (VecPlaneMax.keep(full, p.pitch, n, p.w.out(), p.w.stride(), pooled, out)) {
                 fix(src, out, plane, oz, oy0, oy1, s);
             }
             dst.put(p.outputRow(plane, oz, oy0), out, 0, outs);

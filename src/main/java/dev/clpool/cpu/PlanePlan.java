@@ -211,6 +211,22 @@ final class PlanePlan {
         }
     }
 
+    /** Whether every window reads one input row (a window of one tap in depth and height). */
+    boolean oneRow() {
+        return d.window() == 1 && h.window() == 1;
+    }
+
+    /**
+     * For {@link #oneRow} windows, the vertical pass itself: the input row of each output row of
+     * {@code [oy0, oy1)} at depth {@code oz} copied into its band row of {@code to}, at
+     * {@code (oy - oy0) * pitch + padBegin}.
+     */
+    void copyRows(FloatBuffer src, int plane, int oz, int oy0, int oy1, float[] to) {
+        for (int oy = oy0; oy < oy1; oy++) {
+            src.get(inputRow(plane, (int) d.start(oz), yFirst[oy]), to, (oy - oy0) * pitch + w.padBegin(), w.in());
+        }
+    }
+
     /**
      * Copies the input rows that output rows {@code [oy0, oy1)} at depth {@code oz} of plane
      * {@code plane} read into {@code to} with bulk copies: per depth tap inside the input, the

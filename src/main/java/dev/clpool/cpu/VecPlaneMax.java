@@ -32,10 +32,10 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class VecPlaneMax {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
-    /** Lanes i of the first half take lane 2i (the even lanes of a vector, in its first half). */
+    /** Lanes i take lane 2i (modulo the lanes): the even lanes of a vector, in either half. */
     private static final VectorShuffle<Float> LOW = VectorShuffle.fromOp(S, i -> (2 * i) % S.length());
-    /** Lanes i of the second half take lane 2i − lanes (the even lanes of a vector, in its second half). */
-    private static final VectorShuffle<Float> HIGH = VectorShuffle.fromOp(S, i -> (2 * i) % S.length());
+    /** Lanes i take lane 2i + 1 (modulo the lanes): the odd lanes of a vector, in either half. */
+    private static final VectorShuffle<Float> LOW_ODD = VectorShuffle.fromOp(S, i -> (2 * i + 1) % S.length());
     /** The second half of the lanes. */
     private static final VectorMask<Float> UPPER = VectorMask.fromLong(S, -1L << (S.length() / 2));
 
@@ -125,30 +125,53 @@ final class VecPlaneMax {
     }
 
     /**
-     * Output columns: {@code out[r*ow + ox] = full[r*pitch + ox*stride]} for {@code rows} rows
-     * (whole vectors: up to a vector's worth past each row's end is written too, and rewritten by
-     * the next row).
+     * Output columns: {@code out[r*ow + ox] = full[r*pitch + ox*stride]} for {@code rows} rows;
+     * where {@code pooled} (windows of {@code stride} adjacent columns, stride 2 or 4), the maximum
+     * of the {@code stride} elements from there instead: the horizontal pass fused, {@code full}
+     * being the vertical pass's accumulator. Returns whether any kept output is ±0 or NaN (those
+     * the exact rule may give other bits for). A row of at least one vector of outputs ends with a
+     * vector overlapping the one before; a shorter one is written in a whole vector, past its end
+     * (rewritten by the next row).
      */
-    static void keep(float[] full, int pitch, int rows, int ow, int stride, float[] out) {
+    static boolean keep(float[] full, int pitch, int rows, int ow, int stride, boolean pooled, float[] out) {
         int lanes = S.length();
+        boolean whole = ow >= lanes;
         int[] map = stride == 1 || stride == 2 || stride == 4 ? null : indexMap(stride);
+        boolean zero = false;
         for (int r = 0; r < rows; r++) {
-            int o = r * ow;
-            int f = r * pitch;
-            for (int ox = 0; ox < ow; ox += lanes, o += lanes, f += lanes * stride) {
+            for (int ox = 0; ox < ow; ox += lanes) {
+                if (whole && ox + lanes > ow) {
+                    ox = ow - lanes;
+                }
+                int f = r * pitch + ox * stride;
                 FloatVector v;
                 if (stride == 1) {
                     v = FloatVector.fromArray(S, full, f);
                 } else if (stride == 2) {
-                    v = even(full, f);
+                    v = pooled ? pairs(full, f) : even(full, f);
                 } else if (stride == 4) {
-                    v = even(even(full, f), even(full, f + 2 * lanes));
+                    v = pooled ? pairs(pairs(full, f), pairs(full, f + 2 * lanes))
+                            : even(even(full, f), even(full, f + 2 * lanes));
                 } else {
                     v = FloatVector.fromArray(S, full, f, map, 0);
                 }
-                v.intoArray(out, o);
+                v.intoArray(out, r * ow + ox);
+                if (!v.abs().compare(VectorOperators.GT, 0f).allTrue()) {
+                    zero = true;
+                }
             }
         }
+        return whole ? zero : zeroOrNaN(out, rows * ow);
+    }
+
+    /** The maxima of the adjacent pairs of the two vectors from {@code full[f]}. */
+    private static FloatVector pairs(float[] full, int f) {
+        return pairs(FloatVector.fromArray(S, full, f), FloatVector.fromArray(S, full, f + S.length()));
+    }
+
+    /** The maxima of the adjacent pairs of {@code a}, then of {@code b}. */
+    private static FloatVector pairs(FloatVector a, FloatVector b) {
+        return even(a, b).max(a.rearrange(LOW_ODD).blend(b.rearrange(LOW_ODD), UPPER));
     }
 
     /** The even lanes of the two vectors from {@code full[f]}. */
@@ -161,7 +184,7 @@ final class VecPlaneMax {
      * two-vector {@code rearrange(shuffle, other)} allocated on every call in JDK 17).
      */
     private static FloatVector even(FloatVector a, FloatVector b) {
-        return a.rearrange(LOW).blend(b.rearrange(HIGH), UPPER);
+        return a.rearrange(LOW).blend(b.rearrange(LOW), UPPER);
     }
 
     private static int[] indexMap(int stride) {

@@ -20,7 +20,8 @@ import org.junit.jupiter.api.Test;
  * {@link VecPlaneMax}'s passes (through {@link PlaneMax} with {@code vector} on) against the
  * scalar passes (off) on the same channels-first planes, bit for bit, and against the reference:
  * random geometries (padding, dilation, strides 1 to 3 and a stride of 4, ceil mode, widths with
- * and without a vector tail), rank 3 with a depth window, and data with ties, zeros of both signs,
+ * and without a vector tail), the fused windows of 2 and 4 adjacent columns, rank 3 with a depth
+ * window, and data with ties, zeros of both signs,
  * NaN payloads and infinities, all-zero and constant.
  */
 class VecPlaneMaxTest {
@@ -42,13 +43,15 @@ class VecPlaneMaxTest {
     }
 
     @Test
-    void vecPlaneMax_strideFourAndRankThree_bitIdenticalToScalar() {
+    void vecPlaneMax_pooledPairsStrideFourAndRankThree_bitIdenticalToScalar() {
         SplittableRandom r = new SplittableRandom(71);
         for (int kind = 0; kind < 5; kind++) {
             float[] x = data(3 * 5 * 9 * 83, r, kind);
             Axis w4 = new Axis(83, 20, 4, 4, 1, 0, 0);
             Axis[] rank1 = {w4};
             Tolerance.assertBitIdentical(max(rank1, 3 * 5 * 9, x, true), max(rank1, 3 * 5 * 9, x, false), "1-D 4 s4, kind " + kind);
+            Axis[] pairs = {new Axis(45, 23, 2, 2, 1, 0, 1), new Axis(83, 41, 2, 2, 1, 0, 0)};
+            Tolerance.assertBitIdentical(max(pairs, 3, x, true), max(pairs, 3, x, false), "2x2 s2, kind " + kind);
             Axis[] rank3 = {new Axis(5, 3, 3, 2, 1, 1, 1), new Axis(9, 4, 3, 2, 1, 0, 1), new Axis(83, 41, 3, 2, 1, 1, 0)};
             Tolerance.assertBitIdentical(max(rank3, 3, x, true), max(rank3, 3, x, false), "3-D 3x3x3 s2, kind " + kind);
         }
