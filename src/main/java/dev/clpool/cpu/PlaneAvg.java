@@ -140,14 +140,16 @@ final class PlaneAvg {
         float[] fs = s.floats(3, len);
         float[] fb = s.floats(4, len);
         float[] in = s.floats(12, p.stagedFloats() + slack);
-        int[] rows = s.ints(0, 1, p.d.window() * p.h.window())[0];
+        int[] rows = s.ints(0, 1, p.downInts())[0];
         boolean fused = p.w.stride() == 1 && p.w.window() <= 3 && p.w.out() >= VecPlaneAvg.lanes();
         java.util.Arrays.fill(acc, 0, len, 0f);
         java.util.Arrays.fill(accB, 0, len, 0f);
         PlanePlan.Down down = (r, n, at) -> VecPlaneAvg.down(in, r, n, acc, accB, at, p.w.in());
+        PlanePlan.DownBand band = (r, n, step) -> VecPlaneAvg.down(in, r, p.bandRows, n, step, acc, accB, p.pitch,
+                p.w.padBegin(), p.w.in());
         p.bands(from, to, (plane, oz, oy0, oy1) -> {
             int n = oy1 - oy0;
-            p.down(src, plane, oz, oy0, oy1, in, rows, down);
+            p.down(src, plane, oz, oy0, oy1, in, rows, down, band);
             int outs = n * p.w.out();
             float[] sums = s.floats(5, outs + slack);
             float[] bounds = s.floats(6, outs + slack);

@@ -52,17 +52,19 @@ final class PlaneMax {
         float[] into = s.floats(2, len);
         float[] out = s.floats(3, p.bandRows * p.w.out() + slack);
         float[] in = s.floats(6, p.stagedFloats() + slack);
-        int[] rows = s.ints(0, 1, p.d.window() * p.h.window())[0];
+        int[] rows = s.ints(0, 1, p.downInts())[0];
         Arrays.fill(acc, 0, len, Float.NEGATIVE_INFINITY);
         int sw = p.w.stride();
         boolean pooled = p.w.window() == sw && (sw == 2 || sw == 4) && p.w.dilation() == 1;
         PlanePlan.Down down = (r, n, at) -> VecPlaneMax.down(in, r, n, acc, at, p.w.in());
+        PlanePlan.DownBand band = (r, n, step) -> VecPlaneMax.down(in, r, p.bandRows, n, step, acc, p.pitch, p.w.padBegin(),
+                p.w.in());
         p.bands(from, to, (plane, oz, oy0, oy1) -> {
             int n = oy1 - oy0;
             if (p.oneRow()) {
                 p.copyRows(src, plane, oz, oy0, oy1, acc);
             } else {
-                p.down(src, plane, oz, oy0, oy1, in, rows, down);
+                p.down(src, plane, oz, oy0, oy1, in, rows, down, band);
             }
             float[] full = pooled ? acc : VecPlaneMax.across(acc, n * p.pitch, p.w.window(), p.w.dilation(), into);
             int outs = n * p.w.out();

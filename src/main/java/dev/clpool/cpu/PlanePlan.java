@@ -197,15 +197,39 @@ final class PlanePlan {
     }
 
     /**
+     * The vertical pass of a band of {@code n} rows in one call where there is one depth tap: band
+     * row r's input rows start at {@code in[rows[r]]}, {@code rows[bandRows + r]} of them,
+     * {@code step} floats apart.
+     */
+    @FunctionalInterface
+    interface DownBand {
+        void rows(int[] rows, int n, int step);
+    }
+
+    /** Ints that {@link #down} needs in {@code rows}. */
+    int downInts() {
+        return Math.max(d.window() * h.window(), 2 * bandRows);
+    }
+
+    /**
      * The vertical pass of output rows {@code [oy0, oy1)} at depth {@code oz} of plane
      * {@code plane}: their input rows staged into {@code in} ({@link #stageBlocks}), then
      * {@code down} for each, its band row at {@code (oy - oy0) * pitch + padBegin} ({@code rows}
-     * holds a window's rows).
+     * holds a window's rows), or, with one depth tap and {@code band} given, {@code band} once
+     * ({@code rows} holds {@link #downInts}).
      */
-    void down(FloatBuffer src, int plane, int oz, int oy0, int oy1, float[] in, int[] rows, Down down) {
+    void down(FloatBuffer src, int plane, int oz, int oy0, int oy1, float[] in, int[] rows, Down down, DownBand band) {
         int block = stageBlocks(src, plane, oz, oy0, oy1, in);
         int zTaps = d.endTap(oz) - d.firstTap(oz);
         int y0 = firstRow(oy0, oy1);
+        if (zTaps == 1 && band != null) {
+            for (int oy = oy0; oy < oy1; oy++) {
+                rows[oy - oy0] = (yFirst[oy] - y0) * w.in();
+                rows[bandRows + oy - oy0] = yTaps[oy];
+            }
+            band.rows(rows, oy1 - oy0, h.dilation() * w.in());
+            return;
+        }
         for (int oy = oy0; oy < oy1; oy++) {
             down.row(rows, rowTaps(zTaps, y0, oy, block, rows), (oy - oy0) * pitch + w.padBegin());
         }

@@ -36,6 +36,26 @@ final class VecPlaneAvg {
     }
 
     /**
+     * {@link #down} for {@code n} band rows in one call ({@link PlanePlan.DownBand}): row r's
+     * {@code rows[count + r]} input rows from {@code in[rows[r]]}, {@code step} apart, into
+     * {@code acc} and {@code accB} from {@code r * pitch + pad}.
+     */
+    static void down(float[] in, int[] rows, int count, int n, int step, float[] acc, float[] accB, int pitch, int pad,
+                     int width) {
+        for (int r = 0; r < n; r++) {
+            int a = rows[r];
+            int taps = rows[count + r];
+            int at = r * pitch + pad;
+            fold(in, a, a + Math.min(1, taps - 1) * step, a + Math.min(2, taps - 1) * step, Math.min(taps, 3), acc, accB,
+                    at, width);
+            for (int k = 3; k < taps; k += 2) {
+                fold(in, a + k * step, a + Math.min(k + 1, taps - 1) * step, 0, Math.min(taps - k, 2) + 3, acc, accB, at,
+                        width);
+            }
+        }
+    }
+
+    /**
      * One pass of {@link #down}: rows {@code a, b, c} summed in that order ({@code terms} 1 to 3 of
      * them), or, for {@code terms} 4 and 5, rows {@code a} (and {@code b}) added to the sums already
      * in {@code acc}.

@@ -71,6 +71,27 @@ final class VecPlaneMax {
     }
 
     /**
+     * {@link #down} for {@code n} band rows in one call ({@link PlanePlan.DownBand}): row r's
+     * {@code rows[count + r]} input rows from {@code in[rows[r]]}, {@code step} apart, into
+     * {@code acc} from {@code r * pitch + pad}.
+     */
+    static void down(float[] in, int[] rows, int count, int n, int step, float[] acc, int pitch, int pad, int width) {
+        for (int r = 0; r < n; r++) {
+            int a = rows[r];
+            int last = rows[count + r] - 1;
+            int at = r * pitch + pad;
+            if (last == 0) {
+                System.arraycopy(in, a, acc, at, width);
+                continue;
+            }
+            fold(in, a, a + step, a + Math.min(2, last) * step, acc, at, width, false);
+            for (int k = 3; k <= last; k += 2) {
+                fold(in, a + k * step, a + Math.min(k + 1, last) * step, a + k * step, acc, at, width, true);
+            }
+        }
+    }
+
+    /**
      * {@code acc[at + x] = max(in[a + x], in[b + x], in[c + x])}, or also with its own value where
      * {@code into}; the last vector overlaps the one before where the width is not a multiple of
      * the lanes (idempotent).
