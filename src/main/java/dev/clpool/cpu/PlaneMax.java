@@ -56,23 +56,39 @@ final class PlaneMax {
         Arrays.fill(acc, 0, len, Float.NEGATIVE_INFINITY);
         int sw = p.w.stride();
         boolean pooled = p.w.window() == sw && (sw == 2 || sw == 4) && p.w.dilation() == 1;
+        // Windows of 2 or 4 columns and up to 2 rows inside the input: one fused pass from the staged rows.
+        boolean direct = pooled && !p.oneRow() && p.d.window() == 1 && p.h.window() == 2 && p.w.padBegin() == 0
+                && (long) p.w.out() * sw <= p.w.in() && p.w.out() >= VecPlaneMax.lanes();
+        boolean[] fused = {false};
+        PlanePlan.DownBand pairs = (r, m, step) -> fused[0] = VecPlaneMax.pooled(in, r, p.bandRows, m, step, p.w.out(), sw, out);
         PlanePlan.Down down = (r, n, at) -> VecPlaneMax.down(in, r, n, acc, at, p.w.in());
         PlanePlan.DownBand band = (r, n, step) -> VecPlaneMax.down(in, r, p.bandRows, n, step, acc, p.pitch, p.w.padBegin(),
                 p.w.in());
         p.bands(from, to, (plane, oz, oy0, oy1) -> {
             int n = oy1 - oy0;
+            int outs = n * p.w.out();
+            if (direct) {
+                p.down(src, plane, oz, oy0, oy1, in, rows, null, pairs);
+                finish(src, dst, out, plane, oz, oy0, oy1, fused[0], s);
+                return;
+            }
             if (p.oneRow()) {
                 p.copyRows(src, plane, oz, oy0, oy1, acc);
             } else {
                 p.down(src, plane, oz, oy0, oy1, in, rows, down, band);
             }
             float[] full = pooled ? acc : VecPlaneMax.across(acc, n * p.pitch, p.w.window(), p.w.dilation(), into);
-            int outs = n * p.w.out();
-            if (VecPlaneMax.keep(full, p.pitch, n, p.w.out(), p.w.stride(), pooled, out)) {
-                fix(src, out, plane, oz, oy0, oy1, s);
-            }
-            dst.put(p.outputRow(plane, oz, oy0), out, 0, outs);
+            finish(src, dst, out, plane, oz, oy0, oy1, VecPlaneMax.keep(full, p.pitch, n, p.w.out(), sw, pooled, out), s);
         });
+    }
+
+    /** Fixes a band's zero and NaN results where {@code flagged} ({@link #fix}) and writes the band. */
+    private void finish(FloatBuffer src, FloatBuffer dst, float[] out, int plane, int oz, int oy0, int oy1, boolean flagged,
+                        Scratch s) {
+        if (flagged) {
+            fix(src, out, plane, oz, oy0, oy1, s);
+        }
+        dst.put(p.outputRow(plane, oz, oy0), out, 0, (oy1 - oy0) * p.w.out());
     }
 
     /** One band; {@code acc} and {@code tap} hold −∞ in every padding column. */

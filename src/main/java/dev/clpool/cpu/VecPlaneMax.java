@@ -185,6 +185,41 @@ final class VecPlaneMax {
         return whole ? zero : zeroOrNaN(out, rows * ow);
     }
 
+    /**
+     * Windows of 2 or 4 adjacent columns ({@code stride}) and one or two rows, straight from the
+     * staged input rows (the vertical pass fused too; no padding, every window inside the row):
+     * band row r reads {@code rows[count + r]} rows from {@code in[rows[r]]}, {@code step} apart;
+     * its {@code ow >=} {@link #lanes()} outputs go to {@code out[r * ow]}. Returns whether any is
+     * ±0 or NaN.
+     */
+    static boolean pooled(float[] in, int[] rows, int count, int n, int step, int ow, int stride, float[] out) {
+        int lanes = S.length();
+        boolean zero = false;
+        for (int r = 0; r < n; r++) {
+            int second = rows[count + r] == 1 ? 0 : step;
+            for (int ox = 0; ox < ow; ox += lanes) {
+                if (ox + lanes > ow) {
+                    ox = ow - lanes;
+                }
+                int f = rows[r] + ox * stride;
+                FloatVector v = pairs(rows(in, f, second), rows(in, f + lanes, second));
+                if (stride == 4) {
+                    v = pairs(v, pairs(rows(in, f + 2 * lanes, second), rows(in, f + 3 * lanes, second)));
+                }
+                v.intoArray(out, r * ow + ox);
+                if (!v.abs().compare(VectorOperators.GT, 0f).allTrue()) {
+                    zero = true;
+                }
+            }
+        }
+        return zero;
+    }
+
+    /** The maximum of the vectors at {@code in[f]} and {@code in[f + second]}. */
+    private static FloatVector rows(float[] in, int f, int second) {
+        return FloatVector.fromArray(S, in, f).max(FloatVector.fromArray(S, in, f + second));
+    }
+
     /** The maxima of the adjacent pairs of the two vectors from {@code full[f]}. */
     private static FloatVector pairs(float[] full, int f) {
         return pairs(FloatVector.fromArray(S, full, f), FloatVector.fromArray(S, full, f + S.length()));

@@ -52,6 +52,8 @@ class VecPlaneMaxTest {
             Tolerance.assertBitIdentical(max(rank1, 3 * 5 * 9, x, true), max(rank1, 3 * 5 * 9, x, false), "1-D 4 s4, kind " + kind);
             Axis[] pairs = {new Axis(45, 23, 2, 2, 1, 0, 1), new Axis(83, 41, 2, 2, 1, 0, 0)};
             Tolerance.assertBitIdentical(max(pairs, 3, x, true), max(pairs, 3, x, false), "2x2 s2, kind " + kind);
+            Axis[] fours = {new Axis(45, 23, 2, 2, 1, 0, 1), w4};
+            Tolerance.assertBitIdentical(max(fours, 3, x, true), max(fours, 3, x, false), "2x4 s(2,4), kind " + kind);
             Axis[] rank3 = {new Axis(5, 3, 3, 2, 1, 1, 1), new Axis(9, 4, 3, 2, 1, 0, 1), new Axis(83, 41, 3, 2, 1, 1, 0)};
             Tolerance.assertBitIdentical(max(rank3, 3, x, true), max(rank3, 3, x, false), "3-D 3x3x3 s2, kind " + kind);
         }
