@@ -69,7 +69,7 @@ final class PlaneMax {
             int outs = n * p.w.out();
             if (direct) {
                 p.down(src, plane, oz, oy0, oy1, in, rows, null, pairs);
-                finish(src, dst, out, plane, oz, oy0, oy1, fused[0], s);
+                finish(src, dst, out, plane, oz, oy0, oy1, fused[0], in, p.stagedLength(oz, oy0, oy1));
                 return;
             }
             if (p.oneRow()) {
@@ -78,15 +78,21 @@ final class PlaneMax {
                 p.down(src, plane, oz, oy0, oy1, in, rows, down, band);
             }
             float[] full = pooled ? acc : VecPlaneMax.across(acc, n * p.pitch, p.w.window(), p.w.dilation(), into);
-            finish(src, dst, out, plane, oz, oy0, oy1, VecPlaneMax.keep(full, p.pitch, n, p.w.out(), sw, pooled, out), s);
+            boolean flagged = VecPlaneMax.keep(full, p.pitch, n, p.w.out(), sw, pooled, out);
+            finish(src, dst, out, plane, oz, oy0, oy1, flagged, p.oneRow() ? acc : in,
+                    p.oneRow() ? n * p.pitch : p.stagedLength(oz, oy0, oy1));
         });
     }
 
-    /** Fixes a band's zero and NaN results where {@code flagged} ({@link #fix}) and writes the band. */
+    /**
+     * Fixes a band's zero and NaN results where {@code flagged} and the band's input, all of it in
+     * {@code staged[0, len)} (copied rows, or the band's accumulator for one-row windows, whose
+     * padding is −∞), holds a −0 or a NaN ({@link VecPlaneMax#minusZeroOrNaN}); writes the band.
+     */
     private void finish(FloatBuffer src, FloatBuffer dst, float[] out, int plane, int oz, int oy0, int oy1, boolean flagged,
-                        Scratch s) {
-        if (flagged) {
-            fix(src, out, plane, oz, oy0, oy1, s);
+                        float[] staged, int len) {
+        if (flagged && VecPlaneMax.minusZeroOrNaN(staged, len)) {
+            exactZeros(src, out, plane, oz, oy0, oy1);
         }
         dst.put(p.outputRow(plane, oz, oy0), out, 0, (oy1 - oy0) * p.w.out());
     }
@@ -124,9 +130,13 @@ final class PlaneMax {
 
     /** Makes the band's zero and NaN results exact, if the band's input holds a −0 or a NaN. */
     private void fix(FloatBuffer src, float[] out, int plane, int oz, int oy0, int oy1, Scratch s) {
-        if (!risky(src, plane, oz, oy0, oy1, s)) {
-            return;
+        if (risky(src, plane, oz, oy0, oy1, s)) {
+            exactZeros(src, out, plane, oz, oy0, oy1);
         }
+    }
+
+    /** Recomputes the band's zero and NaN results with the exact rule. */
+    private void exactZeros(FloatBuffer src, float[] out, int plane, int oz, int oy0, int oy1) {
         for (int i = 0; i < out.length && i < (oy1 - oy0) * p.w.out(); i++) {
             float m = out[i];
             if (!(m > 0 || m < 0)) {

@@ -184,6 +184,11 @@ final class PlanePlan {
         return last + 1 - firstRow(oy0, oy1);
     }
 
+    /** Floats that {@link #stageBlocks} writes for output rows {@code [oy0, oy1)} at depth {@code oz}. */
+    int stagedLength(int oz, int oy0, int oy1) {
+        return (d.endTap(oz) - d.firstTap(oz)) * blockRows(oy0, oy1) * w.in();
+    }
+
     /** Floats that {@link #stageBlocks} writes at most for a band. */
     int stagedFloats() {
         long rows = Math.min(h.in(), (long) (bandRows - 1) * h.stride() + (long) (h.window() - 1) * h.dilation() + 1);

@@ -1,6 +1,7 @@
 package dev.clpool.cpu;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
@@ -38,6 +39,8 @@ final class VecPlaneMax {
     private static final VectorShuffle<Float> LOW_ODD = VectorShuffle.fromOp(S, i -> (2 * i + 1) % S.length());
     /** The second half of the lanes. */
     private static final VectorMask<Float> UPPER = VectorMask.fromLong(S, -1L << (S.length() / 2));
+
+    private static final int MINUS_ZERO = 0x80000000;
 
     private VecPlaneMax() {
     }
@@ -249,6 +252,30 @@ final class VecPlaneMax {
             map[i] = i * stride;
         }
         return map;
+    }
+
+    /**
+     * Whether any of {@code a[0, n)} is −0 or NaN (an input where the exact rule may give other
+     * bits than {@code Math.max}): two compares of the bits per vector, where
+     * {@link PlaneMax}'s scalar scan reduced min(1/x) with branches that follow the data (ReLU'd
+     * stem max: 2.4x the random data's time).
+     */
+    static boolean minusZeroOrNaN(float[] a, int n) {
+        int lanes = S.length();
+        int i = 0;
+        for (; i + lanes <= n; i += lanes) {
+            IntVector bits = FloatVector.fromArray(S, a, i).reinterpretAsInts();
+            if (bits.compare(VectorOperators.EQ, MINUS_ZERO)
+                    .or(bits.and(0x7fffffff).compare(VectorOperators.GT, 0x7f800000)).anyTrue()) {
+                return true;
+            }
+        }
+        for (; i < n; i++) {
+            if (a[i] != a[i] || Float.floatToRawIntBits(a[i]) == MINUS_ZERO) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Whether any of {@code a[0, n)} is ±0 or NaN (those the exact rule may give other bits for). */
