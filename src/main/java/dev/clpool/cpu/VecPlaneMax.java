@@ -265,8 +265,8 @@ final class VecPlaneMax {
         int i = 0;
         for (; i + lanes <= n; i += lanes) {
             IntVector bits = FloatVector.fromArray(S, a, i).reinterpretAsInts();
-            if (bits.compare(VectorOperators.EQ, MINUS_ZERO)
-                    .or(bits.and(0x7fffffff).compare(VectorOperators.GT, 0x7f800000)).anyTrue()) {
+            if (bits.compare(VectorOperators.EQ, MINUS_ZERO).anyTrue()
+                    || bits.and(0x7fffffff).compare(VectorOperators.GT, 0x7f800000).anyTrue()) {
                 return true;
             }
         }
