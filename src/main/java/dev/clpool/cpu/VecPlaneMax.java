@@ -14,19 +14,23 @@ import jdk.incubator.vector.VectorSpecies;
  * scalar passes' bit for bit and {@link PlaneMax}'s zero-or-NaN fix-up applies unchanged.
  * What differs is where the floats move:
  * <ul>
- * <li>vertical ({@link #down}): each band row's input rows are read straight from the direct
- * buffer, up to three at a time, and folded in registers into the accumulator row (the scalar
- * pass stages every row into a heap array and folds it with a second pass); rows outside the input
- * are skipped (their −∞ would change nothing). A row width that is not a multiple of the lanes
- * ends with a vector overlapping the one before: max is idempotent, so lanes done twice keep their
- * value. So a row must hold one vector at least ({@link VectorSupport#fitsRow});</li>
+ * <li>vertical ({@link #down}): a band's input rows, staged by {@link PlanePlan#stageBlocks} with
+ * one bulk copy per depth tap (reading them with {@code fromByteBuffer} cost five times as much per
+ * float), up to three at a time folded in registers into the accumulator row, one call per band
+ * for 2-D windows; rows outside the input are skipped (their −∞ would change nothing). A row width
+ * that is not a multiple of the lanes ends with a vector overlapping the one before: max is
+ * idempotent, so lanes done twice keep their value. So a row must hold one vector at least
+ * ({@link VectorSupport#fitsRow});</li>
  * <li>horizontal ({@link #across}): the windows at every column position by doubling, as
  * {@link PlaneMax#windows}, with shifted loads instead of copies;</li>
- * <li>output columns ({@link #keep}): every stride-th position gathered a vector of outputs at a
- * time: stride 1 a copy, 2 one two-vector shuffle of even lanes, 4 three of them, others an indexed
- * load. The scalar copy with its per-element zero test cost more than the pooling itself on the
- * stride-2 and -4 rows; the zero-or-NaN flag ({@link #zeroOrNaN}) is one vector compare per output
- * vector, with a branch taken only where a result is zero or NaN.</li>
+ * <li>output columns ({@link #keep}): every stride-th position picked a vector of outputs at a
+ * time: stride 1 a copy, 2 the even lanes of two vectors (two one-vector shuffles and a blend), 4
+ * three of those, others an indexed load; windows of exactly 2 or 4 adjacent columns take the
+ * maxima of adjacent pairs while picking, from the accumulator or, with up to two rows inside the
+ * input, straight from the staged rows ({@link #pooled}). The zero-or-NaN flag is one vector
+ * compare per output vector, with a branch taken only where a result is zero or NaN; the fix-up's
+ * question whether the band's input holds a −0 or a NaN is {@link #minusZeroOrNaN} over the staged
+ * rows.</li>
  * </ul>
  * Arrays carry {@link #slack} floats beyond the band's so that loads and stores of whole vectors
  * past a row's end stay inside them; what they read there is never kept.

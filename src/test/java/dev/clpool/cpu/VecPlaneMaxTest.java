@@ -1,5 +1,7 @@
 package dev.clpool.cpu;
 
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.clpool.Axis;
@@ -56,6 +58,25 @@ class VecPlaneMaxTest {
             Tolerance.assertBitIdentical(max(fours, 3, x, true), max(fours, 3, x, false), "2x4 s(2,4), kind " + kind);
             Axis[] rank3 = {new Axis(5, 3, 3, 2, 1, 1, 1), new Axis(9, 4, 3, 2, 1, 0, 1), new Axis(83, 41, 3, 2, 1, 1, 0)};
             Tolerance.assertBitIdentical(max(rank3, 3, x, true), max(rank3, 3, x, false), "3-D 3x3x3 s2, kind " + kind);
+        }
+    }
+
+    @Test
+    void minusZeroOrNaN_seesOnlyMinusZeroAndNaN() {
+        float[] v = new float[100];
+        for (int i = 0; i < 20000; i++) {       // compiled, not only interpreted
+            assertFalse(VecPlaneMax.minusZeroOrNaN(v, v.length), "+0");
+        }
+        v[37] = Float.NEGATIVE_INFINITY;
+        v[38] = Float.MIN_VALUE;
+        assertFalse(VecPlaneMax.minusZeroOrNaN(v, v.length), "-inf and a subnormal");
+        for (int at : new int[] {5, 99}) {      // in a vector and in the tail
+            for (float bad : new float[] {-0f, Float.NaN, Float.intBitsToFloat(0xffc00001)}) {
+                float[] w = v.clone();
+                w[at] = bad;
+                assertTrue(VecPlaneMax.minusZeroOrNaN(w, w.length), bad + " at " + at);
+                assertFalse(VecPlaneMax.minusZeroOrNaN(w, at), bad + " past the end");
+            }
         }
     }
 
