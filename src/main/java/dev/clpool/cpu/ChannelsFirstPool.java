@@ -48,12 +48,12 @@ public final class ChannelsFirstPool {
         requireFloats("output", out, planes * plan.outPlane);
         switch (mode) {
             case MAX: {
-                PlaneMax max = new PlaneMax(plan);
+                PlaneMax max = new PlaneMax(plan, VectorSupport.fitsRow(plan.w.in()));
                 cpu.chunks(plan.bands(), plan.workPerBand(), (from, to) -> max.run(in, out, from, to, Scratch.get()));
                 break;
             }
             case AVG: {
-                PlaneAvg avg = new PlaneAvg(plan, countIncludePad);
+                PlaneAvg avg = new PlaneAvg(plan, countIncludePad, VectorSupport.fitsRow(plan.w.in()));
                 cpu.chunks(plan.bands(), plan.workPerBand(), (from, to) -> avg.run(in, out, from, to, Scratch.get()));
                 break;
             }

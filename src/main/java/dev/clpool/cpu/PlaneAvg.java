@@ -13,10 +13,14 @@ import java.nio.FloatBuffer;
  * {@code count_include_pad}, of their taps inside the padded input, {@link Axis#extentIncludingPad}).
  * A result whose bound exceeds {@link AvgWindows#TOLERANCE}·max(1, |avg|), or that is not finite,
  * is recomputed in double in scan order.
+ *
+ * <p>Where the rows fill a float vector ({@link VectorSupport#fitsRow}), the two passes run in
+ * {@link VecPlaneAvg} (the same additions and bound; the certificate and fallback here).
  */
 final class PlaneAvg {
     private final PlanePlan p;
     private final boolean includePad;
+    private final boolean vector;
     /** Per output column: its factor of the divisor. */
     private final int[] colDivisor;
     /** The bound's factor per unit of B and of 1/divisor, in units of TOLERANCE. */
@@ -28,9 +32,11 @@ final class PlaneAvg {
      */
     private final float[][][] layouts;
 
-    PlaneAvg(PlanePlan p, boolean includePad) {
+    /** With {@link VecPlaneAvg}'s passes where {@code vector} (which needs {@link VectorSupport#fitsRow}). */
+    PlaneAvg(PlanePlan p, boolean includePad, boolean vector) {
         this.p = p;
         this.includePad = includePad;
+        this.vector = vector;
         colDivisor = new int[p.w.out()];
         for (int ox = 0; ox < colDivisor.length; ox++) {
             colDivisor[ox] = factor(p.w, ox);
@@ -62,6 +68,10 @@ final class PlaneAvg {
 
     /** Bands {@code [from, to)} ({@link PlanePlan#bands(int, int, PlanePlan.Band)}). */
     void run(FloatBuffer src, FloatBuffer dst, int from, int to, Scratch s) {
+        if (vector) {
+            runVector(src, dst, from, to, s);
+            return;
+        }
         float[] acc = s.floats(0, p.bandRows * p.pitch);
         float[] tap = s.floats(2, p.bandRows * p.pitch);
         p.padColumns(acc, 0f);
@@ -114,8 +124,60 @@ final class PlaneAvg {
         float[] sums = s.floats(5, outs);
         float[] bounds = s.floats(6, outs);
         across(acc, accB, rows, sums, bounds, s);
+        finishBand(src, dst, plane, oz, oy0, oy1, sums, bounds, s);
+    }
+
+    /**
+     * {@link #run} with {@link VecPlaneAvg}'s passes: a band's input rows copied from {@code src}
+     * in one bulk copy per depth tap ({@link PlanePlan#stageBlocks}), rows outside the input
+     * skipped (the accumulators' padding columns hold 0).
+     */
+    private void runVector(FloatBuffer src, FloatBuffer dst, int from, int to, Scratch s) {
+        int slack = VecPlaneMax.slack(p.w.stride(), p.maxShift);
+        int len = p.bandRows * p.pitch + slack;
+        float[] acc = s.floats(0, len);
+        float[] accB = s.floats(1, len);
+        float[] fs = s.floats(3, len);
+        float[] fb = s.floats(4, len);
+        float[] in = s.floats(12, p.stagedFloats() + slack);
+        int[] rows = s.ints(0, 1, p.downInts())[0];
+        boolean fused = p.w.stride() == 1 && p.w.window() <= 3 && p.w.out() >= VecPlaneAvg.lanes();
+        java.util.Arrays.fill(acc, 0, len, 0f);
+        java.util.Arrays.fill(accB, 0, len, 0f);
+        PlanePlan.Down down = (r, n, at) -> VecPlaneAvg.down(in, r, n, acc, accB, at, p.w.in());
+        PlanePlan.DownBand band = (r, n, step) -> VecPlaneAvg.down(in, r, p.bandRows, n, step, acc, accB, p.pitch,
+                p.w.padBegin(), p.w.in());
+        p.bands(from, to, (plane, oz, oy0, oy1) -> {
+            int n = oy1 - oy0;
+            p.down(src, plane, oz, oy0, oy1, in, rows, down, band);
+            int outs = n * p.w.out();
+            float[] sums = s.floats(5, outs + slack);
+            float[] bounds = s.floats(6, outs + slack);
+            if (fused) {
+                float[][] l = layout(oz, oy0, oy1, s);
+                if (VecPlaneAvg.fused(acc, accB, n, p.pitch, p.w.window(), p.w.dilation(), l[0], l[1], sums, bounds,
+                        p.w.out())) {
+                    recheck(src, sums, bounds, l[1], plane, oz, oy0, oy1);
+                }
+                dst.put(p.outputRow(plane, oz, oy0), sums, 0, outs);
+                return;
+            }
+            boolean one = p.w.window() == 1;
+            if (!one) {
+                VecPlaneAvg.across(acc, accB, p.positions(n), p.w.window(), p.w.dilation(), fs, fb);
+            }
+            VecPlaneMax.keep(one ? acc : fs, p.pitch, n, p.w.out(), p.w.stride(), false, sums);
+            VecPlaneMax.keep(one ? accB : fb, p.pitch, n, p.w.out(), p.w.stride(), false, bounds);
+            finishBand(src, dst, plane, oz, oy0, oy1, sums, bounds, s);
+        });
+    }
+
+    /** Divides and certifies a band's sums ({@link #finish}), rechecks failures, writes the band. */
+    private void finishBand(FloatBuffer src, FloatBuffer dst, int plane, int oz, int oy0, int oy1, float[] sums,
+                            float[] bounds, Scratch s) {
+        int outs = (oy1 - oy0) * p.w.out();
         float[] excess = s.floats(11, outs);
-        float[][] l = layouts != null ? layouts[p.slot(oz, oy0)] : layout(oz, oy0, oy1, new float[][] {s.floats(8, outs), s.floats(9, outs)});
+        float[][] l = layout(oz, oy0, oy1, s);
         finish(sums, bounds, excess, l[0], l[1], outs);
         for (int i = 0; i < outs; i++) {
             if (!(excess[i] <= 0)) {
@@ -124,6 +186,13 @@ final class PlaneAvg {
             }
         }
         dst.put(p.outputRow(plane, oz, oy0), sums, 0, outs);
+    }
+
+    /** The divisors and the bound's factors of a band laid out as its outputs ({@link #layout}). */
+    private float[][] layout(int oz, int oy0, int oy1, Scratch s) {
+        int outs = (oy1 - oy0) * p.w.out();
+        return layouts != null ? layouts[p.slot(oz, oy0)]
+                : layout(oz, oy0, oy1, new float[][] {s.floats(8, outs), s.floats(9, outs)});
     }
 
     /**

@@ -1,6 +1,7 @@
 package dev.clpool.cpu;
 
 import java.nio.FloatBuffer;
+import java.util.Arrays;
 
 /**
  * Windowed max pooling of channels-first planes, band by band (the separable scheme of
@@ -13,21 +14,87 @@ import java.nio.FloatBuffer;
  * first NaN). A band with such a result whose input holds a −0 or a NaN (a min(1/x), −∞ for −0
  * and NaN for NaN) has those results recomputed with the rule in scan order (depth,
  * then row, then column). Padding is −∞, which never wins: every window covers an input element.
+ *
+ * <p>Where the rows fill a float vector ({@link VectorSupport#fitsRow}), the passes run in
+ * {@link VecPlaneMax} (the same reduction, so the same bits; the fix-up here).
  */
 final class PlaneMax {
     private final PlanePlan p;
+    private final boolean vector;
 
-    PlaneMax(PlanePlan p) {
+    /** With {@link VecPlaneMax}'s passes where {@code vector} (which needs {@link VectorSupport#fitsRow}). */
+    PlaneMax(PlanePlan p, boolean vector) {
         this.p = p;
+        this.vector = vector;
     }
 
     /** Bands {@code [from, to)} ({@link PlanePlan#bands(int, int, PlanePlan.Band)}). */
     void run(FloatBuffer src, FloatBuffer dst, int from, int to, Scratch s) {
+        if (vector) {
+            runVector(src, dst, from, to, s);
+            return;
+        }
         float[] acc = s.floats(0, p.bandRows * p.pitch);
         float[] tap = s.floats(1, p.bandRows * p.pitch);
         p.padColumns(acc, Float.NEGATIVE_INFINITY);
         p.padColumns(tap, Float.NEGATIVE_INFINITY);
         p.bands(from, to, (plane, oz, oy0, oy1) -> band(src, dst, plane, oz, oy0, oy1, acc, tap, s));
+    }
+
+    /**
+     * {@link #run} in {@link VecPlaneMax}'s lanes: a band's input rows copied from {@code src} in
+     * one bulk copy per depth tap ({@link PlanePlan#stageBlocks}).
+     */
+    private void runVector(FloatBuffer src, FloatBuffer dst, int from, int to, Scratch s) {
+        int slack = VecPlaneMax.slack(p.w.stride(), p.maxShift);
+        int len = p.bandRows * p.pitch + slack;
+        float[] acc = s.floats(0, len);
+        float[] into = s.floats(2, len);
+        float[] out = s.floats(3, p.bandRows * p.w.out() + slack);
+        float[] in = s.floats(6, p.stagedFloats() + slack);
+        int[] rows = s.ints(0, 1, p.downInts())[0];
+        Arrays.fill(acc, 0, len, Float.NEGATIVE_INFINITY);
+        int sw = p.w.stride();
+        boolean pooled = p.w.window() == sw && (sw == 2 || sw == 4) && p.w.dilation() == 1;
+        // Windows of 2 or 4 columns and up to 2 rows inside the input: one fused pass from the staged rows.
+        boolean direct = pooled && !p.oneRow() && p.d.window() == 1 && p.h.window() == 2 && p.w.padBegin() == 0
+                && (long) p.w.out() * sw <= p.w.in() && p.w.out() >= VecPlaneMax.lanes();
+        boolean[] fused = {false};
+        PlanePlan.DownBand pairs = (r, m, step) -> fused[0] = VecPlaneMax.pooled(in, r, p.bandRows, m, step, p.w.out(), sw, out);
+        PlanePlan.Down down = (r, n, at) -> VecPlaneMax.down(in, r, n, acc, at, p.w.in());
+        PlanePlan.DownBand band = (r, n, step) -> VecPlaneMax.down(in, r, p.bandRows, n, step, acc, p.pitch, p.w.padBegin(),
+                p.w.in());
+        p.bands(from, to, (plane, oz, oy0, oy1) -> {
+            int n = oy1 - oy0;
+            int outs = n * p.w.out();
+            if (direct) {
+                p.down(src, plane, oz, oy0, oy1, in, rows, null, pairs);
+                finish(src, dst, out, plane, oz, oy0, oy1, fused[0], in, p.stagedLength(oz, oy0, oy1));
+                return;
+            }
+            if (p.oneRow()) {
+                p.copyRows(src, plane, oz, oy0, oy1, acc);
+            } else {
+                p.down(src, plane, oz, oy0, oy1, in, rows, down, band);
+            }
+            float[] full = pooled ? acc : VecPlaneMax.across(acc, n * p.pitch, p.w.window(), p.w.dilation(), into);
+            boolean flagged = VecPlaneMax.keep(full, p.pitch, n, p.w.out(), sw, pooled, out);
+            finish(src, dst, out, plane, oz, oy0, oy1, flagged, p.oneRow() ? acc : in,
+                    p.oneRow() ? n * p.pitch : p.stagedLength(oz, oy0, oy1));
+        });
+    }
+
+    /**
+     * Fixes a band's zero and NaN results where {@code flagged} and the band's input, all of it in
+     * {@code staged[0, len)} (copied rows, or the band's accumulator for one-row windows, whose
+     * padding is −∞), holds a −0 or a NaN ({@link VecPlaneMax#minusZeroOrNaN}); writes the band.
+     */
+    private void finish(FloatBuffer src, FloatBuffer dst, float[] out, int plane, int oz, int oy0, int oy1, boolean flagged,
+                        float[] staged, int len) {
+        if (flagged && VecPlaneMax.minusZeroOrNaN(staged, len)) {
+            exactZeros(src, out, plane, oz, oy0, oy1);
+        }
+        dst.put(p.outputRow(plane, oz, oy0), out, 0, (oy1 - oy0) * p.w.out());
     }
 
     /** One band; {@code acc} and {@code tap} hold −∞ in every padding column. */
@@ -63,9 +130,13 @@ final class PlaneMax {
 
     /** Makes the band's zero and NaN results exact, if the band's input holds a −0 or a NaN. */
     private void fix(FloatBuffer src, float[] out, int plane, int oz, int oy0, int oy1, Scratch s) {
-        if (!risky(src, plane, oz, oy0, oy1, s)) {
-            return;
+        if (risky(src, plane, oz, oy0, oy1, s)) {
+            exactZeros(src, out, plane, oz, oy0, oy1);
         }
+    }
+
+    /** Recomputes the band's zero and NaN results with the exact rule. */
+    private void exactZeros(FloatBuffer src, float[] out, int plane, int oz, int oy0, int oy1) {
         for (int i = 0; i < out.length && i < (oy1 - oy0) * p.w.out(); i++) {
             float m = out[i];
             if (!(m > 0 || m < 0)) {

@@ -44,6 +44,9 @@ final class PlanePlan {
     final int bandRows;
     /** The last column tap's offset into a staged row from its output's first tap, {@code (kw-1)*dw}. */
     final int maxShift;
+    /** Per output row: the first input row its window reads inside the input, and how many it reads. */
+    private final int[] yFirst;
+    private final int[] yTaps;
 
     PlanePlan(int planes, Axis[] axes) {
         if (axes.length < 1 || axes.length > 3) {
@@ -68,6 +71,12 @@ final class PlanePlan {
         long need = Math.max((long) w.padBegin() + w.in(), (long) (w.out() - 1) * w.stride() + maxShift + 1);
         pitch = Math.toIntExact(need);
         bandRows = Math.max(1, Math.min(h.out(), BAND_FLOATS / pitch));
+        yFirst = new int[h.out()];
+        yTaps = new int[h.out()];
+        for (int oy = 0; oy < h.out(); oy++) {
+            yFirst[oy] = (int) h.start(oy) + h.firstTap(oy) * h.dilation();
+            yTaps[oy] = h.endTap(oy) - h.firstTap(oy);
+        }
     }
 
     /** Bands of one plane's output depth. */
@@ -152,6 +161,133 @@ final class PlanePlan {
                 src.get(inputRow(plane, z, y), to, at + w.padBegin(), w.in());
             }
         }
+    }
+
+    /**
+     * The first input row that output rows {@code [oy0, oy1)} read (inside the input): with
+     * dilation, a later row's first tap inside the input can lie above an earlier row's.
+     */
+    int firstRow(int oy0, int oy1) {
+        int y = Integer.MAX_VALUE;
+        for (int oy = oy0; oy < oy1; oy++) {
+            y = Math.min(y, yFirst[oy]);
+        }
+        return y;
+    }
+
+    /** Input rows from {@link #firstRow} to the last row that output rows {@code [oy0, oy1)} read. */
+    int blockRows(int oy0, int oy1) {
+        int last = 0;
+        for (int oy = oy0; oy < oy1; oy++) {
+            last = Math.max(last, yFirst[oy] + (yTaps[oy] - 1) * h.dilation());
+        }
+        return last + 1 - firstRow(oy0, oy1);
+    }
+
+    /** Floats that {@link #stageBlocks} writes for output rows {@code [oy0, oy1)} at depth {@code oz}. */
+    int stagedLength(int oz, int oy0, int oy1) {
+        return (d.endTap(oz) - d.firstTap(oz)) * blockRows(oy0, oy1) * w.in();
+    }
+
+    /** Floats that {@link #stageBlocks} writes at most for a band. */
+    int stagedFloats() {
+        long rows = Math.min(h.in(), (long) (bandRows - 1) * h.stride() + (long) (h.window() - 1) * h.dilation() + 1);
+        return Math.toIntExact(d.window() * rows * w.in());
+    }
+
+    /** One band row's vertical pass: the {@code n} input rows at {@code in[rows[k]]} into a band row at {@code at}. */
+    @FunctionalInterface
+    interface Down {
+        void row(int[] rows, int n, int at);
+    }
+
+    /**
+     * The vertical pass of a band of {@code n} rows in one call where there is one depth tap: band
+     * row r's input rows start at {@code in[rows[r]]}, {@code rows[bandRows + r]} of them,
+     * {@code step} floats apart.
+     */
+    @FunctionalInterface
+    interface DownBand {
+        void rows(int[] rows, int n, int step);
+    }
+
+    /** Ints that {@link #down} needs in {@code rows}. */
+    int downInts() {
+        return Math.max(d.window() * h.window(), 2 * bandRows);
+    }
+
+    /**
+     * The vertical pass of output rows {@code [oy0, oy1)} at depth {@code oz} of plane
+     * {@code plane}: their input rows staged into {@code in} ({@link #stageBlocks}), then
+     * {@code down} for each, its band row at {@code (oy - oy0) * pitch + padBegin} ({@code rows}
+     * holds a window's rows), or, with one depth tap and {@code band} given, {@code band} once
+     * ({@code rows} holds {@link #downInts}).
+     */
+    void down(FloatBuffer src, int plane, int oz, int oy0, int oy1, float[] in, int[] rows, Down down, DownBand band) {
+        int block = stageBlocks(src, plane, oz, oy0, oy1, in);
+        int zTaps = d.endTap(oz) - d.firstTap(oz);
+        int y0 = firstRow(oy0, oy1);
+        if (zTaps == 1 && band != null) {
+            for (int oy = oy0; oy < oy1; oy++) {
+                rows[oy - oy0] = (yFirst[oy] - y0) * w.in();
+                rows[bandRows + oy - oy0] = yTaps[oy];
+            }
+            band.rows(rows, oy1 - oy0, h.dilation() * w.in());
+            return;
+        }
+        for (int oy = oy0; oy < oy1; oy++) {
+            down.row(rows, rowTaps(zTaps, y0, oy, block, rows), (oy - oy0) * pitch + w.padBegin());
+        }
+    }
+
+    /** Whether every window reads one input row (a window of one tap in depth and height). */
+    boolean oneRow() {
+        return d.window() == 1 && h.window() == 1;
+    }
+
+    /**
+     * For {@link #oneRow} windows, the vertical pass itself: the input row of each output row of
+     * {@code [oy0, oy1)} at depth {@code oz} copied into its band row of {@code to}, at
+     * {@code (oy - oy0) * pitch + padBegin}.
+     */
+    void copyRows(FloatBuffer src, int plane, int oz, int oy0, int oy1, float[] to) {
+        for (int oy = oy0; oy < oy1; oy++) {
+            src.get(inputRow(plane, (int) d.start(oz), yFirst[oy]), to, (oy - oy0) * pitch + w.padBegin(), w.in());
+        }
+    }
+
+    /**
+     * Copies the input rows that output rows {@code [oy0, oy1)} at depth {@code oz} of plane
+     * {@code plane} read into {@code to} with bulk copies: per depth tap inside the input, the
+     * {@link #blockRows} rows from {@link #firstRow} (contiguous in a plane), one block after the
+     * other. Returns the floats of one block.
+     */
+    int stageBlocks(FloatBuffer src, int plane, int oz, int oy0, int oy1, float[] to) {
+        int y0 = firstRow(oy0, oy1);
+        int block = blockRows(oy0, oy1) * w.in();
+        for (int jz = d.firstTap(oz); jz < d.endTap(oz); jz++) {
+            int z = (int) d.start(oz) + jz * d.dilation();
+            src.get(inputRow(plane, z, y0), to, (jz - d.firstTap(oz)) * block, block);
+        }
+        return block;
+    }
+
+    /**
+     * Where in {@link #stageBlocks}' copy ({@code zTaps} blocks of {@code block} floats from input
+     * row {@code y0}) the input rows of output row oy lie that are inside the input,
+     * depth taps outer, into {@code to}; returns their count (at least one: every window covers an
+     * input element).
+     */
+    private int rowTaps(int zTaps, int y0, int oy, int block, int[] to) {
+        int k = 0;
+        int first = (yFirst[oy] - y0) * w.in();
+        int step = h.dilation() * w.in();
+        for (int z = 0; z < zTaps; z++) {
+            for (int j = 0, at = z * block + first; j < yTaps[oy]; j++, at += step) {
+                to[k++] = at;
+            }
+        }
+        return k;
     }
 
     /** Whether any output row of {@code [oy0, oy1)} has row tap {@code jy} inside the input. */

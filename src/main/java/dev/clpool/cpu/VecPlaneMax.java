@@ -1,0 +1,300 @@
+package dev.clpool.cpu;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * {@link PlaneMax}'s band passes in Vector API lanes along W (loaded only where
+ * {@link VectorSupport#ENABLED}): the same separable scheme and the same reduction,
+ * {@code Math.max} (the lanes' {@code MAX}, which has its semantics), so the results are the
+ * scalar passes' bit for bit and {@link PlaneMax}'s zero-or-NaN fix-up applies unchanged.
+ * What differs is where the floats move:
+ * <ul>
+ * <li>vertical ({@link #down}): a band's input rows, staged by {@link PlanePlan#stageBlocks} with
+ * one bulk copy per depth tap (reading them with {@code fromByteBuffer} cost five times as much per
+ * float), up to three at a time folded in registers into the accumulator row, one call per band
+ * for 2-D windows; rows outside the input are skipped (their −∞ would change nothing). A row width
+ * that is not a multiple of the lanes ends with a vector overlapping the one before: max is
+ * idempotent, so lanes done twice keep their value. So a row must hold one vector at least
+ * ({@link VectorSupport#fitsRow});</li>
+ * <li>horizontal ({@link #across}): the windows at every column position by doubling, as
+ * {@link PlaneMax#windows}, with shifted loads instead of copies;</li>
+ * <li>output columns ({@link #keep}): every stride-th position picked a vector of outputs at a
+ * time: stride 1 a copy, 2 the even lanes of two vectors (two one-vector shuffles and a blend), 4
+ * three of those, others an indexed load; windows of exactly 2 or 4 adjacent columns take the
+ * maxima of adjacent pairs while picking, from the accumulator or, with up to two rows inside the
+ * input, straight from the staged rows ({@link #pooled}). The zero-or-NaN flag is one vector
+ * compare per output vector, with a branch taken only where a result is zero or NaN; the fix-up's
+ * question whether the band's input holds a −0 or a NaN is {@link #minusZeroOrNaN} over the staged
+ * rows.</li>
+ * </ul>
+ * Arrays carry {@link #slack} floats beyond the band's so that loads and stores of whole vectors
+ * past a row's end stay inside them; what they read there is never kept.
+ */
+final class VecPlaneMax {
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    /** Lanes i take lane 2i (modulo the lanes): the even lanes of a vector, in either half. */
+    private static final VectorShuffle<Float> LOW = VectorShuffle.fromOp(S, i -> (2 * i) % S.length());
+    /** Lanes i take lane 2i + 1 (modulo the lanes): the odd lanes of a vector, in either half. */
+    private static final VectorShuffle<Float> LOW_ODD = VectorShuffle.fromOp(S, i -> (2 * i + 1) % S.length());
+    /** The second half of the lanes. */
+    private static final VectorMask<Float> UPPER = VectorMask.fromLong(S, -1L << (S.length() / 2));
+
+    private static final int MINUS_ZERO = 0x80000000;
+
+    private VecPlaneMax() {
+    }
+
+    /** Lanes of a float vector ({@link VecWidth#floats()}). */
+    static int lanes() {
+        return S.length();
+    }
+
+    /** Floats past a band's {@code rows * pitch} (and past its outputs) that its arrays must hold. */
+    static int slack(int stride, int maxShift) {
+        return (stride + 2) * S.length() + maxShift;
+    }
+
+    /**
+     * The vertical pass of one band row: {@code acc[at + x] = max} over the {@code n} input rows
+     * at {@code in[rows[k]]}, {@code k < n}, of their element x, for {@code x < width}
+     * ({@code n >= 1}, {@code width >=} {@link #lanes()}): up to three rows folded in registers
+     * per pass over the row, a copy for one.
+     */
+    static void down(float[] in, int[] rows, int n, float[] acc, int at, int width) {
+        if (n == 1) {
+            System.arraycopy(in, rows[0], acc, at, width);
+            return;
+        }
+        int last = n - 1;
+        fold(in, rows[0], rows[1], rows[Math.min(2, last)], acc, at, width, false);
+        for (int k = 3; k <= last; k += 2) {
+            fold(in, rows[k], rows[Math.min(k + 1, last)], rows[k], acc, at, width, true);
+        }
+    }
+
+    /**
+     * {@link #down} for {@code n} band rows in one call ({@link PlanePlan.DownBand}): row r's
+     * {@code rows[count + r]} input rows from {@code in[rows[r]]}, {@code step} apart, into
+     * {@code acc} from {@code r * pitch + pad}.
+     */
+    static void down(float[] in, int[] rows, int count, int n, int step, float[] acc, int pitch, int pad, int width) {
+        for (int r = 0; r < n; r++) {
+            int a = rows[r];
+            int last = rows[count + r] - 1;
+            int at = r * pitch + pad;
+            if (last == 0) {
+                System.arraycopy(in, a, acc, at, width);
+                continue;
+            }
+            fold(in, a, a + step, a + Math.min(2, last) * step, acc, at, width, false);
+            for (int k = 3; k <= last; k += 2) {
+                fold(in, a + k * step, a + Math.min(k + 1, last) * step, a + k * step, acc, at, width, true);
+            }
+        }
+    }
+
+    /**
+     * {@code acc[at + x] = max(in[a + x], in[b + x], in[c + x])}, or also with its own value where
+     * {@code into}; the last vector overlaps the one before where the width is not a multiple of
+     * the lanes (idempotent).
+     */
+    private static void fold(float[] in, int a, int b, int c, float[] acc, int at, int width, boolean into) {
+        int lanes = S.length();
+        int end = width - lanes;
+        for (int x = 0; x < end; x += lanes) {
+            vector(in, a + x, b + x, c + x, acc, at + x, into);
+        }
+        vector(in, a + end, b + end, c + end, acc, at + end, into);
+    }
+
+    /** One vector of {@link #fold}. */
+    private static void vector(float[] in, int a, int b, int c, float[] acc, int i, boolean into) {
+        FloatVector m = FloatVector.fromArray(S, in, a).max(FloatVector.fromArray(S, in, b))
+                .max(FloatVector.fromArray(S, in, c));
+        if (into) {
+            m = m.max(FloatVector.fromArray(S, acc, i));
+        }
+        m.intoArray(acc, i);
+    }
+
+    /**
+     * The horizontal pass: the maximum of {@code k} elements {@code step} apart at every position
+     * {@code i < len - (k-1)*step} of {@code from}, by doubling as {@link PlaneMax#windows}; returns
+     * the array holding it ({@code from} when k is 1, else {@code into}).
+     */
+    static float[] across(float[] from, int len, int k, int step, float[] into) {
+        if (k == 1) {
+            return from;
+        }
+        float[] cur = from;
+        int q = 1;
+        while (2 * q <= k) {
+            shiftMax(cur, into, q * step, len - (2 * q - 1) * step);
+            cur = into;
+            q *= 2;
+        }
+        if (q < k) {
+            shiftMax(cur, into, (k - q) * step, len - (k - 1) * step);
+        }
+        return into;
+    }
+
+    /** {@code into[i] = max(from[i], from[i + shift])} for {@code i < n} (rounded up to whole vectors); in place is fine. */
+    private static void shiftMax(float[] from, float[] into, int shift, int n) {
+        int lanes = S.length();
+        for (int i = 0; i < n; i += lanes) {
+            FloatVector.fromArray(S, from, i).max(FloatVector.fromArray(S, from, i + shift)).intoArray(into, i);
+        }
+    }
+
+    /**
+     * Output columns: {@code out[r*ow + ox] = full[r*pitch + ox*stride]} for {@code rows} rows;
+     * where {@code pooled} (windows of {@code stride} adjacent columns, stride 2 or 4), the maximum
+     * of the {@code stride} elements from there instead: the horizontal pass fused, {@code full}
+     * being the vertical pass's accumulator. Returns whether any kept output is ±0 or NaN (those
+     * the exact rule may give other bits for). A row of at least one vector of outputs ends with a
+     * vector overlapping the one before; a shorter one is written in a whole vector, past its end
+     * (rewritten by the next row).
+     */
+    static boolean keep(float[] full, int pitch, int rows, int ow, int stride, boolean pooled, float[] out) {
+        int lanes = S.length();
+        boolean whole = ow >= lanes;
+        int[] map = stride == 1 || stride == 2 || stride == 4 ? null : indexMap(stride);
+        boolean zero = false;
+        for (int r = 0; r < rows; r++) {
+            for (int ox = 0; ox < ow; ox += lanes) {
+                if (whole && ox + lanes > ow) {
+                    ox = ow - lanes;
+                }
+                int f = r * pitch + ox * stride;
+                FloatVector v;
+                if (stride == 1) {
+                    v = FloatVector.fromArray(S, full, f);
+                } else if (stride == 2) {
+                    v = pooled ? pairs(full, f) : even(full, f);
+                } else if (stride == 4) {
+                    v = pooled ? pairs(pairs(full, f), pairs(full, f + 2 * lanes))
+                            : even(even(full, f), even(full, f + 2 * lanes));
+                } else {
+                    v = FloatVector.fromArray(S, full, f, map, 0);
+                }
+                v.intoArray(out, r * ow + ox);
+                if (!v.abs().compare(VectorOperators.GT, 0f).allTrue()) {
+                    zero = true;
+                }
+            }
+        }
+        return whole ? zero : zeroOrNaN(out, rows * ow);
+    }
+
+    /**
+     * Windows of 2 or 4 adjacent columns ({@code stride}) and one or two rows, straight from the
+     * staged input rows (the vertical pass fused too; no padding, every window inside the row):
+     * band row r reads {@code rows[count + r]} rows from {@code in[rows[r]]}, {@code step} apart;
+     * its {@code ow >=} {@link #lanes()} outputs go to {@code out[r * ow]}. Returns whether any is
+     * ±0 or NaN.
+     */
+    static boolean pooled(float[] in, int[] rows, int count, int n, int step, int ow, int stride, float[] out) {
+        int lanes = S.length();
+        boolean zero = false;
+        for (int r = 0; r < n; r++) {
+            int second = rows[count + r] == 1 ? 0 : step;
+            for (int ox = 0; ox < ow; ox += lanes) {
+                if (ox + lanes > ow) {
+                    ox = ow - lanes;
+                }
+                int f = rows[r] + ox * stride;
+                FloatVector v = pairs(rows(in, f, second), rows(in, f + lanes, second));
+                if (stride == 4) {
+                    v = pairs(v, pairs(rows(in, f + 2 * lanes, second), rows(in, f + 3 * lanes, second)));
+                }
+                v.intoArray(out, r * ow + ox);
+                if (!v.abs().compare(VectorOperators.GT, 0f).allTrue()) {
+                    zero = true;
+                }
+            }
+        }
+        return zero;
+    }
+
+    /** The maximum of the vectors at {@code in[f]} and {@code in[f + second]}. */
+    private static FloatVector rows(float[] in, int f, int second) {
+        return FloatVector.fromArray(S, in, f).max(FloatVector.fromArray(S, in, f + second));
+    }
+
+    /** The maxima of the adjacent pairs of the two vectors from {@code full[f]}. */
+    private static FloatVector pairs(float[] full, int f) {
+        return pairs(FloatVector.fromArray(S, full, f), FloatVector.fromArray(S, full, f + S.length()));
+    }
+
+    /** The maxima of the adjacent pairs of {@code a}, then of {@code b}. */
+    private static FloatVector pairs(FloatVector a, FloatVector b) {
+        return even(a, b).max(a.rearrange(LOW_ODD).blend(b.rearrange(LOW_ODD), UPPER));
+    }
+
+    /** The even lanes of the two vectors from {@code full[f]}. */
+    private static FloatVector even(float[] full, int f) {
+        return even(FloatVector.fromArray(S, full, f), FloatVector.fromArray(S, full, f + S.length()));
+    }
+
+    /**
+     * The even lanes of {@code a} then those of {@code b}: two one-vector shuffles and a blend (the
+     * two-vector {@code rearrange(shuffle, other)} allocated on every call in JDK 17).
+     */
+    private static FloatVector even(FloatVector a, FloatVector b) {
+        return a.rearrange(LOW).blend(b.rearrange(LOW), UPPER);
+    }
+
+    private static int[] indexMap(int stride) {
+        int[] map = new int[S.length()];
+        for (int i = 0; i < map.length; i++) {
+            map[i] = i * stride;
+        }
+        return map;
+    }
+
+    /**
+     * Whether any of {@code a[0, n)} is −0 or NaN (an input where the exact rule may give other
+     * bits than {@code Math.max}): two compares of the bits per vector, where
+     * {@link PlaneMax}'s scalar scan reduced min(1/x) with branches that follow the data (ReLU'd
+     * stem max: 2.4x the random data's time).
+     */
+    static boolean minusZeroOrNaN(float[] a, int n) {
+        int lanes = S.length();
+        int i = 0;
+        for (; i + lanes <= n; i += lanes) {
+            IntVector bits = FloatVector.fromArray(S, a, i).reinterpretAsInts();
+            if (bits.compare(VectorOperators.EQ, MINUS_ZERO).anyTrue()
+                    || bits.and(0x7fffffff).compare(VectorOperators.GT, 0x7f800000).anyTrue()) {
+                return true;
+            }
+        }
+        for (; i < n; i++) {
+            if (a[i] != a[i] || Float.floatToRawIntBits(a[i]) == MINUS_ZERO) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Whether any of {@code a[0, n)} is ±0 or NaN (those the exact rule may give other bits for). */
+    static boolean zeroOrNaN(float[] a, int n) {
+        int lanes = S.length();
+        int i = 0;
+        for (; i + lanes <= n; i += lanes) {
+            if (!FloatVector.fromArray(S, a, i).abs().compare(VectorOperators.GT, 0f).allTrue()) {
+                return true;
+            }
+        }
+        int zeros = 0;
+        for (; i < n; i++) {
+            zeros |= PlanePlan.zeroOrNaN(a[i]);
+        }
+        return zeros != 0;
+    }
+}

@@ -1,0 +1,127 @@
+package dev.clpool.cpu;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.clpool.Axis;
+import dev.clpool.PoolMode;
+import dev.clpool.PoolSpec;
+import dev.clpool.Shape;
+import dev.clpool.testing.NaiveReference;
+import dev.clpool.testing.Tolerance;
+import java.nio.FloatBuffer;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.RepeatedTest;
+import org.junit.jupiter.api.RepetitionInfo;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link VecPlaneMax}'s passes (through {@link PlaneMax} with {@code vector} on) against the
+ * scalar passes (off) on the same channels-first planes, bit for bit, and against the reference:
+ * random geometries (padding, dilation, strides 1 to 3 and a stride of 4, ceil mode, widths with
+ * and without a vector tail), the fused windows of 2 and 4 adjacent columns, rank 3 with a depth
+ * window, and data with ties, zeros of both signs,
+ * NaN payloads and infinities, all-zero and constant.
+ */
+class VecPlaneMaxTest {
+    @BeforeEach
+    void vectorKernels() {
+        assumeTrue(VectorSupport.enabled(), "this JVM runs the scalar kernels only");
+    }
+
+    @RepeatedTest(20)
+    void vecPlaneMax_randomGeometry_bitIdenticalToScalarAndReference(RepetitionInfo info) {
+        SplittableRandom r = new SplittableRandom(7100 + info.getCurrentRepetition());
+        PoolSpec spec = VanHerkTest.randomSpec(r, PoolMode.MAX);
+        Shape s = shape(r, spec);
+        float[] x = data(s.elementCount(), r, info.getCurrentRepetition() % 5);
+        Axis[] axes = axes(spec, s);
+        float[] vec = max(axes, s.n(), x, true);
+        Tolerance.assertBitIdentical(vec, max(axes, s.n(), x, false), spec + " on " + s + " (vector vs scalar)");
+        Tolerance.assertExact(vec, NaiveReference.pool(x, s, spec), spec + " on " + s + " (vector vs reference)");
+    }
+
+    @Test
+    void vecPlaneMax_pooledPairsStrideFourAndRankThree_bitIdenticalToScalar() {
+        SplittableRandom r = new SplittableRandom(71);
+        for (int kind = 0; kind < 5; kind++) {
+            float[] x = data(3 * 5 * 9 * 83, r, kind);
+            Axis w4 = new Axis(83, 20, 4, 4, 1, 0, 0);
+            Axis[] rank1 = {w4};
+            Tolerance.assertBitIdentical(max(rank1, 3 * 5 * 9, x, true), max(rank1, 3 * 5 * 9, x, false), "1-D 4 s4, kind " + kind);
+            Axis[] pairs = {new Axis(45, 23, 2, 2, 1, 0, 1), new Axis(83, 41, 2, 2, 1, 0, 0)};
+            Tolerance.assertBitIdentical(max(pairs, 3, x, true), max(pairs, 3, x, false), "2x2 s2, kind " + kind);
+            Axis[] fours = {new Axis(45, 23, 2, 2, 1, 0, 1), w4};
+            Tolerance.assertBitIdentical(max(fours, 3, x, true), max(fours, 3, x, false), "2x4 s(2,4), kind " + kind);
+            Axis[] rank3 = {new Axis(5, 3, 3, 2, 1, 1, 1), new Axis(9, 4, 3, 2, 1, 0, 1), new Axis(83, 41, 3, 2, 1, 1, 0)};
+            Tolerance.assertBitIdentical(max(rank3, 3, x, true), max(rank3, 3, x, false), "3-D 3x3x3 s2, kind " + kind);
+        }
+    }
+
+    @Test
+    void minusZeroOrNaN_seesOnlyMinusZeroAndNaN() {
+        float[] v = new float[100];
+        for (int i = 0; i < 20000; i++) {       // compiled, not only interpreted
+            assertFalse(VecPlaneMax.minusZeroOrNaN(v, v.length), "+0");
+        }
+        v[37] = Float.NEGATIVE_INFINITY;
+        v[38] = Float.MIN_VALUE;
+        assertFalse(VecPlaneMax.minusZeroOrNaN(v, v.length), "-inf and a subnormal");
+        for (int at : new int[] {5, 99}) {      // in a vector and in the tail
+            for (float bad : new float[] {-0f, Float.NaN, Float.intBitsToFloat(0xffc00001)}) {
+                float[] w = v.clone();
+                w[at] = bad;
+                assertTrue(VecPlaneMax.minusZeroOrNaN(w, w.length), bad + " at " + at);
+                assertFalse(VecPlaneMax.minusZeroOrNaN(w, at), bad + " past the end");
+            }
+        }
+    }
+
+    /** An input at least one effective window tall and one float vector (and one window) wide. */
+    static Shape shape(SplittableRandom r, PoolSpec spec) {
+        int eh = (spec.windowH() - 1) * spec.dilationH() + 1;
+        int ew = (spec.windowW() - 1) * spec.dilationW() + 1;
+        return Shape.of(1 + r.nextInt(3), eh + r.nextInt(6), Math.max(ew, VecWidth.floats()) + r.nextInt(40), 1);
+    }
+
+    /** The spec's (H, W) axes on planes of {@code s} (channels-first planes seen as one channel). */
+    static Axis[] axes(PoolSpec spec, Shape s) {
+        var g = spec.geometry(s);
+        return new Axis[] {g.rows(), g.cols()};
+    }
+
+    /**
+     * Kind 0: uniform; 1: small integers (ties, zeros of both signs); 2: with NaN payloads and
+     * infinities; 3: all +0 or −0; 4: constant.
+     */
+    static float[] data(long count, SplittableRandom r, int kind) {
+        float[] v = new float[Math.toIntExact(count)];
+        float z = r.nextBoolean() ? 0f : -0f;
+        for (int i = 0; i < v.length; i++) {
+            int k = r.nextInt(40);
+            switch (kind) {
+                case 1: v[i] = k % 5 == 0 ? (k % 2 == 0 ? 0f : -0f) : k % 5 - 3; break;
+                case 2:
+                    v[i] = k == 0 ? Float.intBitsToFloat(0x7fc00000 | r.nextInt(1 << 22))
+                            : k == 1 ? Float.NEGATIVE_INFINITY : k < 8 ? (k % 2 == 0 ? 0f : -0f) : (float) r.nextDouble(-1, 1);
+                    break;
+                case 3: v[i] = z; break;
+                case 4: v[i] = 0.75f; break;
+                default: v[i] = (float) r.nextDouble(-1, 1);
+            }
+        }
+        return v;
+    }
+
+    static float[] max(Axis[] axes, int planes, float[] x, boolean vector) {
+        PlanePlan p = new PlanePlan(planes, axes);
+        float[] y = new float[Math.toIntExact(planes * p.outPlane)];
+        Arrays.fill(y, Float.NaN);
+        FloatBuffer out = FloatBuffer.wrap(y);
+        new PlaneMax(p, vector).run(FloatBuffer.wrap(x), out, 0, p.bands(), Scratch.get());
+        return y;
+    }
+}
