@@ -21,7 +21,8 @@ import java.util.Arrays;
  * each element's summation order. Avg: each output's gradient divided by its divisor is formed
  * once per band (the general path divides it again for every input row its window covers), summed
  * down the output rows that cover an input row, then across the output columns that cover an
- * input column, as {@link CpuBackward} does.
+ * input column, as {@link CpuBackward} does. Max runs in the Vector API's lanes instead where
+ * {@link PlaneMaxGather#fits} says so.
  */
 final class PlaneBackward {
     /** Input elements per band (bounds the double accumulators). */
@@ -32,6 +33,10 @@ final class PlaneBackward {
 
     static void run(PoolGeometry g, Tensor in, Tensor gradOut, Tensor gradIn, CpuBackward.Parallel parallel,
                     CpuBackward.Inverse rows) {
+        if (PlaneMaxGather.fits(g)) {
+            PlaneMaxGather.run(g, in, gradOut, gradIn, parallel, rows);
+            return;
+        }
         Shape is = g.input();
         int bandRows = Math.max(1, Math.min(is.h(), BAND_INPUTS / is.w()));
         int bands = (is.h() + bandRows - 1) / bandRows;

@@ -46,6 +46,14 @@ public final class VectorSupport {
         return ENABLED && channels >= VecWidth.floats();
     }
 
+    /**
+     * Whether the Vector API kernels run along plane rows of {@code width} elements (channels-first
+     * planes, lanes along W): they are enabled and the row fills at least one float vector.
+     */
+    static boolean fitsRow(int width) {
+        return ENABLED && width >= VecWidth.floats();
+    }
+
     /** One line for reports: on with the vector width, or off and why ({@code probe}, {@code bench}). */
     public static String describe() {
         return WHY_NOT.map(why -> "scalar kernels (" + why + ")")
