@@ -71,15 +71,7 @@ final class VecArgmaxPlanes {
     static void indices(ByteBuffer in, int[] tapAt, int[] tapCol, int[] tapValue, int taps, int sw, int iw,
                         int ow, int oxLo, int oxHi, int limit, ByteBuffer out, ByteBuffer idx, int o, long base,
                         long stepX) {
-        int hi = vectorEnd(tapAt, taps, sw, oxLo, oxHi, limit);
-        int l = F.length();
-        for (int ox = oxLo; hi > oxLo; ox += l) {
-            int b = Math.min(ox, hi - l);
-            choose(in, tapAt, tapValue, taps, sw == 2, b, b * sw, out, idx, (o + b), base + b * stepX, stepX, null, 0);
-            if (b == hi - l) {
-                break;
-            }
-        }
+        int hi = vectors(in, tapAt, tapValue, taps, sw, oxLo, oxHi, limit, out, idx, o, base, stepX, null, 0);
         for (int ox = 0; ox < ow; ox++) {
             if (ox == oxLo && hi > oxLo) {
                 ox = hi - 1;
@@ -98,15 +90,7 @@ final class VecArgmaxPlanes {
      */
     static void taps(ByteBuffer in, int[] tapAt, int[] tapCol, int[] tapNumber, int taps, int sw, int iw, int ow,
                      int oxLo, int oxHi, int limit, int[] chosen, int at) {
-        int hi = vectorEnd(tapAt, taps, sw, oxLo, oxHi, limit);
-        int l = F.length();
-        for (int ox = oxLo; hi > oxLo; ox += l) {
-            int b = Math.min(ox, hi - l);
-            choose(in, tapAt, tapNumber, taps, sw == 2, b, b * sw, null, null, 0, 0, 0, chosen, at + b);
-            if (b == hi - l) {
-                break;
-            }
-        }
+        int hi = vectors(in, tapAt, tapNumber, taps, sw, oxLo, oxHi, limit, null, null, 0, 0, 0, chosen, at);
         for (int ox = 0; ox < ow; ox++) {
             if (ox == oxLo && hi > oxLo) {
                 ox = hi - 1;
@@ -114,6 +98,25 @@ final class VecArgmaxPlanes {
             }
             chosen[at + ox] = tapNumber[single(in, tapAt, tapCol, taps, ox * sw, iw)];
         }
+    }
+
+    /**
+     * The output columns from {@code oxLo} in vectors ({@link #choose}: values and indices, or with
+     * {@code out} null tap numbers into {@code ints} from {@code at}); returns one past the last
+     * column taken ({@link #vectorEnd}).
+     */
+    private static int vectors(ByteBuffer in, int[] tapAt, int[] value, int taps, int sw, int oxLo, int oxHi, int limit,
+                               ByteBuffer out, ByteBuffer idx, int o, long base, long stepX, int[] ints, int at) {
+        int hi = vectorEnd(tapAt, taps, sw, oxLo, oxHi, limit);
+        int l = F.length();
+        for (int ox = oxLo; hi > oxLo; ox += l) {
+            int b = Math.min(ox, hi - l);
+            choose(in, tapAt, value, taps, sw == 2, b, b * sw, out, idx, o + b, base + b * stepX, stepX, ints, at + b);
+            if (b == hi - l) {
+                break;
+            }
+        }
+        return hi;
     }
 
     /**
