@@ -103,19 +103,17 @@ final class VecPlaneBackward {
         int half = list.length / 2;
         int block = F.length() * sw;
         for (int x = xLo; x < xHi; x += block) {
+            // Every block between the first and the last fits too: its listed output columns lie
+            // between theirs (same phase: further along; other phase: an element of the last
+            // block's other phase or one two columns before it).
             int xb = Math.min(x, xHi - block);
-            if (!fits(xb, kw, dw, sw, c0, ow)) {
-                for (int e = xb; e < xb + block; e++) {
-                    single(taps, dyFloats, dxFloats, outAt, rowTap, rows, kw, dw, sw, c0, ow, at, e);
-                }
-                continue;
-            }
             for (int phase = 0; phase < sw; phase++) {
                 int count = 0;
                 for (int r = 0; r < rows; r++) {
                     for (int jx = kw - 1; jx >= 0; jx--) {
                         int d = xb + phase - c0 - jx * dw;
-                        if (Math.floorMod(d, sw) == 0) {
+                        // A negative d here is of the other phase (odd), never listed.
+                        if (d % sw == 0) {
                             list[count] = outAt[r] + d / sw;
                             list[half + count++] = rowTap[r] + jx;
                         }
