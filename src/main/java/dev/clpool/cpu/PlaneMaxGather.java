@@ -12,7 +12,7 @@ import java.nio.FloatBuffer;
  * Vector API's lanes along the rows, where it is on, the planes' rows fill a vector and the column
  * stride is 1 or 2: every output's chosen tap number ({@link VecArgmaxPlanes#taps}, over bands of
  * output rows of all planes), then each input row gathers its gradients
- * ({@link VecPlaneBackward#row}, over bands of input rows). The same bits as
+ * ({@link VecPlaneMaxGather#row}, over bands of input rows). The same bits as
  * {@link PlaneBackward}'s scalar scatter; a gather, so each element is written by one task.
  */
 final class PlaneMaxGather {
@@ -76,7 +76,7 @@ final class PlaneMaxGather {
         });
         FloatBuffer dyFloats = gradOut.floats();
         FloatBuffer dxFloats = gradIn.floats();
-        long span = VecPlaneBackward.span(kw, p.dw, p.sw, p.colStart[0], os.w(), is.w());
+        long span = VecPlaneMaxGather.span(kw, p.dw, p.sw, p.colStart[0], os.w(), is.w());
         int inRows = is.n() * is.h();
         int perIn = Math.max(1, TASK_ELEMENTS / is.w());
         parallel.run((inRows + perIn - 1) / perIn, task -> {
@@ -90,7 +90,7 @@ final class PlaneMaxGather {
                     a[0][count] = Math.toIntExact(os.offset(n, oy, 0, 0));
                     a[1][count] = (y - p.rowStart[oy]) / p.dh * kw;
                 }
-                VecPlaneBackward.row(taps, dy, dx, dyFloats, dxFloats, a[0], a[1], count, kw, p.dw, p.sw, p.colStart[0],
+                VecPlaneMaxGather.row(taps, dy, dx, dyFloats, dxFloats, a[0], a[1], count, kw, p.dw, p.sw, p.colStart[0],
                         os.w(), is.w(), span, q * is.w(), a[2]);
             }
         });

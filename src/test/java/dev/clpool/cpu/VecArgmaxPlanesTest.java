@@ -58,7 +58,7 @@ class VecArgmaxPlanesTest {
         return Shape.of(1 + r.nextInt(4), 3 + r.nextInt(10), sw * (l + r.nextInt(3 * l)) + r.nextInt(4), 1);
     }
 
-    @RepeatedTest(20)
+    @RepeatedTest(12)
     void valuesAndIndicesAreTheScalarBandsBits(RepetitionInfo info) {
         int rep = info.getCurrentRepetition();
         SplittableRandom r = new SplittableRandom(4400 + rep);

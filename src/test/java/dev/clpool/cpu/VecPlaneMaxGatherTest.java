@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Max backward of one-channel planes in the Vector API ({@link PlaneMaxGather}: the tap numbers of
- * {@link VecArgmaxPlanes#taps}, the gather of {@link VecPlaneBackward}) against the scalar
+ * {@link VecArgmaxPlanes#taps}, the gather of {@link VecPlaneMaxGather}) against the scalar
  * general path of {@link CpuBackward#run} (whose bits {@link PlaneBackward}'s scalar bands have,
  * {@code PlanePathsTest}), called directly on the same inputs, bit for bit: {@link VecArgmaxPlanesTest}'s
  * geometries and inputs (column strides 1 and 2, ties, ±0, NaNs, infinities, all-zero, constant
@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Test;
  * infinities and magnitudes far apart (so that sums of overlapping windows round, and another order
  * or precision would show), and the 3-D lowering's depth pass (window 2×1, stride 2×1).
  */
-class VecPlaneBackwardTest {
+class VecPlaneMaxGatherTest {
     private static final CpuBackward.Parallel SEQUENTIAL = (tasks, body) -> {
         for (int t = 0; t < tasks; t++) {
             body.accept(t);
@@ -38,7 +38,7 @@ class VecPlaneBackwardTest {
         assumeTrue(VectorSupport.ENABLED, "the Vector API kernels are off in this JVM");
     }
 
-    @RepeatedTest(16)
+    @RepeatedTest(10)
     void gradientsAreTheScalarPathsBits(RepetitionInfo info) {
         int rep = info.getCurrentRepetition();
         SplittableRandom r = new SplittableRandom(5500 + rep);

@@ -26,7 +26,7 @@ import jdk.incubator.vector.VectorSpecies;
  * two terms in float are the double sums' bits, and of more are in double lanes. Columns near the row's ends, whose windows reach past the output columns, are
  * summed one at a time in double. Method signatures use JDK types only.
  */
-final class VecPlaneBackward {
+final class VecPlaneMaxGather {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
     /** Lane i takes lane i/2 (the low half interleaved), or lanes/2 + i/2 (the high half). */
@@ -38,7 +38,7 @@ final class VecPlaneBackward {
     private static final ThreadLocal<ByteBuffer> LANES =
             ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(2 * F.length() * Float.BYTES).order(ORDER));
 
-    private VecPlaneBackward() {
+    private VecPlaneMaxGather() {
     }
 
     /**
