@@ -37,10 +37,15 @@ final class VecArgmaxPlanes {
     private static final VectorSpecies<Long> L = LongVector.SPECIES_PREFERRED;
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
     private static final LongVector IOTA = LongVector.zero(L).addIndex(1);
-    /** Lane i of the even elements of two vectors (a, b): a's 2i in the low half, b's 2i − lanes in the high half. */
-    private static final VectorShuffle<Float> EVEN = VectorShuffle.fromOp(F, i -> 2 * i % F.length());
+    /**
+     * Lane i of the even elements of two vectors (a, b): a's 2i in the low half, b's 2i − lanes in
+     * the high half. On ints: the Vector API's fallback for a float {@code rearrange} (the
+     * interpreter's and C1's, before C2 compiles it) reads lanes through
+     * {@code Float.floatToIntBits}, which makes every NaN canonical and loses their payloads.
+     */
+    private static final VectorShuffle<Integer> EVEN = VectorShuffle.fromOp(I, i -> 2 * i % I.length());
     /** The lanes of the high half. */
-    private static final VectorMask<Float> HIGH = F.indexInRange(-F.length() / 2, F.length() / 2);
+    private static final VectorMask<Integer> HIGH = I.indexInRange(-I.length() / 2, I.length() / 2);
 
     private VecArgmaxPlanes() {
     }
@@ -189,11 +194,11 @@ final class VecArgmaxPlanes {
 
     /** Lanes of floats from element {@code e}: consecutive, or with {@code pairs} every other one. */
     private static FloatVector load(ByteBuffer in, int e, boolean pairs) {
-        FloatVector a = FloatVector.fromByteBuffer(F, in, e * Float.BYTES, ORDER);
         if (!pairs) {
-            return a;
+            return FloatVector.fromByteBuffer(F, in, e * Float.BYTES, ORDER);
         }
-        FloatVector b = FloatVector.fromByteBuffer(F, in, (e + F.length()) * Float.BYTES, ORDER);
-        return a.rearrange(EVEN).blend(b.rearrange(EVEN), HIGH);
+        IntVector a = IntVector.fromByteBuffer(I, in, e * Float.BYTES, ORDER);
+        IntVector b = IntVector.fromByteBuffer(I, in, (e + I.length()) * Float.BYTES, ORDER);
+        return a.rearrange(EVEN).blend(b.rearrange(EVEN), HIGH).reinterpretAsFloats();
     }
 }
