@@ -1,5 +1,6 @@
 package dev.clpool.cpu;
 
+import java.nio.ByteBuffer;
 import java.nio.IntBuffer;
 import java.nio.LongBuffer;
 import java.util.Arrays;
@@ -26,6 +27,10 @@ import java.util.Arrays;
  * wins only a window whose inputs are all −∞ and that it leads; where the geometry pads, such
  * results (found by a scan for the −∞ key) take the first tap inside the input instead, as the
  * rule says. The instance holds geometry only and is shared by the backend's threads.
+ *
+ * <p>Where the Vector API is on, output rows fill a vector and the column stride is 1 or 2
+ * ({@link #vectors()}), {@link #vectorBand} runs the band's rows in {@link VecArgmaxPlanes}'
+ * lanes instead, straight from the buffers, with the same bits.
  */
 final class ArgmaxPlanes {
     /** Output positions per band: the five arrays of a pass stay within the second-level cache. */
@@ -51,8 +56,17 @@ final class ArgmaxPlanes {
     private final int rowsPerBand;
     private final int rows;
     private final boolean padded;
+    private final boolean vectors;
+    /** The output columns whose windows lie inside the input's columns: [oxLo, oxHi). */
+    private final int oxLo;
+    private final int oxHi;
 
     ArgmaxPlanes(WindowPlan p, IndexForm form, int[] offsets) {
+        this(p, form, offsets, true);
+    }
+
+    /** With {@code vectors} false, the scalar band even where the Vector API is on (the tests compare the two). */
+    ArgmaxPlanes(WindowPlan p, IndexForm form, int[] offsets, boolean vectors) {
         this.p = p;
         this.form = form;
         this.offsets = offsets;
@@ -87,6 +101,50 @@ final class ArgmaxPlanes {
             pads |= p.colFirst[o] > 0 || p.colEnd[o] < kw;
         }
         padded = pads;
+        this.vectors = vectors && VectorSupport.fitsRow(p.out.w()) && VecArgmaxPlanes.handles(sw);
+        int lo = p.out.w();
+        int hi = 0;
+        for (int o = 0; o < p.out.w(); o++) {
+            if (p.colFirst[o] == 0 && p.colEnd[o] == kw) {
+                lo = Math.min(lo, o);
+                hi = o + 1;
+            }
+        }
+        oxLo = Math.min(lo, hi);
+        oxHi = hi;
+    }
+
+    /** Whether {@link #vectorBand} runs this geometry. */
+    boolean vectors() {
+        return vectors;
+    }
+
+    /**
+     * Band {@code b} in {@link VecArgmaxPlanes}' lanes, from and into the tensors' bytes: the
+     * outputs' values (their own bits) and indices, output row by output row.
+     */
+    void vectorBand(ByteBuffer in, ByteBuffer out, ByteBuffer idx, int b, Scratch s) {
+        int q0 = b * rowsPerBand;
+        int q1 = Math.min(rows, q0 + rowsPerBand);
+        int[][] list = s.ints(0, 3, kh * kw);
+        int ow = p.out.w();
+        int limit = Math.toIntExact(p.in.elementCount());
+        for (int q = q0; q < q1; q++) {
+            int n = q / oh;
+            int oy = q % oh;
+            int taps = 0;
+            for (int jy = p.rowFirst[oy]; jy < p.rowEnd[oy]; jy++) {
+                int row = Math.toIntExact(p.in.offset(n, p.inputRow(oy, jy), 0, 0));
+                for (int jx = 0; jx < kw; jx++, taps++) {
+                    list[1][taps] = p.colStart[0] + jx * p.dw;
+                    list[0][taps] = row + list[1][taps];
+                    list[2][taps] = offsets[jy * kw + jx];
+                }
+            }
+            long base = form.base(n) + p.rowStart[oy] * form.dy() + p.colStart[0] * form.dx();
+            VecArgmaxPlanes.indices(in, list[0], list[1], list[2], taps, sw, p.in.w(), ow, oxLo, oxHi, limit,
+                    out, idx, q * ow, base, sw * form.dx());
+        }
     }
 
     /** Bands of output rows, all planes together. */

@@ -122,8 +122,18 @@ final class CpuMaxIndices {
         });
     }
 
-    /** One channel: a band of output rows, of one or more planes, per task ({@link ArgmaxPlanes}). */
+    /**
+     * One channel: a band of output rows, of one or more planes, per task ({@link ArgmaxPlanes}),
+     * in the Vector API where it is on and output rows fill a vector ({@link ArgmaxPlanes#vectorBand}).
+     */
     private static void planes(ArgmaxPlanes fused, Tensor in, Tensor out, Indices indices, CpuBackward.Parallel parallel) {
+        if (fused.vectors()) {
+            ByteBuffer from = CpuArgmax.bytes(in);
+            ByteBuffer to = CpuArgmax.bytes(out);
+            ByteBuffer idx = indices.buffer();
+            parallel.run(fused.bands(), b -> fused.vectorBand(from, to, idx, b, Scratch.get()));
+            return;
+        }
         IntBuffer bits = CpuArgmax.bits(in);
         IntBuffer dst = CpuArgmax.bits(out);
         LongBuffer idx = indices.longs();

@@ -24,7 +24,8 @@ import java.util.Arrays;
  * input column, as {@link CpuBackward} does. Where the Vector API runs and a plane's rows fill a
  * vector, the average is {@link PlaneAvgBackward}'s certified float sums instead (within
  * SEMANTICS.md's tolerance, as {@link AvgBackwardRows} is for channels-last), and a band it cannot
- * certify comes back here.
+ * certify comes back here; max runs in the Vector API's lanes ({@link PlaneMaxGather}) where
+ * {@link PlaneMaxGather#fits} says so.
  */
 final class PlaneBackward {
     /** Input elements per band (bounds the double accumulators). */
@@ -40,6 +41,10 @@ final class PlaneBackward {
      */
     static void run(PoolGeometry g, Tensor in, Tensor gradOut, Tensor gradIn, CpuBackward.Parallel parallel,
                     CpuBackward.Inverse rows, boolean vectors) {
+        if (vectors && PlaneMaxGather.fits(g)) {
+            PlaneMaxGather.run(g, in, gradOut, gradIn, parallel, rows);
+            return;
+        }
         Shape is = g.input();
         int bandRows = Math.max(1, Math.min(is.h(), BAND_INPUTS / is.w()));
         int bands = (is.h() + bandRows - 1) / bandRows;

@@ -75,9 +75,10 @@ final class VecMaxBackward {
      * written at byte {@code to}. Up to two are summed in float: {@code (+0 + a) + b} rounded once
      * to float is the double sum rounded to float (a double holds more than twice a float's
      * precision, so rounding the exact sum twice gives the float rounding), so the bits are the
-     * same; more go through double lanes.
+     * same; more go through double lanes. {@link VecPlaneMaxGather} lists one-channel planes'
+     * contributions the same way (a vector of consecutive output columns per entry, {@code ch0} 0).
      */
-    private static void sum(int[] taps, ByteBuffer dy, ByteBuffer dx, int[] list, int half, int count, int ch0, int to) {
+    static void sum(int[] taps, ByteBuffer dy, ByteBuffer dx, int[] list, int half, int count, int ch0, int to) {
         FloatVector r = FloatVector.zero(F);
         if (count <= 2) {
             for (int k = 0; k < count; k++) {

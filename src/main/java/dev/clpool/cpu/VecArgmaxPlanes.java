@@ -1,0 +1,204 @@
+package dev.clpool.cpu;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.LongVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The Vector API argmax of one-channel planes (channels-first tensors viewed as (N·C, H, W, 1)),
+ * the twin of {@link ArgmaxPlanes} (max pooling with indices) and of {@link PlaneArgmax} (the tap
+ * numbers max backward uses); loaded only behind {@link VectorSupport#ENABLED}.
+ *
+ * <p>Lanes run along an output row: a vector holds consecutive output columns, read straight from
+ * the input's direct buffer, one load per tap. At column stride 1 a tap's inputs for the lanes are
+ * consecutive floats; at stride 2 they are every other float, taken as the low halves of the longs
+ * of one load twice as wide (a long's low half is its first float on a little-endian machine), so
+ * the lanes are half a full vector's: JDK 17 does not intrinsify the two-source
+ * {@code rearrange} (a deinterleave by shuffles was slower than the scalar loop), while the long
+ * load and its narrowing ({@code L2I}) are single instructions. The taps of an output row are one
+ * flat list in scan order (rows, then columns) and the rule is {@link VecArgmax}'s,
+ * {@code chosen == chosen && !(value <= chosen)}: strictly greater, or a NaN over a non-NaN, so the
+ * first maximum stays and the chosen element keeps its own bits (−0 against +0, NaN payloads),
+ * as with {@link CpuArgmax}'s keys. Output columns whose windows reach into the column padding, and
+ * the last ones where a load would run past the buffer, are chosen one at a time by the same rule
+ * over their taps inside the input; a row whose interior is narrower than the lanes runs all its
+ * columns that way. The last vector of a row overlaps the one before it (its lanes are computed
+ * twice, to the same result). Method signatures use JDK types only.
+ */
+final class VecArgmaxPlanes {
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Long> L = LongVector.SPECIES_PREFERRED;
+    private static final ByteOrder ORDER = ByteOrder.nativeOrder();
+    private static final LongVector IOTA = LongVector.zero(L).addIndex(1);
+    /**
+     * Lane i of the even elements of two vectors (a, b): a's 2i in the low half, b's 2i − lanes in
+     * the high half. On ints: the Vector API's fallback for a float {@code rearrange} (the
+     * interpreter's and C1's, before C2 compiles it) reads lanes through
+     * {@code Float.floatToIntBits}, which makes every NaN canonical and loses their payloads.
+     */
+    private static final VectorShuffle<Integer> EVEN = VectorShuffle.fromOp(I, i -> 2 * i % I.length());
+    /** The lanes of the high half. */
+    private static final VectorMask<Integer> HIGH = I.indexInRange(-I.length() / 2, I.length() / 2);
+
+    private VecArgmaxPlanes() {
+    }
+
+    /** Whether the kernels handle column stride {@code sw}: 1 or 2. */
+    static boolean handles(int sw) {
+        return sw == 1 || sw == 2;
+    }
+
+    /**
+     * Max pooling with indices of one output row.
+     *
+     * @param in       the input's float32 bytes
+     * @param tapAt    per tap inside the input's rows, in scan order: the element its output column 0 reads (may be padding)
+     * @param tapCol   per such tap: the input column its output column 0 reads (negative in the padding)
+     * @param tapValue per such tap: its index offset from the window's tap 0
+     * @param taps     how many taps are listed
+     * @param sw       column stride, 1 or 2
+     * @param iw       input columns
+     * @param oxLo     the first output column whose window lies inside the input's columns
+     * @param oxHi     one past the last such column
+     * @param limit    elements in {@code in}: no load reaches past it
+     * @param out      the output's float32 bytes: the chosen values' own bits, at elements {@code o..o + ow}
+     * @param idx      the indices' int64 bytes, at elements {@code o..o + ow}
+     * @param base     index of output column 0's tap 0
+     * @param stepX    index step per output column
+     */
+    static void indices(ByteBuffer in, int[] tapAt, int[] tapCol, int[] tapValue, int taps, int sw, int iw,
+                        int ow, int oxLo, int oxHi, int limit, ByteBuffer out, ByteBuffer idx, int o, long base,
+                        long stepX) {
+        int hi = vectors(in, tapAt, tapValue, taps, sw, oxLo, oxHi, limit, out, idx, o, base, stepX, null, 0);
+        for (int ox = 0; ox < ow; ox++) {
+            if (ox == oxLo && hi > oxLo) {
+                ox = hi - 1;
+                continue;
+            }
+            int k = single(in, tapAt, tapCol, taps, ox * sw, iw);
+            out.putInt((o + ox) * Float.BYTES, in.getInt((tapAt[k] + ox * sw) * Float.BYTES));
+            idx.putLong((o + ox) * Long.BYTES, base + ox * stepX + tapValue[k]);
+        }
+    }
+
+    /**
+     * Tap numbers ({@code jy·kw + jx}) of one output row's chosen elements into {@code chosen} from
+     * {@code at}: the parameters as for {@link #indices}, with tap numbers as {@code tapNumber} and
+     * no values written.
+     */
+    static void taps(ByteBuffer in, int[] tapAt, int[] tapCol, int[] tapNumber, int taps, int sw, int iw, int ow,
+                     int oxLo, int oxHi, int limit, int[] chosen, int at) {
+        int hi = vectors(in, tapAt, tapNumber, taps, sw, oxLo, oxHi, limit, null, null, 0, 0, 0, chosen, at);
+        for (int ox = 0; ox < ow; ox++) {
+            if (ox == oxLo && hi > oxLo) {
+                ox = hi - 1;
+                continue;
+            }
+            chosen[at + ox] = tapNumber[single(in, tapAt, tapCol, taps, ox * sw, iw)];
+        }
+    }
+
+    /**
+     * The output columns from {@code oxLo} in vectors ({@link #choose}: values and indices, or with
+     * {@code out} null tap numbers into {@code ints} from {@code at}); returns one past the last
+     * column taken ({@link #vectorEnd}).
+     */
+    private static int vectors(ByteBuffer in, int[] tapAt, int[] value, int taps, int sw, int oxLo, int oxHi, int limit,
+                               ByteBuffer out, ByteBuffer idx, int o, long base, long stepX, int[] ints, int at) {
+        int hi = vectorEnd(tapAt, taps, sw, oxLo, oxHi, limit);
+        int l = F.length();
+        for (int ox = oxLo; hi > oxLo; ox += l) {
+            int b = Math.min(ox, hi - l);
+            choose(in, tapAt, value, taps, sw == 2, b, b * sw, out, idx, o + b, base + b * stepX, stepX, ints, at + b);
+            if (b == hi - l) {
+                break;
+            }
+        }
+        return hi;
+    }
+
+    /**
+     * One past the last output column the vectors take: {@code oxHi}, or less where the last
+     * vector's loads would pass {@code limit}; {@code oxLo} (none) where fewer than a vector of
+     * columns remain.
+     */
+    private static int vectorEnd(int[] tapAt, int taps, int sw, int oxLo, int oxHi, int limit) {
+        int far = 0;
+        for (int k = 0; k < taps; k++) {
+            far = Math.max(far, tapAt[k]);
+        }
+        int l = F.length();
+        // A vector at column b loads elements [tapAt + b·sw, tapAt + b·sw + l·sw).
+        int hi = Math.min(oxHi, Math.floorDiv(limit - far - l * sw, sw) + l);
+        return hi - oxLo >= l ? hi : oxLo;
+    }
+
+    /**
+     * The chosen tap (its index in the list) of the output column whose tap 0 is input column
+     * {@code shift} past each tap's column 0 position: the rule over its taps inside the input, the
+     * first of them starting the choice.
+     */
+    private static int single(ByteBuffer in, int[] tapAt, int[] tapCol, int taps, int shift, int iw) {
+        int chosen = -1;
+        float best = 0;
+        for (int k = 0; k < taps; k++) {
+            int x = tapCol[k] + shift;
+            if (x < 0 || x >= iw) {
+                continue;
+            }
+            float v = Float.intBitsToFloat(in.getInt((tapAt[k] + shift) * Float.BYTES));
+            if (chosen < 0 || best == best && !(v <= best)) {
+                chosen = k;
+                best = v;
+            }
+        }
+        return chosen;
+    }
+
+    /**
+     * The output columns [b, b + lanes): per lane the chosen value (written to {@code out} at
+     * element {@code o} unless {@code out} is null) and its per-tap int, written as an index
+     * ({@code rowBase + lane·stepX + int}) to {@code idx}, or as it is to {@code ints} at {@code i}
+     * where {@code out} is null.
+     */
+    private static void choose(ByteBuffer in, int[] tapAt, int[] value, int taps, boolean pairs, int b, int shift,
+                               ByteBuffer out, ByteBuffer idx, int o, long rowBase, long stepX, int[] ints, int i) {
+        FloatVector best = load(in, tapAt[0] + shift, pairs);
+        FloatVector chosen = FloatVector.broadcast(F, Float.intBitsToFloat(value[0]));
+        for (int k = 1; k < taps; k++) {
+            FloatVector v = load(in, tapAt[k] + shift, pairs);
+            VectorMask<Float> takes = best.compare(VectorOperators.EQ, best)
+                    .andNot(v.compare(VectorOperators.LE, best));
+            best = best.blend(v, takes);
+            chosen = chosen.blend(Float.intBitsToFloat(value[k]), takes);
+        }
+        if (out == null) {
+            chosen.reinterpretAsInts().intoArray(ints, i);
+            return;
+        }
+        best.intoByteBuffer(out, o * Float.BYTES, ORDER);
+        IntVector v = chosen.reinterpretAsInts();
+        for (int part = 0; part < I.length() / L.length(); part++) {
+            ((LongVector) v.convertShape(VectorOperators.I2L, L, part))
+                    .add(IOTA.mul(stepX).add(rowBase + part * L.length() * stepX))
+                    .intoByteBuffer(idx, (o + part * L.length()) * Long.BYTES, ORDER);
+        }
+    }
+
+    /** Lanes of floats from element {@code e}: consecutive, or with {@code pairs} every other one. */
+    private static FloatVector load(ByteBuffer in, int e, boolean pairs) {
+        if (!pairs) {
+            return FloatVector.fromByteBuffer(F, in, e * Float.BYTES, ORDER);
+        }
+        IntVector a = IntVector.fromByteBuffer(I, in, e * Float.BYTES, ORDER);
+        IntVector b = IntVector.fromByteBuffer(I, in, (e + I.length()) * Float.BYTES, ORDER);
+        return a.rearrange(EVEN).blend(b.rearrange(EVEN), HIGH).reinterpretAsFloats();
+    }
+}

@@ -1,0 +1,114 @@
+package dev.clpool.cpu;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.clpool.IndexConvention;
+import dev.clpool.Indices;
+import dev.clpool.Padding;
+import dev.clpool.PoolGeometry;
+import dev.clpool.PoolSpec;
+import dev.clpool.Shape;
+import dev.clpool.Tensor;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.RepeatedTest;
+import org.junit.jupiter.api.RepetitionInfo;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link VecArgmaxPlanes} against its scalar twins, called directly on the same one-channel planes:
+ * {@link ArgmaxPlanes#vectorBand} against {@link ArgmaxPlanes#band} (values and indices in every
+ * convention, and {@code nhwc} indices of a channels-first tensor formed directly), bit for bit,
+ * over column strides 1 and 2, random row strides, dilations, padding and ceil mode, output rows
+ * around the lane count, on data with ties, ±0, NaNs of both signs with payloads, infinities, and
+ * all-zero, constant, all −∞ and Gaussian inputs.
+ */
+class VecArgmaxPlanesTest {
+    @BeforeAll
+    static void vectorsOn() {
+        assumeTrue(VectorSupport.ENABLED, "the Vector API kernels are off in this JVM");
+    }
+
+    /** A random spec of column stride 1 or 2 (the strides the kernels take); every fifth ResNet's stem, every seventh SegNet's. */
+    static PoolSpec spec(SplittableRandom r, int rep) {
+        if (rep % 5 == 0) {
+            return PoolSpec.max(3, 3).stride(2).padding(Padding.of(1)).build();
+        }
+        if (rep % 7 == 0) {
+            return PoolSpec.max(2, 2).stride(2).build();
+        }
+        int kh = 1 + r.nextInt(4);
+        int kw = 1 + r.nextInt(4);
+        int dh = 1 + r.nextInt(2);
+        int dw = rep % 2 == 0 ? 1 : 1 + r.nextInt(3);
+        int eh = (kh - 1) * dh + 1;
+        int ew = (kw - 1) * dw + 1;
+        return PoolSpec.max(kh, kw).stride(1 + r.nextInt(3), 1 + r.nextInt(2)).dilation(dh, dw)
+                .padding(Padding.of(r.nextInt(eh), r.nextInt(eh), r.nextInt(ew), r.nextInt(ew)))
+                .ceilMode(r.nextBoolean()).build();
+    }
+
+    /** Planes whose output rows run from under two vectors of the lanes to several. */
+    static Shape planes(SplittableRandom r, PoolSpec spec) {
+        int sw = spec.strideW();
+        int l = VecWidth.floats();
+        return Shape.of(1 + r.nextInt(4), 3 + r.nextInt(10), sw * (l + r.nextInt(3 * l)) + r.nextInt(4), 1);
+    }
+
+    @RepeatedTest(12)
+    void valuesAndIndicesAreTheScalarBandsBits(RepetitionInfo info) {
+        int rep = info.getCurrentRepetition();
+        SplittableRandom r = new SplittableRandom(4400 + rep);
+        PoolSpec spec = spec(r, rep);
+        Shape s = planes(r, spec);
+        Tensor x = VecArgmaxTest.data(s, rep % 5, rep);
+        PoolGeometry g = spec.geometry(s);
+        String what = spec + " on " + s + ", data " + rep % 5;
+        for (IndexConvention conv : IndexConvention.values()) {
+            compare(g, x, IndexForm.of(conv, s), conv, what + ", " + conv.word());
+        }
+        int c = 1 + r.nextInt(5);
+        compare(g, x, IndexForm.nhwcPlanes(s, c), IndexConvention.NHWC, what + ", nhwc of C=" + c);
+    }
+
+    @Test
+    void otherStridesAndNarrowRowsStayScalar() {
+        Shape wide = Shape.of(2, 8, 200, 1);
+        PoolGeometry s3 = PoolSpec.max(3, 3).stride(3).build().geometry(wide);
+        PoolGeometry s2 = PoolSpec.max(2, 2).stride(2).build().geometry(wide);
+        PoolGeometry narrow = PoolSpec.max(2, 2).stride(2).build().geometry(Shape.of(2, 8, 2 * VecWidth.floats() - 2, 1));
+        assertFalse(planes(s3).vectors());
+        assertTrue(planes(s2).vectors());
+        assertFalse(planes(narrow).vectors());
+    }
+
+    private static ArgmaxPlanes planes(PoolGeometry g) {
+        IndexForm form = IndexForm.of(IndexConvention.PYTORCH, g.input());
+        WindowPlan p = new WindowPlan(g);
+        return new ArgmaxPlanes(p, form, form.tapOffsets(p.rows.window(), p.cols.window(), p.dh, p.dw));
+    }
+
+    private static void compare(PoolGeometry g, Tensor x, IndexForm form, IndexConvention conv, String what) {
+        WindowPlan p = new WindowPlan(g);
+        int[] offsets = form.tapOffsets(p.rows.window(), p.cols.window(), p.dh, p.dw);
+        ArgmaxPlanes scalar = new ArgmaxPlanes(p, form, offsets, false);
+        ArgmaxPlanes vector = new ArgmaxPlanes(p, form, offsets, true);
+        assertTrue(vector.vectors(), what);
+        Tensor want = Tensor.allocate(g.output());
+        Tensor got = Tensor.allocate(g.output());
+        Indices wantIdx = Indices.allocate(g.output(), conv);
+        Indices gotIdx = Indices.allocate(g.output(), conv);
+        Scratch sc = Scratch.get();
+        for (int b = 0; b < scalar.bands(); b++) {
+            scalar.band(CpuArgmax.bits(x), CpuArgmax.bits(want), wantIdx.longs(), b, sc);
+        }
+        for (int b = 0; b < vector.bands(); b++) {
+            vector.vectorBand(x.buffer(), got.buffer(), gotIdx.buffer(), b, sc);
+        }
+        assertArrayEquals(VecArgmaxTest.bits(want), VecArgmaxTest.bits(got), what + ", values");
+        assertArrayEquals(wantIdx.toArray(), gotIdx.toArray(), what + ", indices");
+    }
+}
