@@ -56,7 +56,7 @@ public class WorkloadBench {
             + "segnet-encoder4-indices-cf,densenet121-transition-backward-cf,m5-pool1-max,m5-pool1-max-cl,c3d-pool1-max,"
             + "c3d-pool1-max-cl,c3d-pool2-max,unet3d-level1-indices,unet3d-level1-backward,cbam-channel-gmp-cf,"
             + "resnet50-stem-backward-cf,resnet50-stem-indices-cf,sppnet-level6-cf,vgg16-head-adaptive7-cf,"
-            + "unet3d-level1-indices-cl,unet3d-level1-backward-cl";
+            + "unet3d-level1-indices-cl,unet3d-level1-backward-cl,facenet-3b-l2-cf";
 
     /** The workloads onnxruntime has an operator for (MaxPool with Indices, AveragePool, LpPool, Global*Pool). */
     public static final String ORT = "resnet50-stem-max,resnet50-stem-indices,resnet50-head-gap,mobilenetv2-head-gap,"
