@@ -124,6 +124,20 @@ final class LpWindows {
         }
     }
 
+    /**
+     * The scaled path's result of one window: NaN if it holds a NaN, its largest magnitude itself
+     * where that is 0 or ∞, else {@code amax · sum^(1/p)} for {@code sum} = Σ (|x|/amax)^p.
+     */
+    static float scaledResult(double p, float amax, boolean nan, double sum) {
+        if (nan) {
+            return Float.NaN;
+        }
+        if (amax == 0f || amax == Float.POSITIVE_INFINITY) {
+            return amax;
+        }
+        return (float) (amax * Math.pow(sum, 1.0 / p));
+    }
+
     /** {@code into[at + i] += |from[i]|^p} for {@code i < len}. */
     static void addPowers(double p, float[] from, double[] into, int at, int len) {
         if (p == 2) {
@@ -188,15 +202,7 @@ final class LpWindows {
             }
             int o = outBase + ox * c;
             for (int ch = 0; ch < c; ch++) {
-                float r;
-                if (nan[ch]) {
-                    r = Float.NaN;
-                } else if (amax[ch] == 0f || amax[ch] == Float.POSITIVE_INFINITY) {
-                    r = amax[ch];
-                } else {
-                    r = (float) (amax[ch] * Math.pow(sum[ch], 1.0 / p));
-                }
-                dst.put(o + ch, r);
+                dst.put(o + ch, scaledResult(p, amax[ch], nan[ch], sum[ch]));
             }
         }
     }

@@ -149,8 +149,7 @@ final class PlaneLp {
 
     /**
      * One window, scaled: the largest |x| first (so that the scaled powers never overflow), then
-     * {@code amax * (sum (|x|/amax)^p)^(1/p)} in double; NaN if the window holds one, and
-     * {@code amax} itself when it is 0 or ∞.
+     * the sum of the scaled powers in double, and {@link LpWindows#scaledResult}.
      */
     private float scaled(FloatBuffer src, int plane, int oz, int oy, int ox) {
         float amax = 0f;
@@ -173,11 +172,9 @@ final class PlaneLp {
                     }
                 }
             }
-            if (pass == 0 && (nan || amax == 0f || amax == Float.POSITIVE_INFINITY)) {
-                return nan ? Float.NaN : amax;
-            }
-            if (pass == 1) {
-                return (float) (amax * Math.pow(sum, 1.0 / p));
+            // A NaN, or an amax of 0 or ∞, decides the result without the second pass.
+            if (pass == 1 || nan || amax == 0f || amax == Float.POSITIVE_INFINITY) {
+                return LpWindows.scaledResult(p, amax, nan, sum);
             }
         }
         throw new AssertionError();
