@@ -41,8 +41,14 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class StorageDeviceIT {
     static final long SEED = 20261210L;
-    /** Each case is a kernel build per type and binding; 36 keeps the suite to a minute or two on PoCL. */
-    static final List<RandomCases.Case> CASES = RandomCases.generate(SEED, 36);
+    /**
+     * Each case is a kernel build per type: of 36 random cases, the 18 that exercise every feature
+     * value and every pair of the mode with another feature that the 36 exercise
+     * ({@link RandomCases#spanning}; RandomCasesTest checks it). The 16-bit path is the kernels'
+     * loads and stores, which differ by mode and channel vector class; DeviceSweepIT covers the
+     * pairs of window features in float32.
+     */
+    static final List<RandomCases.Case> CASES = RandomCases.spanning(RandomCases.generate(SEED, 36));
     private static final DeviceEngines ENGINES = new DeviceEngines();
 
     @AfterAll

@@ -95,6 +95,43 @@ public final class RandomCases {
         return out;
     }
 
+    /**
+     * The fewest of {@code cases} (greedy, in their order) that together exercise every
+     * {@link #features} value and every pair of the mode with another feature value that all of
+     * them exercise: for suites whose subject is not the window arithmetic (16-bit storage, say:
+     * its loads and stores differ by mode and channel vector class, while the float32 sweep covers
+     * the pairs of window features), so each case left out is a kernel build saved.
+     */
+    public static List<Case> spanning(List<Case> cases) {
+        Set<String> missing = new HashSet<>();
+        cases.forEach(c -> missing.addAll(modePairs(c)));
+        List<Case> out = new ArrayList<>();
+        while (!missing.isEmpty()) {
+            Case best = null;
+            int gain = 0;
+            for (Case c : cases) {
+                Set<String> adds = modePairs(c);
+                adds.retainAll(missing);
+                if (adds.size() > gain) {
+                    best = c;
+                    gain = adds.size();
+                }
+            }
+            missing.removeAll(modePairs(best));
+            out.add(best);
+        }
+        out.sort(java.util.Comparator.comparingInt(cases::indexOf));
+        return out;
+    }
+
+    /** A case's feature values and the pairs of its mode with each of them. */
+    public static Set<String> modePairs(Case c) {
+        List<String> f = features(c);
+        Set<String> out = new HashSet<>(f);
+        f.subList(1, f.size()).forEach(v -> out.add(f.get(0) + " & " + v));
+        return out;
+    }
+
     /** Groups drawn for each one {@link #covering} keeps. */
     private static final int CANDIDATES = 64;
 

@@ -49,6 +49,20 @@ class RandomCasesTest {
                 + " specs cover the pairs of 60 ungrouped");
     }
 
+    /** StorageDeviceIT's cases: its seed and count. */
+    @Test
+    void spanningCases_keepEveryFeatureAndModePair_inHalfTheKernels() {
+        List<RandomCases.Case> all = RandomCases.generate(20261210L, 36);
+        List<RandomCases.Case> kept = RandomCases.spanning(all);
+        Set<String> want = new TreeSet<>();
+        all.forEach(c -> want.addAll(RandomCases.modePairs(c)));
+        Set<String> got = new TreeSet<>();
+        kept.forEach(c -> got.addAll(RandomCases.modePairs(c)));
+        assertEquals(want, got, "features and mode pairs of the 36 that the kept cases lack");
+        assertTrue(all.containsAll(kept));
+        assertTrue(kept.size() <= all.size() / 2, "kept " + kept.size() + " of " + all.size());
+    }
+
     private static long specs(List<RandomCases.Case> cases) {
         return cases.stream().map(c -> c.spec().toString()).distinct().count();
     }
