@@ -49,17 +49,20 @@ class DeviceSweepIT {
     void randomSpec_onDevice_matchesCpuAndReference(BindingChoice binding, RandomCases.Case c) {
         PoolingEngine device = ENGINES.device(binding);
         float[] got = device.pool(c.input(), c.spec()).toArray();
-        float[] cpu = ENGINES.cpu().pool(c.input(), c.spec()).toArray();
+        float[] first = FIRST_BINDING.get(c.name());
+        if (first != null) {
+            // The first binding's bits passed the checks below: the same bits pass them too.
+            Tolerance.assertBitIdentical(got, first, "bindings disagree: " + c.name());
+            return;
+        }
         if (c.spec().mode() == PoolMode.MAX) {
+            float[] cpu = ENGINES.cpu().pool(c.input(), c.spec()).toArray();
             Tolerance.assertBitIdentical(got, cpu, binding + " vs cpu: " + c.name());
         } else {
             double[] want = NaiveReference.pool(c.input().toArray(), c.input().shape(), c.spec());
             Tolerance.assertClose(got, want, binding + " vs reference: " + c.name());
         }
-        float[] other = FIRST_BINDING.putIfAbsent(c.name(), got);
-        if (other != null) {
-            Tolerance.assertBitIdentical(got, other, "bindings disagree: " + c.name());
-        }
+        FIRST_BINDING.put(c.name(), got);
     }
 
     static Stream<Arguments> floatAccumulation() {
