@@ -127,13 +127,13 @@ public final class CpuBackend implements PoolingBackend {
                 sized(elements(in) + elements(gradOut) * windowTaps(g) + elements(gradIn)));
     }
 
-    /** Max backward of tiling windows two columns wide in one pass ({@link CfPairMaxBackward}). */
+    /** Max and avg backward of tiling windows two columns wide in one pass ({@link CfPairBackward}). */
     @Override
     public boolean backwardPlanar(PoolMode mode, Axis[] axes, int planes, Tensor in, Tensor gradOut, Tensor gradIn) {
-        if (!CfPairMaxBackward.fits(mode, axes, in, gradOut, gradIn)) {
+        if (!CfPairBackward.fits(mode, axes, in, gradOut, gradIn)) {
             return false;
         }
-        CfPairMaxBackward.run(axes, planes, in, gradOut, gradIn, sized(elements(in) + elements(gradOut) + elements(gradIn)));
+        CfPairBackward.run(mode, axes, planes, in, gradOut, gradIn, sized(elements(in) + elements(gradOut) + elements(gradIn)));
         return true;
     }
 

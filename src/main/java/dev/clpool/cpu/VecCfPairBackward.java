@@ -2,6 +2,7 @@ package dev.clpool.cpu;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
@@ -9,11 +10,11 @@ import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The Vector API kernel of {@link CfPairMaxBackward}: max backward of channels-first planes whose
- * windows tile the input (window = stride on every axis, two columns wide, no padding, dilation 1),
- * one row of windows at a time; loaded only behind {@link VectorSupport#ENABLED}.
+ * The Vector API kernels of {@link CfPairBackward}: max and avg backward of channels-first planes
+ * whose windows tile the input (window = stride on every axis, two columns wide, no padding,
+ * dilation 1), one row of windows at a time; loaded only behind {@link VectorSupport#ENABLED}.
  *
- * <p>Lanes run along the input columns, in int lanes holding the floats' bits (no float
+ * <p>Lanes run along the input columns. Max works in int lanes holding the floats' bits (no float
  * operation, so the interpreter's and C1's fallbacks keep NaN payloads too). Each column's largest
  * key over the window's rows ({@link CpuArgmax#keys}' order-preserving keys: −0 is +0, every NaN
  * one value above +∞) and the first row holding it come from one vertical pass; a single-source
@@ -21,10 +22,13 @@ import jdk.incubator.vector.VectorSpecies;
  * window's largest and the neighbour's is not an earlier tap holding it (an earlier row, or the
  * same row and the even column). The winner's element takes the output's gradient, every other
  * element of the window +0: the bits of the general path's sum from +0 of the one gradient each
- * element receives (−0 becomes +0, a NaN the canonical NaN). Method signatures use JDK types only.
+ * element receives (−0 becomes +0, a NaN the canonical NaN). Avg gives every element of a window
+ * its output's gradient divided by the window's size, rounded once, as one term of a sum from +0.
+ * Method signatures use JDK types only.
  */
-final class VecCfPairMaxBackward {
+final class VecCfPairBackward {
     private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
     /** Lane i takes lane i ^ 1: each column's partner in its window. */
     private static final VectorShuffle<Integer> SWAP = VectorShuffle.fromOp(I, i -> i ^ 1);
@@ -38,7 +42,7 @@ final class VecCfPairMaxBackward {
     private static final int INFINITY = 0x7f800000;
     private static final int CANONICAL_NAN = 0x7fc00000;
 
-    private VecCfPairMaxBackward() {
+    private VecCfPairBackward() {
     }
 
     /** Input columns per vector. */
@@ -60,6 +64,22 @@ final class VecCfPairMaxBackward {
             IntVector g = canonical(IntVector.fromByteBuffer(I, dy, (dyAt + xb / 2) * Integer.BYTES, ORDER));
             half(x, dx, rowAt, rows, xb, g.rearrange(SPREAD_LOW));
             half(x, dx, rowAt, rows, xb + I.length(), g.rearrange(SPREAD_HIGH));
+        }
+    }
+
+    /** {@link #row}'s average: every element of a window takes {@code fl(dy / divisor)}. */
+    static void avgRow(ByteBuffer dy, ByteBuffer dx, int[] rowAt, int rows, int dyAt, int iw, float divisor) {
+        int block = 2 * I.length();
+        for (int b = 0; b < iw; b += block) {
+            int xb = Math.min(b, iw - block);
+            IntVector g = canonical(FloatVector.fromByteBuffer(F, dy, (dyAt + xb / 2) * Float.BYTES, ORDER).div(divisor)
+                    .reinterpretAsInts());
+            IntVector low = g.rearrange(SPREAD_LOW);
+            IntVector high = g.rearrange(SPREAD_HIGH);
+            for (int r = 0; r < rows; r++) {
+                low.intoByteBuffer(dx, (rowAt[r] + xb) * Integer.BYTES, ORDER);
+                high.intoByteBuffer(dx, (rowAt[r] + xb + I.length()) * Integer.BYTES, ORDER);
+            }
         }
     }
 
