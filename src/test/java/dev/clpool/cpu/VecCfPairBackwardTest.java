@@ -53,25 +53,27 @@ class VecCfPairBackwardTest {
     @RepeatedTest(6)
     void volumesAreTheLoweringsBits(RepetitionInfo info) {
         int rep = info.getCurrentRepetition();
-        SplittableRandom r = new SplittableRandom(7300 + rep);
-        int kd = 1 + r.nextInt(3);
-        int kh = 1 + r.nextInt(3);
-        int lanes = VecCfPairBackward.lanes();
-        compare(PoolSpec.max(kd, kh, 2).stride(kd, kh, 2).build(), 1 + r.nextInt(3),
-                new int[] {kd * (1 + r.nextInt(3)), kh * (1 + r.nextInt(3)), 2 * (lanes + r.nextInt(2 * lanes))}, r, rep);
+        randomVolume(PoolMode.MAX, new SplittableRandom(7300 + rep), rep);
     }
 
     @RepeatedTest(3)
     void averagesAreTheLoweringsWithinTolerance(RepetitionInfo info) {
         int rep = info.getCurrentRepetition();
         SplittableRandom r = new SplittableRandom(7500 + rep);
+        int kh = randomVolume(PoolMode.AVG, r, rep);
+        compare(PoolSpec.avg(kh, 2).stride(kh, 2).countIncludePad(rep % 2 == 0).build(), 1 + r.nextInt(3),
+                new int[] {kh * (1 + r.nextInt(3)), 2 * (VecCfPairBackward.lanes() + r.nextInt(2 * VecCfPairBackward.lanes()))},
+                r, rep);
+    }
+
+    /** A random 3-D case: window depth and height 1-3, rows of two to six vectors; returns the window height. */
+    private static int randomVolume(PoolMode mode, SplittableRandom r, int rep) {
         int kd = 1 + r.nextInt(3);
         int kh = 1 + r.nextInt(3);
         int lanes = VecCfPairBackward.lanes();
-        compare(PoolSpec.avg(kd, kh, 2).stride(kd, kh, 2).build(), 1 + r.nextInt(3),
+        compare(PoolSpec.builder(mode).window(kd, kh, 2).stride(kd, kh, 2).build(), 1 + r.nextInt(3),
                 new int[] {kd * (1 + r.nextInt(3)), kh * (1 + r.nextInt(3)), 2 * (lanes + r.nextInt(2 * lanes))}, r, rep);
-        compare(PoolSpec.avg(kh, 2).stride(kh, 2).countIncludePad(rep % 2 == 0).build(), 1 + r.nextInt(3),
-                new int[] {kh * (1 + r.nextInt(3)), 2 * (lanes + r.nextInt(2 * lanes))}, r, rep);
+        return kh;
     }
 
     @Test
