@@ -175,6 +175,9 @@ final class NdHost {
             throw new IllegalArgumentException("gradInput is " + (dx == x ? "input" : "gradOutput")
                     + ": the gradient needs a tensor of its own");
         }
+        if (s.layout() == Layout.CHANNELS_FIRST && planarBackward(x, dy, spec, dx)) {
+            return dx;
+        }
         if (s.rank() <= 2) {
             engine.backward(x.reshaped(Lowering.view(s)), dy.reshaped(Lowering.view(out)), Lowering.spec2d(spec, s.rank()),
                     dx.reshaped(Lowering.view(s)));
@@ -189,6 +192,19 @@ final class NdHost {
         }
         backward3d(x, dy, spec, dx);
         return dx;
+    }
+
+    /**
+     * A channels-first backward in one pass, where the backend has a kernel for the geometry
+     * ({@link dev.clpool.backend.PoolingBackend#backwardPlanar}): no lowering, no temporaries.
+     */
+    private boolean planarBackward(Tensor x, Tensor dy, PoolSpec spec, Tensor dx) {
+        TensorShape s = x.tensorShape();
+        Axis[] axes = spec.axes(s);
+        int planes = Math.multiplyExact(s.n(), s.c());
+        boolean[] done = new boolean[1];
+        exec.run(b -> done[0] = b.backwardPlanar(spec.mode(), axes, planes, x, dy, dx));
+        return done[0];
     }
 
     /** The D pass's backward gives the gradient of the (H, W) pass's output; that pass's backward gives dx. */

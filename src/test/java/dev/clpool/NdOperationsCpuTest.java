@@ -75,6 +75,33 @@ class NdOperationsCpuTest {
         assertEquals(true, ran > 120, "only " + ran + " of 240 random specs could run");
     }
 
+    /** Channels-first max and avg backward of windows tiling rows of several vectors: the one-pass kernel where the Vector API is on. */
+    @Test
+    void pairWindowBackward_channelsFirst_matchesTheReference_inEveryRank() {
+        SplittableRandom r = new SplittableRandom(SEED + 1);
+        int[][] dims = {{70}, {6, 70}, {4, 2, 70}};
+        for (int[] d : dims) {
+            for (PoolMode mode : new PoolMode[] {PoolMode.MAX, PoolMode.AVG}) {
+                TensorShape s = TensorShape.channelsFirst(2, 3, d);
+                int[] k = new int[d.length];
+                java.util.Arrays.fill(k, 2);
+                PoolSpec spec = PoolSpec.builder(mode).window(k).stride(k).build();
+                float[] x = data(r, s);
+                for (int j = 0; j < x.length; j++) {
+                    x[j] = Float.isNaN(x[j]) ? 0f : x[j];
+                }
+                TensorShape o = spec.outputShape(s);
+                float[] dy = data(r, o);
+                for (int j = 0; j < dy.length; j++) {
+                    dy[j] = Float.isFinite(dy[j]) ? dy[j] : 1f;
+                }
+                Tensor got = engine.backward(Tensor.of(s, DType.FLOAT32, x), Tensor.of(o, DType.FLOAT32, dy), spec);
+                check(got.toArray(), NaiveNd.backward(x, dy, s, spec), mode == PoolMode.MAX,
+                        s.describe() + " " + spec + " backward");
+            }
+        }
+    }
+
     @Test
     void adaptiveAndGlobal_matchTheReference_inEveryRankAndLayout() {
         SplittableRandom r = new SplittableRandom(SEED + 1);

@@ -1,6 +1,7 @@
 package dev.clpool.backend;
 
 import dev.clpool.AdaptiveGeometry;
+import dev.clpool.Axis;
 import dev.clpool.IndexConvention;
 import dev.clpool.Indices;
 import dev.clpool.PlanarGeometry;
@@ -102,6 +103,18 @@ public interface PoolingBackend extends AutoCloseable {
     /** {@link #poolPlanar(PlanarGeometry, Tensor, Tensor)} between resident tensors; may return before the work is done. */
     default void poolPlanar(PlanarGeometry g, ResidentTensor in, ResidentTensor out) {
         poolPlanar(g, host(in), host(out));
+    }
+
+    /**
+     * Backward of channels-first float32 host tensors in one pass, where this backend has a kernel
+     * for the geometry: {@code in} and {@code gradIn} hold {@code planes} contiguous planes (or
+     * volumes) of the spatial {@code axes} (outermost first), {@code gradOut} the output ones.
+     * Returns true once every element of {@code gradIn} is written, false (nothing written) where
+     * there is no such kernel and the caller lowers the operation to the 2-D backward. A default:
+     * none.
+     */
+    default boolean backwardPlanar(PoolMode mode, Axis[] axes, int planes, Tensor in, Tensor gradOut, Tensor gradIn) {
+        return false;
     }
 
     /**

@@ -1,6 +1,7 @@
 package dev.clpool.backend;
 
 import dev.clpool.AdaptiveGeometry;
+import dev.clpool.Axis;
 import dev.clpool.DType;
 import dev.clpool.Indices;
 import dev.clpool.PlanarGeometry;
@@ -132,6 +133,13 @@ public final class WideningBackend implements PoolingBackend {
             giveBack(dy, gradOut);
             giveBack(wide, gradIn);
         }
+    }
+
+    /** The delegate's one-pass kernel for float32 tensors; other storage types are lowered by the caller. */
+    @Override
+    public boolean backwardPlanar(PoolMode mode, Axis[] axes, int planes, Tensor in, Tensor gradOut, Tensor gradIn) {
+        return float32(in, gradOut) && gradIn.dtype() == DType.FLOAT32
+                && delegate.backwardPlanar(mode, axes, planes, in, gradOut, gradIn);
     }
 
     @Override

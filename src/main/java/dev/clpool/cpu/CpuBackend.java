@@ -127,6 +127,16 @@ public final class CpuBackend implements PoolingBackend {
                 sized(elements(in) + elements(gradOut) * windowTaps(g) + elements(gradIn)));
     }
 
+    /** Max and avg backward of tiling windows two columns wide in one pass ({@link CfPairBackward}). */
+    @Override
+    public boolean backwardPlanar(PoolMode mode, Axis[] axes, int planes, Tensor in, Tensor gradOut, Tensor gradIn) {
+        if (!CfPairBackward.fits(mode, axes, in, gradOut, gradIn)) {
+            return false;
+        }
+        CfPairBackward.run(mode, axes, planes, in, gradOut, gradIn, sized(elements(in) + elements(gradOut) + elements(gradIn)));
+        return true;
+    }
+
     @Override
     public void global(PoolMode mode, Tensor in, Tensor out) {
         switch (mode) {
