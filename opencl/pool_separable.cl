@@ -25,11 +25,14 @@
  * nothing is rounded to float between the passes) and divide as pool2d does, by the same divisor;
  * only the grouping of the sum differs, within SEMANTICS.md's tolerance. With FLOAT_ROWS (windows
  * whose suffixes stay private on both axes) pass 1 still sums in double but stores R as floats
- * (half the scratch traffic), and pass 2 sums R in float beside a running bound rAbs, the sum of
- * |R| (each row sum's rounding to float errs by at most u*|R|, u = 2^-24) and of every partial
- * sum's magnitude (each float addition errs by at most u*|result|): a result whose u*rAbs*(1 +
- * 2^-16) exceeds 1e-6*div*max(1, |avg|), a quarter of the tolerance (the CPU path's certificate),
- * or that is NaN or infinite, is summed again in double straight from the input (`orig`), taps in
+ * (half the scratch traffic), and pass 2 sums R in float beside rAbs, the sum of |R| over the
+ * window's rows: each row sum's rounding to float errs by at most u*|R| (u = 2^-24), and each
+ * float addition by at most u*|its result|, a sum of the window's R's, each R in at most KH of
+ * them, so the sum is within u*(KH + 1)*rAbs. A result where that bound (times 1 + 2^-16 for
+ * rAbs's own additions) exceeds 1e-6*div*max(1, |avg|), a quarter of the tolerance (the CPU
+ * path's), or that is NaN or infinite, is flagged, and after the block its R's are summed again in
+ * double (within u*sum|R|, certified the same way); what still fails is summed in double straight
+ * from the input (`orig`), taps in scan order.
  * scan order. Blocks along H are
  * anchored at the whole item's rows (the host places `first` by a row band's rowOrigin), so a
  * band sums each window as the whole item does.
@@ -165,6 +168,12 @@ __kernel void sep_pass(__global const src_t *restrict src, __global dst_t *restr
 #else
     const accv colTaps = (accv)(min(x0 + KW, W) - max(x0, 0));
 #endif
+/* The divisor of the output whose window starts at row a, as pool2d forms it. */
+#if COUNT_INCLUDE_PAD
+#define DIVISOR(a) ((accv)TAPS_BEFORE((a), KH, 1, L + PAD_B) * colTaps)
+#else
+#define DIVISOR(a) ((accv)(min((a) + KH, L) - max((a), 0)) * colTaps)
+#endif
 #endif
 
 #if CLOOP
@@ -197,7 +206,7 @@ __kernel void sep_pass(__global const src_t *restrict src, __global dst_t *restr
 #if CERT
                 const sval v = LOAD_SRC(in, p * step);
                 JOIN_BEFORE(s, v);
-                sAbs += fabs(s) + fabs(v);
+                sAbs += fabs(v);
 #else
                 JOIN_BEFORE(s, LOAD_SRC(in, p * step));
 #endif
@@ -211,6 +220,7 @@ __kernel void sep_pass(__global const src_t *restrict src, __global dst_t *restr
         sval pre = IDENT;
 #if CERT
         sval preAbs = IDENT;
+        uint fails = 0;
 #endif
         p = B + KA;
         for (int q = q0; q < q1; ++q) {
@@ -225,14 +235,14 @@ __kernel void sep_pass(__global const src_t *restrict src, __global dst_t *restr
 #if CERT
                     const sval v = LOAD_SRC(in, p * step);
                     JOIN_AFTER(pre, v);
-                    preAbs += fabs(pre) + fabs(v);
+                    preAbs += fabs(v);
 #else
                     JOIN_AFTER(pre, LOAD_SRC(in, p * step));
 #endif
                 }
                 JOIN_AFTER(r, pre);
 #if CERT
-                rAbs += preAbs + fabs(r);
+                rAbs += preAbs;
 #endif
             }
 #if PASS == 1
@@ -240,36 +250,53 @@ __kernel void sep_pass(__global const src_t *restrict src, __global dst_t *restr
 #elif defined(MODE_MAX)
             STOREV(r, dst, outLine + q * step + c);
 #else
-#if COUNT_INCLUDE_PAD
-            const accv div = (accv)TAPS_BEFORE(a, KH, 1, L + PAD_B) * colTaps;
-#else
-            const accv div = (accv)(min(a + KH, L) - max(a, 0)) * colTaps;
-#endif
+            const accv div = DIVISOR(a);
 #if CERT
-            floatv avg = r / TO_FLOAT(div);
-            /* The certificate (see the header): the rounding of each row sum to float (at most
-             * u*|R|, u = 2^-24) and of each float addition (at most u*|partial sum|), summed in
-             * rAbs (whose own float additions the factor 1 + 2^-16 covers), within a quarter of the
-             * tolerance; else summed again in double from the input, taps in scan order (NaN,
-             * infinities and float overflow fail here too). */
-            if (ANY_FALSE(rAbs * (0x1p-24f * (1 + 0x1p-16f)) <= 1e-6f * TO_FLOAT(div) * fmax((floatv)(1), fabs(avg)))) {
-                const int y0 = max(a, 0);
-                const int y1 = min(a + KH, L);
-                const int xa = max(x0, 0);
-                const int xb = min(x0 + KW, W);
-                accv d = (accv)(0);
-                for (int y = y0; y < y1; ++y) {
-                    for (int x = xa; x < xb; ++x) {
-                        d += TO_ACC(LOADV(orig, ((o * L + y) * W + x) * C + c));
-                    }
-                }
-                avg = TO_FLOAT(d / div);
-            }
+            /* The certificate (see the header): rAbs = sum |R| over the window's rows, each R's
+             * rounding to float within u*|R| (u = 2^-24) and each float addition within u*|its
+             * result|, a sum of R's of this window, each R in at most KH of them: so within
+             * u*(KH + 1)*rAbs; the factor 1 + 2^-16 covers rAbs's own float additions. Failing
+             * (NaN, infinities and float overflow too) is only flagged here, the windows summed
+             * again below. */
+            const floatv avg = r / TO_FLOAT(div);
             STOREV(avg, dst, outLine + q * step + c);
+            fails |= (uint)ANY_FALSE(rAbs * ((KH + 1) * 0x1p-24f * (1 + 0x1p-16f)) <= 1e-6f * TO_FLOAT(div) * fmax((floatv)(1), fabs(avg)))
+                     << (q - q0);
 #else
             STOREV(TO_FLOAT(r / div), dst, outLine + q * step + c);
 #endif
 #endif
         }
+#if CERT
+        /* The flagged windows: R's rows summed again in double, within u*sum|R| of the exact sum
+         * of the row sums (the first certificate's bound counted each addition's rounding); where
+         * that still fails, the window in double straight from the input, taps in scan order. */
+        while (fails != 0) {
+            const uint lowest = fails & (0u - fails);
+            fails ^= lowest;
+            const int q = q0 + 31 - (int)clz(lowest);
+            const int a = q * SA - PA;
+            const int y1 = min(a + KH, L);
+            const accv div = DIVISOR(a);
+            accv d = (accv)(0);
+            accv dAbs = (accv)(0);
+            for (int y = max(a, 0); y < y1; ++y) {
+                const accv v = TO_ACC(LOAD_SRC(in, y * step));
+                d += v;
+                dAbs += fabs(v);
+            }
+            if (ANY_FALSE(dAbs * 0x1p-24 <= 1e-6 * div * fmax((accv)(1), fabs(d / div)))) {
+                const int xa = max(x0, 0);
+                const int xb = min(x0 + KW, W);
+                d = (accv)(0);
+                for (int y = max(a, 0); y < y1; ++y) {
+                    for (int x = xa; x < xb; ++x) {
+                        d += TO_ACC(LOADV(orig, ((o * L + y) * W + x) * C + c));
+                    }
+                }
+            }
+            STOREV(TO_FLOAT(d / div), dst, outLine + q * step + c);
+        }
+#endif
     }
 }
