@@ -12,7 +12,9 @@ import java.util.Locale;
  * ({@code pool_separable.cl}, kernel {@code sep_pass}): rows into a pooled scratch buffer, then
  * columns, each with van Herk's prefix–suffix blocks, so that the cost per output does not grow
  * with the window. Max is bit-identical to {@code pool2d} (the passes keep the taps' scan order;
- * see the kernel's header); averages sum in double, so they run only on devices with fp64.
+ * see the kernel's header); averages sum their rows in double, so they run only on devices with
+ * fp64, and keep them as certified floats where both axes' windows fit private memory
+ * ({@link #floatRows}).
  * {@link PoolRoutine} asks {@link #chosen} and otherwise runs the direct kernel.
  *
  * <p>The choice can be forced for measurements with {@code -Dclpool.opencl.separable=always|never}
