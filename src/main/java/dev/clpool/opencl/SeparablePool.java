@@ -12,7 +12,9 @@ import java.util.Locale;
  * ({@code pool_separable.cl}, kernel {@code sep_pass}): rows into a pooled scratch buffer, then
  * columns, each with van Herk's prefix–suffix blocks, so that the cost per output does not grow
  * with the window. Max is bit-identical to {@code pool2d} (the passes keep the taps' scan order;
- * see the kernel's header); averages sum in double, so they run only on devices with fp64.
+ * see the kernel's header); averages sum their rows in double, so they run only on devices with
+ * fp64, and keep them as certified floats where both axes' windows fit private memory
+ * ({@link #floatRows}).
  * {@link PoolRoutine} asks {@link #chosen} and otherwise runs the direct kernel.
  *
  * <p>The choice can be forced for measurements with {@code -Dclpool.opencl.separable=always|never}
@@ -59,7 +61,19 @@ final class SeparablePool {
             return false;
         }
         long elements = (long) nb * Math.max(g.input().h(), g.output().h()) * g.output().w() * g.input().c();
-        return elements <= limits.maxKernelElements() && elements * scratchBytes(g) <= limits.maxAlloc();
+        // Float rows' recomputation reads the input at 32-bit offsets too.
+        long input = floatRows(g) ? (long) nb * g.input().h() * g.input().w() * g.input().c() : 0;
+        return Math.max(elements, input) <= limits.maxKernelElements() && elements * scratchBytes(g) <= limits.maxAlloc();
+    }
+
+    /**
+     * Whether an average keeps its row sums as floats in the scratch ({@code FLOAT_ROWS}): summed
+     * in double, rounded once to float, summed down in double with each result certified against
+     * that rounding (or summed again from the input). Both passes must keep their suffixes private.
+     */
+    static boolean floatRows(PoolGeometry g) {
+        return g.mode() == PoolMode.AVG && g.rows().window() <= PRIVATE_SUFFIXES
+                && g.cols().window() <= PRIVATE_SUFFIXES;
     }
 
     /**
@@ -78,7 +92,7 @@ final class SeparablePool {
     }
 
     private static int scratchBytes(PoolGeometry g) {
-        return g.mode() == PoolMode.MAX ? Float.BYTES : Double.BYTES;
+        return g.mode() == PoolMode.MAX || floatRows(g) ? Float.BYTES : Double.BYTES;
     }
 
     /**
@@ -90,7 +104,8 @@ final class SeparablePool {
         Shape is = g.input();
         Shape os = g.output();
         boolean loop = session.groups().channelLoop();
-        String opts = KernelOptions.separable(g, vec, session.accDouble(), loop) + KernelOptions.storage(dtype);
+        String opts = KernelOptions.separable(g, vec, session.accDouble(), loop) + KernelOptions.storage(dtype)
+                + " -D FLOAT_ROWS=" + (floatRows(g) ? 1 : 0);
         int lanes = loop ? 1 : is.c() / vec;
         long bytes = scratchBytes(g);
         BufferPool pool = session.buffers();
@@ -106,12 +121,12 @@ final class SeparablePool {
                 int first = firstBlock(a, 0);
                 int blocks = blocks(a, os.w(), first);
                 run(session, opts + pass(1, a), lanes, 1, (long) nb * is.h() * blocks,
-                        in, rows, rows, is.w(), os.w(), 1, is.c(), first, blocks, nb * is.h() * blocks, is.w());
+                        in, rows, rows, is.w(), os.w(), 1, is.c(), first, blocks, nb * is.h() * blocks, is.w(), in);
                 a = g.rows();
                 first = firstBlock(a, g.rowOrigin());
                 blocks = blocks(a, os.h(), first);
                 run(session, opts + pass(2, a), lanes, os.w(), (long) nb * blocks,
-                        rows, out, cols, is.h(), os.h(), os.w(), is.c(), first, blocks, nb * blocks, is.w());
+                        rows, out, cols, is.h(), os.h(), os.w(), is.c(), first, blocks, nb * blocks, is.w(), in);
             } finally {
                 if (cols != null && cols != rows) {
                     pool.give(cols);

@@ -39,10 +39,13 @@ class SeparablePoolTest {
         assertFalse(SeparablePool.chosen(g(PoolMode.LP, 13, 1, 6), true, ANY, 8));
         PoolGeometry dilated = PoolSpec.max(7, 7).stride(1).dilation(2).build().geometry(SPP);
         assertFalse(SeparablePool.chosen(dilated, true, ANY, 8));
-        // the scratch (8 items of 19x19x512 floats, doubles for avg) must fit an allocation
+        // the scratch (8 items of 19x19x512 floats; doubles for avg windows over 32, whose suffixes
+        // leave private memory) must fit an allocation
         long rows = 8L * 19 * 19 * 512;
         assertTrue(SeparablePool.chosen(g(PoolMode.MAX, 13, 1, 6), true, new Limits(rows * 4, Integer.MAX_VALUE), 8));
-        assertFalse(SeparablePool.chosen(g(PoolMode.AVG, 13, 1, 6), true, new Limits(rows * 4, Integer.MAX_VALUE), 8));
+        assertTrue(SeparablePool.chosen(g(PoolMode.AVG, 13, 1, 6), true, new Limits(rows * 4, Integer.MAX_VALUE), 8));
+        assertFalse(SeparablePool.chosen(g(PoolMode.AVG, 35, 1, 17), true, new Limits(rows * 4, Integer.MAX_VALUE), 8));
+        assertTrue(SeparablePool.chosen(g(PoolMode.AVG, 35, 1, 17), true, new Limits(rows * 8, Integer.MAX_VALUE), 8));
         assertFalse(SeparablePool.chosen(g(PoolMode.MAX, 13, 1, 6), true, new Limits(1L << 40, rows - 1), 8));
     }
 
