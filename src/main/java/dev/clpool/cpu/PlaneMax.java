@@ -203,11 +203,7 @@ final class PlaneMax {
         for (int jz = p.d.firstTap(oz); jz < p.d.endTap(oz); jz++) {
             int z = (int) p.d.start(oz) + jz * p.d.dilation();
             src.get(p.inputRow(plane, z, y0), buf, 0, len);
-            float least = Float.POSITIVE_INFINITY;
-            for (int i = 0; i < len; i++) {
-                least = Math.min(least, 1f / buf[i]);
-            }
-            if (!(least > Float.NEGATIVE_INFINITY)) {
+            if (MaxExact.holdsNegativeZeroOrNaN(buf, len)) {
                 return true;
             }
         }
