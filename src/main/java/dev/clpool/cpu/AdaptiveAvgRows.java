@@ -1,7 +1,6 @@
 package dev.clpool.cpu;
 
 import dev.clpool.Shape;
-import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
 
@@ -48,17 +47,17 @@ final class AdaptiveAvgRows {
     }
 
     /**
-     * Every output row; the sums across each region's columns by {@link VecAdaptive#avgAcross} from
-     * {@code bytes} (the same storage as {@code src}) where it is not null, the same arithmetic.
+     * Every output row; the sums across each region's columns by {@link VecAdaptive#avgAcross} where
+     * {@code lanes} (the same arithmetic).
      */
-    void run(FloatBuffer src, ByteBuffer bytes, FloatBuffer dst, CpuBackward.Parallel parallel) {
+    void run(FloatBuffer src, boolean lanes, FloatBuffer dst, CpuBackward.Parallel parallel) {
         long perRow = (long) is.h() * is.w() * is.c() / os.h();
         AvgWindows.certifiedRows(os.n() * os.h(), perRow, TASK_WORK, os.w() * is.c(), parallel,
-                (r, worst, checkEach, s) -> row(src, bytes, dst, r, worst, checkEach, s));
+                (r, worst, checkEach, s) -> row(src, lanes, dst, r, worst, checkEach, s));
     }
 
     /** Output row {@code r} (n·OH + oy): sums and bounds across each region's columns, then down its rows. */
-    private void row(FloatBuffer src, ByteBuffer bytes, FloatBuffer dst, int r, float[] worst, boolean checkEach,
+    private void row(FloatBuffer src, boolean lanes, FloatBuffer dst, int r, float[] worst, boolean checkEach,
                      Scratch s) {
         int c = is.c();
         int ow = os.w();
@@ -67,7 +66,7 @@ final class AdaptiveAvgRows {
         int oy = r % os.h();
         int rowLen = is.w() * c;
         float[] raw = s.floats(0, rowLen);
-        float[] tap = s.floats(1, bytes != null ? Math.max(c, 2 * VecWidth.floats()) : c);
+        float[] tap = s.floats(1, lanes ? Math.max(c, 2 * VecWidth.floats()) : c);
         float[] bs = s.floats(2, c);
         float[] bb = s.floats(3, c);
         float[] hs = s.floats(4, width);
@@ -76,11 +75,11 @@ final class AdaptiveAvgRows {
         float[] ab = s.floats(8, width);
         for (int y = y0[oy]; y < y1[oy]; y++) {
             boolean first = y == y0[oy];
-            if (bytes != null) {
-                VecAdaptive.avgAcross(bytes, Math.toIntExact(is.offset(n, y, 0, 0)), c, ow, x0, x1, as, ab, first, tap);
+            src.get(Math.toIntExact(is.offset(n, y, 0, 0)), raw, 0, rowLen);
+            if (lanes) {
+                VecAdaptive.avgAcross(raw, c, ow, x0, x1, as, ab, first, tap);
                 continue;
             }
-            src.get(Math.toIntExact(is.offset(n, y, 0, 0)), raw, 0, rowLen);
             for (int ox = 0; ox < ow; ox++) {
                 System.arraycopy(raw, x0[ox] * c, bs, 0, c);
                 Arrays.fill(bb, 0, c, 0f);
@@ -108,7 +107,7 @@ final class AdaptiveAvgRows {
             // A float division, as AvgWindows.finish divides (see there).
             float d = (float) taps;
             float k = (float) (0x1p-24 * (1 + CompensatedSum.gamma(3 * taps)) / taps / AvgWindows.TOLERANCE);
-            if (bytes != null) {
+            if (lanes) {
                 VecAdaptive.avgFinish(as, ab, worst, ox * c, c, d, k);
             } else {
                 for (int i = ox * c; i < (ox + 1) * c; i++) {

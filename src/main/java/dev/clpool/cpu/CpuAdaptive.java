@@ -4,7 +4,6 @@ import dev.clpool.AdaptiveGeometry;
 import dev.clpool.PoolMode;
 import dev.clpool.Shape;
 import dev.clpool.Tensor;
-import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
 
@@ -66,17 +65,17 @@ final class CpuAdaptive {
             }
             return;
         }
-        // The Vector API kernels (VecAdaptive) read the tensor's bytes; null where they do not run.
-        ByteBuffer bytes = vectors && VectorSupport.fits(is.c()) ? in.buffer() : null;
+        // Whether the Vector API kernels (VecAdaptive) run: enough channels to fill a vector.
+        boolean lanes = vectors && VectorSupport.fits(is.c());
         if (!max && AdaptiveAvgRows.pays(is)) {
-            new AdaptiveAvgRows(is, os, y0, y1, x0, x1).run(src, bytes, dst, parallel);
+            new AdaptiveAvgRows(is, os, y0, y1, x0, x1).run(src, lanes, dst, parallel);
             return;
         }
         parallel.run(os.n() * os.h(), task -> {
             int n = task / os.h();
             int oy = task % os.h();
-            if (max && bytes != null) {
-                vectorMaxRow(is, os, bytes, src, dst, n, oy, y0[oy], y1[oy], x0, x1);
+            if (max && lanes) {
+                vectorMaxRow(is, os, src, dst, n, oy, y0[oy], y1[oy], x0, x1);
             } else if (max) {
                 maxRow(is, os, src, dst, n, oy, y0[oy], y1[oy], x0, x1);
             } else {
@@ -140,13 +139,17 @@ final class CpuAdaptive {
      * {@link #maxRow} by {@link VecAdaptive#maxAcross}, exact by clpool's rule as it goes; a result
      * that comes out NaN (its region holds a NaN or an infinity) is redone by the rule in scan order.
      */
-    private static void vectorMaxRow(Shape is, Shape os, ByteBuffer bytes, FloatBuffer src, FloatBuffer dst, int n,
-                                     int oy, int ys, int ye, int[] x0, int[] x1) {
+    private static void vectorMaxRow(Shape is, Shape os, FloatBuffer src, FloatBuffer dst, int n, int oy, int ys,
+                                     int ye, int[] x0, int[] x1) {
         int c = is.c();
         int width = os.w() * c;
-        float[] acc = Scratch.get().floats(2, width);
+        int rowLen = is.w() * c;
+        Scratch s = Scratch.get();
+        float[] row = s.floats(0, rowLen);
+        float[] acc = s.floats(2, width);
         for (int y = ys; y < ye; y++) {
-            VecAdaptive.maxAcross(bytes, Math.toIntExact(is.offset(n, y, 0, 0)), c, os.w(), x0, x1, acc, y == ys);
+            src.get(Math.toIntExact(is.offset(n, y, 0, 0)), row, 0, rowLen);
+            VecAdaptive.maxAcross(row, c, os.w(), x0, x1, acc, y == ys);
         }
         for (int i = 0; i < width; i++) {
             if (acc[i] != acc[i]) {

@@ -14,8 +14,8 @@ import java.nio.FloatBuffer;
  * four independent accumulators (a reduction within one short run does not vectorise; four chains
  * keep the adder busy where one would wait on each addition's latency). The average sums in double
  * (as the reference does, so nothing needs certifying). Max halves each plane with vectorised
- * {@link Math#max(float, float)} folds ({@link #maxOf}) and recomputes a zero or NaN result with
- * clpool's rule in order where the plane may hold a −0 or a NaN.
+ * {@link Math#max(float, float)} folds ({@link #maxOf}) and takes a zero or NaN result's bits from
+ * the plane's first zero or NaN, which is what clpool's rule keeps.
  */
 final class PlaneGlobal {
     /** Planes of at least this many floats go to {@link CpuGlobal}. */
@@ -84,8 +84,8 @@ final class PlaneGlobal {
      * and so on down to eight, which are folded pairwise. Folds of two arrays at the same index
      * vectorise; {@code m = max(m, x)} over the plane, even in four chains, is a reduction that C2
      * compiles on x86 to compare-and-branch code, which followed the data (CBAM's 56×56 planes:
-     * twice the channels-last time on random data). A zero or NaN result is recomputed with
-     * clpool's rule, in order, if the plane holds a −0 or a NaN ({@link MaxExact}).
+     * twice the channels-last time on random data). A zero or NaN result becomes the plane's first
+     * zero or NaN ({@link #firstZeroOrNaN}), clpool's rule.
      */
     private static float maxOf(FloatBuffer in, int at, int size, float[] a, float[] tmp) {
         int n = size - size / 2;
@@ -103,16 +103,27 @@ final class PlaneGlobal {
         }
         float m = Math.max(Math.max(Math.max(a[0], a[1]), Math.max(a[2], a[3])),
                 Math.max(Math.max(a[4], a[5]), Math.max(a[6], a[7])));
-        if (!(m > 0 || m < 0)) {
-            in.get(at, a, 0, size);
-            if (MaxExact.holdsNegativeZeroOrNaN(a, size)) {
-                m = Float.NEGATIVE_INFINITY;
-                for (int i = 0; i < size; i++) {
-                    m = CpuBackend.max(m, a[i]);
-                }
+        return m > 0 || m < 0 ? m : firstZeroOrNaN(in, at, size, m);
+    }
+
+    /**
+     * clpool's rule over a plane whose {@code Math.max} is {@code m}, zero or NaN: the first NaN in
+     * scan order if {@code m} is NaN ({@code Math.max} is NaN exactly when the plane holds one, and
+     * the rule keeps the first), else the first zero, either sign (every element is at most zero,
+     * and a later zero is not strictly greater than an earlier one). One scan that stops at the
+     * element: on all-zero planes the first. The test for a −0 or NaN in the plane it replaces (a
+     * division per element, {@link MaxExact}) made CBAM's all-zero channels-first row 2.1× its
+     * random-data time.
+     */
+    private static float firstZeroOrNaN(FloatBuffer in, int at, int size, float m) {
+        boolean nan = m != m;
+        for (int i = at; i < at + size; i++) {
+            float v = in.get(i);
+            if (nan ? v != v : v == 0) {
+                return v;
             }
         }
-        return m;
+        throw new AssertionError("no zero or NaN in a plane whose maximum is " + m);
     }
 
     /** {@code a[i] = max(a[i], b[i])} for {@code i < n}. */

@@ -64,4 +64,26 @@ class PlaneGlobalMaxTest {
             }
         }
     }
+
+    /** Planes of one repeated value (±0, ±∞, NaN payloads) and zeros of both signs after negatives: the rule's first zero or NaN. */
+    @Test
+    void constantAndZeroPlanes_bitIdenticalToTheRule() {
+        float[] values = {0f, -0f, Float.NEGATIVE_INFINITY, Float.POSITIVE_INFINITY, Float.intBitsToFloat(0xffc00123), -1f};
+        int size = 49;
+        int planes = values.length + 2;
+        float[] v = new float[planes * size];
+        for (int p = 0; p < values.length; p++) {
+            java.util.Arrays.fill(v, p * size, (p + 1) * size, values[p]);
+        }
+        for (int i = 0; i < size; i++) {
+            v[values.length * size + i] = i < 5 ? -2f : i % 2 == 0 ? -0f : 0f;
+            v[(values.length + 1) * size + i] = i < 5 ? -2f : i == 7 ? Float.intBitsToFloat(0x7fc00042) : i % 3 == 0 ? 0f : Float.NaN;
+        }
+        float[] want = reference(v, planes, size);
+        FloatBuffer out = FloatBuffer.allocate(planes);
+        try (CpuBackend b = new CpuBackend(1)) {
+            PlaneGlobal.max(b, FloatBuffer.wrap(v), out, planes, size);
+        }
+        Tolerance.assertBitIdentical(out.array(), want, "global max of constant and zero planes");
+    }
 }
