@@ -195,14 +195,20 @@ __kernel void adaptive_plane_groups(__global const storage_t *restrict in, __glo
             break;
         }
     }
+    /* The column regions, formed once (two divisions an output row and column, not an output). */
+    int xb[PLANE_OUTS], xe[PLANE_OUTS];
+    for (int ox = 0; ox < OW; ++ox) {
+        xb[ox] = REGION_START(ox, W, OW);
+        xe[ox] = REGION_END(ox, W, OW);
+    }
     floatv res[PLANE_OUTS];
 #define PLANE_TAP(y, x) tr[(y) * W + (x)]
     for (int oy = 0; oy < OH; ++oy) {
         const int y0 = REGION_START(oy, H, OH);
         const int y1 = REGION_END(oy, H, OH);
         for (int ox = 0; ox < OW; ++ox) {
-            const int x0 = REGION_START(ox, W, OW);
-            const int x1 = REGION_END(ox, W, OW);
+            const int x0 = xb[ox];
+            const int x1 = xe[ox];
             REGION(res[oy * OW + ox], PLANE_TAP);
         }
     }
