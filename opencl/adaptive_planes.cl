@@ -21,6 +21,15 @@
  * Kernel adaptive_planes: in (P, H, W, 1), out (P, OH, OW, 1), P, H, W, OH, OW, rows
  * (= ceil(P / VEC) * OH). Global range (rows rounded up to the work group); work items past the
  * end return.
+ *
+ * Kernel adaptive_plane_groups, for small planes (VEC <= H*W <= PLANE_TAPS, OH*OW <= PLANE_OUTS:
+ * SPP-net's 13x13 and VGG's 10x10 heads): one work item owns all outputs of VEC planes, so each
+ * plane is read once (adaptive_planes stages the region rows of each output row, which overlap)
+ * with VEC vector loads and a transpose per VEC elements, the last vector overlapping the one
+ * before (no scalar loads), and the outputs, a run of OH*OW elements per plane, go back through
+ * the transpose as vector stores (the last overlapping the one before and storing the same bits;
+ * fewer than VEC outputs a plane, one element at a time). Same regions, order and arithmetic per
+ * lane as adaptive_planes. Arguments in, out, P, H, W, OH, OW, groups (= ceil(P / VEC)).
  */
 
 #if !ROWLOOP || VEC == 1
@@ -66,16 +75,20 @@ inline void transpose8(const float8 a0, const float8 a1, const float8 a2, const 
 }
 
 /* The output of region [y0, y1) x [x0, x1) of every lane, the tap at (y, x) being TAP(y, x): rows,
-   then columns, as adaptive2d. */
+   then columns, as adaptive2d. Max takes each row's maximum, then the rows' in order: the scan
+   order regrouped (MAX_UPDATE's rule is associative, so the same bits), in short independent
+   chains of dependent updates instead of one chain through the region. */
 #if defined(MODE_MAX)
 #define REGION(r, TAP)                                         \
     do {                                                       \
         floatv m_ = (floatv)(-INFINITY);                       \
         for (int y = y0; y < y1; ++y) {                        \
-            for (int x = x0; x < x1; ++x) {                    \
+            floatv rm_ = TAP(y, x0);                           \
+            for (int x = x0 + 1; x < x1; ++x) {                \
                 const floatv v_ = TAP(y, x);                   \
-                MAX_UPDATE(m_, v_);                            \
+                MAX_UPDATE(rm_, v_);                           \
             }                                                  \
+            MAX_UPDATE(m_, rm_);                               \
         }                                                      \
         (r) = m_;                                              \
     } while (0)
@@ -147,6 +160,78 @@ __kernel void adaptive_planes(__global const storage_t *restrict in, __global st
         }
         for (int i = 0; i < lanes; ++i) {
             STORE1(r.e[i], out, o + ox + i * OH * OW);
+        }
+    }
+}
+
+/* The largest planes and outputs that adaptive_plane_groups keeps in private memory. */
+#define PLANE_TAPS 256
+#define PLANE_OUTS 64
+
+__kernel void adaptive_plane_groups(__global const storage_t *restrict in, __global storage_t *restrict out,
+                                    const int P, const int H, const int W, const int OH, const int OW,
+                                    const int groups)
+{
+    const int group = (int)get_global_id(0);
+    if (group >= groups) {
+        return; /* past the end: the range is rounded up to the work group */
+    }
+    const int p0 = group * VEC;
+    const int lanes = min(VEC, P - p0);
+    const int n = H * W;
+    /* Lane i's plane (plane p0's past the last plane): base pointers formed once, in scalars (an
+       array of them was built as a vector and extracted lane by lane at every load). */
+    __global const storage_t *b0 = in + (long)p0 * n;
+#define LANE_PLANE(i) (b0 + ((i) < lanes ? (i) : 0) * n)
+    __global const storage_t *b1 = LANE_PLANE(1), *b2 = LANE_PLANE(2), *b3 = LANE_PLANE(3);
+    __global const storage_t *b4 = LANE_PLANE(4), *b5 = LANE_PLANE(5), *b6 = LANE_PLANE(6), *b7 = LANE_PLANE(7);
+#undef LANE_PLANE
+    floatv tr[PLANE_TAPS];
+    for (int k = 0;; k += VEC) {
+        k = min(k, n - VEC);
+        transpose8(LOADU(b0, k), LOADU(b1, k), LOADU(b2, k), LOADU(b3, k), LOADU(b4, k), LOADU(b5, k), LOADU(b6, k),
+                   LOADU(b7, k), tr + k);
+        if (k == n - VEC) {
+            break;
+        }
+    }
+    /* The column regions, formed once (two divisions an output row and column, not an output). */
+    int xb[PLANE_OUTS], xe[PLANE_OUTS];
+    for (int ox = 0; ox < OW; ++ox) {
+        xb[ox] = REGION_START(ox, W, OW);
+        xe[ox] = REGION_END(ox, W, OW);
+    }
+    floatv res[PLANE_OUTS];
+#define PLANE_TAP(y, x) tr[(y) * W + (x)]
+    for (int oy = 0; oy < OH; ++oy) {
+        const int y0 = REGION_START(oy, H, OH);
+        const int y1 = REGION_END(oy, H, OH);
+        for (int ox = 0; ox < OW; ++ox) {
+            const int x0 = xb[ox];
+            const int x1 = xe[ox];
+            REGION(res[oy * OW + ox], PLANE_TAP);
+        }
+    }
+    const int m = OH * OW;
+    if (m >= VEC) {
+        floatv t[VEC];
+        for (int k = 0;; k += VEC) {
+            k = min(k, m - VEC);
+            transpose8(res[k], res[k + 1], res[k + 2], res[k + 3], res[k + 4], res[k + 5], res[k + 6], res[k + 7], t);
+            for (int i = 0; i < lanes; ++i) {
+                STOREU(t[i], out, (p0 + i) * m + k);
+            }
+            if (k == m - VEC) {
+                break;
+            }
+        }
+    } else {
+        for (int k = 0; k < m; ++k) {
+            floatv_lanes r;
+            r.v = res[k];
+            for (int i = 0; i < lanes; ++i) {
+                STORE1(r.e[i], out, (p0 + i) * m + k);
+            }
         }
     }
 }

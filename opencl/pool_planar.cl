@@ -23,8 +23,8 @@
  *   PAD_F, PAD_T, PAD_L  leading padding (depth, rows, columns)
  *   PAD_K, PAD_B, PAD_R  trailing padding (used by the count_include_pad divisor)
  *   COUNT_INCLUDE_PAD  0 or 1 (avg)
- *   VEC           outputs per vector step along W (ROWLOOP 1): 1, 2, 4, 8 or 16; 1 for lp and
- *                 ROWLOOP 0
+ *   VEC           outputs per vector step along W (ROWLOOP 1): 1, 2, 4, 8 or 16; 1 for ROWLOOP 0
+ *                 and for lp other than LP_SQUARE with ACC_DOUBLE
  *   ACC_DOUBLE    1: accumulate in double (device has cl_khr_fp64); 0: compensated float sums
  *   LP_P          exponent as a float literal (lp)
  *   LP_DIRECT     (lp, optional) p <= 4: with ACC_DOUBLE, the powers are summed unscaled
@@ -47,8 +47,8 @@
 #define EH ((KH - 1) * DH + 1)
 #define EW ((KW - 1) * DW + 1)
 
-#if defined(MODE_LP) && VEC != 1
-#error "lp runs with VEC == 1"
+#if defined(MODE_LP) && VEC != 1 && !(defined(LP_SQUARE) && ACC_DOUBLE)
+#error "lp runs with VEC == 1 unless LP_SQUARE with ACC_DOUBLE"
 #endif
 #if !ROWLOOP && VEC != 1
 #error "ROWLOOP 0 runs with VEC == 1"
@@ -292,6 +292,27 @@ inline __attribute__((always_inline)) void vec_window(
         }
     }
     STOREU(m, out, o);
+#elif defined(MODE_LP)
+#define TAPS(off, jx) (EDGE ? masked_taps(in, (off), xs + (intv)((jx) * DW), W, 0.0f) : load_taps(in, (off)))
+    /* p = 2 (LP_SQUARE, ACC_DOUBLE): pool_one's one chain of double sums lane by lane, in its
+       order (a masked tap adds +0 to a sum that is never -0: no bit changes), x*x and a correctly
+       rounded sqrt, so every output is pool_one's bit for bit. (Other p stay one output at a time:
+       PoCL 3.1's double8 pow returned wrong values, off by 8x, in PlanarPoolDeviceIT.) */
+    accv sum = (accv)(0);
+    UNROLL
+    TAPS_IN(jz, jz0, jz1, KD) {
+        UNROLL
+        TAPS_IN(jy, jy0, jy1, KH) {
+            const int row = ROW_AT(r, jz, jy, H, W, x0);
+            UNROLL
+            for (int jx = 0; jx < KW; ++jx) {
+                const accv a = TO_ACC(fabs(TAPS(row + jx * DW, jx)));
+                sum += a * a;
+            }
+        }
+    }
+    const floatv res = TO_FLOAT(sqrt(sum));
+    STOREU(select(res, (floatv)(NAN), isnan(res)), out, o);
 #else /* MODE_AVG */
 #define TAPS(off, jx) (EDGE ? masked_taps(in, (off), xs + (intv)((jx) * DW), W, 0.0f) : load_taps(in, (off)))
     ACC_INIT(sum);

@@ -290,9 +290,11 @@ class PlanarC1DeviceIT {
     void adaptiveOfOneChannel_equalsTheChannelLanesKernel_andTheCpuPath(BindingChoice binding) {
         OpenClBackend device = device(binding);
         SplittableRandom r = new SplittableRandom(0xADA7);
-        // (H, W, OH, OW): SPP-net's and VGG's heads (region rows staged in private memory), regions
-        // too large to stage (gathered), rows shorter than a vector, and more outputs than inputs.
-        int[][] sizes = {{13, 13, 6, 6}, {10, 10, 7, 7}, {40, 41, 3, 5}, {5, 3, 4, 2}, {3, 9, 7, 20}};
+        // (H, W, OH, OW): SPP-net's and VGG's heads and a plane of 15 to 8 outputs (whole planes per
+        // work item: adaptive_plane_groups, its stores transposed), regions too large to stage
+        // (gathered), region rows staged with more outputs than inputs, and fewer outputs than a
+        // vector (whole planes, stored one at a time).
+        int[][] sizes = {{13, 13, 6, 6}, {10, 10, 7, 7}, {40, 41, 3, 5}, {5, 3, 4, 2}, {3, 9, 7, 20}, {7, 9, 2, 3}};
         for (int i = 0; i < sizes.length; i++) {
             int[] s = sizes[i];
             // Odd plane counts: lanes past the last plane, and one build of adaptive2d's lanes per mode.

@@ -117,6 +117,29 @@ class PlanarPoolDeviceIT {
         }
     }
 
+    /**
+     * L2 pooling (p = 2) takes the row loop's vectors (one double chain per lane, masked taps at the row
+     * ends): the same bits as one output at a time (the GPU layout on the same device), NaN and
+     * infinities included; the spec is the one above, so no new programs.
+     */
+    @ParameterizedTest
+    @MethodSource("bindings")
+    void lpVectors_areBitIdentical_toOneOutputAtATime(BindingChoice binding) {
+        PoolSpec spec = PoolSpec.builder(PoolMode.LP).window(3).stride(2).padding(Padding.of(1)).p(2).build();
+        SplittableRandom r = new SplittableRandom(0x1F2);
+        for (int w : new int[] {7, 16, 33, 61}) {
+            Shape view = Shape.of(3, 9, w, 1);
+            PoolGeometry g = spec.geometry(view);
+            PlanarGeometry pg = new PlanarGeometry(view.n(), new Axis[] {g.rows(), g.cols()}, PoolMode.LP, 2, false);
+            Tensor x = RandomCases.values(r, view, true);
+            Tensor rows = Tensor.allocate(g.output());
+            device(binding, false).poolPlanar(pg, x, rows);
+            Tensor single = Tensor.allocate(g.output());
+            device(binding, true).poolPlanar(pg, x, single);
+            Tolerance.assertBitIdentical(rows.toArray(), single.toArray(), "lp p=2 width " + w);
+        }
+    }
+
     private static void checkAgainstCpu(OpenClBackend device, PoolSpec spec, Shape view, SplittableRandom r, String what) {
         PoolGeometry g = spec.geometry(view);
         boolean rank1 = view.h() == 1 && spec.windowH() == 1 && spec.strideH() == 1;

@@ -17,6 +17,9 @@ import java.lang.ref.Reference;
 final class AdaptiveRoutine {
     static final String FILE = "adaptive_nhwc.cl";
     static final String PLANES_FILE = "adaptive_planes.cl";
+    /** {@code adaptive_plane_groups}' limits (its {@code PLANE_TAPS} and {@code PLANE_OUTS}): planes and outputs kept in private memory. */
+    private static final int PLANE_TAPS = 256;
+    private static final int PLANE_OUTS = 64;
 
     private final DeviceSession session;
 
@@ -62,14 +65,25 @@ final class AdaptiveRoutine {
     /**
      * One channel on a CPU device: {@code adaptive_planes.cl}, a work item per output row of
      * {@link PlanarPoolRoutine#CPU_VECTOR} planes, the planes in the vector lanes (every lane has the
-     * same regions), where {@code adaptive2d} would run one output per work item.
+     * same regions), where {@code adaptive2d} would run one output per work item; planes of at most
+     * {@link #PLANE_TAPS} elements to at most {@link #PLANE_OUTS} outputs take
+     * {@code adaptive_plane_groups}, a work item per {@code CPU_VECTOR} whole planes (each read once).
      */
     private void enqueuePlanes(AdaptiveGeometry g, DType dtype, ClBuffer in, ClBuffer out, int nb) {
         Shape is = g.input();
         Shape os = g.output();
         int vec = PlanarPoolRoutine.CPU_VECTOR;
-        ClKernel kernel = session.kernel(PLANES_FILE, options(g.mode(), vec, session.accDouble()) + " -D ROWLOOP=1"
-                + KernelOptions.storage(dtype), "adaptive_planes");
+        String opts = options(g.mode(), vec, session.accDouble()) + " -D ROWLOOP=1" + KernelOptions.storage(dtype);
+        int plane = is.h() * is.w();
+        if (plane >= vec && plane <= PLANE_TAPS && os.h() * os.w() <= PLANE_OUTS) {
+            ClKernel kernel = session.kernel(PLANES_FILE, opts, "adaptive_plane_groups");
+            int groups = (nb + vec - 1) / vec;
+            kernel.args(in, out, nb, is.h(), is.w(), os.h(), os.w(), groups);
+            long[][] range = session.groups().flat(groups);
+            session.queue().run(kernel, range[0], range[1]);
+            return;
+        }
+        ClKernel kernel = session.kernel(PLANES_FILE, opts, "adaptive_planes");
         int rows = (nb + vec - 1) / vec * os.h();
         kernel.args(in, out, nb, is.h(), is.w(), os.h(), os.w(), rows);
         long[][] range = session.groups().planar(rows, os.w(), os.h(), nb);

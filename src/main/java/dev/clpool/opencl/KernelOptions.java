@@ -182,7 +182,12 @@ final class KernelOptions {
      */
     private static String lpExponent(double p) {
         return " -D LP_P=" + String.format(Locale.ROOT, "%.17g", p) + (p <= 4 ? " -D LP_DIRECT" : "")
-                + (p == 2 ? " -D LP_SQUARE" : "");
+                + (lpSquare(p) ? " -D LP_SQUARE" : "");
+    }
+
+    /** Whether LP with exponent {@code p} gets {@code LP_SQUARE} (x·x and sqrt instead of pow). */
+    static boolean lpSquare(double p) {
+        return p == 2;
     }
 
     private static void define(StringBuilder s, String name, int value) {

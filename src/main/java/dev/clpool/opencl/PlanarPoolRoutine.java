@@ -78,7 +78,7 @@ final class PlanarPoolRoutine {
         Axis[] a = g.axes3();
         WorkGroups groups = session.groups();
         boolean rowLoop = groups.channelLoop();
-        int vec = rowLoop && g.mode() != PoolMode.LP ? CPU_VECTOR : 1;
+        int vec = rowLoop && vectorMode(g) ? CPU_VECTOR : 1;
         String opts = KernelOptions.planar(g, vec, session.accDouble(), rowLoop) + KernelOptions.storage(dtype);
         long depthRows = (long) planes * a[0].out();
         long rows = depthRows * a[1].out();
@@ -93,6 +93,16 @@ final class PlanarPoolRoutine {
                     inEnd(planes, g.inputPlane()));
             session.queue().run(kernel, range[0], range[1]);
         });
+    }
+
+    /**
+     * Whether the row loop takes vectors along W: max and avg, and L2 pooling (p = 2) with double
+     * accumulators (one chain of squares per lane in {@code pool_one}'s order and a sqrt, so the
+     * same bits); other LP one output at a time (PoCL 3.1's vector {@code pow} of doubles gave wrong
+     * values).
+     */
+    private boolean vectorMode(PlanarGeometry g) {
+        return g.mode() != PoolMode.LP || (session.accDouble() && KernelOptions.lpSquare(g.p()));
     }
 
     /**
