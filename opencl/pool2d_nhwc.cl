@@ -211,28 +211,7 @@ inline void pool_interior(__global const storage_t *restrict in, __global storag
         }
         STOREV(r[0], out, o + i * C + c);
     }
-#elif defined(MODE_LP)
-    /* pool_any's one pass, taps in the same order, for OPX outputs sharing the loads. */
-    accv sum[OPX];
-#pragma unroll
-    for (int i = 0; i < OPX; ++i) {
-        sum[i] = (accv)(0);
-    }
-#pragma unroll
-    for (int jy = 0; jy < KH; ++jy) {
-#pragma unroll
-        for (int jx = 0; jx < KW; ++jx) {
-#pragma unroll
-            for (int i = 0; i < OPX; ++i) {
-                sum[i] += LP_TERM(TO_ACC(fabs(LOADV(in, base + jy * DH * rowStride + (i * SW + jx * DW) * C + c))));
-            }
-        }
-    }
-#pragma unroll
-    for (int i = 0; i < OPX; ++i) {
-        STOREV(lp_result(sum[i]), out, o + i * C + c);
-    }
-#else /* MODE_AVG */
+#else /* MODE_AVG, and LP_VECTOR: pool_any's one pass (always double sums) */
     accv sum[OPX];
 #if !ACC_DOUBLE
     accv comp[OPX];
@@ -250,7 +229,12 @@ inline void pool_interior(__global const storage_t *restrict in, __global storag
         for (int jx = 0; jx < KW; ++jx) {
 #pragma unroll
             for (int i = 0; i < OPX; ++i) {
-                const accv v = TO_ACC(LOADV(in, base + jy * DH * rowStride + (i * SW + jx * DW) * C + c));
+                const floatv x = LOADV(in, base + jy * DH * rowStride + (i * SW + jx * DW) * C + c);
+#if defined(MODE_LP)
+                const accv v = LP_TERM(TO_ACC(fabs(x)));
+#else
+                const accv v = TO_ACC(x);
+#endif
 #if ACC_DOUBLE
                 sum[i] += v;
 #else
@@ -259,6 +243,12 @@ inline void pool_interior(__global const storage_t *restrict in, __global storag
             }
         }
     }
+#if defined(MODE_LP)
+#pragma unroll
+    for (int i = 0; i < OPX; ++i) {
+        STOREV(lp_result(sum[i]), out, o + i * C + c);
+    }
+#else
     /* A window wholly inside the input: every tap is an input element, so with or without
        COUNT_INCLUDE_PAD the divisor is the number of taps (SEMANTICS.md counts taps, not the span
        EH x EW, with dilation). */
@@ -270,6 +260,7 @@ inline void pool_interior(__global const storage_t *restrict in, __global storag
 #endif
         STOREV(TO_FLOAT(sum[i] / div), out, o + i * C + c);
     }
+#endif
 #endif
 }
 #endif
