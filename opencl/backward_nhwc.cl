@@ -196,6 +196,56 @@ inline void backward_one(__global const int *restrict argIn, __global const stor
     STOREV(TO_FLOAT(ACC_TOTAL(sum)), gin, ((n * H + y) * W + x) * C + c);
 }
 
+/* Windows that tile the input (KH == SH, KW == SW, dilation 1, no leading padding: DenseNet's
+   transitions, the 2x2 max of U-Net and SegNet, the passes of a 3-D pool lowered to two), on CPU
+   devices: each input element has at most one candidate output, found by two divisions per pixel,
+   not per channel step, and its gradient is that output's term alone. +0 plus the term, as the
+   gather's sum starting at +0 gives (so -0 becomes +0). Avg's term is fl(dy / divisor) in float:
+   the double quotient rounded to float is the same value (53 >= 2*24 + 2 bits, and the divisor, at
+   most 2^24, is exact in float), so only with double sums, where the gather stores exactly that. */
+#if CLOOP && DH == 1 && DW == 1 && KH == SH && KW == SW && PAD_T == 0 && PAD_L == 0 \
+    && (defined(MODE_MAX) || ACC_DOUBLE) && KH * KW <= (1 << 24)
+#define TILED 1
+inline void backward_tiled(__global const int *restrict argIn, __global const storage_t *restrict gout,
+                           __global storage_t *restrict gin,
+                           const int H, const int W, const int C, const int OH, const int OW,
+                           const int n, const int y, const int x)
+{
+    const int oy = y / SH;
+    const int ox = x / SW;
+    const int g0 = ((n * H + y) * W + x) * C;
+    if (oy >= OH || ox >= OW) {
+        FOR_CHANNELS(c, C) {
+            STOREV((floatv)(0.0f), gin, g0 + c); /* no window reaches this element */
+        }
+        return;
+    }
+    const int o0 = ((n * OH + oy) * OW + ox) * C;
+#if defined(MODE_MAX)
+    const intv tap = (intv)((y - oy * SH) * KW + (x - ox * SW));
+#else
+    const int y0 = oy * SH;
+    const int x0 = ox * SW;
+#if COUNT_INCLUDE_PAD
+    const float div = (float)(TAPS_BEFORE(y0, KH, 1, H + PAD_B) * TAPS_BEFORE(x0, KW, 1, W + PAD_R));
+#else
+    const float div = (float)(min(KH, H - y0) * min(KW, W - x0));
+#endif
+#endif
+    FOR_CHANNELS(c, C) {
+        const floatv g = LOADV(gout, o0 + c);
+#if defined(MODE_MAX)
+        const floatv term = select((floatv)(0.0f), g, (intv)(LOAD_ARG(argIn, o0 + c) == tap));
+#else
+        const floatv term = g / (floatv)(div);
+#endif
+        STOREV((floatv)(0.0f) + term, gin, g0 + c);
+    }
+}
+#else
+#define TILED 0
+#endif
+
 __kernel void pool2d_backward(__global const int *restrict argIn, __global const storage_t *restrict gout,
                               __global storage_t *restrict gin,
                               const int H, const int W, const int C, const int OH, const int OW)
@@ -207,7 +257,11 @@ __kernel void pool2d_backward(__global const int *restrict argIn, __global const
     }
     const int n = ny / H;
     const int y = ny - n * H;
+#if TILED
+    backward_tiled(argIn, gout, gin, H, W, C, OH, OW, n, y, x);
+#else
     FOR_CHANNELS(c, C) {
         backward_one(argIn, gout, gin, H, W, C, OH, OW, n, y, x, c);
     }
+#endif
 }

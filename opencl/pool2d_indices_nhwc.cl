@@ -55,19 +55,21 @@ typedef CAT(long, VEC) longv;
 #endif
 #endif
 
-/* Output (n, oy, ox), channels c .. c+VEC-1: the value and its index. */
+/* Effective window extents. */
+#define EH ((KH - 1) * DH + 1)
+#define EW ((KW - 1) * DW + 1)
+
+/* Output (n, oy, ox), channels c .. c+VEC-1: the value and its index, over the window's taps
+   jy0 .. jy1-1, jx0 .. jx1-1 (those inside the input; the kernel passes the constants 0, KH, 0,
+   KW for a window wholly inside it, so that those loops unroll). */
 inline void indices_one(__global const storage_t *restrict in, __global storage_t *restrict out,
                         __global long *restrict idx, const int H, const int W, const int C,
                         const int OH, const int OW, const int N0, const int Y0, const int HT,
-                        const int n, const int oy, const int ox, const int c)
+                        const int n, const int oy, const int ox, const int c,
+                        const int jy0, const int jy1, const int jx0, const int jx1)
 {
-    /* Window origin and the taps inside the input, as in pool2d. */
     const int y0 = oy * SH - PAD_T;
     const int x0 = ox * SW - PAD_L;
-    const int jy0 = y0 >= 0 ? 0 : (-y0 + DH - 1) / DH;
-    const int jy1 = min(KH, (H - 1 - y0) / DH + 1);
-    const int jx0 = x0 >= 0 ? 0 : (-x0 + DW - 1) / DW;
-    const int jx1 = min(KW, (W - 1 - x0) / DW + 1);
 
     floatv m = (floatv)(-INFINITY);
     intv pos = (intv)((y0 + jy0 * DH) * W + x0 + jx0 * DW);
@@ -116,7 +118,20 @@ __kernel void pool2d_indices(__global const storage_t *restrict in, __global sto
     }
     const int n = noy / OH;
     const int oy = noy - n * OH;
+    /* Window origin and the taps inside the input, as in pool2d, once per pixel. */
+    const int y0 = oy * SH - PAD_T;
+    const int x0 = ox * SW - PAD_L;
+    if (y0 >= 0 && y0 + EH <= H && x0 >= 0 && x0 + EW <= W) {
+        FOR_CHANNELS(c, C) {
+            indices_one(in, out, idx, H, W, C, OH, OW, N0, Y0, HT, n, oy, ox, c, 0, KH, 0, KW);
+        }
+        return;
+    }
+    const int jy0 = y0 >= 0 ? 0 : (-y0 + DH - 1) / DH;
+    const int jy1 = min(KH, (H - 1 - y0) / DH + 1);
+    const int jx0 = x0 >= 0 ? 0 : (-x0 + DW - 1) / DW;
+    const int jx1 = min(KW, (W - 1 - x0) / DW + 1);
     FOR_CHANNELS(c, C) {
-        indices_one(in, out, idx, H, W, C, OH, OW, N0, Y0, HT, n, oy, ox, c);
+        indices_one(in, out, idx, H, W, C, OH, OW, N0, Y0, HT, n, oy, ox, c, jy0, jy1, jx0, jx1);
     }
 }

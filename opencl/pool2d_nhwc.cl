@@ -25,7 +25,8 @@
  *   PAD_T, PAD_L  leading padding (rows, columns)
  *   PAD_B, PAD_R  trailing padding (used by the count_include_pad divisor)
  *   COUNT_INCLUDE_PAD  0 or 1 (avg)
- *   VEC           channels per step: 1, 2, 4, 8 or 16; the host ensures C % VEC == 0 (lp: 1)
+ *   VEC           channels per step: 1, 2, 4, 8 or 16; the host ensures C % VEC == 0 (lp: 1,
+ *                 except LP_SQUARE with ACC_DOUBLE)
  *   ACC_DOUBLE    1: accumulate in double (device has cl_khr_fp64); 0: compensated float sums
  *   LP_P          exponent as a float literal (lp)
  *   LP_DIRECT     (lp, optional) p <= 4: with ACC_DOUBLE, the powers are summed unscaled
@@ -33,7 +34,8 @@
  *   CLOOP         0 or 1, the layout above
  *   OPX           output pixels per work item along a row (CLOOP 1; 1 otherwise)
  *   INTERIOR      1: windows wholly inside the input take the unrolled interior path (CLOOP 1,
- *                 small windows only: the host sets 0 beyond KernelOptions.MAX_UNROLLED_TAPS)
+ *                 small windows only: the host sets 0 beyond KernelOptions.MAX_UNROLLED_TAPS;
+ *                 lp only with LP_SQUARE and ACC_DOUBLE)
  *
  * The host prepends common.cl (vector types and accumulators).
  *
@@ -50,11 +52,29 @@
 #define EH ((KH - 1) * DH + 1)
 #define EW ((KW - 1) * DW + 1)
 
-#if defined(MODE_LP) && VEC != 1
-#error "lp runs with VEC == 1"
+/* LP with p = 2 and double sums (LP_SQUARE): x*x and sqrt work lane by lane, so such LP takes any
+   VEC and the interior path, like avg. Every other LP keeps one channel per step (with p = 3 in
+   channel vectors, PoCL 3.1's pow of double vectors lost the largest floats' powers in
+   DeviceNumericsIT: a finite result where float64 gives infinity). */
+#if defined(MODE_LP) && defined(LP_SQUARE) && ACC_DOUBLE
+#define LP_VECTOR 1
+#else
+#define LP_VECTOR 0
+#endif
+#if defined(MODE_LP) && !LP_VECTOR && VEC != 1
+#error "lp other than p = 2 with double sums runs with VEC == 1"
 #endif
 #if !defined(MODE_MAX) && !defined(MODE_AVG) && !defined(MODE_LP)
 #error "define one of MODE_MAX, MODE_AVG, MODE_LP"
+#endif
+#if defined(MODE_LP) && defined(LP_DIRECT) && ACC_DOUBLE
+/* The finished value of a one-pass sum: its root, with the canonical NaN stored, as the scaled
+   path does. */
+inline floatv lp_result(const accv sum)
+{
+    const floatv r = TO_FLOAT(LP_ROOT(sum));
+    return select(r, (floatv)(NAN), isnan(r));
+}
 #endif
 
 /* One output pixel (n, oy, ox), channels c .. c+VEC-1, any window position (border or not). */
@@ -117,7 +137,7 @@ inline void pool_any(__global const storage_t *restrict in, __global storage_t *
 #elif defined(MODE_LP) && defined(LP_DIRECT) && ACC_DOUBLE
     /* (sum |x|^p)^(1/p) for p <= 4 in double: every |x|^p of a float lies within double's normal
        range, so the powers are summed unscaled, in one pass; NaN and infinities come through the
-       sum (the canonical NaN is stored, as the scaled path does). */
+       sum. */
     accv sum = (accv)(0);
     for (int jy = jy0; jy < jy1; ++jy) {
         const int rowBase = (plane + y0 + jy * DH) * rowStride + c;
@@ -125,8 +145,7 @@ inline void pool_any(__global const storage_t *restrict in, __global storage_t *
             sum += LP_TERM(TO_ACC(fabs(LOADV(in, rowBase + (x0 + jx * DW) * C))));
         }
     }
-    const float r = TO_FLOAT(LP_ROOT(sum));
-    STOREV(isnan(r) ? NAN : r, out, o);
+    STOREV(lp_result(sum), out, o);
 
 #elif defined(MODE_LP)
     /* (sum |x|^p)^(1/p), scaled by the largest |x| so that a large p or large values do not
@@ -161,7 +180,7 @@ inline void pool_any(__global const storage_t *restrict in, __global storage_t *
 #endif
 }
 
-#if CLOOP && INTERIOR && !defined(MODE_LP)
+#if CLOOP && INTERIOR && (!defined(MODE_LP) || LP_VECTOR)
 /* OPX outputs (n, oy, ox0 .. ox0+OPX-1), channels c .. c+VEC-1, every window wholly inside the
    input: compile-time loop bounds, so the loops unroll and the loads shared by neighbouring
    windows are loaded once. Taps are visited in the same order as pool_any. */
@@ -192,7 +211,7 @@ inline void pool_interior(__global const storage_t *restrict in, __global storag
         }
         STOREV(r[0], out, o + i * C + c);
     }
-#else /* MODE_AVG */
+#else /* MODE_AVG, and LP_VECTOR: pool_any's one pass (always double sums) */
     accv sum[OPX];
 #if !ACC_DOUBLE
     accv comp[OPX];
@@ -210,7 +229,12 @@ inline void pool_interior(__global const storage_t *restrict in, __global storag
         for (int jx = 0; jx < KW; ++jx) {
 #pragma unroll
             for (int i = 0; i < OPX; ++i) {
-                const accv v = TO_ACC(LOADV(in, base + jy * DH * rowStride + (i * SW + jx * DW) * C + c));
+                const floatv x = LOADV(in, base + jy * DH * rowStride + (i * SW + jx * DW) * C + c);
+#if defined(MODE_LP)
+                const accv v = LP_TERM(TO_ACC(fabs(x)));
+#else
+                const accv v = TO_ACC(x);
+#endif
 #if ACC_DOUBLE
                 sum[i] += v;
 #else
@@ -219,6 +243,12 @@ inline void pool_interior(__global const storage_t *restrict in, __global storag
             }
         }
     }
+#if defined(MODE_LP)
+#pragma unroll
+    for (int i = 0; i < OPX; ++i) {
+        STOREV(lp_result(sum[i]), out, o + i * C + c);
+    }
+#else
     /* A window wholly inside the input: every tap is an input element, so with or without
        COUNT_INCLUDE_PAD the divisor is the number of taps (SEMANTICS.md counts taps, not the span
        EH x EW, with dilation). */
@@ -230,6 +260,7 @@ inline void pool_interior(__global const storage_t *restrict in, __global storag
 #endif
         STOREV(TO_FLOAT(sum[i] / div), out, o + i * C + c);
     }
+#endif
 #endif
 }
 #endif
@@ -245,7 +276,7 @@ __kernel void pool2d(__global const storage_t *restrict in, __global storage_t *
     }
     const int n = noy / OH;
     const int oy = noy - n * OH;
-#if INTERIOR && !defined(MODE_LP)
+#if INTERIOR && (!defined(MODE_LP) || LP_VECTOR)
     const int y0 = oy * SH - PAD_T;
     const int x0 = ox0 * SW - PAD_L;
     if (y0 >= 0 && y0 + EH <= H && x0 >= 0 && x0 + (OPX - 1) * SW + EW <= W && ox0 + OPX <= OW) {

@@ -74,6 +74,33 @@ class BackwardDeviceIT {
 
     @ParameterizedTest
     @MethodSource("bindings")
+    void windowsThatTileTheInput_sameBitsAsTheCpuPath(BindingChoice binding) {
+        // On CPU devices windows with KH == SH, KW == SW and no leading padding take
+        // backward_nhwc.cl's tiled path: one candidate output per element, avg's quotient in float.
+        // Ceil mode's partial windows, trailing padding counted in the divisor or not, rows and
+        // columns that no window reaches (floor mode), divisors that leave a remainder, ties,
+        // signed zeros, NaN, infinities and subnormal gradients: the CPU path's bits.
+        PoolingEngine device = ENGINES.device(binding);
+        Shape s = Shape.of(2, 7, 9, 16);
+        Tensor x = RandomCases.values(new SplittableRandom(21), s, true);
+        PoolSpec[] specs = {
+            PoolSpec.builder(PoolMode.AVG).window(2, 3).stride(2, 3).padding(Padding.of(0, 1, 0, 1)).ceilMode(true)
+                    .countIncludePad(true).build(),
+            PoolSpec.builder(PoolMode.AVG).window(3, 2).stride(3, 2).ceilMode(true).countIncludePad(false).build(),
+            PoolSpec.builder(PoolMode.MAX).window(2, 2).stride(2, 2).build(),
+        };
+        for (PoolSpec spec : specs) {
+            Tensor dy = RandomCases.values(new SplittableRandom(22), spec.geometry(s).output(), true);
+            for (int i = 0; i < dy.floats().capacity(); i += 13) {
+                dy.floats().put(i, Float.MIN_VALUE * (i % 7 - 3));
+            }
+            Tolerance.assertBitIdentical(device.backward(x, dy, spec).toArray(),
+                    ENGINES.cpu().backward(x, dy, spec).toArray(), "tiled " + spec + " on " + binding);
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("bindings")
     void tensorLargerThanMaxAllocation_backwardRunsInBatchChunks(BindingChoice binding) {
         DeviceAvailability.requireDevice(binding);
         Shape s = Shape.of(7, 9, 11, 5);

@@ -190,6 +190,15 @@ final class KernelOptions {
         return p == 2;
     }
 
+    /**
+     * Whether {@code pool2d_nhwc.cl} pools LP with exponent p in channel vectors: p = 2 with double
+     * sums ({@code LP_SQUARE}: x·x and sqrt, lane by lane), which then takes the interior path as
+     * avg does; every other LP runs one channel per step.
+     */
+    static boolean lpVector(double p, boolean accDouble) {
+        return p == 2 && accDouble;
+    }
+
     private static void define(StringBuilder s, String name, int value) {
         s.append(" -D ").append(name).append('=').append(value);
     }

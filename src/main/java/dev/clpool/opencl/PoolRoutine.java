@@ -87,8 +87,9 @@ final class PoolRoutine {
     void enqueue(PoolGeometry g, DType dtype, ClBuffer in, ClBuffer out, int nb) {
         Shape is = g.input();
         Shape os = g.output();
-        boolean lp = g.mode() == PoolMode.LP;
-        int vec = lp ? 1 : KernelOptions.wideVectorWidth(is.c());
+        // LP runs one channel per step (pool2d_nhwc.cl), except p = 2 with double sums.
+        boolean scalarLp = g.mode() == PoolMode.LP && !KernelOptions.lpVector(g.spec().p(), session.accDouble());
+        int vec = scalarLp ? 1 : KernelOptions.wideVectorWidth(is.c());
         if (SeparablePool.chosen(g, session.accDouble(), session.limits(), nb)) {
             SeparablePool.enqueue(session, g, dtype, in, out, nb, vec);
             return;
@@ -96,7 +97,7 @@ final class PoolRoutine {
         WorkGroups groups = session.groups();
         boolean channelLoop = groups.channelLoop();
         int forced = session.pixelsPerItemOverride();
-        int opx = !channelLoop || lp ? 1 : forced > 0 ? forced
+        int opx = !channelLoop || scalarLp ? 1 : forced > 0 ? forced
                 : WorkGroups.pixelsPerItem(g.cols().window(), g.cols().stride(), g.cols().dilation(), true);
         String opts = KernelOptions.pool(g, vec, session.accDouble(), channelLoop, opx) + KernelOptions.storage(dtype);
         long[][] range = groups.pool(nb, os.h(), os.w(), is.c() / vec, opx);
