@@ -196,7 +196,7 @@ final class KernelOptions {
      * avg does; every other LP runs one channel per step.
      */
     static boolean lpVector(double p, boolean accDouble) {
-        return p == 2 && accDouble;
+        return lpSquare(p) && accDouble;
     }
 
     private static void define(StringBuilder s, String name, int value) {
