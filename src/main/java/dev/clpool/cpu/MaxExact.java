@@ -117,10 +117,11 @@ final class MaxExact {
      * Whether {@code buf[0, len)} may hold a −0 or a NaN: min(1/x) is −∞ for −0 (and for the
      * tiniest negative subnormals: a false alarm, never a miss) and NaN for NaN. A reduction C2
      * vectorises (a plain min(x) does not vectorise as well here, measured). Where the JVM runs
-     * the Vector API, {@link VecMaxWindows} tests the bits instead (exactly, at a fourth of the cost).
+     * the Vector API, {@link VecPlaneMax#minusZeroOrNaN} tests the bits instead (exactly, at a
+     * fourth of the cost).
      */
     static boolean holdsNegativeZeroOrNaN(float[] buf, int len) {
-        return VectorSupport.ENABLED ? VecMaxWindows.holdsNegativeZeroOrNaN(buf, len) : byDivision(buf, len);
+        return VectorSupport.ENABLED ? VecPlaneMax.minusZeroOrNaN(buf, len) : byDivision(buf, len);
     }
 
     /** The scalar test of {@link #holdsNegativeZeroOrNaN}: min(1/x). */

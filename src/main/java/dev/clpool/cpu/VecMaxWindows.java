@@ -3,8 +3,6 @@ package dev.clpool.cpu;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -32,28 +30,6 @@ final class VecMaxWindows {
     private VecMaxWindows() {
     }
 
-
-    /**
-     * {@link MaxExact#holdsNegativeZeroOrNaN} in lanes, exactly: whether {@code buf[0, len)} holds a
-     * −0 (bits {@code 0x80000000}) or a NaN (magnitude bits above {@code 0x7f800000}), tested on
-     * the floats' bits; a fourth of the division test's cost (all-zero data takes it for every row).
-     */
-    static boolean holdsNegativeZeroOrNaN(float[] buf, int len) {
-        VectorSpecies<Integer> ints = S.vectorShape().withLanes(int.class);
-        VectorMask<Integer> any = ints.maskAll(false);
-        int i = 0;
-        for (; i <= len - S.length(); i += S.length()) {
-            IntVector b = FloatVector.fromArray(S, buf, i).reinterpretAsInts();
-            any = any.or(b.compare(VectorOperators.EQ, Integer.MIN_VALUE))
-                    .or(b.and(Integer.MAX_VALUE).compare(VectorOperators.GT, 0x7f800000));
-        }
-        boolean found = any.anyTrue();
-        for (; i < len && !found; i++) {
-            int b = Float.floatToRawIntBits(buf[i]);
-            found = b == Integer.MIN_VALUE || (b & Integer.MAX_VALUE) > 0x7f800000;
-        }
-        return found;
-    }
 
     /** clpool's max rule in lanes: takes {@code v} where it is greater than {@code m}, or NaN while {@code m} is not. */
     static FloatVector rule(FloatVector m, FloatVector v) {

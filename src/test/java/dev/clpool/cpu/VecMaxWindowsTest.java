@@ -42,29 +42,6 @@ class VecMaxWindowsTest {
     }
 
     @Test
-    void holdsNegativeZeroOrNaN_inLanes_findsExactlyEachMinusZeroAndNaN() {
-        SplittableRandom r = new SplittableRandom(4411);
-        float[] odd = {-0.0f, Float.NaN, Float.intBitsToFloat(0xffc00001), Float.intBitsToFloat(0x7f800001)};
-        float[] plain = {0f, 1e-45f, -1e-45f, -2f, 3f, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, -Float.MAX_VALUE};
-        for (int len = 0; len <= 70; len++) {
-            float[] a = new float[len + 3];
-            for (int i = 0; i < a.length; i++) {
-                a[i] = plain[r.nextInt(plain.length)];
-            }
-            // Past len: never looked at.
-            a[len] = -0.0f;
-            assertFalse(VecMaxWindows.holdsNegativeZeroOrNaN(a, len), "len " + len + " " + Arrays.toString(a));
-            for (int at = 0; at < len; at++) {
-                float[] b = a.clone();
-                b[at] = odd[r.nextInt(odd.length)];
-                String what = "len " + len + ", at " + at + ": " + Arrays.toString(b);
-                assertTrue(VecMaxWindows.holdsNegativeZeroOrNaN(b, len), what);
-                assertTrue(MaxExact.byDivision(b, len), what);
-            }
-        }
-    }
-
-    @Test
     void vecMax_allZeroConstantAndSignedZeroRows_keepTheFirstZeroOrValue() {
         Shape s = Shape.of(2, 7, 9, 37);
         PoolSpec k3 = PoolSpec.max(3, 3).stride(2).padding(Padding.of(1)).ceilMode(true).build();

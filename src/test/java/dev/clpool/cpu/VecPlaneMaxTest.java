@@ -124,4 +124,28 @@ class VecPlaneMaxTest {
         new PlaneMax(p, vector).run(FloatBuffer.wrap(x), out, 0, p.bands(), Scratch.get());
         return y;
     }
+
+    /** The test the window kernels' zero paths call ({@link MaxExact}): with the Vector API on, {@link VecPlaneMax#minusZeroOrNaN}. */
+    @Test
+    void maxExactsTest_withVectors_findsExactlyEachMinusZeroAndNaN() {
+        SplittableRandom r = new SplittableRandom(4411);
+        float[] odd = {-0.0f, Float.NaN, Float.intBitsToFloat(0xffc00001), Float.intBitsToFloat(0x7f800001)};
+        float[] plain = {0f, 1e-45f, -1e-45f, -2f, 3f, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, -Float.MAX_VALUE};
+        for (int len = 0; len <= 70; len++) {
+            float[] a = new float[len + 3];
+            for (int i = 0; i < a.length; i++) {
+                a[i] = plain[r.nextInt(plain.length)];
+            }
+            // Past len: never looked at.
+            a[len] = -0.0f;
+            assertFalse(MaxExact.holdsNegativeZeroOrNaN(a, len), "len " + len + " " + Arrays.toString(a));
+            for (int at = 0; at < len; at++) {
+                float[] b = a.clone();
+                b[at] = odd[r.nextInt(odd.length)];
+                String what = "len " + len + ", at " + at + ": " + Arrays.toString(b);
+                assertTrue(MaxExact.holdsNegativeZeroOrNaN(b, len), what);
+                assertTrue(MaxExact.byDivision(b, len), what);
+            }
+        }
+    }
 }
