@@ -19,7 +19,6 @@ import dev.clpool.testing.NaiveArgmax;
 import dev.clpool.testing.Tolerance;
 import java.util.Arrays;
 import java.util.SplittableRandom;
-import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.RepeatedTest;
@@ -36,7 +35,6 @@ import org.junit.jupiter.api.Test;
  * second.
  */
 class ArgmaxPassTest {
-    private static final CpuBackward.Parallel PARALLEL = (tasks, body) -> IntStream.range(0, tasks).parallel().forEach(body);
     private static PoolingEngine engine;
 
     @BeforeAll
@@ -68,8 +66,8 @@ class ArgmaxPassTest {
         Tensor twoPass = Tensor.allocate(g.output());
         Indices fastIdx = Indices.allocate(g.output(), conv);
         Indices twoPassIdx = Indices.allocate(g.output(), conv);
-        CpuMaxIndices.run(g, x, fast, fastIdx, PARALLEL);
-        CpuMaxIndices.channels(g, x, twoPass, twoPassIdx, PARALLEL);
+        CpuMaxIndices.run(g, x, fast, fastIdx, TestParallel.FORK_JOIN);
+        CpuMaxIndices.channels(g, x, twoPass, twoPassIdx, TestParallel.FORK_JOIN);
         NaiveArgmax.Result want = NaiveArgmax.pool(x.toArray(), s, spec, conv);
         String what = spec + " on " + s + ", " + conv.word();
         Tolerance.assertBitIdentical(fast.toArray(), want.values(), what);
@@ -139,7 +137,7 @@ class ArgmaxPassTest {
         PoolGeometry g = spec.geometry(view);
         Tensor y = Tensor.allocate(g.output());
         Indices idx = Indices.allocate(g.output(), IndexConvention.PYTORCH);
-        CpuMaxIndices.runNhwcPlanes(g, x, y, idx, c, PARALLEL);
+        CpuMaxIndices.runNhwcPlanes(g, x, y, idx, c, TestParallel.FORK_JOIN);
         NaiveArgmax.Result want = NaiveArgmax.pool(x.toArray(), view, spec, IndexConvention.PYTORCH);
         long[] nhwc = want.indices().clone();
         int plane = g.output().h() * g.output().w();

@@ -9,7 +9,6 @@ import dev.clpool.Tensor;
 import dev.clpool.testing.Tolerance;
 import java.util.Arrays;
 import java.util.SplittableRandom;
-import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -20,15 +19,13 @@ import org.junit.jupiter.api.Test;
  * exact rule in some units and not in others.
  */
 class PlaneAdaptiveTest {
-    private static final CpuBackward.Parallel PARALLEL = (tasks, body) -> IntStream.range(0, tasks).parallel().forEach(body);
-
     private static void assertSameAsGeneral(Tensor x, int oh, int ow) {
         for (PoolMode mode : new PoolMode[] {PoolMode.MAX, PoolMode.AVG}) {
             AdaptiveGeometry g = AdaptiveGeometry.of(mode, x.shape(), oh, ow);
             Tensor fast = Tensor.allocate(g.output());
             Tensor general = Tensor.allocate(g.output());
-            CpuAdaptive.run(g, x, fast, PARALLEL, true, false);
-            CpuAdaptive.run(g, x, general, PARALLEL, false);
+            CpuAdaptive.run(g, x, fast, TestParallel.FORK_JOIN, true, false);
+            CpuAdaptive.run(g, x, general, TestParallel.FORK_JOIN, false);
             Tolerance.assertBitIdentical(fast.toArray(), general.toArray(), mode + " " + x.shape() + " to " + oh + "x" + ow);
         }
     }

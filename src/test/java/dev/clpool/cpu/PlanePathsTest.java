@@ -14,7 +14,6 @@ import dev.clpool.Tensor;
 import dev.clpool.testing.NaiveArgmax;
 import dev.clpool.testing.Tolerance;
 import java.util.SplittableRandom;
-import java.util.stream.IntStream;
 import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.api.RepetitionInfo;
 import org.junit.jupiter.api.Test;
@@ -29,8 +28,6 @@ import org.junit.jupiter.api.Test;
  * tasks run on parallel streams.
  */
 class PlanePathsTest {
-    private static final CpuBackward.Parallel PARALLEL = (tasks, body) -> IntStream.range(0, tasks).parallel().forEach(body);
-
     /** One channel; every fourth case a plane big enough for several bands of outputs and of inputs. */
     private static Shape planes(SplittableRandom r, int rep) {
         if (rep % 4 == 0) {
@@ -52,8 +49,8 @@ class PlanePathsTest {
             Tensor general = Tensor.allocate(g.output());
             Indices fastIdx = Indices.allocate(g.output(), conv);
             Indices generalIdx = Indices.allocate(g.output(), conv);
-            CpuMaxIndices.run(g, x, fast, fastIdx, PARALLEL);
-            CpuMaxIndices.channels(g, x, general, generalIdx, PARALLEL);
+            CpuMaxIndices.run(g, x, fast, fastIdx, TestParallel.FORK_JOIN);
+            CpuMaxIndices.channels(g, x, general, generalIdx, TestParallel.FORK_JOIN);
             String what = spec + " on " + s + ", " + conv.word();
             Tolerance.assertBitIdentical(fast.toArray(), general.toArray(), what);
             assertArrayEquals(generalIdx.toArray(), fastIdx.toArray(), what);
@@ -68,7 +65,7 @@ class PlanePathsTest {
         Tensor x = CpuArgmaxTest.hard(s, 17);
         Tensor y = Tensor.allocate(spec.outputShape(s));
         Indices idx = Indices.allocate(spec.outputShape(s), IndexConvention.PYTORCH);
-        CpuMaxIndices.run(spec.geometry(s), x, y, idx, PARALLEL);
+        CpuMaxIndices.run(spec.geometry(s), x, y, idx, TestParallel.FORK_JOIN);
         NaiveArgmax.Result want = NaiveArgmax.pool(x.toArray(), s, spec, IndexConvention.PYTORCH);
         Tolerance.assertBitIdentical(y.toArray(), want.values(), "plane");
         assertArrayEquals(want.indices(), idx.toArray(), "plane");
@@ -85,8 +82,8 @@ class PlanePathsTest {
         Tensor general = Tensor.allocate(g.output());
         Indices fastIdx = Indices.allocate(g.output(), IndexConvention.ONNX);
         Indices generalIdx = Indices.allocate(g.output(), IndexConvention.ONNX);
-        CpuMaxIndices.run(g, x, fast, fastIdx, PARALLEL);
-        CpuMaxIndices.channels(g, x, general, generalIdx, PARALLEL);
+        CpuMaxIndices.run(g, x, fast, fastIdx, TestParallel.FORK_JOIN);
+        CpuMaxIndices.channels(g, x, general, generalIdx, TestParallel.FORK_JOIN);
         Tolerance.assertBitIdentical(fast.toArray(), general.toArray(), "wide window");
         assertArrayEquals(generalIdx.toArray(), fastIdx.toArray(), "wide window");
     }
@@ -111,8 +108,8 @@ class PlanePathsTest {
             Tensor dy = Tensor.of(os, grad);
             Tensor fast = Tensor.allocate(s);
             Tensor general = Tensor.allocate(s);
-            CpuBackward.run(spec.geometry(s), x, dy, fast, PARALLEL, true, false);
-            CpuBackward.run(spec.geometry(s), x, dy, general, PARALLEL, false);
+            CpuBackward.run(spec.geometry(s), x, dy, fast, TestParallel.FORK_JOIN, true, false);
+            CpuBackward.run(spec.geometry(s), x, dy, general, TestParallel.FORK_JOIN, false);
             Tolerance.assertBitIdentical(fast.toArray(), general.toArray(), spec + " on " + s);
         }
     }
@@ -135,8 +132,8 @@ class PlanePathsTest {
                 AdaptiveGeometry g = AdaptiveGeometry.of(mode, s, oh, ow);
                 Tensor fast = Tensor.allocate(g.output());
                 Tensor general = Tensor.allocate(g.output());
-                CpuAdaptive.run(g, x, fast, PARALLEL, true, false);
-                CpuAdaptive.run(g, x, general, PARALLEL, false);
+                CpuAdaptive.run(g, x, fast, TestParallel.FORK_JOIN, true, false);
+                CpuAdaptive.run(g, x, general, TestParallel.FORK_JOIN, false);
                 Tolerance.assertBitIdentical(fast.toArray(), general.toArray(), mode + " " + s + " to " + oh + "x" + ow);
             }
         }
@@ -158,8 +155,8 @@ class PlanePathsTest {
                 AdaptiveGeometry g = AdaptiveGeometry.of(mode, s, 7, 9);
                 Tensor fast = Tensor.allocate(g.output());
                 Tensor general = Tensor.allocate(g.output());
-                CpuAdaptive.run(g, x, fast, PARALLEL, true, false);
-                CpuAdaptive.run(g, x, general, PARALLEL, false);
+                CpuAdaptive.run(g, x, fast, TestParallel.FORK_JOIN, true, false);
+                CpuAdaptive.run(g, x, general, TestParallel.FORK_JOIN, false);
                 Tolerance.assertBitIdentical(fast.toArray(), general.toArray(), mode + " " + s);
             }
         }

@@ -8,7 +8,6 @@ import dev.clpool.AdaptiveGeometry;
 import dev.clpool.PoolMode;
 import dev.clpool.Shape;
 import dev.clpool.Tensor;
-import java.util.stream.IntStream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -21,7 +20,6 @@ import org.junit.jupiter.api.Test;
  * and constant data, and sums that cancel.
  */
 class VecAdaptiveTest {
-    private static final CpuBackward.Parallel PARALLEL = (tasks, body) -> IntStream.range(0, tasks).parallel().forEach(body);
     private static final int[] CHANNELS = {19};
     /** Input h, w, output h, w. */
     private static final int[][] SIZES = {{10, 10, 7, 7}, {13, 13, 6, 6}, {3, 4, 5, 9}};
@@ -51,8 +49,8 @@ class VecAdaptiveTest {
                     AdaptiveGeometry g = AdaptiveGeometry.of(mode, s, size[2], size[3]);
                     Tensor vec = Tensor.allocate(g.output());
                     Tensor scalar = Tensor.allocate(g.output());
-                    CpuAdaptive.run(g, in, vec, PARALLEL, true, true);
-                    CpuAdaptive.run(g, in, scalar, PARALLEL, true, false);
+                    CpuAdaptive.run(g, in, vec, TestParallel.FORK_JOIN, true, true);
+                    CpuAdaptive.run(g, in, scalar, TestParallel.FORK_JOIN, true, false);
                     for (int i = 0; i < g.output().elementCount(); i++) {
                         assertEquals(Float.floatToRawIntBits(scalar.floats().get(i)), Float.floatToRawIntBits(vec.floats().get(i)),
                                 mode + " kind " + kind + " " + s + " -> " + size[2] + "x" + size[3] + " at " + i

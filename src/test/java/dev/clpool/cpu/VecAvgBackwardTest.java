@@ -25,12 +25,6 @@ import org.junit.jupiter.api.Test;
  * tolerance of the exact gradient, so within twice it of each other; NaNs are the canonical one.
  */
 class VecAvgBackwardTest {
-    private static final CpuBackward.Parallel ONE_THREAD = (tasks, body) -> {
-        for (int t = 0; t < tasks; t++) {
-            body.accept(t);
-        }
-    };
-
     @BeforeEach
     void vectorKernels() {
         assumeTrue(VectorSupport.enabled(), "this JVM runs the scalar kernels only");
@@ -57,9 +51,9 @@ class VecAvgBackwardTest {
         CpuBackward.Inverse rows = new CpuBackward.Inverse(g.rows());
         CpuBackward.Inverse cols = new CpuBackward.Inverse(g.cols());
         Tensor scalar = Tensor.allocate(s);
-        new AvgBackwardRows(g, rows, cols).run(dy.floats(), scalar.floats(), ONE_THREAD);
+        new AvgBackwardRows(g, rows, cols).run(dy.floats(), scalar.floats(), TestParallel.ONE_THREAD);
         Tensor vec = Tensor.allocate(s);
-        new AvgBackwardRows(g, rows, cols).run(dy, vec, ONE_THREAD);
+        new AvgBackwardRows(g, rows, cols).run(dy, vec, TestParallel.ONE_THREAD);
         float[] want = scalar.toArray();
         float[] got = vec.toArray();
         Tolerance.assertClose(got, want, 2 * Tolerance.REL, what + " data " + kind + " (vector vs scalar)");

@@ -30,11 +30,6 @@ import org.junit.jupiter.api.Test;
  * lowering's bits in 1-D and 2-D, within SEMANTICS.md's tolerance in 3-D (the lowering divides twice).
  */
 class VecCfPairBackwardTest {
-    private static final CpuBackward.Parallel SEQUENTIAL = (tasks, body) -> {
-        for (int t = 0; t < tasks; t++) {
-            body.accept(t);
-        }
-    };
     private static CpuBackend cpu;
 
     @BeforeAll
@@ -117,7 +112,7 @@ class VecCfPairBackwardTest {
         Tensor got = Tensor.allocate(Shape.of(1, 1, Math.toIntExact(s.elementCount()), 1));
         Tensor want = Tensor.allocate(Shape.of(1, 1, Math.toIntExact(s.elementCount()), 1));
         assertTrue(CfPairBackward.fits(spec.mode(), axes, x, dy, got), spec + " on " + s);
-        CfPairBackward.run(spec.mode(), axes, planes, x, dy, got, SEQUENTIAL);
+        CfPairBackward.run(spec.mode(), axes, planes, x, dy, got, TestParallel.ONE_THREAD);
         lowered(spec, planes, axes, x, dy, want);
         String what = spec + " on " + s + ", data " + rep % 5;
         if (spec.mode() == PoolMode.MAX || axes.length < 3) {

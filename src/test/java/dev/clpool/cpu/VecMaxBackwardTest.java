@@ -20,12 +20,6 @@ import org.junit.jupiter.api.RepetitionInfo;
  * overlapping windows round, and an order or precision other than the scalar path's would show).
  */
 class VecMaxBackwardTest {
-    private static final CpuBackward.Parallel SEQUENTIAL = (tasks, body) -> {
-        for (int t = 0; t < tasks; t++) {
-            body.accept(t);
-        }
-    };
-
     @BeforeAll
     static void vectorsOn() {
         assumeTrue(VectorSupport.ENABLED, "the Vector API kernels are off in this JVM");
@@ -55,8 +49,8 @@ class VecMaxBackwardTest {
         Tensor gradOut = Tensor.of(g.output(), dy);
         Tensor want = Tensor.allocate(s);
         Tensor got = Tensor.allocate(s);
-        CpuBackward.run(g, x, gradOut, want, SEQUENTIAL, false, false);
-        CpuBackward.run(g, x, gradOut, got, SEQUENTIAL, false, true);
+        CpuBackward.run(g, x, gradOut, want, TestParallel.ONE_THREAD, false, false);
+        CpuBackward.run(g, x, gradOut, got, TestParallel.ONE_THREAD, false, true);
         assertArrayEquals(VecArgmaxTest.bits(want), VecArgmaxTest.bits(got), spec + " on " + s + ", data " + rep % 5);
     }
 }

@@ -22,11 +22,6 @@ import org.junit.jupiter.api.Test;
  * tolerance of them; NaNs are the canonical one.
  */
 class VecPlaneAdaptiveTest {
-    private static final CpuBackward.Parallel ONE_THREAD = (tasks, body) -> {
-        for (int t = 0; t < tasks; t++) {
-            body.accept(t);
-        }
-    };
     /** Planes, input h, w, output h, w. */
     private static final int[][] SIZES = {{37, 10, 10, 7, 7}, {5, 13, 13, 6, 6}, {3, 4, 5, 9, 11}, {2, 11, 7, 3, 2},
         {1, 120, 90, 100, 9}, {3, 1, 17, 1, 5}};
@@ -46,8 +41,8 @@ class VecPlaneAdaptiveTest {
                 AdaptiveGeometry g = AdaptiveGeometry.of(PoolMode.AVG, s, size[3], size[4]);
                 Tensor scalar = Tensor.allocate(g.output());
                 Tensor vec = Tensor.allocate(g.output());
-                CpuAdaptive.run(g, x, scalar, ONE_THREAD, true, false);
-                CpuAdaptive.run(g, x, vec, ONE_THREAD, true, true);
+                CpuAdaptive.run(g, x, scalar, TestParallel.ONE_THREAD, true, false);
+                CpuAdaptive.run(g, x, vec, TestParallel.ONE_THREAD, true, true);
                 String what = s + " to " + size[3] + "x" + size[4] + ", data " + kind;
                 float[] want = scalar.toArray();
                 float[] got = vec.toArray();

@@ -24,12 +24,6 @@ import org.junit.jupiter.api.Test;
  * must be within SEMANTICS.md's tolerance of them; NaNs are the canonical one.
  */
 class VecPlaneAvgBackwardTest {
-    private static final CpuBackward.Parallel ONE_THREAD = (tasks, body) -> {
-        for (int t = 0; t < tasks; t++) {
-            body.accept(t);
-        }
-    };
-
     @BeforeEach
     void vectorKernels() {
         assumeTrue(VectorSupport.enabled(), "this JVM runs the scalar kernels only");
@@ -77,8 +71,8 @@ class VecPlaneAvgBackwardTest {
     private static void check(PoolSpec spec, Shape s, Tensor dy, String what) {
         Tensor scalar = Tensor.allocate(s);
         Tensor vec = Tensor.allocate(s);
-        CpuBackward.run(spec.geometry(s), null, dy, scalar, ONE_THREAD, true, false);
-        CpuBackward.run(spec.geometry(s), null, dy, vec, ONE_THREAD, true, true);
+        CpuBackward.run(spec.geometry(s), null, dy, scalar, TestParallel.ONE_THREAD, true, false);
+        CpuBackward.run(spec.geometry(s), null, dy, vec, TestParallel.ONE_THREAD, true, true);
         float[] want = scalar.toArray();
         float[] got = vec.toArray();
         Tolerance.assertClose(got, want, Tolerance.REL, what + " (vector vs scalar)");

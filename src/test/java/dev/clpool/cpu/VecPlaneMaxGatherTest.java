@@ -27,12 +27,6 @@ import org.junit.jupiter.api.Test;
  * or precision would show), and the 3-D lowering's depth pass (window 2×1, stride 2×1).
  */
 class VecPlaneMaxGatherTest {
-    private static final CpuBackward.Parallel SEQUENTIAL = (tasks, body) -> {
-        for (int t = 0; t < tasks; t++) {
-            body.accept(t);
-        }
-    };
-
     @BeforeAll
     static void vectorsOn() {
         assumeTrue(VectorSupport.ENABLED, "the Vector API kernels are off in this JVM");
@@ -84,8 +78,8 @@ class VecPlaneMaxGatherTest {
         Tensor want = Tensor.allocate(s);
         Tensor got = Tensor.allocate(s);
         assertTrue(PlaneMaxGather.fits(g), spec + " on " + s);
-        CpuBackward.run(g, x, gradOut, want, SEQUENTIAL, false, false);
-        PlaneMaxGather.run(g, x, gradOut, got, SEQUENTIAL, new CpuBackward.Inverse(g.rows()));
+        CpuBackward.run(g, x, gradOut, want, TestParallel.ONE_THREAD, false, false);
+        PlaneMaxGather.run(g, x, gradOut, got, TestParallel.ONE_THREAD, new CpuBackward.Inverse(g.rows()));
         assertArrayEquals(VecArgmaxTest.bits(want), VecArgmaxTest.bits(got), spec + " on " + s + ", data " + rep % 5);
     }
 }
