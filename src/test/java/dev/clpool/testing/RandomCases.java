@@ -103,25 +103,26 @@ public final class RandomCases {
      * the pairs of window features), so each case left out is a kernel build saved.
      */
     public static List<Case> spanning(List<Case> cases) {
+        // Each case's values once: features() scans its input for NaN and infinities.
+        List<Set<String>> values = cases.stream().map(RandomCases::modePairs).toList();
         Set<String> missing = new HashSet<>();
-        cases.forEach(c -> missing.addAll(modePairs(c)));
-        List<Case> out = new ArrayList<>();
+        values.forEach(missing::addAll);
+        Set<Integer> kept = new java.util.TreeSet<>();
         while (!missing.isEmpty()) {
-            Case best = null;
+            int best = -1;
             int gain = 0;
-            for (Case c : cases) {
-                Set<String> adds = modePairs(c);
+            for (int i = 0; i < cases.size(); i++) {
+                Set<String> adds = new HashSet<>(values.get(i));
                 adds.retainAll(missing);
                 if (adds.size() > gain) {
-                    best = c;
+                    best = i;
                     gain = adds.size();
                 }
             }
-            missing.removeAll(modePairs(best));
-            out.add(best);
+            missing.removeAll(values.get(best));
+            kept.add(best);
         }
-        out.sort(java.util.Comparator.comparingInt(cases::indexOf));
-        return out;
+        return kept.stream().map(cases::get).toList();
     }
 
     /** A case's feature values and the pairs of its mode with each of them. */
