@@ -64,8 +64,6 @@ final class VecAvgVanHerk {
         float[] rb = s.floats(3, line);
         float[] rp = s.floats(4, line);
         float[] rpb = s.floats(5, line);
-        float[] ts = s.floats(6, rows.count() * cw);
-        float[] tb = s.floats(8, rows.count() * cw);
         for (int u = 0; u < rows.positions(); u++) {
             sweep(src, null, null, inAt + u * rowBytes + off, pixBytes, cols, cols.lo(), vectors, rs, rb, rp, rpb);
             join(cols, cw, rs, rb, rp, rpb, hs, hb, u * width);
@@ -73,8 +71,7 @@ final class VecAvgVanHerk {
         int failed = 0;
         for (int i = 0; i < bw; i++) {
             sweep(null, hs, hb, i * cw, width, rows, origin + rows.lo(), vectors, rs, rb, rp, rpb);
-            join(rows, cw, rs, rb, rp, rpb, ts, tb, 0);
-            failed = divide(dst, rows.count(), vectors, ts, tb, outAt, i * pixOut + off, bw, i, div, kk, fails, worst,
+            failed = divide(dst, rows, vectors, rs, rb, rp, rpb, outAt, i * pixOut + off, bw, i, div, kk, fails, worst,
                     failed);
         }
         return failed;
@@ -262,23 +259,44 @@ final class VecAvgVanHerk {
     }
 
     /**
-     * Divides output column i's joined sums ({@code ts}/{@code tb}, {@code vectors} per output
-     * row), writes them to {@code dst} at byte {@code outAt[r] + to} and certifies them; failures
-     * appended from {@code failed} on (returns their new count).
+     * Joins output column i's window sums down the rows from their suffix and prefix sums (as
+     * {@link #join}, {@code vectors} per position), divides them, writes them to {@code dst} at
+     * byte {@code outAt[r] + to} and certifies them; failures appended from {@code failed} on
+     * (returns their new count). Joined in registers: the sums are not stored and read back.
      */
-    private static int divide(ByteBuffer dst, int count, int vectors, float[] ts, float[] tb, int[] outAt, int to,
-                              int bw, int i, float[] div, float[] kk, int[] fails, float[] worst, int failed) {
+    private static int divide(ByteBuffer dst, Windows w, int vectors, float[] rs, float[] rb, float[] rp, float[] rpb,
+                              int[] outAt, int to, int bw, int i, float[] div, float[] kk, int[] fails, float[] worst,
+                              int failed) {
         int l = S.length();
-        for (int r = 0, at = 0; r < count; r++) {
+        int cw = vectors * l;
+        int[] first = w.first();
+        int[] last = w.last();
+        int[] kind = w.kind();
+        for (int r = 0; r < w.count(); r++) {
             int e = r * bw + i;
             float d = div[e];
             float k = kk[e];
-            for (int j = 0; j < vectors; j++, at += l) {
+            int a = first[r] * cw;
+            int b = last[r] * cw;
+            int how = kind[r];
+            for (int j = 0; j < vectors; j++, a += l, b += l) {
+                FloatVector t;
+                FloatVector tb;
+                if (how == AvgVanHerk.PREFIX) {
+                    t = FloatVector.fromArray(S, rp, b);
+                    tb = FloatVector.fromArray(S, rpb, b);
+                } else if (how == AvgVanHerk.SUFFIX) {
+                    t = FloatVector.fromArray(S, rs, a);
+                    tb = FloatVector.fromArray(S, rb, a);
+                } else {
+                    t = FloatVector.fromArray(S, rs, a).add(FloatVector.fromArray(S, rp, b));
+                    tb = FloatVector.fromArray(S, rb, a).add(FloatVector.fromArray(S, rpb, b)).add(t.abs());
+                }
                 // A float division, as the scalar path's (see AvgWindows.finish).
-                FloatVector v = FloatVector.fromArray(S, ts, at).div(d);
+                FloatVector v = t.div(d);
                 v.intoByteBuffer(dst, outAt[r] + to + j * S.vectorByteSize(), ORDER);
                 // bound·k − max(1, |v|) ≤ 0 fails for a NaN, and for an infinite average (∞ − ∞).
-                FloatVector c = FloatVector.fromArray(S, tb, at).mul(k).sub(v.abs().max(1f));
+                FloatVector c = tb.mul(k).sub(v.abs().max(1f));
                 if (!c.compare(VectorOperators.LE, 0f).allTrue()) {
                     c.intoArray(worst, failed * l);
                     fails[failed++] = e * vectors + j;
