@@ -83,18 +83,43 @@ final class VecAvgVanHerk {
      * prefixes into {@code rp}/{@code rpb}, {@code vectors} (1 or {@link #GROUP}) vectors per
      * position. The line is {@code src} bytes {@code at + q*step} (the input, {@code hs == null}:
      * exact values, so a sum of one value has bound zero) or the band's row sums {@code hs}/{@code hb}
-     * from {@code at + q*step} (with their bounds).
+     * from {@code at + q*step} (with their bounds). Only the sums some window joins are formed: a
+     * block's suffixes down to the first tap of its first window that takes a suffix, its prefixes
+     * up to the last tap of its last window that takes a prefix (with padding, the windows clipped
+     * at the line's ends leave the rest unused; the sums formed are the same, so are the results).
      */
     private static void sweep(ByteBuffer src, float[] hs, float[] hb, int at, int step, Windows w, int lo, int vectors,
                               float[] rs, float[] rb, float[] rp, float[] rpb) {
+        int[] first = w.first();
+        int[] last = w.last();
+        int[] kind = w.kind();
+        // first and last are non-decreasing: the windows of a block are consecutive.
+        int i = w.count() - 1;
         for (int end = w.positions(); end > 0; ) {
             int start = Math.max(0, end - 1 - Math.floorMod(lo + end - 1, w.k()));
-            chain(src, hs, hb, at, step, end - 1, start - 1, -1, vectors, rs, rb);
+            int low = end;
+            for (; i >= 0 && first[i] >= start; i--) {
+                if (kind[i] != AvgVanHerk.PREFIX) {
+                    low = Math.min(low, first[i]);
+                }
+            }
+            if (low < end) {
+                chain(src, hs, hb, at, step, end - 1, low - 1, -1, vectors, rs, rb);
+            }
             end = start;
         }
+        i = 0;
         for (int start = 0; start < w.positions(); ) {
             int end = Math.min(w.positions(), start + w.k() - Math.floorMod(lo + start, w.k()));
-            chain(src, hs, hb, at, step, start, end, 1, vectors, rp, rpb);
+            int high = start - 1;
+            for (; i < w.count() && last[i] < end; i++) {
+                if (kind[i] != AvgVanHerk.SUFFIX) {
+                    high = Math.max(high, last[i]);
+                }
+            }
+            if (high >= start) {
+                chain(src, hs, hb, at, step, start, high + 1, 1, vectors, rp, rpb);
+            }
             start = end;
         }
     }
