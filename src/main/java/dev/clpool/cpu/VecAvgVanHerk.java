@@ -15,8 +15,9 @@ import jdk.incubator.vector.VectorSpecies;
  * beside each, so every sum, bound and certificate has the scalar path's bits, and so has every
  * result. One vector of channels at a time, each chain of sums in registers: across each input
  * row of the band (straight from the buffer), the suffix and prefix sums of a row (a few KB) joined
- * into the band's row sums; then down each column of those the same way, each output divided,
- * written and certified. The band's arrays hold one vector of channels (46 KB for 19 rows of 19
+ * into the band's row sums; then down each column of those the same way, each output joined in
+ * registers as it is divided, written and certified. Only the partial sums some window joins are
+ * formed. The band's arrays hold one vector of channels (46 KB for 19 rows of 19
  * columns); the scalar path passes over whole band rows (all channels, 3 MB for 19×19×512) once
  * per step, each step an array loop of its own.
  *
