@@ -19,7 +19,7 @@ import java.nio.FloatBuffer;
  * |δ'| ≤ u = 2^-24, so the channel's computed sum S differs from Σx by exactly the sum of the
  * additions' errors, each at most u·|p + q| and at most u·|t|. In a group's tree (T levels: 3 for
  * 8 pixels, 2 for 4, none for a lone pixel, which is a leaf pair a_j = x of its own) let a_j be the
- * computed leaf pairs {@code fl(x0 + x1)}: by induction a computed node h levels above them has
+ * computed leaf pairs {@code fl(x0 + x1)} (level 1): by induction a computed node at level h has
  * |t| ≤ (1 + u)^(h−1)·Σ|a_j| over the pairs under it, and a pair's own |x0 + x1| ≤ |a_j|/(1 − u),
  * so a tree addition errs by at most u·(1 + γ(T + 1))·Σ|a_j| under it, and each a_j lies under T
  * of them. A lane addition errs by at most u·|s_k|, s_k the lane's computed sum after group k.
@@ -33,9 +33,11 @@ import java.nio.FloatBuffer;
  * SEMANTICS.md's 4e-6·max(1, |avg|). A pixel that is infinite or NaN, pairs that overflow, or a lane
  * sum that overflows (|s_k| is in W) make Ŵ infinite or NaN, and the certificate fails.
  *
- * <p>On data of one sign (after a ReLU) Σ|a_j| = |Σx| and each |s_k| ≤ |Σx|, so W ≤ (3 + g)·|Σx|
- * and K·W ≤ 1e-6·|Σx| while g ≤ {@link #MAX_GROUPS}: every channel certifies. Zero-mean data
- * certify up to a standard deviation of about 6 on 7×7 planes (uniform data in [−10, 10)), where W is mostly the trees' part.
+ * <p>On data of one sign (after a ReLU) Σ|a_j| and each |s_k| are |Σx| up to roundings, so W is
+ * about (3 + g)·|Σx| at most and K·W stays under 1e-6·|Σx| while g ≤ {@link #MAX_GROUPS}: every
+ * channel certifies ({@code GapAvgTest} checks every plane that fits up to 128 pixels). Zero-mean
+ * data certify up to a standard deviation of about 6 on 7×7 planes (uniform data in [−10, 10)),
+ * where W is mostly the trees' part.
  */
 final class GapAvg {
     /** The most groups (lane additions) tried: with 3 + g at most 16, one-sign data always certify. */
