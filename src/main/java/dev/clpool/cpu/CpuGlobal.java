@@ -190,12 +190,13 @@ final class CpuGlobal {
     }
 
     /**
-     * Global average. Each task sums its run of pixels into lanes of one staged block of pixels
-     * ({@link #sumRun}, fast form): plain float sums with a running error bound, four blocks of pixels
-     * at a time, each lane restarted every {@link #BLOCK} such groups and its block sum added into a
-     * {@link CompensatedSum}; the lanes
-     * are folded per channel in double (or, with one lane per channel, finished in float:
-     * {@link #finishInFloat}). An item's channels are then certified: the bound over
+     * Global average. A whole small plane per task, where the Vector API runs, goes to {@link GapAvg}
+     * first (an a-priori bound); what it refuses, and every other run, is summed into lanes of one
+     * staged block of pixels ({@link #sumRun}, fast form): plain float sums with a running error bound,
+     * four blocks of pixels at a time, each lane restarted every {@link #BLOCK} such groups and its
+     * block sum added into a {@link CompensatedSum}; the lanes are folded per channel in double (or,
+     * with one lane per channel, finished in float: {@link #finishInFloat}). An item's channels are
+     * then certified: the bound over
      * {@code h*w} must be at most {@link AvgWindows#TOLERANCE}·max(1, |avg|). If a channel fails
      * (large values summing near zero, beyond what a float sum's bound certifies), the item is
      * summed again with every addition compensated; a channel failing that too (an infinity, NaN,
@@ -210,15 +211,15 @@ final class CpuGlobal {
         avg(backend, s, src, null, dst);
     }
 
-    /**
-     * {@link #avg(CpuBackend, Shape, FloatBuffer, FloatBuffer)}, the fast form's sums by
-     * {@link VecGlobal#sum} from {@code raw} (the same storage as bytes) where it is not null.
-     */
+    /** {@link #avg(CpuBackend, Shape, FloatBuffer, FloatBuffer)}, by the Vector API kernels from {@code raw} (the same storage) if not null. */
     private static void avg(CpuBackend backend, Shape s, FloatBuffer src, ByteBuffer raw, FloatBuffer dst) {
         Runs runs = Runs.of(s, backend.threads());
         Partial[] parts = new Partial[s.n() * runs.count];
         backend.chunks(s.n() * runs.count, (long) runs.chunk * s.c(), (from, to) -> {
             for (int task = from; task < to; task++) {
+                if (raw != null && runs.count == 1 && GapAvg.item(raw, runs.offset(task, 0), runs.hw, runs.c, dst, task * runs.c)) {
+                    continue;
+                }
                 Lanes lanes = raw != null ? vectorLanes(raw, runs, task)
                         : sumLanes(src, runs, task, runs.first(task), runs.end(task), false);
                 if (runs.count == 1 && lanes.width == runs.c && finishInFloat(dst, runs, task, lanes)) {

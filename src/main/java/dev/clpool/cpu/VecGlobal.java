@@ -91,6 +91,87 @@ final class VecGlobal {
         return flushes;
     }
 
+    /**
+     * Plain float sums for {@link GapAvg}: each channel's {@code pixels} values summed in groups of
+     * 8 pixels (then groups of 4, then single pixels), each group a pairwise tree with the leaf
+     * pairs {@code a = x0 + x1} first, its sum added into the channel's lane {@code s[ch]}. Beside it,
+     * in {@code b[ch]}, the float sum over the groups of T·Σ|a| (T the group's tree levels: 3, 2, 0;
+     * a lone pixel is a pair of its own, with no addition) plus the magnitude |s| of the lane's new
+     * sum: {@link GapAvg}'s error bound, a priori for the trees and running for the lane additions.
+     * Lanes are laid out as {@link #sum}'s (at least {@link #padded}{@code (c)} floats, the
+     * overlapping last vector moved into place at the end); both start from +0. Returns the
+     * number of groups (lane additions). Groups of 8, not 16: 16 rows read at once (8 KB apart for
+     * 2048 channels) ran 10–15% slower.
+     */
+    static int pairSum(ByteBuffer src, int at, int pixels, int c, float[] s, float[] b) {
+        int stride = 4 * c;
+        int groups = 0;
+        int p = 0;
+        for (; p + 8 <= pixels; p += 8, groups++) {
+            eight(src, 4 * at + p * stride, stride, c, s, b, groups == 0);
+        }
+        for (; p + 4 <= pixels; p += 4, groups++) {
+            four(src, 4 * at + p * stride, stride, c, s, b, groups == 0);
+        }
+        for (; p < pixels; p++, groups++) {
+            one(src, 4 * at + p * stride, c, s, b, groups == 0);
+        }
+        int tail = c % F.length();
+        if (tail != 0) {
+            int from = c - tail;
+            System.arraycopy(s, from + F.length() - tail, s, from, tail);
+            System.arraycopy(b, from + F.length() - tail, b, from, tail);
+        }
+        return groups;
+    }
+
+    /** One group of 8 pixels from byte {@code o} into the lanes (see {@link #pairSum}). */
+    private static void eight(ByteBuffer src, int o, int stride, int c, float[] s, float[] b, boolean first) {
+        int step = F.length();
+        for (int v = 0; v < c; v += step) {
+            int at = o + 4 * Math.min(v, c - step);
+            FloatVector a0 = load(src, at).add(load(src, at + stride));
+            FloatVector a1 = load(src, at + 2 * stride).add(load(src, at + 3 * stride));
+            FloatVector a2 = load(src, at + 4 * stride).add(load(src, at + 5 * stride));
+            FloatVector a3 = load(src, at + 6 * stride).add(load(src, at + 7 * stride));
+            FloatVector zero = FloatVector.zero(F);
+            FloatVector sum = (first ? zero : FloatVector.fromArray(F, s, v)).add(a0.add(a1).add(a2.add(a3)));
+            sum.intoArray(s, v);
+            FloatVector m = a0.abs().add(a1.abs()).add(a2.abs().add(a3.abs()));
+            (first ? zero : FloatVector.fromArray(F, b, v)).add(m.add(m).add(m).add(sum.abs())).intoArray(b, v);
+        }
+    }
+
+    /** One group of 4 pixels from byte {@code o} into the lanes (see {@link #pairSum}). */
+    private static void four(ByteBuffer src, int o, int stride, int c, float[] s, float[] b, boolean first) {
+        int step = F.length();
+        for (int v = 0; v < c; v += step) {
+            int at = o + 4 * Math.min(v, c - step);
+            FloatVector a0 = load(src, at).add(load(src, at + stride));
+            FloatVector a1 = load(src, at + 2 * stride).add(load(src, at + 3 * stride));
+            FloatVector zero = FloatVector.zero(F);
+            FloatVector sum = (first ? zero : FloatVector.fromArray(F, s, v)).add(a0.add(a1));
+            sum.intoArray(s, v);
+            FloatVector m = a0.abs().add(a1.abs());
+            (first ? zero : FloatVector.fromArray(F, b, v)).add(m.add(m).add(sum.abs())).intoArray(b, v);
+        }
+    }
+
+    /** One pixel from byte {@code o} into the lanes, a pair of its own (see {@link #pairSum}). */
+    private static void one(ByteBuffer src, int o, int c, float[] s, float[] b, boolean first) {
+        int step = F.length();
+        for (int v = 0; v < c; v += step) {
+            FloatVector zero = FloatVector.zero(F);
+            FloatVector sum = (first ? zero : FloatVector.fromArray(F, s, v)).add(load(src, o + 4 * Math.min(v, c - step)));
+            sum.intoArray(s, v);
+            (first ? zero : FloatVector.fromArray(F, b, v)).add(sum.abs()).intoArray(b, v);
+        }
+    }
+
+    private static FloatVector load(ByteBuffer src, int at) {
+        return FloatVector.fromByteBuffer(F, src, at, ORDER);
+    }
+
     /** Floats in each array {@link #sum} writes: {@code c} rounded up to whole vectors. */
     static int padded(int c) {
         return (c + F.length() - 1) / F.length() * F.length();
