@@ -54,6 +54,11 @@ final class CpuAdaptive {
         FloatBuffer src = in.floats();
         FloatBuffer dst = out.floats();
         boolean max = g.mode() == PoolMode.MAX;
+        if (planes && vectors && AdaptPlaneLanes.pays(is, os)) {
+            AdaptPlaneLanes lanes = new AdaptPlaneLanes(is, os, y0, y1, x0, x1, max);
+            parallel.run(lanes.units(), u -> lanes.run(src, dst, u));
+            return;
+        }
         if (planes && is.c() == 1) {
             PlaneRegions regions = new PlaneRegions(is, os, y0, y1, x0, x1);
             if (max) {
@@ -149,11 +154,13 @@ final class CpuAdaptive {
         float[] acc = s.floats(2, width);
         for (int y = ys; y < ye; y++) {
             src.get(Math.toIntExact(is.offset(n, y, 0, 0)), row, 0, rowLen);
-            VecAdaptive.maxAcross(row, c, os.w(), x0, x1, acc, y == ys);
+            VecAdaptive.maxAcross(row, 0, c, os.w(), x0, x1, acc, y == ys);
         }
-        for (int i = 0; i < width; i++) {
-            if (acc[i] != acc[i]) {
-                acc[i] = exactMax(is, src, n, ys, ye, x0[i / c], x1[i / c], i % c);
+        if (VecAdaptive.mayHoldNaN(acc, 0, width)) {
+            for (int i = 0; i < width; i++) {
+                if (acc[i] != acc[i]) {
+                    acc[i] = exactMax(is, src, n, ys, ye, x0[i / c], x1[i / c], i % c);
+                }
             }
         }
         dst.put(Math.toIntExact(os.offset(n, oy, 0, 0)), acc, 0, width);
