@@ -9,7 +9,7 @@ import java.util.Arrays;
  * channels-last with one channel) in the channels-last kernels' vector lanes, where the Vector API
  * runs: a group of whole planes is staged with one bulk copy and turned channels-last (position
  * major, the group's planes as channels) by 16×16 transposes in registers
- * ({@link VecAdaptive#toChannels}), reduced by {@link VecAdaptive}'s channels-last kernels with the
+ * ({@link VecAdaptive#transposePlanes}), reduced by {@link VecAdaptive}'s channels-last kernels with the
  * group as the channels, and the results are transposed back to their planes and written with one
  * bulk copy.
  *
@@ -62,8 +62,7 @@ final class AdaptPlaneLanes {
                 long taps = (long) (y1[oy] - y0[oy]) * (x1[ox] - x0[ox]);
                 // AdaptiveAvgRows' float division and certificate factor.
                 divisor[oy * os.w() + ox] = (float) taps;
-                perB[oy * os.w() + ox] =
-                        (float) (0x1p-24 * (1 + CompensatedSum.gamma(3 * taps)) / taps / AvgWindows.TOLERANCE);
+                perB[oy * os.w() + ox] = AdaptiveAvgRows.perB(taps);
             }
         }
     }
@@ -105,7 +104,7 @@ final class AdaptPlaneLanes {
         float[] acc = s.floats(3, width);
         float[] results = s.floats(7, c * outArea);
         src.get(Math.toIntExact(is.offset(start, 0, 0, 0)), stage, 0, c * area);
-        VecAdaptive.toChannels(stage, area, c, t);
+        VecAdaptive.transposePlanes(stage, t, area, c, true);
         int rowLen = is.w() * c;
         for (int oy = 0; oy < os.h(); oy++) {
             if (max) {
@@ -124,7 +123,7 @@ final class AdaptPlaneLanes {
             }
             System.arraycopy(acc, 0, results, oy * width, width);
         }
-        VecAdaptive.fromChannels(results, outArea, c, res);
+        VecAdaptive.transposePlanes(res, results, outArea, c, false);
         dst.put(Math.toIntExact(os.offset(first, 0, 0, 0)), res, (first - start) * outArea, (end - first) * outArea);
     }
 

@@ -141,30 +141,21 @@ final class VecAdaptive {
     }
 
     /**
-     * {@code planes} (at least 16) staged planes of {@code area} (at least 16) floats each,
-     * {@code a[p·area + i]}, turned channels-last: {@code t[i·planes + p]}, by 16×16 transposes
-     * ({@link #transpose}; the last block of planes or positions overlapping the one before it).
+     * {@code planes} (at least 16) planes of {@code area} (at least 16) floats each,
+     * {@code planar[p·area + i]}, and the same channels-last, {@code lanes[i·planes + p]}: with
+     * {@code toLanes} the first turned into the second, else the second into the first, by 16×16
+     * blocks ({@link #transpose}; the last block of planes or positions overlapping the one before it).
      */
-    static void toChannels(float[] a, int area, int planes, float[] t) {
+    static void transposePlanes(float[] planar, float[] lanes, int area, int planes, boolean toLanes) {
         for (int p = 0; p < planes; p += 16) {
             int pb = Math.min(p, planes - 16);
             for (int i = 0; i < area; i += 16) {
                 int ib = Math.min(i, area - 16);
-                transpose(a, pb * area + ib, area, t, ib * planes + pb, planes);
-            }
-        }
-    }
-
-    /**
-     * {@link #toChannels}' inverse: {@code area} (at least 16) positions of {@code planes} (at least
-     * 16) channels, {@code t[j·planes + p]}, to {@code res[p·area + j]}.
-     */
-    static void fromChannels(float[] t, int area, int planes, float[] res) {
-        for (int p = 0; p < planes; p += 16) {
-            int pb = Math.min(p, planes - 16);
-            for (int j = 0; j < area; j += 16) {
-                int jb = Math.min(j, area - 16);
-                transpose(t, jb * planes + pb, planes, res, pb * area + jb, area);
+                if (toLanes) {
+                    transpose(planar, pb * area + ib, area, lanes, ib * planes + pb, planes);
+                } else {
+                    transpose(lanes, ib * planes + pb, planes, planar, pb * area + ib, area);
+                }
             }
         }
     }

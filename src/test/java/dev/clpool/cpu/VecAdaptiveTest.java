@@ -88,14 +88,14 @@ class VecAdaptiveTest {
             a[i] = Float.intBitsToFloat(0x7f800001 + i);
         }
         float[] t = new float[a.length];
-        VecAdaptive.toChannels(a, area, planes, t);
+        VecAdaptive.transposePlanes(a, t, area, planes, true);
         for (int p = 0; p < planes; p++) {
             for (int i = 0; i < area; i++) {
                 assertEquals(0x7f800001 + p * area + i, Float.floatToRawIntBits(t[i * planes + p]), "plane " + p + " at " + i);
             }
         }
         float[] back = new float[a.length];
-        VecAdaptive.fromChannels(t, area, planes, back);
+        VecAdaptive.transposePlanes(back, t, area, planes, false);
         for (int i = 0; i < a.length; i++) {
             assertEquals(0x7f800001 + i, Float.floatToRawIntBits(back[i]), "back at " + i);
         }
