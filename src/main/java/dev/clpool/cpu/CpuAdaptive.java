@@ -19,7 +19,9 @@ import java.util.Arrays;
  * <p>With one channel (channels-first planes viewed as channels-last) the channel loop is one
  * element long, and a task per output row costs more than its work: {@link PlaneAdaptiveMax} and
  * {@link PlaneAdaptiveAvg} take groups of whole planes (or bands of a large plane) per task, with
- * the same results bit for bit.
+ * the same results bit for bit. Where the Vector API runs and the planes are small (VGG-16's 10×10,
+ * SPP-net's 13×13), {@link AdaptPlaneLanes} runs them in this path's vector kernels instead, a group
+ * of planes as the channels (max the same bits; the average certified as {@link AdaptiveAvgRows}').
  */
 final class CpuAdaptive {
     private CpuAdaptive() {
