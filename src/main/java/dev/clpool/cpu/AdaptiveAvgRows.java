@@ -41,6 +41,15 @@ final class AdaptiveAvgRows {
         this.x1 = x1;
     }
 
+    /**
+     * The certificate's factor for a region of {@code taps} elements: u·(1 + γ(3·taps)) over the
+     * element count and {@link AvgWindows#TOLERANCE}, so that a result passes where its B times it
+     * is at most max(1, |avg|). {@link PlaneAdaptiveAvg} and {@link AdaptPlaneLanes} use it too.
+     */
+    static float perB(long taps) {
+        return (float) (0x1p-24 * (1 + CompensatedSum.gamma(3 * taps)) / taps / AvgWindows.TOLERANCE);
+    }
+
     /** Whether this path pays: enough channels to fill vector lanes (with few, the plane paths run). */
     static boolean pays(Shape is) {
         return is.c() >= 16;
@@ -106,7 +115,7 @@ final class AdaptiveAvgRows {
             long taps = (long) (y1[oy] - y0[oy]) * (x1[ox] - x0[ox]);
             // A float division, as AvgWindows.finish divides (see there).
             float d = (float) taps;
-            float k = (float) (0x1p-24 * (1 + CompensatedSum.gamma(3 * taps)) / taps / AvgWindows.TOLERANCE);
+            float k = perB(taps);
             if (lanes) {
                 VecAdaptive.avgFinish(as, ab, worst, ox * c, c, d, k);
             } else {

@@ -19,7 +19,9 @@ import java.util.Arrays;
  * <p>With one channel (channels-first planes viewed as channels-last) the channel loop is one
  * element long, and a task per output row costs more than its work: {@link PlaneAdaptiveMax} and
  * {@link PlaneAdaptiveAvg} take groups of whole planes (or bands of a large plane) per task, with
- * the same results bit for bit.
+ * the same results bit for bit. Where the Vector API runs and the planes are small (VGG-16's 10×10,
+ * SPP-net's 13×13), {@link AdaptPlaneLanes} runs them in this path's vector kernels instead, a group
+ * of planes as the channels (max the same bits; the average certified as {@link AdaptiveAvgRows}').
  */
 final class CpuAdaptive {
     private CpuAdaptive() {
@@ -54,6 +56,11 @@ final class CpuAdaptive {
         FloatBuffer src = in.floats();
         FloatBuffer dst = out.floats();
         boolean max = g.mode() == PoolMode.MAX;
+        if (planes && vectors && AdaptPlaneLanes.pays(is, os)) {
+            AdaptPlaneLanes lanes = new AdaptPlaneLanes(is, os, y0, y1, x0, x1, max);
+            parallel.run(lanes.units(), u -> lanes.run(src, dst, u));
+            return;
+        }
         if (planes && is.c() == 1) {
             PlaneRegions regions = new PlaneRegions(is, os, y0, y1, x0, x1);
             if (max) {
@@ -149,11 +156,13 @@ final class CpuAdaptive {
         float[] acc = s.floats(2, width);
         for (int y = ys; y < ye; y++) {
             src.get(Math.toIntExact(is.offset(n, y, 0, 0)), row, 0, rowLen);
-            VecAdaptive.maxAcross(row, c, os.w(), x0, x1, acc, y == ys);
+            VecAdaptive.maxAcross(row, 0, c, os.w(), x0, x1, acc, y == ys);
         }
-        for (int i = 0; i < width; i++) {
-            if (acc[i] != acc[i]) {
-                acc[i] = exactMax(is, src, n, ys, ye, x0[i / c], x1[i / c], i % c);
+        if (VecAdaptive.mayHoldNaN(acc, 0, width)) {
+            for (int i = 0; i < width; i++) {
+                if (acc[i] != acc[i]) {
+                    acc[i] = exactMax(is, src, n, ys, ye, x0[i / c], x1[i / c], i % c);
+                }
             }
         }
         dst.put(Math.toIntExact(os.offset(n, oy, 0, 0)), acc, 0, width);

@@ -63,7 +63,7 @@ final class PlaneAdaptiveAvg {
                 long taps = (long) r.heights[a] * r.widths[b];
                 // A float division, as AdaptiveAvgRows divides.
                 float d = (float) taps;
-                float k = (float) (0x1p-24 * (1 + CompensatedSum.gamma(3 * taps)) / taps / AvgWindows.TOLERANCE);
+                float k = AdaptiveAvgRows.perB(taps);
                 float e = VecPlaneAdaptive.regions(stage, r.in.w(), r.heights[a], r.widths[b], p.from(), p.to(), n, d,
                         k, res);
                 worst = e > worst || e != e ? e : worst;

@@ -1,7 +1,10 @@
 package dev.clpool.cpu;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -19,6 +22,16 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class VecAdaptive {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
+    /** {@link #transpose}'s shuffles (lane j takes lane j ^ d) and masks (the lanes with bit d set). */
+    private static final VectorShuffle<Integer> X1 = VectorShuffle.fromOp(I, j -> j ^ 1);
+    private static final VectorShuffle<Integer> X2 = VectorShuffle.fromOp(I, j -> j ^ 2);
+    private static final VectorShuffle<Integer> X4 = VectorShuffle.fromOp(I, j -> j ^ 4);
+    private static final VectorShuffle<Integer> X8 = VectorShuffle.fromOp(I, j -> (j ^ 8) & (I.length() - 1));
+    private static final VectorMask<Integer> M1 = VectorMask.fromLong(I, 0xAAAAL);
+    private static final VectorMask<Integer> M2 = VectorMask.fromLong(I, 0xCCCCL);
+    private static final VectorMask<Integer> M4 = VectorMask.fromLong(I, 0xF0F0L);
+    private static final VectorMask<Integer> M8 = VectorMask.fromLong(I, 0xFF00L);
 
     private VecAdaptive() {
     }
@@ -33,11 +46,17 @@ final class VecAdaptive {
      */
     static void avgAcross(float[] row, int c, int ow, int[] x0, int[] x1, float[] as, float[] ab,
                           boolean first, float[] tail) {
+        avgAcross(row, 0, c, ow, x0, x1, as, ab, first, tail);
+    }
+
+    /** {@link #avgAcross(float[], int, int, int[], int[], float[], float[], boolean, float[])} of the row at {@code row[base]}. */
+    static void avgAcross(float[] row, int base, int c, int ow, int[] x0, int[] x1, float[] as, float[] ab,
+                          boolean first, float[] tail) {
         int step = F.length();
         for (int ox = 0; ox < ow; ox++) {
             for (int ch = 0; ch < c; ch += step) {
                 int v = Math.min(ch, c - step);
-                int o = x0[ox] * c + v;
+                int o = base + x0[ox] * c + v;
                 FloatVector sum = FloatVector.fromArray(F, row, o);
                 FloatVector bound = FloatVector.zero(F);
                 for (int x = x0[ox] + 1; x < x1[ox]; x++) {
@@ -88,19 +107,22 @@ final class VecAdaptive {
     }
 
     /**
-     * clpool's max ({@link CpuBackend#max}) across each region's columns, folded into {@code acc}
-     * by the same rule ({@code first}: written, for the first row of the regions): a lane keeps its
-     * value unless a later one is greater, so ties (−0 and +0 included) keep the first in scan
-     * order. A NaN is never greater, so every value {@code x} also subtracts {@code x − x} from its
-     * lane (+0 for finite values, NaN for a NaN or an infinity, after which the lane stays NaN):
-     * the caller redoes a NaN result by the rule, in scan order.
+     * clpool's max ({@link CpuBackend#max}) across each region's columns of the input row at
+     * {@code row[base]}, folded into {@code acc} by the same rule ({@code first}: written, for the
+     * first row of the regions): a lane keeps its value unless a later one is greater, so ties (−0
+     * and +0 included) keep the first in scan order. A NaN is never greater, so every value
+     * {@code x} also subtracts {@code x − x} from its lane (+0 for finite values, NaN for a NaN or an
+     * infinity, after which the lane stays NaN): the caller redoes a NaN result by the rule, in scan
+     * order. (Without the subtractions, compare-and-blend alone is the rule for a row without NaN;
+     * testing each staged row for one cost as much as the subtractions it spared: SPP-net's 6×6
+     * level, one thread, the same time within the noise.)
      */
-    static void maxAcross(float[] row, int c, int ow, int[] x0, int[] x1, float[] acc, boolean first) {
+    static void maxAcross(float[] row, int base, int c, int ow, int[] x0, int[] x1, float[] acc, boolean first) {
         int step = F.length();
         for (int ox = 0; ox < ow; ox++) {
             for (int ch = 0; ch < c; ch += step) {
                 int v = Math.min(ch, c - step);
-                int o = x0[ox] * c + v;
+                int o = base + x0[ox] * c + v;
                 FloatVector x = FloatVector.fromArray(F, row, o);
                 FloatVector m = x.sub(x.sub(x));
                 for (int col = x0[ox] + 1; col < x1[ox]; col++) {
@@ -116,5 +138,202 @@ final class VecAdaptive {
                 m.intoArray(acc, at);
             }
         }
+    }
+
+    /**
+     * {@code planes} (at least 16) planes of {@code area} (at least 16) floats each,
+     * {@code planar[p·area + i]}, and the same channels-last, {@code lanes[i·planes + p]}: with
+     * {@code toLanes} the first turned into the second, else the second into the first, by 16×16
+     * blocks ({@link #transpose}; the last block of planes or positions overlapping the one before it).
+     */
+    static void transposePlanes(float[] planar, float[] lanes, int area, int planes, boolean toLanes) {
+        for (int p = 0; p < planes; p += 16) {
+            int pb = Math.min(p, planes - 16);
+            for (int i = 0; i < area; i += 16) {
+                int ib = Math.min(i, area - 16);
+                if (toLanes) {
+                    transpose(planar, pb * area + ib, area, lanes, ib * planes + pb, planes);
+                } else {
+                    transpose(lanes, ib * planes + pb, planes, planar, pb * area + ib, area);
+                }
+            }
+        }
+    }
+
+    /**
+     * A 16×16 block: row r of {@code src} from {@code so + r·ss} becomes column r of {@code dst}
+     * (row r from {@code dOff + r·ds}), in four steps that swap one bit between the row and the lane
+     * number (lanes of one row exchanged with the row {@code d} below by a one-vector shuffle,
+     * {@code j ^ d}, and a blend). Needs 16-float vectors. In int lanes: the interpreter's and C1's
+     * float {@code rearrange} reads lanes through {@code Float.floatToIntBits}, which would lose NaN
+     * payloads.
+     */
+    static void transpose(float[] src, int so, int ss, float[] dst, int dOff, int ds) {
+        IntVector r0 = FloatVector.fromArray(F, src, so + 0 * ss).reinterpretAsInts();
+        IntVector r1 = FloatVector.fromArray(F, src, so + 1 * ss).reinterpretAsInts();
+        IntVector r2 = FloatVector.fromArray(F, src, so + 2 * ss).reinterpretAsInts();
+        IntVector r3 = FloatVector.fromArray(F, src, so + 3 * ss).reinterpretAsInts();
+        IntVector r4 = FloatVector.fromArray(F, src, so + 4 * ss).reinterpretAsInts();
+        IntVector r5 = FloatVector.fromArray(F, src, so + 5 * ss).reinterpretAsInts();
+        IntVector r6 = FloatVector.fromArray(F, src, so + 6 * ss).reinterpretAsInts();
+        IntVector r7 = FloatVector.fromArray(F, src, so + 7 * ss).reinterpretAsInts();
+        IntVector r8 = FloatVector.fromArray(F, src, so + 8 * ss).reinterpretAsInts();
+        IntVector r9 = FloatVector.fromArray(F, src, so + 9 * ss).reinterpretAsInts();
+        IntVector r10 = FloatVector.fromArray(F, src, so + 10 * ss).reinterpretAsInts();
+        IntVector r11 = FloatVector.fromArray(F, src, so + 11 * ss).reinterpretAsInts();
+        IntVector r12 = FloatVector.fromArray(F, src, so + 12 * ss).reinterpretAsInts();
+        IntVector r13 = FloatVector.fromArray(F, src, so + 13 * ss).reinterpretAsInts();
+        IntVector r14 = FloatVector.fromArray(F, src, so + 14 * ss).reinterpretAsInts();
+        IntVector r15 = FloatVector.fromArray(F, src, so + 15 * ss).reinterpretAsInts();
+        IntVector a;
+        a = r0;
+        r0 = a.blend(r8.rearrange(X8), M8);
+        r8 = a.rearrange(X8).blend(r8, M8);
+        a = r1;
+        r1 = a.blend(r9.rearrange(X8), M8);
+        r9 = a.rearrange(X8).blend(r9, M8);
+        a = r2;
+        r2 = a.blend(r10.rearrange(X8), M8);
+        r10 = a.rearrange(X8).blend(r10, M8);
+        a = r3;
+        r3 = a.blend(r11.rearrange(X8), M8);
+        r11 = a.rearrange(X8).blend(r11, M8);
+        a = r4;
+        r4 = a.blend(r12.rearrange(X8), M8);
+        r12 = a.rearrange(X8).blend(r12, M8);
+        a = r5;
+        r5 = a.blend(r13.rearrange(X8), M8);
+        r13 = a.rearrange(X8).blend(r13, M8);
+        a = r6;
+        r6 = a.blend(r14.rearrange(X8), M8);
+        r14 = a.rearrange(X8).blend(r14, M8);
+        a = r7;
+        r7 = a.blend(r15.rearrange(X8), M8);
+        r15 = a.rearrange(X8).blend(r15, M8);
+        a = r0;
+        r0 = a.blend(r4.rearrange(X4), M4);
+        r4 = a.rearrange(X4).blend(r4, M4);
+        a = r1;
+        r1 = a.blend(r5.rearrange(X4), M4);
+        r5 = a.rearrange(X4).blend(r5, M4);
+        a = r2;
+        r2 = a.blend(r6.rearrange(X4), M4);
+        r6 = a.rearrange(X4).blend(r6, M4);
+        a = r3;
+        r3 = a.blend(r7.rearrange(X4), M4);
+        r7 = a.rearrange(X4).blend(r7, M4);
+        a = r8;
+        r8 = a.blend(r12.rearrange(X4), M4);
+        r12 = a.rearrange(X4).blend(r12, M4);
+        a = r9;
+        r9 = a.blend(r13.rearrange(X4), M4);
+        r13 = a.rearrange(X4).blend(r13, M4);
+        a = r10;
+        r10 = a.blend(r14.rearrange(X4), M4);
+        r14 = a.rearrange(X4).blend(r14, M4);
+        a = r11;
+        r11 = a.blend(r15.rearrange(X4), M4);
+        r15 = a.rearrange(X4).blend(r15, M4);
+        a = r0;
+        r0 = a.blend(r2.rearrange(X2), M2);
+        r2 = a.rearrange(X2).blend(r2, M2);
+        a = r1;
+        r1 = a.blend(r3.rearrange(X2), M2);
+        r3 = a.rearrange(X2).blend(r3, M2);
+        a = r4;
+        r4 = a.blend(r6.rearrange(X2), M2);
+        r6 = a.rearrange(X2).blend(r6, M2);
+        a = r5;
+        r5 = a.blend(r7.rearrange(X2), M2);
+        r7 = a.rearrange(X2).blend(r7, M2);
+        a = r8;
+        r8 = a.blend(r10.rearrange(X2), M2);
+        r10 = a.rearrange(X2).blend(r10, M2);
+        a = r9;
+        r9 = a.blend(r11.rearrange(X2), M2);
+        r11 = a.rearrange(X2).blend(r11, M2);
+        a = r12;
+        r12 = a.blend(r14.rearrange(X2), M2);
+        r14 = a.rearrange(X2).blend(r14, M2);
+        a = r13;
+        r13 = a.blend(r15.rearrange(X2), M2);
+        r15 = a.rearrange(X2).blend(r15, M2);
+        a = r0;
+        r0 = a.blend(r1.rearrange(X1), M1);
+        r1 = a.rearrange(X1).blend(r1, M1);
+        a = r2;
+        r2 = a.blend(r3.rearrange(X1), M1);
+        r3 = a.rearrange(X1).blend(r3, M1);
+        a = r4;
+        r4 = a.blend(r5.rearrange(X1), M1);
+        r5 = a.rearrange(X1).blend(r5, M1);
+        a = r6;
+        r6 = a.blend(r7.rearrange(X1), M1);
+        r7 = a.rearrange(X1).blend(r7, M1);
+        a = r8;
+        r8 = a.blend(r9.rearrange(X1), M1);
+        r9 = a.rearrange(X1).blend(r9, M1);
+        a = r10;
+        r10 = a.blend(r11.rearrange(X1), M1);
+        r11 = a.rearrange(X1).blend(r11, M1);
+        a = r12;
+        r12 = a.blend(r13.rearrange(X1), M1);
+        r13 = a.rearrange(X1).blend(r13, M1);
+        a = r14;
+        r14 = a.blend(r15.rearrange(X1), M1);
+        r15 = a.rearrange(X1).blend(r15, M1);
+        r0.reinterpretAsFloats().intoArray(dst, dOff + 0 * ds);
+        r1.reinterpretAsFloats().intoArray(dst, dOff + 1 * ds);
+        r2.reinterpretAsFloats().intoArray(dst, dOff + 2 * ds);
+        r3.reinterpretAsFloats().intoArray(dst, dOff + 3 * ds);
+        r4.reinterpretAsFloats().intoArray(dst, dOff + 4 * ds);
+        r5.reinterpretAsFloats().intoArray(dst, dOff + 5 * ds);
+        r6.reinterpretAsFloats().intoArray(dst, dOff + 6 * ds);
+        r7.reinterpretAsFloats().intoArray(dst, dOff + 7 * ds);
+        r8.reinterpretAsFloats().intoArray(dst, dOff + 8 * ds);
+        r9.reinterpretAsFloats().intoArray(dst, dOff + 9 * ds);
+        r10.reinterpretAsFloats().intoArray(dst, dOff + 10 * ds);
+        r11.reinterpretAsFloats().intoArray(dst, dOff + 11 * ds);
+        r12.reinterpretAsFloats().intoArray(dst, dOff + 12 * ds);
+        r13.reinterpretAsFloats().intoArray(dst, dOff + 13 * ds);
+        r14.reinterpretAsFloats().intoArray(dst, dOff + 14 * ds);
+        r15.reinterpretAsFloats().intoArray(dst, dOff + 15 * ds);
+    }
+
+    /** Whether every one of {@code a[0..n)} is at most 0 (a NaN is not). */
+    static boolean allAtMostZero(float[] a, int n) {
+        int step = F.length();
+        int i = 0;
+        for (; i + step <= n; i += step) {
+            if (!FloatVector.fromArray(F, a, i).compare(VectorOperators.LE, 0f).allTrue()) {
+                return false;
+            }
+        }
+        for (; i < n; i++) {
+            if (!(a[i] <= 0f)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * False where none of {@code a[from..from + n)} is NaN; true where one is, or an infinity
+     * ({@code x − x} is NaN for both: one subtraction and one addition per vector, no branch; a
+     * test of each vector's lanes with {@code anyTrue()} cost more than the maxima it spared).
+     */
+    static boolean mayHoldNaN(float[] a, int from, int n) {
+        int step = F.length();
+        FloatVector d = FloatVector.zero(F);
+        int i = from;
+        for (; i + step <= from + n; i += step) {
+            FloatVector x = FloatVector.fromArray(F, a, i);
+            d = d.add(x.sub(x));
+        }
+        float rest = 0f;
+        for (; i < from + n; i++) {
+            rest += a[i] - a[i];
+        }
+        return rest != rest || d.compare(VectorOperators.NE, d).anyTrue();
     }
 }

@@ -2,12 +2,14 @@ package dev.clpool.cpu;
 
 import static dev.clpool.cpu.VecTestData.data;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.clpool.AdaptiveGeometry;
 import dev.clpool.PoolMode;
 import dev.clpool.Shape;
 import dev.clpool.Tensor;
+import dev.clpool.testing.Tolerance;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -17,7 +19,11 @@ import org.junit.jupiter.api.Test;
  * rule), adaptive average bit for bit (the same float arithmetic, bound and fallback). 19 channels
  * (a whole vector and a last one overlapping it); outputs that shrink and grow the input (regions
  * of one column, overlapping regions); ties of −0 and +0, NaNs with payloads, infinities, all-zero
- * and constant data, and sums that cancel.
+ * and constant data, and sums that cancel. Then one-channel planes in channel lanes
+ * ({@link AdaptPlaneLanes}, through {@link CpuAdaptive#run} with planes) against the general path's
+ * scalar kernels: max bit for bit, average within tolerance (NaN the canonical one), with plane
+ * counts that end in a group of fewer than a vector and blocks of planes and positions that overlap;
+ * and {@link VecAdaptive#transpose}'s two directions on NaN payloads.
  */
 class VecAdaptiveTest {
     private static final int[] CHANNELS = {19};
@@ -38,6 +44,61 @@ class VecAdaptiveTest {
     @Test
     void adaptiveAvg_bitIdenticalToTheScalarKernels() {
         compare(PoolMode.AVG);
+    }
+
+    /** Planes, input h, w, output h, w: each runs {@link AdaptPlaneLanes}. */
+    private static final int[][] PLANES = {{85, 10, 10, 7, 7}, {50, 13, 13, 6, 6}, {20, 4, 5, 9, 11}};
+
+    @Test
+    void planesInChannelLanes_maxBitIdentical_avgWithinTolerance() {
+        for (PoolMode mode : new PoolMode[] {PoolMode.MAX, PoolMode.AVG}) {
+            for (int[] size : PLANES) {
+                for (int kind = 0; kind < VecTestData.KINDS; kind++) {
+                    Shape s = Shape.of(size[0], size[1], size[2], 1);
+                    Tensor in = Tensor.of(s, data(kind, (int) s.elementCount(), 31L * size[0] + kind));
+                    AdaptiveGeometry g = AdaptiveGeometry.of(mode, s, size[3], size[4]);
+                    assertTrue(AdaptPlaneLanes.pays(s, g.output()), s + " runs in channel lanes");
+                    Tensor lanes = Tensor.allocate(g.output());
+                    Tensor general = Tensor.allocate(g.output());
+                    CpuAdaptive.run(g, in, lanes, TestParallel.FORK_JOIN, true, true);
+                    CpuAdaptive.run(g, in, general, TestParallel.FORK_JOIN, false, false);
+                    String what = mode + " kind " + kind + " " + s + " -> " + size[3] + "x" + size[4];
+                    float[] got = lanes.toArray();
+                    float[] want = general.toArray();
+                    if (mode == PoolMode.AVG) {
+                        Tolerance.assertClose(got, want, Tolerance.REL, what);
+                    }
+                    for (int i = 0; i < want.length; i++) {
+                        if (mode == PoolMode.MAX || Float.isNaN(want[i])) {
+                            assertEquals(Float.floatToRawIntBits(want[i]), Float.floatToRawIntBits(got[i]),
+                                    what + " at " + i + ": " + got[i] + " vs " + want[i]);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void transpose_toChannelsAndBack_movesEveryBit() {
+        int area = 23;
+        int planes = 37;
+        float[] a = new float[area * planes];
+        for (int i = 0; i < a.length; i++) {
+            a[i] = Float.intBitsToFloat(0x7f800001 + i);
+        }
+        float[] t = new float[a.length];
+        VecAdaptive.transposePlanes(a, t, area, planes, true);
+        for (int p = 0; p < planes; p++) {
+            for (int i = 0; i < area; i++) {
+                assertEquals(0x7f800001 + p * area + i, Float.floatToRawIntBits(t[i * planes + p]), "plane " + p + " at " + i);
+            }
+        }
+        float[] back = new float[a.length];
+        VecAdaptive.transposePlanes(back, t, area, planes, false);
+        for (int i = 0; i < a.length; i++) {
+            assertEquals(0x7f800001 + i, Float.floatToRawIntBits(back[i]), "back at " + i);
+        }
     }
 
     private static void compare(PoolMode mode) {
