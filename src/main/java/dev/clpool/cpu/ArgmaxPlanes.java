@@ -123,28 +123,49 @@ final class ArgmaxPlanes {
      * Band {@code b} in {@link VecArgmaxPlanes}' lanes, from and into the tensors' bytes: the
      * outputs' values (their own bits) and indices, output row by output row.
      */
-    void vectorBand(ByteBuffer in, ByteBuffer out, ByteBuffer idx, int b, Scratch s) {
+    void vectorBand(IntBuffer in, ByteBuffer out, ByteBuffer idx, int b, Scratch s) {
         int q0 = b * rowsPerBand;
         int q1 = Math.min(rows, q0 + rowsPerBand);
         int[][] list = s.ints(0, 3, kh * kw);
+        int[] stage = s.ints(1, 1, stagedInts(p))[0];
         int ow = p.out.w();
-        int limit = Math.toIntExact(p.in.elementCount());
         for (int q = q0; q < q1; q++) {
             int n = q / oh;
             int oy = q % oh;
-            int taps = 0;
-            for (int jy = p.rowFirst[oy]; jy < p.rowEnd[oy]; jy++) {
-                int row = Math.toIntExact(p.in.offset(n, p.inputRow(oy, jy), 0, 0));
-                for (int jx = 0; jx < kw; jx++, taps++) {
-                    list[1][taps] = p.colStart[0] + jx * p.dw;
-                    list[0][taps] = row + list[1][taps];
-                    list[2][taps] = offsets[jy * kw + jx];
-                }
-            }
+            int limit = stageWindows(p, in, n, oy, stage, list, offsets);
             long base = form.base(n) + p.rowStart[oy] * form.dy() + p.colStart[0] * form.dx();
-            VecArgmaxPlanes.indices(in, list[0], list[1], list[2], taps, sw, p.in.w(), ow, oxLo, oxHi, limit,
-                    out, idx, q * ow, base, sw * form.dx());
+            VecArgmaxPlanes.indices(stage, list[0], list[1], list[2], limit / p.in.w() * kw, sw, p.in.w(), ow, oxLo,
+                    oxHi, limit + 1, out, idx, q * ow, base, sw * form.dx());
         }
+    }
+
+    /** Ints of {@link #stageWindows}' {@code stage}. */
+    static int stagedInts(WindowPlan p) {
+        return p.rows.window() * p.in.w() + 1;
+    }
+
+    /**
+     * Output row (n, oy)'s window rows inside the input, their raw bits staged one after another
+     * into {@code stage} ({@link #stagedInts} long: {@link VecArgmaxPlanes} reads them from a heap
+     * array, where loads straight from the direct buffer cost several times as much, each a
+     * bounds check; the one int past them is read only as a stride-2 pair's unused odd element),
+     * and their taps listed in scan order for {@link VecArgmaxPlanes}: the staged element of output
+     * column 0's tap ({@code list[0]}), its input column ({@code list[1]}) and
+     * {@code values[jy·kw + jx]} ({@code list[2]}). Returns the ints staged (rows times width).
+     */
+    static int stageWindows(WindowPlan p, IntBuffer bits, int n, int oy, int[] stage, int[][] list, int[] values) {
+        int kw = p.cols.window();
+        int iw = p.in.w();
+        int at = 0;
+        for (int jy = p.rowFirst[oy], k = 0; jy < p.rowEnd[oy]; jy++, at += iw) {
+            bits.get(Math.toIntExact(p.in.offset(n, p.inputRow(oy, jy), 0, 0)), stage, at, iw);
+            for (int jx = 0; jx < kw; jx++, k++) {
+                list[1][k] = p.colStart[0] + jx * p.dw;
+                list[0][k] = at + list[1][k];
+                list[2][k] = values[jy * kw + jx];
+            }
+        }
+        return at;
     }
 
     /** Bands of output rows, all planes together. */
