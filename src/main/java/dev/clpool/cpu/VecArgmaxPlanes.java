@@ -16,8 +16,8 @@ import jdk.incubator.vector.VectorSpecies;
  * numbers max backward uses); loaded only behind {@link VectorSupport#ENABLED}.
  *
  * <p>Lanes run along an output row: a vector holds consecutive output columns, read from the
- * output row's window rows staged as raw bits in a heap array ({@link ArgmaxPlanes#stageWindows}:
- * one bulk copy a row; loads straight from the direct buffer, each with its bounds checks, made the
+ * band's input rows staged as raw bits in a heap array ({@link ArgmaxPlanes#firstStaged}:
+ * one bulk copy a band; loads straight from the direct buffer, each with its bounds checks, made the
  * channels-first stem indices about 15% slower), one load per tap. At column stride 1 a tap's
  * inputs for the lanes are consecutive floats; at stride 2 they are every other float, the even
  * elements of two loads, each permuted by one constant single-source shuffle and blended. The taps of an output row are one
@@ -57,7 +57,7 @@ final class VecArgmaxPlanes {
     /**
      * Max pooling with indices of one output row.
      *
-     * @param in       the input's raw float32 bits, staged (the rows of the output row's windows)
+     * @param in       the input's raw float32 bits, staged (a band's input rows)
      * @param tapAt    per tap inside the input's rows, in scan order: the staged element its output column 0 reads
      *                 (may be padding)
      * @param tapCol   per such tap: the input column its output column 0 reads (negative in the padding)
