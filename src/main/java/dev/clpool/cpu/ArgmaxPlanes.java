@@ -123,28 +123,62 @@ final class ArgmaxPlanes {
      * Band {@code b} in {@link VecArgmaxPlanes}' lanes, from and into the tensors' bytes: the
      * outputs' values (their own bits) and indices, output row by output row.
      */
-    void vectorBand(ByteBuffer in, ByteBuffer out, ByteBuffer idx, int b, Scratch s) {
+    void vectorBand(IntBuffer in, ByteBuffer out, ByteBuffer idx, int b, Scratch s) {
         int q0 = b * rowsPerBand;
         int q1 = Math.min(rows, q0 + rowsPerBand);
         int[][] list = s.ints(0, 3, kh * kw);
+        int from = firstStaged(p, q0);
+        int len = endStaged(p, q1 - 1) - from;
+        int[] stage = s.ints(1, 1, len + 1)[0];
+        in.get(from, stage, 0, len);
         int ow = p.out.w();
-        int limit = Math.toIntExact(p.in.elementCount());
         for (int q = q0; q < q1; q++) {
             int n = q / oh;
             int oy = q % oh;
-            int taps = 0;
-            for (int jy = p.rowFirst[oy]; jy < p.rowEnd[oy]; jy++) {
-                int row = Math.toIntExact(p.in.offset(n, p.inputRow(oy, jy), 0, 0));
-                for (int jx = 0; jx < kw; jx++, taps++) {
-                    list[1][taps] = p.colStart[0] + jx * p.dw;
-                    list[0][taps] = row + list[1][taps];
-                    list[2][taps] = offsets[jy * kw + jx];
-                }
-            }
+            int taps = listTaps(p, n, oy, from, list, offsets);
             long base = form.base(n) + p.rowStart[oy] * form.dy() + p.colStart[0] * form.dx();
-            VecArgmaxPlanes.indices(in, list[0], list[1], list[2], taps, sw, p.in.w(), ow, oxLo, oxHi, limit,
+            VecArgmaxPlanes.indices(stage, list[0], list[1], list[2], taps, sw, p.in.w(), ow, oxLo, oxHi, len + 1,
                     out, idx, q * ow, base, sw * form.dx());
         }
+    }
+
+    /**
+     * The first input element the windows of output row {@code q} (of all planes' rows, {@code n·oh + oy})
+     * read: {@link VecArgmaxPlanes} reads a band's input rows, from it to {@link #endStaged} of the
+     * band's last output row, from a heap array staged by one bulk copy (one copy per window row was
+     * no faster on SegNet's 60-wide rows; loads straight from the direct buffer, each with its checks,
+     * made the stem's indices about 15% slower), with one int of slack past them that only a stride-2
+     * pair's unused last element reads.
+     */
+    static int firstStaged(WindowPlan p, int q) {
+        int oy = q % p.out.h();
+        return Math.toIntExact(p.in.offset(q / p.out.h(), p.inputRow(oy, p.rowFirst[oy]), 0, 0));
+    }
+
+    /** One past the last input element the windows of output row {@code q} read ({@link #firstStaged}). */
+    static int endStaged(WindowPlan p, int q) {
+        int oy = q % p.out.h();
+        return Math.toIntExact(p.in.offset(q / p.out.h(), p.inputRow(oy, p.rowEnd[oy] - 1), 0, 0)) + p.in.w();
+    }
+
+    /**
+     * Output row (n, oy)'s taps inside the input, in scan order, for {@link VecArgmaxPlanes} over input
+     * staged from element {@code from}: the staged element of output column 0's tap ({@code list[0]}),
+     * its input column ({@code list[1]}) and {@code values[jy·kw + jx]} ({@code list[2]}). Returns how
+     * many.
+     */
+    static int listTaps(WindowPlan p, int n, int oy, int from, int[][] list, int[] values) {
+        int kw = p.cols.window();
+        int k = 0;
+        for (int jy = p.rowFirst[oy]; jy < p.rowEnd[oy]; jy++) {
+            int row = Math.toIntExact(p.in.offset(n, p.inputRow(oy, jy), 0, 0)) - from;
+            for (int jx = 0; jx < kw; jx++, k++) {
+                list[1][k] = p.colStart[0] + jx * p.dw;
+                list[0][k] = row + list[1][k];
+                list[2][k] = values[jy * kw + jx];
+            }
+        }
+        return k;
     }
 
     /** Bands of output rows, all planes together. */

@@ -128,7 +128,7 @@ final class CpuMaxIndices {
      */
     private static void planes(ArgmaxPlanes fused, Tensor in, Tensor out, Indices indices, CpuBackward.Parallel parallel) {
         if (fused.vectors()) {
-            ByteBuffer from = CpuArgmax.bytes(in);
+            IntBuffer from = CpuArgmax.bits(in);
             ByteBuffer to = CpuArgmax.bytes(out);
             ByteBuffer idx = indices.buffer();
             parallel.run(fused.bands(), b -> fused.vectorBand(from, to, idx, b, Scratch.get()));

@@ -4,20 +4,26 @@ import dev.clpool.PoolGeometry;
 import dev.clpool.PoolMode;
 import dev.clpool.Shape;
 import dev.clpool.Tensor;
-import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
+import java.nio.IntBuffer;
+import java.util.Arrays;
 
 /**
  * Max backward of one-channel planes (channels-first tensors viewed as (N·C, H, W, 1)) in the
  * Vector API's lanes along the rows, where it is on, the planes' rows fill a vector and the column
- * stride is 1 or 2: every output's chosen tap number ({@link VecArgmaxPlanes#taps}, over bands of
- * output rows of all planes), then each input row gathers its gradients
- * ({@link VecPlaneMaxGather#row}, over bands of input rows). The same bits as
- * {@link PlaneBackward}'s scalar scatter; a gather, so each element is written by one task.
+ * stride is 1 or 2. A task is a band of input rows of one plane: the chosen tap numbers of the
+ * output rows whose windows reach it ({@link VecArgmaxPlanes#taps}, from window rows staged in a
+ * heap array, {@link ArgmaxPlanes#firstStaged}) and their gradients are staged, then each input
+ * row gathers its gradients from them ({@link VecPlaneMaxGather#row}) into a row written with one
+ * bulk copy. The same bits as {@link PlaneBackward}'s scalar scatter; a gather, so each element is
+ * written by one task (an output row on a band's edge has its taps found by both bands). Before,
+ * the taps of the whole tensor went through memory between two passes and the gather listed its
+ * taps per vector, with a division each, straight from the buffers: ResNet-50's channels-first stem
+ * backward ran 1.4x slower (one thread, thread CPU time).
  */
 final class PlaneMaxGather {
-    /** Elements per task, in either pass. */
-    private static final int TASK_ELEMENTS = 1 << 13;
+    /** Input elements per band, a task (its output rows' tap numbers and gradients stay in the second-level cache). */
+    private static final int BAND_INPUTS = 1 << 14;
 
     private PlaneMaxGather() {
     }
@@ -36,9 +42,7 @@ final class PlaneMaxGather {
         int kh = p.rows.window();
         int kw = p.cols.window();
         int[] numbers = new int[kh * kw];
-        for (int t = 0; t < numbers.length; t++) {
-            numbers[t] = t;
-        }
+        Arrays.setAll(numbers, t -> t);
         int oxLo = os.w();
         int oxHi = 0;
         for (int o = 0; o < os.w(); o++) {
@@ -49,49 +53,47 @@ final class PlaneMaxGather {
         }
         int lo = Math.min(oxLo, oxHi);
         int hi = oxHi;
-        ByteBuffer x = CpuArgmax.bytes(in);
-        ByteBuffer dy = CpuArgmax.bytes(gradOut);
-        ByteBuffer dx = CpuArgmax.bytes(gradIn);
-        int limit = Math.toIntExact(is.elementCount());
-        int[] taps = new int[Math.toIntExact(os.elementCount())];
-        int outRows = os.n() * os.h();
-        int perOut = Math.max(1, TASK_ELEMENTS / os.w());
-        parallel.run((outRows + perOut - 1) / perOut, task -> {
-            int[][] list = Scratch.get().ints(0, 3, kh * kw);
-            for (int q = task * perOut, end = Math.min(outRows, q + perOut); q < end; q++) {
-                int n = q / os.h();
-                int oy = q % os.h();
-                int count = 0;
-                for (int jy = p.rowFirst[oy]; jy < p.rowEnd[oy]; jy++) {
-                    int row = Math.toIntExact(is.offset(n, p.inputRow(oy, jy), 0, 0));
-                    for (int jx = 0; jx < kw; jx++, count++) {
-                        list[1][count] = p.colStart[0] + jx * p.dw;
-                        list[0][count] = row + list[1][count];
-                        list[2][count] = numbers[jy * kw + jx];
-                    }
-                }
-                VecArgmaxPlanes.taps(x, list[0], list[1], list[2], count, p.sw, is.w(), os.w(), lo, hi, limit, taps,
-                        q * os.w());
+        IntBuffer x = CpuArgmax.bits(in);
+        FloatBuffer dy = gradOut.floats();
+        FloatBuffer dx = gradIn.floats();
+        int bandRows = Math.max(1, Math.min(is.h(), BAND_INPUTS / is.w()));
+        int bands = (is.h() + bandRows - 1) / bandRows;
+        parallel.run(is.n() * bands, task -> {
+            int n = task / bands;
+            int y0 = task % bands * bandRows;
+            int y1 = Math.min(is.h(), y0 + bandRows);
+            long range = PlaneBackward.outputRows(rows, y0, y1);
+            int first = (int) (range >>> 32);
+            int staged = Math.max(0, (int) range - first) * os.w();
+            Scratch s = Scratch.get();
+            int[][] list = s.ints(0, 3, kh * kw);
+            int[][] a = s.ints(1, 3, 3 * kh * kw);
+            int[] taps = s.ints(2, 1, staged)[0];
+            int q0 = n * os.h() + first;
+            int from = staged == 0 ? 0 : ArgmaxPlanes.firstStaged(p, q0);
+            int len = staged == 0 ? 0 : ArgmaxPlanes.endStaged(p, q0 + staged / os.w() - 1) - from;
+            int[] stage = s.ints(3, 1, len + 1)[0];
+            x.get(from, stage, 0, len);
+            float[] grad = s.floats(0, staged);
+            float[] row = s.floats(1, is.w());
+            float[] phases = s.floats(2, VecPlaneMaxGather.phaseFloats(is.w()));
+            // The band's output rows: their chosen tap numbers and their gradients, staged.
+            for (int oy = first, at = 0; at < staged; oy++, at += os.w()) {
+                int count = ArgmaxPlanes.listTaps(p, n, oy, from, list, numbers);
+                VecArgmaxPlanes.taps(stage, list[0], list[1], list[2], count, p.sw, is.w(), os.w(), lo, hi, len + 1,
+                        taps, at);
+                dy.get(Math.toIntExact(os.offset(n, oy, 0, 0)), grad, at, os.w());
             }
-        });
-        FloatBuffer dyFloats = gradOut.floats();
-        FloatBuffer dxFloats = gradIn.floats();
-        long span = VecPlaneMaxGather.span(kw, p.dw, p.sw, p.colStart[0], os.w(), is.w());
-        int inRows = is.n() * is.h();
-        int perIn = Math.max(1, TASK_ELEMENTS / is.w());
-        parallel.run((inRows + perIn - 1) / perIn, task -> {
-            int[][] a = Scratch.get().ints(1, 3, 2 * kh * kw);
-            for (int q = task * perIn, end = Math.min(inRows, q + perIn); q < end; q++) {
-                int n = q / is.h();
-                int y = q % is.h();
+            for (int y = y0; y < y1; y++) {
                 int count = 0;
                 for (int i = rows.from[y]; i < rows.from[y + 1]; i++, count++) {
                     int oy = rows.outputs[i];
-                    a[0][count] = Math.toIntExact(os.offset(n, oy, 0, 0));
+                    a[0][count] = (oy - first) * os.w();
                     a[1][count] = (y - p.rowStart[oy]) / p.dh * kw;
                 }
-                VecPlaneMaxGather.row(taps, dy, dx, dyFloats, dxFloats, a[0], a[1], count, kw, p.dw, p.sw, p.colStart[0],
-                        os.w(), is.w(), span, q * is.w(), a[2]);
+                VecPlaneMaxGather.row(taps, grad, row, a[0], a[1], count, kw, p.dw, p.sw, p.colStart[0], os.w(), is.w(),
+                        a[2], phases);
+                dx.put(Math.toIntExact(is.offset(n, y, 0, 0)), row, 0, is.w());
             }
         });
     }

@@ -15,13 +15,12 @@ import jdk.incubator.vector.VectorSpecies;
  * the twin of {@link ArgmaxPlanes} (max pooling with indices) and of {@link PlaneArgmax} (the tap
  * numbers max backward uses); loaded only behind {@link VectorSupport#ENABLED}.
  *
- * <p>Lanes run along an output row: a vector holds consecutive output columns, read straight from
- * the input's direct buffer, one load per tap. At column stride 1 a tap's inputs for the lanes are
- * consecutive floats; at stride 2 they are every other float, taken as the low halves of the longs
- * of one load twice as wide (a long's low half is its first float on a little-endian machine), so
- * the lanes are half a full vector's: JDK 17 does not intrinsify the two-source
- * {@code rearrange} (a deinterleave by shuffles was slower than the scalar loop), while the long
- * load and its narrowing ({@code L2I}) are single instructions. The taps of an output row are one
+ * <p>Lanes run along an output row: a vector holds consecutive output columns, read from the
+ * band's input rows staged as raw bits in a heap array ({@link ArgmaxPlanes#firstStaged}:
+ * one bulk copy a band; loads straight from the direct buffer, each with its bounds checks, made the
+ * channels-first stem indices about 15% slower), one load per tap. At column stride 1 a tap's
+ * inputs for the lanes are consecutive floats; at stride 2 they are every other float, the even
+ * elements of two loads, each permuted by one constant single-source shuffle and blended. The taps of an output row are one
  * flat list in scan order (rows, then columns) and the rule is {@link VecArgmax}'s,
  * {@code chosen == chosen && !(value <= chosen)}: strictly greater, or a NaN over a non-NaN, so the
  * first maximum stays and the chosen element keeps its own bits (−0 against +0, NaN payloads),
@@ -58,8 +57,9 @@ final class VecArgmaxPlanes {
     /**
      * Max pooling with indices of one output row.
      *
-     * @param in       the input's float32 bytes
-     * @param tapAt    per tap inside the input's rows, in scan order: the element its output column 0 reads (may be padding)
+     * @param in       the input's raw float32 bits, staged (a band's input rows)
+     * @param tapAt    per tap inside the input's rows, in scan order: the staged element its output column 0 reads
+     *                 (may be padding)
      * @param tapCol   per such tap: the input column its output column 0 reads (negative in the padding)
      * @param tapValue per such tap: its index offset from the window's tap 0
      * @param taps     how many taps are listed
@@ -67,13 +67,13 @@ final class VecArgmaxPlanes {
      * @param iw       input columns
      * @param oxLo     the first output column whose window lies inside the input's columns
      * @param oxHi     one past the last such column
-     * @param limit    elements in {@code in}: no load reaches past it
+     * @param limit    elements of {@code in} a load may read (past the staged rows: the pairs' unused last odd element)
      * @param out      the output's float32 bytes: the chosen values' own bits, at elements {@code o..o + ow}
      * @param idx      the indices' int64 bytes, at elements {@code o..o + ow}
      * @param base     index of output column 0's tap 0
      * @param stepX    index step per output column
      */
-    static void indices(ByteBuffer in, int[] tapAt, int[] tapCol, int[] tapValue, int taps, int sw, int iw,
+    static void indices(int[] in, int[] tapAt, int[] tapCol, int[] tapValue, int taps, int sw, int iw,
                         int ow, int oxLo, int oxHi, int limit, ByteBuffer out, ByteBuffer idx, int o, long base,
                         long stepX) {
         int hi = vectors(in, tapAt, tapValue, taps, sw, oxLo, oxHi, limit, out, idx, o, base, stepX, null, 0);
@@ -83,7 +83,7 @@ final class VecArgmaxPlanes {
                 continue;
             }
             int k = single(in, tapAt, tapCol, taps, ox * sw, iw);
-            out.putInt((o + ox) * Float.BYTES, in.getInt((tapAt[k] + ox * sw) * Float.BYTES));
+            out.putInt((o + ox) * Float.BYTES, in[tapAt[k] + ox * sw]);
             idx.putLong((o + ox) * Long.BYTES, base + ox * stepX + tapValue[k]);
         }
     }
@@ -93,7 +93,7 @@ final class VecArgmaxPlanes {
      * {@code at}: the parameters as for {@link #indices}, with tap numbers as {@code tapNumber} and
      * no values written.
      */
-    static void taps(ByteBuffer in, int[] tapAt, int[] tapCol, int[] tapNumber, int taps, int sw, int iw, int ow,
+    static void taps(int[] in, int[] tapAt, int[] tapCol, int[] tapNumber, int taps, int sw, int iw, int ow,
                      int oxLo, int oxHi, int limit, int[] chosen, int at) {
         int hi = vectors(in, tapAt, tapNumber, taps, sw, oxLo, oxHi, limit, null, null, 0, 0, 0, chosen, at);
         for (int ox = 0; ox < ow; ox++) {
@@ -110,7 +110,7 @@ final class VecArgmaxPlanes {
      * {@code out} null tap numbers into {@code ints} from {@code at}); returns one past the last
      * column taken ({@link #vectorEnd}).
      */
-    private static int vectors(ByteBuffer in, int[] tapAt, int[] value, int taps, int sw, int oxLo, int oxHi, int limit,
+    private static int vectors(int[] in, int[] tapAt, int[] value, int taps, int sw, int oxLo, int oxHi, int limit,
                                ByteBuffer out, ByteBuffer idx, int o, long base, long stepX, int[] ints, int at) {
         int hi = vectorEnd(tapAt, taps, sw, oxLo, oxHi, limit);
         int l = F.length();
@@ -145,7 +145,7 @@ final class VecArgmaxPlanes {
      * {@code shift} past each tap's column 0 position: the rule over its taps inside the input, the
      * first of them starting the choice.
      */
-    private static int single(ByteBuffer in, int[] tapAt, int[] tapCol, int taps, int shift, int iw) {
+    private static int single(int[] in, int[] tapAt, int[] tapCol, int taps, int shift, int iw) {
         int chosen = -1;
         float best = 0;
         for (int k = 0; k < taps; k++) {
@@ -153,7 +153,7 @@ final class VecArgmaxPlanes {
             if (x < 0 || x >= iw) {
                 continue;
             }
-            float v = Float.intBitsToFloat(in.getInt((tapAt[k] + shift) * Float.BYTES));
+            float v = Float.intBitsToFloat(in[tapAt[k] + shift]);
             if (chosen < 0 || best == best && !(v <= best)) {
                 chosen = k;
                 best = v;
@@ -168,7 +168,7 @@ final class VecArgmaxPlanes {
      * ({@code rowBase + lane·stepX + int}) to {@code idx}, or as it is to {@code ints} at {@code i}
      * where {@code out} is null.
      */
-    private static void choose(ByteBuffer in, int[] tapAt, int[] value, int taps, boolean pairs, int b, int shift,
+    private static void choose(int[] in, int[] tapAt, int[] value, int taps, boolean pairs, int b, int shift,
                                ByteBuffer out, ByteBuffer idx, int o, long rowBase, long stepX, int[] ints, int i) {
         FloatVector best = load(in, tapAt[0] + shift, pairs);
         FloatVector chosen = FloatVector.broadcast(F, Float.intBitsToFloat(value[0]));
@@ -193,12 +193,12 @@ final class VecArgmaxPlanes {
     }
 
     /** Lanes of floats from element {@code e}: consecutive, or with {@code pairs} every other one. */
-    private static FloatVector load(ByteBuffer in, int e, boolean pairs) {
+    private static FloatVector load(int[] in, int e, boolean pairs) {
         if (!pairs) {
-            return FloatVector.fromByteBuffer(F, in, e * Float.BYTES, ORDER);
+            return IntVector.fromArray(I, in, e).reinterpretAsFloats();
         }
-        IntVector a = IntVector.fromByteBuffer(I, in, e * Float.BYTES, ORDER);
-        IntVector b = IntVector.fromByteBuffer(I, in, (e + I.length()) * Float.BYTES, ORDER);
+        IntVector a = IntVector.fromArray(I, in, e);
+        IntVector b = IntVector.fromArray(I, in, e + I.length());
         return a.rearrange(EVEN).blend(b.rearrange(EVEN), HIGH).reinterpretAsFloats();
     }
 }

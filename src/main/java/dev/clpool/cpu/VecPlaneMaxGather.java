@@ -1,10 +1,10 @@
 package dev.clpool.cpu;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.FloatBuffer;
+import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -13,145 +13,177 @@ import jdk.incubator.vector.VectorSpecies;
  * (N·C, H, W, 1)), the twin of {@link PlaneBackward}'s max bands; loaded only behind
  * {@link VectorSupport#ENABLED}.
  *
- * <p>Lanes run along an input row. Each input element sums, from +0, the gradients of the
- * outputs that chose it, in the order the scalar path adds them (output rows ascending, then
- * output columns ascending), and is rounded to float once with one canonical NaN: the same bits.
- * At column stride 1 the outputs whose column tap {@code jx} lies on a vector of consecutive input
- * columns are consecutive output columns, so a tap's chosen numbers and gradients are two plain
- * loads; at stride 2 the even and the odd input columns are such vectors (each tap reaches one of
- * the two), summed apart and interleaved by two single-source shuffles and a blend per vector
- * (JDK 17 intrinsifies those, not the two-source {@code rearrange}). An output's gradient counts
- * in a lane where its chosen tap number is the tap on that lane's element and adds +0 elsewhere
- * (which leaves a sum started at +0 unchanged): {@link VecMaxBackward#sum}, whose sums of up to
- * two terms in float are the double sums' bits, and of more are in double lanes. Columns near the row's ends, whose windows reach past the output columns, are
- * summed one at a time in double. Method signatures use JDK types only.
+ * <p>Lanes run along an input row, from heap arrays ({@link PlaneMaxGather} stages a band's chosen
+ * tap numbers and gradients). Each input element sums, from +0, the gradients of the outputs that
+ * chose it, in the order the scalar path adds them (output rows ascending, then output columns
+ * ascending), and is rounded to float once with one canonical NaN: the same bits. At column stride
+ * 1 the outputs whose column tap {@code jx} lies on a vector of consecutive input columns are
+ * consecutive output columns, so a tap's chosen numbers and gradients are two plain loads; at
+ * stride 2 the even and the odd input columns (the two phases) are such vectors, each tap reaching
+ * one phase. A phase's taps are listed once per row (an output row and a column offset each) and
+ * run over the whole phase row a vector at a time; the two phase rows are then interleaved by two
+ * single-source shuffles and a blend per vector (JDK 17 intrinsifies those, not the two-source
+ * {@code rearrange}). Listing the taps per vector of columns instead, with a division per tap,
+ * cost more than the sums. An output's gradient counts in a lane where its chosen tap number is
+ * the tap on that lane's element and adds +0 elsewhere (which leaves a sum started at +0
+ * unchanged); up to two terms are summed in float, which are the double sums' bits, more in double
+ * lanes ({@link VecMaxBackward#sum}'s argument). Columns near the row's ends, whose windows reach
+ * past the output columns, are summed one at a time in double. Method signatures use JDK types only.
  */
 final class VecPlaneMaxGather {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-    private static final ByteOrder ORDER = ByteOrder.nativeOrder();
-    /** Lane i takes lane i/2 (the low half interleaved), or lanes/2 + i/2 (the high half). */
-    private static final VectorShuffle<Float> SPREAD_LOW = VectorShuffle.fromOp(F, i -> i / 2);
-    private static final VectorShuffle<Float> SPREAD_HIGH = VectorShuffle.fromOp(F, i -> F.length() / 2 + i / 2);
+    private static final VectorSpecies<Integer> T = IntVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
+    /** The lanes of a float vector that the low double vector widens. */
+    private static final VectorMask<Float> LOW = F.indexInRange(0, D.length());
+    /**
+     * Lane i takes lane i/2 (the low half interleaved), or lanes/2 + i/2 (the high half); on ints:
+     * JDK 17's C2 left the float {@code rearrange} here to its Java fallback (a shuffle's
+     * {@code toArray} per call, a tenth of the time), while the int one is intrinsified.
+     */
+    private static final VectorShuffle<Integer> SPREAD_LOW = VectorShuffle.fromOp(T, i -> i / 2);
+    private static final VectorShuffle<Integer> SPREAD_HIGH = VectorShuffle.fromOp(T, i -> T.length() / 2 + i / 2);
     /** The odd lanes. */
-    private static final VectorMask<Float> ODD = VectorMask.fromLong(F, 0xAAAAAAAAAAAAAAAAL);
-    /** Per thread, the even and the odd columns' sums of a stride-2 block (a direct buffer, as the tensors'). */
-    private static final ThreadLocal<ByteBuffer> LANES =
-            ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(2 * F.length() * Float.BYTES).order(ORDER));
+    private static final VectorMask<Integer> ODD = VectorMask.fromLong(T, 0xAAAAAAAAAAAAAAAAL);
 
     private VecPlaneMaxGather() {
     }
 
-    /**
-     * The input columns [lo, hi) that {@link #row} takes in vectors, packed as {@code lo << 32 | hi}:
-     * from the first to the last block of a vector's columns per stride phase whose listed output
-     * columns all exist (an input column near an end has fewer contributions than its phase's
-     * other lanes); the columns outside go one at a time. Empty ({@code hi <= lo}) where no block fits.
-     *
-     * @param c0 input column of output column 0's tap 0 (negative where the columns are padded)
-     */
-    static long span(int kw, int dw, int sw, int c0, int ow, int iw) {
-        int block = F.length() * sw;
-        int lo = 0;
-        while (lo + block <= iw && !fits(lo, kw, dw, sw, c0, ow)) {
-            lo++;
-        }
-        int hi = iw - block;
-        while (hi > lo && !fits(hi, kw, dw, sw, c0, ow)) {
-            hi--;
-        }
-        return lo + block > iw ? 0 : (long) lo << 32 | (hi + block);
-    }
-
-    /** Whether every output column the block of input columns from {@code xb} lists exists. */
-    private static boolean fits(int xb, int kw, int dw, int sw, int c0, int ow) {
-        for (int phase = 0; phase < sw; phase++) {
-            for (int jx = 0; jx < kw; jx++) {
-                int d = xb + phase - c0 - jx * dw;
-                if (Math.floorMod(d, sw) == 0 && (d < 0 || d / sw + F.length() > ow)) {
-                    return false;
-                }
-            }
-        }
-        return true;
+    /** Floats of {@link #row}'s {@code phases} scratch for rows of {@code iw} columns. */
+    static int phaseFloats(int iw) {
+        return iw + 2;
     }
 
     /**
-     * One input row's gradients.
+     * One input row's gradients, from and into heap arrays.
      *
-     * @param taps   every output element's chosen tap number ({@code jy·kw + jx}), in output order
-     * @param dy     the output gradient's float32 bytes ({@code dyFloats}: the same as floats)
-     * @param dx     the input gradient's float32 bytes ({@code dxFloats}: the same as floats): elements
-     *               {@code at..at + iw} are written
-     * @param outAt  per output row whose windows hold this input row ({@code rows} of them, ascending): its first element
+     * @param taps   chosen tap numbers ({@code jy·kw + jx}) of the band's output rows, staged
+     * @param dy     the same output rows' gradients, staged at the same positions
+     * @param dst    the input row's gradients: elements {@code 0..iw} are written
+     * @param outAt  per output row whose windows hold this input row ({@code rows} of them, ascending): its
+     *               first element in {@code taps} and {@code dy}
      * @param rowTap per such output row: the tap number of its window's column tap 0 in this input row
+     * @param sw     column stride, 1 or 2
      * @param c0     input column of output column 0's tap 0 (negative where the columns are padded)
-     * @param span   {@link #span} of the geometry
-     * @param list   scratch of at least {@code 2·rows·kw} ints
+     * @param list   scratch of at least {@code 3·rows·kw} ints
+     * @param phases scratch of at least {@link #phaseFloats}{@code (iw)} floats (stride 2)
      */
-    static void row(int[] taps, ByteBuffer dy, ByteBuffer dx, FloatBuffer dyFloats, FloatBuffer dxFloats, int[] outAt,
-                    int[] rowTap, int rows, int kw, int dw, int sw, int c0, int ow, int iw, long span, int at,
-                    int[] list) {
-        ByteBuffer lanes = LANES.get();
-        int xLo = (int) (span >>> 32);
-        int xHi = Math.max(xLo, (int) span);
-        for (int x = 0; x < xLo; x++) {
-            single(taps, dyFloats, dxFloats, outAt, rowTap, rows, kw, dw, sw, c0, ow, at, x);
-        }
-        for (int x = xHi; x < iw; x++) {
-            single(taps, dyFloats, dxFloats, outAt, rowTap, rows, kw, dw, sw, c0, ow, at, x);
-        }
-        int half = list.length / 2;
-        int block = F.length() * sw;
-        for (int x = xLo; x < xHi; x += block) {
-            // Every block between the first and the last fits too: its listed output columns lie
-            // between theirs (same phase: further along; other phase: an element of the last
-            // block's other phase or one two columns before it).
-            int xb = Math.min(x, xHi - block);
-            for (int phase = 0; phase < sw; phase++) {
-                int count = 0;
-                for (int r = 0; r < rows; r++) {
-                    for (int jx = kw - 1; jx >= 0; jx--) {
-                        int d = xb + phase - c0 - jx * dw;
-                        // A negative d here is of the other phase (odd), never listed.
-                        if (d % sw == 0) {
-                            list[count] = outAt[r] + d / sw;
-                            list[half + count++] = rowTap[r] + jx;
-                        }
+    static void row(int[] taps, float[] dy, float[] dst, int[] outAt, int[] rowTap, int rows, int kw, int dw, int sw,
+                    int c0, int ow, int iw, int[] list, float[] phases) {
+        int third = list.length / 3;
+        // sw is 1 or 2: d % sw and d / sw as a mask and a shift.
+        int odd = sw - 1;
+        int half = (iw + 1) / 2;
+        for (int phase = 0; phase < sw; phase++) {
+            // Phase element i is input column i·sw + phase; a listed tap's output column is i + shift.
+            int count = 0;
+            int low = 0;
+            int high = 0;
+            for (int r = 0; r < rows; r++) {
+                for (int jx = kw - 1; jx >= 0; jx--) {
+                    int d = phase - c0 - jx * dw;
+                    if ((d & odd) == 0) {
+                        int shift = d >> odd;
+                        list[count] = outAt[r] + shift;
+                        list[third + count] = rowTap[r] + jx;
+                        list[2 * third + count++] = shift;
+                        low = Math.min(low, shift);
+                        high = Math.max(high, shift);
                     }
                 }
-                if (sw == 1) {
-                    VecMaxBackward.sum(taps, dy, dx, list, half, count, 0, (at + xb) * Float.BYTES);
-                } else {
-                    VecMaxBackward.sum(taps, dy, lanes, list, half, count, 0, phase * F.length() * Float.BYTES);
-                }
             }
-            if (sw == 2) {
-                int to = (at + xb) * Float.BYTES;
-                FloatVector even = FloatVector.fromByteBuffer(F, lanes, 0, ORDER);
-                FloatVector odd = FloatVector.fromByteBuffer(F, lanes, F.length() * Float.BYTES, ORDER);
-                even.rearrange(SPREAD_LOW).blend(odd.rearrange(SPREAD_LOW), ODD).intoByteBuffer(dx, to, ORDER);
-                even.rearrange(SPREAD_HIGH).blend(odd.rearrange(SPREAD_HIGH), ODD)
-                        .intoByteBuffer(dx, to + F.length() * Float.BYTES, ORDER);
+            float[] to = sw == 1 ? dst : phases;
+            int at = phase * half;
+            int len = (iw - phase + odd) >> odd;
+            // Vectors over [lo, hi): every listed output column of their lanes exists.
+            int lo = Math.min(len, -low);
+            int hi = Math.max(lo, Math.min(len, ow - high));
+            if (hi - lo < F.length()) {
+                hi = lo;
             }
+            for (int i = lo; i < hi; i += F.length()) {
+                int b = Math.min(i, hi - F.length());
+                sum(taps, dy, list, third, count, b, to, at + b);
+            }
+            for (int i = 0; i < lo; i++) {
+                to[at + i] = single(taps, dy, list, third, count, ow, i);
+            }
+            for (int i = hi; i < len; i++) {
+                to[at + i] = single(taps, dy, list, third, count, ow, i);
+            }
+        }
+        if (sw == 2) {
+            interleave(phases, half, dst, iw);
         }
     }
 
-    /** One element's sum, in double, as the scalar path forms it. */
-    private static void single(int[] taps, FloatBuffer dy, FloatBuffer dx, int[] outAt, int[] rowTap, int rows, int kw,
-                               int dw, int sw, int c0, int ow, int at, int x) {
-        double acc = 0;
-        for (int r = 0; r < rows; r++) {
-            for (int jx = kw - 1; jx >= 0; jx--) {
-                int d = x - c0 - jx * dw;
-                if (d < 0 || d % sw != 0 || d / sw >= ow) {
-                    continue;
-                }
-                int e = outAt[r] + d / sw;
-                if (taps[e] == rowTap[r] + jx) {
-                    acc += dy.get(e);
+    /** Input columns {@code 2i} from {@code phases[i]}, {@code 2i + 1} from {@code phases[half + i]}. */
+    private static void interleave(float[] phases, int half, float[] dst, int iw) {
+        int l = F.length();
+        int end = 0;
+        if (iw >= 2 * l) {
+            int last = (iw - 2 * l) & ~1;
+            for (int x = 0; ; x += 2 * l) {
+                int b = Math.min(x, last);
+                IntVector even = FloatVector.fromArray(F, phases, b / 2).reinterpretAsInts();
+                IntVector oddLanes = FloatVector.fromArray(F, phases, half + b / 2).reinterpretAsInts();
+                even.rearrange(SPREAD_LOW).blend(oddLanes.rearrange(SPREAD_LOW), ODD).reinterpretAsFloats()
+                        .intoArray(dst, b);
+                even.rearrange(SPREAD_HIGH).blend(oddLanes.rearrange(SPREAD_HIGH), ODD).reinterpretAsFloats()
+                        .intoArray(dst, b + l);
+                if (b == last) {
+                    break;
                 }
             }
+            end = last + 2 * l;
         }
-        dx.put(at + x, CpuBackend.canonicalNaN((float) acc));
+        for (int x = end; x < iw; x++) {
+            dst[x] = phases[(x & 1) * half + (x >> 1)];
+        }
+    }
+
+    /**
+     * A vector of a phase's elements from {@code i}: its {@code count} listed contributions
+     * ({@code list[k] + i}: the output element of lane 0; {@code list[third + k]}: the tap that lies
+     * on the lanes' elements), written at {@code to[at]} with one canonical NaN.
+     */
+    private static void sum(int[] taps, float[] dy, int[] list, int third, int count, int i, float[] to, int at) {
+        FloatVector r = FloatVector.zero(F);
+        if (count <= 2) {
+            for (int k = 0; k < count; k++) {
+                r = r.add(contribution(taps, dy, list[k] + i, list[third + k]));
+            }
+        } else {
+            DoubleVector low = DoubleVector.zero(D);
+            DoubleVector high = DoubleVector.zero(D);
+            for (int k = 0; k < count; k++) {
+                FloatVector g = contribution(taps, dy, list[k] + i, list[third + k]);
+                low = low.add(g.convertShape(VectorOperators.F2D, D, 0));
+                high = high.add(g.convertShape(VectorOperators.F2D, D, 1));
+            }
+            r = ((FloatVector) high.convertShape(VectorOperators.D2F, F, -1))
+                    .blend((FloatVector) low.convertShape(VectorOperators.D2F, F, 0), LOW);
+        }
+        r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).intoArray(to, at);
+    }
+
+    /** The gradients at staged element {@code e} onwards in the lanes whose chosen tap is {@code tap}, +0 in the others. */
+    private static FloatVector contribution(int[] taps, float[] dy, int e, int tap) {
+        // Tap numbers compared as float bits (small non-negative ints: exact), so that the mask blends floats.
+        FloatVector chosen = IntVector.fromArray(T, taps, e).reinterpretAsFloats();
+        return FloatVector.zero(F).blend(FloatVector.fromArray(F, dy, e),
+                chosen.compare(VectorOperators.EQ, Float.intBitsToFloat(tap)));
+    }
+
+    /** A phase's element {@code i}, summed in double as the scalar path forms it. */
+    private static float single(int[] taps, float[] dy, int[] list, int third, int count, int ow, int i) {
+        double acc = 0;
+        for (int k = 0; k < count; k++) {
+            int ox = i + list[2 * third + k];
+            if (ox >= 0 && ox < ow && taps[list[k] + i] == list[third + k]) {
+                acc += dy[list[k] + i];
+            }
+        }
+        return CpuBackend.canonicalNaN((float) acc);
     }
 }

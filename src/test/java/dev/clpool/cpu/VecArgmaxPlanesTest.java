@@ -106,7 +106,7 @@ class VecArgmaxPlanesTest {
             scalar.band(CpuArgmax.bits(x), CpuArgmax.bits(want), wantIdx.longs(), b, sc);
         }
         for (int b = 0; b < vector.bands(); b++) {
-            vector.vectorBand(x.buffer(), got.buffer(), gotIdx.buffer(), b, sc);
+            vector.vectorBand(CpuArgmax.bits(x), got.buffer(), gotIdx.buffer(), b, sc);
         }
         assertArrayEquals(VecArgmaxTest.bits(want), VecArgmaxTest.bits(got), what + ", values");
         assertArrayEquals(wantIdx.toArray(), gotIdx.toArray(), what + ", indices");

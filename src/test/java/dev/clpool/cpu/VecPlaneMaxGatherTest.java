@@ -48,6 +48,18 @@ class VecPlaneMaxGatherTest {
         compare(PoolSpec.max(2, 2).stride(2).build(), Shape.of(2, 6, 4 * VecWidth.floats(), 1), r, 4);
     }
 
+    /** Planes of several bands (each stages its own output rows' taps and gradients), odd and narrow rows, dilation. */
+    @Test
+    void planesSpanningBands() {
+        SplittableRandom r = new SplittableRandom(5700);
+        int l = VecWidth.floats();
+        compare(PoolSpec.max(3, 3).stride(2).padding(Padding.of(1)).build(), Shape.of(2, (1 << 14) / (2 * l + 3) + 7, 2 * l + 3, 1), r, 1);
+        compare(PoolSpec.max(3, 3).stride(2).dilation(2).build(), Shape.of(1, (1 << 14) / (3 * l) + 9, 3 * l, 1), r, 3);
+        compare(PoolSpec.max(2, 3).stride(2, 1).padding(Padding.of(1)).build(), Shape.of(1, (1 << 14) / (l + 1) + 3, l + 1, 1), r, 2);
+        // Rows narrower than two vectors: the phases are interleaved one element at a time.
+        compare(PoolSpec.max(3, 3).stride(2).padding(Padding.of(1)).build(), Shape.of(2, 9, l + 5, 1), r, 4);
+    }
+
     @Test
     void otherStridesChannelsAndNarrowRowsStayScalar() {
         assertFalse(PlaneMaxGather.fits(PoolSpec.max(3, 3).stride(3).build().geometry(Shape.of(1, 9, 200, 1))));
