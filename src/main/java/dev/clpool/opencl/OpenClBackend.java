@@ -311,6 +311,12 @@ public final class OpenClBackend implements PoolingBackend {
         backward.run(g, in, gradOut, gradIn);
     }
 
+    /** Windows that tile channels-first planes two columns wide, in one pass ({@link BackwardRoutine#runTiles}). */
+    @Override
+    public boolean backwardPlanar(PoolMode mode, Axis[] axes, int planes, Tensor in, Tensor gradOut, Tensor gradIn) {
+        return backward.runTiles(mode, axes, planes, in, gradOut, gradIn);
+    }
+
     @Override
     public void adaptive(AdaptiveGeometry g, Tensor in, Tensor out) {
         adaptive.run(g, in, out);
