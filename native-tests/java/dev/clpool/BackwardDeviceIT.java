@@ -108,18 +108,18 @@ class BackwardDeviceIT {
         // Windows full of ties, signed zeros, NaN and -inf (some all -inf); gradients with NaN,
         // infinities and signed zeros. Max, and avg in 1-D and 2-D: the CPU path's bits (the
         // lowering's). 3-D avg divides once where the lowering divides twice: within tolerance.
-        // Five kernel builds.
+        // Device tensors: the host tensors' bits. Five kernel builds.
         TensorShape[] shapes = {
             TensorShape.channelsFirst(2, 3, 40),
             TensorShape.channelsFirst(2, 5, 6, 36),
             TensorShape.channelsFirst(1, 3, 4, 6, 34),
-            TensorShape.channelsFirst(2, 2, 4, 2, 20),
+            TensorShape.channelsFirst(2, 2, 6, 3, 20),
         };
         PoolSpec[] specs = {
             PoolSpec.max(2).stride(2).build(),
             PoolSpec.avg(2, 2).stride(2).build(),
             PoolSpec.max(2, 2, 2).stride(2, 2, 2).build(),
-            PoolSpec.avg(2, 1, 2).stride(2, 1, 2).build(),
+            PoolSpec.avg(3, 3, 2).stride(3, 3, 2).build(), // 18: the lowering's 3 then 6 round twice
         };
         SplittableRandom r = new SplittableRandom(0x711E);
         for (int i = 0; i < specs.length; i++) {
@@ -135,6 +135,9 @@ class BackwardDeviceIT {
                     Tolerance.assertClose(got, widen(want), what);
                 } else {
                     Tolerance.assertBitIdentical(got, want, what);
+                }
+                try (DeviceTensor dx = e.upload(x); DeviceTensor ddy = e.upload(dy); DeviceTensor dgx = e.backward(dx, ddy, specs[i])) {
+                    Tolerance.assertBitIdentical(dgx.download().toArray(), got, what + ", device tensors");
                 }
             }
         }

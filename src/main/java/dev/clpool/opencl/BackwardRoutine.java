@@ -183,6 +183,19 @@ final class BackwardRoutine {
         return true;
     }
 
+    /** {@link #runTiles} between float32 device tensors holding exactly the planes: only enqueued. */
+    boolean runTiles(PoolMode mode, Axis[] axes, int planes, ResidentBuffer in, ResidentBuffer gradOut, ResidentBuffer gradIn) {
+        PlanarGeometry g = new PlanarGeometry(planes, axes, mode, 1, false);
+        long inElements = planes * g.inputPlane();
+        if (!tiles(g) || in.shape().elementCount() != inElements || gradIn.shape().elementCount() != inElements
+                || gradOut.shape().elementCount() != planes * g.outputPlane()
+                || session.limits().chunkItems(inElements, inElements * Float.BYTES) < 1) {
+            return false;
+        }
+        session.locked(() -> enqueueTiles(g, in.buffer(), gradOut.buffer(), gradIn.buffer(), planes));
+        return true;
+    }
+
     /** Whether {@code backward_tiles} takes {@code g} on this session's layout. */
     private boolean tiles(PlanarGeometry g) {
         if (g.mode() != PoolMode.MAX && g.mode() != PoolMode.AVG) {

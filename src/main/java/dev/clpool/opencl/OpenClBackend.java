@@ -414,6 +414,13 @@ public final class OpenClBackend implements PoolingBackend {
     }
 
     @Override
+    public boolean backwardPlanar(PoolMode mode, Axis[] axes, int planes, ResidentTensor in, ResidentTensor gradOut,
+                                  ResidentTensor gradIn) {
+        return backward.runTiles(mode, axes, planes, values(in, in.shape()), values(gradOut, gradOut.shape()),
+                values(gradIn, gradIn.shape()));
+    }
+
+    @Override
     public void unpool(UnpoolGeometry g, ResidentTensor values, ResidentTensor indices, ResidentTensor out) {
         unpool.run(g, ResidentBuffer.of(session, values, values.shape(), false),
                 ResidentBuffer.of(session, indices, indices.shape(), true), ResidentBuffer.of(session, out, out.shape(), false));
