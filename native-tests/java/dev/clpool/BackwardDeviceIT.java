@@ -104,7 +104,8 @@ class BackwardDeviceIT {
     void channelsFirstWindowsThatTile_onePassInEveryRank_sameBitsAsTheCpuPath(BindingChoice binding) {
         // Channels-first windows of stride = window, 2 on W, no padding run backward_tiles.cl in
         // one pass: on CPU devices 8 outputs a step (rows of 20 and 17 outputs: the last vector
-        // overlaps), and in the lanes layout GPUs run, forced here (one output a work item).
+        // overlaps), and in the lanes layout GPUs run, forced here (one output a work item), with
+        // compensated float sums (the float accumulation case's engine; max: the same bits).
         // Windows full of ties, signed zeros, NaN and -inf (some all -inf); gradients with NaN,
         // infinities and signed zeros. Max, and avg in 1-D and 2-D: the CPU path's bits (the
         // lowering's). 3-D avg divides once where the lowering divides twice: within tolerance.
@@ -128,7 +129,7 @@ class BackwardDeviceIT {
                     RandomCases.values(r, Shape.of(1, 1, (int) specs[i].outputShape(shapes[i]).elementCount(), 1), true).toArray());
             float[] want = ENGINES.cpu().backward(x, dy, specs[i]).toArray();
             for (int lanes = 0; lanes < (i % 2 == 0 ? 2 : 1); lanes++) {
-                PoolingEngine e = lanes == 0 ? ENGINES.device(binding) : ENGINES.lanes(binding, false);
+                PoolingEngine e = lanes == 0 ? ENGINES.device(binding) : ENGINES.lanes(binding, true);
                 float[] got = e.backward(x, dy, specs[i]).toArray();
                 String what = "tiled " + specs[i] + " on " + shapes[i] + (lanes == 0 ? "" : ", lanes layout") + " via " + binding;
                 if (i == 3) {
