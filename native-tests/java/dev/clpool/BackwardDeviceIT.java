@@ -101,6 +101,62 @@ class BackwardDeviceIT {
 
     @ParameterizedTest
     @MethodSource("bindings")
+    void channelsFirstWindowsThatTile_onePassInEveryRank_sameBitsAsTheCpuPath(BindingChoice binding) {
+        // Channels-first windows of stride = window, 2 on W, no padding run backward_tiles.cl in
+        // one pass: on CPU devices 8 outputs a step (rows of 20 and 17 outputs: the last vector
+        // overlaps), and in the lanes layout GPUs run, forced here (one output a work item), with
+        // compensated float sums (the float accumulation case's engine; max: the same bits).
+        // Windows full of ties, signed zeros, NaN and -inf (some all -inf); gradients with NaN,
+        // infinities and signed zeros. Max, and avg in 1-D and 2-D: the CPU path's bits (the
+        // lowering's). 3-D avg divides once where the lowering divides twice: within tolerance.
+        // Device tensors: the host tensors' bits. Five kernel builds.
+        TensorShape[] shapes = {
+            TensorShape.channelsFirst(2, 3, 40),
+            TensorShape.channelsFirst(2, 5, 6, 36),
+            TensorShape.channelsFirst(1, 3, 4, 6, 34),
+            TensorShape.channelsFirst(2, 2, 6, 3, 20),
+        };
+        PoolSpec[] specs = {
+            PoolSpec.max(2).stride(2).build(),
+            PoolSpec.avg(2, 2).stride(2).build(),
+            PoolSpec.max(2, 2, 2).stride(2, 2, 2).build(),
+            PoolSpec.avg(3, 3, 2).stride(3, 3, 2).build(), // 18: the lowering's 3 then 6 round twice
+        };
+        SplittableRandom r = new SplittableRandom(0x711E);
+        for (int i = 0; i < specs.length; i++) {
+            Tensor x = tiesAndSpecials(r, shapes[i]);
+            Tensor dy = Tensor.of(specs[i].outputShape(shapes[i]),
+                    RandomCases.values(r, Shape.of(1, 1, (int) specs[i].outputShape(shapes[i]).elementCount(), 1), true).toArray());
+            float[] want = ENGINES.cpu().backward(x, dy, specs[i]).toArray();
+            for (int lanes = 0; lanes < (i % 2 == 0 ? 2 : 1); lanes++) {
+                PoolingEngine e = lanes == 0 ? ENGINES.device(binding) : ENGINES.lanes(binding, true);
+                float[] got = e.backward(x, dy, specs[i]).toArray();
+                String what = "tiled " + specs[i] + " on " + shapes[i] + (lanes == 0 ? "" : ", lanes layout") + " via " + binding;
+                if (i == 3) {
+                    Tolerance.assertClose(got, widen(want), what);
+                } else {
+                    Tolerance.assertBitIdentical(got, want, what);
+                }
+                try (DeviceTensor dx = e.upload(x); DeviceTensor ddy = e.upload(dy); DeviceTensor dgx = e.backward(dx, ddy, specs[i])) {
+                    Tolerance.assertBitIdentical(dgx.download().toArray(), got, what + ", device tensors");
+                }
+            }
+        }
+    }
+
+    /** Values from a few: ties, zeros of both signs, NaN with payloads, -inf; a fifth arbitrary. */
+    private static Tensor tiesAndSpecials(SplittableRandom r, TensorShape s) {
+        float[] v = new float[Math.toIntExact(s.elementCount())];
+        for (int i = 0; i < v.length; i++) {
+            int k = r.nextInt(10);
+            v[i] = k < 2 ? -0.0f : k < 4 ? 0.0f : k == 4 ? 1.0f : k == 5 ? Float.NEGATIVE_INFINITY
+                    : k == 6 ? Float.intBitsToFloat(0x7fc00000 | r.nextInt(1 << 20)) : k == 7 ? -1.0f : (float) r.nextDouble();
+        }
+        return Tensor.of(s, v);
+    }
+
+    @ParameterizedTest
+    @MethodSource("bindings")
     void tensorLargerThanMaxAllocation_backwardRunsInBatchChunks(BindingChoice binding) {
         DeviceAvailability.requireDevice(binding);
         Shape s = Shape.of(7, 9, 11, 5);

@@ -103,14 +103,30 @@ final class NdDevice {
     static DeviceTensor backward(ResidentCalls calls, DeviceTensor x, DeviceTensor dy, PoolSpec spec) {
         TensorShape s = x.tensorShape();
         TensorShape o = EngineChecks.backwardOutput(s, dy.tensorShape(), spec);
+        ResidentCalls.Op lowered = lowerBackward(s, o, spec);
+        if (s.layout() != Layout.CHANNELS_FIRST) {
+            return calls.into(s, lowered, x, dy);
+        }
+        // In one pass where the backend has a kernel for the geometry (NdHost.planarBackward's rule).
+        Axis[] axes = spec.axes(s);
+        int planeCount = Math.multiplyExact(s.n(), s.c());
+        return calls.into(s, (b, src, dst) -> {
+            if (!b.backwardPlanar(spec.mode(), axes, planeCount, src[0], src[1], dst)) {
+                lowered.run(b, src, dst);
+            }
+        }, x, dy);
+    }
+
+    /** The backward on the 2-D channels-last calls: one for rank 1 and 2; for 3-D the D pass's, then the (H, W) pass's. */
+    private static ResidentCalls.Op lowerBackward(TensorShape s, TensorShape o, PoolSpec spec) {
         if (s.rank() <= 2) {
             PoolGeometry g = Lowering.spec2d(spec, s.rank()).geometry(Lowering.view(s));
-            return calls.into(s, (b, src, dst) -> b.backward(g, src[0], src[1], dst), x, dy);
+            return (b, src, dst) -> b.backward(g, src[0], src[1], dst);
         }
         TensorShape mid = Lowering.mid(s, o);
         PoolGeometry planes = Lowering.planes(spec).geometry(Lowering.slices(s));
         PoolGeometry depth = Lowering.depth(spec).geometry(Lowering.depth(mid));
-        return calls.into(s, (b, src, dst) -> {
+        return (b, src, dst) -> {
             try (ResidentTensor a = b.allocate(Lowering.slices(mid)); ResidentTensor g = b.allocate(Lowering.slices(mid))) {
                 if (spec.mode() == PoolMode.MAX) {
                     b.pool(planes, src[0], a);
@@ -118,7 +134,7 @@ final class NdDevice {
                 b.backward(depth, a.view(Lowering.depth(mid)), src[1].view(Lowering.depth(o)), g.view(Lowering.depth(mid)));
                 b.backward(planes, src[0], g, dst);
             }
-        }, x, dy);
+        };
     }
 
     static DeviceTensor adaptive(ResidentCalls calls, PoolMode mode, DeviceTensor in, int[] size) {

@@ -179,6 +179,15 @@ public interface PoolingBackend extends AutoCloseable {
     }
 
     /**
+     * {@link #backwardPlanar(PoolMode, Axis[], int, Tensor, Tensor, Tensor)} between resident
+     * tensors of this backend; may return before the work is done. A default: none (false).
+     */
+    default boolean backwardPlanar(PoolMode mode, Axis[] axes, int planes, ResidentTensor in, ResidentTensor gradOut,
+                                   ResidentTensor gradIn) {
+        return false;
+    }
+
+    /**
      * {@link #unpool(Tensor, Indices, UnpoolGeometry, Tensor)} between resident tensors of this
      * backend ({@code indices} from {@link #allocateIndices}; {@code g} gives the convention):
      * float32 values, read by size whatever their {@code Shape} says. Waits for the index check, so

@@ -18,12 +18,15 @@ import java.lang.ref.Reference;
  * refused. Device tensors are only enqueued. One channel on a CPU device (the channels-first
  * planes the host lowers to) runs {@code backward_rows.cl} instead of {@code pool2d_backward}, and
  * max's argmax pass {@code pool_planar_indices.cl}'s {@code pool_planar_argmax}: same bits.
+ * Channels-first planes whose windows tile them two columns wide run in one pass of
+ * {@code backward_tiles.cl} ({@link #runTiles}), every rank, on every device type.
  */
 final class BackwardRoutine {
     static final String FILE = "backward_nhwc.cl";
     static final String KERNEL = "pool2d_backward";
     static final String ARGMAX = "pool2d_argmax";
     static final String ROWS_FILE = "backward_rows.cl";
+    static final String TILES_FILE = "backward_tiles.cl";
 
     private final DeviceSession session;
 
@@ -141,6 +144,84 @@ final class BackwardRoutine {
         int rows = nb * is.h();
         kernel.args(arg, gradOut, gradIn, is.h(), is.w(), os.h(), os.w(), rows);
         long[][] range = session.groups().planar(rows, is.w(), is.h(), nb);
+        session.queue().run(kernel, range[0], range[1]);
+    }
+
+    /**
+     * Max or avg backward of {@code planes} channels-first float32 planes (or volumes) of the
+     * spatial {@code axes} in one pass of {@code backward_tiles.cl}, where the windows tile the
+     * input two columns wide (window = stride, 2 on W, dilation 1, no padding, every element in
+     * one window: the 3-D U-Net's 2x2x2 and DenseNet's 2x2 stride 2). Each output's window is
+     * read and written by one work item; the lowering ran {@code backward_rows} per input row
+     * and, for 3-D, two backward passes with an argmax pass each over temporaries. Max: the
+     * lowering's bits; avg: in 1-D and 2-D too, in 3-D divided once (within tolerance, as the CPU
+     * path's {@code CfPairBackward}). Returns false, with nothing written, where it does not run:
+     * other geometries, other dtypes, rows of fewer than 8 outputs on CPU devices (the row loop's
+     * vector), or a plane beyond one allocation.
+     */
+    boolean runTiles(PoolMode mode, Axis[] axes, int planes, Tensor in, Tensor gradOut, Tensor gradIn) {
+        PlanarGeometry g = new PlanarGeometry(planes, axes, mode, 1, false);
+        boolean readsInput = mode == PoolMode.MAX;
+        long item = Math.max(g.inputPlane(), g.outputPlane());
+        if (!tiles(g) || in.dtype() != DType.FLOAT32 || gradOut.dtype() != DType.FLOAT32 || gradIn.dtype() != DType.FLOAT32
+                || session.limits().chunkItems(item, g.inputPlane() * Float.BYTES) < 1) {
+            return false;
+        }
+        HostBatches.Side x = new HostBatches.Side(in.buffer(), g.inputPlane() * Float.BYTES);
+        HostBatches.Side dy = new HostBatches.Side(gradOut.buffer(), g.outputPlane() * Float.BYTES);
+        HostBatches.Op op = new HostBatches.Op(planes, item,
+                readsInput ? new HostBatches.Side[] {x, dy} : new HostBatches.Side[] {dy},
+                new HostBatches.Side[] {new HostBatches.Side(gradIn.buffer(), g.inputPlane() * Float.BYTES)});
+        try {
+            session.locked(() -> HostBatches.run(session, op, (i, o, n0, nb) ->
+                    enqueueTiles(g, i[0], i[i.length - 1], o[0], nb)));
+        } finally {
+            Reference.reachabilityFence(in);
+            Reference.reachabilityFence(gradOut);
+            Reference.reachabilityFence(gradIn);
+        }
+        return true;
+    }
+
+    /** {@link #runTiles} between float32 device tensors holding exactly the planes: only enqueued. */
+    boolean runTiles(PoolMode mode, Axis[] axes, int planes, ResidentBuffer in, ResidentBuffer gradOut, ResidentBuffer gradIn) {
+        PlanarGeometry g = new PlanarGeometry(planes, axes, mode, 1, false);
+        long inElements = planes * g.inputPlane();
+        if (!tiles(g) || in.shape().elementCount() != inElements || gradIn.shape().elementCount() != inElements
+                || gradOut.shape().elementCount() != planes * g.outputPlane()
+                || session.limits().chunkItems(inElements, inElements * Float.BYTES) < 1) {
+            return false;
+        }
+        session.locked(() -> enqueueTiles(g, in.buffer(), gradOut.buffer(), gradIn.buffer(), planes));
+        return true;
+    }
+
+    /** Whether {@code backward_tiles} takes {@code g} on this session's layout. */
+    private boolean tiles(PlanarGeometry g) {
+        if (g.mode() != PoolMode.MAX && g.mode() != PoolMode.AVG) {
+            return false;
+        }
+        for (Axis a : g.axes()) {
+            if (a.stride() != a.window() || a.dilation() != 1 || a.padBegin() != 0 || a.padEnd() != 0
+                    || (long) a.out() * a.window() != a.in()) {
+                return false;
+            }
+        }
+        Axis w = g.axes3()[2];
+        return w.window() == 2 && (!session.groups().channelLoop() || w.out() >= PlanarPoolRoutine.CPU_VECTOR);
+    }
+
+    /** Enqueues {@code backward_tiles} over {@code planes} planes; {@code in} is not read by avg. */
+    private void enqueueTiles(PlanarGeometry g, ClBuffer in, ClBuffer gradOut, ClBuffer gradIn, int planes) {
+        Axis[] a = g.axes3();
+        WorkGroups groups = session.groups();
+        boolean rowLoop = groups.channelLoop();
+        String opts = KernelOptions.planar(g, rowLoop ? PlanarPoolRoutine.CPU_VECTOR : 1, session.accDouble(), rowLoop);
+        ClKernel kernel = session.kernel(TILES_FILE, opts, "backward_tiles");
+        long depthRows = (long) planes * a[0].out();
+        long rows = depthRows * a[1].out();
+        kernel.args(in, gradOut, gradIn, a[1].in(), a[2].in(), a[0].out(), a[1].out(), a[2].out(), (int) rows);
+        long[][] range = groups.planar(rows, a[2].out(), a[1].out(), depthRows);
         session.queue().run(kernel, range[0], range[1]);
     }
 }

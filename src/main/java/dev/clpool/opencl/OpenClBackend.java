@@ -311,6 +311,12 @@ public final class OpenClBackend implements PoolingBackend {
         backward.run(g, in, gradOut, gradIn);
     }
 
+    /** Windows that tile channels-first planes two columns wide, in one pass ({@link BackwardRoutine#runTiles}). */
+    @Override
+    public boolean backwardPlanar(PoolMode mode, Axis[] axes, int planes, Tensor in, Tensor gradOut, Tensor gradIn) {
+        return backward.runTiles(mode, axes, planes, in, gradOut, gradIn);
+    }
+
     @Override
     public void adaptive(AdaptiveGeometry g, Tensor in, Tensor out) {
         adaptive.run(g, in, out);
@@ -405,6 +411,13 @@ public final class OpenClBackend implements PoolingBackend {
     @Override
     public void backward(PoolGeometry g, ResidentTensor in, ResidentTensor gradOut, ResidentTensor gradIn) {
         backward.run(g, values(in, g.input()), values(gradOut, g.output()), values(gradIn, g.input()));
+    }
+
+    @Override
+    public boolean backwardPlanar(PoolMode mode, Axis[] axes, int planes, ResidentTensor in, ResidentTensor gradOut,
+                                  ResidentTensor gradIn) {
+        return backward.runTiles(mode, axes, planes, values(in, in.shape()), values(gradOut, gradOut.shape()),
+                values(gradIn, gradIn.shape()));
     }
 
     @Override
