@@ -3,8 +3,6 @@ package dev.clpool.cpu;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.clpool.Axis;
-import dev.clpool.Padding;
-import dev.clpool.PoolMode;
 import dev.clpool.PoolSpec;
 import dev.clpool.Shape;
 import dev.clpool.testing.NaiveReference;
@@ -36,15 +34,7 @@ class VecPlaneLpTest {
     void vecPlaneLp_randomGeometry_bitsOfScalarAndCloseToReference(RepetitionInfo info) {
         SplittableRandom r = new SplittableRandom(7500 + info.getCurrentRepetition());
         double p = EXPONENTS[info.getCurrentRepetition() % EXPONENTS.length];
-        int kh = 1 + r.nextInt(4);
-        int kw = 1 + r.nextInt(4);
-        int dh = 1 + r.nextInt(2);
-        int dw = 1 + r.nextInt(2);
-        int eh = (kh - 1) * dh + 1;
-        int ew = (kw - 1) * dw + 1;
-        PoolSpec spec = PoolSpec.builder(PoolMode.LP).p(p).window(kh, kw).stride(1 + r.nextInt(3), 1 + r.nextInt(3))
-                .dilation(dh, dw).padding(Padding.of(r.nextInt(eh), r.nextInt(eh), r.nextInt(ew), r.nextInt(ew)))
-                .ceilMode(r.nextBoolean()).build();
+        PoolSpec spec = LpWindowsTest.randomSpec(r, p);
         Shape s = VecPlaneMaxTest.shape(r, spec);
         int kind = info.getCurrentRepetition() % 5;
         float[] x = VecPlaneMaxTest.data(s.elementCount(), r, kind);
