@@ -59,7 +59,7 @@ public final class ChannelsFirstPool {
             }
             case LP: {
                 requireExponent(p);
-                PlaneLp lp = new PlaneLp(plan, p);
+                PlaneLp lp = new PlaneLp(plan, p, VectorSupport.fitsRow(plan.w.in()));
                 cpu.chunks(lp.rows(), lp.workPerRow(), (from, to) -> lp.run(in, out, from, to, Scratch.get()));
                 break;
             }

@@ -260,17 +260,28 @@ final class VecPlaneMax {
 
     /**
      * Whether any of {@code a[0, n)} is −0 or NaN (an input where the exact rule may give other
-     * bits than {@code Math.max}): two compares of the bits per vector, where
+     * bits than {@code Math.max}), branch-free over blocks of {@link #BLOCK} vectors: the smallest
+     * int of the floats' bits is {@code 0x80000000} only for a −0, and the largest magnitude bits
+     * exceed {@code 0x7f800000} only for a NaN; two lane operations per vector, and two tests per
+     * block. (Two compares and two tests per vector cost about as much as a pooling pass over the
+     * same floats: C3D's 1×2×2 max on all-zero data 1.2x its random data's time.)
      * {@link PlaneMax}'s scalar scan reduced min(1/x) with branches that follow the data (ReLU'd
      * stem max: 2.4x the random data's time).
      */
     static boolean minusZeroOrNaN(float[] a, int n) {
         int lanes = S.length();
         int i = 0;
-        for (; i + lanes <= n; i += lanes) {
-            IntVector bits = FloatVector.fromArray(S, a, i).reinterpretAsInts();
-            if (bits.compare(VectorOperators.EQ, MINUS_ZERO).anyTrue()
-                    || bits.and(0x7fffffff).compare(VectorOperators.GT, 0x7f800000).anyTrue()) {
+        while (i + lanes <= n) {
+            int end = Math.min(n - lanes, i + (BLOCK - 1) * lanes);
+            IntVector low = FloatVector.fromArray(S, a, i).reinterpretAsInts();
+            IntVector high = low.and(0x7fffffff);
+            for (i += lanes; i <= end; i += lanes) {
+                IntVector bits = FloatVector.fromArray(S, a, i).reinterpretAsInts();
+                low = low.min(bits);
+                high = high.max(bits.and(0x7fffffff));
+            }
+            if (low.compare(VectorOperators.EQ, MINUS_ZERO).anyTrue()
+                    || high.compare(VectorOperators.GT, 0x7f800000).anyTrue()) {
                 return true;
             }
         }
@@ -281,6 +292,9 @@ final class VecPlaneMax {
         }
         return false;
     }
+
+    /** Vectors per block of {@link #minusZeroOrNaN}. */
+    private static final int BLOCK = 32;
 
     /** Whether any of {@code a[0, n)} is ±0 or NaN (those the exact rule may give other bits for). */
     static boolean zeroOrNaN(float[] a, int n) {

@@ -33,15 +33,7 @@ class LpWindowsTest {
     void lp_randomGeometryAndExponent_withinToleranceOfReference(RepetitionInfo info) {
         SplittableRandom r = new SplittableRandom(7100 + info.getCurrentRepetition());
         double p = EXPONENTS[info.getCurrentRepetition() % EXPONENTS.length];
-        int kh = 1 + r.nextInt(4);
-        int kw = 1 + r.nextInt(4);
-        int dh = 1 + r.nextInt(2);
-        int dw = 1 + r.nextInt(2);
-        int eh = (kh - 1) * dh + 1;
-        int ew = (kw - 1) * dw + 1;
-        PoolSpec spec = PoolSpec.builder(PoolMode.LP).p(p).window(kh, kw).stride(1 + r.nextInt(3), 1 + r.nextInt(3))
-                .dilation(dh, dw).padding(Padding.of(r.nextInt(eh), r.nextInt(eh), r.nextInt(ew), r.nextInt(ew)))
-                .ceilMode(r.nextBoolean()).build();
+        PoolSpec spec = randomSpec(r, p);
         Shape s = VanHerkTest.randomShape(r, spec);
         Tensor x = Tensor.allocate(s);
         for (int i = 0; i < s.elementCount(); i++) {
@@ -131,5 +123,18 @@ class LpWindowsTest {
             lp.run(x.floats(), y.floats(), from, Math.min(rows, from + per), Scratch.get());
         }
         return y.toArray();
+    }
+
+    /** An LP spec of exponent {@code p}: windows up to 4x4, dilation up to 2, strides up to 3, padding and ceil mode drawn. */
+    static PoolSpec randomSpec(SplittableRandom r, double p) {
+        int kh = 1 + r.nextInt(4);
+        int kw = 1 + r.nextInt(4);
+        int dh = 1 + r.nextInt(2);
+        int dw = 1 + r.nextInt(2);
+        int eh = (kh - 1) * dh + 1;
+        int ew = (kw - 1) * dw + 1;
+        return PoolSpec.builder(PoolMode.LP).p(p).window(kh, kw).stride(1 + r.nextInt(3), 1 + r.nextInt(3))
+                .dilation(dh, dw).padding(Padding.of(r.nextInt(eh), r.nextInt(eh), r.nextInt(ew), r.nextInt(ew)))
+                .ceilMode(r.nextBoolean()).build();
     }
 }

@@ -70,6 +70,17 @@ class VecPlaneMaxTest {
         v[37] = Float.NEGATIVE_INFINITY;
         v[38] = Float.MIN_VALUE;
         assertFalse(VecPlaneMax.minusZeroOrNaN(v, v.length), "-inf and a subnormal");
+        float[] big = new float[40 * VecWidth.floats() + 3];   // blocks of 32 vectors: the second block, its last vector, the tail
+        big[7] = Float.POSITIVE_INFINITY;
+        assertFalse(VecPlaneMax.minusZeroOrNaN(big, big.length), "+0 and +inf over several blocks");
+        for (int at : new int[] {32 * VecWidth.floats() + 1, 40 * VecWidth.floats() - 1, big.length - 1}) {
+            for (float bad : new float[] {-0f, Float.intBitsToFloat(0x7f800001), Float.intBitsToFloat(0xffc00001)}) {
+                float[] w = big.clone();
+                w[at] = bad;
+                assertTrue(VecPlaneMax.minusZeroOrNaN(w, w.length), bad + " at " + at + " of " + w.length);
+                assertFalse(VecPlaneMax.minusZeroOrNaN(w, at), bad + " past the end");
+            }
+        }
         for (int at : new int[] {5, 99}) {      // in a vector and in the tail
             for (float bad : new float[] {-0f, Float.NaN, Float.intBitsToFloat(0xffc00001)}) {
                 float[] w = v.clone();
