@@ -77,7 +77,10 @@ final class VecArgmaxPlanes {
         }
     }
 
-    /** Columns 2i of {@code row} to {@code stage[at + i]}, 2i + 1 to {@code stage[at + half + i]}. */
+    /**
+     * Columns 2i of {@code row} to {@code stage[at + i]}, 2i + 1 to {@code stage[at + half + i]}: the inverse of
+     * {@link VecPlaneMaxGather}'s interleave, in the same overlapping blocks of two vectors.
+     */
     private static void split(int[] row, int iw, int[] stage, int at, int half) {
         int l = I.length();
         int x = 0;
