@@ -24,7 +24,7 @@ import jdk.incubator.vector.VectorSpecies;
  * once per row by two single-source int shuffles and a blend per 16 outputs, so that a tap's inputs
  * for the lanes are consecutive there too. Before, every tap of every window was loaded as two
  * vectors, each shuffled, and blended: nine times per output vector of the stem's 3×3 windows
- * instead of the row's one split. The taps of an output row are one flat list in scan order (rows,
+ * instead of the row's one split (no faster by itself: the shuffles were not what cost). The taps of an output row are one flat list in scan order (rows,
  * then columns) and the rule is {@link VecArgmax}'s, {@code chosen == chosen && !(value <= chosen)}:
  * strictly greater, or a NaN over a non-NaN, so the first maximum stays and the chosen element
  * keeps its own bits (−0 against +0, NaN payloads), as with {@link CpuArgmax}'s keys. Output
