@@ -30,7 +30,7 @@ import java.util.Arrays;
  *
  * <p>Where the Vector API is on, output rows fill a vector and the column stride is 1 or 2
  * ({@link #vectors()}), {@link #vectorBand} runs the band's rows in {@link VecArgmaxPlanes}'
- * lanes instead, straight from the buffers, with the same bits.
+ * lanes instead, from the band's input rows staged ({@link #stage}), with the same bits.
  */
 final class ArgmaxPlanes {
     /** Output positions per band: the five arrays of a pass stay within the second-level cache. */
@@ -126,29 +126,33 @@ final class ArgmaxPlanes {
     void vectorBand(IntBuffer in, ByteBuffer out, ByteBuffer idx, int b, Scratch s) {
         int q0 = b * rowsPerBand;
         int q1 = Math.min(rows, q0 + rowsPerBand);
-        int[][] list = s.ints(0, 3, kh * kw);
+        int[][] list = s.ints(0, 6, kh * kw);
         int from = firstStaged(p, q0);
         int len = endStaged(p, q1 - 1) - from;
-        int[] stage = s.ints(1, 1, len + 1)[0];
-        in.get(from, stage, 0, len);
+        int[] stage = stage(p, in, from, len, 1, s);
+        int limit = stagedLength(p, len);
         int ow = p.out.w();
+        // Lists 0-2: the taps of rows whose windows lie inside the input's rows, listed once; 3-5: the others'.
+        int whole = -1;
         for (int q = q0; q < q1; q++) {
             int n = q / oh;
             int oy = q % oh;
-            int taps = listTaps(p, n, oy, from, list, offsets);
+            int at = wholeRows(p, oy) ? 0 : 3;
+            int taps = at == 0 && whole >= 0 ? whole : listTaps(p, oy, list, at, offsets);
+            whole = at == 0 ? taps : whole;
             long base = form.base(n) + p.rowStart[oy] * form.dy() + p.colStart[0] * form.dx();
-            VecArgmaxPlanes.indices(stage, list[0], list[1], list[2], taps, sw, p.in.w(), ow, oxLo, oxHi, len + 1,
-                    out, idx, q * ow, base, sw * form.dx());
+            VecArgmaxPlanes.indices(stage, list[at], list[at + 1], list[at + 2], taps,
+                    stagedShift(p, n, oy, from / p.in.w()), sw, p.in.w(), ow, oxLo, oxHi, limit, out, idx, q * ow,
+                    base, sw * form.dx());
         }
     }
 
     /**
      * The first input element the windows of output row {@code q} (of all planes' rows, {@code n·oh + oy})
      * read: {@link VecArgmaxPlanes} reads a band's input rows, from it to {@link #endStaged} of the
-     * band's last output row, from a heap array staged by one bulk copy (one copy per window row was
-     * no faster on SegNet's 60-wide rows; loads straight from the direct buffer, each with its checks,
-     * made the stem's indices about 15% slower), with one int of slack past them that only a stride-2
-     * pair's unused last element reads.
+     * band's last output row, from a heap array ({@link #stage}; one bulk copy a band at column
+     * stride 1: one copy per window row was no faster on SegNet's 60-wide rows; loads straight from
+     * the direct buffer, each with its checks, made the stem's indices about 15% slower).
      */
     static int firstStaged(WindowPlan p, int q) {
         int oy = q % p.out.h();
@@ -162,23 +166,68 @@ final class ArgmaxPlanes {
     }
 
     /**
-     * Output row (n, oy)'s taps inside the input, in scan order, for {@link VecArgmaxPlanes} over input
-     * staged from element {@code from}: the staged element of output column 0's tap ({@code list[0]}),
-     * its input column ({@code list[1]}) and {@code values[jy·kw + jx]} ({@code list[2]}). Returns how
-     * many.
+     * Ints a staged input row takes ({@link VecArgmaxPlanes#stage}): the row, or at column stride 2
+     * its even columns in the first half and its odd ones in the second (each half the even columns'
+     * count), so that output column ox's tap reads staged element {@code tapAt + ox} at either stride.
      */
-    static int listTaps(WindowPlan p, int n, int oy, int from, int[][] list, int[] values) {
+    static int stagedPitch(int iw, int sw) {
+        return sw == 2 ? 2 * ((iw + 1) / 2) : iw;
+    }
+
+    /** Ints of the input elements [from, from + len) (whole rows) staged ({@link #stage}). */
+    static int stagedLength(WindowPlan p, int len) {
+        return len / p.in.w() * stagedPitch(p.in.w(), p.sw);
+    }
+
+    /**
+     * The input elements [from, from + len) (whole rows, {@link #firstStaged} to {@link #endStaged})
+     * staged by {@link VecArgmaxPlanes#stage} in scratch int array {@code slot} (int array 4 holds a row on the way).
+     */
+    static int[] stage(WindowPlan p, IntBuffer in, int from, int len, int slot, Scratch s) {
+        int[] stage = s.ints(slot, 1, Math.max(1, stagedLength(p, len)))[0];
+        int[] row = s.ints(4, 1, p.in.w())[0];
+        VecArgmaxPlanes.stage(in, from, len / p.in.w(), p.in.w(), p.sw, row, stage);
+        return stage;
+    }
+
+    /**
+     * Output row oy's taps inside the input, in scan order, for {@link VecArgmaxPlanes} over input
+     * staged by {@link #stage}, into {@code list[at..at + 3]}: the staged element of output column 0's
+     * tap less {@link #stagedShift} ({@code list[at]}), its input column ({@code list[at + 1]}) and
+     * {@code values[jy·kw + jx]} ({@code list[at + 2]}). Returns how many. Every output row whose
+     * window rows all lie inside the input ({@link #wholeRows}) lists the same taps.
+     */
+    static int listTaps(WindowPlan p, int oy, int[][] list, int at, int[] values) {
         int kw = p.cols.window();
+        int pitch = stagedPitch(p.in.w(), p.sw);
+        // At stride 2, column c of a staged row is element (c mod 2)·pitch/2 + floor(c / 2) (c may be negative).
+        int odd = p.sw - 1;
+        int half = pitch / 2 * odd;
         int k = 0;
         for (int jy = p.rowFirst[oy]; jy < p.rowEnd[oy]; jy++) {
-            int row = Math.toIntExact(p.in.offset(n, p.inputRow(oy, jy), 0, 0)) - from;
+            int row = jy * p.dh * pitch;
             for (int jx = 0; jx < kw; jx++, k++) {
-                list[1][k] = p.colStart[0] + jx * p.dw;
-                list[0][k] = row + list[1][k];
-                list[2][k] = values[jy * kw + jx];
+                int c = p.colStart[0] + jx * p.dw;
+                list[at + 1][k] = c;
+                list[at][k] = row + (c & odd) * half + (c >> odd);
+                list[at + 2][k] = values[jy * kw + jx];
             }
         }
         return k;
+    }
+
+    /** Whether every window row of output row {@code oy} lies inside the input (its taps are the first such row's). */
+    static boolean wholeRows(WindowPlan p, int oy) {
+        return p.rowFirst[oy] == 0 && p.rowEnd[oy] == p.rows.window();
+    }
+
+    /**
+     * Where output row (n, oy)'s taps listed by {@link #listTaps} lie in input staged from row
+     * {@code fromRow} of the planes' rows (one channel, planes one after another: input row (n, y)
+     * is row n·H + y).
+     */
+    static int stagedShift(WindowPlan p, int n, int oy, int fromRow) {
+        return (n * p.in.h() + p.rowStart[oy] - fromRow) * stagedPitch(p.in.w(), p.sw);
     }
 
     /** Bands of output rows, all planes together. */

@@ -13,7 +13,7 @@ import java.util.Arrays;
  * Vector API's lanes along the rows, where it is on, the planes' rows fill a vector and the column
  * stride is 1 or 2. A task is a band of input rows of one plane: the chosen tap numbers of the
  * output rows whose windows reach it ({@link VecArgmaxPlanes#taps}, from window rows staged in a
- * heap array, {@link ArgmaxPlanes#firstStaged}) and their gradients are staged, then each input
+ * heap array, {@link ArgmaxPlanes#stage}) and their gradients are staged, then each input
  * row gathers its gradients from them ({@link VecPlaneMaxGather#row}) into a row written with one
  * bulk copy. The same bits as {@link PlaneBackward}'s scalar scatter; a gather, so each element is
  * written by one task (an output row on a band's edge has its taps found by both bands). Before,
@@ -66,22 +66,26 @@ final class PlaneMaxGather {
             int first = (int) (range >>> 32);
             int staged = Math.max(0, (int) range - first) * os.w();
             Scratch s = Scratch.get();
-            int[][] list = s.ints(0, 3, kh * kw);
+            int[][] list = s.ints(0, 6, kh * kw);
             int[][] a = s.ints(1, 3, 3 * kh * kw);
             int[] taps = s.ints(2, 1, staged)[0];
             int q0 = n * os.h() + first;
             int from = staged == 0 ? 0 : ArgmaxPlanes.firstStaged(p, q0);
             int len = staged == 0 ? 0 : ArgmaxPlanes.endStaged(p, q0 + staged / os.w() - 1) - from;
-            int[] stage = s.ints(3, 1, len + 1)[0];
-            x.get(from, stage, 0, len);
+            int[] stage = ArgmaxPlanes.stage(p, x, from, len, 3, s);
+            int limit = ArgmaxPlanes.stagedLength(p, len);
             float[] grad = s.floats(0, staged);
             float[] row = s.floats(1, is.w());
             float[] phases = s.floats(2, VecPlaneMaxGather.phaseFloats(is.w()));
             // The band's output rows: their chosen tap numbers and their gradients, staged.
+            // Lists 0-2: the taps of rows whose windows lie inside the input's rows, listed once; 3-5: the others'.
+            int whole = -1;
             for (int oy = first, at = 0; at < staged; oy++, at += os.w()) {
-                int count = ArgmaxPlanes.listTaps(p, n, oy, from, list, numbers);
-                VecArgmaxPlanes.taps(stage, list[0], list[1], list[2], count, p.sw, is.w(), os.w(), lo, hi, len + 1,
-                        taps, at);
+                int l = ArgmaxPlanes.wholeRows(p, oy) ? 0 : 3;
+                int count = l == 0 && whole >= 0 ? whole : ArgmaxPlanes.listTaps(p, oy, list, l, numbers);
+                whole = l == 0 ? count : whole;
+                VecArgmaxPlanes.taps(stage, list[l], list[l + 1], list[l + 2], count,
+                        ArgmaxPlanes.stagedShift(p, n, oy, from / is.w()), p.sw, is.w(), os.w(), lo, hi, limit, taps, at);
                 dy.get(Math.toIntExact(os.offset(n, oy, 0, 0)), grad, at, os.w());
             }
             for (int y = y0; y < y1; y++) {

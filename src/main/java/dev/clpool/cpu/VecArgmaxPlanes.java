@@ -2,6 +2,7 @@ package dev.clpool.cpu;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.IntBuffer;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.LongVector;
@@ -16,16 +17,18 @@ import jdk.incubator.vector.VectorSpecies;
  * numbers max backward uses); loaded only behind {@link VectorSupport#ENABLED}.
  *
  * <p>Lanes run along an output row: a vector holds consecutive output columns, read from the
- * band's input rows staged as raw bits in a heap array ({@link ArgmaxPlanes#firstStaged}:
- * one bulk copy a band; loads straight from the direct buffer, each with its bounds checks, made the
- * channels-first stem indices about 15% slower), one load per tap. At column stride 1 a tap's
- * inputs for the lanes are consecutive floats; at stride 2 they are every other float, the even
- * elements of two loads, each permuted by one constant single-source shuffle and blended. The taps of an output row are one
- * flat list in scan order (rows, then columns) and the rule is {@link VecArgmax}'s,
- * {@code chosen == chosen && !(value <= chosen)}: strictly greater, or a NaN over a non-NaN, so the
- * first maximum stays and the chosen element keeps its own bits (−0 against +0, NaN payloads),
- * as with {@link CpuArgmax}'s keys. Output columns whose windows reach into the column padding, and
- * the last ones where a load would run past the buffer, are chosen one at a time by the same rule
+ * band's input rows staged as raw bits in a heap array ({@link #stage}; loads straight from the
+ * direct buffer, each with its bounds checks, made the channels-first stem indices about 15%
+ * slower), one plain load per tap. At column stride 1 a staged row is the input row; at stride 2
+ * it is the row's even columns followed by its odd ones ({@link ArgmaxPlanes#stagedPitch}), split
+ * once per row by two single-source int shuffles and a blend per 16 outputs, so that a tap's inputs
+ * for the lanes are consecutive there too. Before, every tap of every window was loaded as two
+ * vectors, each shuffled, and blended: nine times per output vector of the stem's 3×3 windows
+ * instead of the row's one split (no faster by itself: the shuffles were not what cost). The taps of an output row are one flat list in scan order (rows,
+ * then columns) and the rule is {@link VecArgmax}'s, {@code chosen == chosen && !(value <= chosen)}:
+ * strictly greater, or a NaN over a non-NaN, so the first maximum stays and the chosen element
+ * keeps its own bits (−0 against +0, NaN payloads), as with {@link CpuArgmax}'s keys. Output
+ * columns whose windows reach into the column padding are chosen one at a time by the same rule
  * over their taps inside the input; a row whose interior is narrower than the lanes runs all its
  * columns that way. The last vector of a row overlaps the one before it (its lanes are computed
  * twice, to the same result). Method signatures use JDK types only.
@@ -43,6 +46,8 @@ final class VecArgmaxPlanes {
      * {@code Float.floatToIntBits}, which makes every NaN canonical and loses their payloads.
      */
     private static final VectorShuffle<Integer> EVEN = VectorShuffle.fromOp(I, i -> 2 * i % I.length());
+    /** The same for the odd elements. */
+    private static final VectorShuffle<Integer> ODD = VectorShuffle.fromOp(I, i -> (2 * i + 1) % I.length());
     /** The lanes of the high half. */
     private static final VectorMask<Integer> HIGH = I.indexInRange(-I.length() / 2, I.length() / 2);
 
@@ -55,35 +60,81 @@ final class VecArgmaxPlanes {
     }
 
     /**
+     * Stages {@code rows} whole input rows of {@code iw} columns from element {@code from} of
+     * {@code in} into {@code stage}, {@link ArgmaxPlanes#stagedPitch} ints a row: at column stride 1
+     * as they are (one bulk copy), at stride 2 each row's even columns, then its odd ones from half
+     * the pitch (each row copied into {@code row}, of at least {@code iw} ints, then split).
+     */
+    static void stage(IntBuffer in, int from, int rows, int iw, int sw, int[] row, int[] stage) {
+        if (sw == 1) {
+            in.get(from, stage, 0, rows * iw);
+            return;
+        }
+        int pitch = ArgmaxPlanes.stagedPitch(iw, sw);
+        for (int r = 0; r < rows; r++) {
+            in.get(from + r * iw, row, 0, iw);
+            split(row, iw, stage, r * pitch, pitch / 2);
+        }
+    }
+
+    /**
+     * Columns 2i of {@code row} to {@code stage[at + i]}, 2i + 1 to {@code stage[at + half + i]}: the inverse of
+     * {@link VecPlaneMaxGather}'s interleave, in the same overlapping blocks of two vectors.
+     */
+    private static void split(int[] row, int iw, int[] stage, int at, int half) {
+        int l = I.length();
+        int x = 0;
+        if (iw >= 2 * l) {
+            int last = (iw - 2 * l) & ~1;
+            for (int b = 0; ; b += 2 * l) {
+                int e = Math.min(b, last);
+                IntVector a = IntVector.fromArray(I, row, e);
+                IntVector c = IntVector.fromArray(I, row, e + l);
+                a.rearrange(EVEN).blend(c.rearrange(EVEN), HIGH).intoArray(stage, at + e / 2);
+                a.rearrange(ODD).blend(c.rearrange(ODD), HIGH).intoArray(stage, at + half + e / 2);
+                if (e == last) {
+                    break;
+                }
+            }
+            x = last + 2 * l;
+        }
+        for (; x < iw; x++) {
+            stage[at + (x & 1) * half + (x >> 1)] = row[x];
+        }
+    }
+
+    /**
      * Max pooling with indices of one output row.
      *
-     * @param in       the input's raw float32 bits, staged (a band's input rows)
-     * @param tapAt    per tap inside the input's rows, in scan order: the staged element its output column 0 reads
-     *                 (may be padding)
+     * @param in       the input's raw float32 bits, staged by {@link #stage} (a band's input rows)
+     * @param tapAt    per tap inside the input's rows, in scan order: the staged element its output column 0 reads,
+     *                 less {@code shift} (output column ox reads {@code shift + tapAt + ox}; the element of column 0
+     *                 may lie in the padding)
      * @param tapCol   per such tap: the input column its output column 0 reads (negative in the padding)
      * @param tapValue per such tap: its index offset from the window's tap 0
      * @param taps     how many taps are listed
+     * @param shift    added to every {@code tapAt} (the output row's place in the staged rows)
      * @param sw       column stride, 1 or 2
      * @param iw       input columns
      * @param oxLo     the first output column whose window lies inside the input's columns
      * @param oxHi     one past the last such column
-     * @param limit    elements of {@code in} a load may read (past the staged rows: the pairs' unused last odd element)
+     * @param limit    elements of {@code in} staged
      * @param out      the output's float32 bytes: the chosen values' own bits, at elements {@code o..o + ow}
      * @param idx      the indices' int64 bytes, at elements {@code o..o + ow}
      * @param base     index of output column 0's tap 0
      * @param stepX    index step per output column
      */
-    static void indices(int[] in, int[] tapAt, int[] tapCol, int[] tapValue, int taps, int sw, int iw,
+    static void indices(int[] in, int[] tapAt, int[] tapCol, int[] tapValue, int taps, int shift, int sw, int iw,
                         int ow, int oxLo, int oxHi, int limit, ByteBuffer out, ByteBuffer idx, int o, long base,
                         long stepX) {
-        int hi = vectors(in, tapAt, tapValue, taps, sw, oxLo, oxHi, limit, out, idx, o, base, stepX, null, 0);
+        int hi = vectors(in, tapAt, tapValue, taps, shift, oxLo, oxHi, limit, out, idx, o, base, stepX, null, 0);
         for (int ox = 0; ox < ow; ox++) {
             if (ox == oxLo && hi > oxLo) {
                 ox = hi - 1;
                 continue;
             }
-            int k = single(in, tapAt, tapCol, taps, ox * sw, iw);
-            out.putInt((o + ox) * Float.BYTES, in[tapAt[k] + ox * sw]);
+            int k = single(in, tapAt, tapCol, taps, shift, ox, sw, iw);
+            out.putInt((o + ox) * Float.BYTES, in[shift + tapAt[k] + ox]);
             idx.putLong((o + ox) * Long.BYTES, base + ox * stepX + tapValue[k]);
         }
     }
@@ -93,15 +144,15 @@ final class VecArgmaxPlanes {
      * {@code at}: the parameters as for {@link #indices}, with tap numbers as {@code tapNumber} and
      * no values written.
      */
-    static void taps(int[] in, int[] tapAt, int[] tapCol, int[] tapNumber, int taps, int sw, int iw, int ow,
-                     int oxLo, int oxHi, int limit, int[] chosen, int at) {
-        int hi = vectors(in, tapAt, tapNumber, taps, sw, oxLo, oxHi, limit, null, null, 0, 0, 0, chosen, at);
+    static void taps(int[] in, int[] tapAt, int[] tapCol, int[] tapNumber, int taps, int shift, int sw, int iw,
+                     int ow, int oxLo, int oxHi, int limit, int[] chosen, int at) {
+        int hi = vectors(in, tapAt, tapNumber, taps, shift, oxLo, oxHi, limit, null, null, 0, 0, 0, chosen, at);
         for (int ox = 0; ox < ow; ox++) {
             if (ox == oxLo && hi > oxLo) {
                 ox = hi - 1;
                 continue;
             }
-            chosen[at + ox] = tapNumber[single(in, tapAt, tapCol, taps, ox * sw, iw)];
+            chosen[at + ox] = tapNumber[single(in, tapAt, tapCol, taps, shift, ox, sw, iw)];
         }
     }
 
@@ -110,13 +161,14 @@ final class VecArgmaxPlanes {
      * {@code out} null tap numbers into {@code ints} from {@code at}); returns one past the last
      * column taken ({@link #vectorEnd}).
      */
-    private static int vectors(int[] in, int[] tapAt, int[] value, int taps, int sw, int oxLo, int oxHi, int limit,
-                               ByteBuffer out, ByteBuffer idx, int o, long base, long stepX, int[] ints, int at) {
-        int hi = vectorEnd(tapAt, taps, sw, oxLo, oxHi, limit);
+    private static int vectors(int[] in, int[] tapAt, int[] value, int taps, int shift, int oxLo, int oxHi,
+                               int limit, ByteBuffer out, ByteBuffer idx, int o, long base, long stepX, int[] ints,
+                               int at) {
+        int hi = vectorEnd(tapAt, taps, shift, oxLo, oxHi, limit);
         int l = F.length();
         for (int ox = oxLo; hi > oxLo; ox += l) {
             int b = Math.min(ox, hi - l);
-            choose(in, tapAt, value, taps, sw == 2, b, b * sw, out, idx, o + b, base + b * stepX, stepX, ints, at + b);
+            choose(in, tapAt, value, taps, shift + b, out, idx, o + b, base + b * stepX, stepX, ints, at + b);
             if (b == hi - l) {
                 break;
             }
@@ -129,31 +181,29 @@ final class VecArgmaxPlanes {
      * vector's loads would pass {@code limit}; {@code oxLo} (none) where fewer than a vector of
      * columns remain.
      */
-    private static int vectorEnd(int[] tapAt, int taps, int sw, int oxLo, int oxHi, int limit) {
-        int far = 0;
+    private static int vectorEnd(int[] tapAt, int taps, int shift, int oxLo, int oxHi, int limit) {
+        int far = -shift;
         for (int k = 0; k < taps; k++) {
             far = Math.max(far, tapAt[k]);
         }
-        int l = F.length();
-        // A vector at column b loads elements [tapAt + b·sw, tapAt + b·sw + l·sw).
-        int hi = Math.min(oxHi, Math.floorDiv(limit - far - l * sw, sw) + l);
-        return hi - oxLo >= l ? hi : oxLo;
+        // A vector at column b loads elements [shift + tapAt + b, shift + tapAt + b + lanes).
+        int hi = Math.min(oxHi, limit - shift - far);
+        return hi - oxLo >= F.length() ? hi : oxLo;
     }
 
     /**
-     * The chosen tap (its index in the list) of the output column whose tap 0 is input column
-     * {@code shift} past each tap's column 0 position: the rule over its taps inside the input, the
-     * first of them starting the choice.
+     * The chosen tap (its index in the list) of output column {@code ox}: the rule over its taps
+     * inside the input, the first of them starting the choice.
      */
-    private static int single(int[] in, int[] tapAt, int[] tapCol, int taps, int shift, int iw) {
+    private static int single(int[] in, int[] tapAt, int[] tapCol, int taps, int shift, int ox, int sw, int iw) {
         int chosen = -1;
         float best = 0;
         for (int k = 0; k < taps; k++) {
-            int x = tapCol[k] + shift;
+            int x = tapCol[k] + ox * sw;
             if (x < 0 || x >= iw) {
                 continue;
             }
-            float v = Float.intBitsToFloat(in[tapAt[k] + shift]);
+            float v = Float.intBitsToFloat(in[shift + tapAt[k] + ox]);
             if (chosen < 0 || best == best && !(v <= best)) {
                 chosen = k;
                 best = v;
@@ -163,17 +213,17 @@ final class VecArgmaxPlanes {
     }
 
     /**
-     * The output columns [b, b + lanes): per lane the chosen value (written to {@code out} at
+     * The output columns whose taps are staged elements {@code tapAt + e} onwards: per lane the chosen value (written to {@code out} at
      * element {@code o} unless {@code out} is null) and its per-tap int, written as an index
      * ({@code rowBase + lane·stepX + int}) to {@code idx}, or as it is to {@code ints} at {@code i}
      * where {@code out} is null.
      */
-    private static void choose(int[] in, int[] tapAt, int[] value, int taps, boolean pairs, int b, int shift,
-                               ByteBuffer out, ByteBuffer idx, int o, long rowBase, long stepX, int[] ints, int i) {
-        FloatVector best = load(in, tapAt[0] + shift, pairs);
+    private static void choose(int[] in, int[] tapAt, int[] value, int taps, int e, ByteBuffer out, ByteBuffer idx,
+                               int o, long rowBase, long stepX, int[] ints, int i) {
+        FloatVector best = IntVector.fromArray(I, in, tapAt[0] + e).reinterpretAsFloats();
         FloatVector chosen = FloatVector.broadcast(F, Float.intBitsToFloat(value[0]));
         for (int k = 1; k < taps; k++) {
-            FloatVector v = load(in, tapAt[k] + shift, pairs);
+            FloatVector v = IntVector.fromArray(I, in, tapAt[k] + e).reinterpretAsFloats();
             VectorMask<Float> takes = best.compare(VectorOperators.EQ, best)
                     .andNot(v.compare(VectorOperators.LE, best));
             best = best.blend(v, takes);
@@ -190,15 +240,5 @@ final class VecArgmaxPlanes {
                     .add(IOTA.mul(stepX).add(rowBase + part * L.length() * stepX))
                     .intoByteBuffer(idx, (o + part * L.length()) * Long.BYTES, ORDER);
         }
-    }
-
-    /** Lanes of floats from element {@code e}: consecutive, or with {@code pairs} every other one. */
-    private static FloatVector load(int[] in, int e, boolean pairs) {
-        if (!pairs) {
-            return IntVector.fromArray(I, in, e).reinterpretAsFloats();
-        }
-        IntVector a = IntVector.fromArray(I, in, e);
-        IntVector b = IntVector.fromArray(I, in, e + I.length());
-        return a.rearrange(EVEN).blend(b.rearrange(EVEN), HIGH).reinterpretAsFloats();
     }
 }

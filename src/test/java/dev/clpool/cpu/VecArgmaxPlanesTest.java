@@ -74,6 +74,28 @@ class VecArgmaxPlanesTest {
         compare(g, x, IndexForm.nhwcPlanes(s, c), IndexConvention.NHWC, what + ", nhwc of C=" + c);
     }
 
+    /**
+     * Column stride 2 on rows around two vectors of the lanes, where {@link VecArgmaxPlanes#stage}
+     * splits a row into its even and odd columns: a last block overlapping the one before it, an odd
+     * last column split alone, a padded first column whose staged element lies before its phase.
+     */
+    @Test
+    void strideTwoRowsAroundTheSplitsBlocks() {
+        int l = VecWidth.floats();
+        PoolSpec[] specs = {PoolSpec.max(3, 3).stride(2).padding(Padding.of(1)).build(),
+            PoolSpec.max(2, 3).stride(2).dilation(1, 2).padding(Padding.of(0, 1, 2, 0)).ceilMode(true).build()};
+        int k = 0;
+        for (PoolSpec spec : specs) {
+            for (int w : new int[] {2 * l + 4, 2 * l + 5, 3 * l + 1, 4 * l + 3}) {
+                Shape s = Shape.of(2, 7, w, 1);
+                PoolGeometry g = spec.geometry(s);
+                compare(g, VecArgmaxTest.data(s, k % 5, 91 + k), IndexForm.of(IndexConvention.PYTORCH, s),
+                        IndexConvention.PYTORCH, spec + " on " + s);
+                k++;
+            }
+        }
+    }
+
     @Test
     void otherStridesAndNarrowRowsStayScalar() {
         Shape wide = Shape.of(2, 8, 200, 1);
