@@ -28,8 +28,9 @@ import jdk.incubator.vector.VectorSpecies;
  * time: stride 1 a copy, 2 the even lanes of two vectors (two one-vector shuffles and a blend), 4
  * three of those, others an indexed load; windows of exactly 2 or 4 adjacent columns take the
  * maxima of adjacent pairs while picking, from the accumulator or, with up to two rows inside the
- * input, straight from the staged rows ({@link #pooled}). The zero-or-NaN flag is one vector
- * compare per output vector, with a branch taken only where a result is zero or NaN; the fix-up's
+ * input, straight from the staged rows ({@link #pooled}); one input row per output row is staged
+ * and picked a chunk at a time ({@link #pooledRow}). The zero-or-NaN flag is a running int min and
+ * max of the results' magnitude bits, tested once per row (no branch per vector); the fix-up's
  * question whether the band's input holds a −0 or a NaN is {@link #minusZeroOrNaN} over the staged
  * rows.</li>
  * </ul>
@@ -178,11 +179,11 @@ final class VecPlaneMax {
     /**
      * Outputs {@code [o0, o1)} of one row of {@link #keep}: {@code out[at + ox]} from
      * {@code full[from + ox * stride]}; the last vector overlaps the one before, or, where
-     * {@code o1 - o0} is less than a vector, reaches back before {@code o0} (outputs below
-     * {@code o1 - lanes} must be there) or past {@code o1} where {@code o1 < lanes}. Returns whether
+     * {@code o1 - o0} is less than a vector, reaches back before {@code o0} (the input of
+     * the outputs from {@code o1 - lanes} on must be there) or past {@code o1} where {@code o1 < lanes}. Returns whether
      * any is ±0 or NaN (meaningful where {@code o1 >= lanes}), from the lanes' smallest and largest
-     * magnitude bits (branch-free: a compare and a branch per vector cost about a tenth of M5's
-     * channels-first time).
+     * magnitude bits (branch-free: a compare and a branch per vector cost about a tenth of the picks
+     * in M5's rows).
      */
     private static boolean keepRow(float[] full, int from, int o0, int o1, int stride, boolean pooled, int[] map,
                                    float[] out, int at) {
