@@ -57,8 +57,10 @@ final class PlaneMax {
         int sw = p.w.stride();
         boolean pooled = p.w.window() == sw && (sw == 2 || sw == 4) && p.w.dilation() == 1;
         // Windows of 2 or 4 columns and up to 2 rows inside the input: one fused pass from the staged rows.
-        boolean direct = pooled && !p.oneRow() && p.d.window() == 1 && p.h.window() == 2 && p.w.padBegin() == 0
-                && (long) p.w.out() * sw <= p.w.in() && p.w.out() >= VecPlaneMax.lanes();
+        boolean inside = pooled && p.w.padBegin() == 0 && (long) p.w.out() * sw <= p.w.in() && p.w.out() >= VecPlaneMax.lanes();
+        boolean direct = inside && !p.oneRow() && p.d.window() == 1 && p.h.window() == 2;
+        // One input row per output row (M5's 1-D windows): staged and picked a chunk at a time.
+        boolean chunked = inside && p.oneRow();
         boolean[] fused = {false};
         PlanePlan.DownBand pairs = (r, m, step) -> fused[0] = VecPlaneMax.pooled(in, r, p.bandRows, m, step, p.w.out(), sw, out);
         PlanePlan.Down down = (r, n, at) -> VecPlaneMax.down(in, r, n, acc, at, p.w.in());
@@ -70,6 +72,15 @@ final class PlaneMax {
             if (direct) {
                 p.down(src, plane, oz, oy0, oy1, in, rows, null, pairs);
                 finish(src, dst, out, plane, oz, oy0, oy1, fused[0], in, p.stagedLength(oz, oy0, oy1));
+                return;
+            }
+            if (chunked) {
+                boolean zero = false;
+                for (int oy = oy0; oy < oy1; oy++) {
+                    zero |= VecPlaneMax.pooledRow(src, p.oneRowInput(plane, oz, oy), p.w.in(), acc, (oy - oy0) * p.pitch,
+                            p.w.out(), sw, out, (oy - oy0) * p.w.out());
+                }
+                finish(src, dst, out, plane, oz, oy0, oy1, zero, acc, n * p.pitch);
                 return;
             }
             if (p.oneRow()) {

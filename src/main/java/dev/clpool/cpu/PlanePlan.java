@@ -252,8 +252,13 @@ final class PlanePlan {
      */
     void copyRows(FloatBuffer src, int plane, int oz, int oy0, int oy1, float[] to) {
         for (int oy = oy0; oy < oy1; oy++) {
-            src.get(inputRow(plane, (int) d.start(oz), yFirst[oy]), to, (oy - oy0) * pitch + w.padBegin(), w.in());
+            src.get(oneRowInput(plane, oz, oy), to, (oy - oy0) * pitch + w.padBegin(), w.in());
         }
+    }
+
+    /** For {@link #oneRow} windows, the offset of the input row that output row (oz, oy) of {@code plane} reads. */
+    int oneRowInput(int plane, int oz, int oy) {
+        return inputRow(plane, (int) d.start(oz), yFirst[oy]);
     }
 
     /**

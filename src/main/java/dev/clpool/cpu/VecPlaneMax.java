@@ -1,5 +1,6 @@
 package dev.clpool.cpu;
 
+import java.nio.FloatBuffer;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
@@ -27,8 +28,9 @@ import jdk.incubator.vector.VectorSpecies;
  * time: stride 1 a copy, 2 the even lanes of two vectors (two one-vector shuffles and a blend), 4
  * three of those, others an indexed load; windows of exactly 2 or 4 adjacent columns take the
  * maxima of adjacent pairs while picking, from the accumulator or, with up to two rows inside the
- * input, straight from the staged rows ({@link #pooled}). The zero-or-NaN flag is one vector
- * compare per output vector, with a branch taken only where a result is zero or NaN; the fix-up's
+ * input, straight from the staged rows ({@link #pooled}); one input row per output row is staged
+ * and picked a chunk at a time ({@link #pooledRow}). The zero-or-NaN flag is a running int min and
+ * max of the results' magnitude bits, tested once per row (no branch per vector); the fix-up's
  * question whether the band's input holds a −0 or a NaN is {@link #minusZeroOrNaN} over the staged
  * rows.</li>
  * </ul>
@@ -43,6 +45,8 @@ final class VecPlaneMax {
     private static final VectorShuffle<Float> LOW_ODD = VectorShuffle.fromOp(S, i -> (2 * i + 1) % S.length());
     /** The second half of the lanes. */
     private static final VectorMask<Float> UPPER = VectorMask.fromLong(S, -1L << (S.length() / 2));
+    /** The int lanes of the same shape (the zero-or-NaN flag tests the results' bits). */
+    private static final VectorSpecies<Integer> I = S.withLanes(int.class);
 
     private static final int MINUS_ZERO = 0x80000000;
 
@@ -167,30 +171,75 @@ final class VecPlaneMax {
         int[] map = stride == 1 || stride == 2 || stride == 4 ? null : indexMap(stride);
         boolean zero = false;
         for (int r = 0; r < rows; r++) {
-            for (int ox = 0; ox < ow; ox += lanes) {
-                if (whole && ox + lanes > ow) {
-                    ox = ow - lanes;
-                }
-                int f = r * pitch + ox * stride;
-                FloatVector v;
-                if (stride == 1) {
-                    v = FloatVector.fromArray(S, full, f);
-                } else if (stride == 2) {
-                    v = pooled ? pairs(full, f) : even(full, f);
-                } else if (stride == 4) {
-                    v = pooled ? pairs(pairs(full, f), pairs(full, f + 2 * lanes))
-                            : even(even(full, f), even(full, f + 2 * lanes));
-                } else {
-                    v = FloatVector.fromArray(S, full, f, map, 0);
-                }
-                v.intoArray(out, r * ow + ox);
-                if (!v.abs().compare(VectorOperators.GT, 0f).allTrue()) {
-                    zero = true;
-                }
-            }
+            zero |= keepRow(full, r * pitch, 0, ow, stride, pooled, map, out, r * ow);
         }
         return whole ? zero : zeroOrNaN(out, rows * ow);
     }
+
+    /**
+     * Outputs {@code [o0, o1)} of one row of {@link #keep}: {@code out[at + ox]} from
+     * {@code full[from + ox * stride]}; the last vector overlaps the one before, or, where
+     * {@code o1 - o0} is less than a vector, reaches back before {@code o0} (the input of
+     * the outputs from {@code o1 - lanes} on must be there) or past {@code o1} where {@code o1 < lanes}. Returns whether
+     * any is ±0 or NaN (meaningful where {@code o1 >= lanes}), from the lanes' smallest and largest
+     * magnitude bits (branch-free: a compare and a branch per vector cost about a tenth of the picks
+     * in M5's rows).
+     */
+    private static boolean keepRow(float[] full, int from, int o0, int o1, int stride, boolean pooled, int[] map,
+                                   float[] out, int at) {
+        int lanes = S.length();
+        IntVector low = IntVector.broadcast(I, Integer.MAX_VALUE);
+        IntVector high = IntVector.zero(I);
+        for (int ox = o0; ox < o1; ox += lanes) {
+            if (ox + lanes > o1 && o1 >= lanes) {
+                ox = o1 - lanes;
+            }
+            int f = from + ox * stride;
+            FloatVector v;
+            if (stride == 1) {
+                v = FloatVector.fromArray(S, full, f);
+            } else if (stride == 2) {
+                v = pooled ? pairs(full, f) : even(full, f);
+            } else if (stride == 4) {
+                v = pooled ? pairs(pairs(full, f), pairs(full, f + 2 * lanes))
+                        : even(even(full, f), even(full, f + 2 * lanes));
+            } else {
+                v = FloatVector.fromArray(S, full, f, map, 0);
+            }
+            v.intoArray(out, at + ox);
+            IntVector bits = v.reinterpretAsInts().and(0x7fffffff);
+            low = low.min(bits);
+            high = high.max(bits);
+        }
+        return low.compare(VectorOperators.EQ, 0).anyTrue() || high.compare(VectorOperators.GT, 0x7f800000).anyTrue();
+    }
+
+    /**
+     * {@link #keep} for one input row of {@code width} floats at {@code src[from]} with pooled
+     * windows of {@code stride} (2 or 4) adjacent columns inside the row
+     * ({@code ow * stride <= width}, {@code ow >=} {@link #lanes()}): the row staged into
+     * {@code row[rowAt, rowAt + width)} and picked a chunk of about {@link #CHUNK} floats at a
+     * time, so that each chunk is read back from the L1 cache right after its copy (one bulk copy
+     * of a 32 KB row and a second pass over it cost M5's row 6% more, one thread). Outputs go to
+     * {@code out[at]}.
+     */
+    static boolean pooledRow(FloatBuffer src, int from, int width, float[] row, int rowAt, int ow, int stride,
+                             float[] out, int at) {
+        int lanes = S.length();
+        int step = Math.max(lanes, CHUNK / stride / lanes * lanes);
+        boolean zero = false;
+        for (int o0 = 0; o0 < ow; o0 += step) {
+            int o1 = Math.min(ow, o0 + step);
+            int i0 = o0 * stride;
+            int i1 = o1 == ow ? width : o1 * stride;
+            src.get(from + i0, row, rowAt + i0, i1 - i0);
+            zero |= keepRow(row, rowAt, o0, o1, stride, true, null, out, at);
+        }
+        return zero;
+    }
+
+    /** Input floats staged per chunk by {@link #pooledRow}. */
+    private static final int CHUNK = 2048;
 
     /**
      * Windows of 2 or 4 adjacent columns ({@code stride}) and one or two rows, straight from the
@@ -204,6 +253,8 @@ final class VecPlaneMax {
         boolean zero = false;
         for (int r = 0; r < n; r++) {
             int second = rows[count + r] == 1 ? 0 : step;
+            IntVector low = IntVector.broadcast(I, Integer.MAX_VALUE);
+            IntVector high = IntVector.zero(I);
             for (int ox = 0; ox < ow; ox += lanes) {
                 if (ox + lanes > ow) {
                     ox = ow - lanes;
@@ -214,10 +265,11 @@ final class VecPlaneMax {
                     v = pairs(v, pairs(rows(in, f + 2 * lanes, second), rows(in, f + 3 * lanes, second)));
                 }
                 v.intoArray(out, r * ow + ox);
-                if (!v.abs().compare(VectorOperators.GT, 0f).allTrue()) {
-                    zero = true;
-                }
+                IntVector bits = v.reinterpretAsInts().and(0x7fffffff);
+                low = low.min(bits);
+                high = high.max(bits);
             }
+            zero |= low.compare(VectorOperators.EQ, 0).anyTrue() || high.compare(VectorOperators.GT, 0x7f800000).anyTrue();
         }
         return zero;
     }

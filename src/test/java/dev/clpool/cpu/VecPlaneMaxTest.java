@@ -61,6 +61,32 @@ class VecPlaneMaxTest {
         }
     }
 
+    /**
+     * One input row per output row staged and picked a chunk at a time ({@link VecPlaneMax#pooledRow}):
+     * rows of several chunks, a last chunk shorter than a vector, several rows per band (a window of
+     * one row in H), every data kind (the fix-up scans the band's staged rows).
+     */
+    @Test
+    void vecPlaneMax_chunkedRows_bitIdenticalToScalar() {
+        SplittableRandom r = new SplittableRandom(72);
+        for (int kind = 0; kind < 5; kind++) {
+            float[] x = data(3 * 2069, r, kind);
+            Axis[] four = {new Axis(2069, 517, 4, 4, 1, 0, 0)};
+            Tolerance.assertBitIdentical(max(four, 3, x, true), max(four, 3, x, false), "1-D 4 s4 over 2069, kind " + kind);
+            Axis[] two = {new Axis(2069, 1034, 2, 2, 1, 0, 0)};
+            Tolerance.assertBitIdentical(max(two, 3, x, true), max(two, 3, x, false), "1-D 2 s2 over 2069, kind " + kind);
+            Axis[] rows = {new Axis(9, 5, 1, 2, 1, 0, 0), new Axis(83, 41, 2, 2, 1, 0, 0)};
+            Tolerance.assertBitIdentical(max(rows, 6, x, true), max(rows, 6, x, false), "1x2 s2 over 9x83, kind " + kind);
+        }
+        // A −0 in the first row of a band only: the fix-up's scan must see every row the band staged.
+        float[] y = new float[6 * 9 * 83];
+        Arrays.fill(y, 0.5f);
+        y[9 * 83] = -0f;
+        y[9 * 83 + 1] = 0f;
+        Axis[] rows = {new Axis(9, 5, 1, 2, 1, 0, 0), new Axis(83, 41, 2, 2, 1, 0, 0)};
+        Tolerance.assertBitIdentical(max(rows, 6, y, true), max(rows, 6, y, false), "a -0 in a band's first row");
+    }
+
     @Test
     void minusZeroOrNaN_seesOnlyMinusZeroAndNaN() {
         float[] v = new float[100];
