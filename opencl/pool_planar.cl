@@ -30,6 +30,8 @@
  *   LP_DIRECT     (lp, optional) p <= 4: with ACC_DOUBLE, the powers are summed unscaled
  *   LP_SQUARE     (lp, optional) p == 2: x*x and sqrt instead of pow
  *   ROWLOOP       0 or 1, the layout above
+ *   CF_ROWS       (optional, ROWLOOP 1) stride-1 L2 by staged row sums, CF_BAND output rows
+ *                 a work item (see "Staged rows" below); then rows = planes * OD * ceil(OH / CF_BAND)
  *
  * The host prepends common.cl (vector types, storage, accumulators).
  *
@@ -90,6 +92,21 @@ typedef struct {
 
 /* Element offset of tap (jz, jy) of the window's rows, at column x. */
 #define ROW_AT(r, jz, jy, H, W, x) ((r).base + (((r).z0 + (jz) * DD) * (H) + (r).y0 + (jy) * DH) * (W) + (x))
+
+/* The window rows of output row oy of depth row pz (plane * OD + oz). */
+inline row_window window_of(const int D, const int H, const int W, const int OD, const int pz, const int oy)
+{
+    const int plane = pz / OD;
+    row_window r;
+    r.base = plane * D * H * W;
+    r.z0 = (pz - plane * OD) * SD - PAD_F;
+    r.jz0 = TAP_FIRST(r.z0, DD);
+    r.jz1 = TAP_END(r.z0, KD, DD, D);
+    r.y0 = oy * SH - PAD_T;
+    r.jy0 = TAP_FIRST(r.y0, DH);
+    r.jy1 = TAP_END(r.y0, KH, DH, H);
+    return r;
+}
 
 /* Element x of the input row starting at `row`, or `none` where x lies outside the row: a
    clamped load and a select, no branch. */
@@ -367,38 +384,14 @@ inline __attribute__((always_inline)) void pool_vec(
 }
 #endif
 
-__kernel void pool_planar(__global const storage_t *restrict in, __global storage_t *restrict out,
-                          const int D, const int H, const int W, const int OD, const int OH, const int OW,
-                          const int rows, const int inEnd)
+#if ROWLOOP
+/* Output row oy of depth row pz (plane * OD + oz): the row loop's work. */
+inline __attribute__((always_inline)) void pool_row(
+        __global const storage_t *restrict in, __global storage_t *restrict out, const int D, const int H,
+        const int W, const int OD, const int OH, const int OW, const int inEnd, const int pz, const int oy)
 {
-#if ROWLOOP
-    const int row = (int)get_global_id(0);
-    if (row >= rows) {
-        return;
-    }
-    const int pz = row / OH; /* plane * OD + oz */
-    const int oy = row - pz * OH;
-#else
-    const int ox = (int)get_global_id(0);
-    const int oy = (int)get_global_id(1);
-    const int pz = (int)get_global_id(2);
-    if (ox >= OW || oy >= OH) {
-        return;
-    }
-#endif
-    const int plane = pz / OD;
-    const int oz = pz - plane * OD;
-    row_window r;
-    r.base = plane * D * H * W;
-    r.z0 = oz * SD - PAD_F;
-    r.jz0 = TAP_FIRST(r.z0, DD);
-    r.jz1 = TAP_END(r.z0, KD, DD, D);
-    r.y0 = oy * SH - PAD_T;
-    r.jy0 = TAP_FIRST(r.y0, DH);
-    r.jy1 = TAP_END(r.y0, KH, DH, H);
+    row_window r = window_of(D, H, W, OD, pz, oy);
     const int orow = (pz * OH + oy) * OW;
-
-#if ROWLOOP
     int ox = 0;
 #if VEC > 1
     /* Where every read of the row's vectors, from the first window row's column -PAD_L to the
@@ -441,7 +434,177 @@ __kernel void pool_planar(__global const storage_t *restrict in, __global storag
     for (; ox < OW; ++ox) {
         pool_one(in, out, D, H, W, r, ox, orow + ox);
     }
+}
+#endif
+
+#ifdef CF_ROWS
+/* ---- Staged rows (CF_ROWS): stride-1 L2 pooling by row sums ----
+   CPU devices (ROWLOOP 1, VEC outputs a step), p = 2 with double sums, stride and dilation 1 on
+   rows and columns, no depth window. A work item owns CF_BAND output rows of a depth row, output
+   rows of at most CF_ROW columns (longer rows, or rows narrower than a vector, go pool_row's way).
+   Each input row the band reads is read once: its squares (double) are staged in private memory
+   between zeros for the padding columns, summed across the window's columns into a ring of KH
+   rows, and each output row adds its window's rows from the ring in order, from +0. The terms are
+   pool_one's and vec_window's, grouped by rows (each row's sum, then the rows'), where those add
+   them in one chain: double sums of exact squares, within the tolerance (in the A/B below no
+   output of FaceNet's layer changed a bit). No tap is masked, no row end is tested, and a square
+   is formed once per input element instead of once per tap. The same grouping for avg measured
+   no faster than vec_window (its division, not its taps, is its cost), so avg stays there. */
+#if !defined(MODE_LP) || !defined(LP_SQUARE) || !ROWLOOP || VEC != 8 || !ACC_DOUBLE || KD != 1 || SH != 1 \
+        || SW != 1 || DH != 1 || DW != 1
+#error "CF_ROWS runs L2 with double sums, ROWLOOP 1, VEC 8, stride and dilation 1, KD 1"
+#endif
+#define CF_ROW 64                  /* widest output row staged */
+#define CF_SPAN (CF_ROW + KW - 1)  /* its input columns, padding included (stride 1: OW + KW - 1) */
+#define CF_TROW (CF_SPAN + VEC)    /* a staged row: the trailing padding is stored as a whole vector */
+#if KW > VEC || KH > VEC
+#error "CF_ROWS runs windows of at most VEC rows and columns"
+#endif
+
+typedef struct __attribute__((packed)) { double8 v; } double8_p;
+#define PLOAD(p, i) (((const __private double8_p *)((p) + (i)))->v)
+#define PSTORE(x, p, i) (((__private double8_p *)((p) + (i)))->v = (x))
+
+/* Input row `row`'s squares in t: column x at t[PAD_L + x], zeros around it (the padding columns
+   as whole vectors: PAD_L, PAD_R < KW <= VEC, which the host checks; every access of the staged
+   rows goes through one type, so that no store is reordered past a load of the same memory). */
+inline __attribute__((always_inline)) void stage_row(__global const storage_t *restrict in, const int row,
+        const int W, __private double *t)
+{
+    PSTORE((accv)(0), t, 0);
+    for (int x = 0;; x += VEC) {
+        x = min(x, W - VEC);
+        const accv a = TO_ACC(fabs(LOADU(in, row + x)));
+        PSTORE(a * a, t, PAD_L + x);
+        if (x == W - VEC) {
+            break;
+        }
+    }
+    PSTORE((accv)(0), t, PAD_L + W);
+}
+
+/* A staged row summed across the window's columns: hs[ox] = t[ox] + t[ox + 1] + ... in column
+   order, for ox in [0, OW). */
+inline __attribute__((always_inline)) void sum_row(const __private double *t, const int OW, __private double *hs)
+{
+    for (int ox = 0;; ox += VEC) {
+        ox = min(ox, OW - VEC);
+        accv s = PLOAD(t, ox);
+        UNROLL
+        for (int jx = 1; jx < KW; ++jx) {
+            s += PLOAD(t, ox + jx);
+        }
+        PSTORE(s, hs, ox);
+        if (ox == OW - VEC) {
+            return;
+        }
+    }
+}
+
+/* 4 results at out[o ..] (a row's last lanes), one element at a time: any storage. */
+inline void store4(const float4 r, __global storage_t *restrict out, const int o)
+{
+    STORE1(r.s0, out, o);
+    STORE1(r.s1, out, o + 1);
+    STORE1(r.s2, out, o + 2);
+    STORE1(r.s3, out, o + 3);
+}
+
+/* The L2 result of N lanes of double sums s: the double sqrt rounded, NaN canonical (vec_window's). */
+#define CF_ROOT(N, s) select(CAT(convert_float, N)(sqrt(s)), (CAT(float, N))(NAN), \
+        isnan(CAT(convert_float, N)(sqrt(s))))
+
+/* Output lanes [ox + VEC - N, ox + VEC) of row oy (N = VEC, or 4 at a row's end: PICK the
+   lanes, all or .hi): the window's rows from the ring, in order from +0, then CF_ROOT. The ring
+   is read as it is written, 8 lanes through double8_p. */
+#define CF_ALL(v) (v)
+#define CF_HI(v) ((v).hi)
+#define CF_LANES(N, ox, PICK, STORE) do { \
+    CAT(double, N) s_ = (CAT(double, N))(0); \
+    UNROLL \
+    TAPS_IN(jy, jy0, jy1, KH) { \
+        s_ += PICK(PLOAD(ring + ((y0 + jy) % KH) * CF_ROW, (ox))); \
+    } \
+    STORE(CF_ROOT(N, s_), out, orow + (ox) + VEC - (N)); \
+} while (0)
+
+/* Output rows [oyA, oyB) of depth row pz, as above. */
+inline void staged_band(__global const storage_t *restrict in, __global storage_t *restrict out, const int D,
+        const int H, const int W, const int OD, const int OH, const int OW, const int pz, const int oyA, const int oyB)
+{
+    /* Every input row of the band staged first, then summed as the output rows need them: a
+       row's sums read its staged terms long after they were stored (loads that straddle recent
+       vector stores wait for them; staging and summing row by row was slower than pool_row). */
+    double t[(CF_BAND + KH - 1) * CF_TROW];
+    double ring[KH * CF_ROW];
+    const row_window r0 = window_of(D, H, W, OD, pz, 0);
+    const int plane = r0.base + r0.z0 * H * W;
+    const int yA = max(0, oyA - PAD_T);
+    const int yB = min(H, oyB - 1 - PAD_T + KH);
+    for (int y = yA; y < yB; ++y) {
+        stage_row(in, plane + y * W, W, t + (y - yA) * CF_TROW);
+    }
+    int ynext = yA;
+    for (int oy = oyA; oy < oyB; ++oy) {
+        const int y0 = oy - PAD_T;
+        const int jy0 = TAP_FIRST(y0, 1);
+        const int jy1 = TAP_END(y0, KH, 1, H);
+        for (; ynext < y0 + jy1; ++ynext) {
+            sum_row(t + (ynext - yA) * CF_TROW, OW, ring + (ynext % KH) * CF_ROW);
+        }
+        const int orow = (pz * OH + oy) * OW;
+        /* Vectors of 8 from column 0; the last 1 to 4 outputs as 4 lanes, the last 5 to 7 as a
+           vector overlapping the one before (it recomputes the same bits): the double roots are
+           most of the kernel's time, and a vector of 8 costs about twice one of 4. */
+        const int tail = OW - VEC * ((OW - 1) / VEC) <= 4 ? OW - 4 : OW - VEC;
+        int ox = 0;
+        for (; ox < tail; ox += VEC) {
+            CF_LANES(8, ox, CF_ALL, STOREU);
+        }
+        if (tail == OW - 4) {
+            CF_LANES(4, OW - VEC, CF_HI, store4);
+        } else {
+            CF_LANES(8, OW - VEC, CF_ALL, STOREU);
+        }
+    }
+}
+#endif
+
+__kernel void pool_planar(__global const storage_t *restrict in, __global storage_t *restrict out,
+                          const int D, const int H, const int W, const int OD, const int OH, const int OW,
+                          const int rows, const int inEnd)
+{
+#if ROWLOOP && defined(CF_ROWS)
+    /* rows = planes * OD * bands: a work item owns CF_BAND output rows of a depth row. */
+    const int bands = (OH + CF_BAND - 1) / CF_BAND;
+    const int item = (int)get_global_id(0);
+    if (item >= rows) {
+        return;
+    }
+    const int pz = item / bands;
+    const int oyA = (item - pz * bands) * CF_BAND;
+    const int oyB = min(OH, oyA + CF_BAND);
+    if (OW <= CF_ROW && OW >= VEC && W >= VEC) {
+        staged_band(in, out, D, H, W, OD, OH, OW, pz, oyA, oyB);
+        return;
+    }
+    for (int oy = oyA; oy < oyB; ++oy) {
+        pool_row(in, out, D, H, W, OD, OH, OW, inEnd, pz, oy);
+    }
+#elif ROWLOOP
+    const int row = (int)get_global_id(0);
+    if (row >= rows) {
+        return;
+    }
+    const int pz = row / OH; /* plane * OD + oz */
+    pool_row(in, out, D, H, W, OD, OH, OW, inEnd, pz, row - pz * OH);
 #else
-    pool_one(in, out, D, H, W, r, ox, orow + ox);
+    const int ox = (int)get_global_id(0);
+    const int oy = (int)get_global_id(1);
+    const int pz = (int)get_global_id(2);
+    if (ox >= OW || oy >= OH) {
+        return;
+    }
+    pool_one(in, out, D, H, W, window_of(D, H, W, OD, pz, oy), ox, (pz * OH + oy) * OW + ox);
 #endif
 }

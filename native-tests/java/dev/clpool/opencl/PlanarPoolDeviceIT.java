@@ -3,6 +3,7 @@ package dev.clpool.opencl;
 import dev.clpool.PlanarGeometry;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.clpool.Axis;
 import dev.clpool.BindingChoice;
@@ -36,8 +37,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * channel), rank 3 against a scalar reference, max bit for bit (NaN, infinities and signed zeros
  * among the values), avg and lp within the tolerance; random specs (per-axis windows, strides,
  * dilations, uneven padding, ceil mode, count_include_pad) and widths that exercise the vector
- * path of each stride class, and the GPU layout (one work item per output) forced on the same
- * device; half and bfloat16 storage; chunked and copying host paths and the
+ * path of each stride class, stride-1 L2 through the staged rows (bands of output rows),
+ * and the GPU layout (one work item per output) forced on the same device; half and bfloat16 storage; chunked and copying host paths and the
  * device-tensor form giving the same bits; no native object outliving the backend.
  */
 class PlanarPoolDeviceIT {
@@ -137,6 +138,32 @@ class PlanarPoolDeviceIT {
             Tensor single = Tensor.allocate(g.output());
             device(binding, true).poolPlanar(pg, x, single);
             Tolerance.assertBitIdentical(rows.toArray(), single.toArray(), "lp p=2 width " + w);
+        }
+    }
+
+    /**
+     * Stride-1 L2 takes the staged rows on CPU devices (bands of 16 output rows, a ring of row
+     * sums): planes taller than a band (band ends, the ring's wrap), FaceNet's 3x3 and an uneven
+     * 5x3 window, widths from one vector (with 4-lane and overlapping row ends) to past the 64
+     * staged outputs (those rows go the row loop's way). Two new programs.
+     */
+    @ParameterizedTest
+    @MethodSource("bindings")
+    void stagedRows_ofStride1L2_matchCpu(BindingChoice binding) {
+        OpenClBackend device = device(binding);
+        SplittableRandom r = new SplittableRandom(0x57A6);
+        List<PoolSpec> specs = List.of(
+                PoolSpec.builder(PoolMode.LP).window(3).stride(1).padding(Padding.of(1)).p(2).build(),
+                PoolSpec.builder(PoolMode.LP).window(5, 3).stride(1).padding(Padding.of(0, 2, 2, 0)).p(2).build());
+        for (PoolSpec spec : specs) {
+            Shape view = Shape.of(2, 37, 28, 1);
+            PoolGeometry g = spec.geometry(view);
+            PlanarGeometry pg = new PlanarGeometry(view.n(), new Axis[] {g.rows(), g.cols()}, spec.mode(), spec.p(),
+                    spec.countIncludePad());
+            assertTrue(KernelOptions.planarRows(pg, PlanarPoolRoutine.CPU_VECTOR, true, true), spec + " staged");
+            for (int w : new int[] {8, 28, 35, 61, 64, 66}) {
+                checkAgainstCpu(device, spec, Shape.of(2, 37, w, 1), r, spec + " width " + w);
+            }
         }
     }
 

@@ -116,7 +116,35 @@ final class KernelOptions {
         if (g.mode() == PoolMode.LP) {
             s.append(lpExponent(g.p()));
         }
+        if (planarRows(g, vec, accDouble, rowLoop)) {
+            s.append(" -D CF_ROWS");
+            define(s, "CF_BAND", PLANAR_BAND);
+        }
         return s.toString();
+    }
+
+    /** Output rows per work item of {@code pool_planar.cl}'s staged rows ({@link #planarRows}). */
+    static final int PLANAR_BAND = 16;
+
+    /**
+     * Whether {@code pool_planar.cl} runs its staged rows ({@code CF_ROWS}): L2 pooling (p = 2)
+     * in the row loop with vectors of 8 and double sums, stride and dilation 1 on rows and
+     * columns, windows of at most 8 rows and columns, no depth window. Each input row of a band of
+     * {@link #PLANAR_BAND} output rows is squared once and summed across the window's columns,
+     * and the output rows add those row sums (the double sums regrouped by rows: within the
+     * tolerance). Avg measured no faster that way and keeps the row loop's vectors.
+     */
+    static boolean planarRows(PlanarGeometry g, int vec, boolean accDouble, boolean rowLoop) {
+        Axis[] a = g.axes3();
+        return rowLoop && vec == 8 && accDouble && g.mode() == PoolMode.LP && lpSquare(g.p()) && a[0].window() == 1
+                && stride1(a[1]) && stride1(a[2])
+                && a[2].out() == (long) a[2].in() + a[2].padBegin() + a[2].padEnd() - a[2].window() + 1;
+    }
+
+    /** Stride and dilation 1, a window of at most 8 and padding inside it. */
+    private static boolean stride1(Axis a) {
+        return a.stride() == 1 && a.dilation() == 1 && a.window() <= 8 && a.padBegin() < a.window()
+                && a.padEnd() < a.window();
     }
 
     static String global(PoolMode mode, int vec, boolean accDouble) {
