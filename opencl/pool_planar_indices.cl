@@ -1,8 +1,8 @@
 /*
  * clpool: max with indices of one-channel planes (pool_planar_indices) and the argmax pass of max
  * backward at C = 1 (pool_planar_argmax). The host builds this file on top of common.cl and
- * pool_planar.cl (KernelSources#program), whose row loop, tap loads and masks it shares, with
- * pool_planar.cl's macros and one of the two below.
+ * planar_taps.cl (KernelSources#program), whose row loop, tap loads and masks it shares with
+ * pool_planar.cl, with pool_planar.cl's macros and one of the two below.
  *
  * The kernel of max with indices where the tensor is (N, H, W, 1): the channels-first view
  * (N*C planes of one channel) that the host lowers channels-first indices to, which

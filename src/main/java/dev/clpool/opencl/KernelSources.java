@@ -16,10 +16,11 @@ public final class KernelSources {
     private static final String ROOT = "/dev/clpool/opencl/kernels/";
     private static final Map<String, String> PROGRAMS = new ConcurrentHashMap<>();
     /**
-     * Op files that use another's definitions, and that file: the channels-first indices kernels
-     * share {@code pool_planar.cl}'s row loop, tap loads and masks.
+     * Op files that use another file's definitions, and that file: the channels-first pooling and
+     * indices kernels share {@code planar_taps.cl}'s row loop, tap loads and masks.
      */
-    private static final Map<String, String> BASES = Map.of("pool_planar_indices.cl", "pool_planar.cl");
+    private static final Map<String, String> BASES = Map.of("pool_planar.cl", "planar_taps.cl",
+            "pool_planar_indices.cl", "planar_taps.cl");
 
     private KernelSources() {
     }
