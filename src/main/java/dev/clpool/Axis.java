@@ -23,6 +23,15 @@ public record Axis(int in, int out, int window, int stride, int dilation, int pa
     }
 
     /**
+     * Whether the windows tile the axis: window = stride, dilation 1, no padding, and every input
+     * position in exactly one window ({@code out * window == in}). The one-pass backward kernels of
+     * channels-first planes take such axes (cpu/CfPairBackward, opencl/backward_tiles.cl).
+     */
+    public boolean tiles() {
+        return stride == window && dilation == 1 && padBegin == 0 && padEnd == 0 && (long) out * window == in;
+    }
+
+    /**
      * The output length with explicit padding: {@code floor((in + begin + end - e) / s) + 1}, or in
      * ceil mode {@code ceil(...) + 1} less a last window that would start at or after
      * {@code in + begin} (PyTorch's Pool.h, ONNX's shape inference; {@code e} the effective window).
