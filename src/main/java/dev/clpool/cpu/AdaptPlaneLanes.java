@@ -146,8 +146,7 @@ final class AdaptPlaneLanes {
             return;
         }
         for (int i = 0; i < width; i++) {
-            float size = Math.abs(as[i]);
-            if (!(ab[i] * perB[oy * ow + i / c] <= Math.max(1f, size) && size <= Float.MAX_VALUE)) {
+            if (!AvgWindows.certified(ab[i], perB[oy * ow + i / c], as[i])) {
                 as[i] = exactAverage(t, c, oy, i / c, i % c);
             }
         }

@@ -128,8 +128,7 @@ final class AdaptiveAvgRows {
             }
             if (checkEach) {
                 for (int ch = 0; ch < c; ch++) {
-                    float size = Math.abs(as[ox * c + ch]);
-                    if (!(ab[ox * c + ch] * k <= Math.max(1f, size) && size <= Float.MAX_VALUE)) {
+                    if (!AvgWindows.certified(ab[ox * c + ch], k, as[ox * c + ch])) {
                         as[ox * c + ch] = exactAverage(src, n, oy, ox, ch);
                     }
                 }

@@ -173,8 +173,7 @@ final class AvgBackwardRows {
         }
         if (checkEach) {
             for (int i = 0; i < rowLen; i++) {
-                float size = Math.abs(gs[i]);
-                if (!(gb[i] * perB <= Math.max(1f, size) && size <= Float.MAX_VALUE)) {
+                if (!AvgWindows.certified(gb[i], perB, gs[i])) {
                     gs[i] = exact(dy, n, y, i / c, i % c);
                 }
             }

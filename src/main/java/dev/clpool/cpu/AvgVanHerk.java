@@ -481,8 +481,7 @@ final class AvgVanHerk {
         int tapsOf = -1;
         int count = 0;
         for (int i = 0; i < b.bw * b.w; i++) {
-            float size = Math.abs(avg[i]);
-            if (!(bound[i] * k[i] <= Math.max(1f, size) && size <= Float.MAX_VALUE)) {
+            if (!AvgWindows.certified(bound[i], k[i], avg[i])) {
                 int ox = b.b0 + i / b.w;
                 if (ox != tapsOf) {
                     count = exact.taps(b.n, oy, ox, taps);

@@ -30,6 +30,17 @@ final class AvgWindows {
     /** The error allowed to the fast path, relative to max(1, |avg|). */
     static final float TOLERANCE = 1e-6f;
 
+    /**
+     * Whether a float average {@code avg} whose error bound B (the sum of the magnitudes its
+     * rounded additions saw) times {@code perB} (u·(1 + γ)/count/{@link #TOLERANCE}) is at most
+     * max(1, |avg|), and which is finite, is certified; every fast average path asks this of each
+     * result it did not already pass in lanes, and recomputes the ones that fail.
+     */
+    static boolean certified(float bound, float perB, float avg) {
+        float size = Math.abs(avg);
+        return bound * perB <= Math.max(1f, size) && size <= Float.MAX_VALUE;
+    }
+
     private final WindowPlan p;
     private final boolean includePad;
     /** Whether {@link VecAvgWindows} runs this geometry (where the JVM has the Vector API). */
@@ -365,8 +376,7 @@ final class AvgWindows {
             float k = boundPerB(oy, ox, divisor(oy, ox), 3);
             int a = (ox - b0) * cc;
             for (int ch = 0; ch < cc; ch++) {
-                float size = Math.abs(as[a + ch]);
-                if (!(ab[a + ch] * k <= Math.max(1f, size) && size <= Float.MAX_VALUE)) {
+                if (!certified(ab[a + ch], k, as[a + ch])) {
                     as[a + ch] = exactAverage(src, n, oy, ox, ch);
                 }
             }

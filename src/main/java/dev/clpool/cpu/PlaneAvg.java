@@ -293,8 +293,7 @@ final class PlaneAvg {
             long rowDivisor = (long) factor(p.d, oz) * factor(p.h, oy);
             int at = (oy - oy0) * ow;
             for (int ox = 0; ox < ow; ox++) {
-                float size = Math.abs(avgs[at + ox]);
-                if (!(bounds[at + ox] * perUnit[at + ox] <= Math.max(1f, size) && size <= Float.MAX_VALUE)) {
+                if (!AvgWindows.certified(bounds[at + ox], perUnit[at + ox], avgs[at + ox])) {
                     avgs[at + ox] = exact(src, plane, oz, oy, ox, (double) rowDivisor * colDivisor[ox]);
                 }
             }
