@@ -19,6 +19,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BooleanSupplier;
 import java.util.function.Function;
+import org.junit.jupiter.api.parallel.Isolated;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.Test;
@@ -29,6 +30,9 @@ import org.junit.jupiter.api.Test;
  * loop of dropped results reuses a handful of blocks instead of faulting fresh memory each call.
  * Counted through the pool's counters, never timed.
  */
+// Alone, not beside another test class (the unit tests run two classes at a time): it waits on the
+// collector and counts fresh host blocks: other classes' allocations would move both.
+@Isolated
 class DroppedResultsTest {
     private static final Shape SHAPE = Shape.of(1, 64, 64, 16); // 256 KiB of float32
     private static final long CLS = HostMemoryPool.classBytes(SHAPE.elementCount() * Float.BYTES);

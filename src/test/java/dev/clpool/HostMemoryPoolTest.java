@@ -15,8 +15,12 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.Isolated;
 
 /** The engine's reusable host memory: reuse, bounds, threads, the garbage collector, close. */
+// Alone, not beside another test class (the unit tests run two classes at a time): it waits on the
+// collector and sizes against the heap: other classes' allocations would move both.
+@Isolated
 class HostMemoryPoolTest {
     private static final Shape SHAPE = Shape.of(1, 64, 64, 16); // 256 KiB of float32
 

@@ -27,6 +27,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.parallel.Isolated;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -37,6 +38,10 @@ import org.junit.jupiter.params.provider.EnumSource;
  * nothing else printed anywhere: no stack trace, no log line, no usage text), and leave no output
  * or temporary file behind. Each case prints its seed and arguments on failure ({@link Fuzz}).
  */
+// Alone, not beside another test class (the unit tests run two classes at a time): it replaces
+// System.out and System.err and requires nothing printed there: another class's log line would fail
+// it.
+@Isolated
 class CliFuzzTest {
     private static final int CASES = Fuzz.count(60);
 

@@ -31,6 +31,7 @@ import java.util.Random;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.parallel.Isolated;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -43,6 +44,9 @@ import org.junit.jupiter.params.provider.ValueSource;
  * <p>Randomised checks use a fixed seed so that a failure reproduces; they are plain JUnit tests
  * (jqwik 1.10 asks not to be used by AI coding agents, and this class was written by one).
  */
+// Alone, not beside another test class (the unit tests run two classes at a time): it counts the JVM's
+// direct buffers: other classes allocate them too.
+@Isolated
 class NpyTest {
 
     // Fixtures: the exact bytes NumPy 2.4 writes, from

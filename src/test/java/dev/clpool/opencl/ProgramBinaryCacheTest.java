@@ -9,8 +9,12 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.parallel.Isolated;
 
 /** The on-disk entry format: what is trusted and what is not (no device needed). */
+// Alone, not beside another test class (the unit tests run two classes at a time): it sets the system
+// property clpool.kernelCache that every engine reads.
+@Isolated
 class ProgramBinaryCacheTest {
     private static final String KEY = "ab".repeat(32);
     private static final byte[] BINARY = "a program binary, as a driver would give it".getBytes();
