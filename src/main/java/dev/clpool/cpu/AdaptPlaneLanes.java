@@ -40,8 +40,6 @@ final class AdaptPlaneLanes {
     /** Per output (oy·OW + ox): its region's element count as a float, and the certificate's factor. */
     private final float[] divisor;
     private final float[] perB;
-    /** Planes no wider than a vector: reduced in their own layout, a vector per row (no transposes); else null. */
-    private final VecPlaneRows rows;
 
     /** Regions {@code [y0[oy], y1[oy]) × [x0[ox], x1[ox])} of planes of shape {@code is} (one channel). */
     AdaptPlaneLanes(Shape is, Shape os, int[] y0, int[] y1, int[] x0, int[] x1, boolean max) {
@@ -57,9 +55,8 @@ final class AdaptPlaneLanes {
         int lanes = VecWidth.floats();
         int fit = PlaneRegions.UNIT_FLOATS / Math.max(area, outArea) / lanes * lanes;
         group = Math.min(is.n(), Math.max(lanes, fit));
-        // Padded to whole vectors past the last row: VecPlaneRows reads a vector per output row.
-        divisor = new float[outArea + lanes];
-        perB = new float[outArea + lanes];
+        divisor = new float[outArea];
+        perB = new float[outArea];
         for (int oy = 0; oy < os.h(); oy++) {
             for (int ox = 0; ox < os.w(); ox++) {
                 long taps = (long) (y1[oy] - y0[oy]) * (x1[ox] - x0[ox]);
@@ -68,7 +65,6 @@ final class AdaptPlaneLanes {
                 perB[oy * os.w() + ox] = AdaptiveAvgRows.perB(taps);
             }
         }
-        rows = VecPlaneRows.fits(is.w(), x0, x1) ? new VecPlaneRows(is.h(), is.w(), y0, y1, x0, x1) : null;
     }
 
     /**
@@ -99,13 +95,9 @@ final class AdaptPlaneLanes {
         int end = Math.min(is.n(), first + group);
         int start = Math.min(first, end - VecWidth.floats());
         int c = end - start;
-        Scratch s = Scratch.get();
-        if (rows != null) {
-            byRows(src, dst, start, first, end, s);
-            return;
-        }
         int ow = os.w();
         int width = ow * c;
+        Scratch s = Scratch.get();
         float[] stage = s.floats(0, c * area);
         float[] t = s.floats(1, c * area);
         float[] res = s.floats(2, c * outArea);
@@ -122,7 +114,7 @@ final class AdaptPlaneLanes {
                 if (VecAdaptive.mayHoldNaN(acc, 0, width)) {
                     for (int i = 0; i < width; i++) {
                         if (acc[i] != acc[i]) {
-                            acc[i] = exactMax(t, i % c, c, oy, i / c);
+                            acc[i] = exactMax(t, c, oy, i / c, i % c);
                         }
                     }
                 }
@@ -155,67 +147,28 @@ final class AdaptPlaneLanes {
         }
         for (int i = 0; i < width; i++) {
             if (!AvgWindows.certified(ab[i], perB[oy * ow + i / c], as[i])) {
-                as[i] = exactAverage(t, i % c, c, oy, i / c);
+                as[i] = exactAverage(t, c, oy, i / c, i % c);
             }
         }
     }
 
-    /**
-     * Planes {@code [start, end)} by {@link VecPlaneRows} in their own layout (staged with one bulk
-     * copy); results that are NaN (max) or fail the certificate (average) redone as the transposed
-     * path redoes them, and only planes {@code [first, end)} written.
-     */
-    private void byRows(FloatBuffer src, FloatBuffer dst, int start, int first, int end, Scratch s) {
-        int c = end - start;
-        int pad = rows.pad();
-        int n = c * outArea;
-        float[] stage = s.floats(0, c * area + pad);
-        float[] res = s.floats(2, n + pad);
-        float[] scratch = s.floats(3, 2 * is.h() * VecWidth.floats());
-        src.get(Math.toIntExact(is.offset(start, 0, 0, 0)), stage, 0, c * area);
-        int ow = os.w();
-        if (max) {
-            rows.max(stage, c, res, scratch);
-            if (VecAdaptive.mayHoldNaN(res, 0, n)) {
-                for (int i = 0; i < n; i++) {
-                    if (res[i] != res[i]) {
-                        res[i] = exactMax(stage, i / outArea * area, 1, i % outArea / ow, i % ow);
-                    }
-                }
-            }
-        } else {
-            float[] bounds = s.floats(4, n + pad);
-            if (!rows.avg(stage, c, res, bounds, divisor, perB, scratch)) {
-                for (int i = 0; i < n; i++) {
-                    if (!AvgWindows.certified(bounds[i], perB[i % outArea], res[i])) {
-                        res[i] = exactAverage(stage, i / outArea * area, 1, i % outArea / ow, i % ow);
-                    }
-                }
-            }
-        }
-        dst.put(Math.toIntExact(os.offset(first, 0, 0, 0)), res, (first - start) * outArea, (end - first) * outArea);
-    }
-
-    /**
-     * The kernels' rule ({@link CpuBackend#max}) over region (oy, ox) of the plane whose element
-     * (y, x) is {@code a[base + (y·W + x)·stride]}, in scan order.
-     */
-    private float exactMax(float[] a, int base, int stride, int oy, int ox) {
+    /** The kernels' rule ({@link CpuBackend#max}) over plane {@code p}'s region, in scan order. */
+    private float exactMax(float[] t, int c, int oy, int ox, int p) {
         float m = Float.NEGATIVE_INFINITY;
         for (int y = y0[oy]; y < y1[oy]; y++) {
             for (int x = x0[ox]; x < x1[ox]; x++) {
-                m = CpuBackend.max(m, a[base + (y * is.w() + x) * stride]);
+                m = CpuBackend.max(m, t[(y * is.w() + x) * c + p]);
             }
         }
         return m;
     }
 
-    /** Region (oy, ox) of that plane (as {@link #exactMax}) summed in double in scan order (the general path's sums). */
-    private float exactAverage(float[] a, int base, int stride, int oy, int ox) {
+    /** Plane {@code p}'s region summed in double in scan order (the general path's sums). */
+    private float exactAverage(float[] t, int c, int oy, int ox, int p) {
         double sum = 0;
         for (int y = y0[oy]; y < y1[oy]; y++) {
             for (int x = x0[ox]; x < x1[ox]; x++) {
-                sum += a[base + (y * is.w() + x) * stride];
+                sum += t[(y * is.w() + x) * c + p];
             }
         }
         double div = (double) (y1[oy] - y0[oy]) * (x1[ox] - x0[ox]);
