@@ -9,11 +9,11 @@ import java.util.function.IntConsumer;
  * One parallel job of the CPU path: parts {@code [0, parts)}, claimed one at a time from a shared
  * counter by the calling thread and by up to {@code helpers} pool threads, so the caller works
  * instead of waiting. Before, the caller handed the whole job to the pool and slept until it was
- * done: on two cores a job then paid a worker's wake-up before any work, and the caller's wake-up
- * after it; and where the second worker woke late, the first had claimed most of the parts by then
- * (the fork-join stream split the job in halves up front), so the job ran on one thread
- * (docs/performance.md, branch {@code torch}). A helper that starts late finds fewer parts, or
- * none, and leaves at once; the caller waits only for parts already running.
+ * done: each job paid a worker's wake-up before any work and the caller's wake-up after it (an
+ * empty job 0.030 ms against 0.003 now), and the pool's parallel stream split the job in halves up
+ * front, so a second worker that woke late found half the job waiting for it (docs/performance.md,
+ * branch {@code torch}). A helper that starts late finds fewer parts, or none, and leaves at once;
+ * the caller waits only for parts already running.
  *
  * <p>Each part runs exactly once. A part's exception does not stop the others already running;
  * parts not yet started are skipped, and the first exception is rethrown in the caller (a
