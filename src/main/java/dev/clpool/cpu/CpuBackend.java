@@ -15,14 +15,14 @@ import java.nio.FloatBuffer;
 import java.nio.ShortBuffer;
 import java.util.Arrays;
 import java.util.concurrent.ForkJoinPool;
-import java.util.stream.IntStream;
 
 /**
  * The multithreaded CPU path: the fallback, and the reference the device tests compare with.
  *
- * <p>Work is split into contiguous ranges of output rows (or, for global pooling, of pixel runs)
- * on a private fork-join pool, several ranges per thread; problems too small to be worth waking
- * the pool run in the calling thread. Each reduction has its own classes and loops, so that the JIT
+ * <p>Work is split into contiguous ranges of output rows (or, for global pooling, of pixel runs),
+ * several ranges per thread, which the calling thread and the threads of a private fork-join pool
+ * claim one at a time ({@link WorkShare}); problems too small to be worth waking the pool run in
+ * the calling thread alone. Each reduction has its own classes and loops, so that the JIT
  * compiles each for its own profile: windowed max and average in {@link MaxWindows} and
  * {@link AvgWindows} (input rows staged into heap arrays by bulk copies, an interior/border split so
  * that interior windows carry no bounds checks, channels innermost; see {@link WindowPlan}; large
@@ -51,7 +51,8 @@ public final class CpuBackend implements PoolingBackend {
             throw new IllegalArgumentException("threads must be >= 1, got " + threads);
         }
         this.threads = threads;
-        this.pool = new ForkJoinPool(threads);
+        // The calling thread takes parts of every job (WorkShare): the pool supplies the others.
+        this.pool = new ForkJoinPool(Math.max(1, threads - 1));
     }
 
     /** One thread per available processor. */
@@ -235,13 +236,11 @@ public final class CpuBackend implements PoolingBackend {
     }
 
     private void parallel(int tasks, java.util.function.IntConsumer body) {
-        if (tasks == 1 || threads == 1) {
-            for (int t = 0; t < tasks; t++) {
+        chunks(tasks, 2 * MIN_TASK_WORK, (from, to) -> {
+            for (int t = from; t < to; t++) {
                 body.accept(t);
             }
-            return;
-        }
-        pool.submit(() -> IntStream.range(0, tasks).parallel().forEach(body)).join();
+        });
     }
 
     /**
@@ -256,8 +255,8 @@ public final class CpuBackend implements PoolingBackend {
             body.run(0, items);
             return;
         }
-        pool.submit(() -> IntStream.range(0, parts).parallel()
-                .forEach(p -> body.run((int) ((long) items * p / parts), (int) ((long) items * (p + 1) / parts)))).join();
+        WorkShare.run(pool, threads - 1, parts,
+                p -> body.run((int) ((long) items * p / parts), (int) ((long) items * (p + 1) / parts)));
     }
 
     @FunctionalInterface
