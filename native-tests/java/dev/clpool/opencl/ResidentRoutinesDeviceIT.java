@@ -319,7 +319,7 @@ class ResidentRoutinesDeviceIT {
     @ParameterizedTest
     @MethodSource("bindings")
     void hostForms_runPipelinedOnADeviceThatCopies(BindingChoice binding) {
-        Shape s = Shape.of(7, 13, 11, 16);
+        Shape s = Shape.of(7, 13, 11, 24);
         long itemBytes = s.itemSize() * Float.BYTES;
         // Two items per chunk for the largest buffer of each operation (the input, or its gradient).
         OpenClBackend device = open(binding, OpenClBackend.Options.DEFAULT.withMaxAlloc(2 * itemBytes), false);
