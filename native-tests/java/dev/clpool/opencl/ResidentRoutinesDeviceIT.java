@@ -129,15 +129,13 @@ class ResidentRoutinesDeviceIT {
     }
 
     /**
-     * Large windows take the separable passes ({@link SeparablePool}), bit for bit with the CPU
-     * path for max on inputs of signed zeros (the first of equal maxima) and of NaNs with distinct
-     * payloads (the first NaN), within the tolerance of the float64 reference for avg; the
-     * device-tensor form gives the host form's bits; no native object outlives the backend. Three
-     * specs cover stride 1 and 2, asymmetric windows and padding, ceil mode, count_include_pad,
-     * float16 storage (the first spec) and a window taller than the passes keep in private memory
-     * (35 rows). Rows of large values whose every 7 consecutive rows cancel make the average's
-     * float row sums fail their certificate, so those windows are summed again from the input. Each spec and storage type builds two programs, so there are few, on one binding
-     * (both run the same kernels).
+     * Large max windows take the separable passes ({@link SeparablePool}), bit for bit with the CPU
+     * path on inputs of signed zeros (the first of equal maxima) and of NaNs with distinct
+     * payloads (the first NaN); the device-tensor form gives the host form's bits; no native
+     * object outlives the backend. Two specs cover stride 1 and 2, asymmetric windows and
+     * padding, ceil mode, float16 storage (the first spec) and a window taller than the passes
+     * keep in private memory (35 rows). Each spec and storage type builds two programs, so there
+     * are few, on one binding (both run the same kernels).
      */
     @Test
     void largeWindows_takeTheSeparablePasses_likeTheCpuPath() {
@@ -145,39 +143,102 @@ class ResidentRoutinesDeviceIT {
         OpenClBackend device = open(binding, OpenClBackend.Options.DEFAULT, true);
         List<PoolSpec> specs = List.of(
                 PoolSpec.max(13, 5).stride(1).padding(Padding.of(6, 5, 2, 1)).build(),
-                PoolSpec.max(35, 9).stride(1, 2).padding(Padding.of(17, 0, 4, 1)).ceilMode(true).build(),
-                PoolSpec.avg(7, 11).stride(2, 1).padding(Padding.of(3, 1, 5, 2)).ceilMode(true).countIncludePad(true).build());
+                PoolSpec.max(35, 9).stride(1, 2).padding(Padding.of(17, 0, 4, 1)).ceilMode(true).build());
         Shape s = Shape.of(2, 37, 17, 16);
         SplittableRandom r = new SplittableRandom(20261206L);
         try (PoolingEngine cpu = PoolingEngine.builder().backend(BackendChoice.CPU).build()) {
-            for (Tensor x : List.of(signedZeros(r, s), sparseNaNs(r, s), cancelling(r, s),
-                    signedZeros(r, s).convert(DType.FLOAT16))) {
+            for (Tensor x : List.of(signedZeros(r, s), sparseNaNs(r, s), signedZeros(r, s).convert(DType.FLOAT16))) {
                 boolean half = x.dtype() == DType.FLOAT16;
-                try (ResidentTensor dx = half ? null : device.upload(x)) {
-                    for (PoolSpec spec : half ? specs.subList(0, 1) : specs.subList(1, specs.size())) {
-                        PoolGeometry g = spec.geometry(s);
-                        String what = binding + " " + spec + " on " + s + " " + x.dtype();
-                        assertTrue(SeparablePool.pays(g), what + ": the cost model should choose the passes");
-                        Tensor host = Tensor.allocate(g.output(), x.dtype());
-                        device.pool(g, x, host);
-                        if (spec.mode() == PoolMode.MAX) {
-                            Tolerance.assertBitIdentical(host.toArray(), cpu.pool(x, spec).toArray(), what);
-                        } else {
-                            Tolerance.assertClose(host.toArray(), NaiveReference.pool(x.toArray(), s, spec), what);
-                        }
-                        if (dx != null) {
-                            try (ResidentTensor out = device.allocate(g.output())) {
-                                device.pool(g, dx, out);
-                                Tolerance.assertBitIdentical(download(out), host.toArray(), what + " (device tensors)");
-                            }
-                        }
-                    }
+                for (PoolSpec spec : half ? specs.subList(0, 1) : specs.subList(1, 2)) {
+                    PoolGeometry g = spec.geometry(s);
+                    String what = binding + " " + spec + " on " + s + " " + x.dtype();
+                    assertTrue(SeparablePool.pays(g), what + ": the cost model should choose the passes");
+                    Tensor host = Tensor.allocate(g.output(), x.dtype());
+                    device.pool(g, x, host);
+                    Tolerance.assertBitIdentical(host.toArray(), cpu.pool(x, spec).toArray(), what);
+                    residentGivesHostBits(device, g, x, host, what);
                 }
             }
         } finally {
             device.close();
         }
         assertEquals(0, device.nativeObjects().live(), device.nativeObjects().toString());
+    }
+
+    /**
+     * Large average windows, within the tolerance of the float64 reference in both layouts: on
+     * CPU devices (the channel loop) the sliding sums ({@link SlidingPool}), on one and two
+     * columns of tiles, bands of 1 and 3 output rows, stride 2 down, ceil mode and
+     * count_include_pad; in the channel lanes (GPUs') the separable passes with float rows.
+     * Uniform data takes the sliding sums' certificate; NaNs, sparse values of 2^100
+     * (whose subtraction loses every smaller term) and rows of 2^20 whose every 7 rows cancel fail
+     * it (and the passes' float-row certificate), so those tiles are summed again with additions
+     * only. Builds one program for the sliding sums and two for the passes, on one binding.
+     */
+    @Test
+    void largeAverages_slideOnCpuDevices_andTakeThePassesInLanes() {
+        BindingChoice binding = DeviceAvailability.bindings().get(0);
+        OpenClBackend loop = open(binding, OpenClBackend.Options.DEFAULT, true);
+        OpenClBackend lanes = OpenClBackend.open(binding, -1, OpenClBackend.Options.DEFAULT,
+                OpenClBackend.Tuning.fromSystem().withLayout(OpenClBackend.Layout.CHANNEL_LANES));
+        PoolSpec spec = PoolSpec.avg(7, 11).stride(2, 1).padding(Padding.of(3, 1, 5, 2)).ceilMode(true).countIncludePad(true).build();
+        SplittableRandom r = new SplittableRandom(20261208L);
+        try {
+            for (Shape s : List.of(Shape.of(2, 37, 17, 16), Shape.of(1, 37, 70, 16), Shape.of(4, 37, 19, 32))) {
+                PoolGeometry g = spec.geometry(s);
+                assertTrue(SeparablePool.pays(g) && SlidingPool.pays(g), spec + ": the cost models should choose both");
+                for (Tensor x : List.of(uniform(r, s), sparseNaNs(r, s), sparseHuge(r, s), cancelling(r, s))) {
+                    for (OpenClBackend device : s.w() == 17 ? List.of(loop, lanes) : List.of(loop)) {
+                        String what = binding + " " + (device == loop ? "loop " : "lanes ") + spec + " on " + s;
+                        Tensor host = Tensor.allocate(g.output());
+                        device.pool(g, x, host);
+                        Tolerance.assertClose(host.toArray(), NaiveReference.pool(x.toArray(), s, spec), what);
+                        if (s.w() == 17) {
+                            residentGivesHostBits(device, g, x, host, what);
+                        }
+                    }
+                }
+            }
+        } finally {
+            loop.close();
+            lanes.close();
+        }
+        assertEquals(0, loop.nativeObjects().live(), loop.nativeObjects().toString());
+        assertEquals(0, lanes.nativeObjects().live(), lanes.nativeObjects().toString());
+    }
+
+    /** The device-tensor form of {@code g} on {@code x} against the host form's result (float32 only). */
+    private static void residentGivesHostBits(OpenClBackend device, PoolGeometry g, Tensor x, Tensor host, String what) {
+        if (x.dtype() != DType.FLOAT32) {
+            return;
+        }
+        try (ResidentTensor dx = device.upload(x); ResidentTensor out = device.allocate(g.output())) {
+            device.pool(g, dx, out);
+            Tolerance.assertBitIdentical(download(out), host.toArray(), what + " (device tensors)");
+        }
+    }
+
+    /** Uniform in [-4, 4), the bench's data. */
+    private static Tensor uniform(SplittableRandom r, Shape s) {
+        float[] v = new float[Math.toIntExact(s.elementCount())];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) (r.nextDouble() * 8 - 4);
+        }
+        return Tensor.of(s, v);
+    }
+
+    /**
+     * Uniform in [-4, 4) with one element in 300 set to 2^100 (one sign, so that the reference's
+     * own sums lose nothing that matters): adding one then subtracting it loses the rest.
+     */
+    private static Tensor sparseHuge(SplittableRandom r, Shape s) {
+        float[] v = uniform(r, s).toArray();
+        for (int i = 0; i < v.length; i++) {
+            if (r.nextInt(300) == 0) {
+                v[i] = 0x1p100f;
+            }
+        }
+        return Tensor.of(s, v);
     }
 
     /** Mostly +0.0 and -0.0, some negatives: most maxima are zeros whose sign only the tap order decides. */
@@ -258,7 +319,7 @@ class ResidentRoutinesDeviceIT {
     @ParameterizedTest
     @MethodSource("bindings")
     void hostForms_runPipelinedOnADeviceThatCopies(BindingChoice binding) {
-        Shape s = Shape.of(7, 13, 11, 16);
+        Shape s = Shape.of(7, 13, 11, 24);
         long itemBytes = s.itemSize() * Float.BYTES;
         // Two items per chunk for the largest buffer of each operation (the input, or its gradient).
         OpenClBackend device = open(binding, OpenClBackend.Options.DEFAULT.withMaxAlloc(2 * itemBytes), false);

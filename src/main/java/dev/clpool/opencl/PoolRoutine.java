@@ -13,7 +13,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Windowed pooling ({@code pool2d_nhwc.cl}, kernel {@code pool2d}; large max and average windows
- * in {@link SeparablePool}'s two passes where its cost model says so): in the session's layout
+ * in {@link SeparablePool}'s two passes where its cost model says so, large averages on CPU
+ * devices in {@link SlidingPool}'s one kernel): in the session's layout
  * (channel loop on CPU devices, channel lanes elsewhere), over host tensors in batch chunks
  * ({@link HostBatches}) or, when one batch item does not fit, item by item in row bands
  * ({@link RowBands}); over device tensors, only enqueued.
@@ -90,6 +91,10 @@ final class PoolRoutine {
         // LP runs one channel per step (pool2d_nhwc.cl), except p = 2 with double sums.
         boolean scalarLp = g.mode() == PoolMode.LP && !KernelOptions.lpVector(g.spec().p(), session.accDouble());
         int vec = scalarLp ? 1 : KernelOptions.wideVectorWidth(is.c());
+        if (SlidingPool.chosen(g, session.accDouble(), session.groups().channelLoop())) {
+            SlidingPool.enqueue(session, g, dtype, in, out, nb, vec);
+            return;
+        }
         if (SeparablePool.chosen(g, session.accDouble(), session.limits(), nb)) {
             SeparablePool.enqueue(session, g, dtype, in, out, nb, vec);
             return;
