@@ -57,6 +57,8 @@ final class ArgmaxPlanes {
     private final int rows;
     private final boolean padded;
     private final boolean vectors;
+    /** Windows of one even/odd column pair each, all inside the columns: {@link VecArgmaxPlanes#pairs}. */
+    private final boolean pairs;
     /** The output columns whose windows lie inside the input's columns: [oxLo, oxHi). */
     private final int oxLo;
     private final int oxHi;
@@ -112,11 +114,17 @@ final class ArgmaxPlanes {
         }
         oxLo = Math.min(lo, hi);
         oxHi = hi;
+        pairs = this.vectors && sw == 2 && kw == 2 && p.dw == 1 && oxLo == 0 && oxHi == p.out.w();
     }
 
     /** Whether {@link #vectorBand} runs this geometry. */
     boolean vectors() {
         return vectors;
+    }
+
+    /** Whether {@link #vectorBand} runs it as even/odd column pairs ({@link VecArgmaxPlanes#pairs}). */
+    boolean pairs() {
+        return pairs;
     }
 
     /**
@@ -126,6 +134,10 @@ final class ArgmaxPlanes {
     void vectorBand(IntBuffer in, ByteBuffer out, ByteBuffer idx, int b, Scratch s) {
         int q0 = b * rowsPerBand;
         int q1 = Math.min(rows, q0 + rowsPerBand);
+        if (pairs) {
+            pairBand(in, out, idx, q0, q1, s);
+            return;
+        }
         int[][] list = s.ints(0, 6, kh * kw);
         int from = firstStaged(p, q0);
         int len = endStaged(p, q1 - 1) - from;
@@ -144,6 +156,34 @@ final class ArgmaxPlanes {
             VecArgmaxPlanes.indices(stage, list[at], list[at + 1], list[at + 2], taps,
                     stagedShift(p, n, oy, from / p.in.w()), sw, p.in.w(), ow, oxLo, oxHi, limit, out, idx, q * ow,
                     base, sw * form.dx());
+        }
+    }
+
+    /**
+     * {@link #vectorBand} where each window is one even/odd column pair ({@link #pairs}): the band's
+     * input rows staged as they are by one bulk copy, each output row's window rows inside the input
+     * listed, and {@link VecArgmaxPlanes#pairs} splitting the columns in registers. SegNet's 2×2 s2
+     * on 45×60 planes spent a third of its time splitting the staged rows into stores it then loaded.
+     */
+    private void pairBand(IntBuffer in, ByteBuffer out, ByteBuffer idx, int q0, int q1, Scratch s) {
+        int iw = p.in.w();
+        int ow = p.out.w();
+        int from = firstStaged(p, q0);
+        int len = endStaged(p, q1 - 1) - from;
+        int[] stage = s.ints(1, 1, len)[0];
+        in.get(from, stage, 0, len);
+        int[][] list = s.ints(0, 6, Math.max(kh * kw, 2 * VecWidth.floats()));
+        for (int q = q0; q < q1; q++) {
+            int n = q / oh;
+            int oy = q % oh;
+            int count = 0;
+            for (int jy = p.rowFirst[oy]; jy < p.rowEnd[oy]; jy++, count++) {
+                list[0][count] = (n * p.in.h() + p.rowStart[oy] + jy * p.dh) * iw - from;
+                list[1][2 * count] = offsets[jy * kw];
+                list[1][2 * count + 1] = offsets[jy * kw + 1];
+            }
+            long base = form.base(n) + p.rowStart[oy] * form.dy() + p.colStart[0] * form.dx();
+            VecArgmaxPlanes.pairs(stage, list[0], list[1], count, ow, out, idx, q * ow, base, sw * form.dx(), list[2]);
         }
     }
 

@@ -224,8 +224,7 @@ final class VecArgmaxPlanes {
         FloatVector chosen = FloatVector.broadcast(F, Float.intBitsToFloat(value[0]));
         for (int k = 1; k < taps; k++) {
             FloatVector v = IntVector.fromArray(I, in, tapAt[k] + e).reinterpretAsFloats();
-            VectorMask<Float> takes = best.compare(VectorOperators.EQ, best)
-                    .andNot(v.compare(VectorOperators.LE, best));
+            VectorMask<Float> takes = takes(best, v);
             best = best.blend(v, takes);
             chosen = chosen.blend(Float.intBitsToFloat(value[k]), takes);
         }
@@ -233,6 +232,12 @@ final class VecArgmaxPlanes {
             chosen.reinterpretAsInts().intoArray(ints, i);
             return;
         }
+        write(best, chosen, out, idx, o, rowBase, stepX);
+    }
+
+    /** Chosen values at element {@code o} of {@code out}, their ints as indices {@code rowBase + lane·stepX + int} at {@code idx}'s. */
+    private static void write(FloatVector best, FloatVector chosen, ByteBuffer out, ByteBuffer idx, int o, long rowBase,
+                              long stepX) {
         best.intoByteBuffer(out, o * Float.BYTES, ORDER);
         IntVector v = chosen.reinterpretAsInts();
         for (int part = 0; part < I.length() / L.length(); part++) {
@@ -240,5 +245,62 @@ final class VecArgmaxPlanes {
                     .add(IOTA.mul(stepX).add(rowBase + part * L.length() * stepX))
                     .intoByteBuffer(idx, (o + part * L.length()) * Long.BYTES, ORDER);
         }
+    }
+
+    /**
+     * Max pooling with indices of one output row whose windows are one even/odd column pair each
+     * (two column taps one apart at column stride 2, no column padding: SegNet's 2×2 s2), from input
+     * rows staged as they are: each window row is two loads split into its even and odd columns in
+     * registers (the split of {@link #stage} without its stores and reloads), then the rule over the
+     * taps in scan order, as {@link #choose}.
+     *
+     * @param in     the input's raw float32 bits, a band's rows as they are
+     * @param rowAt  per window row inside the input, in order: the staged element of its column 0
+     * @param value  per tap ({@code 2·row + jx}): its index offset from the window's tap 0
+     * @param rows   window rows listed
+     * @param ow     output columns, at least a vector
+     */
+    static void pairs(int[] in, int[] rowAt, int[] value, int rows, int ow, ByteBuffer out, ByteBuffer idx, int o,
+                      long base, long stepX, int[] split) {
+        int l = F.length();
+        for (int ox = 0; ; ox += l) {
+            int b = Math.min(ox, ow - l);
+            pair(in, rowAt, value, rows, 2 * b, out, idx, o + b, base + b * stepX, stepX, split);
+            if (b == ow - l) {
+                return;
+            }
+        }
+    }
+
+    /**
+     * {@link #pairs}' vector of output columns whose windows start at staged column {@code e} of each
+     * row. The choice starts at −∞ with tap 0's int: tap 0 replaces it unless it is −∞ itself, whose
+     * only bits those are, so the result is that of starting at tap 0 (and the loop has one body).
+     */
+    private static void pair(int[] in, int[] rowAt, int[] value, int rows, int e, ByteBuffer out, ByteBuffer idx, int o,
+                             long rowBase, long stepX, int[] split) {
+        int l = F.length();
+        FloatVector best = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        FloatVector chosen = FloatVector.broadcast(F, Float.intBitsToFloat(value[0]));
+        for (int r = 0; r < rows; r++) {
+            IntVector a = IntVector.fromArray(I, in, rowAt[r] + e);
+            IntVector c = IntVector.fromArray(I, in, rowAt[r] + e + l);
+            a.rearrange(EVEN).blend(c.rearrange(EVEN), HIGH).intoArray(split, 0);
+            a.rearrange(ODD).blend(c.rearrange(ODD), HIGH).intoArray(split, l);
+            FloatVector even = IntVector.fromArray(I, split, 0).reinterpretAsFloats();
+            VectorMask<Float> left = takes(best, even);
+            best = best.blend(even, left);
+            chosen = chosen.blend(Float.intBitsToFloat(value[2 * r]), left);
+            FloatVector odd = IntVector.fromArray(I, split, l).reinterpretAsFloats();
+            VectorMask<Float> right = takes(best, odd);
+            best = best.blend(odd, right);
+            chosen = chosen.blend(Float.intBitsToFloat(value[2 * r + 1]), right);
+        }
+        write(best, chosen, out, idx, o, rowBase, stepX);
+    }
+
+    /** The lanes where {@code v} replaces {@code best}: strictly greater, or a NaN over a non-NaN. */
+    private static VectorMask<Float> takes(FloatVector best, FloatVector v) {
+        return best.compare(VectorOperators.EQ, best).andNot(v.compare(VectorOperators.LE, best));
     }
 }
