@@ -128,6 +128,38 @@ class VecArgmaxPlanesTest {
                 .geometry(Shape.of(1, 4, 4 * l, 1))).pairs());
     }
 
+    /**
+     * Column padding staged as −∞ ({@link ArgmaxPlanes#padSlots}): padded columns chosen in vectors,
+     * and windows of −∞ only led by padding redone one at a time (their first tap inside the input),
+     * at both ends of rows, with one to three padded columns each side, at both column strides.
+     */
+    @Test
+    void paddedColumnsInVectors() {
+        int l = VecWidth.floats();
+        PoolSpec[] specs = {PoolSpec.max(3, 3).stride(2).padding(Padding.of(1)).build(),
+            PoolSpec.max(5, 5).stride(1).padding(Padding.of(2)).build(),
+            PoolSpec.max(3, 4).stride(1, 2).dilation(1, 2).padding(Padding.of(1, 1, 5, 3)).build(),
+            PoolSpec.max(2, 3).stride(2).padding(Padding.of(0, 1, 2, 1)).ceilMode(true).build()};
+        int k = 0;
+        for (PoolSpec spec : specs) {
+            for (int w : new int[] {2 * l + 2, 2 * l + 7}) {
+                Shape s = Shape.of(2, 6, w, 1);
+                PoolGeometry g = spec.geometry(s);
+                Tensor edges = VecArgmaxTest.data(s, 1, 500 + k);
+                for (int i = 0; i < s.elementCount(); i++) {
+                    int x = i % w;
+                    if (x < 3 || x >= w - 3 || i % 7 == 0) {
+                        edges.floats().put(i, Float.NEGATIVE_INFINITY);
+                    }
+                }
+                for (Tensor x : new Tensor[] {edges, VecArgmaxTest.data(s, 4, k), VecArgmaxTest.data(s, 0, 600 + k)}) {
+                    compare(g, x, IndexForm.of(IndexConvention.PYTORCH, s), IndexConvention.PYTORCH, spec + " on " + s);
+                }
+                k++;
+            }
+        }
+    }
+
     @Test
     void otherStridesAndNarrowRowsStayScalar() {
         Shape wide = Shape.of(2, 8, 200, 1);
