@@ -27,11 +27,14 @@ import jdk.incubator.vector.VectorSpecies;
  * instead of the row's one split (no faster by itself: the shuffles were not what cost). The taps of an output row are one flat list in scan order (rows,
  * then columns) and the rule is {@link VecArgmax}'s, {@code chosen == chosen && !(value <= chosen)}:
  * strictly greater, or a NaN over a non-NaN, so the first maximum stays and the chosen element
- * keeps its own bits (−0 against +0, NaN payloads), as with {@link CpuArgmax}'s keys. Output
- * columns whose windows reach into the column padding are chosen one at a time by the same rule
- * over their taps inside the input; a row whose interior is narrower than the lanes runs all its
- * columns that way. The last vector of a row overlaps the one before it (its lanes are computed
- * twice, to the same result). Method signatures use JDK types only.
+ * keeps its own bits (−0 against +0, NaN payloads), as with {@link CpuArgmax}'s keys. The columns
+ * the windows reach past the input are staged as −∞ ({@link ArgmaxPlanes#padSlots}), so every output
+ * column runs in the vectors; where a padded column's choice is −∞ (the padding may lead a window
+ * of −∞ only) its columns outside the interior are chosen again one at a time by the same rule over
+ * their taps inside the input, as are all columns of a row narrower than the lanes. The last vector
+ * of a row overlaps the one before it (its lanes are computed twice, to the same result). Windows of
+ * one even/odd column pair ({@link #pairs}, SegNet's 2×2 s2) read rows staged as they are and split
+ * them in registers. Method signatures use JDK types only.
  */
 final class VecArgmaxPlanes {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -132,7 +135,8 @@ final class VecArgmaxPlanes {
      * @param shift    added to every {@code tapAt} (the output row's place in the staged rows)
      * @param sw       column stride, 1 or 2
      * @param iw       input columns
-     * @param oxLo     the first output column whose window lies inside the input's columns
+     * @param oxLo     the first output column whose window lies inside the input's columns (the others read
+     *                 staged −∞ padding)
      * @param oxHi     one past the last such column
      * @param out      the output's float32 bytes: the chosen values' own bits, at elements {@code o..o + ow}
      * @param idx      the indices' int64 bytes, at elements {@code o..o + ow}
