@@ -57,6 +57,8 @@ final class ArgmaxPlanes {
     private final int rows;
     private final boolean padded;
     private final boolean vectors;
+    /** Windows of one even/odd column pair each, all inside the columns: {@link VecArgmaxPlanes#pairs}. */
+    private final boolean pairs;
     /** The output columns whose windows lie inside the input's columns: [oxLo, oxHi). */
     private final int oxLo;
     private final int oxHi;
@@ -112,11 +114,17 @@ final class ArgmaxPlanes {
         }
         oxLo = Math.min(lo, hi);
         oxHi = hi;
+        pairs = this.vectors && sw == 2 && kw == 2 && p.dw == 1 && oxLo == 0 && oxHi == p.out.w();
     }
 
     /** Whether {@link #vectorBand} runs this geometry. */
     boolean vectors() {
         return vectors;
+    }
+
+    /** Whether {@link #vectorBand} runs it as even/odd column pairs ({@link VecArgmaxPlanes#pairs}). */
+    boolean pairs() {
+        return pairs;
     }
 
     /**
@@ -126,11 +134,14 @@ final class ArgmaxPlanes {
     void vectorBand(IntBuffer in, ByteBuffer out, ByteBuffer idx, int b, Scratch s) {
         int q0 = b * rowsPerBand;
         int q1 = Math.min(rows, q0 + rowsPerBand);
+        if (pairs) {
+            pairBand(in, out, idx, q0, q1, s);
+            return;
+        }
         int[][] list = s.ints(0, 6, kh * kw);
         int from = firstStaged(p, q0);
         int len = endStaged(p, q1 - 1) - from;
         int[] stage = stage(p, in, from, len, 1, s);
-        int limit = stagedLength(p, len);
         int ow = p.out.w();
         // Lists 0-2: the taps of rows whose windows lie inside the input's rows, listed once; 3-5: the others'.
         int whole = -1;
@@ -142,8 +153,36 @@ final class ArgmaxPlanes {
             whole = at == 0 ? taps : whole;
             long base = form.base(n) + p.rowStart[oy] * form.dy() + p.colStart[0] * form.dx();
             VecArgmaxPlanes.indices(stage, list[at], list[at + 1], list[at + 2], taps,
-                    stagedShift(p, n, oy, from / p.in.w()), sw, p.in.w(), ow, oxLo, oxHi, limit, out, idx, q * ow,
+                    stagedShift(p, n, oy, from / p.in.w()), sw, p.in.w(), ow, oxLo, oxHi, out, idx, q * ow,
                     base, sw * form.dx());
+        }
+    }
+
+    /**
+     * {@link #vectorBand} where each window is one even/odd column pair ({@link #pairs}): the band's
+     * input rows staged as they are by one bulk copy, each output row's window rows inside the input
+     * listed, and {@link VecArgmaxPlanes#pairs} splitting the columns in registers. SegNet's 2×2 s2
+     * on 45×60 planes spent a third of its time splitting the staged rows into stores it then loaded.
+     */
+    private void pairBand(IntBuffer in, ByteBuffer out, ByteBuffer idx, int q0, int q1, Scratch s) {
+        int iw = p.in.w();
+        int ow = p.out.w();
+        int from = firstStaged(p, q0);
+        int len = endStaged(p, q1 - 1) - from;
+        int[] stage = s.ints(1, 1, len)[0];
+        in.get(from, stage, 0, len);
+        int[][] list = s.ints(0, 6, Math.max(kh * kw, 2 * VecWidth.floats()));
+        for (int q = q0; q < q1; q++) {
+            int n = q / oh;
+            int oy = q % oh;
+            int count = 0;
+            for (int jy = p.rowFirst[oy]; jy < p.rowEnd[oy]; jy++, count++) {
+                list[0][count] = (n * p.in.h() + p.rowStart[oy] + jy * p.dh) * iw - from;
+                list[1][2 * count] = offsets[jy * kw];
+                list[1][2 * count + 1] = offsets[jy * kw + 1];
+            }
+            long base = form.base(n) + p.rowStart[oy] * form.dy() + p.colStart[0] * form.dx();
+            VecArgmaxPlanes.pairs(stage, list[0], list[1], count, ow, out, idx, q * ow, base, sw * form.dx(), list[2]);
         }
     }
 
@@ -166,17 +205,42 @@ final class ArgmaxPlanes {
     }
 
     /**
-     * Ints a staged input row takes ({@link VecArgmaxPlanes#stage}): the row, or at column stride 2
-     * its even columns in the first half and its odd ones in the second (each half the even columns'
-     * count), so that output column ox's tap reads staged element {@code tapAt + ox} at either stride.
+     * −∞ slots a staged input row ({@link VecArgmaxPlanes#stage}) keeps before its columns, between
+     * its two phases at column stride 2, and after them: as many as the windows reach past the
+     * input's columns on either side (at stride 2, half as many, rounded up), so that every tap of
+     * every output column is a staged element and output rows run in vectors to their ends.
      */
-    static int stagedPitch(int iw, int sw) {
-        return sw == 2 ? 2 * ((iw + 1) / 2) : iw;
+    static int padSlots(WindowPlan p) {
+        int ow = p.out.w();
+        int left = Math.max(0, -p.colStart[0]);
+        int right = Math.max(0, p.colStart[ow - 1] + (p.cols.window() - 1) * p.dw - (p.in.w() - 1));
+        int reach = Math.max(left, right);
+        return p.sw == 2 ? (reach + 1) / 2 : reach;
+    }
+
+    /**
+     * Ints a staged input row takes ({@link VecArgmaxPlanes#stage}): the row between {@link #padSlots}
+     * −∞ each side, or at column stride 2 its even columns, then its odd ones, each phase
+     * {@code (iw + 1) / 2} ints and the −∞ slots before, between and after them, so that output
+     * column ox's tap reads staged element {@code tapAt + ox} at either stride ({@link #stagedColumn}).
+     */
+    static int stagedPitch(WindowPlan p) {
+        int pad = padSlots(p);
+        return p.sw == 2 ? 2 * ((p.in.w() + 1) / 2) + 3 * pad : p.in.w() + 2 * pad;
+    }
+
+    /**
+     * Where input column {@code c} (negative or past the row in the padding) lies in a staged row
+     * with {@code pad} {@link #padSlots}.
+     */
+    static int stagedColumn(WindowPlan p, int pad, int c) {
+        int odd = p.sw - 1;
+        return pad + (c & odd) * ((p.in.w() + 1) / 2 + pad) + (c >> odd);
     }
 
     /** Ints of the input elements [from, from + len) (whole rows) staged ({@link #stage}). */
     static int stagedLength(WindowPlan p, int len) {
-        return len / p.in.w() * stagedPitch(p.in.w(), p.sw);
+        return len / p.in.w() * stagedPitch(p);
     }
 
     /**
@@ -186,7 +250,7 @@ final class ArgmaxPlanes {
     static int[] stage(WindowPlan p, IntBuffer in, int from, int len, int slot, Scratch s) {
         int[] stage = s.ints(slot, 1, Math.max(1, stagedLength(p, len)))[0];
         int[] row = s.ints(4, 1, p.in.w())[0];
-        VecArgmaxPlanes.stage(in, from, len / p.in.w(), p.in.w(), p.sw, row, stage);
+        VecArgmaxPlanes.stage(in, from, len / p.in.w(), p.in.w(), p.sw, padSlots(p), stagedPitch(p), row, stage);
         return stage;
     }
 
@@ -199,17 +263,15 @@ final class ArgmaxPlanes {
      */
     static int listTaps(WindowPlan p, int oy, int[][] list, int at, int[] values) {
         int kw = p.cols.window();
-        int pitch = stagedPitch(p.in.w(), p.sw);
-        // At stride 2, column c of a staged row is element (c mod 2)·pitch/2 + floor(c / 2) (c may be negative).
-        int odd = p.sw - 1;
-        int half = pitch / 2 * odd;
+        int pitch = stagedPitch(p);
+        int pad = padSlots(p);
         int k = 0;
         for (int jy = p.rowFirst[oy]; jy < p.rowEnd[oy]; jy++) {
             int row = jy * p.dh * pitch;
             for (int jx = 0; jx < kw; jx++, k++) {
                 int c = p.colStart[0] + jx * p.dw;
                 list[at + 1][k] = c;
-                list[at][k] = row + (c & odd) * half + (c >> odd);
+                list[at][k] = row + stagedColumn(p, pad, c);
                 list[at + 2][k] = values[jy * kw + jx];
             }
         }
@@ -227,7 +289,7 @@ final class ArgmaxPlanes {
      * is row n·H + y).
      */
     static int stagedShift(WindowPlan p, int n, int oy, int fromRow) {
-        return (n * p.in.h() + p.rowStart[oy] - fromRow) * stagedPitch(p.in.w(), p.sw);
+        return (n * p.in.h() + p.rowStart[oy] - fromRow) * stagedPitch(p);
     }
 
     /** Bands of output rows, all planes together. */

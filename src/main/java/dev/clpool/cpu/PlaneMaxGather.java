@@ -73,7 +73,6 @@ final class PlaneMaxGather {
             int from = staged == 0 ? 0 : ArgmaxPlanes.firstStaged(p, q0);
             int len = staged == 0 ? 0 : ArgmaxPlanes.endStaged(p, q0 + staged / os.w() - 1) - from;
             int[] stage = ArgmaxPlanes.stage(p, x, from, len, 3, s);
-            int limit = ArgmaxPlanes.stagedLength(p, len);
             float[] grad = s.floats(0, staged);
             float[] row = s.floats(1, is.w());
             float[] phases = s.floats(2, VecPlaneMaxGather.phaseFloats(is.w()));
@@ -85,7 +84,7 @@ final class PlaneMaxGather {
                 int count = l == 0 && whole >= 0 ? whole : ArgmaxPlanes.listTaps(p, oy, list, l, numbers);
                 whole = l == 0 ? count : whole;
                 VecArgmaxPlanes.taps(stage, list[l], list[l + 1], list[l + 2], count,
-                        ArgmaxPlanes.stagedShift(p, n, oy, from / is.w()), p.sw, is.w(), os.w(), lo, hi, limit, taps, at);
+                        ArgmaxPlanes.stagedShift(p, n, oy, from / is.w()), p.sw, is.w(), os.w(), lo, hi, taps, at);
                 dy.get(Math.toIntExact(os.offset(n, oy, 0, 0)), grad, at, os.w());
             }
             for (int y = y0; y < y1; y++) {

@@ -27,11 +27,14 @@ import jdk.incubator.vector.VectorSpecies;
  * instead of the row's one split (no faster by itself: the shuffles were not what cost). The taps of an output row are one flat list in scan order (rows,
  * then columns) and the rule is {@link VecArgmax}'s, {@code chosen == chosen && !(value <= chosen)}:
  * strictly greater, or a NaN over a non-NaN, so the first maximum stays and the chosen element
- * keeps its own bits (−0 against +0, NaN payloads), as with {@link CpuArgmax}'s keys. Output
- * columns whose windows reach into the column padding are chosen one at a time by the same rule
- * over their taps inside the input; a row whose interior is narrower than the lanes runs all its
- * columns that way. The last vector of a row overlaps the one before it (its lanes are computed
- * twice, to the same result). Method signatures use JDK types only.
+ * keeps its own bits (−0 against +0, NaN payloads), as with {@link CpuArgmax}'s keys. The columns
+ * the windows reach past the input are staged as −∞ ({@link ArgmaxPlanes#padSlots}), so every output
+ * column runs in the vectors; where a padded column's choice is −∞ (the padding may lead a window
+ * of −∞ only) its columns outside the interior are chosen again one at a time by the same rule over
+ * their taps inside the input, as are all columns of a row narrower than the lanes. The last vector
+ * of a row overlaps the one before it (its lanes are computed twice, to the same result). Windows of
+ * one even/odd column pair ({@link #pairs}, SegNet's 2×2 s2) read rows staged as they are and split
+ * them in registers. Method signatures use JDK types only.
  */
 final class VecArgmaxPlanes {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -61,19 +64,35 @@ final class VecArgmaxPlanes {
 
     /**
      * Stages {@code rows} whole input rows of {@code iw} columns from element {@code from} of
-     * {@code in} into {@code stage}, {@link ArgmaxPlanes#stagedPitch} ints a row: at column stride 1
-     * as they are (one bulk copy), at stride 2 each row's even columns, then its odd ones from half
-     * the pitch (each row copied into {@code row}, of at least {@code iw} ints, then split).
+     * {@code in} into {@code stage}, {@code pitch} ints a row ({@link ArgmaxPlanes#stagedPitch}): at
+     * column stride 1 as they are between {@code pad} −∞ on each side (without padding, one bulk
+     * copy); at stride 2 {@code pad} −∞, the row's even columns, {@code pad} −∞, its odd columns and
+     * −∞ to the pitch (each row copied into {@code row}, of at least {@code iw} ints, then split).
      */
-    static void stage(IntBuffer in, int from, int rows, int iw, int sw, int[] row, int[] stage) {
-        if (sw == 1) {
+    static void stage(IntBuffer in, int from, int rows, int iw, int sw, int pad, int pitch, int[] row, int[] stage) {
+        if (sw == 1 && pad == 0) {
             in.get(from, stage, 0, rows * iw);
             return;
         }
-        int pitch = ArgmaxPlanes.stagedPitch(iw, sw);
-        for (int r = 0; r < rows; r++) {
+        int half = (iw + 1) / 2;
+        for (int r = 0, at = 0; r < rows; r++, at += pitch) {
+            infinity(stage, at, at + pad);
+            if (sw == 1) {
+                in.get(from + r * iw, stage, at + pad, iw);
+                infinity(stage, at + pad + iw, at + pitch);
+                continue;
+            }
             in.get(from + r * iw, row, 0, iw);
-            split(row, iw, stage, r * pitch, pitch / 2);
+            split(row, iw, stage, at + pad, half + pad);
+            infinity(stage, at + pad + half, at + 2 * pad + half);
+            infinity(stage, at + 2 * pad + half + iw / 2, at + pitch);
+        }
+    }
+
+    /** −∞ into {@code stage[from..to)}: a slot or two, where {@code Arrays.fill}'s call cost a tenth of the stem's indices. */
+    private static void infinity(int[] stage, int from, int to) {
+        for (int i = from; i < to; i++) {
+            stage[i] = CpuArgmax.NEGATIVE_INFINITY;
         }
     }
 
@@ -116,27 +135,18 @@ final class VecArgmaxPlanes {
      * @param shift    added to every {@code tapAt} (the output row's place in the staged rows)
      * @param sw       column stride, 1 or 2
      * @param iw       input columns
-     * @param oxLo     the first output column whose window lies inside the input's columns
+     * @param oxLo     the first output column whose window lies inside the input's columns (the others read
+     *                 staged −∞ padding)
      * @param oxHi     one past the last such column
-     * @param limit    elements of {@code in} staged
      * @param out      the output's float32 bytes: the chosen values' own bits, at elements {@code o..o + ow}
      * @param idx      the indices' int64 bytes, at elements {@code o..o + ow}
      * @param base     index of output column 0's tap 0
      * @param stepX    index step per output column
      */
     static void indices(int[] in, int[] tapAt, int[] tapCol, int[] tapValue, int taps, int shift, int sw, int iw,
-                        int ow, int oxLo, int oxHi, int limit, ByteBuffer out, ByteBuffer idx, int o, long base,
+                        int ow, int oxLo, int oxHi, ByteBuffer out, ByteBuffer idx, int o, long base,
                         long stepX) {
-        int hi = vectors(in, tapAt, tapValue, taps, shift, oxLo, oxHi, limit, out, idx, o, base, stepX, null, 0);
-        for (int ox = 0; ox < ow; ox++) {
-            if (ox == oxLo && hi > oxLo) {
-                ox = hi - 1;
-                continue;
-            }
-            int k = single(in, tapAt, tapCol, taps, shift, ox, sw, iw);
-            out.putInt((o + ox) * Float.BYTES, in[shift + tapAt[k] + ox]);
-            idx.putLong((o + ox) * Long.BYTES, base + ox * stepX + tapValue[k]);
-        }
+        row(in, tapAt, tapCol, tapValue, taps, shift, sw, iw, ow, oxLo, oxHi, out, idx, o, base, stepX, null, 0);
     }
 
     /**
@@ -145,50 +155,51 @@ final class VecArgmaxPlanes {
      * no values written.
      */
     static void taps(int[] in, int[] tapAt, int[] tapCol, int[] tapNumber, int taps, int shift, int sw, int iw,
-                     int ow, int oxLo, int oxHi, int limit, int[] chosen, int at) {
-        int hi = vectors(in, tapAt, tapNumber, taps, shift, oxLo, oxHi, limit, null, null, 0, 0, 0, chosen, at);
-        for (int ox = 0; ox < ow; ox++) {
-            if (ox == oxLo && hi > oxLo) {
-                ox = hi - 1;
-                continue;
-            }
-            chosen[at + ox] = tapNumber[single(in, tapAt, tapCol, taps, shift, ox, sw, iw)];
-        }
+                     int ow, int oxLo, int oxHi, int[] chosen, int at) {
+        row(in, tapAt, tapCol, tapNumber, taps, shift, sw, iw, ow, oxLo, oxHi, null, null, 0, 0, 0, chosen, at);
     }
 
     /**
-     * The output columns from {@code oxLo} in vectors ({@link #choose}: values and indices, or with
-     * {@code out} null tap numbers into {@code ints} from {@code at}); returns one past the last
-     * column taken ({@link #vectorEnd}).
+     * {@link #indices}, or with {@code out} null {@link #taps} into {@code ints} from {@code at}: every
+     * output column in vectors ({@link #choose}), the padding columns' staged −∞ included. A vector
+     * holding a column outside [{@code oxLo}, {@code oxHi}) whose choice is −∞ may have chosen the
+     * padding (a window whose inputs are all −∞, led by padding), so its columns outside are chosen
+     * again one at a time ({@link #single}), as are all columns of a row narrower than a vector. The staged −∞ padding makes every tap of every output
+     * column a staged element ({@link ArgmaxPlanes#padSlots}), so the loads stay inside the band's rows.
      */
-    private static int vectors(int[] in, int[] tapAt, int[] value, int taps, int shift, int oxLo, int oxHi,
-                               int limit, ByteBuffer out, ByteBuffer idx, int o, long base, long stepX, int[] ints,
-                               int at) {
-        int hi = vectorEnd(tapAt, taps, shift, oxLo, oxHi, limit);
+    private static void row(int[] in, int[] tapAt, int[] tapCol, int[] value, int taps, int shift, int sw, int iw,
+                            int ow, int oxLo, int oxHi, ByteBuffer out, ByteBuffer idx, int o, long base,
+                            long stepX, int[] ints, int at) {
         int l = F.length();
-        for (int ox = oxLo; hi > oxLo; ox += l) {
-            int b = Math.min(ox, hi - l);
-            choose(in, tapAt, value, taps, shift + b, out, idx, o + b, base + b * stepX, stepX, ints, at + b);
-            if (b == hi - l) {
-                break;
+        for (int ox = 0; ow < l && ox < ow; ox++) {
+            one(in, tapAt, tapCol, value, taps, shift, sw, iw, ox, out, idx, o, base, stepX, ints, at);
+        }
+        for (int ox = 0; ow >= l; ox += l) {
+            int b = Math.min(ox, ow - l);
+            boolean edge = b < oxLo || b + l > oxHi;
+            if (choose(in, tapAt, value, taps, shift + b, edge, out, idx, o + b, base + b * stepX, stepX, ints, at + b)) {
+                for (int x = b; x < b + l; x++) {
+                    if (x < oxLo || x >= oxHi) {
+                        one(in, tapAt, tapCol, value, taps, shift, sw, iw, x, out, idx, o, base, stepX, ints, at);
+                    }
+                }
+            }
+            if (b == ow - l) {
+                return;
             }
         }
-        return hi;
     }
 
-    /**
-     * One past the last output column the vectors take: {@code oxHi}, or less where the last
-     * vector's loads would pass {@code limit}; {@code oxLo} (none) where fewer than a vector of
-     * columns remain.
-     */
-    private static int vectorEnd(int[] tapAt, int taps, int shift, int oxLo, int oxHi, int limit) {
-        int far = -shift;
-        for (int k = 0; k < taps; k++) {
-            far = Math.max(far, tapAt[k]);
+    /** Output column {@code ox} of {@link #row} by {@link #single}. */
+    private static void one(int[] in, int[] tapAt, int[] tapCol, int[] value, int taps, int shift, int sw, int iw,
+                            int ox, ByteBuffer out, ByteBuffer idx, int o, long base, long stepX, int[] ints, int at) {
+        int k = single(in, tapAt, tapCol, taps, shift, ox, sw, iw);
+        if (out == null) {
+            ints[at + ox] = value[k];
+            return;
         }
-        // A vector at column b loads elements [shift + tapAt + b, shift + tapAt + b + lanes).
-        int hi = Math.min(oxHi, limit - shift - far);
-        return hi - oxLo >= F.length() ? hi : oxLo;
+        out.putInt((o + ox) * Float.BYTES, in[shift + tapAt[k] + ox]);
+        idx.putLong((o + ox) * Long.BYTES, base + ox * stepX + value[k]);
     }
 
     /**
@@ -218,21 +229,27 @@ final class VecArgmaxPlanes {
      * ({@code rowBase + lane·stepX + int}) to {@code idx}, or as it is to {@code ints} at {@code i}
      * where {@code out} is null.
      */
-    private static void choose(int[] in, int[] tapAt, int[] value, int taps, int e, ByteBuffer out, ByteBuffer idx,
-                               int o, long rowBase, long stepX, int[] ints, int i) {
+    private static boolean choose(int[] in, int[] tapAt, int[] value, int taps, int e, boolean edge, ByteBuffer out,
+                                  ByteBuffer idx, int o, long rowBase, long stepX, int[] ints, int i) {
         FloatVector best = IntVector.fromArray(I, in, tapAt[0] + e).reinterpretAsFloats();
         FloatVector chosen = FloatVector.broadcast(F, Float.intBitsToFloat(value[0]));
         for (int k = 1; k < taps; k++) {
             FloatVector v = IntVector.fromArray(I, in, tapAt[k] + e).reinterpretAsFloats();
-            VectorMask<Float> takes = best.compare(VectorOperators.EQ, best)
-                    .andNot(v.compare(VectorOperators.LE, best));
+            VectorMask<Float> takes = takes(best, v);
             best = best.blend(v, takes);
             chosen = chosen.blend(Float.intBitsToFloat(value[k]), takes);
         }
         if (out == null) {
             chosen.reinterpretAsInts().intoArray(ints, i);
-            return;
+        } else {
+            write(best, chosen, out, idx, o, rowBase, stepX);
         }
+        return edge && best.compare(VectorOperators.EQ, Float.NEGATIVE_INFINITY).anyTrue();
+    }
+
+    /** Chosen values at element {@code o} of {@code out}, their ints as indices {@code rowBase + lane·stepX + int} at {@code idx}'s. */
+    private static void write(FloatVector best, FloatVector chosen, ByteBuffer out, ByteBuffer idx, int o, long rowBase,
+                              long stepX) {
         best.intoByteBuffer(out, o * Float.BYTES, ORDER);
         IntVector v = chosen.reinterpretAsInts();
         for (int part = 0; part < I.length() / L.length(); part++) {
@@ -240,5 +257,62 @@ final class VecArgmaxPlanes {
                     .add(IOTA.mul(stepX).add(rowBase + part * L.length() * stepX))
                     .intoByteBuffer(idx, (o + part * L.length()) * Long.BYTES, ORDER);
         }
+    }
+
+    /**
+     * Max pooling with indices of one output row whose windows are one even/odd column pair each
+     * (two column taps one apart at column stride 2, no column padding: SegNet's 2×2 s2), from input
+     * rows staged as they are: each window row is two loads split into its even and odd columns in
+     * registers (the split of {@link #stage} without its stores and reloads), then the rule over the
+     * taps in scan order, as {@link #choose}.
+     *
+     * @param in     the input's raw float32 bits, a band's rows as they are
+     * @param rowAt  per window row inside the input, in order: the staged element of its column 0
+     * @param value  per tap ({@code 2·row + jx}): its index offset from the window's tap 0
+     * @param rows   window rows listed
+     * @param ow     output columns, at least a vector
+     */
+    static void pairs(int[] in, int[] rowAt, int[] value, int rows, int ow, ByteBuffer out, ByteBuffer idx, int o,
+                      long base, long stepX, int[] split) {
+        int l = F.length();
+        for (int ox = 0; ; ox += l) {
+            int b = Math.min(ox, ow - l);
+            pair(in, rowAt, value, rows, 2 * b, out, idx, o + b, base + b * stepX, stepX, split);
+            if (b == ow - l) {
+                return;
+            }
+        }
+    }
+
+    /**
+     * {@link #pairs}' vector of output columns whose windows start at staged column {@code e} of each
+     * row. The choice starts at −∞ with tap 0's int: tap 0 replaces it unless it is −∞ itself, whose
+     * only bits those are, so the result is that of starting at tap 0 (and the loop has one body).
+     */
+    private static void pair(int[] in, int[] rowAt, int[] value, int rows, int e, ByteBuffer out, ByteBuffer idx, int o,
+                             long rowBase, long stepX, int[] split) {
+        int l = F.length();
+        FloatVector best = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        FloatVector chosen = FloatVector.broadcast(F, Float.intBitsToFloat(value[0]));
+        for (int r = 0; r < rows; r++) {
+            IntVector a = IntVector.fromArray(I, in, rowAt[r] + e);
+            IntVector c = IntVector.fromArray(I, in, rowAt[r] + e + l);
+            a.rearrange(EVEN).blend(c.rearrange(EVEN), HIGH).intoArray(split, 0);
+            a.rearrange(ODD).blend(c.rearrange(ODD), HIGH).intoArray(split, l);
+            FloatVector even = IntVector.fromArray(I, split, 0).reinterpretAsFloats();
+            VectorMask<Float> left = takes(best, even);
+            best = best.blend(even, left);
+            chosen = chosen.blend(Float.intBitsToFloat(value[2 * r]), left);
+            FloatVector odd = IntVector.fromArray(I, split, l).reinterpretAsFloats();
+            VectorMask<Float> right = takes(best, odd);
+            best = best.blend(odd, right);
+            chosen = chosen.blend(Float.intBitsToFloat(value[2 * r + 1]), right);
+        }
+        write(best, chosen, out, idx, o, rowBase, stepX);
+    }
+
+    /** The lanes where {@code v} replaces {@code best}: strictly greater, or a NaN over a non-NaN. */
+    private static VectorMask<Float> takes(FloatVector best, FloatVector v) {
+        return best.compare(VectorOperators.EQ, best).andNot(v.compare(VectorOperators.LE, best));
     }
 }

@@ -96,6 +96,70 @@ class VecArgmaxPlanesTest {
         }
     }
 
+    /**
+     * Windows of one even/odd column pair ({@link VecArgmaxPlanes#pairs}: two columns at stride 2, no
+     * column padding), one to three window rows, row dilation, row padding, odd and
+     * even widths, output rows of one vector to several, every kind of data (all −∞ included: the
+     * choice there starts at −∞ with tap 0's index).
+     */
+    @Test
+    void pairWindowsAreTheScalarBandsBits() {
+        int l = VecWidth.floats();
+        PoolSpec[] specs = {PoolSpec.max(2, 2).stride(2).build(),
+            PoolSpec.max(1, 2).stride(1, 2).build(),
+            PoolSpec.max(3, 2).stride(2).padding(Padding.of(1, 1, 0, 0)).build(),
+            PoolSpec.max(2, 2).stride(1, 2).dilation(2, 1).build()};
+        int k = 0;
+        for (PoolSpec spec : specs) {
+            for (int w : new int[] {2 * l, 2 * l + 1, 3 * l + 2, 4 * l + 7}) {
+                Shape s = Shape.of(2, 5 + k % 3, w, 1);
+                PoolGeometry g = spec.geometry(s);
+                assertTrue(planes(g).pairs(), spec + " on " + s);
+                for (int kind = 0; kind < 5; kind++) {
+                    compare(g, VecArgmaxTest.data(s, kind, 300 + k), IndexForm.of(IndexConvention.ONNX, s),
+                            IndexConvention.ONNX, spec + " on " + s + ", data " + kind);
+                }
+                compare(g, VecArgmaxTest.data(s, 0, 700 + k), IndexForm.nhwcPlanes(s, 3), IndexConvention.NHWC,
+                        spec + " on " + s + ", nhwc of C=3");
+                k++;
+            }
+        }
+        assertFalse(planes(PoolSpec.max(2, 2).stride(2).padding(Padding.of(0, 0, 1, 1)).build()
+                .geometry(Shape.of(1, 4, 4 * l, 1))).pairs());
+    }
+
+    /**
+     * Column padding staged as −∞ ({@link ArgmaxPlanes#padSlots}): padded columns chosen in vectors,
+     * and windows of −∞ only led by padding redone one at a time (their first tap inside the input),
+     * at both ends of rows, with one to three padded columns each side, at both column strides.
+     */
+    @Test
+    void paddedColumnsInVectors() {
+        int l = VecWidth.floats();
+        PoolSpec[] specs = {PoolSpec.max(3, 3).stride(2).padding(Padding.of(1)).build(),
+            PoolSpec.max(5, 5).stride(1).padding(Padding.of(2)).build(),
+            PoolSpec.max(3, 4).stride(1, 2).dilation(1, 2).padding(Padding.of(1, 1, 5, 3)).build(),
+            PoolSpec.max(2, 3).stride(2).padding(Padding.of(0, 1, 2, 1)).ceilMode(true).build()};
+        int k = 0;
+        for (PoolSpec spec : specs) {
+            for (int w : new int[] {2 * l + 2, 2 * l + 7}) {
+                Shape s = Shape.of(2, 6, w, 1);
+                PoolGeometry g = spec.geometry(s);
+                Tensor edges = VecArgmaxTest.data(s, 1, 500 + k);
+                for (int i = 0; i < s.elementCount(); i++) {
+                    int x = i % w;
+                    if (x < 3 || x >= w - 3 || i % 7 == 0) {
+                        edges.floats().put(i, Float.NEGATIVE_INFINITY);
+                    }
+                }
+                for (Tensor x : new Tensor[] {edges, VecArgmaxTest.data(s, 4, k), VecArgmaxTest.data(s, 0, 600 + k)}) {
+                    compare(g, x, IndexForm.of(IndexConvention.PYTORCH, s), IndexConvention.PYTORCH, spec + " on " + s);
+                }
+                k++;
+            }
+        }
+    }
+
     @Test
     void otherStridesAndNarrowRowsStayScalar() {
         Shape wide = Shape.of(2, 8, 200, 1);
