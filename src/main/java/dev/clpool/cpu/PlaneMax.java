@@ -49,8 +49,8 @@ final class PlaneMax {
      * {@link #run} in {@link VecPlaneMax}'s lanes: a band's input rows copied from {@code src} in
      * one bulk copy per depth tap ({@link PlanePlan#stageBlocks}); for windows of 2 or 4 adjacent
      * columns and 2 rows inside the input (C3D's 1×2×2, 2×2 s2), read once from {@code raw} in one
-     * fused pass ({@link VecPlaneMax#pooled}) and staged only where a result is zero or NaN (for the
-     * fix-up's scan); for one-row windows of that kind (M5's 1-D 4 s4), staged and picked a chunk
+     * fused pass ({@link VecPlaneMax#pooled}), and where a result is zero or NaN the fix-up's −0/NaN
+     * scan reads the tensor's rows too (nothing staged); for one-row windows of that kind (M5's 1-D 4 s4), staged and picked a chunk
      * at a time ({@link VecPlaneMax#pooledRow}: reading those from {@code raw} instead was no faster
      * on random data and 25% slower on ReLU'd and all-zero data, whose bands then need the copy for
      * the scan as well).
@@ -79,10 +79,11 @@ final class PlaneMax {
             if (straight) {
                 int step = p.rowStarts(plane, oz, oy0, oy1, rows);
                 boolean zero = VecPlaneMax.pooled(raw, rows, p.bandRows, n, step, p.w.out(), sw, out);
-                if (zero) {
-                    p.stageBlocks(src, plane, oz, oy0, oy1, in);
+                // The fix-up's question asked of the tensor's rows too (no copy: ReLU'd bands are zero).
+                if (zero && VecPlaneMax.minusZeroOrNaN(raw, rows, p.bandRows, n, step, p.w.in())) {
+                    exactZeros(src, out, plane, oz, oy0, oy1);
                 }
-                finish(src, dst, out, plane, oz, oy0, oy1, zero, in, p.stagedLength(oz, oy0, oy1));
+                dst.put(p.outputRow(plane, oz, oy0), out, 0, n * p.w.out());
                 return;
             }
             if (chunked) {

@@ -34,8 +34,8 @@ import jdk.incubator.vector.VectorSpecies;
  * row is staged and picked a chunk at a time ({@link #pooledRow}). The zero-or-NaN flag is a
  * running int min and max of the results' magnitude bits, tested once per row (no branch per
  * vector); the fix-up's question whether the band's input holds a −0 or a NaN is
- * {@link #minusZeroOrNaN} over the staged rows (staged for that question alone on the
- * {@link #pooled} path).</li>
+ * {@link #minusZeroOrNaN} over the staged rows (on the {@link #pooled} path, over the tensor's
+ * rows in place).</li>
  * </ul>
  * Arrays carry {@link #slack} floats beyond the band's so that loads and stores of whole vectors
  * past a row's end stay inside them; what they read there is never kept.
@@ -352,6 +352,39 @@ final class VecPlaneMax {
         for (; i < n; i++) {
             if (a[i] != a[i] || Float.floatToRawIntBits(a[i]) == MINUS_ZERO) {
                 return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * {@link #minusZeroOrNaN(float[], int)} over the input rows {@link #pooled} read, straight from
+     * the tensor's bytes: band row r's {@code rows[count + r]} rows of {@code width} floats from
+     * float {@code rows[r]}, {@code step} floats apart (whole rows: a superset of the windows' taps).
+     */
+    static boolean minusZeroOrNaN(ByteBuffer src, int[] rows, int count, int n, int step, int width) {
+        int lanes = S.length();
+        for (int r = 0; r < n; r++) {
+            for (int k = 0; k < rows[count + r]; k++) {
+                int from = (rows[r] + k * step) * Float.BYTES;
+                int x = 0;
+                IntVector low = IntVector.broadcast(I, Integer.MAX_VALUE);
+                IntVector high = IntVector.zero(I);
+                for (; x + lanes <= width; x += lanes) {
+                    IntVector bits = FloatVector.fromByteBuffer(S, src, from + x * Float.BYTES, ORDER).reinterpretAsInts();
+                    low = low.min(bits);
+                    high = high.max(bits.and(0x7fffffff));
+                }
+                if (low.compare(VectorOperators.EQ, MINUS_ZERO).anyTrue()
+                        || high.compare(VectorOperators.GT, 0x7f800000).anyTrue()) {
+                    return true;
+                }
+                for (; x < width; x++) {
+                    float v = src.getFloat(from + x * Float.BYTES);
+                    if (v != v || Float.floatToRawIntBits(v) == MINUS_ZERO) {
+                        return true;
+                    }
+                }
             }
         }
         return false;

@@ -125,6 +125,18 @@ class VecPlaneMaxTest {
         Tolerance.assertExact(got, NaiveReference.pool(y, s, spec), "-0 and NaN payloads against the reference");
         assertTrue(Float.floatToRawIntBits(got[4 * 17]) == 0x80000000 && Float.floatToRawIntBits(got[4 * 17 + 1]) == 0x7fc00001,
                 "-0 and the first NaN's payload kept");
+
+        // A −0 before a +0 and two NaNs in a window's second row only (the scan reads both rows).
+        float[] z = new float[2 * 7 * 34];
+        Arrays.fill(z, -1f);
+        z[second + 34] = -0f;
+        z[second + 34 + 1] = 0f;
+        z[second + 34 + 2] = Float.intBitsToFloat(0xffc00010);
+        z[second + 34 + 3] = Float.intBitsToFloat(0x7fc00020);
+        float[] zGot = max(pairs, 2, z, true);
+        Tolerance.assertBitIdentical(zGot, max(pairs, 2, z, false), "-0 and NaN payloads in a window's second row");
+        Tolerance.assertExact(zGot, NaiveReference.pool(z, s, spec), "-0 and NaNs in the second row against the reference");
+        assertTrue(Float.floatToRawIntBits(zGot[4 * 17]) == 0x80000000, "the second row's first zero kept: -0");
     }
 
     @Test
