@@ -104,7 +104,7 @@ public class ChannelsFirstBench {
                 backend.global(PoolMode.AVG, in, out);
             }
         } else if (layout.equals("nchw")) {
-            channelsFirst.pool(geometry.mode(), 2, false, src, dst, planes, geometry.rows(), geometry.cols());
+            channelsFirst.pool(geometry.mode(), 2, false, in.buffer(), out.buffer(), planes, geometry.rows(), geometry.cols());
         } else {
             backend.pool(geometry, in, out);
         }

@@ -2,14 +2,16 @@ package dev.clpool.cpu;
 
 import dev.clpool.Axis;
 import dev.clpool.PoolMode;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 
 /**
  * The CPU path's kernels for channels-first tensors, (N, C, W), (N, C, H, W) or (N, C, D, H, W):
  * {@code planes = N*C} contiguous planes, reduced along W, the contiguous axis, without a
  * transposed copy. The layer that lowers every rank and layout onto the backends calls these with
- * float32 buffers (it widens and narrows other storage types) and the resolved {@link Axis} of each
- * spatial axis, outermost first.
+ * float32 buffers (it widens and narrows other storage types; windowed pooling takes the tensors'
+ * bytes) and the resolved {@link Axis} of each spatial axis, outermost first.
  *
  * <p>Viewing such a tensor as channels-last with batch N*C and one channel is exact but slow: the
  * channels-last loops run over C, here one element wide. These loops run over whole rows and
@@ -32,24 +34,29 @@ public final class ChannelsFirstPool {
     }
 
     /**
-     * Windowed pooling of {@code planes} channels-first planes: {@code in} holds
-     * {@code planes * D*H*W} floats (the axes' {@code in}), {@code out} receives
-     * {@code planes * OD*OH*OW} (their {@code out}).
+     * Windowed pooling of {@code planes} channels-first planes: the bytes {@code input} hold
+     * {@code planes * D*H*W} floats (the axes' {@code in}), float32 in native byte order from byte
+     * 0 (whatever the order the buffer is set to), {@code output} receives
+     * {@code planes * OD*OH*OW} (their {@code out}). Bytes, not a float view: max reads some
+     * windows with vector loads straight from them ({@link VecPlaneMax#pooled}).
      *
      * @param mode max, avg or lp
      * @param p the LP exponent (lp only)
      * @param countIncludePad the average's divisor rule (avg only)
      * @param axes one per spatial axis, outermost first (1 to 3), each window covering input
      */
-    public void pool(PoolMode mode, double p, boolean countIncludePad, FloatBuffer in, FloatBuffer out, int planes,
+    public void pool(PoolMode mode, double p, boolean countIncludePad, ByteBuffer input, ByteBuffer output, int planes,
                      Axis... axes) {
+        ByteBuffer raw = input.duplicate().order(ByteOrder.nativeOrder()).position(0);
+        FloatBuffer in = raw.asFloatBuffer();
+        FloatBuffer out = output.duplicate().order(ByteOrder.nativeOrder()).position(0).asFloatBuffer();
         PlanePlan plan = new PlanePlan(planes, axes);
         requireFloats("input", in, planes * plan.inPlane);
         requireFloats("output", out, planes * plan.outPlane);
         switch (mode) {
             case MAX: {
                 PlaneMax max = new PlaneMax(plan, VectorSupport.fitsRow(plan.w.in()));
-                cpu.chunks(plan.bands(), plan.workPerBand(), (from, to) -> max.run(in, out, from, to, Scratch.get()));
+                cpu.chunks(plan.bands(), plan.workPerBand(), (from, to) -> max.run(raw, in, out, from, to, Scratch.get()));
                 break;
             }
             case AVG: {

@@ -78,7 +78,7 @@ public final class CpuBackend implements PoolingBackend {
     /** Channels-first planes read along W ({@link ChannelsFirstPool}); float32 (WideningBackend widens). */
     @Override
     public void poolPlanar(PlanarGeometry g, Tensor in, Tensor out) {
-        new ChannelsFirstPool(this).pool(g.mode(), g.p(), g.countIncludePad(), in.floats(), out.floats(), g.planes(),
+        new ChannelsFirstPool(this).pool(g.mode(), g.p(), g.countIncludePad(), in.buffer(), out.buffer(), g.planes(),
                 g.axes());
     }
 

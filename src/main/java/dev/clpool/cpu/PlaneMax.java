@@ -1,5 +1,6 @@
 package dev.clpool.cpu;
 
+import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
 
@@ -28,10 +29,13 @@ final class PlaneMax {
         this.vector = vector;
     }
 
-    /** Bands {@code [from, to)} ({@link PlanePlan#bands(int, int, PlanePlan.Band)}). */
-    void run(FloatBuffer src, FloatBuffer dst, int from, int to, Scratch s) {
+    /**
+     * Bands {@code [from, to)} ({@link PlanePlan#bands(int, int, PlanePlan.Band)}) of the input
+     * {@code src}, whose bytes (float32, native order, the same storage) are {@code raw}.
+     */
+    void run(ByteBuffer raw, FloatBuffer src, FloatBuffer dst, int from, int to, Scratch s) {
         if (vector) {
-            runVector(src, dst, from, to, s);
+            runVector(raw, src, dst, from, to, s);
             return;
         }
         float[] acc = s.floats(0, p.bandRows * p.pitch);
@@ -43,9 +47,15 @@ final class PlaneMax {
 
     /**
      * {@link #run} in {@link VecPlaneMax}'s lanes: a band's input rows copied from {@code src} in
-     * one bulk copy per depth tap ({@link PlanePlan#stageBlocks}).
+     * one bulk copy per depth tap ({@link PlanePlan#stageBlocks}); for windows of 2 or 4 adjacent
+     * columns and 2 rows inside the input (C3D's 1×2×2, 2×2 s2), read once from {@code raw} in one
+     * fused pass ({@link VecPlaneMax#pooled}), and where a result is zero or NaN the fix-up's −0/NaN
+     * scan reads the tensor's rows too (nothing staged); for one-row windows of that kind (M5's 1-D 4 s4), staged and picked a chunk
+     * at a time ({@link VecPlaneMax#pooledRow}: reading those from {@code raw} instead was no faster
+     * on random data and 25% slower on ReLU'd and all-zero data, whose bands then need the copy for
+     * the scan as well).
      */
-    private void runVector(FloatBuffer src, FloatBuffer dst, int from, int to, Scratch s) {
+    private void runVector(ByteBuffer raw, FloatBuffer src, FloatBuffer dst, int from, int to, Scratch s) {
         int slack = VecPlaneMax.slack(p.w.stride(), p.maxShift);
         int len = p.bandRows * p.pitch + slack;
         float[] acc = s.floats(0, len);
@@ -56,22 +66,24 @@ final class PlaneMax {
         Arrays.fill(acc, 0, len, Float.NEGATIVE_INFINITY);
         int sw = p.w.stride();
         boolean pooled = p.w.window() == sw && (sw == 2 || sw == 4) && p.w.dilation() == 1;
-        // Windows of 2 or 4 columns and up to 2 rows inside the input: one fused pass from the staged rows.
         boolean inside = pooled && p.w.padBegin() == 0 && (long) p.w.out() * sw <= p.w.in() && p.w.out() >= VecPlaneMax.lanes();
-        boolean direct = inside && !p.oneRow() && p.d.window() == 1 && p.h.window() == 2;
+        // Windows of 2 or 4 columns and 2 rows inside the input: one fused pass reading the tensor.
+        boolean straight = inside && p.d.window() == 1 && p.h.window() == 2;
         // One input row per output row (M5's 1-D windows): staged and picked a chunk at a time.
         boolean chunked = inside && p.oneRow();
-        boolean[] fused = {false};
-        PlanePlan.DownBand pairs = (r, m, step) -> fused[0] = VecPlaneMax.pooled(in, r, p.bandRows, m, step, p.w.out(), sw, out);
         PlanePlan.Down down = (r, n, at) -> VecPlaneMax.down(in, r, n, acc, at, p.w.in());
         PlanePlan.DownBand band = (r, n, step) -> VecPlaneMax.down(in, r, p.bandRows, n, step, acc, p.pitch, p.w.padBegin(),
                 p.w.in());
         p.bands(from, to, (plane, oz, oy0, oy1) -> {
             int n = oy1 - oy0;
-            int outs = n * p.w.out();
-            if (direct) {
-                p.down(src, plane, oz, oy0, oy1, in, rows, null, pairs);
-                finish(src, dst, out, plane, oz, oy0, oy1, fused[0], in, p.stagedLength(oz, oy0, oy1));
+            if (straight) {
+                int step = p.rowStarts(plane, oz, oy0, oy1, rows);
+                boolean zero = VecPlaneMax.pooled(raw, rows, p.bandRows, n, step, p.w.out(), sw, out);
+                // The fix-up's question asked of the tensor's rows too (no copy: ReLU'd bands are zero).
+                if (zero && VecPlaneMax.minusZeroOrNaN(raw, rows, p.bandRows, n, step, p.w.in())) {
+                    exactZeros(src, out, plane, oz, oy0, oy1);
+                }
+                dst.put(p.outputRow(plane, oz, oy0), out, 0, n * p.w.out());
                 return;
             }
             if (chunked) {

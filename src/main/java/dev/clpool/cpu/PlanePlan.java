@@ -240,6 +240,21 @@ final class PlanePlan {
         }
     }
 
+    /**
+     * For windows of one depth tap, where output rows {@code [oy0, oy1)} at depth {@code oz} of
+     * plane {@code plane} read in the tensor itself: band row r's first input row inside the input
+     * (a float offset) into {@code rows[r]}, how many rows it reads into {@code rows[bandRows + r]};
+     * returns the floats from one of its rows to the next.
+     */
+    int rowStarts(int plane, int oz, int oy0, int oy1, int[] rows) {
+        int z = (int) d.start(oz) + d.firstTap(oz) * d.dilation();
+        for (int oy = oy0; oy < oy1; oy++) {
+            rows[oy - oy0] = inputRow(plane, z, yFirst[oy]);
+            rows[bandRows + oy - oy0] = yTaps[oy];
+        }
+        return h.dilation() * w.in();
+    }
+
     /** Whether every window reads one input row (a window of one tap in depth and height). */
     boolean oneRow() {
         return d.window() == 1 && h.window() == 1;

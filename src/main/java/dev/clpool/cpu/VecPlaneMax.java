@@ -1,5 +1,7 @@
 package dev.clpool.cpu;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -28,11 +30,12 @@ import jdk.incubator.vector.VectorSpecies;
  * time: stride 1 a copy, 2 the even lanes of two vectors (two one-vector shuffles and a blend), 4
  * three of those, others an indexed load; windows of exactly 2 or 4 adjacent columns take the
  * maxima of adjacent pairs while picking, from the accumulator or, with up to two rows inside the
- * input, straight from the staged rows ({@link #pooled}); one input row per output row is staged
- * and picked a chunk at a time ({@link #pooledRow}). The zero-or-NaN flag is a running int min and
- * max of the results' magnitude bits, tested once per row (no branch per vector); the fix-up's
- * question whether the band's input holds a −0 or a NaN is {@link #minusZeroOrNaN} over the staged
- * rows.</li>
+ * input, straight from the tensor with nothing staged ({@link #pooled}); one input row per output
+ * row is staged and picked a chunk at a time ({@link #pooledRow}). The zero-or-NaN flag is a
+ * running int min and max of the results' magnitude bits, tested once per row (no branch per
+ * vector); the fix-up's question whether the band's input holds a −0 or a NaN is
+ * {@link #minusZeroOrNaN} over the staged rows (on the {@link #pooled} path, over the tensor's
+ * rows in place).</li>
  * </ul>
  * Arrays carry {@link #slack} floats beyond the band's so that loads and stores of whole vectors
  * past a row's end stay inside them; what they read there is never kept.
@@ -49,6 +52,7 @@ final class VecPlaneMax {
     private static final VectorSpecies<Integer> I = S.withLanes(int.class);
 
     private static final int MINUS_ZERO = 0x80000000;
+    private static final ByteOrder ORDER = ByteOrder.nativeOrder();
 
     private VecPlaneMax() {
     }
@@ -242,27 +246,32 @@ final class VecPlaneMax {
     private static final int CHUNK = 2048;
 
     /**
-     * Windows of 2 or 4 adjacent columns ({@code stride}) and one or two rows, straight from the
-     * staged input rows (the vertical pass fused too; no padding, every window inside the row):
-     * band row r reads {@code rows[count + r]} rows from {@code in[rows[r]]}, {@code step} apart;
+     * Windows of 2 or 4 adjacent columns ({@code stride}) and one or two rows, read straight from
+     * the tensor's bytes {@code src} (float32, native order), the vertical and horizontal passes
+     * fused, nothing staged: band row r reads {@code rows[count + r]} (1 or 2) input rows from
+     * float {@code rows[r]}, {@code step} floats apart, no padding, every window inside its row;
      * its {@code ow >=} {@link #lanes()} outputs go to {@code out[r * ow]}. Returns whether any is
-     * ±0 or NaN.
+     * ±0 or NaN. Reading the input once here, as the channels-last kernels do, costs less than
+     * staging it (a bulk copy from memory, then loads from L1): C3D's 1×2×2 max 12.3 → 8.4 ms on
+     * one thread (docs/performance.md, branch {@code cfmax}).
      */
-    static boolean pooled(float[] in, int[] rows, int count, int n, int step, int ow, int stride, float[] out) {
+    static boolean pooled(ByteBuffer src, int[] rows, int count, int n, int step, int ow, int stride, float[] out) {
         int lanes = S.length();
+        int vb = lanes * Float.BYTES;
         boolean zero = false;
         for (int r = 0; r < n; r++) {
-            int second = rows[count + r] == 1 ? 0 : step;
+            int second = rows[count + r] == 1 ? 0 : step * Float.BYTES;
+            int base = rows[r] * Float.BYTES;
             IntVector low = IntVector.broadcast(I, Integer.MAX_VALUE);
             IntVector high = IntVector.zero(I);
             for (int ox = 0; ox < ow; ox += lanes) {
                 if (ox + lanes > ow) {
                     ox = ow - lanes;
                 }
-                int f = rows[r] + ox * stride;
-                FloatVector v = pairs(rows(in, f, second), rows(in, f + lanes, second));
+                int f = base + ox * stride * Float.BYTES;
+                FloatVector v = pairs(rows(src, f, second), rows(src, f + vb, second));
                 if (stride == 4) {
-                    v = pairs(v, pairs(rows(in, f + 2 * lanes, second), rows(in, f + 3 * lanes, second)));
+                    v = pairs(v, pairs(rows(src, f + 2 * vb, second), rows(src, f + 3 * vb, second)));
                 }
                 v.intoArray(out, r * ow + ox);
                 IntVector bits = v.reinterpretAsInts().and(0x7fffffff);
@@ -274,9 +283,12 @@ final class VecPlaneMax {
         return zero;
     }
 
-    /** The maximum of the vectors at {@code in[f]} and {@code in[f + second]}. */
-    private static FloatVector rows(float[] in, int f, int second) {
-        return FloatVector.fromArray(S, in, f).max(FloatVector.fromArray(S, in, f + second));
+    /**
+     * The maximum of the vectors at bytes {@code f} and {@code f + second} of {@code src} (the
+     * same vector twice where {@code second} is 0, a window's one row inside the input: no branch).
+     */
+    private static FloatVector rows(ByteBuffer src, int f, int second) {
+        return FloatVector.fromByteBuffer(S, src, f, ORDER).max(FloatVector.fromByteBuffer(S, src, f + second, ORDER));
     }
 
     /** The maxima of the adjacent pairs of the two vectors from {@code full[f]}. */
@@ -340,6 +352,39 @@ final class VecPlaneMax {
         for (; i < n; i++) {
             if (a[i] != a[i] || Float.floatToRawIntBits(a[i]) == MINUS_ZERO) {
                 return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * {@link #minusZeroOrNaN(float[], int)} over the input rows {@link #pooled} read, straight from
+     * the tensor's bytes: band row r's {@code rows[count + r]} rows of {@code width} floats from
+     * float {@code rows[r]}, {@code step} floats apart (whole rows: a superset of the windows' taps).
+     */
+    static boolean minusZeroOrNaN(ByteBuffer src, int[] rows, int count, int n, int step, int width) {
+        int lanes = S.length();
+        for (int r = 0; r < n; r++) {
+            for (int k = 0; k < rows[count + r]; k++) {
+                int from = (rows[r] + k * step) * Float.BYTES;
+                int x = 0;
+                IntVector low = IntVector.broadcast(I, Integer.MAX_VALUE);
+                IntVector high = IntVector.zero(I);
+                for (; x + lanes <= width; x += lanes) {
+                    IntVector bits = FloatVector.fromByteBuffer(S, src, from + x * Float.BYTES, ORDER).reinterpretAsInts();
+                    low = low.min(bits);
+                    high = high.max(bits.and(0x7fffffff));
+                }
+                if (low.compare(VectorOperators.EQ, MINUS_ZERO).anyTrue()
+                        || high.compare(VectorOperators.GT, 0x7f800000).anyTrue()) {
+                    return true;
+                }
+                for (; x < width; x++) {
+                    float v = src.getFloat(from + x * Float.BYTES);
+                    if (v != v || Float.floatToRawIntBits(v) == MINUS_ZERO) {
+                        return true;
+                    }
+                }
             }
         }
         return false;

@@ -12,6 +12,8 @@ import dev.clpool.Shape;
 import dev.clpool.Tensor;
 import dev.clpool.testing.NaiveReference;
 import dev.clpool.testing.Tolerance;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.util.SplittableRandom;
 import java.util.stream.IntStream;
@@ -163,9 +165,22 @@ class ChannelsFirstPoolTest {
     }
 
     private static float[] run(PoolSpec spec, float[] x, int outs, int planes, Axis... axes) {
-        FloatBuffer out = FloatBuffer.allocate(outs);
-        cf.pool(spec.mode(), spec.p(), spec.countIncludePad(), FloatBuffer.wrap(x), out, planes, axes);
-        return out.array();
+        ByteBuffer out = direct(new float[outs]);
+        cf.pool(spec.mode(), spec.p(), spec.countIncludePad(), direct(x), out, planes, axes);
+        return floats(out);
+    }
+
+    /** {@code x} in a direct buffer of exactly its bytes, native order (as a tensor's storage). */
+    static ByteBuffer direct(float[] x) {
+        ByteBuffer b = ByteBuffer.allocateDirect(x.length * Float.BYTES).order(ByteOrder.nativeOrder());
+        b.asFloatBuffer().put(x);
+        return b;
+    }
+
+    private static float[] floats(ByteBuffer b) {
+        float[] f = new float[b.capacity() / Float.BYTES];
+        b.order(ByteOrder.nativeOrder()).asFloatBuffer().get(f);
+        return f;
     }
 
     private static float[] floats(Tensor t) {
@@ -207,8 +222,9 @@ class ChannelsFirstPoolTest {
             int count = planes * axes[0].in() * axes[1].in() * axes[2].in();
             float[] x = data(count, i, kind);
             int outs = planes * axes[0].out() * axes[1].out() * axes[2].out();
-            FloatBuffer out = FloatBuffer.allocate(outs);
-            cf.pool(mode, 2, include, FloatBuffer.wrap(x), out, planes, axes);
+            ByteBuffer bytes = direct(new float[outs]);
+            cf.pool(mode, 2, include, direct(x), bytes, planes, axes);
+            FloatBuffer out = FloatBuffer.wrap(floats(bytes));
             double[] want = reference3d(mode, include, x, planes, axes);
             String what = i + ": " + mode + " include " + include + " kind " + kind + " " + java.util.Arrays.toString(axes);
             if (mode == PoolMode.MAX) {
@@ -296,14 +312,14 @@ class ChannelsFirstPoolTest {
         for (boolean include : new boolean[] {false, true}) {
             float[] one = null;
             for (int threads = 1; threads <= 3; threads++) {
-                FloatBuffer out = FloatBuffer.allocate(planes * 150 * 45);
+                ByteBuffer out = direct(new float[planes * 150 * 45]);
                 try (CpuBackend b = new CpuBackend(threads)) {
-                    new ChannelsFirstPool(b).pool(PoolMode.AVG, 2, include, FloatBuffer.wrap(x), out, planes, axes);
+                    new ChannelsFirstPool(b).pool(PoolMode.AVG, 2, include, direct(x), out, planes, axes);
                 }
                 if (one == null) {
-                    one = out.array();
+                    one = floats(out);
                 } else {
-                    Tolerance.assertBitIdentical(out.array(), one, threads + " threads against 1, include pad " + include);
+                    Tolerance.assertBitIdentical(floats(out), one, threads + " threads against 1, include pad " + include);
                 }
             }
         }
@@ -348,13 +364,13 @@ class ChannelsFirstPoolTest {
     @Test
     void refusesShortBuffersAndBadRanks() {
         Axis a = new Axis(4, 2, 2, 2, 1, 0, 0);
-        FloatBuffer in = FloatBuffer.allocate(7);
-        FloatBuffer out = FloatBuffer.allocate(2);
+        ByteBuffer in = direct(new float[7]);
+        ByteBuffer out = direct(new float[2]);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> cf.pool(PoolMode.MAX, 2, false, in, out, 2, a));
         assertTrue(e.getMessage().contains("input"), e.getMessage());
         assertThrows(IllegalArgumentException.class,
-                () -> cf.pool(PoolMode.MAX, 2, false, FloatBuffer.allocate(256), out, 1, a, a, a, a));
+                () -> cf.pool(PoolMode.MAX, 2, false, direct(new float[256]), out, 1, a, a, a, a));
         assertThrows(IllegalArgumentException.class,
                 () -> cf.global(PoolMode.LP, 0, FloatBuffer.allocate(8), FloatBuffer.allocate(2), 2, 4));
     }

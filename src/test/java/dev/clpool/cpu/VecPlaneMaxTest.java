@@ -10,6 +10,7 @@ import dev.clpool.PoolSpec;
 import dev.clpool.Shape;
 import dev.clpool.testing.NaiveReference;
 import dev.clpool.testing.Tolerance;
+import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
 import java.util.SplittableRandom;
@@ -87,6 +88,57 @@ class VecPlaneMaxTest {
         Tolerance.assertBitIdentical(max(rows, 6, y, true), max(rows, 6, y, false), "a -0 in a band's first row");
     }
 
+    /**
+     * Windows of 2 or 4 adjacent columns read straight from the tensor's bytes
+     * ({@link VecPlaneMax#pooled}), whose buffer ends at the input's last float: 2×2 s2 over an odd
+     * height in ceil mode (the last window one row tall), 2×4 s(2,4), 1-D 2 s2, each last window
+     * ending its row; every data kind; then a −0 and a NaN payload that only the exact rule puts
+     * first (the fix-up must scan input it stages for that alone), in a band after one without.
+     */
+    @Test
+    void vecPlaneMax_windowsReadFromTheTensor_bitIdenticalToScalarAndReference() {
+        SplittableRandom r = new SplittableRandom(73);
+        Axis h = new Axis(7, 4, 2, 2, 1, 0, 1);
+        Axis[][] geometries = {{h, new Axis(68, 17, 4, 4, 1, 0, 0)}, {h, new Axis(34, 17, 2, 2, 1, 0, 0)},
+            {new Axis(34, 17, 2, 2, 1, 0, 0)}};
+        int[] planes = {5, 10, 70};
+        for (int kind = 0; kind < 5; kind++) {
+            float[] x = data(5 * 7 * 68, r, kind);
+            for (int g = 0; g < geometries.length; g++) {
+                Tolerance.assertBitIdentical(max(geometries[g], planes[g], x, true), max(geometries[g], planes[g], x, false),
+                        "geometry " + g + ", kind " + kind);
+            }
+        }
+        float[] y = new float[2 * 7 * 34];
+        Arrays.fill(y, -1f);
+        int second = 7 * 34;                              // plane 1, after plane 0's band with no zero result
+        y[second] = -0f;                                  // the exact rule keeps the first zero: −0
+        y[second + 34] = 0f;
+        y[second + 2] = Float.intBitsToFloat(0x7fc00001); // the first NaN in scan order
+        y[second + 34 + 3] = Float.intBitsToFloat(0xffc00002);
+        y[second + 34 + 4] = Float.NEGATIVE_INFINITY;
+        Axis[] pairs = {h, new Axis(34, 17, 2, 2, 1, 0, 0)};
+        Shape s = Shape.of(2, 7, 34, 1);
+        PoolSpec spec = PoolSpec.max(2, 2).stride(2).ceilMode(true).build();
+        float[] got = max(pairs, 2, y, true);
+        Tolerance.assertBitIdentical(got, max(pairs, 2, y, false), "-0 and NaN payloads in a window's two rows");
+        Tolerance.assertExact(got, NaiveReference.pool(y, s, spec), "-0 and NaN payloads against the reference");
+        assertTrue(Float.floatToRawIntBits(got[4 * 17]) == 0x80000000 && Float.floatToRawIntBits(got[4 * 17 + 1]) == 0x7fc00001,
+                "-0 and the first NaN's payload kept");
+
+        // A −0 before a +0 and two NaNs in a window's second row only (the scan reads both rows).
+        float[] z = new float[2 * 7 * 34];
+        Arrays.fill(z, -1f);
+        z[second + 34] = -0f;
+        z[second + 34 + 1] = 0f;
+        z[second + 34 + 2] = Float.intBitsToFloat(0xffc00010);
+        z[second + 34 + 3] = Float.intBitsToFloat(0x7fc00020);
+        float[] zGot = max(pairs, 2, z, true);
+        Tolerance.assertBitIdentical(zGot, max(pairs, 2, z, false), "-0 and NaN payloads in a window's second row");
+        Tolerance.assertExact(zGot, NaiveReference.pool(z, s, spec), "-0 and NaNs in the second row against the reference");
+        assertTrue(Float.floatToRawIntBits(zGot[4 * 17]) == 0x80000000, "the second row's first zero kept: -0");
+    }
+
     @Test
     void minusZeroOrNaN_seesOnlyMinusZeroAndNaN() {
         float[] v = new float[100];
@@ -158,7 +210,8 @@ class VecPlaneMaxTest {
         float[] y = new float[Math.toIntExact(planes * p.outPlane)];
         Arrays.fill(y, Float.NaN);
         FloatBuffer out = FloatBuffer.wrap(y);
-        new PlaneMax(p, vector).run(FloatBuffer.wrap(x), out, 0, p.bands(), Scratch.get());
+        ByteBuffer raw = ChannelsFirstPoolTest.direct(x);     // exactly the input's bytes: a load past its end throws
+        new PlaneMax(p, vector).run(raw, raw.asFloatBuffer(), out, 0, p.bands(), Scratch.get());
         return y;
     }
 
