@@ -232,9 +232,10 @@ class DroppedResultsTest {
                     + " + " + threads + " x " + cls);
             // Blocks returned while the pool is over its bound are dropped, so fresh ones add up over
             // the run; without recovery there would be one per result. How many depends on when the
-            // collector finds the dropped ones while four threads drop them: 9-20 in earlier runs, 22
-            // in a cold CI run once the calling thread took part in the CPU path's jobs (WorkShare) and
-            // the unit tests ran two classes at a time; a fifth still says that recovery works.
+            // collector finds the dropped ones while four threads drop them: at most 20 in earlier CI
+            // runs, 25 and 30 in fresh JVMs under load (docs/tests.md), 22 in a cold CI run once the
+            // calling thread took part in the CPU path's jobs (WorkShare) and the unit tests ran two
+            // classes at a time. A fifth of the results still says that recovery works.
             int results = threads * 51;
             assertTrue(pool.allocatedBlocks() <= results / 5, "fresh blocks for " + results + " dropped results: "
                     + pool.allocatedBlocks() + " (nudges " + pool.nudges() + ", recovered " + pool.recoveredLoans() + ")");
