@@ -5,7 +5,6 @@ import dev.clpool.DType;
 import dev.clpool.PoolGeometry;
 import dev.clpool.PoolMode;
 import dev.clpool.Shape;
-import java.util.Locale;
 
 /**
  * Windowed max and average pooling of large windows in two separable passes
@@ -18,8 +17,8 @@ import java.util.Locale;
  * {@link PoolRoutine} asks {@link #chosen} and otherwise runs the direct kernel.
  *
  * <p>The choice can be forced for measurements with {@code -Dclpool.opencl.separable=always|never}
- * (default {@code auto}, the cost model of {@link #pays}); {@code always} still needs a geometry
- * the passes support.
+ * (default {@code auto}, the cost model of {@link #pays}; {@link ForcedChoice}); {@code always}
+ * still needs a geometry the passes support.
  */
 final class SeparablePool {
     static final String FILE = "pool_separable.cl";
@@ -48,11 +47,7 @@ final class SeparablePool {
      * cost model ({@link #pays}) or the property saying so.
      */
     static boolean chosen(PoolGeometry g, boolean accDouble, Limits limits, int nb) {
-        String force = System.getProperty(PROPERTY, "auto").strip().toLowerCase(Locale.ROOT);
-        if (force.equals("never") || !supported(g, accDouble, limits, nb)) {
-            return false;
-        }
-        return force.equals("always") || pays(g);
+        return ForcedChoice.chosen(PROPERTY, supported(g, accDouble, limits, nb), () -> pays(g));
     }
 
     static boolean supported(PoolGeometry g, boolean accDouble, Limits limits, int nb) {

@@ -4,7 +4,6 @@ import dev.clpool.DType;
 import dev.clpool.PoolGeometry;
 import dev.clpool.PoolMode;
 import dev.clpool.Shape;
-import java.util.Locale;
 
 /**
  * Large average windows on CPU devices in one kernel ({@code pool_sliding.cl}, kernel
@@ -16,8 +15,8 @@ import java.util.Locale;
  * per tile is a CPU layout).
  *
  * <p>The choice can be forced for measurements with {@code -Dclpool.opencl.sliding=always|never}
- * (default {@code auto}, the cost model of {@link #pays}); {@code always} still needs a geometry
- * the kernel supports.
+ * (default {@code auto}, the cost model of {@link #pays}; {@link ForcedChoice}); {@code always}
+ * still needs a geometry the kernel supports.
  */
 final class SlidingPool {
     static final String FILE = "pool_sliding.cl";
@@ -46,12 +45,9 @@ final class SlidingPool {
      * ({@link #pays}) or {@code -Dclpool.opencl.sliding=always|never} saying so.
      */
     static boolean chosen(PoolGeometry g, boolean accDouble, boolean channelLoop) {
-        String force = System.getProperty(PROPERTY, "auto").strip().toLowerCase(Locale.ROOT);
-        if (force.equals("never") || !channelLoop || !accDouble || g.mode() != PoolMode.AVG
-                || g.rows().dilation() != 1 || g.cols().dilation() != 1 || g.cols().window() > TILE_IN / 2) {
-            return false;
-        }
-        return force.equals("always") || pays(g);
+        boolean supported = channelLoop && accDouble && g.mode() == PoolMode.AVG
+                && g.rows().dilation() == 1 && g.cols().dilation() == 1 && g.cols().window() <= TILE_IN / 2;
+        return ForcedChoice.chosen(PROPERTY, supported, () -> pays(g));
     }
 
     /**
