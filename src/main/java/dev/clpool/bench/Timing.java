@@ -1,6 +1,8 @@
 package dev.clpool.bench;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * Median timing: untimed warm-up runs (at least {@code warmups}, for at least {@code minWarmupMs},
@@ -10,6 +12,10 @@ import java.util.Arrays;
  * repetitions of {@code k} operations followed by one {@code sync}, where {@code k} makes a
  * repetition last about {@code targetMs} (so that short operations are timed as a pipeline, not
  * one clock read each).
+ *
+ * <p>{@link #interleaved} times several operations that are to be compared with each other (one
+ * layer on each kind of data) round by round, one repetition of each per round, so that a spell of
+ * load on the machine falls on all of them alike rather than on whichever ran then.
  */
 final class Timing {
     private Timing() {
@@ -22,11 +28,47 @@ final class Timing {
     record Result(double ms, int opsPerRep, int reps) { }
 
     static Result median(Runnable op, Runnable sync, Benchmark.Config config, double budgetMs) {
-        int warmups = config.warmups();
-        double minWarmupMs = config.minWarmupMs();
-        double maxWarmupMs = config.maxWarmupMs();
-        int reps = config.timedReps();
-        double targetMs = config.targetMs();
+        return interleaved(List.of(op), sync, config, budgetMs).get(0);
+    }
+
+    /**
+     * Each of {@code ops} warmed up as {@link #median} does, then their timed repetitions in
+     * rounds: every round times one repetition of each, in order. Each operation keeps its own
+     * {@code k}; every operation gets the same number of repetitions, as many as {@code budgetMs}
+     * allows the slowest.
+     */
+    static List<Result> interleaved(List<Runnable> ops, Runnable sync, Benchmark.Config config, double budgetMs) {
+        int m = ops.size();
+        int[] k = new int[m];
+        int n = config.timedReps();
+        for (int j = 0; j < m; j++) {
+            double single = warmUp(ops.get(j), sync, config);
+            k[j] = (int) Math.max(1, Math.min(1000, Math.ceil(config.targetMs() / Math.max(single, 1e-3))));
+            if (budgetMs > 0 && single * k[j] * n > budgetMs) {
+                n = (int) Math.max(1, Math.min(n, budgetMs / (single * k[j])));
+            }
+        }
+        double[][] t = new double[m][n];
+        for (int r = 0; r < n; r++) {
+            for (int j = 0; j < m; j++) {
+                Runnable op = ops.get(j);
+                long t0 = System.nanoTime();
+                for (int i = 0; i < k[j]; i++) {
+                    op.run();
+                }
+                sync.run();
+                t[j][r] = (System.nanoTime() - t0) / 1e6 / k[j];
+            }
+        }
+        List<Result> results = new ArrayList<>(m);
+        for (int j = 0; j < m; j++) {
+            results.add(new Result(median(t[j]), k[j], n));
+        }
+        return results;
+    }
+
+    /** The untimed warm-up runs of {@code op}; the fastest single run's milliseconds. */
+    private static double warmUp(Runnable op, Runnable sync, Benchmark.Config config) {
         double single = Double.MAX_VALUE;
         int stable = 0;
         long start = System.nanoTime();
@@ -38,26 +80,18 @@ final class Timing {
             stable = ms < 0.95 * single ? 0 : stable + 1;
             single = Math.min(single, ms);
             double elapsed = (System.nanoTime() - start) / 1e6;
-            if (i + 1 >= warmups && elapsed >= minWarmupMs && (stable >= STABLE_RUNS || elapsed >= maxWarmupMs)) {
+            if (i + 1 >= config.warmups() && elapsed >= config.minWarmupMs()
+                    && (stable >= STABLE_RUNS || elapsed >= config.maxWarmupMs())) {
                 break;
             }
         }
-        int k = (int) Math.max(1, Math.min(1000, Math.ceil(targetMs / Math.max(single, 1e-3))));
-        int n = reps;
-        if (budgetMs > 0 && single * k * reps > budgetMs) {
-            n = (int) Math.max(1, Math.min(reps, budgetMs / (single * k)));
-        }
-        double[] t = new double[n];
-        for (int r = 0; r < n; r++) {
-            long t0 = System.nanoTime();
-            for (int i = 0; i < k; i++) {
-                op.run();
-            }
-            sync.run();
-            t[r] = (System.nanoTime() - t0) / 1e6 / k;
-        }
-        Arrays.sort(t);
-        double median = n % 2 == 1 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
-        return new Result(median, k, n);
+        return single;
+    }
+
+    /** The median of {@code v} (sorted in place). */
+    static double median(double[] v) {
+        Arrays.sort(v);
+        int n = v.length;
+        return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
     }
 }

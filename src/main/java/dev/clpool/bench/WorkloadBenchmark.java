@@ -11,7 +11,6 @@ import dev.clpool.bench.WorkloadSuite.Variant;
 import dev.clpool.opencl.ClDevice;
 import dev.clpool.opencl.OpenClBackend;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
@@ -20,7 +19,8 @@ import java.util.Map;
 /**
  * Runs the workload suite ({@link WorkloadSuite}) end to end, host tensor to host tensor, on the
  * CPU path and on each binding's OpenCL device: each figure on every backend in turn before the
- * next (so that load on the machine spreads over the backends alike), against a plain copy of the
+ * next (so that load on the machine spreads over the backends alike), one layer's kinds of data
+ * timed round by round (the same for them), against a plain copy of the
  * same bytes measured in the same run (host copy for the CPU path, device copy on a device, as in
  * {@link Benchmark}). Then issue 11's allocation cases: the allocating and the into-existing
  * form of each operation timed alternately, their medians' ratio reported. Prints nothing.
@@ -118,11 +118,19 @@ public final class WorkloadBenchmark {
             if (sides.isEmpty()) {
                 return new Result(figures, ratios);
             }
-            for (Run r : runs) {
-                listener.started(r.workload().name() + " " + r.variant() + ": " + r.workload().source());
-                WorkloadOps ops = new WorkloadOps(r.workload(), r.variant());
+            for (int i = 0; i < runs.size(); ) {
+                List<Run> kinds = sameButData(runs, i);
+                i += kinds.size();
+                Run r = kinds.get(0);
+                listener.started(r.workload().name() + " " + (kinds.size() == 1 ? r.variant()
+                        : kinds.size() + " kinds of data, interleaved") + ": " + r.workload().source());
+                List<WorkloadOps> ops = kinds.stream().map(k -> new WorkloadOps(k.workload(), k.variant())).toList();
                 for (Side s : sides) {
-                    figures.add(emit(measure(r, s, ops.call(s.engine(), r.variant().api()))));
+                    List<Runnable> calls = ops.stream().map(o -> o.call(s.engine(), r.variant().api())).toList();
+                    List<Timing.Result> t = Timing.interleaved(calls, () -> { }, config, budgetMs());
+                    for (int k = 0; k < kinds.size(); k++) {
+                        figures.add(emit(figure(kinds.get(k), s, t.get(k))));
+                    }
                 }
             }
             Variant plain = new Variant(DType.FLOAT32, Data.RANDOM, Api.INTO);
@@ -171,8 +179,23 @@ public final class WorkloadBenchmark {
         }
     }
 
-    private Figure measure(Run r, Side s, Runnable call) {
-        Timing.Result t = time(call, () -> { });
+    /**
+     * The runs from {@code from} on that differ from it only in their kind of data: measured
+     * together, their repetitions interleaved ({@link Timing#interleaved}), so that the data
+     * cliffs' table compares figures taken in the same seconds.
+     */
+    private static List<Run> sameButData(List<Run> runs, int from) {
+        Run first = runs.get(from);
+        int to = from + 1;
+        while (to < runs.size() && runs.get(to).workload().equals(first.workload())
+                && runs.get(to).variant().dtype() == first.variant().dtype()
+                && runs.get(to).variant().api() == first.variant().api()) {
+            to++;
+        }
+        return runs.subList(from, to);
+    }
+
+    private Figure figure(Run r, Side s, Timing.Result t) {
         long bytes = r.workload().bytes(r.variant().dtype());
         double copy = copyGbps.computeIfAbsent(s.backend() + "/" + s.binding() + "/" + bytes,
                 k -> s.copyBackend() == null ? copies.hostGbps(bytes) : copies.deviceGbps(s.copyBackend(), bytes));
@@ -198,7 +221,8 @@ public final class WorkloadBenchmark {
             a[i] = time(alloc, () -> { }).ms();
             d[i] = time(dropped, () -> { }).ms();
         }
-        return new AllocationRatio(ops.workload(), s.backend(), s.binding(), median(a), median(d), median(b), rounds);
+        return new AllocationRatio(ops.workload(), s.backend(), s.binding(), Timing.median(a), Timing.median(d),
+                Timing.median(b), rounds);
     }
 
     /**
@@ -231,13 +255,6 @@ public final class WorkloadBenchmark {
         }
     }
 
-    private static double median(double[] v) {
-        double[] s = v.clone();
-        Arrays.sort(s);
-        int n = s.length;
-        return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-    }
-
     private Figure emit(Figure f) {
         listener.figure(f);
         return f;
@@ -251,7 +268,10 @@ public final class WorkloadBenchmark {
     static final double FULL_BUDGET_MS = 8000;
 
     private Timing.Result time(Runnable op, Runnable sync) {
-        double budget = config.budgetMs() > 0 ? config.budgetMs() : FULL_BUDGET_MS;
-        return Timing.median(op, sync, config, budget);
+        return Timing.median(op, sync, config, budgetMs());
+    }
+
+    private double budgetMs() {
+        return config.budgetMs() > 0 ? config.budgetMs() : FULL_BUDGET_MS;
     }
 }
