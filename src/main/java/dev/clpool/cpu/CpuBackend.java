@@ -11,6 +11,7 @@ import dev.clpool.Shape;
 import dev.clpool.Tensor;
 import dev.clpool.UnpoolGeometry;
 import dev.clpool.backend.PoolingBackend;
+import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 import java.nio.ShortBuffer;
 import java.util.Arrays;
@@ -166,15 +167,29 @@ public final class CpuBackend implements PoolingBackend {
     /**
      * Copies {@code src} into {@code dst}, each element rounded once to {@code dst}'s storage type
      * (as {@link Tensor#convertInto} does, bit for bit), in blocks over this backend's threads
-     * ({@link StorageConversion}). The two tensors hold the same number of elements.
+     * ({@link StorageConversion}; in Vector API lanes where they run, {@link VecStorageConversion}).
+     * The two tensors hold the same number of elements.
      */
     public void convert(Tensor src, Tensor dst) {
+        convert(src, dst, VectorSupport.ENABLED);
+    }
+
+    /** {@link #convert}, with {@code vectors} false: the scalar blocks even where the Vector API runs (tests compare them). */
+    void convert(Tensor src, Tensor dst, boolean vectors) {
         int count = Math.toIntExact(src.byteSize() / src.dtype().byteSize());
         if (count != dst.byteSize() / dst.dtype().byteSize()) {
             throw new IllegalArgumentException("cannot convert " + src + " into " + dst + ": sizes differ");
         }
         if (src.dtype() == dst.dtype() || (src.dtype() != DType.FLOAT32 && dst.dtype() != DType.FLOAT32)) {
             src.convertInto(dst);
+        } else if (vectors) {
+            ByteBuffer from = src.buffer();
+            ByteBuffer to = dst.buffer();
+            if (src.dtype() == DType.FLOAT32) {
+                chunks(count, 1, (a, b) -> VecStorageConversion.narrow(dst.dtype(), from, to, a, b));
+            } else {
+                chunks(count, 1, (a, b) -> VecStorageConversion.widen(src.dtype(), from, to, a, b));
+            }
         } else if (src.dtype() == DType.FLOAT32) {
             FloatBuffer from = src.floats();
             ShortBuffer to = dst.shorts();

@@ -11,11 +11,13 @@ import dev.clpool.Tensor;
 import java.nio.FloatBuffer;
 import java.nio.ShortBuffer;
 import java.util.SplittableRandom;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * {@link CpuBackend#convert} (blocked, over three threads) against {@link Float16} and
@@ -23,7 +25,9 @@ import org.junit.jupiter.params.provider.EnumSource;
  * references: every 16-bit pattern widened, and float32 values around every rounding decision
  * narrowed — subnormal results, the smallest normal, ties to even on both sides, the overflow
  * threshold 65520, infinities and NaNs with payloads — scattered through a tensor large enough to
- * be split into ranges and blocks, with a ragged end.
+ * be split into ranges and blocks, with a ragged end. Both ways in the Vector API's lanes
+ * ({@link VecStorageConversion}, where this JVM runs them: ScalarJvmTest checks that the test JVM
+ * does) and in the scalar blocks.
  */
 class BulkConversionTest {
     /** More than one block per range on three threads, and not a multiple of the block. */
@@ -40,16 +44,22 @@ class BulkConversionTest {
         cpu.close();
     }
 
-    @ParameterizedTest
-    @EnumSource(value = DType.class, names = {"FLOAT16", "BFLOAT16"})
-    void widening_everyPattern_isExact(DType type) {
+    /** Each 16-bit type with the scalar blocks, and in vector lanes where this JVM has them. */
+    static Stream<Arguments> paths() {
+        return Stream.of(DType.FLOAT16, DType.BFLOAT16).flatMap(t -> VectorSupport.enabled()
+                ? Stream.of(Arguments.of(t, false), Arguments.of(t, true)) : Stream.of(Arguments.of(t, false)));
+    }
+
+    @ParameterizedTest(name = "{0} vectors={1}")
+    @MethodSource("paths")
+    void widening_everyPattern_isExact(DType type, boolean vectors) {
         Tensor src = Tensor.allocate(SHAPE, type);
         ShortBuffer s = src.shorts();
         for (int i = 0; i < s.capacity(); i++) {
             s.put(i, (short) (i * 40503)); // every pattern, in an order that spreads them over the ranges
         }
         Tensor got = Tensor.allocate(SHAPE);
-        cpu.convert(src, got);
+        cpu.convert(src, got, vectors);
         FloatBuffer g = got.floats();
         for (int i = 0; i < s.capacity(); i++) {
             short h = s.get(i);
@@ -60,9 +70,9 @@ class BulkConversionTest {
         }
     }
 
-    @ParameterizedTest
-    @EnumSource(value = DType.class, names = {"FLOAT16", "BFLOAT16"})
-    void narrowing_edgeCasesAndRandom_roundAsOneElement(DType type) {
+    @ParameterizedTest(name = "{0} vectors={1}")
+    @MethodSource("paths")
+    void narrowing_edgeCasesAndRandom_roundAsOneElement(DType type, boolean vectors) {
         Tensor src = Tensor.allocate(SHAPE);
         FloatBuffer f = src.floats();
         int[] edges = edgeBits();
@@ -75,7 +85,34 @@ class BulkConversionTest {
             f.put(i, Float.intBitsToFloat(bits));
         }
         Tensor got = Tensor.allocate(SHAPE, type);
-        cpu.convert(src, got);
+        cpu.convert(src, got, vectors);
+        ShortBuffer g = got.shorts();
+        for (int i = 0; i < f.capacity(); i++) {
+            float x = f.get(i);
+            short want = type == DType.FLOAT16 ? Float16.fromFloat(x) : BFloat16.fromFloat(x);
+            assertEquals(want, g.get(i), () -> type.word() + " of 0x" + Integer.toHexString(Float.floatToRawIntBits(x)));
+        }
+    }
+
+    /**
+     * Only values that round to normal halves, most of them ties or next to one: whole vectors of
+     * them take the lanes' rounding (the test above puts an edge case in nearly every vector).
+     */
+    @ParameterizedTest(name = "{0} vectors={1}")
+    @MethodSource("paths")
+    void narrowing_normalHalvesOnly_tiesToEven(DType type, boolean vectors) {
+        Tensor src = Tensor.allocate(SHAPE);
+        FloatBuffer f = src.floats();
+        int[] low13 = {0x1000, 0x0fff, 0x1001, 0, 0x1fff};
+        SplittableRandom r = new SplittableRandom(13);
+        for (int i = 0; i < f.capacity(); i++) {
+            int exp = 113 + r.nextInt(30); // 2^-14 up to 2^15: float16's normal exponents
+            int bits = (r.nextInt(2) << 31) | (exp << 23) | (r.nextInt(1 << 10) << 13)
+                    | (i % 5 == 4 ? r.nextInt(1 << 13) : low13[i % 5]);
+            f.put(i, Float.intBitsToFloat(bits));
+        }
+        Tensor got = Tensor.allocate(SHAPE, type);
+        cpu.convert(src, got, vectors);
         ShortBuffer g = got.shorts();
         for (int i = 0; i < f.capacity(); i++) {
             float x = f.get(i);
