@@ -36,6 +36,8 @@ final class AdaptiveAvgRows {
     private final int[] x1;
     /** The most input rows of a region: the rows of sums across columns {@link #vectorRows} keeps. */
     private final int tallest;
+    /** Whether every region is at most three columns wide ({@link VecAdaptiveRows#across}). */
+    private final boolean narrow;
     /** Per output (oy, ox), at oy·OW + ox: the region's element count as a float, and {@link #perB} of it. */
     private final float[] divisor;
     private final float[] factor;
@@ -60,6 +62,11 @@ final class AdaptiveAvgRows {
             }
         }
         tallest = most;
+        int widest = 1;
+        for (int ox = 0; ox < os.w(); ox++) {
+            widest = Math.max(widest, x1[ox] - x0[ox]);
+        }
+        narrow = widest <= 3;
     }
 
     /**
@@ -99,7 +106,7 @@ final class AdaptiveAvgRows {
      * ({@link VecAdaptive#avgAcross}) and kept in a ring of the {@link #tallest} region's rows
      * (neighbouring output rows share input rows: VGG-16's 10 rows to 7 read 16, which {@link #row}
      * staged and summed once per output row that reads them), then each output's rows folded,
-     * divided and certified in one pass ({@link VecAdaptive#avgDown}). A row with a result the
+     * divided and certified in one pass ({@link VecAdaptiveRows#down}). A row with a result the
      * certificate refuses is computed again by {@link #row}, checking each result.
      */
     private void vectorRows(FloatBuffer src, FloatBuffer dst, int from, int to, Scratch s) {
@@ -124,12 +131,16 @@ final class AdaptiveAvgRows {
                 int slot = y % tallest;
                 if (held[slot] != n * is.h() + y) {
                     src.get(Math.toIntExact(is.offset(n, y, 0, 0)), raw, 0, rowLen);
-                    VecAdaptive.avgAcross(raw, 0, c, ow, x0, x1, hs, hb, slot * width, true, tail);
+                    if (narrow) {
+                        VecAdaptiveRows.across(raw, c, ow, x0, x1, hs, hb, slot * width);
+                    } else {
+                        VecAdaptive.avgAcross(raw, 0, c, ow, x0, x1, hs, hb, slot * width, true, tail);
+                    }
                     held[slot] = n * is.h() + y;
                 }
                 rowAt[y - y0[oy]] = slot * width;
             }
-            if (VecAdaptive.avgDown(hs, hb, rowAt, y1[oy] - y0[oy], c, ow, divisor, factor, oy * ow, res, excess)) {
+            if (VecAdaptiveRows.down(hs, hb, rowAt, y1[oy] - y0[oy], c, ow, divisor, factor, oy * ow, res, excess)) {
                 dst.put(Math.toIntExact(os.offset(n, oy, 0, 0)), res, 0, width);
             } else {
                 row(src, true, dst, r, s.floats(7, width), true, s);

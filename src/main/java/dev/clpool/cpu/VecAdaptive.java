@@ -97,54 +97,6 @@ final class VecAdaptive {
     }
 
     /**
-     * One output row of {@link AdaptiveAvgRows}' averages from the sums across the columns of its
-     * input rows ({@link #avgAcross} with {@code first}: input row j of the regions, in scan order, at
-     * {@code rowAt[j]} of {@code hs} and {@code hb}, {@code j < rows}): lane by lane the fold of
-     * {@link #avgAcross} ({@code t = s + h}, {@code b += hb + |t|}) and the finish of
-     * {@link #avgFinish}, in registers, into {@code res[ox·c + ch]}; output column {@code ox} divides
-     * by {@code divisor[k0 + ox]} and certifies with {@code perB[k0 + ox]}, its certificate
-     * {@code b·k − max(1, |avg|)} left in {@code excess[ox·c + ch]}. Returns whether every result is
-     * certified (every excess at most 0, which a NaN is not).
-     */
-    static boolean avgDown(float[] hs, float[] hb, int[] rowAt, int rows, int c, int ow, float[] divisor,
-                           float[] perB, int k0, float[] res, float[] excess) {
-        int step = F.length();
-        for (int ox = 0; ox < ow; ox++) {
-            float d = divisor[k0 + ox];
-            float k = perB[k0 + ox];
-            for (int ch = 0; ch < c; ch += step) {
-                int at = ox * c + Math.min(ch, c - step);
-                FloatVector s = FloatVector.fromArray(F, hs, rowAt[0] + at);
-                FloatVector b = FloatVector.fromArray(F, hb, rowAt[0] + at);
-                for (int j = 1; j < rows; j++) {
-                    FloatVector t = s.add(FloatVector.fromArray(F, hs, rowAt[j] + at));
-                    b = b.add(FloatVector.fromArray(F, hb, rowAt[j] + at).add(t.abs()));
-                    s = t;
-                }
-                FloatVector v = s.add(0f).div(d);
-                v.intoArray(res, at);
-                b.mul(k).sub(v.abs().max(1f)).intoArray(excess, at);
-            }
-        }
-        // Not a running maximum in the loops above: C2 boxed a vector carried around two loops.
-        return largest(excess, ow * c) <= 0f;
-    }
-
-    /**
-     * The largest of {@code a[0..n)}, {@code n} at least one vector, or NaN if one is NaN (a running
-     * lane maximum, one operation per vector: a test and branch per vector, as {@link #allAtMostZero},
-     * took as long as the averages' folds).
-     */
-    private static float largest(float[] a, int n) {
-        int step = F.length();
-        FloatVector m = FloatVector.fromArray(F, a, n - step);
-        for (int i = 0; i + step <= n; i += step) {
-            m = m.max(FloatVector.fromArray(F, a, i));
-        }
-        return m.reduceLanes(VectorOperators.MAX);
-    }
-
-    /**
      * {@link AdaptiveAvgRows}' finish of one region's {@code count} results from {@code at}: each sum
      * in {@code as} becomes {@code (s + 0) / d}, and {@code worst} keeps the maximum of
      * {@code ab·k − max(1, |avg|)} (NaN where that is NaN, as {@link Math#max} keeps it).
