@@ -17,7 +17,9 @@ import jdk.incubator.vector.VectorSpecies;
  * constant: C2 then checks each load's bounds once per loop (the offsets {@code Math.min(ch, c −
  * lanes)} of the general loops, and the nested loops over the taps, left a check on every load: a
  * fifth of the JFR samples of VGG-16's head). The last vector of a channel count that is not a
- * multiple of the lanes overlaps the one before it and writes the same values again.
+ * multiple of the lanes overlaps the one before it and writes the same values again. No method
+ * here takes or returns a vector: where C2 did not inline such a helper (in a JVM that had compiled
+ * other adaptive kernels first) it boxed every vector, 370 KB per call, and the call took ten times as long.
  */
 final class VecAdaptiveRows {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -120,7 +122,9 @@ final class VecAdaptiveRows {
                         b = b.add(FloatVector.fromArray(F, hb, rowAt[j] + v).add(t.abs()));
                         s = t;
                     }
-                    finish(s, b, d, k, res, excess, v);
+                    FloatVector avg = s.add(0f).div(d);
+                    avg.intoArray(res, v);
+                    b.mul(k).sub(avg.abs().max(1f)).intoArray(excess, v);
                 }
             }
         }
@@ -133,7 +137,9 @@ final class VecAdaptiveRows {
                             int at) {
         FloatVector t = FloatVector.fromArray(F, hs, a0).add(FloatVector.fromArray(F, hs, a1));
         FloatVector b = FloatVector.fromArray(F, hb, a0).add(FloatVector.fromArray(F, hb, a1).add(t.abs()));
-        finish(t, b, d, k, res, excess, at);
+        FloatVector avg = t.add(0f).div(d);
+        avg.intoArray(res, at);
+        b.mul(k).sub(avg.abs().max(1f)).intoArray(excess, at);
     }
 
     /** Three rows of sums folded and finished. */
@@ -143,14 +149,9 @@ final class VecAdaptiveRows {
         FloatVector b1 = FloatVector.fromArray(F, hb, a0).add(FloatVector.fromArray(F, hb, a1).add(t1.abs()));
         FloatVector t2 = t1.add(FloatVector.fromArray(F, hs, a2));
         FloatVector b2 = b1.add(FloatVector.fromArray(F, hb, a2).add(t2.abs()));
-        finish(t2, b2, d, k, res, excess, at);
-    }
-
-    /** {@link VecAdaptive#avgFinish}'s division and certificate of one vector of sums {@code s} and bounds {@code b}. */
-    private static void finish(FloatVector s, FloatVector b, float d, float k, float[] res, float[] excess, int at) {
-        FloatVector v = s.add(0f).div(d);
-        v.intoArray(res, at);
-        b.mul(k).sub(v.abs().max(1f)).intoArray(excess, at);
+        FloatVector avg = t2.add(0f).div(d);
+        avg.intoArray(res, at);
+        b2.mul(k).sub(avg.abs().max(1f)).intoArray(excess, at);
     }
 
     /**
