@@ -19,6 +19,10 @@ import java.util.Arrays;
  * once per task; if it fails, the task's rows are computed again and each failing result (heavy
  * cancellation, an infinity or NaN, float overflow) is summed in double in scan order, as the
  * general path sums every result.
+ *
+ * <p>In Vector API lanes ({@link #vectorRows}) each input row's sums across the regions' columns are
+ * formed once per task and kept for the output rows that share it, and a row's results are
+ * certified as they are finished; the same sums, so the same bits.
  */
 final class AdaptiveAvgRows {
     /** Input elements a task should visit at least (output rows are grouped up to it). */
@@ -30,6 +34,13 @@ final class AdaptiveAvgRows {
     private final int[] y1;
     private final int[] x0;
     private final int[] x1;
+    /** The most input rows of a region: the rows of sums across columns {@link #vectorRows} keeps. */
+    private final int tallest;
+    /** Whether every region is at most three columns wide ({@link VecAdaptiveRows#across}). */
+    private final boolean narrow;
+    /** Per output (oy, ox), at oy·OW + ox: the region's element count as a float, and {@link #perB} of it. */
+    private final float[] divisor;
+    private final float[] factor;
 
     /** The regions of each axis: output row oy covers input rows [y0[oy], y1[oy]), columns alike. */
     AdaptiveAvgRows(Shape is, Shape os, int[] y0, int[] y1, int[] x0, int[] x1) {
@@ -39,6 +50,23 @@ final class AdaptiveAvgRows {
         this.y1 = y1;
         this.x0 = x0;
         this.x1 = x1;
+        int most = 1;
+        divisor = new float[os.h() * os.w()];
+        factor = new float[os.h() * os.w()];
+        for (int oy = 0; oy < os.h(); oy++) {
+            most = Math.max(most, y1[oy] - y0[oy]);
+            for (int ox = 0; ox < os.w(); ox++) {
+                long taps = (long) (y1[oy] - y0[oy]) * (x1[ox] - x0[ox]);
+                divisor[oy * os.w() + ox] = taps;
+                factor[oy * os.w() + ox] = perB(taps);
+            }
+        }
+        tallest = most;
+        int widest = 1;
+        for (int ox = 0; ox < os.w(); ox++) {
+            widest = Math.max(widest, x1[ox] - x0[ox]);
+        }
+        narrow = widest <= 3;
     }
 
     /**
@@ -61,8 +89,63 @@ final class AdaptiveAvgRows {
      */
     void run(FloatBuffer src, boolean lanes, FloatBuffer dst, CpuBackward.Parallel parallel) {
         long perRow = (long) is.h() * is.w() * is.c() / os.h();
+        if (lanes) {
+            int rows = os.n() * os.h();
+            int group = (int) Math.max(1, Math.min(rows, TASK_WORK / Math.max(1L, perRow)));
+            parallel.run((rows + group - 1) / group,
+                    task -> vectorRows(src, dst, task * group, Math.min(rows, (task + 1) * group), Scratch.get()));
+            return;
+        }
         AvgWindows.certifiedRows(os.n() * os.h(), perRow, TASK_WORK, os.w() * is.c(), parallel,
                 (r, worst, checkEach, s) -> row(src, lanes, dst, r, worst, checkEach, s));
+    }
+
+    /**
+     * Output rows {@code [from, to)} in Vector API lanes, with {@link #row}'s arithmetic, so the same
+     * bits: the sums across the regions' columns of each input row formed once
+     * ({@link VecAdaptive#avgAcross}) and kept in a ring of the {@link #tallest} region's rows
+     * (neighbouring output rows share input rows: VGG-16's 10 rows to 7 read 16, which {@link #row}
+     * staged and summed once per output row that reads them), then each output's rows folded,
+     * divided and certified in one pass ({@link VecAdaptiveRows#down}). A row with a result the
+     * certificate refuses is computed again by {@link #row}, checking each result.
+     */
+    private void vectorRows(FloatBuffer src, FloatBuffer dst, int from, int to, Scratch s) {
+        int c = is.c();
+        int ow = os.w();
+        int width = ow * c;
+        int rowLen = is.w() * c;
+        float[] raw = s.floats(11, rowLen);
+        float[] hs = s.floats(12, tallest * width);
+        float[] hb = s.floats(13, tallest * width);
+        float[] res = s.floats(14, width);
+        float[] tail = s.floats(15, 2 * VecWidth.floats());
+        float[] excess = s.floats(16, width);
+        int[][] ring = s.ints(3, 2, tallest);
+        int[] held = ring[0];
+        int[] rowAt = ring[1];
+        Arrays.fill(held, 0, tallest, -1);
+        for (int r = from; r < to; r++) {
+            int n = r / os.h();
+            int oy = r % os.h();
+            for (int y = y0[oy]; y < y1[oy]; y++) {
+                int slot = y % tallest;
+                if (held[slot] != n * is.h() + y) {
+                    src.get(Math.toIntExact(is.offset(n, y, 0, 0)), raw, 0, rowLen);
+                    if (narrow) {
+                        VecAdaptiveRows.across(raw, c, ow, x0, x1, hs, hb, slot * width);
+                    } else {
+                        VecAdaptive.avgAcross(raw, 0, c, ow, x0, x1, hs, hb, slot * width, true, tail);
+                    }
+                    held[slot] = n * is.h() + y;
+                }
+                rowAt[y - y0[oy]] = slot * width;
+            }
+            if (VecAdaptiveRows.down(hs, hb, rowAt, y1[oy] - y0[oy], c, ow, divisor, factor, oy * ow, res, excess)) {
+                dst.put(Math.toIntExact(os.offset(n, oy, 0, 0)), res, 0, width);
+            } else {
+                row(src, true, dst, r, s.floats(7, width), true, s);
+            }
+        }
     }
 
     /** Output row {@code r} (n·OH + oy): sums and bounds across each region's columns, then down its rows. */
@@ -112,10 +195,9 @@ final class AdaptiveAvgRows {
             }
         }
         for (int ox = 0; ox < ow; ox++) {
-            long taps = (long) (y1[oy] - y0[oy]) * (x1[ox] - x0[ox]);
             // A float division, as AvgWindows.finish divides (see there).
-            float d = (float) taps;
-            float k = perB(taps);
+            float d = divisor[oy * ow + ox];
+            float k = factor[oy * ow + ox];
             if (lanes) {
                 VecAdaptive.avgFinish(as, ab, worst, ox * c, c, d, k);
             } else {

@@ -46,11 +46,22 @@ final class VecAdaptive {
      */
     static void avgAcross(float[] row, int c, int ow, int[] x0, int[] x1, float[] as, float[] ab,
                           boolean first, float[] tail) {
-        avgAcross(row, 0, c, ow, x0, x1, as, ab, first, tail);
+        avgAcross(row, 0, c, ow, x0, x1, as, ab, 0, first, tail);
     }
 
     /** {@link #avgAcross(float[], int, int, int[], int[], float[], float[], boolean, float[])} of the row at {@code row[base]}. */
     static void avgAcross(float[] row, int base, int c, int ow, int[] x0, int[] x1, float[] as, float[] ab,
+                          boolean first, float[] tail) {
+        avgAcross(row, base, c, ow, x0, x1, as, ab, 0, first, tail);
+    }
+
+    /**
+     * {@link #avgAcross(float[], int, int, int[], int[], float[], float[], boolean, float[])} of the
+     * row at {@code row[base]}, its results at {@code to + ox·c + ch} of {@code as} and {@code ab}.
+     * With {@code first} a last vector of fewer channels is stored whole: the lanes it shares with
+     * the vector before get the same values again.
+     */
+    static void avgAcross(float[] row, int base, int c, int ow, int[] x0, int[] x1, float[] as, float[] ab, int to,
                           boolean first, float[] tail) {
         int step = F.length();
         for (int ox = 0; ox < ow; ox++) {
@@ -64,13 +75,13 @@ final class VecAdaptive {
                     sum = sum.add(FloatVector.fromArray(F, row, o));
                     bound = bound.add(sum.abs());
                 }
-                int at = ox * c + v;
-                if (v != ch) {
+                int at = to + ox * c + v;
+                if (v != ch && !first) {
                     sum.intoArray(tail, 0);
                     bound.intoArray(tail, step);
                     for (int lane = ch - v; lane < step; lane++) {
-                        float t = first ? tail[lane] : as[at + lane] + tail[lane];
-                        ab[at + lane] = first ? tail[step + lane] : ab[at + lane] + (tail[step + lane] + Math.abs(t));
+                        float t = as[at + lane] + tail[lane];
+                        ab[at + lane] = ab[at + lane] + (tail[step + lane] + Math.abs(t));
                         as[at + lane] = t;
                     }
                 } else if (first) {

@@ -16,8 +16,8 @@ import org.junit.jupiter.api.Test;
 /**
  * {@link VecAdaptive}'s kernels against the scalar kernels on the same inputs, through
  * {@link CpuAdaptive#run} with and without vectors: adaptive max bit for bit (and against clpool's
- * rule), adaptive average bit for bit (the same float arithmetic, bound and fallback). 19 channels
- * (a whole vector and a last one overlapping it); outputs that shrink and grow the input (regions
+ * rule), adaptive average bit for bit (the same float arithmetic, bound and fallback). 19 and 40
+ * channels (a last vector overlapping the one before); outputs that shrink and grow the input (regions
  * of one column, overlapping regions); ties of −0 and +0, NaNs with payloads, infinities, all-zero
  * and constant data, and sums that cancel. Then one-channel planes in channel lanes
  * ({@link AdaptPlaneLanes}, through {@link CpuAdaptive#run} with planes) against the general path's
@@ -26,9 +26,13 @@ import org.junit.jupiter.api.Test;
  * and {@link VecAdaptive#transpose}'s two directions on NaN payloads.
  */
 class VecAdaptiveTest {
-    private static final int[] CHANNELS = {19};
-    /** Input h, w, output h, w. */
-    private static final int[][] SIZES = {{10, 10, 7, 7}, {13, 13, 6, 6}, {3, 4, 5, 9}};
+    private static final int[] CHANNELS = {19, 40};
+    /**
+     * Input h, w, output h, w. The average keeps each input row's sums across columns in a ring of
+     * the tallest region's rows ({@link AdaptiveAvgRows}): 9 to 2 has regions of 5 rows, 20 to 7 with
+     * 40 channels splits an item's rows between two tasks.
+     */
+    private static final int[][] SIZES = {{10, 10, 7, 7}, {13, 13, 6, 6}, {3, 4, 5, 9}, {9, 4, 2, 3}, {20, 17, 7, 5}};
 
     @BeforeEach
     void vectorsRun() {
@@ -105,7 +109,7 @@ class VecAdaptiveTest {
         for (int c : CHANNELS) {
             for (int[] size : SIZES) {
                 for (int kind = 0; kind < VecTestData.KINDS; kind++) {
-                    Shape s = Shape.of(2, size[0], size[1], c);
+                    Shape s = Shape.of(3, size[0], size[1], c);
                     Tensor in = Tensor.of(s, data(kind, (int) s.elementCount(), 17L * c + kind));
                     AdaptiveGeometry g = AdaptiveGeometry.of(mode, s, size[2], size[3]);
                     Tensor vec = Tensor.allocate(g.output());

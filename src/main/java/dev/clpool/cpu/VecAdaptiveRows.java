@@ -1,0 +1,181 @@
+package dev.clpool.cpu;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The Vector API kernels of {@link AdaptiveAvgRows}' lanes (used only where
+ * {@link VectorSupport#ENABLED}, at least one vector of channels): an input row's sums across the
+ * regions' columns ({@link #across}) and an output row's fold down its regions' rows, division and
+ * certificate ({@link #down}), lane by lane the arithmetic of {@link VecAdaptive#avgAcross} and
+ * {@link VecAdaptive#avgFinish}, so the same bits.
+ *
+ * <p>Regions of up to three columns and three rows, the common case of adaptive pooling to a size
+ * near the input's (VGG-16's head, 10 to 7: two or three), run in one flat loop over the channels
+ * per region with the taps written out, so that each array offset is the loop's index plus a
+ * constant: C2 then checks each load's bounds once per loop (the offsets {@code Math.min(ch, c −
+ * lanes)} of the general loops, and the nested loops over the taps, left a check on every load: a
+ * fifth of the JFR samples of VGG-16's head). The last vector of a channel count that is not a
+ * multiple of the lanes overlaps the one before it and writes the same values again. No method
+ * here takes or returns a vector: where C2 did not inline such a helper (in a JVM that had compiled
+ * other adaptive kernels first) it boxed every vector, 370 KB per call, and the call took ten times as long.
+ */
+final class VecAdaptiveRows {
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+
+    private VecAdaptiveRows() {
+    }
+
+    /**
+     * {@link VecAdaptive#avgAcross} with {@code first} of the input row in {@code row}, every region
+     * at most three columns wide: the sums and bounds of output column ox's region at
+     * {@code to + ox·c + ch} of {@code hs} and {@code hb}.
+     */
+    static void across(float[] row, int c, int ow, int[] x0, int[] x1, float[] hs, float[] hb, int to) {
+        int step = F.length();
+        int last = c - step;
+        for (int ox = 0; ox < ow; ox++) {
+            int o = x0[ox] * c;
+            int at = to + ox * c;
+            int w = x1[ox] - x0[ox];
+            if (w == 1) {
+                for (int ch = 0; ch < last; ch += step) {
+                    one(row, o + ch, hs, hb, at + ch);
+                }
+                one(row, o + last, hs, hb, at + last);
+            } else if (w == 2) {
+                for (int ch = 0; ch < last; ch += step) {
+                    two(row, o + ch, c, hs, hb, at + ch);
+                }
+                two(row, o + last, c, hs, hb, at + last);
+            } else if (w == 3) {
+                for (int ch = 0; ch < last; ch += step) {
+                    three(row, o + ch, c, hs, hb, at + ch);
+                }
+                three(row, o + last, c, hs, hb, at + last);
+            }
+        }
+    }
+
+    /** One column: its value, bound +0. */
+    private static void one(float[] row, int o, float[] hs, float[] hb, int at) {
+        FloatVector.fromArray(F, row, o).intoArray(hs, at);
+        FloatVector.zero(F).intoArray(hb, at);
+    }
+
+    /** Two columns: {@code s = x0 + x1}, bound {@code |s|}. */
+    private static void two(float[] row, int o, int c, float[] hs, float[] hb, int at) {
+        FloatVector s = FloatVector.fromArray(F, row, o).add(FloatVector.fromArray(F, row, o + c));
+        s.intoArray(hs, at);
+        s.abs().intoArray(hb, at);
+    }
+
+    /** Three columns: {@code s1 = x0 + x1}, {@code s = s1 + x2}, bound {@code |s1| + |s|}. */
+    private static void three(float[] row, int o, int c, float[] hs, float[] hb, int at) {
+        FloatVector s1 = FloatVector.fromArray(F, row, o).add(FloatVector.fromArray(F, row, o + c));
+        FloatVector s = s1.add(FloatVector.fromArray(F, row, o + 2 * c));
+        s.intoArray(hs, at);
+        s1.abs().add(s.abs()).intoArray(hb, at);
+    }
+
+    /**
+     * One output row's averages from the sums across columns of its input rows ({@link #across}: input
+     * row j of the regions, in scan order, at {@code rowAt[j]} of {@code hs} and {@code hb},
+     * {@code j < rows}): lane by lane the fold of {@link VecAdaptive#avgAcross} ({@code t = s + h},
+     * {@code b += hb + |t|}) and the finish of {@link VecAdaptive#avgFinish}, into
+     * {@code res[ox·c + ch]}; output column {@code ox} divides by {@code divisor[k0 + ox]} and
+     * certifies with {@code perB[k0 + ox]}, its certificate {@code b·k − max(1, |avg|)} left in
+     * {@code excess[ox·c + ch]}. Returns whether every result is certified (every excess at most 0,
+     * which a NaN is not).
+     */
+    static boolean down(float[] hs, float[] hb, int[] rowAt, int rows, int c, int ow, float[] divisor,
+                        float[] perB, int k0, float[] res, float[] excess) {
+        int step = F.length();
+        int last = c - step;
+        for (int ox = 0; ox < ow; ox++) {
+            float d = divisor[k0 + ox];
+            float k = perB[k0 + ox];
+            int at = ox * c;
+            if (rows == 2) {
+                int a0 = rowAt[0] + at;
+                int a1 = rowAt[1] + at;
+                for (int ch = 0; ch < last; ch += step) {
+                    two(hs, hb, a0 + ch, a1 + ch, d, k, res, excess, at + ch);
+                }
+                two(hs, hb, a0 + last, a1 + last, d, k, res, excess, at + last);
+            } else if (rows == 3) {
+                int a0 = rowAt[0] + at;
+                int a1 = rowAt[1] + at;
+                int a2 = rowAt[2] + at;
+                for (int ch = 0; ch < last; ch += step) {
+                    three(hs, hb, a0 + ch, a1 + ch, a2 + ch, d, k, res, excess, at + ch);
+                }
+                three(hs, hb, a0 + last, a1 + last, a2 + last, d, k, res, excess, at + last);
+            } else {
+                for (int ch = 0; ch < c; ch += step) {
+                    int v = at + Math.min(ch, last);
+                    FloatVector s = FloatVector.fromArray(F, hs, rowAt[0] + v);
+                    FloatVector b = FloatVector.fromArray(F, hb, rowAt[0] + v);
+                    for (int j = 1; j < rows; j++) {
+                        FloatVector t = s.add(FloatVector.fromArray(F, hs, rowAt[j] + v));
+                        b = b.add(FloatVector.fromArray(F, hb, rowAt[j] + v).add(t.abs()));
+                        s = t;
+                    }
+                    FloatVector avg = s.add(0f).div(d);
+                    avg.intoArray(res, v);
+                    b.mul(k).sub(avg.abs().max(1f)).intoArray(excess, v);
+                }
+            }
+        }
+        // Not a running maximum in the loops above: C2 boxed a vector carried around two loops.
+        return largest(excess, ow * c) <= 0f;
+    }
+
+    /** Two rows of sums folded and finished. */
+    private static void two(float[] hs, float[] hb, int a0, int a1, float d, float k, float[] res, float[] excess,
+                            int at) {
+        FloatVector t = FloatVector.fromArray(F, hs, a0).add(FloatVector.fromArray(F, hs, a1));
+        FloatVector b = FloatVector.fromArray(F, hb, a0).add(FloatVector.fromArray(F, hb, a1).add(t.abs()));
+        FloatVector avg = t.add(0f).div(d);
+        avg.intoArray(res, at);
+        b.mul(k).sub(avg.abs().max(1f)).intoArray(excess, at);
+    }
+
+    /** Three rows of sums folded and finished. */
+    private static void three(float[] hs, float[] hb, int a0, int a1, int a2, float d, float k, float[] res,
+                              float[] excess, int at) {
+        FloatVector t1 = FloatVector.fromArray(F, hs, a0).add(FloatVector.fromArray(F, hs, a1));
+        FloatVector b1 = FloatVector.fromArray(F, hb, a0).add(FloatVector.fromArray(F, hb, a1).add(t1.abs()));
+        FloatVector t2 = t1.add(FloatVector.fromArray(F, hs, a2));
+        FloatVector b2 = b1.add(FloatVector.fromArray(F, hb, a2).add(t2.abs()));
+        FloatVector avg = t2.add(0f).div(d);
+        avg.intoArray(res, at);
+        b2.mul(k).sub(avg.abs().max(1f)).intoArray(excess, at);
+    }
+
+    /**
+     * The largest of {@code a[0..n)}, {@code n} at least one vector, or NaN if one is NaN: four
+     * running lane maxima (one maximum with Java's NaN and −0 rules is several instructions, and one
+     * chain of them was a sixth of VGG-16's head by JFR; a test and branch per vector, as
+     * {@link VecAdaptive#allAtMostZero}, about a tenth).
+     */
+    private static float largest(float[] a, int n) {
+        int step = F.length();
+        FloatVector m0 = FloatVector.fromArray(F, a, n - step);
+        FloatVector m1 = m0;
+        FloatVector m2 = m0;
+        FloatVector m3 = m0;
+        int i = 0;
+        for (; i + 4 * step <= n; i += 4 * step) {
+            m0 = m0.max(FloatVector.fromArray(F, a, i));
+            m1 = m1.max(FloatVector.fromArray(F, a, i + step));
+            m2 = m2.max(FloatVector.fromArray(F, a, i + 2 * step));
+            m3 = m3.max(FloatVector.fromArray(F, a, i + 3 * step));
+        }
+        for (; i + step <= n; i += step) {
+            m0 = m0.max(FloatVector.fromArray(F, a, i));
+        }
+        return m0.max(m1).max(m2.max(m3)).reduceLanes(VectorOperators.MAX);
+    }
+}
