@@ -42,7 +42,7 @@ final class PlaneBackward {
     static void run(PoolGeometry g, Tensor in, Tensor gradOut, Tensor gradIn, CpuBackward.Parallel parallel,
                     CpuBackward.Inverse rows, boolean vectors) {
         if (vectors && PlaneMaxGather.fits(g)) {
-            PlaneMaxGather.run(g, in, gradOut, gradIn, parallel, rows);
+            PlaneMaxGather.run(g, in, gradOut, gradIn, parallel);
             return;
         }
         Shape is = g.input();

@@ -50,10 +50,9 @@ final class PlaneMax {
      * one bulk copy per depth tap ({@link PlanePlan#stageBlocks}); for windows of 2 or 4 adjacent
      * columns and 2 rows inside the input (C3D's 1×2×2, 2×2 s2), read once from {@code raw} in one
      * fused pass ({@link VecPlaneMax#pooled}), and where a result is zero or NaN the fix-up's −0/NaN
-     * scan reads the tensor's rows too (nothing staged); for one-row windows of that kind (M5's 1-D 4 s4), staged and picked a chunk
-     * at a time ({@link VecPlaneMax#pooledRow}: reading those from {@code raw} instead was no faster
-     * on random data and 25% slower on ReLU'd and all-zero data, whose bands then need the copy for
-     * the scan as well).
+     * scan reads the tensor's rows too (nothing staged); for one-row windows of that kind (M5's 1-D 4
+     * s4), read from {@code raw} and reduced by clpool's rule in the lanes ({@link VecPlaneMax#pooledRow}:
+     * exact, so no fix-up and no scan, but for NaN results where the Vector API ran its fallback).
      */
     private void runVector(ByteBuffer raw, FloatBuffer src, FloatBuffer dst, int from, int to, Scratch s) {
         int slack = VecPlaneMax.slack(p.w.stride(), p.maxShift);
@@ -69,8 +68,8 @@ final class PlaneMax {
         boolean inside = pooled && p.w.padBegin() == 0 && (long) p.w.out() * sw <= p.w.in() && p.w.out() >= VecPlaneMax.lanes();
         // Windows of 2 or 4 columns and 2 rows inside the input: one fused pass reading the tensor.
         boolean straight = inside && p.d.window() == 1 && p.h.window() == 2;
-        // One input row per output row (M5's 1-D windows): staged and picked a chunk at a time.
-        boolean chunked = inside && p.oneRow();
+        // One input row per output row (M5's 1-D windows): the rule in lanes, read from the tensor.
+        boolean oneRow = inside && p.oneRow();
         PlanePlan.Down down = (r, n, at) -> VecPlaneMax.down(in, r, n, acc, at, p.w.in());
         PlanePlan.DownBand band = (r, n, step) -> VecPlaneMax.down(in, r, p.bandRows, n, step, acc, p.pitch, p.w.padBegin(),
                 p.w.in());
@@ -86,13 +85,16 @@ final class PlaneMax {
                 dst.put(p.outputRow(plane, oz, oy0), out, 0, n * p.w.out());
                 return;
             }
-            if (chunked) {
-                boolean zero = false;
+            if (oneRow) {
+                boolean nan = false;
                 for (int oy = oy0; oy < oy1; oy++) {
-                    zero |= VecPlaneMax.pooledRow(src, p.oneRowInput(plane, oz, oy), p.w.in(), acc, (oy - oy0) * p.pitch,
-                            p.w.out(), sw, out, (oy - oy0) * p.w.out());
+                    nan |= VecPlaneMax.pooledRow(raw, p.oneRowInput(plane, oz, oy), p.w.out(), sw, out, (oy - oy0) * p.w.out());
                 }
-                finish(src, dst, out, plane, oz, oy0, oy1, zero, acc, n * p.pitch);
+                // The rule in lanes: exact, but for NaN payloads where the shuffles ran in the Vector API's fallback.
+                if (nan) {
+                    exactZeros(src, out, plane, oz, oy0, oy1);
+                }
+                dst.put(p.outputRow(plane, oz, oy0), out, 0, n * p.w.out());
                 return;
             }
             if (p.oneRow()) {

@@ -14,7 +14,8 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * The Vector API argmax of one-channel planes (channels-first tensors viewed as (N·C, H, W, 1)),
  * the twin of {@link ArgmaxPlanes} (max pooling with indices) and of {@link PlaneArgmax} (the tap
- * numbers max backward uses); loaded only behind {@link VectorSupport#ENABLED}.
+ * numbers max backward uses: {@link #flatTaps}, over {@link PlaneMaxGather}'s flat phase planes);
+ * loaded only behind {@link VectorSupport#ENABLED}.
  *
  * <p>Lanes run along an output row: a vector holds consecutive output columns, read from the
  * band's input rows staged as raw bits in a heap array ({@link #stage}; loads straight from the
@@ -100,7 +101,7 @@ final class VecArgmaxPlanes {
      * Columns 2i of {@code row} to {@code stage[at + i]}, 2i + 1 to {@code stage[at + half + i]}: the inverse of
      * {@link VecPlaneMaxGather}'s interleave, in the same overlapping blocks of two vectors.
      */
-    private static void split(int[] row, int iw, int[] stage, int at, int half) {
+    static void split(int[] row, int iw, int[] stage, int at, int half) {
         int l = I.length();
         int x = 0;
         if (iw >= 2 * l) {
@@ -146,22 +147,29 @@ final class VecArgmaxPlanes {
     static void indices(int[] in, int[] tapAt, int[] tapCol, int[] tapValue, int taps, int shift, int sw, int iw,
                         int ow, int oxLo, int oxHi, ByteBuffer out, ByteBuffer idx, int o, long base,
                         long stepX) {
-        row(in, tapAt, tapCol, tapValue, taps, shift, sw, iw, ow, oxLo, oxHi, out, idx, o, base, stepX, null, 0);
+        row(in, tapAt, tapCol, tapValue, taps, shift, sw, iw, ow, oxLo, oxHi, out, idx, o, base, stepX);
     }
 
     /**
-     * Tap numbers ({@code jy·kw + jx}) of one output row's chosen elements into {@code chosen} from
-     * {@code at}: the parameters as for {@link #indices}, with tap numbers as {@code tapNumber} and
-     * no values written.
+     * Tap numbers ({@code jy·kw + jx}, {@code tapNumber}) of the outputs at positions [from, to) of
+     * a band laid out flat ({@link PlaneMaxGather}: tap k of the output at position e is staged element
+     * {@code tapAt[k] + e}) into {@code chosen} at the same positions, by the rule over the taps in
+     * the order listed (scan order); the last vector overlaps the one before ({@code to - from} at
+     * least a vector).
      */
-    static void taps(int[] in, int[] tapAt, int[] tapCol, int[] tapNumber, int taps, int shift, int sw, int iw,
-                     int ow, int oxLo, int oxHi, int[] chosen, int at) {
-        row(in, tapAt, tapCol, tapNumber, taps, shift, sw, iw, ow, oxLo, oxHi, null, null, 0, 0, 0, chosen, at);
+    static void flatTaps(int[] in, int[] tapAt, int[] tapNumber, int taps, int from, int to, int[] chosen) {
+        int l = F.length();
+        for (int e = from; ; e += l) {
+            int b = Math.min(e, to - l);
+            choose(in, tapAt, tapNumber, taps, b, false, null, null, 0, 0, 0, chosen, b);
+            if (b == to - l) {
+                return;
+            }
+        }
     }
 
     /**
-     * {@link #indices}, or with {@code out} null {@link #taps} into {@code ints} from {@code at}: every
-     * output column in vectors ({@link #choose}), the padding columns' staged −∞ included. A vector
+     * {@link #indices}: every output column in vectors ({@link #choose}), the padding columns' staged −∞ included. A vector
      * holding a column outside [{@code oxLo}, {@code oxHi}) whose choice is −∞ may have chosen the
      * padding (a window whose inputs are all −∞, led by padding), so its columns outside are chosen
      * again one at a time ({@link #single}), as are all columns of a row narrower than a vector. The staged −∞ padding makes every tap of every output
@@ -169,18 +177,18 @@ final class VecArgmaxPlanes {
      */
     private static void row(int[] in, int[] tapAt, int[] tapCol, int[] value, int taps, int shift, int sw, int iw,
                             int ow, int oxLo, int oxHi, ByteBuffer out, ByteBuffer idx, int o, long base,
-                            long stepX, int[] ints, int at) {
+                            long stepX) {
         int l = F.length();
         for (int ox = 0; ow < l && ox < ow; ox++) {
-            one(in, tapAt, tapCol, value, taps, shift, sw, iw, ox, out, idx, o, base, stepX, ints, at);
+            one(in, tapAt, tapCol, value, taps, shift, sw, iw, ox, out, idx, o, base, stepX);
         }
         for (int ox = 0; ow >= l; ox += l) {
             int b = Math.min(ox, ow - l);
             boolean edge = b < oxLo || b + l > oxHi;
-            if (choose(in, tapAt, value, taps, shift + b, edge, out, idx, o + b, base + b * stepX, stepX, ints, at + b)) {
+            if (choose(in, tapAt, value, taps, shift + b, edge, out, idx, o + b, base + b * stepX, stepX, null, 0)) {
                 for (int x = b; x < b + l; x++) {
                     if (x < oxLo || x >= oxHi) {
-                        one(in, tapAt, tapCol, value, taps, shift, sw, iw, x, out, idx, o, base, stepX, ints, at);
+                        one(in, tapAt, tapCol, value, taps, shift, sw, iw, x, out, idx, o, base, stepX);
                     }
                 }
             }
@@ -192,12 +200,8 @@ final class VecArgmaxPlanes {
 
     /** Output column {@code ox} of {@link #row} by {@link #single}. */
     private static void one(int[] in, int[] tapAt, int[] tapCol, int[] value, int taps, int shift, int sw, int iw,
-                            int ox, ByteBuffer out, ByteBuffer idx, int o, long base, long stepX, int[] ints, int at) {
+                            int ox, ByteBuffer out, ByteBuffer idx, int o, long base, long stepX) {
         int k = single(in, tapAt, tapCol, taps, shift, ox, sw, iw);
-        if (out == null) {
-            ints[at + ox] = value[k];
-            return;
-        }
         out.putInt((o + ox) * Float.BYTES, in[shift + tapAt[k] + ox]);
         idx.putLong((o + ox) * Long.BYTES, base + ox * stepX + value[k]);
     }

@@ -31,7 +31,8 @@ import jdk.incubator.vector.VectorSpecies;
  * three of those, others an indexed load; windows of exactly 2 or 4 adjacent columns take the
  * maxima of adjacent pairs while picking, from the accumulator or, with up to two rows inside the
  * input, straight from the tensor with nothing staged ({@link #pooled}); one input row per output
- * row is staged and picked a chunk at a time ({@link #pooledRow}). The zero-or-NaN flag is a
+ * row (M5's 1-D 4 s4) is read from the tensor and reduced by clpool's rule itself in the lanes, exact
+ * with no fix-up ({@link #pooledRow}). The zero-or-NaN flag is a
  * running int min and max of the results' magnitude bits, tested once per row (no branch per
  * vector); the fix-up's question whether the band's input holds a −0 or a NaN is
  * {@link #minusZeroOrNaN} over the staged rows (on the {@link #pooled} path, over the tensor's
@@ -219,31 +220,56 @@ final class VecPlaneMax {
     }
 
     /**
-     * {@link #keep} for one input row of {@code width} floats at {@code src[from]} with pooled
-     * windows of {@code stride} (2 or 4) adjacent columns inside the row
-     * ({@code ow * stride <= width}, {@code ow >=} {@link #lanes()}): the row staged into
-     * {@code row[rowAt, rowAt + width)} and picked a chunk of about {@link #CHUNK} floats at a
-     * time, so that each chunk is read back from the L1 cache right after its copy (one bulk copy
-     * of a 32 KB row and a second pass over it cost M5's row 6% more, one thread). Outputs go to
-     * {@code out[at]}.
+     * Windows of {@code stride} (2 or 4) adjacent columns over one input row at float {@code from} of
+     * the tensor's bytes {@code src} (float32, native order), every window inside the row
+     * ({@code ow * stride} floats at most, {@code ow >=} {@link #lanes()}), reduced by clpool's rule
+     * itself in the lanes ({@link #firstMax}), so the results are exact as computed: no zero-or-NaN
+     * fix-up, no −0/NaN scan of the row, no cliff for ReLU'd or all-zero data. Read straight from
+     * the tensor, nothing staged: with {@code Math.max} and its fix-up, the row had to be staged for
+     * the scan (chunked copies, branch {@code cfwin2}); without, the loads overlap their memory
+     * latency with the picks as the channels-last kernels' do (M5's 1-D 4 s4, one thread: 6.2 → 4.7
+     * ms, ReLU'd and all-zero 7.1 → 4.8; staging the row in chunks for the same rule, 7.1 ms).
+     * Outputs go to {@code out[at]}, the last vector overlapping the one before. Returns whether a
+     * result is NaN: the float shuffles keep NaN payloads as compiled by C2, not in the interpreter's
+     * and C1's fallback (which goes through {@code Float.floatToIntBits}), so the caller redoes NaN
+     * results by the rule (a running sum of the results is NaN where one is, or, rarely, where +∞
+     * meets −∞: one addition per vector).
      */
-    static boolean pooledRow(FloatBuffer src, int from, int width, float[] row, int rowAt, int ow, int stride,
-                             float[] out, int at) {
+    static boolean pooledRow(ByteBuffer src, int from, int ow, int stride, float[] out, int at) {
         int lanes = S.length();
-        int step = Math.max(lanes, CHUNK / stride / lanes * lanes);
-        boolean zero = false;
-        for (int o0 = 0; o0 < ow; o0 += step) {
-            int o1 = Math.min(ow, o0 + step);
-            int i0 = o0 * stride;
-            int i1 = o1 == ow ? width : o1 * stride;
-            src.get(from + i0, row, rowAt + i0, i1 - i0);
-            zero |= keepRow(row, rowAt, o0, o1, stride, true, null, out, at);
+        int vb = lanes * Float.BYTES;
+        FloatVector seen = FloatVector.zero(S);
+        for (int ox = 0; ox < ow; ox += lanes) {
+            if (ox + lanes > ow) {
+                ox = ow - lanes;
+            }
+            int f = (from + ox * stride) * Float.BYTES;
+            FloatVector v = firstMax(FloatVector.fromByteBuffer(S, src, f, ORDER),
+                    FloatVector.fromByteBuffer(S, src, f + vb, ORDER));
+            if (stride == 4) {
+                v = firstMax(v, firstMax(FloatVector.fromByteBuffer(S, src, f + 2 * vb, ORDER),
+                        FloatVector.fromByteBuffer(S, src, f + 3 * vb, ORDER)));
+            }
+            v.intoArray(out, at + ox);
+            seen = seen.add(v);
         }
-        return zero;
+        return seen.compare(VectorOperators.NE, seen).anyTrue();
     }
 
-    /** Input floats staged per chunk by {@link #pooledRow}. */
-    private static final int CHUNK = 2048;
+    /**
+     * Per adjacent pair of {@code a} then {@code b} (lanes 2i and 2i + 1), clpool's rule: the odd
+     * element where it is strictly greater or a NaN while the even one is not, else the even one
+     * (the first maximum, the first NaN, −0 against +0 kept). The rule is associative over
+     * consecutive runs, so pairs of pairs give the first maximum of four. Two compares and two
+     * blends (the odd one where the even one is not NaN, then the even one back where the odd one
+     * is not above it), where {@code max} keeps Java's NaN and −0 rules in about as many; the same
+     * as a mask {@code andNot}, which C2 left to its Java fallback here (boxed masks, 49 MB a call).
+     */
+    private static FloatVector firstMax(FloatVector a, FloatVector b) {
+        FloatVector even = even(a, b);
+        FloatVector odd = a.rearrange(LOW_ODD).blend(b.rearrange(LOW_ODD), UPPER);
+        return even.blend(odd, even.compare(VectorOperators.EQ, even)).blend(even, odd.compare(VectorOperators.LE, even));
+    }
 
     /**
      * Windows of 2 or 4 adjacent columns ({@code stride}) and one or two rows, read straight from

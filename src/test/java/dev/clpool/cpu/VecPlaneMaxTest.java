@@ -63,9 +63,9 @@ class VecPlaneMaxTest {
     }
 
     /**
-     * One input row per output row staged and picked a chunk at a time ({@link VecPlaneMax#pooledRow}):
-     * rows of several chunks, a last chunk shorter than a vector, several rows per band (a window of
-     * one row in H), every data kind (the fix-up scans the band's staged rows).
+     * One input row per output row, read from the tensor and reduced by the rule in lanes
+     * ({@link VecPlaneMax#pooledRow}): long rows, a last vector overlapping the one before, several
+     * rows per band (a window of one row in H), every data kind.
      */
     @Test
     void vecPlaneMax_chunkedRows_bitIdenticalToScalar() {
@@ -86,6 +86,45 @@ class VecPlaneMaxTest {
         y[9 * 83 + 1] = 0f;
         Axis[] rows = {new Axis(9, 5, 1, 2, 1, 0, 0), new Axis(83, 41, 2, 2, 1, 0, 0)};
         Tolerance.assertBitIdentical(max(rows, 6, y, true), max(rows, 6, y, false), "a -0 in a band's first row");
+    }
+
+    /**
+     * The rule in lanes of {@link VecPlaneMax#pooledRow} on windows built to tell it from
+     * {@code Math.max} and from another order: −0 before +0 and +0 before −0, NaN payloads after and
+     * before other values, −∞ only, ties, at every lane of 2 and 4 s4 rows (the last vector overlapping
+     * the one before, a tail no window reads). Run often enough for C2 to compile the kernel (its float
+     * shuffles keep NaN payloads there; the interpreter's fallback does not, and its NaN results are
+     * redone by the rule).
+     */
+    @Test
+    void vecPlaneMax_oneRowRule_firstZeroFirstNaNEveryLane() {
+        float nan1 = Float.intBitsToFloat(0x7fc00001);
+        float nan2 = Float.intBitsToFloat(0xffc00002);
+        // Plane 0 without a NaN or +∞ (a NaN result, or a sum of results +∞ - ∞, has its band's zero and NaN results
+        // redone by the scalar rule), plane 1 with.
+        float[][] windows = {{-0f, 0f, -0f, 0f}, {0f, -0f, -0f, -0f}, {-3f, -0f, 0f, -1f}, {-1f, -1f, -0f, 0f},
+            {Float.NEGATIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.NEGATIVE_INFINITY},
+            {7f, 3f, 7f, 6f}, {1f, nan1, nan2, Float.POSITIVE_INFINITY}, {nan2, 5f, nan1, 0f}, {2f, 2f, 2f, nan1}};
+        for (int stride : new int[] {2, 4}) {
+            int ow = 3 * VecWidth.floats() + 5;
+            int iw = ow * stride + stride - 1;
+            float[] x = new float[2 * iw];
+            for (int i = 0; i < x.length; i++) {
+                int o = i % iw / stride;
+                float[] w = windows[i < iw ? o % 6 : o % 9];
+                x[i] = i % iw >= ow * stride ? nan1 : w[(i % iw % stride + (stride == 2 ? o / 6 % 2 * 2 : 0)) % 4];
+            }
+            Axis[] axis = {new Axis(iw, ow, stride, stride, 1, 0, 0)};
+            Shape s = Shape.of(2, 1, iw, 1);
+            PoolSpec spec = PoolSpec.max(1, stride).stride(1, stride).build();
+            for (int call = 0; call < 3000; call++) {
+                float[] got = max(axis, 2, x, true);
+                if (call % 1000 == 0 || call == 2999) {
+                    Tolerance.assertBitIdentical(got, max(axis, 2, x, false), "1-D " + stride + " s" + stride + ", call " + call);
+                    Tolerance.assertExact(got, NaiveReference.pool(x, s, spec), "the reference, call " + call);
+                }
+            }
+        }
     }
 
     /**
