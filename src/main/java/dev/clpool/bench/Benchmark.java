@@ -78,9 +78,12 @@ public final class Benchmark {
             return quick ? 100 : VectorSupport.enabled() ? 1000 : 300;
         }
 
-        /** Warm-up stops here even if the times still fall (see {@code Timing}). */
+        /**
+         * Warm-up stops here even if the times still fall or the JIT still compiles (see
+         * {@code Timing}): 3 s left vector kernels uncompiled under load.
+         */
         double maxWarmupMs() {
-            return quick ? 400 : 3000;
+            return quick ? 400 : 8000;
         }
 
         /** A repetition of a short operation runs it back to back for about this long. */

@@ -1,12 +1,15 @@
 package dev.clpool.bench;
 
+import java.lang.management.CompilationMXBean;
+import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
 /**
  * Median timing: untimed warm-up runs (at least {@code warmups}, for at least {@code minWarmupMs},
- * and then until {@link #STABLE_RUNS} runs in a row were no faster than the best so far by 5%, or
+ * and then until {@link #STABLE_RUNS} runs in a row were no faster than the best so far by 5% and
+ * the JIT has compiled nothing for {@link #JIT_QUIET_MS}, or
  * {@code maxWarmupMs} have passed (all three from {@link Benchmark.Config}): the JIT compiles the CPU path's loops in steps, and 300 ms
  * left the global average on 32×7×7×2048 at 6× its steady time), then {@code reps} timed
  * repetitions of {@code k} operations followed by one {@code sync}, where {@code k} makes a
@@ -67,25 +70,50 @@ final class Timing {
         return results;
     }
 
+    /**
+     * Warm-up also waits until the JIT has finished no compilation for this long: Vector API code
+     * runs boxed, at a steady tenth of its speed or less, until C2 compiles it, and under load C2
+     * came later than the one-second minimum, so that the stability rule alone ended warm-up on
+     * that plateau (0.2 ms operations timed at 24-42 ms).
+     */
+    static final double JIT_QUIET_MS = 300;
+    private static final CompilationMXBean JIT = ManagementFactory.getCompilationMXBean();
+
     /** The untimed warm-up runs of {@code op}; the fastest single run's milliseconds. */
     private static double warmUp(Runnable op, Runnable sync, Benchmark.Config config) {
         double single = Double.MAX_VALUE;
         int stable = 0;
         long start = System.nanoTime();
+        long compiled = jitMs();
+        long quietSince = start;
         for (int i = 0; i < 10_000; i++) {
             long t0 = System.nanoTime();
             op.run();
             sync.run();
-            double ms = (System.nanoTime() - t0) / 1e6;
+            long t1 = System.nanoTime();
+            double ms = (t1 - t0) / 1e6;
             stable = ms < 0.95 * single ? 0 : stable + 1;
             single = Math.min(single, ms);
-            double elapsed = (System.nanoTime() - start) / 1e6;
+            long jit = jitMs();
+            if (jit != compiled) {
+                compiled = jit;
+                quietSince = t1;
+                stable = 0;
+                single = ms; // what ran before the compilation no longer counts
+            }
+            double elapsed = (t1 - start) / 1e6;
+            boolean settled = stable >= STABLE_RUNS && (t1 - quietSince) / 1e6 >= JIT_QUIET_MS;
             if (i + 1 >= config.warmups() && elapsed >= config.minWarmupMs()
-                    && (stable >= STABLE_RUNS || elapsed >= config.maxWarmupMs())) {
+                    && (settled || elapsed >= config.maxWarmupMs())) {
                 break;
             }
         }
         return single;
+    }
+
+    /** The JIT's compilation time so far, or 0 where the JVM does not say (then only the stability rule counts). */
+    private static long jitMs() {
+        return JIT != null && JIT.isCompilationTimeMonitoringSupported() ? JIT.getTotalCompilationTime() : 0;
     }
 
     /** The median of {@code v} (sorted in place). */
