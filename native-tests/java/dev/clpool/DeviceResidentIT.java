@@ -170,11 +170,13 @@ class DeviceResidentIT {
                 assertTrue(into == device.pool(x, spec, into));
                 assertSame(spec.mode(), into, want, spec + " zeroCopy=" + zeroCopy);
             }
+            // Two outputs (values and indices); 3 channels and pytorch indices: DeviceUnpoolIT's program.
             PoolSpec max3 = PoolSpec.max(3, 3).stride(2).padding(Padding.of(1)).build();
-            PooledWithIndices want = cpu.poolWithIndices(x, max3, IndexConvention.PYTORCH);
+            Tensor x3 = RandomCases.values(new SplittableRandom(19), Shape.of(7, 23, 19, 3), true);
+            PooledWithIndices want = cpu.poolWithIndices(x3, max3, IndexConvention.PYTORCH);
             Tensor values = Tensor.allocate(want.values().shape());
             Indices indices = Indices.allocate(want.indices().shape(), IndexConvention.PYTORCH);
-            device.poolWithIndices(x, max3, IndexConvention.PYTORCH, values, indices);
+            device.poolWithIndices(x3, max3, IndexConvention.PYTORCH, values, indices);
             Tolerance.assertBitIdentical(values.toArray(), want.values().toArray(), "values with indices");
             assertEquals(want.indices().buffer(), indices.buffer(), "indices");
             Tolerance.assertBitIdentical(device.globalMax(x).toArray(), cpu.globalMax(x).toArray(), "global max");
