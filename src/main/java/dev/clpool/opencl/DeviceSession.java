@@ -74,8 +74,8 @@ final class DeviceSession implements AutoCloseable {
     }
 
     /**
-     * Whether the driver of a device of this type on this platform is known to run kernels in the host memory of a
-     * {@code CL_MEM_USE_HOST_PTR} buffer, with no copy of its own: PoCL's CPU devices, whose
+     * Whether the driver of a device of this type on this platform is known to run kernels in the
+     * host memory of a {@code CL_MEM_USE_HOST_PTR} buffer, with no copy of its own: PoCL's CPU devices, whose
      * buffers take the host pointer as their device memory and whose map and unmap copy nothing
      * when the two are the same (pocl's common driver), so a finished queue leaves the outputs in
      * the host tensors.
