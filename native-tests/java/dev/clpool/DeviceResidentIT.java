@@ -130,16 +130,30 @@ class DeviceResidentIT {
         }
     }
 
-    /** Zero-copy host tensors, copied host tensors, and both split into several batch chunks. */
+    /**
+     * Zero-copy host tensors, copied host tensors, and both split into several batch chunks;
+     * zero-copy completes with clFinish on PoCL's CPU devices and with a map of each output
+     * elsewhere, which {@code finishSync=never} forces here (with indices: two outputs).
+     */
     static Stream<Arguments> hostPaths() {
         return DeviceAvailability.bindings().stream().flatMap(b -> Stream.of(
-                Arguments.of(b, true, 0L), Arguments.of(b, false, 0L), Arguments.of(b, true, 3L), Arguments.of(b, false, 3L)));
+                Arguments.of(b, true, 0L, "auto"), Arguments.of(b, false, 0L, "auto"), Arguments.of(b, true, 3L, "auto"),
+                Arguments.of(b, false, 3L, "auto"), Arguments.of(b, true, 3L, "never")));
     }
 
-    @ParameterizedTest(name = "{0} zeroCopy={1} chunkItems={2}")
+    @ParameterizedTest(name = "{0} zeroCopy={1} chunkItems={2} finishSync={3}")
     @MethodSource("hostPaths")
-    void hostPaths_matchCpu(BindingChoice binding, boolean zeroCopy, long chunkItems) {
+    void hostPaths_matchCpu(BindingChoice binding, boolean zeroCopy, long chunkItems, String finishSync) {
         DeviceAvailability.requireDevice(binding);
+        System.setProperty("clpool.opencl.finishSync", finishSync);
+        try {
+            hostPathsMatchCpu(binding, zeroCopy, chunkItems);
+        } finally {
+            System.clearProperty("clpool.opencl.finishSync");
+        }
+    }
+
+    private static void hostPathsMatchCpu(BindingChoice binding, boolean zeroCopy, long chunkItems) {
         Shape s = Shape.of(7, 23, 19, 32);
         Tensor x = RandomCases.values(new SplittableRandom(17), s, true);
         OpenClBackend.Options options = chunkItems > 0
@@ -156,6 +170,15 @@ class DeviceResidentIT {
                 assertTrue(into == device.pool(x, spec, into));
                 assertSame(spec.mode(), into, want, spec + " zeroCopy=" + zeroCopy);
             }
+            // Two outputs (values and indices); 3 channels and pytorch indices: DeviceUnpoolIT's program.
+            PoolSpec max3 = PoolSpec.max(3, 3).stride(2).padding(Padding.of(1)).build();
+            Tensor x3 = RandomCases.values(new SplittableRandom(19), Shape.of(7, 23, 19, 3), true);
+            PooledWithIndices want = cpu.poolWithIndices(x3, max3, IndexConvention.PYTORCH);
+            Tensor values = Tensor.allocate(want.values().shape());
+            Indices indices = Indices.allocate(want.indices().shape(), IndexConvention.PYTORCH);
+            device.poolWithIndices(x3, max3, IndexConvention.PYTORCH, values, indices);
+            Tolerance.assertBitIdentical(values.toArray(), want.values().toArray(), "values with indices");
+            assertEquals(want.indices().buffer(), indices.buffer(), "indices");
             Tolerance.assertBitIdentical(device.globalMax(x).toArray(), cpu.globalMax(x).toArray(), "global max");
             Tolerance.assertClose(device.globalAvg(x).toArray(), NaiveReference.global(x.toArray(), s, PoolMode.AVG),
                     "global avg");

@@ -35,6 +35,8 @@ final class DeviceSession implements AutoCloseable {
     private final boolean accDouble;
     private final boolean zeroCopy;
     private final boolean eventsSupported;
+    /** The driver runs kernels in the host memory of {@code CL_MEM_USE_HOST_PTR} buffers: {@link #finishSyncs()}. */
+    private final boolean inPlaceDriver;
     private final int pixelsPerItem;
     private ClQueue uploadQueue;
     private ClQueue downloadQueue;
@@ -67,7 +69,20 @@ final class DeviceSession implements AutoCloseable {
         this.accDouble = options.allowDoubleAccumulation() && info.fp64();
         this.zeroCopy = tuning.zeroCopy() && info.hostUnifiedMemory();
         this.eventsSupported = atLeastOpenCl12(info.version());
+        this.inPlaceDriver = zeroCopy && inPlace(info.type(), info.platformName());
         this.pixelsPerItem = tuning.pixelsPerItem();
+    }
+
+    /**
+     * Whether the driver of a device of this type on this platform is known to run kernels in the
+     * host memory of a {@code CL_MEM_USE_HOST_PTR} buffer, with no copy of its own: PoCL's CPU devices, whose
+     * buffers take the host pointer as their device memory and whose map and unmap copy nothing
+     * when the two are the same (pocl's common driver), so a finished queue leaves the outputs in
+     * the host tensors.
+     */
+    static boolean inPlace(long deviceType, String platformName) {
+        return (deviceType & Cl.CL_DEVICE_TYPE_CPU) != 0 && platformName != null
+                && platformName.contains("Portable Computing Language");
     }
 
     /** Whether a {@code CL_DEVICE_VERSION} string ("OpenCL 1.2 pocl ...") names 1.2 or later: markers and barriers. */
@@ -117,6 +132,18 @@ final class DeviceSession implements AutoCloseable {
     /** Whether host tensors are worked on in place (host-unified device, zero-copy not turned off). */
     boolean zeroCopy() {
         return zeroCopy;
+    }
+
+    /**
+     * Whether a zero-copy host operation completes with one {@code clFinish} instead of a blocking
+     * map and an unmap of each output: on drivers that run kernels in the host memory itself
+     * ({@link #inPlace}), where the map is one more command to schedule and wait for (through JOCL
+     * about 45 µs a call on PoCL here, against a call's 50 µs of fixed cost). A system property
+     * forces it for tests and measurements: {@code -Dclpool.opencl.finishSync=never} maps as
+     * elsewhere ({@code always} still needs such a driver).
+     */
+    boolean finishSyncs() {
+        return ForcedChoice.chosen("clpool.opencl.finishSync", inPlaceDriver, () -> true);
     }
 
     /** Whether host operations of several chunks are pipelined: a device that copies, with markers. */

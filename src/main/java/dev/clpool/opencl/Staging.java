@@ -50,8 +50,16 @@ final class Staging implements AutoCloseable {
         this(session, new ByteBuffer[] {src}, new ByteBuffer[] {dst});
     }
 
-    /** Waits for the queued work and makes the outputs visible in host memory. */
+    /**
+     * Waits for the queued work and makes the outputs visible in host memory: zero-copy, a blocking
+     * map and an unmap of each output, or where the driver runs kernels in the host memory itself
+     * ({@link DeviceSession#finishSyncs()}) one {@code clFinish}; otherwise a read of each output.
+     */
     void complete() {
+        if (zeroCopy && session.finishSyncs()) {
+            session.queue().finish();
+            return;
+        }
         for (int i = 0; i < out.length; i++) {
             if (zeroCopy) {
                 // A blocking map synchronises the host memory with the device's view of it; on a

@@ -36,6 +36,16 @@ class PipelineChunkingTest {
     }
 
     @Test
+    void finishSync_onlyOnPoclCpuDevices() {
+        assertTrue(DeviceSession.inPlace(Cl.CL_DEVICE_TYPE_CPU, "Portable Computing Language"));
+        assertTrue(DeviceSession.inPlace(Cl.CL_DEVICE_TYPE_CPU | Cl.CL_DEVICE_TYPE_DEFAULT, "Portable Computing Language"));
+        assertFalse(DeviceSession.inPlace(Cl.CL_DEVICE_TYPE_GPU, "Portable Computing Language"));
+        assertFalse(DeviceSession.inPlace(Cl.CL_DEVICE_TYPE_CPU, "Intel(R) OpenCL"));
+        assertFalse(DeviceSession.inPlace(Cl.CL_DEVICE_TYPE_GPU, "NVIDIA CUDA"));
+        assertFalse(DeviceSession.inPlace(Cl.CL_DEVICE_TYPE_CPU, null));
+    }
+
+    @Test
     void markersAndBarriers_needOpenCl12() {
         assertTrue(DeviceSession.atLeastOpenCl12("OpenCL 1.2 pocl 3.1+debian  Linux, None+Asserts, RELOC, LLVM 15.0.6"));
         assertTrue(DeviceSession.atLeastOpenCl12("OpenCL 3.0 CUDA"));
