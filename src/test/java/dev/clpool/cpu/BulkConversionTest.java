@@ -84,14 +84,7 @@ class BulkConversionTest {
             }
             f.put(i, Float.intBitsToFloat(bits));
         }
-        Tensor got = Tensor.allocate(SHAPE, type);
-        cpu.convert(src, got, vectors);
-        ShortBuffer g = got.shorts();
-        for (int i = 0; i < f.capacity(); i++) {
-            float x = f.get(i);
-            short want = type == DType.FLOAT16 ? Float16.fromFloat(x) : BFloat16.fromFloat(x);
-            assertEquals(want, g.get(i), () -> type.word() + " of 0x" + Integer.toHexString(Float.floatToRawIntBits(x)));
-        }
+        assertNarrowedAsOneElement(src, type, vectors);
     }
 
     /**
@@ -111,8 +104,14 @@ class BulkConversionTest {
                     | (i % 5 == 4 ? r.nextInt(1 << 13) : low13[i % 5]);
             f.put(i, Float.intBitsToFloat(bits));
         }
+        assertNarrowedAsOneElement(src, type, vectors);
+    }
+
+    /** {@code src} narrowed to {@code type} in bulk gives each element's {@link Float16}/{@link BFloat16} rounding. */
+    private static void assertNarrowedAsOneElement(Tensor src, DType type, boolean vectors) {
         Tensor got = Tensor.allocate(SHAPE, type);
         cpu.convert(src, got, vectors);
+        FloatBuffer f = src.floats();
         ShortBuffer g = got.shorts();
         for (int i = 0; i < f.capacity(); i++) {
             float x = f.get(i);
