@@ -30,8 +30,35 @@ final class Timing {
     /** Median milliseconds per operation and the operations per repetition. */
     record Result(double ms, int opsPerRep, int reps) { }
 
+    /** Where the timing reads the time and the JIT's progress: the JVM's, or a test's own. */
+    interface Clock {
+        long nanoTime();
+
+        /** The JIT's compilation time so far in ms, or a constant where it is not known. */
+        long jitMs();
+    }
+
+    private static final CompilationMXBean JIT = ManagementFactory.getCompilationMXBean();
+
+    /** The JVM's clock; the JIT's time is 0 where the JVM does not say (then only the stability rule counts). */
+    static final Clock SYSTEM = new Clock() {
+        @Override
+        public long nanoTime() {
+            return System.nanoTime();
+        }
+
+        @Override
+        public long jitMs() {
+            return JIT != null && JIT.isCompilationTimeMonitoringSupported() ? JIT.getTotalCompilationTime() : 0;
+        }
+    };
+
     static Result median(Runnable op, Runnable sync, Benchmark.Config config, double budgetMs) {
         return interleaved(List.of(op), sync, config, budgetMs).get(0);
+    }
+
+    static List<Result> interleaved(List<Runnable> ops, Runnable sync, Benchmark.Config config, double budgetMs) {
+        return interleaved(ops, sync, config, budgetMs, SYSTEM);
     }
 
     /**
@@ -40,12 +67,13 @@ final class Timing {
      * {@code k}; every operation gets the same number of repetitions, as many as {@code budgetMs}
      * allows the slowest.
      */
-    static List<Result> interleaved(List<Runnable> ops, Runnable sync, Benchmark.Config config, double budgetMs) {
+    static List<Result> interleaved(List<Runnable> ops, Runnable sync, Benchmark.Config config, double budgetMs,
+            Clock clock) {
         int m = ops.size();
         int[] k = new int[m];
         int n = config.timedReps();
         for (int j = 0; j < m; j++) {
-            double single = warmUp(ops.get(j), sync, config);
+            double single = warmUp(ops.get(j), sync, config, clock);
             k[j] = (int) Math.max(1, Math.min(1000, Math.ceil(config.targetMs() / Math.max(single, 1e-3))));
             if (budgetMs > 0 && single * k[j] * n > budgetMs) {
                 n = (int) Math.max(1, Math.min(n, budgetMs / (single * k[j])));
@@ -55,12 +83,12 @@ final class Timing {
         for (int r = 0; r < n; r++) {
             for (int j = 0; j < m; j++) {
                 Runnable op = ops.get(j);
-                long t0 = System.nanoTime();
+                long t0 = clock.nanoTime();
                 for (int i = 0; i < k[j]; i++) {
                     op.run();
                 }
                 sync.run();
-                t[j][r] = (System.nanoTime() - t0) / 1e6 / k[j];
+                t[j][r] = (clock.nanoTime() - t0) / 1e6 / k[j];
             }
         }
         List<Result> results = new ArrayList<>(m);
@@ -77,24 +105,23 @@ final class Timing {
      * that plateau (0.2 ms operations timed at 24-42 ms).
      */
     static final double JIT_QUIET_MS = 300;
-    private static final CompilationMXBean JIT = ManagementFactory.getCompilationMXBean();
 
     /** The untimed warm-up runs of {@code op}; the fastest single run's milliseconds. */
-    private static double warmUp(Runnable op, Runnable sync, Benchmark.Config config) {
+    private static double warmUp(Runnable op, Runnable sync, Benchmark.Config config, Clock clock) {
         double single = Double.MAX_VALUE;
         int stable = 0;
-        long start = System.nanoTime();
-        long compiled = jitMs();
+        long start = clock.nanoTime();
+        long compiled = clock.jitMs();
         long quietSince = start;
         for (int i = 0; i < 10_000; i++) {
-            long t0 = System.nanoTime();
+            long t0 = clock.nanoTime();
             op.run();
             sync.run();
-            long t1 = System.nanoTime();
+            long t1 = clock.nanoTime();
             double ms = (t1 - t0) / 1e6;
             stable = ms < 0.95 * single ? 0 : stable + 1;
             single = Math.min(single, ms);
-            long jit = jitMs();
+            long jit = clock.jitMs();
             if (jit != compiled) {
                 compiled = jit;
                 quietSince = t1;
@@ -109,11 +136,6 @@ final class Timing {
             }
         }
         return single;
-    }
-
-    /** The JIT's compilation time so far, or 0 where the JVM does not say (then only the stability rule counts). */
-    private static long jitMs() {
-        return JIT != null && JIT.isCompilationTimeMonitoringSupported() ? JIT.getTotalCompilationTime() : 0;
     }
 
     /** The median of {@code v} (sorted in place). */
