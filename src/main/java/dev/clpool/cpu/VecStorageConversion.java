@@ -21,9 +21,11 @@ import jdk.incubator.vector.VectorSpecies;
  * API, so the lanes do {@link Float16}'s integer arithmetic: float16 to float32 rebiases the
  * exponent, with blends for zeros and subnormals (the fraction converted to float and scaled by
  * 2<sup>-24</sup>, exact) and for infinities and NaNs (quiet, the payload kept); float32 to float16
- * rounds every lane by the normal-half carry trick and redoes, by {@link Float16#fromFloat}, the
- * lanes of a vector outside the normal halves' range (zero, subnormal, overflow, infinity, NaN:
- * rare in data, and a vector of them costs one scalar pass).
+ * rounds every lane by the normal-half carry trick, with blends where a vector holds zeros or
+ * subnormal results (scaled by 2<sup>24</sup> and rounded to an integer in float arithmetic) or
+ * overflow, infinities and NaNs. No lane falls back to the scalar path: a vector with one zero
+ * did until 7c2a3e4, and backward gradients, which are mostly zero, converted at a fifth of the
+ * speed (float16 stem backward 75 ms against 21 for float32).
  *
  * <p>The table lookup and the staged blocks of the scalar path cost 0.7 ns an element one way and
  * 2.5 ns the other on this project's test machine, against a float32 global average at about
@@ -127,16 +129,24 @@ final class VecStorageConversion {
             // Magnitudes [2^-14, 65520) round to a normal half: rebias, add the carry for ties to even, shift.
             IntVector r = abs.sub(0x38000000);
             r = r.add(r.lanewise(VectorOperators.LSHR, 13).and(1).add(0xfff));
-            IntVector h = r.lanewise(VectorOperators.LSHR, 13)
-                    .or(bits.lanewise(VectorOperators.LSHR, 16).and(0x8000));
-            VectorMask<Integer> normal = abs.compare(VectorOperators.GE, 0x38800000)
-                    .and(abs.compare(VectorOperators.LT, 0x477ff000));
-            ((ShortVector) h.convertShape(VectorOperators.I2S, HALVES, 0)).intoByteBuffer(dst, i * Short.BYTES, ORDER);
-            if (!normal.allTrue()) {
-                for (int k = i; k < i + LANES; k++) {
-                    dst.putShort(k * Short.BYTES, Float16.fromFloat(src.getFloat(k * Float.BYTES)));
-                }
+            IntVector h = r.lanewise(VectorOperators.LSHR, 13);
+            VectorMask<Integer> small = abs.compare(VectorOperators.LT, 0x38800000);
+            if (small.anyTrue()) {
+                // Below 2^-14: a subnormal half or zero, round(|f| · 2^24) to nearest even. The
+                // product is exact (below 1024), and adding 2^23 rounds it to an integer as IEEE
+                // addition does, ties to even, left in the sum's low fraction bits (1024 is the
+                // smallest normal's bits: also right).
+                IntVector sub = abs.reinterpretAsFloats().mul(0x1p24f).add(0x1p23f).reinterpretAsInts().sub(0x4b000000);
+                h = h.blend(sub, small);
             }
+            VectorMask<Integer> large = abs.compare(VectorOperators.GE, 0x477ff000);
+            if (large.anyTrue()) {
+                // 65520 and up round to infinity; a NaN stays quiet with the top of its payload.
+                IntVector nan = abs.lanewise(VectorOperators.LSHR, 13).and(0x3ff).or(0x7e00);
+                h = h.blend(nan.blend(0x7c00, abs.compare(VectorOperators.LE, 0x7f800000)), large);
+            }
+            h = h.or(bits.lanewise(VectorOperators.LSHR, 16).and(0x8000));
+            ((ShortVector) h.convertShape(VectorOperators.I2S, HALVES, 0)).intoByteBuffer(dst, i * Short.BYTES, ORDER);
         }
         for (; i < to; i++) {
             dst.putShort(i * Short.BYTES, Float16.fromFloat(src.getFloat(i * Float.BYTES)));

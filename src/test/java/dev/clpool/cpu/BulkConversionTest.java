@@ -107,6 +107,39 @@ class BulkConversionTest {
         assertNarrowedAsOneElement(src, type, vectors);
     }
 
+    /**
+     * Whole vectors of values below float16's normal range (zeros, subnormal results, ties between
+     * subnormals, values that round up into the smallest normal), of zeros with a few normal
+     * values (a max backward's gradient), and of overflow, infinities and NaNs: the lanes' blends
+     * for each, not one edge case among normal values.
+     */
+    @ParameterizedTest(name = "{0} vectors={1}")
+    @MethodSource("paths")
+    void narrowing_wholeVectorsOfSmallZeroOrSpecialValues_roundAsOneElement(DType type, boolean vectors) {
+        Tensor src = Tensor.allocate(SHAPE);
+        FloatBuffer f = src.floats();
+        SplittableRandom r = new SplittableRandom(14);
+        int third = f.capacity() / 3;
+        for (int i = 0; i < f.capacity(); i++) {
+            int sign = r.nextInt(2) << 31;
+            int bits;
+            if (i < third) {
+                // Below 2^-14, from float subnormals up; every fourth a tie between two subnormal halves.
+                int abs = r.nextInt(0x38800000);
+                if (i % 4 == 0) {
+                    abs = Float.floatToRawIntBits((2 * r.nextInt(1024) + 1) * 0x1p-25f);
+                }
+                bits = sign | abs;
+            } else if (i < 2 * third) {
+                bits = i % 29 == 0 ? sign | (0x38000000 + r.nextInt(0x0f000000)) : (i % 7 == 0 ? sign : 0);
+            } else {
+                bits = sign | (0x477ff000 + r.nextInt(0x7fffffff - 0x477ff000));
+            }
+            f.put(i, Float.intBitsToFloat(bits));
+        }
+        assertNarrowedAsOneElement(src, type, vectors);
+    }
+
     /** {@code src} narrowed to {@code type} in bulk gives each element's {@link Float16}/{@link BFloat16} rounding. */
     private static void assertNarrowedAsOneElement(Tensor src, DType type, boolean vectors) {
         Tensor got = Tensor.allocate(SHAPE, type);
