@@ -82,7 +82,8 @@ final class VecStorageConversion {
         VectorMask<Integer> tiny = mag.compare(VectorOperators.LT, 0x0400);
         if (tiny.anyTrue()) {
             // Zero or subnormal: fraction × 2^-24, exact in float.
-            IntVector sub = ((FloatVector) frac.convert(VectorOperators.I2F, 0)).mul(0x1p-24f).reinterpretAsInts();
+            // (2^23 + fraction, as float bits) - 2^23 is the fraction as a float, with no conversion.
+            IntVector sub = frac.or(0x4b000000).reinterpretAsFloats().sub(0x1p23f).mul(0x1p-24f).reinterpretAsInts();
             bits = bits.blend(sub, tiny);
         }
         VectorMask<Integer> special = mag.compare(VectorOperators.GE, 0x7c00);
