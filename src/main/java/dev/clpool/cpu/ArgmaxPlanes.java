@@ -131,11 +131,11 @@ final class ArgmaxPlanes {
      * Band {@code b} in {@link VecArgmaxPlanes}' lanes, from and into the tensors' bytes: the
      * outputs' values (their own bits) and indices, output row by output row.
      */
-    void vectorBand(IntBuffer in, ByteBuffer out, ByteBuffer idx, int b, Scratch s) {
+    void vectorBand(IntBuffer in, ByteBuffer bytes, ByteBuffer out, ByteBuffer idx, int b, Scratch s) {
         int q0 = b * rowsPerBand;
         int q1 = Math.min(rows, q0 + rowsPerBand);
         if (pairs) {
-            pairBand(in, out, idx, q0, q1, s);
+            pairBand(bytes, out, idx, q0, q1, s);
             return;
         }
         int[][] list = s.ints(0, 6, kh * kw);
@@ -159,30 +159,26 @@ final class ArgmaxPlanes {
     }
 
     /**
-     * {@link #vectorBand} where each window is one even/odd column pair ({@link #pairs}): the band's
-     * input rows staged as they are by one bulk copy, each output row's window rows inside the input
-     * listed, and {@link VecArgmaxPlanes#pairs} splitting the columns in registers. SegNet's 2×2 s2
-     * on 45×60 planes spent a third of its time splitting the staged rows into stores it then loaded.
+     * {@link #vectorBand} where each window is one even/odd column pair ({@link #pairs}): each output
+     * row's window rows inside the input listed, and {@link VecArgmaxPlanes#pairs} reading them from
+     * the tensor's bytes {@code in} and splitting the columns in registers. SegNet's 2×2 s2 on 45×60
+     * planes spent a third of its time splitting staged rows into stores it then loaded.
      */
-    private void pairBand(IntBuffer in, ByteBuffer out, ByteBuffer idx, int q0, int q1, Scratch s) {
+    private void pairBand(ByteBuffer in, ByteBuffer out, ByteBuffer idx, int q0, int q1, Scratch s) {
         int iw = p.in.w();
         int ow = p.out.w();
-        int from = firstStaged(p, q0);
-        int len = endStaged(p, q1 - 1) - from;
-        int[] stage = s.ints(1, 1, len)[0];
-        in.get(from, stage, 0, len);
         int[][] list = s.ints(0, 6, Math.max(kh * kw, 2 * VecWidth.floats()));
         for (int q = q0; q < q1; q++) {
             int n = q / oh;
             int oy = q % oh;
             int count = 0;
             for (int jy = p.rowFirst[oy]; jy < p.rowEnd[oy]; jy++, count++) {
-                list[0][count] = (n * p.in.h() + p.rowStart[oy] + jy * p.dh) * iw - from;
+                list[0][count] = (n * p.in.h() + p.rowStart[oy] + jy * p.dh) * iw;
                 list[1][2 * count] = offsets[jy * kw];
                 list[1][2 * count + 1] = offsets[jy * kw + 1];
             }
             long base = form.base(n) + p.rowStart[oy] * form.dy() + p.colStart[0] * form.dx();
-            VecArgmaxPlanes.pairs(stage, list[0], list[1], count, ow, out, idx, q * ow, base, sw * form.dx(), list[2]);
+            VecArgmaxPlanes.pairs(in, list[0], list[1], count, ow, out, idx, q * ow, base, sw * form.dx(), list[2]);
         }
     }
 

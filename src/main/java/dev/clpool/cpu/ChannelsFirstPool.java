@@ -49,7 +49,8 @@ public final class ChannelsFirstPool {
                      Axis... axes) {
         ByteBuffer raw = input.duplicate().order(ByteOrder.nativeOrder()).position(0);
         FloatBuffer in = raw.asFloatBuffer();
-        FloatBuffer out = output.duplicate().order(ByteOrder.nativeOrder()).position(0).asFloatBuffer();
+        ByteBuffer rawOut = output.duplicate().order(ByteOrder.nativeOrder()).position(0);
+        FloatBuffer out = rawOut.asFloatBuffer();
         PlanePlan plan = new PlanePlan(planes, axes);
         requireFloats("input", in, planes * plan.inPlane);
         requireFloats("output", out, planes * plan.outPlane);
@@ -61,7 +62,8 @@ public final class ChannelsFirstPool {
             }
             case AVG: {
                 PlaneAvg avg = new PlaneAvg(plan, countIncludePad, VectorSupport.fitsRow(plan.w.in()));
-                cpu.chunks(plan.bands(), plan.workPerBand(), (from, to) -> avg.run(in, out, from, to, Scratch.get()));
+                cpu.chunks(plan.bands(), plan.workPerBand(),
+                        (from, to) -> avg.run(raw, rawOut, in, out, from, to, Scratch.get()));
                 break;
             }
             case LP: {

@@ -129,9 +129,10 @@ final class CpuMaxIndices {
     private static void planes(ArgmaxPlanes fused, Tensor in, Tensor out, Indices indices, CpuBackward.Parallel parallel) {
         if (fused.vectors()) {
             IntBuffer from = CpuArgmax.bits(in);
+            ByteBuffer bytes = CpuArgmax.bytes(in);
             ByteBuffer to = CpuArgmax.bytes(out);
             ByteBuffer idx = indices.buffer();
-            parallel.run(fused.bands(), b -> fused.vectorBand(from, to, idx, b, Scratch.get()));
+            parallel.run(fused.bands(), b -> fused.vectorBand(from, bytes, to, idx, b, Scratch.get()));
             return;
         }
         IntBuffer bits = CpuArgmax.bits(in);

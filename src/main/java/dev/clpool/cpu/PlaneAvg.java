@@ -1,6 +1,7 @@
 package dev.clpool.cpu;
 
 import dev.clpool.Axis;
+import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 
 /**
@@ -66,10 +67,14 @@ final class PlaneAvg {
         return includePad ? a.extentIncludingPad(o) : a.count(o);
     }
 
-    /** Bands {@code [from, to)} ({@link PlanePlan#bands(int, int, PlanePlan.Band)}). */
-    void run(FloatBuffer src, FloatBuffer dst, int from, int to, Scratch s) {
+    /**
+     * Bands {@code [from, to)} ({@link PlanePlan#bands(int, int, PlanePlan.Band)}) of {@code src}
+     * into {@code dst}; {@code raw} and {@code rawOut} are their bytes (float32, native order), which
+     * the vector passes read and write.
+     */
+    void run(ByteBuffer raw, ByteBuffer rawOut, FloatBuffer src, FloatBuffer dst, int from, int to, Scratch s) {
         if (vector) {
-            runVector(src, dst, from, to, s);
+            runVector(raw, rawOut, src, dst, from, to, s);
             return;
         }
         float[] acc = s.floats(0, p.bandRows * p.pitch);
@@ -128,38 +133,43 @@ final class PlaneAvg {
     }
 
     /**
-     * {@link #run} with {@link VecPlaneAvg}'s passes: a band's input rows copied from {@code src}
-     * in one bulk copy per depth tap ({@link PlanePlan#stageBlocks}), rows outside the input
-     * skipped (the accumulators' padding columns hold 0).
+     * {@link #run} with {@link VecPlaneAvg}'s passes: a band's input rows read from {@code raw},
+     * the tensor's bytes ({@link PlanePlan#downInTensor}), rows outside the input skipped (the
+     * accumulators' padding columns hold 0); the fused pass writes its averages into
+     * {@code rawOut}, and only a band with a result that fails its certificate is written again
+     * from {@code sums} after {@link #recheck}.
      */
-    private void runVector(FloatBuffer src, FloatBuffer dst, int from, int to, Scratch s) {
+    private void runVector(ByteBuffer raw, ByteBuffer rawOut, FloatBuffer src, FloatBuffer dst, int from, int to,
+                           Scratch s) {
         int slack = VecPlaneMax.slack(p.w.stride(), p.maxShift);
         int len = p.bandRows * p.pitch + slack;
         float[] acc = s.floats(0, len);
         float[] accB = s.floats(1, len);
         float[] fs = s.floats(3, len);
         float[] fb = s.floats(4, len);
-        float[] in = s.floats(12, p.stagedFloats() + slack);
         int[] rows = s.ints(0, 1, p.downInts())[0];
         boolean fused = p.w.stride() == 1 && p.w.window() <= 3 && p.w.out() >= VecPlaneAvg.lanes();
         java.util.Arrays.fill(acc, 0, len, 0f);
         java.util.Arrays.fill(accB, 0, len, 0f);
-        PlanePlan.Down down = (r, n, at) -> VecPlaneAvg.down(in, r, n, acc, accB, at, p.w.in());
-        PlanePlan.DownBand band = (r, n, step) -> VecPlaneAvg.down(in, r, p.bandRows, n, step, acc, accB, p.pitch,
+        PlanePlan.Down down = (r, n, at) -> VecPlaneAvg.down(raw, r, n, acc, accB, at, p.w.in());
+        PlanePlan.DownBand band = (r, n, step) -> VecPlaneAvg.down(raw, r, p.bandRows, n, step, acc, accB, p.pitch,
                 p.w.padBegin(), p.w.in());
         p.bands(from, to, (plane, oz, oy0, oy1) -> {
             int n = oy1 - oy0;
-            p.down(src, plane, oz, oy0, oy1, in, rows, down, band);
+            p.downInTensor(plane, oz, oy0, oy1, rows, down, band);
             int outs = n * p.w.out();
             float[] sums = s.floats(5, outs + slack);
             float[] bounds = s.floats(6, outs + slack);
             if (fused) {
                 float[][] l = layout(oz, oy0, oy1, s);
-                if (VecPlaneAvg.fused(acc, accB, n, p.pitch, p.w.window(), p.w.dilation(), l[0], l[1], sums, bounds,
-                        p.w.out())) {
+                int at = p.outputRow(plane, oz, oy0);
+                if (VecPlaneAvg.fused(acc, accB, n, p.pitch, p.w.window(), p.w.dilation(), l[0], l[1], null, null,
+                        p.w.out(), rawOut, at)) {
+                    VecPlaneAvg.fused(acc, accB, n, p.pitch, p.w.window(), p.w.dilation(), l[0], l[1], sums, bounds,
+                            p.w.out(), null, 0);
                     recheck(src, sums, bounds, l[1], plane, oz, oy0, oy1);
+                    dst.put(at, sums, 0, outs);
                 }
-                dst.put(p.outputRow(plane, oz, oy0), sums, 0, outs);
                 return;
             }
             boolean one = p.w.window() == 1;

@@ -241,6 +241,28 @@ final class PlanePlan {
     }
 
     /**
+     * {@link #down} reading the tensor itself, nothing staged: {@code rows} receive float offsets of
+     * input rows in the tensor ({@code band} runs where there is one depth tap, {@link #rowStarts}).
+     */
+    void downInTensor(int plane, int oz, int oy0, int oy1, int[] rows, Down down, DownBand band) {
+        int zTaps = d.endTap(oz) - d.firstTap(oz);
+        if (zTaps == 1) {
+            band.rows(rows, oy1 - oy0, rowStarts(plane, oz, oy0, oy1, rows));
+            return;
+        }
+        for (int oy = oy0; oy < oy1; oy++) {
+            int k = 0;
+            for (int jz = d.firstTap(oz); jz < d.endTap(oz); jz++) {
+                int z = (int) d.start(oz) + jz * d.dilation();
+                for (int j = 0, y = yFirst[oy]; j < yTaps[oy]; j++, y += h.dilation()) {
+                    rows[k++] = inputRow(plane, z, y);
+                }
+            }
+            down.row(rows, k, (oy - oy0) * pitch + w.padBegin());
+        }
+    }
+
+    /**
      * For windows of one depth tap, where output rows {@code [oy0, oy1)} at depth {@code oz} of
      * plane {@code plane} read in the tensor itself: band row r's first input row inside the input
      * (a float offset) into {@code rows[r]}, how many rows it reads into {@code rows[bandRows + r]};

@@ -265,18 +265,19 @@ final class VecArgmaxPlanes {
 
     /**
      * Max pooling with indices of one output row whose windows are one even/odd column pair each
-     * (two column taps one apart at column stride 2, no column padding: SegNet's 2×2 s2), from input
-     * rows staged as they are: each window row is two loads split into its even and odd columns in
-     * registers (the split of {@link #stage} without its stores and reloads), then the rule over the
-     * taps in scan order, as {@link #choose}.
+     * (two column taps one apart at column stride 2, no column padding: SegNet's 2×2 s2), read from
+     * the tensor: each window row is two loads split into its even and odd columns in registers (the
+     * split of {@link #stage} without its stores and reloads), then the rule over the taps in scan
+     * order, as {@link #choose}. (The rows were staged by a bulk copy per band: that streamed the
+     * input from memory before any work, where the loads overlap it with the choice.)
      *
-     * @param in     the input's raw float32 bits, a band's rows as they are
-     * @param rowAt  per window row inside the input, in order: the staged element of its column 0
+     * @param in     the input tensor's bytes (float32, native order)
+     * @param rowAt  per window row inside the input, in order: the float offset of its column 0
      * @param value  per tap ({@code 2·row + jx}): its index offset from the window's tap 0
      * @param rows   window rows listed
      * @param ow     output columns, at least a vector
      */
-    static void pairs(int[] in, int[] rowAt, int[] value, int rows, int ow, ByteBuffer out, ByteBuffer idx, int o,
+    static void pairs(ByteBuffer in, int[] rowAt, int[] value, int rows, int ow, ByteBuffer out, ByteBuffer idx, int o,
                       long base, long stepX, int[] split) {
         int l = F.length();
         for (int ox = 0; ; ox += l) {
@@ -293,14 +294,14 @@ final class VecArgmaxPlanes {
      * row. The choice starts at −∞ with tap 0's int: tap 0 replaces it unless it is −∞ itself, whose
      * only bits those are, so the result is that of starting at tap 0 (and the loop has one body).
      */
-    private static void pair(int[] in, int[] rowAt, int[] value, int rows, int e, ByteBuffer out, ByteBuffer idx, int o,
+    private static void pair(ByteBuffer in, int[] rowAt, int[] value, int rows, int e, ByteBuffer out, ByteBuffer idx, int o,
                              long rowBase, long stepX, int[] split) {
         int l = F.length();
         FloatVector best = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
         FloatVector chosen = FloatVector.broadcast(F, Float.intBitsToFloat(value[0]));
         for (int r = 0; r < rows; r++) {
-            IntVector a = IntVector.fromArray(I, in, rowAt[r] + e);
-            IntVector c = IntVector.fromArray(I, in, rowAt[r] + e + l);
+            IntVector a = IntVector.fromByteBuffer(I, in, (rowAt[r] + e) << 2, ORDER);
+            IntVector c = IntVector.fromByteBuffer(I, in, (rowAt[r] + e + l) << 2, ORDER);
             a.rearrange(EVEN).blend(c.rearrange(EVEN), HIGH).intoArray(split, 0);
             a.rearrange(ODD).blend(c.rearrange(ODD), HIGH).intoArray(split, l);
             FloatVector even = IntVector.fromArray(I, split, 0).reinterpretAsFloats();

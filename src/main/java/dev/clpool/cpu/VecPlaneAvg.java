@@ -1,5 +1,7 @@
 package dev.clpool.cpu;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -9,8 +11,9 @@ import jdk.incubator.vector.VectorSpecies;
  * {@link VectorSupport#ENABLED}): the same float additions with the same running bound B beside
  * each sum (every rounded addition {@code t = fl(a + b)} adds |t| to B), so {@link PlaneAvg}'s
  * certificate and double fallback apply unchanged. The vertical pass ({@link #down}) folds up to
- * three input rows per pass in registers from a band's staged rows ({@link PlanePlan#stageBlocks})
- * and skips rows outside the input, whose zeros the scalar pass adds (its B is therefore never
+ * three input rows per pass in registers, loaded straight from the tensor's bytes (a bulk copy of
+ * each band first streamed the input from memory before any work, which a load overlaps with the
+ * additions: a fifth of Inception's average), and skips rows outside the input, whose zeros the scalar pass adds (its B is therefore never
  * smaller, and a sum of zeros may keep a −0 that the scalar pass turns into +0: the same value).
  * The horizontal pass ({@link #across}) reads the shifted columns with shifted loads instead of
  * copies. Column tails that do not fill a vector are summed by a scalar loop with the same
@@ -18,6 +21,7 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class VecPlaneAvg {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final ByteOrder ORDER = ByteOrder.nativeOrder();
 
     private VecPlaneAvg() {
     }
@@ -27,7 +31,7 @@ final class VecPlaneAvg {
      * {@code n >= 1} input rows at {@code in[rows[k]]}, {@code k < n}, at x, and {@code accB[at + x]}
      * its bound B (0 for one row), for {@code x < width}.
      */
-    static void down(float[] in, int[] rows, int n, float[] acc, float[] accB, int at, int width) {
+    static void down(ByteBuffer in, int[] rows, int n, float[] acc, float[] accB, int at, int width) {
         int last = n - 1;
         fold(in, rows[0], rows[Math.min(1, last)], rows[Math.min(2, last)], Math.min(n, 3), acc, accB, at, width);
         for (int k = 3; k <= last; k += 2) {
@@ -40,7 +44,7 @@ final class VecPlaneAvg {
      * {@code rows[count + r]} input rows from {@code in[rows[r]]}, {@code step} apart, into
      * {@code acc} and {@code accB} from {@code r * pitch + pad}.
      */
-    static void down(float[] in, int[] rows, int count, int n, int step, float[] acc, float[] accB, int pitch, int pad,
+    static void down(ByteBuffer in, int[] rows, int count, int n, int step, float[] acc, float[] accB, int pitch, int pad,
                      int width) {
         for (int r = 0; r < n; r++) {
             int a = rows[r];
@@ -60,7 +64,7 @@ final class VecPlaneAvg {
      * them), or, for {@code terms} 4 and 5, rows {@code a} (and {@code b}) added to the sums already
      * in {@code acc}.
      */
-    private static void fold(float[] in, int a, int b, int c, int terms, float[] acc, float[] accB, int at, int width) {
+    private static void fold(ByteBuffer in, int a, int b, int c, int terms, float[] acc, float[] accB, int at, int width) {
         int lanes = S.length();
         // A first pass reads only the input: its last vector may overlap the one before.
         int end = terms <= 3 ? width : width - width % lanes;
@@ -71,21 +75,21 @@ final class VecPlaneAvg {
             FloatVector s;
             FloatVector bound;
             if (terms >= 4) {
-                s = FloatVector.fromArray(S, acc, at + x).add(FloatVector.fromArray(S, in, a + x));
+                s = FloatVector.fromArray(S, acc, at + x).add(FloatVector.fromByteBuffer(S, in, (a + x) << 2, ORDER));
                 bound = FloatVector.fromArray(S, accB, at + x).add(s.abs());
                 if (terms == 5) {
-                    s = s.add(FloatVector.fromArray(S, in, b + x));
+                    s = s.add(FloatVector.fromByteBuffer(S, in, (b + x) << 2, ORDER));
                     bound = bound.add(s.abs());
                 }
             } else {
-                s = FloatVector.fromArray(S, in, a + x);
+                s = FloatVector.fromByteBuffer(S, in, (a + x) << 2, ORDER);
                 bound = FloatVector.zero(S);
                 if (terms >= 2) {
-                    s = s.add(FloatVector.fromArray(S, in, b + x));
+                    s = s.add(FloatVector.fromByteBuffer(S, in, (b + x) << 2, ORDER));
                     bound = s.abs();
                 }
                 if (terms == 3) {
-                    s = s.add(FloatVector.fromArray(S, in, c + x));
+                    s = s.add(FloatVector.fromByteBuffer(S, in, (c + x) << 2, ORDER));
                     bound = bound.add(s.abs());
                 }
             }
@@ -96,21 +100,21 @@ final class VecPlaneAvg {
             float s;
             float bound;
             if (terms >= 4) {
-                s = acc[at + x] + in[a + x];
+                s = acc[at + x] + in.getFloat((a + x) << 2);
                 bound = accB[at + x] + Math.abs(s);
                 if (terms == 5) {
-                    s += in[b + x];
+                    s += in.getFloat((b + x) << 2);
                     bound += Math.abs(s);
                 }
             } else {
-                s = in[a + x];
+                s = in.getFloat((a + x) << 2);
                 bound = 0f;
                 if (terms >= 2) {
-                    s += in[b + x];
+                    s += in.getFloat((b + x) << 2);
                     bound = Math.abs(s);
                 }
                 if (terms == 3) {
-                    s += in[c + x];
+                    s += in.getFloat((c + x) << 2);
                     bound += Math.abs(s);
                 }
             }
@@ -148,11 +152,13 @@ final class VecPlaneAvg {
      * {@link PlaneAvg}'s division and certificate fused in one pass over each of {@code rows} band
      * rows ({@code ow >=} {@link #lanes()}: a row's last vector overlaps the one before, recomputing
      * the same values): {@code sums} receive the averages, {@code bounds} the bounds, laid out as
-     * the band's outputs, as {@code div} and {@code perUnit} are. Returns whether a result's
-     * certificate fails (bound·perUnit − max(1, |avg|) not ≤ 0).
+     * the band's outputs, as {@code div} and {@code perUnit} are; or, where {@code out} is given,
+     * the averages go straight into its floats from {@code outAt} (nothing into {@code sums} and
+     * {@code bounds}: the caller runs the pass again into them in the rare band whose certificate
+     * fails). Returns whether a result's certificate fails (bound·perUnit − max(1, |avg|) not ≤ 0).
      */
     static boolean fused(float[] acc, float[] accB, int rows, int pitch, int k, int step, float[] div,
-                         float[] perUnit, float[] sums, float[] bounds, int ow) {
+                         float[] perUnit, float[] sums, float[] bounds, int ow, ByteBuffer out, int outAt) {
         int lanes = S.length();
         boolean failed = false;
         for (int r = 0; r < rows; r++) {
@@ -173,8 +179,12 @@ final class VecPlaneAvg {
                     b = b.add(FloatVector.fromArray(S, accB, i + 2 * step).add(t.abs()));
                 }
                 FloatVector v = t.div(FloatVector.fromArray(S, div, o));
-                v.intoArray(sums, o);
-                b.intoArray(bounds, o);
+                if (out != null) {
+                    v.intoByteBuffer(out, (outAt + o) << 2, ORDER);
+                } else {
+                    v.intoArray(sums, o);
+                    b.intoArray(bounds, o);
+                }
                 FloatVector excess = b.mul(FloatVector.fromArray(S, perUnit, o)).sub(v.abs().max(1f));
                 if (!excess.compare(VectorOperators.LE, 0f).allTrue()) {
                     failed = true;

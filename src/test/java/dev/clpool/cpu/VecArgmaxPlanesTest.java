@@ -192,7 +192,7 @@ class VecArgmaxPlanesTest {
             scalar.band(CpuArgmax.bits(x), CpuArgmax.bits(want), wantIdx.longs(), b, sc);
         }
         for (int b = 0; b < vector.bands(); b++) {
-            vector.vectorBand(CpuArgmax.bits(x), got.buffer(), gotIdx.buffer(), b, sc);
+            vector.vectorBand(CpuArgmax.bits(x), CpuArgmax.bytes(x), got.buffer(), gotIdx.buffer(), b, sc);
         }
         assertArrayEquals(VecArgmaxTest.bits(want), VecArgmaxTest.bits(got), what + ", values");
         assertArrayEquals(wantIdx.toArray(), gotIdx.toArray(), what + ", indices");

@@ -9,6 +9,7 @@ import dev.clpool.PoolSpec;
 import dev.clpool.Shape;
 import dev.clpool.testing.NaiveReference;
 import dev.clpool.testing.Tolerance;
+import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
 import java.util.SplittableRandom;
@@ -89,7 +90,12 @@ class VecPlaneAvgTest {
         PlanePlan p = new PlanePlan(planes, axes);
         float[] y = new float[Math.toIntExact(planes * p.outPlane)];
         Arrays.fill(y, Float.NaN);
-        new PlaneAvg(p, includePad, vector).run(FloatBuffer.wrap(x), FloatBuffer.wrap(y), 0, p.bands(), Scratch.get());
+        // Exactly the input's and the output's bytes: a load or a store past either end throws.
+        ByteBuffer raw = ChannelsFirstPoolTest.direct(x);
+        ByteBuffer rawOut = ChannelsFirstPoolTest.direct(y);
+        FloatBuffer out = rawOut.asFloatBuffer();
+        new PlaneAvg(p, includePad, vector).run(raw, rawOut, raw.asFloatBuffer(), out, 0, p.bands(), Scratch.get());
+        out.get(0, y);
         return y;
     }
 }
