@@ -168,17 +168,22 @@ final class AvgVanHerk {
             }
         }
         float[] worst = s.floats(11, outRows * bw * VecAvgVanHerk.GROUP * lanes);
-        int inAt = Math.toIntExact(p.in.offset(n, ylo, xlo, 0) * Float.BYTES);
         int pixBytes = p.c * Float.BYTES;
-        ByteBuffer src = in.buffer();
         ByteBuffer dst = out.buffer();
         FloatBuffer x = in.floats();
         FloatBuffer y = out.floats();
+        // The band's input rows, copied once (one bulk copy per row): the sums read each group of
+        // channels from this array, not from the tensor (see VecAvgVanHerk).
+        int line = cols.positions() * p.c;
+        float[] staged = s.floats(6, rows.positions() * line);
+        for (int u = 0; u < rows.positions(); u++) {
+            x.get(Math.toIntExact(p.in.offset(n, ylo + u, xlo, 0)), staged, u * line, line);
+        }
         for (int ch = 0; ch < p.c; ) {
             int vectors = p.c - ch >= VecAvgVanHerk.GROUP * lanes ? VecAvgVanHerk.GROUP : 1;
             int c0 = Math.min(ch, p.c - lanes);
-            int failed = VecAvgVanHerk.band(src, dst, inAt, p.in.w() * pixBytes, pixBytes, origin, rows, cols, outAt,
-                    pixBytes, c0 * Float.BYTES, vectors, div, k, fails, worst, s);
+            int failed = VecAvgVanHerk.band(staged, c0, line, p.c, dst, origin, rows, cols, outAt, pixBytes,
+                    c0 * Float.BYTES, vectors, div, k, fails, worst, s);
             for (int f = 0; f < failed; f++) {
                 int e = fails[f] / vectors;
                 int oy = oy0 + e / bw;

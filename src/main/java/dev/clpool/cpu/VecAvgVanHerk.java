@@ -14,12 +14,18 @@ import jdk.incubator.vector.VectorSpecies;
  * absolute positions, formed by the same additions in the same order with the same running bound
  * beside each, so every sum, bound and certificate has the scalar path's bits, and so has every
  * result. One vector of channels at a time, each chain of sums in registers: across each input
- * row of the band (straight from the buffer), the suffix and prefix sums of a row (a few KB) joined
- * into the band's row sums; then down each column of those the same way, each output joined in
+ * row of the band (from a copy of the band's input rows, below), the suffix and prefix sums of a
+ * row (a few KB) joined into the band's row sums; then down each column of those the same way, each output joined in
  * registers as it is divided, written and certified. Only the partial sums some window joins are
  * formed. The band's arrays hold one vector of channels (46 KB for 19 rows of 19
  * columns); the scalar path passes over whole band rows (all channels, 3 MB for 19×19×512) once
  * per step, each step an array loop of its own.
+ *
+ * <p>The sums across read the band's input rows from a heap array, filled by one bulk copy per
+ * row ({@link AvgVanHerk}), not from the tensor: a group of four vectors reads 256 bytes of each
+ * 2 KB pixel (512 channels), eight times over an item, and read straight from the buffer
+ * ({@code fromByteBuffer}, with its checks per load, from lines not yet cached) those sums were
+ * the largest part of the time; the copy runs in memory order at the speed of a copy.
  *
  * <p>A vector whose certificate (bound·k − max(1, |average|) ≤ 0, as in {@link VecAvgWindows})
  * fails in some lane is reported with its lanes' certificates, and the caller recomputes those
@@ -43,16 +49,17 @@ final class VecAvgVanHerk {
 
     /**
      * One band of a batch item and {@code vectors} (1 or {@link #GROUP}) consecutive vectors of
-     * channels from byte offset {@code off}: band input row u, position q at {@code src} byte
-     * {@code inAt + u*rowBytes + q*pixBytes + off}, the rows and columns being {@code rows} and
-     * {@code cols} (absolute rows less the tensor's row origin {@code origin}); output i of output
+     * channels: band input row u, position q at {@code xs} index {@code inAt + u*rowFloats + q*pix}
+     * (a copy of the band's input rows, {@code pix} floats a pixel; {@code inAt} the group's first
+     * channel), output channels from byte offset {@code off}, the rows and columns being
+     * {@code rows} and {@code cols} (absolute rows less the tensor's row origin {@code origin}); output i of output
      * row r is written at {@code dst} byte {@code outAt[r] + i*pixOut + off}, divided by
      * {@code div[r*cols.count() + i]} and certified with {@code kk[...]}. Returns the number of
      * vectors that failed; the f-th is vector {@code fails[f] % vectors} of output
      * {@code fails[f] / vectors} (r*cols.count() + i), its lanes' certificates in
      * {@code worst[f*lanes..]} (a lane whose value is not ≤ 0 failed).
      */
-    static int band(ByteBuffer src, ByteBuffer dst, int inAt, int rowBytes, int pixBytes, int origin, Windows rows,
+    static int band(float[] xs, int inAt, int rowFloats, int pix, ByteBuffer dst, int origin, Windows rows,
                     Windows cols, int[] outAt, int pixOut, int off, int vectors, float[] div, float[] kk, int[] fails,
                     float[] worst, Scratch s) {
         int cw = vectors * S.length();
@@ -66,12 +73,12 @@ final class VecAvgVanHerk {
         float[] rp = s.floats(4, line);
         float[] rpb = s.floats(5, line);
         for (int u = 0; u < rows.positions(); u++) {
-            sweep(src, null, null, inAt + u * rowBytes + off, pixBytes, cols, cols.lo(), vectors, rs, rb, rp, rpb);
+            sweep(xs, null, inAt + u * rowFloats, pix, cols, cols.lo(), vectors, rs, rb, rp, rpb);
             join(cols, cw, rs, rb, rp, rpb, hs, hb, u * width);
         }
         int failed = 0;
         for (int i = 0; i < bw; i++) {
-            sweep(null, hs, hb, i * cw, width, rows, origin + rows.lo(), vectors, rs, rb, rp, rpb);
+            sweep(hs, hb, i * cw, width, rows, origin + rows.lo(), vectors, rs, rb, rp, rpb);
             failed = divide(dst, rows, vectors, rs, rb, rp, rpb, outAt, i * pixOut + off, bw, i, div, kk, fails, worst,
                     failed);
         }
@@ -82,14 +89,14 @@ final class VecAvgVanHerk {
      * Suffix and prefix sums with bounds along one line within blocks of {@code w.k()}, blocks
      * anchored at absolute position {@code lo} (the line's first): suffixes into {@code rs}/{@code rb},
      * prefixes into {@code rp}/{@code rpb}, {@code vectors} (1 or {@link #GROUP}) vectors per
-     * position. The line is {@code src} bytes {@code at + q*step} (the input, {@code hs == null}:
+     * position. The line is {@code hs} from {@code at + q*step} with no {@code hb} (the input:
      * exact values, so a sum of one value has bound zero) or the band's row sums {@code hs}/{@code hb}
      * from {@code at + q*step} (with their bounds). Only the sums some window joins are formed: a
      * block's suffixes down to the first tap of its first window that takes a suffix, its prefixes
      * up to the last tap of its last window that takes a prefix (with padding, the windows clipped
      * at the line's ends leave the rest unused; the sums formed are the same, so are the results).
      */
-    private static void sweep(ByteBuffer src, float[] hs, float[] hb, int at, int step, Windows w, int lo, int vectors,
+    private static void sweep(float[] hs, float[] hb, int at, int step, Windows w, int lo, int vectors,
                               float[] rs, float[] rb, float[] rp, float[] rpb) {
         int[] first = w.first();
         int[] last = w.last();
@@ -105,7 +112,7 @@ final class VecAvgVanHerk {
                 }
             }
             if (low < end) {
-                chain(src, hs, hb, at, step, end - 1, low - 1, -1, vectors, rs, rb);
+                chain(hs, hb, at, step, end - 1, low - 1, -1, vectors, rs, rb);
             }
             end = start;
         }
@@ -119,7 +126,7 @@ final class VecAvgVanHerk {
                 }
             }
             if (high >= start) {
-                chain(src, hs, hb, at, step, start, high + 1, 1, vectors, rp, rpb);
+                chain(hs, hb, at, step, start, high + 1, 1, vectors, rp, rpb);
             }
             start = end;
         }
@@ -129,12 +136,12 @@ final class VecAvgVanHerk {
      * One block's partial sums (see {@link #sweep}), from position {@code from} up to but not
      * including {@code to}, in direction {@code dir} (±1).
      */
-    private static void chain(ByteBuffer src, float[] hs, float[] hb, int at, int step, int from, int to, int dir,
+    private static void chain(float[] hs, float[] hb, int at, int step, int from, int to, int dir,
                               int vectors, float[] ts, float[] tb) {
-        if (hs == null && vectors == GROUP) {
-            chainRow4(src, at, step, from, to, dir, ts, tb);
-        } else if (hs == null) {
-            chainRow(src, at, step, from, to, dir, ts, tb);
+        if (hb == null && vectors == GROUP) {
+            chainRow4(hs, at, step, from, to, dir, ts, tb);
+        } else if (hb == null) {
+            chainRow(hs, at, step, from, to, dir, ts, tb);
         } else if (vectors == GROUP) {
             chainColumn4(hs, hb, at, step, from, to, dir, ts, tb);
         } else {
@@ -143,14 +150,14 @@ final class VecAvgVanHerk {
     }
 
     /** {@link #chain} along an input row, one vector per position. */
-    private static void chainRow(ByteBuffer src, int at, int step, int from, int to, int dir, float[] ts, float[] tb) {
+    private static void chainRow(float[] xs, int at, int step, int from, int to, int dir, float[] ts, float[] tb) {
         int l = S.length();
-        FloatVector t = FloatVector.fromByteBuffer(S, src, at + from * step, ORDER);
+        FloatVector t = FloatVector.fromArray(S, xs, at + from * step);
         FloatVector b = FloatVector.zero(S);
         t.intoArray(ts, from * l);
         b.intoArray(tb, from * l);
         for (int q = from + dir; q != to; q += dir) {
-            t = t.add(FloatVector.fromByteBuffer(S, src, at + q * step, ORDER));
+            t = t.add(FloatVector.fromArray(S, xs, at + q * step));
             b = b.add(t.abs());
             t.intoArray(ts, q * l);
             b.intoArray(tb, q * l);
@@ -158,16 +165,15 @@ final class VecAvgVanHerk {
     }
 
     /** {@link #chainRow} for {@link #GROUP} consecutive vectors, in four independent chains. */
-    private static void chainRow4(ByteBuffer src, int at, int step, int from, int to, int dir, float[] ts, float[] tb) {
+    private static void chainRow4(float[] xs, int at, int step, int from, int to, int dir, float[] ts, float[] tb) {
         int l = S.length();
-        int v = S.vectorByteSize();
         int cw = GROUP * l;
         int x = at + from * step;
         int o = from * cw;
-        FloatVector t0 = FloatVector.fromByteBuffer(S, src, x, ORDER);
-        FloatVector t1 = FloatVector.fromByteBuffer(S, src, x + v, ORDER);
-        FloatVector t2 = FloatVector.fromByteBuffer(S, src, x + 2 * v, ORDER);
-        FloatVector t3 = FloatVector.fromByteBuffer(S, src, x + 3 * v, ORDER);
+        FloatVector t0 = FloatVector.fromArray(S, xs, x);
+        FloatVector t1 = FloatVector.fromArray(S, xs, x + l);
+        FloatVector t2 = FloatVector.fromArray(S, xs, x + 2 * l);
+        FloatVector t3 = FloatVector.fromArray(S, xs, x + 3 * l);
         FloatVector b0 = FloatVector.zero(S);
         FloatVector b1 = b0;
         FloatVector b2 = b0;
@@ -180,10 +186,10 @@ final class VecAvgVanHerk {
         for (int q = from + dir; q != to; q += dir) {
             x = at + q * step;
             o = q * cw;
-            t0 = t0.add(FloatVector.fromByteBuffer(S, src, x, ORDER));
-            t1 = t1.add(FloatVector.fromByteBuffer(S, src, x + v, ORDER));
-            t2 = t2.add(FloatVector.fromByteBuffer(S, src, x + 2 * v, ORDER));
-            t3 = t3.add(FloatVector.fromByteBuffer(S, src, x + 3 * v, ORDER));
+            t0 = t0.add(FloatVector.fromArray(S, xs, x));
+            t1 = t1.add(FloatVector.fromArray(S, xs, x + l));
+            t2 = t2.add(FloatVector.fromArray(S, xs, x + 2 * l));
+            t3 = t3.add(FloatVector.fromArray(S, xs, x + 3 * l));
             b0 = b0.add(t0.abs());
             b1 = b1.add(t1.abs());
             b2 = b2.add(t2.abs());
