@@ -30,6 +30,13 @@
  * the transpose as vector stores (the last overlapping the one before and storing the same bits;
  * fewer than VEC outputs a plane, one element at a time). Same regions, order and arithmetic per
  * lane as adaptive_planes. Arguments in, out, P, H, W, OH, OW, groups (= ceil(P / VEC)).
+ *
+ * Kernel adaptive_plane_groups2: the same with two groups of VEC planes a work item (arguments as
+ * adaptive_plane_groups, the last being ceil(P / (2 * VEC))), their chains of each region
+ * interleaved tap by tap: the loops over a region's rows and columns, whose bounds vary from output
+ * to output and branch unpredictably, are paid once for both groups, and the two chains of
+ * dependent additions (or maxima) overlap. Avg stages the taps converted to the accumulator's type,
+ * once an element rather than once a tap.
  */
 
 #if !ROWLOOP || VEC == 1
@@ -53,8 +60,9 @@
 
 /* Writes the columns of the 8x8 block whose rows are a0 .. a7 to t[0] .. t[7] (t[j] = the rows'
    element j): three rounds of two-vector swizzles, which the compiler turns into shuffles. */
-inline void transpose8(const float8 a0, const float8 a1, const float8 a2, const float8 a3, const float8 a4,
-                       const float8 a5, const float8 a6, const float8 a7, float8 *t)
+inline __attribute__((always_inline)) void transpose8(
+        const float8 a0, const float8 a1, const float8 a2, const float8 a3, const float8 a4, const float8 a5,
+        const float8 a6, const float8 a7, float8 *t, const int stride)
 {
 #define LO_PAIRS(a, b) (float8)((a).s0, (b).s0, (a).s1, (b).s1, (a).s4, (b).s4, (a).s5, (b).s5)
 #define HI_PAIRS(a, b) (float8)((a).s2, (b).s2, (a).s3, (b).s3, (a).s6, (b).s6, (a).s7, (b).s7)
@@ -64,14 +72,14 @@ inline void transpose8(const float8 a0, const float8 a1, const float8 a2, const 
     const float8 u4 = LO_PAIRS(a4, a5), u5 = HI_PAIRS(a4, a5), u6 = LO_PAIRS(a6, a7), u7 = HI_PAIRS(a6, a7);
     const float8 v0 = LO_QUADS(u0, u2), v1 = HI_QUADS(u0, u2), v2 = LO_QUADS(u1, u3), v3 = HI_QUADS(u1, u3);
     const float8 v4 = LO_QUADS(u4, u6), v5 = HI_QUADS(u4, u6), v6 = LO_QUADS(u5, u7), v7 = HI_QUADS(u5, u7);
-    t[0] = (float8)(v0.lo, v4.lo);
-    t[1] = (float8)(v1.lo, v5.lo);
-    t[2] = (float8)(v2.lo, v6.lo);
-    t[3] = (float8)(v3.lo, v7.lo);
-    t[4] = (float8)(v0.hi, v4.hi);
-    t[5] = (float8)(v1.hi, v5.hi);
-    t[6] = (float8)(v2.hi, v6.hi);
-    t[7] = (float8)(v3.hi, v7.hi);
+    t[0 * stride] = (float8)(v0.lo, v4.lo);
+    t[1 * stride] = (float8)(v1.lo, v5.lo);
+    t[2 * stride] = (float8)(v2.lo, v6.lo);
+    t[3 * stride] = (float8)(v3.lo, v7.lo);
+    t[4 * stride] = (float8)(v0.hi, v4.hi);
+    t[5 * stride] = (float8)(v1.hi, v5.hi);
+    t[6 * stride] = (float8)(v2.hi, v6.hi);
+    t[7 * stride] = (float8)(v3.hi, v7.hi);
 }
 
 /* The output of region [y0, y1) x [x0, x1) of every lane, the tap at (y, x) being TAP(y, x): rows,
@@ -141,7 +149,7 @@ __kernel void adaptive_planes(__global const storage_t *restrict in, __global st
             const int at = y0 * W + k;
             transpose8(LOADU(in, b[0] + at), LOADU(in, b[1] + at), LOADU(in, b[2] + at), LOADU(in, b[3] + at),
                        LOADU(in, b[4] + at), LOADU(in, b[5] + at), LOADU(in, b[6] + at), LOADU(in, b[7] + at),
-                       tr + k);
+                       tr + k, 1);
         }
         for (; k < n; ++k) {
             tr[k] = LANES_AT(in, b, y0 * W + k);
@@ -164,35 +172,70 @@ __kernel void adaptive_planes(__global const storage_t *restrict in, __global st
     }
 }
 
-/* The largest planes and outputs that adaptive_plane_groups keeps in private memory. */
+/* The largest planes and outputs that adaptive_plane_groups keeps in private memory, and the most
+   groups of VEC planes a work item takes (adaptive_plane_groups2). */
 #define PLANE_TAPS 256
 #define PLANE_OUTS 64
+#define GROUPS_MAX 2
 
-__kernel void adaptive_plane_groups(__global const storage_t *restrict in, __global storage_t *restrict out,
-                                    const int P, const int H, const int W, const int OH, const int OW,
-                                    const int groups)
+/* The accumulator of group g: sums (and compensations) in arrays, for the unrolled loops over g. */
+#if ACC_DOUBLE
+#define GACC_INIT(s) accv s[GROUPS_MAX]
+#define GACC_ZERO(s, g) ((s)[g] = (accv)(0))
+#define GACC_ADD(s, g, v) ((s)[g] += (v))
+#define GACC_TOTAL(s, g) ((s)[g])
+#else
+#define GACC_INIT(s) accv s[GROUPS_MAX], s##_comp[GROUPS_MAX]
+#define GACC_ZERO(s, g) ((s)[g] = (accv)(0), (s##_comp)[g] = (accv)(0))
+#define GACC_ADD(s, g, v) COMPENSATED_ADD((s)[g], (s##_comp)[g], v)
+#define GACC_TOTAL(s, g) COMPENSATED_TOTAL((s)[g], (s##_comp)[g])
+#endif
+
+/* The groups g < G of a work item: a loop with the compile-time bound GROUPS_MAX, so that it always
+   unrolls (G is a constant only after inlining) and the arrays indexed by g become registers. */
+#define FOR_GROUPS(g, G) _Pragma("unroll") for (int g = 0; g < GROUPS_MAX; ++g) if (g < (G))
+
+/* The staged taps: floats for max, accumulators for avg (each element converted once, not once a
+   tap: VGG's regions of 10 to 7 read every element 2.56 times). */
+#if defined(MODE_MAX)
+typedef floatv stage_t;
+#define TO_STAGE(x) (x)
+#else
+typedef accv stage_t;
+#define TO_STAGE(x) TO_ACC(x)
+#endif
+
+/* Work item `item`'s G groups of VEC whole planes (G a constant after inlining): group g is planes
+   (item * G + g) * VEC onwards. The planes are read once, through the transpose, into tr, tap t of
+   group g at tr[t * G + g]; every output's region is reduced there with the G groups' chains
+   interleaved tap by tap (each group's order is adaptive_planes' own: the same bits), so that the
+   loops over a region's rows and columns, whose bounds vary from output to output, are paid once
+   per G groups; and the outputs go back through the transpose. */
+inline __attribute__((always_inline)) void plane_groups(
+        __global const storage_t *restrict in, __global storage_t *restrict out, const int P, const int H,
+        const int W, const int OH, const int OW, const int item, const int G)
 {
-    const int group = (int)get_global_id(0);
-    if (group >= groups) {
-        return; /* past the end: the range is rounded up to the work group */
-    }
-    const int p0 = group * VEC;
-    const int lanes = min(VEC, P - p0);
     const int n = H * W;
-    /* Lane i's plane (plane p0's past the last plane): base pointers formed once, in scalars (an
-       array of them was built as a vector and extracted lane by lane at every load). */
-    __global const storage_t *b0 = in + (long)p0 * n;
-#define LANE_PLANE(i) (b0 + ((i) < lanes ? (i) : 0) * n)
-    __global const storage_t *b1 = LANE_PLANE(1), *b2 = LANE_PLANE(2), *b3 = LANE_PLANE(3);
-    __global const storage_t *b4 = LANE_PLANE(4), *b5 = LANE_PLANE(5), *b6 = LANE_PLANE(6), *b7 = LANE_PLANE(7);
+    stage_t tr[PLANE_TAPS * GROUPS_MAX];
+    FOR_GROUPS(g, G) {
+        /* Lane i's plane (the last plane past the end): base pointers formed once, in scalars (an
+           array of them was built as a vector and extracted lane by lane at every load). */
+        const int p0 = (item * G + g) * VEC;
+#define LANE_PLANE(i) (in + (long)min(p0 + (i), P - 1) * n)
+        __global const storage_t *b0 = LANE_PLANE(0), *b1 = LANE_PLANE(1), *b2 = LANE_PLANE(2), *b3 = LANE_PLANE(3);
+        __global const storage_t *b4 = LANE_PLANE(4), *b5 = LANE_PLANE(5), *b6 = LANE_PLANE(6), *b7 = LANE_PLANE(7);
 #undef LANE_PLANE
-    floatv tr[PLANE_TAPS];
-    for (int k = 0;; k += VEC) {
-        k = min(k, n - VEC);
-        transpose8(LOADU(b0, k), LOADU(b1, k), LOADU(b2, k), LOADU(b3, k), LOADU(b4, k), LOADU(b5, k), LOADU(b6, k),
-                   LOADU(b7, k), tr + k);
-        if (k == n - VEC) {
-            break;
+        for (int k = 0;; k += VEC) {
+            k = min(k, n - VEC);
+            floatv t[VEC];
+            transpose8(LOADU(b0, k), LOADU(b1, k), LOADU(b2, k), LOADU(b3, k), LOADU(b4, k), LOADU(b5, k),
+                       LOADU(b6, k), LOADU(b7, k), t, 1);
+            _Pragma("unroll") for (int j = 0; j < VEC; ++j) {
+                tr[(k + j) * G + g] = TO_STAGE(t[j]);
+            }
+            if (k == n - VEC) {
+                break;
+            }
         }
     }
     /* The column regions, formed once (two divisions an output row and column, not an output). */
@@ -201,37 +244,105 @@ __kernel void adaptive_plane_groups(__global const storage_t *restrict in, __glo
         xb[ox] = REGION_START(ox, W, OW);
         xe[ox] = REGION_END(ox, W, OW);
     }
-    floatv res[PLANE_OUTS];
-#define PLANE_TAP(y, x) tr[(y) * W + (x)]
+    floatv res[PLANE_OUTS * GROUPS_MAX];
     for (int oy = 0; oy < OH; ++oy) {
         const int y0 = REGION_START(oy, H, OH);
         const int y1 = REGION_END(oy, H, OH);
         for (int ox = 0; ox < OW; ++ox) {
             const int x0 = xb[ox];
             const int x1 = xe[ox];
-            REGION(res[oy * OW + ox], PLANE_TAP);
+            floatv *r = res + (oy * OW + ox) * G;
+#if defined(MODE_MAX)
+            /* Each row's maximum, then the rows' in order, as REGION. */
+            floatv m[GROUPS_MAX];
+            FOR_GROUPS(g, G) {
+                m[g] = (floatv)(-INFINITY);
+            }
+            for (int y = y0; y < y1; ++y) {
+                const stage_t *row = tr + (y * W + x0) * G;
+                floatv rm[GROUPS_MAX];
+                FOR_GROUPS(g, G) {
+                    rm[g] = row[g];
+                }
+                for (int x = 1; x < x1 - x0; ++x) {
+                    FOR_GROUPS(g, G) {
+                        MAX_UPDATE(rm[g], row[x * G + g]);
+                    }
+                }
+                FOR_GROUPS(g, G) {
+                    MAX_UPDATE(m[g], rm[g]);
+                }
+            }
+            FOR_GROUPS(g, G) {
+                r[g] = m[g];
+            }
+#else
+            GACC_INIT(sum);
+            FOR_GROUPS(g, G) {
+                GACC_ZERO(sum, g);
+            }
+            for (int y = y0; y < y1; ++y) {
+                const stage_t *row = tr + (y * W + x0) * G;
+                for (int x = 0; x < x1 - x0; ++x) {
+                    FOR_GROUPS(g, G) {
+                        GACC_ADD(sum, g, row[x * G + g]);
+                    }
+                }
+            }
+            const accv div = (accv)((y1 - y0) * (x1 - x0));
+            FOR_GROUPS(g, G) {
+                r[g] = TO_FLOAT(GACC_TOTAL(sum, g) / div);
+            }
+#endif
         }
     }
     const int m = OH * OW;
-    if (m >= VEC) {
-        floatv t[VEC];
-        for (int k = 0;; k += VEC) {
-            k = min(k, m - VEC);
-            transpose8(res[k], res[k + 1], res[k + 2], res[k + 3], res[k + 4], res[k + 5], res[k + 6], res[k + 7], t);
-            for (int i = 0; i < lanes; ++i) {
-                STOREU(t[i], out, (p0 + i) * m + k);
+    FOR_GROUPS(g, G) {
+        const int p0 = (item * G + g) * VEC;
+        const int lanes = min(VEC, P - p0);
+        if (m >= VEC) {
+            floatv t[VEC];
+            for (int k = 0;; k += VEC) {
+                k = min(k, m - VEC);
+                const floatv *q = res + k * G + g;
+                transpose8(q[0], q[G], q[2 * G], q[3 * G], q[4 * G], q[5 * G], q[6 * G], q[7 * G], t, 1);
+                for (int i = 0; i < lanes; ++i) {
+                    STOREU(t[i], out, (p0 + i) * m + k);
+                }
+                if (k == m - VEC) {
+                    break;
+                }
             }
-            if (k == m - VEC) {
-                break;
+        } else {
+            for (int k = 0; k < m; ++k) {
+                floatv_lanes r;
+                r.v = res[k * G + g];
+                for (int i = 0; i < lanes; ++i) {
+                    STORE1(r.e[i], out, (p0 + i) * m + k);
+                }
             }
         }
-    } else {
-        for (int k = 0; k < m; ++k) {
-            floatv_lanes r;
-            r.v = res[k];
-            for (int i = 0; i < lanes; ++i) {
-                STORE1(r.e[i], out, (p0 + i) * m + k);
-            }
-        }
+    }
+}
+
+__kernel void adaptive_plane_groups(__global const storage_t *restrict in, __global storage_t *restrict out,
+                                    const int P, const int H, const int W, const int OH, const int OW,
+                                    const int groups)
+{
+    const int item = (int)get_global_id(0);
+    if (item < groups) { /* past the end: the range is rounded up to the work group */
+        plane_groups(in, out, P, H, W, OH, OW, item, 1);
+    }
+}
+
+/* The same with GROUPS_MAX groups a work item (items = ceil(P / (GROUPS_MAX * VEC))), where the
+   host has enough groups (AdaptiveRoutine.pairs). */
+__kernel void adaptive_plane_groups2(__global const storage_t *restrict in, __global storage_t *restrict out,
+                                     const int P, const int H, const int W, const int OH, const int OW,
+                                     const int items)
+{
+    const int item = (int)get_global_id(0);
+    if (item < items) {
+        plane_groups(in, out, P, H, W, OH, OW, item, GROUPS_MAX);
     }
 }

@@ -136,9 +136,11 @@ inline __attribute__((always_inline)) void index_vec(
         for (int jx = 0; jx < KW; ++jx) {
             const floatv v = EDGE ? masked_taps(in, row + jx * DW, xs + (intv)(jx * DW), W, -INFINITY)
                                   : load_taps(in, row + jx * DW);
-            const floatv before = m;
-            MAX_UPDATE(m, v);
-            pos.v = select(pos.v, FOUND_VEC(y, jy, jx, xs, W), AS_INTV_(m) != AS_INTV_(before));
+            /* MAX_UPDATE's mask: v replaces m exactly where the maximum's bits change (a strictly
+               larger value, or the first NaN), so the position follows the same mask. */
+            const intv take = !(v <= m) & (m == m);
+            m = select(m, v, take);
+            pos.v = select(pos.v, FOUND_VEC(y, jy, jx, xs, W), take);
         }
     }
     STORE_VALUES(m, out, o);

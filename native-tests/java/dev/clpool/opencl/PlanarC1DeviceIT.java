@@ -295,12 +295,23 @@ class PlanarC1DeviceIT {
         // (gathered), region rows staged with more outputs than inputs, and fewer outputs than a
         // vector (whole planes, stored one at a time).
         int[][] sizes = {{13, 13, 6, 6}, {10, 10, 7, 7}, {40, 41, 3, 5}, {5, 3, 4, 2}, {3, 9, 7, 20}, {7, 9, 2, 3}};
-        for (int i = 0; i < sizes.length; i++) {
-            int[] s = sizes[i];
-            // Odd plane counts: lanes past the last plane, and one build of adaptive2d's lanes per mode.
-            Shape view = Shape.of(8 * (i % 2) + 3 + 2 * (i / 2), s[0], s[1], 1);
-            for (PoolMode mode : new PoolMode[] {PoolMode.MAX, PoolMode.AVG}) {
-                checkAdaptive(device, AdaptiveGeometry.of(mode, view, s[2], s[3]), r, i == 0);
+        // Odd plane counts (one build of adaptive2d's lanes per mode): lanes past the last plane, and
+        // in pairs of groups of 8 a second group partly (27, 15) or wholly (3, 5, 19, 7) past it.
+        int[] planes = {3, 27, 5, 19, 7, 15};
+        // Whole small planes one group of 8 a work item (these plane counts) and two groups a work
+        // item (adaptive_plane_groups2, forced: the rule takes it for a thousand planes and more).
+        for (String pairs : new String[] {"auto", "always"}) {
+            System.setProperty("clpool.opencl.planePairs", pairs);
+            try {
+                for (int i = 0; i < sizes.length; i++) {
+                    int[] s = sizes[i];
+                    Shape view = Shape.of(planes[i], s[0], s[1], 1);
+                    for (PoolMode mode : new PoolMode[] {PoolMode.MAX, PoolMode.AVG}) {
+                        checkAdaptive(device, AdaptiveGeometry.of(mode, view, s[2], s[3]), r, i == 0);
+                    }
+                }
+            } finally {
+                System.clearProperty("clpool.opencl.planePairs");
             }
         }
         // float16 storage (the transpose's unaligned half vectors): the planes against the lanes.

@@ -20,6 +20,8 @@ final class AdaptiveRoutine {
     /** {@code adaptive_plane_groups}' limits (its {@code PLANE_TAPS} and {@code PLANE_OUTS}): planes and outputs kept in private memory. */
     private static final int PLANE_TAPS = 256;
     private static final int PLANE_OUTS = 64;
+    /** {@code adaptive_plane_groups2}'s groups of {@code CPU_VECTOR} planes per work item (its {@code GROUPS_MAX}). */
+    private static final int GROUPS_MAX = 2;
 
     private final DeviceSession session;
 
@@ -63,11 +65,24 @@ final class AdaptiveRoutine {
     }
 
     /**
+     * Whether {@code groups} groups of whole small planes go two to a work item
+     * ({@code adaptive_plane_groups2}): where that still gives every compute unit at least two work
+     * groups of the fixed size, so that halving the work items leaves no unit idle (VGG's head at
+     * batch 1, 64 groups, keeps one group a work item). {@code -Dclpool.opencl.planePairs=always|never}
+     * forces the choice for measurements.
+     */
+    private boolean pairs(int groups) {
+        long fill = 2L * WorkGroups.CPU_DEFAULT * Math.max(1, session.device().info().computeUnits());
+        return ForcedChoice.chosen("clpool.opencl.planePairs", true, () -> (groups + 1) / 2 >= fill);
+    }
+
+    /**
      * One channel on a CPU device: {@code adaptive_planes.cl}, a work item per output row of
      * {@link PlanarPoolRoutine#CPU_VECTOR} planes, the planes in the vector lanes (every lane has the
      * same regions), where {@code adaptive2d} would run one output per work item; planes of at most
      * {@link #PLANE_TAPS} elements to at most {@link #PLANE_OUTS} outputs take
-     * {@code adaptive_plane_groups}, a work item per {@code CPU_VECTOR} whole planes (each read once).
+     * {@code adaptive_plane_groups}, a work item per {@code CPU_VECTOR} whole planes (each read once), or
+     * {@code adaptive_plane_groups2}, two such groups a work item, where there are enough of them ({@link #pairs}).
      */
     private void enqueuePlanes(AdaptiveGeometry g, DType dtype, ClBuffer in, ClBuffer out, int nb) {
         Shape is = g.input();
@@ -76,10 +91,12 @@ final class AdaptiveRoutine {
         String opts = options(g.mode(), vec, session.accDouble()) + " -D ROWLOOP=1" + KernelOptions.storage(dtype);
         int plane = is.h() * is.w();
         if (plane >= vec && plane <= PLANE_TAPS && os.h() * os.w() <= PLANE_OUTS) {
-            ClKernel kernel = session.kernel(PLANES_FILE, opts, "adaptive_plane_groups");
             int groups = (nb + vec - 1) / vec;
-            kernel.args(in, out, nb, is.h(), is.w(), os.h(), os.w(), groups);
-            long[][] range = session.groups().flat(groups);
+            int per = pairs(groups) ? GROUPS_MAX : 1;
+            int items = (groups + per - 1) / per;
+            ClKernel kernel = session.kernel(PLANES_FILE, opts, per > 1 ? "adaptive_plane_groups2" : "adaptive_plane_groups");
+            kernel.args(in, out, nb, is.h(), is.w(), os.h(), os.w(), items);
+            long[][] range = session.groups().flat(items);
             session.queue().run(kernel, range[0], range[1]);
             return;
         }
