@@ -186,7 +186,7 @@ final class NdHost {
         if (x.dtype() != DType.FLOAT32) {
             try (Tensor x32 = widened(x); Tensor dy32 = widened(dy); Tensor dx32 = memory.tensor(s, DType.FLOAT32)) {
                 backward3d(x32, dy32, spec, dx32);
-                dx32.convertInto(dx);
+                convert(dx32, dx);
             }
             return dx;
         }
@@ -308,7 +308,7 @@ final class NdHost {
             for (int i = 0; i < m.capacity(); i++) {
                 r.put(i, (float) Math.pow(m.get(i) * size, 1 / p));
             }
-            result.convertInto(out);
+            convert(result, out);
         }
         return out;
     }
@@ -390,14 +390,19 @@ final class NdHost {
         }
         try (Tensor x = widened(in); Tensor y = memory.tensor(out.tensorShape(), DType.FLOAT32)) {
             op.accept(x, y);
-            y.convertInto(out);
+            convert(y, out);
         }
         return out;
     }
 
     private Tensor widened(Tensor t) {
         Tensor w = memory.tensor(t.tensorShape(), DType.FLOAT32);
-        t.convertInto(w);
+        convert(t, w);
         return w;
+    }
+
+    /** {@code src} into {@code dst}, rounded once: the backend's bulk conversion (the CPU path's threads and lanes). */
+    private void convert(Tensor src, Tensor dst) {
+        exec.run(b -> b.convert(src, dst));
     }
 }

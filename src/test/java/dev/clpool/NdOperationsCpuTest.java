@@ -240,6 +240,38 @@ class NdOperationsCpuTest {
         }
     }
 
+    /**
+     * A 16-bit 3-D backward works in float32 and rounds once: with windows that tile the input
+     * each gradient element receives one term, so the float16 result is the float32 result
+     * rounded, bit for bit (mostly zeros for max: the bulk conversion's zero lanes). Rows of 64
+     * take the CPU path's one-pass channels-first kernel (where the Vector API runs), channels-last
+     * the lowered passes.
+     */
+    @Test
+    void float16_threeD_backward_isTheFloat32GradientRoundedOnce() {
+        SplittableRandom r = new SplittableRandom(SEED + 3);
+        for (Layout layout : Layout.values()) {
+            TensorShape t = TensorShape.of(2, 3, new int[] {4, 6, 64}, layout);
+            float[] x = new float[(int) t.elementCount()];
+            for (int i = 0; i < x.length; i++) {
+                x[i] = Float16.toFloat(Float16.fromFloat((float) r.nextGaussian()));
+            }
+            for (PoolMode mode : new PoolMode[] {PoolMode.MAX, PoolMode.AVG}) {
+                PoolSpec spec = PoolSpec.builder(mode).window(2, 2, 2).stride(2).build();
+                TensorShape o = engine.pool(Tensor.of(t, DType.FLOAT32, x), spec).tensorShape();
+                float[] dy = new float[(int) o.elementCount()];
+                for (int i = 0; i < dy.length; i++) {
+                    dy[i] = Float16.toFloat(Float16.fromFloat((float) r.nextGaussian()));
+                }
+                Tensor want = engine.backward(Tensor.of(t, DType.FLOAT32, x), Tensor.of(o, DType.FLOAT32, dy), spec)
+                        .convert(DType.FLOAT16);
+                Tensor got = engine.backward(Tensor.of(t, DType.FLOAT16, x), Tensor.of(o, DType.FLOAT16, dy), spec);
+                assertEquals(DType.FLOAT16, got.dtype());
+                assertArrayEquals(want.toArray(), got.toArray(), mode.word() + " " + layout.word());
+            }
+        }
+    }
+
     @Test
     void aSpecOfAnotherRank_isRefused_namingBoth() {
         Tensor x = Tensor.allocate(TensorShape.channelsFirst(1, 1, 4, 4, 4));

@@ -118,6 +118,25 @@ public interface PoolingBackend extends AutoCloseable {
     }
 
     /**
+     * Whether {@link #backwardPlanar} has a kernel for this geometry on float32 tensors: a caller
+     * that would convert 16-bit tensors for it asks first. A default: none.
+     */
+    default boolean hasBackwardPlanar(PoolMode mode, Axis[] axes) {
+        return false;
+    }
+
+    /**
+     * Copies host tensor {@code src} into {@code dst} (same element count), each element rounded
+     * once to {@code dst}'s storage type, bit for bit as {@link Tensor#convertInto}: the
+     * operations that work in float32 between passes (3-D pooling of 16-bit tensors) convert
+     * through it. A default: {@link Tensor#convertInto}, one element at a time; the CPU path
+     * converts in blocks over its threads.
+     */
+    default void convert(Tensor src, Tensor dst) {
+        src.convertInto(dst);
+    }
+
+    /**
      * Global avg or max over {@code planes} contiguous planes of {@code planeSize} elements
      * (channels-first), one value per plane: by default the 2-D global pooling of the same memory
      * seen with one channel.

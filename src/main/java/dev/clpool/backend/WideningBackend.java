@@ -34,14 +34,14 @@ public final class WideningBackend implements PoolingBackend {
     static final long MAX_IDLE_BYTES = 256L << 20;
 
     private final PoolingBackend delegate;
-    /** Converts one tensor into another of the same size: the CPU path's bulk conversion, or {@link Tensor#convertInto}. */
+    /** Converts one tensor into another of the same size: the delegate's (the CPU path's bulk conversion). */
     private final BiConsumer<Tensor, Tensor> converter;
     private final List<ByteBuffer> idle = new ArrayList<>();
     private long idleBytes;
 
     public WideningBackend(PoolingBackend delegate) {
         this.delegate = delegate;
-        this.converter = delegate instanceof CpuBackend cpu ? cpu::convert : Tensor::convertInto;
+        this.converter = delegate::convert;
     }
 
     @Override
@@ -121,25 +121,53 @@ public final class WideningBackend implements PoolingBackend {
             delegate.backward(g, in, gradOut, gradIn);
             return;
         }
+        backwardWidened(g.mode(), in, gradOut, gradIn, (x, dy, dx) -> {
+            delegate.backward(g, x, dy, dx);
+            return true;
+        });
+    }
+
+    /**
+     * The delegate's one-pass kernel, on float32 forms of 16-bit tensors (the gradient rounded
+     * once); where the delegate has none, nothing is written and the caller lowers the operation.
+     */
+    @Override
+    public boolean backwardPlanar(PoolMode mode, Axis[] axes, int planes, Tensor in, Tensor gradOut, Tensor gradIn) {
+        if (float32(in, gradOut) && gradIn.dtype() == DType.FLOAT32) {
+            return delegate.backwardPlanar(mode, axes, planes, in, gradOut, gradIn);
+        }
+        return delegate.hasBackwardPlanar(mode, axes) && backwardWidened(mode, in, gradOut, gradIn,
+                (x, dy, dx) -> delegate.backwardPlanar(mode, axes, planes, x, dy, dx));
+    }
+
+    @Override
+    public boolean hasBackwardPlanar(PoolMode mode, Axis[] axes) {
+        return delegate.hasBackwardPlanar(mode, axes);
+    }
+
+    /** A backward on float32 tensors: true once it wrote the whole gradient. */
+    @FunctionalInterface
+    private interface Backward {
+        boolean run(Tensor in, Tensor gradOut, Tensor gradIn);
+    }
+
+    /** Runs {@code op} on float32 forms of the tensors and, where it wrote the gradient, rounds it once into {@code gradIn}. */
+    private boolean backwardWidened(PoolMode mode, Tensor in, Tensor gradOut, Tensor gradIn, Backward op) {
         // Avg's gradient depends on dy and the geometry only: its x is never read, so not converted.
-        Tensor x = g.mode() == PoolMode.AVG && in.dtype() != DType.FLOAT32 ? temporary(in) : widen(in);
+        Tensor x = mode == PoolMode.AVG && in.dtype() != DType.FLOAT32 ? temporary(in) : widen(in);
         Tensor dy = widen(gradOut);
         Tensor wide = wide(gradIn);
         try {
-            delegate.backward(g, x, dy, wide);
-            narrow(wide, gradIn);
+            boolean done = op.run(x, dy, wide);
+            if (done) {
+                narrow(wide, gradIn);
+            }
+            return done;
         } finally {
             giveBack(x, in);
             giveBack(dy, gradOut);
             giveBack(wide, gradIn);
         }
-    }
-
-    /** The delegate's one-pass kernel for float32 tensors; other storage types are lowered by the caller. */
-    @Override
-    public boolean backwardPlanar(PoolMode mode, Axis[] axes, int planes, Tensor in, Tensor gradOut, Tensor gradIn) {
-        return float32(in, gradOut) && gradIn.dtype() == DType.FLOAT32
-                && delegate.backwardPlanar(mode, axes, planes, in, gradOut, gradIn);
     }
 
     @Override
@@ -167,6 +195,11 @@ public final class WideningBackend implements PoolingBackend {
     @Override
     public void maxWithNhwcPlaneIndices(PoolGeometry g, Tensor in, Tensor out, Indices indices, int channels) {
         widened(in, out, (x, y) -> delegate.maxWithNhwcPlaneIndices(g, x, y, indices, channels));
+    }
+
+    @Override
+    public void convert(Tensor src, Tensor dst) {
+        delegate.convert(src, dst);
     }
 
     /** Unpooling copies values bit for bit, so every storage type passes straight through. */

@@ -31,8 +31,13 @@ final class CfPairBackward {
 
     /** Whether {@link #run} takes this max or avg backward ({@code axes} outermost first). */
     static boolean fits(PoolMode mode, Axis[] axes, Tensor in, Tensor gradOut, Tensor gradIn) {
-        if (!VectorSupport.ENABLED || mode != PoolMode.MAX && mode != PoolMode.AVG || in.dtype() != DType.FLOAT32
-                || gradOut.dtype() != DType.FLOAT32 || gradIn.dtype() != DType.FLOAT32) {
+        return in.dtype() == DType.FLOAT32 && gradOut.dtype() == DType.FLOAT32 && gradIn.dtype() == DType.FLOAT32
+                && fits(mode, axes);
+    }
+
+    /** {@link #fits} for float32 tensors: the geometry alone. */
+    static boolean fits(PoolMode mode, Axis[] axes) {
+        if (!VectorSupport.ENABLED || mode != PoolMode.MAX && mode != PoolMode.AVG) {
             return false;
         }
         for (Axis a : axes) {

@@ -140,6 +140,11 @@ public final class CpuBackend implements PoolingBackend {
     }
 
     @Override
+    public boolean hasBackwardPlanar(PoolMode mode, Axis[] axes) {
+        return CfPairBackward.fits(mode, axes);
+    }
+
+    @Override
     public void global(PoolMode mode, Tensor in, Tensor out) {
         switch (mode) {
             case MAX: CpuGlobal.max(this, in, out); break;
@@ -170,6 +175,7 @@ public final class CpuBackend implements PoolingBackend {
      * ({@link StorageConversion}; in Vector API lanes where they run, {@link VecStorageConversion}).
      * The two tensors hold the same number of elements.
      */
+    @Override
     public void convert(Tensor src, Tensor dst) {
         convert(src, dst, VectorSupport.ENABLED);
     }
