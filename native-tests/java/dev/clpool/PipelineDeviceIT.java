@@ -216,7 +216,7 @@ class PipelineDeviceIT {
     void soak_liveObjectsReturnToTheSameCount(BindingChoice binding) {
         FaultInjectingBinding[] f = new FaultInjectingBinding[1];
         ClDevice device = counted(binding, f);
-        long millis = Long.getLong("clpool.pipeline.soak.millis", 4000);
+        long millis = Long.getLong("clpool.pipeline.soak.millis", 2500);
         SplittableRandom r = new SplittableRandom(7);
         List<Tensor> inputs = new ArrayList<>();
         // The vector classes of SPLITS, whose kernels the cases above built (PoCL's cache has them).
