@@ -34,14 +34,11 @@ public final class WideningBackend implements PoolingBackend {
     static final long MAX_IDLE_BYTES = 256L << 20;
 
     private final PoolingBackend delegate;
-    /** Converts one tensor into another of the same size: the delegate's (the CPU path's bulk conversion). */
-    private final BiConsumer<Tensor, Tensor> converter;
     private final List<ByteBuffer> idle = new ArrayList<>();
     private long idleBytes;
 
     public WideningBackend(PoolingBackend delegate) {
         this.delegate = delegate;
-        this.converter = delegate::convert;
     }
 
     @Override
@@ -227,14 +224,14 @@ public final class WideningBackend implements PoolingBackend {
             return t;
         }
         Tensor wide = temporary(t);
-        converter.accept(t, wide);
+        delegate.convert(t, wide);
         return wide;
     }
 
     /** Rounds the float32 result into the output, once (nothing to do when the output is the scratch). */
     private void narrow(Tensor wide, Tensor out) {
         if (wide != out) {
-            converter.accept(wide, out);
+            delegate.convert(wide, out);
         }
     }
 
