@@ -19,8 +19,8 @@ import jdk.incubator.vector.VectorSpecies;
  * and {@link BFloat16} convert one element. Bfloat16 is a shift one way and a rounding add on
  * the top 16 bits the other (a NaN made quiet instead). JDK 17 has no half-precision instructions in the Vector
  * API, so the lanes do {@link Float16}'s integer arithmetic: float16 to float32 rebiases the
- * exponent, with blends for zeros and subnormals (the fraction converted to float and scaled by
- * 2<sup>-24</sup>, exact) and for infinities and NaNs (quiet, the payload kept); float32 to float16
+ * exponent, with blends for zeros and subnormals (the fraction made a float from its bits and
+ * scaled by 2<sup>-24</sup>, exact) and for infinities and NaNs (quiet, the payload kept); float32 to float16
  * rounds every lane by the normal-half carry trick, with blends where a vector holds zeros or
  * subnormal results (scaled by 2<sup>24</sup> and rounded to an integer in float arithmetic) or
  * overflow, infinities and NaNs. No lane falls back to the scalar path: a vector with one zero
