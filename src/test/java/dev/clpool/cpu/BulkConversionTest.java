@@ -11,6 +11,7 @@ import dev.clpool.Tensor;
 import java.nio.FloatBuffer;
 import java.nio.ShortBuffer;
 import java.util.SplittableRandom;
+import java.util.function.IntUnaryOperator;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -73,18 +74,15 @@ class BulkConversionTest {
     @ParameterizedTest(name = "{0} vectors={1}")
     @MethodSource("paths")
     void narrowing_edgeCasesAndRandom_roundAsOneElement(DType type, boolean vectors) {
-        Tensor src = Tensor.allocate(SHAPE);
-        FloatBuffer f = src.floats();
         int[] edges = edgeBits();
         SplittableRandom r = new SplittableRandom(12);
-        for (int i = 0; i < f.capacity(); i++) {
+        assertNarrowedAsOneElement(type, vectors, i -> {
             int bits = i % 3 == 0 ? edges[(i / 3) % edges.length] : r.nextInt();
             if (i % 3 == 1) {
                 bits = (bits & 0x87ffffff) | 0x38000000; // exponents around float16's normal range
             }
-            f.put(i, Float.intBitsToFloat(bits));
-        }
-        assertNarrowedAsOneElement(src, type, vectors);
+            return bits;
+        });
     }
 
     /**
@@ -94,17 +92,13 @@ class BulkConversionTest {
     @ParameterizedTest(name = "{0} vectors={1}")
     @MethodSource("paths")
     void narrowing_normalHalvesOnly_tiesToEven(DType type, boolean vectors) {
-        Tensor src = Tensor.allocate(SHAPE);
-        FloatBuffer f = src.floats();
         int[] low13 = {0x1000, 0x0fff, 0x1001, 0, 0x1fff};
         SplittableRandom r = new SplittableRandom(13);
-        for (int i = 0; i < f.capacity(); i++) {
+        assertNarrowedAsOneElement(type, vectors, i -> {
             int exp = 113 + r.nextInt(30); // 2^-14 up to 2^15: float16's normal exponents
-            int bits = (r.nextInt(2) << 31) | (exp << 23) | (r.nextInt(1 << 10) << 13)
+            return (r.nextInt(2) << 31) | (exp << 23) | (r.nextInt(1 << 10) << 13)
                     | (i % 5 == 4 ? r.nextInt(1 << 13) : low13[i % 5]);
-            f.put(i, Float.intBitsToFloat(bits));
-        }
-        assertNarrowedAsOneElement(src, type, vectors);
+        });
     }
 
     /**
@@ -116,32 +110,34 @@ class BulkConversionTest {
     @ParameterizedTest(name = "{0} vectors={1}")
     @MethodSource("paths")
     void narrowing_wholeVectorsOfSmallZeroOrSpecialValues_roundAsOneElement(DType type, boolean vectors) {
-        Tensor src = Tensor.allocate(SHAPE);
-        FloatBuffer f = src.floats();
         SplittableRandom r = new SplittableRandom(14);
-        int third = f.capacity() / 3;
-        for (int i = 0; i < f.capacity(); i++) {
+        int third = (int) (SHAPE.elementCount() / 3);
+        assertNarrowedAsOneElement(type, vectors, i -> {
             int sign = r.nextInt(2) << 31;
-            int bits;
             if (i < third) {
                 // Below 2^-14, from float subnormals up; every fourth a tie between two subnormal halves.
                 int abs = r.nextInt(0x38800000);
                 if (i % 4 == 0) {
                     abs = Float.floatToRawIntBits((2 * r.nextInt(1024) + 1) * 0x1p-25f);
                 }
-                bits = sign | abs;
+                return sign | abs;
             } else if (i < 2 * third) {
-                bits = i % 29 == 0 ? sign | (0x38000000 + r.nextInt(0x0f000000)) : (i % 7 == 0 ? sign : 0);
-            } else {
-                bits = sign | (0x477ff000 + r.nextInt(0x7fffffff - 0x477ff000));
+                return i % 29 == 0 ? sign | (0x38000000 + r.nextInt(0x0f000000)) : (i % 7 == 0 ? sign : 0);
             }
-            f.put(i, Float.intBitsToFloat(bits));
-        }
-        assertNarrowedAsOneElement(src, type, vectors);
+            return sign | (0x477ff000 + r.nextInt(0x7fffffff - 0x477ff000));
+        });
     }
 
-    /** {@code src} narrowed to {@code type} in bulk gives each element's {@link Float16}/{@link BFloat16} rounding. */
-    private static void assertNarrowedAsOneElement(Tensor src, DType type, boolean vectors) {
+    /**
+     * A float32 tensor whose element {@code i} has the bits {@code bitsAt(i)} (called in order),
+     * narrowed to {@code type} in bulk, gives each element's {@link Float16}/{@link BFloat16} rounding.
+     */
+    private static void assertNarrowedAsOneElement(DType type, boolean vectors, IntUnaryOperator bitsAt) {
+        Tensor src = Tensor.allocate(SHAPE);
+        FloatBuffer in = src.floats();
+        for (int i = 0; i < in.capacity(); i++) {
+            in.put(i, Float.intBitsToFloat(bitsAt.applyAsInt(i)));
+        }
         Tensor got = Tensor.allocate(SHAPE, type);
         cpu.convert(src, got, vectors);
         FloatBuffer f = src.floats();
