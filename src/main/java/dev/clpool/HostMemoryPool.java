@@ -1,14 +1,16 @@
 package dev.clpool;
 
-import com.sun.management.HotSpotDiagnosticMXBean;
-import java.lang.management.ManagementFactory;
 import java.lang.ref.Cleaner;
+import java.lang.ref.PhantomReference;
 import java.lang.ref.Reference;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -30,40 +32,22 @@ import java.util.function.Consumer;
  * loan is the block's own buffer, and a dropped one is not reused: only the JDK may free it.
  *
  * <p>The bound counts blocks lent and idle. A take that finds no idle block of its class evicts
- * idle blocks of other classes to stay within it. When the lent blocks alone would pass
- * {@link NudgeThreshold} (256 MiB, or room for four blocks of the class taken within half the
- * bound; more where collections take a large share of the time), the pool nudges the garbage collector once ({@link System#gc()}, then waits briefly for the cleaner,
- * as {@code java.nio.Bits} does for direct memory: {@link GcNudge}), so that dropped results come
- * back before fresh memory is faulted. If that recovers nothing the take allocates anyway (the
- * caller holds live results beyond the bound, or the collection found the latest results still
- * referenced), and the pool does not nudge again until a collected result came back or as many
- * bytes as the bound have been allocated since. Blocks returned while the pool is over its bound
- * are dropped. So a loop whose results are dropped holds the bound and one request, and up to a
- * second bound's worth after a nudge that found nothing. {@link #close()} drops every idle block
- * (lent ones when their loans end). Thread-safe; a take waits at most a collection and {@link
- * GcNudge#WAIT_NANOS} per nudge.
+ * idle blocks of other classes to stay within it. When the lent blocks alone would pass {@link
+ * NudgeThreshold} (256 MiB, or room for four blocks of the class taken within half the bound; more
+ * where collections take a large share of the time), the pool nudges the garbage collector once
+ * ({@link System#gc()}, as {@code java.nio.Bits} does for direct memory: {@link GcNudge}), so that
+ * dropped results come back before fresh memory is faulted. The nudging take ends every loan
+ * whose root buffer the collection cleared ({@link Reference#refersTo}) itself, not waiting for
+ * the cleaner's thread (a busy machine may not run it for a while). If that recovers nothing the
+ * take allocates anyway (the caller holds live results beyond the bound, or the collection found
+ * the latest results still referenced), and the pool does not nudge again until a collected result
+ * came back or as many bytes as the bound have been allocated since. Blocks returned while the
+ * pool is over its bound are dropped. So a loop whose results are dropped holds the bound and one
+ * request, and up to a second bound's worth after a nudge that found nothing. {@link #close()}
+ * drops every idle block (lent ones when their loans end). Thread-safe; a take waits at most a
+ * collection and {@link GcNudge#WAIT_NANOS} per nudge.
  */
 final class HostMemoryPool implements AutoCloseable {
-    static final int PAGE = 4096;
-    /** The least bytes (lent and idle) an engine's pool holds by default: see {@link #defaultMaxBytes()}. */
-    static final long DEFAULT_MAX_BYTES = 1L << 30;
-    /**
-     * An engine's bound by default: a quarter of the direct memory the JVM allows ({@code
-     * -XX:MaxDirectMemorySize}, else the heap's limit, as the JDK does), at least {@link
-     * #DEFAULT_MAX_BYTES} and at most 4 GiB: room for a few large results between collections.
-     */
-    static long defaultMaxBytes() {
-        long direct = Runtime.getRuntime().maxMemory();
-        try {
-            long set = Long.parseLong(ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class)
-                    .getVMOption("MaxDirectMemorySize").getValue());
-            direct = set > 0 ? set : direct;
-        } catch (RuntimeException notHotSpot) {
-            // the heap's limit stands, the JDK's own default
-        }
-        return Math.max(DEFAULT_MAX_BYTES, Math.min(4L << 30, direct / 4));
-    }
-
     private static final Cleaner CLEANER = Cleaner.create();
     private static final int LENT = 0;
     private static final int IDLE = 1;
@@ -73,7 +57,10 @@ final class HostMemoryPool implements AutoCloseable {
     private final NudgeThreshold threshold;
     private final boolean roots;
     private final boolean nudges;
+    private final Cleaner cleaner;
     // Guarded by this:
+    /** Loans over root buffers not yet ended: what a nudge's collection may have cleared. */
+    private final Set<Loan> rootLoans = new HashSet<>();
     private final Map<Integer, ArrayDeque<Chunk>> idle = new HashMap<>();
     private long idleBytes;
     private long lentBytes;
@@ -89,11 +76,14 @@ final class HostMemoryPool implements AutoCloseable {
     private final AtomicLong endedLoans = new AtomicLong();
 
     HostMemoryPool(long maxBytes) {
-        this(maxBytes, RootBuffers.available(), !"false".equalsIgnoreCase(System.getProperty("clpool.hostMemory.gcNudge")));
+        this(maxBytes, RootBuffers.available(), !"false".equalsIgnoreCase(System.getProperty("clpool.hostMemory.gcNudge")), CLEANER);
     }
 
-    /** A pool that lends root buffers (if {@code roots}) and nudges the collector at its bound (if {@code nudges}). */
-    HostMemoryPool(long maxBytes, boolean roots, boolean nudges) {
+    /**
+     * A pool that lends root buffers (if {@code roots}), nudges the collector at its bound (if
+     * {@code nudges}) and registers its blocks' and loans' actions on {@code cleaner}.
+     */
+    HostMemoryPool(long maxBytes, boolean roots, boolean nudges, Cleaner cleaner) {
         if (maxBytes < 0) {
             throw new IllegalArgumentException("host memory pool bound must be >= 0 bytes, got " + maxBytes);
         }
@@ -101,6 +91,7 @@ final class HostMemoryPool implements AutoCloseable {
         this.threshold = new NudgeThreshold(maxBytes);
         this.roots = roots && RootBuffers.available();
         this.nudges = nudges && this.roots;
+        this.cleaner = cleaner;
     }
 
     /**
@@ -109,8 +100,8 @@ final class HostMemoryPool implements AutoCloseable {
      * a size class of the 2 GiB limit of one direct buffer).
      */
     Block take(long bytes, boolean zeroed) {
-        long size = classBytes(bytes);
-        if (size > Integer.MAX_VALUE - PAGE) {
+        long size = HostMemorySizes.classBytes(bytes);
+        if (size > Integer.MAX_VALUE - HostMemorySizes.PAGE) {
             return null;
         }
         int cls = (int) size;
@@ -208,10 +199,11 @@ final class HostMemoryPool implements AutoCloseable {
             }
             if (mine) {
                 long start = System.nanoTime();
-                n.collect(CLEANER, this);
+                n.collect(cleaner, this);
                 synchronized (this) {
                     threshold.collected(start, System.nanoTime() - start);
                 }
+                endCollectedLoans();
             }
             Chunk c = awaitRoom(cls, n);
             if (c != null) {
@@ -223,6 +215,19 @@ final class HostMemoryPool implements AutoCloseable {
             waited = n; // over, and other takes had what it recovered: another, if it recovered anything
         }
         return null;
+    }
+
+    /**
+     * Ends the loans whose root buffers the last collection cleared, without waiting for the
+     * cleaner (whose later run then does nothing). A concurrent collection may not have cleared
+     * them yet when {@link System#gc()} returns; the cleaner still ends those.
+     */
+    private void endCollectedLoans() {
+        List<Loan> cleared;
+        synchronized (this) {
+            cleared = rootLoans.stream().filter(l -> l.root.refersTo(null)).toList();
+        }
+        cleared.forEach(l -> l.end(true));
     }
 
     /** A block of class {@code cls} (or {@link #RESERVED}) once the bound leaves room, or null when {@code n} is over. */
@@ -243,29 +248,34 @@ final class HostMemoryPool implements AutoCloseable {
     }
 
     private Chunk allocate(int cls) {
-        ByteBuffer raw = ByteBuffer.allocateDirect(cls + PAGE); // zero-filled by the JDK
-        ByteBuffer aligned = raw.alignedSlice(PAGE).limit(cls).slice();
+        ByteBuffer raw = ByteBuffer.allocateDirect(cls + HostMemorySizes.PAGE); // zero-filled by the JDK
+        ByteBuffer aligned = raw.alignedSlice(HostMemorySizes.PAGE).limit(cls).slice();
         Status status = new Status(this, cls);
         // Registered on the allocation itself, which the block and every view of it keep reachable.
-        CLEANER.register(raw, status);
+        cleaner.register(raw, status);
         allocatedBlocks.incrementAndGet();
         return new Chunk(aligned, roots ? RootBuffers.address(aligned) : 0, status);
     }
 
     /** A loan of {@code c}: over a new root buffer, whose collection ends it, or (without roots) the block itself. */
     private Block lend(Chunk c) {
-        Loan loan = new Loan(this, c);
         if (!roots) {
-            return new Block(c.memory, loan);
+            return new Block(c.memory, new Loan(this, c, null));
         }
         ByteBuffer root = RootBuffers.over(c.address, c.status.classBytes);
-        CLEANER.register(root, loan);
+        Loan loan = new Loan(this, c, new PhantomReference<>(root, null));
+        synchronized (this) {
+            rootLoans.add(loan);
+        }
+        cleaner.register(root, loan);
         return new Block(root, loan);
     }
 
-    private void giveBack(Chunk c, boolean collected) {
+    private void giveBack(Loan loan, boolean collected) {
+        Chunk c = loan.chunk;
         int cls = c.status.classBytes;
         synchronized (this) {
+            rootLoans.remove(loan);
             lentBytes -= cls;
             if (collected) {
                 recoveredCount++;
@@ -357,16 +367,6 @@ final class HostMemoryPool implements AutoCloseable {
         notifyAll();
     }
 
-    /** The size class of {@code bytes}: whole pages, rounded up to 4, 5, 6 or 7 times a power of two pages. */
-    static long classBytes(long bytes) {
-        long pages = Math.max(1, (bytes + PAGE - 1) / PAGE);
-        if (pages > 4) {
-            long step = Long.highestOneBit(pages) >> 2;
-            pages = (pages + step - 1) / step * step;
-        }
-        return pages * PAGE;
-    }
-
     private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(1 << 16).asReadOnlyBuffer();
 
     private static void zero(ByteBuffer memory) {
@@ -413,17 +413,21 @@ final class HostMemoryPool implements AutoCloseable {
     }
 
     /**
-     * One loan: ended by the owner's release or (root buffers only) by the cleaner, once; it
-     * holds the block, never the root buffer, which would keep that reachable.
+     * One loan: ended by the owner's release or (root buffers only) by the cleaner or a nudge
+     * that found the root buffer cleared, once; it holds the block and a phantom reference to the
+     * root buffer, never the buffer itself, which would keep that reachable.
      */
     private static final class Loan implements Runnable {
         final HostMemoryPool pool;
         final Chunk chunk;
+        /** The root buffer's reference (null without root buffers), cleared when the buffer is collected. */
+        final PhantomReference<ByteBuffer> root;
         final AtomicBoolean ended = new AtomicBoolean();
 
-        Loan(HostMemoryPool pool, Chunk chunk) {
+        Loan(HostMemoryPool pool, Chunk chunk, PhantomReference<ByteBuffer> root) {
             this.pool = pool;
             this.chunk = chunk;
+            this.root = root;
         }
 
         void end(boolean collected) {
@@ -431,7 +435,7 @@ final class HostMemoryPool implements AutoCloseable {
                 if (!collected) {
                     pool.releasedLoans.incrementAndGet();
                 }
-                pool.giveBack(chunk, collected);
+                pool.giveBack(this, collected);
             }
         }
 

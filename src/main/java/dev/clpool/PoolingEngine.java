@@ -376,7 +376,7 @@ public final class PoolingEngine extends DeviceForms implements AutoCloseable {
         private OpenClBackend.Options openClOptions = OpenClBackend.Options.DEFAULT;
         private OpenClBackend.Tuning openClTuning;
         private boolean smallOpsOnCpu = true;
-        private long hostMemoryPoolBytes = HostMemoryPool.defaultMaxBytes();
+        private long hostMemoryPoolBytes = HostMemorySizes.defaultMaxBytes();
 
         public Builder backend(BackendChoice backend) {
             this.backend = Objects.requireNonNull(backend, "backend");

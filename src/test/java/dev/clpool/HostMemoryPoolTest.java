@@ -30,7 +30,7 @@ class HostMemoryPoolTest {
         Tensor a = pool.tensor(SHAPE, DType.FLOAT32);
         a.floats().put(0, 42f);
         a.close();
-        assertEquals(HostMemoryPool.classBytes(a.byteSize()), pool.idleBytes());
+        assertEquals(HostMemorySizes.classBytes(a.byteSize()), pool.idleBytes());
         Tensor b = pool.tensor(Shape.of(1, 63, 64, 16), DType.FLOAT32); // same class, a little smaller
         assertEquals(1, pool.allocatedBlocks());
         assertEquals(42f, b.floats().get(0), "the block, not zeroed: outputs are overwritten anyway");
@@ -50,22 +50,22 @@ class HostMemoryPoolTest {
         for (int i = 0; i < f.limit(); i++) {
             assertEquals(0f, f.get(i));
         }
-        assertEquals(0, z.buffer().alignmentOffset(0, HostMemoryPool.PAGE));
+        assertEquals(0, z.buffer().alignmentOffset(0, HostMemorySizes.PAGE));
     }
 
     @Test
     void sizeClasses_wasteAtMostAQuarter() {
         for (long bytes = 1; bytes < (1L << 31) - (1 << 24); bytes = bytes * 3 / 2 + 7) {
-            long c = HostMemoryPool.classBytes(bytes);
-            assertTrue(c >= bytes && c % HostMemoryPool.PAGE == 0, bytes + " -> " + c);
-            long pages = (bytes + HostMemoryPool.PAGE - 1) / HostMemoryPool.PAGE;
-            assertTrue(c <= Math.max(pages * HostMemoryPool.PAGE * 5 / 4, HostMemoryPool.PAGE * 4L), bytes + " -> " + c);
+            long c = HostMemorySizes.classBytes(bytes);
+            assertTrue(c >= bytes && c % HostMemorySizes.PAGE == 0, bytes + " -> " + c);
+            long pages = (bytes + HostMemorySizes.PAGE - 1) / HostMemorySizes.PAGE;
+            assertTrue(c <= Math.max(pages * HostMemorySizes.PAGE * 5 / 4, HostMemorySizes.PAGE * 4L), bytes + " -> " + c);
         }
     }
 
     @Test
     void idleBytes_stayWithinTheBound() {
-        long cls = HostMemoryPool.classBytes(SHAPE.elementCount() * Float.BYTES);
+        long cls = HostMemorySizes.classBytes(SHAPE.elementCount() * Float.BYTES);
         HostMemoryPool pool = new HostMemoryPool(2 * cls);
         List<Tensor> ts = new ArrayList<>();
         for (int i = 0; i < 5; i++) {
@@ -125,7 +125,7 @@ class HostMemoryPoolTest {
 
     @Test
     void theDefaultBound_isAQuarterOfTheDirectMemory_withinOneAndFourGiB() {
-        long bound = HostMemoryPool.defaultMaxBytes();
+        long bound = HostMemorySizes.defaultMaxBytes();
         assertTrue(bound >= 1L << 30 && bound <= 4L << 30, "bound " + bound);
         long quarter = Runtime.getRuntime().maxMemory() / 4; // no -XX:MaxDirectMemorySize in the test JVM
         assertEquals(Math.max(1L << 30, Math.min(4L << 30, quarter)), bound);
@@ -164,12 +164,12 @@ class HostMemoryPoolTest {
         assertTrue(view2.isClosed());
         assertThrows(IllegalStateException.class, view2::buffer);
         t.close(); // idempotent: not returned twice
-        assertEquals(HostMemoryPool.classBytes(t.byteSize()), pool.idleBytes());
+        assertEquals(HostMemorySizes.classBytes(t.byteSize()), pool.idleBytes());
     }
 
     @Test
     void concurrentTakeAndReturn_neverGiveOneBlockToTwoLiveTensors() throws Exception {
-        HostMemoryPool pool = new HostMemoryPool(8 * HostMemoryPool.classBytes(SHAPE.elementCount() * Float.BYTES));
+        HostMemoryPool pool = new HostMemoryPool(8 * HostMemorySizes.classBytes(SHAPE.elementCount() * Float.BYTES));
         int threads = 8;
         ExecutorService ex = Executors.newFixedThreadPool(threads);
         try {
@@ -202,7 +202,7 @@ class HostMemoryPoolTest {
             ex.shutdownNow();
         }
         assertEquals(0, pool.lentBytes());
-        assertTrue(pool.idleBytes() <= 8 * HostMemoryPool.classBytes(SHAPE.elementCount() * Float.BYTES));
+        assertTrue(pool.idleBytes() <= 8 * HostMemorySizes.classBytes(SHAPE.elementCount() * Float.BYTES));
         assertTrue(pool.allocatedBlocks() <= 2 * threads, "blocks were reused: " + pool.allocatedBlocks());
     }
 
