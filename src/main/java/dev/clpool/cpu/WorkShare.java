@@ -13,7 +13,9 @@ import java.util.function.IntConsumer;
  * empty job 0.030 ms against 0.003 now), and the pool's parallel stream split the job in halves up
  * front, so a second worker that woke late found half the job waiting for it (docs/performance.md,
  * branch {@code torch}). A helper that starts late finds fewer parts, or none, and leaves at once;
- * the caller waits only for parts already running.
+ * the caller waits only for parts already running. A helper task still queued when the job is done
+ * holds nothing of it but the counters: the job's results (a dropped tensor, say) are not kept
+ * reachable until a pool thread gets to it.
  *
  * <p>Each part runs exactly once. A part's exception does not stop the others already running;
  * parts not yet started are skipped, and the first exception is rethrown in the caller (a
@@ -24,7 +26,8 @@ final class WorkShare {
     private static final int SPINS = 1 << 8;
 
     private final int parts;
-    private final IntConsumer part;
+    /** Cleared once the job is done: a helper task still queued then must not keep its outputs reachable. */
+    private IntConsumer part;
     private final Thread caller = Thread.currentThread();
     private final AtomicInteger next = new AtomicInteger();
     private final AtomicInteger unfinished;
@@ -45,8 +48,12 @@ final class WorkShare {
         for (int h = 0; h < Math.min(helpers, parts - 1); h++) {
             pool.execute(job::work);
         }
-        job.work();
-        job.await();
+        try {
+            job.work();
+            job.await();
+        } finally {
+            job.part = null; // every claimed part has run; later claims find none
+        }
     }
 
     /** Claims and runs parts until none is left. */

@@ -6,6 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.lang.ref.WeakReference;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
@@ -64,6 +67,28 @@ class WorkShareTest {
         for (int p = 0; p < 20; p++) {
             assertEquals(1, runs.get(p));
         }
+    }
+
+    @Test
+    void aHelperStillQueuedAfterTheJob_keepsNothingOfItReachable() throws InterruptedException {
+        // A pool thread that has not run its task yet when the caller returns: the job's part (and
+        // whatever it writes, an engine's result) must be collectable all the same.
+        List<Runnable> queued = new ArrayList<>();
+        WeakReference<float[]> written = jobWritingAnOutput(queued::add);
+        for (int i = 0; i < 50 && !written.refersTo(null); i++) {
+            System.gc();
+            Thread.sleep(10);
+        }
+        assertTrue(written.refersTo(null), "a queued helper task kept the job's output reachable");
+        assertEquals(2, queued.size());
+        queued.forEach(Runnable::run); // late: finds no part left
+    }
+
+    /** Runs a job whose part writes an array only the part holds; returns a weak reference to it. */
+    private static WeakReference<float[]> jobWritingAnOutput(Executor pool) {
+        float[] output = new float[1 << 10];
+        WorkShare.run(pool, 2, 8, p -> output[p] = p);
+        return new WeakReference<>(output);
     }
 
     @Test
