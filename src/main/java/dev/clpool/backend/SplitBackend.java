@@ -16,6 +16,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.function.LongSupplier;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -42,11 +43,14 @@ public final class SplitBackend implements PoolingBackend {
 
     private final List<PoolingBackend> devices;
     private final ExecutorService parts;
+    /** Where parts' times are read: {@link System#nanoTime()}, or a test's own clock. */
+    private final LongSupplier clock;
     /** Bytes per nanosecond of each device, 0 until measured; guarded by {@code this}. */
     private final double[] speed;
 
-    private SplitBackend(List<PoolingBackend> devices) {
+    private SplitBackend(List<PoolingBackend> devices, LongSupplier clock) {
         this.devices = List.copyOf(devices);
+        this.clock = clock;
         this.speed = new double[devices.size()];
         this.parts = Executors.newFixedThreadPool(devices.size() - 1, r -> {
             Thread t = new Thread(r, "clpool-split");
@@ -60,10 +64,15 @@ public final class SplitBackend implements PoolingBackend {
      * Takes ownership: closing the result closes them all.
      */
     public static PoolingBackend of(List<PoolingBackend> devices) {
+        return of(devices, System::nanoTime);
+    }
+
+    /** {@link #of(List)} timing each part by {@code clock} (nanoseconds, read on the part's thread). */
+    static PoolingBackend of(List<PoolingBackend> devices, LongSupplier clock) {
         if (devices.isEmpty()) {
             throw new IllegalArgumentException("no devices");
         }
-        return devices.size() == 1 ? devices.get(0) : new SplitBackend(devices);
+        return devices.size() == 1 ? devices.get(0) : new SplitBackend(devices, clock);
     }
 
     @Override
@@ -201,10 +210,10 @@ public final class SplitBackend implements PoolingBackend {
         learn(counts, ns, bytesPerItem);
     }
 
-    private static long timed(PoolingBackend device, Part part, int first, int count) {
-        long t0 = System.nanoTime();
+    private long timed(PoolingBackend device, Part part, int first, int count) {
+        long t0 = clock.getAsLong();
         part.run(device, first, count);
-        return Math.max(1, System.nanoTime() - t0);
+        return Math.max(1, clock.getAsLong() - t0);
     }
 
     /** Waits for {@code f} whatever interrupts come (the device must not be left writing), then restores the flag. */

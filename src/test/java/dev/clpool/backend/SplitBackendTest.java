@@ -22,7 +22,16 @@ import org.junit.jupiter.api.Test;
 /** The batch split across devices, with CPU backends standing in for devices. */
 class SplitBackendTest {
 
-    /** A backend that takes {@code nsPerItem} longer per batch item, and can be told to fail. */
+    /**
+     * The split's clock in {@link #shares_followMeasuredSpeed}: each thread's own count of
+     * nanoseconds, which only {@link Slowed} parts run on that thread advance. Load cannot move it.
+     */
+    private static final ThreadLocal<long[]> THREAD_NANOS = ThreadLocal.withInitial(() -> new long[1]);
+
+    /**
+     * A backend that takes {@code nsPerItem} longer per batch item, and can be told to fail: it
+     * advances {@link #THREAD_NANOS} by that much and spins that long on the wall clock.
+     */
     private static final class Slowed extends CpuDelegate {
         final long nsPerItem;
         volatile boolean fail;
@@ -35,6 +44,7 @@ class SplitBackendTest {
         @Override
         public void pool(PoolGeometry g, Tensor in, Tensor out) {
             long until = System.nanoTime() + nsPerItem * in.shape().n();
+            THREAD_NANOS.get()[0] += nsPerItem * in.shape().n();
             super.pool(g, in, out);
             while (System.nanoTime() < until) {
                 Thread.onSpinWait();
@@ -137,7 +147,7 @@ class SplitBackendTest {
     void shares_followMeasuredSpeed() {
         Slowed fast = new Slowed(20_000);
         Slowed slow = new Slowed(80_000);
-        SplitBackend split = (SplitBackend) SplitBackend.of(List.of(slow, fast));
+        SplitBackend split = (SplitBackend) SplitBackend.of(List.of(slow, fast), () -> THREAD_NANOS.get()[0]);
         try {
             assertArrayEquals(new double[] {0.5, 0.5}, split.shares(), 1e-12);
             Tensor x = Tensor.allocate(Shape.of(40, 4, 4, 2));
@@ -146,12 +156,9 @@ class SplitBackendTest {
             for (int i = 0; i < 12; i++) {
                 split.pool(g, x, out);
             }
-            double[] s = split.shares();
-            // Four times the time per item: about a fifth of the batch for the slow one.
-            assertTrue(s[0] < 0.35 && s[1] > 0.65, java.util.Arrays.toString(s));
-            int[] counts = split.counts(40);
-            assertEquals(40, counts[0] + counts[1]);
-            assertTrue(counts[1] > counts[0], java.util.Arrays.toString(counts));
+            // Four times the time per item, on the test's clock: a fifth of the batch for the slow one.
+            assertArrayEquals(new double[] {0.2, 0.8}, split.shares(), 1e-9);
+            assertArrayEquals(new int[] {8, 32}, split.counts(40));
         } finally {
             split.close();
         }
