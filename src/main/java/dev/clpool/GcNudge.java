@@ -12,7 +12,9 @@ import java.util.concurrent.TimeUnit;
  * the marker, and the later the marker came the busier the machine. Without the marker (the
  * collection did not run: {@code -XX:+DisableExplicitGC}, or it runs concurrently) it is open for
  * {@link #WAIT_NANOS} after {@link System#gc()} returned, about what {@code java.nio.Bits} waits
- * for direct memory.
+ * for direct memory. After a stop-the-world collection the nudging take has already ended the
+ * loans it cleared ({@link HostMemoryPool}), so the wait matters for the other takes and for
+ * collections that clear references later.
  */
 final class GcNudge {
     static final long WAIT_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
