@@ -53,6 +53,10 @@ final class VecMaxWindows {
             for (int ox = 0; ox < p.out.w(); ox++) {
                 int taps = taps(p, n, oy, ox, at);
                 int o = outRow + ox * c * Float.BYTES;
+                if (c >= TAP_MAJOR_CHANNELS) {
+                    tapByTap(src, dst, at, taps, c, o);
+                    continue;
+                }
                 int ch = 0;
                 for (; ch + quad <= c; ch += quad) {
                     four(src, dst, at, taps, ch * Float.BYTES, o + ch * Float.BYTES);
@@ -101,6 +105,41 @@ final class VecMaxWindows {
         m1.intoByteBuffer(dst, o + step, ORDER);
         m2.intoByteBuffer(dst, o + 2 * step, ORDER);
         m3.intoByteBuffer(dst, o + 3 * step, ORDER);
+    }
+
+    /**
+     * Channels from which an output is reduced tap by tap ({@link #tapByTap}) rather than four
+     * vectors of channels at a time across the taps. With 512 channels the four-vector form reads
+     * each window row in two interleaved streams 2 KB apart (one per tap): VGG-16 block 4's 2x2 s2
+     * took twice the time per byte of block 1's 64 channels on one thread, and tap by tap halves
+     * it; at 128 channels the two forms cost the same, at 64 tap by tap is slower
+     * (docs/performance.md, "Max windows tap by tap").
+     */
+    static final int TAP_MAJOR_CHANNELS = 256;
+
+    /**
+     * All {@code c} channels of one output, tap by tap: the first tap copied into {@code dst} at
+     * byte {@code o}, each later one folded into it by the rule. Each tap's channels are read as
+     * one run, so the input is read in as many streams as the window has rows, not as it has taps.
+     */
+    private static void tapByTap(ByteBuffer src, ByteBuffer dst, int[] at, int taps, int c, int o) {
+        int step = S.vectorByteSize();
+        int full = c / S.length() * step;
+        int a0 = at[0];
+        for (int b = 0; b < full; b += step) {
+            FloatVector.fromByteBuffer(S, src, a0 + b, ORDER).intoByteBuffer(dst, o + b, ORDER);
+        }
+        for (int k = 1; k < taps; k++) {
+            int a = at[k];
+            for (int b = 0; b < full; b += step) {
+                rule(FloatVector.fromByteBuffer(S, dst, o + b, ORDER), FloatVector.fromByteBuffer(S, src, a + b, ORDER))
+                        .intoByteBuffer(dst, o + b, ORDER);
+            }
+        }
+        if (full < c * Float.BYTES) {
+            int last = c * Float.BYTES - step;
+            one(src, dst, at, taps, last, o + last);
+        }
     }
 
     /** One vector of channels from byte {@code ch} of each tap, into {@code dst} at byte {@code o}. */

@@ -22,8 +22,9 @@ import org.junit.jupiter.api.Test;
 /**
  * {@link VecMaxWindows} against its scalar twin {@link MaxWindows} (and the naive reference), bit
  * for bit, both run directly on the same inputs: random geometries (strides, dilations, padding,
- * ceil mode), channel counts that fill one vector, several, four and a tail, on signed zeros with
- * NaNs of distinct payloads, ties, all-zero and constant data.
+ * ceil mode), channel counts that fill one vector, several, four and a tail, and enough to be
+ * reduced tap by tap, on signed zeros with NaNs of distinct payloads, ties, all-zero and constant
+ * data.
  */
 class VecMaxWindowsTest {
     @BeforeEach
@@ -39,6 +40,19 @@ class VecMaxWindowsTest {
         int kind = info.getCurrentRepetition() % 4;
         Tensor x = kind < 2 ? CpuFastPathTest.zerosAndNans(s, info.getCurrentRepetition(), kind == 0) : ties(s, r);
         check(spec, s, x, spec + " on " + s + " data " + kind);
+    }
+
+    @RepeatedTest(8)
+    void vecMax_manyChannels_tapByTap_bitIdenticalToScalarAndReference(RepetitionInfo info) {
+        SplittableRandom r = new SplittableRandom(4500 + info.getCurrentRepetition());
+        PoolSpec spec = VanHerkTest.randomSpec(r, PoolMode.MAX);
+        Shape small = shape(r, spec);
+        // From VecMaxWindows.TAP_MAJOR_CHANNELS up, with and without a tail vector.
+        Shape s = Shape.of(small.n(), small.h(), small.w(), VecMaxWindows.TAP_MAJOR_CHANNELS + r.nextInt(48));
+        int kind = info.getCurrentRepetition() % 4;
+        Tensor x = kind < 2 ? CpuFastPathTest.zerosAndNans(s, info.getCurrentRepetition(), kind == 0) : ties(s, r);
+        check(spec, s, x, spec + " on " + s + " data " + kind);
+        check(PoolSpec.max(2, 2).stride(2).build(), s, x, "2x2 s2 on " + s + " data " + kind);
     }
 
     @Test
