@@ -68,20 +68,61 @@ final class VecArgmax {
                         ByteBuffer out, ByteBuffer idx, int o, long rowBase, long dx, long dc, int[] chosen) {
         int[] at = new int[tapValue.length];
         int[] value = new int[tapValue.length];
+        boolean tapByTap = c >= VecMaxWindows.TAP_MAJOR_CHANNELS;
+        int[] all = tapByTap ? new int[c] : chosen;
         for (int ox = 0; ox < colStart.length; ox++) {
             int taps = window(rowAt, j0, j1, kw, tapValue, colStart[ox], colFirst[ox], colEnd[ox], dw, c, at, value);
             long base = rowBase + colStart[ox] * dx;
+            if (tapByTap) {
+                chooseTapByTap(in, at, value, taps, c, out, (o + ox * c) * Float.BYTES, all);
+            }
             for (int ch = 0; ch < c; ch += I.length()) {
                 int ch0 = Math.min(ch, c - I.length());
                 int e = o + ox * c + ch0;
-                choose(in, at, value, taps, ch0, out, e * Float.BYTES, chosen, 0);
-                IntVector v = IntVector.fromArray(I, chosen, 0);
+                if (!tapByTap) {
+                    choose(in, at, value, taps, ch0, out, e * Float.BYTES, chosen, 0);
+                }
+                IntVector v = IntVector.fromArray(I, all, tapByTap ? ch0 : 0);
                 for (int part = 0; part < I.length() / L.length(); part++) {
                     ((LongVector) v.convertShape(VectorOperators.I2L, L, part))
                             .add(IOTA.mul(dc).add(base + (ch0 + part * L.length()) * dc))
                             .intoByteBuffer(idx, (e + part * L.length()) * Long.BYTES, ORDER);
                 }
             }
+        }
+    }
+
+    /**
+     * One window over all {@code c} channels, tap by tap (as {@link VecMaxWindows} does from {@link
+     * VecMaxWindows#TAP_MAJOR_CHANNELS} channels): the chosen values kept in {@code out} from byte
+     * {@code o}, their ints in {@code ints[0..c)}. The same choice per lane as {@link #choose}.
+     */
+    private static void chooseTapByTap(ByteBuffer in, int[] at, int[] value, int taps, int c, ByteBuffer out, int o,
+                                       int[] ints) {
+        int step = F.vectorByteSize();
+        int lanes = F.length();
+        int full = c / lanes * lanes;
+        IntVector first = IntVector.broadcast(I, value[0]);
+        for (int ch = 0; ch < full; ch += lanes) {
+            FloatVector.fromByteBuffer(F, in, at[0] + ch * Float.BYTES, ORDER).intoByteBuffer(out, o + ch * Float.BYTES, ORDER);
+            first.intoArray(ints, ch);
+        }
+        for (int k = 1; k < taps; k++) {
+            int a = at[k];
+            FloatVector mine = FloatVector.broadcast(F, Float.intBitsToFloat(value[k]));
+            for (int ch = 0, b = 0; ch < full; ch += lanes, b += step) {
+                FloatVector best = FloatVector.fromByteBuffer(F, out, o + b, ORDER);
+                FloatVector v = FloatVector.fromByteBuffer(F, in, a + b, ORDER);
+                VectorMask<Float> takes = best.compare(VectorOperators.EQ, best)
+                        .andNot(v.compare(VectorOperators.LE, best));
+                best.blend(v, takes).intoByteBuffer(out, o + b, ORDER);
+                IntVector.fromArray(I, ints, ch).reinterpretAsFloats().blend(mine, takes)
+                        .reinterpretAsInts().intoArray(ints, ch);
+            }
+        }
+        if (full < c) {
+            int ch0 = c - lanes;
+            choose(in, at, value, taps, ch0, out, o + ch0 * Float.BYTES, ints, ch0);
         }
     }
 

@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Test;
  * {@link VecArgmax} against its scalar twins, called directly on the same inputs: the values and
  * indices of {@link ArgmaxRows#vectorRow} against {@link ArgmaxRows#row} in every convention, and
  * {@link VecArgmax#taps} against {@link CpuArgmax#row}'s tap numbers, bit for bit, over channel
- * counts around the vector length (tails), random strides, dilations, padding and ceil mode, on
+ * counts around the vector length (tails) and from the tap-by-tap form's up, random strides, dilations, padding and ceil mode, on
  * data with ties, ±0, NaNs of both signs with payloads, infinities, and all-zero, constant, all
  * −∞ and Gaussian inputs.
  */
@@ -67,8 +67,19 @@ class VecArgmaxTest {
     void indicesAndTapsAreTheScalarPathsBits(RepetitionInfo info) {
         int rep = info.getCurrentRepetition();
         SplittableRandom r = new SplittableRandom(900 + rep);
-        PoolSpec spec = spec(r, rep);
-        Shape s = Shape.of(1 + r.nextInt(2), 5 + r.nextInt(6), 5 + r.nextInt(8), channels(r));
+        check(rep, r, spec(r, rep), channels(r));
+    }
+
+    @RepeatedTest(6)
+    void manyChannels_chosenTapByTap_areTheScalarPathsBits(RepetitionInfo info) {
+        int rep = info.getCurrentRepetition();
+        SplittableRandom r = new SplittableRandom(950 + rep);
+        // From VecMaxWindows.TAP_MAJOR_CHANNELS up, with and without a tail vector.
+        check(rep, r, spec(r, rep), VecMaxWindows.TAP_MAJOR_CHANNELS + (rep % 2 == 0 ? 0 : 1 + r.nextInt(40)));
+    }
+
+    private static void check(int rep, SplittableRandom r, PoolSpec spec, int channels) {
+        Shape s = Shape.of(1 + r.nextInt(2), 5 + r.nextInt(6), 5 + r.nextInt(8), channels);
         Tensor x = data(s, rep % 5, rep);
         PoolGeometry g = spec.geometry(s);
         String what = spec + " on " + s + ", data " + rep % 5;
