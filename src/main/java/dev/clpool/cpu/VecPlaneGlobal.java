@@ -38,6 +38,17 @@ final class VecPlaneGlobal {
      * native order, plane {@code i} at float {@code i * size}) into {@code out}.
      */
     static void avg(CpuBackend cpu, ByteBuffer in, FloatBuffer out, int planes, int size) {
+        perPlane(cpu, out, planes, size, at -> CpuBackend.canonicalNaN((float) (sum(in, at, size) / size)));
+    }
+
+    /** One plane's result from its floats at float {@code at} of the tensor. */
+    @FunctionalInterface
+    private interface PlaneResult {
+        float of(int at);
+    }
+
+    /** {@code r} of each of {@code planes} planes of {@code size} floats into {@code out}, a block of planes a task item. */
+    private static void perPlane(CpuBackend cpu, FloatBuffer out, int planes, int size, PlaneResult r) {
         int per = Math.max(1, BLOCK_FLOATS / size);
         cpu.chunks((planes + per - 1) / per, (long) per * size, (from, to) -> {
             float[] result = Scratch.get().floats(0, per);
@@ -45,7 +56,7 @@ final class VecPlaneGlobal {
                 int p0 = b * per;
                 int count = Math.min(per, planes - p0);
                 for (int q = 0; q < count; q++) {
-                    result[q] = CpuBackend.canonicalNaN((float) (sum(in, (p0 + q) * size, size) / size));
+                    result[q] = r.of((p0 + q) * size);
                 }
                 out.put(p0, result, 0, count);
             }
@@ -54,8 +65,9 @@ final class VecPlaneGlobal {
 
     /**
      * The maximum of each of {@code planes} planes of {@code size} floats (at least a vector) in
-     * {@code in} (its floats also {@code floats}, for the fix-up), by clpool's rule, into {@code out}: each plane folded with the Vector API's
-     * {@code MAX} ({@code Math.max} per lane) in four independent vectors read from the tensor, the
+     * {@code in} (its floats also {@code floats}, for the fix-up), by clpool's rule, into
+     * {@code out}: each plane folded with the Vector API's {@code MAX} ({@code Math.max} per lane)
+     * in four independent vectors read from the tensor, the
      * last vector overlapping the one before (max is idempotent), then across the lanes; a zero or
      * NaN result becomes the plane's first zero or NaN ({@link PlaneGlobal#firstZeroOrNaN}), the
      * only results whose bits {@code Math.max} may choose differently from the rule. It replaces the
@@ -63,19 +75,9 @@ final class VecPlaneGlobal {
      * 56×56 planes at well under memory speed.
      */
     static void max(CpuBackend cpu, ByteBuffer in, FloatBuffer floats, FloatBuffer out, int planes, int size) {
-        int per = Math.max(1, BLOCK_FLOATS / size);
-        cpu.chunks((planes + per - 1) / per, (long) per * size, (from, to) -> {
-            float[] result = Scratch.get().floats(0, per);
-            for (int b = from; b < to; b++) {
-                int p0 = b * per;
-                int count = Math.min(per, planes - p0);
-                for (int q = 0; q < count; q++) {
-                    int at = (p0 + q) * size;
-                    float m = maxOf(in, at, size);
-                    result[q] = m > 0 || m < 0 ? m : PlaneGlobal.firstZeroOrNaN(floats, at, size, m);
-                }
-                out.put(p0, result, 0, count);
-            }
+        perPlane(cpu, out, planes, size, at -> {
+            float m = maxOf(in, at, size);
+            return m > 0 || m < 0 ? m : PlaneGlobal.firstZeroOrNaN(floats, at, size, m);
         });
     }
 
