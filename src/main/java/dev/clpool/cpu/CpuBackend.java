@@ -89,6 +89,11 @@ public final class CpuBackend implements PoolingBackend {
             VecPlaneGlobal.avg(this, in.buffer(), out.floats(), planes, planeSize);
             return;
         }
+        if (VectorSupport.ENABLED && mode == PoolMode.MAX && planeSize < PlaneGlobal.LARGE_PLANE
+                && VecPlaneGlobal.fitsMax(planeSize)) {
+            VecPlaneGlobal.max(this, in.buffer(), in.floats(), out.floats(), planes, planeSize);
+            return;
+        }
         new ChannelsFirstPool(this).global(mode, 2.0, in.floats(), out.floats(), planes, planeSize);
     }
 

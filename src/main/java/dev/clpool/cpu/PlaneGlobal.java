@@ -115,7 +115,7 @@ final class PlaneGlobal {
      * division per element, {@link MaxExact}) made CBAM's all-zero channels-first row 2.1× its
      * random-data time.
      */
-    private static float firstZeroOrNaN(FloatBuffer in, int at, int size, float m) {
+    static float firstZeroOrNaN(FloatBuffer in, int at, int size, float m) {
         boolean nan = m != m;
         for (int i = at; i < at + size; i++) {
             float v = in.get(i);

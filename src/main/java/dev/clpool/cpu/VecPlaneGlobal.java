@@ -10,12 +10,13 @@ import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The global average of small channels-first planes ({@link PlaneGlobal}'s scalar loops, below
- * {@link PlaneGlobal#LARGE_PLANE}) in Vector API lanes, read straight from the tensor's direct
- * memory: each plane's floats are widened to double a vector at a time and summed lane-wise, the
- * lanes then added together, the tail in order. Double sums of at most
+ * The global average and max of small channels-first planes ({@link PlaneGlobal}'s scalar loops,
+ * below {@link PlaneGlobal#LARGE_PLANE}) in Vector API lanes, read straight from the tensor's
+ * direct memory. Average: each plane's floats are widened to double a vector at a time and summed
+ * lane-wise, the lanes then added together, the tail in order. Double sums of at most
  * {@link PlaneGlobal#LARGE_PLANE} floats are far inside SEMANTICS.md's tolerance, as the scalar
- * loops' four double chains are; the two differ only in the order of the double additions.
+ * loops' four double chains are; the two differ only in the order of the double additions. Max
+ * ({@link #max}): {@code Math.max} lanes, then the rule's fix-up of {@link PlaneGlobal#max}.
  * Loaded only where {@link VectorSupport#ENABLED}.
  */
 final class VecPlaneGlobal {
@@ -23,6 +24,8 @@ final class VecPlaneGlobal {
     /** As many floats as {@link #DOUBLES} has lanes: each load widens into one double vector. */
     private static final VectorSpecies<Float> FLOATS =
             VectorSpecies.of(float.class, VectorShape.forBitSize(DOUBLES.vectorBitSize() / 2));
+    /** The preferred float species, for {@link #max}. */
+    private static final VectorSpecies<Float> MAX_FLOATS = FloatVector.SPECIES_PREFERRED;
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
     /** Results per task item: a block of planes is one item of {@link CpuBackend#chunks}. */
     private static final int BLOCK_FLOATS = 1 << 14;
@@ -35,6 +38,17 @@ final class VecPlaneGlobal {
      * native order, plane {@code i} at float {@code i * size}) into {@code out}.
      */
     static void avg(CpuBackend cpu, ByteBuffer in, FloatBuffer out, int planes, int size) {
+        perPlane(cpu, out, planes, size, at -> CpuBackend.canonicalNaN((float) (sum(in, at, size) / size)));
+    }
+
+    /** One plane's result from its floats at float {@code at} of the tensor. */
+    @FunctionalInterface
+    private interface PlaneResult {
+        float of(int at);
+    }
+
+    /** {@code r} of each of {@code planes} planes of {@code size} floats into {@code out}, a block of planes a task item. */
+    private static void perPlane(CpuBackend cpu, FloatBuffer out, int planes, int size, PlaneResult r) {
         int per = Math.max(1, BLOCK_FLOATS / size);
         cpu.chunks((planes + per - 1) / per, (long) per * size, (from, to) -> {
             float[] result = Scratch.get().floats(0, per);
@@ -42,11 +56,63 @@ final class VecPlaneGlobal {
                 int p0 = b * per;
                 int count = Math.min(per, planes - p0);
                 for (int q = 0; q < count; q++) {
-                    result[q] = CpuBackend.canonicalNaN((float) (sum(in, (p0 + q) * size, size) / size));
+                    result[q] = r.of((p0 + q) * size);
                 }
                 out.put(p0, result, 0, count);
             }
         });
+    }
+
+    /**
+     * The maximum of each of {@code planes} planes of {@code size} floats (at least a vector) in
+     * {@code in} (its floats also {@code floats}, for the fix-up), by clpool's rule, into
+     * {@code out}: each plane folded with the Vector API's {@code MAX} ({@code Math.max} per lane)
+     * in four independent vectors read from the tensor, the
+     * last vector overlapping the one before (max is idempotent), then across the lanes; a zero or
+     * NaN result becomes the plane's first zero or NaN ({@link PlaneGlobal#firstZeroOrNaN}), the
+     * only results whose bits {@code Math.max} may choose differently from the rule. It replaces the
+     * scalar path's halving folds through two staged heap copies of each plane, which read CBAM's
+     * 56×56 planes at well under memory speed.
+     */
+    static void max(CpuBackend cpu, ByteBuffer in, FloatBuffer floats, FloatBuffer out, int planes, int size) {
+        perPlane(cpu, out, planes, size, at -> {
+            float m = maxOf(in, at, size);
+            return m > 0 || m < 0 ? m : PlaneGlobal.firstZeroOrNaN(floats, at, size, m);
+        });
+    }
+
+    /** {@code Math.max} over the {@code size} floats (at least a vector) from float {@code at} of {@code in}. */
+    private static float maxOf(ByteBuffer in, int at, int size) {
+        int l = MAX_FLOATS.length();
+        int end = at + size;
+        FloatVector a = maxLoad(in, at);
+        FloatVector b = a;
+        FloatVector c = a;
+        FloatVector d = a;
+        int i = at + l;
+        for (; i + 4 * l <= end; i += 4 * l) {
+            a = a.lanewise(VectorOperators.MAX, maxLoad(in, i));
+            b = b.lanewise(VectorOperators.MAX, maxLoad(in, i + l));
+            c = c.lanewise(VectorOperators.MAX, maxLoad(in, i + 2 * l));
+            d = d.lanewise(VectorOperators.MAX, maxLoad(in, i + 3 * l));
+        }
+        for (; i + l <= end; i += l) {
+            a = a.lanewise(VectorOperators.MAX, maxLoad(in, i));
+        }
+        if (i < end) {
+            b = b.lanewise(VectorOperators.MAX, maxLoad(in, end - l));
+        }
+        return a.lanewise(VectorOperators.MAX, b).lanewise(VectorOperators.MAX, c.lanewise(VectorOperators.MAX, d))
+                .reduceLanes(VectorOperators.MAX);
+    }
+
+    private static FloatVector maxLoad(ByteBuffer in, int at) {
+        return FloatVector.fromByteBuffer(MAX_FLOATS, in, at * Float.BYTES, ORDER);
+    }
+
+    /** Floats a plane needs for {@link #max}: a whole vector. */
+    static boolean fitsMax(int size) {
+        return size >= MAX_FLOATS.length();
     }
 
     /** The double sum of the {@code size} floats from float {@code at} of {@code in}. */

@@ -1,6 +1,8 @@
 package dev.clpool.cpu;
 
 import dev.clpool.testing.Tolerance;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
@@ -9,7 +11,9 @@ import org.junit.jupiter.api.Test;
  * {@link PlaneGlobal#max}'s halving folds for planes below {@link PlaneGlobal#LARGE_PLANE}, against
  * clpool's rule element by element: every plane size from 1 to 40 (odd halves, fewer than eight
  * left), CBAM's 3136, and planes whose maximum is a zero (signed zeros in any order, so the first
- * zero's sign decides) or a NaN with a payload (the first NaN decides), on one and on two threads.
+ * zero's sign decides) or a NaN with a payload (the first NaN decides), on one and on two threads;
+ * and the same planes through {@link VecPlaneGlobal#max} where the Vector API is on (planes of at
+ * least a vector), read from a direct buffer of exactly the planes' bytes.
  */
 class PlaneGlobalMaxTest {
     /** Plane {@code p}'s values: all ≤ 0 with ±0 for a third of the planes, a NaN or two in another third. */
@@ -51,6 +55,8 @@ class PlaneGlobalMaxTest {
         }
         sizes[40] = 3136;
         sizes[41] = PlaneGlobal.LARGE_PLANE - 1;
+        sizes = java.util.stream.IntStream.concat(java.util.Arrays.stream(sizes), java.util.stream.IntStream.of(63, 64, 65, 79))
+                .toArray();
         for (int size : sizes) {
             int planes = size > 100 ? 31 : 301;
             float[] v = planes(planes, size, size);
@@ -61,6 +67,7 @@ class PlaneGlobalMaxTest {
                     PlaneGlobal.max(b, FloatBuffer.wrap(v), out, planes, size);
                 }
                 Tolerance.assertBitIdentical(out.array(), want, "global max, planes of " + size + ", " + threads + " threads");
+                vectorMatches(v, want, planes, size, threads);
             }
         }
     }
@@ -85,5 +92,20 @@ class PlaneGlobalMaxTest {
             PlaneGlobal.max(b, FloatBuffer.wrap(v), out, planes, size);
         }
         Tolerance.assertBitIdentical(out.array(), want, "global max of constant and zero planes");
+        vectorMatches(v, want, planes, size, 1);
+    }
+
+    /** {@link VecPlaneGlobal#max} over {@code v} from a direct buffer of exactly its bytes, where it runs, against {@code want}. */
+    private static void vectorMatches(float[] v, float[] want, int planes, int size, int threads) {
+        if (!VectorSupport.ENABLED || !VecPlaneGlobal.fitsMax(size)) {
+            return;
+        }
+        ByteBuffer in = ByteBuffer.allocateDirect(v.length * Float.BYTES).order(ByteOrder.nativeOrder());
+        in.asFloatBuffer().put(v);
+        FloatBuffer out = FloatBuffer.allocate(planes);
+        try (CpuBackend b = new CpuBackend(threads)) {
+            VecPlaneGlobal.max(b, in, in.asFloatBuffer(), out, planes, size);
+        }
+        Tolerance.assertBitIdentical(out.array(), want, "vector global max, planes of " + size + ", " + threads + " threads");
     }
 }
