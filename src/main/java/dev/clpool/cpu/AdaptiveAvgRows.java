@@ -143,26 +143,19 @@ final class AdaptiveAvgRows {
         float[] res = s.floats(14, width);
         float[] tail = s.floats(15, 2 * VecWidth.floats());
         float[] excess = s.floats(16, width);
-        int[][] ring = s.ints(3, 2, tallest);
-        int[] held = ring[0];
-        int[] rowAt = ring[1];
-        Arrays.fill(held, 0, tallest, -1);
+        AcrossRing ring = new AcrossRing(s, tallest, width, is.h());
+        AcrossRing.Reduce reduce = (n, y, at) -> {
+            src.get(Math.toIntExact(is.offset(n, y, 0, 0)), raw, 0, rowLen);
+            if (narrow) {
+                VecAdaptiveRows.across(raw, 0, c, ow, x0, x1, hs, hb, at);
+            } else {
+                VecAdaptive.avgAcross(raw, 0, c, ow, x0, x1, hs, hb, at, true, tail);
+            }
+        };
         for (int r = from; r < to; r++) {
             int n = r / os.h();
             int oy = r % os.h();
-            for (int y = y0[oy]; y < y1[oy]; y++) {
-                int slot = y % tallest;
-                if (held[slot] != n * is.h() + y) {
-                    src.get(Math.toIntExact(is.offset(n, y, 0, 0)), raw, 0, rowLen);
-                    if (narrow) {
-                        VecAdaptiveRows.across(raw, 0, c, ow, x0, x1, hs, hb, slot * width);
-                    } else {
-                        VecAdaptive.avgAcross(raw, 0, c, ow, x0, x1, hs, hb, slot * width, true, tail);
-                    }
-                    held[slot] = n * is.h() + y;
-                }
-                rowAt[y - y0[oy]] = slot * width;
-            }
+            int[] rowAt = ring.rows(n, y0[oy], y1[oy], reduce);
             if (VecAdaptiveRows.down(hs, hb, rowAt, y1[oy] - y0[oy], c, ow, divisor, factor, oy * ow, res, excess)) {
                 dst.put(Math.toIntExact(os.offset(n, oy, 0, 0)), res, 0, width);
             } else {

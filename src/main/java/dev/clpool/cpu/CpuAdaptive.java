@@ -168,26 +168,19 @@ final class CpuAdaptive {
         float[] row = s.floats(0, rowLen);
         float[] hm = s.floats(1, tallest * width);
         float[] acc = s.floats(2, width);
-        int[][] ring = s.ints(3, 2, tallest);
-        int[] held = ring[0];
-        int[] rowAt = ring[1];
-        Arrays.fill(held, 0, tallest, -1);
+        AcrossRing ring = new AcrossRing(s, tallest, width, is.h());
+        AcrossRing.Reduce reduce = (n, y, at) -> {
+            src.get(Math.toIntExact(is.offset(n, y, 0, 0)), row, 0, rowLen);
+            if (narrow) {
+                VecAdaptiveMaxRows.across(row, 0, c, ow, x0, x1, hm, at);
+            } else {
+                VecAdaptive.maxAcross(row, 0, c, ow, x0, x1, hm, at, true);
+            }
+        };
         for (int r = from; r < to; r++) {
             int n = r / os.h();
             int oy = r % os.h();
-            for (int y = y0[oy]; y < y1[oy]; y++) {
-                int slot = y % tallest;
-                if (held[slot] != n * is.h() + y) {
-                    src.get(Math.toIntExact(is.offset(n, y, 0, 0)), row, 0, rowLen);
-                    if (narrow) {
-                        VecAdaptiveMaxRows.across(row, 0, c, ow, x0, x1, hm, slot * width);
-                    } else {
-                        VecAdaptive.maxAcross(row, 0, c, ow, x0, x1, hm, slot * width, true);
-                    }
-                    held[slot] = n * is.h() + y;
-                }
-                rowAt[y - y0[oy]] = slot * width;
-            }
+            int[] rowAt = ring.rows(n, y0[oy], y1[oy], reduce);
             VecAdaptiveMaxRows.down(hm, rowAt, y1[oy] - y0[oy], c, ow, acc);
             if (VecAdaptive.mayHoldNaN(acc, 0, width)) {
                 for (int i = 0; i < width; i++) {

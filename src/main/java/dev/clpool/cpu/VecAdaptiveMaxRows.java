@@ -32,28 +32,15 @@ final class VecAdaptiveMaxRows {
      * at {@code to + ox·c + ch} of {@code hm}.
      */
     static void across(float[] row, int base, int c, int ow, int[] x0, int[] x1, float[] hm, int to) {
-        int step = F.length();
-        int last = c - step;
+        int last = c - F.length();
         for (int ox = 0; ox < ow; ox++) {
-            int o = base + x0[ox] * c;
-            int at = to + ox * c;
             int w = x1[ox] - x0[ox];
-            if (w == 1) {
-                for (int ch = 0; ch < last; ch += step) {
-                    across(row, o + ch, c, 1, hm, at + ch);
-                }
-                across(row, o + last, c, 1, hm, at + last);
-            } else if (w == 2) {
-                for (int ch = 0; ch < last; ch += step) {
-                    across(row, o + ch, c, 2, hm, at + ch);
-                }
-                across(row, o + last, c, 2, hm, at + last);
-            } else {
-                for (int ch = 0; ch < last; ch += step) {
-                    across(row, o + ch, c, 3, hm, at + ch);
-                }
-                across(row, o + last, c, 3, hm, at + last);
+            int from = base + x0[ox] * c;
+            int into = to + ox * c;
+            for (int ch = 0; ch < last; ch += F.length()) {
+                across(row, from + ch, c, w, hm, into + ch);
             }
+            across(row, from + last, c, w, hm, into + last);
         }
     }
 
