@@ -2,7 +2,6 @@ package dev.clpool.cpu;
 
 import dev.clpool.Shape;
 import java.nio.FloatBuffer;
-import java.util.Arrays;
 
 /**
  * Adaptive avg and max pooling of small one-channel planes (channels-first tensors viewed as
@@ -40,6 +39,9 @@ final class AdaptPlaneLanes {
     /** Per output (oy·OW + ox): its region's element count as a float, and the certificate's factor. */
     private final float[] divisor;
     private final float[] perB;
+    /** The most input rows of a region; whether every region is at most three columns wide. */
+    private final int tallest;
+    private final boolean narrow;
 
     /** Regions {@code [y0[oy], y1[oy]) × [x0[ox], x1[ox])} of planes of shape {@code is} (one channel). */
     AdaptPlaneLanes(Shape is, Shape os, int[] y0, int[] y1, int[] x0, int[] x1, boolean max) {
@@ -65,6 +67,8 @@ final class AdaptPlaneLanes {
                 perB[oy * os.w() + ox] = AdaptiveAvgRows.perB(taps);
             }
         }
+        tallest = AdaptiveAvgRows.tallest(y0, y1);
+        narrow = AdaptiveAvgRows.narrow(x0, x1);
     }
 
     /**
@@ -103,14 +107,19 @@ final class AdaptPlaneLanes {
         float[] res = s.floats(2, c * outArea);
         float[] acc = s.floats(3, width);
         float[] results = s.floats(7, c * outArea);
+        int[] rowAt = s.ints(3, 1, tallest)[0];
+        float[] h = s.floats(4, is.h() * width);
+        float[] hb = max ? h : s.floats(5, is.h() * width);
         src.get(Math.toIntExact(is.offset(start, 0, 0, 0)), stage, 0, c * area);
         VecAdaptive.transposePlanes(stage, t, area, c, true);
-        int rowLen = is.w() * c;
+        across(t, c, h, hb, s);
         for (int oy = 0; oy < os.h(); oy++) {
+            int rows = y1[oy] - y0[oy];
+            for (int j = 0; j < rows; j++) {
+                rowAt[j] = (y0[oy] + j) * width;
+            }
             if (max) {
-                for (int y = y0[oy]; y < y1[oy]; y++) {
-                    VecAdaptive.maxAcross(t, y * rowLen, c, ow, x0, x1, acc, y == y0[oy]);
-                }
+                VecAdaptiveMaxRows.down(h, rowAt, rows, c, ow, acc);
                 if (VecAdaptive.mayHoldNaN(acc, 0, width)) {
                     for (int i = 0; i < width; i++) {
                         if (acc[i] != acc[i]) {
@@ -119,7 +128,16 @@ final class AdaptPlaneLanes {
                     }
                 }
             } else {
-                average(t, c, oy, acc, s);
+                float[] excess = s.floats(6, width);
+                if (!VecAdaptiveRows.down(h, hb, rowAt, rows, c, ow, divisor, perB,
+                        oy * ow, acc, excess)) {
+                    for (int i = 0; i < width; i++) {
+                        // Where AvgWindows.certified refuses: b·k − max(1, |avg|) above 0, or NaN.
+                        if (!(excess[i] <= 0f)) {
+                            acc[i] = exactAverage(t, c, oy, i / c, i % c);
+                        }
+                    }
+                }
             }
             System.arraycopy(acc, 0, results, oy * width, width);
         }
@@ -127,27 +145,25 @@ final class AdaptPlaneLanes {
         dst.put(Math.toIntExact(os.offset(first, 0, 0, 0)), res, (first - start) * outArea, (end - first) * outArea);
     }
 
-    /** Output row {@code oy}'s averages of the {@code c} staged planes into {@code as}, as {@link AdaptiveAvgRows} sums them. */
-    private void average(float[] t, int c, int oy, float[] as, Scratch s) {
+    /**
+     * Every staged input row's maxima (into {@code h}), or sums and bounds ({@code h}, {@code hb}),
+     * across the regions' columns, input row y's at {@code y·OW·c}: each row reduced once, where
+     * output rows whose regions share it reduced it again (VGG-16's 10 rows to 7: 16 reductions).
+     */
+    private void across(float[] t, int c, float[] h, float[] hb, Scratch s) {
         int ow = os.w();
         int width = ow * c;
         int rowLen = is.w() * c;
-        float[] ab = s.floats(4, width);
-        float[] worst = s.floats(5, width);
-        float[] tail = s.floats(6, 2 * VecWidth.floats());
-        for (int y = y0[oy]; y < y1[oy]; y++) {
-            VecAdaptive.avgAcross(t, y * rowLen, c, ow, x0, x1, as, ab, y == y0[oy], tail);
-        }
-        Arrays.fill(worst, 0, width, Float.NEGATIVE_INFINITY);
-        for (int ox = 0; ox < ow; ox++) {
-            VecAdaptive.avgFinish(as, ab, worst, ox * c, c, divisor[oy * ow + ox], perB[oy * ow + ox]);
-        }
-        if (VecAdaptive.allAtMostZero(worst, width)) {
-            return;
-        }
-        for (int i = 0; i < width; i++) {
-            if (!AvgWindows.certified(ab[i], perB[oy * ow + i / c], as[i])) {
-                as[i] = exactAverage(t, c, oy, i / c, i % c);
+        float[] tail = s.floats(8, 2 * VecWidth.floats());
+        for (int y = 0; y < is.h(); y++) {
+            if (max && narrow) {
+                VecAdaptiveMaxRows.across(t, y * rowLen, c, ow, x0, x1, h, y * width);
+            } else if (max) {
+                VecAdaptive.maxAcross(t, y * rowLen, c, ow, x0, x1, h, y * width, true);
+            } else if (narrow) {
+                VecAdaptiveRows.across(t, y * rowLen, c, ow, x0, x1, h, hb, y * width);
+            } else {
+                VecAdaptive.avgAcross(t, y * rowLen, c, ow, x0, x1, h, hb, y * width, true, tail);
             }
         }
     }

@@ -50,23 +50,46 @@ final class AdaptiveAvgRows {
         this.y1 = y1;
         this.x0 = x0;
         this.x1 = x1;
-        int most = 1;
         divisor = new float[os.h() * os.w()];
         factor = new float[os.h() * os.w()];
         for (int oy = 0; oy < os.h(); oy++) {
-            most = Math.max(most, y1[oy] - y0[oy]);
             for (int ox = 0; ox < os.w(); ox++) {
                 long taps = (long) (y1[oy] - y0[oy]) * (x1[ox] - x0[ox]);
                 divisor[oy * os.w() + ox] = taps;
                 factor[oy * os.w() + ox] = perB(taps);
             }
         }
-        tallest = most;
-        int widest = 1;
-        for (int ox = 0; ox < os.w(); ox++) {
-            widest = Math.max(widest, x1[ox] - x0[ox]);
+        tallest = tallest(y0, y1);
+        narrow = narrow(x0, x1);
+    }
+
+    /** The most input rows of a region {@code [y0[oy], y1[oy])}: the rows a ring of sums or maxima across columns keeps. */
+    static int tallest(int[] y0, int[] y1) {
+        int most = 1;
+        for (int oy = 0; oy < y0.length; oy++) {
+            most = Math.max(most, y1[oy] - y0[oy]);
         }
-        narrow = widest <= 3;
+        return most;
+    }
+
+    /** Output rows per task of a lane path that keeps a ring of input rows: about {@link #TASK_WORK} input elements. */
+    static int rowsPerTask(Shape is, Shape os) {
+        long perRow = (long) is.h() * is.w() * is.c() / os.h();
+        int rows = os.n() * os.h();
+        return (int) Math.max(1, Math.min(rows, TASK_WORK / Math.max(1L, perRow)));
+    }
+
+    /**
+     * Whether every region {@code [x0[ox], x1[ox])} is at most three columns wide, the regions
+     * {@link VecAdaptiveRows#across} and {@link VecAdaptiveMaxRows#across} take.
+     */
+    static boolean narrow(int[] x0, int[] x1) {
+        for (int ox = 0; ox < x0.length; ox++) {
+            if (x1[ox] - x0[ox] > 3) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**
@@ -91,7 +114,7 @@ final class AdaptiveAvgRows {
         long perRow = (long) is.h() * is.w() * is.c() / os.h();
         if (lanes) {
             int rows = os.n() * os.h();
-            int group = (int) Math.max(1, Math.min(rows, TASK_WORK / Math.max(1L, perRow)));
+            int group = rowsPerTask(is, os);
             parallel.run((rows + group - 1) / group,
                     task -> vectorRows(src, dst, task * group, Math.min(rows, (task + 1) * group), Scratch.get()));
             return;
@@ -120,26 +143,19 @@ final class AdaptiveAvgRows {
         float[] res = s.floats(14, width);
         float[] tail = s.floats(15, 2 * VecWidth.floats());
         float[] excess = s.floats(16, width);
-        int[][] ring = s.ints(3, 2, tallest);
-        int[] held = ring[0];
-        int[] rowAt = ring[1];
-        Arrays.fill(held, 0, tallest, -1);
+        AcrossRing ring = new AcrossRing(s, tallest, width, is.h());
+        AcrossRing.Reduce reduce = (n, y, at) -> {
+            src.get(Math.toIntExact(is.offset(n, y, 0, 0)), raw, 0, rowLen);
+            if (narrow) {
+                VecAdaptiveRows.across(raw, 0, c, ow, x0, x1, hs, hb, at);
+            } else {
+                VecAdaptive.avgAcross(raw, 0, c, ow, x0, x1, hs, hb, at, true, tail);
+            }
+        };
         for (int r = from; r < to; r++) {
             int n = r / os.h();
             int oy = r % os.h();
-            for (int y = y0[oy]; y < y1[oy]; y++) {
-                int slot = y % tallest;
-                if (held[slot] != n * is.h() + y) {
-                    src.get(Math.toIntExact(is.offset(n, y, 0, 0)), raw, 0, rowLen);
-                    if (narrow) {
-                        VecAdaptiveRows.across(raw, c, ow, x0, x1, hs, hb, slot * width);
-                    } else {
-                        VecAdaptive.avgAcross(raw, 0, c, ow, x0, x1, hs, hb, slot * width, true, tail);
-                    }
-                    held[slot] = n * is.h() + y;
-                }
-                rowAt[y - y0[oy]] = slot * width;
-            }
+            int[] rowAt = ring.rows(n, y0[oy], y1[oy], reduce);
             if (VecAdaptiveRows.down(hs, hb, rowAt, y1[oy] - y0[oy], c, ow, divisor, factor, oy * ow, res, excess)) {
                 dst.put(Math.toIntExact(os.offset(n, oy, 0, 0)), res, 0, width);
             } else {

@@ -78,12 +78,19 @@ final class CpuAdaptive {
             new AdaptiveAvgRows(is, os, y0, y1, x0, x1).run(src, lanes, dst, parallel);
             return;
         }
+        if (max && lanes) {
+            int rows = os.n() * os.h();
+            int group = AdaptiveAvgRows.rowsPerTask(is, os);
+            int tallest = AdaptiveAvgRows.tallest(y0, y1);
+            boolean narrow = AdaptiveAvgRows.narrow(x0, x1);
+            parallel.run((rows + group - 1) / group, task -> vectorMaxRows(is, os, src, dst, task * group,
+                    Math.min(rows, (task + 1) * group), y0, y1, x0, x1, tallest, narrow));
+            return;
+        }
         parallel.run(os.n() * os.h(), task -> {
             int n = task / os.h();
             int oy = task % os.h();
-            if (max && lanes) {
-                vectorMaxRow(is, os, src, dst, n, oy, y0[oy], y1[oy], x0, x1);
-            } else if (max) {
+            if (max) {
                 maxRow(is, os, src, dst, n, oy, y0[oy], y1[oy], x0, x1);
             } else {
                 avgRow(is, os, src, dst, n, oy, y0[oy], y1[oy], x0, x1);
@@ -143,29 +150,47 @@ final class CpuAdaptive {
     }
 
     /**
-     * {@link #maxRow} by {@link VecAdaptive#maxAcross}, exact by clpool's rule as it goes; a result
-     * that comes out NaN (its region holds a NaN or an infinity) is redone by the rule in scan order.
+     * Output rows {@code [from, to)} of {@link #maxRow} in Vector API lanes, exact by clpool's rule as
+     * they go: each input row staged once and reduced across the regions' columns once
+     * ({@link VecAdaptiveMaxRows#across}, or {@link VecAdaptive#maxAcross} for wider regions) into a
+     * ring of the {@code tallest} region's rows, keyed by (item, row), for the output rows that share
+     * it (SPP-net's 13 rows to 6 reduced 18 rows per item, one output row per task), then each output
+     * row's rows folded ({@link VecAdaptiveMaxRows#down}); a result that comes out NaN (its region
+     * holds a NaN or an infinity) is redone by the rule in scan order.
      */
-    private static void vectorMaxRow(Shape is, Shape os, FloatBuffer src, FloatBuffer dst, int n, int oy, int ys,
-                                     int ye, int[] x0, int[] x1) {
+    private static void vectorMaxRows(Shape is, Shape os, FloatBuffer src, FloatBuffer dst, int from, int to,
+                                      int[] y0, int[] y1, int[] x0, int[] x1, int tallest, boolean narrow) {
         int c = is.c();
-        int width = os.w() * c;
+        int ow = os.w();
+        int width = ow * c;
         int rowLen = is.w() * c;
         Scratch s = Scratch.get();
         float[] row = s.floats(0, rowLen);
+        float[] hm = s.floats(1, tallest * width);
         float[] acc = s.floats(2, width);
-        for (int y = ys; y < ye; y++) {
+        AcrossRing ring = new AcrossRing(s, tallest, width, is.h());
+        AcrossRing.Reduce reduce = (n, y, at) -> {
             src.get(Math.toIntExact(is.offset(n, y, 0, 0)), row, 0, rowLen);
-            VecAdaptive.maxAcross(row, 0, c, os.w(), x0, x1, acc, y == ys);
-        }
-        if (VecAdaptive.mayHoldNaN(acc, 0, width)) {
-            for (int i = 0; i < width; i++) {
-                if (acc[i] != acc[i]) {
-                    acc[i] = exactMax(is, src, n, ys, ye, x0[i / c], x1[i / c], i % c);
+            if (narrow) {
+                VecAdaptiveMaxRows.across(row, 0, c, ow, x0, x1, hm, at);
+            } else {
+                VecAdaptive.maxAcross(row, 0, c, ow, x0, x1, hm, at, true);
+            }
+        };
+        for (int r = from; r < to; r++) {
+            int n = r / os.h();
+            int oy = r % os.h();
+            int[] rowAt = ring.rows(n, y0[oy], y1[oy], reduce);
+            VecAdaptiveMaxRows.down(hm, rowAt, y1[oy] - y0[oy], c, ow, acc);
+            if (VecAdaptive.mayHoldNaN(acc, 0, width)) {
+                for (int i = 0; i < width; i++) {
+                    if (acc[i] != acc[i]) {
+                        acc[i] = exactMax(is, src, n, y0[oy], y1[oy], x0[i / c], x1[i / c], i % c);
+                    }
                 }
             }
+            dst.put(Math.toIntExact(os.offset(n, oy, 0, 0)), acc, 0, width);
         }
-        dst.put(Math.toIntExact(os.offset(n, oy, 0, 0)), acc, 0, width);
     }
 
     /** The kernels' rule ({@link CpuBackend#max}) over one region and channel, in scan order. */

@@ -129,6 +129,12 @@ final class VecAdaptive {
      * level, one thread, the same time within the noise.)
      */
     static void maxAcross(float[] row, int base, int c, int ow, int[] x0, int[] x1, float[] acc, boolean first) {
+        maxAcross(row, base, c, ow, x0, x1, acc, 0, first);
+    }
+
+    /** {@link #maxAcross(float[], int, int, int, int[], int[], float[], boolean)} into {@code acc[to + ox·c + ch]}. */
+    static void maxAcross(float[] row, int base, int c, int ow, int[] x0, int[] x1, float[] acc, int to,
+                          boolean first) {
         int step = F.length();
         for (int ox = 0; ox < ow; ox++) {
             for (int ch = 0; ch < c; ch += step) {
@@ -141,7 +147,7 @@ final class VecAdaptive {
                     x = FloatVector.fromArray(F, row, o);
                     m = m.blend(x, x.compare(VectorOperators.GT, m)).sub(x.sub(x));
                 }
-                int at = ox * c + v;
+                int at = to + ox * c + v;
                 if (!first) {
                     FloatVector a = FloatVector.fromArray(F, acc, at);
                     m = a.blend(m, m.compare(VectorOperators.GT, a)).sub(m.sub(m));

@@ -28,15 +28,15 @@ final class VecAdaptiveRows {
     }
 
     /**
-     * {@link VecAdaptive#avgAcross} with {@code first} of the input row in {@code row}, every region
-     * at most three columns wide: the sums and bounds of output column ox's region at
+     * {@link VecAdaptive#avgAcross} with {@code first} of the input row at {@code row[base]}, every
+     * region at most three columns wide: the sums and bounds of output column ox's region at
      * {@code to + ox·c + ch} of {@code hs} and {@code hb}.
      */
-    static void across(float[] row, int c, int ow, int[] x0, int[] x1, float[] hs, float[] hb, int to) {
+    static void across(float[] row, int base, int c, int ow, int[] x0, int[] x1, float[] hs, float[] hb, int to) {
         int step = F.length();
         int last = c - step;
         for (int ox = 0; ox < ow; ox++) {
-            int o = x0[ox] * c;
+            int o = base + x0[ox] * c;
             int at = to + ox * c;
             int w = x1[ox] - x0[ox];
             if (w == 1) {

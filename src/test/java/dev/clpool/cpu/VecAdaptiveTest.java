@@ -83,6 +83,47 @@ class VecAdaptiveTest {
         }
     }
 
+    /**
+     * The planes of {@link #PLANES} as the channels of one channels-last item: each lane of
+     * {@link AdaptPlaneLanes} does what the channels-last lanes do for a channel (the same sums,
+     * bounds, certificate and double redo; the same rule), so both modes agree bit for bit, NaN
+     * payloads, −0 and the redone results included.
+     */
+    @Test
+    void planesInChannelLanes_sameBitsAsThePlanesAsChannels() {
+        for (PoolMode mode : new PoolMode[] {PoolMode.MAX, PoolMode.AVG}) {
+            for (int[] size : PLANES) {
+                for (int kind = 0; kind < VecTestData.KINDS; kind++) {
+                    int planes = size[0];
+                    int area = size[1] * size[2];
+                    Shape s = Shape.of(planes, size[1], size[2], 1);
+                    float[] d = data(kind, (int) s.elementCount(), 29L * size[0] + kind);
+                    float[] asChannels = new float[d.length];
+                    for (int p = 0; p < planes; p++) {
+                        for (int i = 0; i < area; i++) {
+                            asChannels[i * planes + p] = d[p * area + i];
+                        }
+                    }
+                    Shape cl = Shape.of(1, size[1], size[2], planes);
+                    AdaptiveGeometry g = AdaptiveGeometry.of(mode, s, size[3], size[4]);
+                    AdaptiveGeometry gcl = AdaptiveGeometry.of(mode, cl, size[3], size[4]);
+                    Tensor lanes = Tensor.allocate(g.output());
+                    Tensor channels = Tensor.allocate(gcl.output());
+                    CpuAdaptive.run(g, Tensor.of(s, d), lanes, TestParallel.FORK_JOIN, true, true);
+                    CpuAdaptive.run(gcl, Tensor.of(cl, asChannels), channels, TestParallel.FORK_JOIN, true, true);
+                    int outArea = size[3] * size[4];
+                    for (int p = 0; p < planes; p++) {
+                        for (int i = 0; i < outArea; i++) {
+                            assertEquals(Float.floatToRawIntBits(channels.floats().get(i * planes + p)),
+                                    Float.floatToRawIntBits(lanes.floats().get(p * outArea + i)),
+                                    mode + " kind " + kind + " " + s + " plane " + p + " at " + i);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void transpose_toChannelsAndBack_movesEveryBit() {
         int area = 23;
