@@ -58,6 +58,8 @@ typedef long index_t;
 #define FOUND_LANES(y, jy, jxv, xs, W) ((intv)((y) * (W)) + (jxv) * (intv)(DW) + (xs))
 #define STORE_VALUE(v, p, off) STORE1(v, p, off)
 #define STORE_VALUES(v, p, off) STOREU(v, p, off)
+typedef CAT(long, VEC) longv;
+typedef struct __attribute__((packed)) { longv v; } longv_u;
 
 /* The index of position p = y*W + x of plane `plane` (of the whole tensor, whose planes are C
    channels) in the convention. */
@@ -74,6 +76,32 @@ inline long plane_index(const int p, const long plane, const int H, const int W,
     return (plane * (long)W + (long)(p - py * W)) * (long)H + (long)py;
 #else
 #error "INDEX_CONVENTION must be 0, 1, 2 or 3"
+#endif
+}
+
+/* The lanes' positions pos at idx[o ..] as the convention's indices. Where the index is the
+   position times a factor plus an offset (nhwc, pytorch, onnx), one long vector and one store
+   instead of VEC scalar multiplies and stores; onnx-column-major, which divides, lane by lane.
+   The same values as plane_index. */
+inline __attribute__((always_inline)) void store_indices(const intv pos, __global long *restrict idx, const int o,
+                                                         const long plane, const int H, const int W, const int C)
+{
+#if INDEX_CONVENTION == 3
+    intv_lanes p;
+    p.v = pos;
+    for (int i = 0; i < VEC; ++i) {
+        idx[o + i] = plane_index(p.e[i], plane, H, W, C);
+    }
+#else
+    const longv l = CAT(convert_long, VEC)(pos);
+#if INDEX_CONVENTION == 0
+    const longv v = l * (longv)((long)C) + (longv)(plane % C);
+#elif INDEX_CONVENTION == 1
+    const longv v = l;
+#else
+    const longv v = l + (longv)(plane * ((long)H * (long)W));
+#endif
+    ((__global longv_u *)(idx + o))->v = v;
 #endif
 }
 #endif
@@ -118,15 +146,12 @@ inline __attribute__((always_inline)) void index_vec(
 {
     const intv xs = (intv)(x0) + LANE_INDEX * SW;
     floatv m = (floatv)(-INFINITY);
-    union {
-        intv v;
-        int e[VEC];
-    } pos;
+    intv pos;
     if (EDGE) {
         const intv jx0 = select((intv)(0), ((intv)(DW - 1) - xs) / (intv)(DW), xs < (intv)(0));
-        pos.v = FOUND_LANES(r.y0 + jy0 * DH, jy0, jx0, xs, W);
+        pos = FOUND_LANES(r.y0 + jy0 * DH, jy0, jx0, xs, W);
     } else {
-        pos.v = FOUND_VEC(r.y0 + jy0 * DH, jy0, 0, xs, W);
+        pos = FOUND_VEC(r.y0 + jy0 * DH, jy0, 0, xs, W);
     }
     UNROLL
     TAPS_IN(jy, jy0, jy1, KH) {
@@ -140,16 +165,14 @@ inline __attribute__((always_inline)) void index_vec(
                larger value, or the first NaN), so the position follows the same mask. */
             const intv take = !(v <= m) & (m == m);
             m = select(m, v, take);
-            pos.v = select(pos.v, FOUND_VEC(y, jy, jx, xs, W), take);
+            pos = select(pos, FOUND_VEC(y, jy, jx, xs, W), take);
         }
     }
     STORE_VALUES(m, out, o);
 #if defined(ARGMAX_TAPS)
-    ((__global intv_u *)(idx + o))->v = pos.v;
+    ((__global intv_u *)(idx + o))->v = pos;
 #else
-    for (int i = 0; i < VEC; ++i) {
-        idx[o + i] = plane_index(pos.e[i], plane, H, W, C);
-    }
+    store_indices(pos, idx, o, plane, H, W, C);
 #endif
 }
 

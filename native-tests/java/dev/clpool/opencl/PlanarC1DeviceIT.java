@@ -377,7 +377,7 @@ class PlanarC1DeviceIT {
     }
 
     /** Few distinct values (ties in most windows), signed zeros among them, and an occasional NaN. */
-    private static Tensor ties(SplittableRandom r, Shape s) {
+    static Tensor ties(SplittableRandom r, Shape s) {
         float[] v = new float[Math.toIntExact(s.elementCount())];
         for (int i = 0; i < v.length; i++) {
             int k = r.nextInt(12);
