@@ -61,7 +61,7 @@ final class VecArgmax {
      * @param rowBase  index of the output row's window row 0, column 0, channel 0
      * @param dx       index step per input column
      * @param dc       index step per channel
-     * @param chosen   scratch of at least {@link VecWidth#floats()} ints: a vector's chosen index offsets
+     * @param chosen   scratch of at least {@code c} ints: the chosen index offsets of each channel
      */
     static void indices(ByteBuffer in, int[] rowAt, int j0, int j1, int kw, int[] tapValue,
                         int[] colStart, int[] colFirst, int[] colEnd, int dw, int c,
@@ -69,20 +69,19 @@ final class VecArgmax {
         int[] at = new int[tapValue.length];
         int[] value = new int[tapValue.length];
         boolean tapByTap = c >= VecMaxWindows.TAP_MAJOR_CHANNELS;
-        int[] all = tapByTap ? new int[c] : chosen;
         for (int ox = 0; ox < colStart.length; ox++) {
             int taps = window(rowAt, j0, j1, kw, tapValue, colStart[ox], colFirst[ox], colEnd[ox], dw, c, at, value);
             long base = rowBase + colStart[ox] * dx;
             if (tapByTap) {
-                chooseTapByTap(in, at, value, taps, c, out, (o + ox * c) * Float.BYTES, all);
+                chooseTapByTap(in, at, value, taps, c, out, (o + ox * c) * Float.BYTES, chosen);
             }
             for (int ch = 0; ch < c; ch += I.length()) {
                 int ch0 = Math.min(ch, c - I.length());
                 int e = o + ox * c + ch0;
                 if (!tapByTap) {
-                    choose(in, at, value, taps, ch0, out, e * Float.BYTES, chosen, 0);
+                    choose(in, at, value, taps, ch0, out, e * Float.BYTES, chosen, ch0);
                 }
-                IntVector v = IntVector.fromArray(I, all, tapByTap ? ch0 : 0);
+                IntVector v = IntVector.fromArray(I, chosen, ch0);
                 for (int part = 0; part < I.length() / L.length(); part++) {
                     ((LongVector) v.convertShape(VectorOperators.I2L, L, part))
                             .add(IOTA.mul(dc).add(base + (ch0 + part * L.length()) * dc))
