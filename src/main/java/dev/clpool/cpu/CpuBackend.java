@@ -85,14 +85,15 @@ public final class CpuBackend implements PoolingBackend {
 
     @Override
     public void globalPlanar(PoolMode mode, int planes, int planeSize, Tensor in, Tensor out) {
-        if (VectorSupport.ENABLED && mode == PoolMode.AVG && planeSize < PlaneGlobal.LARGE_PLANE) {
-            VecPlaneGlobal.avg(this, in.buffer(), out.floats(), planes, planeSize);
-            return;
-        }
-        if (VectorSupport.ENABLED && mode == PoolMode.MAX && planeSize < PlaneGlobal.LARGE_PLANE
-                && VecPlaneGlobal.fitsMax(planeSize)) {
-            VecPlaneGlobal.max(this, in.buffer(), in.floats(), out.floats(), planes, planeSize);
-            return;
+        if (VectorSupport.ENABLED && planeSize < PlaneGlobal.LARGE_PLANE) {
+            if (mode == PoolMode.AVG) {
+                VecPlaneGlobal.avg(this, in.buffer(), out.floats(), planes, planeSize);
+                return;
+            }
+            if (mode == PoolMode.MAX && VecPlaneGlobal.fitsMax(planeSize)) {
+                VecPlaneGlobal.max(this, in.buffer(), in.floats(), out.floats(), planes, planeSize);
+                return;
+            }
         }
         new ChannelsFirstPool(this).global(mode, 2.0, in.floats(), out.floats(), planes, planeSize);
     }
