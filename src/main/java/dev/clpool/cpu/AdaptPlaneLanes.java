@@ -156,14 +156,10 @@ final class AdaptPlaneLanes {
         int rowLen = is.w() * c;
         float[] tail = s.floats(8, 2 * VecWidth.floats());
         for (int y = 0; y < is.h(); y++) {
-            if (max && narrow) {
-                VecAdaptiveMaxRows.across(t, y * rowLen, c, ow, x0, x1, h, y * width);
-            } else if (max) {
-                VecAdaptive.maxAcross(t, y * rowLen, c, ow, x0, x1, h, y * width, true);
-            } else if (narrow) {
-                VecAdaptiveRows.across(t, y * rowLen, c, ow, x0, x1, h, hb, y * width);
+            if (max) {
+                VecAdaptiveMaxRows.across(t, y * rowLen, c, ow, x0, x1, h, y * width, narrow);
             } else {
-                VecAdaptive.avgAcross(t, y * rowLen, c, ow, x0, x1, h, hb, y * width, true, tail);
+                VecAdaptiveRows.across(t, y * rowLen, c, ow, x0, x1, h, hb, y * width, narrow, tail);
             }
         }
     }

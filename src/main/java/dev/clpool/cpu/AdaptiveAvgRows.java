@@ -146,11 +146,7 @@ final class AdaptiveAvgRows {
         AcrossRing ring = new AcrossRing(s, tallest, width, is.h());
         AcrossRing.Reduce reduce = (n, y, at) -> {
             src.get(Math.toIntExact(is.offset(n, y, 0, 0)), raw, 0, rowLen);
-            if (narrow) {
-                VecAdaptiveRows.across(raw, 0, c, ow, x0, x1, hs, hb, at);
-            } else {
-                VecAdaptive.avgAcross(raw, 0, c, ow, x0, x1, hs, hb, at, true, tail);
-            }
+            VecAdaptiveRows.across(raw, 0, c, ow, x0, x1, hs, hb, at, narrow, tail);
         };
         for (int r = from; r < to; r++) {
             int n = r / os.h();

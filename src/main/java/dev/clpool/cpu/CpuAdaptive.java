@@ -171,11 +171,7 @@ final class CpuAdaptive {
         AcrossRing ring = new AcrossRing(s, tallest, width, is.h());
         AcrossRing.Reduce reduce = (n, y, at) -> {
             src.get(Math.toIntExact(is.offset(n, y, 0, 0)), row, 0, rowLen);
-            if (narrow) {
-                VecAdaptiveMaxRows.across(row, 0, c, ow, x0, x1, hm, at);
-            } else {
-                VecAdaptive.maxAcross(row, 0, c, ow, x0, x1, hm, at, true);
-            }
+            VecAdaptiveMaxRows.across(row, 0, c, ow, x0, x1, hm, at, narrow);
         };
         for (int r = from; r < to; r++) {
             int n = r / os.h();

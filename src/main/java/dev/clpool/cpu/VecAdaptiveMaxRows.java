@@ -44,6 +44,19 @@ final class VecAdaptiveMaxRows {
         }
     }
 
+    /**
+     * {@link #across} where every region is at most three columns wide ({@code narrow}), else
+     * {@link VecAdaptive#maxAcross}: the same maxima at the same places of {@code hm}.
+     */
+    static void across(float[] row, int base, int c, int ow, int[] x0, int[] x1, float[] hm, int to,
+                       boolean narrow) {
+        if (narrow) {
+            across(row, base, c, ow, x0, x1, hm, to);
+        } else {
+            VecAdaptive.maxAcross(row, base, c, ow, x0, x1, hm, to, true);
+        }
+    }
+
     /** One vector of channels of {@code w} (1 to 3) columns {@code c} apart from {@code row[o]}, by the rule. */
     private static void across(float[] row, int o, int c, int w, float[] hm, int at) {
         FloatVector x = FloatVector.fromArray(F, row, o);

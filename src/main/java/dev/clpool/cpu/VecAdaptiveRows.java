@@ -28,10 +28,21 @@ final class VecAdaptiveRows {
     }
 
     /**
-     * {@link VecAdaptive#avgAcross} with {@code first} of the input row at {@code row[base]}, every
-     * region at most three columns wide: the sums and bounds of output column ox's region at
-     * {@code to + ox·c + ch} of {@code hs} and {@code hb}.
+     * {@link VecAdaptive#avgAcross} with {@code first} of the input row at {@code row[base]}: the
+     * sums and bounds of output column ox's region at {@code to + ox·c + ch} of {@code hs} and
+     * {@code hb}, by the flat loops below where every region is at most three columns wide
+     * ({@code narrow}, {@link AdaptiveAvgRows#narrow}; {@code tail} is then unused).
      */
+    static void across(float[] row, int base, int c, int ow, int[] x0, int[] x1, float[] hs, float[] hb, int to,
+                       boolean narrow, float[] tail) {
+        if (narrow) {
+            across(row, base, c, ow, x0, x1, hs, hb, to);
+        } else {
+            VecAdaptive.avgAcross(row, base, c, ow, x0, x1, hs, hb, to, true, tail);
+        }
+    }
+
+    /** The sums and bounds as above, every region at most three columns wide. */
     static void across(float[] row, int base, int c, int ow, int[] x0, int[] x1, float[] hs, float[] hb, int to) {
         int step = F.length();
         int last = c - step;
