@@ -4,6 +4,7 @@ import dev.clpool.cpu.CpuBackend;
 import dev.clpool.opencl.OpenClBackend;
 import dev.clpool.testing.BackwardCases;
 import dev.clpool.testing.RandomCases;
+import dev.clpool.testing.StorageCases;
 import dev.clpool.testing.Tolerance;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -109,7 +110,7 @@ class BackwardDeviceIT {
         // Windows full of ties, signed zeros, NaN and -inf (some all -inf); gradients with NaN,
         // infinities and signed zeros. Max, and avg in 1-D and 2-D: the CPU path's bits (the
         // lowering's). 3-D avg divides once where the lowering divides twice: within tolerance.
-        // Device tensors: the host tensors' bits. Five kernel builds.
+        // Device tensors: the host tensors' bits. Seven kernel builds (two for 16-bit storage).
         TensorShape[] shapes = {
             TensorShape.channelsFirst(2, 3, 40),
             TensorShape.channelsFirst(2, 5, 6, 36),
@@ -140,6 +141,16 @@ class BackwardDeviceIT {
                 try (DeviceTensor dx = e.upload(x); DeviceTensor ddy = e.upload(dy); DeviceTensor dgx = e.backward(dx, ddy, specs[i])) {
                     Tolerance.assertBitIdentical(dgx.download().toArray(), got, what + ", device tensors");
                 }
+            }
+            if (i == 1 || i == 2) {
+                // 16-bit tensors run the same kernel, widened in it and each gradient rounded once
+                // (not lowered with float32 copies): the CPU path's bits, which widens, runs
+                // float32 and rounds once. Two kernel builds.
+                DType t = i == 1 ? DType.BFLOAT16 : DType.FLOAT16;
+                Tensor x16 = x.convert(t);
+                Tensor dy16 = dy.convert(t);
+                StorageCases.assertSameBits(ENGINES.device(binding).backward(x16, dy16, specs[i]),
+                        ENGINES.cpu().backward(x16, dy16, specs[i]), "tiled " + t + " " + specs[i] + " via " + binding);
             }
         }
     }

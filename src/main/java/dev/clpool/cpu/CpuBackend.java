@@ -2,7 +2,6 @@ package dev.clpool.cpu;
 
 import dev.clpool.AdaptiveGeometry;
 import dev.clpool.Axis;
-import dev.clpool.DType;
 import dev.clpool.Indices;
 import dev.clpool.PlanarGeometry;
 import dev.clpool.PoolGeometry;
@@ -11,9 +10,7 @@ import dev.clpool.Shape;
 import dev.clpool.Tensor;
 import dev.clpool.UnpoolGeometry;
 import dev.clpool.backend.PoolingBackend;
-import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
-import java.nio.ShortBuffer;
 import java.util.Arrays;
 import java.util.concurrent.ForkJoinPool;
 
@@ -178,7 +175,7 @@ public final class CpuBackend implements PoolingBackend {
     /**
      * Copies {@code src} into {@code dst}, each element rounded once to {@code dst}'s storage type
      * (as {@link Tensor#convertInto} does, bit for bit), in blocks over this backend's threads
-     * ({@link StorageConversion}; in Vector API lanes where they run, {@link VecStorageConversion}).
+     * ({@link HostConversion}).
      * The two tensors hold the same number of elements.
      */
     @Override
@@ -188,29 +185,7 @@ public final class CpuBackend implements PoolingBackend {
 
     /** {@link #convert}, with {@code vectors} false: the scalar blocks even where the Vector API runs (tests compare them). */
     void convert(Tensor src, Tensor dst, boolean vectors) {
-        int count = Math.toIntExact(src.byteSize() / src.dtype().byteSize());
-        if (count != dst.byteSize() / dst.dtype().byteSize()) {
-            throw new IllegalArgumentException("cannot convert " + src + " into " + dst + ": sizes differ");
-        }
-        if (src.dtype() == dst.dtype() || (src.dtype() != DType.FLOAT32 && dst.dtype() != DType.FLOAT32)) {
-            src.convertInto(dst);
-        } else if (vectors) {
-            ByteBuffer from = src.buffer();
-            ByteBuffer to = dst.buffer();
-            if (src.dtype() == DType.FLOAT32) {
-                chunks(count, 1, (a, b) -> VecStorageConversion.narrow(dst.dtype(), from, to, a, b));
-            } else {
-                chunks(count, 1, (a, b) -> VecStorageConversion.widen(src.dtype(), from, to, a, b));
-            }
-        } else if (src.dtype() == DType.FLOAT32) {
-            FloatBuffer from = src.floats();
-            ShortBuffer to = dst.shorts();
-            chunks(count, 1, (a, b) -> StorageConversion.narrow(dst.dtype(), from, to, a, b));
-        } else {
-            ShortBuffer from = src.shorts();
-            FloatBuffer to = dst.floats();
-            chunks(count, 1, (a, b) -> StorageConversion.widen(src.dtype(), from, to, a, b));
-        }
+        HostConversion.run(src, dst, vectors, (count, body) -> chunks(count, 1, body));
     }
 
     @Override

@@ -148,33 +148,37 @@ final class BackwardRoutine {
     }
 
     /**
-     * Max or avg backward of {@code planes} channels-first float32 planes (or volumes) of the
+     * Max or avg backward of {@code planes} channels-first planes (or volumes) of the
      * spatial {@code axes} in one pass of {@code backward_tiles.cl}, where the windows tile the
      * input two columns wide (window = stride, 2 on W, dilation 1, no padding, every element in
      * one window: the 3-D U-Net's 2x2x2 and DenseNet's 2x2 stride 2). Each output's window is
      * read and written by one work item; the lowering ran {@code backward_rows} per input row
      * and, for 3-D, two backward passes with an argmax pass each over temporaries. Max: the
      * lowering's bits; avg: in 1-D and 2-D too, in 3-D divided once (within tolerance, as the CPU
-     * path's {@code CfPairBackward}). Returns false, with nothing written, where it does not run:
-     * other geometries, other dtypes, rows of fewer than 8 outputs on CPU devices (the row loop's
+     * path's {@code CfPairBackward}). Any storage type, the same for the three tensors: 16-bit
+     * values are widened in the kernel and each gradient rounded once, so a 16-bit tensor needs no
+     * float32 copies on the host. Returns false, with nothing written, where it does not run:
+     * other geometries, tensors of different dtypes, rows of fewer than 8 outputs on CPU devices (the row loop's
      * vector), or a plane beyond one allocation.
      */
     boolean runTiles(PoolMode mode, Axis[] axes, int planes, Tensor in, Tensor gradOut, Tensor gradIn) {
         PlanarGeometry g = new PlanarGeometry(planes, axes, mode, 1, false);
         boolean readsInput = mode == PoolMode.MAX;
         long item = Math.max(g.inputPlane(), g.outputPlane());
-        if (!tiles(g) || in.dtype() != DType.FLOAT32 || gradOut.dtype() != DType.FLOAT32 || gradIn.dtype() != DType.FLOAT32
-                || session.limits().chunkItems(item, g.inputPlane() * Float.BYTES) < 1) {
+        DType dtype = in.dtype();
+        int bytes = dtype.byteSize();
+        if (!tiles(g) || gradOut.dtype() != dtype || gradIn.dtype() != dtype
+                || session.limits().chunkItems(item, g.inputPlane() * bytes) < 1) {
             return false;
         }
-        HostBatches.Side x = new HostBatches.Side(in.buffer(), g.inputPlane() * Float.BYTES);
-        HostBatches.Side dy = new HostBatches.Side(gradOut.buffer(), g.outputPlane() * Float.BYTES);
+        HostBatches.Side x = new HostBatches.Side(in.buffer(), g.inputPlane() * bytes);
+        HostBatches.Side dy = new HostBatches.Side(gradOut.buffer(), g.outputPlane() * bytes);
         HostBatches.Op op = new HostBatches.Op(planes, item,
                 readsInput ? new HostBatches.Side[] {x, dy} : new HostBatches.Side[] {dy},
-                new HostBatches.Side[] {new HostBatches.Side(gradIn.buffer(), g.inputPlane() * Float.BYTES)});
+                new HostBatches.Side[] {new HostBatches.Side(gradIn.buffer(), g.inputPlane() * bytes)});
         try {
             session.locked(() -> HostBatches.run(session, op, (i, o, n0, nb) ->
-                    enqueueTiles(g, i[0], i[i.length - 1], o[0], nb)));
+                    enqueueTiles(g, dtype, i[0], i[i.length - 1], o[0], nb)));
         } finally {
             Reference.reachabilityFence(in);
             Reference.reachabilityFence(gradOut);
@@ -192,7 +196,7 @@ final class BackwardRoutine {
                 || session.limits().chunkItems(inElements, inElements * Float.BYTES) < 1) {
             return false;
         }
-        session.locked(() -> enqueueTiles(g, in.buffer(), gradOut.buffer(), gradIn.buffer(), planes));
+        session.locked(() -> enqueueTiles(g, DType.FLOAT32, in.buffer(), gradOut.buffer(), gradIn.buffer(), planes));
         return true;
     }
 
@@ -211,11 +215,12 @@ final class BackwardRoutine {
     }
 
     /** Enqueues {@code backward_tiles} over {@code planes} planes; {@code in} is not read by avg. */
-    private void enqueueTiles(PlanarGeometry g, ClBuffer in, ClBuffer gradOut, ClBuffer gradIn, int planes) {
+    private void enqueueTiles(PlanarGeometry g, DType dtype, ClBuffer in, ClBuffer gradOut, ClBuffer gradIn, int planes) {
         Axis[] a = g.axes3();
         WorkGroups groups = session.groups();
         boolean rowLoop = groups.channelLoop();
-        String opts = KernelOptions.planar(g, rowLoop ? PlanarPoolRoutine.CPU_VECTOR : 1, session.accDouble(), rowLoop);
+        String opts = KernelOptions.planar(g, rowLoop ? PlanarPoolRoutine.CPU_VECTOR : 1, session.accDouble(), rowLoop)
+                + KernelOptions.storage(dtype);
         ClKernel kernel = session.kernel(TILES_FILE, opts, "backward_tiles");
         long depthRows = (long) planes * a[0].out();
         long rows = depthRows * a[1].out();

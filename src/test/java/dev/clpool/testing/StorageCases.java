@@ -109,7 +109,7 @@ public final class StorageCases {
 
     private static void assertSame(Tensor got, Tensor want, boolean anyNan, String what) {
         assertEquals(want.dtype(), got.dtype(), what + ": dtype");
-        assertEquals(want.shape(), got.shape(), what + ": shape");
+        assertEquals(want.tensorShape(), got.tensorShape(), what + ": shape");
         if (got.dtype() == DType.FLOAT32) {
             float[] g = got.toArray();
             float[] w = want.toArray();
@@ -142,7 +142,7 @@ public final class StorageCases {
      */
     public static void assertWithinOneStep(Tensor got, Tensor want, String what) {
         assertEquals(want.dtype(), got.dtype(), what + ": dtype");
-        assertEquals(want.shape(), got.shape(), what + ": shape");
+        assertEquals(want.tensorShape(), got.tensorShape(), what + ": shape");
         ShortBuffer g = got.shorts();
         ShortBuffer w = want.shorts();
         for (int i = 0; i < g.capacity(); i++) {
