@@ -168,6 +168,34 @@ final class VecGlobal {
         }
     }
 
+    /**
+     * {@link GapAvg}'s finish in lanes: {@code result[ch] = s[ch] / pixels} for the {@code c}
+     * channels, and whether every channel is certified, {@code perW·w[ch] − allowed·max(1, |result[ch]|) ≤ 0}
+     * (false where that is NaN). The same float operations per channel as a scalar loop, so the same
+     * bits and the same verdict; the excesses' largest is carried in a vector (a NaN stays there)
+     * and read once. A scalar finish over the 2048 channels of an item was a seventh of ResNet-50's
+     * head on one thread (docs/performance.md, branch {@code gap3}).
+     */
+    static boolean certifiedAverages(float[] s, float[] w, int c, int pixels, float perW, float allowed, float[] result) {
+        float hw = pixels;
+        int step = F.length();
+        FloatVector worst = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        int ch = 0;
+        for (; ch <= c - step; ch += step) {
+            FloatVector v = FloatVector.fromArray(F, s, ch).div(hw);
+            v.intoArray(result, ch);
+            FloatVector limit = v.abs().lanewise(VectorOperators.MAX, 1f).mul(allowed);
+            worst = worst.lanewise(VectorOperators.MAX, FloatVector.fromArray(F, w, ch).mul(perW).sub(limit));
+        }
+        boolean certified = worst.reduceLanes(VectorOperators.MAX) <= 0;
+        for (; ch < c; ch++) {
+            float v = s[ch] / hw;
+            result[ch] = v;
+            certified &= perW * w[ch] - allowed * Math.max(1f, Math.abs(v)) <= 0;
+        }
+        return certified;
+    }
+
     private static FloatVector load(ByteBuffer src, int at) {
         return FloatVector.fromByteBuffer(F, src, at, ORDER);
     }
