@@ -72,9 +72,10 @@ final class CpuGlobal {
     }
 
     /**
-     * Global max by {@link VecGlobal#max}: each run's maxima are exact by clpool's rule already
-     * (scan order, first of ties, first NaN), and the runs of an item are folded in order with the
-     * same rule, which gives the rule's answer over the whole plane; nothing is scanned again.
+     * Global max by {@link VecGlobal#max}: each run's maxima are exact by clpool's rule (scan order,
+     * first of ties, first NaN; a channel whose maximum is zero or NaN reads its run again up to its
+     * first zero or NaN), and the runs of an item are folded in order with the same rule, which
+     * gives the rule's answer over the whole plane.
      */
     private static void vectorMax(CpuBackend backend, Shape s, ByteBuffer src, FloatBuffer dst) {
         Runs runs = Runs.of(s, backend.threads());

@@ -70,21 +70,12 @@ final class GapAvg {
         float[] s = scratch.floats(11, padded);
         float[] w = scratch.floats(12, padded);
         float[] result = scratch.floats(13, c);
-        float[] excess = scratch.floats(14, c);
         int g = VecGlobal.pairSum(raw, at, pixels, c, s, w);
         double k = 0x1p-24 * (1 + CompensatedSum.gamma(4)) / (1 - CompensatedSum.gamma(g + 4L));
         float perW = (float) (k * (1 + 0x1p-20));
         float allowed = (float) (AvgWindows.TOLERANCE * (double) pixels * (1 - 0x1p-20));
-        float hw = pixels;
-        for (int ch = 0; ch < c; ch++) {
-            float v = s[ch] / hw;
-            result[ch] = v;
-            excess[ch] = perW * w[ch] - allowed * Math.max(1f, Math.abs(v));
-        }
-        for (int ch = 0; ch < c; ch++) {
-            if (!(excess[ch] <= 0)) {
-                return false;
-            }
+        if (!VecGlobal.certifiedAverages(s, w, c, pixels, perW, allowed, result)) {
+            return false;
         }
         dst.put(to, result, 0, c);
         return true;

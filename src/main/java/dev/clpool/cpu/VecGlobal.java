@@ -168,6 +168,34 @@ final class VecGlobal {
         }
     }
 
+    /**
+     * {@link GapAvg}'s finish in lanes: {@code result[ch] = s[ch] / pixels} for the {@code c}
+     * channels, and whether every channel is certified, {@code perW·w[ch] − allowed·max(1, |result[ch]|) ≤ 0}
+     * (false where that is NaN). The same float operations per channel as a scalar loop, so the same
+     * bits and the same verdict; the excesses' largest is carried in a vector (a NaN stays there)
+     * and read once. A scalar finish over the 2048 channels of an item was a seventh of ResNet-50's
+     * head on one thread (docs/performance.md, branch {@code gap3}).
+     */
+    static boolean certifiedAverages(float[] s, float[] w, int c, int pixels, float perW, float allowed, float[] result) {
+        float hw = pixels;
+        int step = F.length();
+        FloatVector worst = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        int ch = 0;
+        for (; ch <= c - step; ch += step) {
+            FloatVector v = FloatVector.fromArray(F, s, ch).div(hw);
+            v.intoArray(result, ch);
+            FloatVector limit = v.abs().lanewise(VectorOperators.MAX, 1f).mul(allowed);
+            worst = worst.lanewise(VectorOperators.MAX, FloatVector.fromArray(F, w, ch).mul(perW).sub(limit));
+        }
+        boolean certified = worst.reduceLanes(VectorOperators.MAX) <= 0;
+        for (; ch < c; ch++) {
+            float v = s[ch] / hw;
+            result[ch] = v;
+            certified &= perW * w[ch] - allowed * Math.max(1f, Math.abs(v)) <= 0;
+        }
+        return certified;
+    }
+
     private static FloatVector load(ByteBuffer src, int at) {
         return FloatVector.fromByteBuffer(F, src, at, ORDER);
     }
@@ -179,12 +207,14 @@ final class VecGlobal {
 
     /**
      * clpool's max ({@link CpuBackend#max}) of each channel over the run, in scan order, into
-     * {@code m[ch]}: pixels outer, the channels' vectors inner (the run is read in order), each
-     * lane keeping its value unless a later one is greater, so that ties (−0 and +0 included) keep
-     * the first, as the rule does. A NaN is never greater, so each step also subtracts
-     * {@code x − x} from the lane: +0 for finite {@code x} (which leaves every value, −0 included,
-     * as it is), NaN for a NaN or an infinity, after which the lane stays NaN. A lane that ends NaN
-     * is scanned again by the rule itself (only channels holding a NaN or an infinity pay for that).
+     * {@code m[ch]}: pixels outer, the channels' vectors inner (the run is read in order), each lane
+     * folded by {@code Math.max} ({@code MAX}), which gives clpool's answer wherever it is neither
+     * zero nor NaN (the largest value; equal non-zero floats have the same bits). A channel whose
+     * {@code Math.max} is zero takes its first ±0 in scan order, and one whose {@code Math.max} is
+     * NaN its first NaN: the rule's answers (ties keep the first; the first NaN wins). Only those
+     * channels are read again, each up to that element: a ReLU'd channel that is all zero stops at
+     * its first pixel. Compare-and-blend with a NaN poison, as before, was 1.73 against 1.56 ms on
+     * one thread for CBAM's 16×56×56×256 (docs/performance.md, branch {@code gap3}).
      */
     static void max(ByteBuffer src, int at, int pixels, int c, float[] m) {
         int step = F.length();
@@ -194,18 +224,25 @@ final class VecGlobal {
             for (int ch = 0; ch < c; ch += step) {
                 int v = Math.min(ch, c - step);
                 FloatVector x = FloatVector.fromByteBuffer(F, src, o + 4 * v, ORDER);
-                FloatVector best = FloatVector.fromArray(F, m, v);
-                best.blend(x, x.compare(VectorOperators.GT, best)).sub(x.sub(x)).intoArray(m, v);
+                FloatVector.fromArray(F, m, v).lanewise(VectorOperators.MAX, x).intoArray(m, v);
             }
         }
         for (int ch = 0; ch < c; ch++) {
-            if (m[ch] != m[ch]) {
-                float r = Float.NEGATIVE_INFINITY;
-                for (int p = 0; p < pixels; p++) {
-                    r = CpuBackend.max(r, src.getFloat(4 * (at + p * c + ch)));
-                }
-                m[ch] = r;
+            float r = m[ch];
+            if (r == 0 || r != r) {
+                m[ch] = first(src, at, pixels, c, ch, r == 0);
             }
         }
+    }
+
+    /** Channel {@code ch}'s first ±0 ({@code zero}) or first NaN in scan order; the run holds one. */
+    private static float first(ByteBuffer src, int at, int pixels, int c, int ch, boolean zero) {
+        for (int p = 0; p < pixels; p++) {
+            float x = src.getFloat(4 * (at + p * c + ch));
+            if (zero ? x == 0 : x != x) {
+                return x;
+            }
+        }
+        throw new IllegalStateException("channel " + ch + " holds no " + (zero ? "zero" : "NaN"));
     }
 }

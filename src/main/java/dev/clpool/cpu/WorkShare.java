@@ -13,17 +13,26 @@ import java.util.function.IntConsumer;
  * empty job 0.030 ms against 0.003 now), and the pool's parallel stream split the job in halves up
  * front, so a second worker that woke late found half the job waiting for it (docs/performance.md,
  * branch {@code torch}). A helper that starts late finds fewer parts, or none, and leaves at once;
- * the caller waits only for parts already running. A helper task still queued when the job is done
- * holds nothing of it but the counters: the job's results (a dropped tensor, say) are not kept
- * reachable until a pool thread gets to it.
+ * the caller waits only for parts already running (spinning about a part's time, then parking).
+ * A helper task still queued when the job is done holds nothing of it but the counters: the job's
+ * results (a dropped tensor, say) are not kept reachable until a pool thread gets to it.
  *
  * <p>Each part runs exactly once. A part's exception does not stop the others already running;
  * parts not yet started are skipped, and the first exception is rethrown in the caller (a
  * checked one wrapped in a {@link RuntimeException}).
  */
 final class WorkShare {
-    /** Spins while waiting for the last running parts before the caller parks. */
-    private static final int SPINS = 1 << 8;
+    /**
+     * The caller spins for the parts still running as long as the longest part it ran itself (about
+     * the most a helper's last part still has to run), at least {@code MIN_SPIN_NANOS} and at most
+     * {@code MAX_SPIN_NANOS}, before it parks. A caller that parked after a few microseconds, as
+     * before, was woken up to 0.05 ms after the last part ended, and its helper more often never
+     * started in the next call (ResNet-50's head, two threads: 0.25 → 0.20 ms; docs/performance.md,
+     * branch {@code gap3}). The cap: with parts of about 1 ms (ResNet-50's stem) a spin to the end
+     * cost the caller 0.5 ms of CPU a call and gained nothing in wall time.
+     */
+    private static final long MIN_SPIN_NANOS = 10_000;
+    private static final long MAX_SPIN_NANOS = 200_000;
 
     private final int parts;
     /** Cleared once the job is done: a helper task still queued then must not keep its outputs reachable. */
@@ -32,6 +41,8 @@ final class WorkShare {
     private final AtomicInteger next = new AtomicInteger();
     private final AtomicInteger unfinished;
     private volatile Throwable failure;
+    /** The longest part the caller ran in this job, in nanoseconds (written and read by the caller only). */
+    private long longestPart;
 
     private WorkShare(int parts, IntConsumer part) {
         this.parts = parts;
@@ -58,7 +69,9 @@ final class WorkShare {
 
     /** Claims and runs parts until none is left. */
     private void work() {
+        boolean timed = Thread.currentThread() == caller;
         for (int p = next.getAndIncrement(); p < parts; p = next.getAndIncrement()) {
+            long start = timed ? System.nanoTime() : 0;
             try {
                 if (failure == null) {
                     part.accept(p);
@@ -70,6 +83,9 @@ final class WorkShare {
                     }
                 }
             } finally {
+                if (timed) {
+                    longestPart = Math.max(longestPart, System.nanoTime() - start);
+                }
                 if (unfinished.decrementAndGet() == 0 && Thread.currentThread() != caller) {
                     LockSupport.unpark(caller);
                 }
@@ -79,10 +95,13 @@ final class WorkShare {
 
     /** Waits for the parts other threads are running, then rethrows the first failure. */
     private void await() {
-        for (int spin = 0; unfinished.get() != 0; spin++) {
-            if (spin < SPINS) {
+        if (unfinished.get() != 0) {
+            long limit = Math.min(MAX_SPIN_NANOS, Math.max(MIN_SPIN_NANOS, longestPart));
+            long start = System.nanoTime();
+            while (unfinished.get() != 0 && System.nanoTime() - start < limit) {
                 Thread.onSpinWait();
-            } else {
+            }
+            while (unfinished.get() != 0) {
                 LockSupport.park(this);
             }
         }

@@ -169,6 +169,40 @@ class GapAvgTest {
         assertTrue(GapAvg.item(buffer(special(9, 49, 2048)), 0, 49, 2048, FloatBuffer.allocate(2048), 0), "uniform [-4, 4), 7x7x2048");
     }
 
+    @Test
+    void certifiedAverages_sameBitsAsPerChannel_andOneFailingChannelAnywhereRefusesTheItem() {
+        float perW = 0x1p-22f;
+        float allowed = 4e-5f;
+        for (int c : new int[] {1, 15, 16, 23, 33, 70}) {
+            SplittableRandom r = new SplittableRandom(c);
+            float[] s = new float[VecGlobal.padded(c)];
+            float[] w = new float[VecGlobal.padded(c)];
+            for (int ch = 0; ch < c; ch++) {
+                s[ch] = (float) r.nextDouble(-300, 300);
+                w[ch] = (float) r.nextDouble(0, 100);
+            }
+            float[] got = new float[c];
+            assertTrue(VecGlobal.certifiedAverages(s, w, c, 49, perW, allowed, got), "c " + c);
+            for (int ch = 0; ch < c; ch++) {
+                assertEquals(Float.floatToRawIntBits(s[ch] / 49f), Float.floatToRawIntBits(got[ch]), "c " + c + " ch " + ch);
+            }
+            // The first lane, a lane in the middle, the last lane of whole vectors and every tail lane.
+            for (int bad : new int[] {0, c / 2, c - 1, c - c % 16, Math.max(0, c - 2)}) {
+                if (bad >= c) {
+                    continue;
+                }
+                for (float[] kind : new float[][] {{s[bad], 1e6f}, {s[bad], Float.NaN}, {Float.NaN, w[bad]}, {1e30f, Float.POSITIVE_INFINITY}}) {
+                    float[] s2 = s.clone();
+                    float[] w2 = w.clone();
+                    s2[bad] = kind[0];
+                    w2[bad] = kind[1];
+                    assertFalse(VecGlobal.certifiedAverages(s2, w2, c, 49, perW, allowed, new float[c]),
+                            "c " + c + " bad " + bad + " s " + kind[0] + " w " + kind[1]);
+                }
+            }
+        }
+    }
+
     private static ByteBuffer buffer(float[] v) {
         ByteBuffer buf = ByteBuffer.allocateDirect(4 * v.length).order(ByteOrder.nativeOrder());
         buf.asFloatBuffer().put(v);

@@ -52,6 +52,41 @@ class VecGlobalTest {
         }
     }
 
+    /**
+     * Channels whose {@code Math.max} is zero or NaN take the rule's answer from a second look: a
+     * ±0 before a NaN (the answer is the NaN), NaNs of several payloads (the first), ±0 in either
+     * order after negatives and −∞, a zero or NaN only in the last pixel, and one channel in the
+     * overlapping last vector; one and several runs per item.
+     */
+    @Test
+    void globalMax_zeroAndNaNChannels_takeTheFirstZeroOrNaN() {
+        float nan1 = Float.intBitsToFloat(0x7fc00001);
+        float nan2 = Float.intBitsToFloat(0xffc00002);
+        for (int c : new int[] {16, 19, 40}) {
+            for (int hw : new int[] {1, 7, 49, 100, 2304}) {
+                float[] v = new float[hw * c];
+                for (int p = 0; p < hw; p++) {
+                    for (int ch = 0; ch < c; ch++) {
+                        float x = switch (ch % 6) {
+                            case 0 -> p == 0 ? 0f : p == hw / 2 ? nan2 : -1f;
+                            case 1 -> p == hw - 1 ? nan1 : p % 3 == 0 ? nan2 : -0f;
+                            case 2 -> p == 0 ? Float.NEGATIVE_INFINITY : p % 2 == 0 ? 0f : -0f;
+                            case 3 -> p == hw - 1 ? -0f : -2f - p;
+                            case 4 -> p % 2 == 0 ? -0f : 0f;
+                            default -> p == hw - 1 ? nan1 : -3f;
+                        };
+                        v[p * c + ch] = ch == c - 1 && hw > 1 && p == hw - 1 ? 0f : x;
+                    }
+                }
+                assertMaxMatches(CPU1, Shape.of(1, 1, hw, c), v, "zero/NaN c " + c + " hw " + hw);
+                assertMaxMatches(CPU2, Shape.of(1, 1, hw, c), v, "zero/NaN runs c " + c + " hw " + hw);
+            }
+        }
+    }
+
+    private static final CpuBackend CPU1 = new CpuBackend(1);
+    private static final CpuBackend CPU2 = new CpuBackend(2);
+
     private static void assertMaxMatches(CpuBackend cpu, Shape s, float[] v, String what) {
         Tensor in = Tensor.of(s, v);
         Tensor vec = Tensor.allocate(Shape.of(s.n(), 1, 1, s.c()));

@@ -112,6 +112,36 @@ class WorkShareTest {
     }
 
     @Test
+    void theCallerWaitsForAPartThatEndsWhileItSpins() {
+        Thread caller = Thread.currentThread();
+        for (int round = 0; round < 20; round++) {
+            CountDownLatch helperIn = new CountDownLatch(1);
+            AtomicIntegerArray done = new AtomicIntegerArray(1);
+            // The caller's part runs 0.3 ms after the helper took its part (the spin is then the
+            // 0.2 ms cap); the helper's ends 0.1 ms later: inside the caller's spin, not after a park.
+            WorkShare.run(POOL, 1, 2, p -> {
+                if (Thread.currentThread() == caller) {
+                    await(helperIn);
+                    busy(300_000);
+                } else {
+                    helperIn.countDown();
+                    busy(400_000);
+                    done.set(0, 1);
+                }
+            });
+            assertEquals(0, helperIn.getCount(), "the helper took a part");
+            assertEquals(1, done.get(0), "returned before the helper's part was done, round " + round);
+        }
+    }
+
+    private static void busy(long nanos) {
+        long start = System.nanoTime();
+        while (System.nanoTime() - start < nanos) {
+            Thread.onSpinWait();
+        }
+    }
+
+    @Test
     void aFailingPart_rethrownInTheCaller_asTheSameException() {
         IllegalStateException boom = new IllegalStateException("part 5");
         AtomicIntegerArray runs = new AtomicIntegerArray(40);
