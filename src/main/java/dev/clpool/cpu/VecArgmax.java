@@ -72,6 +72,10 @@ final class VecArgmax {
         for (int ox = 0; ox < colStart.length; ox++) {
             int taps = window(rowAt, j0, j1, kw, tapValue, colStart[ox], colFirst[ox], colEnd[ox], dw, c, at, value);
             long base = rowBase + colStart[ox] * dx;
+            if (taps == 4) {
+                fourTaps(in, at, value, c, out, idx, o + ox * c, base, dc);
+                continue;
+            }
             if (tapByTap) {
                 chooseTapByTap(in, at, value, taps, c, out, (o + ox * c) * Float.BYTES, chosen);
             }
@@ -88,6 +92,57 @@ final class VecArgmax {
                             .intoByteBuffer(idx, (e + part * L.length()) * Long.BYTES, ORDER);
                 }
             }
+        }
+    }
+
+    /**
+     * One window of exactly four taps inside the input ({@link #window}: a 2×2 window away from
+     * the padding), all {@code c} channels, each vector of channels chosen across the four taps in
+     * registers and its value and widened index stored at once: nothing is read back from
+     * {@code out} or a row of ints, as {@link #chooseTapByTap} does. The same choice per lane as
+     * {@link #choose}. {@code e} is the output column's first element, {@code base} its index of
+     * channel 0 before the tap's offset.
+     */
+    private static void fourTaps(ByteBuffer in, int[] at, int[] value, int c, ByteBuffer out, ByteBuffer idx, int e,
+                                 long base, long dc) {
+        int a0 = at[0];
+        int a1 = at[1];
+        int a2 = at[2];
+        int a3 = at[3];
+        float v0 = Float.intBitsToFloat(value[0]);
+        float v1 = Float.intBitsToFloat(value[1]);
+        float v2 = Float.intBitsToFloat(value[2]);
+        float v3 = Float.intBitsToFloat(value[3]);
+        int last = c - F.length();
+        for (int ch = 0; ch < last; ch += F.length()) {
+            fourAt(in, a0, a1, a2, a3, v0, v1, v2, v3, ch, out, idx, e + ch, base + ch * dc, dc);
+        }
+        fourAt(in, a0, a1, a2, a3, v0, v1, v2, v3, last, out, idx, e + last, base + last * dc, dc);
+    }
+
+    /** One vector of channels from channel {@code ch} of {@link #fourTaps}' taps, its output element {@code e}. */
+    private static void fourAt(ByteBuffer in, int a0, int a1, int a2, int a3, float v0, float v1, float v2, float v3,
+                               int ch, ByteBuffer out, ByteBuffer idx, int e, long base, long dc) {
+        int b = ch * Float.BYTES;
+        FloatVector best = FloatVector.fromByteBuffer(F, in, a0 + b, ORDER);
+        FloatVector x1 = FloatVector.fromByteBuffer(F, in, a1 + b, ORDER);
+        FloatVector x2 = FloatVector.fromByteBuffer(F, in, a2 + b, ORDER);
+        FloatVector x3 = FloatVector.fromByteBuffer(F, in, a3 + b, ORDER);
+        VectorMask<Float> takes = best.compare(VectorOperators.EQ, best).andNot(x1.compare(VectorOperators.LE, best));
+        best = best.blend(x1, takes);
+        FloatVector chosen = FloatVector.broadcast(F, v0).blend(v1, takes);
+        takes = best.compare(VectorOperators.EQ, best).andNot(x2.compare(VectorOperators.LE, best));
+        best = best.blend(x2, takes);
+        chosen = chosen.blend(v2, takes);
+        takes = best.compare(VectorOperators.EQ, best).andNot(x3.compare(VectorOperators.LE, best));
+        best = best.blend(x3, takes);
+        chosen = chosen.blend(v3, takes);
+        best.intoByteBuffer(out, e * Float.BYTES, ORDER);
+        IntVector ints = chosen.reinterpretAsInts();
+        for (int part = 0; part < I.length() / L.length(); part++) {
+            ((LongVector) ints.convertShape(VectorOperators.I2L, L, part))
+                    .add(IOTA.mul(dc).add(base + part * L.length() * dc))
+                    .intoByteBuffer(idx, (e + part * L.length()) * Long.BYTES, ORDER);
         }
     }
 
