@@ -101,7 +101,8 @@ final class VecArgmax {
      * registers and its value and widened index stored at once: nothing is read back from
      * {@code out} or a row of ints, as {@link #chooseTapByTap} does. The same choice per lane as
      * {@link #choose}. {@code e} is the output column's first element, {@code base} its index of
-     * channel 0 before the tap's offset.
+     * channel 0 before the tap's offset. One method with no helper: a per-vector helper was too
+     * big for C2 to inline ("hot method too big") and cost a call per vector.
      */
     private static void fourTaps(ByteBuffer in, int[] at, int[] value, int c, ByteBuffer out, ByteBuffer idx, int e,
                                  long base, long dc) {
@@ -109,40 +110,35 @@ final class VecArgmax {
         int a1 = at[1];
         int a2 = at[2];
         int a3 = at[3];
-        float v0 = Float.intBitsToFloat(value[0]);
+        FloatVector v0 = FloatVector.broadcast(F, Float.intBitsToFloat(value[0]));
         float v1 = Float.intBitsToFloat(value[1]);
         float v2 = Float.intBitsToFloat(value[2]);
         float v3 = Float.intBitsToFloat(value[3]);
+        LongVector lanes = IOTA.mul(dc);
         int last = c - F.length();
-        for (int ch = 0; ch < last; ch += F.length()) {
-            fourAt(in, a0, a1, a2, a3, v0, v1, v2, v3, ch, out, idx, e + ch, base + ch * dc, dc);
-        }
-        fourAt(in, a0, a1, a2, a3, v0, v1, v2, v3, last, out, idx, e + last, base + last * dc, dc);
-    }
-
-    /** One vector of channels from channel {@code ch} of {@link #fourTaps}' taps, its output element {@code e}. */
-    private static void fourAt(ByteBuffer in, int a0, int a1, int a2, int a3, float v0, float v1, float v2, float v3,
-                               int ch, ByteBuffer out, ByteBuffer idx, int e, long base, long dc) {
-        int b = ch * Float.BYTES;
-        FloatVector best = FloatVector.fromByteBuffer(F, in, a0 + b, ORDER);
-        FloatVector x1 = FloatVector.fromByteBuffer(F, in, a1 + b, ORDER);
-        FloatVector x2 = FloatVector.fromByteBuffer(F, in, a2 + b, ORDER);
-        FloatVector x3 = FloatVector.fromByteBuffer(F, in, a3 + b, ORDER);
-        VectorMask<Float> takes = best.compare(VectorOperators.EQ, best).andNot(x1.compare(VectorOperators.LE, best));
-        best = best.blend(x1, takes);
-        FloatVector chosen = FloatVector.broadcast(F, v0).blend(v1, takes);
-        takes = best.compare(VectorOperators.EQ, best).andNot(x2.compare(VectorOperators.LE, best));
-        best = best.blend(x2, takes);
-        chosen = chosen.blend(v2, takes);
-        takes = best.compare(VectorOperators.EQ, best).andNot(x3.compare(VectorOperators.LE, best));
-        best = best.blend(x3, takes);
-        chosen = chosen.blend(v3, takes);
-        best.intoByteBuffer(out, e * Float.BYTES, ORDER);
-        IntVector ints = chosen.reinterpretAsInts();
-        for (int part = 0; part < I.length() / L.length(); part++) {
-            ((LongVector) ints.convertShape(VectorOperators.I2L, L, part))
-                    .add(IOTA.mul(dc).add(base + part * L.length() * dc))
-                    .intoByteBuffer(idx, (e + part * L.length()) * Long.BYTES, ORDER);
+        for (int ch = 0; ch < c; ch += F.length()) {
+            int ch0 = Math.min(ch, last);
+            int b = ch0 * Float.BYTES;
+            FloatVector best = FloatVector.fromByteBuffer(F, in, a0 + b, ORDER);
+            FloatVector x1 = FloatVector.fromByteBuffer(F, in, a1 + b, ORDER);
+            FloatVector x2 = FloatVector.fromByteBuffer(F, in, a2 + b, ORDER);
+            FloatVector x3 = FloatVector.fromByteBuffer(F, in, a3 + b, ORDER);
+            VectorMask<Float> takes = best.compare(VectorOperators.EQ, best).andNot(x1.compare(VectorOperators.LE, best));
+            best = best.blend(x1, takes);
+            FloatVector chosen = v0.blend(v1, takes);
+            takes = best.compare(VectorOperators.EQ, best).andNot(x2.compare(VectorOperators.LE, best));
+            best = best.blend(x2, takes);
+            chosen = chosen.blend(v2, takes);
+            takes = best.compare(VectorOperators.EQ, best).andNot(x3.compare(VectorOperators.LE, best));
+            best = best.blend(x3, takes);
+            chosen = chosen.blend(v3, takes);
+            best.intoByteBuffer(out, (e + ch0) * Float.BYTES, ORDER);
+            IntVector ints = chosen.reinterpretAsInts();
+            for (int part = 0; part < I.length() / L.length(); part++) {
+                int at0 = ch0 + part * L.length();
+                ((LongVector) ints.convertShape(VectorOperators.I2L, L, part)).add(lanes.add(base + at0 * dc))
+                        .intoByteBuffer(idx, (e + at0) * Long.BYTES, ORDER);
+            }
         }
     }
 
