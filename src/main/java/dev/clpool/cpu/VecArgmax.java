@@ -82,16 +82,24 @@ final class VecArgmax {
             for (int ch = 0; ch < c; ch += I.length()) {
                 int ch0 = Math.min(ch, c - I.length());
                 int e = o + ox * c + ch0;
-                if (!tapByTap) {
-                    choose(in, at, value, taps, ch0, out, e * Float.BYTES, chosen, ch0);
-                }
-                IntVector v = IntVector.fromArray(I, chosen, ch0);
-                for (int part = 0; part < I.length() / L.length(); part++) {
-                    ((LongVector) v.convertShape(VectorOperators.I2L, L, part))
-                            .add(IOTA.mul(dc).add(base + (ch0 + part * L.length()) * dc))
-                            .intoByteBuffer(idx, (e + part * L.length()) * Long.BYTES, ORDER);
+                if (tapByTap) {
+                    widen(IntVector.fromArray(I, chosen, ch0), idx, e, base + ch0 * dc, dc);
+                } else {
+                    choose(in, at, value, taps, ch0, out, e * Float.BYTES, null, idx, e, base + ch0 * dc, dc);
                 }
             }
+        }
+    }
+
+    /**
+     * The indices of one vector of channels at element {@code e} of {@code idx}: the chosen ints
+     * widened to longs ({@code I2L}, in two parts) plus {@code base} and {@code c·dc} per lane,
+     * {@code base} being channel {@code e}'s index before its tap's offset.
+     */
+    private static void widen(IntVector ints, ByteBuffer idx, int e, long base, long dc) {
+        for (int part = 0; part < I.length() / L.length(); part++) {
+            ((LongVector) ints.convertShape(VectorOperators.I2L, L, part)).add(IOTA.mul(dc).add(base + part * L.length() * dc))
+                    .intoByteBuffer(idx, (e + part * L.length()) * Long.BYTES, ORDER);
         }
     }
 
@@ -114,7 +122,6 @@ final class VecArgmax {
         float v1 = Float.intBitsToFloat(value[1]);
         float v2 = Float.intBitsToFloat(value[2]);
         float v3 = Float.intBitsToFloat(value[3]);
-        LongVector lanes = IOTA.mul(dc);
         int last = c - F.length();
         for (int ch = 0; ch < c; ch += F.length()) {
             int ch0 = Math.min(ch, last);
@@ -133,12 +140,7 @@ final class VecArgmax {
             best = best.blend(x3, takes);
             chosen = chosen.blend(v3, takes);
             best.intoByteBuffer(out, (e + ch0) * Float.BYTES, ORDER);
-            IntVector ints = chosen.reinterpretAsInts();
-            for (int part = 0; part < I.length() / L.length(); part++) {
-                int at0 = ch0 + part * L.length();
-                ((LongVector) ints.convertShape(VectorOperators.I2L, L, part)).add(lanes.add(base + at0 * dc))
-                        .intoByteBuffer(idx, (e + at0) * Long.BYTES, ORDER);
-            }
+            widen(chosen.reinterpretAsInts(), idx, e + ch0, base + ch0 * dc, dc);
         }
     }
 
@@ -172,7 +174,7 @@ final class VecArgmax {
         }
         if (full < c) {
             int ch0 = c - lanes;
-            choose(in, at, value, taps, ch0, out, o + ch0 * Float.BYTES, ints, ch0);
+            choose(in, at, value, taps, ch0, out, o + ch0 * Float.BYTES, ints, null, ch0, 0, 0);
         }
     }
 
@@ -189,7 +191,7 @@ final class VecArgmax {
             int count = window(rowAt, j0, j1, kw, tapNumber, colStart[ox], colFirst[ox], colEnd[ox], dw, c, tapAt, value);
             for (int ch = 0; ch < c; ch += I.length()) {
                 int ch0 = Math.min(ch, c - I.length());
-                choose(in, tapAt, value, count, ch0, null, 0, taps, at + ox * c + ch0);
+                choose(in, tapAt, value, count, ch0, null, 0, taps, null, at + ox * c + ch0, 0, 0);
             }
         }
     }
@@ -213,10 +215,11 @@ final class VecArgmax {
     /**
      * One window over channels [ch0, ch0 + lanes): of its {@code taps} taps ({@link #window}), the
      * chosen one's value per lane (written to {@code out} at byte {@code o} unless {@code out} is
-     * null) and its int (into {@code ints} at {@code i}).
+     * null) and its int: into {@code ints} at {@code i} where {@code idx} is null, else widened
+     * into index element {@code i} of {@code idx} ({@link #widen}) without a round trip through ints.
      */
     private static void choose(ByteBuffer in, int[] at, int[] value, int taps, int ch0, ByteBuffer out, int o,
-                               int[] ints, int i) {
+                               int[] ints, ByteBuffer idx, int i, long base, long dc) {
         int b = ch0 * Float.BYTES;
         FloatVector best = FloatVector.fromByteBuffer(F, in, at[0] + b, ORDER);
         FloatVector chosen = FloatVector.broadcast(F, Float.intBitsToFloat(value[0]));
@@ -230,6 +233,10 @@ final class VecArgmax {
         if (out != null) {
             best.intoByteBuffer(out, o, ORDER);
         }
-        chosen.reinterpretAsInts().intoArray(ints, i);
+        if (idx == null) {
+            chosen.reinterpretAsInts().intoArray(ints, i);
+        } else {
+            widen(chosen.reinterpretAsInts(), idx, i, base, dc);
+        }
     }
 }
