@@ -147,9 +147,12 @@ final class VecMaxWindows {
     }
 
     /**
-     * All {@code c} channels of an output whose window has exactly four taps inside the input (a
-     * 2×2 window away from the padding), into {@code dst} at byte {@code o}: each vector of
-     * channels reduced across the four taps in registers and stored once.
+     * All {@code c} channels (fewer than {@link #TAP_MAJOR_CHANNELS}) of an output whose window has
+     * exactly four taps inside the input (a 2×2 window away from the padding), into {@code dst} at
+     * byte {@code o}: each vector of channels reduced across the four taps in registers and stored
+     * once, without the general form's tap loop and −∞ start. From 256 channels the taps' 2 KB
+     * runs would be read interleaved, which was slower than tap by tap (docs/performance.md,
+     * branch {@code wide}).
      */
     private static void fourTaps(ByteBuffer src, ByteBuffer dst, int[] at, int c, int o) {
         int a0 = at[0];
@@ -164,6 +167,7 @@ final class VecMaxWindows {
         fourAt(src, dst, a0 + last, a1 + last, a2 + last, a3 + last, o + last);
     }
 
+    /** One vector of channels of {@link #fourTaps}: the taps at bytes a0..a3, the output at byte {@code o}. */
     private static void fourAt(ByteBuffer src, ByteBuffer dst, int a0, int a1, int a2, int a3, int o) {
         FloatVector m = FloatVector.fromByteBuffer(S, src, a0, ORDER);
         m = rule(m, FloatVector.fromByteBuffer(S, src, a1, ORDER));
