@@ -72,22 +72,75 @@ final class VecArgmax {
         for (int ox = 0; ox < colStart.length; ox++) {
             int taps = window(rowAt, j0, j1, kw, tapValue, colStart[ox], colFirst[ox], colEnd[ox], dw, c, at, value);
             long base = rowBase + colStart[ox] * dx;
+            if (taps == 4) {
+                fourTaps(in, at, value, c, out, idx, o + ox * c, base, dc);
+                continue;
+            }
             if (tapByTap) {
                 chooseTapByTap(in, at, value, taps, c, out, (o + ox * c) * Float.BYTES, chosen);
             }
             for (int ch = 0; ch < c; ch += I.length()) {
                 int ch0 = Math.min(ch, c - I.length());
                 int e = o + ox * c + ch0;
-                if (!tapByTap) {
-                    choose(in, at, value, taps, ch0, out, e * Float.BYTES, chosen, ch0);
-                }
-                IntVector v = IntVector.fromArray(I, chosen, ch0);
-                for (int part = 0; part < I.length() / L.length(); part++) {
-                    ((LongVector) v.convertShape(VectorOperators.I2L, L, part))
-                            .add(IOTA.mul(dc).add(base + (ch0 + part * L.length()) * dc))
-                            .intoByteBuffer(idx, (e + part * L.length()) * Long.BYTES, ORDER);
+                if (tapByTap) {
+                    widen(IntVector.fromArray(I, chosen, ch0), idx, e, base + ch0 * dc, dc);
+                } else {
+                    choose(in, at, value, taps, ch0, out, e * Float.BYTES, null, idx, e, base + ch0 * dc, dc);
                 }
             }
+        }
+    }
+
+    /**
+     * The indices of one vector of channels at element {@code e} of {@code idx}: the chosen ints
+     * widened to longs ({@code I2L}, in two parts) plus {@code base} and {@code c·dc} per lane,
+     * {@code base} being channel {@code e}'s index before its tap's offset.
+     */
+    private static void widen(IntVector ints, ByteBuffer idx, int e, long base, long dc) {
+        for (int part = 0; part < I.length() / L.length(); part++) {
+            ((LongVector) ints.convertShape(VectorOperators.I2L, L, part)).add(IOTA.mul(dc).add(base + part * L.length() * dc))
+                    .intoByteBuffer(idx, (e + part * L.length()) * Long.BYTES, ORDER);
+        }
+    }
+
+    /**
+     * One window of exactly four taps inside the input ({@link #window}: a 2×2 window away from
+     * the padding), all {@code c} channels, each vector of channels chosen across the four taps in
+     * registers and its value and widened index stored at once: nothing is read back from
+     * {@code out} or a row of ints, as {@link #chooseTapByTap} does. The same choice per lane as
+     * {@link #choose}. {@code e} is the output column's first element, {@code base} its index of
+     * channel 0 before the tap's offset. One method with no helper: a per-vector helper was too
+     * big for C2 to inline ("hot method too big") and cost a call per vector.
+     */
+    private static void fourTaps(ByteBuffer in, int[] at, int[] value, int c, ByteBuffer out, ByteBuffer idx, int e,
+                                 long base, long dc) {
+        int a0 = at[0];
+        int a1 = at[1];
+        int a2 = at[2];
+        int a3 = at[3];
+        FloatVector v0 = FloatVector.broadcast(F, Float.intBitsToFloat(value[0]));
+        float v1 = Float.intBitsToFloat(value[1]);
+        float v2 = Float.intBitsToFloat(value[2]);
+        float v3 = Float.intBitsToFloat(value[3]);
+        int last = c - F.length();
+        for (int ch = 0; ch < c; ch += F.length()) {
+            int ch0 = Math.min(ch, last);
+            int b = ch0 * Float.BYTES;
+            FloatVector best = FloatVector.fromByteBuffer(F, in, a0 + b, ORDER);
+            FloatVector x1 = FloatVector.fromByteBuffer(F, in, a1 + b, ORDER);
+            FloatVector x2 = FloatVector.fromByteBuffer(F, in, a2 + b, ORDER);
+            FloatVector x3 = FloatVector.fromByteBuffer(F, in, a3 + b, ORDER);
+            VectorMask<Float> takes = best.compare(VectorOperators.EQ, best).andNot(x1.compare(VectorOperators.LE, best));
+            best = best.blend(x1, takes);
+            FloatVector chosen = v0.blend(v1, takes);
+            takes = best.compare(VectorOperators.EQ, best).andNot(x2.compare(VectorOperators.LE, best));
+            best = best.blend(x2, takes);
+            chosen = chosen.blend(v2, takes);
+            takes = best.compare(VectorOperators.EQ, best).andNot(x3.compare(VectorOperators.LE, best));
+            best = best.blend(x3, takes);
+            chosen = chosen.blend(v3, takes);
+            best.intoByteBuffer(out, (e + ch0) * Float.BYTES, ORDER);
+            widen(chosen.reinterpretAsInts(), idx, e + ch0, base + ch0 * dc, dc);
         }
     }
 
@@ -121,7 +174,7 @@ final class VecArgmax {
         }
         if (full < c) {
             int ch0 = c - lanes;
-            choose(in, at, value, taps, ch0, out, o + ch0 * Float.BYTES, ints, ch0);
+            choose(in, at, value, taps, ch0, out, o + ch0 * Float.BYTES, ints, null, ch0, 0, 0);
         }
     }
 
@@ -138,7 +191,7 @@ final class VecArgmax {
             int count = window(rowAt, j0, j1, kw, tapNumber, colStart[ox], colFirst[ox], colEnd[ox], dw, c, tapAt, value);
             for (int ch = 0; ch < c; ch += I.length()) {
                 int ch0 = Math.min(ch, c - I.length());
-                choose(in, tapAt, value, count, ch0, null, 0, taps, at + ox * c + ch0);
+                choose(in, tapAt, value, count, ch0, null, 0, taps, null, at + ox * c + ch0, 0, 0);
             }
         }
     }
@@ -162,10 +215,11 @@ final class VecArgmax {
     /**
      * One window over channels [ch0, ch0 + lanes): of its {@code taps} taps ({@link #window}), the
      * chosen one's value per lane (written to {@code out} at byte {@code o} unless {@code out} is
-     * null) and its int (into {@code ints} at {@code i}).
+     * null) and its int: into {@code ints} at {@code i} where {@code idx} is null, else widened
+     * into index element {@code i} of {@code idx} ({@link #widen}) without a round trip through ints.
      */
     private static void choose(ByteBuffer in, int[] at, int[] value, int taps, int ch0, ByteBuffer out, int o,
-                               int[] ints, int i) {
+                               int[] ints, ByteBuffer idx, int i, long base, long dc) {
         int b = ch0 * Float.BYTES;
         FloatVector best = FloatVector.fromByteBuffer(F, in, at[0] + b, ORDER);
         FloatVector chosen = FloatVector.broadcast(F, Float.intBitsToFloat(value[0]));
@@ -179,6 +233,10 @@ final class VecArgmax {
         if (out != null) {
             best.intoByteBuffer(out, o, ORDER);
         }
-        chosen.reinterpretAsInts().intoArray(ints, i);
+        if (idx == null) {
+            chosen.reinterpretAsInts().intoArray(ints, i);
+        } else {
+            widen(chosen.reinterpretAsInts(), idx, i, base, dc);
+        }
     }
 }

@@ -57,6 +57,10 @@ final class VecMaxWindows {
                     tapByTap(src, dst, at, taps, c, o);
                     continue;
                 }
+                if (taps == 4) {
+                    fourTaps(src, dst, at, c, o);
+                    continue;
+                }
                 int ch = 0;
                 for (; ch + quad <= c; ch += quad) {
                     four(src, dst, at, taps, ch * Float.BYTES, o + ch * Float.BYTES);
@@ -140,6 +144,35 @@ final class VecMaxWindows {
             int last = c * Float.BYTES - step;
             one(src, dst, at, taps, last, o + last);
         }
+    }
+
+    /**
+     * All {@code c} channels (fewer than {@link #TAP_MAJOR_CHANNELS}) of an output whose window has
+     * exactly four taps inside the input (a 2×2 window away from the padding), into {@code dst} at
+     * byte {@code o}: each vector of channels reduced across the four taps in registers and stored
+     * once, without the general form's tap loop and −∞ start. From 256 channels the taps' 2 KB
+     * runs would be read interleaved, which was slower than tap by tap (docs/performance.md,
+     * branch {@code wide}).
+     */
+    private static void fourTaps(ByteBuffer src, ByteBuffer dst, int[] at, int c, int o) {
+        int a0 = at[0];
+        int a1 = at[1];
+        int a2 = at[2];
+        int a3 = at[3];
+        int step = S.vectorByteSize();
+        int last = (c - S.length()) * Float.BYTES;
+        for (int b = 0; b < last; b += step) {
+            fourAt(src, dst, a0 + b, a1 + b, a2 + b, a3 + b, o + b);
+        }
+        fourAt(src, dst, a0 + last, a1 + last, a2 + last, a3 + last, o + last);
+    }
+
+    /** One vector of channels of {@link #fourTaps}: the taps at bytes a0..a3, the output at byte {@code o}. */
+    private static void fourAt(ByteBuffer src, ByteBuffer dst, int a0, int a1, int a2, int a3, int o) {
+        FloatVector m = FloatVector.fromByteBuffer(S, src, a0, ORDER);
+        m = rule(m, FloatVector.fromByteBuffer(S, src, a1, ORDER));
+        m = rule(m, FloatVector.fromByteBuffer(S, src, a2, ORDER));
+        rule(m, FloatVector.fromByteBuffer(S, src, a3, ORDER)).intoByteBuffer(dst, o, ORDER);
     }
 
     /** One vector of channels from byte {@code ch} of each tap, into {@code dst} at byte {@code o}. */

@@ -78,11 +78,30 @@ class VecArgmaxTest {
         check(rep, r, spec(r, rep), VecMaxWindows.TAP_MAJOR_CHANNELS + (rep % 2 == 0 ? 0 : 1 + r.nextInt(40)));
     }
 
+    @RepeatedTest(10)
+    void twoByTwoWindows_fourTapsInRegisters_areTheScalarPathsBits(RepetitionInfo info) {
+        int rep = info.getCurrentRepetition();
+        SplittableRandom r = new SplittableRandom(980 + rep);
+        // Stride 2 and 1, ceil mode on odd sizes (last windows of one or two taps), dilation; C up to the tap-by-tap form's.
+        PoolSpec spec = PoolSpec.max(2, 2).stride(rep % 3 == 0 ? 1 : 2).dilation(rep % 4 == 3 ? 2 : 1)
+                .ceilMode(rep % 2 == 0).build();
+        check(rep, r, spec, rep % 3 == 2 ? VecMaxWindows.TAP_MAJOR_CHANNELS + 1 + r.nextInt(40) : channels(r));
+    }
+
+    @Test
+    void twoByTwoWindows_everyOrderOfNansZerosAndInfinities_areTheScalarPathsBits() {
+        Tensor x = VecTestData.everyFourTapOrder();
+        compare(PoolSpec.max(2, 2).stride(2).build(), x, "every order of four taps");
+    }
+
     private static void check(int rep, SplittableRandom r, PoolSpec spec, int channels) {
         Shape s = Shape.of(1 + r.nextInt(2), 5 + r.nextInt(6), 5 + r.nextInt(8), channels);
-        Tensor x = data(s, rep % 5, rep);
+        compare(spec, data(s, rep % 5, rep), spec + " on " + s + ", data " + rep % 5);
+    }
+
+    private static void compare(PoolSpec spec, Tensor x, String what) {
+        Shape s = x.shape();
         PoolGeometry g = spec.geometry(s);
-        String what = spec + " on " + s + ", data " + rep % 5;
         for (IndexConvention conv : IndexConvention.values()) {
             ArgmaxRows rows = ArgmaxRows.of(new WindowPlan(g), IndexForm.of(conv, s));
             assertTrue(rows.vectors(), what);

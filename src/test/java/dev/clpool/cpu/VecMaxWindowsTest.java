@@ -56,6 +56,14 @@ class VecMaxWindowsTest {
     }
 
     @Test
+    void vecMax_twoByTwo_everyOrderOfNansZerosAndInfinities_bitIdenticalToScalarAndReference() {
+        Tensor x = VecTestData.everyFourTapOrder();
+        Shape s = x.shape();
+        check(PoolSpec.max(2, 2).stride(2).build(), s, x, "every order of four taps");
+        check(PoolSpec.max(2, 2).stride(1).ceilMode(true).build(), s, x, "2x2 s1 over every order of four taps");
+    }
+
+    @Test
     void vecMax_allZeroConstantAndSignedZeroRows_keepTheFirstZeroOrValue() {
         Shape s = Shape.of(2, 7, 9, 37);
         PoolSpec k3 = PoolSpec.max(3, 3).stride(2).padding(Padding.of(1)).ceilMode(true).build();

@@ -1,5 +1,7 @@
 package dev.clpool.cpu;
 
+import dev.clpool.Shape;
+import dev.clpool.Tensor;
 import java.util.SplittableRandom;
 
 /** Data for the Vector API kernels' tests ({@link VecGlobalTest}, {@link VecAdaptiveTest}): every case the rules single out. */
@@ -8,6 +10,40 @@ final class VecTestData {
     static final int KINDS = 8;
 
     private VecTestData() {
+    }
+
+    /** The values {@link #everyFourTapOrder} combines: −∞, −0, +0, 1, and a NaN of each sign. */
+    private static final int ORDER_VALUES = 6;
+
+    /**
+     * Every order of −∞, −0, +0, 1, NaN and −NaN over the four taps of a 2×2 stride-2 window, in a
+     * (1, 2, 12, 216) input: output column {@code ox}'s first tap holds value {@code ox}, and
+     * channel {@code ch}'s other three taps the base-6 digits of {@code ch}, so the six output
+     * columns of 216 channels (a tail vector) hold all 1296 orders. Each NaN's payload names its
+     * tap, so a test sees which NaN was kept; the equal zeros and the two 1s in one window test
+     * that the first of equal values stays.
+     */
+    static Tensor everyFourTapOrder() {
+        int c = ORDER_VALUES * ORDER_VALUES * ORDER_VALUES;
+        Shape s = Shape.of(1, 2, 2 * ORDER_VALUES, c);
+        float[] v = new float[Math.toIntExact(s.elementCount())];
+        for (int ox = 0; ox < ORDER_VALUES; ox++) {
+            for (int ch = 0; ch < c; ch++) {
+                for (int tap = 0; tap < 4; tap++) {
+                    int which = tap == 0 ? ox : ch / (tap == 1 ? 1 : tap == 2 ? ORDER_VALUES : ORDER_VALUES * ORDER_VALUES)
+                            % ORDER_VALUES;
+                    v[Math.toIntExact(s.offset(0, tap / 2, 2 * ox + tap % 2, ch))] = switch (which) {
+                        case 0 -> Float.NEGATIVE_INFINITY;
+                        case 1 -> -0f;
+                        case 2 -> 0f;
+                        case 3 -> 1f;
+                        case 4 -> Float.intBitsToFloat(0x7fc00000 | (tap + 1));
+                        default -> Float.intBitsToFloat(0xffc00000 | (tap + 1) << 8);
+                    };
+                }
+            }
+        }
+        return Tensor.of(s, v);
     }
 
     /**
