@@ -16,19 +16,17 @@ final class AvgDivisors {
         int oh = p.out.h();
         ow = p.out.w();
         rowClass = new int[oh];
-        long[] keys = new long[oh];
         int[] first = new int[oh];
         int classes = 0;
         for (int oy = 0; oy < oh; oy++) {
-            long key = (long) (p.rowEnd[oy] - p.rowFirst[oy]) << 32 | avg.rowDivisor(oy);
+            // The same rows of taps, and the same divisor in column 0, so the same row factor.
             int k = 0;
-            while (k < classes && keys[k] != key) {
+            while (k < classes && !(p.rowEnd[oy] - p.rowFirst[oy] == p.rowEnd[first[k]] - p.rowFirst[first[k]]
+                    && avg.divisor(oy, 0) == avg.divisor(first[k], 0))) {
                 k++;
             }
             if (k == classes) {
-                keys[k] = key;
-                first[k] = oy;
-                classes++;
+                first[classes++] = oy;
             }
             rowClass[oy] = k;
         }

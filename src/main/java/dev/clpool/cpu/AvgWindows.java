@@ -125,16 +125,21 @@ final class AvgWindows {
         ByteBuffer src = in.buffer();
         ByteBuffer dst = out.buffer();
         int[] at = scratch.ints(0, 1, p.rows.window() * p.cols.window())[0];
+        int[] rowAt = scratch.ints(1, 1, p.rows.window())[0];
         for (int r = from; r < to; r++) {
             int n = r / p.out.h();
             int oy = r % p.out.h();
-            if (!VecAvgWindows.row(src, dst, p, n, oy, lanes.divisor, lanes.perB, lanes.at(oy), at)) {
+            for (int jy = p.rowFirst[oy]; jy < p.rowEnd[oy]; jy++) {
+                rowAt[jy - p.rowFirst[oy]] = Math.toIntExact(p.in.offset(n, p.inputRow(oy, jy), 0, 0) * Float.BYTES);
+            }
+            int o = Math.toIntExact(p.out.offset(n, oy, 0, 0) * Float.BYTES);
+            if (!VecAvgWindows.row(src, rowAt, dst, o, p, oy, lanes.divisor, lanes.perB, lanes.at(oy), at)) {
                 redo(in.floats(), out.floats(), r, 0, p.out.w(), scratch);
             }
         }
     }
 
-    /** Whether an input row belongs to the windows of more than one output row (a stride below the window's height). */
+    /** Whether an input row belongs to several output rows' windows (a row stride below the window's height). */
     boolean sharesRows() {
         return p.rows.stride() < p.rows.effectiveWindow();
     }
@@ -152,8 +157,8 @@ final class AvgWindows {
         Arrays.fill(tags, -1L);
         int xs = p.firstColumn(b0, b1);
         int seg = (p.endColumn(b0, b1) - xs) * p.c;
-        int width = (b1 - b0) * p.c;
         float[] rows = scratch.floats(11, slots * seg);
+        int width = (b1 - b0) * p.c;
         float[] res = scratch.floats(12, width);
         for (int r = from; r < to; r++) {
             int n = r / p.out.h();
@@ -167,8 +172,8 @@ final class AvgWindows {
                 }
                 rowAt[jy - p.rowFirst[oy]] = slot * seg;
             }
-            if (VecAvgWindows.staged(rows, rowAt, xs, res, p, oy, b0, b1, lanes.divisor, lanes.perB, lanes.at(oy),
-                    at)) {
+            int k0 = lanes.at(oy);
+            if (VecAvgWindows.staged(rows, rowAt, xs, res, p, oy, b0, b1, lanes.divisor, lanes.perB, k0, at)) {
                 y.put(Math.toIntExact(p.out.offset(n, oy, b0, 0)), res, 0, width);
             } else {
                 redo(x, y, r, b0, b1, scratch);
@@ -178,8 +183,8 @@ final class AvgWindows {
 
     /** Output row {@code r}'s columns {@code [b0, b1)} on the scalar path, each result checked (the lanes failed). */
     private void redo(FloatBuffer x, FloatBuffer y, int r, int b0, int b1, Scratch scratch) {
-        for (int c0 = b0; c0 < b1; c0 += p.blockOut) {
-            int c1 = Math.min(b1, c0 + p.blockOut);
+        for (int c0 = b0, c1; c0 < b1; c0 = c1) {
+            c1 = Math.min(b1, c0 + p.blockOut);
             rows(x, y, r, r + 1, c0, c1, scratch, scratch.floats(7, (c1 - c0) * p.c), true);
         }
     }
@@ -432,13 +437,8 @@ final class AvgWindows {
         }
     }
 
-    /** The divisor's factor from the rows of output row oy's window. */
-    int rowDivisor(int oy) {
-        return includePad ? p.rows.extentIncludingPad(oy) : p.rowEnd[oy] - p.rowFirst[oy];
-    }
-
     double divisor(int oy, int ox) {
-        int rowDiv = rowDivisor(oy);
+        int rowDiv = includePad ? p.rows.extentIncludingPad(oy) : p.rowEnd[oy] - p.rowFirst[oy];
         int colDiv = includePad ? p.cols.extentIncludingPad(ox) : p.colEnd[ox] - p.colFirst[ox];
         return (double) rowDiv * colDiv;
     }

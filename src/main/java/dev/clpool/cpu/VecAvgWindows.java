@@ -37,21 +37,21 @@ final class VecAvgWindows {
     }
 
     /**
-     * Output row (n, oy) of the plan's geometry from {@code src} into {@code dst} (float32, native
-     * order), output column {@code ox} divided by {@code divisor[k0 + ox]} and certified with
-     * {@code perB[k0 + ox]}; {@code at} is scratch of a window's taps. Returns whether every result
-     * of the row is certified (where not, the row's results must be computed again). Needs
-     * {@link VectorSupport#fits}{@code (p.c)}.
+     * Output row oy of the plan's geometry from {@code src} into {@code dst} (float32, native
+     * order) from byte {@code to}, output column {@code ox} divided by {@code divisor[k0 + ox]} and
+     * certified with {@code perB[k0 + ox]}; window row {@code j} (tap {@code rowFirst[oy] + j})
+     * starts at byte {@code rowAt[j]} of {@code src} (its column 0), and {@code at} is scratch of a
+     * window's taps. Returns whether every result of the row is certified (where not, the row's
+     * results must be computed again). Needs {@link VectorSupport#fits}{@code (p.c)}.
      */
-    static boolean row(ByteBuffer src, ByteBuffer dst, WindowPlan p, int n, int oy, float[] divisor, float[] perB,
-                       int k0, int[] at) {
+    static boolean row(ByteBuffer src, int[] rowAt, ByteBuffer dst, int to, WindowPlan p, int oy, float[] divisor,
+                       float[] perB, int k0, int[] at) {
         int c = p.c;
         int lanes = S.length();
-        int outRow = Math.toIntExact(p.out.offset(n, oy, 0, 0) * Float.BYTES);
         boolean certified = true;
         for (int ox = 0; ox < p.out.w(); ox++) {
-            int taps = VecMaxWindows.taps(p, n, oy, ox, at);
-            int o = outRow + ox * c * Float.BYTES;
+            int taps = taps(p, rowAt, oy, ox, 0, c * Float.BYTES, at);
+            int o = to + ox * c * Float.BYTES;
             float d = divisor[k0 + ox];
             float k = perB[k0 + ox];
             int ch = 0;
@@ -67,6 +67,20 @@ final class VecAvgWindows {
     }
 
     /**
+     * Output (oy, ox)'s tap offsets in scan order into {@code at}: window row j's from
+     * {@code rowAt[j]}, input column x at {@code (x − xs)·perColumn}; returns their count.
+     */
+    private static int taps(WindowPlan p, int[] rowAt, int oy, int ox, int xs, int perColumn, int[] at) {
+        int taps = 0;
+        for (int j = 0; j < p.rowEnd[oy] - p.rowFirst[oy]; j++) {
+            for (int jx = p.colFirst[ox]; jx < p.colEnd[ox]; jx++) {
+                at[taps++] = rowAt[j] + (p.inputColumn(ox, jx) - xs) * perColumn;
+            }
+        }
+        return taps;
+    }
+
+    /**
      * {@link #row} from staged copies: output row oy's columns {@code [b0, b1)} into {@code res}
      * (from 0, {@code c} floats per column), output column {@code ox} divided by
      * {@code divisor[k0 + ox]} and certified with {@code perB[k0 + ox]}. Window row {@code j} (tap
@@ -77,15 +91,9 @@ final class VecAvgWindows {
                           float[] divisor, float[] perB, int k0, int[] at) {
         int c = p.c;
         int lanes = S.length();
-        int rows = p.rowEnd[oy] - p.rowFirst[oy];
         boolean certified = true;
         for (int ox = b0; ox < b1; ox++) {
-            int taps = 0;
-            for (int j = 0; j < rows; j++) {
-                for (int jx = p.colFirst[ox]; jx < p.colEnd[ox]; jx++) {
-                    at[taps++] = rowAt[j] + (p.inputColumn(ox, jx) - xs) * c;
-                }
-            }
+            int taps = taps(p, rowAt, oy, ox, xs, c, at);
             int o = (ox - b0) * c;
             float d = divisor[k0 + ox];
             float k = perB[k0 + ox];

@@ -102,19 +102,20 @@ class VecAvgWindowsTest {
         AvgWindows avg = new AvgWindows(g);
         float[] perB = {avg.boundPerB(0, 0, 4, 3), avg.boundPerB(0, 1, 4, 3)};
         int[] at = new int[4];
+        int[] rowAt = {0, s.w() * s.c() * Float.BYTES};
         float[] v = new float[Math.toIntExact(s.elementCount())];
         Arrays.fill(v, 0.5f);
         Tensor y = Tensor.allocate(g.output());
-        assertTrue(VecAvgWindows.row(Tensor.of(s, v).buffer(), y.buffer(), p, 0, 0, divisor, perB, 0, at), "benign");
+        assertTrue(VecAvgWindows.row(Tensor.of(s, v).buffer(), rowAt, y.buffer(), 0, p, 0, divisor, perB, 0, at), "benign");
         // 1e8 + 1 - 1e8 + 0: the float sum loses the 1 (averages 0 instead of 0.25).
         v[0] = 1e8f;
         v[1] = 1f;
         v[s.c()] = -1e8f;
         Tensor cancel = Tensor.of(s, v);
-        assertFalse(VecAvgWindows.row(cancel.buffer(), y.buffer(), p, 0, 0, divisor, perB, 0, at), "cancellation");
+        assertFalse(VecAvgWindows.row(cancel.buffer(), rowAt, y.buffer(), 0, p, 0, divisor, perB, 0, at), "cancellation");
         assertEquals(0.25f, vector(spec, s, cancel)[0], 0f, "redone in double");
         v[0] = Float.POSITIVE_INFINITY;
-        assertFalse(VecAvgWindows.row(Tensor.of(s, v).buffer(), y.buffer(), p, 0, 0, divisor, perB, 0, at), "infinity");
+        assertFalse(VecAvgWindows.row(Tensor.of(s, v).buffer(), rowAt, y.buffer(), 0, p, 0, divisor, perB, 0, at), "infinity");
     }
 
     /**
