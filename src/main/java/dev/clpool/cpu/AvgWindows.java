@@ -139,9 +139,9 @@ final class AvgWindows {
         }
     }
 
-    /** Whether an input row belongs to several output rows' windows (a row stride below the window's height). */
+    /** Whether input rows belong to several output rows' windows, and a ring of a window's rows fits in 4 MB. */
     boolean sharesRows() {
-        return p.rows.stride() < p.rows.effectiveWindow();
+        return p.rows.stride() < p.rows.effectiveWindow() && (long) p.rows.effectiveWindow() * p.in.w() * p.c <= 1 << 20;
     }
 
     /**

@@ -90,6 +90,11 @@ class VecAvgWindowsTest {
                 check(spec, s, Tensor.of(s, v), spec + " on " + s);
             }
         }
+        // A ring of the window's rows beyond 4 MB: the direct reading.
+        PoolSpec dilated = PoolSpec.avg(3, 3).stride(1).dilation(40, 1).padding(Padding.of(1)).build();
+        Shape wide = Shape.of(1, 83, 110, 128);
+        assertFalse(new AvgWindows(dilated.geometry(wide)).sharesRows(), "ring too large");
+        check(dilated, wide, data(wide, r, 2), dilated + " on " + wide);
     }
 
     @Test
