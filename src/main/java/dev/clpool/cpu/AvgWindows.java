@@ -45,6 +45,8 @@ final class AvgWindows {
     private final boolean includePad;
     /** Whether {@link VecAvgWindows} runs this geometry (where the JVM has the Vector API). */
     private final boolean vector;
+    /** The lanes' divisors and factors, per class of output rows (null without the lanes). */
+    private final AvgDivisors lanes;
 
     AvgWindows(PoolGeometry g) {
         if (g.mode() != PoolMode.AVG) {
@@ -53,6 +55,7 @@ final class AvgWindows {
         p = new WindowPlan(g);
         includePad = g.spec().countIncludePad();
         vector = VectorSupport.fits(p.c);
+        lanes = vector ? new AvgDivisors(this, p) : null;
     }
 
     long workPerRow() {
@@ -105,33 +108,84 @@ final class AvgWindows {
      * tensor {@code in} into {@code out}: in Vector API lanes ({@link VecAvgWindows}) where this JVM
      * runs them and the channels fill a vector, each row that fails its certificate computed again
      * here (checking each result); else as {@link #run(FloatBuffer, FloatBuffer, int, int, Scratch)}.
+     * Where neighbouring output rows share input rows ({@link #sharesRows}) the lanes read them from
+     * a ring of copies ({@link #staged}); else straight from the tensor.
      */
     void run(Tensor in, Tensor out, int from, int to, Scratch scratch) {
         if (!(VectorSupport.ENABLED && vector)) {
             run(in.floats(), out.floats(), from, to, scratch);
             return;
         }
+        if (sharesRows()) {
+            for (int b0 = 0; b0 < p.out.w(); b0 += p.blockOut) {
+                staged(in.floats(), out.floats(), from, to, b0, Math.min(p.out.w(), b0 + p.blockOut), scratch);
+            }
+            return;
+        }
         ByteBuffer src = in.buffer();
         ByteBuffer dst = out.buffer();
-        float[] divisors = scratch.floats(9, p.out.w());
-        float[] perB = scratch.floats(10, p.out.w());
         int[] at = scratch.ints(0, 1, p.rows.window() * p.cols.window())[0];
+        int[] rowAt = scratch.ints(1, 1, p.rows.window())[0];
         for (int r = from; r < to; r++) {
             int n = r / p.out.h();
             int oy = r % p.out.h();
-            for (int ox = 0; ox < p.out.w(); ox++) {
-                double divisor = divisor(oy, ox);
-                divisors[ox] = (float) divisor;
-                perB[ox] = boundPerB(oy, ox, divisor, 3);
+            for (int jy = p.rowFirst[oy]; jy < p.rowEnd[oy]; jy++) {
+                rowAt[jy - p.rowFirst[oy]] = Math.toIntExact(p.in.offset(n, p.inputRow(oy, jy), 0, 0) * Float.BYTES);
             }
-            if (!VecAvgWindows.row(src, dst, p, n, oy, divisors, perB, at)) {
-                FloatBuffer x = in.floats();
-                FloatBuffer y = out.floats();
-                for (int b0 = 0; b0 < p.out.w(); b0 += p.blockOut) {
-                    int b1 = Math.min(p.out.w(), b0 + p.blockOut);
-                    rows(x, y, r, r + 1, b0, b1, scratch, scratch.floats(7, (b1 - b0) * p.c), true);
+            int o = Math.toIntExact(p.out.offset(n, oy, 0, 0) * Float.BYTES);
+            if (!VecAvgWindows.row(src, rowAt, dst, o, p, oy, lanes.divisor, lanes.perB, lanes.at(oy), at)) {
+                redo(in.floats(), out.floats(), r, 0, p.out.w(), scratch);
+            }
+        }
+    }
+
+    /** Whether input rows belong to several output rows' windows, and a ring of a window's rows fits in 4 MB. */
+    boolean sharesRows() {
+        return p.rows.stride() < p.rows.effectiveWindow() && (long) p.rows.effectiveWindow() * p.in.w() * p.c <= 1 << 20;
+    }
+
+    /**
+     * Output rows {@code [from, to)} of block {@code [b0, b1)} in lanes from a ring of
+     * {@code effectiveWindow} staged input rows (the block's columns), each input row copied once
+     * while the rows that read it pass; each output row's results written from a heap row.
+     */
+    private void staged(FloatBuffer x, FloatBuffer y, int from, int to, int b0, int b1, Scratch scratch) {
+        int slots = p.rows.effectiveWindow();
+        int[] at = scratch.ints(0, 1, p.rows.window() * p.cols.window())[0];
+        int[] rowAt = scratch.ints(1, 1, p.rows.window())[0];
+        long[] tags = new long[slots];
+        Arrays.fill(tags, -1L);
+        int xs = p.firstColumn(b0, b1);
+        int seg = (p.endColumn(b0, b1) - xs) * p.c;
+        float[] rows = scratch.floats(11, slots * seg);
+        int width = (b1 - b0) * p.c;
+        float[] res = scratch.floats(12, width);
+        for (int r = from; r < to; r++) {
+            int n = r / p.out.h();
+            int oy = r % p.out.h();
+            for (int jy = p.rowFirst[oy]; jy < p.rowEnd[oy]; jy++) {
+                int iy = p.inputRow(oy, jy);
+                int slot = p.claim(tags, slots, n, iy);
+                if (slot < 0) {
+                    slot = -1 - slot;
+                    x.get(Math.toIntExact(p.in.offset(n, iy, xs, 0)), rows, slot * seg, seg);
                 }
+                rowAt[jy - p.rowFirst[oy]] = slot * seg;
             }
+            int k0 = lanes.at(oy);
+            if (VecAvgWindows.staged(rows, rowAt, xs, res, p, oy, b0, b1, lanes.divisor, lanes.perB, k0, at)) {
+                y.put(Math.toIntExact(p.out.offset(n, oy, b0, 0)), res, 0, width);
+            } else {
+                redo(x, y, r, b0, b1, scratch);
+            }
+        }
+    }
+
+    /** Output row {@code r}'s columns {@code [b0, b1)} on the scalar path, each result checked (the lanes failed). */
+    private void redo(FloatBuffer x, FloatBuffer y, int r, int b0, int b1, Scratch scratch) {
+        for (int c0 = b0, c1; c0 < b1; c0 = c1) {
+            c1 = Math.min(b1, c0 + p.blockOut);
+            rows(x, y, r, r + 1, c0, c1, scratch, scratch.floats(7, (c1 - c0) * p.c), true);
         }
     }
 
@@ -383,7 +437,7 @@ final class AvgWindows {
         }
     }
 
-    private double divisor(int oy, int ox) {
+    double divisor(int oy, int ox) {
         int rowDiv = includePad ? p.rows.extentIncludingPad(oy) : p.rowEnd[oy] - p.rowFirst[oy];
         int colDiv = includePad ? p.cols.extentIncludingPad(ox) : p.colEnd[ox] - p.colFirst[ox];
         return (double) rowDiv * colDiv;

@@ -15,6 +15,14 @@ import jdk.incubator.vector.VectorSpecies;
  * that fails (heavy cancellation, an infinity or NaN, float overflow) is reported, and the caller
  * computes it again on the scalar path, which sends each failing result to the double sum.
  *
+ * <p>Where neighbouring output rows share input rows (3×3 s1), {@link #staged} sums from a ring of
+ * heap copies of the input rows instead (one bulk copy per input row and column block, made by
+ * {@link AvgWindows}): each {@code fromByteBuffer} pays the buffer's checks, about a third of
+ * the kernel's time there, while a {@code fromArray} pays one bounds check, and a shared row is
+ * read nine times per output position. Where each input row belongs to one output row (DenseNet's
+ * 2×2 s2) the copy costs what it saves (measured: docs/performance.md, branch {@code avgwin}),
+ * so those windows are read straight from the tensor.
+ *
  * <p>The first tap is taken as it is (not added to zero), as the scalar path does, so a window of
  * −0 averages to −0 there too. Channels are taken four vectors at a time (four chains of additions
  * in flight), then one, taps inner; a channel count
@@ -29,23 +37,23 @@ final class VecAvgWindows {
     }
 
     /**
-     * Output row (n, oy) of the plan's geometry from {@code src} into {@code dst} (float32, native
-     * order), output column {@code ox} divided by {@code divisor[ox]} and certified with
-     * {@code perB[ox]}; {@code at} is scratch of a window's taps. Returns whether every result
-     * of the row is certified (where not, the row's results must be computed again). Needs
-     * {@link VectorSupport#fits}{@code (p.c)}.
+     * Output row oy of the plan's geometry from {@code src} into {@code dst} (float32, native
+     * order) from byte {@code to}, output column {@code ox} divided by {@code divisor[k0 + ox]} and
+     * certified with {@code perB[k0 + ox]}; window row {@code j} (tap {@code rowFirst[oy] + j})
+     * starts at byte {@code rowAt[j]} of {@code src} (its column 0), and {@code at} is scratch of a
+     * window's taps. Returns whether every result of the row is certified (where not, the row's
+     * results must be computed again). Needs {@link VectorSupport#fits}{@code (p.c)}.
      */
-    static boolean row(ByteBuffer src, ByteBuffer dst, WindowPlan p, int n, int oy, float[] divisor, float[] perB,
-                       int[] at) {
+    static boolean row(ByteBuffer src, int[] rowAt, ByteBuffer dst, int to, WindowPlan p, int oy, float[] divisor,
+                       float[] perB, int k0, int[] at) {
         int c = p.c;
         int lanes = S.length();
-        int outRow = Math.toIntExact(p.out.offset(n, oy, 0, 0) * Float.BYTES);
         boolean certified = true;
         for (int ox = 0; ox < p.out.w(); ox++) {
-            int taps = VecMaxWindows.taps(p, n, oy, ox, at);
-            int o = outRow + ox * c * Float.BYTES;
-            float d = divisor[ox];
-            float k = perB[ox];
+            int taps = taps(p, rowAt, oy, ox, 0, c * Float.BYTES, at);
+            int o = to + ox * c * Float.BYTES;
+            float d = divisor[k0 + ox];
+            float k = perB[k0 + ox];
             int ch = 0;
             for (; ch + 4 * lanes <= c; ch += 4 * lanes) {
                 certified &= four(src, dst, at, taps, ch * Float.BYTES, o + ch * Float.BYTES, d, k);
@@ -56,6 +64,103 @@ final class VecAvgWindows {
             }
         }
         return certified;
+    }
+
+    /**
+     * Output (oy, ox)'s tap offsets in scan order into {@code at}: window row j's from
+     * {@code rowAt[j]}, input column x at {@code (x − xs)·perColumn}; returns their count.
+     */
+    private static int taps(WindowPlan p, int[] rowAt, int oy, int ox, int xs, int perColumn, int[] at) {
+        int taps = 0;
+        for (int j = 0; j < p.rowEnd[oy] - p.rowFirst[oy]; j++) {
+            for (int jx = p.colFirst[ox]; jx < p.colEnd[ox]; jx++) {
+                at[taps++] = rowAt[j] + (p.inputColumn(ox, jx) - xs) * perColumn;
+            }
+        }
+        return taps;
+    }
+
+    /**
+     * {@link #row} from staged copies: output row oy's columns {@code [b0, b1)} into {@code res}
+     * (from 0, {@code c} floats per column), output column {@code ox} divided by
+     * {@code divisor[k0 + ox]} and certified with {@code perB[k0 + ox]}. Window row {@code j} (tap
+     * {@code rowFirst[oy] + j}) is staged in {@code staged} from {@code rowAt[j]}, input column
+     * {@code xs} first. Returns whether every result is certified.
+     */
+    static boolean staged(float[] staged, int[] rowAt, int xs, float[] res, WindowPlan p, int oy, int b0, int b1,
+                          float[] divisor, float[] perB, int k0, int[] at) {
+        int c = p.c;
+        int lanes = S.length();
+        boolean certified = true;
+        for (int ox = b0; ox < b1; ox++) {
+            int taps = taps(p, rowAt, oy, ox, xs, c, at);
+            int o = (ox - b0) * c;
+            float d = divisor[k0 + ox];
+            float k = perB[k0 + ox];
+            int ch = 0;
+            for (; ch + 4 * lanes <= c; ch += 4 * lanes) {
+                certified &= four(staged, res, at, taps, ch, o + ch, d, k);
+            }
+            for (; ch < c; ch += lanes) {
+                int b = Math.min(ch, c - lanes);
+                certified &= one(staged, res, at, taps, b, o + b, d, k);
+            }
+        }
+        return certified;
+    }
+
+    /**
+     * {@link #four(ByteBuffer, ByteBuffer, int[], int, int, int, float, float)} from a heap array, in
+     * floats: the same additions, division and certificate, each chain's steps written together.
+     */
+    private static boolean four(float[] src, float[] dst, int[] at, int taps, int ch, int o, float d, float k) {
+        int step = S.length();
+        int a = at[0] + ch;
+        FloatVector s0 = FloatVector.fromArray(S, src, a);
+        FloatVector b0 = s0.abs();
+        FloatVector s1 = FloatVector.fromArray(S, src, a + step);
+        FloatVector b1 = s1.abs();
+        FloatVector s2 = FloatVector.fromArray(S, src, a + 2 * step);
+        FloatVector b2 = s2.abs();
+        FloatVector s3 = FloatVector.fromArray(S, src, a + 3 * step);
+        FloatVector b3 = s3.abs();
+        for (int t = 1; t < taps; t++) {
+            a = at[t] + ch;
+            s0 = s0.add(FloatVector.fromArray(S, src, a));
+            b0 = b0.add(s0.abs());
+            s1 = s1.add(FloatVector.fromArray(S, src, a + step));
+            b1 = b1.add(s1.abs());
+            s2 = s2.add(FloatVector.fromArray(S, src, a + 2 * step));
+            b2 = b2.add(s2.abs());
+            s3 = s3.add(FloatVector.fromArray(S, src, a + 3 * step));
+            b3 = b3.add(s3.abs());
+        }
+        FloatVector v0 = s0.div(d);
+        v0.intoArray(dst, o);
+        FloatVector v1 = s1.div(d);
+        v1.intoArray(dst, o + step);
+        FloatVector v2 = s2.div(d);
+        v2.intoArray(dst, o + 2 * step);
+        FloatVector v3 = s3.div(d);
+        v3.intoArray(dst, o + 3 * step);
+        // As one's certificate, the four masks joined.
+        return b0.mul(k).sub(v0.abs().max(1f)).compare(VectorOperators.LE, 0f)
+                .and(b1.mul(k).sub(v1.abs().max(1f)).compare(VectorOperators.LE, 0f))
+                .and(b2.mul(k).sub(v2.abs().max(1f)).compare(VectorOperators.LE, 0f))
+                .and(b3.mul(k).sub(v3.abs().max(1f)).compare(VectorOperators.LE, 0f)).allTrue();
+    }
+
+    /** {@link #one(ByteBuffer, ByteBuffer, int[], int, int, int, float, float)} from a heap array, in floats. */
+    private static boolean one(float[] src, float[] dst, int[] at, int taps, int ch, int o, float d, float k) {
+        FloatVector s = FloatVector.fromArray(S, src, at[0] + ch);
+        FloatVector b = s.abs();
+        for (int t = 1; t < taps; t++) {
+            s = s.add(FloatVector.fromArray(S, src, at[t] + ch));
+            b = b.add(s.abs());
+        }
+        FloatVector v = s.div(d);
+        v.intoArray(dst, o);
+        return b.mul(k).sub(v.abs().max(1f)).compare(VectorOperators.LE, 0f).allTrue();
     }
 
     /** Four vectors of channels from byte {@code ch} (as {@link #one}, in four independent chains). */

@@ -60,6 +60,43 @@ class VecAvgWindowsTest {
         }
     }
 
+    /**
+     * Windows whose rows overlap read a ring of staged input rows ({@link AvgWindows#sharesRows}):
+     * rows wider than one column block (512 channels, 70 columns), a dilated 3×3, include-pad, and
+     * rows redone on the scalar path between rows that still read the ring (a cancelling sum, an
+     * infinity, a NaN and a window of −0 placed in the middle of the tensor).
+     */
+    @Test
+    void vecAvg_overlappingRows_stagedRing_matchesScalarAndReference() {
+        SplittableRandom r = new SplittableRandom(77);
+        PoolSpec[] specs = {
+            PoolSpec.avg(3, 3).stride(1).padding(Padding.of(1)).build(),
+            PoolSpec.avg(3, 3).stride(1).padding(Padding.of(1)).countIncludePad(true).build(),
+            PoolSpec.avg(3, 2).stride(2, 1).dilation(2, 1).build(),
+            PoolSpec.avg(5, 3).stride(3, 2).padding(Padding.of(2)).ceilMode(true).build(),
+        };
+        Shape[] shapes = {Shape.of(2, 6, 70, 512), Shape.of(1, 9, 11, 40)};
+        for (PoolSpec spec : specs) {
+            for (Shape s : shapes) {
+                assertTrue(new AvgWindows(spec.geometry(s)).sharesRows(), spec + " shares rows");
+                float[] v = data(s, r, 0).toArray();
+                int mid = Math.toIntExact(s.offset(s.n() - 1, s.h() / 2, s.w() / 2, 0));
+                v[mid] = 3e7f;
+                v[mid + s.c()] = -3e7f;
+                v[mid + 1] = Float.POSITIVE_INFINITY;
+                v[mid + 2] = Float.NaN;
+                int row = Math.toIntExact(s.offset(0, 1, 0, 0));
+                Arrays.fill(v, row, row + 3 * s.c(), -0.0f);
+                check(spec, s, Tensor.of(s, v), spec + " on " + s);
+            }
+        }
+        // A ring of the window's rows beyond 4 MB: the direct reading.
+        PoolSpec dilated = PoolSpec.avg(3, 3).stride(1).dilation(40, 1).padding(Padding.of(1)).build();
+        Shape wide = Shape.of(1, 83, 110, 128);
+        assertFalse(new AvgWindows(dilated.geometry(wide)).sharesRows(), "ring too large");
+        check(dilated, wide, data(wide, r, 2), dilated + " on " + wide);
+    }
+
     @Test
     void row_cancellationOrInfinity_isNotCertified_andTheRowIsRedone() {
         Shape s = Shape.of(1, 4, 4, 16);
@@ -70,19 +107,20 @@ class VecAvgWindowsTest {
         AvgWindows avg = new AvgWindows(g);
         float[] perB = {avg.boundPerB(0, 0, 4, 3), avg.boundPerB(0, 1, 4, 3)};
         int[] at = new int[4];
+        int[] rowAt = {0, s.w() * s.c() * Float.BYTES};
         float[] v = new float[Math.toIntExact(s.elementCount())];
         Arrays.fill(v, 0.5f);
         Tensor y = Tensor.allocate(g.output());
-        assertTrue(VecAvgWindows.row(Tensor.of(s, v).buffer(), y.buffer(), p, 0, 0, divisor, perB, at), "benign");
+        assertTrue(VecAvgWindows.row(Tensor.of(s, v).buffer(), rowAt, y.buffer(), 0, p, 0, divisor, perB, 0, at), "benign");
         // 1e8 + 1 - 1e8 + 0: the float sum loses the 1 (averages 0 instead of 0.25).
         v[0] = 1e8f;
         v[1] = 1f;
         v[s.c()] = -1e8f;
         Tensor cancel = Tensor.of(s, v);
-        assertFalse(VecAvgWindows.row(cancel.buffer(), y.buffer(), p, 0, 0, divisor, perB, at), "cancellation");
+        assertFalse(VecAvgWindows.row(cancel.buffer(), rowAt, y.buffer(), 0, p, 0, divisor, perB, 0, at), "cancellation");
         assertEquals(0.25f, vector(spec, s, cancel)[0], 0f, "redone in double");
         v[0] = Float.POSITIVE_INFINITY;
-        assertFalse(VecAvgWindows.row(Tensor.of(s, v).buffer(), y.buffer(), p, 0, 0, divisor, perB, at), "infinity");
+        assertFalse(VecAvgWindows.row(Tensor.of(s, v).buffer(), rowAt, y.buffer(), 0, p, 0, divisor, perB, 0, at), "infinity");
     }
 
     /**
