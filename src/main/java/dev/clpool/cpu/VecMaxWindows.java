@@ -78,9 +78,9 @@ final class VecMaxWindows {
 
     /**
      * The byte offsets of output (n, oy, ox)'s taps (channel 0) in scan order into {@code at};
-     * returns their count. Shared with {@link VecAvgWindows}.
+     * returns their count.
      */
-    static int taps(WindowPlan p, int n, int oy, int ox, int[] at) {
+    private static int taps(WindowPlan p, int n, int oy, int ox, int[] at) {
         int k = 0;
         for (int jy = p.rowFirst[oy]; jy < p.rowEnd[oy]; jy++) {
             long row = p.in.offset(n, p.inputRow(oy, jy), 0, 0);
