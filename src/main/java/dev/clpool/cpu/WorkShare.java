@@ -69,9 +69,10 @@ final class WorkShare {
 
     /** Claims and runs parts until none is left. */
     private void work() {
-        boolean timed = Thread.currentThread() == caller;
+        // The caller times its parts (for its spin in await); a helper wakes the caller after the last.
+        boolean byCaller = Thread.currentThread() == caller;
         for (int p = next.getAndIncrement(); p < parts; p = next.getAndIncrement()) {
-            long start = timed ? System.nanoTime() : 0;
+            long start = byCaller ? System.nanoTime() : 0;
             try {
                 if (failure == null) {
                     part.accept(p);
@@ -83,10 +84,10 @@ final class WorkShare {
                     }
                 }
             } finally {
-                if (timed) {
+                if (byCaller) {
                     longestPart = Math.max(longestPart, System.nanoTime() - start);
                 }
-                if (unfinished.decrementAndGet() == 0 && Thread.currentThread() != caller) {
+                if (unfinished.decrementAndGet() == 0 && !byCaller) {
                     LockSupport.unpark(caller);
                 }
             }
