@@ -39,6 +39,8 @@ final class AdaptPlaneLanes {
     /** Per output (oy·OW + ox): its region's element count as a float, and the certificate's factor. */
     private final float[] divisor;
     private final float[] perB;
+    /** The largest input magnitude, as float bits, that certifies every average ({@link AdaptiveAvgRows#limit}). */
+    private final int limitBits;
     /** The most input rows of a region; whether every region is at most three columns wide. */
     private final int tallest;
     private final boolean narrow;
@@ -69,6 +71,11 @@ final class AdaptPlaneLanes {
         }
         tallest = AdaptiveAvgRows.tallest(y0, y1);
         narrow = AdaptiveAvgRows.narrow(x0, x1);
+        int least = Integer.MAX_VALUE;
+        for (int bits : AdaptiveAvgRows.limitBits(os, y0, y1, x0, x1)) {
+            least = Math.min(least, bits);
+        }
+        limitBits = least;
     }
 
     /**
@@ -111,8 +118,10 @@ final class AdaptPlaneLanes {
         float[] h = s.floats(4, is.h() * width);
         float[] hb = max ? h : s.floats(5, is.h() * width);
         src.get(Math.toIntExact(is.offset(start, 0, 0, 0)), stage, 0, c * area);
+        // Averages of a group whose inputs are small enough need no running bounds.
+        boolean certain = !max && narrow && VecAdaptiveRows.magnitudeBits(stage, 0, c * area) <= limitBits;
         VecAdaptive.transposePlanes(stage, t, area, c, true);
-        across(t, c, h, hb, s);
+        across(t, c, h, hb, certain, s);
         for (int oy = 0; oy < os.h(); oy++) {
             int rows = y1[oy] - y0[oy];
             for (int j = 0; j < rows; j++) {
@@ -127,6 +136,8 @@ final class AdaptPlaneLanes {
                         }
                     }
                 }
+            } else if (certain) {
+                VecAdaptiveRows.averages(h, rowAt, rows, c, ow, divisor, oy * ow, acc);
             } else {
                 float[] excess = s.floats(6, width);
                 if (!VecAdaptiveRows.down(h, hb, rowAt, rows, c, ow, divisor, perB,
@@ -149,8 +160,9 @@ final class AdaptPlaneLanes {
      * Every staged input row's maxima (into {@code h}), or sums and bounds ({@code h}, {@code hb}),
      * across the regions' columns, input row y's at {@code y·OW·c}: each row reduced once, where
      * output rows whose regions share it reduced it again (VGG-16's 10 rows to 7: 16 reductions).
+     * Sums alone where {@code certain} (the inputs' magnitude certifies the averages).
      */
-    private void across(float[] t, int c, float[] h, float[] hb, Scratch s) {
+    private void across(float[] t, int c, float[] h, float[] hb, boolean certain, Scratch s) {
         int ow = os.w();
         int width = ow * c;
         int rowLen = is.w() * c;
@@ -158,6 +170,8 @@ final class AdaptPlaneLanes {
         for (int y = 0; y < is.h(); y++) {
             if (max) {
                 VecAdaptiveMaxRows.across(t, y * rowLen, c, ow, x0, x1, h, y * width, narrow);
+            } else if (certain) {
+                VecAdaptiveRows.sums(t, y * rowLen, c, ow, x0, x1, h, y * width);
             } else {
                 VecAdaptiveRows.across(t, y * rowLen, c, ow, x0, x1, h, hb, y * width, narrow, tail);
             }

@@ -1,6 +1,7 @@
 package dev.clpool.cpu;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -163,6 +164,113 @@ final class VecAdaptiveRows {
         FloatVector avg = t2.add(0f).div(d);
         avg.intoArray(res, at);
         b2.mul(k).sub(avg.abs().max(1f)).intoArray(excess, at);
+    }
+
+    /**
+     * {@link #across}'s sums without their bounds, every region at most three columns wide (the same
+     * additions in the same order, so the same sums), for results certified by the input's magnitude
+     * ({@link AdaptiveAvgRows#limit}) instead of by running bounds.
+     */
+    static void sums(float[] row, int base, int c, int ow, int[] x0, int[] x1, float[] hs, int to) {
+        int step = F.length();
+        int last = c - step;
+        for (int ox = 0; ox < ow; ox++) {
+            int o = base + x0[ox] * c;
+            int at = to + ox * c;
+            int w = x1[ox] - x0[ox];
+            if (w == 1) {
+                System.arraycopy(row, o, hs, at, c);
+            } else if (w == 2) {
+                for (int ch = 0; ch < last; ch += step) {
+                    FloatVector.fromArray(F, row, o + ch).add(FloatVector.fromArray(F, row, o + c + ch))
+                            .intoArray(hs, at + ch);
+                }
+                FloatVector.fromArray(F, row, o + last).add(FloatVector.fromArray(F, row, o + c + last))
+                        .intoArray(hs, at + last);
+            } else if (w == 3) {
+                for (int ch = 0; ch < last; ch += step) {
+                    sum3(row, o + ch, c, hs, at + ch);
+                }
+                sum3(row, o + last, c, hs, at + last);
+            }
+        }
+    }
+
+    /** Three columns summed: {@code (x0 + x1) + x2}. */
+    private static void sum3(float[] row, int o, int c, float[] hs, int at) {
+        FloatVector.fromArray(F, row, o).add(FloatVector.fromArray(F, row, o + c))
+                .add(FloatVector.fromArray(F, row, o + 2 * c)).intoArray(hs, at);
+    }
+
+    /**
+     * {@link #down}'s averages without the certificate (its folds, {@code + 0} and division, so the
+     * same bits), for rows whose inputs' magnitude certifies every result: the sums across columns
+     * of input row j at {@code rowAt[j]} of {@code hs} ({@link #sums}), into {@code res[ox·c + ch]}.
+     */
+    static void averages(float[] hs, int[] rowAt, int rows, int c, int ow, float[] divisor, int k0, float[] res) {
+        int step = F.length();
+        int last = c - step;
+        for (int ox = 0; ox < ow; ox++) {
+            float d = divisor[k0 + ox];
+            int at = ox * c;
+            int a0 = rowAt[0] + at;
+            if (rows == 2) {
+                int a1 = rowAt[1] + at;
+                for (int ch = 0; ch < last; ch += step) {
+                    average2(hs, a0 + ch, a1 + ch, d, res, at + ch);
+                }
+                average2(hs, a0 + last, a1 + last, d, res, at + last);
+            } else if (rows == 3) {
+                int a1 = rowAt[1] + at;
+                int a2 = rowAt[2] + at;
+                for (int ch = 0; ch < last; ch += step) {
+                    average3(hs, a0 + ch, a1 + ch, a2 + ch, d, res, at + ch);
+                }
+                average3(hs, a0 + last, a1 + last, a2 + last, d, res, at + last);
+            } else {
+                for (int ch = 0; ch < c; ch += step) {
+                    int v = Math.min(ch, last);
+                    FloatVector t = FloatVector.fromArray(F, hs, rowAt[0] + at + v);
+                    for (int j = 1; j < rows; j++) {
+                        t = t.add(FloatVector.fromArray(F, hs, rowAt[j] + at + v));
+                    }
+                    t.add(0f).div(d).intoArray(res, at + v);
+                }
+            }
+        }
+    }
+
+    /** Two rows of sums folded and divided. */
+    private static void average2(float[] hs, int a0, int a1, float d, float[] res, int at) {
+        FloatVector.fromArray(F, hs, a0).add(FloatVector.fromArray(F, hs, a1)).add(0f).div(d).intoArray(res, at);
+    }
+
+    /** Three rows of sums folded and divided. */
+    private static void average3(float[] hs, int a0, int a1, int a2, float d, float[] res, int at) {
+        FloatVector.fromArray(F, hs, a0).add(FloatVector.fromArray(F, hs, a1)).add(FloatVector.fromArray(F, hs, a2))
+                .add(0f).div(d).intoArray(res, at);
+    }
+
+    /**
+     * The largest magnitude of {@code a[from..from + n)}, {@code n} at least one vector, as the bits
+     * of a float ({@code Float.floatToRawIntBits(|x|)}, which order as the magnitudes do): an
+     * infinity or a NaN gives bits above every finite float's. One integer AND and maximum per
+     * vector, where a float maximum with Java's NaN rule is several instructions.
+     */
+    static int magnitudeBits(float[] a, int from, int n) {
+        int step = F.length();
+        int end = from + n;
+        IntVector m0 = FloatVector.fromArray(F, a, end - step).viewAsIntegralLanes().and(0x7fffffff);
+        IntVector m1 = m0;
+        int i = from;
+        for (; i + 2 * step <= end; i += 2 * step) {
+            m0 = m0.max(FloatVector.fromArray(F, a, i).viewAsIntegralLanes().and(0x7fffffff));
+            m1 = m1.max(FloatVector.fromArray(F, a, i + step).viewAsIntegralLanes().and(0x7fffffff));
+        }
+        for (; i + step <= end; i += step) {
+            m0 = m0.max(FloatVector.fromArray(F, a, i).viewAsIntegralLanes().and(0x7fffffff));
+        }
+        return m0.max(m1).reduceLanes(VectorOperators.MAX);
     }
 
     /**

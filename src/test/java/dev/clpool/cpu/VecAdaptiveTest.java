@@ -124,6 +124,69 @@ class VecAdaptiveTest {
         }
     }
 
+    /**
+     * {@link AdaptiveAvgRows#limit}: regions of up to 12×12 filled with its magnitude, the worst case
+     * (every partial sum as large as it can be), summed as the lanes sum (across each row's columns,
+     * then down the rows) with the partial sums' magnitudes added up in double here: the certificate
+     * u·B·(1 + γ(3·taps)) over the element count passes with max(1, |avg|) taken as 1; and VGG-16's
+     * regions (2 or 3 rows and columns) take inputs of magnitude 4 (the workloads' random data).
+     */
+    @Test
+    void magnitudeLimit_certifiesTheWorstCaseSums() {
+        for (int h = 1; h <= 12; h++) {
+            for (int w = 1; w <= 12; w++) {
+                float m = AdaptiveAvgRows.limit(h, w);
+                assertTrue(m > 0, h + "x" + w);
+                if (m == Float.MAX_VALUE) {
+                    assertEquals(1, h * w, "only one element needs no bound");
+                    continue;
+                }
+                double b = 0;
+                float total = 0;
+                for (int y = 0; y < h; y++) {
+                    float row = m;
+                    for (int x = 1; x < w; x++) {
+                        row += m;
+                        b += Math.abs(row);
+                    }
+                    if (y == 0) {
+                        total = row;
+                    } else {
+                        total += row;
+                        b += Math.abs(total);
+                    }
+                }
+                long taps = (long) h * w;
+                double error = 0x1p-24 * b * (1 + CompensatedSum.gamma(3 * taps)) / taps;
+                assertTrue(error <= AvgWindows.TOLERANCE, h + "x" + w + ": " + error);
+            }
+        }
+        for (int h = 2; h <= 3; h++) {
+            for (int w = 2; w <= 3; w++) {
+                assertTrue(AdaptiveAvgRows.limit(h, w) >= 4f, h + "x" + w);
+            }
+        }
+    }
+
+    /** {@link VecAdaptiveRows#magnitudeBits}: the largest |x| of a range, above every finite float's with an infinity or a NaN. */
+    @Test
+    void magnitudeBits_largestMagnitudeInfinityAndNaN() {
+        float[] a = new float[3 * VecWidth.floats() + 5];
+        for (int i = 0; i < a.length; i++) {
+            a[i] = (i % 2 == 0 ? -1 : 1) * (i % 7) * 0.5f;
+        }
+        a[0] = -1000f;
+        a[a.length - 1] = -9f;
+        assertEquals(Float.floatToRawIntBits(9f), VecAdaptiveRows.magnitudeBits(a, 1, a.length - 1));
+        assertEquals(Float.floatToRawIntBits(1000f), VecAdaptiveRows.magnitudeBits(a, 0, a.length));
+        a[2 * VecWidth.floats() + 1] = -0f;
+        assertEquals(Float.floatToRawIntBits(9f), VecAdaptiveRows.magnitudeBits(a, 1, a.length - 1));
+        a[VecWidth.floats() + 3] = Float.NEGATIVE_INFINITY;
+        assertTrue(VecAdaptiveRows.magnitudeBits(a, 1, a.length - 1) >= 0x7f800000);
+        a[VecWidth.floats() + 3] = Float.intBitsToFloat(0xffc00001);
+        assertTrue(VecAdaptiveRows.magnitudeBits(a, 1, a.length - 1) > 0x7f800000);
+    }
+
     @Test
     void transpose_toChannelsAndBack_movesEveryBit() {
         int area = 23;
