@@ -173,7 +173,7 @@ final class AdaptPlaneLanes {
             } else if (certain) {
                 VecAdaptiveRows.sums(t, y * rowLen, c, ow, x0, x1, h, y * width);
             } else {
-                VecAdaptiveRows.across(t, y * rowLen, c, ow, x0, x1, h, hb, y * width, narrow, tail);
+                VecAdaptive.avgAcross(t, y * rowLen, c, ow, x0, x1, h, hb, y * width, true, tail);
             }
         }
     }

@@ -59,7 +59,7 @@ final class AdaptiveAvgRows {
     private final int[] x1;
     /** The most input rows of a region: the rows of sums across columns {@link #vectorRows} keeps. */
     private final int tallest;
-    /** Whether every region is at most three columns wide ({@link VecAdaptiveRows#across}). */
+    /** Whether every region is at most three columns wide ({@link VecAdaptiveRows#sums}). */
     private final boolean narrow;
     /** Per output (oy, ox), at oy·OW + ox: the region's element count as a float, and {@link #perB} of it. */
     private final float[] divisor;
@@ -107,7 +107,7 @@ final class AdaptiveAvgRows {
 
     /**
      * Whether every region {@code [x0[ox], x1[ox])} is at most three columns wide, the regions
-     * {@link VecAdaptiveRows#across} and {@link VecAdaptiveMaxRows#across} take.
+     * {@link VecAdaptiveRows#sums} and {@link VecAdaptiveMaxRows#across} take.
      */
     static boolean narrow(int[] x0, int[] x1) {
         for (int ox = 0; ox < x0.length; ox++) {
@@ -135,7 +135,7 @@ final class AdaptiveAvgRows {
     /**
      * The largest input magnitude M for which every result of a region of {@code h} rows and
      * {@code w} columns, summed across each row's columns and then down the rows
-     * ({@link VecAdaptiveRows#across}, {@link VecAdaptiveRows#down}), passes the certificate
+     * ({@link VecAdaptiveRows#sums}, {@link VecAdaptiveRows#averages}), passes the certificate
      * u·B·(1 + γ(3·taps)) over the element count at most {@link AvgWindows#TOLERANCE}·max(1, |avg|)
      * whatever the data: B, the sum of the magnitudes of the partial sums, is at most β·M·(1 + γ(taps)),
      * each partial sum of j elements being at most j·M (times 1 + γ(j) for its roundings), with
@@ -198,70 +198,50 @@ final class AdaptiveAvgRows {
      * then each output row whose rows are within its {@link #limitBits} folded and divided
      * ({@link VecAdaptiveRows#averages}), any other computed again by {@link #row}, checking each
      * result. The running bounds cost about a quarter of VGG-16's head (0.23 → 0.18 ms, one thread).
+     * Wider regions keep the bounds ({@link VecAdaptive#avgAcross}), each output row folded, divided
+     * and certified in one pass ({@link VecAdaptiveRows#down}).
      */
     private void vectorRows(FloatBuffer src, FloatBuffer dst, int from, int to, Scratch s) {
-        if (!narrow) {
-            boundedRows(src, dst, from, to, s);
-            return;
-        }
         int c = is.c();
         int ow = os.w();
         int width = ow * c;
         int rowLen = is.w() * c;
         float[] raw = s.floats(11, rowLen);
         float[] hs = s.floats(12, tallest * width);
+        float[] hb = narrow ? hs : s.floats(13, tallest * width);
         float[] res = s.floats(14, width);
+        float[] tail = s.floats(15, 2 * VecWidth.floats());
+        float[] excess = s.floats(16, width);
         int[] magnitude = s.ints(4, 1, tallest)[0];
         AcrossRing ring = new AcrossRing(s, tallest, width, is.h());
         AcrossRing.Reduce reduce = (n, y, at) -> {
             src.get(Math.toIntExact(is.offset(n, y, 0, 0)), raw, 0, rowLen);
-            magnitude[at / width] = VecAdaptiveRows.magnitudeBits(raw, 0, rowLen);
-            VecAdaptiveRows.sums(raw, 0, c, ow, x0, x1, hs, at);
+            if (narrow) {
+                magnitude[at / width] = VecAdaptiveRows.magnitudeBits(raw, 0, rowLen);
+                VecAdaptiveRows.sums(raw, 0, c, ow, x0, x1, hs, at);
+            } else {
+                VecAdaptive.avgAcross(raw, 0, c, ow, x0, x1, hs, hb, at, true, tail);
+            }
         };
         for (int r = from; r < to; r++) {
             int n = r / os.h();
             int oy = r % os.h();
             int rows = y1[oy] - y0[oy];
             int[] rowAt = ring.rows(n, y0[oy], y1[oy], reduce);
-            int largest = 0;
-            for (int j = 0; j < rows; j++) {
-                largest = Math.max(largest, magnitude[rowAt[j] / width]);
-            }
-            if (largest <= limitBits[oy]) {
-                VecAdaptiveRows.averages(hs, rowAt, rows, c, ow, divisor, oy * ow, res);
-                dst.put(Math.toIntExact(os.offset(n, oy, 0, 0)), res, 0, width);
+            boolean certified;
+            if (narrow) {
+                int largest = 0;
+                for (int j = 0; j < rows; j++) {
+                    largest = Math.max(largest, magnitude[rowAt[j] / width]);
+                }
+                certified = largest <= limitBits[oy];
+                if (certified) {
+                    VecAdaptiveRows.averages(hs, rowAt, rows, c, ow, divisor, oy * ow, res);
+                }
             } else {
-                row(src, true, dst, r, s.floats(7, width), true, s);
+                certified = VecAdaptiveRows.down(hs, hb, rowAt, rows, c, ow, divisor, factor, oy * ow, res, excess);
             }
-        }
-    }
-
-    /**
-     * {@link #vectorRows} with running bounds, for regions wider than three columns: each output
-     * row's results folded, divided and certified in one pass ({@link VecAdaptiveRows#down}); a row
-     * with a result the certificate refuses is computed again by {@link #row}, checking each result.
-     */
-    private void boundedRows(FloatBuffer src, FloatBuffer dst, int from, int to, Scratch s) {
-        int c = is.c();
-        int ow = os.w();
-        int width = ow * c;
-        int rowLen = is.w() * c;
-        float[] raw = s.floats(11, rowLen);
-        float[] hs = s.floats(12, tallest * width);
-        float[] hb = s.floats(13, tallest * width);
-        float[] res = s.floats(14, width);
-        float[] tail = s.floats(15, 2 * VecWidth.floats());
-        float[] excess = s.floats(16, width);
-        AcrossRing ring = new AcrossRing(s, tallest, width, is.h());
-        AcrossRing.Reduce reduce = (n, y, at) -> {
-            src.get(Math.toIntExact(is.offset(n, y, 0, 0)), raw, 0, rowLen);
-            VecAdaptiveRows.across(raw, 0, c, ow, x0, x1, hs, hb, at, false, tail);
-        };
-        for (int r = from; r < to; r++) {
-            int n = r / os.h();
-            int oy = r % os.h();
-            int[] rowAt = ring.rows(n, y0[oy], y1[oy], reduce);
-            if (VecAdaptiveRows.down(hs, hb, rowAt, y1[oy] - y0[oy], c, ow, divisor, factor, oy * ow, res, excess)) {
+            if (certified) {
                 dst.put(Math.toIntExact(os.offset(n, oy, 0, 0)), res, 0, width);
             } else {
                 row(src, true, dst, r, s.floats(7, width), true, s);

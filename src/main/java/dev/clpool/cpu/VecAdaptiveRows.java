@@ -7,10 +7,13 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The Vector API kernels of {@link AdaptiveAvgRows}' lanes (used only where
- * {@link VectorSupport#ENABLED}, at least one vector of channels): an input row's sums across the
- * regions' columns ({@link #across}) and an output row's fold down its regions' rows, division and
- * certificate ({@link #down}), lane by lane the arithmetic of {@link VecAdaptive#avgAcross} and
- * {@link VecAdaptive#avgFinish}, so the same bits.
+ * {@link VectorSupport#ENABLED}, at least one vector of channels). Where every region is at most
+ * three columns wide: an input row's sums across the regions' columns ({@link #sums}), its largest
+ * magnitude ({@link #magnitudeBits}) and an output row's fold down its regions' rows and division
+ * ({@link #averages}), for rows that the inputs' magnitude certifies ({@link AdaptiveAvgRows#limit}).
+ * Otherwise an output row's fold, division and running certificate ({@link #down}) from
+ * {@link VecAdaptive#avgAcross}' sums and bounds. Lane by lane the arithmetic of
+ * {@link VecAdaptive#avgAcross} and {@link VecAdaptive#avgFinish}, so the same bits.
  *
  * <p>Regions of up to three columns and three rows, the common case of adaptive pooling to a size
  * near the input's (VGG-16's head, 10 to 7: two or three), run in one flat loop over the channels
@@ -29,70 +32,7 @@ final class VecAdaptiveRows {
     }
 
     /**
-     * {@link VecAdaptive#avgAcross} with {@code first} of the input row at {@code row[base]}: the
-     * sums and bounds of output column ox's region at {@code to + ox·c + ch} of {@code hs} and
-     * {@code hb}, by the flat loops below where every region is at most three columns wide
-     * ({@code narrow}, {@link AdaptiveAvgRows#narrow}; {@code tail} is then unused).
-     */
-    static void across(float[] row, int base, int c, int ow, int[] x0, int[] x1, float[] hs, float[] hb, int to,
-                       boolean narrow, float[] tail) {
-        if (narrow) {
-            across(row, base, c, ow, x0, x1, hs, hb, to);
-        } else {
-            VecAdaptive.avgAcross(row, base, c, ow, x0, x1, hs, hb, to, true, tail);
-        }
-    }
-
-    /** The sums and bounds as above, every region at most three columns wide. */
-    static void across(float[] row, int base, int c, int ow, int[] x0, int[] x1, float[] hs, float[] hb, int to) {
-        int step = F.length();
-        int last = c - step;
-        for (int ox = 0; ox < ow; ox++) {
-            int o = base + x0[ox] * c;
-            int at = to + ox * c;
-            int w = x1[ox] - x0[ox];
-            if (w == 1) {
-                for (int ch = 0; ch < last; ch += step) {
-                    one(row, o + ch, hs, hb, at + ch);
-                }
-                one(row, o + last, hs, hb, at + last);
-            } else if (w == 2) {
-                for (int ch = 0; ch < last; ch += step) {
-                    two(row, o + ch, c, hs, hb, at + ch);
-                }
-                two(row, o + last, c, hs, hb, at + last);
-            } else if (w == 3) {
-                for (int ch = 0; ch < last; ch += step) {
-                    three(row, o + ch, c, hs, hb, at + ch);
-                }
-                three(row, o + last, c, hs, hb, at + last);
-            }
-        }
-    }
-
-    /** One column: its value, bound +0. */
-    private static void one(float[] row, int o, float[] hs, float[] hb, int at) {
-        FloatVector.fromArray(F, row, o).intoArray(hs, at);
-        FloatVector.zero(F).intoArray(hb, at);
-    }
-
-    /** Two columns: {@code s = x0 + x1}, bound {@code |s|}. */
-    private static void two(float[] row, int o, int c, float[] hs, float[] hb, int at) {
-        FloatVector s = FloatVector.fromArray(F, row, o).add(FloatVector.fromArray(F, row, o + c));
-        s.intoArray(hs, at);
-        s.abs().intoArray(hb, at);
-    }
-
-    /** Three columns: {@code s1 = x0 + x1}, {@code s = s1 + x2}, bound {@code |s1| + |s|}. */
-    private static void three(float[] row, int o, int c, float[] hs, float[] hb, int at) {
-        FloatVector s1 = FloatVector.fromArray(F, row, o).add(FloatVector.fromArray(F, row, o + c));
-        FloatVector s = s1.add(FloatVector.fromArray(F, row, o + 2 * c));
-        s.intoArray(hs, at);
-        s1.abs().add(s.abs()).intoArray(hb, at);
-    }
-
-    /**
-     * One output row's averages from the sums across columns of its input rows ({@link #across}: input
+     * One output row's averages from the sums across columns of its input rows ({@link VecAdaptive#avgAcross}: input
      * row j of the regions, in scan order, at {@code rowAt[j]} of {@code hs} and {@code hb},
      * {@code j < rows}): lane by lane the fold of {@link VecAdaptive#avgAcross} ({@code t = s + h},
      * {@code b += hb + |t|}) and the finish of {@link VecAdaptive#avgFinish}, into
@@ -167,9 +107,10 @@ final class VecAdaptiveRows {
     }
 
     /**
-     * {@link #across}'s sums without their bounds, every region at most three columns wide (the same
-     * additions in the same order, so the same sums), for results certified by the input's magnitude
-     * ({@link AdaptiveAvgRows#limit}) instead of by running bounds.
+     * {@link VecAdaptive#avgAcross}' sums without their bounds, every region at most three columns
+     * wide (the same additions in the same order, so the same sums), for results certified by the
+     * input's magnitude ({@link AdaptiveAvgRows#limit}) instead of by running bounds: input row's
+     * sums for output column ox at {@code to + ox·c + ch} of {@code hs}.
      */
     static void sums(float[] row, int base, int c, int ow, int[] x0, int[] x1, float[] hs, int to) {
         int step = F.length();
