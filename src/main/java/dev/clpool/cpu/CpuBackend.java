@@ -38,6 +38,20 @@ public final class CpuBackend implements PoolingBackend {
 
     /** Ranges per thread in {@link #chunks}. */
     private static final int CHUNKS_PER_THREAD = 4;
+    /**
+     * Element visits per range beyond which a job gets more than {@link #CHUNKS_PER_THREAD} ranges per
+     * thread (about 0.1 ms of a streaming kernel). Threads claim ranges as they go ({@link WorkShare}),
+     * so the last ranges' ends differ by up to a range: with DenseNet's 2×2 average (6.4 M visits,
+     * 2.2 ms of one thread) in 8 ranges, a helper that started late left the caller up to a whole
+     * 0.27 ms range more than its share; in 14 ranges, 0.16 ms (docs/performance.md, branch
+     * {@code gapd}: two threads 1.82 → 1.57 ms, median wall).
+     */
+    private static final long PART_WORK = 1 << 18;
+    /**
+     * Items a range keeps at least when {@link #PART_WORK} splits a job finer: a range's first items
+     * may cost more than the rest (a ring of staged input rows is filled again at each range's start).
+     */
+    private static final int MIN_PART_ITEMS = 32;
     /** Below this many element visits a range is not worth a task of its own. */
     private static final long MIN_TASK_WORK = 1 << 15;
 
@@ -252,7 +266,9 @@ public final class CpuBackend implements PoolingBackend {
      */
     void chunks(int items, long workPerItem, RangeBody body) {
         long work = items * Math.max(1, workPerItem);
-        int parts = (int) Math.min(items, Math.min(CHUNKS_PER_THREAD * threads, Math.max(1, work / MIN_TASK_WORK)));
+        long fine = Math.min(work / PART_WORK, items / MIN_PART_ITEMS);
+        int parts = (int) Math.min(items, Math.min(Math.max(CHUNKS_PER_THREAD * threads, fine),
+                Math.max(1, work / MIN_TASK_WORK)));
         if (parts <= 1 || threads == 1) {
             body.run(0, items);
             return;

@@ -20,9 +20,9 @@ import jdk.incubator.vector.VectorSpecies;
  * Loaded only where {@link VectorSupport#ENABLED}.
  */
 final class VecPlaneGlobal {
-    private static final VectorSpecies<Double> DOUBLES = DoubleVector.SPECIES_PREFERRED;
+    static final VectorSpecies<Double> DOUBLES = DoubleVector.SPECIES_PREFERRED;
     /** As many floats as {@link #DOUBLES} has lanes: each load widens into one double vector. */
-    private static final VectorSpecies<Float> FLOATS =
+    static final VectorSpecies<Float> FLOATS =
             VectorSpecies.of(float.class, VectorShape.forBitSize(DOUBLES.vectorBitSize() / 2));
     /** The preferred float species, for {@link #max}. */
     private static final VectorSpecies<Float> MAX_FLOATS = FloatVector.SPECIES_PREFERRED;
@@ -38,26 +38,32 @@ final class VecPlaneGlobal {
      * native order, plane {@code i} at float {@code i * size}) into {@code out}.
      */
     static void avg(CpuBackend cpu, ByteBuffer in, FloatBuffer out, int planes, int size) {
-        perPlane(cpu, out, planes, size, at -> CpuBackend.canonicalNaN((float) (sum(in, at, size) / size)));
+        if (SixVectorSums.fits(size)) {
+            perPlane(cpu, out, planes, size, (p0, count, result) -> SixVectorSums.averages(in, p0, count, size, result));
+            return;
+        }
+        perPlane(cpu, out, planes, size, (p0, count, result) -> {
+            for (int q = 0; q < count; q++) {
+                result[q] = CpuBackend.canonicalNaN((float) (sum(in, (p0 + q) * size, size) / size));
+            }
+        });
     }
 
-    /** One plane's result from its floats at float {@code at} of the tensor. */
+    /** The results of planes {@code [p0, p0 + count)} into {@code result} from 0. */
     @FunctionalInterface
-    private interface PlaneResult {
-        float of(int at);
+    private interface PlaneResults {
+        void of(int p0, int count, float[] result);
     }
 
     /** {@code r} of each of {@code planes} planes of {@code size} floats into {@code out}, a block of planes a task item. */
-    private static void perPlane(CpuBackend cpu, FloatBuffer out, int planes, int size, PlaneResult r) {
+    private static void perPlane(CpuBackend cpu, FloatBuffer out, int planes, int size, PlaneResults r) {
         int per = Math.max(1, BLOCK_FLOATS / size);
         cpu.chunks((planes + per - 1) / per, (long) per * size, (from, to) -> {
             float[] result = Scratch.get().floats(0, per);
             for (int b = from; b < to; b++) {
                 int p0 = b * per;
                 int count = Math.min(per, planes - p0);
-                for (int q = 0; q < count; q++) {
-                    result[q] = r.of((p0 + q) * size);
-                }
+                r.of(p0, count, result);
                 out.put(p0, result, 0, count);
             }
         });
@@ -75,9 +81,12 @@ final class VecPlaneGlobal {
      * 56×56 planes at well under memory speed.
      */
     static void max(CpuBackend cpu, ByteBuffer in, FloatBuffer floats, FloatBuffer out, int planes, int size) {
-        perPlane(cpu, out, planes, size, at -> {
-            float m = maxOf(in, at, size);
-            return m > 0 || m < 0 ? m : PlaneGlobal.firstZeroOrNaN(floats, at, size, m);
+        perPlane(cpu, out, planes, size, (p0, count, result) -> {
+            for (int q = 0; q < count; q++) {
+                int at = (p0 + q) * size;
+                float m = maxOf(in, at, size);
+                result[q] = m > 0 || m < 0 ? m : PlaneGlobal.firstZeroOrNaN(floats, at, size, m);
+            }
         });
     }
 

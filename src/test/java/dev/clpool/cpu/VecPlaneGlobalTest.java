@@ -18,7 +18,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class VecPlaneGlobalTest {
     @ParameterizedTest(name = "plane size {0}")
-    @ValueSource(ints = {1, 3, 4, 7, 8, 9, 15, 16, 17, 49, 64, 196, 4095})
+    @ValueSource(ints = {1, 3, 4, 7, 8, 9, 15, 16, 17, 47, 48, 49, 50, 54, 55, 56, 64, 196, 4095})
     void averageMatchesTheScalarLoopsAndTheReference(int size) {
         int planes = 37;
         SplittableRandom r = new SplittableRandom(size);

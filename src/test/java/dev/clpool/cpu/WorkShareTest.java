@@ -197,6 +197,37 @@ class WorkShareTest {
         }
     }
 
+    @Test
+    void cpuBackendChunks_splitLongJobsFinerButNotIntoTinyRanges() {
+        try (CpuBackend cpu = new CpuBackend(2)) {
+            // DenseNet's 2×2 average: 448 rows of 14,336 visits (about 2 ms on one thread).
+            java.util.List<int[]> ranges = ranges(cpu, 448, 14_336);
+            assertTrue(ranges.size() > 8, "a 6.4 M-visit job in more than 4 ranges a thread: " + ranges.size());
+            for (int[] r : ranges) {
+                assertTrue(r[1] - r[0] >= 32, "a range of at least 32 items: " + r[0] + ".." + r[1]);
+            }
+            // Few items (a staged 3×3 average's 152 rows): 4 ranges a thread, as before.
+            assertEquals(8, ranges(cpu, 152, 87_552).size());
+            // Small jobs stay on one range per 32 K visits.
+            assertEquals(2, ranges(cpu, 64, 1_024).size());
+        }
+    }
+
+    /** The ranges {@code chunks} runs, in order; they must tile {@code [0, items)}. */
+    private static java.util.List<int[]> ranges(CpuBackend cpu, int items, long workPerItem) {
+        java.util.List<int[]> ranges = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        cpu.chunks(items, workPerItem, (from, to) -> ranges.add(new int[] {from, to}));
+        java.util.List<int[]> sorted = new java.util.ArrayList<>(ranges);
+        sorted.sort(java.util.Comparator.comparingInt(r -> r[0]));
+        int next = 0;
+        for (int[] r : sorted) {
+            assertEquals(next, r[0], "ranges tile the items");
+            next = r[1];
+        }
+        assertEquals(items, next, "ranges tile the items");
+        return sorted;
+    }
+
     private static void await(CountDownLatch latch) {
         try {
             assertTrue(latch.await(10, TimeUnit.SECONDS));
