@@ -157,8 +157,77 @@ inline st_ushortv float_to_half_bits(const floatv v)
     return ST_TO_USHORTV(mag | ((u >> 16) & (st_uintv)(0x8000u)));
 }
 #endif
-#define LOADV(p, off) half_bits_to_float(ST_TO_UINTV(LOAD_RAW(p, off)))
-#define STOREV(v, p, off) STORE_RAW(float_to_half_bits(v), p, off)
+#if defined(__clang__) && defined(__F16C__)
+/* x86 with F16C (PoCL's CPU devices compile for the host's processor): clang's _Float16 vectors
+   convert with one vcvtph2ps / vcvtps2ph each way, where the lane arithmetic above takes about
+   fifteen operations; the kernels that read each 16-bit element several times (windows, regions)
+   spent most of their time there. The same bits: the widening is exact (subnormals included, NaN
+   quieted with its payload kept), the narrowing rounds to nearest even on the value (MXCSR's
+   default mode, which PoCL leaves), with overflow to infinity and NaN quieted with its top payload
+   bits, as the functions above (StorageDeviceIT checks every pattern both ways, and the rounding
+   of computed values through every vector width). Elsewhere (GPUs, other processors) those functions.
+   The narrowing sets a NaN's quiet bit on the result's bits once more: where LLVM sees a loaded
+   element stored unchanged it folds the two conversions into a copy of the bits, which keeps a
+   signalling NaN (the max of one tap did, before the widening's asm below). */
+#define HALF_F16C 1
+inline ushort half_quiet1(const ushort r)
+{
+    return (r & 0x7fffu) > 0x7c00u ? (ushort)(r | 0x200u) : r;
+}
+#undef LOAD1
+#undef STORE1
+#define LOAD1(p, off) ((float)__builtin_bit_cast(_Float16, (ushort)(p)[off]))
+#define STORE1(v, p, off) ((p)[off] = half_quiet1(__builtin_bit_cast(ushort, (_Float16)(float)(v))))
+#if VEC == 1
+#define HALF_BITS_TO_FLOATV(b) ((float)__builtin_bit_cast(_Float16, (ushort)(b)))
+#define FLOATV_TO_HALF_BITS(v) half_quiet1(__builtin_bit_cast(ushort, (_Float16)(v)))
+#else
+typedef _Float16 st_halfv __attribute__((ext_vector_type(VEC)));
+inline st_ushortv half_quiet(const st_ushortv r)
+{
+    return r | select((st_ushortv)(0), (st_ushortv)(0x200u), (r & (st_ushortv)(0x7fffu)) > (st_ushortv)(0x7c00u));
+}
+/* The widened vector goes through an empty asm: without it LLVM narrows a compare or select of
+   two widened values back to half vectors (max: fcmp (fpext a), (fpext b) -> fcmp half), which x86
+   without AVX512-FP16 runs lane by lane (YOLOv4's 9x9 max in float16 took 3.6x as long). Vectors
+   of 16 as two of 8, so that the asm's operand fits an AVX register without AVX-512. (Scalars
+   need none: a narrowed scalar compare costs what the float one does.) */
+#if VEC == 16
+typedef _Float16 st_half8 __attribute__((ext_vector_type(8)));
+inline float8 half8_opaque(const ushort8 b)
+{
+    float8 f = __builtin_convertvector(__builtin_bit_cast(st_half8, b), float8);
+    __asm__("" : "+x"(f));
+    return f;
+}
+inline floatv half_widen(const st_ushortv b)
+{
+    return (floatv)(half8_opaque(b.lo), half8_opaque(b.hi));
+}
+#elif VEC == 2
+inline floatv half_widen(const st_ushortv b)
+{
+    double f = as_double(__builtin_convertvector(__builtin_bit_cast(st_halfv, b), floatv));
+    __asm__("" : "+x"(f)); /* a float2 has no register class of its own */
+    return as_float2(f);
+}
+#else
+inline floatv half_widen(const st_ushortv b)
+{
+    floatv f = __builtin_convertvector(__builtin_bit_cast(st_halfv, b), floatv);
+    __asm__("" : "+x"(f));
+    return f;
+}
+#endif
+#define HALF_BITS_TO_FLOATV(b) half_widen((st_ushortv)(b))
+#define FLOATV_TO_HALF_BITS(v) half_quiet(__builtin_bit_cast(st_ushortv, __builtin_convertvector((floatv)(v), st_halfv)))
+#endif
+#else
+#define HALF_BITS_TO_FLOATV(b) half_bits_to_float(ST_TO_UINTV(b))
+#define FLOATV_TO_HALF_BITS(v) float_to_half_bits(v)
+#endif
+#define LOADV(p, off) HALF_BITS_TO_FLOATV(LOAD_RAW(p, off))
+#define STOREV(v, p, off) STORE_RAW(FLOATV_TO_HALF_BITS(v), p, off)
 
 #elif STORAGE == 2
 /* bfloat16 as ushort bits: a load shifts them into the top of a float (exact, NaN included);
@@ -244,8 +313,8 @@ typedef struct __attribute__((packed)) { st_ushortv v; } ushortv_u;
 #define LOAD_BITS(p, off) (((__global const ushortv_u *)((__global const ushort *)(p) + (off)))->v)
 #define STORE_BITS(b, p, off) (((__global ushortv_u *)((__global ushort *)(p) + (off)))->v = (b))
 #if STORAGE == 1
-#define LOADU(p, off) half_bits_to_float(ST_TO_UINTV(LOAD_BITS(p, off)))
-#define STOREU(x, p, off) STORE_BITS(float_to_half_bits(x), p, off)
+#define LOADU(p, off) HALF_BITS_TO_FLOATV(LOAD_BITS(p, off))
+#define STOREU(x, p, off) STORE_BITS(FLOATV_TO_HALF_BITS(x), p, off)
 #else
 #define LOADU(p, off) ST_AS_FLOATV(ST_TO_UINTV(LOAD_BITS(p, off)) << 16)
 #define STOREU(x, p, off) STORE_BITS(bf16_round(x), p, off)

@@ -79,7 +79,7 @@ class StorageDeviceIT {
     // ---- the conversions, exactly ----
 
     static Stream<Arguments> patterns() {
-        return bindingsAndTypes().flatMap(a -> Stream.of(1, 8).map(c -> Arguments.of(a.get()[0], a.get()[1], c)));
+        return bindingsAndTypes().flatMap(a -> Stream.of(1, 2, 4, 8, 16).map(c -> Arguments.of(a.get()[0], a.get()[1], c)));
     }
 
     @ParameterizedTest(name = "{0} {1} C={2}")
@@ -105,6 +105,15 @@ class StorageDeviceIT {
         StorageCases.assertSameValues(device.pool(x, PoolSpec.avg(1, 1).build()),
                 ENGINES.cpu().pool(x, PoolSpec.avg(1, 1).build()), "avg 1x1 " + t);
         StorageCases.assertSameBits(ENGINES.cpu().pool(x, PoolSpec.max(1, 1).build()), want, "cpu max 1x1 " + t);
+        // Global max of 1x1 planes: the same patterns through vectors of C channels, 16 included
+        // (the pool kernels' vectors stop at 8), each conversion width of common.cl loaded and stored.
+        Tensor planes = Tensor.allocate(Shape.of(65536 / channels, 1, 1, channels), t);
+        Tensor wantPlanes = Tensor.allocate(planes.shape(), t);
+        for (int b = 0; b < 65536; b++) {
+            planes.shorts().put(b, s.get(b));
+            wantPlanes.shorts().put(b, w.get(b));
+        }
+        StorageCases.assertSameBits(device.global(PoolMode.MAX, planes), wantPlanes, "global max of 1x1 " + t);
     }
 
     @ParameterizedTest(name = "{0} {1}")
