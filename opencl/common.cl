@@ -157,7 +157,7 @@ inline st_ushortv float_to_half_bits(const floatv v)
     return ST_TO_USHORTV(mag | ((u >> 16) & (st_uintv)(0x8000u)));
 }
 #endif
-#if defined(__clang__) && defined(__F16C__)
+#if defined(__clang__) && defined(__F16C__) && !defined(HALF_PORTABLE)
 /* x86 with F16C (PoCL's CPU devices compile for the host's processor): clang's _Float16 vectors
    convert with one vcvtph2ps / vcvtps2ph each way, where the lane arithmetic above takes about
    fifteen operations; the kernels that read each 16-bit element several times (windows, regions)
@@ -168,7 +168,8 @@ inline st_ushortv float_to_half_bits(const floatv v)
    of computed values through every vector width). Elsewhere (GPUs, other processors) those functions.
    The narrowing sets a NaN's quiet bit on the result's bits once more: where LLVM sees a loaded
    element stored unchanged it folds the two conversions into a copy of the bits, which keeps a
-   signalling NaN (the max of one tap did, before the widening's asm below). */
+   signalling NaN (the max of one tap did, before the widening's asm below). HALF_PORTABLE (the
+   tuning's portableHalf, forced by the device tests) builds the lane arithmetic here too. */
 #define HALF_F16C 1
 inline ushort half_quiet1(const ushort r)
 {

@@ -13,6 +13,7 @@ public final class DeviceEngines implements AutoCloseable {
     private final Map<BindingChoice, PoolingEngine> engines = new EnumMap<>(BindingChoice.class);
     private final Map<BindingChoice, PoolingEngine> floatEngines = new EnumMap<>(BindingChoice.class);
     private final Map<String, PoolingEngine> lanesEngines = new HashMap<>();
+    private final Map<BindingChoice, PoolingEngine> portableHalfEngines = new EnumMap<>(BindingChoice.class);
     private PoolingEngine cpu;
 
     /** The device engine through {@code binding} (skips, or fails on CI, without a device). */
@@ -41,6 +42,17 @@ public final class DeviceEngines implements AutoCloseable {
                 .openClTuning(OpenClBackend.Tuning.fromSystem().withLayout(OpenClBackend.Layout.CHANNEL_LANES)).build());
     }
 
+    /**
+     * As {@link #device}, but converting float16 with the kernels' integer lane arithmetic (what
+     * GPUs run) even where the compiler targets a processor with F16C instructions (PoCL).
+     */
+    public synchronized PoolingEngine devicePortableHalf(BindingChoice binding) {
+        DeviceAvailability.requireDevice(binding);
+        return portableHalfEngines.computeIfAbsent(binding, b -> PoolingEngine.builder()
+                .backend(BackendChoice.OPENCL).binding(b)
+                .openClTuning(OpenClBackend.Tuning.fromSystem().withPortableHalf(true)).build());
+    }
+
     public synchronized PoolingEngine cpu() {
         if (cpu == null) {
             cpu = PoolingEngine.builder().backend(BackendChoice.CPU).build();
@@ -53,6 +65,7 @@ public final class DeviceEngines implements AutoCloseable {
         engines.values().forEach(PoolingEngine::close);
         floatEngines.values().forEach(PoolingEngine::close);
         lanesEngines.values().forEach(PoolingEngine::close);
+        portableHalfEngines.values().forEach(PoolingEngine::close);
         if (cpu != null) {
             cpu.close();
         }

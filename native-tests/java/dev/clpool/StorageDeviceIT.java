@@ -37,8 +37,10 @@ import org.junit.jupiter.params.provider.MethodSource;
  * float32 results: averages of two to four 16-bit values on a device that accumulates in double
  * against the float64 reference rounded by the host's conversion, one element at a time and in
  * vector stores. The kernels convert 16-bit storage themselves, with integer operations on the raw
- * bits (common.cl), so this suite checks the same code on every device, with or without
- * {@code cl_khr_fp16}.
+ * bits (common.cl), on every device with or without {@code cl_khr_fp16}; where the compiler targets
+ * an x86 processor with F16C (PoCL) float16 uses its conversion instructions instead, so these
+ * conversion tests run both forms there: the default engine and one with the tuning's
+ * {@code portableHalf} (the GPUs' form).
  */
 class StorageDeviceIT {
     static final long SEED = 20261210L;
@@ -79,12 +81,22 @@ class StorageDeviceIT {
     // ---- the conversions, exactly ----
 
     static Stream<Arguments> patterns() {
-        return bindingsAndTypes().flatMap(a -> Stream.of(1, 2, 4, 8, 16).map(c -> Arguments.of(a.get()[0], a.get()[1], c)));
+        return conversions().flatMap(a -> Stream.of(1, 2, 4, 8, 16).map(c -> Arguments.of(a.get()[0], a.get()[1], a.get()[2], c)));
     }
 
-    @ParameterizedTest(name = "{0} {1} C={2}")
+    /** Each binding and 16-bit type, float16 also with the portable conversion forced. */
+    static Stream<Arguments> conversions() {
+        return bindingsAndTypes().flatMap(a -> (a.get()[1] == DType.FLOAT16 ? Stream.of(false, true) : Stream.of(false))
+                .map(portable -> Arguments.of(a.get()[0], a.get()[1], portable)));
+    }
+
+    private static PoolingEngine engine(BindingChoice binding, boolean portableHalf) {
+        return portableHalf ? ENGINES.devicePortableHalf(binding) : ENGINES.device(binding);
+    }
+
+    @ParameterizedTest(name = "{0} {1} portable={2} C={3}")
     @MethodSource("patterns")
-    void everyPattern_loadsAndStoresLikeTheHost(BindingChoice binding, DType t, int channels) {
+    void everyPattern_loadsAndStoresLikeTheHost(BindingChoice binding, DType t, boolean portableHalf, int channels) {
         DeviceInfo info = info(binding);
         System.out.println("storage on " + info.summary() + " via " + binding.name().toLowerCase(Locale.ROOT)
                 + ": cl_khr_fp16 " + (info.fp16() ? "present" : "absent") + " (not used: the kernels convert the bits)");
@@ -99,7 +111,7 @@ class StorageDeviceIT {
             short bits = (short) b;
             w.put(b, t == DType.FLOAT16 ? Float16.fromFloat(Float16.toFloat(bits)) : BFloat16.fromFloat(BFloat16.toFloat(bits)));
         }
-        PoolingEngine device = ENGINES.device(binding);
+        PoolingEngine device = engine(binding, portableHalf);
         StorageCases.assertSameBits(device.pool(x, PoolSpec.max(1, 1).build()), want, "max 1x1 " + t);
         // avg of one element is the element, except that 0 + -0 is +0 (on both paths).
         StorageCases.assertSameValues(device.pool(x, PoolSpec.avg(1, 1).build()),
@@ -116,9 +128,9 @@ class StorageDeviceIT {
         StorageCases.assertSameBits(device.global(PoolMode.MAX, planes), wantPlanes, "global max of 1x1 " + t);
     }
 
-    @ParameterizedTest(name = "{0} {1}")
-    @MethodSource("bindingsAndTypes")
-    void rounding_ofFloat32Results_isTheHostsBitForBit(BindingChoice binding, DType t) {
+    @ParameterizedTest(name = "{0} {1} portable={2}")
+    @MethodSource("conversions")
+    void rounding_ofFloat32Results_isTheHostsBitForBit(BindingChoice binding, DType t, boolean portableHalf) {
         Assumptions.assumeTrue(info(binding).fp64(),
                 "needs a device with fp64: only then are the float32 averages the reference's bits");
         // Random finite patterns of every exponent (NaN and infinity excluded), ties included: the
@@ -127,13 +139,13 @@ class StorageDeviceIT {
         Tensor x = randomFinite(Shape.of(4, 64, 64, 3), t, r);
         for (PoolSpec spec : List.of(PoolSpec.avg(1, 2).stride(1).build(), PoolSpec.avg(1, 3).stride(1).build(),
                 PoolSpec.avg(2, 2).stride(1).build())) {
-            StorageCases.assertSameBits(ENGINES.device(binding).pool(x, spec), roundedReference(x, spec, t),
+            StorageCases.assertSameBits(engine(binding, portableHalf).pool(x, spec), roundedReference(x, spec, t),
                     spec + " " + t);
         }
         // Eight channels: the kernels' vector stores (three channels above: one element at a time).
         Tensor x8 = randomFinite(Shape.of(2, 32, 32, 8), t, r);
         PoolSpec pairs = PoolSpec.avg(1, 2).stride(1).build();
-        StorageCases.assertSameBits(ENGINES.device(binding).pool(x8, pairs), roundedReference(x8, pairs, t),
+        StorageCases.assertSameBits(engine(binding, portableHalf).pool(x8, pairs), roundedReference(x8, pairs, t),
                 pairs + " " + t + ", vector stores");
     }
 

@@ -38,6 +38,8 @@ final class DeviceSession implements AutoCloseable {
     /** The driver runs kernels in the host memory of {@code CL_MEM_USE_HOST_PTR} buffers: {@link #finishSyncs()}. */
     private final boolean inPlaceDriver;
     private final int pixelsPerItem;
+    /** The tuning's {@code portableHalf}: float16 kernels built with {@code -D HALF_PORTABLE}. */
+    private final boolean portableHalf;
     private ClQueue uploadQueue;
     private ClQueue downloadQueue;
     /** Host operations that ran pipelined, and their chunks: for tests. */
@@ -71,6 +73,7 @@ final class DeviceSession implements AutoCloseable {
         this.eventsSupported = atLeastOpenCl12(info.version());
         this.inPlaceDriver = zeroCopy && inPlace(info.type(), info.platformName());
         this.pixelsPerItem = tuning.pixelsPerItem();
+        this.portableHalf = tuning.portableHalf();
     }
 
     /**
@@ -161,7 +164,8 @@ final class DeviceSession implements AutoCloseable {
      * must happen under the same {@link #locked} call that asked for it.
      */
     ClKernel kernel(String file, String options, String name) {
-        return locked(() -> programs.kernel(file, options, name));
+        String built = portableHalf && options.contains(KernelOptions.HALF_STORAGE) ? options + " -D HALF_PORTABLE" : options;
+        return locked(() -> programs.kernel(file, built, name));
     }
 
     int cachedPrograms() {

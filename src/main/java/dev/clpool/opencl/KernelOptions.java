@@ -180,10 +180,13 @@ final class KernelOptions {
      * Appended to an op's options at each dispatch (the tensors' dtype, not the pooling
      * parameters, decides it).
      */
+    /** The option of float16 storage (the device session adds {@code HALF_PORTABLE} to it on request). */
+    static final String HALF_STORAGE = " -D STORAGE=1";
+
     static String storage(DType dtype) {
         return switch (dtype) {
             case FLOAT32 -> " -D STORAGE=0";
-            case FLOAT16 -> " -D STORAGE=1";
+            case FLOAT16 -> HALF_STORAGE;
             case BFLOAT16 -> " -D STORAGE=2";
         };
     }

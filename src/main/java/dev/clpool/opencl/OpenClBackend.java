@@ -100,16 +100,26 @@ public final class OpenClBackend implements PoolingBackend {
      *     {@code ${XDG_CACHE_HOME:-~/.cache}/clpool/kernels}; {@code off} or null: none): where
      *     built program binaries are kept between runs;</li>
      * <li>{@code layout} ({@code clpool.opencl.layout}: {@code auto}, {@code loop} or {@code lanes}):
-     *     see {@link Layout}.</li>
+     *     see {@link Layout};</li>
+     * <li>{@code portableHalf} ({@code clpool.opencl.portableHalf}, default false): convert float16
+     *     with the kernels' integer lane arithmetic, as on GPUs, even where the kernel compiler
+     *     targets an x86 processor with F16C (PoCL), whose conversion instructions are used
+     *     otherwise; the tests force it so that the GPUs' form is checked on PoCL.</li>
      * </ul>
      */
-    public record Tuning(boolean zeroCopy, int workGroupSize, int pixelsPerItem, Path kernelCache, Layout layout) {
+    public record Tuning(boolean zeroCopy, int workGroupSize, int pixelsPerItem, Path kernelCache, Layout layout,
+            boolean portableHalf) {
         public Tuning {
             if (workGroupSize < 0 || pixelsPerItem < 0 || pixelsPerItem > 16) {
                 throw new IllegalArgumentException("workGroupSize must be >= 0 and pixelsPerItem in [0, 16], got "
                         + workGroupSize + " and " + pixelsPerItem);
             }
             java.util.Objects.requireNonNull(layout, "layout");
+        }
+
+        /** The knobs of earlier releases; float16 converted as the device's compiler does best. */
+        public Tuning(boolean zeroCopy, int workGroupSize, int pixelsPerItem, Path kernelCache, Layout layout) {
+            this(zeroCopy, workGroupSize, pixelsPerItem, kernelCache, layout, false);
         }
 
         /** The defaults, with any overrides from system properties (and the environment, for the cache). */
@@ -119,28 +129,33 @@ public final class OpenClBackend implements PoolingBackend {
                     Integer.getInteger("clpool.opencl.workGroupSize", 0),
                     Integer.getInteger("clpool.opencl.pixelsPerItem", 0),
                     ProgramBinaryCache.defaultDirectory(),
-                    layout.equals("loop") ? Layout.CHANNEL_LOOP : layout.equals("lanes") ? Layout.CHANNEL_LANES : Layout.AUTO);
+                    layout.equals("loop") ? Layout.CHANNEL_LOOP : layout.equals("lanes") ? Layout.CHANNEL_LANES : Layout.AUTO,
+                    Boolean.getBoolean("clpool.opencl.portableHalf"));
         }
 
         public Tuning withZeroCopy(boolean on) {
-            return new Tuning(on, workGroupSize, pixelsPerItem, kernelCache, layout);
+            return new Tuning(on, workGroupSize, pixelsPerItem, kernelCache, layout, portableHalf);
         }
 
         public Tuning withWorkGroupSize(int items) {
-            return new Tuning(zeroCopy, items, pixelsPerItem, kernelCache, layout);
+            return new Tuning(zeroCopy, items, pixelsPerItem, kernelCache, layout, portableHalf);
         }
 
         public Tuning withPixelsPerItem(int pixels) {
-            return new Tuning(zeroCopy, workGroupSize, pixels, kernelCache, layout);
+            return new Tuning(zeroCopy, workGroupSize, pixels, kernelCache, layout, portableHalf);
         }
 
         /** Program binaries kept in {@code dir} between runs; null: not kept. */
         public Tuning withKernelCache(Path dir) {
-            return new Tuning(zeroCopy, workGroupSize, pixelsPerItem, dir, layout);
+            return new Tuning(zeroCopy, workGroupSize, pixelsPerItem, dir, layout, portableHalf);
         }
 
         public Tuning withLayout(Layout l) {
-            return new Tuning(zeroCopy, workGroupSize, pixelsPerItem, kernelCache, l);
+            return new Tuning(zeroCopy, workGroupSize, pixelsPerItem, kernelCache, l, portableHalf);
+        }
+
+        public Tuning withPortableHalf(boolean on) {
+            return new Tuning(zeroCopy, workGroupSize, pixelsPerItem, kernelCache, layout, on);
         }
     }
 
