@@ -16,9 +16,9 @@ import jdk.incubator.vector.VectorSpecies;
  * row of the band (from a copy of the band's input rows, below), the suffix and prefix sums of a
  * row (a few KB) joined into the band's row sums; then down each column of those the same way, each output joined in
  * registers as it is divided, written and certified. Only the partial sums some window joins are
- * formed, and only those a window reads are stored. The band's arrays hold one vector of channels (46 KB for 19 rows of 19
- * columns); the scalar path passes over whole band rows (all channels, 3 MB for 19×19×512) once
- * per step, each step an array loop of its own.
+ * formed, and only those a window reads are stored. The band's arrays hold one vector of channels
+ * (46 KB for 19 rows of 19 columns); the scalar path passes over whole band rows (all channels,
+ * 3 MB for 19×19×512) once per step, each step an array loop of its own.
  *
  * <p>The sums across read the band's input rows from a heap array, filled by one bulk copy per
  * row ({@link AvgVanHerk}), not from the tensor: a group of four vectors reads 256 bytes of each
