@@ -3,7 +3,6 @@ package dev.clpool.cpu;
 import dev.clpool.cpu.AvgVanHerk.Windows;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -17,9 +16,9 @@ import jdk.incubator.vector.VectorSpecies;
  * row of the band (from a copy of the band's input rows, below), the suffix and prefix sums of a
  * row (a few KB) joined into the band's row sums; then down each column of those the same way, each output joined in
  * registers as it is divided, written and certified. Only the partial sums some window joins are
- * formed. The band's arrays hold one vector of channels (46 KB for 19 rows of 19
- * columns); the scalar path passes over whole band rows (all channels, 3 MB for 19×19×512) once
- * per step, each step an array loop of its own.
+ * formed, and only those a window reads are stored. The band's arrays hold one vector of channels
+ * (46 KB for 19 rows of 19 columns); the scalar path passes over whole band rows (all channels,
+ * 3 MB for 19×19×512) once per step, each step an array loop of its own.
  *
  * <p>The sums across read the band's input rows from a heap array, filled by one bulk copy per
  * row ({@link AvgVanHerk}), not from the tensor: a group of four vectors reads 256 bytes of each
@@ -106,13 +105,15 @@ final class VecAvgVanHerk {
         for (int end = w.positions(); end > 0; ) {
             int start = Math.max(0, end - 1 - Math.floorMod(lo + end - 1, w.k()));
             int low = end;
+            int keep = start - 1;
             for (; i >= 0 && first[i] >= start; i--) {
                 if (kind[i] != AvgVanHerk.PREFIX) {
                     low = Math.min(low, first[i]);
+                    keep = Math.max(keep, first[i]);
                 }
             }
             if (low < end) {
-                chain(hs, hb, at, step, end - 1, low - 1, -1, vectors, rs, rb);
+                chain(hs, hb, at, step, end - 1, keep, low - 1, -1, vectors, rs, rb);
             }
             end = start;
         }
@@ -120,13 +121,15 @@ final class VecAvgVanHerk {
         for (int start = 0; start < w.positions(); ) {
             int end = Math.min(w.positions(), start + w.k() - Math.floorMod(lo + start, w.k()));
             int high = start - 1;
+            int keep = end;
             for (; i < w.count() && last[i] < end; i++) {
                 if (kind[i] != AvgVanHerk.SUFFIX) {
                     high = Math.max(high, last[i]);
+                    keep = Math.min(keep, last[i]);
                 }
             }
             if (high >= start) {
-                chain(hs, hb, at, step, start, high + 1, 1, vectors, rp, rpb);
+                chain(hs, hb, at, step, start, keep, high + 1, 1, vectors, rp, rpb);
             }
             start = end;
         }
@@ -134,42 +137,48 @@ final class VecAvgVanHerk {
 
     /**
      * One block's partial sums (see {@link #sweep}), from position {@code from} up to but not
-     * including {@code to}, in direction {@code dir} (±1).
+     * including {@code to}, in direction {@code dir} (±1), stored from position {@code keep} on (the
+     * first that a window reads: with padding, a block's leading prefixes, which only the clipped
+     * windows' longer sums pass through, are formed but never read).
      */
-    private static void chain(float[] hs, float[] hb, int at, int step, int from, int to, int dir,
+    private static void chain(float[] hs, float[] hb, int at, int step, int from, int keep, int to, int dir,
                               int vectors, float[] ts, float[] tb) {
         if (hb == null && vectors == GROUP) {
-            chainRow4(hs, at, step, from, to, dir, ts, tb);
+            chainRow4(hs, at, step, from, keep, to, dir, ts, tb);
         } else if (hb == null) {
-            chainRow(hs, at, step, from, to, dir, ts, tb);
+            chainRow(hs, at, step, from, keep, to, dir, ts, tb);
         } else if (vectors == GROUP) {
-            chainColumn4(hs, hb, at, step, from, to, dir, ts, tb);
+            chainColumn4(hs, hb, at, step, from, keep, to, dir, ts, tb);
         } else {
-            chainColumn(hs, hb, at, step, from, to, dir, ts, tb);
+            chainColumn(hs, hb, at, step, from, keep, to, dir, ts, tb);
         }
     }
 
     /** {@link #chain} along an input row, one vector per position. */
-    private static void chainRow(float[] xs, int at, int step, int from, int to, int dir, float[] ts, float[] tb) {
+    private static void chainRow(float[] xs, int at, int step, int from, int keep, int to, int dir, float[] ts,
+                                 float[] tb) {
         int l = S.length();
         FloatVector t = FloatVector.fromArray(S, xs, at + from * step);
         FloatVector b = FloatVector.zero(S);
-        t.intoArray(ts, from * l);
-        b.intoArray(tb, from * l);
+        if ((from - keep) * dir >= 0) {
+            t.intoArray(ts, from * l);
+            b.intoArray(tb, from * l);
+        }
         for (int q = from + dir; q != to; q += dir) {
             t = t.add(FloatVector.fromArray(S, xs, at + q * step));
             b = b.add(t.abs());
-            t.intoArray(ts, q * l);
-            b.intoArray(tb, q * l);
+            if ((q - keep) * dir >= 0) {
+                t.intoArray(ts, q * l);
+                b.intoArray(tb, q * l);
+            }
         }
     }
 
     /** {@link #chainRow} for {@link #GROUP} consecutive vectors, in four independent chains. */
-    private static void chainRow4(float[] xs, int at, int step, int from, int to, int dir, float[] ts, float[] tb) {
+    private static void chainRow4(float[] xs, int at, int step, int from, int keep, int to, int dir, float[] ts,
+                                  float[] tb) {
         int l = S.length();
-        int cw = GROUP * l;
         int x = at + from * step;
-        int o = from * cw;
         FloatVector t0 = FloatVector.fromArray(S, xs, x);
         FloatVector t1 = FloatVector.fromArray(S, xs, x + l);
         FloatVector t2 = FloatVector.fromArray(S, xs, x + 2 * l);
@@ -178,14 +187,12 @@ final class VecAvgVanHerk {
         FloatVector b1 = b0;
         FloatVector b2 = b0;
         FloatVector b3 = b0;
-        t0.intoArray(ts, o);
-        t1.intoArray(ts, o + l);
-        t2.intoArray(ts, o + 2 * l);
-        t3.intoArray(ts, o + 3 * l);
-        Arrays.fill(tb, o, o + cw, 0f);
+        if ((from - keep) * dir >= 0) {
+            store4(t0, t1, t2, t3, ts, from * GROUP * l);
+            store4(b0, b1, b2, b3, tb, from * GROUP * l);
+        }
         for (int q = from + dir; q != to; q += dir) {
             x = at + q * step;
-            o = q * cw;
             t0 = t0.add(FloatVector.fromArray(S, xs, x));
             t1 = t1.add(FloatVector.fromArray(S, xs, x + l));
             t2 = t2.add(FloatVector.fromArray(S, xs, x + 2 * l));
@@ -194,40 +201,38 @@ final class VecAvgVanHerk {
             b1 = b1.add(t1.abs());
             b2 = b2.add(t2.abs());
             b3 = b3.add(t3.abs());
-            t0.intoArray(ts, o);
-            t1.intoArray(ts, o + l);
-            t2.intoArray(ts, o + 2 * l);
-            t3.intoArray(ts, o + 3 * l);
-            b0.intoArray(tb, o);
-            b1.intoArray(tb, o + l);
-            b2.intoArray(tb, o + 2 * l);
-            b3.intoArray(tb, o + 3 * l);
+            if ((q - keep) * dir >= 0) {
+                store4(t0, t1, t2, t3, ts, q * GROUP * l);
+                store4(b0, b1, b2, b3, tb, q * GROUP * l);
+            }
         }
     }
 
     /** {@link #chain} down the band's row sums (position q's at {@code at + q*step}), one vector per position. */
-    private static void chainColumn(float[] hs, float[] hb, int at, int step, int from, int to, int dir, float[] ts,
-                                    float[] tb) {
+    private static void chainColumn(float[] hs, float[] hb, int at, int step, int from, int keep, int to, int dir,
+                                    float[] ts, float[] tb) {
         int l = S.length();
         FloatVector t = FloatVector.fromArray(S, hs, at + from * step);
         FloatVector b = FloatVector.fromArray(S, hb, at + from * step);
-        t.intoArray(ts, from * l);
-        b.intoArray(tb, from * l);
+        if ((from - keep) * dir >= 0) {
+            t.intoArray(ts, from * l);
+            b.intoArray(tb, from * l);
+        }
         for (int q = from + dir; q != to; q += dir) {
             t = t.add(FloatVector.fromArray(S, hs, at + q * step));
             b = b.add(FloatVector.fromArray(S, hb, at + q * step)).add(t.abs());
-            t.intoArray(ts, q * l);
-            b.intoArray(tb, q * l);
+            if ((q - keep) * dir >= 0) {
+                t.intoArray(ts, q * l);
+                b.intoArray(tb, q * l);
+            }
         }
     }
 
     /** {@link #chainColumn} for {@link #GROUP} consecutive vectors, in four independent chains. */
-    private static void chainColumn4(float[] hs, float[] hb, int at, int step, int from, int to, int dir, float[] ts,
-                                     float[] tb) {
+    private static void chainColumn4(float[] hs, float[] hb, int at, int step, int from, int keep, int to, int dir,
+                                     float[] ts, float[] tb) {
         int l = S.length();
-        int cw = GROUP * l;
         int x = at + from * step;
-        int o = from * cw;
         FloatVector t0 = FloatVector.fromArray(S, hs, x);
         FloatVector t1 = FloatVector.fromArray(S, hs, x + l);
         FloatVector t2 = FloatVector.fromArray(S, hs, x + 2 * l);
@@ -236,11 +241,12 @@ final class VecAvgVanHerk {
         FloatVector b1 = FloatVector.fromArray(S, hb, x + l);
         FloatVector b2 = FloatVector.fromArray(S, hb, x + 2 * l);
         FloatVector b3 = FloatVector.fromArray(S, hb, x + 3 * l);
-        System.arraycopy(hs, x, ts, o, cw);
-        System.arraycopy(hb, x, tb, o, cw);
+        if ((from - keep) * dir >= 0) {
+            store4(t0, t1, t2, t3, ts, from * GROUP * l);
+            store4(b0, b1, b2, b3, tb, from * GROUP * l);
+        }
         for (int q = from + dir; q != to; q += dir) {
             x = at + q * step;
-            o = q * cw;
             t0 = t0.add(FloatVector.fromArray(S, hs, x));
             t1 = t1.add(FloatVector.fromArray(S, hs, x + l));
             t2 = t2.add(FloatVector.fromArray(S, hs, x + 2 * l));
@@ -249,15 +255,20 @@ final class VecAvgVanHerk {
             b1 = b1.add(FloatVector.fromArray(S, hb, x + l)).add(t1.abs());
             b2 = b2.add(FloatVector.fromArray(S, hb, x + 2 * l)).add(t2.abs());
             b3 = b3.add(FloatVector.fromArray(S, hb, x + 3 * l)).add(t3.abs());
-            t0.intoArray(ts, o);
-            t1.intoArray(ts, o + l);
-            t2.intoArray(ts, o + 2 * l);
-            t3.intoArray(ts, o + 3 * l);
-            b0.intoArray(tb, o);
-            b1.intoArray(tb, o + l);
-            b2.intoArray(tb, o + 2 * l);
-            b3.intoArray(tb, o + 3 * l);
+            if ((q - keep) * dir >= 0) {
+                store4(t0, t1, t2, t3, ts, q * GROUP * l);
+                store4(b0, b1, b2, b3, tb, q * GROUP * l);
+            }
         }
+    }
+
+    /** Four consecutive vectors into {@code to} from {@code o}. */
+    private static void store4(FloatVector v0, FloatVector v1, FloatVector v2, FloatVector v3, float[] to, int o) {
+        int l = S.length();
+        v0.intoArray(to, o);
+        v1.intoArray(to, o + l);
+        v2.intoArray(to, o + 2 * l);
+        v3.intoArray(to, o + 3 * l);
     }
 
     /**
@@ -273,12 +284,16 @@ final class VecAvgVanHerk {
         for (int i = 0; i < w.count(); i++, to += cw) {
             int a = first[i] * cw;
             int b = last[i] * cw;
-            if (kind[i] == AvgVanHerk.PREFIX) {
-                System.arraycopy(rp, b, ts, to, cw);
-                System.arraycopy(rpb, b, tb, to, cw);
-            } else if (kind[i] == AvgVanHerk.SUFFIX) {
-                System.arraycopy(rs, a, ts, to, cw);
-                System.arraycopy(rb, a, tb, to, cw);
+            if (kind[i] != AvgVanHerk.BOTH) {
+                // One partial sum: copied by vectors (a call of the copy stub per 256 bytes cost more).
+                boolean prefix = kind[i] == AvgVanHerk.PREFIX;
+                float[] ps = prefix ? rp : rs;
+                float[] pb = prefix ? rpb : rb;
+                int from = prefix ? b : a;
+                for (int j = 0; j < cw; j += l) {
+                    FloatVector.fromArray(S, ps, from + j).intoArray(ts, to + j);
+                    FloatVector.fromArray(S, pb, from + j).intoArray(tb, to + j);
+                }
             } else {
                 for (int j = 0; j < cw; j += l) {
                     FloatVector t = FloatVector.fromArray(S, rs, a + j).add(FloatVector.fromArray(S, rp, b + j));

@@ -80,6 +80,23 @@ class VecAvgVanHerkTest {
         }
     }
 
+    @Test
+    void vecAvgVanHerk_paddedWindowsWhosePrefixesAreNotAllRead_sameBitsAsScalar() {
+        // Heavy padding: a block's leading prefixes are formed but not stored (no window reads
+        // them), and single partial sums are copied by vectors. Each case runs on two kinds of data
+        // in turn through the same scratch, so a read of a sum left unstored sees the other data's.
+        Shape s = Shape.of(1, 19, 21, 80);
+        int[][] cases = {{13, 1, 6}, {13, 2, 6}, {11, 1, 9}, {7, 1, 5}, {9, 3, 8}};
+        for (int[] c : cases) {
+            PoolSpec spec = PoolSpec.avg(c[0], c[0]).stride(c[1]).padding(Padding.of(c[2])).build();
+            PoolGeometry g = spec.geometry(s);
+            for (int kind : new int[] {0, 5, 6, 2}) {
+                Tensor x = Tensor.of(s, VecTestData.data(kind, Math.toIntExact(s.elementCount()), 17 + kind));
+                Tolerance.assertBitIdentical(vector(g, x, 5), scalar(g, x), spec + " on " + s + ", data kind " + kind);
+            }
+        }
+    }
+
     /** An undilated average window of up to 13×13 (the vector path's), any stride, padding and rule. */
     private static PoolSpec spec(SplittableRandom r) {
         int kh = 1 + r.nextInt(13);
