@@ -105,12 +105,17 @@ final class VecArgmax {
 
     /**
      * One window of exactly four taps inside the input ({@link #window}: a 2×2 window away from
-     * the padding), all {@code c} channels, each vector of channels chosen across the four taps in
+     * the padding), all {@code c} channels, each vector of channels chosen across the four loads in
      * registers and its value and widened index stored at once: nothing is read back from
-     * {@code out} or a row of ints, as {@link #chooseTapByTap} does. The same choice per lane as
-     * {@link #choose}. {@code e} is the output column's first element, {@code base} its index of
+     * {@code out} or a row of ints, as {@link #chooseTapByTap} does. The choice is a tree: taps 0
+     * and 1, taps 2 and 3, then the two winners, each by {@link #choose}'s rule with the earlier
+     * group first; every tap of a group comes before the next group's in scan order, so the first
+     * of equal values and the first NaN win as in the chain (whose three choices each waited for
+     * the one before). {@code e} is the output column's first element, {@code base} its index of
      * channel 0 before the tap's offset. One method with no helper: a per-vector helper was too
-     * big for C2 to inline ("hot method too big") and cost a call per vector.
+     * big for C2 to inline ("hot method too big") and cost a call per vector, and {@link #widen},
+     * which takes a vector, is written out here so that no vector crosses a call C2 may leave out
+     * of line (where it is boxed).
      */
     private static void fourTaps(ByteBuffer in, int[] at, int[] value, int c, ByteBuffer out, ByteBuffer idx, int e,
                                  long base, long dc) {
@@ -120,27 +125,31 @@ final class VecArgmax {
         int a3 = at[3];
         FloatVector v0 = FloatVector.broadcast(F, Float.intBitsToFloat(value[0]));
         float v1 = Float.intBitsToFloat(value[1]);
-        float v2 = Float.intBitsToFloat(value[2]);
+        FloatVector v2 = FloatVector.broadcast(F, Float.intBitsToFloat(value[2]));
         float v3 = Float.intBitsToFloat(value[3]);
+        LongVector lanes = IOTA.mul(dc).add(base);
+        long half = L.length() * dc;
         int last = c - F.length();
         for (int ch = 0; ch < c; ch += F.length()) {
             int ch0 = Math.min(ch, last);
             int b = ch0 * Float.BYTES;
-            FloatVector best = FloatVector.fromByteBuffer(F, in, a0 + b, ORDER);
+            FloatVector x0 = FloatVector.fromByteBuffer(F, in, a0 + b, ORDER);
             FloatVector x1 = FloatVector.fromByteBuffer(F, in, a1 + b, ORDER);
             FloatVector x2 = FloatVector.fromByteBuffer(F, in, a2 + b, ORDER);
             FloatVector x3 = FloatVector.fromByteBuffer(F, in, a3 + b, ORDER);
-            VectorMask<Float> takes = best.compare(VectorOperators.EQ, best).andNot(x1.compare(VectorOperators.LE, best));
-            best = best.blend(x1, takes);
-            FloatVector chosen = v0.blend(v1, takes);
-            takes = best.compare(VectorOperators.EQ, best).andNot(x2.compare(VectorOperators.LE, best));
-            best = best.blend(x2, takes);
-            chosen = chosen.blend(v2, takes);
-            takes = best.compare(VectorOperators.EQ, best).andNot(x3.compare(VectorOperators.LE, best));
-            best = best.blend(x3, takes);
-            chosen = chosen.blend(v3, takes);
-            best.intoByteBuffer(out, (e + ch0) * Float.BYTES, ORDER);
-            widen(chosen.reinterpretAsInts(), idx, e + ch0, base + ch0 * dc, dc);
+            VectorMask<Float> t1 = x0.compare(VectorOperators.EQ, x0).andNot(x1.compare(VectorOperators.LE, x0));
+            VectorMask<Float> t3 = x2.compare(VectorOperators.EQ, x2).andNot(x3.compare(VectorOperators.LE, x2));
+            FloatVector top = x0.blend(x1, t1);
+            FloatVector bottom = x2.blend(x3, t3);
+            FloatVector topTap = v0.blend(v1, t1);
+            FloatVector bottomTap = v2.blend(v3, t3);
+            VectorMask<Float> tb = top.compare(VectorOperators.EQ, top).andNot(bottom.compare(VectorOperators.LE, top));
+            top.blend(bottom, tb).intoByteBuffer(out, (e + ch0) * Float.BYTES, ORDER);
+            IntVector ints = topTap.blend(bottomTap, tb).reinterpretAsInts();
+            LongVector ix = lanes.add(ch0 * dc);
+            ((LongVector) ints.convertShape(VectorOperators.I2L, L, 0)).add(ix).intoByteBuffer(idx, (e + ch0) * Long.BYTES, ORDER);
+            ((LongVector) ints.convertShape(VectorOperators.I2L, L, 1)).add(ix.add(half))
+                    .intoByteBuffer(idx, (e + ch0 + L.length()) * Long.BYTES, ORDER);
         }
     }
 

@@ -129,6 +129,28 @@ class VecArgmaxPlanesTest {
     }
 
     /**
+     * Every order of −∞, −0, +0, 1 and NaNs of both signs (payloads naming their tap) over the four
+     * taps of a 2×2 s2 window ({@link VecArgmaxPlanes#pairs}: each window row's pair chosen first,
+     * then the rows), one window per combination along a plane's two rows: the first of equal
+     * values and the first NaN must win, as with the scalar bands.
+     */
+    @Test
+    void pairWindowsEveryFourTapOrder() {
+        int values = VecTestData.ORDER_VALUES;
+        int windows = values * values * values * values;
+        float[] v = new float[2 * 2 * windows];
+        for (int w = 0; w < windows; w++) {
+            for (int tap = 0, code = w; tap < 4; tap++, code /= values) {
+                v[(tap / 2) * 2 * windows + 2 * w + tap % 2] = VecTestData.orderValue(code % values, tap);
+            }
+        }
+        Shape s = Shape.of(1, 2, 2 * windows, 1);
+        PoolGeometry g = PoolSpec.max(2, 2).stride(2).build().geometry(s);
+        assertTrue(planes(g).pairs());
+        compare(g, Tensor.of(s, v), IndexForm.of(IndexConvention.ONNX, s), IndexConvention.ONNX, "every four-tap order");
+    }
+
+    /**
      * Column padding staged as −∞ ({@link ArgmaxPlanes#padSlots}): padded columns chosen in vectors,
      * and windows of −∞ only led by padding redone one at a time (their first tap inside the input),
      * at both ends of rows, with one to three padded columns each side, at both column strides.

@@ -13,7 +13,7 @@ final class VecTestData {
     }
 
     /** The values {@link #everyFourTapOrder} combines: −∞, −0, +0, 1, and a NaN of each sign. */
-    private static final int ORDER_VALUES = 6;
+    static final int ORDER_VALUES = 6;
 
     /**
      * Every order of −∞, −0, +0, 1, NaN and −NaN over the four taps of a 2×2 stride-2 window, in a
@@ -32,18 +32,26 @@ final class VecTestData {
                 for (int tap = 0; tap < 4; tap++) {
                     int which = tap == 0 ? ox : ch / (tap == 1 ? 1 : tap == 2 ? ORDER_VALUES : ORDER_VALUES * ORDER_VALUES)
                             % ORDER_VALUES;
-                    v[Math.toIntExact(s.offset(0, tap / 2, 2 * ox + tap % 2, ch))] = switch (which) {
-                        case 0 -> Float.NEGATIVE_INFINITY;
-                        case 1 -> -0f;
-                        case 2 -> 0f;
-                        case 3 -> 1f;
-                        case 4 -> Float.intBitsToFloat(0x7fc00000 | (tap + 1));
-                        default -> Float.intBitsToFloat(0xffc00000 | (tap + 1) << 8);
-                    };
+                    v[Math.toIntExact(s.offset(0, tap / 2, 2 * ox + tap % 2, ch))] = orderValue(which, tap);
                 }
             }
         }
         return Tensor.of(s, v);
+    }
+
+    /**
+     * Value number {@code which} (0 to {@code ORDER_VALUES − 1}) of {@link #everyFourTapOrder} at tap
+     * {@code tap}: −∞, −0, +0, 1, a NaN and a −NaN, the NaNs' payloads naming the tap.
+     */
+    static float orderValue(int which, int tap) {
+        return switch (which) {
+            case 0 -> Float.NEGATIVE_INFINITY;
+            case 1 -> -0f;
+            case 2 -> 0f;
+            case 3 -> 1f;
+            case 4 -> Float.intBitsToFloat(0x7fc00000 | (tap + 1));
+            default -> Float.intBitsToFloat(0xffc00000 | (tap + 1) << 8);
+        };
     }
 
     /**
