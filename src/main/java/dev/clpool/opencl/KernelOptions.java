@@ -175,14 +175,14 @@ final class KernelOptions {
         return s.toString();
     }
 
+    /** The option of float16 storage (the device session adds {@code HALF_PORTABLE} to it on request). */
+    static final String HALF_STORAGE = " -D STORAGE=1";
+
     /**
      * {@code -D STORAGE=n}, common.cl's storage of the tensors: 0 float32, 1 half, 2 bfloat16.
      * Appended to an op's options at each dispatch (the tensors' dtype, not the pooling
      * parameters, decides it).
      */
-    /** The option of float16 storage (the device session adds {@code HALF_PORTABLE} to it on request). */
-    static final String HALF_STORAGE = " -D STORAGE=1";
-
     static String storage(DType dtype) {
         return switch (dtype) {
             case FLOAT32 -> " -D STORAGE=0";
