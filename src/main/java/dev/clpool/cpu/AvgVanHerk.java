@@ -91,7 +91,7 @@ final class AvgVanHerk {
         }
         this.g = g;
         p = new WindowPlan(g);
-        exact = new AvgWindows(g);
+        exact = new AvgWindows(g, false);
         kw = p.cols.window();
         kh = p.rows.window();
         blockOut = p.blockOut(SEGMENT_FLOATS);

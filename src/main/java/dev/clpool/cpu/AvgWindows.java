@@ -48,14 +48,15 @@ final class AvgWindows {
     /** The lanes' divisors and factors, per class of output rows (null without the lanes). */
     private final AvgDivisors lanes;
 
-    AvgWindows(PoolGeometry g) {
+    /** Without {@code lanes} only the scalar path runs: {@link AvgVanHerk}'s exact fallbacks need no lane tables. */
+    AvgWindows(PoolGeometry g, boolean lanes) {
         if (g.mode() != PoolMode.AVG) {
             throw new IllegalArgumentException("avg windows run avg, not " + g.mode().word());
         }
         p = new WindowPlan(g);
         includePad = g.spec().countIncludePad();
-        vector = VectorSupport.fits(p.c);
-        lanes = vector ? new AvgDivisors(this, p) : null;
+        vector = lanes && VectorSupport.fits(p.c);
+        this.lanes = vector ? new AvgDivisors(this, p) : null;
     }
 
     long workPerRow() {

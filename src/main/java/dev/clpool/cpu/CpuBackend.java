@@ -132,7 +132,7 @@ public final class CpuBackend implements PoolingBackend {
             return;
         }
         if (g.mode() == PoolMode.AVG) {
-            AvgWindows avg = new AvgWindows(g);
+            AvgWindows avg = new AvgWindows(g, true);
             chunks(rows, avg.workPerRow(), (from, to) -> avg.run(in, out, from, to, Scratch.get()));
             return;
         }

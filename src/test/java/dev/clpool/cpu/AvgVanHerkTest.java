@@ -63,7 +63,7 @@ class AvgVanHerkTest {
         float[] got = run(c.g(), c.x(), 2);
         Tolerance.assertClose(got, NaiveReference.pool(c.x().toArray(), c.shape(), c.spec()), c.toString());
         Tensor direct = Tensor.allocate(c.g().output());
-        new AvgWindows(c.g()).run(c.x().floats(), direct.floats(), 0, c.rows(), Scratch.get());
+        new AvgWindows(c.g(), true).run(c.x().floats(), direct.floats(), 0, c.rows(), Scratch.get());
         Tolerance.assertClose(got, direct.toArray(), 4e-6, c + " against the direct path");
     }
 
@@ -89,7 +89,7 @@ class AvgVanHerkTest {
                 // The direct path, itself certified within a quarter of the tolerance of the exact
                 // averages (the naive reference takes seconds at this size).
                 Tensor direct = Tensor.allocate(spec.outputShape(s));
-                new AvgWindows(spec.geometry(s)).run(x.floats(), direct.floats(), 0, s.h(), Scratch.get());
+                new AvgWindows(spec.geometry(s), true).run(x.floats(), direct.floats(), 0, s.h(), Scratch.get());
                 Tolerance.assertClose(y.toArray(), direct.toArray(), 4e-6, spec.toString());
             }
         }

@@ -78,7 +78,7 @@ class VecAvgWindowsTest {
         Shape[] shapes = {Shape.of(2, 6, 70, 512), Shape.of(1, 9, 11, 40)};
         for (PoolSpec spec : specs) {
             for (Shape s : shapes) {
-                assertTrue(new AvgWindows(spec.geometry(s)).sharesRows(), spec + " shares rows");
+                assertTrue(new AvgWindows(spec.geometry(s), true).sharesRows(), spec + " shares rows");
                 float[] v = data(s, r, 0).toArray();
                 int mid = Math.toIntExact(s.offset(s.n() - 1, s.h() / 2, s.w() / 2, 0));
                 v[mid] = 3e7f;
@@ -93,7 +93,7 @@ class VecAvgWindowsTest {
         // A ring of the window's rows beyond 4 MB: the direct reading.
         PoolSpec dilated = PoolSpec.avg(3, 3).stride(1).dilation(40, 1).padding(Padding.of(1)).build();
         Shape wide = Shape.of(1, 83, 110, 128);
-        assertFalse(new AvgWindows(dilated.geometry(wide)).sharesRows(), "ring too large");
+        assertFalse(new AvgWindows(dilated.geometry(wide), true).sharesRows(), "ring too large");
         check(dilated, wide, data(wide, r, 2), dilated + " on " + wide);
     }
 
@@ -104,7 +104,7 @@ class VecAvgWindowsTest {
         PoolGeometry g = spec.geometry(s);
         WindowPlan p = new WindowPlan(g);
         float[] divisor = {4f, 4f};
-        AvgWindows avg = new AvgWindows(g);
+        AvgWindows avg = new AvgWindows(g, true);
         float[] perB = {avg.boundPerB(0, 0, 4, 3), avg.boundPerB(0, 1, 4, 3)};
         int[] at = new int[4];
         int[] rowAt = {0, s.w() * s.c() * Float.BYTES};
@@ -157,14 +157,14 @@ class VecAvgWindowsTest {
     private static float[] scalar(PoolSpec spec, Shape s, Tensor x) {
         PoolGeometry g = spec.geometry(s);
         Tensor y = Tensor.allocate(g.output());
-        new AvgWindows(g).run(x.floats(), y.floats(), 0, g.output().n() * g.output().h(), Scratch.get());
+        new AvgWindows(g, true).run(x.floats(), y.floats(), 0, g.output().n() * g.output().h(), Scratch.get());
         return y.toArray();
     }
 
     private static float[] vector(PoolSpec spec, Shape s, Tensor x) {
         PoolGeometry g = spec.geometry(s);
         Tensor y = Tensor.allocate(g.output());
-        AvgWindows avg = new AvgWindows(g);
+        AvgWindows avg = new AvgWindows(g, true);
         int rows = g.output().n() * g.output().h();
         int cut = rows / 2 + 1;
         avg.run(x, y, 0, Math.min(cut, rows), Scratch.get());
