@@ -49,8 +49,10 @@ final class PlaneMax {
      * {@link #run} in {@link VecPlaneMax}'s lanes: a band's input rows copied from {@code src} in
      * one bulk copy per depth tap ({@link PlanePlan#stageBlocks}); for windows of 2 or 4 adjacent
      * columns and 2 rows inside the input (C3D's 1×2×2, 2×2 s2), read once from {@code raw} in one
-     * fused pass ({@link VecPlaneMax#pooled}), and where a result is zero or NaN the fix-up's −0/NaN
-     * scan reads the tensor's rows too (nothing staged); for one-row windows of that kind (M5's 1-D 4
+     * fused pass ({@link VecPlaneMax#pooled}), which also answers the fix-up's question (a NaN result,
+     * or a zero one and a −0 loaded: no second pass over the rows); elsewhere the vertical pass
+     * ({@link VecPlaneMax#down}) tells whether it loaded a −0 and {@link VecPlaneMax#keep} which
+     * results are zero or NaN; for one-row windows of that kind (M5's 1-D 4
      * s4), read from {@code raw} and reduced by clpool's rule in the lanes ({@link VecPlaneMax#pooledRow}:
      * exact, so no fix-up and no scan, but for NaN results where the Vector API ran its fallback).
      */
@@ -70,16 +72,16 @@ final class PlaneMax {
         boolean straight = inside && p.d.window() == 1 && p.h.window() == 2;
         // One input row per output row (M5's 1-D windows): the rule in lanes, read from the tensor.
         boolean oneRow = inside && p.oneRow();
-        PlanePlan.Down down = (r, n, at) -> VecPlaneMax.down(in, r, n, acc, at, p.w.in());
-        PlanePlan.DownBand band = (r, n, step) -> VecPlaneMax.down(in, r, p.bandRows, n, step, acc, p.pitch, p.w.padBegin(),
-                p.w.in());
+        // Whether the band's vertical pass loaded a −0 (the fix-up's question, asked as it loads).
+        boolean[] minus = new boolean[1];
+        PlanePlan.Down down = (r, n, at) -> minus[0] |= VecPlaneMax.down(in, r, n, acc, at, p.w.in());
+        PlanePlan.DownBand band = (r, n, step) -> minus[0] |= VecPlaneMax.down(in, r, p.bandRows, n, step, acc, p.pitch,
+                p.w.padBegin(), p.w.in());
         p.bands(from, to, (plane, oz, oy0, oy1) -> {
             int n = oy1 - oy0;
             if (straight) {
                 int step = p.rowStarts(plane, oz, oy0, oy1, rows);
-                boolean zero = VecPlaneMax.pooled(raw, rows, p.bandRows, n, step, p.w.out(), sw, out);
-                // The fix-up's question asked of the tensor's rows too (no copy: ReLU'd bands are zero).
-                if (zero && VecPlaneMax.minusZeroOrNaN(raw, rows, p.bandRows, n, step, p.w.in())) {
+                if (VecPlaneMax.pooled(raw, rows, p.bandRows, n, step, p.w.out(), sw, out)) {
                     exactZeros(src, out, plane, oz, oy0, oy1);
                 }
                 dst.put(p.outputRow(plane, oz, oy0), out, 0, n * p.w.out());
@@ -97,29 +99,22 @@ final class PlaneMax {
                 dst.put(p.outputRow(plane, oz, oy0), out, 0, n * p.w.out());
                 return;
             }
+            minus[0] = false;
             if (p.oneRow()) {
                 p.copyRows(src, plane, oz, oy0, oy1, acc);
             } else {
                 p.down(src, plane, oz, oy0, oy1, in, rows, down, band);
             }
             float[] full = pooled ? acc : VecPlaneMax.across(acc, n * p.pitch, p.w.window(), p.w.dilation(), into);
-            boolean flagged = VecPlaneMax.keep(full, p.pitch, n, p.w.out(), sw, pooled, out);
-            finish(src, dst, out, plane, oz, oy0, oy1, flagged, p.oneRow() ? acc : in,
-                    p.oneRow() ? n * p.pitch : p.stagedLength(oz, oy0, oy1));
+            int flags = VecPlaneMax.keep(full, p.pitch, n, p.w.out(), sw, pooled, out);
+            // One-row windows copied their rows (no vertical pass): the band's accumulator, padding −∞, is scanned.
+            boolean fix = (flags & VecPlaneMax.NAN) != 0 || flags != 0
+                    && (p.oneRow() ? VecPlaneMax.minusZeroOrNaN(acc, n * p.pitch) : minus[0]);
+            if (fix) {
+                exactZeros(src, out, plane, oz, oy0, oy1);
+            }
+            dst.put(p.outputRow(plane, oz, oy0), out, 0, n * p.w.out());
         });
-    }
-
-    /**
-     * Fixes a band's zero and NaN results where {@code flagged} and the band's input, all of it in
-     * {@code staged[0, len)} (copied rows, or the band's accumulator for one-row windows, whose
-     * padding is −∞), holds a −0 or a NaN ({@link VecPlaneMax#minusZeroOrNaN}); writes the band.
-     */
-    private void finish(FloatBuffer src, FloatBuffer dst, float[] out, int plane, int oz, int oy0, int oy1, boolean flagged,
-                        float[] staged, int len) {
-        if (flagged && VecPlaneMax.minusZeroOrNaN(staged, len)) {
-            exactZeros(src, out, plane, oz, oy0, oy1);
-        }
-        dst.put(p.outputRow(plane, oz, oy0), out, 0, (oy1 - oy0) * p.w.out());
     }
 
     /** One band; {@code acc} and {@code tap} hold −∞ in every padding column. */

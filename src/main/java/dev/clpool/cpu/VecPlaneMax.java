@@ -34,9 +34,11 @@ import jdk.incubator.vector.VectorSpecies;
  * row (M5's 1-D 4 s4) is read from the tensor and reduced by clpool's rule itself in the lanes, exact
  * with no fix-up ({@link #pooledRow}). The zero-or-NaN flag is a
  * running int min and max of the results' magnitude bits, tested once per row (no branch per
- * vector); the fix-up's question whether the band's input holds a −0 or a NaN is
- * {@link #minusZeroOrNaN} over the staged rows (on the {@link #pooled} path, over the tensor's
- * rows in place).</li>
+ * vector); the fix-up runs where a result is NaN, or one is zero and the band's input holds a −0:
+ * a NaN input gives a NaN result ({@code max} keeps NaN), and whether a −0 was loaded is a running
+ * int min of the bits each load brings in, in {@link #down} and {@link #pooled} themselves (a
+ * second pass over the rows, {@link #minusZeroOrNaN}, cost ReLU'd and all-zero data about what
+ * the pooling did; branch {@code c3d}).</li>
  * </ul>
  * Arrays carry {@link #slack} floats beyond the band's so that loads and stores of whole vectors
  * past a row's end stay inside them; what they read there is never kept.
@@ -53,6 +55,10 @@ final class VecPlaneMax {
     private static final VectorSpecies<Integer> I = S.withLanes(int.class);
 
     private static final int MINUS_ZERO = 0x80000000;
+    /** {@link #keep}'s flag: a result is ±0. */
+    static final int ZERO = 1;
+    /** {@link #keep}'s flag: a result is NaN. */
+    static final int NAN = 2;
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
 
     private VecPlaneMax() {
@@ -72,63 +78,83 @@ final class VecPlaneMax {
      * The vertical pass of one band row: {@code acc[at + x] = max} over the {@code n} input rows
      * at {@code in[rows[k]]}, {@code k < n}, of their element x, for {@code x < width}
      * ({@code n >= 1}, {@code width >=} {@link #lanes()}): up to three rows folded in registers
-     * per pass over the row, a copy for one.
+     * per pass over the row, a copy for one. Returns whether any of those input elements is −0
+     * (a running int min of the bits loaded: one lane operation per load, where the fix-up's own
+     * pass over the rows cost ReLU'd and all-zero data half the pooling's time again).
      */
-    static void down(float[] in, int[] rows, int n, float[] acc, int at, int width) {
+    static boolean down(float[] in, int[] rows, int n, float[] acc, int at, int width) {
         if (n == 1) {
             System.arraycopy(in, rows[0], acc, at, width);
-            return;
+            return minusZero(in, rows[0], width);
         }
         int last = n - 1;
-        fold(in, rows[0], rows[1], rows[Math.min(2, last)], acc, at, width, false);
+        boolean minus = fold(in, rows[0], rows[1], rows[Math.min(2, last)], acc, at, width, false);
         for (int k = 3; k <= last; k += 2) {
-            fold(in, rows[k], rows[Math.min(k + 1, last)], rows[k], acc, at, width, true);
+            minus |= fold(in, rows[k], rows[Math.min(k + 1, last)], rows[k], acc, at, width, true);
         }
+        return minus;
     }
 
     /**
      * {@link #down} for {@code n} band rows in one call ({@link PlanePlan.DownBand}): row r's
      * {@code rows[count + r]} input rows from {@code in[rows[r]]}, {@code step} apart, into
-     * {@code acc} from {@code r * pitch + pad}.
+     * {@code acc} from {@code r * pitch + pad}. Returns whether any of those input elements is −0.
      */
-    static void down(float[] in, int[] rows, int count, int n, int step, float[] acc, int pitch, int pad, int width) {
+    static boolean down(float[] in, int[] rows, int count, int n, int step, float[] acc, int pitch, int pad, int width) {
+        boolean minus = false;
         for (int r = 0; r < n; r++) {
             int a = rows[r];
             int last = rows[count + r] - 1;
             int at = r * pitch + pad;
             if (last == 0) {
                 System.arraycopy(in, a, acc, at, width);
+                minus |= minusZero(in, a, width);
                 continue;
             }
-            fold(in, a, a + step, a + Math.min(2, last) * step, acc, at, width, false);
+            minus |= fold(in, a, a + step, a + Math.min(2, last) * step, acc, at, width, false);
             for (int k = 3; k <= last; k += 2) {
-                fold(in, a + k * step, a + Math.min(k + 1, last) * step, a + k * step, acc, at, width, true);
+                minus |= fold(in, a + k * step, a + Math.min(k + 1, last) * step, a + k * step, acc, at, width, true);
             }
         }
+        return minus;
     }
 
     /**
      * {@code acc[at + x] = max(in[a + x], in[b + x], in[c + x])}, or also with its own value where
      * {@code into}; the last vector overlaps the one before where the width is not a multiple of
-     * the lanes (idempotent).
+     * the lanes (idempotent). Returns whether any of the three rows' elements is −0 (the smallest
+     * int of their bits is {@code 0x80000000} only for a −0).
      */
-    private static void fold(float[] in, int a, int b, int c, float[] acc, int at, int width, boolean into) {
+    private static boolean fold(float[] in, int a, int b, int c, float[] acc, int at, int width, boolean into) {
         int lanes = S.length();
         int end = width - lanes;
-        for (int x = 0; x < end; x += lanes) {
-            vector(in, a + x, b + x, c + x, acc, at + x, into);
+        IntVector low = IntVector.broadcast(I, Integer.MAX_VALUE);
+        for (int x = 0; x < width; x += lanes) {
+            if (x > end) {
+                x = end;
+            }
+            FloatVector u = FloatVector.fromArray(S, in, a + x);
+            FloatVector v = FloatVector.fromArray(S, in, b + x);
+            FloatVector w = FloatVector.fromArray(S, in, c + x);
+            low = low.min(u.reinterpretAsInts().min(v.reinterpretAsInts()).min(w.reinterpretAsInts()));
+            FloatVector m = u.max(v).max(w);
+            if (into) {
+                m = m.max(FloatVector.fromArray(S, acc, at + x));
+            }
+            m.intoArray(acc, at + x);
         }
-        vector(in, a + end, b + end, c + end, acc, at + end, into);
+        return low.compare(VectorOperators.EQ, MINUS_ZERO).anyTrue();
     }
 
-    /** One vector of {@link #fold}. */
-    private static void vector(float[] in, int a, int b, int c, float[] acc, int i, boolean into) {
-        FloatVector m = FloatVector.fromArray(S, in, a).max(FloatVector.fromArray(S, in, b))
-                .max(FloatVector.fromArray(S, in, c));
-        if (into) {
-            m = m.max(FloatVector.fromArray(S, acc, i));
+    /** Whether any of {@code a[from, from + width)} is −0 ({@code width >=} {@link #lanes()}). */
+    private static boolean minusZero(float[] a, int from, int width) {
+        int lanes = S.length();
+        int end = width - lanes;
+        IntVector low = IntVector.broadcast(I, Integer.MAX_VALUE);
+        for (int x = 0; x < width; x += lanes) {
+            low = low.min(FloatVector.fromArray(S, a, from + Math.min(x, end)).reinterpretAsInts());
         }
-        m.intoArray(acc, i);
+        return low.compare(VectorOperators.EQ, MINUS_ZERO).anyTrue();
     }
 
     /**
@@ -165,32 +191,32 @@ final class VecPlaneMax {
      * Output columns: {@code out[r*ow + ox] = full[r*pitch + ox*stride]} for {@code rows} rows;
      * where {@code pooled} (windows of {@code stride} adjacent columns, stride 2 or 4), the maximum
      * of the {@code stride} elements from there instead: the horizontal pass fused, {@code full}
-     * being the vertical pass's accumulator. Returns whether any kept output is ±0 or NaN (those
-     * the exact rule may give other bits for). A row of at least one vector of outputs ends with a
+     * being the vertical pass's accumulator. Returns {@link #ZERO} where a kept output is ±0, or'd
+     * with {@link #NAN} where one is NaN (those the exact rule may give other bits for). A row of at least one vector of outputs ends with a
      * vector overlapping the one before; a shorter one is written in a whole vector, past its end
      * (rewritten by the next row).
      */
-    static boolean keep(float[] full, int pitch, int rows, int ow, int stride, boolean pooled, float[] out) {
+    static int keep(float[] full, int pitch, int rows, int ow, int stride, boolean pooled, float[] out) {
         int lanes = S.length();
         boolean whole = ow >= lanes;
         int[] map = stride == 1 || stride == 2 || stride == 4 ? null : indexMap(stride);
-        boolean zero = false;
+        int flags = 0;
         for (int r = 0; r < rows; r++) {
-            zero |= keepRow(full, r * pitch, 0, ow, stride, pooled, map, out, r * ow);
+            flags |= keepRow(full, r * pitch, 0, ow, stride, pooled, map, out, r * ow);
         }
-        return whole ? zero : zeroOrNaN(out, rows * ow);
+        return whole ? flags : flags(out, rows * ow);
     }
 
     /**
      * Outputs {@code [o0, o1)} of one row of {@link #keep}: {@code out[at + ox]} from
      * {@code full[from + ox * stride]}; the last vector overlaps the one before, or, where
      * {@code o1 - o0} is less than a vector, reaches back before {@code o0} (the input of
-     * the outputs from {@code o1 - lanes} on must be there) or past {@code o1} where {@code o1 < lanes}. Returns whether
-     * any is ±0 or NaN (meaningful where {@code o1 >= lanes}), from the lanes' smallest and largest
+     * the outputs from {@code o1 - lanes} on must be there) or past {@code o1} where {@code o1 < lanes}. Returns
+     * {@link #ZERO} and {@link #NAN} as {@link #keep} (meaningful where {@code o1 >= lanes}), from the lanes' smallest and largest
      * magnitude bits (branch-free: a compare and a branch per vector cost about a tenth of the picks
      * in M5's rows).
      */
-    private static boolean keepRow(float[] full, int from, int o0, int o1, int stride, boolean pooled, int[] map,
+    private static int keepRow(float[] full, int from, int o0, int o1, int stride, boolean pooled, int[] map,
                                    float[] out, int at) {
         int lanes = S.length();
         IntVector low = IntVector.broadcast(I, Integer.MAX_VALUE);
@@ -216,7 +242,8 @@ final class VecPlaneMax {
             low = low.min(bits);
             high = high.max(bits);
         }
-        return low.compare(VectorOperators.EQ, 0).anyTrue() || high.compare(VectorOperators.GT, 0x7f800000).anyTrue();
+        return (low.compare(VectorOperators.EQ, 0).anyTrue() ? ZERO : 0)
+                | (high.compare(VectorOperators.GT, 0x7f800000).anyTrue() ? NAN : 0);
     }
 
     /**
@@ -276,45 +303,54 @@ final class VecPlaneMax {
      * the tensor's bytes {@code src} (float32, native order), the vertical and horizontal passes
      * fused, nothing staged: band row r reads {@code rows[count + r]} (1 or 2) input rows from
      * float {@code rows[r]}, {@code step} floats apart, no padding, every window inside its row;
-     * its {@code ow >=} {@link #lanes()} outputs go to {@code out[r * ow]}. Returns whether any is
-     * ±0 or NaN. Reading the input once here, as the channels-last kernels do, costs less than
-     * staging it (a bulk copy from memory, then loads from L1): C3D's 1×2×2 max 12.3 → 8.4 ms on
-     * one thread (docs/performance.md, branch {@code cfmax}).
+     * its {@code ow >=} {@link #lanes()} outputs go to {@code out[r * ow]}. Reading the input once
+     * here, as the channels-last kernels do, costs less than staging it (a bulk copy from memory,
+     * then loads from L1): C3D's 1×2×2 max 12.3 → 8.4 ms on one thread (docs/performance.md,
+     * branch {@code cfmax}). Returns whether the fix-up must run: a result is NaN, or a row has a
+     * zero result and a −0 among the elements it loaded (a running int min of their bits, one lane
+     * operation per load: the fix-up's question asked here, not by a second pass over the rows,
+     * which cost ReLU'd and all-zero data about what the pooling cost; branch {@code c3d}).
      */
     static boolean pooled(ByteBuffer src, int[] rows, int count, int n, int step, int ow, int stride, float[] out) {
         int lanes = S.length();
         int vb = lanes * Float.BYTES;
-        boolean zero = false;
+        boolean fix = false;
         for (int r = 0; r < n; r++) {
             int second = rows[count + r] == 1 ? 0 : step * Float.BYTES;
             int base = rows[r] * Float.BYTES;
             IntVector low = IntVector.broadcast(I, Integer.MAX_VALUE);
             IntVector high = IntVector.zero(I);
+            IntVector signs = IntVector.broadcast(I, Integer.MAX_VALUE);
             for (int ox = 0; ox < ow; ox += lanes) {
                 if (ox + lanes > ow) {
                     ox = ow - lanes;
                 }
                 int f = base + ox * stride * Float.BYTES;
-                FloatVector v = pairs(rows(src, f, second), rows(src, f + vb, second));
+                FloatVector a = FloatVector.fromByteBuffer(S, src, f, ORDER);
+                FloatVector b = FloatVector.fromByteBuffer(S, src, f + second, ORDER);
+                FloatVector c = FloatVector.fromByteBuffer(S, src, f + vb, ORDER);
+                FloatVector d = FloatVector.fromByteBuffer(S, src, f + vb + second, ORDER);
+                signs = signs.min(a.reinterpretAsInts().min(b.reinterpretAsInts())
+                        .min(c.reinterpretAsInts().min(d.reinterpretAsInts())));
+                FloatVector v = pairs(a.max(b), c.max(d));
                 if (stride == 4) {
-                    v = pairs(v, pairs(rows(src, f + 2 * vb, second), rows(src, f + 3 * vb, second)));
+                    a = FloatVector.fromByteBuffer(S, src, f + 2 * vb, ORDER);
+                    b = FloatVector.fromByteBuffer(S, src, f + 2 * vb + second, ORDER);
+                    c = FloatVector.fromByteBuffer(S, src, f + 3 * vb, ORDER);
+                    d = FloatVector.fromByteBuffer(S, src, f + 3 * vb + second, ORDER);
+                    signs = signs.min(a.reinterpretAsInts().min(b.reinterpretAsInts())
+                            .min(c.reinterpretAsInts().min(d.reinterpretAsInts())));
+                    v = pairs(v, pairs(a.max(b), c.max(d)));
                 }
                 v.intoArray(out, r * ow + ox);
                 IntVector bits = v.reinterpretAsInts().and(0x7fffffff);
                 low = low.min(bits);
                 high = high.max(bits);
             }
-            zero |= low.compare(VectorOperators.EQ, 0).anyTrue() || high.compare(VectorOperators.GT, 0x7f800000).anyTrue();
+            fix |= low.compare(VectorOperators.EQ, 0).anyTrue() && signs.compare(VectorOperators.EQ, MINUS_ZERO).anyTrue()
+                    || high.compare(VectorOperators.GT, 0x7f800000).anyTrue();
         }
-        return zero;
-    }
-
-    /**
-     * The maximum of the vectors at bytes {@code f} and {@code f + second} of {@code src} (the
-     * same vector twice where {@code second} is 0, a window's one row inside the input: no branch).
-     */
-    private static FloatVector rows(ByteBuffer src, int f, int second) {
-        return FloatVector.fromByteBuffer(S, src, f, ORDER).max(FloatVector.fromByteBuffer(S, src, f + second, ORDER));
+        return fix;
     }
 
     /** The maxima of the adjacent pairs of the two vectors from {@code full[f]}. */
@@ -383,55 +419,15 @@ final class VecPlaneMax {
         return false;
     }
 
-    /**
-     * {@link #minusZeroOrNaN(float[], int)} over the input rows {@link #pooled} read, straight from
-     * the tensor's bytes: band row r's {@code rows[count + r]} rows of {@code width} floats from
-     * float {@code rows[r]}, {@code step} floats apart (whole rows: a superset of the windows' taps).
-     */
-    static boolean minusZeroOrNaN(ByteBuffer src, int[] rows, int count, int n, int step, int width) {
-        int lanes = S.length();
-        for (int r = 0; r < n; r++) {
-            for (int k = 0; k < rows[count + r]; k++) {
-                int from = (rows[r] + k * step) * Float.BYTES;
-                int x = 0;
-                IntVector low = IntVector.broadcast(I, Integer.MAX_VALUE);
-                IntVector high = IntVector.zero(I);
-                for (; x + lanes <= width; x += lanes) {
-                    IntVector bits = FloatVector.fromByteBuffer(S, src, from + x * Float.BYTES, ORDER).reinterpretAsInts();
-                    low = low.min(bits);
-                    high = high.max(bits.and(0x7fffffff));
-                }
-                if (low.compare(VectorOperators.EQ, MINUS_ZERO).anyTrue()
-                        || high.compare(VectorOperators.GT, 0x7f800000).anyTrue()) {
-                    return true;
-                }
-                for (; x < width; x++) {
-                    float v = src.getFloat(from + x * Float.BYTES);
-                    if (v != v || Float.floatToRawIntBits(v) == MINUS_ZERO) {
-                        return true;
-                    }
-                }
-            }
-        }
-        return false;
-    }
-
     /** Vectors per block of {@link #minusZeroOrNaN}. */
     private static final int BLOCK = 32;
 
-    /** Whether any of {@code a[0, n)} is ±0 or NaN (those the exact rule may give other bits for). */
-    static boolean zeroOrNaN(float[] a, int n) {
-        int lanes = S.length();
-        int i = 0;
-        for (; i + lanes <= n; i += lanes) {
-            if (!FloatVector.fromArray(S, a, i).abs().compare(VectorOperators.GT, 0f).allTrue()) {
-                return true;
-            }
+    /** {@link #ZERO} where any of {@code a[0, n)} is ±0, or'd with {@link #NAN} where one is NaN. */
+    static int flags(float[] a, int n) {
+        int flags = 0;
+        for (int i = 0; i < n; i++) {
+            flags |= a[i] == 0 ? ZERO : a[i] != a[i] ? NAN : 0;
         }
-        int zeros = 0;
-        for (; i < n; i++) {
-            zeros |= PlanePlan.zeroOrNaN(a[i]);
-        }
-        return zeros != 0;
+        return flags;
     }
 }
