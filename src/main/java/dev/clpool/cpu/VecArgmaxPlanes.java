@@ -274,9 +274,10 @@ final class VecArgmaxPlanes {
     /**
      * Max pooling with indices of one output row whose windows are one even/odd column pair each
      * (two column taps one apart at column stride 2, no column padding: SegNet's 2×2 s2), read from
-     * the tensor: each window row is two int loads viewed as long lanes (an even column in a lane's low
-     * int, the odd one after it in its high int: the Vector API's lanes are little-endian), split into even and odd columns by shifts and masks, the
-     * second load's columns in the high ints: the output columns interleaved (lane 2j the output j,
+     * the tensor: each window row is two int loads viewed as long lanes (an even column in a lane's
+     * low int, the odd one after it in its high int: the Vector API's lanes are little-endian),
+     * split into even and odd columns by shifts and masks, the second load's columns in the high
+     * ints: the output columns interleaved (lane 2j the output j,
      * lane 2j + 1 the output half + j), then the rule over the taps in scan order, as
      * {@link #choose}; one int shuffle a vector puts the values in output order, and each long lane's
      * two ints are the two outputs' indices, sign-extended by shifts. (Split into output order by
