@@ -277,12 +277,12 @@ final class VecArgmaxPlanes {
      * the tensor: each window row is two int loads viewed as long lanes (an even column in a lane's
      * low int, the odd one after it in its high int: the Vector API's lanes are little-endian),
      * split into even and odd columns by shifts and masks, the second load's columns in the high
-     * ints: the output columns interleaved (lane 2j the output j,
-     * lane 2j + 1 the output half + j), then the rule over the taps in scan order, as
-     * {@link #choose}; one int shuffle a vector puts the values in output order, and each long lane's
-     * two ints are the two outputs' indices, sign-extended by shifts. (Split into output order by
-     * four int shuffles and two blends per row, through a 32-int scratch, this cost 15% more on
-     * SegNet's stage 4; the rows were staged by a bulk copy per band before that.)
+     * ints: the output columns interleaved (lane 2j the output j, lane 2j + 1 the output half + j),
+     * then the rule over the taps in scan order, as {@link #choose}; one int shuffle a vector puts
+     * the values in output order, and each long lane's two ints are the two outputs' indices,
+     * sign-extended by shifts. (Split into output order by four int shuffles and two blends per row,
+     * through a 32-int scratch, SegNet's stage 4 took 20–35% longer; the rows were staged by a bulk
+     * copy per band before that.)
      *
      * @param in     the input tensor's bytes (float32, native order)
      * @param rowAt  per window row inside the input, in order: the float offset of its column 0
