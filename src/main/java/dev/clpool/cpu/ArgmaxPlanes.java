@@ -167,7 +167,7 @@ final class ArgmaxPlanes {
     private void pairBand(ByteBuffer in, ByteBuffer out, ByteBuffer idx, int q0, int q1, Scratch s) {
         int iw = p.in.w();
         int ow = p.out.w();
-        int[][] list = s.ints(0, 6, Math.max(kh * kw, 2 * VecWidth.floats()));
+        int[][] list = s.ints(0, 6, kh * kw);
         for (int q = q0; q < q1; q++) {
             int n = q / oh;
             int oy = q % oh;
@@ -178,7 +178,7 @@ final class ArgmaxPlanes {
                 list[1][2 * count + 1] = offsets[jy * kw + 1];
             }
             long base = form.base(n) + p.rowStart[oy] * form.dy() + p.colStart[0] * form.dx();
-            VecArgmaxPlanes.pairs(in, list[0], list[1], count, ow, out, idx, q * ow, base, sw * form.dx(), list[2]);
+            VecArgmaxPlanes.pairs(in, list[0], list[1], count, ow, out, idx, q * ow, base, sw * form.dx());
         }
     }
 

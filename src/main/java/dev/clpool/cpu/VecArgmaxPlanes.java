@@ -34,8 +34,8 @@ import jdk.incubator.vector.VectorSpecies;
  * of −∞ only) its columns outside the interior are chosen again one at a time by the same rule over
  * their taps inside the input, as are all columns of a row narrower than the lanes. The last vector
  * of a row overlaps the one before it (its lanes are computed twice, to the same result). Windows of
- * one even/odd column pair ({@link #pairs}, SegNet's 2×2 s2) read rows staged as they are and split
- * them in registers. Method signatures use JDK types only.
+ * one even/odd column pair ({@link #pairs}, SegNet's 2×2 s2) read the tensor's rows and split
+ * them in registers, as long lanes. Method signatures use JDK types only.
  */
 final class VecArgmaxPlanes {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -52,6 +52,14 @@ final class VecArgmaxPlanes {
     private static final VectorShuffle<Integer> EVEN = VectorShuffle.fromOp(I, i -> 2 * i % I.length());
     /** The same for the odd elements. */
     private static final VectorShuffle<Integer> ODD = VectorShuffle.fromOp(I, i -> (2 * i + 1) % I.length());
+    /** A long lane's low int (its even float: the Vector API reinterprets lanes little-endian). */
+    private static final long LOW = 0xFFFF_FFFFL;
+    /**
+     * Lane i of {@link #pair}'s interleaved lanes (lane 2j the output j, lane 2j + 1 the output
+     * half + j) in output order: lane 2i below the half, lane 2(i − half) + 1 from it.
+     */
+    private static final VectorShuffle<Integer> APART = VectorShuffle.fromOp(I,
+            i -> i < I.length() / 2 ? 2 * i : 2 * (i - I.length() / 2) + 1);
     /** The lanes of the high half. */
     private static final VectorMask<Integer> HIGH = I.indexInRange(-I.length() / 2, I.length() / 2);
 
@@ -266,10 +274,15 @@ final class VecArgmaxPlanes {
     /**
      * Max pooling with indices of one output row whose windows are one even/odd column pair each
      * (two column taps one apart at column stride 2, no column padding: SegNet's 2×2 s2), read from
-     * the tensor: each window row is two loads split into its even and odd columns in registers (the
-     * split of {@link #stage} without its stores and reloads), then the rule over the taps in scan
-     * order, as {@link #choose}. (The rows were staged by a bulk copy per band: that streamed the
-     * input from memory before any work, where the loads overlap it with the choice.)
+     * the tensor: each window row is two int loads viewed as long lanes (an even column in a lane's
+     * low int, the odd one after it in its high int: the Vector API's lanes are little-endian),
+     * split into even and odd columns by shifts and masks, the second load's columns in the high
+     * ints: the output columns interleaved (lane 2j the output j, lane 2j + 1 the output half + j),
+     * then the rule over the taps in scan order, as {@link #choose}; one int shuffle a vector puts
+     * the values in output order, and each long lane's two ints are the two outputs' indices,
+     * sign-extended by shifts. (Split into output order by four int shuffles and two blends per row,
+     * through a 32-int scratch, SegNet's stage 4 took 20–35% longer; the rows were staged by a bulk
+     * copy per band before that.)
      *
      * @param in     the input tensor's bytes (float32, native order)
      * @param rowAt  per window row inside the input, in order: the float offset of its column 0
@@ -278,11 +291,11 @@ final class VecArgmaxPlanes {
      * @param ow     output columns, at least a vector
      */
     static void pairs(ByteBuffer in, int[] rowAt, int[] value, int rows, int ow, ByteBuffer out, ByteBuffer idx, int o,
-                      long base, long stepX, int[] split) {
+                      long base, long stepX) {
         int l = F.length();
         for (int ox = 0; ; ox += l) {
             int b = Math.min(ox, ow - l);
-            pair(in, rowAt, value, rows, 2 * b, out, idx, o + b, base + b * stepX, stepX, split);
+            pair(in, rowAt, value, rows, 2 * b, out, idx, o + b, base + b * stepX, stepX);
             if (b == ow - l) {
                 return;
             }
@@ -299,17 +312,15 @@ final class VecArgmaxPlanes {
      * JVMs, boxed them (30 MB allocated and 5 ms a call for SegNet's channels-first stage 4).
      */
     private static void pair(ByteBuffer in, int[] rowAt, int[] value, int rows, int e, ByteBuffer out, ByteBuffer idx, int o,
-                             long rowBase, long stepX, int[] split) {
+                             long rowBase, long stepX) {
         int l = F.length();
         FloatVector best = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
         FloatVector chosen = FloatVector.broadcast(F, Float.intBitsToFloat(value[0]));
         for (int r = 0; r < rows; r++) {
-            IntVector a = IntVector.fromByteBuffer(I, in, (rowAt[r] + e) << 2, ORDER);
-            IntVector c = IntVector.fromByteBuffer(I, in, (rowAt[r] + e + l) << 2, ORDER);
-            a.rearrange(EVEN).blend(c.rearrange(EVEN), HIGH).intoArray(split, 0);
-            a.rearrange(ODD).blend(c.rearrange(ODD), HIGH).intoArray(split, l);
-            FloatVector even = IntVector.fromArray(I, split, 0).reinterpretAsFloats();
-            FloatVector odd = IntVector.fromArray(I, split, l).reinterpretAsFloats();
+            LongVector a = IntVector.fromByteBuffer(I, in, (rowAt[r] + e) << 2, ORDER).reinterpretAsLongs();
+            LongVector c = IntVector.fromByteBuffer(I, in, (rowAt[r] + e + l) << 2, ORDER).reinterpretAsLongs();
+            FloatVector even = a.and(LOW).or(c.lanewise(VectorOperators.LSHL, 32)).reinterpretAsFloats();
+            FloatVector odd = a.lanewise(VectorOperators.LSHR, 32).or(c.and(~LOW)).reinterpretAsFloats();
             VectorMask<Float> right = takes(even, odd);
             FloatVector rowBest = even.blend(odd, right);
             FloatVector rowChosen = FloatVector.broadcast(F, Float.intBitsToFloat(value[2 * r]))
@@ -323,11 +334,12 @@ final class VecArgmaxPlanes {
                 chosen = chosen.blend(rowChosen, below);
             }
         }
-        best.intoByteBuffer(out, o * Float.BYTES, ORDER);
-        IntVector ints = chosen.reinterpretAsInts();
+        best.reinterpretAsInts().rearrange(APART).intoByteBuffer(out, o * Float.BYTES, ORDER);
+        LongVector ints = chosen.reinterpretAsLongs();
         LongVector lanes = IOTA.mul(stepX).add(rowBase);
-        ((LongVector) ints.convertShape(VectorOperators.I2L, L, 0)).add(lanes).intoByteBuffer(idx, o * Long.BYTES, ORDER);
-        ((LongVector) ints.convertShape(VectorOperators.I2L, L, 1)).add(lanes.add(L.length() * stepX))
+        ints.lanewise(VectorOperators.LSHL, 32).lanewise(VectorOperators.ASHR, 32).add(lanes)
+                .intoByteBuffer(idx, o * Long.BYTES, ORDER);
+        ints.lanewise(VectorOperators.ASHR, 32).add(lanes.add(L.length() * stepX))
                 .intoByteBuffer(idx, (o + L.length()) * Long.BYTES, ORDER);
     }
 
