@@ -36,6 +36,10 @@
  *   INTERIOR      1: windows wholly inside the input take the unrolled interior path (CLOOP 1,
  *                 small windows only: the host sets 0 beyond KernelOptions.MAX_UNROLLED_TAPS;
  *                 lp only with LP_SQUARE and ACC_DOUBLE)
+ *   TAP_MAJOR     (optional, max, CLOOP 1, INTERIOR 1, float32) 1: the interior folds tap by tap
+ *                 through the output, C channels a tap (KernelOptions.maxRuns: many channels)
+ *   CHUNK         (optional, max, CLOOP 1, INTERIOR 1) CHUNK vectors of each tap at a time; the
+ *                 host ensures C % (CHUNK * VEC) == 0 (KernelOptions.maxRuns: 64 channels)
  *
  * The host prepends common.cl (vector types and accumulators).
  *
