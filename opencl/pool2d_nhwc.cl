@@ -321,8 +321,10 @@ inline void pool_interior_chunk(__global const storage_t *restrict in, __global 
 /* Max tap by tap (the host passes TAP_MAJOR for many channels): the first tap's channels are
    copied to the output, each later tap's folded into it in scan order, so each tap is read as one
    run of C elements (at 512 channels the vector-at-a-time form reads four streams 2 KB apart),
-   at the cost of the output's C elements re-read and re-written from L1 once per tap. Per channel
-   the same fold in the same order as pool_interior: the same bits. */
+   at the cost of the output's C elements re-read and re-written from L1 once per tap (so the
+   output buffer is read as well as written: the host makes it READ_WRITE). Per channel the same
+   fold in the same order as pool_interior: the same bits. Private accumulators of 32 vectors
+   instead of the output measured slower (VGG-16 block 4: 3.5 ms of CPU against 2.6). */
 inline void pool_interior_taps(__global const storage_t *restrict in, __global storage_t *restrict out,
                                const int W, const int C, const int o, const int base)
 {

@@ -24,7 +24,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * time, four vectors of each tap at a time, tap by tap through the output: {@link
  * KernelOptions#maxRuns}, forced by their properties) give the CPU path's bits, host and device
  * tensors, on data full of ties of signed zeros, infinities and NaNs with payloads (which of two
- * equal or NaN taps is kept shows the fold's order). Builds three programs per spec.
+ * equal or NaN taps is kept shows the fold's order); float16 at 64 channels too. Builds three
+ * programs per spec in float32, two in float16.
  */
 class MaxRunsDeviceIT {
     private static final String TAPS = "clpool.opencl.maxTapMajor";
@@ -43,29 +44,15 @@ class MaxRunsDeviceIT {
                 PoolSpec.max(3, 3).stride(1).padding(Padding.of(1)).build());
         // 64 channels (four vectors of 16: the chunks), 128 (tap by tap by default), 48 (neither).
         List<Shape> shapes = List.of(Shape.of(2, 9, 12, 64), Shape.of(1, 7, 10, 128), Shape.of(1, 6, 8, 48));
-        String[][] forms = {{"never", "never"}, {"never", "always"}, {"always", "never"}};
         SplittableRandom r = new SplittableRandom(20261207L);
         OpenClBackend device = OpenClBackend.open(binding, -1, OpenClBackend.Options.DEFAULT, OpenClBackend.Tuning.fromSystem());
         try (PoolingEngine cpu = PoolingEngine.builder().backend(BackendChoice.CPU).build()) {
             for (Shape s : shapes) {
                 Tensor x = ties(r, s);
-                for (PoolSpec spec : specs) {
-                    PoolGeometry g = spec.geometry(s);
-                    float[] want = cpu.pool(x, spec).toArray();
-                    for (String[] form : forms) {
-                        System.setProperty(TAPS, form[0]);
-                        System.setProperty(CHUNKS, form[1]);
-                        String what = binding + " " + spec + " on " + s + " " + KernelOptions.maxRuns(g, 16, DType.FLOAT32, true);
-                        Tensor host = Tensor.allocate(g.output());
-                        device.pool(g, x, host);
-                        Tolerance.assertBitIdentical(host.toArray(), want, what);
-                        try (ResidentTensor dx = device.upload(x); ResidentTensor out = device.allocate(g.output())) {
-                            device.pool(g, dx, out);
-                            Tensor back = Tensor.allocate(g.output());
-                            out.download(back);
-                            Tolerance.assertBitIdentical(back.toArray(), want, what + " (device tensors)");
-                        }
-                    }
+                check(device, cpu, binding, x, specs);
+                if (s.c() == 64) {
+                    // float16 at 64 channels: the four-vector form (tap by tap stays float32's)
+                    check(device, cpu, binding, x.convert(DType.FLOAT16), specs);
                 }
             }
         } finally {
@@ -74,6 +61,31 @@ class MaxRunsDeviceIT {
             device.close();
         }
         assertEquals(0, device.nativeObjects().live(), device.nativeObjects().toString());
+    }
+
+    /** Each spec on {@code x} in each form, host tensors (and device tensors in float32), against the CPU path's bits. */
+    private static void check(OpenClBackend device, PoolingEngine cpu, BindingChoice binding, Tensor x, List<PoolSpec> specs) {
+        String[][] forms = {{"never", "never"}, {"never", "always"}, {"always", "never"}};
+        for (PoolSpec spec : specs) {
+            PoolGeometry g = spec.geometry(x.shape());
+            float[] want = cpu.pool(x, spec).toArray();
+            for (String[] form : forms) {
+                System.setProperty(TAPS, form[0]);
+                System.setProperty(CHUNKS, form[1]);
+                String what = binding + " " + spec + " on " + x.shape() + " " + x.dtype() + KernelOptions.maxRuns(g, 16, x.dtype(), true);
+                Tensor host = Tensor.allocate(g.output(), x.dtype());
+                device.pool(g, x, host);
+                Tolerance.assertBitIdentical(host.toArray(), want, what);
+                if (x.dtype() == DType.FLOAT32) {
+                    try (ResidentTensor dx = device.upload(x); ResidentTensor out = device.allocate(g.output())) {
+                        device.pool(g, dx, out);
+                        Tensor back = Tensor.allocate(g.output());
+                        out.download(back);
+                        Tolerance.assertBitIdentical(back.toArray(), want, what + " (device tensors)");
+                    }
+                }
+            }
+        }
     }
 
     /**
