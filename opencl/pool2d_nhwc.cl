@@ -36,6 +36,10 @@
  *   INTERIOR      1: windows wholly inside the input take the unrolled interior path (CLOOP 1,
  *                 small windows only: the host sets 0 beyond KernelOptions.MAX_UNROLLED_TAPS;
  *                 lp only with LP_SQUARE and ACC_DOUBLE)
+ *   TAP_MAJOR     (optional, max, CLOOP 1, INTERIOR 1, float32) 1: the interior folds tap by tap
+ *                 through the output, C channels a tap (KernelOptions.maxRuns: many channels)
+ *   CHUNK         (optional, max, CLOOP 1, INTERIOR 1) CHUNK vectors of each tap at a time; the
+ *                 host ensures C % (CHUNK * VEC) == 0 (KernelOptions.maxRuns: 64 channels)
  *
  * The host prepends common.cl (vector types and accumulators).
  *
@@ -47,6 +51,13 @@
  * elements in the window, or with COUNT_INCLUDE_PAD by its taps that lie inside the padded input
  * (TAPS_BEFORE).
  */
+
+#ifndef CHUNK
+#define CHUNK 1
+#endif
+#ifndef TAP_MAJOR
+#define TAP_MAJOR 0
+#endif
 
 /* Effective window extents. */
 #define EH ((KH - 1) * DH + 1)
@@ -265,6 +276,79 @@ inline void pool_interior(__global const storage_t *restrict in, __global storag
 }
 #endif
 
+#if CLOOP && INTERIOR && defined(MODE_MAX) && CHUNK > 1
+/* Max, CHUNK channel vectors at a time (the host passes CHUNK > 1 only where C is a multiple of
+   CHUNK * VEC): each tap's CHUNK vectors are loaded one after the other, so a tap is read as a run
+   of CHUNK * VEC contiguous elements instead of one vector, interleaved with the window's other
+   taps (with 512 channels, four streams 2 KB apart). Per channel the taps are folded in the same
+   order as pool_interior, so the same bits. */
+inline void pool_interior_chunk(__global const storage_t *restrict in, __global storage_t *restrict out,
+                                const int W, const int C, const int o, const int base, const int c)
+{
+    const int rowStride = W * C;
+#pragma unroll
+    for (int i = 0; i < OPX; ++i) {
+        floatv r[KH][CHUNK];
+#pragma unroll
+        for (int jy = 0; jy < KH; ++jy) {
+            const int row = base + jy * DH * rowStride + i * SW * C + c;
+#pragma unroll
+            for (int k = 0; k < CHUNK; ++k) {
+                r[jy][k] = LOADV(in, row + k * VEC);
+            }
+#pragma unroll
+            for (int jx = 1; jx < KW; ++jx) {
+#pragma unroll
+                for (int k = 0; k < CHUNK; ++k) {
+                    const floatv v = LOADV(in, row + jx * DW * C + k * VEC);
+                    MAX_UPDATE(r[jy][k], v);
+                }
+            }
+        }
+#pragma unroll
+        for (int k = 0; k < CHUNK; ++k) {
+#pragma unroll
+            for (int jy = 1; jy < KH; ++jy) {
+                MAX_UPDATE(r[0][k], r[jy][k]);
+            }
+            STOREV(r[0][k], out, o + i * C + c + k * VEC);
+        }
+    }
+}
+#endif
+
+#if CLOOP && INTERIOR && defined(MODE_MAX) && TAP_MAJOR
+/* Max tap by tap (the host passes TAP_MAJOR for many channels): the first tap's channels are
+   copied to the output, each later tap's folded into it in scan order, so each tap is read as one
+   run of C elements (at 512 channels the vector-at-a-time form reads four streams 2 KB apart),
+   at the cost of the output's C elements re-read and re-written from L1 once per tap (so the
+   output buffer is read as well as written: the host makes it READ_WRITE). Per channel the same
+   fold in the same order as pool_interior: the same bits. Private accumulators of 32 vectors
+   instead of the output measured slower (VGG-16 block 4: 3.5 ms of CPU against 2.6). */
+inline void pool_interior_taps(__global const storage_t *restrict in, __global storage_t *restrict out,
+                               const int W, const int C, const int o, const int base)
+{
+    const int rowStride = W * C;
+#pragma unroll
+    for (int i = 0; i < OPX; ++i) {
+        const int oi = o + i * C;
+        const int first = base + i * SW * C;
+        for (int c = 0; c < C; c += VEC) {
+            STOREV(LOADV(in, first + c), out, oi + c);
+        }
+#pragma unroll
+        for (int t = 1; t < KH * KW; ++t) {
+            const int tap = first + (t / KW) * DH * rowStride + (t % KW) * DW * C;
+            for (int c = 0; c < C; c += VEC) {
+                floatv m = LOADV(out, oi + c);
+                MAX_UPDATE(m, LOADV(in, tap + c));
+                STOREV(m, out, oi + c);
+            }
+        }
+    }
+}
+#endif
+
 __kernel void pool2d(__global const storage_t *restrict in, __global storage_t *restrict out,
                      const int H, const int W, const int C, const int OH, const int OW)
 {
@@ -282,11 +366,19 @@ __kernel void pool2d(__global const storage_t *restrict in, __global storage_t *
     if (y0 >= 0 && y0 + EH <= H && x0 >= 0 && x0 + (OPX - 1) * SW + EW <= W && ox0 + OPX <= OW) {
         const int base = ((n * H + y0) * W + x0) * C;
         const int o = ((n * OH + oy) * OW + ox0) * C;
+#if defined(MODE_MAX) && TAP_MAJOR
+        pool_interior_taps(in, out, W, C, o, base);
+#elif defined(MODE_MAX) && CHUNK > 1
+        for (int c = 0; c < C; c += CHUNK * VEC) {
+            pool_interior_chunk(in, out, W, C, o, base, c);
+        }
+#else
         /* Two channel steps at a time: independent work for the out-of-order core. */
 #pragma unroll 2
         for (int c = 0; c < C; c += VEC) {
             pool_interior(in, out, W, C, o, base, c);
         }
+#endif
         return;
     }
 #endif

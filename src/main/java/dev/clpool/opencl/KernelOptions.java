@@ -40,9 +40,42 @@ final class KernelOptions {
      * {@code opx} output pixels per work item) or channel lanes (one work item per VEC channels).
      */
     static String pool(PoolGeometry g, int vec, boolean accDouble, boolean channelLoop, int opx) {
-        boolean interior = channelLoop && (long) g.rows().window() * g.cols().window() <= MAX_UNROLLED_TAPS;
+        boolean interior = interior(g, channelLoop);
         return poolParameters(g, vec, accDouble) + " -D CLOOP=" + (channelLoop ? 1 : 0) + " -D OPX=" + opx
                 + " -D INTERIOR=" + (interior ? 1 : 0);
+    }
+
+    /** Channels from which max on CPU devices runs tap by tap ({@link #maxRuns}). */
+    static final int TAP_MAJOR_CHANNELS = 128;
+
+    /**
+     * How {@code pool2d_nhwc.cl}'s interior path reads max windows on CPU devices (the channel
+     * loop): from {@link #TAP_MAJOR_CHANNELS} channels in float32 tap by tap ({@code TAP_MAJOR},
+     * each tap's C channels one run, folded into the output); else, with vectors of 16 and 64
+     * channels, four vectors of each tap at a time ({@code CHUNK=4}, the whole pixel; measured
+     * slower at 512); else as before (no
+     * option, so the program is the one built before). Every form folds the taps of a channel in
+     * the same order: the same bits. {@code -Dclpool.opencl.maxTapMajor} and
+     * {@code -Dclpool.opencl.maxChunks} ({@link ForcedChoice}) force either for measurements and
+     * tests. Float16 and bfloat16 keep the vector form: the tap-major form's partial maxima would
+     * pass through the output's storage.
+     */
+    static String maxRuns(PoolGeometry g, int vec, DType dtype, boolean channelLoop) {
+        if (g.mode() != PoolMode.MAX || !channelLoop || !interior(g, channelLoop)) {
+            return "";
+        }
+        int c = g.input().c();
+        if (ForcedChoice.chosen("clpool.opencl.maxTapMajor", dtype == DType.FLOAT32, () -> c >= TAP_MAJOR_CHANNELS)) {
+            return " -D TAP_MAJOR=1";
+        }
+        if (ForcedChoice.chosen("clpool.opencl.maxChunks", vec == 16 && c % (4 * vec) == 0, () -> c < TAP_MAJOR_CHANNELS)) {
+            return " -D CHUNK=4";
+        }
+        return "";
+    }
+
+    private static boolean interior(PoolGeometry g, boolean channelLoop) {
+        return channelLoop && (long) g.rows().window() * g.cols().window() <= MAX_UNROLLED_TAPS;
     }
 
     /**

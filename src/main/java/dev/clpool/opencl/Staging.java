@@ -36,7 +36,8 @@ final class Staging implements AutoCloseable {
                 }
             }
             for (int i = 0; i < dst.length; i++) {
-                out[i] = zeroCopy ? session.context().createBuffer(Cl.CL_MEM_WRITE_ONLY | Cl.CL_MEM_USE_HOST_PTR, dst[i])
+                // READ_WRITE: pool2d's tap-by-tap max (KernelOptions.maxRuns) reads back what it wrote
+                out[i] = zeroCopy ? session.context().createBuffer(Cl.CL_MEM_READ_WRITE | Cl.CL_MEM_USE_HOST_PTR, dst[i])
                         : session.buffers().take(dst[i].remaining());
             }
         } catch (RuntimeException | Error e) {
