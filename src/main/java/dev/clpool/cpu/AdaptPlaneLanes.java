@@ -44,6 +44,8 @@ final class AdaptPlaneLanes {
     /** The most input rows of a region; whether every region is at most three columns wide. */
     private final int tallest;
     private final boolean narrow;
+    /** {@link VecPlaneRows#rows} for max where that path fits the regions, else null. */
+    private final int[] rows;
 
     /** Regions {@code [y0[oy], y1[oy]) × [x0[ox], x1[ox])} of planes of shape {@code is} (one channel). */
     AdaptPlaneLanes(Shape is, Shape os, int[] y0, int[] y1, int[] x0, int[] x1, boolean max) {
@@ -76,6 +78,7 @@ final class AdaptPlaneLanes {
             least = Math.min(least, bits);
         }
         limitBits = least;
+        rows = max ? VecPlaneRows.rows(is, os, y0, y1, x0, x1) : null;
     }
 
     /**
@@ -109,15 +112,22 @@ final class AdaptPlaneLanes {
         int ow = os.w();
         int width = ow * c;
         Scratch s = Scratch.get();
-        float[] stage = s.floats(0, c * area);
+        int lanes = VecWidth.floats();
+        float[] stage = s.floats(0, c * area + lanes);
+        float[] res = s.floats(2, c * outArea + lanes);
+        src.get(Math.toIntExact(is.offset(start, 0, 0, 0)), stage, 0, c * area);
+        // SPP-net's max in the planes' own layout where the group holds no NaN and no −0.
+        if (rows != null && VecPlaneRows.plain(stage, c * area)) {
+            VecPlaneRows.max(stage, c, area, os.h(), ow, rows, res);
+            dst.put(Math.toIntExact(os.offset(first, 0, 0, 0)), res, (first - start) * outArea, (end - first) * outArea);
+            return;
+        }
         float[] t = s.floats(1, c * area);
-        float[] res = s.floats(2, c * outArea);
         float[] acc = s.floats(3, width);
         float[] results = s.floats(7, c * outArea);
         int[] rowAt = s.ints(3, 1, tallest)[0];
         float[] h = s.floats(4, is.h() * width);
         float[] hb = max ? h : s.floats(5, is.h() * width);
-        src.get(Math.toIntExact(is.offset(start, 0, 0, 0)), stage, 0, c * area);
         // Averages of a group whose inputs are small enough need no running bounds.
         boolean certain = !max && narrow && VecAdaptiveRows.magnitudeBits(stage, 0, c * area) <= limitBits;
         VecAdaptive.transposePlanes(stage, t, area, c, true);
