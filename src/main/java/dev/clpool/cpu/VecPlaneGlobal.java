@@ -132,30 +132,27 @@ final class VecPlaneGlobal {
     /**
      * The double sum of the {@code size} floats from float {@code at} of {@code in}: lane l of the
      * accumulator adds float {@code at + k·half + l} for k = 0, 1, … in order (half = {@link #DOUBLES}'
-     * lanes), each float vector giving two such terms; a last lone half from the vector that ends
-     * with it; then the lanes, then the tail in order.
+     * lanes), each term the lower half of the float vector that starts there (it may read past
+     * the plane, not past the tensor), or near the tensor's end the upper half of the one that ends
+     * there; then the lanes, then the tail in order.
      */
     static double sum(ByteBuffer in, int at, int size) {
         int half = DOUBLES.length();
         int end = at + size;
+        int room = in.limit() / Float.BYTES - 2 * half;
         int i = at;
         DoubleVector acc = DoubleVector.zero(DOUBLES);
-        for (; i + 2 * half <= end; i += 2 * half) {
-            FloatVector v = FloatVector.fromByteBuffer(FLOATS, in, i * Float.BYTES, ORDER);
-            acc = acc.add((DoubleVector) v.convertShape(VectorOperators.F2D, DOUBLES, 0))
-                    .add((DoubleVector) v.convertShape(VectorOperators.F2D, DOUBLES, 1));
+        for (; i + half <= end && i <= room; i += half) {
+            acc = acc.add((DoubleVector) FloatVector.fromByteBuffer(FLOATS, in, i * Float.BYTES, ORDER)
+                    .convertShape(VectorOperators.F2D, DOUBLES, 0));
         }
-        if (i + half <= end) {
+        for (; i + half <= end; i += half) {
             if (i >= half) {
                 acc = acc.add((DoubleVector) FloatVector.fromByteBuffer(FLOATS, in, (i - half) * Float.BYTES, ORDER)
                         .convertShape(VectorOperators.F2D, DOUBLES, 1));
-            } else if ((i + 2 * half) * Float.BYTES <= in.limit()) {
-                acc = acc.add((DoubleVector) FloatVector.fromByteBuffer(FLOATS, in, i * Float.BYTES, ORDER)
-                        .convertShape(VectorOperators.F2D, DOUBLES, 0));
             } else {
                 acc = acc.add(DoubleVector.fromArray(DOUBLES, widened(in, i, half), 0));
             }
-            i += half;
         }
         double s = acc.reduceLanes(VectorOperators.ADD);
         for (; i < end; i++) {
