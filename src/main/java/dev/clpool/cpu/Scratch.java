@@ -12,6 +12,7 @@ final class Scratch {
     private final int[][][] ints = new int[5][0][];
     private long[] longs = new long[0];
     private double[] doubles = new double[0];
+    private final int[] block = new int[256];
     private final double[][] doubleSlots = new double[3][0];
 
     private Scratch() {
@@ -51,6 +52,11 @@ final class Scratch {
             ints[which] = r = new int[count][n];
         }
         return r;
+    }
+
+    /** 256 ints: {@link VecAdaptive#transpose}'s block between its two halves; contents undefined. */
+    int[] block() {
+        return block;
     }
 
     /** A double array at least {@code n} long; contents undefined. */

@@ -34,7 +34,7 @@ final class SixVectorSums {
 
     /** Whether planes of {@code size} floats are summed here: six whole double vectors and a tail shorter than one. */
     static boolean fits(int size) {
-        return size >= 6 * FLOATS.length() && size < 7 * FLOATS.length();
+        return size >= 6 * DOUBLES.length() && size < 7 * DOUBLES.length();
     }
 
     /**
@@ -43,27 +43,51 @@ final class SixVectorSums {
      * a NaN as the canonical one.
      */
     static void averages(ByteBuffer in, int p0, int count, int size, float[] result) {
-        int lanes = FLOATS.length();
+        int lanes = DOUBLES.length();
         int step = lanes * Float.BYTES;
-        int last = (size - lanes) * Float.BYTES;
+        int planeBytes = size * Float.BYTES;
         // Lane l of the last vector is float size − lanes + l: counted already unless l ≥ 7·lanes − size.
         LongVector keep = LongVector.zero(BITS).addIndex(1).compare(VectorOperators.GE, 7L * lanes - size)
                 .toVector().reinterpretAsLongs();
-        for (int q = 0, b = p0 * size * Float.BYTES; q < count; q++, b += size * Float.BYTES) {
+        int q = 0;
+        int b = p0 * planeBytes;
+        // Each double vector from the lower half of the float vector starting there: it reads up to
+        // lanes floats past the plane, so the tensor's last planes go to the loop below.
+        for (; q < count && b + planeBytes + step <= in.limit(); q++, b += planeBytes) {
             DoubleVector a0 = widened(in, b);
             DoubleVector a1 = widened(in, b + step);
             DoubleVector a2 = widened(in, b + 2 * step);
             DoubleVector a3 = widened(in, b + 3 * step);
             DoubleVector a4 = widened(in, b + 4 * step);
             DoubleVector a5 = widened(in, b + 5 * step);
-            DoubleVector t = widened(in, b + last).reinterpretAsLongs().and(keep).reinterpretAsDoubles();
+            DoubleVector t = widened(in, b + planeBytes - step).reinterpretAsLongs().and(keep).reinterpretAsDoubles();
+            double s = a0.add(a1).add(a2.add(a3)).add(a4.add(a5).add(t)).reduceLanes(VectorOperators.ADD);
+            result[q] = CpuBackend.canonicalNaN((float) (s / size));
+        }
+        // The same terms, the sixth and the last from the upper halves of float vectors inside the plane.
+        for (; q < count; q++, b += planeBytes) {
+            DoubleVector a0 = widened(in, b);
+            DoubleVector a1 = widened(in, b + step);
+            DoubleVector a2 = widened(in, b + 2 * step);
+            DoubleVector a3 = widened(in, b + 3 * step);
+            DoubleVector a4 = widened(in, b + 4 * step);
+            DoubleVector a5 = upper(in, b + 4 * step);
+            DoubleVector t = upper(in, b + planeBytes - 2 * step).reinterpretAsLongs().and(keep).reinterpretAsDoubles();
             double s = a0.add(a1).add(a2.add(a3)).add(a4.add(a5).add(t)).reduceLanes(VectorOperators.ADD);
             result[q] = CpuBackend.canonicalNaN((float) (s / size));
         }
     }
 
-    /** The floats from byte {@code b} of {@code in}, widened: one double vector. */
+    /**
+     * The first {@link #DOUBLES}-lanes floats of the float vector at byte {@code b} of {@code in},
+     * widened: one double vector (the whole float vector must lie in the tensor).
+     */
     private static DoubleVector widened(ByteBuffer in, int b) {
         return (DoubleVector) FloatVector.fromByteBuffer(FLOATS, in, b, ORDER).convertShape(VectorOperators.F2D, DOUBLES, 0);
+    }
+
+    /** The float vector at byte {@code b} of {@code in}, its upper half widened. */
+    private static DoubleVector upper(ByteBuffer in, int b) {
+        return (DoubleVector) FloatVector.fromByteBuffer(FLOATS, in, b, ORDER).convertShape(VectorOperators.F2D, DOUBLES, 1);
     }
 }

@@ -164,14 +164,15 @@ final class VecAdaptive {
      * blocks ({@link #transpose}; the last block of planes or positions overlapping the one before it).
      */
     static void transposePlanes(float[] planar, float[] lanes, int area, int planes, boolean toLanes) {
+        int[] mid = Scratch.get().block();
         for (int p = 0; p < planes; p += 16) {
             int pb = Math.min(p, planes - 16);
             for (int i = 0; i < area; i += 16) {
                 int ib = Math.min(i, area - 16);
                 if (toLanes) {
-                    transpose(planar, pb * area + ib, area, lanes, ib * planes + pb, planes);
+                    transpose(planar, pb * area + ib, area, lanes, ib * planes + pb, planes, mid);
                 } else {
-                    transpose(lanes, ib * planes + pb, planes, planar, pb * area + ib, area);
+                    transpose(lanes, ib * planes + pb, planes, planar, pb * area + ib, area, mid);
                 }
             }
         }
@@ -183,9 +184,18 @@ final class VecAdaptive {
      * number (lanes of one row exchanged with the row {@code d} below by a one-vector shuffle,
      * {@code j ^ d}, and a blend). Needs 16-float vectors. In int lanes: the interpreter's and C1's
      * float {@code rearrange} reads lanes through {@code Float.floatToIntBits}, which would lose NaN
-     * payloads.
+     * payloads. Two methods, steps 8 and 4 then 2 and 1, with the block in {@code mid} (256 ints)
+     * between them: each is compiled on its own with 16 conversions, where one method with 32 added
+     * up enough of the JDK's trap counts in a long JVM for C2 to box its vectors
+     * (docs/cpu-internals.md, "One float species").
      */
-    static void transpose(float[] src, int so, int ss, float[] dst, int dOff, int ds) {
+    static void transpose(float[] src, int so, int ss, float[] dst, int dOff, int ds, int[] mid) {
+        transposeOuter(src, so, ss, mid);
+        transposeInner(mid, dst, dOff, ds);
+    }
+
+    /** Steps 8 and 4 of {@link #transpose}: the block's rows in, int lanes out to {@code mid} (row r at 16r). */
+    private static void transposeOuter(float[] src, int so, int ss, int[] mid) {
         IntVector r0 = FloatVector.fromArray(F, src, so + 0 * ss).reinterpretAsInts();
         IntVector r1 = FloatVector.fromArray(F, src, so + 1 * ss).reinterpretAsInts();
         IntVector r2 = FloatVector.fromArray(F, src, so + 2 * ss).reinterpretAsInts();
@@ -251,6 +261,43 @@ final class VecAdaptive {
         a = r11;
         r11 = a.blend(r15.rearrange(X4), M4);
         r15 = a.rearrange(X4).blend(r15, M4);
+        r0.intoArray(mid, 0);
+        r1.intoArray(mid, 16);
+        r2.intoArray(mid, 32);
+        r3.intoArray(mid, 48);
+        r4.intoArray(mid, 64);
+        r5.intoArray(mid, 80);
+        r6.intoArray(mid, 96);
+        r7.intoArray(mid, 112);
+        r8.intoArray(mid, 128);
+        r9.intoArray(mid, 144);
+        r10.intoArray(mid, 160);
+        r11.intoArray(mid, 176);
+        r12.intoArray(mid, 192);
+        r13.intoArray(mid, 208);
+        r14.intoArray(mid, 224);
+        r15.intoArray(mid, 240);
+    }
+
+    /** Steps 2 and 1 of {@link #transpose}: {@code mid}'s int rows in, the block's columns out as floats. */
+    private static void transposeInner(int[] mid, float[] dst, int dOff, int ds) {
+        IntVector r0 = IntVector.fromArray(I, mid, 0);
+        IntVector r1 = IntVector.fromArray(I, mid, 16);
+        IntVector r2 = IntVector.fromArray(I, mid, 32);
+        IntVector r3 = IntVector.fromArray(I, mid, 48);
+        IntVector r4 = IntVector.fromArray(I, mid, 64);
+        IntVector r5 = IntVector.fromArray(I, mid, 80);
+        IntVector r6 = IntVector.fromArray(I, mid, 96);
+        IntVector r7 = IntVector.fromArray(I, mid, 112);
+        IntVector r8 = IntVector.fromArray(I, mid, 128);
+        IntVector r9 = IntVector.fromArray(I, mid, 144);
+        IntVector r10 = IntVector.fromArray(I, mid, 160);
+        IntVector r11 = IntVector.fromArray(I, mid, 176);
+        IntVector r12 = IntVector.fromArray(I, mid, 192);
+        IntVector r13 = IntVector.fromArray(I, mid, 208);
+        IntVector r14 = IntVector.fromArray(I, mid, 224);
+        IntVector r15 = IntVector.fromArray(I, mid, 240);
+        IntVector a;
         a = r0;
         r0 = a.blend(r2.rearrange(X2), M2);
         r2 = a.rearrange(X2).blend(r2, M2);

@@ -6,7 +6,6 @@ import java.nio.FloatBuffer;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -21,9 +20,15 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class VecPlaneGlobal {
     static final VectorSpecies<Double> DOUBLES = DoubleVector.SPECIES_PREFERRED;
-    /** As many floats as {@link #DOUBLES} has lanes: each load widens into one double vector. */
-    static final VectorSpecies<Float> FLOATS =
-            VectorSpecies.of(float.class, VectorShape.forBitSize(DOUBLES.vectorBitSize() / 2));
+    /**
+     * The float species of {@link #DOUBLES}' shape (the preferred one, twice its lanes): each load
+     * widens into two double vectors, {@code convertShape} parts 0 and 1. Not a float species of
+     * half that shape: a second float species in the JVM gives JDK 17's shared
+     * {@code FloatSpecies.dummyVector} class-check traps, which C2 adds up once per inlined call,
+     * so that large kernels elsewhere (the 16×16 transposes of {@link VecAdaptive}) stopped
+     * predicting types and boxed their vectors (docs/cpu-internals.md, "One float species").
+     */
+    static final VectorSpecies<Float> FLOATS = VectorSpecies.of(float.class, DOUBLES.vectorShape());
     /** The preferred float species, for {@link #max}. */
     private static final VectorSpecies<Float> MAX_FLOATS = FloatVector.SPECIES_PREFERRED;
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
@@ -124,20 +129,44 @@ final class VecPlaneGlobal {
         return size >= MAX_FLOATS.length();
     }
 
-    /** The double sum of the {@code size} floats from float {@code at} of {@code in}. */
+    /**
+     * The double sum of the {@code size} floats from float {@code at} of {@code in}: lane l of the
+     * accumulator adds float {@code at + k·half + l} for k = 0, 1, … in order (half = {@link #DOUBLES}'
+     * lanes), each term the lower half of the float vector that starts there (it may read past
+     * the plane, not past the tensor), or near the tensor's end the upper half of the one that ends
+     * there; then the lanes, then the tail in order.
+     */
     static double sum(ByteBuffer in, int at, int size) {
-        int lanes = FLOATS.length();
+        int half = DOUBLES.length();
         int end = at + size;
+        int room = in.limit() / Float.BYTES - 2 * half;
         int i = at;
         DoubleVector acc = DoubleVector.zero(DOUBLES);
-        for (; i + lanes <= end; i += lanes) {
-            acc = acc.add(FloatVector.fromByteBuffer(FLOATS, in, i * Float.BYTES, ORDER)
+        for (; i + half <= end && i <= room; i += half) {
+            acc = acc.add((DoubleVector) FloatVector.fromByteBuffer(FLOATS, in, i * Float.BYTES, ORDER)
                     .convertShape(VectorOperators.F2D, DOUBLES, 0));
+        }
+        for (; i + half <= end; i += half) {
+            if (i >= half) {
+                acc = acc.add((DoubleVector) FloatVector.fromByteBuffer(FLOATS, in, (i - half) * Float.BYTES, ORDER)
+                        .convertShape(VectorOperators.F2D, DOUBLES, 1));
+            } else {
+                acc = acc.add(DoubleVector.fromArray(DOUBLES, widened(in, i, half), 0));
+            }
         }
         double s = acc.reduceLanes(VectorOperators.ADD);
         for (; i < end; i++) {
             s += in.getFloat(i * Float.BYTES);
         }
         return s;
+    }
+
+    /** Floats {@code [i, i + n)} of {@code in} as doubles (a buffer too short for a whole float vector). */
+    private static double[] widened(ByteBuffer in, int i, int n) {
+        double[] w = new double[n];
+        for (int l = 0; l < n; l++) {
+            w[l] = in.getFloat((i + l) * Float.BYTES);
+        }
+        return w;
     }
 }
