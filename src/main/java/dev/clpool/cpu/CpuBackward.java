@@ -79,34 +79,38 @@ final class CpuBackward {
             }
             int[] taps = taps(argmax, in, parallel);
             int kw = g.cols().window();
-            parallel.run(is.n() * is.h(), task -> {
-                int n = task / is.h();
-                int y = task % is.h();
-                Scratch s = Scratch.get();
-                // One slot past the row takes the gradients of outputs whose tap is in another row.
-                double[] acc = s.doubles(rowLen + 1);
-                Arrays.fill(acc, 0, rowLen + 1, 0.0);
-                float[] grad = s.floats(0, width);
-                for (int i = rows.from[y]; i < rows.from[y + 1]; i++) {
-                    int oy = rows.outputs[i];
-                    int o = Math.toIntExact(os.offset(n, oy, 0, 0));
-                    dy.get(o, grad, 0, width);
-                    // The taps of row y in output row oy's windows are numbered [first, first + kw).
-                    int first = (y - argmax.plan().rowStart[oy]) / g.rows().dilation() * kw;
-                    for (int ox = 0, k = 0; ox < os.w(); ox++) {
-                        int x0 = argmax.plan().colStart[ox];
-                        for (int ch = 0; ch < c; ch++, k++) {
-                            // Branch-free (a branch here mispredicts on random data): -1 where the
-                            // tap t is outside this row's kw taps, whose gradient goes to the spare slot.
-                            int t = taps[o + k] - first;
-                            int outside = (t | (kw - 1 - t)) >> 31;
-                            int at = (x0 + argmax.tapOffset(t & ~outside)) * c + ch;
-                            acc[(at & ~outside) | (rowLen & outside)] += grad[k];
+            try {
+                parallel.run(is.n() * is.h(), task -> {
+                    int n = task / is.h();
+                    int y = task % is.h();
+                    Scratch s = Scratch.get();
+                    // One slot past the row takes the gradients of outputs whose tap is in another row.
+                    double[] acc = s.doubles(rowLen + 1);
+                    Arrays.fill(acc, 0, rowLen + 1, 0.0);
+                    float[] grad = s.floats(0, width);
+                    for (int i = rows.from[y]; i < rows.from[y + 1]; i++) {
+                        int oy = rows.outputs[i];
+                        int o = Math.toIntExact(os.offset(n, oy, 0, 0));
+                        dy.get(o, grad, 0, width);
+                        // The taps of row y in output row oy's windows are numbered [first, first + kw).
+                        int first = (y - argmax.plan().rowStart[oy]) / g.rows().dilation() * kw;
+                        for (int ox = 0, k = 0; ox < os.w(); ox++) {
+                            int x0 = argmax.plan().colStart[ox];
+                            for (int ch = 0; ch < c; ch++, k++) {
+                                // Branch-free (a branch here mispredicts on random data): -1 where the
+                                // tap t is outside this row's kw taps, whose gradient goes to the spare slot.
+                                int t = taps[o + k] - first;
+                                int outside = (t | (kw - 1 - t)) >> 31;
+                                int at = (x0 + argmax.tapOffset(t & ~outside)) * c + ch;
+                                acc[(at & ~outside) | (rowLen & outside)] += grad[k];
+                            }
                         }
                     }
-                }
-                store(dx, acc, 0, Math.toIntExact(is.offset(n, y, 0, 0)), rowLen, s);
-            });
+                    store(dx, acc, 0, Math.toIntExact(is.offset(n, y, 0, 0)), rowLen, s);
+                });
+            } finally {
+                TapArrays.give(taps);
+            }
             return;
         }
         if (AvgBackwardRows.pays(is)) {
@@ -157,18 +161,26 @@ final class CpuBackward {
     private static void vectorMax(CpuArgmax argmax, Tensor in, Tensor gradOut, Tensor gradIn, Inverse rows,
                                   Inverse cols, Parallel parallel) {
         WindowPlan p = argmax.plan();
+        int[] numbers = new int[p.rows.window() * p.cols.window()];
+        Arrays.setAll(numbers, t -> t);
+        int[] taps = TapArrays.take(Math.toIntExact(p.out.elementCount()));
+        try {
+            vectorMax(p, CpuArgmax.bytes(in), CpuArgmax.bytes(gradOut), CpuArgmax.bytes(gradIn), taps, numbers, rows,
+                    cols, parallel);
+        } finally {
+            TapArrays.give(taps);
+        }
+    }
+
+    /** The two passes of the method above, every output's chosen tap kept in {@code taps}. */
+    private static void vectorMax(WindowPlan p, ByteBuffer x, ByteBuffer dy, ByteBuffer dx, int[] taps, int[] numbers,
+                                  Inverse rows, Inverse cols, Parallel parallel) {
         Shape is = p.in;
         Shape os = p.out;
         int c = p.c;
         int kh = p.rows.window();
         int kw = p.cols.window();
         int width = os.w() * c;
-        int[] numbers = new int[kh * kw];
-        Arrays.setAll(numbers, t -> t);
-        ByteBuffer x = CpuArgmax.bytes(in);
-        ByteBuffer dy = CpuArgmax.bytes(gradOut);
-        ByteBuffer dx = CpuArgmax.bytes(gradIn);
-        int[] taps = new int[Math.toIntExact(os.elementCount())];
         parallel.run(os.n() * os.h(), task -> {
             int n = task / os.h();
             int oy = task % os.h();
@@ -200,7 +212,7 @@ final class CpuBackward {
         IntBuffer bits = CpuArgmax.bits(in);
         int width = os.w() * os.c();
         int rowLen = argmax.plan().in.w() * os.c();
-        int[] taps = new int[Math.toIntExact(os.elementCount())];
+        int[] taps = TapArrays.take(Math.toIntExact(os.elementCount()));
         parallel.run(os.n() * os.h(), task -> {
             Scratch s = Scratch.get();
             int[] tap = s.ints(4, 1, width)[0];

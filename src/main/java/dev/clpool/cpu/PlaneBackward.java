@@ -52,8 +52,12 @@ final class PlaneBackward {
             CpuArgmax argmax = new CpuArgmax(g);
             PlaneArgmax plane = new PlaneArgmax(argmax);
             int[] taps = taps(plane, g.output(), in, parallel);
-            parallel.run(is.n() * bands, task -> maxBand(plane, argmax.plan(), taps, gradOut.floats(), gradIn.floats(),
-                    task / bands, task % bands * bandRows, bandRows, rows));
+            try {
+                parallel.run(is.n() * bands, task -> maxBand(plane, argmax.plan(), taps, gradOut.floats(),
+                        gradIn.floats(), task / bands, task % bands * bandRows, bandRows, rows));
+            } finally {
+                TapArrays.give(taps);
+            }
         } else {
             double[] rowDiv = CpuBackward.divisors(g.rows(), g.spec().countIncludePad());
             double[] colDiv = CpuBackward.divisors(g.cols(), g.spec().countIncludePad());
@@ -73,7 +77,7 @@ final class PlaneBackward {
     /** Every output element's chosen tap, in output order. */
     private static int[] taps(PlaneArgmax plane, Shape os, Tensor in, CpuBackward.Parallel parallel) {
         IntBuffer bits = CpuArgmax.bits(in);
-        int[] taps = new int[Math.toIntExact(os.elementCount())];
+        int[] taps = TapArrays.take(Math.toIntExact(os.elementCount()));
         int bands = plane.bands();
         parallel.run(os.n() * bands, task -> {
             int n = task / bands;
