@@ -66,7 +66,8 @@ final class CfPairBackward {
         boolean max = mode == PoolMode.MAX;
         float divisor = (float) ((double) rows * w.window());
         parallel.run((outRows + perTask - 1) / perTask, task -> {
-            int[] rowAt = Scratch.get().ints(0, 1, rows)[0];
+            int[][] ints = Scratch.get().ints(0, 2, Math.max(rows, VecCfPairBackward.lanes()));
+            int[] rowAt = ints[0];
             for (int q = task * perTask, end = Math.min(outRows, q + perTask); q < end; q++) {
                 int oy = q % h.out();
                 int slab = q / h.out();
@@ -80,7 +81,7 @@ final class CfPairBackward {
                     }
                 }
                 if (max) {
-                    VecCfPairBackward.row(x, dy, dx, rowAt, rows, q * ow, iw);
+                    VecCfPairBackward.row(x, dy, dx, rowAt, rows, q * ow, iw, ints[1]);
                 } else {
                     VecCfPairBackward.avgRow(dy, dx, rowAt, rows, q * ow, iw, divisor);
                 }

@@ -35,6 +35,9 @@ final class VecCfPairBackward {
     /** Lane i takes lane i/2, or lanes/2 + i/2: an output's gradient on both columns of its window. */
     private static final VectorShuffle<Integer> SPREAD_LOW = VectorShuffle.fromOp(I, i -> i / 2);
     private static final VectorShuffle<Integer> SPREAD_HIGH = VectorShuffle.fromOp(I, i -> I.length() / 2 + i / 2);
+    /** The same spreads as gather maps ({@link #spread}). */
+    private static final int[] GATHER_LOW = spread(0);
+    private static final int[] GATHER_HIGH = spread(I.length() / 2);
     /** The odd lanes: second columns of their windows. */
     private static final VectorMask<Integer> ODD = VectorMask.fromLong(I, 0xAAAAAAAAAAAAAAAAL);
     private static final int NEGATIVE_ZERO = 0x80000000;
@@ -55,15 +58,15 @@ final class VecCfPairBackward {
      * ({@code iw = 2·ow}, at least two vectors) at element offsets {@code rowAt} in scan order
      * (outer axes first), and the {@code ow} output gradients from element {@code dyAt}.
      */
-    static void row(ByteBuffer x, ByteBuffer dy, ByteBuffer dx, int[] rowAt, int rows, int dyAt, int iw) {
+    static void row(ByteBuffer x, ByteBuffer dy, ByteBuffer dx, int[] rowAt, int rows, int dyAt, int iw, int[] staged) {
         int block = 2 * I.length();
         for (int b = 0; b < iw; b += block) {
             // The last block of a row overlaps the one before it where iw is not a multiple: it
             // writes the same bits again.
             int xb = Math.min(b, iw - block);
-            IntVector g = canonical(IntVector.fromByteBuffer(I, dy, (dyAt + xb / 2) * Integer.BYTES, ORDER));
-            half(x, dx, rowAt, rows, xb, g.rearrange(SPREAD_LOW));
-            half(x, dx, rowAt, rows, xb + I.length(), g.rearrange(SPREAD_HIGH));
+            canonical(IntVector.fromByteBuffer(I, dy, (dyAt + xb / 2) * Integer.BYTES, ORDER)).intoArray(staged, 0);
+            half(x, dx, rowAt, rows, xb, staged, GATHER_LOW);
+            half(x, dx, rowAt, rows, xb + I.length(), staged, GATHER_HIGH);
         }
     }
 
@@ -83,15 +86,27 @@ final class VecCfPairBackward {
         }
     }
 
-    /** One vector of columns from {@code col}: their windows' winners take {@code g}, the rest +0. */
-    private static void half(ByteBuffer x, ByteBuffer dx, int[] rowAt, int rows, int col, IntVector g) {
-        IntVector best = key(IntVector.fromByteBuffer(I, x, (rowAt[0] + col) * Integer.BYTES, ORDER));
+    /**
+     * One vector of columns from {@code col}: their windows' winners take the staged gradients
+     * gathered by {@code spread}, the rest +0. No vector crosses this method's boundary: where C2
+     * compiled it on its own, a vector argument was boxed at every call (25 MB allocated a call for
+     * 3-D U-Net's first level, a payload array per vector), so the gradients come staged in an int
+     * array and the keys ({@link CpuArgmax#keys}' order: −0 is +0, every NaN one value above +∞)
+     * are formed here. Every key is above {@code Integer.MIN_VALUE}, so the first row always wins
+     * from the start value.
+     */
+    private static void half(ByteBuffer x, ByteBuffer dx, int[] rowAt, int rows, int col, int[] staged, int[] spread) {
+        IntVector best = IntVector.broadcast(I, Integer.MIN_VALUE);
         IntVector first = IntVector.zero(I);
-        for (int r = 1; r < rows; r++) {
-            IntVector k = key(IntVector.fromByteBuffer(I, x, (rowAt[r] + col) * Integer.BYTES, ORDER));
+        for (int r = 0; r < rows; r++) {
+            IntVector b = IntVector.fromByteBuffer(I, x, (rowAt[r] + col) * Integer.BYTES, ORDER);
+            IntVector v = b.blend(0, b.compare(VectorOperators.EQ, NEGATIVE_ZERO));
+            v = v.blend(CANONICAL_NAN, v.and(ABS).compare(VectorOperators.GT, INFINITY));
+            IntVector k = v.lanewise(VectorOperators.XOR, v.lanewise(VectorOperators.ASHR, 31).and(ABS));
             first = first.blend(r, k.compare(VectorOperators.GT, best));
             best = best.max(k);
         }
+        IntVector g = IntVector.fromArray(I, staged, 0, spread, 0);
         IntVector other = best.rearrange(SWAP);
         IntVector otherFirst = first.rearrange(SWAP);
         IntVector top = best.max(other);
@@ -112,9 +127,15 @@ final class VecCfPairBackward {
         return v.blend(CANONICAL_NAN, v.and(ABS).compare(VectorOperators.GT, INFINITY));
     }
 
-    /** {@link CpuArgmax#keys}' order-preserving key of float bits. */
-    private static IntVector key(IntVector b) {
-        IntVector v = canonical(b);
-        return v.lanewise(VectorOperators.XOR, v.lanewise(VectorOperators.ASHR, 31).and(ABS));
+    /**
+     * The lanes an output's gradient spreads to, from lane {@code from} of the staged gradients:
+     * lane i takes from + i/2 ({@link #half} gathers them).
+     */
+    private static int[] spread(int from) {
+        int[] map = new int[I.length()];
+        for (int i = 0; i < map.length; i++) {
+            map[i] = from + i / 2;
+        }
+        return map;
     }
 }
