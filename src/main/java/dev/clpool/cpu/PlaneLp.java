@@ -164,7 +164,7 @@ final class PlaneLp {
 
     /** Takes the roots of a band's sums ({@code rows} rows at {@link #pitch}) and writes its outputs. */
     private void finish(FloatBuffer dst, double[] sums, int rows, int ow, int plane, int oz, int oy0, Scratch s) {
-        float[] out = s.floats(1, rows * ow + VecPlaneMax.lanes());
+        float[] out = s.floats(1, rows * ow + (vector ? VecPlaneMax.lanes() : 0));
         if (vector && ow >= VecPlaneLp.lanes()) {
             LpWindows.roots(p, sums, 0, rows * pitch);
             for (int i = 0; i < rows; i++) {
