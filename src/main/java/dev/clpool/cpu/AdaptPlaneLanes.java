@@ -117,7 +117,7 @@ final class AdaptPlaneLanes {
         float[] res = s.floats(2, c * outArea + lanes);
         src.get(Math.toIntExact(is.offset(start, 0, 0, 0)), stage, 0, c * area);
         // SPP-net's max in the planes' own layout where the group holds no NaN and no −0.
-        if (rows != null && VecPlaneRows.plain(stage, c * area)) {
+        if (rows != null && !VecPlaneMax.minusZeroOrNaN(stage, c * area)) {
             VecPlaneRows.max(stage, c, area, os.h(), ow, rows, res);
             dst.put(Math.toIntExact(os.offset(first, 0, 0, 0)), res, (first - start) * outArea, (end - first) * outArea);
             return;

@@ -108,7 +108,7 @@ final class PlaneMax {
             float[] full = pooled ? acc : VecPlaneMax.across(acc, n * p.pitch, p.w.window(), p.w.dilation(), into);
             int flags = VecPlaneMax.keep(full, p.pitch, n, p.w.out(), sw, pooled, out);
             // One-row windows copied their rows (no vertical pass): the band's accumulator, padding −∞, is scanned.
-            boolean fix = (flags & VecPlaneMax.NAN) != 0 || flags != 0
+            boolean fix = (flags & VecPlaneMax.NAN) != 0 || (flags & VecPlaneMax.ZERO) != 0
                     && (p.oneRow() ? VecPlaneMax.minusZeroOrNaN(acc, n * p.pitch) : minus[0]);
             if (fix) {
                 exactZeros(src, out, plane, oz, oy0, oy1);

@@ -2,7 +2,6 @@ package dev.clpool.cpu;
 
 import dev.clpool.Shape;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
@@ -21,13 +20,13 @@ import jdk.incubator.vector.VectorSpecies;
  * its indexes, and the path ran no faster than the transposes.
  *
  * <p>Down, then across, is not clpool's scan order, and the fold {@code x > m ? x : m} lets a
- * NaN pass: so this runs only on a group that holds no NaN and no −0 ({@link #plain}), where a
- * region's maximum is one value in any order (+0 the only zero, repeating a row or column changes
- * nothing) and every compare is ordered: the rule's bits. Other groups take the transposes.
+ * NaN pass: so this runs only on a group that holds no NaN and no −0 (the check of
+ * {@link VecPlaneMax#minusZeroOrNaN}), where a region's maximum is one value in any order (+0 the
+ * only zero, repeating a row or column changes nothing) and every compare is ordered: the rule's
+ * bits. Other groups take the transposes.
  */
 final class VecPlaneRows {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-    private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
     /** Lane j takes lane j + 1, j + 2, 2j (wrapped: the lanes past a row's results are never read). */
     private static final VectorShuffle<Float> NEXT = VectorShuffle.fromOp(F, j -> (j + 1) % F.length());
     private static final VectorShuffle<Float> AFTER = VectorShuffle.fromOp(F, j -> (j + 2) % F.length());
@@ -60,27 +59,6 @@ final class VecPlaneRows {
             }
         }
         return rows;
-    }
-
-    /**
-     * Whether {@code x[0, n)} ({@code n} at least one vector) holds no NaN and no −0: the bits'
-     * smallest signed value is −0's only where one is there, and the largest magnitude's bits are
-     * above +∞'s only where a NaN is.
-     */
-    static boolean plain(float[] x, int n) {
-        int step = F.length();
-        IntVector least = IntVector.broadcast(I, Integer.MAX_VALUE);
-        IntVector most = IntVector.zero(I);
-        for (int i = 0; i < n - step; i += step) {
-            IntVector bits = FloatVector.fromArray(F, x, i).reinterpretAsInts();
-            least = least.min(bits);
-            most = most.max(bits.and(0x7fffffff));
-        }
-        IntVector bits = FloatVector.fromArray(F, x, n - step).reinterpretAsInts();
-        least = least.min(bits);
-        most = most.max(bits.and(0x7fffffff));
-        return least.reduceLanes(VectorOperators.MIN) != Integer.MIN_VALUE
-                && most.reduceLanes(VectorOperators.MAX) <= 0x7f800000;
     }
 
     /**
