@@ -20,7 +20,7 @@ import java.util.Map;
  * Runs the workload suite ({@link WorkloadSuite}) end to end, host tensor to host tensor, on the
  * CPU path and on each binding's OpenCL device: each figure on every backend in turn before the
  * next (so that load on the machine spreads over the backends alike), one layer's kinds of data
- * timed round by round (the same for them), against a plain copy of the
+ * and APIs in one storage type timed round by round (the same for them), against a plain copy of the
  * same bytes measured in the same run (host copy for the CPU path, device copy on a device, as in
  * {@link Benchmark}). Then issue 11's allocation cases: the allocating and the into-existing
  * form of each operation timed alternately, their medians' ratio reported. Prints nothing.
@@ -119,14 +119,17 @@ public final class WorkloadBenchmark {
                 return new Result(figures, ratios);
             }
             for (int i = 0; i < runs.size(); ) {
-                List<Run> kinds = sameButData(runs, i);
+                List<Run> kinds = sameLayerAndStorage(runs, i);
                 i += kinds.size();
                 Run r = kinds.get(0);
                 listener.started(r.workload().name() + " " + (kinds.size() == 1 ? r.variant()
-                        : kinds.size() + " kinds of data, interleaved") + ": " + r.workload().source());
+                        : kinds.size() + " variants (data, API), interleaved") + ": " + r.workload().source());
                 List<WorkloadOps> ops = kinds.stream().map(k -> new WorkloadOps(k.workload(), k.variant())).toList();
                 for (Side s : sides) {
-                    List<Runnable> calls = ops.stream().map(o -> o.call(s.engine(), r.variant().api())).toList();
+                    List<Runnable> calls = new ArrayList<>();
+                    for (int k = 0; k < kinds.size(); k++) {
+                        calls.add(ops.get(k).call(s.engine(), kinds.get(k).variant().api()));
+                    }
                     List<Timing.Result> t = Timing.interleaved(calls, () -> { }, config, budgetMs());
                     for (int k = 0; k < kinds.size(); k++) {
                         figures.add(emit(figure(kinds.get(k), s, t.get(k))));
@@ -180,16 +183,17 @@ public final class WorkloadBenchmark {
     }
 
     /**
-     * The runs from {@code from} on that differ from it only in their kind of data: measured
-     * together, their repetitions interleaved ({@link Timing#interleaved}), so that the data
-     * cliffs' table compares figures taken in the same seconds.
+     * The runs from {@code from} on that differ from it only in their kind of data or their API:
+     * measured together, their repetitions interleaved ({@link Timing#interleaved}), so that the
+     * data cliffs' table and the allocating form against the into-existing one compare figures
+     * taken in the same seconds (timed one after the other, a spell of load on a shared machine
+     * moved one form's figure by up to 6x).
      */
-    private static List<Run> sameButData(List<Run> runs, int from) {
+    static List<Run> sameLayerAndStorage(List<Run> runs, int from) {
         Run first = runs.get(from);
         int to = from + 1;
         while (to < runs.size() && runs.get(to).workload().equals(first.workload())
-                && runs.get(to).variant().dtype() == first.variant().dtype()
-                && runs.get(to).variant().api() == first.variant().api()) {
+                && runs.get(to).variant().dtype() == first.variant().dtype()) {
             to++;
         }
         return runs.subList(from, to);
