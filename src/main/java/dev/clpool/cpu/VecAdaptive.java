@@ -22,6 +22,8 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class VecAdaptive {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    /** The most positions past the last whole block of 16 that {@link #transposePlanes} copies one by one. */
+    static final int SCALAR_TAIL = 4;
     private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
     /** {@link #transpose}'s shuffles (lane j takes lane j ^ d) and masks (the lanes with bit d set). */
     private static final VectorShuffle<Integer> X1 = VectorShuffle.fromOp(I, j -> j ^ 1);
@@ -161,18 +163,33 @@ final class VecAdaptive {
      * {@code planes} (at least 16) planes of {@code area} (at least 16) floats each,
      * {@code planar[p·area + i]}, and the same channels-last, {@code lanes[i·planes + p]}: with
      * {@code toLanes} the first turned into the second, else the second into the first, by 16×16
-     * blocks ({@link #transpose}; the last block of planes or positions overlapping the one before it).
+     * blocks ({@link #transpose}; the last block of planes overlapping the one before it). The last
+     * {@code area % 16} positions, where at most {@link #SCALAR_TAIL}, are copied element by element
+     * instead of by a block that overlaps the one before it: VGG-16's 7×7 outputs took four blocks
+     * for 49 positions, the last one to move one (out 0.073 → 0.058 ms a call, in 0.133 → 0.126).
      */
     static void transposePlanes(float[] planar, float[] lanes, int area, int planes, boolean toLanes) {
         int[] mid = Scratch.get().block();
+        int tail = area % 16;
+        int blocks = tail <= SCALAR_TAIL ? area - tail : area;
         for (int p = 0; p < planes; p += 16) {
             int pb = Math.min(p, planes - 16);
-            for (int i = 0; i < area; i += 16) {
+            for (int i = 0; i < blocks; i += 16) {
                 int ib = Math.min(i, area - 16);
                 if (toLanes) {
                     transpose(planar, pb * area + ib, area, lanes, ib * planes + pb, planes, mid);
                 } else {
                     transpose(lanes, ib * planes + pb, planes, planar, pb * area + ib, area, mid);
+                }
+            }
+            // Plain float copies move the bits as they are (NaN payloads included).
+            for (int i = blocks; i < area; i++) {
+                for (int q = pb; q < pb + 16; q++) {
+                    if (toLanes) {
+                        lanes[i * planes + q] = planar[q * area + i];
+                    } else {
+                        planar[q * area + i] = lanes[i * planes + q];
+                    }
                 }
             }
         }

@@ -12,6 +12,8 @@ import dev.clpool.Tensor;
 import dev.clpool.testing.Tolerance;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * {@link VecAdaptive}'s kernels against the scalar kernels on the same inputs, through
@@ -187,10 +189,14 @@ class VecAdaptiveTest {
         assertTrue(VecAdaptiveRows.magnitudeBits(a, 1, a.length - 1) > 0x7f800000);
     }
 
-    @Test
-    void transpose_toChannelsAndBack_movesEveryBit() {
-        int area = 23;
-        int planes = 37;
+    /**
+     * Areas whose last positions take the blocks (23: seven past the last whole block) and the copies
+     * one by one (49 and 17: one, 100 and 20: four, VGG-16's and SPP-net's planes among them), planes a
+     * multiple of 16 or not.
+     */
+    @ParameterizedTest(name = "area {0}, {1} planes")
+    @CsvSource({"23, 37", "49, 80", "100, 80", "17, 16", "20, 37", "36, 48", "21, 19"})
+    void transpose_toChannelsAndBack_movesEveryBit(int area, int planes) {
         float[] a = new float[area * planes];
         for (int i = 0; i < a.length; i++) {
             a[i] = Float.intBitsToFloat(0x7f800001 + i);
