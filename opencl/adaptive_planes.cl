@@ -422,7 +422,13 @@ __kernel void adaptive_plane_rows(__global const storage_t *restrict in, __globa
         y1 += rem != 0;
         floatv_lanes r;
         r.v = rm[y0];
-        for (int y = y0 + 1; y < y1; ++y) {
+        if (y1 - y0 > 1) {
+            MAX_UPDATE(r.v, rm[y0 + 1]);
+        }
+        if (y1 - y0 > 2) {
+            MAX_UPDATE(r.v, rm[y0 + 2]);
+        }
+        for (int y = y0 + 3; y < y1; ++y) {
             MAX_UPDATE(r.v, rm[y]);
         }
         if (oy < OH - 1) {
