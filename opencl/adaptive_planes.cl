@@ -37,6 +37,17 @@
  * to output and branch unpredictably, are paid once for both groups, and the two chains of
  * dependent additions (or maxima) overlap. Avg stages the taps converted to the accumulator's type,
  * once an element rather than once a tap.
+ *
+ * Kernel adaptive_plane_rows (max only), for planes of W = 2*OW + 1 <= 2*VEC - 1 columns and
+ * H <= ROWS_MAX rows (SPP-net's 13x13 to 6x6): every column region is then [2i, 2i + 3), so a work
+ * item owns one plane and reads each input row once as two vectors, no transposes: the row's
+ * maxima of all OW regions at once from its even, odd and shifted even lanes (the region's three
+ * columns in order), then each output row folds its region's row maxima in order (adaptive_planes'
+ * grouping, so the same bits). Output rows are stored as whole vectors, each overwriting the spare
+ * lanes of the one before; the plane's last row as the vector that ends at the plane's end (the
+ * next plane is another item's), which stores the row before's last outputs again.
+ * Arguments in, out, P, H, W, OH, OW, inEnd (the input elements: the buffer's last row is read
+ * element by element).
  */
 
 #if !ROWLOOP || VEC == 1
@@ -346,3 +357,99 @@ __kernel void adaptive_plane_groups2(__global const storage_t *restrict in, __gl
         plane_groups(in, out, P, H, W, OH, OW, item, GROUPS_MAX);
     }
 }
+
+#if defined(MODE_MAX)
+/* The most input rows adaptive_plane_rows keeps (one vector of row maxima each). */
+#define ROWS_MAX 16
+
+__kernel void adaptive_plane_rows(__global const storage_t *restrict in, __global storage_t *restrict out,
+                                  const int P, const int H, const int W, const int OH, const int OW,
+                                  const int inEnd)
+{
+    const int p = (int)get_global_id(0);
+    if (p >= P) {
+        return; /* past the end: the range is rounded up to the work group */
+    }
+    /* Lane i of row y's maxima: columns 2i, 2i + 1, 2i + 2 in order (lane VEC - 1, past OW, takes
+       a spare). Rows below `whole` are read as two vectors, the rest (the buffer's last rows, whose
+       second vector would pass its end) element by element, the lanes past W never reaching an
+       output. */
+#define ROW_MAXIMA(y, v)                                       \
+    do {                                                       \
+        floatv m_ = (v).even;                                  \
+        MAX_UPDATE(m_, (v).odd);                               \
+        MAX_UPDATE(m_, (floatv)((v).s2468, (v).sace, (v).se)); \
+        rm[y] = m_;                                            \
+    } while (0)
+    floatv rm[ROWS_MAX];
+    const int base = p * H * W;
+    const int room = inEnd - 2 * VEC - base;
+    const int whole = room < 0 ? 0 : min(H, room / W + 1);
+    for (int y = 0; y < whole; ++y) {
+        const int at = base + y * W;
+        const float16 v = (float16)(LOADU(in, at), LOADU(in, at + VEC));
+        ROW_MAXIMA(y, v);
+    }
+    for (int y = whole; y < H; ++y) {
+        union {
+            float16 v;
+            float e[2 * VEC];
+        } t;
+        t.v = (float16)(0.0f);
+        for (int x = 0; x < W; ++x) {
+            t.e[x] = LOAD1(in, base + y * W + x);
+        }
+        ROW_MAXIMA(y, t.v);
+    }
+#undef ROW_MAXIMA
+    const int o = p * OH * OW;
+    /* The row regions as they advance: floor(oy * H / OH) in y0 with the remainder in rem, so that
+       y1 = ceil((oy + 1) * H / OH) is the next start plus one where a remainder is left (two
+       divisions a plane, not two an output row). */
+    const int step = H / OH;
+    const int frac = H - step * OH;
+    int y1 = 0;
+    int rem = 0;
+    floatv prev = (floatv)(0.0f);
+    for (int oy = 0; oy < OH; ++oy) {
+        const int y0 = y1 - (rem != 0);
+        y1 = y0 + step;
+        rem += frac;
+        if (rem >= OH) {
+            rem -= OH;
+            ++y1;
+        }
+        y1 += rem != 0;
+        floatv_lanes r;
+        r.v = rm[y0];
+        if (y1 - y0 > 1) {
+            MAX_UPDATE(r.v, rm[y0 + 1]);
+        }
+        if (y1 - y0 > 2) {
+            MAX_UPDATE(r.v, rm[y0 + 2]);
+        }
+        for (int y = y0 + 3; y < y1; ++y) {
+            MAX_UPDATE(r.v, rm[y]);
+        }
+        if (oy < OH - 1) {
+            STOREU(r.v, out, o + oy * OW);
+        } else if (OH > 1) {
+            /* The last row as the vector that ends at the plane's end: the row before's last
+               8 - OW outputs (their bits again), then this row's OW. */
+            floatv t;
+            switch (OW) {
+            case 4: t = (floatv)(prev.s0123, r.v.s0123); break;
+            case 5: t = (floatv)(prev.s234, r.v.s0123, r.v.s4); break;
+            case 6: t = (floatv)(prev.s45, r.v.s0123, r.v.s45); break;
+            default: t = (floatv)(prev.s6, r.v.s0123, r.v.s456); break;
+            }
+            STOREU(t, out, o + OH * OW - VEC);
+        } else {
+            for (int i = 0; i < OW; ++i) {
+                STORE1(r.e[i], out, o + i);
+            }
+        }
+        prev = r.v;
+    }
+}
+#endif

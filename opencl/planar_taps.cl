@@ -228,6 +228,27 @@ inline floatv load_taps(__global const storage_t *restrict in, const int off)
 #endif
 }
 
+#if defined(MODE_MAX) && KW == 4 && SW == 4 && DW == 1 && VEC == 8
+#define QUAD_ROWS 1
+/* The maxima of the 8 windows of 4 at off .. off + 31 (lane i: elements 4i .. 4i+3) under
+   MAX_UPDATE's rule, as ((t0 t1)(t2 t3)): each pass takes the even and odd lanes of two vectors
+   and updates the first with the second (the earlier element with the later one). */
+inline floatv quad_max(__global const storage_t *restrict in, const int off)
+{
+    const float16 ab = (float16)(LOADU(in, off), LOADU(in, off + VEC));
+    const float16 cd = (float16)(LOADU(in, off + 2 * VEC), LOADU(in, off + 3 * VEC));
+    floatv p = ab.even, q = cd.even;
+    MAX_UPDATE(p, ab.odd);
+    MAX_UPDATE(q, cd.odd);
+    const float16 pq = (float16)(p, q);
+    floatv m = pq.even;
+    MAX_UPDATE(m, pq.odd);
+    return m;
+}
+#else
+#define QUAD_ROWS 0
+#endif
+
 /* Tap elements at off + lane * SW (load_taps) where the lanes' columns xs (relative to the row)
    lie in [0, W), `none` elsewhere: the taps of a vector whose windows leave the row, read from
    the neighbouring rows' memory (the caller checks that it is inside the buffer) and masked. */
@@ -259,6 +280,15 @@ inline __attribute__((always_inline)) void vec_window(
         UNROLL
         TAPS_IN(jy, jy0, jy1, KH) {
             const int row = ROW_AT(r, jz, jy, H, W, x0);
+#if QUAD_ROWS
+            /* Windows of 4 at stride 4 (M5's 1-D max): the 8 windows are 32 consecutive elements,
+               read once (four loads, not four a tap) and paired twice, neighbours by neighbours:
+               (t0 t1)(t2 t3), the scan order regrouped (the same bits). */
+            if (!EDGE) {
+                MAX_UPDATE(m, quad_max(in, row));
+                continue;
+            }
+#endif
             floatv rm = TAPS(row, 0);
             UNROLL
             for (int jx = 1; jx < KW; ++jx) {

@@ -2,6 +2,7 @@ package dev.clpool.opencl;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.clpool.AdaptiveGeometry;
 import dev.clpool.BindingChoice;
@@ -300,7 +301,9 @@ class PlanarC1DeviceIT {
         int[] planes = {3, 27, 5, 19, 7, 15};
         // Whole small planes one group of 8 a work item (these plane counts) and two groups a work
         // item (adaptive_plane_groups2, forced: the rule takes it for a thousand planes and more).
+        // SPP-net's max takes adaptive_plane_rows unless forced off (below): here the groups of planes.
         for (String pairs : new String[] {"auto", "always"}) {
+            System.setProperty("clpool.opencl.planeRows", "never");
             System.setProperty("clpool.opencl.planePairs", pairs);
             try {
                 for (int i = 0; i < sizes.length; i++) {
@@ -312,7 +315,22 @@ class PlanarC1DeviceIT {
                 }
             } finally {
                 System.clearProperty("clpool.opencl.planePairs");
+                System.clearProperty("clpool.opencl.planeRows");
             }
+        }
+        // Max over planes of 2*OW + 1 columns (adaptive_plane_rows, a plane a work item, its rows read
+        // once): SPP-net's 13x13, the widest (15 to 7) and narrowest (9 to 4) rows, region rows of one
+        // to three and more; one plane (its last row read element by element) and odd counts; ties,
+        // signed zeros and NaN payloads decide the scan order's bits.
+        int[][] rowSizes = {{13, 13, 6, 6}, {5, 15, 2, 7}, {16, 9, 3, 4}, {2, 11, 5, 5}};
+        int[] rowPlanes = {1, 9, 4, 3};
+        for (int i = 0; i < rowSizes.length; i++) {
+            int[] s = rowSizes[i];
+            Shape v = Shape.of(rowPlanes[i], s[0], s[1], 1);
+            AdaptiveGeometry g = AdaptiveGeometry.of(PoolMode.MAX, v, s[2], s[3]);
+            assertTrue(AdaptiveRoutine.planeRows(g), "adaptive_plane_rows takes " + v);
+            checkAdaptive(device, g, ties(r, v), i == 0);
+            checkAdaptive(device, g, RandomCases.values(r, v, true), false);
         }
         // float16 storage (the transpose's unaligned half vectors): the planes against the lanes.
         Shape view = Shape.of(11, 13, 13, 1);
@@ -333,9 +351,13 @@ class PlanarC1DeviceIT {
      * device tensors where {@code resident}.
      */
     private static void checkAdaptive(OpenClBackend device, AdaptiveGeometry g, SplittableRandom r, boolean resident) {
+        checkAdaptive(device, g, r.nextBoolean() ? RandomCases.values(r, g.input(), true) : ties(r, g.input()), resident);
+    }
+
+    /** The same on the planes {@code x}. */
+    private static void checkAdaptive(OpenClBackend device, AdaptiveGeometry g, Tensor x, boolean resident) {
         Shape view = g.input();
         Shape os = g.output();
-        Tensor x = r.nextBoolean() ? RandomCases.values(r, view, true) : ties(r, view);
         String what = "adaptive " + g.mode().word() + " of " + view + " to " + os.h() + "x" + os.w() + " via "
                 + device.description();
         Tensor want = Tensor.allocate(os);

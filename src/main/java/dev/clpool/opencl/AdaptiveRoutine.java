@@ -22,6 +22,9 @@ final class AdaptiveRoutine {
     private static final int PLANE_OUTS = 64;
     /** {@code adaptive_plane_groups2}'s groups of {@code CPU_VECTOR} planes per work item (its {@code GROUPS_MAX}). */
     private static final int GROUPS_MAX = 2;
+    /** {@code adaptive_plane_rows}' input rows kept ({@code ROWS_MAX}) and output columns a vector holds (its {@code VEC}). */
+    private static final int ROWS_MAX = 16;
+    private static final int ROWS_VEC = PlanarPoolRoutine.CPU_VECTOR;
 
     private final DeviceSession session;
 
@@ -77,12 +80,27 @@ final class AdaptiveRoutine {
     }
 
     /**
+     * Whether {@code adaptive_plane_rows} runs {@code g} (max over planes of W = 2·OW + 1 columns, 4 ≤ OW
+     * &lt; {@link #ROWS_VEC}, at most {@link #ROWS_MAX} rows: every column region three columns at a
+     * stride of two, SPP-net's 13×13 to 6×6): a work item a plane, each input row read once as two
+     * vectors, no transposes. {@code -Dclpool.opencl.planeRows=never} forces the groups of planes.
+     */
+    static boolean planeRows(AdaptiveGeometry g) {
+        Shape is = g.input();
+        Shape os = g.output();
+        boolean fits = g.mode() == PoolMode.MAX && is.w() == 2 * os.w() + 1 && os.w() >= 4 && os.w() < ROWS_VEC
+                && is.h() <= ROWS_MAX;
+        return ForcedChoice.chosen("clpool.opencl.planeRows", fits, () -> true);
+    }
+
+    /**
      * One channel on a CPU device: {@code adaptive_planes.cl}, a work item per output row of
      * {@link PlanarPoolRoutine#CPU_VECTOR} planes, the planes in the vector lanes (every lane has the
      * same regions), where {@code adaptive2d} would run one output per work item; planes of at most
      * {@link #PLANE_TAPS} elements to at most {@link #PLANE_OUTS} outputs take
      * {@code adaptive_plane_groups}, a work item per {@code CPU_VECTOR} whole planes (each read once), or
-     * {@code adaptive_plane_groups2}, two such groups a work item, where there are enough of them ({@link #pairs}).
+     * {@code adaptive_plane_groups2}, two such groups a work item, where there are enough of them ({@link #pairs});
+     * max over planes of W = 2·OW + 1 columns takes {@code adaptive_plane_rows} ({@link #planeRows}).
      */
     private void enqueuePlanes(AdaptiveGeometry g, DType dtype, ClBuffer in, ClBuffer out, int nb) {
         Shape is = g.input();
@@ -90,6 +108,13 @@ final class AdaptiveRoutine {
         int vec = PlanarPoolRoutine.CPU_VECTOR;
         String opts = options(g.mode(), vec, session.accDouble()) + " -D ROWLOOP=1" + KernelOptions.storage(dtype);
         int plane = is.h() * is.w();
+        if (planeRows(g)) {
+            ClKernel kernel = session.kernel(PLANES_FILE, opts, "adaptive_plane_rows");
+            kernel.args(in, out, nb, is.h(), is.w(), os.h(), os.w(), PlanarPoolRoutine.inEnd(nb, plane));
+            long[][] range = session.groups().flat(nb);
+            session.queue().run(kernel, range[0], range[1]);
+            return;
+        }
         if (plane >= vec && plane <= PLANE_TAPS && os.h() * os.w() <= PLANE_OUTS) {
             int groups = (nb + vec - 1) / vec;
             int per = pairs(groups) ? GROUPS_MAX : 1;
