@@ -21,6 +21,7 @@
  * global_partial(in, partial, HW, C, chunk, chunks): range (C / (VEC * CB), chunks rounded up to the
  *                                                   work group, N); the rounding returns at once
  * global_final(partial, out, HW, C, chunks):         range (C / VEC, N)
+ * global_avg_rows(in, out, HW, C):                   range (N), local 1; with ROWS (see below)
  */
 
 #if defined(MODE_MAX)
@@ -153,3 +154,48 @@ __kernel void global_final(__global const part_t *restrict partial, __global sto
     STOREV(TO_FLOAT(sum / (accv)(HW)), out, n * C + c);
 #endif
 }
+
+#if defined(MODE_AVG) && ACC_DOUBLE && defined(ROWS) && ROWS > 1
+/*
+ * global_avg_rows(in, out, HW, C): range (N), one work item per batch item (CPU devices, where a
+ * work item is a loop on one thread). The item's plane is read front to back as one stream of
+ * whole pixels, ROWS pixels at a time; every channel's double sum lives in a private array (at
+ * most ROW_ACC vectors: 16 KB of doubles at VEC 16, in L1) and takes its pixels one by one in
+ * plane order, as global_partial's does, so the results are the same bits. global_partial gives
+ * each work item CB channel vectors and walks its pixels C floats apart: on ResNet-50's and
+ * MobileNet's 7x7 heads 49 runs of 1 KB, each a new stream for the prefetchers.
+ * Requires C % VEC == 0 and C / VEC <= ROW_ACC.
+ */
+__kernel void global_avg_rows(__global const storage_t *restrict in, __global storage_t *restrict out,
+                              const int HW, const int C)
+{
+    const int n = (int)get_global_id(0);
+    const int cv = C / VEC;
+    __global const storage_t *plane = in + (long)n * HW * C;
+    accv acc[ROW_ACC];
+    for (int j = 0; j < cv; ++j) {
+        acc[j] = (accv)(0);
+    }
+    int p = 0;
+    for (; p + ROWS <= HW; p += ROWS) {
+        __global const storage_t *row = plane + (long)p * C;
+        for (int j = 0; j < cv; ++j) {
+            accv s = acc[j];
+#pragma unroll
+            for (int r = 0; r < ROWS; ++r) {
+                s += TO_ACC(LOADV(row, r * C + j * VEC));
+            }
+            acc[j] = s;
+        }
+    }
+    for (; p < HW; ++p) {
+        __global const storage_t *row = plane + (long)p * C;
+        for (int j = 0; j < cv; ++j) {
+            acc[j] += TO_ACC(LOADV(row, j * VEC));
+        }
+    }
+    for (int j = 0; j < cv; ++j) {
+        STOREV(TO_FLOAT(acc[j] / (accv)(HW)), out, n * C + j * VEC);
+    }
+}
+#endif

@@ -88,6 +88,13 @@ final class GlobalRoutine {
      */
     void enqueue(PoolMode mode, DType dtype, Shape s, ClBuffer in, ClBuffer out, int nb) {
         Plan p = plan(s.c(), s.h() * s.w(), nb);
+        if (rowsAvg(mode, p, nb)) {
+            String opts = KernelOptions.globalRows(p.vec(), ROWS, ROW_ACC) + KernelOptions.storage(dtype);
+            ClKernel rows = session.kernel(FILE, opts, "global_avg_rows");
+            rows.args(in, out, p.hw(), s.c());
+            session.queue().run(rows, new long[] {nb}, new long[] {1});
+            return;
+        }
         if (p.runs() == 1) {
             // One run per plane: the first pass writes the results; no partials, one launch.
             enqueuePartial(mode, dtype, p, true, in, out, nb);
@@ -105,6 +112,26 @@ final class GlobalRoutine {
         } finally {
             session.buffers().give(part); // reusable at once: later users are queued after these kernels
         }
+    }
+
+    /** Pixels per pass of {@code global_avg_rows}: ResNet-50's and MobileNet's 7x7 heads take seven passes of seven. */
+    static final int ROWS = 7;
+    /** Most channel vectors of {@code global_avg_rows}' private sums: 2048 channels at VEC 16, 16 KB of doubles. */
+    static final int ROW_ACC = 128;
+
+    /**
+     * Whether {@code nb} planes of average in plan {@code p} run {@code global_avg_rows}: a CPU
+     * device (a work item is a loop on one thread) with double sums, planes that are one pixel run
+     * already (so one work item per plane keeps every run as it was; larger planes with few items
+     * keep their pixel runs), at most {@link #ROW_ACC} channel vectors, and at least four planes
+     * per compute unit. Same bits as {@code global_partial} (each channel's pixels in plane order).
+     * {@code -Dclpool.opencl.globalRows=always|never} ({@link ForcedChoice}) forces it for tests.
+     */
+    private boolean rowsAvg(PoolMode mode, Plan p, int nb) {
+        boolean supported = mode == PoolMode.AVG && session.accDouble() && session.groups().channelLoop()
+                && p.c() % p.vec() == 0 && p.c() / p.vec() <= ROW_ACC;
+        return ForcedChoice.chosen("clpool.opencl.globalRows", supported, () -> p.runs() == 1
+                && nb >= 4L * Math.max(1, session.device().info().computeUnits()));
     }
 
     /**

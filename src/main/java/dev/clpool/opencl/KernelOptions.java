@@ -199,6 +199,22 @@ final class KernelOptions {
         return s.toString();
     }
 
+    /**
+     * Global average on CPU devices one plane a work item ({@code global_nhwc.cl}'s
+     * {@code global_avg_rows}): {@code rows} pixels a pass, private double sums of up to
+     * {@code acc} channel vectors.
+     */
+    static String globalRows(int vec, int rows, int acc) {
+        StringBuilder s = new StringBuilder("-D MODE_AVG");
+        define(s, "VEC", vec);
+        define(s, "ACC_DOUBLE", 1);
+        define(s, "CB", 1);
+        define(s, "FINAL", 1);
+        define(s, "ROWS", rows);
+        define(s, "ROW_ACC", acc);
+        return s.toString();
+    }
+
     /** Global pooling of channels-first planes ({@code global_planar.cl}), {@code vec} elements per step. */
     static String globalPlanar(PoolMode mode, int vec, boolean accDouble) {
         StringBuilder s = new StringBuilder("-D MODE_").append(mode.name());
