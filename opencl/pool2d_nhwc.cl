@@ -38,8 +38,9 @@
  *                 lp only with LP_SQUARE and ACC_DOUBLE)
  *   TAP_MAJOR     (optional, max, CLOOP 1, INTERIOR 1, float32) 1: the interior folds tap by tap
  *                 through the output, C channels a tap (KernelOptions.maxRuns: many channels)
- *   CHUNK         (optional, max, CLOOP 1, INTERIOR 1) CHUNK vectors of each tap at a time; the
- *                 host ensures C % (CHUNK * VEC) == 0 (KernelOptions.maxRuns: 64 channels)
+ *   CHUNK         (optional, max or avg, CLOOP 1, INTERIOR 1) CHUNK vectors of each tap at a time;
+ *                 the host ensures C % (CHUNK * VEC) == 0 (KernelOptions.maxRuns: 64 channels;
+ *                 KernelOptions.avgRuns: avg from 64 channels)
  *
  * The host prepends common.cl (vector types and accumulators).
  *
@@ -74,6 +75,9 @@
 #endif
 #if defined(MODE_LP) && !LP_VECTOR && VEC != 1
 #error "lp other than p = 2 with double sums runs with VEC == 1"
+#endif
+#if defined(MODE_LP) && CHUNK != 1
+#error "CHUNK is for max and avg"
 #endif
 #if !defined(MODE_MAX) && !defined(MODE_AVG) && !defined(MODE_LP)
 #error "define one of MODE_MAX, MODE_AVG, MODE_LP"
@@ -223,16 +227,24 @@ inline void pool_interior(__global const storage_t *restrict in, __global storag
         STOREV(r[0], out, o + i * C + c);
     }
 #else /* MODE_AVG, and LP_VECTOR: pool_any's one pass (always double sums) */
-    accv sum[OPX];
+    /* CHUNK vectors of channels (c .. c + CHUNK*VEC - 1; CHUNK > 1 only for avg): each tap's are
+       loaded one after the other, so a tap is read as one run of CHUNK*VEC elements rather than a
+       vector interleaved with the window's other taps (DenseNet's 2x2 s2 read four runs 512 bytes
+       apart, 64 bytes at a time). Each sum still adds its channel's taps in scan order from +0:
+       the same bits whatever CHUNK. */
+    accv sum[OPX][CHUNK];
 #if !ACC_DOUBLE
-    accv comp[OPX];
+    accv comp[OPX][CHUNK];
 #endif
 #pragma unroll
     for (int i = 0; i < OPX; ++i) {
-        sum[i] = (accv)(0);
+#pragma unroll
+        for (int k = 0; k < CHUNK; ++k) {
+            sum[i][k] = (accv)(0);
 #if !ACC_DOUBLE
-        comp[i] = (accv)(0);
+            comp[i][k] = (accv)(0);
 #endif
+        }
     }
 #pragma unroll
     for (int jy = 0; jy < KH; ++jy) {
@@ -240,24 +252,27 @@ inline void pool_interior(__global const storage_t *restrict in, __global storag
         for (int jx = 0; jx < KW; ++jx) {
 #pragma unroll
             for (int i = 0; i < OPX; ++i) {
-                const floatv x = LOADV(in, base + jy * DH * rowStride + (i * SW + jx * DW) * C + c);
+#pragma unroll
+                for (int k = 0; k < CHUNK; ++k) {
+                    const floatv x = LOADV(in, base + jy * DH * rowStride + (i * SW + jx * DW) * C + c + k * VEC);
 #if defined(MODE_LP)
-                const accv v = LP_TERM(TO_ACC(fabs(x)));
+                    const accv v = LP_TERM(TO_ACC(fabs(x)));
 #else
-                const accv v = TO_ACC(x);
+                    const accv v = TO_ACC(x);
 #endif
 #if ACC_DOUBLE
-                sum[i] += v;
+                    sum[i][k] += v;
 #else
-                COMPENSATED_ADD(sum[i], comp[i], v);
+                    COMPENSATED_ADD(sum[i][k], comp[i][k], v);
 #endif
+                }
             }
         }
     }
 #if defined(MODE_LP)
 #pragma unroll
     for (int i = 0; i < OPX; ++i) {
-        STOREV(lp_result(sum[i]), out, o + i * C + c);
+        STOREV(lp_result(sum[i][0]), out, o + i * C + c);
     }
 #else
     /* A window wholly inside the input: every tap is an input element, so with or without
@@ -266,10 +281,13 @@ inline void pool_interior(__global const storage_t *restrict in, __global storag
     const accv div = (accv)(KH * KW);
 #pragma unroll
     for (int i = 0; i < OPX; ++i) {
+#pragma unroll
+        for (int k = 0; k < CHUNK; ++k) {
 #if !ACC_DOUBLE
-        sum[i] = COMPENSATED_TOTAL(sum[i], comp[i]);
+            sum[i][k] = COMPENSATED_TOTAL(sum[i][k], comp[i][k]);
 #endif
-        STOREV(TO_FLOAT(sum[i] / div), out, o + i * C + c);
+            STOREV(TO_FLOAT(sum[i][k] / div), out, o + i * C + c + k * VEC);
+        }
     }
 #endif
 #endif
@@ -371,6 +389,10 @@ __kernel void pool2d(__global const storage_t *restrict in, __global storage_t *
 #elif defined(MODE_MAX) && CHUNK > 1
         for (int c = 0; c < C; c += CHUNK * VEC) {
             pool_interior_chunk(in, out, W, C, o, base, c);
+        }
+#elif CHUNK > 1
+        for (int c = 0; c < C; c += CHUNK * VEC) {
+            pool_interior(in, out, W, C, o, base, c);
         }
 #else
         /* Two channel steps at a time: independent work for the out-of-order core. */

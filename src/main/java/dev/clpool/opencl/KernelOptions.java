@@ -74,6 +74,33 @@ final class KernelOptions {
         return "";
     }
 
+    /**
+     * The most channels {@link #avgRuns} reads four vectors a tap at: DenseNet's 128 (kernel CPU
+     * time −17 to −26% on PoCL) and Inception's 256 (−10%) gain, the guided filter's 3×3 box at
+     * 512 measured 0–7% slower.
+     */
+    static final int AVG_CHUNK_MAX_CHANNELS = 256;
+
+    /** The property that forces {@link #avgRuns}' choice ({@link ForcedChoice}). */
+    static final String AVG_CHUNKS = "clpool.opencl.avgChunks";
+
+    /**
+     * How {@code pool2d_nhwc.cl}'s interior path reads average windows on CPU devices (the
+     * channel loop): with vectors of 16 and 64 to {@link #AVG_CHUNK_MAX_CHANNELS} channels in
+     * multiples of 64, four vectors of each tap at a time ({@code CHUNK=4}: a tap read as one
+     * 256-byte run, not one vector interleaved with the other taps' streams); else as before (no
+     * option, the program built before). Each channel's double sum adds its taps in scan order
+     * either way: the same bits.
+     * {@code -Dclpool.opencl.avgChunks} ({@link ForcedChoice}) forces it either way.
+     */
+    static String avgRuns(PoolGeometry g, int vec, boolean channelLoop) {
+        if (g.mode() != PoolMode.AVG || !channelLoop || !interior(g, channelLoop)) {
+            return "";
+        }
+        boolean supported = vec == 16 && g.input().c() % (4 * vec) == 0;
+        return ForcedChoice.chosen(AVG_CHUNKS, supported, () -> g.input().c() <= AVG_CHUNK_MAX_CHANNELS) ? " -D CHUNK=4" : "";
+    }
+
     private static boolean interior(PoolGeometry g, boolean channelLoop) {
         return channelLoop && (long) g.rows().window() * g.cols().window() <= MAX_UNROLLED_TAPS;
     }

@@ -105,7 +105,8 @@ final class PoolRoutine {
         int opx = !channelLoop || scalarLp ? 1 : forced > 0 ? forced
                 : WorkGroups.pixelsPerItem(g.cols().window(), g.cols().stride(), g.cols().dilation(), true);
         String opts = KernelOptions.pool(g, vec, session.accDouble(), channelLoop, opx)
-                + KernelOptions.maxRuns(g, vec, dtype, channelLoop) + KernelOptions.storage(dtype);
+                + KernelOptions.maxRuns(g, vec, dtype, channelLoop) + KernelOptions.avgRuns(g, vec, channelLoop)
+                + KernelOptions.storage(dtype);
         long[][] range = groups.pool(nb, os.h(), os.w(), is.c() / vec, opx);
         session.locked(() -> {
             ClKernel kernel = session.kernel(FILE, opts, "pool2d");
