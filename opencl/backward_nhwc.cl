@@ -248,22 +248,34 @@ inline void backward_tiled(__global const int *restrict argIn, __global const st
 
 /* Averages of stride 1 along W on CPU devices with double sums (the Inception 3x3 s1): input
    columns x and x+1 share all but one candidate output column, so pool2d_avg_backward_rows walks
-   one input row (n, y) along W per VEC channels and forms each candidate output's quotient
-   dy / divisor once per column step (KH of them), not once per tap (KH*KW): the rows keep the
-   last KW columns' quotients. Each element then sums the same doubles in pool2d_backward's order
-   (ty, then tx), with +0 in the place of a candidate that is not one (its sum starts at +0 and
-   rounds to nearest, so it is never -0 and adding +0 leaves it unchanged): the same bits. */
+   AVG_ROWS_R input rows (n, y ..) along W per VEC channels and forms each candidate output's
+   quotient dy / divisor once per column step, not once per tap (KH*KW per element): the items
+   keep the last KW columns' quotients. With AVG_ROWS_R 2 (the host's choice where SH == DH == 1)
+   the two rows' candidate output rows overlap in all but one, so KH + 1 quotients a column step
+   serve two elements. Each element then sums the same doubles in pool2d_backward's order (ty,
+   then tx), with +0 in the place of a candidate that is not one (its sum starts at +0 and rounds
+   to nearest, so it is never -0 and adding +0 leaves it unchanged): the same bits, NaN payloads
+   aside (which of two NaNs an addition keeps is the compiler's operand order, in either kernel). */
 #if CLOOP && defined(MODE_AVG) && ACC_DOUBLE && SW == 1 && DW == 1
 #define AVG_ROWS 1
-/* The quotients of output column ox (window start x0 = ox - PAD_L) for the KH candidate rows. */
-inline void avg_column(__global const storage_t *restrict gout, accv q[KH], const int oyOf[KH],
-                       const double rowDiv[KH], const int W, const int C, const int OW,
+#ifndef AVG_ROWS_R
+#define AVG_ROWS_R 1
+#endif
+#if AVG_ROWS_R != 1 && (AVG_ROWS_R != 2 || SH != 1 || DH != 1)
+#error "AVG_ROWS_R is 1, or 2 with SH == DH == 1"
+#endif
+/* Candidate output rows of a work item: u = 0 .. QROWS - 1; row r of the item takes tap ty from u = ty + R - 1 - r. */
+#define QROWS (KH + AVG_ROWS_R - 1)
+
+/* The quotients of output column ox (window start x0 = ox - PAD_L) for the QROWS candidate rows. */
+inline void avg_column(__global const storage_t *restrict gout, accv q[QROWS], const int oyOf[QROWS],
+                       const double rowDiv[QROWS], const int W, const int C, const int OW,
                        const int rowBase, const int ox, const int c)
 {
     if (ox < 0 || ox >= OW) {
-        #pragma unroll
-        for (int ty = 0; ty < KH; ++ty) {
-            q[ty] = (accv)(0.0);
+#pragma unroll
+        for (int u = 0; u < QROWS; ++u) {
+            q[u] = (accv)(0.0);
         }
         return;
     }
@@ -273,74 +285,80 @@ inline void avg_column(__global const storage_t *restrict gout, accv q[KH], cons
 #else
     const double colTaps = (double)(min(KW, W - x0) - (x0 >= 0 ? 0 : -x0));
 #endif
-    #pragma unroll
-    for (int ty = 0; ty < KH; ++ty) {
-        if (oyOf[ty] < 0) {
-            q[ty] = (accv)(0.0);
+#pragma unroll
+    for (int u = 0; u < QROWS; ++u) {
+        if (oyOf[u] < 0) {
+            q[u] = (accv)(0.0);
         } else {
             /* pool2d_backward's divisor: the two factors' product in double. */
-            const accv div = (accv)(rowDiv[ty]) * (accv)(colTaps);
-            q[ty] = TO_ACC(LOADV(gout, ((rowBase + oyOf[ty]) * OW + ox) * C + c)) / div;
+            const accv div = (accv)(rowDiv[u]) * (accv)(colTaps);
+            q[u] = TO_ACC(LOADV(gout, ((rowBase + oyOf[u]) * OW + ox) * C + c)) / div;
         }
     }
 }
 
-/* gout (N, OH, OW, C), gin (N, H, W, C), H, W, C, OH, OW, rows = N * H. Global range (rows
-   rounded up to the work group); work items past the end return. */
+/* gout (N, OH, OW, C), gin (N, H, W, C), H, W, C, OH, OW, items = N * ceil(H / AVG_ROWS_R).
+   Global range (items rounded up to the work group); work items past the end return. */
 __kernel void pool2d_avg_backward_rows(__global const storage_t *restrict gout, __global storage_t *restrict gin,
                                        const int H, const int W, const int C, const int OH, const int OW,
-                                       const int rows)
+                                       const int items)
 {
-    const int ny = (int)get_global_id(0);
-    if (ny >= rows) {
+    const int item = (int)get_global_id(0);
+    if (item >= items) {
         return;
     }
-    const int n = ny / H;
-    const int y = ny - n * H;
-    /* Candidate output row of tap ty (-1: none) and the divisor's row factor, as pool2d_backward. */
-    int oyOf[KH];
-    double rowDiv[KH];
-    #pragma unroll
-    for (int ty = 0; ty < KH; ++ty) {
-        const int py = y + PAD_T - ty * DH;
-        oyOf[ty] = -1;
-        rowDiv[ty] = 1.0;
+    const int itemsPerImage = (H + AVG_ROWS_R - 1) / AVG_ROWS_R;
+    const int n = item / itemsPerImage;
+    const int y = (item - n * itemsPerImage) * AVG_ROWS_R;
+    /* Candidate output row u (-1: none) and the divisor's row factor, as pool2d_backward. */
+    int oyOf[QROWS];
+    double rowDiv[QROWS];
+#pragma unroll
+    for (int u = 0; u < QROWS; ++u) {
+        const int py = y + (AVG_ROWS_R - 1) + PAD_T - u * DH;
+        oyOf[u] = -1;
+        rowDiv[u] = 1.0;
         if (py >= 0 && py % SH == 0 && py / SH < OH) {
             const int oy = py / SH;
             const int y0 = oy * SH - PAD_T;
-            oyOf[ty] = oy;
+            oyOf[u] = oy;
 #if COUNT_INCLUDE_PAD
-            rowDiv[ty] = (double)TAPS_BEFORE(y0, KH, DH, H + PAD_B);
+            rowDiv[u] = (double)TAPS_BEFORE(y0, KH, DH, H + PAD_B);
 #else
-            rowDiv[ty] = (double)(min(KH, (H - 1 - y0) / DH + 1) - (y0 >= 0 ? 0 : (-y0 + DH - 1) / DH));
+            rowDiv[u] = (double)(min(KH, (H - 1 - y0) / DH + 1) - (y0 >= 0 ? 0 : (-y0 + DH - 1) / DH));
 #endif
         }
     }
     const int rowBase = n * OH;
     const int inBase = (n * H + y) * W;
     FOR_CHANNELS(c, C) {
-        /* q[tx][ty]: the quotients of output column x + PAD_L - tx (tap tx of input column x). */
-        accv q[KW][KH];
-        #pragma unroll
+        /* q[tx][u]: the quotients of output column x + PAD_L - tx (tap tx of input column x). */
+        accv q[KW][QROWS];
+#pragma unroll
         for (int tx = KW - 1; tx >= 1; --tx) {
             avg_column(gout, q[tx], oyOf, rowDiv, W, C, OW, rowBase, PAD_L - tx, c);
         }
         for (int x = 0; x < W; ++x) {
             avg_column(gout, q[0], oyOf, rowDiv, W, C, OW, rowBase, x + PAD_L, c);
-            ACC_INIT(sum);
-            #pragma unroll
-            for (int ty = 0; ty < KH; ++ty) {
-                #pragma unroll
-                for (int tx = 0; tx < KW; ++tx) {
-                    ACC_ADD(sum, q[tx][ty]);
+#pragma unroll
+            for (int r = 0; r < AVG_ROWS_R; ++r) {
+                if (AVG_ROWS_R == 1 || y + r < H) {
+                    ACC_INIT(sum);
+#pragma unroll
+                    for (int ty = 0; ty < KH; ++ty) {
+#pragma unroll
+                        for (int tx = 0; tx < KW; ++tx) {
+                            ACC_ADD(sum, q[tx][ty + AVG_ROWS_R - 1 - r]);
+                        }
+                    }
+                    STOREV(TO_FLOAT(ACC_TOTAL(sum)), gin, (inBase + r * W + x) * C + c);
                 }
             }
-            STOREV(TO_FLOAT(ACC_TOTAL(sum)), gin, (inBase + x) * C + c);
-            #pragma unroll
+#pragma unroll
             for (int tx = KW - 1; tx >= 1; --tx) {
-                #pragma unroll
-                for (int ty = 0; ty < KH; ++ty) {
-                    q[tx][ty] = q[tx - 1][ty];
+#pragma unroll
+                for (int u = 0; u < QROWS; ++u) {
+                    q[tx][u] = q[tx - 1][u];
                 }
             }
         }

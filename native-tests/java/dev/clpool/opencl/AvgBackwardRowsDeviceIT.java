@@ -19,12 +19,14 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Average backward of stride 1 along W on CPU devices in {@code pool2d_avg_backward_rows} (rows
- * walked along W, each quotient formed once per column step: {@link BackwardRoutine#avgRows})
+ * Average backward of stride 1 along W on CPU devices in {@code pool2d_avg_backward_rows} (one
+ * or two rows a work item walked along W, each quotient formed once per column step:
+ * {@link BackwardRoutine#avgRows}, {@link BackwardRoutine#avgRowsPerItem})
  * gives the bits of {@code pool2d_backward}'s per-pixel gather (the property forces either):
  * padding counted in the divisor or not, asymmetric and wide padding, ceil mode, row strides and
- * dilation, one-row windows, rows narrower than the window, 1, 8 and 16 channels a vector, row
- * counts that leave the last work group part empty; gradients with NaNs whose payloads name their
+ * dilation (one row a work item), one-row windows, rows narrower than the window, odd heights
+ * (a last item of one row), 1, 8 and 16 channels a vector, item counts that leave the last work
+ * group part empty; gradients with NaNs whose payloads name their
  * element, infinities, signed zeros, subnormals and values whose sums overflow float. Host and
  * device tensors, float32 and float16. One program per spec and storage type. Which of two NaNs
  * an addition keeps depends on the compiler's operand order, in either kernel, and SEMANTICS.md

@@ -1,5 +1,6 @@
 package dev.clpool.opencl;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -38,6 +39,15 @@ class AvgBackwardRowsTest {
         assertFalse(BackwardRoutine.avgRows(dilatedCols, true, true));
         assertFalse(BackwardRoutine.avgRows(avg(2, 1, 2, 1, Padding.of(0)), true, true));
         assertFalse(BackwardRoutine.avgRows(avg(7, 7, 1, 1, Padding.of(3)), true, true));
+    }
+
+    @Test
+    void twoRowsPerItem_whereTheirCandidateRowsOverlap() {
+        assertEquals(2, BackwardRoutine.avgRowsPerItem(avg(3, 3, 1, 1, Padding.of(1))));
+        assertEquals(2, BackwardRoutine.avgRowsPerItem(avg(5, 2, 1, 1, Padding.of(0))));
+        assertEquals(1, BackwardRoutine.avgRowsPerItem(avg(3, 2, 2, 1, Padding.of(0))));
+        PoolGeometry dilatedRows = PoolSpec.builder(PoolMode.AVG).window(3, 3).stride(1).dilation(2, 1).build().geometry(INCEPTION);
+        assertEquals(1, BackwardRoutine.avgRowsPerItem(dilatedRows));
     }
 
     @Test
