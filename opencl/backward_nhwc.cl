@@ -31,6 +31,8 @@
  *   VEC           channels per step: 1, 2, 4, 8 or 16; the host ensures C % VEC == 0
  *   ACC_DOUBLE    1: accumulate in double (device has cl_khr_fp64); 0: compensated float sums
  *   CLOOP         0 or 1, the layout above
+ *   AVG_ROWS_R    (optional, pool2d_avg_backward_rows only) input rows per work item: 1 (default),
+ *                 or 2 where SH == DH == 1
  *
  * The host prepends common.cl (vector types, MAX_UPDATE, accumulators).
  *
@@ -40,6 +42,8 @@
  *   pool2d_backward: arg (max: pool2d_argmax's output; avg: not read, any buffer), gout
  *     (N, OH, OW, C), gin (N, H, W, C), H, W, C, OH, OW. Global range (C / VEC, W, N * H);
  *     CLOOP 1: (W, N * H).
+ *   pool2d_avg_backward_rows (CLOOP 1, avg, ACC_DOUBLE, SW == DW == 1; below): gout, gin, H, W,
+ *     C, OH, OW, items = N * ceil(H / AVG_ROWS_R). Global range (items rounded up to the group).
  *
  * Semantics (SEMANTICS.md, "Backward"):
  *   max: each output's argmax is found with MAX_UPDATE itself, the forward rule (a strictly
