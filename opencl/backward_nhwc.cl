@@ -31,6 +31,8 @@
  *   VEC           channels per step: 1, 2, 4, 8 or 16; the host ensures C % VEC == 0
  *   ACC_DOUBLE    1: accumulate in double (device has cl_khr_fp64); 0: compensated float sums
  *   CLOOP         0 or 1, the layout above
+ *   AVG_ROWS_R    (optional, pool2d_avg_backward_rows only) input rows per work item: 1 (default),
+ *                 or 2 where SH == DH == 1
  *
  * The host prepends common.cl (vector types, MAX_UPDATE, accumulators).
  *
@@ -40,6 +42,8 @@
  *   pool2d_backward: arg (max: pool2d_argmax's output; avg: not read, any buffer), gout
  *     (N, OH, OW, C), gin (N, H, W, C), H, W, C, OH, OW. Global range (C / VEC, W, N * H);
  *     CLOOP 1: (W, N * H).
+ *   pool2d_avg_backward_rows (CLOOP 1, avg, ACC_DOUBLE, SW == DW == 1; below): gout, gin, H, W,
+ *     C, OH, OW, items = N * ceil(H / AVG_ROWS_R). Global range (items rounded up to the group).
  *
  * Semantics (SEMANTICS.md, "Backward"):
  *   max: each output's argmax is found with MAX_UPDATE itself, the forward rule (a strictly
@@ -244,6 +248,128 @@ inline void backward_tiled(__global const int *restrict argIn, __global const st
 }
 #else
 #define TILED 0
+#endif
+
+/* Averages of stride 1 along W on CPU devices with double sums (the Inception 3x3 s1): input
+   columns x and x+1 share all but one candidate output column, so pool2d_avg_backward_rows walks
+   AVG_ROWS_R input rows (n, y ..) along W per VEC channels and forms each candidate output's
+   quotient dy / divisor once per column step, not once per tap (KH*KW per element): the items
+   keep the last KW columns' quotients. With AVG_ROWS_R 2 (the host's choice where SH == DH == 1)
+   the two rows' candidate output rows overlap in all but one, so KH + 1 quotients a column step
+   serve two elements. Each element then sums the same doubles in pool2d_backward's order (ty,
+   then tx), with +0 in the place of a candidate that is not one (its sum starts at +0 and rounds
+   to nearest, so it is never -0 and adding +0 leaves it unchanged): the same bits, NaN payloads
+   aside (which of two NaNs an addition keeps is the compiler's operand order, in either kernel). */
+#if CLOOP && defined(MODE_AVG) && ACC_DOUBLE && SW == 1 && DW == 1
+#define AVG_ROWS 1
+#ifndef AVG_ROWS_R
+#define AVG_ROWS_R 1
+#endif
+#if AVG_ROWS_R != 1 && (AVG_ROWS_R != 2 || SH != 1 || DH != 1)
+#error "AVG_ROWS_R is 1, or 2 with SH == DH == 1"
+#endif
+/* Candidate output rows of a work item: u = 0 .. QROWS - 1; row r of the item takes tap ty from u = ty + R - 1 - r. */
+#define QROWS (KH + AVG_ROWS_R - 1)
+
+/* The quotients of output column ox (window start x0 = ox - PAD_L) for the QROWS candidate rows. */
+inline void avg_column(__global const storage_t *restrict gout, accv q[QROWS], const int oyOf[QROWS],
+                       const double rowDiv[QROWS], const int W, const int C, const int OW,
+                       const int rowBase, const int ox, const int c)
+{
+    if (ox < 0 || ox >= OW) {
+#pragma unroll
+        for (int u = 0; u < QROWS; ++u) {
+            q[u] = (accv)(0.0);
+        }
+        return;
+    }
+    const int x0 = ox - PAD_L;
+#if COUNT_INCLUDE_PAD
+    const double colTaps = (double)TAPS_BEFORE(x0, KW, 1, W + PAD_R);
+#else
+    const double colTaps = (double)(min(KW, W - x0) - (x0 >= 0 ? 0 : -x0));
+#endif
+#pragma unroll
+    for (int u = 0; u < QROWS; ++u) {
+        if (oyOf[u] < 0) {
+            q[u] = (accv)(0.0);
+        } else {
+            /* pool2d_backward's divisor: the two factors' product in double. */
+            const accv div = (accv)(rowDiv[u]) * (accv)(colTaps);
+            q[u] = TO_ACC(LOADV(gout, ((rowBase + oyOf[u]) * OW + ox) * C + c)) / div;
+        }
+    }
+}
+
+/* gout (N, OH, OW, C), gin (N, H, W, C), H, W, C, OH, OW, items = N * ceil(H / AVG_ROWS_R).
+   Global range (items rounded up to the work group); work items past the end return. */
+__kernel void pool2d_avg_backward_rows(__global const storage_t *restrict gout, __global storage_t *restrict gin,
+                                       const int H, const int W, const int C, const int OH, const int OW,
+                                       const int items)
+{
+    const int item = (int)get_global_id(0);
+    if (item >= items) {
+        return;
+    }
+    const int itemsPerImage = (H + AVG_ROWS_R - 1) / AVG_ROWS_R;
+    const int n = item / itemsPerImage;
+    const int y = (item - n * itemsPerImage) * AVG_ROWS_R;
+    /* Candidate output row u (-1: none) and the divisor's row factor, as pool2d_backward. */
+    int oyOf[QROWS];
+    double rowDiv[QROWS];
+#pragma unroll
+    for (int u = 0; u < QROWS; ++u) {
+        const int py = y + (AVG_ROWS_R - 1) + PAD_T - u * DH;
+        oyOf[u] = -1;
+        rowDiv[u] = 1.0;
+        if (py >= 0 && py % SH == 0 && py / SH < OH) {
+            const int oy = py / SH;
+            const int y0 = oy * SH - PAD_T;
+            oyOf[u] = oy;
+#if COUNT_INCLUDE_PAD
+            rowDiv[u] = (double)TAPS_BEFORE(y0, KH, DH, H + PAD_B);
+#else
+            rowDiv[u] = (double)(min(KH, (H - 1 - y0) / DH + 1) - (y0 >= 0 ? 0 : (-y0 + DH - 1) / DH));
+#endif
+        }
+    }
+    const int rowBase = n * OH;
+    const int inBase = (n * H + y) * W;
+    FOR_CHANNELS(c, C) {
+        /* q[tx][u]: the quotients of output column x + PAD_L - tx (tap tx of input column x). */
+        accv q[KW][QROWS];
+#pragma unroll
+        for (int tx = KW - 1; tx >= 1; --tx) {
+            avg_column(gout, q[tx], oyOf, rowDiv, W, C, OW, rowBase, PAD_L - tx, c);
+        }
+        for (int x = 0; x < W; ++x) {
+            avg_column(gout, q[0], oyOf, rowDiv, W, C, OW, rowBase, x + PAD_L, c);
+#pragma unroll
+            for (int r = 0; r < AVG_ROWS_R; ++r) {
+                if (AVG_ROWS_R == 1 || y + r < H) {
+                    ACC_INIT(sum);
+#pragma unroll
+                    for (int ty = 0; ty < KH; ++ty) {
+#pragma unroll
+                        for (int tx = 0; tx < KW; ++tx) {
+                            ACC_ADD(sum, q[tx][ty + AVG_ROWS_R - 1 - r]);
+                        }
+                    }
+                    STOREV(TO_FLOAT(ACC_TOTAL(sum)), gin, (inBase + r * W + x) * C + c);
+                }
+            }
+#pragma unroll
+            for (int tx = KW - 1; tx >= 1; --tx) {
+#pragma unroll
+                for (int u = 0; u < QROWS; ++u) {
+                    q[tx][u] = q[tx - 1][u];
+                }
+            }
+        }
+    }
+}
+#else
+#define AVG_ROWS 0
 #endif
 
 __kernel void pool2d_backward(__global const int *restrict argIn, __global const storage_t *restrict gout,
