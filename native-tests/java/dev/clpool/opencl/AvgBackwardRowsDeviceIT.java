@@ -82,6 +82,23 @@ class AvgBackwardRowsDeviceIT {
         assertEquals(0, device.nativeObjects().live(), device.nativeObjects().toString());
     }
 
+    @ParameterizedTest
+    @MethodSource("bindings")
+    void rowWalk_buildsOnlyItsOwnProgram(BindingChoice binding) {
+        DeviceAvailability.requireDevice(binding);
+        PoolGeometry g = avg(3, 3).padding(Padding.of(1)).countIncludePad(true).build().geometry(Shape.of(1, 5, 6, 16));
+        OpenClBackend device = OpenClBackend.open(binding, -1, OpenClBackend.Options.DEFAULT, OpenClBackend.Tuning.fromSystem());
+        try {
+            assertTrue(BackwardRoutine.avgRows(g, true, true));
+            Tensor dx = Tensor.allocate(g.input());
+            device.backward(g, Tensor.allocate(g.input()), gradients(new SplittableRandom(3), g.output()), dx);
+            assertEquals(1, device.cachedPrograms(), "the per-pixel gather's program was built as well");
+        } finally {
+            device.close();
+        }
+        assertEquals(0, device.nativeObjects().live(), device.nativeObjects().toString());
+    }
+
     /** The gather's result (the property {@code gather}) against the row walk's, host tensors and, in float32, device tensors. */
     private static void check(OpenClBackend device, BindingChoice binding, PoolGeometry g, Tensor x, Tensor dy, String gather) {
         String what = binding + " " + g.spec() + " on " + g.input() + " " + x.dtype();

@@ -92,13 +92,13 @@ final class BackwardRoutine {
         }
         WorkGroups groups = session.groups();
         int vec = groups.pixelVector(is.c());
+        if (avgRows(g, groups.channelLoop(), session.accDouble())) {
+            enqueueAvgRows(g, dtype, vec, gradOut, gradIn, nb); // the gather's program is not built
+            return;
+        }
         String opts = KernelOptions.pool(g, vec, session.accDouble(), groups.channelLoop(), 1) + KernelOptions.storage(dtype);
         ClKernel kernel = session.kernel(FILE, opts, KERNEL);
         long[][] range = groups.pixels(is.c() / vec, is.w(), (long) nb * is.h());
-        if (avgRows(g, groups.channelLoop(), session.accDouble())) {
-            enqueueAvgRows(g, dtype, vec, gradOut, gradIn, nb);
-            return;
-        }
         if (g.mode() != PoolMode.MAX) {
             // avg never reads an argmax: the gradient buffer stands in for it.
             kernel.args(gradOut, gradOut, gradIn, is.h(), is.w(), is.c(), os.h(), os.w());
