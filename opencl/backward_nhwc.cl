@@ -287,7 +287,7 @@ inline void avg_column(__global const storage_t *restrict gout, accv q[QROWS], c
 #if COUNT_INCLUDE_PAD
     const double colTaps = (double)TAPS_BEFORE(x0, KW, 1, W + PAD_R);
 #else
-    const double colTaps = (double)(min(KW, W - x0) - (x0 >= 0 ? 0 : -x0));
+    const double colTaps = (double)TAPS_INSIDE(x0, KW, 1, W);
 #endif
 #pragma unroll
     for (int u = 0; u < QROWS; ++u) {
@@ -329,7 +329,7 @@ __kernel void pool2d_avg_backward_rows(__global const storage_t *restrict gout, 
 #if COUNT_INCLUDE_PAD
             rowDiv[u] = (double)TAPS_BEFORE(y0, KH, DH, H + PAD_B);
 #else
-            rowDiv[u] = (double)(min(KH, (H - 1 - y0) / DH + 1) - (y0 >= 0 ? 0 : (-y0 + DH - 1) / DH));
+            rowDiv[u] = (double)TAPS_INSIDE(y0, KH, DH, H);
 #endif
         }
     }

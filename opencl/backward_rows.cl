@@ -58,7 +58,7 @@ inline int candidate_row(const int y, const int ty, const int H, const int OH, i
 #if COUNT_INCLUDE_PAD
     *rowTaps = TAPS_BEFORE(y0, KH, DH, H + PAD_B);
 #else
-    *rowTaps = min(KH, (H - 1 - y0) / DH + 1) - (y0 >= 0 ? 0 : (-y0 + DH - 1) / DH);
+    *rowTaps = TAPS_INSIDE(y0, KH, DH, H);
 #endif
     return 1;
 }

@@ -329,6 +329,11 @@ typedef struct __attribute__((packed)) { st_ushortv v; } ushortv_u;
    dilation the two agree. */
 #define TAPS_BEFORE(start, k, d, limit) min((k), ((limit) - (start) + (d) - 1) / (d))
 
+/* One axis' factor of the divisor without count_include_pad: the taps start + j*d, j = 0..k-1,
+   that lie inside [0, limit) (the input along that axis). */
+#define TAPS_INSIDE(start, k, d, limit) \
+    (min((k), ((limit) - 1 - (start)) / (d) + 1) - ((start) >= 0 ? 0 : (-(start) + (d) - 1) / (d)))
+
 /* m = max(m, v) under clpool's rule: a strictly larger value replaces m (so the first maximum
    in scan order is kept), and the first NaN replaces anything and is never replaced.
    Written as "v is not <= m (greater, or v is NaN), and m is not NaN": two compares and a

@@ -56,10 +56,13 @@ class AvgBackwardRowsDeviceIT {
             avg(5, 5).padding(Padding.of(2)).countIncludePad(true).build(),
             avg(1, 2).build(),
             avg(3, 3).padding(Padding.of(1)).countIncludePad(false).build(),
+            // Row dilation 2 from padding 1, padding not counted: a window starting at −1 has 1 tap
+            // above the input ((1 + 2 − 1) / 2), not 0 — the rounding of TAPS_INSIDE.
+            avg(3, 2).dilation(2, 1).padding(Padding.of(1)).countIncludePad(false).build(),
         };
         Shape[] shapes = {
             Shape.of(2, 9, 9, 32), Shape.of(1, 6, 11, 24), Shape.of(2, 8, 7, 5), Shape.of(1, 7, 6, 16),
-            Shape.of(1, 9, 10, 48), Shape.of(2, 3, 8, 16), Shape.of(3, 4, 1, 16),
+            Shape.of(1, 9, 10, 48), Shape.of(2, 3, 8, 16), Shape.of(3, 4, 1, 16), Shape.of(2, 9, 7, 16),
         };
         SplittableRandom r = new SplittableRandom(0xA5B0L);
         OpenClBackend device = OpenClBackend.open(binding, -1, OpenClBackend.Options.DEFAULT, OpenClBackend.Tuning.fromSystem());
