@@ -6,14 +6,17 @@ import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
  * {@link VecPlaneGlobal#avg} for planes of six to seven double vectors' floats ({@link #fits}: 48
- * to 55 floats with 512-bit vectors, so a classifier head's 7×7), in straight-line code: the six
- * whole vectors widened and added as a tree, one {@code reduceLanes} per plane, the floats left
- * (one for 7×7) added in order. Double sums as {@link VecPlaneGlobal#sum}, in another order:
- * nothing to certify (where the plane's double sum is exact, as it is for any data whose floats
+ * to 55 floats with 512-bit vectors, so a classifier head's 7×7), in straight-line code: six whole
+ * double vectors from three float vectors (each widened as its lower half and, its halves swapped
+ * by a constant shuffle, its upper half: {@code convertShape} part 1 runs in Java on JDK 17) and
+ * the plane's last double vector's worth of floats read from its end with the lanes already
+ * counted cleared by an AND of their bits, added as a tree, one {@code reduceLanes} per plane.
+ * Double sums as {@link VecPlaneGlobal#sum}, in another order: nothing to certify (where the plane's double sum is exact, as it is for any data whose floats
  * span fewer than 2^24 of exponent range, every order gives the same bits).
  *
  * <p>Why a fixed shape: the loop of {@link VecPlaneGlobal#sum} (six trips and a scalar tail for
@@ -31,6 +34,10 @@ final class SixVectorSums {
     private static final VectorSpecies<Float> FLOATS = VecPlaneGlobal.FLOATS;
     private static final VectorSpecies<Long> BITS = LongVector.SPECIES_PREFERRED.withShape(DOUBLES.vectorShape());
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
+    /** A float vector's halves swapped: three buffer loads a plane instead of six (branch {@code gap4}). */
+    private static final VectorShuffle<Float> SWAP =
+            VectorShuffle.fromOp(FLOATS, i -> (i + FLOATS.length() / 2) % FLOATS.length());
+
     /**
      * A double vector's lanes of zero bits, then as many of one bits: read from {@code size − 6·lanes}
      * ({@link #fits}), lane l is all ones where l ≥ 7·lanes − size: one load a block of planes.
@@ -75,12 +82,15 @@ final class SixVectorSums {
         // Each double vector is the lower half of a float vector, which reads up to a double
         // vector's floats past the plane: the tensor's last plane goes to the scalar loop below.
         for (; q < count && b + planeBytes + step <= in.limit(); q++, b += planeBytes) {
-            DoubleVector a0 = widened(in, b);
-            DoubleVector a1 = widened(in, b + step);
-            DoubleVector a2 = widened(in, b + 2 * step);
-            DoubleVector a3 = widened(in, b + 3 * step);
-            DoubleVector a4 = widened(in, b + 4 * step);
-            DoubleVector a5 = widened(in, b + 5 * step);
+            FloatVector v0 = FloatVector.fromByteBuffer(FLOATS, in, b, ORDER);
+            FloatVector v1 = FloatVector.fromByteBuffer(FLOATS, in, b + 2 * step, ORDER);
+            FloatVector v2 = FloatVector.fromByteBuffer(FLOATS, in, b + 4 * step, ORDER);
+            DoubleVector a0 = lo(v0);
+            DoubleVector a1 = lo(v0.rearrange(SWAP));
+            DoubleVector a2 = lo(v1);
+            DoubleVector a3 = lo(v1.rearrange(SWAP));
+            DoubleVector a4 = lo(v2);
+            DoubleVector a5 = lo(v2.rearrange(SWAP));
             DoubleVector t = widened(in, b + planeBytes - step).reinterpretAsLongs().and(keep).reinterpretAsDoubles();
             double s = a0.add(a1).add(a2.add(a3)).add(a4.add(a5).add(t)).reduceLanes(VectorOperators.ADD);
             result[q] = CpuBackend.canonicalNaN((float) (s / size));
@@ -99,6 +109,11 @@ final class SixVectorSums {
             result[q] = CpuBackend.canonicalNaN((float) (s / size));
         }
     }
+    /** The lower half of {@code v}, widened. */
+    private static DoubleVector lo(FloatVector v) {
+        return (DoubleVector) v.convertShape(VectorOperators.F2D, DOUBLES, 0);
+    }
+
     /**
      * The first {@link #DOUBLES}-lanes floats of the float vector at byte {@code b} of {@code in},
      * widened: one double vector (the whole float vector must lie in the tensor).
