@@ -46,6 +46,8 @@ final class AdaptPlaneLanes {
     private final boolean narrow;
     /** {@link VecPlaneRows#rows} for max where that path fits the regions, else null. */
     private final int[] rows;
+    /** The certified averages in the planes' own layout where the regions fit it, else null. */
+    private final VecAdaptFlat flat;
 
     /** Regions {@code [y0[oy], y1[oy]) × [x0[ox], x1[ox])} of planes of shape {@code is} (one channel). */
     AdaptPlaneLanes(Shape is, Shape os, int[] y0, int[] y1, int[] x0, int[] x1, boolean max) {
@@ -79,6 +81,7 @@ final class AdaptPlaneLanes {
         }
         limitBits = least;
         rows = max ? VecPlaneRows.rows(is, os, y0, y1, x0, x1) : null;
+        flat = max ? null : VecAdaptFlat.plan(is, os, y0, y1, x0, x1);
     }
 
     /**
@@ -113,12 +116,19 @@ final class AdaptPlaneLanes {
         int width = ow * c;
         Scratch s = Scratch.get();
         int lanes = VecWidth.floats();
-        float[] stage = s.floats(0, c * area + lanes);
+        float[] stage = s.floats(0, c * area + 2 * lanes);
         float[] res = s.floats(2, c * outArea + lanes);
         src.get(Math.toIntExact(is.offset(start, 0, 0, 0)), stage, 0, c * area);
         // SPP-net's max in the planes' own layout where the group holds no NaN and no −0.
         if (rows != null && !VecPlaneMax.minusZeroOrNaN(stage, c * area)) {
             VecPlaneRows.max(stage, c, area, os.h(), ow, rows, res);
+            dst.put(Math.toIntExact(os.offset(first, 0, 0, 0)), res, (first - start) * outArea, (end - first) * outArea);
+            return;
+        }
+        // Averages of a group whose inputs are small enough need no running bounds.
+        boolean certain = !max && narrow && VecAdaptiveRows.magnitudeBits(stage, 0, c * area) <= limitBits;
+        if (certain && flat != null) {
+            flat.run(stage, c, s.floats(1, flat.scratch(c)), s.floats(4, flat.scratch(c)), res);
             dst.put(Math.toIntExact(os.offset(first, 0, 0, 0)), res, (first - start) * outArea, (end - first) * outArea);
             return;
         }
@@ -128,8 +138,6 @@ final class AdaptPlaneLanes {
         int[] rowAt = s.ints(3, 1, tallest)[0];
         float[] h = s.floats(4, is.h() * width);
         float[] hb = max ? h : s.floats(5, is.h() * width);
-        // Averages of a group whose inputs are small enough need no running bounds.
-        boolean certain = !max && narrow && VecAdaptiveRows.magnitudeBits(stage, 0, c * area) <= limitBits;
         VecAdaptive.transposePlanes(stage, t, area, c, true);
         across(t, c, h, hb, certain, s);
         for (int oy = 0; oy < os.h(); oy++) {
