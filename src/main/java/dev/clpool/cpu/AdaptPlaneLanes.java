@@ -10,7 +10,9 @@ import java.nio.FloatBuffer;
  * major, the group's planes as channels) by 16×16 transposes in registers
  * ({@link VecAdaptive#transposePlanes}), reduced by {@link VecAdaptive}'s channels-last kernels with the
  * group as the channels, and the results are transposed back to their planes and written with one
- * bulk copy.
+ * bulk copy. An average group that its inputs' magnitude certifies, with regions of up to three rows
+ * and columns, skips the transposes: {@link VecAdaptFlat} sums it in the planes' own layout, with the
+ * same bits.
  *
  * <p>A plane of VGG-16's head (10×10 to 7×7) or SPP-net's 6×6 level (13×13) is shorter than a vector
  * or two along W, so lanes along the plane ({@link VecPlaneAdaptive}, {@link PlaneAdaptiveMax}) waste
