@@ -10,7 +10,9 @@ import java.nio.FloatBuffer;
  * major, the group's planes as channels) by 16×16 transposes in registers
  * ({@link VecAdaptive#transposePlanes}), reduced by {@link VecAdaptive}'s channels-last kernels with the
  * group as the channels, and the results are transposed back to their planes and written with one
- * bulk copy.
+ * bulk copy. An average group that its inputs' magnitude certifies, with regions of up to three rows
+ * and columns, skips the transposes: {@link VecAdaptFlat} sums it in the planes' own layout, with the
+ * same bits.
  *
  * <p>A plane of VGG-16's head (10×10 to 7×7) or SPP-net's 6×6 level (13×13) is shorter than a vector
  * or two along W, so lanes along the plane ({@link VecPlaneAdaptive}, {@link PlaneAdaptiveMax}) waste
@@ -46,6 +48,8 @@ final class AdaptPlaneLanes {
     private final boolean narrow;
     /** {@link VecPlaneRows#rows} for max where that path fits the regions, else null. */
     private final int[] rows;
+    /** The certified averages in the planes' own layout where the regions fit it, else null. */
+    private final VecAdaptFlat flat;
 
     /** Regions {@code [y0[oy], y1[oy]) × [x0[ox], x1[ox])} of planes of shape {@code is} (one channel). */
     AdaptPlaneLanes(Shape is, Shape os, int[] y0, int[] y1, int[] x0, int[] x1, boolean max) {
@@ -79,6 +83,7 @@ final class AdaptPlaneLanes {
         }
         limitBits = least;
         rows = max ? VecPlaneRows.rows(is, os, y0, y1, x0, x1) : null;
+        flat = max ? null : VecAdaptFlat.plan(is, os, y0, y1, x0, x1);
     }
 
     /**
@@ -113,12 +118,19 @@ final class AdaptPlaneLanes {
         int width = ow * c;
         Scratch s = Scratch.get();
         int lanes = VecWidth.floats();
-        float[] stage = s.floats(0, c * area + lanes);
+        float[] stage = s.floats(0, c * area + 2 * lanes);
         float[] res = s.floats(2, c * outArea + lanes);
         src.get(Math.toIntExact(is.offset(start, 0, 0, 0)), stage, 0, c * area);
         // SPP-net's max in the planes' own layout where the group holds no NaN and no −0.
         if (rows != null && !VecPlaneMax.minusZeroOrNaN(stage, c * area)) {
             VecPlaneRows.max(stage, c, area, os.h(), ow, rows, res);
+            dst.put(Math.toIntExact(os.offset(first, 0, 0, 0)), res, (first - start) * outArea, (end - first) * outArea);
+            return;
+        }
+        // Averages of a group whose inputs are small enough need no running bounds.
+        boolean certain = !max && narrow && VecAdaptiveRows.magnitudeBits(stage, 0, c * area) <= limitBits;
+        if (certain && flat != null) {
+            flat.run(stage, c, s.floats(1, flat.scratch(c)), s.floats(4, flat.scratch(c)), res);
             dst.put(Math.toIntExact(os.offset(first, 0, 0, 0)), res, (first - start) * outArea, (end - first) * outArea);
             return;
         }
@@ -128,8 +140,6 @@ final class AdaptPlaneLanes {
         int[] rowAt = s.ints(3, 1, tallest)[0];
         float[] h = s.floats(4, is.h() * width);
         float[] hb = max ? h : s.floats(5, is.h() * width);
-        // Averages of a group whose inputs are small enough need no running bounds.
-        boolean certain = !max && narrow && VecAdaptiveRows.magnitudeBits(stage, 0, c * area) <= limitBits;
         VecAdaptive.transposePlanes(stage, t, area, c, true);
         across(t, c, h, hb, certain, s);
         for (int oy = 0; oy < os.h(); oy++) {

@@ -1,6 +1,7 @@
 package dev.clpool.cpu;
 
 import dev.clpool.Shape;
+import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
 
@@ -23,7 +24,8 @@ import java.util.Arrays;
  * <p>In Vector API lanes ({@link #vectorRows}) each input row's sums across the regions' columns are
  * formed once per task and kept for the output rows that share it. Where every region is at most
  * three columns wide, the sums carry no bounds: an output row is certified at once when the largest
- * magnitude of its input rows (taken as each row is staged) is at most its regions' {@link #limit},
+ * magnitude of its input rows (taken from the tensor's bytes, which these sums load straight from:
+ * no staged copy) is at most its regions' {@link #limit},
  * which bounds B from the region's shape; otherwise it is computed again by {@link #row} with running
  * bounds, checking each result. The same sums either way, so the same bits.
  */
@@ -188,15 +190,16 @@ final class AdaptiveAvgRows {
 
     /**
      * Every output row; the sums across each region's columns by {@link VecAdaptive#avgAcross} where
-     * {@code lanes} (the same arithmetic).
+     * {@code lanes} (the same arithmetic); {@code bytes} is {@code src}'s storage, which the lanes of
+     * narrow regions read straight from.
      */
-    void run(FloatBuffer src, boolean lanes, FloatBuffer dst, CpuBackward.Parallel parallel) {
+    void run(FloatBuffer src, ByteBuffer bytes, boolean lanes, FloatBuffer dst, CpuBackward.Parallel parallel) {
         long perRow = (long) is.h() * is.w() * is.c() / os.h();
         if (lanes) {
             int rows = os.n() * os.h();
             int group = rowsPerTask(is, os);
             parallel.run((rows + group - 1) / group,
-                    task -> vectorRows(src, dst, task * group, Math.min(rows, (task + 1) * group), Scratch.get()));
+                    task -> vectorRows(src, bytes, dst, task * group, Math.min(rows, (task + 1) * group), Scratch.get()));
             return;
         }
         AvgWindows.certifiedRows(os.n() * os.h(), perRow, TASK_WORK, os.w() * is.c(), parallel,
@@ -215,7 +218,7 @@ final class AdaptiveAvgRows {
      * Wider regions keep the bounds ({@link VecAdaptive#avgAcross}), each output row folded, divided
      * and certified in one pass ({@link VecAdaptiveRows#down}).
      */
-    private void vectorRows(FloatBuffer src, FloatBuffer dst, int from, int to, Scratch s) {
+    private void vectorRows(FloatBuffer src, ByteBuffer bytes, FloatBuffer dst, int from, int to, Scratch s) {
         int c = is.c();
         int ow = os.w();
         int width = ow * c;
@@ -229,11 +232,12 @@ final class AdaptiveAvgRows {
         int[] magnitude = s.ints(4, 1, tallest)[0];
         AcrossRing ring = new AcrossRing(s, tallest, width, is.h());
         AcrossRing.Reduce reduce = (n, y, at) -> {
-            src.get(Math.toIntExact(is.offset(n, y, 0, 0)), raw, 0, rowLen);
+            int base = Math.toIntExact(is.offset(n, y, 0, 0));
             if (narrow) {
-                magnitude[at / width] = VecAdaptiveRows.magnitudeBits(raw, 0, rowLen);
-                VecAdaptiveRows.sums(raw, 0, c, ow, x0, x1, hs, at);
+                magnitude[at / width] = VecAdaptiveRows.magnitudeBits(bytes, base, rowLen);
+                VecAdaptiveRows.sums(bytes, base, c, ow, x0, x1, hs, at);
             } else {
+                src.get(base, raw, 0, rowLen);
                 VecAdaptive.avgAcross(raw, 0, c, ow, x0, x1, hs, hb, at, true, tail);
             }
         };

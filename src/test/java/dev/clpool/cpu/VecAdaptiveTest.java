@@ -52,8 +52,11 @@ class VecAdaptiveTest {
         compare(PoolMode.AVG);
     }
 
-    /** Planes, input h, w, output h, w: each runs {@link AdaptPlaneLanes}. */
-    private static final int[][] PLANES = {{85, 10, 10, 7, 7}, {50, 13, 13, 6, 6}, {20, 4, 5, 9, 11}};
+    /**
+     * Planes, input h, w, output h, w: each runs {@link AdaptPlaneLanes}; 21 planes are one group whose
+     * last vector of planes overlaps the one before ({@link VecAdaptFlat}).
+     */
+    private static final int[][] PLANES = {{85, 10, 10, 7, 7}, {50, 13, 13, 6, 6}, {20, 4, 5, 9, 11}, {21, 10, 10, 7, 7}};
 
     @Test
     void planesInChannelLanes_maxBitIdentical_avgWithinTolerance() {
