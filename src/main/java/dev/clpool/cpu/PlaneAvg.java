@@ -42,6 +42,11 @@ final class PlaneAvg {
 
     /** With {@link VecPlaneAvg}'s passes where {@code vector} (which needs {@link VectorSupport#fitsRow}). */
     PlaneAvg(PlanePlan p, boolean includePad, boolean vector) {
+        this(p, includePad, vector, true);
+    }
+
+    /** As above, with {@link #runFlat} for the windows it takes only where {@code flat} (tests compare). */
+    PlaneAvg(PlanePlan p, boolean includePad, boolean vector, boolean flat) {
         this.p = p;
         this.includePad = includePad;
         this.vector = vector;
@@ -63,11 +68,11 @@ final class PlaneAvg {
         } else {
             layouts = null;
         }
-        edges = vector && flat(p) ? edges(p.w.in(), VecPlaneAvg.lanes()) : null;
+        edges = vector && flat && flat(p) ? edges(p.w.in(), VecPlaneAvg.lanes()) : null;
     }
 
-    /** Whether {@link #runFlat} runs {@code p}: 3×3 s1 p1 (out = in), a plane one band, rows a vector wide. */
-    private static boolean flat(PlanePlan p) {
+    /** Whether {@link #runFlat} runs {@code p} (with the vector passes): 3×3 s1 p1 (out = in), a plane one band, rows a vector wide. */
+    static boolean flat(PlanePlan p) {
         return p.d.in() == 1 && p.d.out() == 1 && p.d.window() == 1 && threeSame(p.h) && threeSame(p.w)
                 && p.h.in() >= 3 && p.bandRows == p.h.out() && p.w.in() >= VecPlaneAvg.lanes();
     }
@@ -76,7 +81,7 @@ final class PlaneAvg {
         return a.window() == 3 && a.stride() == 1 && a.dilation() == 1 && a.padBegin() == 1 && a.out() == a.in();
     }
 
-    private static int[][] edges(int w, int lanes) {
+    static int[][] edges(int w, int lanes) {
         int[][] e = new int[2][w + lanes];
         for (int k = 0; k < w + lanes; k++) {
             e[0][k] = k % w == 0 ? 0 : -1;
