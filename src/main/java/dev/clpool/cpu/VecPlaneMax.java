@@ -311,7 +311,8 @@ final class VecPlaneMax {
      * operation per load: the fix-up's question asked here, not by a second pass over the rows,
      * which cost ReLU'd and all-zero data about what the pooling cost; branch {@code c3d}).
      */
-    static boolean pooled(ByteBuffer src, int[] rows, int count, int n, int step, int ow, int stride, float[] out) {
+    static boolean pooled(ByteBuffer src, int[] rows, int count, int n, int step, int ow, int stride, ByteBuffer out,
+                          int outAt) {
         int lanes = S.length();
         int vb = lanes * Float.BYTES;
         boolean fix = false;
@@ -342,7 +343,7 @@ final class VecPlaneMax {
                             .min(c.reinterpretAsInts().min(d.reinterpretAsInts())));
                     v = pairs(v, pairs(a.max(b), c.max(d)));
                 }
-                v.intoArray(out, r * ow + ox);
+                v.intoByteBuffer(out, (outAt + r * ow + ox) << 2, ORDER);
                 IntVector bits = v.reinterpretAsInts().and(0x7fffffff);
                 low = low.min(bits);
                 high = high.max(bits);
