@@ -303,7 +303,8 @@ final class VecPlaneMax {
      * the tensor's bytes {@code src} (float32, native order), the vertical and horizontal passes
      * fused, nothing staged: band row r reads {@code rows[count + r]} (1 or 2) input rows from
      * float {@code rows[r]}, {@code step} floats apart, no padding, every window inside its row;
-     * its {@code ow >=} {@link #lanes()} outputs go to {@code out[r * ow]}. Reading the input once
+     * its {@code ow >=} {@link #lanes()} outputs go into the bytes {@code out} (float32, native order)
+     * from float {@code outAt + r * ow} (no heap band copied out after). Reading the input once
      * here, as the channels-last kernels do, costs less than staging it (a bulk copy from memory,
      * then loads from L1): C3D's 1×2×2 max 12.3 → 8.4 ms on one thread (docs/performance.md,
      * branch {@code cfmax}). Returns whether the fix-up must run: a result is NaN, or a row has a
