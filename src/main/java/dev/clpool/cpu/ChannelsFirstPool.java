@@ -57,7 +57,7 @@ public final class ChannelsFirstPool {
         switch (mode) {
             case MAX: {
                 PlaneMax max = new PlaneMax(plan, VectorSupport.fitsRow(plan.w.in()));
-                cpu.chunks(plan.bands(), plan.workPerBand(), (from, to) -> max.run(raw, in, out, from, to, Scratch.get()));
+                cpu.chunks(plan.bands(), plan.workPerBand(), (from, to) -> max.run(raw, rawOut, in, out, from, to, Scratch.get()));
                 break;
             }
             case AVG: {

@@ -32,9 +32,21 @@ final class PlaneAvg {
      * that to pay, or too many outputs per plane.
      */
     private final float[][][] layouts;
+    /**
+     * For a 3×3 window of stride 1 and padding 1 over planes of one band ({@link #runFlat}): at
+     * {@code k < w +} a vector's lanes, −1 where column {@code k % w} has a left (right) neighbour
+     * column, 0 at a row's first (last) column ({@link VecPlaneAvg#flat} loads them from a vector's
+     * first column); null for other windows.
+     */
+    private final int[][] edges;
 
     /** With {@link VecPlaneAvg}'s passes where {@code vector} (which needs {@link VectorSupport#fitsRow}). */
     PlaneAvg(PlanePlan p, boolean includePad, boolean vector) {
+        this(p, includePad, vector, true);
+    }
+
+    /** As above, with {@link #runFlat} for the windows it takes only where {@code flat} (tests compare). */
+    PlaneAvg(PlanePlan p, boolean includePad, boolean vector, boolean flat) {
         this.p = p;
         this.includePad = includePad;
         this.vector = vector;
@@ -56,6 +68,26 @@ final class PlaneAvg {
         } else {
             layouts = null;
         }
+        edges = vector && flat && flat(p) ? edges(p.w.in(), VecPlaneAvg.lanes()) : null;
+    }
+
+    /** Whether {@link #runFlat} runs {@code p} (with the vector passes): 3×3 s1 p1 (out = in), a plane one band, rows a vector wide. */
+    static boolean flat(PlanePlan p) {
+        return p.d.in() == 1 && p.d.out() == 1 && p.d.window() == 1 && threeSame(p.h) && threeSame(p.w)
+                && p.h.in() >= 3 && p.bandRows == p.h.out() && p.w.in() >= VecPlaneAvg.lanes();
+    }
+
+    private static boolean threeSame(Axis a) {
+        return a.window() == 3 && a.stride() == 1 && a.dilation() == 1 && a.padBegin() == 1 && a.out() == a.in();
+    }
+
+    static int[][] edges(int w, int lanes) {
+        int[][] e = new int[2][w + lanes];
+        for (int k = 0; k < w + lanes; k++) {
+            e[0][k] = k % w == 0 ? 0 : -1;
+            e[1][k] = k % w == w - 1 ? 0 : -1;
+        }
+        return e;
     }
 
     /** Planes from which the divisor layouts are computed once per operation rather than per band. */
@@ -141,6 +173,10 @@ final class PlaneAvg {
      */
     private void runVector(ByteBuffer raw, ByteBuffer rawOut, FloatBuffer src, FloatBuffer dst, int from, int to,
                            Scratch s) {
+        if (edges != null) {
+            runFlat(raw, rawOut, src, dst, from, to, s);
+            return;
+        }
         int slack = VecPlaneMax.slack(p.w.stride(), p.maxShift);
         int len = p.bandRows * p.pitch + slack;
         float[] acc = s.floats(0, len);
@@ -179,6 +215,33 @@ final class PlaneAvg {
             VecPlaneMax.keep(one ? acc : fs, p.pitch, n, p.w.out(), p.w.stride(), false, sums);
             VecPlaneMax.keep(one ? accB : fb, p.pitch, n, p.w.out(), p.w.stride(), false, bounds);
             finishBand(src, dst, plane, oz, oy0, oy1, sums, bounds, s);
+        });
+    }
+
+    /**
+     * {@link #runVector} for a 3×3 s1 p1 window over planes of one band each: the vertical pass of
+     * the whole plane flat ({@link VecPlaneAvg#plane}), then the columns, division and certificate
+     * flat over the plane's outputs ({@link VecPlaneAvg#flat}): the same additions in the same
+     * order as the band rows' passes, so the same sums, bounds and results, with no lane idle at a
+     * row's end (Inception's 35-wide rows: 3 vectors for 35 outputs there).
+     */
+    private void runFlat(ByteBuffer raw, ByteBuffer rawOut, FloatBuffer src, FloatBuffer dst, int from, int to,
+                         Scratch s) {
+        int lanes = VecPlaneAvg.lanes();
+        int n = Math.toIntExact(p.inPlane);
+        float[] acc = s.floats(0, n + 2 * lanes);
+        float[] accB = s.floats(1, n + 2 * lanes);
+        p.bands(from, to, (plane, oz, oy0, oy1) -> {
+            VecPlaneAvg.plane(raw, p.inputRow(plane, 0, 0), p.h.in(), p.w.in(), acc, accB, lanes);
+            float[][] l = layout(oz, oy0, oy1, s);
+            int at = p.outputRow(plane, oz, oy0);
+            if (VecPlaneAvg.flat(acc, accB, lanes, n, p.w.in(), edges[0], edges[1], l[0], l[1], null, null, rawOut, at)) {
+                float[] sums = s.floats(5, n);
+                float[] bounds = s.floats(6, n);
+                VecPlaneAvg.flat(acc, accB, lanes, n, p.w.in(), edges[0], edges[1], l[0], l[1], sums, bounds, null, 0);
+                recheck(src, sums, bounds, l[1], plane, oz, oy0, oy1);
+                dst.put(at, sums, 0, n);
+            }
         });
     }
 

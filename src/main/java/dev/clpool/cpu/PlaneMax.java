@@ -31,11 +31,12 @@ final class PlaneMax {
 
     /**
      * Bands {@code [from, to)} ({@link PlanePlan#bands(int, int, PlanePlan.Band)}) of the input
-     * {@code src}, whose bytes (float32, native order, the same storage) are {@code raw}.
+     * {@code src} into {@code dst}, whose bytes (float32, native order, the same storage) are
+     * {@code raw} and {@code rawOut} (the fused pair pass stores its maxima straight into it).
      */
-    void run(ByteBuffer raw, FloatBuffer src, FloatBuffer dst, int from, int to, Scratch s) {
+    void run(ByteBuffer raw, ByteBuffer rawOut, FloatBuffer src, FloatBuffer dst, int from, int to, Scratch s) {
         if (vector) {
-            runVector(raw, src, dst, from, to, s);
+            runVector(raw, rawOut, src, dst, from, to, s);
             return;
         }
         float[] acc = s.floats(0, p.bandRows * p.pitch);
@@ -56,7 +57,7 @@ final class PlaneMax {
      * s4), read from {@code raw} and reduced by clpool's rule in the lanes ({@link VecPlaneMax#pooledRow}:
      * exact, so no fix-up and no scan, but for NaN results where the Vector API ran its fallback).
      */
-    private void runVector(ByteBuffer raw, FloatBuffer src, FloatBuffer dst, int from, int to, Scratch s) {
+    private void runVector(ByteBuffer raw, ByteBuffer rawOut, FloatBuffer src, FloatBuffer dst, int from, int to, Scratch s) {
         int slack = VecPlaneMax.slack(p.w.stride(), p.maxShift);
         int len = p.bandRows * p.pitch + slack;
         float[] acc = s.floats(0, len);
@@ -81,10 +82,14 @@ final class PlaneMax {
             int n = oy1 - oy0;
             if (straight) {
                 int step = p.rowStarts(plane, oz, oy0, oy1, rows);
-                if (VecPlaneMax.pooled(raw, rows, p.bandRows, n, step, p.w.out(), sw, out)) {
+                int at = p.outputRow(plane, oz, oy0);
+                int outs = n * p.w.out();
+                if (VecPlaneMax.pooled(raw, rows, p.bandRows, n, step, p.w.out(), sw, rawOut, at)) {
+                    // Rare (a NaN, or a zero result beside a −0): the band back from the output for the fix-up.
+                    dst.get(at, out, 0, outs);
                     exactZeros(src, out, plane, oz, oy0, oy1);
+                    dst.put(at, out, 0, outs);
                 }
-                dst.put(p.outputRow(plane, oz, oy0), out, 0, n * p.w.out());
                 return;
             }
             if (oneRow) {

@@ -3,6 +3,7 @@ package dev.clpool.cpu;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -21,6 +22,7 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class VecPlaneAvg {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Integer> I = S.withLanes(int.class);
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
 
     private VecPlaneAvg() {
@@ -189,6 +191,64 @@ final class VecPlaneAvg {
                 if (!excess.compare(VectorOperators.LE, 0f).allTrue()) {
                     failed = true;
                 }
+            }
+        }
+        return failed;
+    }
+
+    /**
+     * The vertical pass of a whole h×w plane ({@code h >= 3}, {@code w >=} {@link #lanes()}) for a 3×3
+     * window of stride 1 and padding 1 ({@link PlaneAvg}'s flat path): {@code acc[at + o]}, o = y·w + x,
+     * the sum of input rows y−1, y, y+1 inside the plane, from the plane's float {@code base} of
+     * {@code in}, and {@code accB} its bound, as {@link #down} gives them per band row. The rows are
+     * contiguous in the tensor, so the h−2 inner rows are one flat run of three-row sums (no
+     * vector left part-idle at a row's end), the first and last rows two-row sums.
+     */
+    static void plane(ByteBuffer in, int base, int h, int w, float[] acc, float[] accB, int at) {
+        fold(in, base, base + w, 0, 2, acc, accB, at, w);
+        fold(in, base, base + w, base + 2 * w, 3, acc, accB, at + w, (h - 2) * w);
+        fold(in, base + (h - 2) * w, base + (h - 1) * w, 0, 2, acc, accB, at + (h - 1) * w, w);
+    }
+
+    /**
+     * {@link #fused} for 3 column taps of stride 1 over {@link #plane}'s flat column sums: output
+     * o of {@code n} (= h·w) adds the sums at o − 1, o, o + 1 in that order, the two neighbours
+     * AND-ed with {@code left[o % w]} and {@code right[o % w]} (−1, or 0 at a row's first or last
+     * column, for {@code w +} lanes columns: a vector's lanes from its first column on; 0 gives the +0
+     * of the padding column that {@link #fused} adds there, as bits), and their bounds
+     * alike; {@code acc[at - 1]} and {@code acc[at + n]} must be readable (masked). The last
+     * vector overlaps the one before (the same values again). Same results, bounds and return
+     * as {@link #fused}, but every lane an output: a 35-wide row took three vectors for 35
+     * outputs there.
+     */
+    static boolean flat(float[] acc, float[] accB, int at, int n, int w, int[] left, int[] right, float[] div, float[] perUnit,
+                        float[] sums, float[] bounds, ByteBuffer out, int outAt) {
+        int lanes = S.length();
+        boolean failed = false;
+        for (int o = 0; o < n; o += lanes) {
+            if (o + lanes > n) {
+                o = n - lanes;
+            }
+            int i = at + o;
+            int c = o % w;
+            IntVector l = IntVector.fromArray(I, left, c);
+            IntVector r = IntVector.fromArray(I, right, c);
+            FloatVector t = FloatVector.fromArray(S, acc, i - 1).reinterpretAsInts().and(l).reinterpretAsFloats();
+            FloatVector b = FloatVector.fromArray(S, accB, i - 1).reinterpretAsInts().and(l).reinterpretAsFloats();
+            t = t.add(FloatVector.fromArray(S, acc, i));
+            b = b.add(FloatVector.fromArray(S, accB, i)).add(t.abs());
+            t = t.add(FloatVector.fromArray(S, acc, i + 1).reinterpretAsInts().and(r).reinterpretAsFloats());
+            b = b.add(FloatVector.fromArray(S, accB, i + 1).reinterpretAsInts().and(r).reinterpretAsFloats().add(t.abs()));
+            FloatVector v = t.div(FloatVector.fromArray(S, div, o));
+            if (out != null) {
+                v.intoByteBuffer(out, (outAt + o) << 2, ORDER);
+            } else {
+                v.intoArray(sums, o);
+                b.intoArray(bounds, o);
+            }
+            FloatVector excess = b.mul(FloatVector.fromArray(S, perUnit, o)).sub(v.abs().max(1f));
+            if (!excess.compare(VectorOperators.LE, 0f).allTrue()) {
+                failed = true;
             }
         }
         return failed;

@@ -303,7 +303,8 @@ final class VecPlaneMax {
      * the tensor's bytes {@code src} (float32, native order), the vertical and horizontal passes
      * fused, nothing staged: band row r reads {@code rows[count + r]} (1 or 2) input rows from
      * float {@code rows[r]}, {@code step} floats apart, no padding, every window inside its row;
-     * its {@code ow >=} {@link #lanes()} outputs go to {@code out[r * ow]}. Reading the input once
+     * its {@code ow >=} {@link #lanes()} outputs go into the bytes {@code out} (float32, native order)
+     * from float {@code outAt + r * ow} (no heap band copied out after). Reading the input once
      * here, as the channels-last kernels do, costs less than staging it (a bulk copy from memory,
      * then loads from L1): C3D's 1×2×2 max 12.3 → 8.4 ms on one thread (docs/performance.md,
      * branch {@code cfmax}). Returns whether the fix-up must run: a result is NaN, or a row has a
@@ -311,7 +312,8 @@ final class VecPlaneMax {
      * operation per load: the fix-up's question asked here, not by a second pass over the rows,
      * which cost ReLU'd and all-zero data about what the pooling cost; branch {@code c3d}).
      */
-    static boolean pooled(ByteBuffer src, int[] rows, int count, int n, int step, int ow, int stride, float[] out) {
+    static boolean pooled(ByteBuffer src, int[] rows, int count, int n, int step, int ow, int stride, ByteBuffer out,
+                          int outAt) {
         int lanes = S.length();
         int vb = lanes * Float.BYTES;
         boolean fix = false;
@@ -342,7 +344,7 @@ final class VecPlaneMax {
                             .min(c.reinterpretAsInts().min(d.reinterpretAsInts())));
                     v = pairs(v, pairs(a.max(b), c.max(d)));
                 }
-                v.intoArray(out, r * ow + ox);
+                v.intoByteBuffer(out, (outAt + r * ow + ox) << 2, ORDER);
                 IntVector bits = v.reinterpretAsInts().and(0x7fffffff);
                 low = low.min(bits);
                 high = high.max(bits);

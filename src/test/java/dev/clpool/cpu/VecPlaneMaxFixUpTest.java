@@ -142,6 +142,9 @@ class VecPlaneMaxFixUpTest {
 
     private static boolean pooled(float[] x, int[] rows, int ow, int stride, int width, float[] out) {
         ByteBuffer raw = ChannelsFirstPoolTest.direct(x);
-        return VecPlaneMax.pooled(raw, rows, 2, 2, width, ow, stride, out);
+        ByteBuffer bytes = ChannelsFirstPoolTest.direct(out);
+        boolean fix = VecPlaneMax.pooled(raw, rows, 2, 2, width, ow, stride, bytes, 0);
+        bytes.asFloatBuffer().get(0, out);
+        return fix;
     }
 }

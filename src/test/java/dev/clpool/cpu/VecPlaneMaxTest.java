@@ -248,9 +248,11 @@ class VecPlaneMaxTest {
         PlanePlan p = new PlanePlan(planes, axes);
         float[] y = new float[Math.toIntExact(planes * p.outPlane)];
         Arrays.fill(y, Float.NaN);
-        FloatBuffer out = FloatBuffer.wrap(y);
         ByteBuffer raw = ChannelsFirstPoolTest.direct(x);     // exactly the input's bytes: a load past its end throws
-        new PlaneMax(p, vector).run(raw, raw.asFloatBuffer(), out, 0, p.bands(), Scratch.get());
+        ByteBuffer rawOut = ChannelsFirstPoolTest.direct(y);  // and the output's: a store past its end throws
+        FloatBuffer out = rawOut.asFloatBuffer();
+        new PlaneMax(p, vector).run(raw, rawOut, raw.asFloatBuffer(), out, 0, p.bands(), Scratch.get());
+        out.get(0, y);
         return y;
     }
 
