@@ -2,10 +2,11 @@
  * clpool: windowed max pooling with indices over NHWC float32 tensors: the values of pool2d
  * (MODE_MAX) and, per output element, the int64 index of the input element they came from.
  *
- * Each work item keeps, per lane, the running maximum and the position y*W + x it came from.
- * The maximum is updated with common.cl's MAX_UPDATE (a strictly larger value replaces, the
- * first NaN wins and stays); the position follows exactly when MAX_UPDATE changed the maximum's
- * bits, which is exactly when the rule chose the new value. So values and indices agree, the
+ * Each work item keeps, per lane, the running maximum and the position y*W + x it came from
+ * (for NHWC indices (y*W + x)*C, TAP_POS). The maximum is updated by common.cl's MAX_UPDATE rule
+ * (a strictly larger value replaces, the first NaN wins and stays); the position follows under
+ * the rule's own mask, which holds exactly when the maximum's bits change, so exactly when the
+ * rule chose the new value. So values and indices agree, the
  * values equal pool2d's bit for bit, and the indices equal the CPU path's. The position starts at
  * the window's first tap inside the input: the answer when no tap is strictly larger (a window of
  * -inf); padding never wins. At the end the position becomes the requested index convention.
