@@ -2,10 +2,11 @@
  * clpool: windowed max pooling with indices over NHWC float32 tensors: the values of pool2d
  * (MODE_MAX) and, per output element, the int64 index of the input element they came from.
  *
- * Each work item keeps, per lane, the running maximum and the position y*W + x it came from.
- * The maximum is updated with common.cl's MAX_UPDATE (a strictly larger value replaces, the
- * first NaN wins and stays); the position follows exactly when MAX_UPDATE changed the maximum's
- * bits, which is exactly when the rule chose the new value. So values and indices agree, the
+ * Each work item keeps, per lane, the running maximum and the position y*W + x it came from
+ * (for NHWC indices (y*W + x)*C, TAP_POS). The maximum is updated by common.cl's MAX_UPDATE rule
+ * (a strictly larger value replaces, the first NaN wins and stays); the position follows under
+ * the rule's own mask, which holds exactly when the maximum's bits change, so exactly when the
+ * rule chose the new value. So values and indices agree, the
  * values equal pool2d's bit for bit, and the indices equal the CPU path's. The position starts at
  * the window's first tap inside the input: the answer when no tap is strictly larger (a window of
  * -inf); padding never wins. At the end the position becomes the requested index convention.
@@ -35,24 +36,52 @@
 typedef long longv;
 #define LANES ((longv)(0))
 #define CONVERT_LONGV(x) convert_long(x)
-#define AS_INTV(x) as_int(x)
 #define STOREL(v, p, off) ((p)[off] = (v))
+#define LANE_INTS 0
 #else
 typedef CAT(long, VEC) longv;
 #define CONVERT_LONGV(x) CAT(convert_long, VEC)(x)
-#define AS_INTV(x) CAT(as_int, VEC)(x)
-#define STOREL(v, p, off) CAT(vstore, VEC)((v), 0, (p) + (off))
+#if CLOOP
+/* CPU devices: a vector of indices stored through a packed struct, one unaligned store (PoCL
+   3.1 makes a vstore16 of longs four 32-byte stores); GPUs keep vstore */
+typedef struct __attribute__((packed)) { longv v; } longv_u;
+#define STOREL(x, p, off) (((__global longv_u *)((p) + (off)))->v = (x))
+#else
+#define STOREL(x, p, off) CAT(vstore, VEC)((x), 0, (p) + (off))
+#endif
 #if VEC == 2
 #define LANES ((longv)(0, 1))
+#define LANE_INTS ((intv)(0, 1))
 #elif VEC == 4
 #define LANES ((longv)(0, 1, 2, 3))
+#define LANE_INTS ((intv)(0, 1, 2, 3))
 #elif VEC == 8
 #define LANES ((longv)(0, 1, 2, 3, 4, 5, 6, 7))
+#define LANE_INTS ((intv)(0, 1, 2, 3, 4, 5, 6, 7))
 #elif VEC == 16
 #define LANES ((longv)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
+#define LANE_INTS ((intv)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
 #else
 #error "VEC must be 1, 2, 4, 8 or 16"
 #endif
+#endif
+
+/* The values: on CPU devices float32 vectors stored as one unaligned store, as the indices
+   (PoCL 3.1 splits a vstore16 of floats into three); 16-bit storage and GPUs through STOREV */
+#if CLOOP && STORAGE == 0 && VEC > 1
+typedef struct __attribute__((packed)) { floatv v; } floatv_store_u;
+#define STORE_VALUES(x, p, off) (((__global floatv_store_u *)((p) + (off)))->v = (x))
+#else
+#define STORE_VALUES(v, p, off) STOREV(v, p, off)
+#endif
+
+/* What a work item keeps of the tap it chose: NHWC indices the tap's pixel's element offset,
+   (y*W + x)*C, so that its index is one addition and a widening at the end; the others the
+   pixel's position y*W + x. */
+#if INDEX_CONVENTION == 0
+#define TAP_POS(y, x) (((y) * W + (x)) * C)
+#else
+#define TAP_POS(y, x) ((y) * W + (x))
 #endif
 
 /* Effective window extents. */
@@ -72,25 +101,34 @@ inline void indices_one(__global const storage_t *restrict in, __global storage_
     const int x0 = ox * SW - PAD_L;
 
     floatv m = (floatv)(-INFINITY);
-    intv pos = (intv)((y0 + jy0 * DH) * W + x0 + jx0 * DW);
+    intv pos = (intv)(TAP_POS(y0 + jy0 * DH, x0 + jx0 * DW));
     for (int jy = jy0; jy < jy1; ++jy) {
         const int y = y0 + jy * DH;
         for (int jx = jx0; jx < jx1; ++jx) {
             const int x = x0 + jx * DW;
             const floatv v = LOADV(in, ((n * H + y) * W + x) * C + c);
-            const floatv before = m;
-            MAX_UPDATE(m, v);
-            pos = select(pos, (intv)(y * W + x), AS_INTV(m) != AS_INTV(before));
+            /* MAX_UPDATE's rule, its choice kept: the maximum's bits change exactly where it
+               takes v (v > m, or v NaN over a number; never +0 over -0, which compare equal) */
+            const intv take = (intv)(!(v <= m) & (m == m));
+            m = select(m, v, take);
+            pos = select(pos, (intv)(TAP_POS(y, x)), take);
         }
     }
 
     const int o = ((n * OH + oy) * OW + ox) * C + c;
-    STOREV(m, out, o);
+    STORE_VALUES(m, out, o);
+#if INDEX_CONVENTION == 0
+    /* pos is (y*W + x)*C in this launch's rows: with the channel, an element offset of the
+       launch's input, which fits an int as the loads' offsets do; the item's rows before the
+       launch's (Y0) are added in long. The same value as (p*C + c + lane) below. */
+    const longv index = CONVERT_LONGV(pos + ((intv)(c) + LANE_INTS)) + (long)Y0 * (long)W * (long)C;
+#else
     /* pos is y*W + x in this launch's rows; p the same in the whole item (row Y0 + y). */
     const longv p = CONVERT_LONGV(pos) + (long)Y0 * (long)W;
     const longv lane = (longv)((long)c) + LANES;
+#endif
 #if INDEX_CONVENTION == 0
-    const longv index = p * (long)C + lane;
+    /* computed above */
 #elif INDEX_CONVENTION == 1
     const longv index = p;
 #elif INDEX_CONVENTION == 2
