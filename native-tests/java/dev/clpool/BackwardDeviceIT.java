@@ -155,6 +155,58 @@ class BackwardDeviceIT {
         }
     }
 
+    @ParameterizedTest
+    @MethodSource("bindings")
+    void channelsFirstAvgThatTiles_streamedLines_sameBitsAsThePlainStores(BindingChoice binding) {
+        // backward_tiles' TILES_STREAM (an output row's input rows built in private memory and
+        // stored as whole lines, non-temporal) forced on shapes below its size threshold: rows of
+        // 20 outputs (the last vector overlapping), of exactly 8, and 1-D rows of 24; gradients
+        // with NaN payloads, infinities, signed zeros, subnormals and +-3e38. The CPU path's bits
+        // and the plain stores' bits (forced off), host and device tensors. Six kernel builds.
+        TensorShape[] shapes = {
+            TensorShape.channelsFirst(2, 3, 6, 40),
+            TensorShape.channelsFirst(1, 5, 4, 16),
+            TensorShape.channelsFirst(2, 3, 48),
+        };
+        PoolSpec[] specs = {PoolSpec.avg(2, 2).stride(2).build(), PoolSpec.avg(2, 2).stride(2).build(), PoolSpec.avg(2).stride(2).build()};
+        float[] specials = {Float.NaN, Float.intBitsToFloat(0xffc01234), Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY,
+            -0.0f, 0.0f, Float.MIN_VALUE, -3 * Float.MIN_VALUE, Float.MIN_NORMAL, 3e38f, -3e38f};
+        SplittableRandom r = new SplittableRandom(0x57E4);
+        PoolingEngine device = ENGINES.device(binding);
+        for (int i = 0; i < specs.length; i++) {
+            Tensor x = Tensor.of(shapes[i], new float[Math.toIntExact(shapes[i].elementCount())]);
+            TensorShape os = specs[i].outputShape(shapes[i]);
+            float[] g = RandomCases.values(r, Shape.of(1, 1, (int) os.elementCount(), 1), true).toArray();
+            for (int k = 0; k < g.length; k += 3) {
+                g[k] = specials[(k / 3) % specials.length];
+            }
+            Tensor dy = Tensor.of(os, g);
+            String what = "streamed " + specs[i] + " on " + shapes[i] + " via " + binding;
+            try {
+                System.setProperty("clpool.opencl.tilesStream", "never");
+                float[] plain = device.backward(x, dy, specs[i]).toArray();
+                // the CPU path's bits, NaN payloads aside (the CPU path's NaN is the canonical one)
+                Tolerance.assertBitIdentical(canonicalNaN(plain), canonicalNaN(ENGINES.cpu().backward(x, dy, specs[i]).toArray()), what);
+                System.setProperty("clpool.opencl.tilesStream", "always");
+                Tolerance.assertBitIdentical(device.backward(x, dy, specs[i]).toArray(), plain, what);
+                try (DeviceTensor dx = device.upload(x); DeviceTensor ddy = device.upload(dy);
+                     DeviceTensor dgx = device.backward(dx, ddy, specs[i])) {
+                    Tolerance.assertBitIdentical(dgx.download().toArray(), plain, what + ", device tensors");
+                }
+            } finally {
+                System.clearProperty("clpool.opencl.tilesStream");
+            }
+        }
+    }
+
+    private static float[] canonicalNaN(float[] v) {
+        float[] c = v.clone();
+        for (int i = 0; i < c.length; i++) {
+            c[i] = Float.isNaN(c[i]) ? Float.NaN : c[i];
+        }
+        return c;
+    }
+
     /** Values from a few: ties, zeros of both signs, NaN with payloads, -inf; a fifth arbitrary. */
     private static Tensor tiesAndSpecials(SplittableRandom r, TensorShape s) {
         float[] v = new float[Math.toIntExact(s.elementCount())];

@@ -262,13 +262,34 @@ final class BackwardRoutine {
         return w.window() == 2 && (!session.groups().channelLoop() || w.out() >= PlanarPoolRoutine.CPU_VECTOR);
     }
 
+    /** The bytes of gradient a launch writes from which {@link #stream} pays (the caches no longer hold it). */
+    static final long STREAM_BYTES = 12L << 20;
+
+    /**
+     * Whether {@code backward_tiles} writes avg's gradient as whole lines by non-temporal stores
+     * ({@code TILES_STREAM}): the row loop (CPU devices), float32, no depth window, an output
+     * row's KH input rows whole 64-byte lines ({@code KH * IW} a multiple of 16, at most 256),
+     * and at least {@link #STREAM_BYTES} written, where the lines would otherwise be read before
+     * being overwritten (DenseNet's 16x128x56x56 on PoCL: a quarter less kernel CPU; smaller
+     * launches, whose lines stay in the cache, were slower so). The same bits.
+     * {@code -Dclpool.opencl.tilesStream=never|always} ({@link ForcedChoice}) forces it where it fits.
+     */
+    static boolean stream(PlanarGeometry g, DType dtype, boolean rowLoop, long planes) {
+        Axis[] a = g.axes3();
+        long rowElements = (long) a[1].window() * a[2].in();
+        boolean fits = g.mode() == PoolMode.AVG && rowLoop && dtype == DType.FLOAT32 && a[0].window() == 1
+                && rowElements % 16 == 0 && rowElements <= 256;
+        return ForcedChoice.chosen("clpool.opencl.tilesStream", fits,
+                () -> planes * g.inputPlane() * Float.BYTES >= STREAM_BYTES);
+    }
+
     /** Enqueues {@code backward_tiles} over {@code planes} planes; {@code in} is not read by avg. */
     private void enqueueTiles(PlanarGeometry g, DType dtype, ClBuffer in, ClBuffer gradOut, ClBuffer gradIn, int planes) {
         Axis[] a = g.axes3();
         WorkGroups groups = session.groups();
         boolean rowLoop = groups.channelLoop();
         String opts = KernelOptions.planar(g, rowLoop ? PlanarPoolRoutine.CPU_VECTOR : 1, session.accDouble(), rowLoop)
-                + KernelOptions.storage(dtype);
+                + KernelOptions.storage(dtype) + (stream(g, dtype, rowLoop, planes) ? " -D TILES_STREAM=1" : "");
         ClKernel kernel = session.kernel(TILES_FILE, opts, "backward_tiles");
         long depthRows = (long) planes * a[0].out();
         long rows = depthRows * a[1].out();
