@@ -185,7 +185,11 @@ inline void stream_rows(__global const storage_t *restrict gout, __global storag
     }
     const int n = KH * IW / 16;
     for (int k = 0; k < n; ++k) {
+#if defined(__clang__)
         __builtin_nontemporal_store(lines[k], (__global float16 *)(d + 16 * k));
+#else
+        vstore16(lines[k], 0, d + 16 * k); /* a compiler without the builtin: plain stores, the same bits */
+#endif
     }
 }
 #endif
