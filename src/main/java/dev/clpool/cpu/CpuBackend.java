@@ -12,6 +12,7 @@ import dev.clpool.UnpoolGeometry;
 import dev.clpool.backend.PoolingBackend;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ForkJoinPool;
 
 /**
@@ -55,16 +56,46 @@ public final class CpuBackend implements PoolingBackend {
     /** Below this many element visits a range is not worth a task of its own. */
     private static final long MIN_TASK_WORK = 1 << 15;
 
-    private final ForkJoinPool pool;
+    /**
+     * {@code -Dclpool.cpu.spinMicros=N}: with N above 0 the helper threads are {@link SpinningHelpers},
+     * which poll for the next job for N microseconds before they park; 0 (the default), a fork-join
+     * pool, whose workers park at once (docs/performance.md, branch {@code spin}).
+     */
+    static final String SPIN_PROPERTY = "clpool.cpu.spinMicros";
+    static final long DEFAULT_SPIN_MICROS = 0;
+
+    private final Executor pool;
     private final int threads;
 
     public CpuBackend(int threads) {
+        this(threads, spinMicros());
+    }
+
+    CpuBackend(int threads, long spinMicros) {
         if (threads < 1) {
             throw new IllegalArgumentException("threads must be >= 1, got " + threads);
         }
         this.threads = threads;
         // The calling thread takes parts of every job (WorkShare): the pool supplies the others.
-        this.pool = new ForkJoinPool(Math.max(1, threads - 1));
+        this.pool = spinMicros > 0 ? new SpinningHelpers(Math.max(1, threads - 1), spinMicros, "clpool-cpu-helper")
+                : new ForkJoinPool(Math.max(1, threads - 1));
+    }
+
+    private static long spinMicros() {
+        String v = System.getProperty(SPIN_PROPERTY);
+        if (v == null || v.isBlank()) {
+            return DEFAULT_SPIN_MICROS;
+        }
+        try {
+            return Math.max(0, Long.parseLong(v.strip()));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("-D" + SPIN_PROPERTY + " must be a number of microseconds, got " + v, e);
+        }
+    }
+
+    /** The helper threads, for tests. */
+    Executor helpers() {
+        return pool;
     }
 
     /** One thread per available processor. */
@@ -284,6 +315,10 @@ public final class CpuBackend implements PoolingBackend {
 
     @Override
     public void close() {
-        pool.shutdown();
+        if (pool instanceof SpinningHelpers spinning) {
+            spinning.close();
+        } else {
+            ((ForkJoinPool) pool).shutdown();
+        }
     }
 }
