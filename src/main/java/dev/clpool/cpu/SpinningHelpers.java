@@ -48,7 +48,7 @@ final class SpinningHelpers implements Executor, AutoCloseable {
         // The queue's write comes before this read of parked, and a helper's write of parked before
         // its read of the queue (all volatile): either it sees the task or this sees it parked.
         for (Helper h : helpers) {
-            if (h.parked.get() && h.parked.compareAndSet(true, false)) {
+            if (h != null && h.parked.get() && h.parked.compareAndSet(true, false)) { // null: closed before start
                 LockSupport.unpark(h);
                 return;
             }
