@@ -339,7 +339,10 @@ typedef struct __attribute__((packed)) { st_ushortv v; } ushortv_u;
    Written as "v is not <= m (greater, or v is NaN), and m is not NaN": two compares and a
    select, where the spelled-out (v > m) | (isnan(v) & !isnan(m)) costs three compares more.
    The rule is associative, so any grouping that keeps the scan order gives the same bits. */
-#define MAX_UPDATE(m, v) ((m) = select((m), (v), (intv)(!((v) <= (m)) & ((m) == (m)))))
+/* MAX_UPDATE's mask: where v replaces m, which is exactly where the maximum's bits change, so a
+   position kept beside the maximum (the indices kernels) follows the same choice. */
+#define MAX_TAKES(m, v) ((intv)(!((v) <= (m)) & ((m) == (m))))
+#define MAX_UPDATE(m, v) ((m) = select((m), (v), MAX_TAKES(m, v)))
 
 /* sum += v with Neumaier compensation in comp (float accumulators); COMPENSATED_TOTAL adds
    comp at the end. Once the sum is infinite or NaN, comp is meaningless (inf - inf): the plain

@@ -107,9 +107,9 @@ inline void indices_one(__global const storage_t *restrict in, __global storage_
         for (int jx = jx0; jx < jx1; ++jx) {
             const int x = x0 + jx * DW;
             const floatv v = LOADV(in, ((n * H + y) * W + x) * C + c);
-            /* MAX_UPDATE's rule, its choice kept: the maximum's bits change exactly where it
-               takes v (v > m, or v NaN over a number; never +0 over -0, which compare equal) */
-            const intv take = (intv)(!(v <= m) & (m == m));
+            /* MAX_UPDATE's choice kept (v > m, or v NaN over a number; never +0 over -0, which
+               compare equal) */
+            const intv take = MAX_TAKES(m, v);
             m = select(m, v, take);
             pos = select(pos, (intv)(TAP_POS(y, x)), take);
         }

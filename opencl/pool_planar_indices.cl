@@ -161,9 +161,8 @@ inline __attribute__((always_inline)) void index_vec(
         for (int jx = 0; jx < KW; ++jx) {
             const floatv v = EDGE ? masked_taps(in, row + jx * DW, xs + (intv)(jx * DW), W, -INFINITY)
                                   : load_taps(in, row + jx * DW);
-            /* MAX_UPDATE's mask: v replaces m exactly where the maximum's bits change (a strictly
-               larger value, or the first NaN), so the position follows the same mask. */
-            const intv take = !(v <= m) & (m == m);
+            /* MAX_UPDATE's mask: the position follows the maximum's choice. */
+            const intv take = MAX_TAKES(m, v);
             m = select(m, v, take);
             pos = select(pos, FOUND_VEC(y, jy, jx, xs, W), take);
         }
