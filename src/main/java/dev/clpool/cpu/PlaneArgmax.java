@@ -1,5 +1,7 @@
 package dev.clpool.cpu;
 
+import dev.clpool.PoolGeometry;
+
 import java.nio.IntBuffer;
 import java.util.Arrays;
 
@@ -65,9 +67,13 @@ final class PlaneArgmax {
         }
     }
 
-    /** Whether a geometry has one channel, so that this class applies. */
-    static boolean applies(WindowPlan p) {
-        return p.c == 1;
+    /**
+     * Whether max with indices of this geometry runs a channel's planes in flat passes
+     * ({@link ArgmaxPlanes}): one channel, and windows that do not overhang their outputs by much
+     * ({@link WindowPlan#flatPays}); else its rows run output by output.
+     */
+    static boolean applies(PoolGeometry g) {
+        return g.input().c() == 1 && WindowPlan.flatPays(g);
     }
 
     /** Bands of output rows per plane. */

@@ -1,8 +1,12 @@
 package dev.clpool.cpu;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.clpool.AdaptiveGeometry;
+import dev.clpool.Axis;
 import dev.clpool.IndexConvention;
 import dev.clpool.Indices;
 import dev.clpool.Padding;
@@ -72,20 +76,62 @@ class PlanePathsTest {
     }
 
     @Test
-    void maxWithIndices_windowAsWideAsTheRow_bandsBoundedByStagedRows_sameBitsAsGeneralPath() {
-        // One output per row: bands are bounded by the staged input, not by outputs (several bands here).
+    void maxWithIndices_rowsWiderThanABand_bandsBoundedByStagedRows_sameBitsAsGeneralPath() {
+        // Staged rows longer than a band's positions: one output row a band (many bands here).
+        Shape s = Shape.of(2, 8, 5000, 1);
+        PoolSpec spec = PoolSpec.max(3, 50).stride(1, 1).padding(Padding.of(1, 1, 0, 0)).build();
+        PoolGeometry g = spec.geometry(s);
+        assertTrue(PlaneArgmax.applies(g), "a window far narrower than the row runs flat");
+        assertSameIndicesAsGeneralPath(g, CpuArgmaxTest.hard(s, 29));
+    }
+
+    @Test
+    void windowsThatSpanTheRow_runOutputByOutput_sameBitsAsGeneralPath() {
+        // One output a row: a flat pass would visit every column for every tap (22 s here with
+        // indices and 24 s backward before); output by output it is the taps of 120 outputs.
         Shape s = Shape.of(2, 60, 3000, 1);
         PoolSpec spec = PoolSpec.max(3, 3000).stride(1, 1).padding(Padding.of(1, 1, 0, 0)).build();
-        Tensor x = CpuArgmaxTest.hard(s, 29);
         PoolGeometry g = spec.geometry(s);
+        assertFalse(PlaneArgmax.applies(g), "indices");
+        assertFalse(PlaneMaxGather.fits(g), "backward");
+        Tensor x = CpuArgmaxTest.hard(s, 31);
+        assertSameIndicesAsGeneralPath(g, x);
+        float[] grad = new float[Math.toIntExact(g.output().elementCount())];
+        SplittableRandom r = new SplittableRandom(31);
+        for (int i = 0; i < grad.length; i++) {
+            grad[i] = (float) r.nextGaussian();
+        }
+        Tensor dy = Tensor.of(g.output(), grad);
+        Tensor fast = Tensor.allocate(s);
+        Tensor general = Tensor.allocate(s);
+        CpuBackward.run(g, x, dy, fast, TestParallel.FORK_JOIN, true, true);
+        CpuBackward.run(g, x, dy, general, TestParallel.FORK_JOIN, false, false);
+        Tolerance.assertBitIdentical(fast.toArray(), general.toArray(), "backward");
+    }
+
+    @Test
+    void flatPassesCount_thePositionsTheirWindowsOverhang() {
+        assertEquals(1.0, WindowPlan.flatPositionsPerOutput(new Axis(56, 56, 3, 1, 1, 1, 1), new Axis(56, 56, 3, 1, 1, 1, 1)), 0.1);
+        // 1-D, a window of 64 over 64 columns: one output visits 64 positions.
+        assertEquals(64.0, WindowPlan.flatPositionsPerOutput(new Axis(1, 1, 1, 1, 1, 0, 0), new Axis(64, 1, 64, 1, 1, 0, 0)), 1e-9);
+        // SPP's 13x13 without padding on 19x19: 7 outputs a row, 19 positions, (19/7)^2.
+        PoolGeometry spp = PoolSpec.max(13, 13).stride(1).build().geometry(Shape.of(1, 19, 19, 1));
+        assertEquals(19.0 * 19 / 49, WindowPlan.flatPositionsPerOutput(spp.rows(), spp.cols()), 1e-9);
+        assertTrue(PlaneArgmax.applies(spp));
+        assertEquals(VectorSupport.ENABLED, PlaneMaxGather.fits(spp), "the vector max backward where the Vector API runs");
+        assertFalse(PlaneArgmax.applies(PoolSpec.max(1, 64).stride(1).build().geometry(Shape.of(8, 1, 64, 1))));
+        assertFalse(PlaneArgmax.applies(PoolSpec.max(3, 3).build().geometry(Shape.of(8, 56, 56, 2))), "two channels");
+    }
+
+    private static void assertSameIndicesAsGeneralPath(PoolGeometry g, Tensor x) {
         Tensor fast = Tensor.allocate(g.output());
         Tensor general = Tensor.allocate(g.output());
         Indices fastIdx = Indices.allocate(g.output(), IndexConvention.ONNX);
         Indices generalIdx = Indices.allocate(g.output(), IndexConvention.ONNX);
         CpuMaxIndices.run(g, x, fast, fastIdx, TestParallel.FORK_JOIN);
         CpuMaxIndices.channels(g, x, general, generalIdx, TestParallel.FORK_JOIN);
-        Tolerance.assertBitIdentical(fast.toArray(), general.toArray(), "wide window");
-        assertArrayEquals(generalIdx.toArray(), fastIdx.toArray(), "wide window");
+        Tolerance.assertBitIdentical(fast.toArray(), general.toArray(), "values");
+        assertArrayEquals(generalIdx.toArray(), fastIdx.toArray(), "indices");
     }
 
     @RepeatedTest(40)
