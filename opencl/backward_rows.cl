@@ -203,23 +203,48 @@ inline void grad_vec(__global const int *restrict argIn, __global const storage_
    one at a time where the vector would leave the launch's gradients (outEnd). On ResNet-50's
    stem (112 columns) this replaces the two masked vectors at the row's ends, which took 13% of
    the samples against 22% for the pairs. */
+#if KH * KW <= 64
+#define PAIR_UNROLL _Pragma("unroll")
+#else
+#define PAIR_UNROLL
+#endif
+/* Input row y's candidate output rows, found once a row for all its pairs: for each row tap ty
+   the offset (n * OH + oy) * OW of its output row in the gradients, -1 where it has none
+   (candidate_row's 0 or -1: a -1 there is -1 for every later ty too, so skipping each is its
+   break), and avg's row factor. */
+typedef struct {
+    int orow[KH];
+    int taps[KH];
+} cand_rows;
+
+inline __attribute__((always_inline)) void row_candidates(cand_rows *c, const int n, const int y, const int H,
+                                                          const int OH, const int OW)
+{
+    PAIR_UNROLL
+    for (int ty = 0; ty < KH; ++ty) {
+        int oy = 0, rowTaps = 0;
+        const int cand = candidate_row(y, ty, H, OH, &oy, &rowTaps);
+        c->orow[ty] = cand > 0 ? (n * OH + oy) * OW : -1;
+        c->taps[ty] = rowTaps;
+    }
+}
+
 inline __attribute__((always_inline)) floatv grad_parity(
-        __global const int *restrict argIn, __global const storage_t *restrict gout,
-        const int n, const int y, const int x, const int H, const int W, const int OH, const int OW,
-        const int EDGE, const int outEnd)
+        __global const int *restrict argIn, __global const storage_t *restrict gout, const cand_rows *c,
+        const int x, const int W, const int OW, const int EDGE, const int outEnd)
 {
     ACC_INIT(sum);
     /* ty: this row's tap in the candidate output's window, the same for every lane. */
+    PAIR_UNROLL
     for (int ty = 0; ty < KH; ++ty) {
-        int oy, rowTaps;
-        const int cand = candidate_row(y, ty, H, OH, &oy, &rowTaps);
-        if (cand < 0) {
-            break;
-        }
-        if (cand == 0) {
+        const int orow = c->orow[ty];
+        if (orow < 0) {
             continue;
         }
-        const int orow = (n * OH + oy) * OW;
+#if defined(MODE_AVG)
+        const int rowTaps = c->taps[ty];
+#endif
+        PAIR_UNROLL
         for (int tx = 0; tx < KW; ++tx) {
             const int b = x + PAD_L - tx * DW;
             if (b & 1) {
@@ -282,13 +307,13 @@ inline int pair_from(void)
     return max(0, (KW - 1) * DW - PAD_L);
 }
 
-inline void grad_pair(__global const int *restrict argIn, __global const storage_t *restrict gout,
-                      __global storage_t *restrict gin,
-                      const int n, const int y, const int x, const int H, const int W, const int OH, const int OW,
-                      const int EDGE, const int outEnd)
+inline __attribute__((always_inline)) void grad_pair(
+        __global const int *restrict argIn, __global const storage_t *restrict gout, __global storage_t *restrict gin,
+        const cand_rows *c, const int n, const int y, const int x, const int H, const int W, const int OW,
+        const int EDGE, const int outEnd)
 {
-    const floatv e = grad_parity(argIn, gout, n, y, x, H, W, OH, OW, EDGE, outEnd);
-    const floatv o = grad_parity(argIn, gout, n, y, x + 1, H, W, OH, OW, EDGE, outEnd);
+    const floatv e = grad_parity(argIn, gout, c, x, W, OW, EDGE, outEnd);
+    const floatv o = grad_parity(argIn, gout, c, x + 1, W, OW, EDGE, outEnd);
     const int at = (n * H + y) * W + x;
     STOREU(((floatv)(e.s0, o.s0, e.s1, o.s1, e.s2, o.s2, e.s3, o.s3)), gin, at);
     STOREU(((floatv)(e.s4, o.s4, e.s5, o.s5, e.s6, o.s6, e.s7, o.s7)), gin, at + VEC);
@@ -385,11 +410,13 @@ __kernel void backward_rows(__global const int *restrict argIn, __global const s
     for (; x < xLo && x < W - VEC; x += VEC) {
         grad_vec(argIn, gout, gin, n, y, x, H, W, OH, OW);
     }
+    cand_rows c;
+    row_candidates(&c, n, y, H, OH, OW);
     for (; x <= xHi; x += 2 * VEC) {
-        grad_pair(argIn, gout, gin, n, y, x, H, W, OH, OW, 0, outEnd);
+        grad_pair(argIn, gout, gin, &c, n, y, x, H, W, OW, 0, outEnd);
     }
     if (x < W && x >= xLo && W - 2 * VEC >= xLo) { /* overlapping the pair before: the same bits */
-        grad_pair(argIn, gout, gin, n, y, W - 2 * VEC, H, W, OH, OW, 1, outEnd);
+        grad_pair(argIn, gout, gin, &c, n, y, W - 2 * VEC, H, W, OW, 1, outEnd);
         x = W;
     }
 #endif
