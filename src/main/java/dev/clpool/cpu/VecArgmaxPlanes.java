@@ -34,8 +34,9 @@ import jdk.incubator.vector.VectorSpecies;
  * of −∞ only) its columns outside the interior are chosen again one at a time by the same rule over
  * their taps inside the input, as are all columns of a row narrower than the lanes. The last vector
  * of a row overlaps the one before it (its lanes are computed twice, to the same result). Windows of
- * one even/odd column pair ({@link #pairs}, SegNet's 2×2 s2) read the tensor's rows and split
- * them in registers, as long lanes. Method signatures use JDK types only.
+ * one even/odd column pair ({@link #pairs}, SegNet's 2×2 s2) and of three consecutive columns at
+ * stride 2 ({@link #triples}, ResNet's 3×3 s2 stem) read the tensor's rows and split them in
+ * registers, as long lanes. Method signatures use JDK types only.
  */
 final class VecArgmaxPlanes {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
