@@ -59,6 +59,8 @@ final class ArgmaxPlanes {
     private final boolean vectors;
     /** Windows of one even/odd column pair each, all inside the columns: {@link VecArgmaxPlanes#pairs}. */
     private final boolean pairs;
+    /** Windows of three consecutive columns at stride 2, none past the row's end: {@link VecArgmaxPlanes#triples}. */
+    private final boolean triples;
     /** The output columns whose windows lie inside the input's columns: [oxLo, oxHi). */
     private final int oxLo;
     private final int oxHi;
@@ -115,11 +117,18 @@ final class ArgmaxPlanes {
         oxLo = Math.min(lo, hi);
         oxHi = hi;
         pairs = this.vectors && sw == 2 && kw == 2 && p.dw == 1 && oxLo == 0 && oxHi == p.out.w();
+        triples = this.vectors && sw == 2 && kw == 3 && p.dw == 1 && oxHi == p.out.w()
+                && (p.colStart[0] == 0 || p.colStart[0] == -1 && oxLo == 1);
     }
 
     /** Whether {@link #vectorBand} runs this geometry. */
     boolean vectors() {
         return vectors;
+    }
+
+    /** Whether {@link #vectorBand} runs it as three-column windows read from the tensor ({@link VecArgmaxPlanes#triples}). */
+    boolean triples() {
+        return triples;
     }
 
     /** Whether {@link #vectorBand} runs it as even/odd column pairs ({@link VecArgmaxPlanes#pairs}). */
@@ -138,6 +147,15 @@ final class ArgmaxPlanes {
             pairBand(bytes, out, idx, q0, q1, s);
             return;
         }
+        if (triples) {
+            tripleBand(bytes, out, idx, q0, q1, s);
+            return;
+        }
+        stagedBand(in, out, idx, q0, q1, s);
+    }
+
+    /** {@link #vectorBand}'s output rows [q0, q1) from their input rows staged ({@link #stage}). */
+    private void stagedBand(IntBuffer in, ByteBuffer out, ByteBuffer idx, int q0, int q1, Scratch s) {
         int[][] list = s.ints(0, 6, kh * kw);
         int from = firstStaged(p, q0);
         int len = endStaged(p, q1 - 1) - from;
@@ -179,6 +197,31 @@ final class ArgmaxPlanes {
             }
             long base = form.base(n) + p.rowStart[oy] * form.dy() + p.colStart[0] * form.dx();
             VecArgmaxPlanes.pairs(in, list[0], list[1], count, ow, out, idx, q * ow, base, sw * form.dx());
+        }
+    }
+
+    /**
+     * {@link #vectorBand} where each window is three consecutive columns at stride 2 ({@link #triples}):
+     * each output row's window rows inside the input listed, and {@link VecArgmaxPlanes#triples}
+     * reading them from the tensor's bytes.
+     */
+    private void tripleBand(ByteBuffer in, ByteBuffer out, ByteBuffer idx, int q0, int q1, Scratch s) {
+        int iw = p.in.w();
+        int ow = p.out.w();
+        int c0 = p.colStart[0];
+        int[][] list = s.ints(0, 6, kh * kw);
+        for (int q = q0; q < q1; q++) {
+            int n = q / oh;
+            int oy = q % oh;
+            int count = 0;
+            for (int jy = p.rowFirst[oy]; jy < p.rowEnd[oy]; jy++, count++) {
+                list[0][count] = (n * p.in.h() + p.rowStart[oy] + jy * p.dh) * iw;
+                for (int jx = 0; jx < 3; jx++) {
+                    list[1][3 * count + jx] = offsets[jy * kw + jx];
+                }
+            }
+            long base = form.base(n) + p.rowStart[oy] * form.dy() + c0 * form.dx();
+            VecArgmaxPlanes.triples(in, list[0], list[1], count, c0, ow, out, idx, q * ow, base, sw * form.dx());
         }
     }
 

@@ -34,8 +34,9 @@ import jdk.incubator.vector.VectorSpecies;
  * of −∞ only) its columns outside the interior are chosen again one at a time by the same rule over
  * their taps inside the input, as are all columns of a row narrower than the lanes. The last vector
  * of a row overlaps the one before it (its lanes are computed twice, to the same result). Windows of
- * one even/odd column pair ({@link #pairs}, SegNet's 2×2 s2) read the tensor's rows and split
- * them in registers, as long lanes. Method signatures use JDK types only.
+ * one even/odd column pair ({@link #pairs}, SegNet's 2×2 s2) and of three consecutive columns at
+ * stride 2 ({@link #triples}, ResNet's 3×3 s2 stem) read the tensor's rows and split them in
+ * registers, as long lanes. Method signatures use JDK types only.
  */
 final class VecArgmaxPlanes {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -62,6 +63,14 @@ final class VecArgmaxPlanes {
             i -> i < I.length() / 2 ? 2 * i : 2 * (i - I.length() / 2) + 1);
     /** The lanes of the high half. */
     private static final VectorMask<Integer> HIGH = I.indexInRange(-I.length() / 2, I.length() / 2);
+    /** Lane 0 alone: output 0 in {@link #triple}'s interleaved lanes. */
+    private static final VectorMask<Float> FIRST = F.indexInRange(0, 1);
+    /**
+     * {@link #triple}'s tap 2 of the previous output in each lane (its tap 0 where that lies inside
+     * the row): lane 2j takes lane 2j − 2, lane 1 (output half) lane 2·half − 2, lane 2j + 1 lane 2j − 1.
+     */
+    private static final VectorShuffle<Integer> BEFORE = VectorShuffle.fromOp(I,
+            i -> i == 1 ? I.length() - 2 : Math.max(0, i - 2));
 
     private VecArgmaxPlanes() {
     }
@@ -325,6 +334,132 @@ final class VecArgmaxPlanes {
             FloatVector rowBest = even.blend(odd, right);
             FloatVector rowChosen = FloatVector.broadcast(F, Float.intBitsToFloat(value[2 * r]))
                     .blend(Float.intBitsToFloat(value[2 * r + 1]), right);
+            if (r == 0) {
+                best = rowBest;
+                chosen = rowChosen;
+            } else {
+                VectorMask<Float> below = takes(best, rowBest);
+                best = best.blend(rowBest, below);
+                chosen = chosen.blend(rowChosen, below);
+            }
+        }
+        best.reinterpretAsInts().rearrange(APART).intoByteBuffer(out, o * Float.BYTES, ORDER);
+        LongVector ints = chosen.reinterpretAsLongs();
+        LongVector lanes = IOTA.mul(stepX).add(rowBase);
+        ints.lanewise(VectorOperators.LSHL, 32).lanewise(VectorOperators.ASHR, 32).add(lanes)
+                .intoByteBuffer(idx, o * Long.BYTES, ORDER);
+        ints.lanewise(VectorOperators.ASHR, 32).add(lanes.add(L.length() * stepX))
+                .intoByteBuffer(idx, (o + L.length()) * Long.BYTES, ORDER);
+    }
+
+    /**
+     * Max pooling with indices of one output row whose windows are three consecutive columns at
+     * column stride 2 ({@link #pairs}' twin for ResNet's 3×3 s2 stem), read from the tensor: output
+     * column ox's taps are input columns {@code 2·ox + c0 + jx}, all inside the row except column −1
+     * of output 0 where {@code c0} is −1 (one padded column on the left). Each window row is four int
+     * loads viewed as long lanes: the two at the vector's first tap 0 give taps 0 (low ints) and 1
+     * (high ints), the two one column on give tap 2 (their high ints); lanes interleaved as in
+     * {@link #pairs}. In the vector of output 0 with a padded tap 0 nothing is loaded from before the
+     * row: the two loads one column on give taps 1 and 2, tap 0 is the previous output's tap 2 (one
+     * int shuffle, {@link #BEFORE}) and output 0's takes tap 1's value and index offset, so the rule
+     * starts at its first tap inside the input, as the scalar bands do.
+     *
+     * @param in     the input tensor's bytes (float32, native order)
+     * @param rowAt  per window row inside the input, in order: the float offset of its column 0
+     * @param value  per tap ({@code 3·row + jx}): its index offset from the window's tap 0
+     * @param rows   window rows listed
+     * @param c0     the input column of output 0's tap 0: 0, or −1 (padded); none reaches past the row
+     * @param ow     output columns, at least a vector
+     */
+    static void triples(ByteBuffer in, int[] rowAt, int[] value, int rows, int c0, int ow, ByteBuffer out, ByteBuffer idx,
+                        int o, long base, long stepX) {
+        int l = F.length();
+        for (int ox = 0; ; ox += l) {
+            int b = Math.min(ox, ow - l);
+            if (b == 0 && c0 < 0) {
+                padded(in, rowAt, value, rows, out, idx, o, base, stepX);
+            } else {
+                triple(in, rowAt, value, rows, 2 * b + c0, out, idx, o + b, base + b * stepX, stepX);
+            }
+            if (b == ow - l) {
+                return;
+            }
+        }
+    }
+
+    /**
+     * {@link #triples}' vector of output columns whose tap 0 is input column {@code e} of each window
+     * row; {@code padded}: output 0's tap 0 lies in the padding (the row's first vector,
+     * {@link #padded}). Each row's three taps are chosen between first, then the rows' choices in
+     * order (as {@link #pair}), value and index written here.
+     */
+    private static void triple(ByteBuffer in, int[] rowAt, int[] value, int rows, int e, ByteBuffer out, ByteBuffer idx,
+                               int o, long rowBase, long stepX) {
+        int l = F.length();
+        FloatVector best = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        FloatVector chosen = best;
+        for (int r = 0; r < rows; r++) {
+            int at = (rowAt[r] + e) << 2;
+            LongVector a = IntVector.fromByteBuffer(I, in, at, ORDER).reinterpretAsLongs();
+            LongVector c = IntVector.fromByteBuffer(I, in, at + 4 * l, ORDER).reinterpretAsLongs();
+            LongVector a1 = IntVector.fromByteBuffer(I, in, at + 4, ORDER).reinterpretAsLongs();
+            LongVector c1 = IntVector.fromByteBuffer(I, in, at + 4 + 4 * l, ORDER).reinterpretAsLongs();
+            FloatVector t0 = a.and(LOW).or(c.lanewise(VectorOperators.LSHL, 32)).reinterpretAsFloats();
+            FloatVector t1 = a.lanewise(VectorOperators.LSHR, 32).or(c.and(~LOW)).reinterpretAsFloats();
+            FloatVector t2 = a1.lanewise(VectorOperators.LSHR, 32).or(c1.and(~LOW)).reinterpretAsFloats();
+            VectorMask<Float> second = takes(t0, t1);
+            FloatVector rowBest = t0.blend(t1, second);
+            FloatVector rowChosen = FloatVector.broadcast(F, Float.intBitsToFloat(value[3 * r]))
+                    .blend(Float.intBitsToFloat(value[3 * r + 1]), second);
+            VectorMask<Float> third = takes(rowBest, t2);
+            rowBest = rowBest.blend(t2, third);
+            rowChosen = rowChosen.blend(Float.intBitsToFloat(value[3 * r + 2]), third);
+            if (r == 0) {
+                best = rowBest;
+                chosen = rowChosen;
+            } else {
+                VectorMask<Float> below = takes(best, rowBest);
+                best = best.blend(rowBest, below);
+                chosen = chosen.blend(rowChosen, below);
+            }
+        }
+        best.reinterpretAsInts().rearrange(APART).intoByteBuffer(out, o * Float.BYTES, ORDER);
+        LongVector ints = chosen.reinterpretAsLongs();
+        LongVector lanes = IOTA.mul(stepX).add(rowBase);
+        ints.lanewise(VectorOperators.LSHL, 32).lanewise(VectorOperators.ASHR, 32).add(lanes)
+                .intoByteBuffer(idx, o * Long.BYTES, ORDER);
+        ints.lanewise(VectorOperators.ASHR, 32).add(lanes.add(L.length() * stepX))
+                .intoByteBuffer(idx, (o + L.length()) * Long.BYTES, ORDER);
+    }
+
+    /**
+     * {@link #triple} for a row's first vector where output 0's tap 0 is column −1 (padding), without
+     * loading before the row: the two loads at column 0 give taps 1 (low ints) and 2 (high ints), tap 0
+     * is the previous output's tap 2 ({@link #BEFORE}), and output 0's tap 0 takes its tap 1's value
+     * and index offset, so that its choice starts at its first tap inside the input. A method of its
+     * own: a branch for it inside {@link #triple}'s row loop made C2 box the vectors (175 MB a call).
+     */
+    private static void padded(ByteBuffer in, int[] rowAt, int[] value, int rows, ByteBuffer out, ByteBuffer idx,
+                               int o, long rowBase, long stepX) {
+        int l = F.length();
+        FloatVector best = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        FloatVector chosen = best;
+        for (int r = 0; r < rows; r++) {
+            int at = rowAt[r] << 2;
+            LongVector a1 = IntVector.fromByteBuffer(I, in, at, ORDER).reinterpretAsLongs();
+            LongVector c1 = IntVector.fromByteBuffer(I, in, at + 4 * l, ORDER).reinterpretAsLongs();
+            LongVector t2Bits = a1.lanewise(VectorOperators.LSHR, 32).or(c1.and(~LOW));
+            FloatVector t2 = t2Bits.reinterpretAsFloats();
+            FloatVector t1 = a1.and(LOW).or(c1.lanewise(VectorOperators.LSHL, 32)).reinterpretAsFloats();
+            FloatVector t0 = t2Bits.reinterpretAsInts().rearrange(BEFORE).reinterpretAsFloats().blend(t1, FIRST);
+            VectorMask<Float> second = takes(t0, t1);
+            FloatVector rowBest = t0.blend(t1, second);
+            FloatVector rowChosen = FloatVector.broadcast(F, Float.intBitsToFloat(value[3 * r]))
+                    .blend(Float.intBitsToFloat(value[3 * r + 1]), FIRST)
+                    .blend(Float.intBitsToFloat(value[3 * r + 1]), second);
+            VectorMask<Float> third = takes(rowBest, t2);
+            rowBest = rowBest.blend(t2, third);
+            rowChosen = rowChosen.blend(Float.intBitsToFloat(value[3 * r + 2]), third);
             if (r == 0) {
                 best = rowBest;
                 chosen = rowChosen;

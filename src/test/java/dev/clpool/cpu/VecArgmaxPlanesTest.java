@@ -151,6 +151,77 @@ class VecArgmaxPlanesTest {
     }
 
     /**
+     * Windows of three consecutive columns at column stride 2 ({@link VecArgmaxPlanes#triples}: ResNet's
+     * 3×3 s2 p1 stem, read from the tensor, no staging): one padded column on the left or none, one
+     * to three window rows, row strides 1 and 2, row padding and dilation, widths whose last window
+     * ends at the row's last column, every kind of data; and the geometries that must not take it
+     * (a padded column on the right, column dilation).
+     */
+    @Test
+    void tripleWindowsAreTheScalarBandsBits() {
+        int l = VecWidth.floats();
+        PoolSpec[] specs = {PoolSpec.max(3, 3).stride(2).padding(Padding.of(1)).build(),
+            PoolSpec.max(3, 3).stride(2).build(),
+            PoolSpec.max(1, 3).stride(1, 2).padding(Padding.of(0, 0, 1, 0)).build(),
+            PoolSpec.max(2, 3).stride(1, 2).dilation(2, 1).padding(Padding.of(1, 2, 0, 0)).build()};
+        int[][] widths = {{2 * l, 2 * l + 2, 3 * l + 4, 4 * l + 6}, {2 * l + 1, 2 * l + 2, 3 * l + 5, 4 * l + 8},
+            {2 * l, 2 * l + 1, 3 * l + 3, 4 * l + 6}, {2 * l + 2, 2 * l + 3, 3 * l + 7, 4 * l + 4}};
+        int k = 0;
+        for (int i = 0; i < specs.length; i++) {
+            for (int w : widths[i]) {
+                Shape s = Shape.of(2, 5 + k % 3, w, 1);
+                PoolGeometry g = specs[i].geometry(s);
+                assertTrue(planes(g).triples(), specs[i] + " on " + s);
+                for (int kind = 0; kind < 5; kind++) {
+                    compare(g, VecArgmaxTest.data(s, kind, 800 + k), IndexForm.of(IndexConvention.ONNX, s),
+                            IndexConvention.ONNX, specs[i] + " on " + s + ", data " + kind);
+                }
+                compare(g, VecArgmaxTest.data(s, 0, 900 + k), IndexForm.nhwcPlanes(s, 3), IndexConvention.NHWC,
+                        specs[i] + " on " + s + ", nhwc of C=3");
+                k++;
+            }
+        }
+        assertFalse(planes(PoolSpec.max(3, 3).stride(2).padding(Padding.of(1)).build()
+                .geometry(Shape.of(1, 4, 2 * l + 3, 1))).triples());
+        assertFalse(planes(PoolSpec.max(3, 3).stride(2).dilation(1, 2).build()
+                .geometry(Shape.of(1, 4, 4 * l, 1))).triples());
+    }
+
+    /**
+     * Every order of −∞, ±0, 1 and NaN payloads over one window row's three columns, the other row
+     * holding each value in all three ({@link VecArgmaxPlanes#triples}, the row under the top padding of
+     * a 3×3 s2 window: each row's taps chosen first, then the rows), one window per combination at
+     * every even output column (the odd ones share their outer columns), with a padded column on the
+     * left and without: the first of equal values and the first NaN must win, as in the scalar bands.
+     */
+    @Test
+    void tripleWindowsEveryRowOrder() {
+        int values = VecTestData.ORDER_VALUES;
+        int orders = values * values * values * values;
+        for (int c0 = -1; c0 <= 0; c0++) {
+            int w = 8 * orders + 2 + c0;
+            float[] v = new float[2 * w];
+            for (int m = 0; m < 2 * orders; m++) {
+                int full = m / orders;
+                for (int tap = 0; tap < 6; tap++) {
+                    int code = m % orders;
+                    int digit = tap / 3 == full ? code / (tap % 3 == 0 ? 1 : tap % 3 == 1 ? values : values * values)
+                            : code / (values * values * values);
+                    int x = 4 * m + c0 + tap % 3;
+                    if (x >= 0) {
+                        v[(tap / 3) * w + x] = VecTestData.orderValue(digit % values, tap);
+                    }
+                }
+            }
+            Shape s = Shape.of(1, 2, w, 1);
+            PoolGeometry g = PoolSpec.max(3, 3).stride(2).padding(Padding.of(1, 0, -c0, 0)).build().geometry(s);
+            assertTrue(planes(g).triples());
+            compare(g, Tensor.of(s, v), IndexForm.of(IndexConvention.ONNX, s), IndexConvention.ONNX,
+                    "every row order, column padding " + -c0);
+        }
+    }
+
+    /**
      * Column padding staged as −∞ ({@link ArgmaxPlanes#padSlots}): padded columns chosen in vectors,
      * and windows of −∞ only led by padding redone one at a time (their first tap inside the input),
      * at both ends of rows, with one to three padded columns each side, at both column strides.
