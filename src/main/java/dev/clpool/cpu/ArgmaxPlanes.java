@@ -183,21 +183,32 @@ final class ArgmaxPlanes {
      * planes spent a third of its time splitting staged rows into stores it then loaded.
      */
     private void pairBand(ByteBuffer in, ByteBuffer out, ByteBuffer idx, int q0, int q1, Scratch s) {
-        int iw = p.in.w();
         int ow = p.out.w();
         int[][] list = s.ints(0, 6, kh * kw);
         for (int q = q0; q < q1; q++) {
-            int n = q / oh;
-            int oy = q % oh;
-            int count = 0;
-            for (int jy = p.rowFirst[oy]; jy < p.rowEnd[oy]; jy++, count++) {
-                list[0][count] = (n * p.in.h() + p.rowStart[oy] + jy * p.dh) * iw;
-                list[1][2 * count] = offsets[jy * kw];
-                list[1][2 * count + 1] = offsets[jy * kw + 1];
-            }
-            long base = form.base(n) + p.rowStart[oy] * form.dy() + p.colStart[0] * form.dx();
+            int count = listRows(q, 2, list);
+            long base = form.base(q / oh) + p.rowStart[q % oh] * form.dy() + p.colStart[0] * form.dx();
             VecArgmaxPlanes.pairs(in, list[0], list[1], count, ow, out, idx, q * ow, base, sw * form.dx());
         }
+    }
+
+    /**
+     * Output row {@code q}'s window rows inside the input, for {@link #pairBand} and {@link #tripleBand}:
+     * each row's first element into {@code list[0]}, the index offsets of its first {@code taps}
+     * column taps into {@code list[1]}. Returns how many rows.
+     */
+    private int listRows(int q, int taps, int[][] list) {
+        int iw = p.in.w();
+        int n = q / oh;
+        int oy = q % oh;
+        int count = 0;
+        for (int jy = p.rowFirst[oy]; jy < p.rowEnd[oy]; jy++, count++) {
+            list[0][count] = (n * p.in.h() + p.rowStart[oy] + jy * p.dh) * iw;
+            for (int jx = 0; jx < taps; jx++) {
+                list[1][taps * count + jx] = offsets[jy * kw + jx];
+            }
+        }
+        return count;
     }
 
     /**
@@ -206,21 +217,12 @@ final class ArgmaxPlanes {
      * reading them from the tensor's bytes.
      */
     private void tripleBand(ByteBuffer in, ByteBuffer out, ByteBuffer idx, int q0, int q1, Scratch s) {
-        int iw = p.in.w();
         int ow = p.out.w();
         int c0 = p.colStart[0];
         int[][] list = s.ints(0, 6, kh * kw);
         for (int q = q0; q < q1; q++) {
-            int n = q / oh;
-            int oy = q % oh;
-            int count = 0;
-            for (int jy = p.rowFirst[oy]; jy < p.rowEnd[oy]; jy++, count++) {
-                list[0][count] = (n * p.in.h() + p.rowStart[oy] + jy * p.dh) * iw;
-                for (int jx = 0; jx < 3; jx++) {
-                    list[1][3 * count + jx] = offsets[jy * kw + jx];
-                }
-            }
-            long base = form.base(n) + p.rowStart[oy] * form.dy() + c0 * form.dx();
+            int count = listRows(q, 3, list);
+            long base = form.base(q / oh) + p.rowStart[q % oh] * form.dy() + c0 * form.dx();
             VecArgmaxPlanes.triples(in, list[0], list[1], count, c0, ow, out, idx, q * ow, base, sw * form.dx());
         }
     }
