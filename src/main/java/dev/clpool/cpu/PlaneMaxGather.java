@@ -142,7 +142,7 @@ final class PlaneMaxGather {
     /** Whether {@link #run} takes this max backward of one channel. */
     static boolean fits(PoolGeometry g) {
         return g.mode() == PoolMode.MAX && g.input().c() == 1 && VectorSupport.fitsRow(g.input().w())
-                && VecArgmaxPlanes.handles(g.cols().stride()) && WindowPlan.flatPays(g);
+                && VecArgmaxPlanes.handles(g.cols().stride()) && WindowPlan.flatBackwardPays(g);
     }
 
     static void run(PoolGeometry g, Tensor in, Tensor gradOut, Tensor gradIn, CpuBackward.Parallel parallel) {

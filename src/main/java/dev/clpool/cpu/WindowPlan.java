@@ -221,17 +221,34 @@ final class WindowPlan {
     }
 
     /**
-     * Whether a flat pass over whole staged rows is the one to run rather than visiting each
-     * output's taps: up to {@link #FLAT_MAX_POSITIONS} positions per output. Its loops run 30–60×
-     * faster per position than the per-output forms of one channel (one thread, max with indices
-     * and max backward: 0.5–0.7 ns a position and tap against 22–30 ns a tap), and they cross near
-     * 64 positions per output (a 1-D window of 64 over 64 columns: 1.02 against 0.98 ms with
-     * indices, 1.54 against 0.74 backward); so every geometry measured below 16 keeps the flat pass.
-     * Beyond, its cost grows as the square of the input's width: a 3×3000 window over rows of 3000
-     * (one output a row) took 22 s with indices and 24 s backward for 2×60 rows.
+     * Whether max with indices of one channel runs as flat passes over whole staged rows
+     * ({@link ArgmaxPlanes}) rather than output by output ({@link ArgmaxRows}): up to
+     * {@link #FLAT_MAX_POSITIONS} positions per output. One thread on the quiet machine, the flat
+     * passes were 2–10× faster at every geometry measured up to 7.4 positions (3×3 s2 p1 1.3
+     * against 13.6 ms, SPP's 13×13 on 19×19 without padding 15.5 against 20.9) and level near 64
+     * (a 1-D window of 64 over 64 columns). Beyond, their cost grows as the square of the
+     * input's width: a 3×3000 window over rows of 3000 (one output a row) took 22 s for 2×60 rows.
      */
     static boolean flatPays(PoolGeometry g) {
         return flatPositionsPerOutput(g.rows(), g.cols()) <= FLAT_MAX_POSITIONS;
+    }
+
+    /** The most taps × positions per output for which the flat max backward pays ({@link #flatBackwardPays}). */
+    static final double FLAT_BACKWARD_MAX_TAP_POSITIONS = 30;
+
+    /**
+     * Whether the max backward of one channel runs as flat passes ({@link PlaneMaxGather}: each
+     * input position gathers every tap's candidate, a choice and a sum per tap and position) rather
+     * than output by output ({@link PlaneArgmax}'s taps, then a scatter): while taps × positions per
+     * output is at most {@link #FLAT_BACKWARD_MAX_TAP_POSITIONS}. One thread on the quiet machine,
+     * each geometry in its own JVM, flat against output by output: 2×2 s2 0.54 against 1.34 ms,
+     * 3×3 s2 p1 3.66 against 7.61, 4×4 windows (16 taps, 20–23 tap positions) 1.2–1.5× faster flat;
+     * from 5×5 s1 p2 on 19×19 (37) output by output is faster: 3.54 against 3.18, 9×9 14.1 against
+     * 7.8, 13×13 s1 p6 37.5 against 17.2, a 1-D window of 50 over 200 columns 11.6 against 9.2.
+     */
+    static boolean flatBackwardPays(PoolGeometry g) {
+        double taps = (double) g.rows().window() * g.cols().window();
+        return taps * flatPositionsPerOutput(g.rows(), g.cols()) <= FLAT_BACKWARD_MAX_TAP_POSITIONS;
     }
 
     /** Fewer channels than this make the prefix–suffix paths' per-position copies too costly. */

@@ -118,7 +118,14 @@ class PlanePathsTest {
         PoolGeometry spp = PoolSpec.max(13, 13).stride(1).build().geometry(Shape.of(1, 19, 19, 1));
         assertEquals(19.0 * 19 / 49, WindowPlan.flatPositionsPerOutput(spp.rows(), spp.cols()), 1e-9);
         assertTrue(PlaneArgmax.applies(spp));
-        assertEquals(VectorSupport.ENABLED, PlaneMaxGather.fits(spp), "the vector max backward where the Vector API runs");
+        // The flat max backward only for few taps: 169 taps x 7.4 positions run output by output.
+        assertFalse(PlaneMaxGather.fits(spp), "13x13 backward");
+        PoolGeometry stem = PoolSpec.max(3, 3).stride(2).padding(Padding.of(1)).build().geometry(Shape.of(1, 30, 40, 1));
+        assertEquals(VectorSupport.ENABLED, PlaneMaxGather.fits(stem), "3x3 s2 backward where the Vector API runs");
+        PoolGeometry box4 = PoolSpec.max(4, 4).stride(1).build().geometry(Shape.of(1, 19, 19, 1));
+        assertEquals(VectorSupport.ENABLED, PlaneMaxGather.fits(box4), "4x4: 16 taps x 1.4 positions");
+        assertFalse(PlaneMaxGather.fits(PoolSpec.max(5, 5).stride(1).padding(Padding.of(2)).build()
+                .geometry(Shape.of(1, 19, 19, 1))), "5x5: 25 taps x 1.5 positions");
         assertFalse(PlaneArgmax.applies(PoolSpec.max(1, 64).stride(1).build().geometry(Shape.of(8, 1, 64, 1))));
         assertFalse(PlaneArgmax.applies(PoolSpec.max(3, 3).build().geometry(Shape.of(8, 56, 56, 2))), "two channels");
     }
