@@ -1,5 +1,6 @@
 package dev.clpool.cpu;
 
+import dev.clpool.PoolGeometry;
 import java.nio.ByteBuffer;
 import java.nio.IntBuffer;
 import java.nio.LongBuffer;
@@ -119,6 +120,15 @@ final class ArgmaxPlanes {
         pairs = this.vectors && sw == 2 && kw == 2 && p.dw == 1 && oxLo == 0 && oxHi == p.out.w();
         triples = this.vectors && sw == 2 && kw == 3 && p.dw == 1 && oxHi == p.out.w()
                 && (p.colStart[0] == 0 || p.colStart[0] == -1 && oxLo == 1);
+    }
+
+    /**
+     * Whether max with indices of this geometry runs here, a channel's planes in flat passes: one
+     * channel, and windows that do not overhang their outputs by much ({@link WindowPlan#flatPays});
+     * else its rows run output by output ({@link ArgmaxRows}).
+     */
+    static boolean applies(PoolGeometry g) {
+        return g.input().c() == 1 && WindowPlan.flatPays(g);
     }
 
     /** Whether {@link #vectorBand} runs this geometry. */

@@ -53,7 +53,7 @@ final class CpuMaxIndices {
                         argmax.plan().dw);
         if (offsets == null) {
             channels(argmax, g, in, out, indices, form, parallel);
-        } else if (PlaneArgmax.applies(g)) {
+        } else if (ArgmaxPlanes.applies(g)) {
             planes(new ArgmaxPlanes(argmax.plan(), form, offsets), in, out, indices, parallel);
         } else {
             rows(ArgmaxRows.of(argmax.plan(), form), g, in, out, indices, parallel);

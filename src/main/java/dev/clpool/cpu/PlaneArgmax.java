@@ -1,7 +1,5 @@
 package dev.clpool.cpu;
 
-import dev.clpool.PoolGeometry;
-
 import java.nio.IntBuffer;
 import java.util.Arrays;
 
@@ -65,15 +63,6 @@ final class PlaneArgmax {
             tapDx[t] = argmax.tapOffset(t);
             tapStaged[t] = tapDy[t] * pitch + tapDx[t];
         }
-    }
-
-    /**
-     * Whether max with indices of this geometry runs a channel's planes in flat passes
-     * ({@link ArgmaxPlanes}): one channel, and windows that do not overhang their outputs by much
-     * ({@link WindowPlan#flatPays}); else its rows run output by output.
-     */
-    static boolean applies(PoolGeometry g) {
-        return g.input().c() == 1 && WindowPlan.flatPays(g);
     }
 
     /** Bands of output rows per plane. */

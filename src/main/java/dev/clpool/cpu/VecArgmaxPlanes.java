@@ -389,9 +389,9 @@ final class VecArgmaxPlanes {
 
     /**
      * {@link #triples}' vector of output columns whose tap 0 is input column {@code e} of each window
-     * row; {@code padded}: output 0's tap 0 lies in the padding (the row's first vector,
-     * {@link #padded}). Each row's three taps are chosen between first, then the rows' choices in
-     * order (as {@link #pair}), value and index written here.
+     * row (inside it; a row's first vector with a padded tap 0 is {@link #padded}). Each row's three
+     * taps are chosen between first, then the rows' choices in order (as {@link #pair}), value and
+     * index written here.
      */
     private static void triple(ByteBuffer in, int[] rowAt, int[] value, int rows, int e, ByteBuffer out, ByteBuffer idx,
                                int o, long rowBase, long stepX) {

@@ -81,7 +81,7 @@ class PlanePathsTest {
         Shape s = Shape.of(2, 8, 5000, 1);
         PoolSpec spec = PoolSpec.max(3, 50).stride(1, 1).padding(Padding.of(1, 1, 0, 0)).build();
         PoolGeometry g = spec.geometry(s);
-        assertTrue(PlaneArgmax.applies(g), "a window far narrower than the row runs flat");
+        assertTrue(ArgmaxPlanes.applies(g), "a window far narrower than the row runs flat");
         assertSameIndicesAsGeneralPath(g, CpuArgmaxTest.hard(s, 29));
     }
 
@@ -92,7 +92,7 @@ class PlanePathsTest {
         Shape s = Shape.of(2, 60, 3000, 1);
         PoolSpec spec = PoolSpec.max(3, 3000).stride(1, 1).padding(Padding.of(1, 1, 0, 0)).build();
         PoolGeometry g = spec.geometry(s);
-        assertFalse(PlaneArgmax.applies(g), "indices");
+        assertFalse(ArgmaxPlanes.applies(g), "indices");
         assertFalse(PlaneMaxGather.fits(g), "backward");
         Tensor x = CpuArgmaxTest.hard(s, 31);
         assertSameIndicesAsGeneralPath(g, x);
@@ -117,7 +117,7 @@ class PlanePathsTest {
         // SPP's 13x13 without padding on 19x19: 7 outputs a row, 19 positions, (19/7)^2.
         PoolGeometry spp = PoolSpec.max(13, 13).stride(1).build().geometry(Shape.of(1, 19, 19, 1));
         assertEquals(19.0 * 19 / 49, WindowPlan.flatPositionsPerOutput(spp.rows(), spp.cols()), 1e-9);
-        assertTrue(PlaneArgmax.applies(spp));
+        assertTrue(ArgmaxPlanes.applies(spp));
         // The flat max backward only for few taps: 169 taps x 7.4 positions run output by output.
         assertFalse(PlaneMaxGather.fits(spp), "13x13 backward");
         PoolGeometry stem = PoolSpec.max(3, 3).stride(2).padding(Padding.of(1)).build().geometry(Shape.of(1, 30, 40, 1));
@@ -126,8 +126,8 @@ class PlanePathsTest {
         assertEquals(VectorSupport.ENABLED, PlaneMaxGather.fits(box4), "4x4: 16 taps x 1.4 positions");
         assertFalse(PlaneMaxGather.fits(PoolSpec.max(5, 5).stride(1).padding(Padding.of(2)).build()
                 .geometry(Shape.of(1, 19, 19, 1))), "5x5: 25 taps x 1.5 positions");
-        assertFalse(PlaneArgmax.applies(PoolSpec.max(1, 64).stride(1).build().geometry(Shape.of(8, 1, 64, 1))));
-        assertFalse(PlaneArgmax.applies(PoolSpec.max(3, 3).build().geometry(Shape.of(8, 56, 56, 2))), "two channels");
+        assertFalse(ArgmaxPlanes.applies(PoolSpec.max(1, 64).stride(1).build().geometry(Shape.of(8, 1, 64, 1))));
+        assertFalse(ArgmaxPlanes.applies(PoolSpec.max(3, 3).build().geometry(Shape.of(8, 56, 56, 2))), "two channels");
     }
 
     private static void assertSameIndicesAsGeneralPath(PoolGeometry g, Tensor x) {
