@@ -73,6 +73,22 @@ public final class Indices implements AutoCloseable {
         return new Indices(to, as, open().duplicate().order(ByteOrder.nativeOrder()), block, false);
     }
 
+    /**
+     * A view of batch items {@code first} .. {@code first + count - 1}: these indices' shape with
+     * N = count, sharing their memory (writes show in both). The values are not rebased: for the
+     * {@code nhwc} and {@code pytorch} conventions, which count within an item or a plane, a
+     * view's indices are its items' own; ONNX's count from the whole tensor's first element.
+     */
+    public Indices batch(int first, int count) {
+        if (first < 0 || count < 1 || first > dims.n() - count) {
+            throw new IndexOutOfBoundsException("batch items " + first + " + " + count + " of " + dims.n());
+        }
+        long item = open().capacity() / dims.n();
+        ByteBuffer view = open().slice(Math.toIntExact(first * item), Math.toIntExact(count * item))
+                .order(ByteOrder.nativeOrder());
+        return new Indices(TensorShape.of(count, dims.c(), dims.spatial(), dims.layout()), convention, view, block, false);
+    }
+
     private static int checkedSize(TensorShape shape, IndexConvention convention) {
         Objects.requireNonNull(shape, "shape");
         Objects.requireNonNull(convention, "convention");

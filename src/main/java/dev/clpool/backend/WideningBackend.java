@@ -3,10 +3,12 @@ package dev.clpool.backend;
 import dev.clpool.AdaptiveGeometry;
 import dev.clpool.Axis;
 import dev.clpool.DType;
+import dev.clpool.IndexConvention;
 import dev.clpool.Indices;
 import dev.clpool.PlanarGeometry;
 import dev.clpool.PoolGeometry;
 import dev.clpool.PoolMode;
+import dev.clpool.Shape;
 import dev.clpool.Tensor;
 import dev.clpool.UnpoolGeometry;
 import dev.clpool.cpu.CpuBackend;
@@ -23,8 +25,11 @@ import java.util.function.BiConsumer;
  * pass straight through, with no copy.
  *
  * <p>This is SEMANTICS' rule for 16-bit storage by construction: the output is the float32 result
- * rounded once. The cost is a float32 copy of the input and the output while the call runs. On the
- * CPU path the conversions run in blocks over its threads ({@link CpuBackend#convert}), and the
+ * rounded once. Operations whose batch items are independent run item by item, in chunks of
+ * about {@link #CHUNK_BYTES} of float32 temporaries: each chunk's input widened, pooled and its
+ * result rounded before the next chunk, so the temporaries stay in the caches and are reused by
+ * every chunk (the whole tensor at once when its indices count across items: ONNX's conventions).
+ * On the CPU path the conversions run in blocks over its threads ({@link CpuBackend#convert}), and the
  * float32 temporaries come from a small cache of direct buffers kept between calls (at most
  * {@link #MAX_IDLE_BYTES} idle, dropped on {@link #close()}): a fresh direct buffer costs its size
  * in zero-filling and page faults, several times the conversion itself.
@@ -32,6 +37,13 @@ import java.util.function.BiConsumer;
 public final class WideningBackend implements PoolingBackend {
     /** The most bytes of idle float32 temporaries kept for the next call. */
     static final long MAX_IDLE_BYTES = 256L << 20;
+    /**
+     * Float32 bytes of temporaries per chunk of batch items: a chunk is widened, pooled and rounded
+     * before the next, so its temporaries are written and read back in the caches instead of
+     * memory. Stem max over 32×112×112×64 float16, one thread: 19.9 ms widened whole, 17.0 in
+     * chunks of 4 MB, 17.5 in 16 MB; its average 22.4, 15.8 and 17.0 (docs/performance.md).
+     */
+    static final long CHUNK_BYTES = 4L << 20;
 
     private final PoolingBackend delegate;
     private final List<ByteBuffer> idle = new ArrayList<>();
@@ -53,46 +65,36 @@ public final class WideningBackend implements PoolingBackend {
 
     @Override
     public void pool(PoolGeometry g, Tensor in, Tensor out) {
-        if (float32(in, out)) {
-            delegate.pool(g, in, out);
+        if (float32(in, out) || !batchOf(g.input().n(), in, out)) {
+            widened(in, out, (x, y) -> delegate.pool(g, x, y));
             return;
         }
-        Tensor x = widen(in);
-        Tensor wide = wide(out);
-        try {
-            delegate.pool(g, x, wide);
-            narrow(wide, out);
-        } finally {
-            giveBack(x, in);
-            giveBack(wide, out);
-        }
+        inChunks(in.tensorShape().n(), new Tensor[] {in}, false, out,
+                (first, count, x, y) -> delegate.pool(sub(g, count), x[0], y));
     }
 
     @Override
     public void poolPlanar(PlanarGeometry g, Tensor in, Tensor out) {
-        widened(in, out, (x, y) -> delegate.poolPlanar(g, x, y));
+        int n = in.tensorShape().n();
+        if (float32(in, out) || g.planes() % n != 0) {
+            widened(in, out, (x, y) -> delegate.poolPlanar(g, x, y));
+            return;
+        }
+        int perItem = g.planes() / n;
+        inChunks(n, new Tensor[] {in}, false, out, (first, count, x, y) -> delegate.poolPlanar(
+                new PlanarGeometry(count * perItem, g.axes(), g.mode(), g.p(), g.countIncludePad()), x[0], y));
     }
 
     @Override
     public void globalPlanar(PoolMode mode, int planes, int planeSize, Tensor in, Tensor out) {
-        widened(in, out, (x, y) -> delegate.globalPlanar(mode, planes, planeSize, x, y));
-    }
-
-    /** Runs {@code op} on float32 forms of {@code in} and {@code out} (the tensors themselves when they are float32). */
-    private void widened(Tensor in, Tensor out, BiConsumer<Tensor, Tensor> op) {
-        if (float32(in, out)) {
-            op.accept(in, out);
+        int n = in.tensorShape().n();
+        if (float32(in, out) || planes % n != 0) {
+            widened(in, out, (x, y) -> delegate.globalPlanar(mode, planes, planeSize, x, y));
             return;
         }
-        Tensor x = widen(in);
-        Tensor wide = wide(out);
-        try {
-            op.accept(x, wide);
-            narrow(wide, out);
-        } finally {
-            giveBack(x, in);
-            giveBack(wide, out);
-        }
+        int perItem = planes / n;
+        inChunks(n, new Tensor[] {in}, false, out,
+                (first, count, x, y) -> delegate.globalPlanar(mode, count * perItem, planeSize, x[0], y));
     }
 
     @Override
@@ -101,15 +103,8 @@ public final class WideningBackend implements PoolingBackend {
             delegate.global(mode, in, out);
             return;
         }
-        Tensor x = widen(in);
-        Tensor wide = wide(out);
-        try {
-            delegate.global(mode, x, wide);
-            narrow(wide, out);
-        } finally {
-            giveBack(x, in);
-            giveBack(wide, out);
-        }
+        inChunks(in.tensorShape().n(), new Tensor[] {in}, false, out,
+                (first, count, x, y) -> delegate.global(mode, x[0], y));
     }
 
     @Override
@@ -118,10 +113,17 @@ public final class WideningBackend implements PoolingBackend {
             delegate.backward(g, in, gradOut, gradIn);
             return;
         }
-        backwardWidened(g.mode(), in, gradOut, gradIn, (x, dy, dx) -> {
-            delegate.backward(g, x, dy, dx);
-            return true;
-        });
+        int n = g.input().n();
+        if (!batchOf(n, in, gradOut) || !batchOf(n, gradIn, gradIn)) {
+            backwardWhole(g.mode(), in, gradOut, gradIn, (x, dy, dx) -> {
+                delegate.backward(g, x, dy, dx);
+                return true;
+            });
+            return;
+        }
+        // Avg's gradient depends on dy and the geometry only: its x is never read, so not converted.
+        inChunks(n, new Tensor[] {in, gradOut}, g.mode() == PoolMode.AVG, gradIn,
+                (first, count, x, dx) -> delegate.backward(sub(g, count), x[0], x[1], dx));
     }
 
     /**
@@ -133,8 +135,25 @@ public final class WideningBackend implements PoolingBackend {
         if (float32(in, gradOut) && gradIn.dtype() == DType.FLOAT32) {
             return delegate.backwardPlanar(mode, axes, planes, in, gradOut, gradIn);
         }
-        return delegate.hasBackwardPlanar(mode, axes) && backwardWidened(mode, in, gradOut, gradIn,
-                (x, dy, dx) -> delegate.backwardPlanar(mode, axes, planes, x, dy, dx));
+        if (!delegate.hasBackwardPlanar(mode, axes)) {
+            return false;
+        }
+        int n = in.tensorShape().n();
+        if (planes % n != 0 || !batchOf(n, gradOut, gradIn)) {
+            return backwardWhole(mode, in, gradOut, gradIn,
+                    (x, dy, dx) -> delegate.backwardPlanar(mode, axes, planes, x, dy, dx));
+        }
+        int perItem = planes / n;
+        boolean[] refused = {false};
+        whileTaken(n, new Tensor[] {in, gradOut}, mode == PoolMode.AVG, gradIn, (first, count, x, dx) -> {
+            boolean done = delegate.backwardPlanar(mode, axes, count * perItem, x[0], x[1], dx);
+            if (!done && first > 0) {
+                throw new IllegalStateException("the planar backward took items 0.." + (first - 1) + " and refused the rest");
+            }
+            refused[0] = !done;
+            return done;
+        });
+        return !refused[0];
     }
 
     @Override
@@ -148,50 +167,160 @@ public final class WideningBackend implements PoolingBackend {
         boolean run(Tensor in, Tensor gradOut, Tensor gradIn);
     }
 
-    /** Runs {@code op} on float32 forms of the tensors and, where it wrote the gradient, rounds it once into {@code gradIn}. */
-    private boolean backwardWidened(PoolMode mode, Tensor in, Tensor gradOut, Tensor gradIn, Backward op) {
-        // Avg's gradient depends on dy and the geometry only: its x is never read, so not converted.
-        Tensor x = mode == PoolMode.AVG && in.dtype() != DType.FLOAT32 ? temporary(in) : widen(in);
-        Tensor dy = widen(gradOut);
-        Tensor wide = wide(gradIn);
-        try {
-            boolean done = op.run(x, dy, wide);
-            if (done) {
-                narrow(wide, gradIn);
-            }
-            return done;
-        } finally {
-            giveBack(x, in);
-            giveBack(dy, gradOut);
-            giveBack(wide, gradIn);
-        }
+    /** {@code op} on float32 forms of the whole tensors; where it wrote the gradient, rounds it once into {@code gradIn}. */
+    private boolean backwardWhole(PoolMode mode, Tensor in, Tensor gradOut, Tensor gradIn, Backward op) {
+        boolean[] done = {false};
+        whileTaken(1, new Tensor[] {in, gradOut}, mode == PoolMode.AVG, gradIn, (first, count, x, dx) -> {
+            done[0] = op.run(x[0], x[1], dx);
+            return done[0];
+        });
+        return done[0];
     }
 
     @Override
     public void adaptive(AdaptiveGeometry g, Tensor in, Tensor out) {
-        if (float32(in, out)) {
-            delegate.adaptive(g, in, out);
+        if (float32(in, out) || !batchOf(g.input().n(), in, out)) {
+            widened(in, out, (x, y) -> delegate.adaptive(g, x, y));
             return;
         }
-        Tensor x = widen(in);
-        Tensor wide = wide(out);
+        inChunks(in.tensorShape().n(), new Tensor[] {in}, false, out, (first, count, x, y) -> delegate.adaptive(
+                new AdaptiveGeometry(g.mode(), withN(g.input(), count), withN(g.output(), count)), x[0], y));
+    }
+
+    /**
+     * In chunks of batch items where each item's indices count from its own item or plane
+     * ({@code nhwc}, {@code pytorch}); ONNX's count from the whole tensor, so those run whole.
+     */
+    @Override
+    public void maxWithIndices(PoolGeometry g, Tensor in, Tensor out, Indices indices) {
+        IndexConvention c = indices.convention();
+        boolean perItem = c == IndexConvention.NHWC || c == IndexConvention.PYTORCH;
+        if (float32(in, out) || !perItem || !batchOf(g.input().n(), in, out)
+                || indices.tensorShape().n() != g.input().n()) {
+            widened(in, out, (x, y) -> delegate.maxWithIndices(g, x, y, indices));
+            return;
+        }
+        inChunks(g.input().n(), new Tensor[] {in}, false, out, (first, count, x, y) ->
+                delegate.maxWithIndices(sub(g, count), x[0], y, indices.batch(first, count)));
+    }
+
+    /** In chunks of whole batch items: {@code channels} planes each, so that each plane keeps its channel. */
+    @Override
+    public void maxWithNhwcPlaneIndices(PoolGeometry g, Tensor in, Tensor out, Indices indices, int channels) {
+        int planes = g.input().n();
+        if (float32(in, out) || planes % channels != 0 || !batchOf(planes, in, out)
+                || indices.tensorShape().n() != planes) {
+            widened(in, out, (x, y) -> delegate.maxWithNhwcPlaneIndices(g, x, y, indices, channels));
+            return;
+        }
+        inChunks(planes / channels, new Tensor[] {in}, false, out, (first, count, x, y) ->
+                delegate.maxWithNhwcPlaneIndices(sub(g, count * channels), x[0], y,
+                        indices.batch(first * channels, count * channels), channels));
+    }
+
+    /** Runs {@code op} on float32 forms of {@code in} and {@code out}, whole (the tensors themselves when they are float32). */
+    private void widened(Tensor in, Tensor out, BiConsumer<Tensor, Tensor> op) {
+        if (float32(in, out)) {
+            op.accept(in, out);
+            return;
+        }
+        inChunks(1, new Tensor[] {in}, false, out, (first, count, x, y) -> op.accept(x[0], y));
+    }
+
+    /** An operation on float32 forms of batch items {@code first .. first + count - 1}. */
+    @FunctionalInterface
+    private interface Chunk {
+        void run(int first, int count, Tensor[] ins, Tensor out);
+    }
+
+    /** A {@link Chunk} that may refuse the work: false when it wrote nothing. */
+    @FunctionalInterface
+    private interface RefusableChunk {
+        boolean run(int first, int count, Tensor[] ins, Tensor out);
+    }
+
+    private void inChunks(int items, Tensor[] ins, boolean firstUnread, Tensor out, Chunk op) {
+        whileTaken(items, ins, firstUnread, out, (first, count, x, y) -> {
+            op.run(first, count, x, y);
+            return true;
+        });
+    }
+
+    /**
+     * Runs {@code op} over the batch in chunks of whole items, each chunk's 16-bit inputs widened
+     * into float32 temporaries and its float32 result rounded once into {@code out}'s items; float32
+     * tensors are used in place. A chunk's temporaries hold about {@link #CHUNK_BYTES}, so that they
+     * are still in the processor's caches when the delegate reads them and when the result is
+     * rounded, and the same temporaries serve every chunk. Each tensor is split by its own first
+     * axis, {@code n / items} entries an item. With {@code firstUnread} the first input is not
+     * converted (its temporary only has the right shape: avg's backward never reads x). Stops at
+     * the first chunk {@code op} refuses, rounding nothing of it.
+     */
+    private void whileTaken(int items, Tensor[] ins, boolean firstUnread, Tensor out, RefusableChunk op) {
+        long wideBytesPerItem = 0;
+        for (Tensor t : ins) {
+            wideBytesPerItem += t.dtype() == DType.FLOAT32 ? 0 : elements(t) * Float.BYTES / items;
+        }
+        wideBytesPerItem += out.dtype() == DType.FLOAT32 ? 0 : elements(out) * Float.BYTES / items;
+        int per = (int) Math.max(1, Math.min(items, CHUNK_BYTES / Math.max(1, wideBytesPerItem)));
+        Tensor[] temps = new Tensor[ins.length];
+        for (int i = 0; i < ins.length; i++) {
+            temps[i] = ins[i].dtype() == DType.FLOAT32 ? null : temporary(slice(ins[i], 0, per, items));
+        }
+        Tensor tempOut = out.dtype() == DType.FLOAT32 ? null : temporary(slice(out, 0, per, items));
         try {
-            delegate.adaptive(g, x, wide);
-            narrow(wide, out);
+            Tensor[] x = new Tensor[ins.length];
+            for (int first = 0; first < items; first += per) {
+                int count = Math.min(per, items - first);
+                for (int i = 0; i < ins.length; i++) {
+                    Tensor part = slice(ins[i], first, count, items);
+                    x[i] = temps[i] == null ? part : slice(temps[i], 0, count, per);
+                    if (temps[i] != null && !(firstUnread && i == 0)) {
+                        delegate.convert(part, x[i]);
+                    }
+                }
+                Tensor result = slice(out, first, count, items);
+                Tensor y = tempOut == null ? result : slice(tempOut, 0, count, per);
+                if (!op.run(first, count, x, y)) {
+                    return;
+                }
+                if (y != result) {
+                    delegate.convert(y, result);
+                }
+            }
         } finally {
-            giveBack(x, in);
-            giveBack(wide, out);
+            for (Tensor t : temps) {
+                if (t != null) {
+                    giveBack(t);
+                }
+            }
+            if (tempOut != null) {
+                giveBack(tempOut);
+            }
         }
     }
 
-    @Override
-    public void maxWithIndices(PoolGeometry g, Tensor in, Tensor out, Indices indices) {
-        widened(in, out, (x, y) -> delegate.maxWithIndices(g, x, y, indices));
+    /** Items {@code first .. first + count - 1} of {@code t}, whose first axis holds {@code items} items. */
+    private static Tensor slice(Tensor t, int first, int count, int items) {
+        int k = t.tensorShape().n() / items;
+        return first == 0 && count == items ? t : t.batch(first * k, count * k);
     }
 
-    @Override
-    public void maxWithNhwcPlaneIndices(PoolGeometry g, Tensor in, Tensor out, Indices indices, int channels) {
-        widened(in, out, (x, y) -> delegate.maxWithNhwcPlaneIndices(g, x, y, indices, channels));
+    /** Whether {@code a} and {@code b} hold {@code n} entries on their first axis (as the geometry says). */
+    private static boolean batchOf(int n, Tensor a, Tensor b) {
+        return a.tensorShape().n() == n && b.tensorShape().n() == n;
+    }
+
+    private static PoolGeometry sub(PoolGeometry g, int n) {
+        return new PoolGeometry(g.spec(), withN(g.input(), n), withN(g.output(), n), g.rows(), g.cols(), g.rowOrigin());
+    }
+
+    private static Shape withN(Shape s, int n) {
+        return Shape.of(n, s.h(), s.w(), s.c());
+    }
+
+    private static long elements(Tensor t) {
+        return t.byteSize() / t.dtype().byteSize();
     }
 
     @Override
@@ -203,6 +332,13 @@ public final class WideningBackend implements PoolingBackend {
     @Override
     public void unpool(Tensor values, Indices indices, UnpoolGeometry g, Tensor out) {
         delegate.unpool(values, indices, g, out);
+    }
+
+    /** Bytes of float32 temporaries kept idle for the next call (for tests). */
+    long idleBytes() {
+        synchronized (idle) {
+            return idleBytes;
+        }
     }
 
     @Override
@@ -218,27 +354,8 @@ public final class WideningBackend implements PoolingBackend {
         return a.dtype() == DType.FLOAT32 && b.dtype() == DType.FLOAT32;
     }
 
-    /** {@code t} as float32: itself if it is float32, else a temporary holding its values (exact). */
-    private Tensor widen(Tensor t) {
-        if (t.dtype() == DType.FLOAT32) {
-            return t;
-        }
-        Tensor wide = temporary(t);
-        delegate.convert(t, wide);
-        return wide;
-    }
 
-    /** Rounds the float32 result into the output, once (nothing to do when the output is the scratch). */
-    private void narrow(Tensor wide, Tensor out) {
-        if (wide != out) {
-            delegate.convert(wide, out);
-        }
-    }
 
-    /** A float32 scratch output: the output itself when it is float32 already. */
-    private Tensor wide(Tensor out) {
-        return out.dtype() == DType.FLOAT32 ? out : temporary(out);
-    }
 
     /** A float32 tensor of {@code like}'s shape over a cached or new direct buffer; contents undefined. */
     private Tensor temporary(Tensor like) {
@@ -264,13 +381,9 @@ public final class WideningBackend implements PoolingBackend {
     }
 
     /**
-     * Keeps the memory of {@code temp} for the next call (unless it is {@code original} itself, or
-     * larger than the cache), dropping the oldest idle buffers to stay within {@link #MAX_IDLE_BYTES}.
+     * Keeps the memory of {@code temp} for the next call (unless it is larger than the cache), dropping the oldest idle buffers to stay within {@link #MAX_IDLE_BYTES}.
      */
-    private void giveBack(Tensor temp, Tensor original) {
-        if (temp == original) {
-            return;
-        }
+    private void giveBack(Tensor temp) {
         ByteBuffer b = temp.buffer();
         if (b.capacity() > MAX_IDLE_BYTES) {
             return;
