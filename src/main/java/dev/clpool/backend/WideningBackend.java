@@ -46,11 +46,18 @@ public final class WideningBackend implements PoolingBackend {
     static final long CHUNK_BYTES = 4L << 20;
 
     private final PoolingBackend delegate;
+    private final long chunkBytes;
     private final List<ByteBuffer> idle = new ArrayList<>();
     private long idleBytes;
 
     public WideningBackend(PoolingBackend delegate) {
+        this(delegate, CHUNK_BYTES);
+    }
+
+    /** With chunks of {@code chunkBytes} of float32 temporaries (tests use small ones). */
+    WideningBackend(PoolingBackend delegate, long chunkBytes) {
         this.delegate = delegate;
+        this.chunkBytes = chunkBytes;
     }
 
     @Override
@@ -251,7 +258,7 @@ public final class WideningBackend implements PoolingBackend {
      * into float32 temporaries and its float32 result rounded once into {@code out}'s items; float32
      * tensors are used in place. A chunk's temporaries hold about {@link #CHUNK_BYTES}, so that they
      * are still in the processor's caches when the delegate reads them and when the result is
-     * rounded, and the same temporaries serve every chunk. Each tensor is split by its own first
+     * rounded, and the same temporaries serve every chunk (the constructor's chunk size). Each tensor is split by its own first
      * axis, {@code n / items} entries an item. With {@code firstUnread} the first input is not
      * converted (its temporary only has the right shape: avg's backward never reads x). Stops at
      * the first chunk {@code op} refuses, rounding nothing of it.
@@ -262,7 +269,7 @@ public final class WideningBackend implements PoolingBackend {
             wideBytesPerItem += t.dtype() == DType.FLOAT32 ? 0 : elements(t) * Float.BYTES / items;
         }
         wideBytesPerItem += out.dtype() == DType.FLOAT32 ? 0 : elements(out) * Float.BYTES / items;
-        int per = (int) Math.max(1, Math.min(items, CHUNK_BYTES / Math.max(1, wideBytesPerItem)));
+        int per = (int) Math.max(1, Math.min(items, chunkBytes / Math.max(1, wideBytesPerItem)));
         Tensor[] temps = new Tensor[ins.length];
         for (int i = 0; i < ins.length; i++) {
             temps[i] = ins[i].dtype() == DType.FLOAT32 ? null : temporary(slice(ins[i], 0, per, items));

@@ -4,13 +4,15 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.clpool.BackendChoice;
+import dev.clpool.AdaptiveGeometry;
+import dev.clpool.Axis;
 import dev.clpool.DType;
 import dev.clpool.IndexConvention;
+import dev.clpool.Indices;
+import dev.clpool.PlanarGeometry;
+import dev.clpool.PoolGeometry;
 import dev.clpool.PoolMode;
 import dev.clpool.PoolSpec;
-import dev.clpool.PooledWithIndices;
-import dev.clpool.PoolingEngine;
 import dev.clpool.Shape;
 import dev.clpool.Tensor;
 import dev.clpool.TensorShape;
@@ -18,83 +20,125 @@ import dev.clpool.cpu.CpuBackend;
 import dev.clpool.testing.StorageCases;
 import java.util.List;
 import java.util.SplittableRandom;
-import java.util.function.Function;
+import java.util.function.BiConsumer;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@link WideningBackend} runs 16-bit operations in chunks of batch items (about
- * {@link WideningBackend#CHUNK_BYTES} of float32 temporaries each, the last chunk shorter). Every
- * operation, in both layouts, must give exactly the float32 result of the widened tensors rounded
- * once, as the whole-tensor form did: the tensors here are five items of about a megabyte of
- * float32 each, so that each operation runs as two to five chunks.
+ * {@link WideningBackend} runs 16-bit operations in chunks of batch items. With chunks of one item
+ * and of two (the last one shorter), every operation in both layouts must give exactly the float32
+ * result on the widened tensors rounded once (float32 tensors pass straight through to the CPU
+ * path), and the temporaries it keeps must be a chunk's, not the whole tensors' float32 form.
  */
 class WideningChunksTest {
     private static final int N = 5;
-    private static final PoolSpec MAX = PoolSpec.parse("max k=3x3 s=2x2 pad=1,1,1,1");
-    private static final PoolSpec AVG = PoolSpec.parse("avg k=3x3 s=1x1 pad=1,1,1,1 include-pad");
-    private static final PoolSpec LP = PoolSpec.parse("lp k=2x2 s=2x2 p=2");
-    private static final PoolSpec TILES = PoolSpec.parse("avg k=2x2 s=2x2");
-    private static final PoolSpec MAX_TILES = PoolSpec.parse("max k=2x2 s=2x2");
+    /** Channels-last (N, 12, 12, 16): about 11 KB of float32 an item for max 3×3 s2's input and output. */
+    private static final Shape CL = Shape.of(N, 12, 12, 16);
+    /** Channels-first (N, 4, 8, 32): W long enough for the planar backward's one-pass kernel. */
+    private static final TensorShape CF = TensorShape.channelsFirst(N, 4, 8, 32);
+    private static final List<PoolSpec> SPECS = List.of(PoolSpec.parse("max k=3x3 s=2x2 pad=1,1,1,1"),
+            PoolSpec.parse("avg k=3x3 s=1x1 pad=1,1,1,1 include-pad"), PoolSpec.parse("lp k=2x2 s=2x2 p=2"),
+            PoolSpec.parse("avg k=2x2 s=2x2"), PoolSpec.parse("max k=2x2 s=2x2"));
 
-    private static Tensor random(TensorShape s, DType dtype, long seed) {
+    private static Tensor random(TensorShape s, long seed) {
         SplittableRandom r = new SplittableRandom(seed);
         float[] v = new float[Math.toIntExact(s.elementCount())];
         for (int i = 0; i < v.length; i++) {
             v[i] = i % 7 == 0 ? 0f : (float) r.nextDouble(-4, 4); // zeros: ties and the signed-zero rule
         }
-        return StorageCases.input(Tensor.of(s, v), dtype, r, true);
+        return StorageCases.input(Tensor.of(s, v), DType.FLOAT16, r, true);
     }
 
-    /** {@code op} on a 16-bit tensor against {@code op} on its float32 widening, rounded once. */
-    private static void same(String what, Tensor x, Function<Tensor, Tensor> op) {
-        Tensor got = op.apply(x);
-        Tensor want = op.apply(x.convert(DType.FLOAT32)).convert(x.dtype());
-        assertEquals(want.shorts(), got.shorts(), () -> what + " on " + x);
+    /** {@code op(in, out)} on the 16-bit tensors against the float32 ones, the result rounded once. */
+    private static void same(String what, Tensor in, TensorShape out, BiConsumer<Tensor, Tensor> op) {
+        Tensor got = Tensor.allocate(out, DType.FLOAT16);
+        op.accept(in, got);
+        Tensor want = Tensor.allocate(out, DType.FLOAT32);
+        op.accept(in.convert(DType.FLOAT32), want);
+        assertArrayEquals(want.convert(DType.FLOAT16).toArray(), got.toArray(), what);
+        assertEquals(want.convert(DType.FLOAT16).shorts(), got.shorts(), what); // NaN payloads too
     }
 
-    private static void everyOperation(PoolingEngine e, TensorShape s, DType dtype) {
-        Tensor x = random(s, dtype, 7 + s.hashCode());
-        for (PoolSpec spec : List.of(MAX, AVG, LP, TILES)) {
-            same(spec.toString(), x, t -> e.pool(t, spec));
+    private static void channelsLast(WideningBackend b) {
+        Tensor x = random(TensorShape.of(CL), 1);
+        TensorShape planes = TensorShape.of(Shape.of(N, 1, 1, CL.c()));
+        for (PoolSpec spec : SPECS) {
+            PoolGeometry g = spec.geometry(CL);
+            TensorShape o = TensorShape.of(g.output());
+            same("pool " + spec, x, o, (in, out) -> b.pool(g, in, out));
+            if (spec.mode() == PoolMode.LP) {
+                continue; // no LP backward
+            }
+            Tensor dy = random(o, 2);
+            same("backward " + spec, x, TensorShape.of(CL), (in, dx) -> b.backward(g, in,
+                    in.dtype() == DType.FLOAT16 ? dy : dy.convert(DType.FLOAT32), dx));
         }
-        same("global avg", x, t -> e.global(PoolMode.AVG, t));
-        same("global max", x, t -> e.global(PoolMode.MAX, t));
-        same("adaptive avg", x, t -> e.adaptive(PoolMode.AVG, t, 7, 7));
-        same("adaptive max", x, t -> e.adaptive(PoolMode.MAX, t, 7, 7));
-        for (PoolSpec spec : List.of(MAX, AVG, TILES, MAX_TILES)) {
-            Tensor dy = random(spec.outputShape(s), dtype, 11);
-            Tensor dy32 = dy.convert(DType.FLOAT32);
-            same("backward of " + spec, x, t -> e.backward(t, t.dtype() == dtype ? dy : dy32, spec));
+        for (PoolMode m : List.of(PoolMode.AVG, PoolMode.MAX)) {
+            same("global " + m, x, planes, (in, out) -> b.global(m, in, out));
+            AdaptiveGeometry a = AdaptiveGeometry.of(m, CL, 5, 7);
+            same("adaptive " + m, x, TensorShape.of(a.output()), (in, out) -> b.adaptive(a, in, out));
         }
+        PoolGeometry g = SPECS.get(0).geometry(CL);
         for (IndexConvention c : IndexConvention.values()) {
-            PooledWithIndices got = e.poolWithIndices(x, MAX, c);
-            PooledWithIndices want = e.poolWithIndices(x.convert(DType.FLOAT32), MAX, c);
-            assertEquals(want.values().convert(dtype).shorts(), got.values().shorts(), () -> "values, " + c + " on " + s);
-            assertArrayEquals(want.indices().toArray(), got.indices().toArray(), () -> "indices, " + c + " on " + s);
+            Indices got = Indices.allocate(g.output(), c);
+            Indices want = Indices.allocate(g.output(), c);
+            same("indices " + c, x, TensorShape.of(g.output()), (in, out) ->
+                    b.maxWithIndices(g, in, out, in.dtype() == DType.FLOAT16 ? got : want));
+            assertArrayEquals(want.toArray(), got.toArray(), "indices " + c);
+        }
+    }
+
+    private static void channelsFirst(WideningBackend b) {
+        Tensor x = random(CF, 3);
+        int planes = N * CF.c();
+        Axis[] pairs = {new Axis(8, 4, 2, 2, 1, 0, 0), new Axis(32, 16, 2, 2, 1, 0, 0)};
+        Axis[] stem = {new Axis(8, 4, 3, 2, 1, 1, 1), new Axis(32, 16, 3, 2, 1, 1, 1)};
+        TensorShape pooled = TensorShape.channelsFirst(N, CF.c(), 4, 16);
+        for (PoolMode m : List.of(PoolMode.MAX, PoolMode.AVG)) {
+            for (Axis[] axes : List.of(pairs, stem)) {
+                PlanarGeometry g = new PlanarGeometry(planes, axes, m, 2, false);
+                same("planar " + m, x, pooled, (in, out) -> b.poolPlanar(g, in, out));
+            }
+            same("global planar " + m, x, TensorShape.channelsFirst(N, CF.c(), 1, 1),
+                    (in, out) -> b.globalPlanar(m, planes, 8 * 32, in, out));
+            Tensor dy = random(pooled, 4);
+            boolean[] took = new boolean[2];
+            same("planar backward " + m, x, CF, (in, dx) -> took[in.dtype() == DType.FLOAT16 ? 0 : 1] =
+                    b.backwardPlanar(m, pairs, planes, in, in.dtype() == DType.FLOAT16 ? dy : dy.convert(DType.FLOAT32), dx));
+            assertEquals(took[1], took[0], "planar backward " + m + " taken");
+        }
+        // nhwc indices of the channels-first tensor, its planes viewed as (N·C, H, W, 1).
+        Shape view = Shape.of(planes, 8, 32, 1);
+        PoolGeometry g = SPECS.get(0).geometry(view);
+        Indices got = Indices.allocate(g.output(), IndexConvention.PYTORCH);
+        Indices want = Indices.allocate(g.output(), IndexConvention.PYTORCH);
+        same("nhwc plane indices", x, pooled, (in, out) -> b.maxWithNhwcPlaneIndices(g, viewed(in, view),
+                viewed(out, g.output()), in.dtype() == DType.FLOAT16 ? got : want, CF.c()));
+        assertArrayEquals(want.toArray(), got.toArray(), "nhwc plane indices");
+    }
+
+    private static Tensor viewed(Tensor t, Shape s) {
+        return Tensor.wrap(TensorShape.of(s), t.dtype(), t.buffer());
+    }
+
+    @Test
+    void everyOperation_inChunksOfOneAndTwoItems_givesTheWholeTensorsBits() {
+        long item = (12 * 12 * 16 + 6 * 6 * 16) * Float.BYTES;
+        for (long chunk : new long[] {1, 2 * item + 1}) {
+            try (WideningBackend b = new WideningBackend(new CpuBackend(2), chunk)) {
+                channelsLast(b);
+                channelsFirst(b);
+            }
         }
     }
 
     @Test
-    void everyOperationInChunks_givesTheWholeTensorsBits() {
-        try (PoolingEngine e = PoolingEngine.builder().backend(BackendChoice.CPU).cpuThreads(2).build()) {
-            // The chunks do not depend on the storage type (StorageDeviceIT and the storage tests
-            // cover bfloat16's conversions): float16 only, to keep the test short.
-            everyOperation(e, TensorShape.channelsLast(N, new int[] {48, 48}, 96), DType.FLOAT16);
-            everyOperation(e, TensorShape.channelsFirst(N, 96, 48, 48), DType.FLOAT16);
+    void temporariesHoldAChunk_notTheWholeTensors() {
+        long item = (12 * 12 * 16 + 6 * 6 * 16) * Float.BYTES;
+        try (WideningBackend b = new WideningBackend(new CpuBackend(2), 2 * item)) {
+            PoolGeometry g = SPECS.get(0).geometry(CL);
+            b.pool(g, random(TensorShape.of(CL), 5), Tensor.allocate(g.output(), DType.FLOAT16));
+            assertEquals(2 * item, b.idleBytes(), "temporaries kept: two items' float32 input and output");
         }
-    }
-
-    /** The temporaries kept for the next call are a chunk's, not the whole tensor's float32 copy. */
-    @Test
-    void temporariesHoldAChunk_notTheWholeTensor() {
-        try (WideningBackend b = new WideningBackend(new CpuBackend(2))) {
-            Shape in = Shape.of(16, 64, 64, 32);
-            Tensor x = random(TensorShape.of(in), DType.FLOAT16, 3);
-            Tensor y = Tensor.allocate(MAX.outputShape(in), DType.FLOAT16);
-            b.pool(MAX.geometry(in), x, y);
-            long whole = (x.byteSize() + y.byteSize()) * 2;
-            assertTrue(b.idleBytes() > 0 && b.idleBytes() <= WideningBackend.CHUNK_BYTES,
-                    () -> b.idleBytes() + " bytes of temporaries kept; the whole tensors' float32 form is " + whole);
-        }
+        assertTrue(WideningBackend.CHUNK_BYTES >= 1 << 20, "chunks of at least a megabyte");
     }
 }
