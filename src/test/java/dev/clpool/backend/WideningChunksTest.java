@@ -25,12 +25,13 @@ import org.junit.jupiter.api.Test;
 
 /**
  * {@link WideningBackend} runs 16-bit operations in chunks of batch items. With chunks of one item
- * and of two (the last one shorter), every operation in both layouts must give exactly the float32
+ * and of two (the last one shorter; nine items are more than {@link WideningBackend#WHOLE_CHUNKS}
+ * chunks of two, so they are not taken whole), every operation in both layouts must give exactly the float32
  * result on the widened tensors rounded once (float32 tensors pass straight through to the CPU
  * path), and the temporaries it keeps must be a chunk's, not the whole tensors' float32 form.
  */
 class WideningChunksTest {
-    private static final int N = 5;
+    private static final int N = 9;
     /** Channels-last (N, 12, 12, 16): about 11 KB of float32 an item for max 3×3 s2's input and output. */
     private static final Shape CL = Shape.of(N, 12, 12, 16);
     /** Channels-first (N, 4, 8, 32): W long enough for the planar backward's one-pass kernel. */
