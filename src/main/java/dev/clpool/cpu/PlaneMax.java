@@ -84,8 +84,8 @@ final class PlaneMax {
             int n = oy1 - oy0;
             if (triples) {
                 int at = p.outputRow(plane, oz, oy0);
-                // The staging array, unused by this path, holds the shared rows' maxima.
-                if (triples(raw, rawOut, p.rowStarts(plane, oz, oy0, oy1, rows), rows, n, at, in)) {
+                // The staging array and the accumulator, unused by this path, hold rows' maxima.
+                if (triples(raw, rawOut, p.rowStarts(plane, oz, oy0, oy1, rows), rows, n, at, in, acc)) {
                     dst.get(at, out, 0, n * p.w.out());
                     exactZeros(src, out, plane, oz, oy0, oy1);
                     dst.put(at, out, 0, n * p.w.out());
@@ -138,9 +138,10 @@ final class PlaneMax {
      * A band of {@link VecPlaneTriples#fits} windows: band row r's {@code rows[bandRows + r]} input
      * rows from float {@code rows[r]}, {@code step} apart, into the output's bytes from float
      * {@code at}; a row whose first input row is the row before's last reads that row's maxima from
-     * {@code prev}. Returns whether the fix-up must run (a NaN result, or a zero one and a −0 loaded).
+     * {@code prev} ({@code mid} holds a row's middle input row's). Returns whether the fix-up must run (a NaN result, or a zero one and a −0 loaded).
      */
-    private boolean triples(ByteBuffer raw, ByteBuffer rawOut, int step, int[] rows, int n, int at, float[] prev) {
+    private boolean triples(ByteBuffer raw, ByteBuffer rawOut, int step, int[] rows, int n, int at, float[] prev,
+                            float[] mid) {
         int ow = p.w.out();
         int flags = 0;
         for (int r = 0; r < n; r++) {
@@ -148,7 +149,7 @@ final class PlaneMax {
             int last = rows[p.bandRows + r] - 1;
             boolean shared = r > 0 && last > 0 && a == rows[r - 1] + (rows[p.bandRows + r - 1] - 1) * step;
             flags |= VecPlaneTriples.row(raw, a, a + Math.min(1, last) * step, a + last * step, shared, p.w.padBegin(),
-                    ow, prev, rawOut, at + r * ow);
+                    ow, prev, mid, rawOut, at + r * ow);
         }
         return (flags & VecPlaneTriples.NAN) != 0
                 || (flags & (VecPlaneTriples.ZERO | VecPlaneTriples.MINUS)) == (VecPlaneTriples.ZERO | VecPlaneTriples.MINUS);

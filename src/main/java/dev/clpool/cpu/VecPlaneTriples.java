@@ -67,119 +67,94 @@ final class VecPlaneTriples {
 
     /**
      * One output row: the maxima of input rows {@code a}, {@code b}, {@code c} (float offsets of
-     * their first columns; equal offsets where the window has fewer rows) with {@code prev}'s row
-     * maxima too where {@code shared} (then {@code a} is not read), the outputs into {@code out}
-     * from float {@code o}; {@code c}'s row maxima into {@code prev}. {@code pad} is 0 or 1 (the
-     * padded columns on the left). Returns {@link #MINUS}, {@link #ZERO} and {@link #NAN}.
+     * their first columns; equal offsets where the window has fewer rows), with {@code prev}'s row
+     * maxima for {@code a} where {@code shared} ({@code a} is not read then), into {@code out} from
+     * float {@code o}; {@code c}'s row maxima into {@code prev}, {@code b}'s into {@code mid} on the
+     * way. {@code pad} is 0 or 1 (the padded columns on the left). Returns {@link #MINUS},
+     * {@link #ZERO} and {@link #NAN}. Two passes over the row's blocks (b's maxima, then c's and the
+     * outputs): one pass over both rows made C2 stop inlining (its node count) and box the vectors.
      */
-    static int row(ByteBuffer in, int a, int b, int c, boolean shared, int pad, int ow, float[] prev, ByteBuffer out, int o) {
-        int l = F.length();
+    static int row(ByteBuffer in, int a, int b, int c, boolean shared, int pad, int ow, float[] prev, float[] mid,
+                   ByteBuffer out, int o) {
+        int start = pad == 1 ? F.length() : 0;
         int flags = 0;
-        int start = 0;
+        if (!shared) {
+            flags = (pad == 1 ? seedPadded(in, a, prev) : 0) | seed(in, a, start, -pad, ow, prev);
+        }
+        flags |= (pad == 1 ? seedPadded(in, b, mid) : 0) | seed(in, b, start, -pad, ow, mid);
         if (pad == 1) {
-            flags = shared ? paddedShared(in, b, c, prev, out, o) : padded(in, a, b, c, prev, out, o);
-            start = l;
+            flags |= foldPadded(in, c, prev, mid, out, o);
         }
-        return flags | (shared ? shared(in, b, c, start, -pad, ow, prev, out, o) : fresh(in, a, b, c, start, -pad, ow, prev, out, o));
+        return flags | fold(in, c, start, -pad, ow, prev, mid, out, o);
     }
 
-    /** Blocks of outputs from {@code start} (input column {@code 2 * start + c0}) of three rows. */
-    private static int fresh(ByteBuffer in, int a, int b, int c, int start, int c0, int ow, float[] prev, ByteBuffer out, int o) {
+    /** Row {@code a}'s maxima into {@code to}, blocks from output {@code start} (input column {@code 2 * start + c0}). */
+    private static int seed(ByteBuffer in, int a, int start, int c0, int ow, float[] to) {
         int l = F.length();
         IntVector signs = IntVector.broadcast(I, Integer.MAX_VALUE);
-        IntVector low = signs;
+        for (int ox = start, k = ox / l; ox < ow; ox += l, k++) {
+            int e = a + 2 * Math.min(ox, ow - l) + c0;
+            IntVector x0 = load(in, e);
+            IntVector x2 = load(in, e + l);
+            IntVector x3 = load(in, e + 1 + l);
+            signs = signs.min(x0.min(x2).min(x3));
+            across(x0, x2, load(in, e + 1), x3).intoArray(to, k * l);
+        }
+        return signs.compare(VectorOperators.EQ, MINUS_ZERO).anyTrue() ? MINUS : 0;
+    }
+
+    /** {@link #seed}'s padded first block. */
+    private static int seedPadded(ByteBuffer in, int a, float[] to) {
+        IntVector x1 = load(in, a);
+        IntVector x3 = load(in, a + F.length());
+        left(x1, x3).intoArray(to, 0);
+        return x1.min(x3).compare(VectorOperators.EQ, MINUS_ZERO).anyTrue() ? MINUS : 0;
+    }
+
+    /**
+     * Blocks of outputs from {@code start} (input column {@code 2 * start + c0}): the maxima of
+     * {@code prev}'s, {@code mid}'s and row c's, which replace {@code prev}'s.
+     */
+    private static int fold(ByteBuffer in, int c, int start, int c0, int ow, float[] prev, float[] mid, ByteBuffer out,
+                            int o) {
+        int l = F.length();
+        IntVector signs = IntVector.broadcast(I, Integer.MAX_VALUE);
+        IntVector low = IntVector.broadcast(I, Integer.MAX_VALUE);
         IntVector high = IntVector.zero(I);
         for (int ox = start, k = ox / l; ox < ow; ox += l, k++) {
-            int e = 2 * Math.min(ox, ow - l) + c0;
-            IntVector a0 = load(in, a + e);
-            IntVector a2 = load(in, a + e + l);
-            IntVector a1 = load(in, a + e + 1);
-            IntVector a3 = load(in, a + e + 1 + l);
-            IntVector b0 = load(in, b + e);
-            IntVector b2 = load(in, b + e + l);
-            IntVector b1 = load(in, b + e + 1);
-            IntVector b3 = load(in, b + e + 1 + l);
-            IntVector c0v = load(in, c + e);
-            IntVector c2 = load(in, c + e + l);
-            IntVector c1 = load(in, c + e + 1);
-            IntVector c3 = load(in, c + e + 1 + l);
-            signs = signs.min(a0.min(a2).min(a3)).min(b0.min(b2).min(b3))
-                    .min(c0v.min(c2).min(c3));
-            FloatVector hc = across(c0v, c2, c1, c3);
-            FloatVector m = across(a0, a2, a1, a3).max(across(b0, b2, b1, b3)).max(hc);
+            int b0 = Math.min(ox, ow - l);
+            int e = c + 2 * b0 + c0;
+            IntVector x0 = load(in, e);
+            IntVector x2 = load(in, e + l);
+            IntVector x3 = load(in, e + 1 + l);
+            signs = signs.min(x0.min(x2).min(x3));
+            FloatVector hc = across(x0, x2, load(in, e + 1), x3);
+            FloatVector m = FloatVector.fromArray(F, prev, k * l).max(FloatVector.fromArray(F, mid, k * l)).max(hc);
             hc.intoArray(prev, k * l);
             IntVector bits = m.reinterpretAsInts();
-            bits.rearrange(APART).intoByteBuffer(out, (o + Math.min(ox, ow - l)) * Float.BYTES, ORDER);
+            bits.rearrange(APART).intoByteBuffer(out, (o + b0) * Float.BYTES, ORDER);
             bits = bits.and(0x7fffffff);
             low = low.min(bits);
             high = high.max(bits);
         }
-        return flags(signs, low, high);
+        return (signs.compare(VectorOperators.EQ, MINUS_ZERO).anyTrue() ? MINUS : 0)
+                | (low.compare(VectorOperators.EQ, 0).anyTrue() ? ZERO : 0)
+                | (high.compare(VectorOperators.GT, 0x7f800000).anyTrue() ? NAN : 0);
     }
 
-    /** {@link #fresh} where the first row's maxima are {@code prev}'s. */
-    private static int shared(ByteBuffer in, int b, int c, int start, int c0, int ow, float[] prev, ByteBuffer out, int o) {
-        int l = F.length();
-        IntVector signs = IntVector.broadcast(I, Integer.MAX_VALUE);
-        IntVector low = signs;
-        IntVector high = IntVector.zero(I);
-        for (int ox = start, k = ox / l; ox < ow; ox += l, k++) {
-            int e = 2 * Math.min(ox, ow - l) + c0;
-            IntVector b0 = load(in, b + e);
-            IntVector b2 = load(in, b + e + l);
-            IntVector b1 = load(in, b + e + 1);
-            IntVector b3 = load(in, b + e + 1 + l);
-            IntVector c0v = load(in, c + e);
-            IntVector c2 = load(in, c + e + l);
-            IntVector c1 = load(in, c + e + 1);
-            IntVector c3 = load(in, c + e + 1 + l);
-            signs = signs.min(b0.min(b2).min(b3)).min(c0v.min(c2).min(c3));
-            FloatVector hc = across(c0v, c2, c1, c3);
-            FloatVector m = FloatVector.fromArray(F, prev, k * l).max(across(b0, b2, b1, b3)).max(hc);
-            hc.intoArray(prev, k * l);
-            IntVector bits = m.reinterpretAsInts();
-            bits.rearrange(APART).intoByteBuffer(out, (o + Math.min(ox, ow - l)) * Float.BYTES, ORDER);
-            bits = bits.and(0x7fffffff);
-            low = low.min(bits);
-            high = high.max(bits);
-        }
-        return flags(signs, low, high);
-    }
-
-    /** The first block of outputs of three rows where output 0's tap 0 is the padded column. */
-    private static int padded(ByteBuffer in, int a, int b, int c, float[] prev, ByteBuffer out, int o) {
-        int l = F.length();
-        IntVector a1 = load(in, a);
-        IntVector a3 = load(in, a + l);
-        IntVector b1 = load(in, b);
-        IntVector b3 = load(in, b + l);
-        IntVector c1 = load(in, c);
-        IntVector c3 = load(in, c + l);
-        IntVector signs = a1.min(a3).min(b1.min(b3)).min(c1.min(c3));
-        FloatVector hc = left(c1, c3);
-        FloatVector m = left(a1, a3).max(left(b1, b3)).max(hc);
+    /** {@link #fold}'s padded first block. */
+    private static int foldPadded(ByteBuffer in, int c, float[] prev, float[] mid, ByteBuffer out, int o) {
+        IntVector x1 = load(in, c);
+        IntVector x3 = load(in, c + F.length());
+        FloatVector hc = left(x1, x3);
+        FloatVector m = FloatVector.fromArray(F, prev, 0).max(FloatVector.fromArray(F, mid, 0)).max(hc);
         hc.intoArray(prev, 0);
         IntVector bits = m.reinterpretAsInts();
         bits.rearrange(APART).intoByteBuffer(out, o * Float.BYTES, ORDER);
         bits = bits.and(0x7fffffff);
-        return flags(signs, bits, bits);
-    }
-
-    /** {@link #padded} where the first row's maxima are {@code prev}'s. */
-    private static int paddedShared(ByteBuffer in, int b, int c, float[] prev, ByteBuffer out, int o) {
-        int l = F.length();
-        IntVector b1 = load(in, b);
-        IntVector b3 = load(in, b + l);
-        IntVector c1 = load(in, c);
-        IntVector c3 = load(in, c + l);
-        IntVector signs = b1.min(b3).min(c1.min(c3));
-        FloatVector hc = left(c1, c3);
-        FloatVector m = FloatVector.fromArray(F, prev, 0).max(left(b1, b3)).max(hc);
-        hc.intoArray(prev, 0);
-        IntVector bits = m.reinterpretAsInts();
-        bits.rearrange(APART).intoByteBuffer(out, o * Float.BYTES, ORDER);
-        bits = bits.and(0x7fffffff);
-        return flags(signs, bits, bits);
+        return (x1.min(x3).compare(VectorOperators.EQ, MINUS_ZERO).anyTrue() ? MINUS : 0)
+                | (bits.compare(VectorOperators.EQ, 0).anyTrue() ? ZERO : 0)
+                | (bits.compare(VectorOperators.GT, 0x7f800000).anyTrue() ? NAN : 0);
     }
 
     /** The ints from float {@code at} of {@code in}. */
@@ -214,11 +189,5 @@ final class VecPlaneTriples {
         FloatVector t1 = x1.and(LOW).or(x3.lanewise(VectorOperators.LSHL, 32)).reinterpretAsFloats();
         FloatVector t0 = t2.reinterpretAsInts().rearrange(BEFORE).reinterpretAsFloats();
         return t0.max(t1).max(t2.reinterpretAsFloats());
-    }
-
-    private static int flags(IntVector signs, IntVector low, IntVector high) {
-        return (signs.compare(VectorOperators.EQ, MINUS_ZERO).anyTrue() ? MINUS : 0)
-                | (low.compare(VectorOperators.EQ, 0).anyTrue() ? ZERO : 0)
-                | (high.compare(VectorOperators.GT, 0x7f800000).anyTrue() ? NAN : 0);
     }
 }
