@@ -21,7 +21,7 @@ import jdk.incubator.vector.VectorSpecies;
  * maxima are kept in a heap row ({@code prev}, one vector a block of outputs) and each output row
  * but a band's first reads two input rows. The lanes stay interleaved (lane 2j output j, lane
  * 2j + 1 output half + j) until one int shuffle puts the results in order as they are stored. A
- * band's first vector whose tap 0 is the padded column −1 loads nothing before the row: tap 0 is
+ * row's first vector whose tap 0 is the padded column −1 loads nothing before the row: tap 0 is
  * the previous output's tap 2 by one shuffle, and output 0 takes its own tap 2 there (inside its
  * window: max is idempotent). Whether the fix-up must run is asked as the kernel goes: a NaN
  * result, or a zero result and a −0 among the floats loaded (a running int min of their bits).
@@ -60,7 +60,7 @@ final class VecPlaneTriples {
                 && w.out() >= F.length() && 2L * w.out() - w.padBegin() <= w.in() - 1L;
     }
 
-    /** Floats of {@code prev}: one vector a block of outputs. */
+    /** Floats of {@code prev} and {@code mid}: one vector a block of outputs (the arrays {@link PlaneMax} lends hold more). */
     static int prevFloats(int ow) {
         return (ow + F.length() - 1) / F.length() * F.length();
     }
