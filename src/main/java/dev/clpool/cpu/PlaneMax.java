@@ -69,6 +69,8 @@ final class PlaneMax {
         int sw = p.w.stride();
         boolean pooled = p.w.window() == sw && (sw == 2 || sw == 4) && p.w.dilation() == 1;
         boolean inside = pooled && p.w.padBegin() == 0 && (long) p.w.out() * sw <= p.w.in() && p.w.out() >= VecPlaneMax.lanes();
+        // ResNet's 3×3 s2 stem: each input row's maxima of three columns once, read from the tensor.
+        boolean triples = VecPlaneTriples.fits(p);
         // Windows of 2 or 4 columns and 2 rows inside the input: one fused pass reading the tensor.
         boolean straight = inside && p.d.window() == 1 && p.h.window() == 2;
         // One input row per output row (M5's 1-D windows): the rule in lanes, read from the tensor.
@@ -80,6 +82,16 @@ final class PlaneMax {
                 p.w.padBegin(), p.w.in());
         p.bands(from, to, (plane, oz, oy0, oy1) -> {
             int n = oy1 - oy0;
+            if (triples) {
+                int at = p.outputRow(plane, oz, oy0);
+                // The staging array and the accumulator, unused by this path, hold rows' maxima.
+                if (triples(raw, rawOut, p.rowStarts(plane, oz, oy0, oy1, rows), rows, n, at, in, acc)) {
+                    dst.get(at, out, 0, n * p.w.out());
+                    exactZeros(src, out, plane, oz, oy0, oy1);
+                    dst.put(at, out, 0, n * p.w.out());
+                }
+                return;
+            }
             if (straight) {
                 int step = p.rowStarts(plane, oz, oy0, oy1, rows);
                 int at = p.outputRow(plane, oz, oy0);
@@ -120,6 +132,27 @@ final class PlaneMax {
             }
             dst.put(p.outputRow(plane, oz, oy0), out, 0, n * p.w.out());
         });
+    }
+
+    /**
+     * A band of {@link VecPlaneTriples#fits} windows: band row r's {@code rows[bandRows + r]} input
+     * rows from float {@code rows[r]}, {@code step} apart, into the output's bytes from float
+     * {@code at}; a row whose first input row is the row before's last reads that row's maxima from
+     * {@code prev} ({@code mid} holds a row's middle input row's). Returns whether the fix-up must run (a NaN result, or a zero one and a −0 loaded).
+     */
+    private boolean triples(ByteBuffer raw, ByteBuffer rawOut, int step, int[] rows, int n, int at, float[] prev,
+                            float[] mid) {
+        int ow = p.w.out();
+        int flags = 0;
+        for (int r = 0; r < n; r++) {
+            int a = rows[r];
+            int last = rows[p.bandRows + r] - 1;
+            boolean shared = r > 0 && last > 0 && a == rows[r - 1] + (rows[p.bandRows + r - 1] - 1) * step;
+            flags |= VecPlaneTriples.row(raw, a, a + Math.min(1, last) * step, a + last * step, shared, p.w.padBegin(),
+                    ow, prev, mid, rawOut, at + r * ow);
+        }
+        return (flags & VecPlaneTriples.NAN) != 0
+                || (flags & (VecPlaneTriples.ZERO | VecPlaneTriples.MINUS)) == (VecPlaneTriples.ZERO | VecPlaneTriples.MINUS);
     }
 
     /** One band; {@code acc} and {@code tap} hold −∞ in every padding column. */
