@@ -195,15 +195,19 @@ final class KernelOptions {
      * the window's taps), no depth window, rows of at least 8 and planes whose row sums fit the
      * kernel's stage with a window's rows of zeros (Inception's 3×3 s1 p1 over 35×35). Each input
      * element's row sum is formed once, not once per window row: vec_window's operations, the
-     * same bits.
+     * same bits. {@code -Dclpool.opencl.planarFlat=never} forces the row loop.
      */
     static boolean planarFlat(PlanarGeometry g, int vec, boolean accDouble, boolean rowLoop) {
         Axis[] a = g.axes3();
-        return rowLoop && vec == 8 && accDouble && g.mode() == PoolMode.AVG && g.countIncludePad()
+        boolean fits = rowLoop && vec == 8 && accDouble && g.mode() == PoolMode.AVG && g.countIncludePad()
                 && a[0].window() == 1 && a[0].stride() == 1 && a[0].padBegin() == 0 && a[0].padEnd() == 0
                 && sameSize(a[1]) && sameSize(a[2]) && a[2].in() >= vec
                 && ((long) a[1].in() + a[1].window() - 1) * a[2].in() + vec <= PLANAR_STAGE;
+        return ForcedChoice.chosen(PLANAR_FLAT, fits, () -> true);
     }
+
+    /** The property that forces {@link #planarFlat} off ({@code never}) for measurements and tests. */
+    static final String PLANAR_FLAT = "clpool.opencl.planarFlat";
 
     /** Stride and dilation 1, a window of at most 8 and padding that keeps the axis's size. */
     private static boolean sameSize(Axis a) {
