@@ -32,6 +32,8 @@
  *   ROWLOOP       0 or 1, the layout above
  *   CF_ROWS       (optional, ROWLOOP 1) stride-1 L2 by staged row sums, CF_BAND output rows
  *                 a work item (see "Staged rows" below); then rows = planes * OD * ceil(OH / CF_BAND)
+ *   CF_FLAT       (optional, ROWLOOP 1) stride-1 include-pad avg that keeps the plane's size, a plane
+ *                 (depth slice) a work item (see "A plane a work item" below); then rows = planes * OD
  *
  * The host prepends common.cl (vector types, storage, accumulators) and planar_taps.cl (the window
  * loops shared with pool_planar_indices.cl: tap ranges, vector tap loads, masks, pool_row).
