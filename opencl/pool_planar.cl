@@ -32,6 +32,8 @@
  *   ROWLOOP       0 or 1, the layout above
  *   CF_ROWS       (optional, ROWLOOP 1) stride-1 L2 by staged row sums, CF_BAND output rows
  *                 a work item (see "Staged rows" below); then rows = planes * OD * ceil(OH / CF_BAND)
+ *   CF_FLAT       (optional, ROWLOOP 1) stride-1 include-pad avg that keeps the plane's size, a plane
+ *                 (depth slice) a work item (see "A plane a work item" below); then rows = planes * OD
  *
  * The host prepends common.cl (vector types, storage, accumulators) and planar_taps.cl (the window
  * loops shared with pool_planar_indices.cl: tap ranges, vector tap loads, masks, pool_row).
@@ -180,6 +182,88 @@ inline void staged_band(__global const storage_t *restrict in, __global storage_
 }
 #endif
 
+#ifdef CF_FLAT
+/* ---- A plane a work item (CF_FLAT): stride-1 averages whose output plane is the input's ----
+   CPU devices (ROWLOOP 1, VEC 8, double sums), avg with count_include_pad, stride and dilation 1
+   on rows and columns, no depth window, padding that keeps the plane's size (PAD_L + PAD_R =
+   KW - 1, PAD_T + PAD_B = KH - 1: every divisor is KH * KW) and planes that fit CF_STAGE
+   with their zero rows (Inception's 3x3 s1 p1 over 35x35). The plane is walked flat, VEC elements a step,
+   whatever its rows' width (no vector straddles a row's end unused, none is masked as a whole):
+   each input element's row sum across the window's columns (vec_window's rs: the column taps in
+   order, a tap outside the row +0) is formed once and staged, then each output adds its window's
+   row sums in order from +0 (vec_window's sum) and divides by KH * KW: the same operations on
+   the same values as vec_window, so the same bits, where vec_window forms each row sum KH times.
+   A window row outside the plane is a staged row of +0 (the sum starts at +0 and is never -0, so
+   adding +0 changes no bit, as vec_window's skipped rows). */
+#if !defined(MODE_AVG) || !COUNT_INCLUDE_PAD || !ROWLOOP || VEC != 8 || !ACC_DOUBLE || KD != 1 || SH != 1 \
+        || SW != 1 || DH != 1 || DW != 1 || PAD_L + PAD_R != KW - 1 || PAD_T + PAD_B != KH - 1
+#error "CF_FLAT runs avg with count_include_pad, double sums, VEC 8, stride and dilation 1, the plane's size kept"
+#endif
+#define CF_STAGE 2560 /* doubles staged: (H + KH - 1) * W + VEC at most (checked on the host) */
+
+typedef struct __attribute__((packed)) { double8 v; } double8_f;
+#define FLOAD(p, i) (((const __private double8_f *)((p) + (i)))->v)
+#define FSTORE(x, p, i) (((__private double8_f *)((p) + (i)))->v = (x))
+
+/* The row sums of the VEC elements at plane offset i (columns c): tap jx of lane l is element
+   i + l + jx - PAD_L, +0 where its column c + jx - PAD_L leaves the row (vec_window's masked taps;
+   the reads outside the plane stay in the launch's buffer, which the caller checks). */
+inline __attribute__((always_inline)) accv flat_row_sum(__global const storage_t *restrict in, const int at,
+        const intv c, const int W)
+{
+    accv rs;
+    UNROLL
+    for (int jx = 0; jx < KW; ++jx) {
+        const intv x = c + (intv)(jx - PAD_L);
+        const floatv v = LOADU(in, at + jx - PAD_L);
+        const accv a = TO_ACC(jx == PAD_L ? v : select((floatv)(0.0f), v, (x >= (intv)(0)) & (x < (intv)(W))));
+        rs = jx == 0 ? a : rs + a;
+    }
+    return rs;
+}
+
+inline void flat_plane(__global const storage_t *restrict in, __global storage_t *restrict out, const int H,
+        const int W, const int plane)
+{
+    double t[CF_STAGE];
+    const int P = H * W;
+    const int base = plane * P;
+    __private double *rows = t + PAD_T * W; /* row sum of element i at rows[i]; zero rows around */
+    for (int i = 0; i < PAD_T * W; i += VEC) {
+        FSTORE((accv)(0), t, i);
+    }
+    /* Columns of the lanes, advanced by VEC a step (W >= VEC, checked on the host); the last
+       vector overlaps the one before (it recomputes the same bits). */
+    intv c = LANE_INDEX;
+    for (int i = 0;; i += VEC) {
+        if (i > P - VEC) {
+            i = P - VEC;
+            c = ((intv)(i) + LANE_INDEX) % (intv)(W);
+        }
+        FSTORE(flat_row_sum(in, base + i, c, W), rows, i);
+        if (i == P - VEC) {
+            break;
+        }
+        c += (intv)(VEC);
+        c = select(c, c - (intv)(W), c >= (intv)(W));
+    }
+    for (int i = P; i < P + PAD_B * W; i += VEC) {
+        FSTORE((accv)(0), rows, i);
+    }
+    for (int i = 0;; i = min(i + VEC, P - VEC)) {
+        accv s = (accv)(0);
+        UNROLL
+        for (int jy = 0; jy < KH; ++jy) {
+            s += FLOAD(t, i + jy * W);
+        }
+        STOREU(TO_FLOAT(s / (accv)(KH * KW)), out, base + i);
+        if (i == P - VEC) {
+            break;
+        }
+    }
+}
+#endif
+
 __kernel void pool_planar(__global const storage_t *restrict in, __global storage_t *restrict out,
                           const int D, const int H, const int W, const int OD, const int OH, const int OW,
                           const int rows, const int inEnd)
@@ -201,6 +285,22 @@ __kernel void pool_planar(__global const storage_t *restrict in, __global storag
     for (int oy = oyA; oy < oyB; ++oy) {
         pool_row(in, out, D, H, W, OD, OH, OW, inEnd, pz, oy);
     }
+#elif ROWLOOP && defined(CF_FLAT)
+    /* rows = planes: a work item owns a plane. */
+    const int plane = (int)get_global_id(0);
+    if (plane >= rows) {
+        return;
+    }
+    /* The first and last planes of a launch, whose row sums would read outside its buffer, go
+       row by row (pool_row: its rows at the buffer's ends take one output at a time, as before). */
+    const int P = H * W;
+    if ((long)plane * P < PAD_L || (long)(plane + 1) * P + (KW - 1 - PAD_L) > inEnd) {
+        for (int oy = 0; oy < OH; ++oy) {
+            pool_row(in, out, D, H, W, OD, OH, OW, inEnd, plane, oy);
+        }
+        return;
+    }
+    flat_plane(in, out, H, W, plane);
 #elif ROWLOOP
     const int row = (int)get_global_id(0);
     if (row >= rows) {

@@ -179,8 +179,40 @@ final class KernelOptions {
         if (planarRows(g, vec, accDouble, rowLoop)) {
             s.append(" -D CF_ROWS");
             define(s, "CF_BAND", PLANAR_BAND);
+        } else if (planarFlat(g, vec, accDouble, rowLoop)) {
+            s.append(" -D CF_FLAT");
         }
         return s.toString();
+    }
+
+    /** Doubles {@code pool_planar.cl}'s flat planes stage ({@code CF_STAGE}). */
+    static final int PLANAR_STAGE = 2560;
+
+    /**
+     * Whether {@code pool_planar.cl} runs a plane a work item ({@code CF_FLAT}): averages with
+     * {@code count_include_pad} in the row loop with vectors of 8 and double sums, stride and
+     * dilation 1 on rows and columns, padding that keeps the plane's size (so every divisor is
+     * the window's taps), no depth window, rows of at least 8 and planes whose row sums fit the
+     * kernel's stage with a window's rows of zeros (Inception's 3×3 s1 p1 over 35×35). Each input
+     * element's row sum is formed once, not once per window row: vec_window's operations, the
+     * same bits. {@code -Dclpool.opencl.planarFlat=never} forces the row loop.
+     */
+    static boolean planarFlat(PlanarGeometry g, int vec, boolean accDouble, boolean rowLoop) {
+        Axis[] a = g.axes3();
+        boolean fits = rowLoop && vec == 8 && accDouble && g.mode() == PoolMode.AVG && g.countIncludePad()
+                && a[0].window() == 1 && a[0].stride() == 1 && a[0].padBegin() == 0 && a[0].padEnd() == 0
+                && sameSize(a[1]) && sameSize(a[2]) && a[2].in() >= vec
+                && ((long) a[1].in() + a[1].window() - 1) * a[2].in() + vec <= PLANAR_STAGE;
+        return ForcedChoice.chosen(PLANAR_FLAT, fits, () -> true);
+    }
+
+    /** The property that forces {@link #planarFlat} off ({@code never}) for measurements and tests. */
+    static final String PLANAR_FLAT = "clpool.opencl.planarFlat";
+
+    /** Stride and dilation 1, a window of at most 8 and padding that keeps the axis's size. */
+    private static boolean sameSize(Axis a) {
+        return a.stride() == 1 && a.dilation() == 1 && a.window() <= 8 && a.padBegin() >= 0 && a.padEnd() >= 0
+                && a.padBegin() + a.padEnd() == a.window() - 1 && a.out() == a.in();
     }
 
     /** Output rows per work item of {@code pool_planar.cl}'s staged rows ({@link #planarRows}). */

@@ -81,9 +81,11 @@ final class PlanarPoolRoutine {
         int vec = rowLoop && vectorMode(g) ? CPU_VECTOR : 1;
         String opts = KernelOptions.planar(g, vec, session.accDouble(), rowLoop) + KernelOptions.storage(dtype);
         long depthRows = (long) planes * a[0].out();
-        // The staged rows' work items own bands of output rows.
+        // The staged rows' work items own bands of output rows, the flat planes' a plane (depth
+        // slice): read from the options, so that a property changed meanwhile cannot split them.
         long rows = depthRows * (KernelOptions.planarRows(g, vec, session.accDouble(), rowLoop)
-                ? (a[1].out() + KernelOptions.PLANAR_BAND - 1) / KernelOptions.PLANAR_BAND : a[1].out());
+                ? (a[1].out() + KernelOptions.PLANAR_BAND - 1) / KernelOptions.PLANAR_BAND
+                : opts.contains(" -D CF_FLAT") ? 1 : a[1].out());
         if (rows > Integer.MAX_VALUE) {
             throw new ClException("clEnqueueNDRangeKernel", -63 /* CL_INVALID_GLOBAL_WORK_SIZE */,
                     rows + " output rows exceed the 32-bit positions of the kernels");
