@@ -95,8 +95,12 @@ final class VecMaxDoubling {
         return nan;
     }
 
-    /** Output rows {@code [oy0, oy1)} from the horizontal results of input rows {@code [r0, r1)} in {@code b}: levels in place, each row at its window's level. */
-    private static void down(float[] b, ByteBuffer out, WindowPlan p, int n, int oy0, int oy1, int r0, int r1, boolean nan) {
+    /**
+     * Output rows {@code [oy0, oy1)} from the horizontal results of input rows {@code [r0, r1)} in
+     * {@code b}: levels in place, each output row taken at its window's level.
+     */
+    private static void down(float[] b, ByteBuffer out, WindowPlan p, int n, int oy0, int oy1, int r0, int r1,
+                             boolean nan) {
         int line = p.out.w() * p.c;
         int levels = level(p.rows.window());
         for (int l = 0; l <= levels; l++) {
