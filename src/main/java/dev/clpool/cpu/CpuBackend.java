@@ -149,7 +149,7 @@ public final class CpuBackend implements PoolingBackend {
         // One class, and one lambda, per reduction: each compiles for its own profile.
         if (MaxVanHerk.pays(g)) {
             MaxVanHerk max = new MaxVanHerk(g);
-            chunks(rows, max.workPerRow(), (from, to) -> max.run(src, dst, from, to, Scratch.get()));
+            chunks(rows, max.workPerRow(), (from, to) -> max.run(in, out, from, to, Scratch.get()));
             return;
         }
         if (g.mode() == PoolMode.MAX) {

@@ -2,6 +2,7 @@ package dev.clpool.cpu;
 
 import dev.clpool.PoolGeometry;
 import dev.clpool.PoolMode;
+import dev.clpool.Tensor;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
 
@@ -37,6 +38,16 @@ final class MaxVanHerk {
     private final int kh;
     private final int sh;
     private final int blockOut;
+    /**
+     * Whether {@link VecMaxDoubling} runs this geometry (where the JVM has the Vector API): stride
+     * and dilation 1, channels a whole number of vectors, windows of at most
+     * {@link #DOUBLING_MAX_WINDOW} on each axis (three lane maxima per output and axis, as here;
+     * wider windows take a fourth level and were slower than this class: docs/performance.md,
+     * branch {@code spp5}).
+     */
+    private final boolean vector;
+    /** The widest window {@link VecMaxDoubling} runs. */
+    static final int DOUBLING_MAX_WINDOW = 7;
 
     MaxVanHerk(PoolGeometry g) {
         if (g.mode() != PoolMode.MAX) {
@@ -47,6 +58,8 @@ final class MaxVanHerk {
         kh = p.rows.window();
         sh = p.rows.stride();
         blockOut = p.blockOut(SEGMENT_FLOATS);
+        vector = VectorSupport.fits(p.c) && VecMaxDoubling.fits(p.c) && p.sw == 1 && sh == 1 && p.dw == 1 && p.dh == 1
+                && kw <= DOUBLING_MAX_WINDOW && kh <= DOUBLING_MAX_WINDOW;
     }
 
     /** The cost model ({@link WindowPlan#prefixSuffixPays}): whether this path beats {@link MaxWindows}. */
@@ -56,6 +69,48 @@ final class MaxVanHerk {
 
     long workPerRow() {
         return (long) p.out.w() * p.c * (3L * p.sw * sh + 3L * sh);
+    }
+
+    /** Whether {@link #run(Tensor, Tensor, int, int, Scratch)} runs {@link VecMaxDoubling} (this JVM and geometry). */
+    boolean doubles() {
+        return VectorSupport.ENABLED && vector;
+    }
+
+    /**
+     * Output rows {@code [from, to)} of all {@code N*OH} (row index {@code n*OH + oy}) from float32
+     * tensor {@code in} into {@code out}: in Vector API lanes by doubling ({@link VecMaxDoubling})
+     * where this JVM runs them and the windows have stride and dilation 1 and the channels fill a
+     * vector, else as {@link #run(FloatBuffer, FloatBuffer, int, int, Scratch)}.
+     */
+    void run(Tensor in, Tensor out, int from, int to, Scratch s) {
+        if (doubles()) {
+            doubling(in, out, from, to, s);
+        } else {
+            run(in.floats(), out.floats(), from, to, s);
+        }
+    }
+
+    /** Floats of horizontal results a band of {@link VecMaxDoubling} keeps (beyond it, a band's rows are split). */
+    static final int DOUBLING_FLOATS = 1 << 18;
+
+    private void doubling(Tensor in, Tensor out, int from, int to, Scratch s) {
+        int oh = p.out.h();
+        int line = p.out.w() * p.c;
+        int perBand = Math.max(1, DOUBLING_FLOATS / line - kh + 1);
+        float[] xs = s.floats(5, p.in.w() * p.c);
+        for (int r = from; r < to; ) {
+            int n = r / oh;
+            int oy0 = r % oh;
+            int oy1 = Math.min(oh, oy0 + (to - r));
+            for (int a = oy0; a < oy1; a += perBand) {
+                int e = Math.min(oy1, a + perBand);
+                int r0 = Math.max(0, p.rowStart[a]);
+                int r1 = Math.min(p.in.h(), p.rowStart[e - 1] + kh);
+                float[] hs = s.floats(6, (r1 - r0) * line);
+                VecMaxDoubling.band(in.floats(), out.buffer(), p, n, a, e, r0, r1, xs, hs);
+            }
+            r += oy1 - oy0;
+        }
     }
 
     /** Output rows {@code [from, to)} of all {@code N*OH}, each row index being {@code n*OH + oy}. */
