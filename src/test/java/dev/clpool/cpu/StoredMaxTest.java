@@ -51,10 +51,49 @@ class StoredMaxTest {
     @Test
     void everyOrderOfSpecialsOverFourTaps_sameBitsAsWidened() {
         for (DType dtype : StorageCases.SIXTEEN_BIT) {
-            Tensor x = everyFourTapOrder(dtype);
-            check(PoolSpec.max(2, 2).stride(2).build(), x, true, dtype + " 2x2 s2");
-            check(PoolSpec.max(2, 2).stride(1).ceilMode(true).build(), x, true, dtype + " 2x2 s1 ceil");
-            check(PoolSpec.max(3, 3).stride(1).padding(Padding.of(1)).build(), x, true, dtype + " 3x3 s1 p1");
+            // 64 channels: two vectors a call; 128 and 176: four (then one and an overlapping one).
+            for (int c : new int[] {64, 128, 176}) {
+                Tensor x = everyFourTapOrder(dtype, c);
+                check(PoolSpec.max(2, 2).stride(2).build(), x, true, dtype + " 2x2 s2, " + c + " channels");
+                check(PoolSpec.max(2, 2).stride(1).ceilMode(true).build(), x, true, dtype + " 2x2 s1 ceil, " + c + " channels");
+                check(PoolSpec.max(3, 3).stride(1).padding(Padding.of(1)).build(), x, true, dtype + " 3x3 s1 p1, " + c + " channels");
+            }
+        }
+    }
+
+    /**
+     * One suspect window at a time among NaN-free, zero-free ones, in every vector position of a
+     * call (two vectors of 64 channels; four of 128; four, one and an overlapping one of 176): a
+     * positive signalling NaN, a negative NaN beside positive values, a −0 before +0 as the maximum.
+     * Each must be seen in its own vector, not only where a neighbour's suspect redoes the call.
+     */
+    @Test
+    void loneSuspects_everyVectorPosition_sameBitsAsWidened() {
+        PoolSpec k2 = PoolSpec.max(2, 2).stride(2).build();
+        for (DType dtype : StorageCases.SIXTEEN_BIT) {
+            boolean half = dtype == DType.FLOAT16;
+            short one = (short) (half ? 0x3c00 : 0x3f80);
+            short[][] windows = {
+                {one, (short) ((half ? 0x7c00 : 0x7f80) | 5), one, one},
+                {one, (short) ((half ? 0xfe00 : 0xffc0) | 3), one, one},
+                {(short) 0x8000, 0, (short) (0x8000 | one), (short) (0x8000 | one)},
+            };
+            for (int c : new int[] {64, 128, 176}) {
+                for (int ch = 0; ch < c; ch += 5) {
+                    for (short[] w : windows) {
+                        Tensor x = Tensor.of(Shape.of(1, 2, 2, c), dtype, new float[4 * c]);
+                        ShortBuffer b = x.shorts();
+                        for (int i = 0; i < b.capacity(); i++) {
+                            b.put(i, (short) (one + i % 97)); // positive, distinct, no zero or NaN
+                        }
+                        for (int tap = 0; tap < 4; tap++) {
+                            b.put(tap * c + ch, w[tap]);
+                        }
+                        check(k2, x, true, dtype + " lone suspect " + String.format("%04x", w[1] & 0xffff)
+                                + " in channel " + ch + " of " + c);
+                    }
+                }
+            }
         }
     }
 
@@ -92,7 +131,7 @@ class StoredMaxTest {
     @Test
     void globalMax_everyOrderOfSpecialsOverFourPixels_sameBitsAsWidened() {
         for (DType dtype : StorageCases.SIXTEEN_BIT) {
-            Tensor windows = everyFourTapOrder(dtype);
+            Tensor windows = everyFourTapOrder(dtype, 64);
             Shape s = Shape.of(64, 2, 2, 64);
             Tensor x = Tensor.allocate(s, dtype);
             for (int ox = 0; ox < 64; ox++) {
@@ -247,15 +286,17 @@ class StoredMaxTest {
     /**
      * Every order of eight patterns over the four taps of a 2×2 stride-2 window: −∞, −1, −0, +0,
      * 1, +∞, a positive signalling NaN and a negative quiet NaN, the NaNs' payloads naming the tap.
-     * Shape (1, 2, 128, 64): output (0, ox) channel ch holds order {@code ox·64 + ch} in base 8.
+     * Shape (1, 2, 2·ceil(4096 / c), c): output (0, ox) channel ch holds order
+     * {@code (ox·c + ch) mod 4096} in base 8.
      */
-    static Tensor everyFourTapOrder(DType dtype) {
-        Shape s = Shape.of(1, 2, 128, 64);
+    static Tensor everyFourTapOrder(DType dtype, int c) {
+        int outputs = (4096 + c - 1) / c;
+        Shape s = Shape.of(1, 2, 2 * outputs, c);
         Tensor t = Tensor.allocate(s, dtype);
         ShortBuffer b = t.shorts();
-        for (int ox = 0; ox < 64; ox++) {
-            for (int ch = 0; ch < 64; ch++) {
-                int order = ox * 64 + ch;
+        for (int ox = 0; ox < outputs; ox++) {
+            for (int ch = 0; ch < c; ch++) {
+                int order = (ox * c + ch) % 4096;
                 for (int tap = 0; tap < 4; tap++) {
                     int which = (order >> (3 * tap)) & 7;
                     b.put(Math.toIntExact(s.offset(0, tap / 2, 2 * ox + tap % 2, ch)), pattern(dtype, which, tap));
