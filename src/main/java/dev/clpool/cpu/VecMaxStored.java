@@ -75,9 +75,6 @@ final class VecMaxStored {
                     continue;
                 }
                 int ch = 0;
-                for (; ch + 4 * lanes <= c; ch += 4 * lanes) {
-                    four(src, dst, at, taps, ch * Short.BYTES, o + ch * Short.BYTES, nanAbove, quiet);
-                }
                 for (; ch + 2 * lanes <= c; ch += 2 * lanes) {
                     two(src, dst, at, taps, ch * Short.BYTES, o + ch * Short.BYTES, nanAbove, quiet);
                 }
@@ -170,62 +167,6 @@ final class VecMaxStored {
         } else {
             hi.blend(lo, hi.compare(VectorOperators.LT, (short) 0)).intoByteBuffer(dst, o, ORDER);
         }
-    }
-
-    /** Four vectors of channels from byte {@code ch} of each tap, into {@code dst} at byte {@code o}: {@link #one}'s form, four times in one tap loop. */
-    private static void four(ByteBuffer src, ByteBuffer dst, int[] at, int taps, int ch, int o, short nanAbove, short quiet) {
-        int step = S.vectorByteSize();
-        int a = at[0] + ch;
-        ShortVector v0 = ShortVector.fromByteBuffer(S, src, a, ORDER);
-        ShortVector v1 = ShortVector.fromByteBuffer(S, src, a + step, ORDER);
-        ShortVector v2 = ShortVector.fromByteBuffer(S, src, a + 2 * step, ORDER);
-        ShortVector v3 = ShortVector.fromByteBuffer(S, src, a + 3 * step, ORDER);
-        ShortVector hi0 = v0;
-        ShortVector lo0 = v0;
-        ShortVector hi1 = v1;
-        ShortVector lo1 = v1;
-        ShortVector hi2 = v2;
-        ShortVector lo2 = v2;
-        ShortVector hi3 = v3;
-        ShortVector lo3 = v3;
-        ShortVector mag = v0.lanewise(VectorOperators.AND, MAGNITUDE).max(v1.lanewise(VectorOperators.AND, MAGNITUDE))
-                .max(v2.lanewise(VectorOperators.AND, MAGNITUDE)).max(v3.lanewise(VectorOperators.AND, MAGNITUDE));
-        for (int k = 1; k < taps; k++) {
-            a = at[k] + ch;
-            v0 = ShortVector.fromByteBuffer(S, src, a, ORDER);
-            v1 = ShortVector.fromByteBuffer(S, src, a + step, ORDER);
-            v2 = ShortVector.fromByteBuffer(S, src, a + 2 * step, ORDER);
-            v3 = ShortVector.fromByteBuffer(S, src, a + 3 * step, ORDER);
-            hi0 = hi0.max(v0);
-            lo0 = lo0.min(v0);
-            hi1 = hi1.max(v1);
-            lo1 = lo1.min(v1);
-            hi2 = hi2.max(v2);
-            lo2 = lo2.min(v2);
-            hi3 = hi3.max(v3);
-            lo3 = lo3.min(v3);
-            mag = mag.max(v0.lanewise(VectorOperators.AND, MAGNITUDE)).max(v1.lanewise(VectorOperators.AND, MAGNITUDE))
-                    .max(v2.lanewise(VectorOperators.AND, MAGNITUDE)).max(v3.lanewise(VectorOperators.AND, MAGNITUDE));
-        }
-        ShortVector z0 = hi0.lanewise(VectorOperators.OR, lo0.lanewise(VectorOperators.XOR, MINUS_ZERO));
-        ShortVector z1 = hi1.lanewise(VectorOperators.OR, lo1.lanewise(VectorOperators.XOR, MINUS_ZERO));
-        ShortVector z2 = hi2.lanewise(VectorOperators.OR, lo2.lanewise(VectorOperators.XOR, MINUS_ZERO));
-        ShortVector z3 = hi3.lanewise(VectorOperators.OR, lo3.lanewise(VectorOperators.XOR, MINUS_ZERO));
-        if (mag.compare(VectorOperators.GT, nanAbove)
-                .or(z0.compare(VectorOperators.EQ, (short) 0))
-                .or(z1.compare(VectorOperators.EQ, (short) 0))
-                .or(z2.compare(VectorOperators.EQ, (short) 0))
-                .or(z3.compare(VectorOperators.EQ, (short) 0))
-                .anyTrue()) {
-            for (int i = 0; i < 4; i++) {
-                exact(src, dst, at, taps, ch + i * step, o + i * step, nanAbove, quiet);
-            }
-            return;
-        }
-        hi0.blend(lo0, hi0.compare(VectorOperators.LT, (short) 0)).intoByteBuffer(dst, o, ORDER);
-        hi1.blend(lo1, hi1.compare(VectorOperators.LT, (short) 0)).intoByteBuffer(dst, o + step, ORDER);
-        hi2.blend(lo2, hi2.compare(VectorOperators.LT, (short) 0)).intoByteBuffer(dst, o + 2 * step, ORDER);
-        hi3.blend(lo3, hi3.compare(VectorOperators.LT, (short) 0)).intoByteBuffer(dst, o + 3 * step, ORDER);
     }
 
     /** Two vectors of channels from byte {@code ch} of each tap, into {@code dst} at byte {@code o}: {@link #one}'s form, twice in one tap loop. */
