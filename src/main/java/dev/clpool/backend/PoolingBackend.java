@@ -31,6 +31,26 @@ public interface PoolingBackend extends AutoCloseable {
     /** Windowed pooling: {@code out} has shape {@code g.output()}. */
     void pool(PoolGeometry g, Tensor in, Tensor out);
 
+    /**
+     * Windowed pooling of 16-bit tensors ({@code in} and {@code out} of one 16-bit storage type) on
+     * the stored patterns, where this backend has such a kernel for the request: it must write the
+     * bits that pooling the tensor widened to float32 and rounding the result once gives. Returns
+     * true once {@code out} is written; false, with nothing written, where it has none (a caller that
+     * widens, {@link WideningBackend}, then widens). A default: none.
+     */
+    default boolean poolStored(PoolGeometry g, Tensor in, Tensor out) {
+        return false;
+    }
+
+    /**
+     * {@link #poolStored}'s global form: global pooling ({@code mode}) of a 16-bit (N, H, W, C)
+     * tensor on its stored patterns, to the widened path's bits; true once {@code out} is written,
+     * false (nothing written) where this backend has no such kernel. A default: none.
+     */
+    default boolean globalStored(PoolMode mode, Tensor in, Tensor out) {
+        return false;
+    }
+
     /** Global pooling over each H×W plane: {@code mode} is MAX or AVG, {@code out} is (N, 1, 1, C). */
     void global(PoolMode mode, Tensor in, Tensor out);
 

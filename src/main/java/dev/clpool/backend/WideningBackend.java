@@ -22,7 +22,10 @@ import java.util.function.BiConsumer;
  * Gives a float32-only backend (the CPU path) every storage type, converting at the edges and
  * nowhere else: 16-bit inputs are widened to float32 temporaries (exact), the backend runs its
  * float32 code unchanged, and each output is rounded once into its storage type. Float32 requests
- * pass straight through, with no copy.
+ * pass straight through, with no copy. Windowed pooling that the backend can run on the 16-bit
+ * patterns themselves, to the same bits ({@link PoolingBackend#poolStored},
+ * {@link PoolingBackend#globalStored}: the CPU path's channels-last max windows and global max), is
+ * handed over as it is, nothing widened.
  *
  * <p>This is SEMANTICS' rule for 16-bit storage by construction: the output is the float32 result
  * rounded once. Operations whose batch items are independent run item by item, in chunks of
@@ -77,6 +80,9 @@ public final class WideningBackend implements PoolingBackend {
 
     @Override
     public void pool(PoolGeometry g, Tensor in, Tensor out) {
+        if (!float32(in, out) && delegate.poolStored(g, in, out)) {
+            return; // pooled on the 16-bit patterns, to the bits of the widened path below
+        }
         if (float32(in, out) || !batchOf(g.input().n(), in, out)) {
             widened(in, out, (x, y) -> delegate.pool(g, x, y));
             return;
@@ -111,6 +117,9 @@ public final class WideningBackend implements PoolingBackend {
 
     @Override
     public void global(PoolMode mode, Tensor in, Tensor out) {
+        if (!float32(in, out) && delegate.globalStored(mode, in, out)) {
+            return;
+        }
         if (float32(in, out)) {
             delegate.global(mode, in, out);
             return;

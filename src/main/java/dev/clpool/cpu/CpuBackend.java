@@ -2,6 +2,7 @@ package dev.clpool.cpu;
 
 import dev.clpool.AdaptiveGeometry;
 import dev.clpool.Axis;
+import dev.clpool.DType;
 import dev.clpool.Indices;
 import dev.clpool.PlanarGeometry;
 import dev.clpool.PoolGeometry;
@@ -169,6 +170,55 @@ public final class CpuBackend implements PoolingBackend {
         }
         LpWindows lp = new LpWindows(g);
         chunks(rows, lp.workPerRow(), (from, to) -> lp.run(src, dst, from, to, Scratch.get()));
+    }
+
+    /**
+     * Channels-last max windows of a float16 or bfloat16 tensor on its 16-bit patterns, in Vector
+     * API short lanes ({@link VecMaxStored}): the widened path's bits with nothing widened. Taken
+     * where {@link #storesMax} says; every other request is refused and widened.
+     */
+    @Override
+    public boolean poolStored(PoolGeometry g, Tensor in, Tensor out) {
+        if (!storesMax(g, in.dtype(), out.dtype())) {
+            return false;
+        }
+        WindowPlan p = new WindowPlan(g);
+        boolean half = in.dtype() == DType.FLOAT16;
+        Shape os = g.output();
+        chunks(os.n() * os.h(), p.workPerRow(),
+                (from, to) -> VecMaxStored.run(in.buffer(), out.buffer(), p, half, from, to));
+        return true;
+    }
+
+    /**
+     * Whether {@link #poolStored} takes a request: max, one 16-bit type in and out, the Vector API
+     * enabled, windows that the float32 path runs as {@link MaxWindows} (not {@link MaxVanHerk}'s
+     * large stride-1 ones) and channels that fill a short vector ({@link VecMaxStored#fits}).
+     */
+    static boolean storesMax(PoolGeometry g, DType in, DType out) {
+        return VectorSupport.ENABLED && g.mode() == PoolMode.MAX && in == out && in != DType.FLOAT32
+                && !MaxVanHerk.pays(g) && VecMaxStored.fits(g.input().c());
+    }
+
+    /**
+     * Channels-last global max of a float16 or bfloat16 tensor on its 16-bit patterns
+     * ({@link VecMaxStored#global}), where the Vector API runs and the channels fill a short vector;
+     * in tasks of an item's channel block, so at least as many tasks as threads need
+     * {@code N·blocks >= threads} (else refused, and widened).
+     */
+    @Override
+    public boolean globalStored(PoolMode mode, Tensor in, Tensor out) {
+        Shape s = in.shape();
+        if (!VectorSupport.ENABLED || mode != PoolMode.MAX || in.dtype() != out.dtype() || in.dtype() == DType.FLOAT32
+                || !VecMaxStored.fits(s.c()) || (long) s.n() * VecMaxStored.globalBlocks(s.c()) < threads) {
+            return false;
+        }
+        int positions = s.h() * s.w();
+        int blocks = VecMaxStored.globalBlocks(s.c());
+        boolean half = in.dtype() == DType.FLOAT16;
+        chunks(s.n() * blocks, (long) positions * s.c() / blocks,
+                (from, to) -> VecMaxStored.global(in.buffer(), out.buffer(), positions, s.c(), half, from, to));
+        return true;
     }
 
     @Override
