@@ -68,8 +68,9 @@ class VecMaxVanHerkTest {
     void lanes_bandsSplitDownTheRows_bitIdenticalToScalarAndReference() {
         // 16 columns of 512 channels: a band holds 64 rows of results, so 60 output rows of 9x9 take two bands.
         Shape s = Shape.of(1, 60, 16, 512);
-        check(spp(9), s, data(s, 0, new SplittableRandom(5)), "two bands, NaNs");
-        check(spp(9), s, data(s, 2, new SplittableRandom(6)), "two bands, signed zeros");
+        // Against the scalar path only (itself held to the reference above): the reference took seconds here.
+        check(spp(9), s, data(s, 4, new SplittableRandom(5)), "two bands, NaNs", false);
+        check(spp(9), s, data(s, 2, new SplittableRandom(6)), "two bands, ties and signed zeros", false);
     }
 
     @Test
@@ -130,6 +131,10 @@ class VecMaxVanHerkTest {
     }
 
     private static void check(PoolSpec spec, Shape s, Tensor x, String what) {
+        check(spec, s, x, what, true);
+    }
+
+    private static void check(PoolSpec spec, Shape s, Tensor x, String what, boolean reference) {
         PoolGeometry g = spec.geometry(s);
         MaxVanHerk v = new MaxVanHerk(g);
         assertTrue(v.inLanes(), what + ": runs VecMaxVanHerk");
@@ -142,6 +147,8 @@ class VecMaxVanHerkTest {
         v.run(x, vec, 0, Math.min(cut, rows), Scratch.get());
         v.run(x, vec, Math.min(cut, rows), rows, Scratch.get());
         Tolerance.assertBitIdentical(vec.toArray(), scalar.toArray(), what + " (vector vs scalar)");
-        Tolerance.assertExact(vec.toArray(), NaiveReference.pool(x.toArray(), s, spec), what + " (vector vs reference)");
+        if (reference) {
+            Tolerance.assertExact(vec.toArray(), NaiveReference.pool(x.toArray(), s, spec), what + " (vector vs reference)");
+        }
     }
 }
