@@ -19,7 +19,7 @@ import java.util.Arrays;
  *
  * <p>The reduction is {@link Math#max(float, float)}, whose result is the same value in any order,
  * made exact by {@link MaxExact} exactly as in {@link MaxWindows}. Where the JVM runs the Vector
- * API (dilation 1, channels whole vectors) the same scheme runs in lanes with clpool's rule
+ * API (stride and dilation 1, channels whole vectors) the same scheme runs in lanes with clpool's rule
  * instead, exact with no fix-up ({@link VecMaxVanHerk}; {@link VecMaxDoubling} for stride-1
  * windows up to 7), so data with NaNs or signed zeros costs about what random data does. Each position's channels are an
  * array of their own, so that every loop has one index expression and C2 vectorises it.
@@ -53,9 +53,10 @@ final class MaxVanHerk {
     static final int DOUBLING_MAX_WINDOW = 7;
     /**
      * Whether {@link VecMaxVanHerk} runs this geometry (where the JVM has the Vector API and
-     * {@link VecMaxDoubling} does not): dilation 1, channels a whole number of vectors. Exact in
-     * lanes, so no {@link MaxExact} fix-up, whose cost on data with NaNs or signed zeros was up to
-     * 290× that of random data.
+     * {@link VecMaxDoubling} does not): stride and dilation 1, channels a whole number of vectors.
+     * Exact in lanes, so no {@link MaxExact} fix-up, whose cost on data with NaNs or signed zeros
+     * was up to 290× that of random data. At stride 2 it ran 30% slower than this class on random
+     * data (9×9 on 28×28 and 56×56 planes of 512 channels), so strided windows stay here.
      */
     private final boolean lanes;
 
@@ -71,6 +72,7 @@ final class MaxVanHerk {
         vector = VectorSupport.fits(p.c) && VecMaxDoubling.fits(p.c) && p.sw == 1 && sh == 1 && p.dw == 1 && p.dh == 1
                 && kw <= DOUBLING_MAX_WINDOW && kh <= DOUBLING_MAX_WINDOW;
         lanes = !vector && VectorSupport.fits(p.c) && VecMaxDoubling.fits(p.c) && p.dw == 1 && p.dh == 1
+                && p.sw == 1 && sh == 1
                 && (long) LANES_MIN_WINDOWS * kh * p.out.w() * p.c <= LANES_MAX_FLOATS;
     }
 
@@ -96,9 +98,9 @@ final class MaxVanHerk {
     /**
      * Output rows {@code [from, to)} of all {@code N*OH} (row index {@code n*OH + oy}) from float32
      * tensor {@code in} into {@code out}: in Vector API lanes where this JVM runs them, the
-     * dilation is 1 and the channels are whole vectors, by doubling ({@link VecMaxDoubling}) for
-     * stride 1 and windows up to {@link #DOUBLING_MAX_WINDOW}, else by prefix and suffix maxima
-     * ({@link VecMaxVanHerk}); otherwise as {@link #run(FloatBuffer, FloatBuffer, int, int, Scratch)}.
+     * stride and dilation are 1 and the channels are whole vectors, by doubling
+     * ({@link VecMaxDoubling}) for windows up to {@link #DOUBLING_MAX_WINDOW}, else by prefix and
+     * suffix maxima ({@link VecMaxVanHerk}); otherwise as {@link #run(FloatBuffer, FloatBuffer, int, int, Scratch)}.
      */
     void run(Tensor in, Tensor out, int from, int to, Scratch s) {
         if (doubles()) {
@@ -112,8 +114,7 @@ final class MaxVanHerk {
 
     /**
      * Floats of horizontal results a band of {@link VecMaxVanHerk} keeps (beyond it, a band's rows
-     * are split), as the scalar path's bands: a whole 56×56×512 item at stride 2 (at 2^19, two bands
-     * reduced 25% more rows across and ran 24% slower than the scalar path on random data).
+     * are split), as the scalar path's bands.
      */
     static final int LANES_FLOATS = 1 << 20;
     /**

@@ -8,8 +8,8 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Max windows wider than {@link VecMaxDoubling} takes (SPP's 9×9 and 13×13), dilation 1, any
- * stride, in Vector API lanes by van Herk and Gil–Werman's prefix and suffix maxima, exact with
+ * Max windows wider than {@link VecMaxDoubling} takes (SPP's 9×9 and 13×13), stride and dilation
+ * 1 (strided windows ran slower here than the scalar path and stay there), in Vector API lanes by van Herk and Gil–Werman's prefix and suffix maxima, exact with
  * no fix-up (loaded only where {@link VectorSupport#ENABLED}; {@link MaxVanHerk} chooses it).
  *
  * <p>Along one axis, the input's positions (padding is never staged) are cut into blocks of

@@ -20,8 +20,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * {@link VecMaxVanHerk} (through {@link MaxVanHerk#run(Tensor, Tensor, int, int, Scratch)}) against
- * the scalar van Herk path and the naive reference, bit for bit: windows of up to 15 taps with any
- * stride, padding and rounding mode (so windows that are one block, two blocks, and padded ones), on
+ * the scalar van Herk path and the naive reference, bit for bit: stride-1 windows of up to 15 taps
+ * with any padding and rounding mode (so windows that are one block, two blocks, and padded ones), on
  * signed zeros with NaNs of distinct payloads and signs, ±∞, ties, rows with and without a NaN.
  */
 class VecMaxVanHerkTest {
@@ -36,12 +36,10 @@ class VecMaxVanHerkTest {
         SplittableRandom r = new SplittableRandom(7300 + rep);
         int kh = 1 + r.nextInt(15);
         int kw = 1 + r.nextInt(15);
-        int sh = 1 + r.nextInt(3);
-        int sw = 1 + r.nextInt(3);
-        if (sh == 1 && sw == 1 && kh <= MaxVanHerk.DOUBLING_MAX_WINDOW && kw <= MaxVanHerk.DOUBLING_MAX_WINDOW) {
+        if (kh <= MaxVanHerk.DOUBLING_MAX_WINDOW && kw <= MaxVanHerk.DOUBLING_MAX_WINDOW) {
             kw = MaxVanHerk.DOUBLING_MAX_WINDOW + 1 + r.nextInt(8);
         }
-        PoolSpec spec = PoolSpec.builder(PoolMode.MAX).window(kh, kw).stride(sh, sw)
+        PoolSpec spec = PoolSpec.builder(PoolMode.MAX).window(kh, kw).stride(1)
                 .padding(Padding.of(r.nextInt(kh), r.nextInt(kh), r.nextInt(kw), r.nextInt(kw)))
                 .ceilMode(r.nextBoolean()).build();
         Shape s = Shape.of(1 + r.nextInt(2), kh + r.nextInt(9), kw + r.nextInt(9), VecMaxDoubling.lanes() * (1 + r.nextInt(3)));
@@ -74,11 +72,11 @@ class VecMaxVanHerkTest {
     }
 
     @Test
-    void inLanes_widerWindowsOrStrides_dilationOne_wholeVectorsOfChannels() {
+    void inLanes_widerWindows_strideAndDilationOne_wholeVectorsOfChannels() {
         assertTrue(new MaxVanHerk(spp(9).geometry(Shape.of(8, 19, 19, 512))).inLanes(), "yolov4-spp max9");
         assertTrue(new MaxVanHerk(spp(13).geometry(Shape.of(8, 19, 19, 512))).inLanes(), "yolov4-spp max13");
-        assertTrue(new MaxVanHerk(PoolSpec.max(5, 5).stride(2).padding(Padding.of(2)).build()
-                .geometry(Shape.of(1, 19, 19, 512))).inLanes(), "stride 2");
+        assertFalse(new MaxVanHerk(PoolSpec.max(9, 9).stride(2).padding(Padding.of(4)).build()
+                .geometry(Shape.of(1, 56, 56, 512))).inLanes(), "stride 2: slower in lanes");
         assertFalse(new MaxVanHerk(spp(5).geometry(Shape.of(8, 19, 19, 512))).inLanes(), "max5 doubles");
         assertFalse(new MaxVanHerk(spp(13).geometry(Shape.of(8, 19, 19, VecMaxDoubling.lanes() + 8))).inLanes(),
                 "a partial vector of channels");
