@@ -19,10 +19,11 @@ import java.util.Arrays;
  *
  * <p>The reduction is {@link Math#max(float, float)}, whose result is the same value in any order,
  * made exact by {@link MaxExact} exactly as in {@link MaxWindows}. Where the JVM runs the Vector
- * API (stride and dilation 1, channels whole vectors) the same scheme runs in lanes with clpool's rule
- * instead, exact with no fix-up ({@link VecMaxVanHerk}; {@link VecMaxDoubling} for stride-1
- * windows up to 7), so data with NaNs or signed zeros costs about what random data does. Each position's channels are an
- * array of their own, so that every loop has one index expression and C2 vectorises it.
+ * API (stride and dilation 1, channels whole vectors) the same scheme runs in lanes with clpool's
+ * rule instead, exact with no fix-up ({@link VecMaxVanHerk}; {@link VecMaxDoubling} for windows
+ * up to 7), so data with NaNs or signed zeros costs about what random data does. Each position's
+ * channels are an array of their own, so that every loop has one index expression and C2
+ * vectorises it.
  * {@link #pays} is the cost model that chooses between this path and {@link MaxWindows}.
  *
  * <p>Average has the same scheme in {@link AvgVanHerk}, with its blocks anchored to the tensor
@@ -100,7 +101,8 @@ final class MaxVanHerk {
      * tensor {@code in} into {@code out}: in Vector API lanes where this JVM runs them, the
      * stride and dilation are 1 and the channels are whole vectors, by doubling
      * ({@link VecMaxDoubling}) for windows up to {@link #DOUBLING_MAX_WINDOW}, else by prefix and
-     * suffix maxima ({@link VecMaxVanHerk}); otherwise as {@link #run(FloatBuffer, FloatBuffer, int, int, Scratch)}.
+     * suffix maxima ({@link VecMaxVanHerk}); otherwise as
+     * {@link #run(FloatBuffer, FloatBuffer, int, int, Scratch)}.
      */
     void run(Tensor in, Tensor out, int from, int to, Scratch s) {
         if (doubles()) {

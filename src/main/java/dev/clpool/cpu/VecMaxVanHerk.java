@@ -9,8 +9,9 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Max windows wider than {@link VecMaxDoubling} takes (SPP's 9×9 and 13×13), stride and dilation
- * 1 (strided windows ran slower here than the scalar path and stay there), in Vector API lanes by van Herk and Gil–Werman's prefix and suffix maxima, exact with
- * no fix-up (loaded only where {@link VectorSupport#ENABLED}; {@link MaxVanHerk} chooses it).
+ * 1 (strided windows ran slower here than the scalar path and stay there), in Vector API lanes by
+ * van Herk and Gil–Werman's prefix and suffix maxima, exact with no fix-up (loaded only where
+ * {@link VectorSupport#ENABLED}; {@link MaxVanHerk} chooses it).
  *
  * <p>Along one axis, the input's positions (padding is never staged) are cut into blocks of
  * {@code k} from the first (the row's first column; the band's first row); suffixes are formed in
@@ -26,8 +27,7 @@ import jdk.incubator.vector.VectorSpecies;
  * the first NaN wins), which picks the first greatest value of a scan (NaN above everything,
  * zeros of either sign equal) and so gives the same bits however the scan is cut into consecutive
  * parts (each input row's columns, then the rows in order); the two parts here are consecutive
- * and disjoint. So the result is the reference's bit for
- * bit, with no zero-or-NaN fix-up: {@link MaxExact} redid most windows of data with NaNs or signed
+ * and disjoint. So the result is the reference's bit for bit, with no zero-or-NaN fix-up: {@link MaxExact} redid most windows of data with NaNs or signed
  * zeros one value at a time, 150–290× the time of random data (docs/performance.md, branch
  * {@code nanvh}). Where a staged row holds no NaN the rule is two lane operations
  * ({@link #greater}), else its five ({@link VecMaxWindows#rule}); down the rows, five where any
