@@ -18,8 +18,12 @@ import java.util.Arrays;
  * which never wins. Every position costs two maxima and every output one, whatever {@code k}.
  *
  * <p>The reduction is {@link Math#max(float, float)}, whose result is the same value in any order,
- * made exact by {@link MaxExact} exactly as in {@link MaxWindows}. Each position's channels are an
- * array of their own, so that every loop has one index expression and C2 vectorises it.
+ * made exact by {@link MaxExact} exactly as in {@link MaxWindows}. Where the JVM runs the Vector
+ * API (stride and dilation 1, channels whole vectors) the same scheme runs in lanes with clpool's
+ * rule instead, exact with no fix-up ({@link VecMaxVanHerk}; {@link VecMaxDoubling} for windows
+ * up to 7), so data with NaNs or signed zeros costs about what random data does. Each position's
+ * channels are an array of their own, so that every loop has one index expression and C2
+ * vectorises it.
  * {@link #pays} is the cost model that chooses between this path and {@link MaxWindows}.
  *
  * <p>Average has the same scheme in {@link AvgVanHerk}, with its blocks anchored to the tensor
@@ -48,6 +52,14 @@ final class MaxVanHerk {
     private final boolean vector;
     /** The widest window {@link VecMaxDoubling} runs. */
     static final int DOUBLING_MAX_WINDOW = 7;
+    /**
+     * Whether {@link VecMaxVanHerk} runs this geometry (where the JVM has the Vector API and
+     * {@link VecMaxDoubling} does not): stride and dilation 1, channels a whole number of vectors.
+     * Exact in lanes, so no {@link MaxExact} fix-up, whose cost on data with NaNs or signed zeros
+     * was up to 290× that of random data. At stride 2 it ran 30% slower than this class on random
+     * data (9×9 on 28×28 and 56×56 planes of 512 channels), so strided windows stay here.
+     */
+    private final boolean lanes;
 
     MaxVanHerk(PoolGeometry g) {
         if (g.mode() != PoolMode.MAX) {
@@ -60,6 +72,9 @@ final class MaxVanHerk {
         blockOut = p.blockOut(SEGMENT_FLOATS);
         vector = VectorSupport.fits(p.c) && VecMaxDoubling.fits(p.c) && p.sw == 1 && sh == 1 && p.dw == 1 && p.dh == 1
                 && kw <= DOUBLING_MAX_WINDOW && kh <= DOUBLING_MAX_WINDOW;
+        lanes = !vector && VectorSupport.fits(p.c) && VecMaxDoubling.fits(p.c) && p.dw == 1 && p.dh == 1
+                && p.sw == 1 && sh == 1
+                && (long) LANES_MIN_WINDOWS * kh * p.out.w() * p.c <= LANES_MAX_FLOATS;
     }
 
     /** The cost model ({@link WindowPlan#prefixSuffixPays}): whether this path beats {@link MaxWindows}. */
@@ -76,17 +91,60 @@ final class MaxVanHerk {
         return VectorSupport.ENABLED && vector;
     }
 
+    /** Whether {@link #run(Tensor, Tensor, int, int, Scratch)} runs {@link VecMaxVanHerk} (this JVM and geometry). */
+    boolean inLanes() {
+        return VectorSupport.ENABLED && lanes;
+    }
+
     /**
      * Output rows {@code [from, to)} of all {@code N*OH} (row index {@code n*OH + oy}) from float32
-     * tensor {@code in} into {@code out}: in Vector API lanes by doubling ({@link VecMaxDoubling})
-     * where this JVM runs them and the windows have stride and dilation 1 and the channels fill a
-     * vector, else as {@link #run(FloatBuffer, FloatBuffer, int, int, Scratch)}.
+     * tensor {@code in} into {@code out}: in Vector API lanes where this JVM runs them, the
+     * stride and dilation are 1 and the channels are whole vectors, by doubling
+     * ({@link VecMaxDoubling}) for windows up to {@link #DOUBLING_MAX_WINDOW}, else by prefix and
+     * suffix maxima ({@link VecMaxVanHerk}); otherwise as
+     * {@link #run(FloatBuffer, FloatBuffer, int, int, Scratch)}.
      */
     void run(Tensor in, Tensor out, int from, int to, Scratch s) {
         if (doubles()) {
             doubling(in, out, from, to, s);
+        } else if (inLanes()) {
+            vanHerkInLanes(in, out, from, to, s);
         } else {
             run(in.floats(), out.floats(), from, to, s);
+        }
+    }
+
+    /**
+     * Floats of horizontal results a band of {@link VecMaxVanHerk} keeps (beyond it, a band's rows
+     * are split): a whole 19×19×512 plane. At 2^20, 9×9 on 56×56×512 (two bands instead of six)
+     * ran 7.1 ms against 5.5 (the bands' two arrays no longer in the caches).
+     */
+    static final int LANES_FLOATS = 1 << 19;
+    /**
+     * Windows' heights of input rows a band of {@link VecMaxVanHerk} holds at least, however wide
+     * the rows: each band reduces {@code kh - sh} rows across that the band before it reduced too.
+     */
+    static final int LANES_MIN_WINDOWS = 4;
+    /** Rows too wide for {@link #LANES_MIN_WINDOWS} windows' heights in this many floats take the scalar path (column blocks). */
+    static final int LANES_MAX_FLOATS = 1 << 21;
+
+    private void vanHerkInLanes(Tensor in, Tensor out, int from, int to, Scratch s) {
+        int oh = p.out.h();
+        int line = p.out.w() * p.c;
+        int perBand = Math.max(1, (Math.max(LANES_FLOATS, LANES_MIN_WINDOWS * kh * line) / line - kh) / sh + 1);
+        int staged = p.in.w() * p.c;
+        float[] a = s.floats(5, staged);
+        float[] sa = s.floats(7, staged);
+        for (int r = from; r < to; ) {
+            int n = r / oh;
+            int oy0 = r % oh;
+            int oy1 = Math.min(oh, oy0 + (to - r));
+            for (int b = oy0; b < oy1; b += perBand) {
+                int e = Math.min(oy1, b + perBand);
+                int rows = VecMaxVanHerk.rows(p, b, e) * line;
+                VecMaxVanHerk.band(in.floats(), out.buffer(), p, n, b, e, a, sa, s.floats(6, rows), s.floats(8, rows));
+            }
+            r += oy1 - oy0;
         }
     }
 
