@@ -84,7 +84,8 @@ public final class BackendSelector {
      * by {@link WideningBackend} (it computes in float32).
      */
     public static PoolingBackend cpu(int threads) {
-        return new WideningBackend(threads > 0 ? new CpuBackend(threads) : new CpuBackend());
+        int t = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
+        return new WideningBackend(new CpuBackend(t), t);
     }
 
     private static PoolingBackend openCl(Request r) {

@@ -28,10 +28,12 @@ import java.util.function.BiConsumer;
  * handed over as it is, nothing widened.
  *
  * <p>This is SEMANTICS' rule for 16-bit storage by construction: the output is the float32 result
- * rounded once. Operations whose batch items are independent run item by item, in chunks of
- * about {@link #CHUNK_BYTES} of float32 temporaries: each chunk's input widened, pooled and its
- * result rounded before the next chunk, so the temporaries stay in the caches and are reused by
- * every chunk (the whole tensor at once when its indices count across items: ONNX's conventions).
+ * rounded once. On one thread, operations whose batch items are independent run item by item, in
+ * chunks of about {@link #CHUNK_BYTES} of float32 temporaries: each chunk's input widened, pooled
+ * and its result rounded before the next chunk, so the temporaries stay in the caches and are
+ * reused by every chunk (the whole tensor at once when its indices count across items: ONNX's
+ * conventions). With more threads the tensor goes whole ({@link #WHOLE}): each chunk's three jobs
+ * split over the threads cost more than the caches save (docs/performance.md).
  * On the CPU path the conversions run in blocks over its threads ({@link CpuBackend#convert}), and the
  * float32 temporaries come from a small cache of direct buffers kept between calls (at most
  * {@link #MAX_IDLE_BYTES} idle, dropped on {@link #close()}): a fresh direct buffer costs its size
@@ -52,14 +54,28 @@ public final class WideningBackend implements PoolingBackend {
      * (ResNet-50's head, 12.8 MB of float32, ran 12% slower in chunks of ten items).
      */
     static final int WHOLE_CHUNKS = 4;
+    /**
+     * The chunk size that takes every tensor whole. With two threads, chunks of 4 MB made the
+     * float16 Inception 3×3 average 9.3–9.9 → 18–21 ms, DenseNet's 3.8–4.0 → 5.2–6.0 and the stem's
+     * max backward 33–42 → 49–53 (16 MB: 15–20, 3.7–4.3, 45–52): each chunk's widening, pooling and
+     * rounding are three jobs over the threads, and a chunk's few rows split into ranges too short
+     * for the row rings the kernels fill at each range's start.
+     */
+    static final long WHOLE = Long.MAX_VALUE / 16;
 
     private final PoolingBackend delegate;
     private final long chunkBytes;
     private final List<ByteBuffer> idle = new ArrayList<>();
     private long idleBytes;
 
+    /** Over {@code delegate}, every tensor whole. */
     public WideningBackend(PoolingBackend delegate) {
-        this(delegate, CHUNK_BYTES);
+        this(delegate, WHOLE);
+    }
+
+    /** Over a delegate that runs on one thread (chunks of {@link #CHUNK_BYTES}) or several ({@link #WHOLE}). */
+    public WideningBackend(PoolingBackend delegate, int threads) {
+        this(delegate, threads == 1 ? CHUNK_BYTES : WHOLE);
     }
 
     /** With chunks of {@code chunkBytes} of float32 temporaries (tests use small ones). */
