@@ -1,7 +1,6 @@
 package dev.clpool.cpu;
 
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -28,7 +27,7 @@ import jdk.incubator.vector.VectorSpecies;
  * at its last: if the first greatest value lies in the first range, that range's result is it and
  * the second's is not greater; if not, the overlap holds no greatest value and the second range's
  * first greatest value is the window's. Padding is never read (the ranges are clamped to the
- * input). Where a staged row holds no NaN the rule is two lane operations ({@link #greater}: take
+ * input). Where a staged row holds no NaN the rule is two lane operations ({@link VecMaxWindows#greater}: take
  * the later value where strictly greater), else its five ({@link VecMaxWindows#rule}).
  *
  * <p>Everything is in the tensor's own layout (channels innermost) and every loop is flat: an
@@ -40,7 +39,6 @@ import jdk.incubator.vector.VectorSpecies;
 final class VecMaxDoubling {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Integer> I = S.withLanes(int.class);
-    private static final ByteOrder ORDER = ByteOrder.nativeOrder();
 
     private VecMaxDoubling() {
     }
@@ -88,7 +86,7 @@ final class VecMaxDoubling {
                 int lo = p.colStart[ox] + p.colFirst[ox];
                 int len = p.colEnd[ox] - p.colFirst[ox];
                 if (level(len) == l) {
-                    pair(a, lo * c, (lo + len - (1 << l)) * c, b, at + ox * c, c, nan);
+                    VecMaxWindows.pair(a, lo * c, a, (lo + len - (1 << l)) * c, b, at + ox * c, c, nan);
                 }
             }
         }
@@ -112,7 +110,7 @@ final class VecMaxDoubling {
                 int len = p.rowEnd[oy] - p.rowFirst[oy];
                 if (level(len) == l) {
                     int o = Math.toIntExact(p.out.offset(n, oy, 0, 0) * Float.BYTES);
-                    pairOut(b, lo * line, (lo + len - (1 << l)) * line, out, o, line, nan);
+                    VecMaxWindows.pairOut(b, lo * line, b, (lo + len - (1 << l)) * line, out, o, line, nan);
                 }
             }
         }
@@ -128,14 +126,6 @@ final class VecMaxDoubling {
         return high.compare(VectorOperators.GT, 0x7f800000).anyTrue();
     }
 
-    /**
-     * clpool's rule where neither value is NaN: {@code v} where it is strictly greater than
-     * {@code m} (a later zero of either sign does not replace an earlier one).
-     */
-    private static FloatVector greater(FloatVector m, FloatVector v) {
-        return m.blend(v, v.compare(VectorOperators.GT, m));
-    }
-
     /** One doubling step in place: {@code v[i] = rule(v[i], v[i + d])} for {@code i < end} (multiples of the lanes). */
     private static void double1(float[] v, int end, int d, boolean nan) {
         int lanes = S.length();
@@ -146,39 +136,7 @@ final class VecMaxDoubling {
             return;
         }
         for (int i = 0; i < end; i += lanes) {
-            greater(FloatVector.fromArray(S, v, i), FloatVector.fromArray(S, v, i + d)).intoArray(v, i);
-        }
-    }
-
-    /** {@code b[o + i] = rule(a[first + i], a[second + i])} for {@code i < count}. */
-    private static void pair(float[] a, int first, int second, float[] b, int o, int count, boolean nan) {
-        int lanes = S.length();
-        if (nan) {
-            for (int i = 0; i < count; i += lanes) {
-                VecMaxWindows.rule(FloatVector.fromArray(S, a, first + i), FloatVector.fromArray(S, a, second + i))
-                        .intoArray(b, o + i);
-            }
-            return;
-        }
-        for (int i = 0; i < count; i += lanes) {
-            greater(FloatVector.fromArray(S, a, first + i), FloatVector.fromArray(S, a, second + i)).intoArray(b, o + i);
-        }
-    }
-
-    /** {@link #pair} into {@code dst} from byte {@code o}. */
-    private static void pairOut(float[] a, int first, int second, ByteBuffer dst, int o, int count, boolean nan) {
-        int lanes = S.length();
-        int step = S.vectorByteSize();
-        if (nan) {
-            for (int i = 0; i < count; i += lanes, o += step) {
-                VecMaxWindows.rule(FloatVector.fromArray(S, a, first + i), FloatVector.fromArray(S, a, second + i))
-                        .intoByteBuffer(dst, o, ORDER);
-            }
-            return;
-        }
-        for (int i = 0; i < count; i += lanes, o += step) {
-            greater(FloatVector.fromArray(S, a, first + i), FloatVector.fromArray(S, a, second + i))
-                    .intoByteBuffer(dst, o, ORDER);
+            VecMaxWindows.greater(FloatVector.fromArray(S, v, i), FloatVector.fromArray(S, v, i + d)).intoArray(v, i);
         }
     }
 

@@ -1,10 +1,8 @@
 package dev.clpool.cpu;
 
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -30,7 +28,7 @@ import jdk.incubator.vector.VectorSpecies;
  * and disjoint. So the result is the reference's bit for bit, with no zero-or-NaN fix-up: {@link MaxExact} redid most windows of data with NaNs or signed
  * zeros one value at a time, 150–290× the time of random data (docs/performance.md, branch
  * {@code nanvh}). Where a staged row holds no NaN the rule is two lane operations
- * ({@link #greater}), else its five ({@link VecMaxWindows#rule}); down the rows, five where any
+ * ({@link VecMaxWindows#greater}), else its five ({@link VecMaxWindows#rule}); down the rows, five where any
  * row of the band held one.
  *
  * <p>Everything is in the tensor's own layout (channels innermost) and every loop is flat over
@@ -40,7 +38,6 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class VecMaxVanHerk {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
-    private static final ByteOrder ORDER = ByteOrder.nativeOrder();
 
     private VecMaxVanHerk() {
     }
@@ -92,7 +89,7 @@ final class VecMaxVanHerk {
             int hi = p.colStart[ox] + p.colEnd[ox] - 1;
             int o = at + ox * c;
             if (lo / k != hi / k) {
-                pair(sa, lo * c, a, hi * c, h, o, c, nan);
+                VecMaxWindows.pair(sa, lo * c, a, hi * c, h, o, c, nan);
             } else if (lo % k == 0) {
                 System.arraycopy(a, hi * c, h, o, c);
             } else {
@@ -118,11 +115,11 @@ final class VecMaxVanHerk {
             int hi = p.rowStart[oy] + p.rowEnd[oy] - 1 - r0;
             int o = Math.toIntExact(p.out.offset(n, oy, 0, 0) * Float.BYTES);
             if (lo / k != hi / k) {
-                pairOut(v, lo * line, h, hi * line, out, o, line, nan);
+                VecMaxWindows.pairOut(v, lo * line, h, hi * line, out, o, line, nan);
             } else if (lo % k == 0) {
-                pairOut(h, hi * line, h, hi * line, out, o, line, nan);
+                VecMaxWindows.pairOut(h, hi * line, h, hi * line, out, o, line, nan);
             } else {
-                pairOut(v, lo * line, v, lo * line, out, o, line, nan);
+                VecMaxWindows.pairOut(v, lo * line, v, lo * line, out, o, line, nan);
             }
         }
     }
@@ -157,7 +154,7 @@ final class VecMaxVanHerk {
     private static void suffixGreater(float[] x, float[] s, int b, int e, int step) {
         int lanes = S.length();
         for (int j = e - lanes; j >= b; j -= lanes) {
-            greater(FloatVector.fromArray(S, x, j), FloatVector.fromArray(S, s, j + step)).intoArray(s, j);
+            VecMaxWindows.greater(FloatVector.fromArray(S, x, j), FloatVector.fromArray(S, s, j + step)).intoArray(s, j);
         }
     }
 
@@ -173,48 +170,7 @@ final class VecMaxVanHerk {
     private static void prefixGreater(float[] x, int b, int e, int step) {
         int lanes = S.length();
         for (int j = b; j < e; j += lanes) {
-            greater(FloatVector.fromArray(S, x, j - step), FloatVector.fromArray(S, x, j)).intoArray(x, j);
-        }
-    }
-
-    /**
-     * clpool's rule where neither value is NaN: {@code v} where it is strictly greater than
-     * {@code m} (a later zero of either sign does not replace an earlier one).
-     */
-    private static FloatVector greater(FloatVector m, FloatVector v) {
-        return m.blend(v, v.compare(VectorOperators.GT, m));
-    }
-
-    /** {@code d[o + i] = rule(s[first + i], x[second + i])} for {@code i < count}. */
-    private static void pair(float[] s, int first, float[] x, int second, float[] d, int o, int count, boolean nan) {
-        int lanes = S.length();
-        if (nan) {
-            for (int i = 0; i < count; i += lanes) {
-                VecMaxWindows.rule(FloatVector.fromArray(S, s, first + i), FloatVector.fromArray(S, x, second + i))
-                        .intoArray(d, o + i);
-            }
-            return;
-        }
-        for (int i = 0; i < count; i += lanes) {
-            greater(FloatVector.fromArray(S, s, first + i), FloatVector.fromArray(S, x, second + i)).intoArray(d, o + i);
-        }
-    }
-
-    /** {@link #pair} into {@code dst} from byte {@code o}. */
-    private static void pairOut(float[] s, int first, float[] x, int second, ByteBuffer dst, int o, int count,
-                                boolean nan) {
-        int lanes = S.length();
-        int step = S.vectorByteSize();
-        if (nan) {
-            for (int i = 0; i < count; i += lanes, o += step) {
-                VecMaxWindows.rule(FloatVector.fromArray(S, s, first + i), FloatVector.fromArray(S, x, second + i))
-                        .intoByteBuffer(dst, o, ORDER);
-            }
-            return;
-        }
-        for (int i = 0; i < count; i += lanes, o += step) {
-            greater(FloatVector.fromArray(S, s, first + i), FloatVector.fromArray(S, x, second + i))
-                    .intoByteBuffer(dst, o, ORDER);
+            VecMaxWindows.greater(FloatVector.fromArray(S, x, j - step), FloatVector.fromArray(S, x, j)).intoArray(x, j);
         }
     }
 }

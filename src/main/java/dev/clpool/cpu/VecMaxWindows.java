@@ -37,6 +37,50 @@ final class VecMaxWindows {
     }
 
     /**
+     * clpool's rule where neither value is NaN: {@code v} where it is strictly greater than
+     * {@code m} (a later zero of either sign does not replace an earlier one).
+     */
+    static FloatVector greater(FloatVector m, FloatVector v) {
+        return m.blend(v, v.compare(VectorOperators.GT, m));
+    }
+
+    /**
+     * {@code d[o + i] = rule(s[first + i], x[second + i])} for {@code i < count} (a multiple of the
+     * lanes): the strictly-greater form where {@code nan} is false (neither side holds a NaN).
+     * The two-span step of {@link VecMaxDoubling} and {@link VecMaxVanHerk}.
+     */
+    static void pair(float[] s, int first, float[] x, int second, float[] d, int o, int count, boolean nan) {
+        int lanes = S.length();
+        if (nan) {
+            for (int i = 0; i < count; i += lanes) {
+                rule(FloatVector.fromArray(S, s, first + i), FloatVector.fromArray(S, x, second + i))
+                        .intoArray(d, o + i);
+            }
+            return;
+        }
+        for (int i = 0; i < count; i += lanes) {
+            greater(FloatVector.fromArray(S, s, first + i), FloatVector.fromArray(S, x, second + i)).intoArray(d, o + i);
+        }
+    }
+
+    /** {@link #pair} into {@code dst} from byte {@code o}. */
+    static void pairOut(float[] s, int first, float[] x, int second, ByteBuffer dst, int o, int count, boolean nan) {
+        int lanes = S.length();
+        int step = S.vectorByteSize();
+        if (nan) {
+            for (int i = 0; i < count; i += lanes, o += step) {
+                rule(FloatVector.fromArray(S, s, first + i), FloatVector.fromArray(S, x, second + i))
+                        .intoByteBuffer(dst, o, ORDER);
+            }
+            return;
+        }
+        for (int i = 0; i < count; i += lanes, o += step) {
+            greater(FloatVector.fromArray(S, s, first + i), FloatVector.fromArray(S, x, second + i))
+                    .intoByteBuffer(dst, o, ORDER);
+        }
+    }
+
+    /**
      * Output rows {@code [from, to)} of all {@code N*OH} (row index {@code n*OH + oy}) of the plan's
      * geometry, from {@code src} into {@code dst} (float32 in native order, element offsets as the
      * plan's shapes give them). Needs {@link VectorSupport#fits}{@code (p.c)}.

@@ -98,15 +98,7 @@ class VecMaxDoublingTest {
         PoolGeometry g = spec.geometry(s);
         MaxVanHerk v = new MaxVanHerk(g);
         assertTrue(v.doubles(), what + ": runs VecMaxDoubling");
-        int rows = g.output().n() * g.output().h();
-        Tensor scalar = Tensor.allocate(g.output());
-        v.run(x.floats(), scalar.floats(), 0, rows, Scratch.get());
-        Tensor vec = Tensor.allocate(g.output());
-        // In two ranges, the first ending inside a batch item, as the backend's chunks may.
-        int cut = rows / 2 + 1;
-        v.run(x, vec, 0, Math.min(cut, rows), Scratch.get());
-        v.run(x, vec, Math.min(cut, rows), rows, Scratch.get());
-        Tolerance.assertBitIdentical(vec.toArray(), scalar.toArray(), what + " (vector vs scalar)");
+        Tensor vec = VecMaxVanHerkTest.againstScalar(v, g, x, what);
         Tolerance.assertExact(vec.toArray(), NaiveReference.pool(x.toArray(), s, spec), what + " (vector vs reference)");
     }
 }

@@ -136,17 +136,26 @@ class VecMaxVanHerkTest {
         PoolGeometry g = spec.geometry(s);
         MaxVanHerk v = new MaxVanHerk(g);
         assertTrue(v.inLanes(), what + ": runs VecMaxVanHerk");
+        Tensor vec = againstScalar(v, g, x, what);
+        if (reference) {
+            Tolerance.assertExact(vec.toArray(), NaiveReference.pool(x.toArray(), s, spec), what + " (vector vs reference)");
+        }
+    }
+
+    /**
+     * {@code v}'s lane form (in two ranges of output rows, the first ending inside a batch item,
+     * as the backend's chunks may) against its scalar passes, bit for bit; returns the lane form's
+     * output. {@link VecMaxDoublingTest} checks its kernel the same way.
+     */
+    static Tensor againstScalar(MaxVanHerk v, PoolGeometry g, Tensor x, String what) {
         int rows = g.output().n() * g.output().h();
         Tensor scalar = Tensor.allocate(g.output());
         v.run(x.floats(), scalar.floats(), 0, rows, Scratch.get());
         Tensor vec = Tensor.allocate(g.output());
-        // In two ranges, the first ending inside a batch item, as the backend's chunks may.
         int cut = rows / 2 + 1;
         v.run(x, vec, 0, Math.min(cut, rows), Scratch.get());
         v.run(x, vec, Math.min(cut, rows), rows, Scratch.get());
         Tolerance.assertBitIdentical(vec.toArray(), scalar.toArray(), what + " (vector vs scalar)");
-        if (reference) {
-            Tolerance.assertExact(vec.toArray(), NaiveReference.pool(x.toArray(), s, spec), what + " (vector vs reference)");
-        }
+        return vec;
     }
 }
