@@ -462,14 +462,7 @@ final class AvgWindows {
      * it recomputes several channels of one window without forming each tap's offset again.
      */
     int taps(int n, int oy, int ox, int[] at) {
-        int k = 0;
-        for (int jy = p.rowFirst[oy]; jy < p.rowEnd[oy]; jy++) {
-            long row = p.in.offset(n, p.inputRow(oy, jy), 0, 0);
-            for (int jx = p.colFirst[ox]; jx < p.colEnd[ox]; jx++) {
-                at[k++] = Math.toIntExact(row + (long) p.inputColumn(ox, jx) * p.c);
-            }
-        }
-        return k;
+        return p.taps(n, oy, ox, 1, at);
     }
 
     /**

@@ -95,7 +95,7 @@ final class VecMaxWindows {
             int oy = r % p.out.h();
             int outRow = Math.toIntExact(p.out.offset(n, oy, 0, 0) * Float.BYTES);
             for (int ox = 0; ox < p.out.w(); ox++) {
-                int taps = taps(p, n, oy, ox, at);
+                int taps = p.taps(n, oy, ox, Float.BYTES, at);
                 int o = outRow + ox * c * Float.BYTES;
                 if (c >= TAP_MAJOR_CHANNELS) {
                     tapByTap(src, dst, at, taps, c, o);
@@ -118,21 +118,6 @@ final class VecMaxWindows {
                 }
             }
         }
-    }
-
-    /**
-     * The byte offsets of output (n, oy, ox)'s taps (channel 0) in scan order into {@code at};
-     * returns their count.
-     */
-    private static int taps(WindowPlan p, int n, int oy, int ox, int[] at) {
-        int k = 0;
-        for (int jy = p.rowFirst[oy]; jy < p.rowEnd[oy]; jy++) {
-            long row = p.in.offset(n, p.inputRow(oy, jy), 0, 0);
-            for (int jx = p.colFirst[ox]; jx < p.colEnd[ox]; jx++) {
-                at[k++] = Math.toIntExact((row + (long) p.inputColumn(ox, jx) * p.c) * Float.BYTES);
-            }
-        }
-        return k;
     }
 
     /** Four vectors of channels from byte {@code ch} of each tap, into {@code dst} at byte {@code o}. */

@@ -190,6 +190,21 @@ final class WindowPlan {
     }
 
     /**
+     * The offsets of output (n, oy, ox)'s taps inside the input (channel 0), in scan order, into
+     * {@code at}, in units of {@code elementBytes} bytes (1: elements); returns their count.
+     */
+    int taps(int n, int oy, int ox, int elementBytes, int[] at) {
+        int k = 0;
+        for (int jy = rowFirst[oy]; jy < rowEnd[oy]; jy++) {
+            long row = in.offset(n, inputRow(oy, jy), 0, 0);
+            for (int jx = colFirst[ox]; jx < colEnd[ox]; jx++) {
+                at[k++] = Math.toIntExact((row + (long) inputColumn(ox, jx) * c) * elementBytes);
+            }
+        }
+        return k;
+    }
+
+    /**
      * The ring slot of input row (n, y), and whether it must be (re)computed: returns the slot, or
      * {@code -1 - slot} when the slot held another row (its tag is then updated).
      */
