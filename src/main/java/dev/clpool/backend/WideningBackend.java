@@ -151,7 +151,7 @@ public final class WideningBackend implements PoolingBackend {
             return;
         }
         int n = g.input().n();
-        if (!batchOf(n, in, gradOut) || !batchOf(n, gradIn, gradIn)) {
+        if (!batchOf(n, in, gradOut) || gradIn.tensorShape().n() != n) {
             backwardWhole(g.mode(), in, gradOut, gradIn, (x, dy, dx) -> {
                 delegate.backward(g, x, dy, dx);
                 return true;
