@@ -210,11 +210,14 @@ public final class CpuBackend implements PoolingBackend {
     public boolean globalStored(PoolMode mode, Tensor in, Tensor out) {
         Shape s = in.shape();
         if (!VectorSupport.ENABLED || mode != PoolMode.MAX || in.dtype() != out.dtype() || in.dtype() == DType.FLOAT32
-                || !VecMaxStored.fits(s.c()) || (long) s.n() * VecMaxStored.globalBlocks(s.c()) < threads) {
+                || !VecMaxStored.fits(s.c())) {
+            return false;
+        }
+        int blocks = VecMaxStored.globalBlocks(s.c());
+        if ((long) s.n() * blocks < threads) {
             return false;
         }
         int positions = s.h() * s.w();
-        int blocks = VecMaxStored.globalBlocks(s.c());
         boolean half = in.dtype() == DType.FLOAT16;
         chunks(s.n() * blocks, (long) positions * s.c() / blocks,
                 (from, to) -> VecMaxStored.global(in.buffer(), out.buffer(), positions, s.c(), half, from, to));
