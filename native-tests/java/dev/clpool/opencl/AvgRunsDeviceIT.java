@@ -92,7 +92,8 @@ class AvgRunsDeviceIT {
     }
 
     /** The same raw bits, or NaN in both. */
-    private static void sameBits(float[] got, float[] want, String what) {
+    /** {@code got} and {@code want} bit for bit, any NaN matching any NaN (PlanarFlatDeviceIT uses it too). */
+    static void sameBits(float[] got, float[] want, String what) {
         assertEquals(want.length, got.length, what);
         for (int i = 0; i < got.length; i++) {
             if (!(Float.isNaN(got[i]) && Float.isNaN(want[i])) && Float.floatToRawIntBits(got[i]) != Float.floatToRawIntBits(want[i])) {
@@ -120,7 +121,8 @@ class AvgRunsDeviceIT {
         return Tensor.of(s, v);
     }
 
-    private static Tensor ordinary(SplittableRandom r, Shape s) {
+    /** Uniform [−4, 4) values (PlanarFlatDeviceIT uses them too). */
+    static Tensor ordinary(SplittableRandom r, Shape s) {
         float[] v = new float[Math.toIntExact(s.elementCount())];
         for (int i = 0; i < v.length; i++) {
             v[i] = (float) (r.nextDouble() * 8 - 4);

@@ -1,8 +1,6 @@
 package dev.clpool.opencl;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.clpool.Axis;
 import dev.clpool.BindingChoice;
@@ -54,7 +52,7 @@ class PlanarFlatDeviceIT {
                     String what = binding + " " + spec + " on " + view;
                     assertTrue(KernelOptions.planarFlat(pg, PlanarPoolRoutine.CPU_VECTOR, true, true), what + " flat");
                     compare(device, pg, orderShowing(r, view), g.output(), spec == specs.get(0), what);
-                    Tensor x = ordinary(r, view);
+                    Tensor x = AvgRunsDeviceIT.ordinary(r, view);
                     Tensor want = Tensor.allocate(g.output());
                     CPU.pool(g, x, want);
                     Tolerance.assertClose(compare(device, pg, x, g.output(), false, what + " ordinary"), want.toArray(),
@@ -83,12 +81,12 @@ class PlanarFlatDeviceIT {
                 device.poolPlanar(g, din, dout);
                 Tensor back = Tensor.allocate(out);
                 dout.download(back);
-                sameBits(back.toArray(), got.toArray(), what + " device tensors, " + form);
+                AvgRunsDeviceIT.sameBits(back.toArray(), got.toArray(), what + " device tensors, " + form);
             }
             if (flat == null) {
                 flat = got.toArray();
             } else {
-                sameBits(flat, got.toArray(), what + " flat against the row loop");
+                AvgRunsDeviceIT.sameBits(flat, got.toArray(), what + " flat against the row loop");
             }
         }
         System.clearProperty(KernelOptions.PLANAR_FLAT);
@@ -102,20 +100,9 @@ class PlanarFlatDeviceIT {
             got[i] = Tensor.allocate(out, DType.FLOAT16);
             device.poolPlanar(g, half, got[i]);
         }
-        sameBits(got[0].toArray(), got[1].toArray(), what + " float16");
+        AvgRunsDeviceIT.sameBits(got[0].toArray(), got[1].toArray(), what + " float16");
         System.clearProperty(KernelOptions.PLANAR_FLAT);
         return flat;
-    }
-
-    /** The same raw bits, or NaN in both. */
-    private static void sameBits(float[] got, float[] want, String what) {
-        assertEquals(want.length, got.length, what);
-        for (int i = 0; i < got.length; i++) {
-            if (!(Float.isNaN(got[i]) && Float.isNaN(want[i])) && Float.floatToRawIntBits(got[i]) != Float.floatToRawIntBits(want[i])) {
-                fail(what + ": element " + i + " is " + got[i] + " (0x" + Integer.toHexString(Float.floatToRawIntBits(got[i]))
-                        + "), expected " + want[i] + " (0x" + Integer.toHexString(Float.floatToRawIntBits(want[i])) + ")");
-            }
-        }
     }
 
     /**
@@ -132,14 +119,6 @@ class PlanarFlatDeviceIT {
             v[i] = k < 48 ? sign * 0x1p40f : k < 120 ? sign * m * 0x1p-20f : k < 124 ? sign * 0.0f
                     : k < 126 ? sign * Float.POSITIVE_INFINITY
                     : Float.intBitsToFloat(0x7fc00000 | (i & 0x3fffff) | (sign < 0 ? 0x80000000 : 0));
-        }
-        return Tensor.of(s, v);
-    }
-
-    private static Tensor ordinary(SplittableRandom r, Shape s) {
-        float[] v = new float[Math.toIntExact(s.elementCount())];
-        for (int i = 0; i < v.length; i++) {
-            v[i] = (float) (r.nextDouble() * 8 - 4);
         }
         return Tensor.of(s, v);
     }
