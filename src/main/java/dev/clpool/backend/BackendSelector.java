@@ -85,7 +85,8 @@ public final class BackendSelector {
      */
     public static PoolingBackend cpu(int threads) {
         int t = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
-        return new WideningBackend(new CpuBackend(t), t);
+        CpuBackend cpu = new CpuBackend(t);
+        return t == 1 ? new WideningBackend(cpu, 1) : new WideningBackend(cpu, cpu.lanes());
     }
 
     private static PoolingBackend openCl(Request r) {

@@ -32,8 +32,11 @@ import java.util.function.BiConsumer;
  * chunks of about {@link #CHUNK_BYTES} of float32 temporaries: each chunk's input widened, pooled
  * and its result rounded before the next chunk, so the temporaries stay in the caches and are
  * reused by every chunk (the whole tensor at once when its indices count across items: ONNX's
- * conventions). With more threads the tensor goes whole ({@link #WHOLE}): each chunk's three jobs
- * split over the threads cost more than the caches save (docs/performance.md).
+ * conventions). With more threads the batch is split by items between {@link BatchLanes}, one-thread
+ * backends that run at once, each taking its items in such chunks; where an operation cannot be
+ * split so (a planar backward that may refuse), the tensor goes whole over the threads
+ * ({@link #WHOLE}): chunks split over the threads step by step cost more than the caches save
+ * (docs/performance.md).
  * On the CPU path the conversions run in blocks over its threads ({@link CpuBackend#convert}), and the
  * float32 temporaries come from a small cache of direct buffers kept between calls (at most
  * {@link #MAX_IDLE_BYTES} idle, dropped on {@link #close()}): a fresh direct buffer costs its size
@@ -65,6 +68,9 @@ public final class WideningBackend implements PoolingBackend {
 
     private final PoolingBackend delegate;
     private final long chunkBytes;
+    /** One-thread backends the batch is split between, each in chunks of {@link #laneChunkBytes}; null on one thread. */
+    private final BatchLanes lanes;
+    private final long laneChunkBytes;
     private final List<ByteBuffer> idle = new ArrayList<>();
     private long idleBytes;
 
@@ -73,15 +79,30 @@ public final class WideningBackend implements PoolingBackend {
         this(delegate, WHOLE);
     }
 
-    /** Over a delegate that runs on one thread (chunks of {@link #CHUNK_BYTES}) or several ({@link #WHOLE}). */
+    /** Over a delegate that runs on one thread: chunks of {@link #CHUNK_BYTES}. */
     public WideningBackend(PoolingBackend delegate, int threads) {
         this(delegate, threads == 1 ? CHUNK_BYTES : WHOLE);
     }
 
+    /**
+     * Over a delegate of several threads, whose batches split by items between {@code lanes} (each
+     * in chunks of {@link #CHUNK_BYTES}); what cannot be split so goes whole over the delegate.
+     */
+    public WideningBackend(PoolingBackend delegate, BatchLanes lanes) {
+        this(delegate, WHOLE, lanes, CHUNK_BYTES);
+    }
+
     /** With chunks of {@code chunkBytes} of float32 temporaries (tests use small ones). */
     WideningBackend(PoolingBackend delegate, long chunkBytes) {
+        this(delegate, chunkBytes, null, CHUNK_BYTES);
+    }
+
+    /** Split between {@code lanes} in chunks of {@code laneChunkBytes}, else whole or in chunks of {@code chunkBytes}. */
+    WideningBackend(PoolingBackend delegate, long chunkBytes, BatchLanes lanes, long laneChunkBytes) {
         this.delegate = delegate;
         this.chunkBytes = chunkBytes;
+        this.lanes = lanes;
+        this.laneChunkBytes = laneChunkBytes;
     }
 
     @Override
@@ -104,7 +125,7 @@ public final class WideningBackend implements PoolingBackend {
             return;
         }
         inChunks(in.tensorShape().n(), new Tensor[] {in}, false, out,
-                (first, count, x, y) -> delegate.pool(sub(g, count), x[0], y));
+                (b, first, count, x, y) -> b.pool(sub(g, count), x[0], y));
     }
 
     @Override
@@ -115,7 +136,7 @@ public final class WideningBackend implements PoolingBackend {
             return;
         }
         int perItem = g.planes() / n;
-        inChunks(n, new Tensor[] {in}, false, out, (first, count, x, y) -> delegate.poolPlanar(
+        inChunks(n, new Tensor[] {in}, false, out, (b, first, count, x, y) -> b.poolPlanar(
                 new PlanarGeometry(count * perItem, g.axes(), g.mode(), g.p(), g.countIncludePad()), x[0], y));
     }
 
@@ -128,7 +149,7 @@ public final class WideningBackend implements PoolingBackend {
         }
         int perItem = planes / n;
         inChunks(n, new Tensor[] {in}, false, out,
-                (first, count, x, y) -> delegate.globalPlanar(mode, count * perItem, planeSize, x[0], y));
+                (b, first, count, x, y) -> b.globalPlanar(mode, count * perItem, planeSize, x[0], y));
     }
 
     @Override
@@ -141,7 +162,7 @@ public final class WideningBackend implements PoolingBackend {
             return;
         }
         inChunks(in.tensorShape().n(), new Tensor[] {in}, false, out,
-                (first, count, x, y) -> delegate.global(mode, x[0], y));
+                (b, first, count, x, y) -> b.global(mode, x[0], y));
     }
 
     @Override
@@ -160,7 +181,7 @@ public final class WideningBackend implements PoolingBackend {
         }
         // Avg's gradient depends on dy and the geometry only: its x is never read, so not converted.
         inChunks(n, new Tensor[] {in, gradOut}, g.mode() == PoolMode.AVG, gradIn,
-                (first, count, x, dx) -> delegate.backward(sub(g, count), x[0], x[1], dx));
+                (b, first, count, x, dx) -> b.backward(sub(g, count), x[0], x[1], dx));
     }
 
     /**
@@ -220,7 +241,7 @@ public final class WideningBackend implements PoolingBackend {
             widened(in, out, (x, y) -> delegate.adaptive(g, x, y));
             return;
         }
-        inChunks(in.tensorShape().n(), new Tensor[] {in}, false, out, (first, count, x, y) -> delegate.adaptive(
+        inChunks(in.tensorShape().n(), new Tensor[] {in}, false, out, (b, first, count, x, y) -> b.adaptive(
                 new AdaptiveGeometry(g.mode(), withN(g.input(), count), withN(g.output(), count)), x[0], y));
     }
 
@@ -237,8 +258,8 @@ public final class WideningBackend implements PoolingBackend {
             widened(in, out, (x, y) -> delegate.maxWithIndices(g, x, y, indices));
             return;
         }
-        inChunks(g.input().n(), new Tensor[] {in}, false, out, (first, count, x, y) ->
-                delegate.maxWithIndices(sub(g, count), x[0], y, indices.batch(first, count)));
+        inChunks(g.input().n(), new Tensor[] {in}, false, out, (b, first, count, x, y) ->
+                b.maxWithIndices(sub(g, count), x[0], y, indices.batch(first, count)));
     }
 
     /** In chunks of whole batch items: {@code channels} planes each, so that each plane keeps its channel. */
@@ -250,8 +271,8 @@ public final class WideningBackend implements PoolingBackend {
             widened(in, out, (x, y) -> delegate.maxWithNhwcPlaneIndices(g, x, y, indices, channels));
             return;
         }
-        inChunks(planes / channels, new Tensor[] {in}, false, out, (first, count, x, y) ->
-                delegate.maxWithNhwcPlaneIndices(sub(g, count * channels), x[0], y,
+        inChunks(planes / channels, new Tensor[] {in}, false, out, (b, first, count, x, y) ->
+                b.maxWithNhwcPlaneIndices(sub(g, count * channels), x[0], y,
                         indices.batch(first * channels, count * channels), channels));
     }
 
@@ -261,46 +282,68 @@ public final class WideningBackend implements PoolingBackend {
             op.accept(in, out);
             return;
         }
-        inChunks(1, new Tensor[] {in}, false, out, (first, count, x, y) -> op.accept(x[0], y));
+        inChunks(1, new Tensor[] {in}, false, out, (b, first, count, x, y) -> op.accept(x[0], y));
     }
 
-    /** An operation on float32 forms of batch items {@code first .. first + count - 1}. */
+    /** An operation, on backend {@code b}, on float32 forms of batch items {@code first .. first + count - 1}. */
     @FunctionalInterface
     private interface Chunk {
-        void run(int first, int count, Tensor[] ins, Tensor out);
+        void run(PoolingBackend b, int first, int count, Tensor[] ins, Tensor out);
     }
 
-    /** A {@link Chunk} that may refuse the work: false when it wrote nothing. */
+    /** An operation on the delegate, on float32 forms of batch items {@code first .. first + count - 1}: false when it wrote nothing. */
     @FunctionalInterface
     private interface RefusableChunk {
         boolean run(int first, int count, Tensor[] ins, Tensor out);
     }
 
+    /**
+     * Runs {@code op} over the batch: split by items between the {@link BatchLanes}, each lane in
+     * chunks of {@link #laneChunkBytes}, where there are lanes and the float32 temporaries of the
+     * whole batch would be more than {@link #WHOLE_CHUNKS} such chunks; else on the delegate
+     * ({@link #whileTaken}).
+     */
     private void inChunks(int items, Tensor[] ins, boolean firstUnread, Tensor out, Chunk op) {
+        long wide = wideBytesPerItem(items, ins, out);
+        if (lanes != null && items > 1 && items * wide > WHOLE_CHUNKS * laneChunkBytes) {
+            int parts = Math.min(lanes.count(), items);
+            lanes.run(parts, p -> {
+                PoolingBackend lane = lanes.lane(p);
+                taken(lane, items, (int) ((long) items * p / parts), (int) ((long) items * (p + 1) / parts),
+                        laneChunkBytes, ins, firstUnread, out, (first, count, x, y) -> {
+                            op.run(lane, first, count, x, y);
+                            return true;
+                        });
+            });
+            return;
+        }
         whileTaken(items, ins, firstUnread, out, (first, count, x, y) -> {
-            op.run(first, count, x, y);
+            op.run(delegate, first, count, x, y);
             return true;
         });
     }
 
+    /** {@link #taken} on the delegate over the whole batch, in chunks of {@link #chunkBytes}. */
+    private void whileTaken(int items, Tensor[] ins, boolean firstUnread, Tensor out, RefusableChunk op) {
+        taken(delegate, items, 0, items, chunkBytes, ins, firstUnread, out, op);
+    }
+
     /**
-     * Runs {@code op} over the batch in chunks of whole items, each chunk's 16-bit inputs widened
-     * into float32 temporaries and its float32 result rounded once into {@code out}'s items; float32
-     * tensors are used in place. A chunk's temporaries hold about {@link #CHUNK_BYTES}, so that they
-     * are still in the processor's caches when the delegate reads them and when the result is
-     * rounded, and the same temporaries serve every chunk (the constructor's chunk size). Each tensor is split by its own first
-     * axis, {@code n / items} entries an item. With {@code firstUnread} the first input is not
+     * Runs {@code op} over batch items {@code from .. to - 1} in chunks of whole items, each chunk's
+     * 16-bit inputs widened by {@code b} into float32 temporaries and its float32 result rounded
+     * once into {@code out}'s items; float32 tensors are used in place. A chunk's temporaries hold
+     * about {@code chunk} bytes, so that they are still in the processor's caches when the delegate
+     * reads them and when the result is rounded, and the same temporaries serve every chunk (all
+     * the items at once when they fit {@link #WHOLE_CHUNKS} chunks). Each tensor is split by its own
+     * first axis, {@code n / items} entries an item. With {@code firstUnread} the first input is not
      * converted (its temporary only has the right shape: avg's backward never reads x). Stops at
      * the first chunk {@code op} refuses, rounding nothing of it.
      */
-    private void whileTaken(int items, Tensor[] ins, boolean firstUnread, Tensor out, RefusableChunk op) {
-        long wideBytesPerItem = 0;
-        for (Tensor t : ins) {
-            wideBytesPerItem += t.dtype() == DType.FLOAT32 ? 0 : elements(t) * Float.BYTES / items;
-        }
-        wideBytesPerItem += out.dtype() == DType.FLOAT32 ? 0 : elements(out) * Float.BYTES / items;
-        int per = items * wideBytesPerItem <= WHOLE_CHUNKS * chunkBytes ? items
-                : (int) Math.max(1, Math.min(items, chunkBytes / Math.max(1, wideBytesPerItem)));
+    private void taken(PoolingBackend b, int items, int from, int to, long chunk, Tensor[] ins, boolean firstUnread,
+            Tensor out, RefusableChunk op) {
+        long wide = wideBytesPerItem(items, ins, out);
+        int range = to - from;
+        int per = range * wide <= WHOLE_CHUNKS * chunk ? range : (int) Math.max(1, Math.min(range, chunk / Math.max(1, wide)));
         Tensor[] temps = new Tensor[ins.length];
         for (int i = 0; i < ins.length; i++) {
             temps[i] = ins[i].dtype() == DType.FLOAT32 ? null : temporary(slice(ins[i], 0, per, items));
@@ -308,13 +351,13 @@ public final class WideningBackend implements PoolingBackend {
         Tensor tempOut = out.dtype() == DType.FLOAT32 ? null : temporary(slice(out, 0, per, items));
         try {
             Tensor[] x = new Tensor[ins.length];
-            for (int first = 0; first < items; first += per) {
-                int count = Math.min(per, items - first);
+            for (int first = from; first < to; first += per) {
+                int count = Math.min(per, to - first);
                 for (int i = 0; i < ins.length; i++) {
                     Tensor part = slice(ins[i], first, count, items);
                     x[i] = temps[i] == null ? part : slice(temps[i], 0, count, per);
                     if (temps[i] != null && !(firstUnread && i == 0)) {
-                        delegate.convert(part, x[i]);
+                        b.convert(part, x[i]);
                     }
                 }
                 Tensor result = slice(out, first, count, items);
@@ -323,7 +366,7 @@ public final class WideningBackend implements PoolingBackend {
                     return;
                 }
                 if (y != result) {
-                    delegate.convert(y, result);
+                    b.convert(y, result);
                 }
             }
         } finally {
@@ -336,6 +379,15 @@ public final class WideningBackend implements PoolingBackend {
                 giveBack(tempOut);
             }
         }
+    }
+
+    /** Bytes of float32 temporaries an item of the batch needs (inputs and output that are not float32). */
+    private static long wideBytesPerItem(int items, Tensor[] ins, Tensor out) {
+        long wide = 0;
+        for (Tensor t : ins) {
+            wide += t.dtype() == DType.FLOAT32 ? 0 : elements(t) * Float.BYTES / items;
+        }
+        return wide + (out.dtype() == DType.FLOAT32 ? 0 : elements(out) * Float.BYTES / items);
     }
 
     /** Items {@code first .. first + count - 1} of {@code t}, whose first axis holds {@code items} items. */
@@ -391,9 +443,6 @@ public final class WideningBackend implements PoolingBackend {
     private static boolean float32(Tensor a, Tensor b) {
         return a.dtype() == DType.FLOAT32 && b.dtype() == DType.FLOAT32;
     }
-
-
-
 
     /** A float32 tensor of {@code like}'s shape over a cached or new direct buffer; contents undefined. */
     private Tensor temporary(Tensor like) {

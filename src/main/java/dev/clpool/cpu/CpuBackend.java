@@ -10,11 +10,13 @@ import dev.clpool.PoolMode;
 import dev.clpool.Shape;
 import dev.clpool.Tensor;
 import dev.clpool.UnpoolGeometry;
+import dev.clpool.backend.BatchLanes;
 import dev.clpool.backend.PoolingBackend;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ForkJoinPool;
+import java.util.function.IntConsumer;
 
 /**
  * The multithreaded CPU path: the fallback, and the reference the device tests compare with.
@@ -67,6 +69,9 @@ public final class CpuBackend implements PoolingBackend {
 
     private final Executor pool;
     private final int threads;
+    private final long spin;
+    /** One-thread backends for {@link #lanes()}, made on first use and closed with this one. */
+    private CpuBackend[] lanes;
 
     public CpuBackend(int threads) {
         this(threads, spinMicros());
@@ -77,6 +82,7 @@ public final class CpuBackend implements PoolingBackend {
             throw new IllegalArgumentException("threads must be >= 1, got " + threads);
         }
         this.threads = threads;
+        this.spin = spinMicros;
         // The calling thread takes parts of every job (WorkShare): the pool supplies the others.
         this.pool = spinMicros > 0 ? new SpinningHelpers(Math.max(1, threads - 1), spinMicros, "clpool-cpu-helper")
                 : new ForkJoinPool(Math.max(1, threads - 1));
@@ -106,6 +112,43 @@ public final class CpuBackend implements PoolingBackend {
 
     int threads() {
         return threads;
+    }
+
+    /**
+     * This backend's threads as one-thread backends, one a thread, whose parts run over this
+     * backend's threads at once ({@link WorkShare}): for splitting a batch by items.
+     */
+    public BatchLanes lanes() {
+        return new BatchLanes() {
+            @Override
+            public int count() {
+                return threads;
+            }
+
+            @Override
+            public PoolingBackend lane(int i) {
+                return oneThread()[i];
+            }
+
+            @Override
+            public void run(int parts, IntConsumer part) {
+                if (parts < 1 || parts > threads) {
+                    throw new IllegalArgumentException(parts + " parts over " + threads + " lanes");
+                }
+                WorkShare.run(pool, threads - 1, parts, part);
+            }
+        };
+    }
+
+    private synchronized CpuBackend[] oneThread() {
+        if (lanes == null) {
+            CpuBackend[] made = new CpuBackend[threads];
+            for (int i = 0; i < threads; i++) {
+                made[i] = new CpuBackend(1, spin);
+            }
+            lanes = made;
+        }
+        return lanes;
     }
 
     @Override
@@ -368,6 +411,11 @@ public final class CpuBackend implements PoolingBackend {
 
     @Override
     public void close() {
+        synchronized (this) {
+            if (lanes != null) {
+                Arrays.stream(lanes).forEach(CpuBackend::close);
+            }
+        }
         if (pool instanceof SpinningHelpers spinning) {
             spinning.close();
         } else {

@@ -18,9 +18,11 @@ import dev.clpool.Tensor;
 import dev.clpool.TensorShape;
 import dev.clpool.cpu.CpuBackend;
 import dev.clpool.testing.StorageCases;
+import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.function.BiConsumer;
+import java.util.function.IntConsumer;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -129,6 +131,68 @@ class WideningChunksTest {
                 channelsLast(b);
                 channelsFirst(b);
             }
+        }
+    }
+
+    /**
+     * Split between two one-thread lanes, each in chunks of one item or two: the same bits, and
+     * both lanes take items (nine items of about 11 KB are more than four chunks of one or two).
+     */
+    @Test
+    void everyOperation_splitBetweenLanes_givesTheWholeTensorsBits() {
+        long item = (12 * 12 * 16 + 6 * 6 * 16) * Float.BYTES;
+        for (long chunk : new long[] {1, 2 * item + 1}) {
+            try (CpuBackend cpu = new CpuBackend(2)) {
+                Recorded lanes = new Recorded(cpu.lanes());
+                try (WideningBackend b = new WideningBackend(cpu, WideningBackend.WHOLE, lanes, chunk)) {
+                    channelsLast(b);
+                    channelsFirst(b);
+                }
+                assertTrue(lanes.ran[0] > 0 && lanes.ran[1] > 0, "parts per lane " + Arrays.toString(lanes.ran));
+            }
+        }
+    }
+
+    /** A batch of at most {@link WideningBackend#WHOLE_CHUNKS} lane chunks goes whole over the delegate, not to the lanes. */
+    @Test
+    void aSmallBatch_goesWholeOverTheDelegate() {
+        long item = (12 * 12 * 16 + 6 * 6 * 16) * Float.BYTES;
+        try (CpuBackend cpu = new CpuBackend(2)) {
+            Recorded lanes = new Recorded(cpu.lanes());
+            try (WideningBackend b = new WideningBackend(cpu, WideningBackend.WHOLE, lanes, 3 * item)) {
+                PoolGeometry g = SPECS.get(0).geometry(CL);
+                b.pool(g, random(TensorShape.of(CL), 6), Tensor.allocate(g.output(), DType.FLOAT16));
+                assertEquals(9 * item, b.idleBytes(), "temporaries kept: the whole batch's");
+            }
+            assertArrayEquals(new int[] {0, 0}, lanes.ran, "parts per lane");
+        }
+    }
+
+    /** Counts the parts each lane ran. */
+    private static final class Recorded implements BatchLanes {
+        private final BatchLanes lanes;
+        final int[] ran = new int[2];
+
+        Recorded(BatchLanes lanes) {
+            this.lanes = lanes;
+        }
+
+        @Override
+        public int count() {
+            return lanes.count();
+        }
+
+        @Override
+        public PoolingBackend lane(int i) {
+            synchronized (ran) {
+                ran[i]++;
+            }
+            return lanes.lane(i);
+        }
+
+        @Override
+        public void run(int parts, IntConsumer part) {
+            lanes.run(parts, part);
         }
     }
 
