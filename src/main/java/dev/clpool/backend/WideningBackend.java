@@ -33,10 +33,9 @@ import java.util.function.BiConsumer;
  * and its result rounded before the next chunk, so the temporaries stay in the caches and are
  * reused by every chunk (the whole tensor at once when its indices count across items: ONNX's
  * conventions). With more threads the batch is split by items between {@link BatchLanes}, one-thread
- * backends that run at once, each taking its items in such chunks; where an operation cannot be
- * split so (a planar backward that may refuse), the tensor goes whole over the threads
- * ({@link #WHOLE}): chunks split over the threads step by step cost more than the caches save
- * (docs/performance.md).
+ * backends that run at once, each taking its items in such chunks; a tensor that cannot be split
+ * so (one item, or indices counted across items) goes whole over the threads ({@link #WHOLE}):
+ * chunks split over the threads step by step cost more than the caches save (docs/performance.md).
  * On the CPU path the conversions run in blocks over its threads ({@link CpuBackend#convert}), and the
  * float32 temporaries come from a small cache of direct buffers kept between calls (at most
  * {@link #MAX_IDLE_BYTES} idle, dropped on {@link #close()}): a fresh direct buffer costs its size
@@ -202,16 +201,14 @@ public final class WideningBackend implements PoolingBackend {
                     (x, dy, dx) -> delegate.backwardPlanar(mode, axes, planes, x, dy, dx));
         }
         int perItem = planes / n;
-        boolean[] refused = {false};
-        whileTaken(n, new Tensor[] {in, gradOut}, mode == PoolMode.AVG, gradIn, (first, count, x, dx) -> {
-            boolean done = delegate.backwardPlanar(mode, axes, count * perItem, x[0], x[1], dx);
-            if (!done && first > 0) {
-                throw new IllegalStateException("the planar backward took items 0.." + (first - 1) + " and refused the rest");
+        // hasBackwardPlanar holds, and float32 tensors are what the kernel takes: no chunk refuses.
+        inChunks(n, new Tensor[] {in, gradOut}, mode == PoolMode.AVG, gradIn, (b, first, count, x, dx) -> {
+            if (!b.backwardPlanar(mode, axes, count * perItem, x[0], x[1], dx)) {
+                throw new IllegalStateException("the planar " + mode + " backward refused float32 items " + first + ".."
+                        + (first + count - 1) + " of a geometry it has a kernel for");
             }
-            refused[0] = !done;
-            return done;
         });
-        return !refused[0];
+        return true;
     }
 
     @Override
