@@ -250,10 +250,8 @@ final class VecAdaptiveRows {
 
     /**
      * {@link #averages} stored straight into the output tensor's bytes, output column ox's results at
-     * float {@code base + ox·c + ch} (no row of results copied out after). A divisor that is a power
-     * of two (a region of 1, 2, 4 or 8 elements: VGG-16's 2×2) multiplies by its reciprocal instead:
-     * both round the same exact quotient, so the same bits, and a division of 16 lanes costs several
-     * multiplications.
+     * float {@code base + ox·c + ch}: no row of results copied out after (VGG-16's head copied 0.8 MB
+     * a call out of a scratch row that way).
      */
     static void averages(float[] hs, int[] rowAt, int rows, int c, int ow, float[] divisor, int k0, ByteBuffer out,
                          int base) {
@@ -261,24 +259,22 @@ final class VecAdaptiveRows {
         int last = c - step;
         for (int ox = 0; ox < ow; ox++) {
             float d = divisor[k0 + ox];
-            float r = 1f / d;
-            boolean exact = (Float.floatToRawIntBits(d) & 0x007fffff) == 0 && d < 0x1p126f;
             int at = ox * c;
             int o = base + at;
             int a0 = rowAt[0] + at;
             if (rows == 2) {
                 int a1 = rowAt[1] + at;
                 for (int ch = 0; ch < last; ch += step) {
-                    average2(hs, a0 + ch, a1 + ch, d, r, exact, out, o + ch);
+                    average2(hs, a0 + ch, a1 + ch, d, out, o + ch);
                 }
-                average2(hs, a0 + last, a1 + last, d, r, exact, out, o + last);
+                average2(hs, a0 + last, a1 + last, d, out, o + last);
             } else if (rows == 3) {
                 int a1 = rowAt[1] + at;
                 int a2 = rowAt[2] + at;
                 for (int ch = 0; ch < last; ch += step) {
-                    average3(hs, a0 + ch, a1 + ch, a2 + ch, d, r, exact, out, o + ch);
+                    average3(hs, a0 + ch, a1 + ch, a2 + ch, d, out, o + ch);
                 }
-                average3(hs, a0 + last, a1 + last, a2 + last, d, r, exact, out, o + last);
+                average3(hs, a0 + last, a1 + last, a2 + last, d, out, o + last);
             } else {
                 for (int ch = 0; ch < c; ch += step) {
                     int v = Math.min(ch, last);
@@ -286,25 +282,22 @@ final class VecAdaptiveRows {
                     for (int j = 1; j < rows; j++) {
                         t = t.add(FloatVector.fromArray(F, hs, rowAt[j] + at + v));
                     }
-                    t = t.add(0f);
-                    (exact ? t.mul(r) : t.div(d)).intoByteBuffer(out, (o + v) << 2, ORDER);
+                    t.add(0f).div(d).intoByteBuffer(out, (o + v) << 2, ORDER);
                 }
             }
         }
     }
 
-    /** Two rows of sums folded and divided (or multiplied by an exact reciprocal) into the tensor's bytes. */
-    private static void average2(float[] hs, int a0, int a1, float d, float r, boolean exact, ByteBuffer out, int at) {
-        FloatVector t = FloatVector.fromArray(F, hs, a0).add(FloatVector.fromArray(F, hs, a1)).add(0f);
-        (exact ? t.mul(r) : t.div(d)).intoByteBuffer(out, at << 2, ORDER);
+    /** Two rows of sums folded and divided into the tensor's bytes. */
+    private static void average2(float[] hs, int a0, int a1, float d, ByteBuffer out, int at) {
+        FloatVector.fromArray(F, hs, a0).add(FloatVector.fromArray(F, hs, a1)).add(0f).div(d)
+                .intoByteBuffer(out, at << 2, ORDER);
     }
 
-    /** Three rows of sums folded and divided (or multiplied by an exact reciprocal) into the tensor's bytes. */
-    private static void average3(float[] hs, int a0, int a1, int a2, float d, float r, boolean exact, ByteBuffer out,
-                                 int at) {
-        FloatVector t = FloatVector.fromArray(F, hs, a0).add(FloatVector.fromArray(F, hs, a1))
-                .add(FloatVector.fromArray(F, hs, a2)).add(0f);
-        (exact ? t.mul(r) : t.div(d)).intoByteBuffer(out, at << 2, ORDER);
+    /** Three rows of sums folded and divided into the tensor's bytes. */
+    private static void average3(float[] hs, int a0, int a1, int a2, float d, ByteBuffer out, int at) {
+        FloatVector.fromArray(F, hs, a0).add(FloatVector.fromArray(F, hs, a1)).add(FloatVector.fromArray(F, hs, a2))
+                .add(0f).div(d).intoByteBuffer(out, at << 2, ORDER);
     }
 
     /** Two rows of sums folded and divided. */

@@ -13,8 +13,8 @@ import org.junit.jupiter.api.Test;
  * read and write arrays: the same sums and magnitudes bit for bit, from rows at an offset into the
  * buffer (regions of one, two and three columns; channels not a multiple of the lanes; NaN payloads
  * and infinities); the magnitude that the sums take from their own loads finds the row's largest
- * |x| wherever it lies; the averages stored into bytes are the array form's bits, for divisors that
- * are powers of two (multiplied by their reciprocal) and others, and write nothing outside the row.
+ * |x| wherever it lies; the averages stored into bytes are the array form's bits, rows of one to
+ * four, and write nothing outside the output row.
  */
 class VecAdaptiveBytesTest {
     @Test
