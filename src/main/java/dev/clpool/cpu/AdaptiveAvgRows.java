@@ -27,8 +27,7 @@ import java.util.Arrays;
  * magnitude of its input rows (taken from the same loads of the tensor's bytes as these sums: no staged
  * copy, no pass of its own) is at most its regions' {@link #limit}, which bounds B from the region's
  * shape, and its averages are stored straight into the output tensor; otherwise it is computed again by
- * {@link #row} with running bounds, checking each result, and written over. The same sums either way,
- * so the same bits.
+ * {@link #row} with running bounds, checking each result. The same sums either way, so the same bits.
  */
 final class AdaptiveAvgRows {
     /** Input elements a task should visit at least (output rows are grouped up to it). */
