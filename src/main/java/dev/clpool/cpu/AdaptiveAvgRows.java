@@ -24,10 +24,10 @@ import java.util.Arrays;
  * <p>In Vector API lanes ({@link #vectorRows}) each input row's sums across the regions' columns are
  * formed once per task and kept for the output rows that share it. Where every region is at most
  * three columns wide, the sums carry no bounds: an output row is certified at once when the largest
- * magnitude of its input rows (taken from the tensor's bytes, which these sums load straight from:
- * no staged copy) is at most its regions' {@link #limit},
- * which bounds B from the region's shape; otherwise it is computed again by {@link #row} with running
- * bounds, checking each result. The same sums either way, so the same bits.
+ * magnitude of its input rows (taken from the same loads of the tensor's bytes as these sums: no staged
+ * copy, no pass of its own) is at most its regions' {@link #limit}, which bounds B from the region's
+ * shape, and its averages are stored straight into the output tensor; otherwise it is computed again by
+ * {@link #row} with running bounds, checking each result. The same sums either way, so the same bits.
  */
 final class AdaptiveAvgRows {
     /** Input elements a task should visit at least (output rows are grouped up to it). */
@@ -190,16 +190,17 @@ final class AdaptiveAvgRows {
 
     /**
      * Every output row; the sums across each region's columns by {@link VecAdaptive#avgAcross} where
-     * {@code lanes} (the same arithmetic); {@code bytes} is {@code src}'s storage, which the lanes of
-     * narrow regions read straight from.
+     * {@code lanes} (the same arithmetic); {@code bytes} is {@code src}'s storage and {@code out}
+     * {@code dst}'s, which the lanes of narrow regions read from and write to straight.
      */
-    void run(FloatBuffer src, ByteBuffer bytes, boolean lanes, FloatBuffer dst, CpuBackward.Parallel parallel) {
+    void run(FloatBuffer src, ByteBuffer bytes, boolean lanes, FloatBuffer dst, ByteBuffer out,
+             CpuBackward.Parallel parallel) {
         long perRow = (long) is.h() * is.w() * is.c() / os.h();
         if (lanes) {
             int rows = os.n() * os.h();
             int group = rowsPerTask(is, os);
             parallel.run((rows + group - 1) / group,
-                    task -> vectorRows(src, bytes, dst, task * group, Math.min(rows, (task + 1) * group), Scratch.get()));
+                    task -> vectorRows(src, bytes, dst, out, task * group, Math.min(rows, (task + 1) * group), Scratch.get()));
             return;
         }
         AvgWindows.certifiedRows(os.n() * os.h(), perRow, TASK_WORK, os.w() * is.c(), parallel,
@@ -218,7 +219,8 @@ final class AdaptiveAvgRows {
      * Wider regions keep the bounds ({@link VecAdaptive#avgAcross}), each output row folded, divided
      * and certified in one pass ({@link VecAdaptiveRows#down}).
      */
-    private void vectorRows(FloatBuffer src, ByteBuffer bytes, FloatBuffer dst, int from, int to, Scratch s) {
+    private void vectorRows(FloatBuffer src, ByteBuffer bytes, FloatBuffer dst, ByteBuffer out, int from, int to,
+                            Scratch s) {
         int c = is.c();
         int ow = os.w();
         int width = ow * c;
@@ -234,8 +236,7 @@ final class AdaptiveAvgRows {
         AcrossRing.Reduce reduce = (n, y, at) -> {
             int base = Math.toIntExact(is.offset(n, y, 0, 0));
             if (narrow) {
-                magnitude[at / width] = VecAdaptiveRows.magnitudeBits(bytes, base, rowLen);
-                VecAdaptiveRows.sums(bytes, base, c, ow, x0, x1, hs, at);
+                magnitude[at / width] = VecAdaptiveRows.sums(bytes, base, c, ow, x0, x1, hs, at);
             } else {
                 src.get(base, raw, 0, rowLen);
                 VecAdaptive.avgAcross(raw, 0, c, ow, x0, x1, hs, hb, at, true, tail);
@@ -254,14 +255,16 @@ final class AdaptiveAvgRows {
                 }
                 certified = largest <= limitBits[oy];
                 if (certified) {
-                    VecAdaptiveRows.averages(hs, rowAt, rows, c, ow, divisor, oy * ow, res);
+                    VecAdaptiveRows.averages(hs, rowAt, rows, c, ow, divisor, oy * ow, out,
+                            Math.toIntExact(os.offset(n, oy, 0, 0)));
                 }
             } else {
                 certified = VecAdaptiveRows.down(hs, hb, rowAt, rows, c, ow, divisor, factor, oy * ow, res, excess);
+                if (certified) {
+                    dst.put(Math.toIntExact(os.offset(n, oy, 0, 0)), res, 0, width);
+                }
             }
-            if (certified) {
-                dst.put(Math.toIntExact(os.offset(n, oy, 0, 0)), res, 0, width);
-            } else {
+            if (!certified) {
                 row(src, true, dst, r, s.floats(7, width), true, s);
             }
         }

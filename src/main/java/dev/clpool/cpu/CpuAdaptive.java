@@ -75,7 +75,7 @@ final class CpuAdaptive {
         // Whether the Vector API kernels (VecAdaptive) run: enough channels to fill a vector.
         boolean lanes = vectors && VectorSupport.fits(is.c());
         if (!max && AdaptiveAvgRows.pays(is)) {
-            new AdaptiveAvgRows(is, os, y0, y1, x0, x1).run(src, in.buffer(), lanes, dst, parallel);
+            new AdaptiveAvgRows(is, os, y0, y1, x0, x1).run(src, in.buffer(), lanes, dst, out.buffer(), parallel);
             return;
         }
         if (max && lanes) {

@@ -10,9 +10,10 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * The Vector API kernels of {@link AdaptiveAvgRows}' lanes (used only where
  * {@link VectorSupport#ENABLED}, at least one vector of channels). Where every region is at most
- * three columns wide: an input row's sums across the regions' columns ({@link #sums}), its largest
- * magnitude ({@link #magnitudeBits}) and an output row's fold down its regions' rows and division
- * ({@link #averages}), for rows that the inputs' magnitude certifies ({@link AdaptiveAvgRows#limit}).
+ * three columns wide: an input row's sums across the regions' columns and its largest magnitude from
+ * the same loads ({@link #sums}), and an output row's fold down its regions' rows and division
+ * ({@link #averages}, stored straight into the output tensor), for rows that the inputs' magnitude
+ * certifies ({@link AdaptiveAvgRows#limit}).
  * Otherwise an output row's fold, division and running certificate ({@link #down}) from
  * {@link VecAdaptive#avgAcross}' sums and bounds. Lane by lane the arithmetic of
  * {@link VecAdaptive#avgAcross} and {@link VecAdaptive#avgFinish}, so the same bits.
@@ -29,6 +30,7 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class VecAdaptiveRows {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
 
     private VecAdaptiveRows() {
@@ -144,43 +146,62 @@ final class VecAdaptiveRows {
      * {@link #sums} of the input row at float {@code base} of the tensor's bytes, loaded straight from
      * them (the same additions, so the same sums): a bulk copy of each row first was about a third of
      * VGG-16's head, its stores and loads again on top of the loads from memory that every form pays.
+     * Returns the {@link #magnitudeBits} of every column the regions read, taken from the same loads
+     * (a pass of its own loaded the row once more). Each region's vector of magnitudes is reduced
+     * after its loop, so that no vector lives across the loops (C2 boxed such a vector before).
      */
-    static void sums(ByteBuffer in, int base, int c, int ow, int[] x0, int[] x1, float[] hs, int to) {
+    static int sums(ByteBuffer in, int base, int c, int ow, int[] x0, int[] x1, float[] hs, int to) {
         int step = F.length();
         int last = c - step;
+        int bits = 0;
         for (int ox = 0; ox < ow; ox++) {
             int o = base + x0[ox] * c;
             int at = to + ox * c;
             int w = x1[ox] - x0[ox];
             if (w == 1) {
+                IntVector m = IntVector.zero(I);
                 for (int ch = 0; ch < last; ch += step) {
-                    FloatVector.fromByteBuffer(F, in, (o + ch) << 2, ORDER).intoArray(hs, at + ch);
+                    FloatVector a = FloatVector.fromByteBuffer(F, in, (o + ch) << 2, ORDER);
+                    a.intoArray(hs, at + ch);
+                    m = m.max(a.viewAsIntegralLanes().and(0x7fffffff));
                 }
-                FloatVector.fromByteBuffer(F, in, (o + last) << 2, ORDER).intoArray(hs, at + last);
+                FloatVector a = FloatVector.fromByteBuffer(F, in, (o + last) << 2, ORDER);
+                a.intoArray(hs, at + last);
+                m = m.max(a.viewAsIntegralLanes().and(0x7fffffff));
+                bits = Math.max(bits, m.reduceLanes(VectorOperators.MAX));
             } else if (w == 2) {
+                IntVector m = IntVector.zero(I);
                 for (int ch = 0; ch < last; ch += step) {
-                    sum2(in, o + ch, c, hs, at + ch);
+                    FloatVector a = FloatVector.fromByteBuffer(F, in, (o + ch) << 2, ORDER);
+                    FloatVector b = FloatVector.fromByteBuffer(F, in, (o + c + ch) << 2, ORDER);
+                    a.add(b).intoArray(hs, at + ch);
+                    m = m.max(a.viewAsIntegralLanes().and(0x7fffffff)).max(b.viewAsIntegralLanes().and(0x7fffffff));
                 }
-                sum2(in, o + last, c, hs, at + last);
+                FloatVector a = FloatVector.fromByteBuffer(F, in, (o + last) << 2, ORDER);
+                FloatVector b = FloatVector.fromByteBuffer(F, in, (o + c + last) << 2, ORDER);
+                a.add(b).intoArray(hs, at + last);
+                m = m.max(a.viewAsIntegralLanes().and(0x7fffffff)).max(b.viewAsIntegralLanes().and(0x7fffffff));
+                bits = Math.max(bits, m.reduceLanes(VectorOperators.MAX));
             } else if (w == 3) {
+                IntVector m = IntVector.zero(I);
                 for (int ch = 0; ch < last; ch += step) {
-                    sum3(in, o + ch, c, hs, at + ch);
+                    FloatVector a = FloatVector.fromByteBuffer(F, in, (o + ch) << 2, ORDER);
+                    FloatVector b = FloatVector.fromByteBuffer(F, in, (o + c + ch) << 2, ORDER);
+                    FloatVector e = FloatVector.fromByteBuffer(F, in, (o + 2 * c + ch) << 2, ORDER);
+                    a.add(b).add(e).intoArray(hs, at + ch);
+                    m = m.max(a.viewAsIntegralLanes().and(0x7fffffff)).max(b.viewAsIntegralLanes().and(0x7fffffff))
+                            .max(e.viewAsIntegralLanes().and(0x7fffffff));
                 }
-                sum3(in, o + last, c, hs, at + last);
+                FloatVector a = FloatVector.fromByteBuffer(F, in, (o + last) << 2, ORDER);
+                FloatVector b = FloatVector.fromByteBuffer(F, in, (o + c + last) << 2, ORDER);
+                FloatVector e = FloatVector.fromByteBuffer(F, in, (o + 2 * c + last) << 2, ORDER);
+                a.add(b).add(e).intoArray(hs, at + last);
+                m = m.max(a.viewAsIntegralLanes().and(0x7fffffff)).max(b.viewAsIntegralLanes().and(0x7fffffff))
+                        .max(e.viewAsIntegralLanes().and(0x7fffffff));
+                bits = Math.max(bits, m.reduceLanes(VectorOperators.MAX));
             }
         }
-    }
-
-    /** Two columns of the tensor's bytes summed. */
-    private static void sum2(ByteBuffer in, int o, int c, float[] hs, int at) {
-        FloatVector.fromByteBuffer(F, in, o << 2, ORDER).add(FloatVector.fromByteBuffer(F, in, (o + c) << 2, ORDER))
-                .intoArray(hs, at);
-    }
-
-    /** Three columns of the tensor's bytes summed: {@code (x0 + x1) + x2}. */
-    private static void sum3(ByteBuffer in, int o, int c, float[] hs, int at) {
-        FloatVector.fromByteBuffer(F, in, o << 2, ORDER).add(FloatVector.fromByteBuffer(F, in, (o + c) << 2, ORDER))
-                .add(FloatVector.fromByteBuffer(F, in, (o + 2 * c) << 2, ORDER)).intoArray(hs, at);
+        return bits;
     }
 
     /** Three columns summed: {@code (x0 + x1) + x2}. */
@@ -227,6 +248,58 @@ final class VecAdaptiveRows {
         }
     }
 
+    /**
+     * {@link #averages} stored straight into the output tensor's bytes, output column ox's results at
+     * float {@code base + ox·c + ch}: no row of results copied out after (VGG-16's head copied 0.8 MB
+     * a call out of a scratch row that way).
+     */
+    static void averages(float[] hs, int[] rowAt, int rows, int c, int ow, float[] divisor, int k0, ByteBuffer out,
+                         int base) {
+        int step = F.length();
+        int last = c - step;
+        for (int ox = 0; ox < ow; ox++) {
+            float d = divisor[k0 + ox];
+            int at = ox * c;
+            int o = base + at;
+            int a0 = rowAt[0] + at;
+            if (rows == 2) {
+                int a1 = rowAt[1] + at;
+                for (int ch = 0; ch < last; ch += step) {
+                    average2(hs, a0 + ch, a1 + ch, d, out, o + ch);
+                }
+                average2(hs, a0 + last, a1 + last, d, out, o + last);
+            } else if (rows == 3) {
+                int a1 = rowAt[1] + at;
+                int a2 = rowAt[2] + at;
+                for (int ch = 0; ch < last; ch += step) {
+                    average3(hs, a0 + ch, a1 + ch, a2 + ch, d, out, o + ch);
+                }
+                average3(hs, a0 + last, a1 + last, a2 + last, d, out, o + last);
+            } else {
+                for (int ch = 0; ch < c; ch += step) {
+                    int v = Math.min(ch, last);
+                    FloatVector t = FloatVector.fromArray(F, hs, rowAt[0] + at + v);
+                    for (int j = 1; j < rows; j++) {
+                        t = t.add(FloatVector.fromArray(F, hs, rowAt[j] + at + v));
+                    }
+                    t.add(0f).div(d).intoByteBuffer(out, (o + v) << 2, ORDER);
+                }
+            }
+        }
+    }
+
+    /** Two rows of sums folded and divided into the tensor's bytes. */
+    private static void average2(float[] hs, int a0, int a1, float d, ByteBuffer out, int at) {
+        FloatVector.fromArray(F, hs, a0).add(FloatVector.fromArray(F, hs, a1)).add(0f).div(d)
+                .intoByteBuffer(out, at << 2, ORDER);
+    }
+
+    /** Three rows of sums folded and divided into the tensor's bytes. */
+    private static void average3(float[] hs, int a0, int a1, int a2, float d, ByteBuffer out, int at) {
+        FloatVector.fromArray(F, hs, a0).add(FloatVector.fromArray(F, hs, a1)).add(FloatVector.fromArray(F, hs, a2))
+                .add(0f).div(d).intoByteBuffer(out, at << 2, ORDER);
+    }
+
     /** Two rows of sums folded and divided. */
     private static void average2(float[] hs, int a0, int a1, float d, float[] res, int at) {
         FloatVector.fromArray(F, hs, a0).add(FloatVector.fromArray(F, hs, a1)).add(0f).div(d).intoArray(res, at);
@@ -256,24 +329,6 @@ final class VecAdaptiveRows {
         }
         for (; i + step <= end; i += step) {
             m0 = m0.max(FloatVector.fromArray(F, a, i).viewAsIntegralLanes().and(0x7fffffff));
-        }
-        return m0.max(m1).reduceLanes(VectorOperators.MAX);
-    }
-
-    /** {@link #magnitudeBits} of the floats {@code [from, from + n)} of the tensor's bytes, loaded straight from them. */
-    static int magnitudeBits(ByteBuffer in, int from, int n) {
-        int step = F.length();
-        int end = from + n;
-        IntVector m0 = FloatVector.fromByteBuffer(F, in, (end - step) << 2, ORDER).viewAsIntegralLanes().and(0x7fffffff);
-        IntVector m1 = m0;
-        int i = from;
-        for (; i + 2 * step <= end; i += 2 * step) {
-            m0 = m0.max(FloatVector.fromByteBuffer(F, in, i << 2, ORDER).viewAsIntegralLanes().and(0x7fffffff));
-            m1 = m1.max(FloatVector.fromByteBuffer(F, in, (i + step) << 2, ORDER).viewAsIntegralLanes()
-                    .and(0x7fffffff));
-        }
-        for (; i + step <= end; i += step) {
-            m0 = m0.max(FloatVector.fromByteBuffer(F, in, i << 2, ORDER).viewAsIntegralLanes().and(0x7fffffff));
         }
         return m0.max(m1).reduceLanes(VectorOperators.MAX);
     }
