@@ -75,6 +75,8 @@ final class PlaneMaxGather {
      * tap numbers; in ascending output order (the general path's summation order).
      */
     private final int[][] contributions;
+    /** A 3×3 window at stride 2 without dilation (ResNet's stem): {@link VecPlaneMaxGather#stemSums} sums its four planes at once. */
+    private final boolean stem;
 
     private PlaneMaxGather(PoolGeometry g) {
         Axis r = g.rows();
@@ -115,6 +117,7 @@ final class PlaneMaxGather {
             tapNumber[t] = t;
             count[tapPlane[t]]++;
         }
+        stem = kh == 3 && kw == 3 && sh == 2 && sw == 2 && dh == 1 && dw == 1;
         contributions = new int[sh * sw][];
         for (int k = 0; k < sh * sw; k++) {
             contributions[k] = new int[2 * count[k]];
@@ -184,19 +187,30 @@ final class PlaneMaxGather {
         for (int r = r0; r < r1; r++) {
             dy.get(Math.toIntExact((long) (n * oh + base + r) * ow), grad, r * pitch + maxOffX, ow);
         }
-        int from = r0 * pitch;
-        int to = r1 * pitch;
-        boolean all = to - from < lanes;
+        int start = r0 * pitch;
+        int end = r1 * pitch;
+        boolean all = end - start < lanes;
         if (!all) {
-            VecArgmaxPlanes.flatTaps(stage, shift, tapNumber, taps, from, to, chosen);
+            VecArgmaxPlanes.flatTaps(stage, shift, tapNumber, taps, start, end, chosen);
         }
         exactTaps(stage, shift, base, r0, r1, chosen, all);
         float[] sums = s.floats(1, planes * (bandY * pitch + lanes));
         int sumLen = bandY * pitch + lanes;
-        for (int k = 0; k < planes; k++) {
-            // From column X = 0 of the band's first phase row: the outputs of every tap lie after the staged start.
-            gather(chosen, grad, contributions[k], maxOffY * pitch + maxOffX, (y1 - y0) * pitch - maxOffX, sums,
-                    k * sumLen + maxOffX);
+        // From column X = 0 of the band's first phase row: the outputs of every tap lie after the staged start.
+        int from = maxOffY * pitch + maxOffX;
+        int len = (y1 - y0) * pitch - maxOffX;
+        if (stem && len >= lanes) {
+            for (int i = 0; ; i += lanes) {
+                int b = Math.min(i, len - lanes);
+                VecPlaneMaxGather.stemSums(chosen, grad, pitch, from + b, sums, maxOffX + b, sumLen);
+                if (b == len - lanes) {
+                    break;
+                }
+            }
+        } else {
+            for (int k = 0; k < planes; k++) {
+                gather(chosen, grad, contributions[k], from, len, sums, k * sumLen + maxOffX);
+            }
         }
         write(out, outFloats, sums, sumLen, n, y0, y1);
     }

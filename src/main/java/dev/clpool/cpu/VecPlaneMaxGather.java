@@ -134,6 +134,53 @@ final class VecPlaneMaxGather {
         r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).intoArray(to, at);
     }
 
+    /**
+     * {@link #sum} of all four phase planes of a 3×3 window at stride 2 (dilation 1: ResNet's stem) at
+     * once, a vector of each from {@code i}: every tap lies 0, 1, {@code pitch} or {@code pitch + 1}
+     * elements back from the phase planes' element, so four loads of chosen numbers and four of
+     * gradients serve the nine contributions (the planes one at a time load eighteen of each). Each
+     * plane sums its own taps in {@link #sum}'s order (descending distance: ascending outputs), plane
+     * (0, 0)'s four in double lanes, and is written at {@code to[at + k·planeGap]} with one canonical NaN.
+     * The vectors are spelled out in this one method, none passed to a helper (JDK 17's C2 boxes them
+     * where a call is not inlined).
+     */
+    static void stemSums(int[] taps, float[] dy, int pitch, int i, float[] to, int at, int planeGap) {
+        FloatVector zero = FloatVector.zero(F);
+        FloatVector c0 = IntVector.fromArray(T, taps, i).reinterpretAsFloats();
+        FloatVector c1 = IntVector.fromArray(T, taps, i - 1).reinterpretAsFloats();
+        FloatVector cp = IntVector.fromArray(T, taps, i - pitch).reinterpretAsFloats();
+        FloatVector cq = IntVector.fromArray(T, taps, i - pitch - 1).reinterpretAsFloats();
+        FloatVector g0 = FloatVector.fromArray(F, dy, i);
+        FloatVector g1 = FloatVector.fromArray(F, dy, i - 1);
+        FloatVector gp = FloatVector.fromArray(F, dy, i - pitch);
+        FloatVector gq = FloatVector.fromArray(F, dy, i - pitch - 1);
+        // Plane (0, 0): taps 8, 6, 2, 0 (distances pitch + 1, pitch, 1, 0).
+        FloatVector a = zero.blend(gq, cq.compare(VectorOperators.EQ, Float.intBitsToFloat(8)));
+        FloatVector b = zero.blend(gp, cp.compare(VectorOperators.EQ, Float.intBitsToFloat(6)));
+        FloatVector c = zero.blend(g1, c1.compare(VectorOperators.EQ, Float.intBitsToFloat(2)));
+        FloatVector d = zero.blend(g0, c0.compare(VectorOperators.EQ, Float.intBitsToFloat(0)));
+        DoubleVector low = DoubleVector.zero(D).add(a.convertShape(VectorOperators.F2D, D, 0))
+                .add(b.convertShape(VectorOperators.F2D, D, 0)).add(c.convertShape(VectorOperators.F2D, D, 0))
+                .add(d.convertShape(VectorOperators.F2D, D, 0));
+        DoubleVector high = DoubleVector.zero(D).add(a.convertShape(VectorOperators.F2D, D, 1))
+                .add(b.convertShape(VectorOperators.F2D, D, 1)).add(c.convertShape(VectorOperators.F2D, D, 1))
+                .add(d.convertShape(VectorOperators.F2D, D, 1));
+        FloatVector r = ((FloatVector) high.convertShape(VectorOperators.D2F, F, -1))
+                .blend((FloatVector) low.convertShape(VectorOperators.D2F, F, 0), LOW);
+        r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).intoArray(to, at);
+        // Plane (0, 1): taps 7, 1 (distances pitch, 0).
+        r = zero.add(zero.blend(gp, cp.compare(VectorOperators.EQ, Float.intBitsToFloat(7))))
+                .add(zero.blend(g0, c0.compare(VectorOperators.EQ, Float.intBitsToFloat(1))));
+        r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).intoArray(to, at + planeGap);
+        // Plane (1, 0): taps 5, 3 (distances 1, 0).
+        r = zero.add(zero.blend(g1, c1.compare(VectorOperators.EQ, Float.intBitsToFloat(5))))
+                .add(zero.blend(g0, c0.compare(VectorOperators.EQ, Float.intBitsToFloat(3))));
+        r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).intoArray(to, at + 2 * planeGap);
+        // Plane (1, 1): tap 4 (distance 0).
+        r = zero.add(zero.blend(g0, c0.compare(VectorOperators.EQ, Float.intBitsToFloat(4))));
+        r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).intoArray(to, at + 3 * planeGap);
+    }
+
     /** The gradients at staged element {@code e} onwards in the lanes whose chosen tap is {@code tap}, +0 in the others. */
     private static FloatVector contribution(int[] taps, float[] dy, int e, int tap) {
         // Tap numbers compared as float bits (small non-negative ints: exact), so that the mask blends floats.

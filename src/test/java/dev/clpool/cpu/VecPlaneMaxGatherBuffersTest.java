@@ -18,9 +18,11 @@ import org.junit.jupiter.api.Test;
  * {@link VecPlaneMaxGather}'s reads from and writes to a tensor's bytes (the stride-2 split of
  * {@link PlaneMaxGather}'s staging, straight from the input; the interleave of its sums, straight
  * into the gradient): raw bits (NaN payloads, ±0, ±∞) at odd offsets and widths, against the plain
- * one-at-a-time split and interleave, and nothing written outside the row; and the stem's backward
- * through {@link PlaneMaxGather} against the general path, with both parities of left padding and
- * planes of odd widths in several bands.
+ * one-at-a-time split and interleave, and nothing written outside the row; and 3×3 s2 backward
+ * through {@link PlaneMaxGather} (its four planes summed at once, {@link VecPlaneMaxGather#stemSums})
+ * against the general path, with both parities of left padding, planes of odd widths in several
+ * bands, inputs whose unique maxima take up to four contributions, and ±1e30 gradients against 1 (so
+ * that another order of a plane's terms shows).
  */
 class VecPlaneMaxGatherBuffersTest {
     private static final int[] SPECIAL = {0x7fc00000, 0xffc00003, 0x7f800001, 0x80000000, 0, 0x7f800000, 0xff800000,
@@ -106,14 +108,26 @@ class VecPlaneMaxGatherBuffersTest {
         int[] xb = new int[n];
         for (int i = 0; i < n; i++) {
             // Ties, ±0 and NaN payloads among random values: the chosen taps (first maximum, first NaN) must be kept.
-            xb[i] = r.nextInt(6) == 0 ? SPECIAL[r.nextInt(SPECIAL.length)] : Float.floatToRawIntBits(r.nextInt(8) - 4f);
+            // Ties, ±0 and NaN payloads among small values, and unique maxima that every window holding them chooses
+            // (up to four contributions, whose order shows against ±1e30 gradients).
+            xb[i] = switch (r.nextInt(8)) {
+                case 0 -> SPECIAL[r.nextInt(SPECIAL.length)];
+                case 1, 2 -> Float.floatToRawIntBits(100f + i);
+                default -> Float.floatToRawIntBits(r.nextInt(8) - 4f);
+            };
         }
         Tensor x = Tensor.allocate(s);
         x.buffer().asIntBuffer().put(xb);
         PoolGeometry g = spec.geometry(s);
         float[] dy = new float[Math.toIntExact(g.output().elementCount())];
         for (int i = 0; i < dy.length; i++) {
-            dy[i] = r.nextInt(20) == 0 ? Float.intBitsToFloat(bits(r)) : (float) r.nextGaussian() * (r.nextBoolean() ? 1f : 1e20f);
+            dy[i] = switch (r.nextInt(10)) {
+                case 0 -> Float.intBitsToFloat(bits(r));
+                case 1, 2 -> 1e30f;
+                case 3, 4 -> -1e30f;
+                case 5 -> 1f;
+                default -> (float) r.nextGaussian() * (r.nextBoolean() ? 1f : 1e20f);
+            };
         }
         Tensor gradOut = Tensor.of(g.output(), dy);
         Tensor want = Tensor.allocate(s);
