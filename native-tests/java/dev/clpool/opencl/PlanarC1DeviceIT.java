@@ -301,9 +301,11 @@ class PlanarC1DeviceIT {
         int[] planes = {3, 27, 5, 19, 7, 15};
         // Whole small planes one group of 8 a work item (these plane counts) and two groups a work
         // item (adaptive_plane_groups2, forced: the rule takes it for a thousand planes and more).
-        // SPP-net's max takes adaptive_plane_rows unless forced off (below): here the groups of planes.
+        // SPP-net's max takes adaptive_plane_rows and small averages adaptive_plane_cols unless forced
+        // off (below; PlaneColsDeviceIT): here the groups of planes.
         for (String pairs : new String[] {"auto", "always"}) {
             System.setProperty("clpool.opencl.planeRows", "never");
+            System.setProperty("clpool.opencl.planeCols", "never");
             System.setProperty("clpool.opencl.planePairs", pairs);
             try {
                 for (int i = 0; i < sizes.length; i++) {
@@ -316,6 +318,7 @@ class PlanarC1DeviceIT {
             } finally {
                 System.clearProperty("clpool.opencl.planePairs");
                 System.clearProperty("clpool.opencl.planeRows");
+                System.clearProperty("clpool.opencl.planeCols");
             }
         }
         // Max over planes of 2*OW + 1 columns (adaptive_plane_rows, a plane a work item, its rows read
