@@ -17,15 +17,18 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Channels-first adaptive averages over small planes run a plane a work item with the output
- * columns in the lanes on CPU devices ({@code adaptive_cols.cl}, {@link AdaptiveRoutine#planeCols}):
- * the same bits as the groups of planes ({@code planeCols=never}, whose bits PlanarC1DeviceIT ties to
+ * Channels-first adaptive averages and max over small planes run a plane a work item with the
+ * output columns in the lanes on CPU devices ({@code adaptive_cols.cl}, {@link AdaptiveRoutine#planeCols}):
+ * the same bits as the kernels they replace ({@code planeCols=never}: the groups of planes, or
+ * {@code adaptive_plane_rows} for max over 2·OW + 1 columns, whose bits PlanarC1DeviceIT ties to
  * {@code adaptive2d}'s), NaN payloads included, on data where the order of the double sums shows
- * (values 2^60 apart, the large ones cancelling, ±0, ±∞, NaN), through host and device tensors and
- * float16 storage; within tolerance of the CPU path on ordinary data. VGG-16's 10×10 to 7×7 (one
+ * (values 2^60 apart, the large ones cancelling, ±0, ±∞, NaN; for max the first NaN and the sign
+ * of a zero maximum), through host and device tensors and float16 storage; averages within
+ * tolerance of the CPU path on ordinary data, max bit for bit on those data. VGG-16's 10×10 to 7×7 (one
  * plane: its last row read element by element; and an odd count), 13×13 to 6×6, 16×16 to 4×8 (whole
  * rows of 16, eight output columns), 5×11 to 3×4 (regions of four columns, overlapping rows) and
- * 3×9 to 5×5 (more output rows than input rows). Six programs.
+ * 3×9 to 5×5 (more output rows than input rows); max on all but VGG's shape, SPP-net's on one plane
+ * too. Eleven programs.
  */
 class PlaneColsDeviceIT {
     private static final CpuBackend CPU = new CpuBackend(2);
@@ -38,19 +41,32 @@ class PlaneColsDeviceIT {
         SplittableRandom r = new SplittableRandom(0xC015);
         // (planes, H, W, OH, OW)
         int[][] cases = {{1, 10, 10, 7, 7}, {19, 10, 10, 7, 7}, {5, 13, 13, 6, 6}, {3, 16, 16, 4, 8}, {9, 5, 11, 3, 4},
-            {4, 3, 9, 5, 5}};
+            {4, 3, 9, 5, 5}, {1, 13, 13, 6, 6}};
         try (OpenClBackend device = OpenClBackend.open(binding, -1)) {
-            for (int[] c : cases) {
+            for (int i = 0; i < cases.length; i++) {
+                int[] c = cases[i];
                 Shape view = Shape.of(c[0], c[1], c[2], 1);
-                AdaptiveGeometry g = AdaptiveGeometry.of(PoolMode.AVG, view, c[3], c[4]);
-                String what = binding + " adaptive avg of " + view + " to " + c[3] + "x" + c[4];
-                assertTrue(AdaptiveRoutine.planeCols(g, true), what + ": the columns kernel takes it");
-                compare(device, g, orderShowing(r, view), c[1] == 10 && c[0] > 1, what);
-                Tensor x = AvgRunsDeviceIT.ordinary(r, view);
-                Tensor want = Tensor.allocate(g.output());
-                CPU.adaptive(g, x, want);
-                Tolerance.assertClose(compare(device, g, x, false, what + " ordinary"), want.toArray(), 4 * Tolerance.REL,
-                        what + " against the CPU path");
+                for (PoolMode mode : new PoolMode[] {PoolMode.AVG, PoolMode.MAX}) {
+                    if ((mode == PoolMode.AVG) ? i == cases.length - 1 : c[1] == 10) {
+                        continue; // max: not VGG's shape; avg: SPP-net's once
+                    }
+                    AdaptiveGeometry g = AdaptiveGeometry.of(mode, view, c[3], c[4]);
+                    String what = binding + " adaptive " + mode.word() + " of " + view + " to " + c[3] + "x" + c[4];
+                    assertTrue(AdaptiveRoutine.planeCols(g, true), what + ": the columns kernel takes it");
+                    Tensor x = orderShowing(r, view);
+                    float[] got = compare(device, g, x, c[1] == 10 && c[0] > 1 || c[0] == 5 && mode == PoolMode.MAX, what);
+                    if (mode == PoolMode.MAX) {
+                        Tensor want = Tensor.allocate(g.output());
+                        CPU.adaptive(g, x, want);
+                        Tolerance.assertBitIdentical(got, want.toArray(), what + " against the CPU path");
+                        continue;
+                    }
+                    x = AvgRunsDeviceIT.ordinary(r, view);
+                    Tensor want = Tensor.allocate(g.output());
+                    CPU.adaptive(g, x, want);
+                    Tolerance.assertClose(compare(device, g, x, false, what + " ordinary"), want.toArray(), 4 * Tolerance.REL,
+                            what + " against the CPU path");
+                }
             }
         } finally {
             System.clearProperty(PROPERTY);

@@ -99,17 +99,17 @@ final class AdaptiveRoutine {
     }
 
     /**
-     * Whether {@code adaptive_plane_cols} ({@code adaptive_cols.cl}) runs {@code g}: averages with double
-     * sums over planes of at most {@link #COLS_ROWS} rows of at most {@link #COLS_W} columns, to 4–8
-     * output columns (the vector's lanes) and 2–{@link #COLS_ROWS} output rows, every column region at
-     * most {@link #COLS_TAPS} wide (VGG-16's 10×10 to 7×7): a work item a plane, the geometry compiled
-     * in, no transposes; the same bits as {@code adaptive2d}. {@code -Dclpool.opencl.planeCols=never}
-     * forces the groups of planes.
+     * Whether {@code adaptive_plane_cols} ({@code adaptive_cols.cl}) runs {@code g}: max, or averages with
+     * double sums, over planes of at most {@link #COLS_ROWS} rows of at most {@link #COLS_W} columns, to
+     * 4–8 output columns (the vector's lanes) and 2–{@link #COLS_ROWS} output rows, every column region
+     * at most {@link #COLS_TAPS} wide (VGG-16's 10×10 to 7×7, SPP-net's 13×13 to 6×6): a work item a
+     * plane, the geometry compiled in, no transposes; the same bits as {@code adaptive2d}. Taken before
+     * {@link #planeRows}. {@code -Dclpool.opencl.planeCols=never} forces the other kernels.
      */
     static boolean planeCols(AdaptiveGeometry g, boolean accDouble) {
         Shape is = g.input();
         Shape os = g.output();
-        boolean fits = g.mode() == PoolMode.AVG && accDouble && is.w() <= COLS_W && is.h() <= COLS_ROWS
+        boolean fits = (g.mode() == PoolMode.MAX || accDouble) && is.w() <= COLS_W && is.h() <= COLS_ROWS
                 && os.w() >= 4 && os.w() <= ROWS_VEC && os.h() >= 2 && os.h() <= COLS_ROWS;
         for (int ox = 0; fits && ox < os.w(); ox++) {
             fits = g.colEnd(ox) - g.colStart(ox) <= COLS_TAPS;
@@ -131,7 +131,7 @@ final class AdaptiveRoutine {
      * {@code adaptive_plane_groups}, a work item per {@code CPU_VECTOR} whole planes (each read once), or
      * {@code adaptive_plane_groups2}, two such groups a work item, where there are enough of them ({@link #pairs});
      * max over planes of W = 2·OW + 1 columns takes {@code adaptive_plane_rows} ({@link #planeRows}), averages
-     * over small planes {@code adaptive_plane_cols} ({@link #planeCols}).
+     * and max over small planes {@code adaptive_plane_cols} ({@link #planeCols}), first.
      */
     private void enqueuePlanes(AdaptiveGeometry g, DType dtype, ClBuffer in, ClBuffer out, int nb) {
         Shape is = g.input();

@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Which channels-first adaptive pooling takes {@code adaptive_cols.cl}'s plane a work item
- * ({@link AdaptiveRoutine#planeCols}): averages with double sums over planes of at most 16 rows of at
+ * ({@link AdaptiveRoutine#planeCols}): max, and averages with double sums, over planes of at most 16 rows of at
  * most 16 columns to 4–8 output columns and 2–16 output rows, column regions at most 4 wide; the
  * property forces the groups of planes; the geometry goes into the program's options.
  */
@@ -29,11 +29,13 @@ class PlaneColsTest {
     }
 
     @Test
-    void vggsHead_takesTheColumns_withDoubleSumsOnly() {
+    void theHeads_takeTheColumns_averagesWithDoubleSumsOnly() {
         AdaptiveGeometry vgg = avg(10, 10, 7, 7);
         assertTrue(AdaptiveRoutine.planeCols(vgg, true));
         assertFalse(AdaptiveRoutine.planeCols(vgg, false), "compensated float sums");
-        assertFalse(AdaptiveRoutine.planeCols(AdaptiveGeometry.of(PoolMode.MAX, Shape.of(512, 10, 10, 1), 7, 7), true), "max");
+        AdaptiveGeometry spp = AdaptiveGeometry.of(PoolMode.MAX, Shape.of(256, 13, 13, 1), 6, 6);
+        assertTrue(AdaptiveRoutine.planeCols(spp, true), "SPP-net's max");
+        assertTrue(AdaptiveRoutine.planeCols(spp, false), "max needs no double sums");
         assertEquals("-D MODE_AVG -D AH=10 -D AW=10 -D AOH=7 -D AOW=7", AdaptiveRoutine.colsOptions("-D MODE_AVG", vgg));
         System.setProperty(PROPERTY, "never");
         assertFalse(AdaptiveRoutine.planeCols(vgg, true), "forced off");
