@@ -15,7 +15,10 @@
  * oy adds, from +0, its region's rows in order and in each row its columns in order: adaptive2d's
  * chain, so the same bits (a tap past a narrower region adds +0 to a sum that is never -0: the
  * chain starts at +0 and an IEEE sum is -0 only when both operands are). Then the same double
- * division by the region's count.
+ * division by the region's count. The chain starts at its first tap rather than at +0 + that tap:
+ * the partial sums differ only while they are -0 (every tap so far -0), which the chain's are
+ * never, so the result differs only where every tap is -0 and it is -0; adding +0.0f to the
+ * quotient makes that +0 and changes no other bits (NaN payloads included).
  * max: each row's maxima by MAX_UPDATE in column order, then each output row folds its region's
  * rows in order: the scan order regrouped, the same bits (MAX_UPDATE's rule is associative).
  *
@@ -137,10 +140,14 @@ __kernel void adaptive_plane_cols(__global const storage_t *restrict in, __globa
             MAX_UPDATE(r, rm[y]);
         }
 #else
-        double8 s = (double8)(0.0);
+        double8 s;
         _Pragma("unroll") for (int y = YS(oy); y < YE(oy); ++y) {
             const float16 t01 = __builtin_shufflevector(rows[y], zero, TAPS(0), TAPS(1));
-            s += convert_double8(t01.lo);
+            if (y == YS(oy)) {
+                s = convert_double8(t01.lo);
+            } else {
+                s += convert_double8(t01.lo);
+            }
 #if ANY(1)
             s += convert_double8(t01.hi);
 #endif
@@ -152,7 +159,7 @@ __kernel void adaptive_plane_cols(__global const storage_t *restrict in, __globa
             s += convert_double8(t23.hi);
 #endif
         }
-        const float8 r = convert_float8(s / DIVS(oy));
+        const float8 r = convert_float8(s / DIVS(oy)) + 0.0f;
 #endif
         if (oy < AOH - 1) {
             STOREU(r, out, o + oy * AOW);
