@@ -301,9 +301,11 @@ class PlanarC1DeviceIT {
         int[] planes = {3, 27, 5, 19, 7, 15};
         // Whole small planes one group of 8 a work item (these plane counts) and two groups a work
         // item (adaptive_plane_groups2, forced: the rule takes it for a thousand planes and more).
-        // SPP-net's max takes adaptive_plane_rows unless forced off (below): here the groups of planes.
+        // SPP-net's max takes adaptive_plane_rows and small averages adaptive_plane_cols unless forced
+        // off (below; PlaneColsDeviceIT): here the groups of planes.
         for (String pairs : new String[] {"auto", "always"}) {
             System.setProperty("clpool.opencl.planeRows", "never");
+            System.setProperty("clpool.opencl.planeCols", "never");
             System.setProperty("clpool.opencl.planePairs", pairs);
             try {
                 for (int i = 0; i < sizes.length; i++) {
@@ -316,6 +318,7 @@ class PlanarC1DeviceIT {
             } finally {
                 System.clearProperty("clpool.opencl.planePairs");
                 System.clearProperty("clpool.opencl.planeRows");
+                System.clearProperty("clpool.opencl.planeCols");
             }
         }
         // Max over planes of 2*OW + 1 columns (adaptive_plane_rows, a plane a work item, its rows read
@@ -324,6 +327,7 @@ class PlanarC1DeviceIT {
         // signed zeros and NaN payloads decide the scan order's bits.
         int[][] rowSizes = {{13, 13, 6, 6}, {5, 15, 2, 7}, {16, 9, 3, 4}, {2, 11, 5, 5}};
         int[] rowPlanes = {1, 9, 4, 3};
+        System.setProperty("clpool.opencl.planeCols", "never"); // those shapes take adaptive_plane_cols first
         for (int i = 0; i < rowSizes.length; i++) {
             int[] s = rowSizes[i];
             Shape v = Shape.of(rowPlanes[i], s[0], s[1], 1);
@@ -332,6 +336,7 @@ class PlanarC1DeviceIT {
             checkAdaptive(device, g, ties(r, v), i == 0);
             checkAdaptive(device, g, RandomCases.values(r, v, true), false);
         }
+        System.clearProperty("clpool.opencl.planeCols");
         // float16 storage (the transpose's unaligned half vectors): the planes against the lanes.
         Shape view = Shape.of(11, 13, 13, 1);
         Shape lanes = Shape.of(1, 13, 13, 11);

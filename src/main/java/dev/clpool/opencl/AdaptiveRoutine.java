@@ -17,6 +17,7 @@ import java.lang.ref.Reference;
 final class AdaptiveRoutine {
     static final String FILE = "adaptive_nhwc.cl";
     static final String PLANES_FILE = "adaptive_planes.cl";
+    static final String COLS_FILE = "adaptive_cols.cl";
     /** {@code adaptive_plane_groups}' limits (its {@code PLANE_TAPS} and {@code PLANE_OUTS}): planes and outputs kept in private memory. */
     private static final int PLANE_TAPS = 256;
     private static final int PLANE_OUTS = 64;
@@ -25,6 +26,10 @@ final class AdaptiveRoutine {
     /** {@code adaptive_plane_rows}' input rows kept ({@code ROWS_MAX}) and output columns a vector holds (its {@code VEC}). */
     private static final int ROWS_MAX = 16;
     private static final int ROWS_VEC = PlanarPoolRoutine.CPU_VECTOR;
+    /** {@code adaptive_plane_cols}' limits: a row read as 16 floats, the output columns in the 8 lanes, taps a column region. */
+    private static final int COLS_W = 16;
+    private static final int COLS_ROWS = 16;
+    private static final int COLS_TAPS = 4;
 
     private final DeviceSession session;
 
@@ -94,13 +99,39 @@ final class AdaptiveRoutine {
     }
 
     /**
+     * Whether {@code adaptive_plane_cols} ({@code adaptive_cols.cl}) runs {@code g}: max, or averages with
+     * double sums, over planes of at most {@link #COLS_ROWS} rows of at most {@link #COLS_W} columns, to
+     * 4–8 output columns (the vector's lanes) and 2–{@link #COLS_ROWS} output rows, every column region
+     * at most {@link #COLS_TAPS} wide (VGG-16's 10×10 to 7×7, SPP-net's 13×13 to 6×6): a work item a
+     * plane, the geometry compiled in, no transposes; the same bits as {@code adaptive2d}. Taken before
+     * {@link #planeRows}. {@code -Dclpool.opencl.planeCols=never} forces the other kernels.
+     */
+    static boolean planeCols(AdaptiveGeometry g, boolean accDouble) {
+        Shape is = g.input();
+        Shape os = g.output();
+        boolean fits = (g.mode() == PoolMode.MAX || accDouble) && is.w() <= COLS_W && is.h() <= COLS_ROWS
+                && os.w() >= 4 && os.w() <= ROWS_VEC && os.h() >= 2 && os.h() <= COLS_ROWS;
+        for (int ox = 0; fits && ox < os.w(); ox++) {
+            fits = g.colEnd(ox) - g.colStart(ox) <= COLS_TAPS;
+        }
+        return ForcedChoice.chosen("clpool.opencl.planeCols", fits, () -> true);
+    }
+
+    /** {@code adaptive_cols.cl}'s options: the planes' options and the geometry, compiled in. */
+    static String colsOptions(String planeOptions, AdaptiveGeometry g) {
+        return planeOptions + " -D AH=" + g.input().h() + " -D AW=" + g.input().w() + " -D AOH=" + g.output().h()
+                + " -D AOW=" + g.output().w();
+    }
+
+    /**
      * One channel on a CPU device: {@code adaptive_planes.cl}, a work item per output row of
      * {@link PlanarPoolRoutine#CPU_VECTOR} planes, the planes in the vector lanes (every lane has the
      * same regions), where {@code adaptive2d} would run one output per work item; planes of at most
      * {@link #PLANE_TAPS} elements to at most {@link #PLANE_OUTS} outputs take
      * {@code adaptive_plane_groups}, a work item per {@code CPU_VECTOR} whole planes (each read once), or
      * {@code adaptive_plane_groups2}, two such groups a work item, where there are enough of them ({@link #pairs});
-     * max over planes of W = 2·OW + 1 columns takes {@code adaptive_plane_rows} ({@link #planeRows}).
+     * max over planes of W = 2·OW + 1 columns takes {@code adaptive_plane_rows} ({@link #planeRows}), averages
+     * and max over small planes {@code adaptive_plane_cols} ({@link #planeCols}), first.
      */
     private void enqueuePlanes(AdaptiveGeometry g, DType dtype, ClBuffer in, ClBuffer out, int nb) {
         Shape is = g.input();
@@ -108,6 +139,13 @@ final class AdaptiveRoutine {
         int vec = PlanarPoolRoutine.CPU_VECTOR;
         String opts = options(g.mode(), vec, session.accDouble()) + " -D ROWLOOP=1" + KernelOptions.storage(dtype);
         int plane = is.h() * is.w();
+        if (planeCols(g, session.accDouble())) {
+            ClKernel kernel = session.kernel(COLS_FILE, colsOptions(opts, g), "adaptive_plane_cols");
+            kernel.args(in, out, nb, PlanarPoolRoutine.inEnd(nb, plane));
+            long[][] range = session.groups().flat(nb);
+            session.queue().run(kernel, range[0], range[1]);
+            return;
+        }
         if (planeRows(g)) {
             ClKernel kernel = session.kernel(PLANES_FILE, opts, "adaptive_plane_rows");
             kernel.args(in, out, nb, is.h(), is.w(), os.h(), os.w(), PlanarPoolRoutine.inEnd(nb, plane));
