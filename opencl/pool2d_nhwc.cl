@@ -367,6 +367,7 @@ inline void pool_interior_taps(__global const storage_t *restrict in, __global s
 }
 #endif
 
+#ifndef STORED_MAX /* pool2d_stored.cl's program has its own kernel */
 __kernel void pool2d(__global const storage_t *restrict in, __global storage_t *restrict out,
                      const int H, const int W, const int C, const int OH, const int OW)
 {
@@ -421,3 +422,4 @@ __kernel void pool2d(__global const storage_t *restrict in, __global storage_t *
     pool_any(in, out, H, W, C, OH, OW, n, noy - n * OH, ox, c);
 #endif
 }
+#endif
