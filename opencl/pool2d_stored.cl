@@ -1,8 +1,8 @@
 /*
  * clpool: max windows over NHWC float16 and bfloat16 tensors on their stored 16-bit patterns
  * (CPU devices, the channel-loop layout; KernelOptions.maxStored). The host prepends
- * pool2d_nhwc.cl (built with the same options, its kernel left out) and takes its float path
- * for what this file does not: border windows, and the flagged windows below.
+ * pool2d_nhwc.cl (built with the same options, its kernel left out), whose float path computes
+ * the flagged windows below, interior (pool_interior, pool_interior_chunk) and border (pool_any).
  *
  * Required macros: pool2d_nhwc.cl's, with MODE_MAX, CLOOP 1, INTERIOR 1, STORAGE 1 (half) or 2
  * (bfloat16), and STORED_MAX 1.
@@ -46,8 +46,8 @@ typedef ushort ushortv;
 typedef CAT(short, VEC) shortv;
 typedef CAT(ushort, VEC) ushortv;
 #define LOAD_SHORTS(p, off) CAT(as_short, VEC)(CAT(vload, VEC)(0, (p) + (off)))
-/* Through a packed struct: PoCL 3.1's vstore16 of ushorts is sixteen 2-byte stores, this one
-   unaligned vector store (as common.cl's STORE_BITS). */
+/* Through a packed struct: PoCL 3.1's vstoreN of ushorts is N 2-byte stores, this one unaligned
+   vector store (as common.cl's STORE_BITS). */
 typedef struct __attribute__((packed)) { ushortv v; } ushortv_packed;
 #define STORE_SHORTS(x, p, off) (((__global ushortv_packed *)((p) + (off)))->v = CAT(as_ushort, VEC)(x))
 #define AS_USHORTV(x) CAT(as_ushort, VEC)(x)
