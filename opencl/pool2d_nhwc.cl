@@ -39,8 +39,10 @@
  *   TAP_MAJOR     (optional, max, CLOOP 1, INTERIOR 1, float32) 1: the interior folds tap by tap
  *                 through the output, C channels a tap (KernelOptions.maxRuns: many channels)
  *   CHUNK         (optional, max or avg, CLOOP 1, INTERIOR 1) CHUNK vectors of each tap at a time;
- *                 the host ensures C % (CHUNK * VEC) == 0 (KernelOptions.maxRuns: 64 channels;
- *                 KernelOptions.avgRuns: avg from 64 channels)
+ *                 the host ensures C % (CHUNK * VEC) == 0 (KernelOptions.maxRuns: 64 channels,
+ *                 with STORED_MAX any multiple of 64; KernelOptions.avgRuns: avg from 64 channels)
+ *   STORED_MAX    (optional) pool2d_stored.cl's program (16-bit max on CPU devices), which follows
+ *                 this file and has its own kernel: pool2d is left out
  *
  * The host prepends common.cl (vector types and accumulators).
  *
@@ -367,6 +369,7 @@ inline void pool_interior_taps(__global const storage_t *restrict in, __global s
 }
 #endif
 
+#ifndef STORED_MAX /* pool2d_stored.cl's program has its own kernel */
 __kernel void pool2d(__global const storage_t *restrict in, __global storage_t *restrict out,
                      const int H, const int W, const int C, const int OH, const int OW)
 {
@@ -421,3 +424,4 @@ __kernel void pool2d(__global const storage_t *restrict in, __global storage_t *
     pool_any(in, out, H, W, C, OH, OW, n, noy - n * OH, ox, c);
 #endif
 }
+#endif

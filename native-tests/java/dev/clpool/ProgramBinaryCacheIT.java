@@ -57,7 +57,7 @@ class ProgramBinaryCacheIT {
 
     /**
      * One operation of every kernel family (pool in both layouts, float32 and float16 storage, max
-     * with indices, global in one and two passes, adaptive, backward): each result as a long list
+     * over float16 on its patterns where the device is a CPU, max with indices, global in one and two passes, adaptive, backward): each result as a long list
      * of floats (indices as their values), for comparing a source build with a binary one.
      */
     private static List<float[]> everyFamily(PoolingEngine e, PoolingEngine lanes) {
@@ -76,6 +76,7 @@ class ProgramBinaryCacheIT {
         }
         return List.of(e.pool(x, avg).toArray(), lanes.pool(x, avg).toArray(), e.pool(x, max).toArray(),
                 lanes.pool(x, max).toArray(), e.pool(x16, PoolSpec.builder(PoolMode.LP).window(2, 2).p(3).build()).toArray(),
+                e.pool(x16, max).toArray(),
                 withIndices.values().toArray(), indices, e.globalAvg(x).toArray(), e.globalMax(big).toArray(),
                 e.globalAvg(big).toArray(), e.adaptiveAvg(x, 4, 5).toArray(), e.adaptiveMax(x, 3, 7).toArray(),
                 e.backward(x, dy, max).toArray(), e.backward(x, e.pool(x, avg), avg).toArray());

@@ -33,7 +33,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * near its largest, ±0, ±infinity and NaNs with payloads.
  *
  * <p>The conversions themselves are checked exactly: every one of the 65536 patterns of each type
- * through a 1x1 pooling (load and store; vector widths 1 and 8), and the rounding of arbitrary
+ * through a 1x1 pooling (load and store; vector widths 1 to 16; max also on the stored patterns,
+ * as CPU devices run it, and through the float path forced), and the rounding of arbitrary
  * float32 results: averages of two to four 16-bit values on a device that accumulates in double
  * against the float64 reference rounded by the host's conversion, one element at a time and in
  * vector stores. The kernels convert 16-bit storage themselves, with integer operations on the raw
@@ -113,6 +114,14 @@ class StorageDeviceIT {
         }
         PoolingEngine device = engine(binding, portableHalf);
         StorageCases.assertSameBits(device.pool(x, PoolSpec.max(1, 1).build()), want, "max 1x1 " + t);
+        // On CPU devices that max runs on the patterns (pool2d_stored.cl), converting only NaNs:
+        // the float path forced, so that the pool kernel's loads and stores see every pattern.
+        try {
+            System.setProperty("clpool.opencl.maxStored", "never");
+            StorageCases.assertSameBits(device.pool(x, PoolSpec.max(1, 1).build()), want, "max 1x1, float path, " + t);
+        } finally {
+            System.clearProperty("clpool.opencl.maxStored");
+        }
         // avg of one element is the element, except that 0 + -0 is +0 (on both paths).
         StorageCases.assertSameValues(device.pool(x, PoolSpec.avg(1, 1).build()),
                 ENGINES.cpu().pool(x, PoolSpec.avg(1, 1).build()), "avg 1x1 " + t);

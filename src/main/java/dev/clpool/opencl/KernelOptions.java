@@ -57,10 +57,18 @@ final class KernelOptions {
      * option, so the program is the one built before). Every form folds the taps of a channel in
      * the same order: the same bits. {@code -Dclpool.opencl.maxTapMajor} and
      * {@code -Dclpool.opencl.maxChunks} ({@link ForcedChoice}) force either for measurements and
-     * tests. Float16 and bfloat16 keep the vector form: the tap-major form's partial maxima would
-     * pass through the output's storage.
+     * tests. Float16 and bfloat16 never go tap by tap (the partial maxima would pass through the
+     * output's storage); they run {@code pool2d_stored.cl} ({@link #maxStored}), four vectors a
+     * tap wherever C is a multiple of 64 (kernel CPU against a vector at a time: level at 128
+     * channels, −20% at 256, −8% at 512), or, where that is forced off, the float form as
+     * before: chunks at 64 channels.
      */
     static String maxRuns(PoolGeometry g, int vec, DType dtype, boolean channelLoop) {
+        return maxRuns(g, vec, dtype, channelLoop, maxStored(g, dtype, channelLoop));
+    }
+
+    /** ... with {@link #maxStored}'s choice made ({@link PoolRoutine} makes it once a dispatch). */
+    static String maxRuns(PoolGeometry g, int vec, DType dtype, boolean channelLoop, boolean stored) {
         if (g.mode() != PoolMode.MAX || !channelLoop || !interior(g, channelLoop)) {
             return "";
         }
@@ -68,10 +76,32 @@ final class KernelOptions {
         if (ForcedChoice.chosen("clpool.opencl.maxTapMajor", dtype == DType.FLOAT32, () -> c >= TAP_MAJOR_CHANNELS)) {
             return " -D TAP_MAJOR=1";
         }
-        if (ForcedChoice.chosen("clpool.opencl.maxChunks", vec == 16 && c % (4 * vec) == 0, () -> c < TAP_MAJOR_CHANNELS)) {
-            return " -D CHUNK=4";
+        String form = stored ? STORED_MAX : "";
+        if (ForcedChoice.chosen("clpool.opencl.maxChunks", vec == 16 && c % (4 * vec) == 0, () -> stored || c < TAP_MAJOR_CHANNELS)) {
+            return form + " -D CHUNK=4";
         }
-        return "";
+        return form;
+    }
+
+    /** The option of {@code pool2d_stored.cl}'s program ({@link #maxStored}). */
+    static final String STORED_MAX = " -D STORED_MAX=1";
+
+    /** The property that forces {@link #maxStored}'s choice ({@link ForcedChoice}). */
+    static final String MAX_STORED = "clpool.opencl.maxStored";
+
+    /**
+     * Whether max windows over float16 or bfloat16 run {@code pool2d_stored.cl} (kernel
+     * {@code pool2d_stored}): on the 16-bit patterns as signed shorts, the float path only for
+     * border windows and windows with a NaN or a +0 maximum beside a −0, which gives today's bits
+     * (docs/opencl-internals.md). CPU devices only, where the interior path is unrolled: shaped
+     * for PoCL, whose conversions cost more than the compares (a GPU converts half in hardware
+     * and would pay a divergent branch per work item for what this saves), so GPUs' channel
+     * lanes keep {@code pool2d}. {@code -Dclpool.opencl.maxStored} forces it off (or on, where
+     * supported) for measurements and tests.
+     */
+    static boolean maxStored(PoolGeometry g, DType dtype, boolean channelLoop) {
+        boolean supported = g.mode() == PoolMode.MAX && dtype != DType.FLOAT32 && interior(g, channelLoop);
+        return ForcedChoice.chosen(MAX_STORED, supported, () -> true);
     }
 
     /**

@@ -17,10 +17,11 @@ public final class KernelSources {
     private static final Map<String, String> PROGRAMS = new ConcurrentHashMap<>();
     /**
      * Op files that use another file's definitions, and that file: the channels-first pooling and
-     * indices kernels share {@code planar_taps.cl}'s row loop, tap loads and masks.
+     * indices kernels share {@code planar_taps.cl}'s row loop, tap loads and masks; the 16-bit max
+     * windows fall back on {@code pool2d_nhwc.cl}'s float path.
      */
     private static final Map<String, String> BASES = Map.of("pool_planar.cl", "planar_taps.cl",
-            "pool_planar_indices.cl", "planar_taps.cl");
+            "pool_planar_indices.cl", "planar_taps.cl", "pool2d_stored.cl", "pool2d_nhwc.cl");
 
     private KernelSources() {
     }

@@ -12,7 +12,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Windowed pooling ({@code pool2d_nhwc.cl}, kernel {@code pool2d}; large max and average windows
+ * Windowed pooling ({@code pool2d_nhwc.cl}, kernel {@code pool2d}; 16-bit max windows on CPU
+ * devices in {@code pool2d_stored.cl}, on the stored patterns; large max and average windows
  * in {@link SeparablePool}'s two passes where its cost model says so, large averages on CPU
  * devices in {@link SlidingPool}'s one kernel): in the session's layout
  * (channel loop on CPU devices, channel lanes elsewhere), over host tensors in batch chunks
@@ -22,6 +23,8 @@ import org.slf4j.LoggerFactory;
 final class PoolRoutine {
     private static final Logger LOG = LoggerFactory.getLogger(PoolRoutine.class);
     static final String FILE = "pool2d_nhwc.cl";
+    /** Max windows over float16 and bfloat16 on CPU devices ({@link KernelOptions#maxStored}). */
+    static final String STORED_FILE = "pool2d_stored.cl";
 
     private final DeviceSession session;
 
@@ -104,12 +107,13 @@ final class PoolRoutine {
         int forced = session.pixelsPerItemOverride();
         int opx = !channelLoop || scalarLp ? 1 : forced > 0 ? forced
                 : WorkGroups.pixelsPerItem(g.cols().window(), g.cols().stride(), g.cols().dilation(), true);
+        boolean stored = KernelOptions.maxStored(g, dtype, channelLoop);
         String opts = KernelOptions.pool(g, vec, session.accDouble(), channelLoop, opx)
-                + KernelOptions.maxRuns(g, vec, dtype, channelLoop) + KernelOptions.avgRuns(g, vec, channelLoop)
+                + KernelOptions.maxRuns(g, vec, dtype, channelLoop, stored) + KernelOptions.avgRuns(g, vec, channelLoop)
                 + KernelOptions.storage(dtype);
         long[][] range = groups.pool(nb, os.h(), os.w(), is.c() / vec, opx);
         session.locked(() -> {
-            ClKernel kernel = session.kernel(FILE, opts, "pool2d");
+            ClKernel kernel = stored ? session.kernel(STORED_FILE, opts, "pool2d_stored") : session.kernel(FILE, opts, "pool2d");
             kernel.args(in, out, is.h(), is.w(), is.c(), os.h(), os.w());
             session.queue().run(kernel, range[0], range[1]);
         });
