@@ -4,7 +4,6 @@ import dev.clpool.Axis;
 import dev.clpool.PoolGeometry;
 import dev.clpool.PoolMode;
 import dev.clpool.Tensor;
-import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 import java.nio.IntBuffer;
 import java.util.Arrays;
@@ -24,8 +23,7 @@ import java.util.Arrays;
  * at a row's ends chosen and summed one at a time.
  *
  * <p>A band is a range of phase rows Y (every input row lies in one band). Its input rows are staged
- * as raw bits, split by column phase (at stride 2 read from the tensor and split in registers:
- * {@link VecPlaneMaxGather#split}), −∞ where a
+ * as raw bits, split by column phase (at stride 2: {@link VecArgmaxPlanes#split}), −∞ where a
  * window reaches past the input; its output rows' chosen tap numbers are found by the rule over
  * the taps in scan order (the first maximum, the first NaN), and their gradients staged beside
  * them (+0 in the slack columns between rows, which adds nothing). A window whose choice is −∞ may
@@ -34,8 +32,8 @@ import java.util.Arrays;
  * sums, from +0, the gradients of the outputs that chose it, in ascending output rows then columns
  * (the general path's order; up to two terms in float, which are the double sum's bits, more in
  * double lanes), and is rounded to float once with one canonical NaN: {@link PlaneBackward}'s bits.
- * The phase planes of the sums are interleaved back into the band's input rows straight into the
- * tensor ({@link VecPlaneMaxGather#interleave}; at stride 1 a bulk put per row).
+ * The phase planes of the sums are interleaved back into the band's input rows, written with one
+ * bulk copy.
  */
 final class PlaneMaxGather {
     /** Input elements per band, a task (its staged planes, taps and sums stay in the second-level cache). */
@@ -75,8 +73,6 @@ final class PlaneMaxGather {
      * tap numbers; in ascending output order (the general path's summation order).
      */
     private final int[][] contributions;
-    /** A 3×3 window at stride 2 without dilation (ResNet's stem): {@link VecPlaneMaxGather#stemSums} sums its four planes at once. */
-    private final boolean stem;
 
     private PlaneMaxGather(PoolGeometry g) {
         Axis r = g.rows();
@@ -117,7 +113,6 @@ final class PlaneMaxGather {
             tapNumber[t] = t;
             count[tapPlane[t]]++;
         }
-        stem = kh == 3 && kw == 3 && sh == 2 && sw == 2 && dh == 1 && dw == 1;
         contributions = new int[sh * sw][];
         for (int k = 0; k < sh * sw; k++) {
             contributions[k] = new int[2 * count[k]];
@@ -153,16 +148,14 @@ final class PlaneMaxGather {
     static void run(PoolGeometry g, Tensor in, Tensor gradOut, Tensor gradIn, CpuBackward.Parallel parallel) {
         PlaneMaxGather m = new PlaneMaxGather(g);
         IntBuffer x = CpuArgmax.bits(in);
-        ByteBuffer raw = CpuArgmax.bytes(in);
         FloatBuffer dy = gradOut.floats();
-        ByteBuffer dx = gradIn.buffer();
-        FloatBuffer dxFloats = gradIn.floats();
+        FloatBuffer dx = gradIn.floats();
         int bands = (m.phaseRows + m.bandY - 1) / m.bandY;
-        parallel.run(g.input().n() * bands, task -> m.band(x, raw, dy, dx, dxFloats, task / bands, task % bands * m.bandY, Scratch.get()));
+        parallel.run(g.input().n() * bands, task -> m.band(x, dy, dx, task / bands, task % bands * m.bandY, Scratch.get()));
     }
 
     /** The gradients of plane {@code n}'s input rows in phase rows [y0, y0 + bandY). */
-    private void band(IntBuffer x, ByteBuffer raw, FloatBuffer dy, ByteBuffer out, FloatBuffer outFloats, int n, int y0, Scratch s) {
+    private void band(IntBuffer x, FloatBuffer dy, FloatBuffer dx, int n, int y0, Scratch s) {
         int lanes = VecWidth.floats();
         int y1 = Math.min(phaseRows, y0 + bandY);
         int base = y0 - maxOffY;                       // phase row of the band's first output row
@@ -171,10 +164,11 @@ final class PlaneMaxGather {
         int planeLen = stageRows * pitch + lanes + maxOffX;
         int planes = sh * sw;
         int[] stage = s.ints(0, 1, planes * planeLen)[0];
+        int[] row = s.ints(1, 1, sw * pitch)[0];
         int[] shift = s.ints(2, 1, taps)[0];
         int[] chosen = s.ints(3, 1, outRows * pitch + lanes)[0];
         float[] grad = s.floats(0, outRows * pitch + lanes);
-        stage(x, raw, n, base, stageRows, planeLen, stage);
+        stage(x, n, base, stageRows, planeLen, stage, row);
         for (int t = 0; t < taps; t++) {
             shift[t] = tapPlane[t] * planeLen + tapShift[t];
         }
@@ -187,47 +181,30 @@ final class PlaneMaxGather {
         for (int r = r0; r < r1; r++) {
             dy.get(Math.toIntExact((long) (n * oh + base + r) * ow), grad, r * pitch + maxOffX, ow);
         }
-        int start = r0 * pitch;
-        int end = r1 * pitch;
-        boolean all = end - start < lanes;
+        int from = r0 * pitch;
+        int to = r1 * pitch;
+        boolean all = to - from < lanes;
         if (!all) {
-            VecArgmaxPlanes.flatTaps(stage, shift, tapNumber, taps, start, end, chosen);
+            VecArgmaxPlanes.flatTaps(stage, shift, tapNumber, taps, from, to, chosen);
         }
         exactTaps(stage, shift, base, r0, r1, chosen, all);
         float[] sums = s.floats(1, planes * (bandY * pitch + lanes));
         int sumLen = bandY * pitch + lanes;
-        // From column X = 0 of the band's first phase row: the outputs of every tap lie after the staged start.
-        int from = maxOffY * pitch + maxOffX;
-        int len = (y1 - y0) * pitch - maxOffX;
-        if (stem && len >= lanes) {
-            for (int i = 0; ; i += lanes) {
-                int b = Math.min(i, len - lanes);
-                VecPlaneMaxGather.stemSums(chosen, grad, pitch, from + b, sums, maxOffX + b, sumLen);
-                if (b == len - lanes) {
-                    break;
-                }
-            }
-        } else {
-            for (int k = 0; k < planes; k++) {
-                gather(chosen, grad, contributions[k], from, len, sums, k * sumLen + maxOffX);
-            }
+        for (int k = 0; k < planes; k++) {
+            // From column X = 0 of the band's first phase row: the outputs of every tap lie after the staged start.
+            gather(chosen, grad, contributions[k], maxOffY * pitch + maxOffX, (y1 - y0) * pitch - maxOffX, sums,
+                    k * sumLen + maxOffX);
         }
-        write(out, outFloats, sums, sumLen, n, y0, y1);
+        write(dx, sums, sumLen, n, y0, y1, s);
     }
 
     /**
      * Phase rows [base, base + rows) of plane n's input into the phase planes ({@code planeLen}
      * ints apart): phase row R, column X at {@code R·pitch + maxOffX + X}, −∞ outside the input.
      */
-    private void stage(IntBuffer x, ByteBuffer raw, int n, int base, int rows, int planeLen, int[] stage) {
+    private void stage(IntBuffer x, int n, int base, int rows, int planeLen, int[] stage, int[] row) {
         int lead = padLeft + sw * maxOffX;
         int len = sw * pitch;
-        // At stride 2, row position lead + c (of input column c) is phase column (lead + c) & 1, element (lead + c) >> 1.
-        int evenPlane = lead & 1;
-        int evenFrom = lead >> 1;
-        int evenEnd = evenFrom + (iw + 1) / 2;
-        int oddFrom = (lead + 1) >> 1;
-        int oddEnd = oddFrom + iw / 2;
         for (int r = 0; r < rows; r++) {
             for (int yp = 0; yp < sh; yp++) {
                 int y = (base + r) * sh + yp - padTop;
@@ -239,21 +216,14 @@ final class PlaneMaxGather {
                     }
                     continue;
                 }
-                int from = Math.toIntExact((long) (n * ih + y) * iw);
-                if (sw == 1) {
-                    infinity(stage, at, at + lead);
-                    x.get(from, stage, at + lead, iw);
-                    infinity(stage, at + lead + iw, at + len);
-                    continue;
+                int[] to = sw == 1 ? stage : row;
+                int o = sw == 1 ? at : 0;
+                infinity(to, o, o + lead);
+                x.get(Math.toIntExact((long) (n * ih + y) * iw), to, o + lead, iw);
+                infinity(to, o + lead + iw, o + len);
+                if (sw == 2) {
+                    VecArgmaxPlanes.split(row, len, stage, at, planeLen);
                 }
-                // Read from the tensor and split in registers (a bulk copy into a heap row first was a sixth of the time).
-                int even = at + evenPlane * planeLen;
-                int odd = at + (1 - evenPlane) * planeLen;
-                infinity(stage, even, even + evenFrom);
-                infinity(stage, even + evenEnd, even + pitch);
-                infinity(stage, odd, odd + oddFrom);
-                infinity(stage, odd + oddEnd, odd + pitch);
-                VecPlaneMaxGather.split(raw, from, iw, stage, even + evenFrom, odd + oddFrom);
             }
         }
         for (int k = 0; k < sh * sw; k++) {
@@ -347,27 +317,23 @@ final class PlaneMaxGather {
         return CpuBackend.canonicalNaN((float) acc);
     }
 
-    /**
-     * Input rows of phase rows [y0, y1) from the phase planes' sums, straight into the tensor's
-     * bytes (column stride 2: interleaved in registers and stored there; stride 1: a bulk put per
-     * row). Before, the rows were interleaved into a heap band and copied out with one bulk put: a
-     * second pass over the band's 4·iw bytes a row, an eighth of the stem backward's time.
-     */
-    private void write(ByteBuffer dx, FloatBuffer dxFloats, float[] sums, int sumLen, int n, int y0, int y1) {
+    /** Input rows of phase rows [y0, y1) from the phase planes' sums, into the tensor with one bulk copy. */
+    private void write(FloatBuffer dx, float[] sums, int sumLen, int n, int y0, int y1, Scratch s) {
         int first = Math.max(0, y0 * sh - padTop);
         int end = Math.min(ih, y1 * sh - padTop);
+        float[] rows = s.floats(2, (end - first) * iw);
         for (int y = first; y < end; y++) {
             int yy = y + padTop;
             int at = (yy / sh - y0) * pitch + maxOffX;
             int plane = yy % sh * sw;
-            int to = Math.toIntExact((long) (n * ih + y) * iw);
             if (sw == 1) {
-                dxFloats.put(to, sums, plane * sumLen + at + padLeft, iw);
+                System.arraycopy(sums, plane * sumLen + at + padLeft, rows, (y - first) * iw, iw);
             } else {
                 int even = (plane + (padLeft & 1)) * sumLen + at + (padLeft >> 1);
                 int odd = (plane + ((padLeft + 1) & 1)) * sumLen + at + ((padLeft + 1) >> 1);
-                VecPlaneMaxGather.interleave(sums, even, odd, dx, to, iw);
+                VecPlaneMaxGather.interleave(sums, even, odd, rows, (y - first) * iw, iw);
             }
         }
+        dx.put(Math.toIntExact((long) (n * ih + first) * iw), rows, 0, (end - first) * iw);
     }
 }
