@@ -1,8 +1,10 @@
 package dev.clpool.cpu;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.clpool.Padding;
 import dev.clpool.PoolGeometry;
@@ -25,6 +27,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 class TapArraysTest {
     @Test
     void aKeptArrayIsLentAgainToOneCallAtATime() {
+        TapArrays.clear();
         int[] a = TapArrays.take(1000);
         TapArrays.give(a);
         int[] again = TapArrays.take(a.length);
@@ -32,6 +35,27 @@ class TapArraysTest {
         assertNotSame(a, TapArrays.take(1), "lent already: the next call gets its own");
         TapArrays.give(again);
         assertNotSame(a, TapArrays.take(a.length + 1), "too short");
+    }
+
+    /** Calls that overlap (the lanes of a 16-bit batch) each find a kept array next time, up to the slots. */
+    @Test
+    void arraysLentAtOnceAreAllKept() {
+        TapArrays.clear();
+        int[][] lent = new int[TapArrays.SLOTS + 1][];
+        for (int i = 0; i < lent.length; i++) {
+            lent[i] = TapArrays.take(100 + i);
+        }
+        for (int[] a : lent) {
+            TapArrays.give(a);
+        }
+        java.util.Set<int[]> again = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        for (int i = 0; i < TapArrays.SLOTS; i++) {
+            again.add(TapArrays.take(100));
+        }
+        for (int i = 1; i < lent.length; i++) {
+            assertTrue(again.contains(lent[i]), "kept: the longer ones, array " + i);
+        }
+        assertFalse(again.contains(lent[0]), "the shortest was given up for a longer one");
     }
 
     @ParameterizedTest(name = "c={0}, vectors={1}, planes={2}")
@@ -57,7 +81,7 @@ class TapArraysTest {
             // Every tap names one window element; 0 and 8 name the wrong ones, the others none.
             int[] kept = new int[dys.length + 17];
             Arrays.fill(kept, stale);
-            TapArrays.take(1); // whatever is kept goes, so that the stale array is the one kept
+            TapArrays.clear(); // whatever is kept goes, so that the stale array is the one kept
             TapArrays.give(kept);
             Tensor got = Tensor.allocate(s);
             CpuBackward.run(g, x, dy, got, TestParallel.ONE_THREAD, planes, vectors);
