@@ -307,7 +307,7 @@ public final class WideningBackend implements PoolingBackend {
             lanes.run(parts, p -> {
                 PoolingBackend lane = lanes.lane(p);
                 taken(lane, items, (int) ((long) items * p / parts), (int) ((long) items * (p + 1) / parts),
-                        laneChunkBytes, ins, firstUnread, out, (first, count, x, y) -> {
+                        laneChunkBytes, 1, ins, firstUnread, out, (first, count, x, y) -> {
                             op.run(lane, first, count, x, y);
                             return true;
                         });
@@ -322,7 +322,7 @@ public final class WideningBackend implements PoolingBackend {
 
     /** {@link #taken} on the delegate over the whole batch, in chunks of {@link #chunkBytes}. */
     private void whileTaken(int items, Tensor[] ins, boolean firstUnread, Tensor out, RefusableChunk op) {
-        taken(delegate, items, 0, items, chunkBytes, ins, firstUnread, out, op);
+        taken(delegate, items, 0, items, chunkBytes, WHOLE_CHUNKS, ins, firstUnread, out, op);
     }
 
     /**
@@ -331,16 +331,17 @@ public final class WideningBackend implements PoolingBackend {
      * once into {@code out}'s items; float32 tensors are used in place. A chunk's temporaries hold
      * about {@code chunk} bytes, so that they are still in the processor's caches when the delegate
      * reads them and when the result is rounded, and the same temporaries serve every chunk (all
-     * the items at once when they fit {@link #WHOLE_CHUNKS} chunks). Each tensor is split by its own
+     * the items at once when they fit {@code wholeChunks} chunks: a lane's share of a batch goes
+     * whole only within one chunk, since the lanes' temporaries share the caches). Each tensor is split by its own
      * first axis, {@code n / items} entries an item. With {@code firstUnread} the first input is not
      * converted (its temporary only has the right shape: avg's backward never reads x). Stops at
      * the first chunk {@code op} refuses, rounding nothing of it.
      */
-    private void taken(PoolingBackend b, int items, int from, int to, long chunk, Tensor[] ins, boolean firstUnread,
-            Tensor out, RefusableChunk op) {
+    private void taken(PoolingBackend b, int items, int from, int to, long chunk, int wholeChunks, Tensor[] ins,
+            boolean firstUnread, Tensor out, RefusableChunk op) {
         long wide = wideBytesPerItem(items, ins, out);
         int range = to - from;
-        int per = range * wide <= WHOLE_CHUNKS * chunk ? range : (int) Math.max(1, Math.min(range, chunk / Math.max(1, wide)));
+        int per = range * wide <= wholeChunks * chunk ? range : (int) Math.max(1, Math.min(range, chunk / Math.max(1, wide)));
         Tensor[] temps = new Tensor[ins.length];
         for (int i = 0; i < ins.length; i++) {
             temps[i] = ins[i].dtype() == DType.FLOAT32 ? null : temporary(slice(ins[i], 0, per, items));
