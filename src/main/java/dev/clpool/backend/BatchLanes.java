@@ -12,12 +12,16 @@ public interface BatchLanes {
     /** How many parts can run at once. */
     int count();
 
-    /** The backend part {@code i} runs on: it runs in the calling thread, with no threads of its own. */
+    /**
+     * Lane {@code i} of {@link #count()}: a backend that runs in the calling thread, with no threads of
+     * its own, and may serve several parts at once.
+     */
     PoolingBackend lane(int i);
 
     /**
-     * Runs {@code part.accept(p)} for every {@code p} in {@code [0, parts)}, {@code parts <= count()},
-     * at the same time where threads are free; returns once all have run, rethrowing a part's failure.
+     * Runs {@code part.accept(p)} for every {@code p} in {@code [0, parts)}, the parts claimed by the
+     * threads as they come free, at most {@link #count()} at once; returns once all have run,
+     * rethrowing a part's failure.
      */
     void run(int parts, IntConsumer part);
 }

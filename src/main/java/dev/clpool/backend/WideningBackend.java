@@ -64,6 +64,8 @@ public final class WideningBackend implements PoolingBackend {
      * for the row rings the kernels fill at each range's start.
      */
     static final long WHOLE = Long.MAX_VALUE / 16;
+    /** Shares of a batch split between lanes, per lane: the threads claim them as they come free. */
+    static final int SHARES_PER_THREAD = 4;
 
     private final PoolingBackend delegate;
     private final long chunkBytes;
@@ -303,9 +305,11 @@ public final class WideningBackend implements PoolingBackend {
     private void inChunks(int items, Tensor[] ins, boolean firstUnread, Tensor out, Chunk op) {
         long wide = wideBytesPerItem(items, ins, out);
         if (lanes != null && items > 1 && items * wide > WHOLE_CHUNKS * laneChunkBytes) {
-            int parts = Math.min(lanes.count(), items);
+            // More shares than threads, claimed as the threads come free: a thread held up elsewhere
+            // leaves its next shares to the others. Each share has temporaries of its own.
+            int parts = Math.min(items, SHARES_PER_THREAD * lanes.count());
             lanes.run(parts, p -> {
-                PoolingBackend lane = lanes.lane(p);
+                PoolingBackend lane = lanes.lane(p % lanes.count());
                 taken(lane, items, (int) ((long) items * p / parts), (int) ((long) items * (p + 1) / parts),
                         laneChunkBytes, 1, ins, firstUnread, out, (first, count, x, y) -> {
                             op.run(lane, first, count, x, y);

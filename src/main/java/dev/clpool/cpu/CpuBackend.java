@@ -115,8 +115,10 @@ public final class CpuBackend implements PoolingBackend {
     }
 
     /**
-     * This backend's threads as one-thread backends, one a thread, whose parts run over this
-     * backend's threads at once ({@link WorkShare}): for splitting a batch by items.
+     * This backend's threads as one-thread backends, one a thread, with parts claimed by this
+     * backend's threads as they come free ({@link WorkShare}): for splitting a batch by items. A
+     * one-thread backend runs in its caller's thread and keeps nothing between calls but its
+     * thread-local scratch, so one lane may serve parts on two threads at once.
      */
     public BatchLanes lanes() {
         return new BatchLanes() {
@@ -132,8 +134,12 @@ public final class CpuBackend implements PoolingBackend {
 
             @Override
             public void run(int parts, IntConsumer part) {
-                if (parts < 1 || parts > threads) {
-                    throw new IllegalArgumentException(parts + " parts over " + threads + " lanes");
+                if (parts < 1) {
+                    throw new IllegalArgumentException("no parts to run: " + parts);
+                }
+                if (parts == 1) {
+                    part.accept(0);
+                    return;
                 }
                 WorkShare.run(pool, threads - 1, parts, part);
             }
